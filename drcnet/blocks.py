@@ -1,0 +1,229 @@
+"""DRCNet building blocks: the spatial filter, energy attention, the DFR block, SAM.
+
+Shapes follow PyTorch's ``B×C×H×W``. Names follow the paper; the public reference
+implementation's names (``RN_L``, ``simam_module``, ``sam12`` …) are mapped in
+:mod:`drcnet.keymap` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+RELU_SLOPE = 0.2
+
+
+@dataclass
+class Knobs:
+    """Runtime knobs shared by every DFR block of one network (mutable on purpose).
+
+    Attributes:
+        t: spatial-filter threshold on the self-aware map.
+        delta: energy-attention coefficient.
+        ea: apply energy attention; ``False`` makes it the identity.
+    """
+
+    t: float = 0.75
+    delta: float = 1e-6
+    ea: bool = True
+
+
+@dataclass
+class BlockMaps:
+    """Maps captured from one DFR block by the probe, at the block's resolution.
+
+    Shape:
+        each tensor is ``B×1×h×w`` on the CPU, float32.
+    """
+
+    self_aware: torch.Tensor
+    mask: torch.Tensor
+    energy: torch.Tensor
+
+
+class SelfAwareAffine(nn.Module):
+    """Self-aware map ``m = sigmoid(conv7x7([mean_c, max_c]))`` and its affine terms γ(m), β(m)."""
+
+    def __init__(self, kernel_size: int = 7) -> None:
+        super().__init__()
+        pad = kernel_size // 2
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=pad, bias=False)
+        self.gamma = nn.Conv2d(1, 1, kernel_size, padding=pad)
+        self.beta = nn.Conv2d(1, 1, kernel_size, padding=pad)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+        m = torch.sigmoid(self.conv(pooled))
+        return m, self.gamma(m), self.beta(m)
+
+
+def region_normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Instance-normalise the masked and unmasked regions of ``x`` separately.
+
+    Each region is filled outside itself with its own mean, normalised per sample and
+    channel, then rescaled by the square root of its area fraction (region normalisation,
+    as in the reference ``RN_binarylabel``, but per instance so a result never depends on
+    the other images in a batch).
+
+    Args:
+        x: features.
+        mask: binary mask, 1 where the region is foreground.
+
+    Shape:
+        x: ``B×C×H×W``; mask: ``B×1×H×W``; returns ``B×C×H×W``.
+    """
+    hw = x.shape[-2] * x.shape[-1]
+    out = torch.zeros_like(x)
+    for region in (mask, 1.0 - mask):
+        area = region.sum(dim=(2, 3), keepdim=True)
+        mu = (x * region).sum(dim=(2, 3), keepdim=True) / area.clamp_min(1.0)
+        filled = x * region + (1.0 - region) * mu
+        normed = F.instance_norm(filled, eps=eps)
+        out = out + normed * region * torch.sqrt(area / hw)
+    return out
+
+
+class SpatialFilter(nn.Module):
+    """Spatial filter branch: learnable region normalisation with threshold ``t``.
+
+    Returns the modulated features plus the self-aware map and binary mask it used.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.self_aware = SelfAwareAffine()
+
+    def forward(self, x: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        m, gamma, beta = self.self_aware(x)
+        mask = (m.detach() >= t).to(x.dtype)
+        out = region_normalize(x, mask)
+        return out * (1.0 + gamma) + beta, m, mask
+
+
+def energy_attention(x: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Parameter-free energy attention (SimAM form) with coefficient ``delta``.
+
+    ``x · sigmoid((x−μ)² / (4(σ² + δ)) + 0.5)`` with μ, σ² per channel over space.
+
+    Returns:
+        the weighted features and the weights.
+
+    Shape:
+        x: ``B×C×H×W``; both outputs ``B×C×H×W``.
+    """
+    n = max(x.shape[-2] * x.shape[-1] - 1, 1)
+    d = (x - x.mean(dim=(2, 3), keepdim=True)).pow(2)
+    var = d.sum(dim=(2, 3), keepdim=True) / n
+    weight = torch.sigmoid(d / (4.0 * (var + delta)) + 0.5)
+    return x * weight, weight
+
+
+class EnergyAttention(nn.Module):
+    """Module form of :func:`energy_attention`; ``delta`` comes from the shared knobs."""
+
+    def forward(self, x: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+        return energy_attention(x, delta)
+
+
+def conv_down(channels: int) -> nn.Conv2d:
+    """The 4×4 stride-2 down-sampling convolution."""
+    return nn.Conv2d(channels, channels, 4, stride=2, padding=1, bias=False)
+
+
+class DFRBlock(nn.Module):
+    """Dynamic Filter Restoration block: one encoder block of either stage.
+
+    ``leaky(SpatialFilter(conv_1 x)) * leaky(EnergyAttention(conv_2 x)) + conv1x1(x)``, where
+    only the first half of ``conv_1 x``'s channels is region-normalised. Stage-2 blocks add the
+    cross-stage feature fusion terms.
+    """
+
+    def __init__(
+        self, in_ch: int, out_ch: int, knobs: Knobs, downsample: bool, csff: bool = False
+    ) -> None:
+        super().__init__()
+        self.knobs = knobs
+        self.name = ""  # set by the network, used by the probe
+        self.probe: dict[str, BlockMaps] | None = None
+        self.identity = nn.Conv2d(in_ch, out_ch, 1)
+        self.conv_1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.conv_2 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.spatial_filter = SpatialFilter()
+        self.energy_attention = EnergyAttention()
+        self.csff_enc = nn.Conv2d(out_ch, out_ch, 3, padding=1) if csff else None
+        self.csff_dec = nn.Conv2d(out_ch, out_ch, 3, padding=1) if csff else None
+        self.down = conv_down(out_ch) if downsample else None
+
+    def forward(
+        self, x: torch.Tensor, enc: torch.Tensor | None = None, dec: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(down-sampled output, full-resolution output)``; the first is the second
+        when the block does not down-sample."""
+        k = self.knobs
+        a, b = self.conv_1(x).chunk(2, dim=1)
+        a, m, mask = self.spatial_filter(a, k.t)
+        branch1 = F.leaky_relu(torch.cat([a, b], dim=1), RELU_SLOPE)
+        y = self.conv_2(x)
+        if k.ea:
+            y, weight = self.energy_attention(y, k.delta)
+        else:
+            weight = None
+        branch2 = F.leaky_relu(y, RELU_SLOPE)
+        out = branch1 * branch2 + self.identity(x)
+        if self.csff_enc is not None and enc is not None and dec is not None:
+            out = out + self.csff_enc(enc) + self.csff_dec(dec)
+        if self.probe is not None:
+            energy = weight.mean(dim=1, keepdim=True) if weight is not None else torch.ones_like(m)
+            self.probe[self.name] = BlockMaps(
+                self_aware=m.detach().float().cpu(),
+                mask=mask.detach().float().cpu(),
+                energy=energy.detach().float().cpu(),
+            )
+        if self.down is not None:
+            return self.down(out), out
+        return out, out
+
+
+class ConvBlock(nn.Module):
+    """Plain decoder block: two 3×3 convs with leaky ReLU plus a 1×1 identity path."""
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__()
+        self.identity = nn.Conv2d(in_ch, out_ch, 1)
+        self.conv_1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.conv_2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.leaky_relu(self.conv_1(x), RELU_SLOPE)
+        out = F.leaky_relu(self.conv_2(out), RELU_SLOPE)
+        return out + self.identity(x)
+
+
+class UpBlock(nn.Module):
+    """2×2 transposed-conv up-sampling, concatenation with the skip, then a :class:`ConvBlock`."""
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(in_ch, out_ch, 2, stride=2)
+        self.conv_block = ConvBlock(in_ch, out_ch)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.conv_block(torch.cat([self.up(x), skip], dim=1))
+
+
+class SupervisedAttention(nn.Module):
+    """Supervised attention module between the stages; also emits the stage-1 image."""
+
+    def __init__(self, channels: int, image_ch: int = 3) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, image_ch, 3, padding=1)
+        self.conv3 = nn.Conv2d(image_ch, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        img = self.conv2(x) + image
+        attn = torch.sigmoid(self.conv3(img))
+        return self.conv1(x) * attn + x, img

@@ -1,0 +1,36 @@
+"""The core's exception family. Each message is one sentence a user can act on."""
+
+from __future__ import annotations
+
+
+class DRCNetError(Exception):
+    """Base class for errors the CLI and GUI show to users as one line."""
+
+
+class ImageReadError(DRCNetError):
+    """An image file is missing, empty, corrupt, not an image, or too large."""
+
+
+class ImageWriteError(DRCNetError):
+    """An output image cannot be written (unwritable folder, unsupported format, would
+    overwrite an input)."""
+
+
+class UnsafeCheckpointError(DRCNetError):
+    """A weight file would run code when loaded, so it was refused."""
+
+
+class WeightsError(DRCNetError):
+    """A weight file is missing, unreadable, or does not fit the network."""
+
+
+class NoWeightsError(WeightsError):
+    """A task has no trained weights shipped yet."""
+
+
+class DeviceError(DRCNetError):
+    """A requested compute device is not available."""
+
+
+class Cancelled(DRCNetError):
+    """Long work was cancelled by the user."""

@@ -1,0 +1,169 @@
+"""The two-stage DRCNet: U-Net stages of DFR blocks, SAM and cross-stage feature fusion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .blocks import BlockMaps, DFRBlock, Knobs, SupervisedAttention, UpBlock
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture hyper-parameters. ``t`` and ``delta`` are only the initial knob values."""
+
+    wf: int = 64
+    depth: int = 4
+    in_ch: int = 3
+    t: float = 0.75
+    delta: float = 1e-6
+    ea: bool = True
+
+
+class DRCNet(nn.Module):
+    """Dynamic Image Restoration Contrastive Network (Li et al., ECCV 2022).
+
+    Args:
+        wf: width of the first level; level ``i`` has ``wf·2^i`` channels (``wf >= 8``).
+        depth: number of encoder levels per stage (``depth >= 2``).
+        t: spatial-filter threshold, in (0, 1).
+        delta: energy-attention coefficient, > 0.
+        ea: energy attention on (``False`` bypasses it).
+
+    Forward:
+        ``B×3×H×W`` floats in [0, 1], any H and W (padded internally to a multiple of
+        ``2^(depth-1)`` and cropped back). Returns ``[stage1, stage2]`` images of the same
+        shape; the last one is final.
+    """
+
+    def __init__(
+        self,
+        wf: int = 64,
+        depth: int = 4,
+        t: float = 0.75,
+        delta: float = 1e-6,
+        ea: bool = True,
+        in_ch: int = 3,
+    ) -> None:
+        super().__init__()
+        if wf < 8 or wf % 2:
+            raise ValueError(f"wf must be an even number >= 8, got {wf}")
+        if depth < 2:
+            raise ValueError(f"depth must be >= 2, got {depth}")
+        self.config = ModelConfig(wf=wf, depth=depth, in_ch=in_ch, t=t, delta=delta, ea=ea)
+        self.knobs = Knobs()
+        self.configure(t=t, delta=delta, ea=ea)
+        self.depth = depth
+        chans = [wf * 2**i for i in range(depth)]
+
+        self.embed1 = nn.Conv2d(in_ch, wf, 3, padding=1)
+        self.embed2 = nn.Conv2d(in_ch, wf, 3, padding=1)
+        self.encoder1 = nn.ModuleList()
+        self.encoder2 = nn.ModuleList()
+        prev = wf
+        for i, ch in enumerate(chans):
+            down = i + 1 < depth
+            self.encoder1.append(DFRBlock(prev, ch, self.knobs, downsample=down))
+            self.encoder2.append(DFRBlock(prev, ch, self.knobs, downsample=down, csff=down))
+            prev = ch
+        self.decoder1 = nn.ModuleList()
+        self.decoder2 = nn.ModuleList()
+        self.skip1 = nn.ModuleList()
+        self.skip2 = nn.ModuleList()
+        for ch in reversed(chans[:-1]):
+            self.decoder1.append(UpBlock(prev, ch))
+            self.decoder2.append(UpBlock(prev, ch))
+            self.skip1.append(nn.Conv2d(ch, ch, 3, padding=1))
+            self.skip2.append(nn.Conv2d(ch, ch, 3, padding=1))
+            prev = ch
+        self.sam = SupervisedAttention(wf, in_ch)
+        self.fuse = nn.Conv2d(2 * wf, wf, 1)
+        self.last = nn.Conv2d(wf, in_ch, 3, padding=1)
+        for stage, blocks in (("stage1", self.encoder1), ("stage2", self.encoder2)):
+            for i, block in enumerate(blocks):
+                block.name = f"{stage}.enc{i}"
+
+    # ----------------------------------------------------------------- knobs and probes
+    def configure(
+        self, t: float | None = None, delta: float | None = None, ea: bool | None = None
+    ) -> DRCNet:
+        """Change the runtime knobs for the following forward passes (no rebuild, no reload).
+
+        Args:
+            t: spatial-filter threshold in (0, 1).
+            delta: energy-attention coefficient, > 0.
+            ea: energy attention on or off (off makes it the identity).
+        """
+        if t is not None:
+            if not 0.0 < float(t) < 1.0:
+                raise ValueError(f"t must lie in (0, 1), got {t}")
+            self.knobs.t = float(t)
+        if delta is not None:
+            if not float(delta) > 0.0:
+                raise ValueError(f"delta must be > 0, got {delta}")
+            self.knobs.delta = float(delta)
+        if ea is not None:
+            self.knobs.ea = bool(ea)
+        return self
+
+    def dfr_blocks(self) -> list[DFRBlock]:
+        """All DFR blocks, stage 1 then stage 2, shallow to deep."""
+        return [*self.encoder1, *self.encoder2]
+
+    def block_names(self) -> list[str]:
+        """Probe names: ``stage1.enc0`` … ``stage2.enc{depth-1}``."""
+        return [b.name for b in self.dfr_blocks()]
+
+    def set_probe(self, store: dict[str, BlockMaps] | None) -> None:
+        """Capture each DFR block's maps into ``store`` on forward passes; ``None`` turns it off."""
+        for block in self.dfr_blocks():
+            block.probe = store
+
+    # ------------------------------------------------------------------------- forward
+    @property
+    def multiple(self) -> int:
+        """Height and width are padded internally to a multiple of this."""
+        return 2 ** (self.depth - 1)
+
+    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        if image.ndim != 4 or image.shape[1] != self.config.in_ch:
+            raise ValueError(
+                f"expected a B×{self.config.in_ch}×H×W tensor, got shape {tuple(image.shape)}"
+            )
+        h, w = image.shape[-2:]
+        mult = self.multiple
+        ph, pw = (-h) % mult, (-w) % mult
+        if ph or pw:
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            image = F.pad(image, (0, pw, 0, ph), mode=mode)
+        outs = self._forward(image)
+        return [o[..., :h, :w] for o in outs]
+
+    def _forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        x = self.embed1(image)
+        encs = []
+        for block in self.encoder1:
+            x, full = block(x)
+            encs.append(full)
+        decs = []
+        for i, (up, skip) in enumerate(zip(self.decoder1, self.skip1)):
+            x = up(x, skip(encs[-i - 2]))
+            decs.append(x)
+        sam_feature, out1 = self.sam(x, image)
+
+        x = self.fuse(torch.cat([self.embed2(image), sam_feature], dim=1))
+        blocks = []
+        n = len(self.encoder2)
+        for i, block in enumerate(self.encoder2):
+            if i + 1 < n:
+                x, full = block(x, encs[i], decs[-i - 1])
+            else:
+                x, full = block(x)
+            blocks.append(full)
+        for i, (up, skip) in enumerate(zip(self.decoder2, self.skip2)):
+            x = up(x, skip(blocks[-i - 2]))
+        out2 = self.last(x) + image
+        return [out1, out2]
