@@ -1,0 +1,182 @@
+"""The ``drcnet`` command line: restore, info, and (from their own modules) train, eval,
+sweep, bench and compare.
+
+Every user-facing failure is one line on stderr and a non-zero exit; tracebacks are for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from . import TASKS, __version__
+from .complexity import count_macs, count_params
+from .devices import DEVICE_CHOICES, available_devices, resolve_device
+from .errors import DRCNetError, ImageWriteError
+from .inference import TileConfig, restore_tiled
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> int:
+    print(f"drcnet: error: {message}", file=sys.stderr)
+    return code
+
+
+def _plan_outputs(inputs: list[Path], out: Path) -> list[tuple[Path, Path]]:
+    """Pair each input with its output path. OUT is a file for one input (or a folder that
+    already exists), otherwise a folder where each output keeps its input's name."""
+    if len(inputs) == 1 and not out.is_dir():
+        return [(inputs[0], out)]
+    if out.exists() and not out.is_dir():
+        raise ImageWriteError(f"{out} is a file; with several inputs -o must be a folder")
+    names = [p.name for p in inputs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ImageWriteError(f"several inputs are named {dupes[0]}; restore them separately")
+    return [(p, out / p.name) for p in inputs]
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .imageio import read_image, write_image
+    from .registry import load_model
+
+    inputs = [Path(p) for p in args.inputs]
+    pairs = _plan_outputs(inputs, Path(args.output))
+    resolved_inputs = {p.resolve() for p in inputs}
+    for _, dst in pairs:
+        if dst.resolve() in resolved_inputs:
+            raise ImageWriteError(f"{dst} is an input file; choose another output path")
+    if len(pairs) > 1:
+        Path(args.output).mkdir(parents=True, exist_ok=True)
+    for _, dst in pairs:
+        if not dst.parent.is_dir():
+            raise ImageWriteError(f"output folder {dst.parent} does not exist")
+        if not os.access(dst.parent, os.W_OK):
+            raise ImageWriteError(f"output folder {dst.parent} is not writable")
+
+    model = load_model(args.task, device=args.device, weights=args.weights)
+    model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
+    tiles = TileConfig(tile=args.tile, overlap=min(args.overlap, max(args.tile // 4, 0)))
+    failures = 0
+    for src, dst in pairs:
+        try:
+            image = read_image(src, max_pixels=args.max_pixels)
+            with tqdm(total=1, desc=src.name, unit="tile", disable=args.quiet,
+                      leave=False) as bar:
+                gen = restore_tiled(model, image.rgb, tiles)
+                while True:
+                    try:
+                        p = next(gen)
+                    except StopIteration as stop:
+                        result = stop.value
+                        break
+                    bar.total = p.total
+                    bar.n = p.done
+                    bar.refresh()
+            write_image(dst, result, alpha=image.alpha, bit_depth=image.bit_depth,
+                        inputs=inputs)
+        except DRCNetError as exc:
+            if len(pairs) == 1:
+                raise
+            failures += 1
+            print(f"drcnet: error: {exc}", file=sys.stderr)
+            continue
+        if not args.quiet:
+            print(f"{src} -> {dst}", file=sys.stderr)
+    if failures:
+        return _fail(f"{failures} of {len(pairs)} images failed")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .network import DRCNet
+    from .registry import installed_tasks, weight_spec
+    from .weights import build_model
+
+    print(f"drcnet {__version__}, torch {torch.__version__}")
+    for wf, depth in ((64, 4),):
+        net = DRCNet(wf=wf, depth=depth)
+        params = count_params(net)
+        print(f"paper network wf={wf} depth={depth}: {params / 1e6:.2f} M parameters, "
+              f"{count_macs(net, 256) / 1e9:.1f} G MACs at 256×256")
+    print("devices: " + ", ".join(f"{dev} ({label})" for dev, label in available_devices()))
+    print("weights:")
+    for task, variants in installed_tasks().items():
+        if not variants:
+            print(f"  {task}: none installed")
+            continue
+        for variant in variants:
+            spec = weight_spec(task, variant)
+            m = build_model(spec.path)
+            params = count_params(m)
+            print(f"  {task} [{variant}]: {spec.path.name}, wf={m.config.wf} "
+                  f"depth={m.config.depth}, {params / 1e6:.2f} M parameters, "
+                  f"{count_macs(m, 256) / 1e9:.1f} G MACs at 256×256")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="drcnet", description="DRCNet image restoration: restore, train, evaluate.")
+    parser.add_argument("--version", action="version", version=f"drcnet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("restore", help="restore images with a trained model")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files to restore")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file (one input) or folder (several inputs)")
+    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--t", type=float, default=None, help="spatial-filter threshold (0.75)")
+    p.add_argument("--delta", type=float, default=None, help="energy coefficient (1e-6)")
+    p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
+    p.add_argument("--device", default="auto",
+                   help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
+    p.add_argument("--tile", type=int, default=512,
+                   help="tile size in pixels, 0 for whole-image passes (default 512)")
+    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (64)")
+    p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
+    p.add_argument("--max-pixels", type=int, default=100_000_000,
+                   help="refuse larger images (default 100 megapixels)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("info", help="network size, devices and installed weights")
+    p.set_defaults(func=cmd_info)
+
+    for module in ("cli_train", "bench", "compare"):
+        try:
+            mod = __import__(f"{__package__}.{module}", fromlist=["register"])
+        except ImportError:
+            continue
+        register = getattr(mod, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if getattr(args, "device", None) not in (None, "auto"):
+            resolve_device(args.device)
+        return int(args.func(args) or 0)
+    except DRCNetError as exc:
+        return _fail(str(exc))
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

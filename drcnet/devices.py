@@ -1,0 +1,64 @@
+"""Compute devices: what is really there, and turning a user's choice into a torch.device."""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import DeviceError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """Devices present on this machine as ``(id, label)``: CPU always, each CUDA device by
+    name, and MPS on Apple silicon."""
+    found = [("cpu", "CPU")]
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            found.append((f"cuda:{i}", f"CUDA {i}: {torch.cuda.get_device_name(i)}"))
+    if _mps_available():
+        found.append(("mps", "Apple MPS"))
+    return found
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """Turn ``auto|cpu|cuda|cuda:N|mps`` into an available :class:`torch.device`.
+
+    ``auto`` picks CUDA, then MPS, then the CPU.
+
+    Raises:
+        DeviceError: the device is unknown or not present on this machine.
+    """
+    if isinstance(name, torch.device):
+        name = str(name)
+    name = name.strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not _mps_available():
+            raise DeviceError("device 'mps' is not available on this machine; use --device cpu")
+        return torch.device("mps")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"device '{name}' is not available (no CUDA GPU found); use --device cpu"
+            )
+        dev = torch.device(name)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"device '{name}' does not exist; this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+        return dev
+    raise DeviceError(f"unknown device '{name}'; choose one of {', '.join(DEVICE_CHOICES)}")

@@ -1,0 +1,456 @@
+"""The project's one image reader and one image writer.
+
+Reading goes through ``np.fromfile`` + ``cv2.imdecode`` so non-ASCII paths work everywhere, checks
+the pixel count from the file header before decoding, and applies JPEG EXIF orientation. Writing
+is atomic (temp file in the target folder, fsync, ``os.replace``) and never overwrites an input.
+Every user-facing failure is an :class:`ImageReadError` / :class:`ImageWriteError` whose message
+is one sentence naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+import struct
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import ImageReadError, ImageWriteError
+
+IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+_ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")
+_16BIT_EXTENSIONS = (".png", ".tif", ".tiff")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# JPEG start-of-frame markers (C4 = DHT, C8 = JPG and CC = DAC are not frames).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True, eq=False)
+class Image:
+    """A decoded image.
+
+    Attributes:
+        rgb: float32 RGB in [0, 1]; a gray input is replicated to three channels. Shape: (H, W, 3).
+        alpha: float32 alpha in [0, 1], or ``None`` if the file has none. Shape: (H, W).
+        bit_depth: 8 or 16, the sample depth of the file (float files report 16).
+        gray: whether the file was single-channel.
+        path: the file it was read from.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    bit_depth: int
+    gray: bool
+    path: Path
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
+    """Read an 8/16-bit gray, RGB or RGBA image file.
+
+    Args:
+        path: the image file.
+        max_pixels: refuse images with more pixels than this (checked from the header before
+            decoding where the format allows); ``None`` for no limit.
+
+    Returns:
+        The decoded :class:`Image`, EXIF orientation applied.
+
+    Raises:
+        ImageReadError: the file is missing, a folder, empty, unreadable, not a decodable image,
+            of an unsupported sample type, or over ``max_pixels``.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImageReadError(f"{p} does not exist.")
+    if p.is_dir():
+        raise ImageReadError(f"{p} is a folder, not an image file.")
+    try:
+        data = np.fromfile(p, dtype=np.uint8)
+    except OSError as e:
+        raise ImageReadError(f"{p} cannot be read ({e.strerror or e}).") from e
+    if data.size == 0:
+        raise ImageReadError(f"{p} is empty (0 bytes).")
+
+    raw = data.tobytes()
+    size = _header_size(raw)
+    if size is not None:
+        _check_pixels(p, *size, max_pixels)
+    try:
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        img = None
+    if img is None:
+        raise ImageReadError(f"{p} is not an image that can be decoded (corrupt or unsupported).")
+    if size is None:
+        _check_pixels(p, img.shape[1], img.shape[0], max_pixels)
+
+    img = _apply_orientation(img, _jpeg_orientation(raw))
+    return _to_image(img, p)
+
+
+def _check_pixels(p: Path, width: int, height: int, max_pixels: int | None) -> None:
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageReadError(
+            f"{p} is {width}×{height} ({width * height / 1e6:.1f} MP), over the "
+            f"{max_pixels / 1e6:g} MP limit; raise --max-pixels to open it."
+        )
+
+
+def _to_image(img: np.ndarray, p: Path) -> Image:
+    if img.dtype == np.uint8:
+        bit_depth, x = 8, img.astype(np.float32) / 255.0
+    elif img.dtype == np.uint16:
+        bit_depth, x = 16, img.astype(np.float32) / 65535.0
+    elif img.dtype in (np.float32, np.float64):
+        bit_depth, x = 16, np.clip(np.nan_to_num(img.astype(np.float32)), 0.0, 1.0)
+    else:
+        raise ImageReadError(f"{p} has {img.dtype} samples; only 8/16-bit images are supported.")
+
+    if x.ndim == 3 and x.shape[2] == 1:
+        x = x[:, :, 0]
+    alpha = None
+    if x.ndim == 2:
+        gray, rgb = True, np.repeat(x[:, :, None], 3, axis=2)
+    elif x.shape[2] == 2:  # gray + alpha
+        gray, rgb, alpha = True, np.repeat(x[:, :, :1], 3, axis=2), x[:, :, 1]
+    elif x.shape[2] in (3, 4):
+        gray, rgb = False, x[:, :, 2::-1]  # BGR(A) -> RGB
+        alpha = x[:, :, 3] if x.shape[2] == 4 else None
+    else:
+        raise ImageReadError(f"{p} has {x.shape[2]} channels; only gray, RGB and RGBA work.")
+    return Image(
+        rgb=np.ascontiguousarray(rgb),
+        alpha=None if alpha is None else np.ascontiguousarray(alpha),
+        bit_depth=bit_depth,
+        gray=gray,
+        path=p,
+    )
+
+
+def _header_size(b: bytes) -> tuple[int, int] | None:
+    """(width, height) parsed from a PNG/JPEG/BMP/TIFF/WebP header, or None if unknown."""
+    try:
+        if b.startswith(_PNG_SIGNATURE) and b[12:16] == b"IHDR":
+            return struct.unpack(">II", b[16:24])
+        if b.startswith(b"\xff\xd8"):
+            return _jpeg_size(b)
+        if b.startswith(b"BM"):
+            (dib,) = struct.unpack("<I", b[14:18])
+            if dib == 12:  # OS/2 BITMAPCOREHEADER
+                return struct.unpack("<HH", b[18:22])
+            w, h = struct.unpack("<ii", b[18:26])
+            return abs(w), abs(h)  # negative height = top-down rows
+        if b[:4] in (b"II*\x00", b"MM\x00*"):
+            return _tiff_size(b)
+        if b[:4] == b"RIFF" and b[8:12] == b"WEBP":
+            return _webp_size(b)
+    except (struct.error, IndexError):  # truncated header: let the decoder judge the file
+        return None
+    return None
+
+
+def _jpeg_segments(b: bytes) -> Iterator[tuple[int, int, int]]:
+    """Yield (marker, payload start, payload end) for JPEG segments up to start-of-scan."""
+    i = 2
+    while i + 4 <= len(b):
+        if b[i] != 0xFF:
+            return
+        marker = b[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # stand-alone markers
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image / start of scan
+            return
+        (length,) = struct.unpack(">H", b[i + 2 : i + 4])
+        yield marker, i + 4, i + 2 + length
+        i += 2 + length
+
+
+def _jpeg_size(b: bytes) -> tuple[int, int] | None:
+    for marker, start, _ in _jpeg_segments(b):
+        if marker in _SOF_MARKERS:
+            h, w = struct.unpack(">HH", b[start + 1 : start + 5])
+            return w, h
+    return None
+
+
+def _tiff_ifd0(b: bytes) -> dict[int, int]:
+    """The single-value SHORT/LONG tags of a TIFF stream's first IFD."""
+    order = "<" if b[:2] == b"II" else ">"
+    (ifd,) = struct.unpack(order + "I", b[4:8])
+    (count,) = struct.unpack(order + "H", b[ifd : ifd + 2])
+    tags: dict[int, int] = {}
+    for k in range(count):
+        e = ifd + 2 + 12 * k
+        tag, typ, n = struct.unpack(order + "HHI", b[e : e + 8])
+        if n == 1 and typ == 3:
+            tags[tag] = struct.unpack(order + "H", b[e + 8 : e + 10])[0]
+        elif n == 1 and typ == 4:
+            tags[tag] = struct.unpack(order + "I", b[e + 8 : e + 12])[0]
+    return tags
+
+
+def _tiff_size(b: bytes) -> tuple[int, int] | None:
+    tags = _tiff_ifd0(b)
+    if 256 in tags and 257 in tags:  # ImageWidth, ImageLength
+        return tags[256], tags[257]
+    return None
+
+
+def _webp_size(b: bytes) -> tuple[int, int] | None:
+    chunk = b[12:16]
+    if chunk == b"VP8 " and b[23:26] == b"\x9d\x01\x2a":
+        w, h = struct.unpack("<HH", b[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L" and b[20] == 0x2F:
+        (bits,) = struct.unpack("<I", b[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":
+        return int.from_bytes(b[24:27], "little") + 1, int.from_bytes(b[27:30], "little") + 1
+    return None
+
+
+def _jpeg_orientation(b: bytes) -> int:
+    """The EXIF Orientation (1–8) of a JPEG stream; 1 when absent, unparsable or not a JPEG."""
+    if not b.startswith(b"\xff\xd8"):
+        return 1
+    try:
+        for marker, start, end in _jpeg_segments(b):
+            if marker == 0xE1 and b[start : start + 6] == b"Exif\x00\x00":
+                tiff = b[start + 6 : end]
+                if tiff[:4] in (b"II*\x00", b"MM\x00*"):
+                    value = _tiff_ifd0(tiff).get(0x0112, 1)
+                    return value if 1 <= value <= 8 else 1
+    except (struct.error, IndexError):
+        pass
+    return 1
+
+
+def _apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn stored pixels into display orientation (EXIF values 2–8; 1 is as stored)."""
+    if orientation == 2:
+        img = img[:, ::-1]
+    elif orientation == 3:
+        img = img[::-1, ::-1]
+    elif orientation == 4:
+        img = img[::-1]
+    elif orientation == 5:
+        img = img.swapaxes(0, 1)
+    elif orientation == 6:
+        img = np.rot90(img, -1)
+    elif orientation == 7:
+        img = img[::-1, ::-1].swapaxes(0, 1)
+    elif orientation == 8:
+        img = np.rot90(img, 1)
+    return np.ascontiguousarray(img)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """Float image in [0, 1] (clipped, NaN → 0) to rounded uint8 of the same shape."""
+    return np.round(np.nan_to_num(np.clip(rgb, 0.0, 1.0)) * 255.0).astype(np.uint8)
+
+
+def _quantize(x: np.ndarray, bit_depth: int) -> np.ndarray:
+    if bit_depth == 16:
+        return np.round(np.nan_to_num(np.clip(x, 0.0, 1.0)) * 65535.0).astype(np.uint16)
+    return to_uint8(x)
+
+
+def write_image(
+    path: PathLike,
+    rgb: np.ndarray,
+    alpha: np.ndarray | None = None,
+    bit_depth: int = 8,
+    inputs: Iterable[PathLike] = (),
+    jpeg_quality: int = 95,
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
+    """Write an RGB(A) image atomically; the format follows the file extension.
+
+    Alpha is kept for PNG/TIFF/WebP and dropped for JPEG/BMP; 16-bit is written for PNG/TIFF when
+    ``bit_depth=16``, 8-bit otherwise. WebP is written lossless. ``metadata`` becomes PNG text
+    chunks and is ignored for other formats (callers write a sidecar there).
+
+    Args:
+        path: output file; its folder must exist.
+        rgb: float RGB, clipped to [0, 1]. Shape: (H, W, 3).
+        alpha: optional float alpha in [0, 1]. Shape: (H, W).
+        bit_depth: 8 or 16.
+        inputs: files this output must never replace.
+        jpeg_quality: JPEG quality 0–100.
+        metadata: text key/value pairs for PNG.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ImageWriteError: unknown extension, the output is an input, the folder is missing or
+            unwritable, or encoding failed. ValueError for arrays of the wrong shape.
+    """
+    p = Path(path)
+    ext = p.suffix.lower()
+    rgb = np.asarray(rgb)
+    alpha = None if alpha is None else np.asarray(alpha)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be H×W×3, got shape {rgb.shape}")
+    if alpha is not None and alpha.shape != rgb.shape[:2]:
+        raise ValueError(f"alpha must be H×W = {rgb.shape[:2]}, got shape {alpha.shape}")
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    if ext not in IMAGE_EXTENSIONS:
+        raise ImageWriteError(
+            f"Cannot write {p}: '{ext or p.name}' is not a supported image type "
+            f"(use {', '.join(IMAGE_EXTENSIONS)})."
+        )
+    for inp in inputs:
+        if _same_file(p, Path(inp)):
+            raise ImageWriteError(f"{p} is an input file; choose another output path.")
+    folder = p.parent
+    if not folder.is_dir():
+        raise ImageWriteError(f"Cannot write {p}: the folder {folder} does not exist.")
+    if p.is_dir():
+        raise ImageWriteError(f"Cannot write {p}: a folder of that name exists.")
+
+    depth = bit_depth if ext in _16BIT_EXTENSIONS else 8
+    pixels = _quantize(rgb[:, :, ::-1], depth)
+    if alpha is not None and ext in _ALPHA_EXTENSIONS:
+        pixels = np.concatenate([pixels, _quantize(alpha, depth)[:, :, None]], axis=2)
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext in (".jpg", ".jpeg") else []
+    try:
+        ok, buf = cv2.imencode(ext, np.ascontiguousarray(pixels), params)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise ImageWriteError(f"Cannot write {p}: encoding as {ext} failed.")
+    data = buf.tobytes()
+    if metadata and ext == ".png":
+        data = _add_png_text(data, metadata)
+    _atomic_write(p, data)
+    return p
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists() and os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass
+    return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
+
+
+def _atomic_write(p: Path, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``p``, fsync, then rename over ``p``."""
+    try:
+        fd, tmp = _make_temp(p)
+    except OSError as e:
+        raise ImageWriteError(
+            f"Cannot write {p}: the folder {p.parent} is not writable ({e.strerror or e})."
+        ) from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if p.exists():  # keep the permissions of the file being replaced
+            os.chmod(tmp, stat.S_IMODE(p.stat().st_mode))
+        os.replace(tmp, p)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise ImageWriteError(f"Cannot write {p} ({e.strerror or e}).") from e
+        raise
+
+
+def _make_temp(p: Path) -> tuple[int, str]:
+    # Like tempfile.mkstemp(dir=..., prefix='.'+name, suffix='.part'), but created with mode 0o666
+    # so the umask applies; mkstemp's 0o600 would leave outputs readable by their owner only.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(p.parent / f".{p.name}{secrets.token_hex(4)}.part")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {p}")
+
+
+# --------------------------------------------------------------------------- PNG text
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def _add_png_text(png: bytes, metadata: Mapping[str, str]) -> bytes:
+    """Insert one tEXt chunk per pair after IHDR (iTXt when not Latin-1)."""
+    chunks = []
+    for key, value in metadata.items():
+        try:
+            k = key.encode("latin-1")
+        except UnicodeEncodeError:
+            k = b""
+        if not 1 <= len(k) <= 79 or b"\x00" in k:
+            raise ValueError(f"PNG text key must be 1–79 Latin-1 characters, got {key!r}")
+        try:
+            chunks.append(_png_chunk(b"tEXt", k + b"\x00" + value.encode("latin-1")))
+        except UnicodeEncodeError:
+            payload = k + b"\x00\x00\x00\x00\x00" + value.encode("utf-8")
+            chunks.append(_png_chunk(b"iTXt", payload))
+    ihdr_end = 8 + 8 + struct.unpack(">I", png[8:12])[0] + 4
+    return png[:ihdr_end] + b"".join(chunks) + png[ihdr_end:]
+
+
+def read_png_text(path: PathLike) -> dict[str, str]:
+    """The tEXt, zTXt and iTXt key/value pairs of a PNG file.
+
+    Raises:
+        ImageReadError: the file cannot be read or is not a PNG.
+    """
+    p = Path(path)
+    try:
+        b = p.read_bytes()
+    except OSError as e:
+        raise ImageReadError(f"{p} cannot be read ({e.strerror or e}).") from e
+    if not b.startswith(_PNG_SIGNATURE):
+        raise ImageReadError(f"{p} is not a PNG file.")
+    out: dict[str, str] = {}
+    i = 8
+    try:
+        while i + 8 <= len(b):
+            (n,) = struct.unpack(">I", b[i : i + 4])
+            kind, payload = b[i + 4 : i + 8], b[i + 8 : i + 8 + n]
+            i += 12 + n
+            key, _, rest = payload.partition(b"\x00")
+            if kind == b"tEXt":
+                out[key.decode("latin-1")] = rest.decode("latin-1")
+            elif kind == b"zTXt":
+                out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+            elif kind == b"iTXt":
+                compressed, text = rest[0], rest[2:].split(b"\x00", 2)[2]
+                text = zlib.decompress(text) if compressed else text
+                out[key.decode("latin-1")] = text.decode("utf-8")
+            elif kind == b"IEND":
+                break
+    except (IndexError, zlib.error, UnicodeDecodeError) as e:
+        raise ImageReadError(f"{p} has a corrupt PNG text chunk.") from e
+    return out

@@ -1,0 +1,106 @@
+"""Image quality metrics: PSNR and SSIM on NumPy arrays, PSNR on torch batches."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import torch
+
+# Wang et al. (2004): 11×11 Gaussian window, σ = 1.5, K1 = 0.01, K2 = 0.03.
+_SSIM_WIN = 11
+_SSIM_SIGMA = 1.5
+_SSIM_K1 = 0.01
+_SSIM_K2 = 0.03
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"images must have the same shape, got {a.shape} and {b.shape}")
+    if a.ndim not in (2, 3):
+        raise ValueError(f"images must be H×W or H×W×C, got shape {a.shape}")
+    return a.astype(np.float64), b.astype(np.float64)
+
+
+def psnr(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB.
+
+    Args:
+        a: first image. Shape: (H, W) or (H, W, C).
+        b: second image, same shape.
+        data_range: the span of possible values (1 for [0, 1] floats, 255 for uint8).
+
+    Returns:
+        PSNR in dB; ``inf`` for identical images.
+    """
+    a, b = _check_pair(a, b)
+    mse = float(np.mean((a - b) ** 2))
+    if mse == 0.0:
+        return float("inf")
+    return 10.0 * math.log10(data_range**2 / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
+    """Structural similarity (Wang et al. 2004), averaged over channels.
+
+    Uses an 11×11 Gaussian window (σ = 1.5) and averages the SSIM map over the pixels whose
+    window lies inside the image, matching ``skimage.metrics.structural_similarity`` with
+    ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False``.
+
+    Args:
+        a: first image. Shape: (H, W) or (H, W, C), with H, W >= 11.
+        b: second image, same shape.
+        data_range: the span of possible values (1 for [0, 1] floats, 255 for uint8).
+
+    Returns:
+        Mean SSIM, 1.0 for identical images.
+    """
+    a, b = _check_pair(a, b)
+    if min(a.shape[:2]) < _SSIM_WIN:
+        raise ValueError(f"SSIM needs images at least {_SSIM_WIN}×{_SSIM_WIN}, got {a.shape}")
+    if a.ndim == 2:
+        a, b = a[:, :, None], b[:, :, None]
+    return float(
+        np.mean([_ssim_channel(a[:, :, c], b[:, :, c], data_range) for c in range(a.shape[2])])
+    )
+
+
+def _ssim_channel(x: np.ndarray, y: np.ndarray, data_range: float) -> float:
+    def blur(z: np.ndarray) -> np.ndarray:
+        win = (_SSIM_WIN, _SSIM_WIN)
+        return cv2.GaussianBlur(z, win, _SSIM_SIGMA, borderType=cv2.BORDER_REFLECT)
+
+    c1 = (_SSIM_K1 * data_range) ** 2
+    c2 = (_SSIM_K2 * data_range) ** 2
+    x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+    mx, my = blur(x), blur(y)
+    vx = blur(x * x) - mx * mx
+    vy = blur(y * y) - my * my
+    cxy = blur(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    r = _SSIM_WIN // 2  # keep only windows fully inside the image ("valid" filtering)
+    return float(s[r:-r, r:-r].mean())
+
+
+def psnr_torch(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0) -> float:
+    """PSNR per image, averaged over the batch.
+
+    Args:
+        a: first batch. Shape: (B, C, H, W).
+        b: second batch, same shape.
+        data_range: the span of possible values.
+
+    Returns:
+        Mean PSNR in dB; ``inf`` if any pair is identical.
+    """
+    if a.shape != b.shape:
+        raise ValueError(
+            f"batches must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    if a.ndim != 4:
+        raise ValueError(f"batches must be B×C×H×W, got shape {tuple(a.shape)}")
+    with torch.no_grad():
+        mse = (a.detach().float() - b.detach().float()).pow(2).flatten(1).mean(dim=1)
+        return float((10.0 * torch.log10(data_range**2 / mse)).mean())

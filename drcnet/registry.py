@@ -1,0 +1,87 @@
+"""Which weights serve which task, and :func:`load_model`.
+
+Each task has a default (interactive) model and, where trained, a ``noea`` variant trained
+with energy attention bypassed, for a fair w/ vs w/o EA comparison.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .devices import resolve_device
+from .errors import NoWeightsError, WeightsError
+from .network import DRCNet
+from .weights import build_model
+
+TASKS = ("derain", "denoise", "deblur")
+VARIANTS = ("default", "noea")
+
+WEIGHTS_DIR = Path(
+    os.environ.get("DRCNET_WEIGHTS_DIR", Path(__file__).resolve().parent.parent / "resources" /
+                   "weights")
+)
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """A shipped weight file for one task and variant."""
+
+    task: str
+    variant: str
+    path: Path
+
+    @property
+    def available(self) -> bool:
+        return self.path.is_file()
+
+
+def weight_spec(task: str, variant: str = "default") -> WeightSpec:
+    """The registry entry for ``task`` (derain, denoise, deblur) and ``variant``."""
+    if task not in TASKS:
+        raise WeightsError(f"unknown task '{task}'; choose one of {', '.join(TASKS)}")
+    if variant not in VARIANTS:
+        raise WeightsError(f"unknown variant '{variant}'; choose one of {', '.join(VARIANTS)}")
+    name = f"{task}.safetensors" if variant == "default" else f"{task}-{variant}.safetensors"
+    return WeightSpec(task, variant, WEIGHTS_DIR / name)
+
+
+def load_model(
+    task: str,
+    device: str | torch.device = "auto",
+    variant: str = "default",
+    weights: str | os.PathLike[str] | None = None,
+) -> DRCNet:
+    """The shipped model for ``task``, in eval mode on ``device``, ready for inference.
+
+    Args:
+        task: ``derain``, ``denoise`` or ``deblur``.
+        device: ``auto|cpu|cuda|cuda:N|mps``.
+        variant: ``default``, or ``noea`` for the model trained without energy attention.
+        weights: a weight file to use instead of the shipped one.
+
+    Raises:
+        NoWeightsError: the task has no trained weights yet (random weights never run).
+        WeightsError, UnsafeCheckpointError, DeviceError.
+    """
+    dev = resolve_device(device)
+    if weights is None:
+        spec = weight_spec(task, variant)
+        if not spec.available:
+            raise NoWeightsError(
+                f"no trained {task} weights are installed ({spec.path.name} is missing); "
+                "train them with `drcnet train` or pass --weights"
+            )
+        weights = spec.path
+    model = build_model(weights)
+    if variant == "noea":
+        model.configure(ea=False)
+    return model.to(dev)
+
+
+def installed_tasks() -> dict[str, list[str]]:
+    """For each task, the variants whose weight files are present."""
+    return {t: [v for v in VARIANTS if weight_spec(t, v).available] for t in TASKS}

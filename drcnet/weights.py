@@ -1,0 +1,174 @@
+"""Saving and safely loading DRCNet weights.
+
+Everything this project writes is safetensors, with the model configuration in the file's
+metadata so a weight file is self-describing. Pickle-based ``.pth``/``.pt`` files (for
+example from the reference implementation) are read only through
+``torch.load(weights_only=True)``; a file that would run code on load is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from . import keymap
+from .errors import UnsafeCheckpointError, WeightsError
+from .network import DRCNet, ModelConfig
+
+_PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+# Wrappers that training frameworks put around a state dict.
+_WRAPPER_KEYS = ("state_dict", "params", "params_ema", "model", "net", "network")
+
+
+def sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file (weights are identified by it in exports)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_weights(
+    path: str | os.PathLike[str],
+    model: DRCNet,
+    metadata: dict[str, Any] | None = None,
+    half: bool = False,
+) -> None:
+    """Write ``model``'s weights and configuration to a safetensors file, atomically.
+
+    Args:
+        path: target ``.safetensors`` file.
+        model: the network (a DDP wrapper's ``.module`` too).
+        metadata: extra JSON-serialisable facts (task, steps, data, …).
+        half: store fp16 to halve the file size.
+    """
+    path = Path(path)
+    state = {
+        k: (v.detach().half() if half and v.is_floating_point() else v.detach()).cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
+    meta = {"config": json.dumps(dataclasses.asdict(model.config)), "format": "drcnet-1"}
+    for key, value in (metadata or {}).items():
+        meta[key] = value if isinstance(value, str) else json.dumps(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata=meta)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The metadata of a safetensors weight file (empty for other formats)."""
+    if not str(path).endswith(".safetensors"):
+        return {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"cannot read weights {path}: {exc}") from None
+
+
+def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Read a state dict from safetensors or, safely, from a pickle checkpoint.
+
+    Reference-implementation key names are translated by :mod:`drcnet.keymap`.
+
+    Raises:
+        WeightsError: missing or unreadable file, or no state dict inside.
+        UnsafeCheckpointError: a pickle file that would run code or build arbitrary objects.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"weight file {p} does not exist")
+    if p.suffix == ".safetensors":
+        try:
+            state = load_file(str(p))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise WeightsError(f"cannot read weights {p.name}: {exc}") from None
+    elif p.suffix in _PICKLE_SUFFIXES:
+        try:
+            obj = torch.load(str(p), map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            raise UnsafeCheckpointError(
+                f"refused to load {p.name}: it would run code or build arbitrary objects on "
+                "load; convert it to safetensors from a trusted source"
+            ) from None
+        except (RuntimeError, EOFError, OSError) as exc:
+            raise WeightsError(f"cannot read weights {p.name}: {exc}") from None
+        state = _unwrap(obj, p)
+    else:
+        raise WeightsError(
+            f"unknown weight format {p.name}; use .safetensors (or a .pth/.pt state dict)"
+        )
+    if keymap.is_reference(state):
+        state = keymap.from_reference(state)
+    return state
+
+
+def _unwrap(obj: Any, p: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, dict):
+        for key in _WRAPPER_KEYS:
+            if isinstance(obj.get(key), dict):
+                return _unwrap(obj[key], p)
+        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            return obj
+    raise WeightsError(f"{p.name} holds no state dict of tensors")
+
+
+def config_from_metadata(meta: dict[str, str]) -> ModelConfig | None:
+    """The :class:`ModelConfig` stored in a weight file's metadata, if any."""
+    raw = meta.get("config")
+    if not raw:
+        return None
+    fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    return ModelConfig(**{k: v for k, v in json.loads(raw).items() if k in fields})
+
+
+def infer_config(state: dict[str, torch.Tensor]) -> ModelConfig:
+    """Recover ``wf`` and ``depth`` from the tensor shapes of a state dict."""
+    try:
+        wf = state["embed1.weight"].shape[0]
+        in_ch = state["embed1.weight"].shape[1]
+    except KeyError:
+        raise WeightsError("weights do not look like a DRCNet (no embed1/conv_01)") from None
+    depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("encoder1."))
+    return ModelConfig(wf=wf, depth=depth, in_ch=in_ch)
+
+
+def build_model(
+    path: str | os.PathLike[str], config: ModelConfig | None = None
+) -> DRCNet:
+    """Build a :class:`DRCNet` from a weight file, in eval mode on the CPU, in float32.
+
+    The configuration comes from ``config``, else the file's metadata, else the shapes.
+    """
+    state = load_state_dict(path)
+    cfg = config or config_from_metadata(read_metadata(path)) or infer_config(state)
+    try:
+        model = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta, ea=cfg.ea,
+                       in_ch=cfg.in_ch)
+    except ValueError as exc:
+        raise WeightsError(f"{Path(path).name} does not fit DRCNet: {exc}") from None
+    state = {k: v.float() for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        detail = ", ".join([*(f"missing {k}" for k in missing[:3]),
+                            *(f"unexpected {k}" for k in unexpected[:3])])
+        raise WeightsError(f"{Path(path).name} does not fit DRCNet(wf={cfg.wf}, "
+                           f"depth={cfg.depth}): {detail}")
+    return model.eval()

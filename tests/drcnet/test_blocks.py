@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from drcnet.blocks import EnergyAttention, energy_attention, region_normalize
+
+
+def test_energy_attention_formula() -> None:
+    x = torch.randn(2, 4, 5, 6)
+    y, w = energy_attention(x, 1e-4)
+    mu = x.mean(dim=(2, 3), keepdim=True)
+    var = ((x - mu) ** 2).sum(dim=(2, 3), keepdim=True) / (5 * 6 - 1)
+    expect = torch.sigmoid((x - mu) ** 2 / (4 * (var + 1e-4)) + 0.5)
+    assert torch.allclose(w, expect, atol=1e-6)
+    assert torch.allclose(y, x * expect, atol=1e-6)
+    # function and module agree
+    assert torch.allclose(EnergyAttention()(x, 1e-4)[0], y)
+
+
+def test_energy_attention_delta_matters() -> None:
+    x = torch.randn(1, 2, 8, 8)
+    assert not torch.allclose(energy_attention(x, 1e-1)[1], energy_attention(x, 1e-6)[1])
+
+
+def test_region_normalize_regions_are_separately_normalised() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(1, 2, 8, 8) * 3 + 5
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., :4, :] = 1
+    out = region_normalize(x, mask)
+    assert out.shape == x.shape
+    fg = out[..., :4, :]
+    bg = out[..., 4:, :]
+    # filling with the region mean then rescaling by sqrt(area fraction) leaves each region
+    # with zero mean and unit variance of its own
+    assert fg.mean().abs() < 1e-4 and bg.mean().abs() < 1e-4
+    assert fg.std(unbiased=False).item() == pytest.approx(1.0, rel=0.01)
+    assert bg.std(unbiased=False).item() == pytest.approx(1.0, rel=0.01)
+
+
+def test_region_normalize_empty_region_is_finite() -> None:
+    x = torch.randn(1, 3, 4, 4)
+    out = region_normalize(x, torch.zeros(1, 1, 4, 4))
+    assert torch.isfinite(out).all()
+    assert torch.allclose(out, torch.nn.functional.instance_norm(x), atol=1e-4)

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from drcnet import DRCNet, registry
+from drcnet.cli import main
+from drcnet.imageio import read_image, write_image
+from drcnet.weights import save_weights
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path / "w.safetensors"
+    save_weights(path, DRCNet(wf=8, depth=2))
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "in.png"
+    write_image(path, rng.random((40, 50, 3), dtype=np.float32))
+    return path
+
+
+def _one_line_error(capsys, code: int) -> str:
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert err.startswith("drcnet: error: ") and "\n" not in err, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_restore_one_file(tmp_path, weights, photo, capsys) -> None:
+    out = tmp_path / "out.png"
+    before = photo.read_bytes()
+    code = main(["restore", str(photo), "-o", str(out), "--task", "denoise", "--weights",
+                 str(weights), "--device", "cpu", "-q"])
+    assert code == 0
+    assert read_image(out).rgb.shape == (40, 50, 3)
+    assert photo.read_bytes() == before
+
+
+def test_restore_many_into_folder_keeps_names_and_16bit(tmp_path, weights, photo) -> None:
+    deep = tmp_path / "deep.png"
+    write_image(deep, np.full((20, 30, 3), 0.25, np.float32), bit_depth=16)
+    out = tmp_path / "outdir"
+    code = main(["restore", str(photo), str(deep), "-o", str(out), "--task", "derain",
+                 "--weights", str(weights), "--tile", "0", "-q"])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["deep.png", "in.png"]
+    assert read_image(out / "deep.png").bit_depth == 16
+
+
+def test_knob_flags_change_the_output(tmp_path, weights, photo) -> None:
+    outs = []
+    for extra in ([], ["--no-ea"], ["--t", "0.5"]):
+        out = tmp_path / f"o{len(outs)}.png"
+        assert main(["restore", str(photo), "-o", str(out), "--task", "denoise", "--weights",
+                     str(weights), "-q", *extra]) == 0
+        outs.append(read_image(out).rgb)
+    assert np.abs(outs[0] - outs[1]).max() > 0
+    assert np.abs(outs[0] - outs[2]).max() > 0
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "corrupt", "text"])
+def test_bad_inputs(tmp_path, weights, capsys, kind) -> None:
+    src = tmp_path / f"bad_{kind}.png"
+    if kind == "empty":
+        src.write_bytes(b"")
+    elif kind == "corrupt":
+        src.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    elif kind == "text":
+        src = tmp_path / "notes.txt"
+        src.write_text("hello")
+    out = tmp_path / "out.png"
+    code = main(["restore", str(src), "-o", str(out), "--task", "denoise", "--weights",
+                 str(weights)])
+    err = _one_line_error(capsys, code)
+    assert src.name in err
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_oversized_image_refused(tmp_path, weights, photo, capsys) -> None:
+    out = tmp_path / "out.png"
+    code = main(["restore", str(photo), "-o", str(out), "--task", "denoise", "--weights",
+                 str(weights), "--max-pixels", "100"])
+    assert "limit" in _one_line_error(capsys, code)
+    assert not out.exists()
+
+
+def test_output_equal_to_input_is_refused(weights, photo, capsys) -> None:
+    before = photo.read_bytes()
+    code = main(["restore", str(photo), "-o", str(photo), "--task", "denoise", "--weights",
+                 str(weights)])
+    assert "input" in _one_line_error(capsys, code)
+    assert photo.read_bytes() == before
+
+
+def test_unwritable_output(tmp_path, weights, photo, capsys) -> None:
+    code = main(["restore", str(photo), "-o", str(tmp_path / "no" / "such" / "o.png"),
+                 "--task", "denoise", "--weights", str(weights)])
+    assert "does not exist" in _one_line_error(capsys, code)
+
+
+def test_missing_device(weights, photo, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code = main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+                 "--weights", str(weights), "--device", "cuda"])
+    assert "cuda" in _one_line_error(capsys, code)
+
+
+def test_unsafe_weights(tmp_path, photo, capsys) -> None:
+    class Evil:
+        def __reduce__(self):  # noqa: ANN204
+            return (print, ("side effect",))
+
+    bad = tmp_path / "evil.pth"
+    torch.save({"x": Evil()}, bad)
+    code = main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+                 "--weights", str(bad)])
+    assert "refused" in _one_line_error(capsys, code)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_no_shipped_weights_is_said_plainly(tmp_path, photo, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "empty")
+    code = main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "deblur"])
+    assert "no trained deblur weights" in _one_line_error(capsys, code)
+
+
+def test_info_lists_size_and_devices(capsys) -> None:
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "18.97 M parameters" in out and "124.1 G MACs" in out
+    assert "cpu (CPU)" in out
+
+
+def test_subprocess_error_has_no_traceback(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "drcnet.cli", "restore", str(tmp_path / "nope.png"), "-o",
+         str(tmp_path / "o.png"), "--task", "denoise", "--weights", str(tmp_path / "w.pth")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_core_does_not_import_qt() -> None:
+    code = ("import sys, drcnet, drcnet.cli, drcnet.inference, drcnet.imageio;"
+            "import drcnet.registry, drcnet.weights;"
+            "bad=[m for m in sys.modules if m.startswith(('PySide6','PyQt','shiboken'))];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

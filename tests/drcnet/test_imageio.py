@@ -1,0 +1,374 @@
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from drcnet import imageio
+from drcnet.errors import ImageReadError, ImageWriteError
+from drcnet.imageio import read_image, read_png_text, to_uint8, write_image
+
+
+def _rand_rgb(h: int = 24, w: int = 32, levels: int = 256, seed: int = 0) -> np.ndarray:
+    """Random RGB whose values sit exactly on the ``levels`` quantization grid."""
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, levels, (h, w, 3)) / (levels - 1)).astype(np.float32)
+
+
+def _cv2_write(path: Path, img: np.ndarray, params: list[int] | None = None) -> Path:
+    ok, buf = cv2.imencode(path.suffix, img, params or [])
+    assert ok
+    buf.tofile(path)
+    return path
+
+
+def _exif_app1(orientation: int) -> bytes:
+    """A JPEG APP1 segment holding a little-endian EXIF IFD0 with only the Orientation tag."""
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1)
+    tiff += struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack("<I", 0)
+    payload = b"Exif\x00\x00" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes, int]]:
+    out, i = [], 8
+    while i < len(data):
+        (n,) = struct.unpack(">I", data[i : i + 4])
+        kind, payload = data[i + 4 : i + 8], data[i + 8 : i + 8 + n]
+        (crc,) = struct.unpack(">I", data[i + 8 + n : i + 12 + n])
+        out.append((kind, payload, crc))
+        i += 12 + n
+    return out
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+def test_png_8bit_round_trip(tmp_path: Path) -> None:
+    rgb = _rand_rgb()
+    out = write_image(tmp_path / "a.png", rgb)
+    img = read_image(out)
+    assert img.bit_depth == 8 and not img.gray and img.alpha is None
+    assert img.rgb.dtype == np.float32 and img.rgb.shape == (24, 32, 3)
+    np.testing.assert_allclose(img.rgb, rgb, atol=1e-6)
+    assert img.path == out
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16bit_round_trip(tmp_path: Path, ext: str) -> None:
+    rgb = _rand_rgb(levels=65536)
+    out = write_image(tmp_path / f"a{ext}", rgb, bit_depth=16)
+    assert cv2.imdecode(np.fromfile(out, np.uint8), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    img = read_image(out)
+    assert img.bit_depth == 16
+    # 16-bit precision survives: far finer than one 8-bit step (1/255).
+    np.testing.assert_allclose(img.rgb, rgb, atol=1e-6)
+    assert np.abs(img.rgb - np.round(img.rgb * 255) / 255).max() > 1e-3
+
+
+def test_16bit_request_falls_back_to_8bit_for_jpeg(tmp_path: Path) -> None:
+    out = write_image(tmp_path / "a.jpg", _rand_rgb(), bit_depth=16)
+    assert read_image(out).bit_depth == 8
+
+
+def test_rgb_order(tmp_path: Path) -> None:
+    red = np.zeros((12, 12, 3), np.float32)
+    red[..., 0] = 1.0
+    out = write_image(tmp_path / "red.png", red)
+    bgr = cv2.imdecode(np.fromfile(out, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert bgr[..., 2].min() == 255 and bgr[..., :2].max() == 0
+    blue_bgr = np.zeros((12, 12, 3), np.uint8)
+    blue_bgr[..., 0] = 255
+    img = read_image(_cv2_write(tmp_path / "blue.png", blue_bgr))
+    assert img.rgb[..., 2].min() == 1.0 and img.rgb[..., :2].max() == 0.0
+
+
+@pytest.mark.parametrize("dtype, depth", [(np.uint8, 8), (np.uint16, 16)])
+def test_grayscale(tmp_path: Path, dtype: type, depth: int) -> None:
+    gray = np.arange(20 * 30, dtype=dtype).reshape(20, 30)
+    img = read_image(_cv2_write(tmp_path / "g.png", gray))
+    assert img.gray and img.bit_depth == depth and img.rgb.shape == (20, 30, 3)
+    assert np.array_equal(img.rgb[..., 0], img.rgb[..., 2])
+    np.testing.assert_allclose(img.rgb[..., 1], gray / np.iinfo(dtype).max, atol=1e-6)
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif", ".webp"])
+def test_alpha_preserved(tmp_path: Path, ext: str) -> None:
+    rgb = _rand_rgb()
+    alpha = _rand_rgb(seed=1)[..., 0]
+    img = read_image(write_image(tmp_path / f"a{ext}", rgb, alpha=alpha))
+    assert img.alpha is not None and img.alpha.shape == (24, 32)
+    np.testing.assert_allclose(img.alpha, alpha, atol=1e-6)
+    # WebP is lossless but libwebp may zero the colour under fully transparent pixels.
+    visible = alpha > 0 if ext == ".webp" else np.ones_like(alpha, bool)
+    np.testing.assert_allclose(img.rgb[visible], rgb[visible], atol=1e-6)
+
+
+def test_jpeg_write_drops_alpha(tmp_path: Path) -> None:
+    out = write_image(tmp_path / "a.jpg", _rand_rgb(), alpha=np.ones((24, 32), np.float32))
+    assert cv2.imdecode(np.fromfile(out, np.uint8), cv2.IMREAD_UNCHANGED).shape == (24, 32, 3)
+    assert read_image(out).alpha is None
+
+
+def test_non_ascii_path(tmp_path: Path) -> None:
+    path = tmp_path / "фото 写真.png"
+    rgb = _rand_rgb()
+    write_image(path, rgb)
+    assert path.exists() and path.name in os.listdir(tmp_path)
+    np.testing.assert_allclose(read_image(path).rgb, rgb, atol=1e-6)
+
+
+def test_write_clips_out_of_range(tmp_path: Path) -> None:
+    rgb = np.full((12, 12, 3), 1.5, np.float32)
+    rgb[0, 0] = -0.5
+    img = read_image(write_image(tmp_path / "c.png", rgb))
+    assert img.rgb[0, 0].max() == 0.0 and img.rgb[1:].min() == 1.0
+
+
+def test_to_uint8_rounds_and_clips() -> None:
+    x = np.array([0.0, 0.6 / 255, 0.4 / 255, 1.2, -0.1, np.nan], np.float32)
+    assert to_uint8(x).tolist() == [0, 1, 0, 255, 0, 0]
+    assert to_uint8(x).dtype == np.uint8
+
+
+# --------------------------------------------------------------------------- EXIF orientation
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_applied(tmp_path: Path, orientation: int) -> None:
+    bgr = np.zeros((16, 40, 3), np.uint8)
+    bgr[:8, :8] = (0, 0, 255)  # a red block in the stored top-left corner
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 100])
+    assert ok
+    data = buf.tobytes()
+    path = tmp_path / "o.jpg"
+    path.write_bytes(data[:2] + _exif_app1(orientation) + data[2:])
+
+    img = read_image(path)
+    expected_shape = (16, 40, 3) if orientation <= 4 else (40, 16, 3)
+    assert img.rgb.shape == expected_shape
+    # OpenCV's own EXIF handling (IMREAD_COLOR) is the reference.
+    ref = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)[..., ::-1] / 255.0
+    np.testing.assert_allclose(img.rgb, ref, atol=1e-6)
+    # The red block moves to the corner the orientation says.
+    # (1, 5): top-left, (2, 6): top-right, (3, 7): bottom-right, (4, 8): bottom-left.
+    corner = ((0, 0), (0, -1), (-1, -1), (-1, 0))[(orientation - 1) % 4]
+    assert img.rgb[corner][0] > 0.9 and img.rgb[corner][1] < 0.1
+
+
+# --------------------------------------------------------------------------- size limit
+
+
+@pytest.mark.parametrize(
+    "ext, params",
+    [
+        (".png", []),
+        (".jpg", []),
+        (".bmp", []),
+        (".tif", []),
+        (".webp", []),  # lossless (VP8L)
+        (".webp", [cv2.IMWRITE_WEBP_QUALITY, 80]),  # lossy (VP8)
+    ],
+)
+def test_oversized_refused_before_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ext: str, params: list[int]
+) -> None:
+    path = _cv2_write(tmp_path / f"big{ext}", np.zeros((30, 40, 3), np.uint8), params)
+
+    def no_decode(*args: object, **kwargs: object) -> None:
+        pytest.fail("cv2.imdecode was called for an image over the limit")
+
+    monkeypatch.setattr(cv2, "imdecode", no_decode)
+    with pytest.raises(ImageReadError) as e:
+        read_image(path, max_pixels=1000)
+    assert path.name in str(e.value) and "40×30" in str(e.value) and "--max-pixels" in str(e.value)
+
+
+def test_webp_with_alpha_header_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bgra = np.zeros((30, 40, 4), np.uint8)
+    path = _cv2_write(tmp_path / "a.webp", bgra, [cv2.IMWRITE_WEBP_QUALITY, 80])  # VP8X
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("decoded"))
+    with pytest.raises(ImageReadError, match="40×30"):
+        read_image(path, max_pixels=1000)
+
+
+def test_unparsed_format_checked_after_decode(tmp_path: Path) -> None:
+    path = _cv2_write(tmp_path / "big.ppm", np.zeros((30, 40, 3), np.uint8))
+    with pytest.raises(ImageReadError, match="40×30"):
+        read_image(path, max_pixels=1000)
+    assert read_image(path, max_pixels=None).rgb.shape == (30, 40, 3)
+
+
+def test_under_limit_reads(tmp_path: Path) -> None:
+    path = _cv2_write(tmp_path / "ok.png", np.zeros((30, 40, 3), np.uint8))
+    assert read_image(path, max_pixels=1200).rgb.shape == (30, 40, 3)
+
+
+# --------------------------------------------------------------------------- read failures
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    good = _cv2_write(tmp_path / "good.png", np.zeros((30, 40, 3), np.uint8)).read_bytes()
+    files = {
+        "missing": tmp_path / "missing.png",
+        "empty": tmp_path / "empty.png",
+        "corrupt": tmp_path / "corrupt.png",
+        "truncated": tmp_path / "truncated.png",
+        "directory": tmp_path / "folder.png",
+        "text": tmp_path / "notes.txt",
+    }
+    files["empty"].write_bytes(b"")
+    files["corrupt"].write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 20)
+    files["truncated"].write_bytes(good[:40])
+    files["directory"].mkdir()
+    files["text"].write_text("just some notes\n")
+    return files
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "corrupt", "truncated", "directory", "text"])
+def test_read_failures_name_the_file(tmp_path: Path, case: str) -> None:
+    path = _bad_files(tmp_path)[case]
+    with pytest.raises(ImageReadError) as e:
+        read_image(path)
+    msg = str(e.value)
+    assert path.name in msg
+    assert "\n" not in msg and msg.endswith(".")
+
+
+# --------------------------------------------------------------------------- write safety
+
+
+def test_refuses_to_overwrite_input(tmp_path: Path) -> None:
+    src = write_image(tmp_path / "in.png", _rand_rgb())
+    before = src.read_bytes()
+    (tmp_path / "sub").mkdir()
+    for target in (src, tmp_path / "sub" / ".." / "in.png"):
+        with pytest.raises(ImageWriteError, match="is an input file"):
+            write_image(target, _rand_rgb(seed=3), inputs=[src])
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "sub"]
+
+
+def test_refuses_to_overwrite_input_through_symlink(tmp_path: Path) -> None:
+    src = write_image(tmp_path / "in.png", _rand_rgb())
+    before = src.read_bytes()
+    link = tmp_path / "link.png"
+    try:
+        link.symlink_to(src)
+    except OSError:
+        pytest.skip("symlinks not available")
+    with pytest.raises(ImageWriteError, match="is an input file"):
+        write_image(link, _rand_rgb(seed=3), inputs=[src])
+    assert src.read_bytes() == before
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ImageWriteError) as e:
+        write_image(tmp_path / "nope" / "out.png", _rand_rgb())
+    assert "out.png" in str(e.value) and "does not exist" in str(e.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_folder_maps_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(p: Path) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(imageio, "_make_temp", denied)
+    with pytest.raises(ImageWriteError, match="not writable"):
+        write_image(tmp_path / "out.png", _rand_rgb())
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
+def test_unwritable_folder_real(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(ImageWriteError, match="out.png"):
+            write_image(folder / "out.png", _rand_rgb())
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o700)
+
+
+def test_failed_replace_leaves_no_part_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = write_image(tmp_path / "out.png", _rand_rgb())
+    before = out.read_bytes()
+
+    def fail(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(imageio.os, "replace", fail)
+    with pytest.raises(ImageWriteError, match="out.png"):
+        write_image(out, _rand_rgb(seed=5))
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+    assert out.read_bytes() == before
+
+
+def test_atomic_write_leaves_only_output(tmp_path: Path) -> None:
+    out = write_image(tmp_path / "out.png", _rand_rgb())
+    write_image(out, _rand_rgb(seed=7))  # replacing a non-input output is fine
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+    assert not list(tmp_path.glob("*.part"))
+    np.testing.assert_allclose(read_image(out).rgb, _rand_rgb(seed=7), atol=1e-6)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_new_file_respects_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        out = write_image(tmp_path / "out.png", _rand_rgb())
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("name", ["out.gif", "out.xyz", "out"])
+def test_unknown_extension(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ImageWriteError) as e:
+        write_image(tmp_path / name, _rand_rgb())
+    assert name in str(e.value) and ".png" in str(e.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_array_shape(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="H×W×3"):
+        write_image(tmp_path / "out.png", np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="alpha"):
+        write_image(tmp_path / "out.png", np.zeros((4, 4, 3)), alpha=np.zeros((4, 5)))
+
+
+# --------------------------------------------------------------------------- PNG metadata
+
+
+def test_png_text_round_trip(tmp_path: Path) -> None:
+    meta = {"Software": "DRCNet Studio", "drcnet.t": "0.75", "note": "naïve café", "title": "写真"}
+    out = write_image(tmp_path / "m.png", _rand_rgb(), metadata=meta)
+    assert read_png_text(out) == meta
+    chunks = _png_chunks(out.read_bytes())
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    assert sum(kind == b"tEXt" for kind, _, _ in chunks) == 3
+    for kind, payload, crc in chunks:
+        assert zlib.crc32(kind + payload) & 0xFFFFFFFF == crc, kind
+    np.testing.assert_allclose(read_image(out).rgb, _rand_rgb(), atol=1e-6)
+
+
+def test_metadata_ignored_for_jpeg(tmp_path: Path) -> None:
+    out = write_image(tmp_path / "m.jpg", _rand_rgb(), metadata={"k": "v"})
+    assert read_image(out).rgb.shape == (24, 32, 3)
+
+
+def test_read_png_text_rejects_non_png(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("hello")
+    with pytest.raises(ImageReadError, match="a.txt"):
+        read_png_text(path)

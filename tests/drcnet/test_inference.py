@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from drcnet import Cancelled, DRCNet
+from drcnet.inference import (
+    Progress,
+    TileConfig,
+    forward_image,
+    restore_tiled,
+    run,
+    tile_starts,
+)
+from drcnet.metrics import psnr
+
+
+@pytest.fixture(scope="module")
+def model() -> DRCNet:
+    torch.manual_seed(0)
+    return DRCNet(wf=8, depth=3).eval()
+
+
+def _photo(h: int, w: int) -> np.ndarray:
+    import cv2
+    import skimage.data
+
+    return cv2.resize(skimage.data.astronaut(), (w, h)).astype(np.float32) / 255
+
+
+def test_tile_starts_cover_everything() -> None:
+    for length, tile, overlap in ((512, 256, 64), (700, 256, 32), (100, 256, 32)):
+        starts = tile_starts(length, tile, overlap)
+        covered = np.zeros(length, bool)
+        for s in starts:
+            covered[s : s + tile] = True
+        assert covered.all()
+        assert starts[-1] + min(tile, length) == length
+
+
+def test_tiled_matches_whole_image(model: DRCNet) -> None:
+    img = _photo(512, 512)
+    whole = run(restore_tiled(model, img, TileConfig(tile=0)))
+    records = []
+    gen = restore_tiled(model, img, TileConfig(tile=256, overlap=64))
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            tiled = stop.value
+            break
+    assert tiled.shape == img.shape
+    assert [r.done for r in records] == list(range(1, 10))
+    assert all(isinstance(r, Progress) and r.total == 9 for r in records)
+    assert psnr(whole, tiled) >= 45.0
+
+
+def test_non_multiple_sizes_and_odd_tiles(model: DRCNet) -> None:
+    img = _photo(203, 317)
+    out = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16)))
+    assert out.shape == img.shape and out.dtype == np.float32
+    assert 0 <= out.min() and out.max() <= 1
+
+
+def test_cancel_between_tiles(model: DRCNet) -> None:
+    img = _photo(300, 300)
+    calls = {"n": 0}
+
+    def cancel() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    gen = restore_tiled(model, img, TileConfig(tile=128, overlap=16), cancel=cancel)
+    with pytest.raises(Cancelled):
+        run(gen)
+    assert calls["n"] == 3
+
+
+def test_out_of_memory_halves_tile(model: DRCNet, monkeypatch) -> None:
+    import drcnet.inference as inf
+
+    real = inf.forward_image
+    seen = []
+
+    def fake(m, rgb, probe=False):
+        seen.append(rgb.shape[0])
+        if rgb.shape[0] > 64:
+            raise torch.cuda.OutOfMemoryError("fake")
+        return real(m, rgb, probe)
+
+    monkeypatch.setattr(inf, "forward_image", fake)
+    records = []
+    gen = restore_tiled(model, _photo(128, 128), TileConfig(tile=128, overlap=16))
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            out = stop.value
+            break
+    assert out.shape == (128, 128, 3)
+    assert seen[0] == 128 and max(seen[1:]) == 64
+    assert any("retrying with 64-pixel tiles" in r.message for r in records)
+
+
+def test_forward_image_probe(model: DRCNet) -> None:
+    out, maps = forward_image(model, _photo(64, 64), probe=True)
+    assert out.shape == (64, 64, 3)
+    assert set(maps) == set(model.block_names())
+    _, none = forward_image(model, _photo(64, 64))
+    assert none == {}
+
+
+def test_bad_tile_config() -> None:
+    with pytest.raises(ValueError):
+        TileConfig(tile=64, overlap=32)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import structural_similarity
+
+from drcnet.metrics import psnr, psnr_torch, ssim
+
+# skimage's settings that reproduce Wang et al. (2004).
+WANG = {"gaussian_weights": True, "sigma": 1.5, "use_sample_covariance": False, "data_range": 1}
+
+
+@pytest.fixture
+def pair() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    a = rng.random((40, 52, 3)).astype(np.float32)
+    b = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1).astype(np.float32)
+    return a, b
+
+
+def test_psnr_identical_is_inf(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    a, _ = pair
+    assert psnr(a, a.copy()) == math.inf
+
+
+def test_psnr_known_value() -> None:
+    a = np.zeros((8, 8, 3))
+    b = np.full((8, 8, 3), 0.1)  # MSE = 0.01 -> 20 dB
+    assert psnr(a, b) == pytest.approx(20.0)
+    assert psnr(a * 255, b * 255, data_range=255.0) == pytest.approx(20.0)
+
+
+def test_psnr_shape_mismatch() -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        psnr(np.zeros((4, 4, 3)), np.zeros((4, 5, 3)))
+
+
+def test_ssim_identical_is_one(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    a, _ = pair
+    assert ssim(a, a) == pytest.approx(1.0)
+
+
+def test_ssim_matches_skimage_color(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = pair
+    ref = structural_similarity(a, b, channel_axis=-1, **WANG)
+    assert abs(ssim(a, b) - ref) < 1e-3
+    assert ssim(a, b) < 0.99  # the noisy pair is clearly not identical
+
+
+def test_ssim_matches_skimage_gray(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = pair[0][:, :, 0], pair[1][:, :, 0]
+    ref = structural_similarity(a, b, **WANG)
+    assert abs(ssim(a, b) - ref) < 1e-3
+
+
+def test_ssim_non_contiguous(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = pair
+    at, bt = a.transpose(1, 0, 2), b.transpose(1, 0, 2)
+    assert not at.flags.c_contiguous
+    assert ssim(at, bt) == pytest.approx(ssim(np.ascontiguousarray(at), np.ascontiguousarray(bt)))
+
+
+def test_ssim_errors() -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        ssim(np.zeros((16, 16)), np.zeros((16, 17)))
+    with pytest.raises(ValueError, match="at least 11"):
+        ssim(np.zeros((8, 8)), np.zeros((8, 8)))
+
+
+def test_psnr_torch_matches_numpy(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = pair
+    ta = torch.from_numpy(a).permute(2, 0, 1)[None]
+    tb = torch.from_numpy(b).permute(2, 0, 1)[None]
+    assert psnr_torch(ta, tb) == pytest.approx(psnr(a, b), abs=1e-3)
+
+
+def test_psnr_torch_is_batch_mean() -> None:
+    a = torch.zeros(2, 3, 8, 8)
+    b = torch.stack([torch.full((3, 8, 8), 0.1), torch.full((3, 8, 8), 0.01)])  # 20 dB, 40 dB
+    assert psnr_torch(a, b) == pytest.approx(30.0, abs=1e-4)
+    assert psnr_torch(a, a) == math.inf
+
+
+def test_psnr_torch_errors() -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        psnr_torch(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9))
+    with pytest.raises(ValueError, match="B×C×H×W"):
+        psnr_torch(torch.zeros(3, 8, 8), torch.zeros(3, 8, 8))

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from drcnet import DRCNet
+from drcnet.complexity import count_macs, count_params
+
+
+@pytest.fixture
+def tiny() -> DRCNet:
+    torch.manual_seed(0)
+    return DRCNet(wf=8, depth=3).eval()
+
+
+def test_paper_size_macs_and_params() -> None:
+    thop = pytest.importorskip("thop")
+    net = DRCNet(wf=64, depth=4).eval()
+    macs, params = thop.profile(net, inputs=(torch.zeros(1, 3, 256, 256),), verbose=False)
+    assert macs == pytest.approx(124.2e9, rel=0.01)
+    assert params == pytest.approx(19.0e6, rel=0.01)
+    assert count_params(net) == pytest.approx(19.0e6, rel=0.01)
+    # Our own counter, used by `drcnet info` and `drcnet bench`, agrees with thop.
+    assert count_macs(net, 256) == pytest.approx(macs, rel=0.005)
+
+
+@pytest.mark.parametrize("wf,depth", [(8, 2), (8, 4), (16, 3)])
+@pytest.mark.parametrize("size", [(32, 32), (37, 53), (8, 9)])
+def test_any_size_returns_two_stages(wf: int, depth: int, size: tuple[int, int]) -> None:
+    net = DRCNet(wf=wf, depth=depth).eval()
+    x = torch.rand(2, 3, *size)
+    with torch.no_grad():
+        outs = net(x)
+    assert len(outs) == 2
+    assert all(o.shape == x.shape for o in outs)
+    assert all(torch.isfinite(o).all() for o in outs)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="wf"):
+        DRCNet(wf=4)
+    with pytest.raises(ValueError, match="depth"):
+        DRCNet(depth=1)
+    net = DRCNet(wf=8, depth=2)
+    with pytest.raises(ValueError, match="B×3×H×W"):
+        net(torch.rand(3, 16, 16))
+    with pytest.raises(ValueError, match="t must"):
+        net.configure(t=1.5)
+    with pytest.raises(ValueError, match="delta"):
+        net.configure(delta=0)
+
+
+def test_non_contiguous_input_matches(tiny: DRCNet) -> None:
+    x = torch.rand(1, 24, 24, 3).permute(0, 3, 1, 2)
+    assert not x.is_contiguous()
+    with torch.no_grad():
+        assert torch.allclose(tiny(x)[-1], tiny(x.contiguous())[-1], atol=1e-6)
+
+
+def test_gradients_flow_to_both_stages() -> None:
+    net = DRCNet(wf=8, depth=2)
+    out1, out2 = net(torch.rand(1, 3, 16, 16))
+    (out1.mean() + out2.mean()).backward()
+    assert net.encoder1[0].conv_1.weight.grad is not None
+    assert net.last.weight.grad is not None
+
+
+def _out(net: DRCNet, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return net(x)[-1]
+
+
+def test_knobs_change_output_without_rebuild(tiny: DRCNet) -> None:
+    x = torch.rand(1, 3, 32, 32)
+    base = _out(tiny, x)
+    params_before = [p.clone() for p in tiny.parameters()]
+    # a fresh network's self-aware maps sit near 0.5, so t=0.5 splits them
+    for knobs in ({"t": 0.5}, {"delta": 1e-1}, {"ea": False}):
+        tiny.configure(**knobs)
+        changed = _out(tiny, x)
+        assert (changed - base).abs().max() > 1e-5, knobs
+        tiny.configure(t=0.75, delta=1e-6, ea=True)
+        assert torch.allclose(_out(tiny, x), base, atol=1e-6)
+    assert all(torch.equal(a, b) for a, b in zip(params_before, tiny.parameters()))
+
+
+def test_ea_off_is_identity_on_energy_branch(tiny: DRCNet) -> None:
+    maps: dict = {}
+    tiny.configure(ea=False)
+    tiny.set_probe(maps)
+    _out(tiny, torch.rand(1, 3, 16, 16))
+    assert all(torch.all(m.energy == 1) for m in maps.values())
+
+
+def test_probe_names_shapes_and_mask_monotonic_in_t(tiny: DRCNet) -> None:
+    x = torch.rand(1, 3, 32, 48)
+    assert tiny.block_names() == [f"stage{s}.enc{i}" for s in (1, 2) for i in range(3)]
+    fractions = []
+    for t in (0.5, 0.6, 0.7, 0.8, 0.9):
+        maps: dict = {}
+        tiny.set_probe(maps)
+        tiny.configure(t=t)
+        _out(tiny, x)
+        assert set(maps) == set(tiny.block_names())
+        for name, m in maps.items():
+            level = int(name[-1])
+            expect = (1, 1, 32 // 2**level, 48 // 2**level)
+            assert m.self_aware.shape == m.mask.shape == m.energy.shape == expect
+            assert torch.equal(m.mask, (m.self_aware >= t).float())
+        fractions.append(sum(float(m.mask.mean()) for m in maps.values()))
+    assert all(a >= b for a, b in zip(fractions, fractions[1:]))
+    assert fractions[0] > fractions[-1]
+
+
+def test_probe_off_captures_nothing(tiny: DRCNet) -> None:
+    maps: dict = {}
+    tiny.set_probe(maps)
+    tiny.set_probe(None)
+    _out(tiny, torch.rand(1, 3, 16, 16))
+    assert maps == {}
+    assert all(b.probe is None for b in tiny.dfr_blocks())

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from drcnet import DRCNet, NoWeightsError, UnsafeCheckpointError, WeightsError, load_model, registry
+from drcnet.keymap import from_reference, is_reference
+from drcnet.weights import build_model, load_state_dict, read_metadata, save_weights
+
+
+def test_safetensors_round_trip_keeps_config(tmp_path: Path) -> None:
+    net = DRCNet(wf=8, depth=3, t=0.6, delta=1e-4)
+    path = tmp_path / "m.safetensors"
+    save_weights(path, net, {"task": "denoise", "steps": 12})
+    meta = read_metadata(path)
+    assert meta["task"] == "denoise" and meta["steps"] == "12"
+    loaded = build_model(path)
+    assert loaded.config == net.config
+    assert loaded.knobs.t == 0.6
+    for a, b in zip(net.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_half_precision_file_loads_as_float32(tmp_path: Path) -> None:
+    path = tmp_path / "h.safetensors"
+    save_weights(path, DRCNet(wf=8, depth=2), half=True)
+    assert load_state_dict(path)["last.weight"].dtype == torch.float16
+    assert build_model(path).last.weight.dtype == torch.float32
+
+
+class _Exploit:
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):  # noqa: ANN204 - pickle protocol
+        return (open, (str(self.target), "w"))
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".pt"])
+def test_code_running_pickle_is_refused(tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / "pwned.txt"
+    bad = tmp_path / f"evil{suffix}"
+    torch.save({"state_dict": {"x": torch.zeros(1)}, "payload": _Exploit(target)}, bad)
+    assert not target.exists()
+    with pytest.raises(UnsafeCheckpointError, match="evil"):
+        load_state_dict(bad)
+    assert not target.exists()
+
+
+def test_plain_pth_state_dict_loads(tmp_path: Path) -> None:
+    net = DRCNet(wf=8, depth=2)
+    p = tmp_path / "plain.pth"
+    torch.save({"params": net.state_dict()}, p)
+    loaded = build_model(p)
+    assert torch.equal(loaded.last.weight, net.last.weight)
+
+
+def _reference_layout(depth: int) -> list[str]:
+    """Parameter names of the public reference implementation (HINet-based DRCNet),
+    written out from its layout, independently of our key map."""
+    keys = ["conv_01", "conv_02", "cat12", "last", "sam12.conv1", "sam12.conv2", "sam12.conv3"]
+    keys = [f"{k}.{p}" for k in keys for p in ("weight", "bias")]
+    for s in (1, 2):
+        for i in range(depth):
+            b = f"down_path_{s}.{i}"
+            for conv in ("conv_1", "conv_2", "identity"):
+                keys += [f"{b}.{conv}.weight", f"{b}.{conv}.bias"]
+            keys += [f"{b}.norm.sa.conv1.weight", f"{b}.norm.sa.gamma_conv.weight",
+                     f"{b}.norm.sa.gamma_conv.bias", f"{b}.norm.sa.beta_conv.weight",
+                     f"{b}.norm.sa.beta_conv.bias"]
+            if i + 1 < depth:
+                keys.append(f"{b}.downsample.weight")
+                if s == 2:
+                    keys += [f"{b}.csff_{w}.{p}" for w in ("enc", "dec")
+                             for p in ("weight", "bias")]
+        for j in range(depth - 1):
+            u = f"up_path_{s}.{j}"
+            keys += [f"{u}.up.weight", f"{u}.up.bias"]
+            for conv in ("conv_1", "conv_2", "identity"):
+                keys += [f"{u}.conv_block.{conv}.weight", f"{u}.conv_block.{conv}.bias"]
+            keys += [f"skip_conv_{s}.{j}.weight", f"skip_conv_{s}.{j}.bias"]
+    return keys
+
+
+def test_reference_checkpoint_loads_through_key_map(tmp_path: Path) -> None:
+    depth = 3
+    ref_keys = _reference_layout(depth)
+    assert "down_path_1.0.norm.sa.conv1.weight" in ref_keys
+    assert "down_path_2.1.csff_enc.weight" in ref_keys
+    ours = DRCNet(wf=8, depth=depth).state_dict()
+    # Random values in the reference layout, shaped like the parameters they map to.
+    torch.manual_seed(1)
+    ref = {}
+    for k in ref_keys:
+        (mapped,) = from_reference({k: torch.zeros(1)}).keys()
+        ref[k] = torch.randn(ours[mapped].shape)
+    ref["down_path_1.0.norm.rn.bn_norm.num_batches_tracked"] = torch.tensor(0)
+    assert is_reference(ref)
+    assert len(ref_keys) == len(ours), "the reference layout and ours differ in size"
+    path = tmp_path / "reference.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in ref.items()}}, path)
+    model = build_model(path)  # strict: every parameter must be covered
+    assert torch.equal(model.encoder2[1].csff_enc.weight, ref["down_path_2.1.csff_enc.weight"])
+    assert torch.equal(model.encoder1[0].spatial_filter.self_aware.conv.weight,
+                       ref["down_path_1.0.norm.sa.conv1.weight"])
+    assert torch.equal(model.fuse.weight, ref["cat12.weight"])
+    assert model.config.wf == 8 and model.config.depth == depth
+
+
+def test_wrong_architecture_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.pth"
+    torch.save({"embed1.weight": torch.zeros(8, 3, 3, 3), "encoder1.0.bogus": torch.zeros(1)},
+               path)
+    with pytest.raises(WeightsError, match="does not fit"):
+        build_model(path)
+
+
+def test_missing_and_garbage_files(tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="does not exist"):
+        load_state_dict(tmp_path / "nope.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file at all")
+    with pytest.raises(WeightsError, match="junk"):
+        load_state_dict(junk)
+
+
+def test_load_model_refuses_missing_weights(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(NoWeightsError, match="no trained derain weights"):
+        load_model("derain", device="cpu")
+    save_weights(tmp_path / "derain.safetensors", DRCNet(wf=8, depth=2))
+    model = load_model("derain", device="cpu")
+    assert not model.training
+    assert registry.installed_tasks()["derain"] == ["default"]
+    with pytest.raises(WeightsError, match="unknown task"):
+        load_model("dehaze", device="cpu")
+
+
+def test_noea_variant_has_ea_off(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    save_weights(tmp_path / "denoise-noea.safetensors", DRCNet(wf=8, depth=2, ea=False))
+    assert load_model("denoise", device="cpu", variant="noea").knobs.ea is False
+    assert os.listdir(tmp_path) == ["denoise-noea.safetensors"]
