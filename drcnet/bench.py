@@ -1,0 +1,167 @@
+"""``drcnet bench``: how fast the interactive and full-resolution paths are.
+
+Figures (all measured in this process, on the chosen device):
+
+- ``preview_ms``: median and p90 time from a changed t or δ to a finished 512×512 preview,
+  through :func:`drcnet.inference.forward_image`, the call the GUI's preview worker makes.
+- ``forward_gmacs_per_s`` beside ``gemm_gflops``: the model's achieved multiply-accumulate
+  rate on 512×512 input, and the same process's fp32 matrix-multiply rate.
+- ``full_12mp_s``, ``full_12mp_peak_mb``, ``tiling_overhead``: a 4000×3000 restore through
+  the tiled engine, its peak memory, and its time over the raw forward time on as many pixels.
+- ``seam_psnr_db``: tiled against whole-image output on a 1024×1024 photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from .complexity import count_macs
+from .inference import TileConfig, forward_image, restore_tiled, run
+from .metrics import psnr
+from .network import DRCNet
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A smooth, textured synthetic photo (no files needed)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([0.5 + 0.4 * np.sin(xx / (30 + 20 * c) + yy / (45 + 10 * c) + c)
+                    for c in range(3)], axis=-1)
+    img += rng.normal(0, 0.03, img.shape).astype(np.float32)
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+def gemm_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """fp32 matrix-multiply rate in GFLOP/s (2·n³ per product), best of ``repeats``."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def _peak_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def bench_model(
+    model: DRCNet, device: torch.device, previews: int = 12, full: bool = True
+) -> dict[str, Any]:
+    """Measure one model; see the module docstring for the figures."""
+    model = model.to(device).eval()
+    res: dict[str, Any] = {"device": str(device), "wf": model.config.wf,
+                           "depth": model.config.depth, "threads": torch.get_num_threads()}
+    view = _photo(512, 512)
+    forward_image(model, view)  # warm-up
+    times = []
+    for i in range(previews):
+        model.configure(t=0.6 + 0.02 * (i % 10), delta=10.0 ** -(1 + i % 7))
+        _sync(device)
+        t0 = time.perf_counter()
+        forward_image(model, view)
+        _sync(device)
+        times.append((time.perf_counter() - t0) * 1000)
+    model.configure(t=0.75, delta=1e-6)
+    times.sort()
+    res["preview_ms"] = {"median": statistics.median(times),
+                         "p90": times[min(len(times) - 1, int(0.9 * len(times)))]}
+    macs = count_macs(model, 512)
+    fwd_s = times[len(times) // 2] / 1000
+    res["forward_gmacs"] = macs / 1e9
+    res["forward_gmacs_per_s"] = macs / fwd_s / 1e9
+    res["gemm_gflops"] = gemm_gflops(device)
+    res["forward_vs_gemm_macs"] = res["forward_gmacs_per_s"] / (res["gemm_gflops"] / 2)
+
+    photo = _photo(1024, 1024, seed=1)
+    whole = run(restore_tiled(model, photo, TileConfig(tile=0)))
+    tiled = run(restore_tiled(model, photo, TileConfig(tile=512, overlap=64)))
+    res["seam_psnr_db"] = psnr(whole, tiled)
+
+    if full:
+        big = _photo(3000, 4000, seed=2)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        _sync(device)
+        t0 = time.perf_counter()
+        run(restore_tiled(model, big, TileConfig(tile=512, overlap=64)))
+        _sync(device)
+        res["full_12mp_s"] = time.perf_counter() - t0
+        res["full_12mp_peak_mb"] = _peak_mb(device)
+        raw_s = fwd_s * big.shape[0] * big.shape[1] / (512 * 512)
+        res["tiling_overhead"] = res["full_12mp_s"] / raw_s
+    return res
+
+
+def _print(task: str, r: dict[str, Any]) -> None:
+    print(f"{task}: DRCNet wf={r['wf']} depth={r['depth']} on {r['device']} "
+          f"({r['threads']} threads)")
+    print(f"  preview 512x512        median {r['preview_ms']['median']:.0f} ms, "
+          f"p90 {r['preview_ms']['p90']:.0f} ms")
+    print(f"  forward                {r['forward_gmacs']:.1f} GMACs, "
+          f"{r['forward_gmacs_per_s']:.1f} GMAC/s "
+          f"= {100 * r['forward_vs_gemm_macs']:.0f}% of gemm {r['gemm_gflops']:.0f} GFLOP/s / 2")
+    print(f"  seams (1024², 512 tiles) {r['seam_psnr_db']:.1f} dB tiled vs whole")
+    if "full_12mp_s" in r:
+        print(f"  12 MP restore          {r['full_12mp_s']:.1f} s, peak "
+              f"{r['full_12mp_peak_mb']:.0f} MB, tiling overhead {r['tiling_overhead']:.2f}")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .devices import resolve_device
+    from .registry import load_model
+
+    device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    results: dict[str, Any] = {}
+    for task in args.task or ["denoise"]:
+        if args.random_wf:
+            torch.manual_seed(0)
+            model = DRCNet(wf=args.random_wf, depth=4)
+            label = f"{task} (untrained wf={args.random_wf}, speed only)"
+        else:
+            model = load_model(task, device=device, weights=args.weights)
+            label = task
+        results[label] = bench_model(model, device, full=not args.no_full)
+        if not args.json:
+            _print(label, results[label])
+    if args.json:
+        json.dump(results, sys.stdout, indent=2)
+        print()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure preview latency, throughput and 12 MP restores")
+    p.add_argument("--task", action="append", choices=("derain", "denoise", "deblur"),
+                   help="task(s) to measure (default denoise; repeatable)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
+    p.add_argument("--random-wf", type=int, default=0,
+                   help="time an untrained network of this width instead (speed only)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    p.add_argument("--no-full", action="store_true", help="skip the 12-megapixel restore")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=cmd_bench)
