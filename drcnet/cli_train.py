@@ -1,0 +1,168 @@
+"""The ``drcnet train``, ``drcnet eval`` and ``drcnet sweep`` subcommands.
+
+:func:`register` adds them to the ``drcnet`` parser; each wraps a generator from the core in a
+tqdm bar (or plain log lines when stderr is not a terminal, e.g. under ``torchrun`` or in a log
+file). ``python -m drcnet.cli_train`` runs them standalone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Generator, Sequence
+from typing import Any, TypeVar
+
+from .errors import DRCNetError
+
+R = TypeVar("R")
+
+
+def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool) -> R:
+    """Run a progress generator to the end under a tqdm bar or as plain lines."""
+    from tqdm import tqdm
+
+    rank = int(os.environ.get("RANK", "0"))
+    bar = None if plain or rank else tqdm(total=total, desc=desc, dynamic_ncols=True)
+    try:
+        while True:
+            try:
+                rec = next(gen)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            done = getattr(rec, "step", getattr(rec, "done", 0))
+            msg = getattr(rec, "message", "")
+            if bar is not None:
+                bar.total = getattr(rec, "total", bar.total)
+                bar.n = done
+                sps = getattr(rec, "steps_per_s", 0.0)
+                bar.set_postfix_str(f"{msg}{f' {sps:.1f} it/s' if sps else ''}", refresh=False)
+                if getattr(rec, "val_psnr", None) is not None or "exported" in msg:
+                    bar.write(f"[{desc}] step {done}: {msg}")
+                bar.refresh()
+            elif not rank and msg:
+                extra = ""
+                if getattr(rec, "steps_per_s", 0.0):
+                    extra = (f" | lr {rec.lr:.2e} | {rec.steps_per_s:.2f} it/s "
+                             f"{rec.samples_per_s:.0f} samples/s | {rec.elapsed_s:.0f} s")
+                print(f"[{desc}] step {done}/{getattr(rec, 'total', '?')}: {msg}{extra}",
+                      flush=True)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+# ------------------------------------------------------------------------------ train
+def cmd_train(args: argparse.Namespace) -> int:
+    from .training import TrainConfig, train
+
+    overrides = list(args.set or [])
+    if args.out:
+        overrides.append(f"out_dir={args.out}")
+    if args.max_minutes is not None:
+        overrides.append(f"max_minutes={args.max_minutes}")
+    if args.device:
+        overrides.append(f"device={args.device}")
+    if args.export:
+        overrides.append(f"export={args.export}")
+    cfg = TrainConfig.from_yaml(args.config, overrides)
+    plain = args.plain or not sys.stderr.isatty()
+    result = _drive(train(cfg, resume=not args.no_resume), cfg.steps, cfg.weight_name, plain)
+    if result.weights is not None:
+        psnr = f", val PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
+        print(f"{cfg.weight_name}: {result.steps} steps in {result.wall_time_s:.0f} s "
+              f"(stopped by {result.stopped}){psnr} -> {result.weights}", flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------------------- eval
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import EvalConfig, evaluate, format_table, write_csv
+
+    cfg = EvalConfig(task=args.task, data=args.data, weights=args.weights or "",
+                     variant=args.variant, degradation=args.degradation or "",
+                     seed=args.seed, paired=args.paired or "", size=args.size,
+                     baselines=args.baselines, device=args.device or "auto",
+                     limit=args.limit)
+    rows = _drive(evaluate(cfg), 0, f"eval {args.task}", args.plain or not sys.stderr.isatty())
+    print(format_table(rows))
+    if args.csv:
+        write_csv(rows, args.csv)
+        print(f"wrote {args.csv}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ sweep
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import SweepConfig, sweep, write_outputs
+
+    cfg = SweepConfig(task=args.task, data=args.data, weights=args.weights or "",
+                      variant=args.variant, degradation=args.degradation or "",
+                      seed=args.seed, size=args.size, device=args.device or "auto",
+                      limit=args.limit)
+    result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
+    csv_path, png_path = write_outputs(result, args.out)
+    print(f"wrote {csv_path} and {png_path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parsers
+def _common_eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", required=True, choices=("denoise", "derain", "deblur"))
+    p.add_argument("--data", required=True, help="folder of clean images (or a paired set)")
+    p.add_argument("--weights", default=None, help="weight file (default: the shipped one)")
+    p.add_argument("--variant", default="default", choices=("default", "noea"))
+    p.add_argument("--degradation", default=None,
+                   help="degradation recipe (gaussian25, noise, rain, blur, …)")
+    p.add_argument("--seed", type=int, default=0, help="degradation seed (0)")
+    p.add_argument("--size", type=int, default=256, help="centre-crop side (256; 0 = whole)")
+    p.add_argument("--limit", type=int, default=0, help="use at most N images (0 = all)")
+    p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
+    p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``train``, ``eval`` and ``sweep`` to a ``drcnet`` subparsers object."""
+    p = subparsers.add_parser("train", help="train a model from a YAML config")
+    p.add_argument("--config", required=True, help="configs/denoise.yaml, …")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config setting (repeatable)")
+    p.add_argument("--out", default=None, help="run folder (checkpoints, log.csv)")
+    p.add_argument("--export", default=None, help="final fp16 weight file")
+    p.add_argument("--max-minutes", type=float, default=None, help="wall-time budget")
+    p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("eval", help="PSNR/SSIM of a model beside classical baselines")
+    _common_eval(p)
+    p.add_argument("--paired", default=None, metavar="LAYOUT",
+                   help="evaluate a paired folder (rain13k, gopro, sidd) instead")
+    p.add_argument("--baselines", action="store_true", help="also run classical baselines")
+    p.add_argument("--csv", default=None, help="also write the table as CSV")
+    p.set_defaults(func=cmd_eval)
+
+    p = subparsers.add_parser(
+        "sweep", help="inference-time sensitivity to t and delta (CSV + PNG plot)")
+    _common_eval(p)
+    p.add_argument("--out", default="sweep", help="output stem (writes STEM.csv, STEM.png)")
+    p.set_defaults(func=cmd_sweep)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="drcnet")
+    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DRCNetError as exc:
+        print(f"drcnet: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("drcnet: error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

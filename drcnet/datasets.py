@@ -1,0 +1,227 @@
+"""Training and validation data: synthetic pairs from clean photos, and public paired folders.
+
+Each item is a pair of ``3×H×W`` float32 tensors in [0, 1]: ``(degraded, clean)``.
+Randomness comes from ``numpy.random.default_rng((seed, index))``, so an item depends only on
+its index (not on which DataLoader worker draws it) and runs are reproducible. Training datasets
+accept any index >= 0: indices beyond ``len()`` draw fresh items, which lets a sampler run
+through many epochs without ever repeating a draw.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .degradations import degrade, get_degradation
+from .errors import DRCNetError
+from .imageio import IMAGE_EXTENSIONS, read_image
+
+PathLike = str | os.PathLike[str]
+Pair = tuple[torch.Tensor, torch.Tensor]
+
+# Public paired layouts: (degraded folder name, clean folder name).
+LAYOUTS: dict[str, tuple[str, str]] = {
+    "rain13k": ("input", "target"),
+    "gopro": ("blur", "sharp"),
+    "sidd": ("input_crops", "gt_crops"),
+}
+
+
+def list_images(folder_or_files: PathLike | Sequence[PathLike]) -> list[Path]:
+    """Image files in a folder (recursively, sorted) or the given list of files."""
+    if isinstance(folder_or_files, (str, os.PathLike)):
+        root = Path(folder_or_files)
+        if not root.is_dir():
+            raise DRCNetError(f"image folder {root} does not exist")
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    else:
+        files = [Path(p) for p in folder_or_files]
+    if not files:
+        raise DRCNetError(f"no images found in {folder_or_files}")
+    return files
+
+
+def _to_u8(rgb: np.ndarray) -> np.ndarray:
+    return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def _to_tensor(img: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+
+
+def augment(img: np.ndarray, code: int) -> np.ndarray:
+    """One of the 8 dihedral transforms (flips and 90° rotations), ``code`` in 0–7."""
+    if code & 4:
+        img = img[:, ::-1]
+    return np.rot90(img, code & 3)
+
+
+class SyntheticPairs(Dataset[Pair]):
+    """Clean photos → random crop, flip/rotation → degraded on the fly.
+
+    The photos are decoded once and kept in memory as uint8.
+
+    Args:
+        folder_or_files: a folder of clean images or a list of files.
+        task: ``denoise``/``derain``/``deblur`` or a degradation recipe name.
+        crop: side of the square training crops (images smaller than it are upscaled).
+        seed: base seed.
+        length: the number of items per epoch (items are random crops, so any length works).
+    """
+
+    def __init__(
+        self,
+        folder_or_files: PathLike | Sequence[PathLike],
+        task: str,
+        crop: int = 128,
+        seed: int = 0,
+        length: int = 10_000,
+    ) -> None:
+        self.degradation = get_degradation(task)
+        self.crop = int(crop)
+        self.seed = int(seed)
+        self.length = int(length)
+        self.files = list_images(folder_or_files)
+        margin = self.degradation.margin
+        need = self.crop + 2 * margin
+        self.images: list[np.ndarray] = []
+        for f in self.files:
+            img = _to_u8(read_image(f).rgb)
+            short = min(img.shape[:2])
+            if short < need:
+                scale = need / short
+                img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            self.images.append(img)
+        # Sample images in proportion to their area, so each pixel is equally likely.
+        areas = np.array([i.shape[0] * i.shape[1] for i in self.images], np.float64)
+        self.weights = areas / areas.sum()
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> Pair:
+        rng = np.random.default_rng((self.seed, int(index)))
+        img = self.images[int(rng.choice(len(self.images), p=self.weights))]
+        m = self.degradation.margin
+        size = self.crop + 2 * m
+        y = int(rng.integers(0, img.shape[0] - size + 1))
+        x = int(rng.integers(0, img.shape[1] - size + 1))
+        patch = augment(img[y : y + size, x : x + size], int(rng.integers(8)))
+        clean = np.ascontiguousarray(patch, dtype=np.float32) * np.float32(1 / 255)
+        degraded, _ = degrade(self.degradation.name, clean, rng)
+        if m:
+            clean = clean[m:-m, m:-m]
+            degraded = degraded[m:-m, m:-m]
+        return _to_tensor(degraded), _to_tensor(clean)
+
+
+class ValidationSet(Dataset[Pair]):
+    """A fixed validation set: centre crops degraded with a fixed seed per image.
+
+    Args:
+        files: clean images (or a folder of them).
+        task: task or degradation recipe name.
+        seed: base seed; image ``i`` uses ``default_rng((seed, i))``.
+        size: side of the centre crop (smaller images are used whole).
+    """
+
+    def __init__(
+        self,
+        files: PathLike | Sequence[PathLike],
+        task: str,
+        seed: int = 0,
+        size: int = 256,
+    ) -> None:
+        self.degradation = get_degradation(task)
+        self.files = list_images(files)
+        self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        m = self.degradation.margin
+        for i, f in enumerate(self.files):
+            rgb = read_image(f).rgb
+            h, w = rgb.shape[:2]
+            ch, cw = min(h, size + 2 * m), min(w, size + 2 * m)
+            y, x = (h - ch) // 2, (w - cw) // 2
+            clean = np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
+            degraded, _ = degrade(self.degradation.name, clean, np.random.default_rng((seed, i)))
+            if m and ch > 2 * m + 8 and cw > 2 * m + 8:
+                clean, degraded = clean[m:-m, m:-m], degraded[m:-m, m:-m]
+            self.pairs.append((degraded, clean))
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> Pair:
+        degraded, clean = self.pairs[index]
+        return _to_tensor(degraded), _to_tensor(clean)
+
+
+def paired_files(root: PathLike, layout: str) -> list[tuple[Path, Path]]:
+    """Match degraded and clean files of a public layout by relative name.
+
+    Every folder named like the layout's degraded folder (at any depth, e.g. GoPro's
+    ``train/GOPR0372_07_00/blur``) is paired with its sibling clean folder.
+    """
+    if layout not in LAYOUTS:
+        raise DRCNetError(f"unknown layout '{layout}'; choose one of {', '.join(LAYOUTS)}")
+    inp_name, tgt_name = LAYOUTS[layout]
+    root = Path(root)
+    if not root.is_dir():
+        raise DRCNetError(f"data folder {root} does not exist")
+    dirs = sorted(d for d in [root, *root.rglob("*")] if d.is_dir() and d.name == inp_name)
+    pairs: list[tuple[Path, Path]] = []
+    for d in dirs:
+        tgt = d.parent / tgt_name
+        if not tgt.is_dir():
+            continue
+        targets = {p.stem: p for p in tgt.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS}
+        for p in sorted(d.iterdir()):
+            if p.suffix.lower() in IMAGE_EXTENSIONS and p.stem in targets:
+                pairs.append((p, targets[p.stem]))
+    if not pairs:
+        raise DRCNetError(
+            f"no {inp_name}/ + {tgt_name}/ image pairs found under {root} (layout '{layout}')"
+        )
+    return pairs
+
+
+class PairedFolder(Dataset[Pair]):
+    """Degraded/clean pairs from a public dataset layout (Rain13k, GoPro, SIDD).
+
+    Args:
+        root: the dataset folder.
+        layout: ``rain13k`` (``input/``+``target/``), ``gopro`` (``blur/``+``sharp/``) or
+            ``sidd`` (``input_crops/``+``gt_crops/``).
+        crop: random training crop side, or ``None`` for whole images (evaluation).
+        seed: base seed for crops and flips.
+    """
+
+    def __init__(
+        self, root: PathLike, layout: str, crop: int | None = 128, seed: int = 0
+    ) -> None:
+        self.pairs = paired_files(root, layout)
+        self.crop = crop
+        self.seed = int(seed)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> Pair:
+        inp_path, tgt_path = self.pairs[int(index) % len(self.pairs)]
+        inp, tgt = read_image(inp_path).rgb, read_image(tgt_path).rgb
+        if inp.shape != tgt.shape:
+            raise DRCNetError(f"{inp_path.name}: input {inp.shape} and target {tgt.shape} differ")
+        if self.crop is not None:
+            rng = np.random.default_rng((self.seed, int(index)))
+            c = min(self.crop, *inp.shape[:2])
+            y = int(rng.integers(0, inp.shape[0] - c + 1))
+            x = int(rng.integers(0, inp.shape[1] - c + 1))
+            code = int(rng.integers(8))
+            inp = augment(inp[y : y + c, x : x + c], code)
+            tgt = augment(tgt[y : y + c, x : x + c], code)
+        return _to_tensor(inp), _to_tensor(tgt)

@@ -1,0 +1,633 @@
+"""Training DRCNet: a frozen :class:`TrainConfig` and the :func:`train` generator.
+
+``train(cfg)`` yields :class:`TrainProgress` records and returns a :class:`TrainResult`. It
+checkpoints into ``cfg.out_dir`` every ``ckpt_every`` steps and every ``ckpt_minutes`` minutes
+(``last.safetensors`` weights + ``state.pt`` optimizer state, both written atomically), resumes
+from there automatically, validates on a fixed set (keeping ``best.safetensors``), logs to
+``log.csv``, stops cleanly at ``max_minutes`` of (cumulative) wall time, and exports fp16
+weights with their provenance in the metadata.
+
+Under ``torchrun`` it trains with DistributedDataParallel (NCCL on CUDA, Gloo on the CPU); every
+rank draws different samples and only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+import typing
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch import distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .datasets import PairedFolder, SyntheticPairs, ValidationSet
+from .devices import resolve_device
+from .errors import Cancelled, DRCNetError
+from .losses import FeaturePyramid, RestorationLoss
+from .metrics import psnr, ssim
+from .network import DRCNet
+from .weights import load_state_dict, read_metadata, save_weights
+
+CancelFlag = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. Load with :meth:`from_yaml`."""
+
+    task: str = "denoise"
+    variant: str = "default"  # "noea": trained with energy attention bypassed
+    name: str = ""  # weight file stem; default task or task-variant
+    # model
+    wf: int = 16
+    depth: int = 4
+    t: float = 0.75
+    delta: float = 1e-6
+    ea: bool = True
+    # data
+    data: str = "data/corpus/train"
+    val_data: str = "data/corpus/val"
+    layout: str = ""  # "" = synthetic pairs from clean photos; or rain13k/gopro/sidd
+    degradation: str = ""  # recipe name; default the task's
+    crop: int = 128
+    batch_size: int = 32
+    num_workers: int = 3
+    # optimisation
+    steps: int = 20000
+    lr: float = 2e-3
+    min_lr: float = 1e-5
+    warmup_steps: int = 200
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    pixel_loss: str = "l1"
+    cr: str = "intra"  # none | intra | extra
+    cr_alpha: float = 0.02
+    cr_features: str = ""  # VGG19 weights file; "" = the seeded random pyramid
+    cr_levels: int = 4
+    cr_seed: int = 0
+    # budget, validation, checkpoints, logging
+    max_minutes: float = 0.0  # 0 = no limit; the cosine schedule also follows it
+    val_every: int = 1000
+    val_minutes: float = 2.0
+    val_size: int = 256
+    val_seed: int = 0
+    ckpt_every: int = 1000
+    ckpt_minutes: float = 2.0
+    log_every: int = 50
+    # runtime
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # bf16 autocast on CUDA
+    channels_last: bool = False
+    out_dir: str = "runs/denoise"
+    export: str = ""  # final fp16 weights; default <out_dir>/final.safetensors
+    config_file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.task not in ("denoise", "derain", "deblur"):
+            raise DRCNetError(f"unknown task '{self.task}'; choose denoise, derain or deblur")
+        if self.variant not in ("default", "noea"):
+            raise DRCNetError(f"unknown variant '{self.variant}'; choose default or noea")
+        if self.variant == "noea" and self.ea:
+            object.__setattr__(self, "ea", False)
+        for key in ("steps", "batch_size", "crop", "log_every", "val_every", "ckpt_every"):
+            if getattr(self, key) < 1:
+                raise DRCNetError(f"{key} must be >= 1, got {getattr(self, key)}")
+
+    @property
+    def weight_name(self) -> str:
+        return self.name or (self.task if self.variant == "default" else
+                             f"{self.task}-{self.variant}")
+
+    @property
+    def export_path(self) -> Path:
+        return Path(self.export) if self.export else Path(self.out_dir) / "final.safetensors"
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str] | None,
+                  overrides: Sequence[str] | dict[str, Any] = ()) -> TrainConfig:
+        """Read a YAML file (or none), then apply ``key=value`` overrides."""
+        raw: dict[str, Any] = {}
+        if path is not None:
+            p = Path(path)
+            try:
+                raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise DRCNetError(f"cannot read config {p}: {exc}") from None
+            if not isinstance(raw, dict):
+                raise DRCNetError(f"config {p} must be a mapping of settings")
+            raw.setdefault("config_file", p.as_posix())
+        cfg = cls(**_coerce(raw, str(path)))
+        return cfg.with_overrides(overrides)
+
+    def with_overrides(self, overrides: Sequence[str] | dict[str, Any]) -> TrainConfig:
+        """A copy with ``key=value`` strings (values parsed as YAML) or a dict applied."""
+        if isinstance(overrides, dict):
+            items = dict(overrides)
+        else:
+            items = {}
+            for item in overrides:
+                key, sep, value = item.partition("=")
+                if not sep:
+                    raise DRCNetError(f"override '{item}' must look like key=value")
+                items[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        return dataclasses.replace(self, **_coerce(items, "overrides"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    hints = typing.get_type_hints(TrainConfig)
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in hints:
+            known = ", ".join(sorted(hints))
+            raise DRCNetError(f"unknown setting '{key}' in {where}; known settings: {known}")
+        kind = hints[key]
+        try:
+            if kind is bool:
+                if isinstance(value, str):
+                    value = value.strip().lower() in ("1", "true", "yes", "on")
+                out[key] = bool(value)
+            elif kind is int:
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError(value)
+                out[key] = int(value)
+            elif kind is float:
+                out[key] = float(value)
+            else:
+                out[key] = "" if value is None else str(value)
+        except (TypeError, ValueError):
+            raise DRCNetError(f"setting '{key}' in {where} must be a {kind.__name__}, "
+                              f"got {value!r}") from None
+    return out
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    """A progress record yielded during training."""
+
+    step: int
+    total: int
+    loss: float = float("nan")
+    message: str = ""
+    lr: float = 0.0
+    steps_per_s: float = 0.0
+    samples_per_s: float = 0.0
+    elapsed_s: float = 0.0
+    val_psnr: float | None = None
+    val_ssim: float | None = None
+
+    @property
+    def done(self) -> int:  # the generic progress-record name
+        return self.step
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished (or time-limited) run produced."""
+
+    weights: Path | None
+    best: Path | None
+    steps: int
+    wall_time_s: float
+    stopped: str  # "steps" | "time"
+    val_psnr: float | None = None
+    val_ssim: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""  # SHA-256 of this rank's final parameters (replicas must agree)
+
+
+# ------------------------------------------------------------------------- helpers
+class InfiniteSampler(Sampler[int]):
+    """Endless shuffled indices, disjoint across ranks; epoch ``e`` yields ``e·size + i``
+    so datasets that accept any index draw fresh items every epoch."""
+
+    def __init__(self, size: int, rank: int = 0, world: int = 1, seed: int = 0) -> None:
+        self.size, self.rank, self.world, self.seed = size, rank, world, seed
+
+    def __iter__(self) -> Iterator[int]:
+        epoch = 0
+        while True:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            perm = torch.randperm(self.size, generator=g)[self.rank :: self.world]
+            base = epoch * self.size
+            for i in perm.tolist():
+                yield base + i
+            epoch += 1
+
+
+def _worker_init(_: int) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def lr_at(cfg: TrainConfig, step: int, elapsed_s: float) -> float:
+    """Linear warm-up, then cosine to ``min_lr`` over the steps or the time budget,
+    whichever runs out first."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    frac = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    if cfg.max_minutes > 0:
+        frac = max(frac, elapsed_s / (cfg.max_minutes * 60.0))
+    frac = min(max(frac, 0.0), 1.0)
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1.0 + math.cos(math.pi * frac))
+
+
+def hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.machine()} CPU ({os.cpu_count()} cores)"
+
+
+def param_digest(model: torch.nn.Module) -> str:
+    """SHA-256 over a model's parameters and buffers, in state-dict order."""
+    h = hashlib.sha256()
+    for key, value in model.state_dict().items():
+        h.update(key.encode())
+        h.update(value.detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _atomic_torch_save(obj: dict[str, Any], path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@torch.inference_mode()
+def validate(model: DRCNet, data: Dataset[tuple[torch.Tensor, torch.Tensor]],
+             device: torch.device, amp: bool = False) -> tuple[float, float]:
+    """Mean PSNR (dB) and SSIM of the model's final output over a paired dataset."""
+    was_training = model.training
+    model.eval()
+    ps, ss = [], []
+    try:
+        for i in range(len(data)):  # type: ignore[arg-type]
+            x, y = data[i]
+            with torch.autocast(device.type, torch.bfloat16, enabled=amp):
+                out = model(x[None].to(device))[-1]
+            o = out[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+            gt = y.permute(1, 2, 0).numpy()
+            ps.append(psnr(o, gt))
+            ss.append(ssim(o, gt))
+    finally:
+        model.train(was_training)
+    return float(np.mean(ps)), float(np.mean(ss))
+
+
+def _input_scores(data: ValidationSet) -> tuple[float, float]:
+    ps = [psnr(d, c) for d, c in data.pairs]
+    ss = [ssim(d, c) for d, c in data.pairs]
+    return float(np.mean(ps)), float(np.mean(ss))
+
+
+@dataclass
+class _Dist:
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+    owns_group: bool = False
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def on(self) -> bool:
+        return self.world > 1
+
+
+def _setup(cfg: TrainConfig) -> _Dist:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist(device=resolve_device(cfg.device))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    else:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    owns = False
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        owns = True
+    return _Dist(rank, world, device, owns)
+
+
+class _CsvLog:
+    FIELDS = ("step", "elapsed_s", "lr", "loss", "pixel", "cr", "steps_per_s",
+              "samples_per_s", "val_psnr", "val_ssim")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not path.exists():
+            with open(path, "w", newline="") as f:
+                csv.writer(f).writerow(self.FIELDS)
+
+    def write(self, **row: Any) -> None:
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f).writerow(
+                ["" if row.get(k) is None else (f"{row[k]:.6g}" if isinstance(row[k], float)
+                                                else row[k]) for k in self.FIELDS])
+
+
+def _build_data(cfg: TrainConfig, d: _Dist) -> tuple[Dataset[Any], ValidationSet | None]:
+    if cfg.layout:
+        train_set: Dataset[Any] = PairedFolder(cfg.data, cfg.layout, cfg.crop, seed=cfg.seed)
+    else:
+        train_set = SyntheticPairs(cfg.data, cfg.degradation or cfg.task, cfg.crop,
+                                   seed=cfg.seed, length=100_000)
+    val = None
+    if cfg.val_data and d.main:
+        val = ValidationSet(cfg.val_data, cfg.degradation or cfg.task, cfg.val_seed,
+                            cfg.val_size)
+    return train_set, val
+
+
+def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
+                 opt: torch.optim.Optimizer) -> dict[str, Any]:
+    last, state_path = out / "last.safetensors", out / "state.pt"
+    if not last.is_file():
+        return {}
+    meta = read_metadata(last)
+    stored = json.loads(meta.get("config", "{}"))
+    if (stored.get("wf"), stored.get("depth")) != (cfg.wf, cfg.depth):
+        raise DRCNetError(
+            f"{last} was trained with wf={stored.get('wf')}, depth={stored.get('depth')} but "
+            f"the config asks for wf={cfg.wf}, depth={cfg.depth}; use another out_dir")
+    net.load_state_dict(load_state_dict(last))
+    state: dict[str, Any] = {"step": int(meta.get("step", "0"))}
+    if state_path.is_file():
+        saved = torch.load(state_path, map_location="cpu", weights_only=True)
+        if int(saved.get("step", -1)) == state["step"]:
+            opt.load_state_dict(saved["optimizer"])
+            state = saved
+    return state
+
+
+# ---------------------------------------------------------------------------- train
+def train(
+    cfg: TrainConfig, resume: bool = True, cancel: CancelFlag | None = None
+) -> Generator[TrainProgress, None, TrainResult]:
+    """Train DRCNet as ``cfg`` says, yielding progress; returns the :class:`TrainResult`.
+
+    Args:
+        cfg: the run's configuration.
+        resume: continue from ``cfg.out_dir`` if it holds a checkpoint.
+        cancel: polled every step; when it returns true the run checkpoints and raises
+            :class:`Cancelled` (resume later with the same ``out_dir``).
+    """
+    d = _setup(cfg)
+    try:
+        return (yield from _train(cfg, d, resume, cancel))
+    finally:
+        if d.owns_group and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
+           ) -> Generator[TrainProgress, None, TrainResult]:
+    t0 = time.monotonic()
+    device, cuda = d.device, d.device.type == "cuda"
+    out = Path(cfg.out_dir)
+    if d.main:
+        out.mkdir(parents=True, exist_ok=True)
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(cfg.seed)
+    net = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta, ea=cfg.ea)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    state = _load_resume(cfg, out, net, opt) if resume else {}
+    step = int(state.get("step", 0))
+    prior_s = float(state.get("elapsed_s", 0.0))
+    best_psnr = float(state.get("best_psnr", -math.inf))
+    starts = int(state.get("starts", 0)) + 1
+    net.to(device)
+    if cfg.channels_last:
+        net.to(memory_format=torch.channels_last)
+    for s in opt.state.values():  # optimizer state follows the parameters' device
+        for k, v in s.items():
+            if isinstance(v, torch.Tensor) and k != "step":
+                s[k] = v.to(device)
+    model: torch.nn.Module = net
+    if d.on:
+        model = DistributedDataParallel(net, device_ids=[device.index] if cuda else None)
+
+    features = FeaturePyramid(cfg.cr_features or None, cfg.cr_levels, cfg.cr_seed)
+    loss_fn = RestorationLoss(cfg.pixel_loss, cfg.cr, cfg.cr_alpha, features).to(device)
+    train_set, val_set = _build_data(cfg, d)
+    size = len(train_set)  # type: ignore[arg-type]
+    loader = DataLoader(
+        train_set, batch_size=cfg.batch_size,
+        sampler=InfiniteSampler(size, d.rank, d.world, cfg.seed + 7919 * starts),
+        num_workers=cfg.num_workers, pin_memory=cuda, drop_last=True,
+        worker_init_fn=_worker_init, persistent_workers=cfg.num_workers > 0,
+        prefetch_factor=4 if cfg.num_workers > 0 else None,
+    )
+    log = _CsvLog(out / "log.csv") if d.main else None
+    val_scores: tuple[float, float] | None = None
+    input_scores = _input_scores(val_set) if val_set is not None else None
+    if input_scores:
+        yield TrainProgress(step, cfg.steps, message=(
+            f"validation: {len(val_set)} images, input PSNR {input_scores[0]:.2f} dB "  # type: ignore[arg-type]
+            f"SSIM {input_scores[1]:.4f}"))
+    if step:
+        yield TrainProgress(step, cfg.steps, message=f"resumed from {out} at step {step}")
+
+    amp = cfg.amp and cuda
+    elapsed = prior_s
+    stopped = "steps"
+    batches = iter(loader)
+    run_loss = torch.zeros(3, device=device)
+    run_n = 0
+    rate_t, rate_step = time.monotonic(), step
+    last_ckpt_t = last_val_t = time.monotonic()
+    sps = 0.0
+    stop = 0.0
+    first_step = step
+    if cfg.max_minutes > 0 and prior_s >= cfg.max_minutes * 60:
+        stopped = "time"  # the budget was spent by earlier runs: just re-export
+
+    def meta(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        m: dict[str, Any] = {
+            "task": cfg.task, "variant": cfg.variant, "step": step, "steps": step,
+            "wall_time_s": round(elapsed, 1), "hardware": hardware(device),
+            "world_size": d.world, "config_file": cfg.config_file,
+            "train_config": cfg.to_dict(),
+            "loss": (f"{cfg.pixel_loss} on both stages + {cfg.cr_alpha} * {cfg.cr}-CR"
+                     if cfg.cr != "none" else f"{cfg.pixel_loss} on both stages"),
+            "G": features.kind if cfg.cr != "none" else "none",
+            "data": (f"{cfg.layout}:{cfg.data}" if cfg.layout else
+                     f"synthetic {cfg.degradation or cfg.task} on {cfg.data} "
+                     f"({len(getattr(train_set, 'files', []))} images), crop {cfg.crop}"),
+            "torch": torch.__version__,
+        }
+        if val_scores:
+            m["val_psnr"], m["val_ssim"] = round(val_scores[0], 3), round(val_scores[1], 4)
+        if input_scores:
+            m["val_input_psnr"] = round(input_scores[0], 3)
+        m.update(extra or {})
+        return m
+
+    def checkpoint() -> None:
+        save_weights(out / "last.safetensors", net, meta())
+        _atomic_torch_save({"step": step, "optimizer": opt.state_dict(), "elapsed_s": elapsed,
+                            "best_psnr": best_psnr, "starts": starts}, out / "state.pt")
+
+    model.train()
+    while step < cfg.steps and stopped != "time":
+        lr = lr_at(cfg, step, elapsed)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = next(batches)
+        if run_n == 0 and step == first_step:  # periodic clocks start after the warm-up
+            last_ckpt_t = last_val_t = time.monotonic()
+        x = x.to(device, non_blocking=True)
+        y = y.to(device, non_blocking=True)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, torch.bfloat16, enabled=amp):
+            outs = model(x)
+            parts = loss_fn([o.float() for o in outs], y, x)
+        opt.zero_grad(set_to_none=True)
+        parts.total.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        opt.step()
+        step += 1
+        run_loss += torch.stack([parts.total.detach(), parts.pixel, parts.cr])
+        run_n += 1
+
+        # One clock for everyone: rank 0's elapsed time and stop decision are broadcast so
+        # replicas keep identical learning rates and stop at the same step.
+        now = time.monotonic()
+        elapsed = prior_s + (now - t0)
+        stop = 0.0
+        if cfg.max_minutes > 0 and elapsed >= cfg.max_minutes * 60:
+            stop = 1.0
+        if cancel is not None and cancel():
+            stop = 2.0
+        if d.on:
+            flag = torch.tensor([stop, elapsed], dtype=torch.float64, device=device)
+            dist.broadcast(flag, 0)
+            stop, elapsed = float(flag[0]), float(flag[1])
+
+        if not d.main:
+            if stop:
+                break
+            continue
+        # ---- rank 0 only below: logging, validation, checkpoints
+        is_log = step % cfg.log_every == 0 or step == cfg.steps or stop
+        if is_log:
+            vals = (run_loss / max(run_n, 1)).tolist()
+            run_loss.zero_()
+            run_n = 0
+            t_now = time.monotonic()
+            sps = (step - rate_step) / max(t_now - rate_t, 1e-9)
+            rate_t, rate_step = t_now, step
+            assert log is not None
+            log.write(step=step, elapsed_s=elapsed, lr=lr, loss=vals[0], pixel=vals[1],
+                      cr=vals[2], steps_per_s=sps, samples_per_s=sps * cfg.batch_size * d.world)
+            yield TrainProgress(step, cfg.steps, vals[0], f"loss {vals[0]:.4f}", lr, sps,
+                                sps * cfg.batch_size * d.world, elapsed)
+        due_val = val_set is not None and (
+            step % cfg.val_every == 0
+            or (cfg.val_minutes > 0 and now - last_val_t >= cfg.val_minutes * 60))
+        if due_val and not stop and step < cfg.steps:
+            assert val_set is not None and log is not None
+            val_scores = validate(net, val_set, device, amp)
+            last_val_t = time.monotonic()
+            if val_scores[0] > best_psnr:
+                best_psnr = val_scores[0]
+                save_weights(out / "best.safetensors", net, meta())
+            log.write(step=step, elapsed_s=elapsed, val_psnr=val_scores[0],
+                      val_ssim=val_scores[1])
+            yield TrainProgress(step, cfg.steps, message=(
+                f"val PSNR {val_scores[0]:.2f} dB SSIM {val_scores[1]:.4f} "
+                f"(best {best_psnr:.2f})"), elapsed_s=elapsed, val_psnr=val_scores[0],
+                val_ssim=val_scores[1])
+        if (step % cfg.ckpt_every == 0
+                or (cfg.ckpt_minutes > 0 and now - last_ckpt_t >= cfg.ckpt_minutes * 60)):
+            checkpoint()
+            last_ckpt_t = time.monotonic()
+        if stop:
+            break
+    if stop:
+        stopped = "cancel" if stop == 2.0 else "time"
+
+    result = TrainResult(None, None, step, elapsed, stopped, digest=param_digest(net))
+    if d.main:
+        if val_set is not None:
+            val_scores = validate(net, val_set, device, amp)
+            if val_scores[0] > best_psnr:
+                best_psnr = val_scores[0]
+                save_weights(out / "best.safetensors", net, meta())
+            assert log is not None
+            log.write(step=step, elapsed_s=elapsed, val_psnr=val_scores[0],
+                      val_ssim=val_scores[1])
+        checkpoint()
+        if stopped == "cancel":
+            raise Cancelled(f"training cancelled at step {step}; run it again with the same "
+                            f"out_dir ({out}) to resume")
+        best = out / "best.safetensors" if (out / "best.safetensors").is_file() else None
+        export_net, export_meta = net, meta({"stopped": stopped})
+        if best is not None and val_scores is not None and best_psnr > val_scores[0]:
+            # The best validated weights are exported; their scores come from its metadata.
+            bm = read_metadata(best)
+            export_net = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta,
+                                ea=cfg.ea)
+            export_net.load_state_dict(load_state_dict(best))
+            export_meta.update(exported="best", exported_step=int(bm.get("step", "0")),
+                               val_psnr=float(bm.get("val_psnr", "nan")),
+                               val_ssim=float(bm.get("val_ssim", "nan")))
+        else:
+            export_meta["exported"] = "last"
+        save_weights(cfg.export_path, export_net, export_meta, half=True)
+        result = TrainResult(
+            cfg.export_path, best, step, elapsed, stopped,
+            export_meta.get("val_psnr"), export_meta.get("val_ssim"), export_meta,
+            result.digest)
+        yield TrainProgress(step, cfg.steps, message=(
+            f"exported {cfg.export_path} ({export_meta['exported']}, "
+            f"val PSNR {export_meta.get('val_psnr', float('nan')):.2f} dB)"),
+            elapsed_s=elapsed, val_psnr=result.val_psnr, val_ssim=result.val_ssim)
+    elif stopped == "cancel":
+        raise Cancelled(f"training cancelled at step {step}")
+    return result
+
+
+def run_to_end(gen: Generator[TrainProgress, None, TrainResult]) -> TrainResult:
+    """Drain a training generator without reporting; returns its result."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return typing.cast(TrainResult, stop.value)

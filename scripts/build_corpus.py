@@ -1,0 +1,229 @@
+#!/usr/bin/env python
+"""Build the clean-photo training corpus reproducibly into ``data/corpus/{train,val}/``.
+
+Sources (all redistributable, fetched through the ordinary Debian client):
+
+- Debian ``opencv-doc``: the sample images in ``examples/data`` (BSD-3-Clause, per-image terms).
+- Debian ``plasma-workspace-wallpapers``: one image per wallpaper; author and licence read from
+  its ``metadata.json`` / ``metadata.desktop`` (CC-BY-SA-4.0 or LGPLv3).
+- scikit-image's bundled colour photos (``skimage.data``; CC0 / public domain).
+
+Kept: colour images whose short side is >= 256 px and that look like photographs (enough fine
+texture, not a flat vector graphic, no charts/logos/text). Each is downscaled (INTER_AREA) so the
+longest side is <= ``--max-side``, which also washes out the sources' own noise and JPEG
+artifacts, and saved as PNG. The train/val split is a hash of the output name (~15 % val, at
+least 8). ``SOURCES.csv`` records file, source, author and licence.
+
+Usage::
+
+    python scripts/build_corpus.py [--out data/corpus] [--cache data/cache] [--max-side 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PACKAGES = ("opencv-doc", "plasma-workspace-wallpapers")
+OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data"
+WALLPAPERS = "usr/share/wallpapers"
+# OpenCV samples that are charts, logos, text, calibration targets, masks or renders.
+OPENCV_SKIP = (
+    "Blender_Suzanne", "LinuxLogo", "WindowsLogo", "opencv-logo", "chessboard", "left0", "left1",
+    "right0", "right1", "digits", "mask", "ml.png", "notes", "sudoku", "pic", "imageText",
+    "detect_blob", "gradient", "ellipses", "cards", "box", "graf", "licenseplate", "lena",
+    "alphabet", "pca_test", "text_", "stuff", "HappyFish", "board", "ela_", "blox", "aloeGT",
+    "tsukuba", "smarties", "shape_sample",
+)
+# Plasma wallpapers that are vector renders or illustrations rather than photographs.
+PLASMA_RENDERS = (
+    "Altai", "Autumn", "Canopee", "Cascade", "Cluster", "Elarun", "Flow", "FlyingKonqui",
+    "Honeywave", "IceCold", "Kay", "Kokkini", "MilkyWay", "Opal", "PastelHills", "Patak",
+    "SafeLanding", "Shell", "Volna",
+)
+SKIMAGE = {  # name -> (author, licence), from the docstrings in skimage/data/_fetchers.py
+    "astronaut": ("NASA", "public-domain"),
+    "chelsea": ("Stefan van der Walt", "CC0-1.0"),
+    "coffee": ("Rachel Michetti", "CC0-1.0"),
+    "rocket": ("SpaceX", "public-domain"),
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A source image and where it came from."""
+
+    name: str  # output stem
+    path: Path | None
+    source: str
+    author: str
+    license: str
+    array: np.ndarray | None = None  # BGR uint8, when not read from a file
+
+
+def fetch_packages(cache: Path) -> Path:
+    """Download the Debian packages (once) and unpack them; returns the unpack root."""
+    root = cache / "root"
+    cache.mkdir(parents=True, exist_ok=True)
+    debs = {p: sorted(cache.glob(f"{p}_*.deb")) for p in PACKAGES}
+    missing = [p for p, found in debs.items() if not found]
+    if missing:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "download", *missing], check=True, cwd=cache)
+    if not root.is_dir():
+        root.mkdir()
+        for deb in sorted(cache.glob("*.deb")):
+            subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
+    return root
+
+
+def _wallpaper_meta(folder: Path) -> tuple[str, str]:
+    js = folder / "metadata.json"
+    if js.is_file():
+        plugin = json.loads(js.read_text(encoding="utf-8-sig")).get("KPlugin", {})
+        authors = plugin.get("Authors") or [{}]
+        return authors[0].get("Name", "unknown"), plugin.get("License", "unknown")
+    author = licence = "unknown"
+    desktop = folder / "metadata.desktop"
+    if desktop.is_file():
+        for line in desktop.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("X-KDE-PluginInfo-Author="):
+                author = line.split("=", 1)[1].strip()
+            elif line.startswith("X-KDE-PluginInfo-License="):
+                licence = line.split("=", 1)[1].strip()
+    return author, licence
+
+
+def candidates(root: Path) -> list[Candidate]:
+    """All source images, in a fixed order."""
+    out: list[Candidate] = []
+    for p in sorted((root / OPENCV_DATA).iterdir()):
+        if p.suffix.lower() in IMAGE_SUFFIXES and not any(s in p.name for s in OPENCV_SKIP):
+            out.append(Candidate(f"opencv_{p.stem}", p, "opencv-doc", "OpenCV samples",
+                                 "BSD-3-Clause (per-image terms may apply)"))
+    for folder in sorted((root / WALLPAPERS).iterdir()):
+        images = [p for p in (folder / "contents" / "images").glob("*")
+                  if p.suffix.lower() in IMAGE_SUFFIXES]
+        if not images or folder.name in PLASMA_RENDERS:
+            continue
+        # The largest landscape rendition (the best quality master).
+        def area(p: Path) -> tuple[int, int]:
+            w, _, h = p.stem.partition("x")
+            try:
+                return (int(int(w) >= int(h)), int(w) * int(h))
+            except ValueError:
+                return (0, 0)
+        best = max(sorted(images), key=area)
+        author, licence = _wallpaper_meta(folder)
+        out.append(Candidate(f"plasma_{folder.name}", best, "plasma-workspace-wallpapers",
+                             author, licence))
+    from skimage import data as skdata
+
+    for name, (author, licence) in SKIMAGE.items():
+        rgb = getattr(skdata, name)()
+        out.append(Candidate(f"skimage_{name}", None, "scikit-image", author, licence,
+                             array=cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)))
+    return out
+
+
+def photo_stats(bgr: np.ndarray) -> dict[str, float]:
+    """Cheap measures that separate photographs from flat renders and gray images."""
+    small = cv2.resize(bgr, (256, 256), interpolation=cv2.INTER_AREA).astype(np.float32)
+    chroma = float(np.abs(small - small.mean(axis=2, keepdims=True)).mean())
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    lap = np.abs(cv2.Laplacian(gray, cv2.CV_32F))
+    textured = float((lap > 8).mean())  # fraction of pixels with fine detail
+    return {"chroma": chroma, "textured": textured}
+
+
+def group(name: str) -> str:
+    """Views of one scene (stereo pairs, sequences) share a group and so a split."""
+    name = {"opencv_left": "opencv_stereo", "opencv_right": "opencv_stereo"}.get(name, name)
+    return re.sub(r"(?<=[a-z])([LRAB]|[0-9])$", "", name)
+
+
+def is_val(name: str, frac: float = 0.15) -> bool:
+    digest = hashlib.sha256(group(name).encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < frac
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=Path("data/corpus"))
+    ap.add_argument("--cache", type=Path, default=Path("data/cache"))
+    ap.add_argument("--max-side", type=int, default=1024)
+    ap.add_argument("--min-side", type=int, default=256)
+    ap.add_argument("--min-val", type=int, default=8)
+    args = ap.parse_args(argv)
+
+    root = fetch_packages(args.cache)
+    kept: list[tuple[Candidate, np.ndarray]] = []
+    for c in candidates(root):
+        bgr = c.array if c.array is not None else cv2.imread(str(c.path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            print(f"skip {c.name}: unreadable", file=sys.stderr)
+            continue
+        h, w = bgr.shape[:2]
+        scale = args.max_side / max(h, w)
+        if scale < 1:
+            bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)),
+                             interpolation=cv2.INTER_AREA)
+        st = photo_stats(bgr)
+        why = ""
+        if min(h, w) < args.min_side:
+            why = f"small {w}x{h}"
+        elif st["chroma"] < 4.0:
+            why = f"gray (chroma {st['chroma']:.1f})"
+        elif st["textured"] < 0.03:
+            why = f"flat render (textured {st['textured']:.3f})"
+        if why:
+            print(f"skip {c.name}: {why}")
+            continue
+        kept.append((c, bgr))
+
+    names = [c.name for c, _ in kept]
+    val = {n for n in names if is_val(n)}
+    if len(val) < args.min_val:  # top up deterministically by hash order, whole groups
+        by_hash = sorted(names, key=lambda n: hashlib.sha256(group(n).encode()).hexdigest())
+        for n in by_hash:
+            if len(val) >= args.min_val:
+                break
+            val.update(m for m in names if group(m) == group(n))
+
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    for split in ("train", "val"):
+        (args.out / split).mkdir(parents=True)
+    rows = []
+    for c, bgr in kept:
+        split = "val" if c.name in val else "train"
+        rel = f"{split}/{c.name}.png"
+        cv2.imwrite(str(args.out / rel), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        origin = c.path.relative_to(root).as_posix() if c.path else f"skimage.data.{c.name[8:]}"
+        rows.append({"file": rel, "source": c.source, "origin": origin, "author": c.author,
+                     "license": c.license, "width": bgr.shape[1], "height": bgr.shape[0]})
+    with open(args.out / "SOURCES.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
+    n_val = sum(r["file"].startswith("val/") for r in rows)
+    print(f"corpus: {len(rows) - n_val} train + {n_val} val images, {size / 2**20:.1f} MiB "
+          f"in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

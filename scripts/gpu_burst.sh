@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Train the four shipped models at once on one GPU, within a wall-time budget.
+#
+#   derain, denoise, deblur (wf=16, depth=4) and denoise-noea (energy attention bypassed),
+#   each for $MINUTES minutes, as four concurrent processes with $WORKERS data workers each.
+#
+# Usage (from the repository root, with data/corpus built by scripts/build_corpus.py):
+#   OUT=out/burst MINUTES=7 bash scripts/gpu_burst.sh
+# Environment:
+#   OUT      output folder (default out/burst): $OUT/<name>/{train.log,log.csv,last,best,state}
+#            and the final fp16 weights in $OUT/weights/<name>.safetensors
+#   MINUTES  training budget per model in minutes (default 7)
+#   WORKERS  DataLoader workers per model (default 3; 4 models x (1 + 3) = 16 cores)
+#   PYTHON   interpreter (default python3)
+#   MODELS   which configs to train (default "derain denoise deblur denoise-noea")
+#   SETS     extra "key=value" config overrides for all models, space separated
+#            (the CPU smoke test uses SETS="wf=8 depth=3 batch_size=4 crop=64 device=cpu")
+#   GRACE    extra seconds before a straggler is interrupted (default 90)
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT=${OUT:-out/burst}
+MINUTES=${MINUTES:-7}
+WORKERS=${WORKERS:-3}
+PYTHON=${PYTHON:-python3}
+MODELS=${MODELS:-"derain denoise deblur denoise-noea"}
+SETS=${SETS:-}
+GRACE=${GRACE:-90}
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # main processes only feed the GPU
+export PYTHONUNBUFFERED=1
+
+echo "== environment ($(date -u +%FT%TZ))"
+"$PYTHON" - <<'EOF'
+import importlib, platform, sys
+print("python", sys.version.split()[0], platform.platform())
+missing = []
+for mod in ("torch", "numpy", "cv2", "yaml", "safetensors", "tqdm"):
+    try:
+        m = importlib.import_module(mod)
+        print(f"  {mod} {getattr(m, '__version__', '?')}")
+    except ImportError:
+        missing.append(mod)
+if missing:
+    pip = {"cv2": "opencv-python-headless", "yaml": "pyyaml"}
+    print("MISSING:", " ".join(missing), "-> pip install",
+          " ".join(pip.get(m, m) for m in missing))
+    sys.exit(3)
+import torch
+print("  torch.cuda.is_available():", torch.cuda.is_available(), "| CUDA", torch.version.cuda)
+if torch.cuda.is_available():
+    p = torch.cuda.get_device_properties(0)
+    print(f"  GPU: {p.name}, {p.total_memory / 2**30:.0f} GiB, bf16 "
+          f"{torch.cuda.is_bf16_supported()}")
+EOF
+rc=$?
+if [ $rc -ne 0 ]; then echo "environment check failed (rc=$rc)"; exit $rc; fi
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.used,memory.total \
+  --format=csv,noheader
+nproc
+
+n_train=$(ls data/corpus/train 2>/dev/null | wc -l)
+n_val=$(ls data/corpus/val 2>/dev/null | wc -l)
+echo "corpus: $n_train train, $n_val val images"
+if [ "$n_train" -eq 0 ]; then
+  echo "no data/corpus/train: copy it along or run scripts/build_corpus.py"; exit 4
+fi
+
+mkdir -p "$OUT/weights"
+START=$(date +%s)
+LIMIT=$("$PYTHON" -c "print(int(float('$MINUTES') * 60 + $GRACE))")
+declare -A PIDS
+for name in $MODELS; do
+  mkdir -p "$OUT/$name"
+  set_args=(--set "num_workers=$WORKERS")
+  for kv in $SETS; do set_args+=(--set "$kv"); done
+  # timeout -s INT: a straggler is interrupted (its last checkpoint is exported below).
+  timeout -s INT -k 30 "$LIMIT" "$PYTHON" -m drcnet.cli_train train \
+    --config "configs/$name.yaml" --out "$OUT/$name" \
+    --export "$OUT/weights/$name.safetensors" --max-minutes "$MINUTES" --plain \
+    "${set_args[@]}" >"$OUT/$name/train.log" 2>&1 &
+  PIDS[$name]=$!
+  echo "started $name (pid ${PIDS[$name]}) -> $OUT/$name/train.log"
+done
+
+# Progress: the latest line of each log every 30 s, while any process runs.
+while :; do
+  alive=0
+  for name in $MODELS; do kill -0 "${PIDS[$name]}" 2>/dev/null && alive=1; done
+  [ $alive -eq 0 ] && break
+  sleep 30
+  echo "-- $(( $(date +%s) - START )) s"
+  for name in $MODELS; do
+    echo "   $name: $(grep -a 'it/s\|val PSNR\|error\|Error' "$OUT/$name/train.log" | tail -1)"
+  done
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=utilization.gpu,memory.used \
+    --format=csv,noheader
+done
+
+FAIL=0
+for name in $MODELS; do
+  wait "${PIDS[$name]}"; rc=$?
+  echo "== $name exited with $rc"
+  tail -3 "$OUT/$name/train.log"
+  if [ ! -f "$OUT/weights/$name.safetensors" ] && [ -f "$OUT/$name/last.safetensors" ]; then
+    echo "   exporting the last checkpoint of $name"
+    "$PYTHON" - "$OUT/$name/last.safetensors" "$OUT/weights/$name.safetensors" <<'EOF'
+import sys
+from drcnet.weights import build_model, read_metadata, save_weights
+meta = read_metadata(sys.argv[1])
+meta = {k: v for k, v in meta.items() if k not in ("config", "format")}
+meta["exported"] = "last checkpoint (process interrupted)"
+save_weights(sys.argv[2], build_model(sys.argv[1]), meta, half=True)
+EOF
+  fi
+done
+
+echo "== summary ($(( $(date +%s) - START )) s)"
+"$PYTHON" - "$OUT" $MODELS <<'EOF' | tee "$OUT/summary.txt"
+import csv, sys
+from pathlib import Path
+from drcnet.weights import build_model, read_metadata, sha256
+out, names = Path(sys.argv[1]), sys.argv[2:]
+bad = 0
+for name in names:
+    w = out / "weights" / f"{name}.safetensors"
+    if not w.is_file():
+        print(f"{name}: NO WEIGHTS"); bad += 1; continue
+    model = build_model(w)
+    meta = read_metadata(w)
+    rows = list(csv.DictReader(open(out / name / "log.csv")))
+    rates = [float(r["steps_per_s"]) for r in rows if r["steps_per_s"]]
+    sps = [float(r["samples_per_s"]) for r in rows if r["samples_per_s"]]
+    rate = sum(rates[-5:]) / max(1, len(rates[-5:]))
+    samples = sum(sps[-5:]) / max(1, len(sps[-5:]))
+    print(f"{name}: steps {meta.get('steps')} in {meta.get('wall_time_s')} s, "
+          f"{rate:.2f} it/s ({samples:.0f} samples/s), val PSNR {meta.get('val_psnr')} dB "
+          f"SSIM {meta.get('val_ssim')} (input {meta.get('val_input_psnr')} dB), "
+          f"ea={model.config.ea}, {meta.get('hardware')}, "
+          f"{w.stat().st_size / 1e6:.2f} MB sha256 {sha256(w)[:16]}")
+sys.exit(1 if bad else 0)
+EOF
+FAIL=$?
+ls -la "$OUT/weights"
+exit $FAIL

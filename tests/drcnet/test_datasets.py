@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from drcnet.datasets import PairedFolder, SyntheticPairs, ValidationSet
+from drcnet.errors import DRCNetError
+
+
+def _photo(path: Path, h: int, w: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    img = cv2.resize(rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8), (w, h))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), img)
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    for i in range(3):
+        _photo(tmp_path / "clean" / f"p{i}.png", 80 + 8 * i, 96, i)
+    return tmp_path / "clean"
+
+
+@pytest.mark.parametrize("task", ["denoise", "derain", "deblur"])
+def test_synthetic_pairs(photos: Path, task: str) -> None:
+    ds = SyntheticPairs(photos, task, crop=32, seed=1, length=10)
+    x, y = ds[3]
+    assert len(ds) == 10
+    assert x.shape == y.shape == (3, 32, 32) and x.dtype == torch.float32
+    assert 0 <= float(x.min()) and float(x.max()) <= 1
+    assert not torch.equal(x, y)
+    x2, y2 = ds[3]
+    assert torch.equal(x, x2) and torch.equal(y, y2)  # same index, same pair
+    x3, _ = ds[4]
+    assert not torch.equal(x, x3)
+    x4, _ = ds[10_003]  # indices beyond len draw fresh items
+    assert x4.shape == x.shape and not torch.equal(x4, x)
+
+
+def test_small_images_are_upscaled_to_the_crop(tmp_path: Path) -> None:
+    _photo(tmp_path / "tiny.png", 24, 20, 0)
+    x, _ = SyntheticPairs(tmp_path, "deblur", crop=32)[0]
+    assert x.shape == (3, 32, 32)
+
+
+def test_validation_set_is_fixed(photos: Path) -> None:
+    a = ValidationSet(photos, "denoise", seed=0, size=64)
+    b = ValidationSet(photos, "denoise", seed=0, size=64)
+    c = ValidationSet(photos, "denoise", seed=1, size=64)
+    assert len(a) == 3
+    assert a[0][0].shape == (3, 64, 64)
+    assert torch.equal(a[1][0], b[1][0])
+    assert not torch.equal(a[1][0], c[1][0])
+    assert torch.equal(a[1][1], c[1][1])  # clean centre crops do not depend on the seed
+
+
+def test_paired_folder_layouts(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        _photo(tmp_path / "gopro" / "train" / "seq1" / "blur" / f"{name}.png", 48, 64, 1)
+        _photo(tmp_path / "gopro" / "train" / "seq1" / "sharp" / f"{name}.png", 48, 64, 2)
+    _photo(tmp_path / "gopro" / "train" / "seq1" / "blur" / "unpaired.png", 48, 64, 3)
+    ds = PairedFolder(tmp_path / "gopro", "gopro", crop=32)
+    assert len(ds) == 2
+    x, y = ds[0]
+    assert x.shape == y.shape == (3, 32, 32)
+    full = PairedFolder(tmp_path / "gopro", "gopro", crop=None)
+    assert full[1][0].shape == (3, 48, 64)
+    with pytest.raises(DRCNetError, match="input/"):
+        PairedFolder(tmp_path / "gopro", "rain13k")
+    with pytest.raises(DRCNetError, match="unknown layout"):
+        PairedFolder(tmp_path, "nope")
+
+
+def test_missing_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(DRCNetError, match="does not exist"):
+        SyntheticPairs(tmp_path / "nope", "denoise")

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drcnet.degradations import (
+    DEGRADATIONS,
+    convolve,
+    degrade,
+    linear_to_srgb,
+    sensor_noise,
+    shake_kernel,
+    srgb_to_linear,
+)
+
+
+@pytest.fixture
+def img() -> np.ndarray:
+    rng = np.random.default_rng(123)
+    base = np.linspace(0, 1, 48 * 40 * 3, dtype=np.float32).reshape(48, 40, 3)
+    return np.clip(base + 0.1 * rng.standard_normal(base.shape, dtype=np.float32), 0, 1)
+
+
+@pytest.mark.parametrize("name", [*DEGRADATIONS, "denoise", "derain", "deblur"])
+def test_deterministic_and_seed_dependent(img: np.ndarray, name: str) -> None:
+    a, info = degrade(name, img, np.random.default_rng(7))
+    b, _ = degrade(name, img, np.random.default_rng(7))
+    c, _ = degrade(name, img, np.random.default_rng(8))
+    assert a.shape == img.shape and a.dtype == np.float32
+    assert 0.0 <= a.min() and a.max() <= 1.0
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert np.abs(a - img).mean() > 1e-3  # it really degrades
+    assert info["name"] in DEGRADATIONS
+
+
+def test_gaussian25_has_the_right_sigma() -> None:
+    flat = np.full((128, 128, 3), 0.5, np.float32)
+    out, info = degrade("gaussian25", flat, np.random.default_rng(0))
+    assert info["sigma"] == 25
+    assert abs((out - flat).std() * 255 - 25) < 1.0
+
+
+def test_srgb_round_trip() -> None:
+    x = np.linspace(0, 1, 101, dtype=np.float32)
+    assert np.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-5)
+
+
+def test_sensor_noise_is_signal_dependent() -> None:
+    dark = np.full((64, 64, 3), 0.05, np.float32)
+    bright = np.full((64, 64, 3), 0.9, np.float32)
+    rng = np.random.default_rng(0)
+    # In linear light the bright patch has far more shot noise than the dark one.
+    nd = srgb_to_linear(sensor_noise(dark, rng, shot=1e-2, read=1e-4)) - srgb_to_linear(dark)
+    nb = srgb_to_linear(sensor_noise(bright, rng, shot=1e-2, read=1e-4)) - srgb_to_linear(bright)
+    assert nb.std() > 3 * nd.std()
+
+
+def test_blur_kernel_is_normalised_and_returned(img: np.ndarray) -> None:
+    out, info = degrade("blur", img, np.random.default_rng(3))
+    k = info["kernel"]
+    assert k.ndim == 2 and k.shape[0] == k.shape[1] and k.shape[0] % 2 == 1
+    assert 7 <= k.shape[0] <= 31
+    assert abs(float(k.sum()) - 1.0) < 1e-5 and k.min() >= 0
+    assert (k > 0).sum() > 3  # a trajectory, not a dot
+
+
+def test_shake_kernels_vary() -> None:
+    k1 = shake_kernel(np.random.default_rng(1), 15)
+    k2 = shake_kernel(np.random.default_rng(2), 15)
+    assert not np.allclose(k1, k2)
+
+
+def test_convolve_with_delta_is_identity(img: np.ndarray) -> None:
+    k = np.zeros((5, 5), np.float32)
+    k[2, 2] = 1
+    assert np.allclose(convolve(img, k), img)
+
+
+def test_rain_adds_bright_streaks(img: np.ndarray) -> None:
+    out, info = degrade("rain", img * 0.5, np.random.default_rng(0))
+    assert info["layers"] and (out - img * 0.5).mean() > 0  # screen blend only brightens
+
+
+def test_bad_input_is_refused() -> None:
+    with pytest.raises(ValueError, match="float32"):
+        degrade("noise", np.zeros((8, 8), np.float32), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="unknown degradation"):
+        degrade("snow", np.zeros((8, 8, 3), np.float32), np.random.default_rng(0))

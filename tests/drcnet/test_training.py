@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from drcnet.errors import Cancelled, DRCNetError
+from drcnet.training import TrainConfig, lr_at, run_to_end, train
+from drcnet.weights import build_model, read_metadata
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 3), ("val", 2)):
+        (root / split).mkdir()
+        for i in range(n):
+            img = cv2.resize(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8), (64, 48))
+            cv2.imwrite(str(root / split / f"{i}.png"), img)
+    return root
+
+
+def tiny(corpus: Path, out: Path, **kw: object) -> TrainConfig:
+    base = dict(wf=8, depth=2, batch_size=2, crop=32, num_workers=0, steps=4, warmup_steps=2,
+                log_every=1, val_every=2, ckpt_every=2, val_size=32, cr_levels=3,
+                max_minutes=0.0, data=str(corpus / "train"), val_data=str(corpus / "val"),
+                out_dir=str(out), device="cpu")
+    base.update(kw)
+    return TrainConfig.from_yaml(ROOT / "configs" / "denoise.yaml", base)
+
+
+def test_config_yaml_and_overrides() -> None:
+    cfg = TrainConfig.from_yaml(ROOT / "configs" / "denoise-noea.yaml",
+                                ["lr=1e-3", "steps=7", "amp=false", "cr=extra"])
+    assert cfg.variant == "noea" and cfg.ea is False and cfg.weight_name == "denoise-noea"
+    assert cfg.lr == 1e-3 and cfg.steps == 7 and cfg.amp is False and cfg.cr == "extra"
+    assert cfg.config_file.endswith("denoise-noea.yaml")
+    with pytest.raises(DRCNetError, match="unknown setting 'lrr'"):
+        cfg.with_overrides(["lrr=1"])
+    with pytest.raises(DRCNetError, match="must be a int"):
+        cfg.with_overrides(["steps=many"])
+    with pytest.raises(DRCNetError, match="key=value"):
+        cfg.with_overrides(["steps"])
+    for name in ("derain", "deblur", "denoise"):
+        assert TrainConfig.from_yaml(ROOT / "configs" / f"{name}.yaml").task == name
+
+
+def test_lr_schedule() -> None:
+    cfg = TrainConfig(steps=100, warmup_steps=10, lr=1e-3, min_lr=1e-5)
+    assert lr_at(cfg, 0, 0) == pytest.approx(1e-4)
+    assert lr_at(cfg, 10, 0) == pytest.approx(1e-3)
+    assert lr_at(cfg, 55, 0) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert lr_at(cfg, 100, 0) == pytest.approx(1e-5)
+    timed = TrainConfig(steps=10**6, warmup_steps=10, lr=1e-3, min_lr=0.0, max_minutes=1.0)
+    assert lr_at(timed, 20, 30.0) == pytest.approx(5e-4)  # half the time budget spent
+
+
+def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
+    cfg = tiny(corpus, tmp_path / "run")
+    records = []
+    gen = train(cfg)
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            result = stop.value
+            break
+    assert result.steps == 4 and result.stopped == "steps"
+    assert [r.step for r in records if r.message.startswith("loss")] == [1, 2, 3, 4]
+    assert any(r.val_psnr is not None for r in records)
+    for name in ("last.safetensors", "state.pt", "best.safetensors", "log.csv"):
+        assert (tmp_path / "run" / name).is_file()
+    meta = read_metadata(result.weights)
+    assert meta["task"] == "denoise" and meta["steps"] == "4" and "val_psnr" in meta
+    assert build_model(result.weights).config.wf == 8
+
+    more = run_to_end(train(cfg.with_overrides(["steps=6"])))
+    assert more.steps == 6  # the step counter continued from 4
+    rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
+    loss_steps = [int(r["step"]) for r in rows if r["loss"]]
+    assert loss_steps == [1, 2, 3, 4, 5, 6]
+    fresh = run_to_end(train(cfg.with_overrides(["steps=1"]), resume=False))
+    assert fresh.steps == 1
+
+
+def test_noea_variant_exports_ea_false(corpus: Path, tmp_path: Path) -> None:
+    cfg = tiny(corpus, tmp_path / "noea", variant="noea", steps=1, val_data="",
+               export=str(tmp_path / "w" / "denoise-noea.safetensors"))
+    result = run_to_end(train(cfg))
+    assert result.weights == tmp_path / "w" / "denoise-noea.safetensors"
+    model = build_model(result.weights)
+    assert model.config.ea is False and model.knobs.ea is False
+    assert read_metadata(result.weights)["variant"] == "noea"
+
+
+def test_time_budget_stops_cleanly(corpus: Path, tmp_path: Path) -> None:
+    cfg = tiny(corpus, tmp_path / "timed", steps=10**6, max_minutes=1e-9)
+    result = run_to_end(train(cfg))
+    assert result.stopped == "time" and 1 <= result.steps < 10
+    assert result.weights is not None and result.weights.is_file()
+
+
+def test_cancel_checkpoints_then_raises(corpus: Path, tmp_path: Path) -> None:
+    calls = []
+
+    def cancel() -> bool:
+        calls.append(1)
+        return len(calls) >= 2
+
+    with pytest.raises(Cancelled, match="resume"):
+        run_to_end(train(tiny(corpus, tmp_path / "c", steps=100), cancel=cancel))
+    assert read_metadata(tmp_path / "c" / "last.safetensors")["step"] == "2"
+
+
+def test_torchrun_two_replicas_stay_identical(corpus: Path, tmp_path: Path) -> None:
+    script = tmp_path / "ddp.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, os, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from drcnet.training import TrainConfig, train, run_to_end
+        cfg = TrainConfig(wf=8, depth=2, batch_size=2, crop=32, num_workers=0, steps=3,
+                          warmup_steps=1, val_data="", cr_levels=3, device="cpu",
+                          data={str(corpus / "train")!r}, out_dir={str(tmp_path / "out")!r})
+        r = run_to_end(train(cfg, resume=False))
+        with open(os.path.join({str(tmp_path)!r}, f"rank{{os.environ['RANK']}}.json"), "w") as f:
+            json.dump({{"digest": r.digest, "steps": r.steps}}, f)
+    """))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+         "--master_port", "29517", str(script)],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r0 = json.loads((tmp_path / "rank0.json").read_text())
+    r1 = json.loads((tmp_path / "rank1.json").read_text())
+    assert r0["steps"] == r1["steps"] == 3
+    assert r0["digest"] == r1["digest"] and len(r0["digest"]) == 64
+    assert (tmp_path / "out" / "final.safetensors").is_file()
+    initial = build_model(tmp_path / "out" / "final.safetensors")
+    assert read_metadata(tmp_path / "out" / "final.safetensors")["world_size"] == "2"
+    assert initial.config.wf == 8
+
+
+def test_cli_train(corpus: Path, tmp_path: Path) -> None:
+    from drcnet.cli_train import main
+
+    args = ["train", "--config", str(ROOT / "configs" / "deblur.yaml"), "--out",
+            str(tmp_path / "cli"), "--device", "cpu", "--plain"]
+    for kv in ("wf=8", "depth=2", "batch_size=2", "crop=32", "num_workers=0", "steps=2",
+               "cr_levels=3", "val_size=32", f"data={corpus / 'train'}",
+               f"val_data={corpus / 'val'}", "max_minutes=0"):
+        args += ["--set", kv]
+    assert main(args) == 0
+    assert build_model(tmp_path / "cli" / "final.safetensors").config.depth == 2
+    assert main([*args, "--set", "bogus=1"]) == 1
