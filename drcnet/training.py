@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .datasets import PairedFolder, SyntheticPairs, ValidationSet
 from .devices import resolve_device
 from .errors import Cancelled, DRCNetError
+from .gpu_synthesis import GpuSynthesizer
 from .losses import FeaturePyramid, RestorationLoss
 from .metrics import psnr, ssim
 from .network import DRCNet
@@ -66,14 +67,15 @@ class TrainConfig:
     degradation: str = ""  # recipe name; default the task's
     crop: int = 128
     batch_size: int = 32
-    num_workers: int = 3
+    num_workers: int = 3  # DataLoader workers for synth=cpu
+    synth: str = "auto"  # gpu: batched synthesis on the device | cpu: DataLoader | auto
     # optimisation
     steps: int = 20000
-    lr: float = 2e-3
+    lr: float = 1e-3
     min_lr: float = 1e-5
     warmup_steps: int = 200
     weight_decay: float = 0.0
-    grad_clip: float = 1.0
+    grad_clip: float = 1.0  # a step whose loss or gradient norm is not finite is skipped
     pixel_loss: str = "l1"
     cr: str = "intra"  # none | intra | extra
     cr_alpha: float = 0.02
@@ -94,6 +96,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True  # bf16 autocast on CUDA
     channels_last: bool = False
+    init_weights: str = ""  # start a fresh run from these weights (not used on resume)
     out_dir: str = "runs/denoise"
     export: str = ""  # final fp16 weights; default <out_dir>/final.safetensors
     config_file: str = ""
@@ -103,6 +106,8 @@ class TrainConfig:
             raise DRCNetError(f"unknown task '{self.task}'; choose denoise, derain or deblur")
         if self.variant not in ("default", "noea"):
             raise DRCNetError(f"unknown variant '{self.variant}'; choose default or noea")
+        if self.synth not in ("auto", "gpu", "cpu"):
+            raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
         if self.variant == "noea" and self.ea:
             object.__setattr__(self, "ea", False)
         for key in ("steps", "batch_size", "crop", "log_every", "val_every", "ckpt_every"):
@@ -150,6 +155,18 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def synth_on(self, device: torch.device) -> str:
+        """Where training pairs are made: ``gpu`` (batched on ``device``) or ``cpu``.
+
+        ``auto`` means ``gpu`` on CUDA and ``cpu`` elsewhere; paired folders are always
+        ``cpu``.
+        """
+        if self.layout:
+            return "cpu"
+        if self.synth == "auto":
+            return "gpu" if device.type == "cuda" else "cpu"
+        return self.synth
 
 
 def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
@@ -238,6 +255,19 @@ def _worker_init(_: int) -> None:
 
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
+
+
+def _clip_and_check(net: torch.nn.Module, loss: torch.Tensor, clip: float, d: _Dist) -> bool:
+    """Clip the gradients to norm ``clip`` (if > 0); true when loss and norm are finite.
+
+    One host sync per step; under DDP every rank takes the same decision.
+    """
+    params = [p for p in net.parameters() if p.grad is not None]
+    norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else math.inf)
+    bad = (~torch.isfinite(loss.detach()) | ~torch.isfinite(norm)).float()
+    if d.on:
+        dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+    return not bool(bad.item())
 
 
 def lr_at(cfg: TrainConfig, step: int, elapsed_s: float) -> float:
@@ -342,7 +372,7 @@ def _setup(cfg: TrainConfig) -> _Dist:
 
 class _CsvLog:
     FIELDS = ("step", "elapsed_s", "lr", "loss", "pixel", "cr", "steps_per_s",
-              "samples_per_s", "val_psnr", "val_ssim")
+              "samples_per_s", "val_psnr", "val_ssim", "skipped")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -357,9 +387,16 @@ class _CsvLog:
                                                 else row[k]) for k in self.FIELDS])
 
 
-def _build_data(cfg: TrainConfig, d: _Dist) -> tuple[Dataset[Any], ValidationSet | None]:
+def _build_data(cfg: TrainConfig, d: _Dist, starts: int
+                ) -> tuple[Dataset[Any] | GpuSynthesizer, ValidationSet | None]:
+    train_set: Dataset[Any] | GpuSynthesizer
     if cfg.layout:
-        train_set: Dataset[Any] = PairedFolder(cfg.data, cfg.layout, cfg.crop, seed=cfg.seed)
+        train_set = PairedFolder(cfg.data, cfg.layout, cfg.crop, seed=cfg.seed)
+    elif cfg.synth_on(d.device) == "gpu":
+        # A fresh stream per rank and per (re)start, like the sampler's seed below.
+        seed = (cfg.seed * 1_000_003 + 7919 * starts) * 64 + d.rank
+        train_set = GpuSynthesizer(cfg.data, cfg.degradation or cfg.task, cfg.crop,
+                                   cfg.batch_size, d.device, seed=seed)
     else:
         train_set = SyntheticPairs(cfg.data, cfg.degradation or cfg.task, cfg.crop,
                                    seed=cfg.seed, length=100_000)
@@ -368,6 +405,27 @@ def _build_data(cfg: TrainConfig, d: _Dist) -> tuple[Dataset[Any], ValidationSet
         val = ValidationSet(cfg.val_data, cfg.degradation or cfg.task, cfg.val_seed,
                             cfg.val_size)
     return train_set, val
+
+
+def _load_init(cfg: TrainConfig, net: DRCNet) -> None:
+    """Start from ``cfg.init_weights`` (any precision) when it matches the model's shape."""
+    path = Path(cfg.init_weights)
+    stored = json.loads(read_metadata(path).get("config", "{}")) if path.is_file() else {}
+    if stored and (stored.get("wf"), stored.get("depth")) != (cfg.wf, cfg.depth):
+        raise DRCNetError(
+            f"init_weights {path} has wf={stored.get('wf')}, depth={stored.get('depth')} but "
+            f"the config asks for wf={cfg.wf}, depth={cfg.depth}; set init_weights= to "
+            "start from scratch")
+    state = load_state_dict(path)  # raises WeightsError for a missing file
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise DRCNetError(f"init_weights {path} does not fit the model: "
+                          f"{str(exc).splitlines()[0]}") from None
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise DRCNetError(f"init_weights {path} holds non-finite values (e.g. {bad[0]}); "
+                          "start from scratch with init_weights=")
 
 
 def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
@@ -426,6 +484,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     net = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta, ea=cfg.ea)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     state = _load_resume(cfg, out, net, opt) if resume else {}
+    if not state and cfg.init_weights:
+        _load_init(cfg, net)
     step = int(state.get("step", 0))
     prior_s = float(state.get("elapsed_s", 0.0))
     best_psnr = float(state.get("best_psnr", -math.inf))
@@ -443,15 +503,20 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
 
     features = FeaturePyramid(cfg.cr_features or None, cfg.cr_levels, cfg.cr_seed)
     loss_fn = RestorationLoss(cfg.pixel_loss, cfg.cr, cfg.cr_alpha, features).to(device)
-    train_set, val_set = _build_data(cfg, d)
-    size = len(train_set)  # type: ignore[arg-type]
-    loader = DataLoader(
-        train_set, batch_size=cfg.batch_size,
-        sampler=InfiniteSampler(size, d.rank, d.world, cfg.seed + 7919 * starts),
-        num_workers=cfg.num_workers, pin_memory=cuda, drop_last=True,
-        worker_init_fn=_worker_init, persistent_workers=cfg.num_workers > 0,
-        prefetch_factor=4 if cfg.num_workers > 0 else None,
-    )
+    train_set, val_set = _build_data(cfg, d, starts)
+    batches: Iterator[Any]
+    if isinstance(train_set, GpuSynthesizer):
+        batches = iter(train_set)
+    else:
+        loader = DataLoader(
+            train_set, batch_size=cfg.batch_size,
+            sampler=InfiniteSampler(len(train_set), d.rank, d.world,  # type: ignore[arg-type]
+                                    cfg.seed + 7919 * starts),
+            num_workers=cfg.num_workers, pin_memory=cuda, drop_last=True,
+            worker_init_fn=_worker_init, persistent_workers=cfg.num_workers > 0,
+            prefetch_factor=4 if cfg.num_workers > 0 else None,
+        )
+        batches = iter(loader)
     log = _CsvLog(out / "log.csv") if d.main else None
     val_scores: tuple[float, float] | None = None
     input_scores = _input_scores(val_set) if val_set is not None else None
@@ -461,13 +526,18 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             f"SSIM {input_scores[1]:.4f}"))
     if step:
         yield TrainProgress(step, cfg.steps, message=f"resumed from {out} at step {step}")
+    elif cfg.init_weights:
+        yield TrainProgress(step, cfg.steps, message=f"initialised from {cfg.init_weights}")
+    yield TrainProgress(step, cfg.steps, message=(
+        f"training pairs: {type(train_set).__name__} on "
+        f"{device if isinstance(train_set, GpuSynthesizer) else 'cpu'}"))
 
     amp = cfg.amp and cuda
     elapsed = prior_s
     stopped = "steps"
-    batches = iter(loader)
     run_loss = torch.zeros(3, device=device)
     run_n = 0
+    skipped = int(state.get("skipped", 0))
     rate_t, rate_step = time.monotonic(), step
     last_ckpt_t = last_val_t = time.monotonic()
     sps = 0.0
@@ -487,9 +557,13 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             "G": features.kind if cfg.cr != "none" else "none",
             "data": (f"{cfg.layout}:{cfg.data}" if cfg.layout else
                      f"synthetic {cfg.degradation or cfg.task} on {cfg.data} "
-                     f"({len(getattr(train_set, 'files', []))} images), crop {cfg.crop}"),
+                     f"({len(getattr(train_set, 'files', []))} images), crop {cfg.crop}, "
+                     f"made on the {'device' if isinstance(train_set, GpuSynthesizer) else 'cpu'}"),
             "torch": torch.__version__,
+            "skipped_steps": skipped,
         }
+        if cfg.init_weights:
+            m["init_weights"] = cfg.init_weights
         if val_scores:
             m["val_psnr"], m["val_ssim"] = round(val_scores[0], 3), round(val_scores[1], 4)
         if input_scores:
@@ -500,7 +574,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     def checkpoint() -> None:
         save_weights(out / "last.safetensors", net, meta())
         _atomic_torch_save({"step": step, "optimizer": opt.state_dict(), "elapsed_s": elapsed,
-                            "best_psnr": best_psnr, "starts": starts}, out / "state.pt")
+                            "best_psnr": best_psnr, "starts": starts, "skipped": skipped},
+                           out / "state.pt")
 
     model.train()
     while step < cfg.steps and stopped != "time":
@@ -519,12 +594,16 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             parts = loss_fn([o.float() for o in outs], y, x)
         opt.zero_grad(set_to_none=True)
         parts.total.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
+        if not _clip_and_check(net, parts.total, cfg.grad_clip, d):
+            # One inf/NaN would poison Adam's moments (and clipping by a non-finite norm
+            # multiplies every gradient by NaN): drop this step's gradients instead.
+            opt.zero_grad(set_to_none=True)
+            skipped += 1
+        else:
+            opt.step()
+            run_loss += torch.stack([parts.total.detach(), parts.pixel, parts.cr])
+            run_n += 1
         step += 1
-        run_loss += torch.stack([parts.total.detach(), parts.pixel, parts.cr])
-        run_n += 1
 
         # One clock for everyone: rank 0's elapsed time and stop decision are broadcast so
         # replicas keep identical learning rates and stop at the same step.
@@ -547,7 +626,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         # ---- rank 0 only below: logging, validation, checkpoints
         is_log = step % cfg.log_every == 0 or step == cfg.steps or stop
         if is_log:
-            vals = (run_loss / max(run_n, 1)).tolist()
+            vals = (run_loss / run_n).tolist() if run_n else [math.nan] * 3
             run_loss.zero_()
             run_n = 0
             t_now = time.monotonic()
@@ -555,8 +634,10 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             rate_t, rate_step = t_now, step
             assert log is not None
             log.write(step=step, elapsed_s=elapsed, lr=lr, loss=vals[0], pixel=vals[1],
-                      cr=vals[2], steps_per_s=sps, samples_per_s=sps * cfg.batch_size * d.world)
-            yield TrainProgress(step, cfg.steps, vals[0], f"loss {vals[0]:.4f}", lr, sps,
+                      cr=vals[2], steps_per_s=sps, samples_per_s=sps * cfg.batch_size * d.world,
+                      skipped=skipped)
+            note = f" ({skipped} non-finite steps skipped)" if skipped else ""
+            yield TrainProgress(step, cfg.steps, vals[0], f"loss {vals[0]:.4f}{note}", lr, sps,
                                 sps * cfg.batch_size * d.world, elapsed)
         due_val = val_set is not None and (
             step % cfg.val_every == 0

@@ -164,3 +164,76 @@ def test_cli_train(corpus: Path, tmp_path: Path) -> None:
     assert main(args) == 0
     assert build_model(tmp_path / "cli" / "final.safetensors").config.depth == 2
     assert main([*args, "--set", "bogus=1"]) == 1
+
+
+def _initial_digest(cfg: TrainConfig) -> str:
+    import torch
+
+    from drcnet.network import DRCNet
+    from drcnet.training import param_digest
+
+    torch.manual_seed(cfg.seed)
+    return param_digest(DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta, ea=cfg.ea))
+
+
+@pytest.mark.parametrize("inject", ["loss", "grad"])
+def test_non_finite_steps_are_skipped(corpus: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch, inject: str) -> None:
+    import dataclasses
+
+    import torch
+
+    from drcnet.losses import RestorationLoss
+
+    orig = RestorationLoss.forward
+
+    def poisoned(self, outs, gt, degraded):  # type: ignore[no-untyped-def]
+        parts = orig(self, outs, gt, degraded)
+        if inject == "loss":
+            bad = parts.total * float("nan")
+        else:  # a finite loss (+0) whose gradient is NaN: d sqrt(|u−u|) at 0
+            bad = parts.total + torch.sqrt((outs[-1] - outs[-1].detach()).abs().sum())
+            assert torch.isfinite(bad)
+        return dataclasses.replace(parts, total=bad)
+
+    monkeypatch.setattr(RestorationLoss, "forward", poisoned)
+    cfg = tiny(corpus, tmp_path / inject, steps=3, val_data="")
+    result = run_to_end(train(cfg))
+    assert result.steps == 3
+    assert result.digest == _initial_digest(cfg)  # no step touched the weights
+    model = build_model(result.weights)
+    assert all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    rows = list(csv.DictReader(open(tmp_path / inject / "log.csv")))
+    assert rows[-1]["skipped"] == "3"
+    assert read_metadata(result.weights)["skipped_steps"] == "3"
+
+
+def test_init_weights(corpus: Path, tmp_path: Path) -> None:
+    import torch
+
+    from drcnet.weights import load_state_dict
+
+    first = run_to_end(train(tiny(corpus, tmp_path / "a", steps=2, val_data="")))
+    cfg = tiny(corpus, tmp_path / "b", steps=1, val_data="", lr=1e-12, min_lr=0.0,
+               init_weights=str(first.weights))
+    second = run_to_end(train(cfg))
+    a, b = load_state_dict(first.weights), load_state_dict(second.weights)
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
+    assert read_metadata(second.weights)["init_weights"] == str(first.weights)
+    assert second.digest != _initial_digest(cfg)
+    with pytest.raises(DRCNetError, match="init_weights .* wf=8"):
+        run_to_end(train(cfg.with_overrides({"wf": 10, "out_dir": str(tmp_path / "c")})))
+    with pytest.raises(DRCNetError):
+        run_to_end(train(cfg.with_overrides({"init_weights": str(tmp_path / "none.safetensors"),
+                                             "out_dir": str(tmp_path / "d")})))
+
+
+def test_train_with_on_device_synthesis(corpus: Path, tmp_path: Path) -> None:
+    cfg = tiny(corpus, tmp_path / "gpu", synth="gpu", task="derain")
+    assert cfg.synth_on(__import__("torch").device("cpu")) == "gpu"
+    assert tiny(corpus, tmp_path).synth_on(__import__("torch").device("cpu")) == "cpu"
+    result = run_to_end(train(cfg))
+    assert result.steps == 4 and result.weights is not None
+    assert "made on the device" in read_metadata(result.weights)["data"]
+    with pytest.raises(DRCNetError, match="unknown synth"):
+        cfg.with_overrides(["synth=tpu"])

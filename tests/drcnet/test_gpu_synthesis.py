@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from drcnet.degradations import convolve, line_kernel, shake_kernel
+from drcnet.gpu_synthesis import GpuSynthesizer, fft_convolve, streak_kernel
+
+
+def _photo(path: Path, h: int, w: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    img = cv2.resize(rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8), (w, h))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), img)
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    for i in range(3):
+        _photo(tmp_path / "clean" / f"p{i}.png", 80 + 8 * i, 96, i)
+    return tmp_path / "clean"
+
+
+@pytest.mark.parametrize("task", ["denoise", "derain", "deblur", "gaussian25"])
+def test_batches_shape_range_and_seed(photos: Path, task: str) -> None:
+    a = GpuSynthesizer(photos, task, crop=32, batch_size=4, seed=3)
+    x, y = a.batch()
+    assert x.shape == y.shape == (4, 3, 32, 32) and x.dtype == y.dtype == torch.float32
+    assert 0 <= float(x.min()) and float(x.max()) <= 1 and 0 <= float(y.min())
+    assert (x - y).abs().mean() > 1e-3  # it really degrades
+    x2, y2 = GpuSynthesizer(photos, task, crop=32, batch_size=4, seed=3).batch()
+    assert torch.equal(x, x2) and torch.equal(y, y2)  # same seed, same batch
+    x3, _ = a.batch()
+    assert not torch.equal(x, x3)  # the stream moves on
+    x4, _ = GpuSynthesizer(photos, task, crop=32, batch_size=4, seed=4).batch()
+    assert not torch.equal(x, x4)
+
+
+def test_gaussian_noise_has_the_right_sigma(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "grey.png"), np.full((96, 96, 3), 128, np.uint8))
+    x, y = GpuSynthesizer(tmp_path, "gaussian25", crop=64, batch_size=8).batch()
+    assert float((x - y).std()) * 255 == pytest.approx(25.0, rel=0.03)
+
+
+def test_rain_brightens_and_blur_smooths(photos: Path) -> None:
+    x, y = GpuSynthesizer(photos, "derain", crop=48, batch_size=8, seed=1).batch()
+    assert bool((x.flatten(1).mean(1) >= y.flatten(1).mean(1) - 1e-6).all())  # screen blend
+    x, y = GpuSynthesizer(photos, "deblur", crop=48, batch_size=8, seed=1).batch()
+
+    def grad_energy(t: torch.Tensor) -> float:
+        return float((t[..., 1:, :] - t[..., :-1, :]).abs().mean())
+
+    assert grad_energy(x) < grad_energy(y)
+
+
+def test_blur_matches_the_cpu_convolution() -> None:
+    rng = np.random.default_rng(0)
+    m, c = 16, 40
+    tile = rng.random((c + 2 * m, c + 2 * m, 3), dtype=np.float32)
+    kernel = shake_kernel(rng, 31)
+    cpu = convolve(tile, kernel)[m : m + c, m : m + c]
+    x = torch.from_numpy(tile.transpose(2, 0, 1).copy())[None]
+    r = 15
+    out = fft_convolve(x, torch.from_numpy(kernel)[None])[..., m + r : m + r + c,
+                                                          m + r : m + r + c]
+    assert np.allclose(out[0].numpy().transpose(1, 2, 0), cpu, atol=1e-5)
+
+
+def test_streak_kernel_matches_the_cpu_rain_filters() -> None:
+    rng = np.random.default_rng(0)
+    drops = (rng.random((96, 96), dtype=np.float32) < 0.01).astype(np.float32)
+    width, length, angle = 2.2, 21, 12.0
+    blurred = cv2.GaussianBlur(drops, (0, 0), sigmaX=(width - 1.0) * 0.5 + 0.3)
+    cpu = cv2.filter2D(blurred, -1, line_kernel(length, 90.0 + angle, 1.0))
+    k = streak_kernel(length, angle, width)
+    r = k.shape[0] // 2
+    padded = torch.nn.functional.pad(torch.from_numpy(drops)[None, None], (r,) * 4)
+    out = fft_convolve(padded, torch.from_numpy(k)[None])[0, 0, 2 * r :, 2 * r :].numpy()
+    inner = (slice(r, -r), slice(r, -r))  # the borders are handled differently
+    assert np.allclose(out[inner], cpu[inner], atol=1e-5)
+
+
+def test_unknown_recipe_is_an_error(photos: Path) -> None:
+    with pytest.raises(ValueError, match="unknown degradation"):
+        GpuSynthesizer(photos, "snow")
