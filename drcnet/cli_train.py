@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Generator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import DRCNetError
@@ -77,32 +78,45 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------- eval
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import EvalConfig, evaluate, format_table, write_csv
+    from .evaluation import EvalConfig, evaluate, format_table, to_json, write_csv
 
     cfg = EvalConfig(task=args.task, data=args.data, weights=args.weights or "",
                      variant=args.variant, degradation=args.degradation or "",
                      seed=args.seed, paired=args.paired or "", size=args.size,
-                     baselines=args.baselines, device=args.device or "auto",
+                     tile=args.tile, baselines=args.baselines, device=args.device or "auto",
                      limit=args.limit)
-    rows = _drive(evaluate(cfg), 0, f"eval {args.task}", args.plain or not sys.stderr.isatty())
-    print(format_table(rows))
+    if args.json == "-":  # stdout carries the JSON alone, so no progress lines
+        from .inference import run
+
+        result = run(evaluate(cfg))
+    else:
+        result = _drive(evaluate(cfg), 0, f"eval {args.task}",
+                        args.plain or not sys.stderr.isatty())
+    if args.json == "-":
+        print(to_json(result))
+    else:
+        print(format_table(result))
+    if args.json not in (None, "-"):
+        Path(args.json).write_text(to_json(result) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
     if args.csv:
-        write_csv(rows, args.csv)
-        print(f"wrote {args.csv}")
+        write_csv(result, args.csv)
+        print(f"wrote {args.csv}", file=sys.stderr if args.json == "-" else sys.stdout)
     return 0
 
 
 # ------------------------------------------------------------------------------ sweep
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import SweepConfig, sweep, write_outputs
+    from .sweep import SweepConfig, format_summary, sweep, write_outputs
 
     cfg = SweepConfig(task=args.task, data=args.data, weights=args.weights or "",
                       variant=args.variant, degradation=args.degradation or "",
-                      seed=args.seed, size=args.size, device=args.device or "auto",
-                      limit=args.limit)
+                      seed=args.seed, paired=args.paired or "", size=args.size,
+                      tile=args.tile, device=args.device or "auto", limit=args.limit)
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
-    csv_path, png_path = write_outputs(result, args.out)
-    print(f"wrote {csv_path} and {png_path}")
+    print(format_summary(result))
+    paths = write_outputs(result, args.out)
+    print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
@@ -113,9 +127,15 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", default=None, help="weight file (default: the shipped one)")
     p.add_argument("--variant", default="default", choices=("default", "noea"))
     p.add_argument("--degradation", default=None,
-                   help="degradation recipe (gaussian25, noise, rain, blur, …)")
+                   help="degradation recipe (gaussian25, noise, rain, blur, …; "
+                        "default: the task's own)")
     p.add_argument("--seed", type=int, default=0, help="degradation seed (0)")
-    p.add_argument("--size", type=int, default=256, help="centre-crop side (256; 0 = whole)")
+    p.add_argument("--paired", default=None, metavar="LAYOUT",
+                   help="evaluate a paired folder (rain13k, gopro, sidd) instead")
+    p.add_argument("--max-size", "--size", dest="size", type=int, default=512, metavar="N",
+                   help="centre-crop images to at most N×N (512; 0 = whole images)")
+    p.add_argument("--tile", type=int, default=0, metavar="N",
+                   help="inference tile size (0 = whole image in one pass, the default)")
     p.add_argument("--limit", type=int, default=0, help="use at most N images (0 = all)")
     p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
@@ -137,16 +157,17 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("eval", help="PSNR/SSIM of a model beside classical baselines")
     _common_eval(p)
-    p.add_argument("--paired", default=None, metavar="LAYOUT",
-                   help="evaluate a paired folder (rain13k, gopro, sidd) instead")
     p.add_argument("--baselines", action="store_true", help="also run classical baselines")
-    p.add_argument("--csv", default=None, help="also write the table as CSV")
+    p.add_argument("--csv", default=None, metavar="PATH", help="also write the table as CSV")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
+                   help="print JSON instead of the table, or with PATH also write it there")
     p.set_defaults(func=cmd_eval)
 
     p = subparsers.add_parser(
-        "sweep", help="inference-time sensitivity to t and delta (CSV + PNG plot)")
+        "sweep", help="inference-time sensitivity to t and delta (CSVs + PNG plot)")
     _common_eval(p)
-    p.add_argument("--out", default="sweep", help="output stem (writes STEM.csv, STEM.png)")
+    p.add_argument("--out", default="sweep", metavar="DIR",
+                   help="output folder for sweep_t.csv, sweep_delta.csv, sweep.png (./sweep)")
     p.set_defaults(func=cmd_sweep)
 
 

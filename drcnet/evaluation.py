@@ -1,0 +1,503 @@
+"""``drcnet eval``: PSNR and SSIM of a trained model beside the degraded input and classical
+baselines, on synthetic degradations of clean photos or on public paired folders.
+
+Long work is a generator: :func:`evaluate` yields a :class:`~drcnet.inference.Progress`
+record after each method on each image and returns an :class:`EvalResult`; a cancel callable
+is checked before each of them. :class:`EvalData` (the images, degraded deterministically)
+is shared with :mod:`drcnet.sweep`.
+
+Conventions:
+
+- Synthetic image ``i`` is degraded with ``numpy.random.default_rng((seed, i))``, the
+  convention of :class:`drcnet.datasets.ValidationSet`, so ``--seed 0`` on the training
+  validation folder scores the same pairs as the validation during training; unlike
+  ``ValidationSet`` the drawn parameters (noise σ, blur kernel) are kept for the baselines.
+- Images are centre-cropped to at most ``size``×``size`` (0 = whole). A recipe that needs
+  context (blur) is applied to a crop ``margin`` px larger on each side that is then trimmed.
+- The model runs on the whole crop by default (``tile=0``). DRCNet normalises over space, so
+  tiles and whole images see different statistics and score differently; ``tile`` measures
+  the tiled path that ``drcnet restore`` uses on large images.
+- Scores are means over images of per-image PSNR (dB, on [0, 1]) and SSIM; ``seconds`` is
+  the wall time of the method summed over images (the model after one untimed warm-up pass).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .baselines import (
+    GUIDED_EPS,
+    GUIDED_RADIUS,
+    MEDIAN_KSIZE,
+    RAIN_AWARE_KSIZE,
+    WIENER_NSR_PER_VAR,
+    WIENER_SIGMA_FLOOR,
+    BaselineUnavailable,
+    bm3d_available,
+    cbm3d_denoise,
+    estimate_noise_sigma,
+    guided_derain,
+    median_derain,
+    nlm_denoise,
+    wiener_deconvolve,
+    wiener_nsr,
+)
+from .datasets import LAYOUTS, list_images, paired_files
+from .degradations import TASK_DEFAULT, degrade, get_degradation
+from .errors import Cancelled, DRCNetError
+from .imageio import read_image
+from .inference import Progress, TileConfig, restore_tiled, run
+from .metrics import psnr, ssim
+from .network import DRCNet
+from .registry import TASKS
+
+INPUT = "input (degraded)"
+MODEL = "DRCNet"
+MIN_SIZE = 16  # SSIM's 11×11 window needs some room
+
+
+# ----------------------------------------------------------------------------- config
+@dataclass(frozen=True)
+class RunConfig:
+    """The model, images and inference settings that ``drcnet eval`` and ``drcnet sweep``
+    share.
+
+    Attributes:
+        task: ``derain``, ``denoise`` or ``deblur`` (picks the shipped weights and baselines).
+        data: a folder of clean images, or the root of a paired layout.
+        weights: a weight file; empty for the shipped one.
+        variant: ``default`` or ``noea`` (shipped weights only).
+        degradation: synthetic recipe (``gaussian25``, ``rain``, …); empty = the task's default.
+        seed: base seed of the synthetic degradation.
+        paired: a paired layout (``rain13k``, ``gopro``, ``sidd``) instead of synthetic pairs.
+        size: centre-crop side limit in px; 0 = whole images.
+        tile: tile side for inference; 0 = whole image in one pass.
+        overlap: tile overlap in px (at most a quarter of the tile).
+        device: ``auto|cpu|cuda|mps``.
+        limit: use at most this many images; 0 = all.
+    """
+
+    task: str
+    data: str
+    weights: str = ""
+    variant: str = "default"
+    degradation: str = ""
+    seed: int = 0
+    paired: str = ""
+    size: int = 512
+    tile: int = 0
+    overlap: int = 64
+    device: str = "auto"
+    limit: int = 0
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise DRCNetError(f"unknown task '{self.task}'; choose one of {', '.join(TASKS)}")
+        if self.paired and self.degradation:
+            raise DRCNetError("give either --degradation (synthetic pairs) or --paired, not both")
+        if self.paired and self.paired not in LAYOUTS:
+            raise DRCNetError(f"unknown layout '{self.paired}'; choose one of "
+                              f"{', '.join(LAYOUTS)}")
+        if self.size and self.size < MIN_SIZE:
+            raise DRCNetError(f"--max-size must be 0 (whole images) or >= {MIN_SIZE}, "
+                              f"got {self.size}")
+        if self.tile < 0 or self.limit < 0 or self.overlap < 0:
+            raise DRCNetError("--tile, --overlap and --limit must not be negative")
+
+    @property
+    def recipe(self) -> str:
+        """The synthetic recipe's name ('' for paired data); refuses unknown names."""
+        if self.paired:
+            return ""
+        try:
+            return get_degradation(self.degradation or TASK_DEFAULT[self.task]).name
+        except ValueError as exc:
+            raise DRCNetError(str(exc)) from None
+
+    def tiles(self) -> TileConfig:
+        return TileConfig(tile=self.tile, overlap=min(self.overlap, self.tile // 4))
+
+
+@dataclass(frozen=True)
+class EvalConfig(RunConfig):
+    """What ``drcnet eval`` measures: a :class:`RunConfig`, and ``baselines`` to also run
+    the task's classical methods."""
+
+    baselines: bool = False
+
+
+# ------------------------------------------------------------------------------- data
+@dataclass(frozen=True, eq=False)
+class Sample:
+    """One evaluation pair.
+
+    Attributes:
+        name: the (degraded) file's name.
+        degraded: float32 RGB in [0, 1]. Shape: (H, W, 3).
+        clean: float32 RGB in [0, 1], same shape.
+        info: the synthetic degradation's drawn parameters (``sigma``, ``kernel``, …);
+            empty for paired data.
+    """
+
+    name: str
+    degraded: np.ndarray
+    clean: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _centre(img: np.ndarray, size: int) -> tuple[int, int, int, int]:
+    h, w = img.shape[:2]
+    ch, cw = (min(h, size), min(w, size)) if size else (h, w)
+    return (h - ch) // 2, (w - cw) // 2, ch, cw
+
+
+class EvalData:
+    """The evaluation pairs, loaded lazily and deterministically.
+
+    Args:
+        data: clean-image folder (synthetic) or paired-layout root.
+        recipe: synthetic degradation recipe; ignored when ``paired`` is given.
+        seed: base seed; image ``i`` uses ``default_rng((seed, i))``.
+        paired: paired layout name, or empty for synthetic pairs.
+        size: centre-crop side limit (0 = whole images).
+        limit: at most this many images (0 = all).
+    """
+
+    def __init__(self, data: str | os.PathLike[str], recipe: str = "", seed: int = 0,
+                 paired: str = "", size: int = 512, limit: int = 0) -> None:
+        self.paired = paired
+        self.size = int(size)
+        self.seed = int(seed)
+        self.pairs: list[tuple[Path, Path]] = []
+        self.files: list[Path] = []
+        if paired:
+            self.pairs = paired_files(data, paired)
+        else:
+            self.files = list_images(data)
+            self.degradation = get_degradation(recipe)
+        if limit:
+            self.pairs, self.files = self.pairs[:limit], self.files[:limit]
+        crop = f"centre crops <= {self.size} px" if self.size else "whole images"
+        what = (f"{len(self)} {paired} pairs" if paired else
+                f"{len(self)} images, {self.degradation.name} seed {self.seed}")
+        self.description = f"{data}: {what}, {crop}"
+
+    def __len__(self) -> int:
+        return len(self.pairs) if self.paired else len(self.files)
+
+    def __getitem__(self, index: int) -> Sample:
+        if self.paired:
+            inp_path, tgt_path = self.pairs[index]
+            degraded, clean = read_image(inp_path).rgb, read_image(tgt_path).rgb
+            if degraded.shape != clean.shape:
+                raise DRCNetError(f"{inp_path.name}: input {degraded.shape} and target "
+                                  f"{clean.shape} differ in size")
+            y, x, ch, cw = _centre(degraded, self.size)
+            return Sample(inp_path.name,
+                          np.ascontiguousarray(degraded[y : y + ch, x : x + cw]),
+                          np.ascontiguousarray(clean[y : y + ch, x : x + cw]))
+        path = self.files[index]
+        rgb = read_image(path).rgb
+        m = self.degradation.margin
+        y, x, ch, cw = _centre(rgb, self.size + 2 * m if self.size else 0)
+        clean = np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
+        rng = np.random.default_rng((self.seed, index))
+        degraded, info = degrade(self.degradation.name, clean, rng)
+        if m and ch > 2 * m + MIN_SIZE and cw > 2 * m + MIN_SIZE:
+            clean, degraded = clean[m:-m, m:-m], degraded[m:-m, m:-m]
+        return Sample(path.name, np.ascontiguousarray(degraded), np.ascontiguousarray(clean),
+                      info)
+
+
+def eval_data(cfg: RunConfig) -> EvalData:
+    """The :class:`EvalData` a configuration names."""
+    return EvalData(cfg.data, cfg.recipe, cfg.seed, cfg.paired, cfg.size, cfg.limit)
+
+
+# -------------------------------------------------------------------------- baselines
+def _sigma(sample: Sample) -> tuple[float, bool]:
+    """The noise σ (0–255) and whether it is the true one (else estimated)."""
+    if sample.info.get("kind") == "gaussian":
+        return float(sample.info["sigma"]), True
+    return estimate_noise_sigma(sample.degraded), False
+
+
+def _nlm(sample: Sample) -> tuple[np.ndarray, str]:
+    sigma, known = _sigma(sample)
+    return nlm_denoise(sample.degraded, sigma), "h = 0.65·σ" + ("" if known else ", σ estimated")
+
+
+def _cbm3d(sample: Sample) -> tuple[np.ndarray, str]:
+    sigma, known = _sigma(sample)
+    out = cbm3d_denoise(sample.degraded, sigma)
+    return out, "sigma_psd = σ/255" + ("" if known else ", σ estimated")
+
+
+def _wiener(sample: Sample) -> tuple[np.ndarray, str]:
+    kernel = sample.info.get("kernel")
+    if kernel is None:
+        raise BaselineUnavailable("needs the true blur kernel (synthetic blur only)")
+    sigma = sample.info.get("sigma")
+    out = wiener_deconvolve(sample.degraded, kernel, wiener_nsr(sigma))
+    return out, (f"true kernel, NSR = {WIENER_NSR_PER_VAR:g}·(σ²+{WIENER_SIGMA_FLOOR:g}²)"
+                 if sigma is not None else f"true kernel, NSR = {wiener_nsr(None):g}")
+
+
+def _median(sample: Sample) -> tuple[np.ndarray, str]:
+    return median_derain(sample.degraded), f"{MEDIAN_KSIZE}×{MEDIAN_KSIZE}"
+
+
+def _median_rain_aware(sample: Sample) -> tuple[np.ndarray, str]:
+    k = RAIN_AWARE_KSIZE
+    return median_derain(sample.degraded, k, rain_aware=True), f"min(input, median {k}×{k})"
+
+
+def _guided(sample: Sample) -> tuple[np.ndarray, str]:
+    k = RAIN_AWARE_KSIZE
+    return guided_derain(sample.degraded), (f"guide = median {k}×{k} luma, r {GUIDED_RADIUS}, "
+                                            f"eps {GUIDED_EPS:g}, min(input, ·)")
+
+
+Runner = Callable[[Sample], tuple[np.ndarray, str]]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A classical method: ``run(sample)`` returns the restored image and a short note, or
+    raises :class:`BaselineUnavailable`; ``missing`` says why it cannot run at all."""
+
+    name: str
+    run: Runner
+    missing: Callable[[], str] = lambda: ""
+
+
+BASELINES: dict[str, tuple[Baseline, ...]] = {
+    "denoise": (
+        Baseline("NLM (OpenCV)", _nlm),
+        Baseline("CBM3D", _cbm3d,
+                 lambda: "" if bm3d_available() else "not installed (pip install bm3d)"),
+    ),
+    "deblur": (Baseline("Wiener (true kernel)", _wiener),),
+    "derain": (
+        Baseline("median", _median),
+        Baseline("median, rain-aware", _median_rain_aware),
+        Baseline("guided filter, rain-aware", _guided),
+    ),
+}
+
+
+# ---------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class MethodScore:
+    """One row of the table: a method's mean scores over the images it ran on."""
+
+    method: str
+    psnr: float
+    ssim: float
+    seconds: float
+    images: int
+    note: str = ""
+
+    @property
+    def seconds_per_image(self) -> float:
+        return self.seconds / self.images if self.images else math.nan
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """What :func:`evaluate` returns.
+
+    Attributes:
+        config: the configuration evaluated.
+        data: a one-line description of the images.
+        rows: input, model, then baselines.
+        per_image: ``{"image", "method", "psnr", "ssim", "seconds"}`` for every run.
+    """
+
+    config: EvalConfig
+    data: str
+    rows: tuple[MethodScore, ...]
+    per_image: tuple[dict[str, Any], ...]
+
+    def row(self, method: str) -> MethodScore:
+        for r in self.rows:
+            if r.method == method:
+                return r
+        raise KeyError(method)
+
+
+class _Tally:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.psnr: list[float] = []
+        self.ssim: list[float] = []
+        self.seconds = 0.0
+        self.notes: list[str] = []
+
+    def add(self, p: float, s: float, seconds: float, note: str = "") -> None:
+        self.psnr.append(p)
+        self.ssim.append(s)
+        self.seconds += seconds
+        self.note(note)
+
+    def note(self, note: str) -> None:
+        if note and note not in self.notes:
+            self.notes.append(note)
+
+    def score(self) -> MethodScore:
+        n = len(self.psnr)
+        mean = (lambda v: float(np.mean(v))) if n else (lambda v: math.nan)
+        return MethodScore(self.name, mean(self.psnr), mean(self.ssim), self.seconds, n,
+                           "; ".join(self.notes))
+
+
+# ---------------------------------------------------------------------------- running
+def _check_cancel(cancel: Callable[[], bool] | None) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("evaluation cancelled")
+
+
+def load_eval_model(cfg: RunConfig) -> DRCNet:
+    """The model a config names: its weight file, or the shipped weights for its task."""
+    from .registry import load_model
+
+    return load_model(cfg.task, device=cfg.device, variant=cfg.variant,
+                      weights=cfg.weights or None)
+
+
+def evaluate(
+    cfg: EvalConfig,
+    cancel: Callable[[], bool] | None = None,
+    model: DRCNet | None = None,
+) -> Generator[Progress, None, EvalResult]:
+    """Score the model (and optionally baselines) on every image, yielding progress.
+
+    Args:
+        cfg: what to evaluate.
+        cancel: called before each method on each image; True raises :class:`Cancelled`.
+        model: an already loaded model to use instead of ``cfg.weights``/the shipped one.
+
+    Returns:
+        an :class:`EvalResult` (as the generator's return value).
+    """
+    data = eval_data(cfg)
+    net = model if model is not None else load_eval_model(cfg)
+    tiles = cfg.tiles()
+    baselines = BASELINES[cfg.task] if cfg.baselines else ()
+    tallies = {name: _Tally(name) for name in (INPUT, MODEL, *(b.name for b in baselines))}
+    missing = {b.name: b.missing() for b in baselines}
+    runnable = [b for b in baselines if not missing[b.name]]
+    per_image: list[dict[str, Any]] = []
+    total = len(data) * (2 + len(runnable))
+    done = 0
+
+    def record(sample: Sample, name: str, out: np.ndarray, seconds: float,
+               note: str = "") -> str:
+        p, s = psnr(out, sample.clean), ssim(out, sample.clean)
+        tallies[name].add(p, s, seconds, note)
+        per_image.append({"image": sample.name, "method": name, "psnr": p, "ssim": s,
+                          "seconds": seconds})
+        return f"{sample.name} {name}: {p:.2f} dB"
+
+    for i in range(len(data)):
+        _check_cancel(cancel)
+        sample = data[i]
+        if i == 0:  # untimed warm-up: first-call setup is not the model's speed
+            run(restore_tiled(net, sample.degraded, tiles))
+        done += 1
+        yield Progress(done, total, record(sample, INPUT, sample.degraded, 0.0))
+        _check_cancel(cancel)
+        t0 = time.perf_counter()
+        out = run(restore_tiled(net, sample.degraded, tiles, cancel))
+        seconds = time.perf_counter() - t0
+        done += 1
+        yield Progress(done, total, record(sample, MODEL, out, seconds))
+        for b in runnable:
+            _check_cancel(cancel)
+            t0 = time.perf_counter()
+            try:
+                out, note = b.run(sample)
+                msg = record(sample, b.name, out, time.perf_counter() - t0, note)
+            except BaselineUnavailable as exc:
+                tallies[b.name].note(str(exc))
+                msg = f"{sample.name} {b.name}: skipped"
+            done += 1
+            yield Progress(done, total, msg)
+    rows = []
+    for name, tally in tallies.items():
+        row = tally.score()
+        if missing.get(name):
+            row = dataclasses.replace(row, note=missing[name])
+        rows.append(row)
+    return EvalResult(cfg, data.description, tuple(rows), tuple(per_image))
+
+
+# ---------------------------------------------------------------------------- output
+def _fmt(x: float, spec: str) -> str:
+    return "—" if math.isnan(x) else format(x, spec)
+
+
+def format_table(result: EvalResult) -> str:
+    """The result as an aligned text table with a header line describing the run."""
+    cfg = result.config
+    how = "whole-image inference" if not cfg.tile else f"{cfg.tile}-px tiles"
+    weights = cfg.weights or f"shipped {cfg.task} weights"
+    lines = [f"{cfg.task} on {result.data}; {weights}, {how}"]
+    width = max(len(r.method) for r in result.rows)
+    head = f"{'method':<{width}}  {'PSNR dB':>8}  {'SSIM':>6}  {'s/image':>8}  {'total s':>8}"
+    lines += [head + "  note", "-" * (len(head) + 6)]
+    for r in result.rows:
+        lines.append(f"{r.method:<{width}}  {_fmt(r.psnr, '8.2f')}  {_fmt(r.ssim, '6.4f')}  "
+                     f"{_fmt(r.seconds_per_image, '8.2f')}  {r.seconds:8.2f}  {r.note}".rstrip())
+    return "\n".join(lines)
+
+
+CSV_FIELDS = ("method", "psnr_db", "ssim", "seconds_total", "seconds_per_image", "images", "note")
+
+
+def _num(x: float) -> float | None:
+    return round(x, 6) if math.isfinite(x) else None
+
+
+def _row_dict(r: MethodScore) -> dict[str, Any]:
+    num = _num
+    return {"method": r.method, "psnr_db": num(r.psnr), "ssim": num(r.ssim),
+            "seconds_total": round(r.seconds, 4), "seconds_per_image": num(r.seconds_per_image),
+            "images": r.images, "note": r.note}
+
+
+def write_csv(result: EvalResult, path: str | os.PathLike[str]) -> Path:
+    """Write the table (one row per method) as CSV; empty cells where a method did not run."""
+    path = Path(path)
+    if path.parent and not path.parent.is_dir():
+        raise DRCNetError(f"output folder {path.parent} does not exist")
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        w.writeheader()
+        for r in result.rows:
+            w.writerow({k: "" if v is None else v for k, v in _row_dict(r).items()})
+    return path
+
+
+def to_json(result: EvalResult) -> str:
+    """The configuration, the table and the per-image scores as JSON (NaN and ∞ become
+    null)."""
+    doc = {
+        "config": dataclasses.asdict(result.config),
+        "data": result.data,
+        "rows": [_row_dict(r) for r in result.rows],
+        "per_image": [{k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
+                      for d in result.per_image],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)

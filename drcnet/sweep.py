@@ -1,0 +1,307 @@
+"""``drcnet sweep``: how a trained model's scores move with the runtime knobs t and δ.
+
+The paper's supplement (Tables 1–2) retrains the network for each t in 0.50…0.95 and each δ in
+1e-1…1e-7. This sweep does not retrain: it changes the knobs of one trained model between
+forward passes with ``model.configure`` (no reload), so it measures *inference-time
+sensitivity*, and every output says so.
+
+Long work is a generator: :func:`sweep` yields a :class:`~drcnet.inference.Progress` record
+after each image at each setting and returns a :class:`SweepResult`; :func:`write_outputs`
+writes ``sweep_t.csv``, ``sweep_delta.csv`` and ``sweep.png`` (drawn with OpenCV).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import Cancelled, DRCNetError
+from .evaluation import RunConfig, eval_data, load_eval_model
+from .imageio import write_image
+from .inference import Progress, restore_tiled, run
+from .metrics import psnr, ssim
+from .network import DRCNet
+
+T_VALUES: tuple[float, ...] = tuple(round(0.50 + 0.05 * i, 2) for i in range(10))
+DELTA_VALUES: tuple[float, ...] = tuple(10.0**-k for k in range(1, 8))
+PAPER_T = 0.75
+PAPER_DELTA = 1e-6
+CAVEAT = "inference-time sensitivity (the paper retrained per value)"
+
+
+@dataclass(frozen=True)
+class SweepConfig(RunConfig):
+    """What ``drcnet sweep`` measures: a :class:`~drcnet.evaluation.RunConfig` and the values.
+
+    Attributes:
+        t_values: thresholds swept at ``delta = delta_fixed``.
+        delta_values: coefficients swept at ``t = t_fixed``.
+    """
+
+    t_values: tuple[float, ...] = T_VALUES
+    delta_values: tuple[float, ...] = DELTA_VALUES
+    t_fixed: float = PAPER_T
+    delta_fixed: float = PAPER_DELTA
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.t_values or not self.delta_values:
+            raise DRCNetError("a sweep needs at least one t and one delta value")
+        bad_t = [t for t in (*self.t_values, self.t_fixed) if not 0.0 < t < 1.0]
+        bad_d = [d for d in (*self.delta_values, self.delta_fixed) if not d > 0.0]
+        if bad_t or bad_d:
+            raise DRCNetError(f"t must lie in (0, 1) and delta be > 0; got {bad_t or bad_d}")
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """Mean scores at one knob setting; ``seconds`` is the summed inference time."""
+
+    t: float
+    delta: float
+    psnr: float
+    ssim: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What :func:`sweep` returns: the input's scores and one point per swept value."""
+
+    config: SweepConfig
+    data: str
+    images: int
+    input_psnr: float
+    input_ssim: float
+    t_points: tuple[SweepPoint, ...]
+    delta_points: tuple[SweepPoint, ...]
+
+
+def sweep(
+    cfg: SweepConfig,
+    cancel: Callable[[], bool] | None = None,
+    model: DRCNet | None = None,
+) -> Generator[Progress, None, SweepResult]:
+    """Score the model at every t (δ fixed) and every δ (t fixed), yielding progress.
+
+    The knobs are set with ``model.configure`` between passes and restored afterwards; a
+    setting shared by both sweeps (t = 0.75, δ = 1e-6) runs once.
+
+    Args:
+        cfg: what to sweep.
+        cancel: called before each forward pass; True raises :class:`Cancelled`.
+        model: an already loaded model to use instead of ``cfg.weights``/the shipped one.
+
+    Returns:
+        a :class:`SweepResult` (as the generator's return value).
+    """
+    data = eval_data(cfg)
+    net = model if model is not None else load_eval_model(cfg)
+    tiles = cfg.tiles()
+    settings = [(t, cfg.delta_fixed) for t in cfg.t_values]
+    settings += [(cfg.t_fixed, d) for d in cfg.delta_values]
+    unique = list(dict.fromkeys(settings))
+    samples = [data[i] for i in range(len(data))]
+    total = len(unique) * len(samples)
+    knobs = (net.knobs.t, net.knobs.delta)
+    scores: dict[tuple[float, float], SweepPoint] = {}
+    done = 0
+    try:
+        if samples:
+            run(restore_tiled(net, samples[0].degraded, tiles))  # untimed warm-up
+        for t, delta in unique:
+            net.configure(t=t, delta=delta)
+            ps, ss, seconds = [], [], 0.0
+            for sample in samples:
+                if cancel is not None and cancel():
+                    raise Cancelled("sweep cancelled")
+                t0 = time.perf_counter()
+                out = run(restore_tiled(net, sample.degraded, tiles, cancel))
+                seconds += time.perf_counter() - t0
+                ps.append(psnr(out, sample.clean))
+                ss.append(ssim(out, sample.clean))
+                done += 1
+                yield Progress(done, total, f"t={t:.2f} delta={delta:.0e} {sample.name}: "
+                                            f"{ps[-1]:.2f} dB")
+            scores[(t, delta)] = SweepPoint(t, delta, float(np.mean(ps)), float(np.mean(ss)),
+                                            seconds)
+    finally:
+        net.configure(t=knobs[0], delta=knobs[1])
+    n = len(cfg.t_values)
+    return SweepResult(
+        cfg, data.description, len(samples),
+        float(np.mean([psnr(s.degraded, s.clean) for s in samples])),
+        float(np.mean([ssim(s.degraded, s.clean) for s in samples])),
+        tuple(scores[k] for k in settings[:n]), tuple(scores[k] for k in settings[n:]))
+
+
+# ---------------------------------------------------------------------------- output
+SWEEP_FIELDS = ("t", "delta", "psnr_db", "ssim", "seconds_total", "input_psnr_db",
+                "input_ssim", "note")
+
+
+def _write_points(path: Path, points: Sequence[SweepPoint], result: SweepResult) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(SWEEP_FIELDS)
+        for p in points:
+            w.writerow([f"{p.t:.2f}", f"{p.delta:.0e}", f"{p.psnr:.4f}", f"{p.ssim:.5f}",
+                        f"{p.seconds:.3f}", f"{result.input_psnr:.4f}",
+                        f"{result.input_ssim:.5f}", CAVEAT])
+
+
+def write_outputs(result: SweepResult, out_dir: str | os.PathLike[str]) -> tuple[Path, ...]:
+    """Write ``sweep_t.csv``, ``sweep_delta.csv`` and ``sweep.png`` into ``out_dir``
+    (created if needed) and return their paths."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DRCNetError(f"cannot create output folder {out}: {exc.strerror}") from None
+    t_csv, d_csv, png = out / "sweep_t.csv", out / "sweep_delta.csv", out / "sweep.png"
+    _write_points(t_csv, result.t_points, result)
+    _write_points(d_csv, result.delta_points, result)
+    write_image(png, plot_sweep(result))
+    return t_csv, d_csv, png
+
+
+def format_summary(result: SweepResult) -> str:
+    """A few lines: each sweep's PSNR per value and its best value."""
+    lines = [f"{result.config.task} on {result.data}: input {result.input_psnr:.2f} dB; "
+             f"{CAVEAT}"]
+    for name, points, key in (("t", result.t_points, lambda p: f"{p.t:.2f}"),
+                              ("delta", result.delta_points, lambda p: f"{p.delta:.0e}")):
+        best = max(points, key=lambda p: p.psnr)
+        values = "  ".join(f"{key(p)}: {p.psnr:.2f}" for p in points)
+        lines.append(f"{name}: {values}  (best {key(best)}, {best.psnr:.2f} dB)")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ plot
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_INK = (30, 30, 30)
+_GRID = (225, 225, 225)
+_LINE = (200, 90, 20)  # BGR
+_MARK = (40, 40, 200)
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """About ``count`` round tick values covering [lo, hi] (steps of 1, 2, 2.5 or 5 × 10^k)."""
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    raw = (hi - lo) / max(count - 1, 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * mag >= raw)
+    start = math.floor(lo / step) * step
+    ticks = []
+    v = start
+    while v <= hi + step * 1e-9:
+        ticks.append(round(v, 10))
+        v += step
+    if ticks[-1] < hi:
+        ticks.append(round(v, 10))
+    return ticks
+
+
+def _text(img: np.ndarray, s: str, org: tuple[int, int], scale: float = 0.45,
+          align: str = "left", thickness: int = 1, color: tuple[int, int, int] = _INK) -> None:
+    (w, h), _ = cv2.getTextSize(s, _FONT, scale, thickness)
+    x, y = org
+    if align == "center":
+        x -= w // 2
+    elif align == "right":
+        x -= w
+    cv2.putText(img, s, (x, y + h // 2), _FONT, scale, color, thickness, cv2.LINE_AA)
+
+
+def _dashed_vline(img: np.ndarray, x: int, y0: int, y1: int, color: tuple[int, int, int]) -> None:
+    for y in range(y0, y1, 8):
+        cv2.line(img, (x, y), (x, min(y + 4, y1)), color, 1, cv2.LINE_AA)
+
+
+def _panel(img: np.ndarray, box: tuple[int, int, int, int], xs: Sequence[float],
+           ys: Sequence[float], xlabels: Sequence[str], title: str, xlabel: str,
+           ylim: tuple[float, float], mark_x: float | None, mark_label: str) -> None:
+    """One line chart with axes, ticks, grid, labels and a marked x value."""
+    x0, y0, x1, y1 = box  # plot area (inside the axes)
+    yticks = nice_ticks(*ylim)
+    lo, hi = yticks[0], yticks[-1]
+    xmin, xmax = min(xs), max(xs)
+    span = (xmax - xmin) or 1.0
+
+    def px(x: float) -> int:
+        return int(round(x0 + 12 + (x - xmin) / span * (x1 - x0 - 24)))
+
+    def py(y: float) -> int:
+        return int(round(y1 - (y - lo) / ((hi - lo) or 1.0) * (y1 - y0)))
+
+    for v in yticks:
+        cv2.line(img, (x0, py(v)), (x1, py(v)), _GRID, 1)
+        cv2.line(img, (x0 - 5, py(v)), (x0, py(v)), _INK, 1)
+        _text(img, f"{v:g}", (x0 - 9, py(v)), 0.4, "right")
+    for x, label in zip(xs, xlabels):
+        cv2.line(img, (px(x), y1), (px(x), y1 + 5), _INK, 1)
+        _text(img, label, (px(x), y1 + 17), 0.4, "center")
+    cv2.rectangle(img, (x0, y0), (x1, y1), _INK, 1)
+    if mark_x is not None:
+        _dashed_vline(img, px(mark_x), y0 + 1, y1, _MARK)
+        _text(img, mark_label, (px(mark_x) + 5, y0 + 12), 0.4, color=_MARK)
+    pts = np.array([[px(x), py(y)] for x, y in zip(xs, ys) if math.isfinite(y)], np.int32)
+    if len(pts):
+        cv2.polylines(img, [pts], False, _LINE, 2, cv2.LINE_AA)
+        for p in pts:
+            cv2.circle(img, (int(p[0]), int(p[1])), 4, _LINE, -1, cv2.LINE_AA)
+    _text(img, title, ((x0 + x1) // 2, y0 - 16), 0.5, "center", 1)
+    _text(img, xlabel, ((x0 + x1) // 2, y1 + 40), 0.45, "center")
+    # The y label, rotated: draw it on a strip and rotate the strip.
+    label = "mean PSNR (dB)"
+    (tw, th), _ = cv2.getTextSize(label, _FONT, 0.45, 1)
+    strip = np.full((th + 8, tw + 4, 3), 255, np.uint8)
+    cv2.putText(strip, label, (2, th + 2), _FONT, 0.45, _INK, 1, cv2.LINE_AA)
+    strip = cv2.rotate(strip, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    sy = (y0 + y1) // 2 - strip.shape[0] // 2
+    sx = x0 - 62
+    img[sy : sy + strip.shape[0], sx : sx + strip.shape[1]] = strip
+
+
+def plot_sweep(result: SweepResult, width: int = 1200, height: int = 560) -> np.ndarray:
+    """The sweep as a two-panel chart (PSNR vs t, PSNR vs δ), float32 RGB in [0, 1].
+
+    Both panels share the PSNR axis; the paper's best value is marked; the title states
+    that the network was not retrained per value.
+    """
+    img = np.full((height, width, 3), 255, np.uint8)
+    cfg = result.config
+    _text(img, f"DRCNet {cfg.task}: {CAVEAT}", (width // 2, 24), 0.65, "center", 2)
+    _text(img, f"{result.data}; input {result.input_psnr:.2f} dB / SSIM "
+               f"{result.input_ssim:.3f}; weights: {cfg.weights or 'shipped ' + cfg.task}",
+          (width // 2, 52), 0.42, "center")
+    ys = [p.psnr for p in (*result.t_points, *result.delta_points) if math.isfinite(p.psnr)]
+    ylim = (min(ys), max(ys)) if ys else (0.0, 1.0)
+    pad = max((ylim[1] - ylim[0]) * 0.1, 0.05)
+    ylim = (ylim[0] - pad, ylim[1] + pad)
+    top, bottom = 110, height - 70
+    half = width // 2
+    tp = result.t_points
+    _panel(img, (90, top, half - 40, bottom), [p.t for p in tp], [p.psnr for p in tp],
+           [f"{p.t:.2f}" for p in tp], f"threshold t (delta = {cfg.delta_fixed:.0e})",
+           "spatial-filter threshold t", ylim,
+           PAPER_T if min(p.t for p in tp) <= PAPER_T <= max(p.t for p in tp) else None,
+           "paper best")
+    dp = result.delta_points
+    logs = [math.log10(p.delta) for p in dp]
+    _panel(img, (half + 90, top, width - 40, bottom), logs, [p.psnr for p in dp],
+           [f"1e{round(v)}" if abs(v - round(v)) < 1e-9 else f"{10**v:.0e}" for v in logs],
+           f"coefficient delta (t = {cfg.t_fixed:.2f})", "energy coefficient delta (log scale)",
+           ylim,
+           math.log10(PAPER_DELTA) if min(logs) <= math.log10(PAPER_DELTA) <= max(logs)
+           else None, "paper best")
+    return img[..., ::-1].astype(np.float32) / np.float32(255.0)  # BGR drawing → RGB

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from drcnet.baselines import bm3d_available
+from drcnet.cli import main
+from drcnet.datasets import ValidationSet
+from drcnet.errors import Cancelled, DRCNetError
+from drcnet.evaluation import (
+    INPUT,
+    MODEL,
+    EvalConfig,
+    EvalData,
+    EvalResult,
+    evaluate,
+    format_table,
+    to_json,
+    write_csv,
+)
+from drcnet.imageio import write_image
+from drcnet.inference import Progress, run
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory, scene) -> Path:
+    folder = tmp_path_factory.mktemp("clean")
+    for i, (h, w) in enumerate([(64, 64), (112, 96), (96, 112)]):
+        write_image(folder / f"p{i}.png", scene(h, w, i))
+    return folder
+
+
+def _eval(**kw: object) -> EvalResult:
+    return run(evaluate(EvalConfig(device="cpu", **kw)))  # type: ignore[arg-type]
+
+
+def _finite(result: EvalResult, method: str) -> bool:
+    row = result.row(method)
+    return math.isfinite(row.psnr) and math.isfinite(row.ssim) and row.seconds >= 0
+
+
+def test_denoise_rows_and_nlm_beats_noisy_input(photos: Path, tiny_weights: Path) -> None:
+    res = _eval(task="denoise", data=str(photos), weights=str(tiny_weights),
+                degradation="gaussian25", baselines=True, limit=1)
+    names = [r.method for r in res.rows]
+    assert names == [INPUT, MODEL, "NLM (OpenCV)", "CBM3D"]
+    assert all(r.images == 1 for r in res.rows[:3])
+    assert _finite(res, INPUT) and _finite(res, MODEL) and _finite(res, "NLM (OpenCV)")
+    assert res.row("NLM (OpenCV)").psnr > res.row(INPUT).psnr + 3.0
+    assert 0 < res.row(INPUT).ssim < res.row("NLM (OpenCV)").ssim <= 1
+    assert len(res.per_image) == 3 + bm3d_available()
+    cbm3d = res.row("CBM3D")
+    if bm3d_available():
+        assert cbm3d.psnr > res.row(INPUT).psnr + 3.0
+    else:
+        assert math.isnan(cbm3d.psnr) and "not installed" in cbm3d.note
+
+
+def test_missing_bm3d_gives_a_not_installed_row(photos, tiny_weights, monkeypatch) -> None:
+    import drcnet.evaluation as ev
+
+    cbm3d = ev.BASELINES["denoise"][1]
+    monkeypatch.setitem(ev.BASELINES, "denoise", (ev.BASELINES["denoise"][0], ev.Baseline(
+        cbm3d.name, cbm3d.run, lambda: "not installed (pip install bm3d)")))
+    res = _eval(task="denoise", data=str(photos), weights=str(tiny_weights),
+                degradation="gaussian25", baselines=True, limit=1)
+    row = res.row("CBM3D")
+    assert math.isnan(row.psnr) and row.images == 0 and row.note.startswith("not installed")
+    assert "—" in format_table(res).splitlines()[-1]
+
+
+def test_wiener_with_true_kernel_beats_the_blurred_input(photos, tiny_weights) -> None:
+    res = _eval(task="deblur", data=str(photos), weights=str(tiny_weights), degradation="blur",
+                baselines=True)
+    assert [r.method for r in res.rows] == [INPUT, MODEL, "Wiener (true kernel)"]
+    wiener = res.row("Wiener (true kernel)")
+    assert wiener.images == 3 and "true kernel" in wiener.note
+    assert wiener.psnr > res.row(INPUT).psnr + 1.0
+    assert wiener.ssim > res.row(INPUT).ssim
+
+
+def test_derain_rows_are_finite_and_whole_images_are_scored(photos, tiny_weights) -> None:
+    res = _eval(task="derain", data=str(photos), weights=str(tiny_weights), degradation="rain",
+                baselines=True, size=0)
+    assert len(res.rows) == 5
+    assert all(_finite(res, r.method) for r in res.rows)
+    assert res.row("median, rain-aware").psnr > res.row(INPUT).psnr
+    tiled = _eval(task="derain", data=str(photos), weights=str(tiny_weights), degradation="rain",
+                  size=0, tile=64)
+    assert _finite(tiled, MODEL)
+    assert tiled.row(MODEL).psnr != pytest.approx(res.row(MODEL).psnr, abs=1e-6)  # tiles used
+    assert tiled.row(INPUT).psnr == pytest.approx(res.row(INPUT).psnr)
+
+
+def test_synthetic_pairs_match_the_validation_set(photos: Path) -> None:
+    data = EvalData(photos, "gaussian25", seed=3, size=48)
+    val = ValidationSet(photos, "gaussian25", seed=3, size=48)
+    assert len(data) == len(val) == 3
+    for i in range(3):
+        s = data[i]
+        assert s.degraded.shape == s.clean.shape == (48, 48, 3)
+        assert np.array_equal(s.degraded, val[i][0].numpy().transpose(1, 2, 0))
+        assert s.info["sigma"] == 25.0
+    assert np.array_equal(data[1].degraded, EvalData(photos, "gaussian25", 3, size=48)[1].degraded)
+    assert not np.array_equal(data[1].degraded, EvalData(photos, "gaussian25", 4, size=48)[1]
+                              .degraded)
+    blur = EvalData(photos, "blur", size=32)[0]
+    assert blur.degraded.shape == (32, 32, 3) and blur.info["kernel"].ndim == 2
+
+
+def test_paired_layout_and_wiener_needs_a_kernel(tmp_path, tiny_weights, scene) -> None:
+    (tmp_path / "sharp").mkdir()
+    (tmp_path / "blur").mkdir()
+    for i in range(2):
+        clean = scene(40, 48, i)
+        write_image(tmp_path / "sharp" / f"{i}.png", clean)
+        write_image(tmp_path / "blur" / f"{i}.png", cv2.GaussianBlur(clean, (5, 5), 1.5))
+    res = _eval(task="deblur", data=str(tmp_path), weights=str(tiny_weights), paired="gopro",
+                baselines=True)
+    assert res.row(INPUT).images == 2 and _finite(res, MODEL)
+    wiener = res.row("Wiener (true kernel)")
+    assert wiener.images == 0 and "kernel" in wiener.note
+    assert "gopro" in res.data
+
+
+def test_progress_and_cancel(photos, tiny_weights) -> None:
+    gen = evaluate(EvalConfig(task="derain", data=str(photos), weights=str(tiny_weights),
+                              degradation="rain", device="cpu", baselines=True))
+    records: list[Progress] = []
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration:
+            break
+    assert [r.done for r in records] == list(range(1, 16))
+    assert {r.total for r in records} == {15}
+
+    calls = {"n": 0}
+
+    def cancel() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    with pytest.raises(Cancelled):
+        run(evaluate(EvalConfig(task="derain", data=str(photos), weights=str(tiny_weights),
+                                device="cpu"), cancel=cancel))
+
+
+def test_bad_configs_are_refused(photos) -> None:
+    with pytest.raises(DRCNetError, match="not both"):
+        EvalConfig(task="denoise", data=str(photos), degradation="rain", paired="sidd")
+    with pytest.raises(DRCNetError, match="max-size"):
+        EvalConfig(task="denoise", data=str(photos), size=8)
+    with pytest.raises(DRCNetError, match="unknown degradation"):
+        _ = EvalConfig(task="denoise", data=str(photos), degradation="fog").recipe
+
+
+def test_cli_prints_the_table_and_writes_csv_and_json(photos, tiny_weights, tmp_path,
+                                                     capsys) -> None:
+    out_csv, out_json = tmp_path / "eval.csv", tmp_path / "eval.json"
+    code = main(["eval", "--task", "denoise", "--data", str(photos),
+                 "--weights", str(tiny_weights),
+                 "--degradation", "gaussian25", "--seed", "1", "--baselines", "--limit", "1",
+                 "--max-size", "48", "--device", "cpu", "--plain", "--csv", str(out_csv),
+                 "--json", str(out_json)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "PSNR dB" in out and "NLM (OpenCV)" in out and "centre crops <= 48 px" in out
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    assert [r["method"] for r in rows] == [INPUT, MODEL, "NLM (OpenCV)", "CBM3D"]
+    assert float(rows[2]["psnr_db"]) > float(rows[0]["psnr_db"])
+    assert f"{float(rows[1]['psnr_db']):.2f}" in out
+    doc = json.loads(out_json.read_text(encoding="utf-8"))
+    assert doc["config"]["seed"] == 1 and len(doc["rows"]) == 4
+    assert doc["rows"][0]["psnr_db"] == pytest.approx(float(rows[0]["psnr_db"]))
+
+
+def test_cli_reports_bad_data_in_one_line(tmp_path, tiny_weights, capsys) -> None:
+    code = main(["eval", "--task", "denoise", "--data", str(tmp_path / "nope"),
+                 "--weights", str(tiny_weights), "--device", "cpu", "--plain"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and err.startswith("drcnet: error: ") and "\n" not in err
+    assert "nope" in err
+
+
+def test_csv_and_json_leave_missing_scores_empty(photos, tiny_weights, tmp_path) -> None:
+    res = _eval(task="deblur", data=str(photos), weights=str(tiny_weights),
+                degradation="gaussian15", baselines=True, limit=1)
+    wiener = res.row("Wiener (true kernel)")  # gaussian noise draws no kernel
+    assert math.isnan(wiener.psnr)
+    rows = list(csv.DictReader(write_csv(res, tmp_path / "t.csv").open(encoding="utf-8")))
+    assert rows[2]["psnr_db"] == "" and "kernel" in rows[2]["note"]
+    assert json.loads(to_json(res))["rows"][2]["psnr_db"] is None
+
+
+def test_cli_json_to_stdout_is_pure_json(photos, tiny_weights, capsys) -> None:
+    code = main(["eval", "--task", "derain", "--data", str(photos), "--weights",
+                 str(tiny_weights), "--limit", "2", "--device", "cpu", "--plain", "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in doc["rows"]] == [INPUT, MODEL]
+    assert len(doc["per_image"]) == 4 and doc["config"]["task"] == "derain"

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drcnet.cli import main
+from drcnet.errors import Cancelled, DRCNetError
+from drcnet.imageio import read_image, write_image
+from drcnet.inference import run
+from drcnet.sweep import (
+    CAVEAT,
+    DELTA_VALUES,
+    T_VALUES,
+    SweepConfig,
+    SweepResult,
+    nice_ticks,
+    plot_sweep,
+    sweep,
+    write_outputs,
+)
+from drcnet.weights import build_model
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("clean")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:40, 0:48].astype(np.float32)
+    for i in range(2):
+        img = np.stack([0.5 + 0.3 * np.sin(xx / (5 + i) + c) * np.cos(yy / 7) for c in range(3)],
+                       -1) + rng.normal(0, 0.05, (40, 48, 3)).astype(np.float32)
+        write_image(folder / f"p{i}.png", np.clip(img, 0, 1).astype(np.float32))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def result(photos: Path, tiny_weights: Path) -> SweepResult:
+    cfg = SweepConfig(task="denoise", data=str(photos), weights=str(tiny_weights),
+                      degradation="gaussian25", device="cpu")
+    return run(sweep(cfg))
+
+
+def test_sweep_covers_the_papers_values(result: SweepResult) -> None:
+    assert T_VALUES == (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+    assert DELTA_VALUES == pytest.approx([1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7])
+    assert [p.t for p in result.t_points] == list(T_VALUES)
+    assert all(p.delta == 1e-6 for p in result.t_points)
+    assert [p.delta for p in result.delta_points] == list(DELTA_VALUES)
+    assert all(p.t == 0.75 for p in result.delta_points)
+    assert result.images == 2
+    assert all(np.isfinite([p.psnr, p.ssim]).all() for p in result.t_points)
+    # configure() really changes the network: the scores move with t and with delta.
+    assert len({round(p.psnr, 6) for p in result.t_points}) > 1
+    assert len({round(p.psnr, 6) for p in result.delta_points}) > 1
+    # The shared setting (t=0.75, delta=1e-6) is the same run in both sweeps.
+    assert result.t_points[5] == result.delta_points[5]
+
+
+def test_sweep_matches_a_model_built_at_that_setting(photos, tiny_weights, result) -> None:
+    from drcnet.evaluation import EvalConfig, evaluate
+
+    model = build_model(tiny_weights).configure(t=0.6, delta=1e-6)
+    ev = run(evaluate(EvalConfig(task="denoise", data=str(photos), degradation="gaussian25",
+                                 device="cpu"), model=model))
+    assert ev.row("DRCNet").psnr == pytest.approx(result.t_points[2].psnr, abs=1e-6)
+
+
+def test_sweep_restores_the_knobs_and_can_be_cancelled(photos, tiny_weights) -> None:
+    model = build_model(tiny_weights).configure(t=0.6, delta=1e-3)
+    cfg = SweepConfig(task="derain", data=str(photos), device="cpu", t_values=(0.5, 0.9),
+                      delta_values=(1e-2,))
+    res = run(sweep(cfg, model=model))
+    assert len(res.t_points) == 2 and len(res.delta_points) == 1
+    assert (model.knobs.t, model.knobs.delta) == (0.6, 1e-3)
+    with pytest.raises(Cancelled):
+        run(sweep(cfg, cancel=lambda: True, model=model))
+    assert (model.knobs.t, model.knobs.delta) == (0.6, 1e-3)
+
+
+def test_write_outputs(result: SweepResult, tmp_path: Path) -> None:
+    t_csv, d_csv, png = write_outputs(result, tmp_path / "out")
+    t_rows = list(csv.DictReader(t_csv.open(encoding="utf-8")))
+    d_rows = list(csv.DictReader(d_csv.open(encoding="utf-8")))
+    assert len(t_rows) == 10 and len(d_rows) == 7
+    assert [r["t"] for r in t_rows] == [f"{t:.2f}" for t in T_VALUES]
+    assert float(d_rows[0]["delta"]) == pytest.approx(0.1)
+    assert float(t_rows[3]["psnr_db"]) == pytest.approx(result.t_points[3].psnr, abs=1e-4)
+    assert all(r["note"] == CAVEAT for r in t_rows + d_rows)
+    img = read_image(png).rgb
+    assert img.shape == (560, 1200, 3)
+    assert (img.min(axis=2) < 0.3).mean() > 0.005  # axes, ticks and text are drawn
+    blue = (img[..., 2] > 0.6) & (img[..., 0] < 0.3)  # the data lines (BGR (200, 90, 20))
+    assert blue[:, :600].any() and blue[:, 600:].any()
+
+
+def test_plot_is_rgb_float(result: SweepResult) -> None:
+    img = plot_sweep(result, 900, 420)
+    assert img.shape == (420, 900, 3) and img.dtype == np.float32
+    assert 0.0 <= img.min() and img.max() <= 1.0
+
+
+@pytest.mark.parametrize("lo,hi", [(20.13, 20.61), (0.0, 1.0), (27.2, 31.9), (5.0, 5.0)])
+def test_nice_ticks_cover_the_range(lo: float, hi: float) -> None:
+    ticks = nice_ticks(lo, hi)
+    assert ticks[0] <= lo and ticks[-1] >= hi
+    steps = np.diff(ticks)
+    assert np.allclose(steps, steps[0]) and 3 <= len(ticks) <= 8
+
+
+def test_bad_sweep_config() -> None:
+    with pytest.raises(DRCNetError, match="t must lie"):
+        SweepConfig(task="denoise", data=".", t_values=(0.5, 1.2))
+    with pytest.raises(DRCNetError, match="at least one"):
+        SweepConfig(task="denoise", data=".", delta_values=())
+
+
+def test_cli_sweep(photos, tiny_weights, tmp_path, capsys) -> None:
+    out = tmp_path / "sw"
+    code = main(["sweep", "--task", "deblur", "--data", str(photos), "--weights", str(tiny_weights),
+                 "--degradation", "gaussian15", "--device", "cpu", "--plain", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert CAVEAT in text and "best" in text
+    assert sorted(p.name for p in out.iterdir()) == ["sweep.png", "sweep_delta.csv",
+                                                     "sweep_t.csv"]
