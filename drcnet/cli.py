@@ -18,7 +18,7 @@ from . import TASKS, __version__
 from .complexity import count_macs, count_params
 from .devices import DEVICE_CHOICES, available_devices, resolve_device
 from .errors import DRCNetError, ImageWriteError
-from .inference import TileConfig, restore_tiled
+from .inference import DEFAULT_TILE, TileConfig, restore_tiled
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -140,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
     p.add_argument("--device", default="auto",
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
-    p.add_argument("--tile", type=int, default=512,
-                   help="tile size in pixels, 0 for whole-image passes (default 512)")
+    p.add_argument("--tile", type=int, default=DEFAULT_TILE,
+                   help=f"tile size in pixels, 0 for whole-image passes (default {DEFAULT_TILE})")
     p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (64)")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     p.add_argument("--max-pixels", type=int, default=100_000_000,

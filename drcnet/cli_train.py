@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import DRCNetError
+from .inference import DEFAULT_TILE
 
 R = TypeVar("R")
 
@@ -134,8 +135,9 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
                    help="evaluate a paired folder (rain13k, gopro, sidd) instead")
     p.add_argument("--max-size", "--size", dest="size", type=int, default=512, metavar="N",
                    help="centre-crop images to at most N×N (512; 0 = whole images)")
-    p.add_argument("--tile", type=int, default=0, metavar="N",
-                   help="inference tile size (0 = whole image in one pass, the default)")
+    p.add_argument("--tile", type=int, default=DEFAULT_TILE, metavar="N",
+                   help=f"inference tile size (default {DEFAULT_TILE}, as drcnet restore; "
+                        "0 = whole image in one pass)")
     p.add_argument("--limit", type=int, default=0, help="use at most N images (0 = all)")
     p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")

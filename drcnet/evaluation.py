@@ -14,9 +14,9 @@ Conventions:
   ``ValidationSet`` the drawn parameters (noise σ, blur kernel) are kept for the baselines.
 - Images are centre-cropped to at most ``size``×``size`` (0 = whole). A recipe that needs
   context (blur) is applied to a crop ``margin`` px larger on each side that is then trimmed.
-- The model runs on the whole crop by default (``tile=0``). DRCNet normalises over space, so
-  tiles and whole images see different statistics and score differently; ``tile`` measures
-  the tiled path that ``drcnet restore`` uses on large images.
+- The model runs on 256-px tiles by default, as ``drcnet restore`` does. DRCNet normalises
+  over space, so tiles and whole images see different statistics and score differently;
+  ``tile=0`` measures whole-image passes.
 - Scores are means over images of per-image PSNR (dB, on [0, 1]) and SSIM; ``seconds`` is
   the wall time of the method summed over images (the model after one untimed warm-up pass).
 """
@@ -57,7 +57,7 @@ from .datasets import LAYOUTS, list_images, paired_files
 from .degradations import TASK_DEFAULT, degrade, get_degradation
 from .errors import Cancelled, DRCNetError
 from .imageio import read_image
-from .inference import Progress, TileConfig, restore_tiled, run
+from .inference import DEFAULT_TILE, Progress, TileConfig, restore_tiled, run
 from .metrics import psnr, ssim
 from .network import DRCNet
 from .registry import TASKS
@@ -96,7 +96,7 @@ class RunConfig:
     seed: int = 0
     paired: str = ""
     size: int = 512
-    tile: int = 0
+    tile: int = DEFAULT_TILE
     overlap: int = 64
     device: str = "auto"
     limit: int = 0

@@ -33,11 +33,17 @@ class Progress:
     message: str = ""
 
 
+# The shipped models were trained on 128–192 px crops and score best on tiles of about that
+# size (docs/MODEL_CARD.md: 256-px tiles beat whole 512² passes by 0.1–1 dB), so 256 is the
+# default everywhere: CLI, GUI full-resolution restores and `drcnet eval`.
+DEFAULT_TILE = 256
+
+
 @dataclass(frozen=True)
 class TileConfig:
     """Tiling settings. ``tile=0`` means the whole image in one pass."""
 
-    tile: int = 512
+    tile: int = DEFAULT_TILE
     overlap: int = 64
 
     def __post_init__(self) -> None:
