@@ -1,0 +1,333 @@
+"""The restoration controls: task, device, the t and δ knobs, EA, tiling, reference metrics.
+
+Sliders and spin boxes are bound both ways: moving either updates the other and emits
+``knobsChanged`` once. ``t`` is linear (0.50–0.95 in steps of 0.01); ``δ`` is logarithmic
+(1e-7–1e-1 in tenths of a decade) with a spin box in scientific notation.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drcnet.compare import PAPER_DELTA, PAPER_T, Knobs
+from drcnet.registry import TASKS
+
+T_MIN, T_MAX = 0.50, 0.95
+LOG_DELTA_MIN, LOG_DELTA_MAX = -7.0, -1.0
+PREVIEW_SIZES = (256, 384, 512, 768, 1024)
+TASK_LABELS = {"derain": "Derain", "denoise": "Denoise", "deblur": "Deblur"}
+
+
+class SciSpinBox(QDoubleSpinBox):
+    """A spin box for small positive numbers, shown as ``1.00e-06``; the arrows step by a
+    tenth of a decade."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(14)
+        self.setRange(10**LOG_DELTA_MIN, 10**LOG_DELTA_MAX)
+        self.setKeyboardTracking(False)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt name)
+        return f"{value:.2e}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        try:
+            v = float(text)
+        except ValueError:
+            ok = all(ch in "0123456789.eE+-" for ch in text)
+            state = QValidator.State.Intermediate if ok else QValidator.State.Invalid
+            return state, text, pos
+        if self.minimum() <= v <= self.maximum():
+            return QValidator.State.Acceptable, text, pos
+        return QValidator.State.Intermediate, text, pos
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802
+        v = math.log10(max(self.value(), 1e-30)) + 0.1 * steps
+        self.setValue(10 ** min(max(v, LOG_DELTA_MIN), LOG_DELTA_MAX))
+
+
+def delta_to_slider(delta: float) -> int:
+    return round(100 * math.log10(delta))
+
+
+def slider_to_delta(value: int) -> float:
+    return float(10 ** (value / 100))
+
+
+class ControlsPanel(QWidget):
+    """Task, device, knobs and run settings.
+
+    Signals:
+        taskChanged(task), deviceChanged(device), knobsChanged(Knobs),
+        runChanged(): preview size, tile size or auto-refine changed,
+        restoreRequested(): the user asked for a full-resolution restore.
+    """
+
+    taskChanged = Signal(str)
+    deviceChanged = Signal(str)
+    knobsChanged = Signal(object)
+    runChanged = Signal()
+    restoreRequested = Signal()
+
+    def __init__(self, devices: list[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._sync = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(10)
+
+        # ---------------------------------------------------------------- model
+        model = QGroupBox("Model")
+        form = QFormLayout(model)
+        self.task_combo = QComboBox()
+        for task in TASKS:
+            self.task_combo.addItem(TASK_LABELS.get(task, task.title()), task)
+        self.task_combo.setToolTip("The restoration task; each has its own trained weights.")
+        self.device_combo = QComboBox()
+        for dev, label in devices:
+            self.device_combo.addItem(label, dev)
+        self.device_combo.setToolTip("Where the network runs; switching moves the model.")
+        form.addRow("Task", self.task_combo)
+        form.addRow("Device", self.device_combo)
+        self.model_status = QLabel("Loading weights…")
+        self.model_status.setWordWrap(True)
+        self.model_status.setObjectName("modelStatus")
+        self.model_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.model_status)
+        layout.addWidget(model)
+
+        # ---------------------------------------------------------------- knobs
+        knobs = QGroupBox("DFR knobs")
+        grid = QVBoxLayout(knobs)
+        grid.setSpacing(4)
+        t_row = QHBoxLayout()
+        t_label = QLabel("Threshold t")
+        t_label.setToolTip("Spatial-filter threshold on the self-aware map (paper: 0.75).")
+        self.t_spin = QDoubleSpinBox()
+        self.t_spin.setRange(T_MIN, T_MAX)
+        self.t_spin.setSingleStep(0.01)
+        self.t_spin.setDecimals(2)
+        self.t_spin.setKeyboardTracking(False)
+        t_row.addWidget(t_label)
+        t_row.addStretch(1)
+        t_row.addWidget(self.t_spin)
+        self.t_slider = QSlider(Qt.Orientation.Horizontal)
+        self.t_slider.setRange(round(T_MIN * 100), round(T_MAX * 100))
+        self.t_slider.setPageStep(5)
+        self.t_slider.setToolTip(t_label.toolTip())
+        grid.addLayout(t_row)
+        grid.addWidget(self.t_slider)
+
+        d_row = QHBoxLayout()
+        d_label = QLabel("Energy coefficient δ")
+        d_label.setToolTip("Energy-attention coefficient δ, log scale (paper: 1e-6).")
+        self.delta_spin = SciSpinBox()
+        d_row.addWidget(d_label)
+        d_row.addStretch(1)
+        d_row.addWidget(self.delta_spin)
+        self.delta_slider = QSlider(Qt.Orientation.Horizontal)
+        self.delta_slider.setRange(round(LOG_DELTA_MIN * 100), round(LOG_DELTA_MAX * 100))
+        self.delta_slider.setSingleStep(10)
+        self.delta_slider.setPageStep(100)
+        self.delta_slider.setToolTip(d_label.toolTip())
+        grid.addLayout(d_row)
+        grid.addWidget(self.delta_slider)
+        scale = QHBoxLayout()
+        for text, align in (("1e-7", Qt.AlignmentFlag.AlignLeft),
+                            ("1e-4", Qt.AlignmentFlag.AlignCenter),
+                            ("1e-1", Qt.AlignmentFlag.AlignRight)):
+            lab = QLabel(text)
+            lab.setAlignment(align)
+            lab.setObjectName("hint")
+            scale.addWidget(lab)
+        grid.addLayout(scale)
+
+        self.ea_check = QCheckBox("Energy attention (EA)")
+        self.ea_check.setToolTip("Off bypasses the energy-based attention branch.")
+        grid.addWidget(self.ea_check)
+        self.reset_button = QPushButton("Reset to paper defaults")
+        self.reset_button.setToolTip(f"t = {PAPER_T}, δ = {PAPER_DELTA:.0e}, EA on")
+        grid.addWidget(self.reset_button)
+        layout.addWidget(knobs)
+
+        # ---------------------------------------------------------------- run
+        run = QGroupBox("Run")
+        rform = QFormLayout(run)
+        self.preview_combo = QComboBox()
+        for size in PREVIEW_SIZES:
+            self.preview_combo.addItem(f"{size} px", size)
+        self.preview_combo.setToolTip("Longest side of the live preview.")
+        self.tile_spin = QSpinBox()
+        self.tile_spin.setRange(0, 4096)
+        self.tile_spin.setSingleStep(64)
+        self.tile_spin.setSuffix(" px")
+        self.tile_spin.setSpecialValueText("whole image")
+        self.tile_spin.setToolTip("Tile size of the full-resolution restore (0: one pass).")
+        self.refine_check = QCheckBox("Refine to full resolution when idle")
+        self.restore_button = QPushButton("Restore full resolution")
+        self.restore_button.setToolTip("Run the tiled engine on the whole image (Ctrl+R).")
+        rform.addRow("Preview", self.preview_combo)
+        rform.addRow("Tile", self.tile_spin)
+        rform.addRow(self.refine_check)
+        rform.addRow(self.restore_button)
+        layout.addWidget(run)
+
+        # ---------------------------------------------------------------- reference
+        ref = QGroupBox("Reference")
+        rlay = QVBoxLayout(ref)
+        self.metrics_label = QLabel("No reference image. File ▸ Load reference… to measure "
+                                    "PSNR and SSIM against a clean image.")
+        self.metrics_label.setWordWrap(True)
+        self.metrics_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rlay.addWidget(self.metrics_label)
+        layout.addWidget(ref)
+        layout.addStretch(1)
+
+        self.set_knobs(Knobs())
+        self.set_run(512, 512, True)
+        self.t_slider.valueChanged.connect(self._t_from_slider)
+        self.t_spin.valueChanged.connect(self._t_from_spin)
+        self.delta_slider.valueChanged.connect(self._delta_from_slider)
+        self.delta_spin.valueChanged.connect(self._delta_from_spin)
+        self.ea_check.toggled.connect(lambda _: self._emit())
+        self.reset_button.clicked.connect(self.reset_knobs)
+        self.task_combo.currentIndexChanged.connect(
+            lambda _: self.taskChanged.emit(self.task()))
+        self.device_combo.currentIndexChanged.connect(
+            lambda _: self.deviceChanged.emit(self.device()))
+        self.preview_combo.currentIndexChanged.connect(lambda _: self.runChanged.emit())
+        self.tile_spin.valueChanged.connect(lambda _: self.runChanged.emit())
+        self.refine_check.toggled.connect(lambda _: self.runChanged.emit())
+        self.restore_button.clicked.connect(self.restoreRequested)
+
+    # ------------------------------------------------------------------ binding
+    def _t_from_slider(self, value: int) -> None:
+        if self._sync:
+            return
+        self._sync = True
+        self.t_spin.setValue(value / 100)
+        self._sync = False
+        self._emit()
+
+    def _t_from_spin(self, value: float) -> None:
+        if self._sync:
+            return
+        self._sync = True
+        self.t_slider.setValue(round(value * 100))
+        self._sync = False
+        self._emit()
+
+    def _delta_from_slider(self, value: int) -> None:
+        if self._sync:
+            return
+        self._sync = True
+        self.delta_spin.setValue(slider_to_delta(value))
+        self._sync = False
+        self._emit()
+
+    def _delta_from_spin(self, value: float) -> None:
+        if self._sync:
+            return
+        self._sync = True
+        self.delta_slider.setValue(delta_to_slider(value))
+        self._sync = False
+        self._emit()
+
+    def _emit(self) -> None:
+        if not self._sync:
+            self.knobsChanged.emit(self.knobs())
+
+    # ------------------------------------------------------------------ values
+    def knobs(self) -> Knobs:
+        return Knobs(t=round(self.t_spin.value(), 2), delta=float(f"{self.delta_spin.value():.3g}"),
+                     ea=self.ea_check.isChecked())
+
+    def set_knobs(self, knobs: Knobs, notify: bool = False) -> None:
+        """Show ``knobs`` in the widgets; emit ``knobsChanged`` only if ``notify``."""
+        self._sync = True
+        t = min(max(knobs.t, T_MIN), T_MAX)
+        delta = min(max(knobs.delta, 10**LOG_DELTA_MIN), 10**LOG_DELTA_MAX)
+        self.t_spin.setValue(t)
+        self.t_slider.setValue(round(t * 100))
+        self.delta_spin.setValue(delta)
+        self.delta_slider.setValue(delta_to_slider(delta))
+        self.ea_check.setChecked(knobs.ea)
+        self._sync = False
+        if notify:
+            self._emit()
+
+    def reset_knobs(self) -> None:
+        self.set_knobs(Knobs(PAPER_T, PAPER_DELTA, True), notify=True)
+
+    def task(self) -> str:
+        return str(self.task_combo.currentData())
+
+    def set_task(self, task: str) -> None:
+        i = self.task_combo.findData(task)
+        if i >= 0:
+            self.task_combo.setCurrentIndex(i)
+
+    def device(self) -> str:
+        return str(self.device_combo.currentData())
+
+    def set_device(self, device: str) -> None:
+        i = self.device_combo.findData(device)
+        self.device_combo.setCurrentIndex(i if i >= 0 else 0)
+
+    def preview_size(self) -> int:
+        return int(self.preview_combo.currentData())
+
+    def tile(self) -> int:
+        return int(self.tile_spin.value())
+
+    def auto_refine(self) -> bool:
+        return self.refine_check.isChecked()
+
+    def set_run(self, preview_size: int, tile: int, auto_refine: bool) -> None:
+        blockers = [self.preview_combo, self.tile_spin, self.refine_check]
+        for w in blockers:
+            w.blockSignals(True)
+        i = self.preview_combo.findData(preview_size)
+        self.preview_combo.setCurrentIndex(i if i >= 0 else PREVIEW_SIZES.index(512))
+        self.tile_spin.setValue(tile)
+        self.refine_check.setChecked(auto_refine)
+        for w in blockers:
+            w.blockSignals(False)
+
+    # ------------------------------------------------------------------ status
+    def set_model_status(self, text: str, problem: bool = False) -> None:
+        """Show the loaded weights, or (``problem``) a plain warning banner."""
+        self.model_status.setText(text)
+        self.model_status.setProperty("problem", problem)
+        self.model_status.setStyleSheet(
+            "QLabel { background: #5a2323; color: #ffe7e7; border: 1px solid #a84848;"
+            " border-radius: 4px; padding: 6px; }" if problem else
+            "QLabel { color: #aab4c0; }")
+        self.restore_button.setEnabled(not problem)
+
+    def set_metrics_text(self, html: str) -> None:
+        self.metrics_label.setText(html)

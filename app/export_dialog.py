@@ -1,0 +1,142 @@
+"""The export dialog: what to export (restored image or a comparison), format and file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif")}
+LAYOUT_LABELS = {
+    "image": "Restored image",
+    "side": "Side by side (input | restored)",
+    "split": "Split at the current divider",
+    "sheet": "Summary sheet (input, output, maps, w/ vs w/o EA)",
+}
+SUFFIXES = {"image": "", "side": "_side", "split": "_split", "sheet": "_sheet"}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What the user asked to export."""
+
+    layout: str
+    path: Path
+    labels: bool = True
+    sidecar: bool = True
+
+
+def default_name(stem: str, task: str, layout: str, ext: str) -> str:
+    return f"{stem}_{task}{SUFFIXES[layout]}{ext}"
+
+
+class ExportDialog(QDialog):
+    """Choose layout, format and output file. :meth:`request` gives the answer."""
+
+    def __init__(self, folder: Path, stem: str, task: str, split: float, bit_depth: int,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.setMinimumWidth(520)
+        self._folder, self._stem, self._task = folder, stem, task
+        self._edited = False
+        layout = QVBoxLayout(self)
+
+        self.layout_group = QButtonGroup(self)
+        self.layout_buttons: dict[str, QRadioButton] = {}
+        for key, text in LAYOUT_LABELS.items():
+            if key == "split":
+                text += f" ({split:.0%})"
+            b = QRadioButton(text)
+            self.layout_group.addButton(b)
+            self.layout_buttons[key] = b
+            layout.addWidget(b)
+        self.layout_buttons["image"].setChecked(True)
+
+        form = QFormLayout()
+        self.format_combo = QComboBox()
+        for key, (label, _) in FORMATS.items():
+            self.format_combo.addItem(label, key)
+        form.addRow("Format", self.format_combo)
+        row = QHBoxLayout()
+        self.path_edit = QLineEdit()
+        browse = QPushButton("Browse…")
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        form.addRow("File", row)
+        layout.addLayout(form)
+
+        self.labels_check = QCheckBox("Label the panels (side by side, split)")
+        self.labels_check.setChecked(True)
+        self.sidecar_check = QCheckBox("Write the parameters to a JSON sidecar (<name>.json)")
+        self.sidecar_check.setChecked(True)
+        layout.addWidget(self.labels_check)
+        layout.addWidget(self.sidecar_check)
+        depth = ("16-bit input: PNG and TIFF keep 16 bits; " if bit_depth == 16 else "")
+        note = QLabel(depth + "task, t, δ, EA, weights SHA-256, device and tile go into the "
+                      "PNG text and the sidecar. Files are written atomically and never over "
+                      "the input.")
+        note.setWordWrap(True)
+        note.setObjectName("hint")
+        layout.addWidget(note)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+        browse.clicked.connect(self._browse)
+        self.path_edit.textEdited.connect(lambda _: setattr(self, "_edited", True))
+        self.format_combo.currentIndexChanged.connect(lambda _: self._update_path())
+        self.layout_group.buttonToggled.connect(lambda *_: self._update_path())
+        self._update_path()
+
+    def layout_key(self) -> str:
+        return next(k for k, b in self.layout_buttons.items() if b.isChecked())
+
+    def set_layout_key(self, key: str) -> None:
+        self.layout_buttons[key].setChecked(True)
+
+    def extension(self) -> str:
+        return FORMATS[str(self.format_combo.currentData())][1]
+
+    def _update_path(self) -> None:
+        ext = self.extension()
+        if self._edited and self.path_edit.text():
+            self.path_edit.setText(str(Path(self.path_edit.text()).with_suffix(ext)))
+            return
+        name = default_name(self._stem, self._task, self.layout_key(), ext)
+        self.path_edit.setText(str(self._folder / name))
+        self.labels_check.setEnabled(self.layout_key() in ("side", "split"))
+
+    def _browse(self) -> None:
+        filters = ";;".join(f"{label} (*{ext})" for label, ext in FORMATS.values())
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(), filters)
+        if path:
+            p = Path(path)
+            if p.suffix.lower() not in {e for _, e in FORMATS.values()} | {".jpeg", ".tiff"}:
+                p = p.with_suffix(self.extension())
+            self.path_edit.setText(str(p))
+            self._edited = True
+
+    def request(self) -> ExportRequest:
+        return ExportRequest(self.layout_key(), Path(self.path_edit.text()).expanduser(),
+                             self.labels_check.isChecked(), self.sidecar_check.isChecked())

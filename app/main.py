@@ -1,0 +1,188 @@
+"""Entry point: ``drcnet-studio [IMAGE] [--task T] [--device D] [--screenshot OUT.png]``.
+
+With no IMAGE a bundled sample from ``resources/samples/`` opens, with the task its name
+suggests. ``--screenshot`` opens the window, waits (on signals) until the restore has
+finished, saves a grab of the whole window and exits: 0 on success, 1 with a one-line message
+on stderr otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from drcnet.registry import TASKS
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
+# Words in a sample's file name that tell its task.
+SAMPLE_HINTS = {"derain": ("rain",), "denoise": ("nois",), "deblur": ("blur",)}
+VIEWS = ("before", "after", "split", "side", "ea")
+
+
+def task_for(path: Path) -> str | None:
+    """The task a sample's name suggests (``rain.png`` → derain), if any."""
+    name = path.stem.lower()
+    for task, hints in SAMPLE_HINTS.items():
+        if any(h in name for h in hints):
+            return task
+    return None
+
+
+def find_sample(task: str | None, folder: Path = SAMPLES_DIR) -> Path | None:
+    """A bundled sample image: one matching ``task`` if given, else the first one."""
+    from drcnet.imageio import IMAGE_EXTENSIONS
+
+    if not folder.is_dir():
+        return None
+    images = sorted(p for p in folder.iterdir()
+                    if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if task is not None:
+        for p in images:
+            if task_for(p) == task:
+                return p
+    known = [p for p in images if task_for(p) is not None]
+    return (known or images or [None])[0]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="drcnet-studio", description="DRCNet Studio: interactive image restoration.")
+    p.add_argument("image", nargs="?", help="image to open (default: a bundled sample)")
+    p.add_argument("--task", choices=TASKS, help="restoration task")
+    p.add_argument("--device", help="compute device (cpu, cuda:0, mps; default: remembered)")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="restore, save a grab of the whole window to OUT.png and exit")
+    p.add_argument("--view", choices=VIEWS, default="after",
+                   help="view to show (for --screenshot); default after")
+    p.add_argument("--no-maps", action="store_true", help="hide the maps panel")
+    p.add_argument("--size", default="1440x900", help="window size for --screenshot")
+    p.add_argument("--timeout", type=float, default=900.0,
+                   help="give up a --screenshot run after this many seconds")
+    return p.parse_args(argv)
+
+
+def apply_theme(app: object) -> None:
+    """Fusion with a dark palette: images read better on a neutral dark surround."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#2b2d31", QPalette.ColorRole.WindowText: "#e3e5e8",
+        QPalette.ColorRole.Base: "#1e1f22", QPalette.ColorRole.AlternateBase: "#2b2d31",
+        QPalette.ColorRole.ToolTipBase: "#1e1f22", QPalette.ColorRole.ToolTipText: "#e3e5e8",
+        QPalette.ColorRole.Text: "#e3e5e8", QPalette.ColorRole.Button: "#383a40",
+        QPalette.ColorRole.ButtonText: "#e3e5e8", QPalette.ColorRole.BrightText: "#ff6b6b",
+        QPalette.ColorRole.Highlight: "#4c8bf5", QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#7aa7ff", QPalette.ColorRole.PlaceholderText: "#8b9098",
+    }
+    for role, color in roles.items():
+        pal.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                 QPalette.ColorRole.WindowText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6d7178"))
+    app.setPalette(pal)
+    app.setStyleSheet(
+        "QLabel#hint { color: #9aa1ab; }"
+        "QLabel#eaSource { color: #c9ced6; background: #1e1f22; }"
+        "QGroupBox { font-weight: bold; border: 1px solid #44474e; border-radius: 5px;"
+        " margin-top: 14px; padding-top: 6px; }"
+        "QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 4px; }"
+        "QGroupBox QLabel, QGroupBox QCheckBox { font-weight: normal; }"
+        "QToolBar { spacing: 4px; }"
+        "QToolButton:checked { background: #4c5261; border-radius: 3px; }"
+        "QStatusBar QLabel { padding: 0 6px; }")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.screenshot is not None and not args.screenshot.lower().endswith(".png"):
+        print("drcnet-studio: error: --screenshot needs a .png file", file=sys.stderr)
+        return 2
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .settings import APPLICATION, ORGANIZATION, Settings
+    from .workers import MainThreadGC
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    collector = MainThreadGC(parent=app)  # noqa: F841 (lives as the app's child)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    apply_theme(app)
+
+    image = Path(args.image) if args.image else find_sample(args.task)
+    task = args.task or (task_for(image) if image is not None and not args.image else None)
+    shot = args.screenshot is not None
+    window = MainWindow(Settings(persist=not shot), task=task, device=args.device)
+    if shot:
+        window.interactive = False
+        try:
+            w, h = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            print(f"drcnet-studio: error: --size must be WxH, got {args.size}", file=sys.stderr)
+            return 2
+        window.resize(w, h)
+        window.maps_dock.setVisible(not args.no_maps)
+    elif args.no_maps:
+        window.maps_dock.hide()
+    if args.view in ("split", "side"):
+        window.set_compare_style(args.view)
+        window.set_view_mode("compare")
+    else:
+        window.set_view_mode(args.view)
+    window.show()
+    if image is not None:
+        window.open_image(image)
+
+    if not shot:
+        return app.exec()
+
+    if image is None:
+        print("drcnet-studio: error: no IMAGE given and no sample in resources/samples/",
+              file=sys.stderr)
+        return 1
+    outcome: dict[str, str] = {}
+
+    def fail(message: str) -> None:
+        outcome.setdefault("error", message)
+        if window.image is None:  # nothing will open: stop now
+            QTimer.singleShot(0, finish)
+
+    def finish() -> None:
+        if "done" in outcome:
+            return
+        outcome["done"] = "1"
+        app.processEvents()
+        out = Path(args.screenshot)
+        if not window.grab().save(str(out), "PNG"):
+            outcome.setdefault("error", f"cannot write the screenshot {out}")
+        window.close()
+        app.quit()
+
+    def on_settled() -> None:
+        if window.image is None:
+            return
+        if window.model_missing or window.model_error:
+            outcome.setdefault("error", window.model_error.split("\n")[0])
+        QTimer.singleShot(50, finish)  # let queued repaints land before the grab
+
+    window.settled.connect(on_settled)
+    window.failed.connect(fail)
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(lambda: (outcome.setdefault(
+        "error", f"timed out after {args.timeout:.0f} s"), finish()))
+    timer.start(int(args.timeout * 1000))
+    app.exec()
+    if "error" in outcome:
+        print(f"drcnet-studio: error: {outcome['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1078 @@
+"""DRCNet Studio's main window: wires the viewer, controls, maps panel and workers together.
+
+The flow: opening an image reads it in the pool and makes a downscaled *preview* copy. Every
+knob change submits a preview job (coalesced in the model thread) and restarts an idle timer;
+when the user stops for a moment the tiled engine refines the result at full resolution, with
+progress and Cancel in the status bar. Maps and the w/ vs w/o EA pair are computed with the
+preview, only while something shows them. ``settled`` fires when nothing is left to compute.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QImage,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QWidget,
+)
+
+from drcnet.compare import (
+    NOEA_TRAINED,
+    ExportParams,
+    Knobs,
+    amplified_difference,
+    compose,
+    downscale,
+    resize_to,
+    sheet_title,
+    write_export,
+)
+from drcnet.devices import available_devices
+from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
+from drcnet.inference import TileConfig
+from drcnet.metrics import psnr, ssim
+from drcnet.registry import TASKS, weight_spec
+
+from .controls import ControlsPanel
+from .export_dialog import ExportDialog, ExportRequest
+from .maps_panel import MapsPanel
+from .settings import Settings
+from .viewer import Viewer, to_qimage
+from .workers import Engine, Jobs, ModelInfo, PreviewResult, RestoreJob, RestoreResult
+
+APP_NAME = "DRCNet Studio"
+IDLE_MS = 400
+OVERLAP = 64
+
+
+def knob_caption(knobs: Knobs) -> str:
+    return f"t {knobs.t:.2f} · δ {knobs.delta:.0e} · EA {'on' if knobs.ea else 'off'}"
+
+
+def overlap_for(tile: int) -> int:
+    return min(OVERLAP, max(tile // 4, 0))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An image read in the pool, with its preview-size copy."""
+
+    image: Image
+    small: np.ndarray
+    qimage: QImage
+
+
+class MainWindow(QMainWindow):
+    """The application window.
+
+    Args:
+        settings: where preferences live (a non-persisting one for screenshot runs).
+        task, device: override the remembered task and device.
+
+    Signals:
+        settled(): nothing is left to compute for what is on screen.
+        failed(message): a user-facing error (also shown in a message box when
+            ``interactive``).
+        imageOpened(path), previewShown(), restoreShown(), exported(path).
+    """
+
+    settled = Signal()
+    failed = Signal(str)
+    imageOpened = Signal(str)
+    previewShown = Signal()
+    restoreShown = Signal()
+    exported = Signal(str)
+
+    def __init__(self, settings: Settings | None = None, task: str | None = None,
+                 device: str | None = None) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.engine = Engine(self)
+        self.jobs = Jobs(self)
+        self.image: Image | None = None
+        self.small: np.ndarray | None = None
+        self.reference: Image | None = None
+        self.info: ModelInfo | None = None
+        self.model_error = ""
+        self.model_missing = False
+        self.model_pending = True
+        self.preview: PreviewResult | None = None
+        self.full: RestoreResult | None = None
+        self._preview_qimage = None
+        self._full_qimage = None
+        self._open_serial = 0
+        self._image_serial = 0
+        self._preview_serial = 0
+        self._preview_done = 0
+        self._preview_floor = 0
+        self._restore_job: RestoreJob | None = None
+        self._export: ExportRequest | None = None
+        self._exporting = False
+        self._metrics: dict[str, tuple[float, float, str]] = {}
+        self._metrics_seq: dict[str, int] = {}
+        self._was_settled = False
+        self._shut = False
+        self._hover = (-1, -1)
+        self.interactive = True
+
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.resize(1440, 900)
+        self.setDockNestingEnabled(True)
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(IDLE_MS)
+        self._idle.timeout.connect(self._on_idle)
+        self._build_ui()
+        self._build_actions()
+        self._restore_settings(task, device)
+        self._connect()
+        app = QApplication.instance()
+        if app is not None:  # quitting without closing the window must still stop the thread
+            app.aboutToQuit.connect(self._on_quit)
+        self._load_model()
+
+    # ================================================================== building
+    def _build_ui(self) -> None:
+        self.viewer = Viewer()
+        self.setCentralWidget(self.viewer)
+
+        self.controls = ControlsPanel(available_devices())
+        self.controls_dock = self._dock("Restoration", "controlsDock", self.controls,
+                                        Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.maps = MapsPanel()
+        self.maps_dock = self._dock("Maps", "mapsDock", self.maps,
+                                    Qt.DockWidgetArea.RightDockWidgetArea)
+
+        bar = self.statusBar()
+        self.pixel_label = QLabel()
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.pixel_label.setFont(mono)
+        self.pixel_label.setMinimumWidth(420)
+        self.run_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the full-resolution restore after the current tile "
+                                      "(Esc)")
+        self.cancel_button.hide()
+        bar.addPermanentWidget(self.pixel_label)
+        bar.addPermanentWidget(self.run_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _dock(self, title: str, name: str, widget: QWidget,
+              area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        scroll = QScrollArea()
+        scroll.setWidget(widget)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(240)
+        dock.setWidget(scroll)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: object, shortcut: object = None, tip: str = "",
+                checkable: bool = False) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, list):
+                a.setShortcuts(shortcut)
+            else:
+                a.setShortcut(shortcut)
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(f"{tip} ({a.shortcut().toString()})" if shortcut else tip)
+        a.setCheckable(checkable)
+        if slot is not None:
+            a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        K = QKeySequence  # noqa: N806
+        self.open_action = self._action("&Open…", self.open_dialog, K.StandardKey.Open,
+                                        "Open an image")
+        self.reference_action = self._action("Load &reference…", self.reference_dialog,
+                                             None, "A clean image to measure PSNR/SSIM against")
+        self.clear_reference_action = self._action("Clear reference", self.clear_reference)
+        self.export_action = self._action("&Export…", self.export_dialog, K("Ctrl+E"),
+                                          "Export the restored image or a comparison")
+        quit_action = self._action("&Quit", self.close, K.StandardKey.Quit)
+
+        self.mode_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for mode, text, key, tip in (
+            ("before", "Before", "B", "Show the input"),
+            ("after", "After", "A", "Show the restored image"),
+            ("compare", "Compare", "C", "Compare input and restored (C toggles)"),
+            ("ea", "EA ±", "E", "Results with and without energy attention, and their "
+                                "difference"),
+        ):
+            a = self._action(text, None, None if mode == "compare" else K(key), tip, True)
+            a.triggered.connect(lambda _=False, m=mode: self.set_view_mode(m))
+            group.addAction(a)
+            self.mode_actions[mode] = a
+        self.compare_toggle = self._action("Toggle compare", self.toggle_compare, K("C"))
+        self.style_combo = QComboBox()
+        self.style_combo.addItem("Split", "split")
+        self.style_combo.addItem("Side by side", "side")
+        self.style_combo.setToolTip("How Compare shows input and output")
+
+        self.fit_action = self._action("Fit", self.viewer.fit, K("Ctrl+0"), "Fit the window")
+        self.zoom100_action = self._action("100 %", self.viewer.zoom_100, K("Ctrl+1"),
+                                           "Actual pixels")
+        self.zoom_in_action = self._action("Zoom in", lambda: self.viewer.zoom_by(1.25),
+                                           [K("Ctrl+="), K("Ctrl++")], "Zoom in")
+        self.zoom_out_action = self._action("Zoom out", lambda: self.viewer.zoom_by(0.8),
+                                            K("Ctrl+-"), "Zoom out")
+        self.restore_action = self._action("Restore full resolution", self.start_full_restore,
+                                           K("Ctrl+R"), "Run the tiled engine on the whole image")
+        self.cancel_action = self._action("Cancel restore", self.cancel_restore, K("Esc"))
+        self.reset_action = self._action("Reset knobs to paper defaults",
+                                         self.controls.reset_knobs, K("Ctrl+Shift+R"))
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self.reference_action)
+        file_menu.addAction(self.clear_reference_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        view_menu = menu.addMenu("&View")
+        for a in self.mode_actions.values():
+            view_menu.addAction(a)
+        style_menu = view_menu.addMenu("Compare style")
+        self.style_actions: dict[str, QAction] = {}
+        sgroup = QActionGroup(self)
+        for style, text in (("split", "Split with divider"), ("side", "Side by side")):
+            a = self._action(text, None, None, "", True)
+            a.triggered.connect(lambda _=False, s=style: self.set_compare_style(s))
+            sgroup.addAction(a)
+            style_menu.addAction(a)
+            self.style_actions[style] = a
+        view_menu.addSeparator()
+        for a in (self.fit_action, self.zoom100_action, self.zoom_in_action,
+                  self.zoom_out_action):
+            view_menu.addAction(a)
+        view_menu.addSeparator()
+        view_menu.addAction(self.controls_dock.toggleViewAction())
+        view_menu.addAction(self.maps_dock.toggleViewAction())
+        run_menu = menu.addMenu("&Run")
+        run_menu.addAction(self.restore_action)
+        run_menu.addAction(self.cancel_action)
+        run_menu.addAction(self.reset_action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("About DRCNet Studio", self.about))
+
+        tb = self.addToolBar("Main")
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(16, 16))
+        tb.addAction(self.open_action)
+        tb.addAction(self.export_action)
+        tb.addSeparator()
+        for a in self.mode_actions.values():
+            tb.addAction(a)
+        tb.addWidget(self.style_combo)
+        tb.addSeparator()
+        for a in (self.fit_action, self.zoom100_action, self.zoom_in_action,
+                  self.zoom_out_action):
+            tb.addAction(a)
+        tb.addSeparator()
+        tb.addAction(self.maps_dock.toggleViewAction())
+
+    def _restore_settings(self, task: str | None, device: str | None) -> None:
+        s = self.settings
+        task = task or s.task()
+        self.controls.set_task(task if task in TASKS else "denoise")
+        # First run: the first accelerator if there is one (CUDA, then MPS), else the CPU.
+        found = [d for d, _ in available_devices()]
+        self.controls.set_device(device or s.device(found[1] if len(found) > 1 else "cpu"))
+        self.controls.set_knobs(Knobs(s.t(0.75), s.delta(1e-6), s.ea(True)))
+        self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine())
+        m = s.maps()
+        self.maps.set_options(str(m["block"]), str(m["kind"]), str(m["cmap"]),
+                              int(m["opacity"]), bool(m["overlay"]))
+        style = s.compare_style()
+        self.set_compare_style(style if style in Viewer.STYLES else "split")
+        self.set_view_mode("after")
+        if s.geometry() is not None:
+            self.restoreGeometry(s.geometry())
+        if s.window_state() is None or not self.restoreState(s.window_state()):
+            self.resizeDocks([self.controls_dock, self.maps_dock], [280, 330],
+                             Qt.Orientation.Horizontal)
+        self._rebuild_recent()
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.set_task(self.controls.task())
+        s.set_device(self.controls.device())
+        k = self.controls.knobs()
+        s.set_knobs(k.t, k.delta, k.ea)
+        s.set_tile(self.controls.tile())
+        s.set_preview_size(self.controls.preview_size())
+        s.set_auto_refine(self.controls.auto_refine())
+        s.set_maps(self.maps.block(), self.maps.kind(), self.maps.cmap(),
+                   self.maps.opacity_slider.value(), self.maps.overlay_enabled())
+        s.set_compare_style(self.viewer.compare_style())
+        s.set_window(self.saveGeometry(), self.saveState())
+        s.sync()
+
+    def _connect(self) -> None:
+        w = self.engine.worker
+        w.loaded.connect(self._on_loaded)
+        w.loadFailed.connect(self._on_load_failed)
+        w.previewReady.connect(self._on_preview)
+        w.previewFailed.connect(self._on_preview_failed)
+        w.progress.connect(self._on_progress)
+        w.restoreFinished.connect(self._on_restore_finished)
+        w.restoreCancelled.connect(self._on_restore_cancelled)
+        w.restoreFailed.connect(self._on_restore_failed)
+        c = self.controls
+        c.taskChanged.connect(self._on_task_changed)
+        c.deviceChanged.connect(self._on_device_changed)
+        c.knobsChanged.connect(self._on_knobs_changed)
+        c.runChanged.connect(self._on_run_changed)
+        c.restoreRequested.connect(self.start_full_restore)
+        self.maps.changed.connect(self._update_overlay)
+        self.maps_dock.visibilityChanged.connect(self._on_maps_visibility)
+        self.viewer.hovered.connect(self._on_hover)
+        self.viewer.modeChanged.connect(self._on_mode_changed)
+        self.style_combo.currentIndexChanged.connect(
+            lambda _: self.set_compare_style(str(self.style_combo.currentData())))
+        self.cancel_button.clicked.connect(self.cancel_restore)
+
+    # ================================================================== files
+    def _error(self, title: str, text: str) -> None:
+        """Report a user-facing failure: a message box, never a traceback."""
+        self.failed.emit(text.replace("\n\n", " "))
+        if self.interactive:
+            QMessageBox.critical(self, title, text)
+
+    def open_dialog(self) -> None:
+        pattern = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        pattern += " " + pattern.upper()
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open image", self.settings.last_folder(),
+            f"Images ({pattern});;All files (*)")
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path: str | Path) -> None:
+        """Read ``path`` in the background; show it, or a message box saying why not."""
+        p = Path(path)
+        self._open_serial += 1
+        serial = self._open_serial
+        size = self.controls.preview_size()
+        self.statusBar().showMessage(f"Opening {p.name}…")
+
+        def read() -> Opened:
+            image = read_image(p)
+            return Opened(image, downscale(image.rgb, size), to_qimage(image.rgb))
+
+        self.jobs.run(read, lambda r: self._on_opened(serial, r),
+                      lambda msg: self._on_open_failed(serial, p, msg))
+
+    def _on_open_failed(self, serial: int, path: Path, message: str) -> None:
+        if serial == self._open_serial:
+            self.statusBar().showMessage(f"Could not open {path.name}", 8000)
+        self._error("Cannot open image", f"Could not open “{path.name}”.\n\n{message}")
+        self._check_settled()
+
+    def _on_opened(self, serial: int, opened: Opened) -> None:
+        if serial != self._open_serial:
+            return  # a later open superseded this one
+        self._image_serial += 1
+        self.cancel_restore(quiet=True)
+        self._export = None
+        self.image, self.small = opened.image, opened.small
+        self.preview = self.full = None
+        self._preview_qimage = self._full_qimage = None
+        self._preview_floor = self._preview_serial + 1
+        self._metrics = {}
+        self.reference = None
+        path = opened.image.path
+        h, w = opened.image.rgb.shape[:2]
+        self.setWindowTitle(f"{path.name} — {APP_NAME}")
+        self.setWindowFilePath(str(path))
+        self.viewer.set_input(opened.qimage)
+        self.maps.clear_maps()
+        self.viewer.set_ea(None, None, None)
+        self.settings.set_last_folder(str(path.parent))
+        self.settings.add_recent_file(str(path.resolve()))
+        self._rebuild_recent()
+        depth = f", {opened.image.bit_depth}-bit" if opened.image.bit_depth != 8 else ""
+        self.statusBar().showMessage(f"Opened {path.name}: {w}×{h}{depth}", 5000)
+        self._show_output()
+        self._update_metrics_text()
+        self.imageOpened.emit(str(path))
+        self.request_preview()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for f in files:
+            a = self.recent_menu.addAction(Path(f).name)
+            a.setToolTip(f)
+            a.setStatusTip(f)
+            a.triggered.connect(lambda _=False, p=f: self.open_image(p))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._clear_recent)
+        self.recent_menu.setEnabled(bool(files))
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent_files()
+        self._rebuild_recent()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if any(u.isLocalFile() for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_image(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    # ================================================================== reference
+    def reference_dialog(self) -> None:
+        if self.image is None:
+            QMessageBox.information(self, "Load reference", "Open an image first.")
+            return
+        pattern = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load clean reference", str(self.image.path.parent), f"Images ({pattern})")
+        if path:
+            self.load_reference(path)
+
+    def load_reference(self, path: str | Path) -> None:
+        p = Path(path)
+        serial = self._image_serial
+
+        def done(ref: Image) -> None:
+            if serial != self._image_serial or self.image is None:
+                return
+            if ref.rgb.shape != self.image.rgb.shape:
+                h, w = ref.rgb.shape[:2]
+                ih, iw = self.image.rgb.shape[:2]
+                self._error("Cannot use reference",
+                            f"“{p.name}” is {w}×{h} but the input is {iw}×{ih}; "
+                            "a reference must have the input's size.")
+                return
+            self.reference = ref
+            self._metrics = {}
+            self._compute_metrics("input", self.image.rgb, ref.rgb, "")
+            self._refresh_output_metrics()
+
+        def failed(message: str) -> None:
+            self._error("Cannot open reference", f"Could not open “{p.name}”.\n\n{message}")
+
+        self.jobs.run(lambda: read_image(p), done, failed)
+
+    def clear_reference(self) -> None:
+        self.reference = None
+        self._metrics = {}
+        self._update_metrics_text()
+
+    def _compute_metrics(self, key: str, a: np.ndarray, b: np.ndarray, note: str) -> None:
+        serial = self._image_serial
+        self._metrics_seq[key] = seq = self._metrics_seq.get(key, 0) + 1
+
+        def done(values: tuple[float, float]) -> None:
+            if (serial == self._image_serial and self.reference is not None
+                    and seq == self._metrics_seq.get(key)):  # a newer request supersedes it
+                self._metrics[key] = (values[0], values[1], note)
+                self._update_metrics_text()
+                self._check_settled()
+
+        self.jobs.run(lambda: (psnr(a, b), ssim(a, b)), done, lambda msg: None)
+
+    def _refresh_output_metrics(self) -> None:
+        if self.reference is None or self.image is None:
+            return
+        if self._full_current():
+            self._compute_metrics("output", self.full.restored, self.reference.rgb,
+                                  "full resolution")
+        elif self.preview is not None:
+            out = self.preview.analysis.restored
+            h, w = out.shape[:2]
+            ref = resize_to(self.reference.rgb, w, h)
+            self._compute_metrics("output", out, ref, f"preview {w}×{h}")
+
+    def _update_metrics_text(self) -> None:
+        if self.reference is None:
+            self.controls.set_metrics_text(
+                "No reference image. File ▸ Load reference… to measure PSNR and SSIM "
+                "against a clean image.")
+            return
+        rows = []
+        for key, label in (("input", "Input"), ("output", "Restored")):
+            if key in self._metrics:
+                p, s, note = self._metrics[key]
+                note = f" <small>({html.escape(note)})</small>" if note else ""
+                rows.append(f"<tr><td>{label}{note}</td><td align='right'>{p:.2f} dB</td>"
+                            f"<td align='right'>{s:.4f}</td></tr>")
+            else:
+                rows.append(f"<tr><td>{label}</td><td colspan='2'>computing…</td></tr>")
+        self.controls.set_metrics_text(
+            f"vs <b>{html.escape(self.reference.path.name)}</b>"
+            "<table cellspacing='6'><tr><th></th><th>PSNR</th><th>SSIM</th></tr>"
+            + "".join(rows) + "</table>")
+
+    # ================================================================== model
+    def knobs(self) -> Knobs:
+        return self.controls.knobs()
+
+    def _load_model(self) -> None:
+        task = self.controls.task()
+        self.model_pending = True
+        self.model_missing = False
+        self.model_error = ""
+        self.controls.set_model_status(f"Loading {task} weights…")
+        self.engine.load(task, self.controls.device())
+
+    def _on_loaded(self, info: ModelInfo) -> None:
+        if info.task != self.controls.task():
+            return
+        changed_task = self.info is None or self.info.task != info.task
+        self.info = info
+        self.model_pending = False
+        noea = ("trained no-EA weights present" if info.noea_weights is not None
+                else "no trained no-EA weights: EA comparison bypasses EA")
+        self.controls.set_model_status(
+            f"<b>{info.weights.name}</b> · wf {info.wf}, depth {info.depth}<br>"
+            f"SHA-256 {info.sha256[:16]}…<br>{noea}")
+        self.maps.set_blocks(list(info.block_names))
+        self.statusBar().showMessage(f"{info.task} model ready on {info.device}", 4000)
+        self._set_run_label()
+        if changed_task:
+            self.preview = self.full = None
+            self._preview_floor = self._preview_serial + 1
+        self._show_output()
+        self.request_preview()
+
+    def _on_load_failed(self, task: str, message: str, missing: bool) -> None:
+        if task != self.controls.task():
+            return
+        self.model_pending = False
+        if not missing and self.info is not None and self.info.task == task:
+            # Moving the loaded model failed: it stays where it was.
+            self.controls.device_combo.blockSignals(True)
+            self.controls.set_device(self.info.device)
+            self.controls.device_combo.blockSignals(False)
+            self.settings.set_device(self.info.device)
+            self._error("Cannot switch device", f"{message}\n\nThe model stays on "
+                        f"{self.info.device}.")
+            self._check_settled()
+            return
+        self.model_missing = missing
+        self.model_error = message
+        self.info = None
+        self.preview = self.full = None
+        self._preview_done = self._preview_serial
+        if missing:
+            name = weight_spec(task).path.name
+            banner = (f"<b>No trained {task} weights</b><br>{html.escape(name)} is not "
+                      "installed, so nothing is restored for this task (random weights never "
+                      "run). Train them with <code>drcnet train</code>, or choose another task.")
+            status = (f"No trained {task} weights are installed ({name} is missing): nothing "
+                      "is restored for this task.")
+        else:
+            banner = f"<b>Could not load the {task} model</b><br>{html.escape(message)}"
+            status = f"Could not load the {task} model: {message}"
+        self.controls.set_model_status(banner, problem=True)
+        self.maps.clear_maps("No maps: no model is loaded.")
+        self.viewer.set_ea(None, None, None, message="No model is loaded.")
+        self.statusBar().showMessage(status, 30000)
+        self.run_label.setText("no model")
+        self._show_output()
+        self._check_settled()
+
+    def _on_task_changed(self, task: str) -> None:
+        self.settings.set_task(task)
+        self.cancel_restore(quiet=True)
+        self._export = None
+        self.info = None
+        self.preview = self.full = None
+        self._preview_floor = self._preview_serial + 1
+        self._load_model()
+        self._show_output()
+
+    def _on_device_changed(self, device: str) -> None:
+        self.settings.set_device(device)
+        self.cancel_restore(quiet=True)
+        self.model_pending = True
+        self.engine.load(self.controls.task(), device)
+
+    def _on_knobs_changed(self, knobs: Knobs) -> None:
+        self.settings.set_knobs(knobs.t, knobs.delta, knobs.ea)
+        if self._restore_job is not None and self._restore_job.knobs != knobs:
+            self.cancel_restore(quiet=True)
+        self.request_preview()
+
+    def _on_run_changed(self) -> None:
+        self.settings.set_tile(self.controls.tile())
+        self.settings.set_auto_refine(self.controls.auto_refine())
+        size = self.controls.preview_size()
+        self.settings.set_preview_size(size)
+        if self.image is not None and self.small is not None and max(
+                self.small.shape[:2]) != min(size, max(self.image.rgb.shape[:2])):
+            self.small = downscale(self.image.rgb, size)
+            self.preview = None
+            self.request_preview()
+        elif self.image is not None and self.info is not None and not self._full_current():
+            if self._preview_is_full():
+                self.request_preview()  # the one-pass preview is the full result again
+            else:
+                self._idle.start()  # tiling changed: refine again once the user settles
+        self._set_run_label()
+        self._check_settled()
+
+    # ================================================================== preview
+    def _wants_maps(self) -> bool:
+        return self.maps_dock.isVisible() or (
+            self._export is not None and self._export.layout == "sheet")
+
+    def _wants_ea(self) -> bool:
+        return self.viewer.mode() == "ea" or (
+            self._export is not None and self._export.layout == "sheet")
+
+    def request_preview(self) -> None:
+        """Ask for a preview with the current knobs (coalesced with any not yet started)."""
+        if self.image is None or self.small is None or self.info is None:
+            self._check_settled()
+            return
+        self._preview_serial = self.engine.preview(
+            self.small, self.knobs(), probe=self._wants_maps(), ea_compare=self._wants_ea())
+        self._was_settled = False
+        self._idle.start()
+        self.run_label.setText("updating preview…")
+
+    def _on_preview(self, result: PreviewResult) -> None:
+        self._preview_done = max(self._preview_done, result.serial)
+        if result.serial < self._preview_floor or self.image is None:
+            self._check_settled()
+            return
+        self.preview = result
+        a = result.analysis
+        h, w = a.restored.shape[:2]
+        self._preview_qimage = to_qimage(a.restored)
+        if self._preview_is_full() and a.knobs == self.knobs():
+            self.full = RestoreResult(result.serial, a.knobs, a.restored, a.seconds,
+                                      result.device, self._tiles())
+            self._full_qimage = self._preview_qimage
+        if a.maps:
+            self.maps.set_maps(a.maps, a.knobs.t, f"from the {w}×{h} preview")
+        if a.with_ea is not None and a.without_ea is not None:
+            diff, gain = amplified_difference(a.with_ea, a.without_ea)
+            mad = float(np.abs(a.with_ea - a.without_ea).mean())
+            source = ("Without EA: <b>trained no-EA weights</b>" if a.without_ea_source ==
+                      NOEA_TRAINED else "Without EA: <b>EA bypassed on the same weights</b> "
+                      "(no trained no-EA weights installed)")
+            self.viewer.set_ea(
+                to_qimage(a.with_ea), to_qimage(a.without_ea), to_qimage(diff),
+                ("With EA", "Without EA", f"|difference| × {gain:g}"),
+                f"{source} · mean |difference| {mad:.4f} · preview {w}×{h}")
+        self._show_output()
+        self._set_run_label(f"preview {a.seconds:.2f} s")
+        self._refresh_output_metrics()
+        self.previewShown.emit()
+        # A view that needed maps or the EA pair may have opened while this was computed.
+        if (self._wants_maps() and not a.maps) or (self._wants_ea() and a.with_ea is None):
+            if result.serial >= self._preview_serial:
+                self.request_preview()
+        self._advance_export()
+        self._check_settled()
+
+    def _on_preview_failed(self, serial: int, message: str) -> None:
+        self._preview_done = max(self._preview_done, serial)
+        self.statusBar().showMessage(f"Preview failed: {message}", 10000)
+        self._check_settled()
+
+    def _preview_is_full(self) -> bool:
+        """Whether the preview already is the full-resolution result (small images)."""
+        if self.image is None or self.small is None:
+            return False
+        side = max(self.image.rgb.shape[:2])
+        tile = self.controls.tile()
+        return self.small.shape == self.image.rgb.shape and (tile == 0 or side <= tile)
+
+    def _tiles(self) -> TileConfig:
+        tile = self.controls.tile()
+        return TileConfig(tile=tile, overlap=overlap_for(tile))
+
+    def _full_current(self) -> bool:
+        return self.full is not None and self.full.knobs == self.knobs() and (
+            self.full.tiles == self._tiles() or self._preview_is_full())
+
+    def _show_output(self) -> None:
+        if self.image is None:
+            return
+        task = self.controls.task()
+        if self.model_missing or (self.model_error and self.info is None):
+            self.viewer.set_output(None, caption="", message=(
+                f"No trained {task} weights are installed.\nNothing is restored for this "
+                f"task until they are trained (random weights never run)."
+                if self.model_missing else f"The {task} model could not be loaded:\n"
+                f"{self.model_error}"))
+        elif self._full_current():
+            self.viewer.set_output(self._full_qimage,
+                                   f"Restored · full resolution · {knob_caption(self.full.knobs)}")
+            self.restoreShown.emit()
+        elif self.preview is not None:
+            a = self.preview.analysis
+            h, w = a.restored.shape[:2]
+            stale = "" if a.knobs == self.knobs() else " · updating…"
+            self.viewer.set_output(
+                self._preview_qimage, f"Restored · preview {w}×{h} · {knob_caption(a.knobs)}"
+                f"{stale}")
+        else:
+            self.viewer.set_output(None, caption="", message=(
+                f"Loading {task} weights…" if self.info is None else "Restoring…"))
+        self._update_overlay()
+        self._on_hover(*self._hover)
+
+    def _update_overlay(self) -> None:
+        arr = self.maps.overlay_array() if self.maps_dock.isVisible() else None
+        if arr is None or not self.maps.overlay_enabled():
+            self.viewer.set_overlay(None)
+        else:
+            self.viewer.set_overlay(to_qimage(arr), self.maps.opacity())
+
+    def _on_maps_visibility(self, visible: bool) -> None:
+        self._update_overlay()
+        if visible and self.preview is not None and not self.preview.analysis.maps:
+            self.request_preview()
+
+    # ================================================================== view
+    def set_view_mode(self, mode: str) -> None:
+        self.viewer.set_mode(mode)
+        self.mode_actions[mode].setChecked(True)
+        self.style_combo.setEnabled(mode == "compare")
+
+    def toggle_compare(self) -> None:
+        self.set_view_mode("after" if self.viewer.mode() == "compare" else "compare")
+
+    def set_compare_style(self, style: str) -> None:
+        self.viewer.set_compare_style(style)
+        self.style_actions[style].setChecked(True)
+        i = self.style_combo.findData(style)
+        if i != self.style_combo.currentIndex():
+            self.style_combo.setCurrentIndex(i)
+
+    def _on_mode_changed(self, mode: str) -> None:
+        self.mode_actions[mode].setChecked(True)
+        self.style_combo.setEnabled(mode == "compare")
+        if mode == "ea" and self.preview is not None and self.preview.analysis.with_ea is None:
+            self.request_preview()
+
+    def _on_hover(self, x: int, y: int) -> None:
+        self._hover = (x, y)
+        if self.image is None or x < 0:
+            self.pixel_label.setText("")
+            return
+        scale = 65535 if self.image.bit_depth == 16 else 255
+        width = 5 if scale == 65535 else 3
+
+        def fmt(v: np.ndarray) -> str:
+            return " ".join(f"{round(float(c) * scale):{width}d}" for c in v)
+
+        text = f"x {x:5d}  y {y:5d}   in {fmt(self.image.rgb[y, x])}"
+        out = None
+        if self._full_current():
+            out = self.full.restored[y, x]
+        elif self.preview is not None:
+            r = self.preview.analysis.restored
+            h, w = self.image.rgb.shape[:2]
+            out = r[min(r.shape[0] - 1, y * r.shape[0] // h), min(r.shape[1] - 1,
+                                                                  x * r.shape[1] // w)]
+        if out is not None:
+            text += f"   out {fmt(out)}"
+        self.pixel_label.setText(text)
+
+    def _set_run_label(self, extra: str = "") -> None:
+        parts = []
+        if self.info is not None:
+            parts.append(self.info.device)
+        tile = self.controls.tile()
+        parts.append(f"tile {tile}" if tile else "whole image")
+        if extra:
+            parts.append(extra)
+        self.run_label.setText(" · ".join(parts))
+
+    # ================================================================== full restore
+    def _on_idle(self) -> None:
+        if (self.controls.auto_refine() and self.image is not None and self.info is not None
+                and not self._preview_is_full() and not self._full_current()):
+            self.start_full_restore()
+        self._check_settled()
+
+    def start_full_restore(self) -> None:
+        """Restore the whole image with the tiled engine (progress and Cancel in the bar)."""
+        if self.image is None or self.info is None:
+            if self.model_missing:
+                self.statusBar().showMessage(self.model_error, 10000)
+            return
+        if self._restore_job is not None and self._restore_job.knobs == self.knobs() \
+                and self._restore_job.tiles == self._tiles():
+            return  # already running with these settings
+        self._restore_job = self.engine.restore(self.image.rgb, self.knobs(), self._tiles())
+        self._was_settled = False
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("starting…")
+        self.progress.show()
+        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
+        self.statusBar().showMessage("Restoring at full resolution…")
+
+    def cancel_restore(self, quiet: bool = False) -> None:
+        job = self._restore_job
+        if job is None:
+            return
+        if self.engine.cancel_restore() and not quiet:
+            self.statusBar().showMessage("Cancelling after the current tile…")
+            self.cancel_button.setEnabled(False)
+        if quiet:
+            self._restore_job = None
+            self._end_progress()
+
+    def _end_progress(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+
+    def _on_progress(self, serial: int, done: int, total: int, message: str) -> None:
+        if self._restore_job is None or serial != self._restore_job.serial:
+            return
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"tile {done}/{total}")
+        self.statusBar().showMessage(f"Restoring at full resolution: {message}")
+
+    def _on_restore_finished(self, result: RestoreResult) -> None:
+        job = self._restore_job
+        if job is None or result.serial != job.serial:
+            self._check_settled()
+            return
+        self._restore_job = None
+        self._end_progress()
+        self.full = result
+        self._full_qimage = result.qimage or to_qimage(result.restored)
+        tile = f"tile {result.tiles.tile}" if result.tiles.tile else "whole image"
+        self.statusBar().showMessage(
+            f"Full-resolution restore done in {result.seconds:.1f} s", 8000)
+        self.run_label.setText(f"{result.device} · {tile} · {result.seconds:.1f} s")
+        self._show_output()
+        self._refresh_output_metrics()
+        self._advance_export()
+        self._check_settled()
+
+    def _on_restore_cancelled(self, serial: int, by_user: bool) -> None:
+        job = self._restore_job
+        if job is not None and serial == job.serial:
+            self._restore_job = None
+            self._end_progress()
+            if by_user:
+                self.statusBar().showMessage("Full-resolution restore cancelled", 8000)
+                if self._export is not None:
+                    self._export = None
+                    self.statusBar().showMessage("Export cancelled", 8000)
+        self._check_settled()
+
+    def _on_restore_failed(self, serial: int, message: str) -> None:
+        job = self._restore_job
+        if job is not None and serial == job.serial:
+            self._restore_job = None
+            self._end_progress()
+            self._export = None
+            self._error("Restore failed", message)
+        self._check_settled()
+
+    # ================================================================== export
+    def export_dialog(self) -> None:
+        if not self._can_export():
+            return
+        folder = Path(self.settings.export_folder() or self.image.path.parent)
+        if not folder.is_dir():
+            folder = self.image.path.parent
+        dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
+                           self.viewer.split_position(), self.image.bit_depth, self)
+        accepted = dlg.exec() == QDialog.DialogCode.Accepted
+        request = dlg.request()
+        dlg.deleteLater()  # parented to the window: it would live as long as the window
+        if accepted:
+            self.export(request)
+
+    def _can_export(self) -> bool:
+        if self.image is None:
+            QMessageBox.information(self, "Export", "Open an image first.")
+            return False
+        if self.info is None:
+            if self.model_missing:
+                text = (f"No trained {self.controls.task()} weights are installed, so there is "
+                        f"nothing to export.\n\n{self.model_error}")
+            else:
+                text = self.model_error or "The model is still loading; try again in a moment."
+            self._error("Export", text)
+            return False
+        return True
+
+    def export(self, request: ExportRequest) -> None:
+        """Export as ``request`` says once the full-resolution result (and, for a sheet,
+        the maps and EA pair) are ready."""
+        if not self._can_export():
+            return
+        if request.path.suffix.lower() not in IMAGE_EXTENSIONS:
+            self._error("Export failed", f"“{request.path.name}” has no image extension "
+                        f"({', '.join(IMAGE_EXTENSIONS)}).")
+            return
+        self._export = request
+        self._was_settled = False
+        self._advance_export()
+
+    def _advance_export(self) -> None:
+        req = self._export
+        if req is None or self._exporting or self.image is None or self.info is None:
+            return
+        if not self._full_current():
+            if self._restore_job is None:
+                self.start_full_restore()
+            self.statusBar().showMessage("Export waits for the full-resolution restore…")
+            return
+        a = self.preview.analysis if self.preview is not None else None
+        if req.layout == "sheet" and (a is None or a.knobs != self.knobs() or not a.maps
+                                      or a.with_ea is None):
+            self.request_preview()
+            self.statusBar().showMessage("Export waits for the maps…")
+            return
+        self._export = None
+        self._exporting = True
+        image, full, info = self.image, self.full, self.info
+        noea = None
+        if req.layout == "sheet" and a is not None:
+            noea = a.without_ea_source
+            if info.noea_weights is not None and a.without_ea_source == NOEA_TRAINED:
+                noea += f": {info.noea_weights.name} sha256 {info.noea_sha256}"
+        params = ExportParams(
+            task=info.task, t=full.knobs.t, delta=full.knobs.delta, ea=full.knobs.ea,
+            weights=info.weights.name, weights_sha256=info.sha256, device=full.device,
+            tile=full.tiles.tile, overlap=full.tiles.overlap, layout=req.layout,
+            split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
+            block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
+            input=image.path.name)
+        split = self.viewer.split_position()
+        block, cmap = self.maps.block(), self.maps.cmap()
+
+        def write() -> Path:
+            rgb = compose(req.layout, image.rgb, full.restored, split=split,
+                          labels=req.labels, analysis=a, block=block,
+                          title=sheet_title(params), cmap=cmap)
+            depth = 8 if req.layout == "sheet" else image.bit_depth
+            alpha = image.alpha if req.layout == "image" else None
+            return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,
+                                alpha=alpha, sidecar=req.sidecar)
+
+        self.statusBar().showMessage(f"Writing {req.path.name}…")
+        self.jobs.run(write, self._on_exported, self._on_export_failed)
+
+    def _on_exported(self, path: Path) -> None:
+        self._exporting = False
+        self.settings.set_export_folder(str(path.parent))
+        self.statusBar().showMessage(f"Exported {path}", 10000)
+        self.exported.emit(str(path))
+        self._check_settled()
+
+    def _on_export_failed(self, message: str) -> None:
+        self._exporting = False
+        self.statusBar().showMessage("Export failed", 8000)
+        self._error("Export failed", message)
+        self._check_settled()
+
+    # ================================================================== state
+    def is_settled(self) -> bool:
+        """Nothing is left to compute or write for what is on screen."""
+        if self.model_pending or self._export is not None or self._exporting:
+            return False
+        if self.jobs.pending():
+            return False
+        if self.image is None or self.info is None:
+            return True
+        if self._preview_done < self._preview_serial or self._idle.isActive():
+            return False
+        if self._restore_job is not None or self.engine.restore_active():
+            return False
+        return self._full_current() or not self.controls.auto_refine()
+
+    def _check_settled(self) -> None:
+        if self._shut:
+            return
+        settled = self.is_settled()
+        if settled and not self._was_settled:
+            self._was_settled = True
+            self.settled.emit()
+        elif not settled:
+            self._was_settled = False
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self, "About DRCNet Studio",
+            "<b>DRCNet Studio</b><br>Interactive image restoration (derain, denoise, deblur) "
+            "with DRCNet, the Dynamic Image Restoration Contrastive Network (Li, Shen, Mi, Li; "
+            "ECCV 2022).<br><br>Tune the spatial-filter threshold t and the energy coefficient "
+            "δ, inspect every DFR block's maps, and compare results with and without energy "
+            "attention.")
+
+    def shutdown(self) -> None:
+        """Stop the workers (idempotent); called when the window closes."""
+        if self._shut:
+            return
+        self._shut = True
+        self._idle.stop()
+        self.engine.shutdown()
+        self.jobs.wait()
+
+    def _on_quit(self) -> None:
+        if not self._shut:
+            self.save_settings()
+        self.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self._on_quit()
+        super().closeEvent(event)

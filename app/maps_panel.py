@@ -1,0 +1,270 @@
+"""The maps panel: every DFR block's self-aware map, binary mask and energy attention.
+
+Pick a block and a map kind; the map is drawn over the image in the viewer with a colour map
+and an opacity. A grid of thumbnails shows the chosen kind for every block at once (click one
+to select it). Maps come from the live preview, so they follow t and δ; the main window asks
+for them only while this panel is visible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drcnet.compare import COLORMAPS, DEFAULT_BLOCK, MAP_KINDS, MapSet, colorize, render_map
+
+from .viewer import to_qimage
+
+KIND_LABELS = {"self_aware": "Self-aware map m", "mask": "Binary mask M = (m ≥ t)",
+               "energy": "Energy attention"}
+THUMB = 60
+
+
+class MapsPanel(QWidget):
+    """Block, kind, colour map and opacity pickers plus thumbnails of all blocks.
+
+    Signals:
+        changed(): the selection, colour map, opacity or visibility of the overlay changed.
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._maps: dict[str, MapSet] = {}
+        self._t = 0.75
+        self._source = ""
+        self._wanted = DEFAULT_BLOCK
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(8)
+
+        form = QFormLayout()
+        self.block_combo = QComboBox()
+        self.kind_combo = QComboBox()
+        for kind in MAP_KINDS:
+            self.kind_combo.addItem(KIND_LABELS[kind], kind)
+        self.cmap_combo = QComboBox()
+        for name in COLORMAPS:
+            self.cmap_combo.addItem(name.title(), name)
+        form.addRow("Block", self.block_combo)
+        form.addRow("Map", self.kind_combo)
+        form.addRow("Colour map", self.cmap_combo)
+        layout.addLayout(form)
+
+        row = QHBoxLayout()
+        self.overlay_check = QCheckBox("Overlay on image")
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setToolTip("Overlay opacity")
+        self.opacity_label = QLabel()
+        self.opacity_label.setMinimumWidth(36)
+        row.addWidget(self.overlay_check)
+        row.addWidget(self.opacity_slider, 1)
+        row.addWidget(self.opacity_label)
+        layout.addLayout(row)
+
+        self.legend = QLabel()
+        self.legend.setFixedHeight(12)
+        self.legend.setScaledContents(True)
+        self.legend.setToolTip("Colour scale of the selected map")
+        layout.addWidget(self.legend)
+        ends = QHBoxLayout()
+        self.legend_low, self.legend_high = QLabel(), QLabel()
+        for lab in (self.legend_low, self.legend_high):
+            lab.setObjectName("hint")
+        self.legend_high.setAlignment(Qt.AlignmentFlag.AlignRight)
+        ends.addWidget(self.legend_low)
+        ends.addWidget(self.legend_high)
+        layout.addLayout(ends)
+
+        self.info = QLabel("Maps appear with the next preview.")
+        self.info.setWordWrap(True)
+        self.info.setObjectName("hint")
+        layout.addWidget(self.info)
+
+        self.grid_title = QLabel()
+        layout.addWidget(self.grid_title)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(4)
+        layout.addLayout(self.grid)
+        layout.addStretch(1)
+        self.buttons: dict[str, QToolButton] = {}
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+
+        self.block_combo.currentIndexChanged.connect(self._on_block)
+        self.kind_combo.currentIndexChanged.connect(self._on_kind)
+        self.cmap_combo.currentIndexChanged.connect(self._on_kind)
+        self.overlay_check.toggled.connect(lambda _: self.changed.emit())
+        self.opacity_slider.valueChanged.connect(self._on_opacity)
+        self.set_options(DEFAULT_BLOCK, "self_aware", "viridis", 60, False)
+
+    # ------------------------------------------------------------------ setup
+    def set_blocks(self, names: list[str] | tuple[str, ...]) -> None:
+        """The model's block names (``stage1.enc0`` …); rebuilds the thumbnail grid."""
+        current = self._wanted
+        self.block_combo.blockSignals(True)
+        self.block_combo.clear()
+        for name in names:
+            self.block_combo.addItem(name, name)
+        i = self.block_combo.findData(current)
+        if i < 0:
+            i = max(0, self.block_combo.findData(DEFAULT_BLOCK))
+        self.block_combo.setCurrentIndex(i)
+        self.block_combo.blockSignals(False)
+        for button in self.buttons.values():
+            self.group.removeButton(button)
+            button.deleteLater()
+        self.buttons = {}
+        stages = sorted({n.split(".")[0] for n in names})
+        for name in names:
+            stage, level = name.split(".")
+            b = QToolButton()
+            b.setCheckable(True)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            b.setIconSize(QSize(THUMB, THUMB))
+            b.setFixedSize(THUMB + 14, THUMB + 26)
+            b.setText(name.replace("stage", "s").replace(".enc", "·e"))
+            b.setToolTip(name)
+            b.clicked.connect(lambda _=False, n=name: self.set_block(n))
+            self.group.addButton(b)
+            self.grid.addWidget(b, stages.index(stage), int(level.removeprefix("enc")))
+            self.buttons[name] = b
+        self._refresh()
+
+    def set_options(self, block: str, kind: str, cmap: str, opacity: int, show: bool) -> None:
+        for combo, value in ((self.kind_combo, kind), (self.cmap_combo, cmap)):
+            i = combo.findData(value)
+            if i >= 0:
+                combo.setCurrentIndex(i)
+        if block:
+            self.set_block(block)
+        self.opacity_slider.setValue(int(opacity))
+        self.overlay_check.setChecked(bool(show))
+        self._on_opacity(self.opacity_slider.value())
+
+    # ------------------------------------------------------------------ values
+    def block(self) -> str:
+        return str(self.block_combo.currentData() or DEFAULT_BLOCK)
+
+    def set_block(self, name: str) -> None:
+        self._wanted = name
+        i = self.block_combo.findData(name)
+        if i >= 0:
+            self.block_combo.setCurrentIndex(i)
+
+    def kind(self) -> str:
+        return str(self.kind_combo.currentData())
+
+    def cmap(self) -> str:
+        return str(self.cmap_combo.currentData())
+
+    def opacity(self) -> float:
+        return self.opacity_slider.value() / 100.0
+
+    def overlay_enabled(self) -> bool:
+        return self.overlay_check.isChecked()
+
+    def has_maps(self) -> bool:
+        return bool(self._maps)
+
+    def maps(self) -> dict[str, MapSet]:
+        return self._maps
+
+    # ------------------------------------------------------------------ content
+    def set_maps(self, maps: dict[str, MapSet], t: float, source: str = "") -> None:
+        """New maps from a preview at threshold ``t``; ``source`` says at what size."""
+        self._maps = dict(maps)
+        self._t = t
+        self._source = source
+        self._refresh()
+        self.changed.emit()
+
+    def clear_maps(self, message: str = "Maps appear with the next preview.") -> None:
+        self._maps = {}
+        self.info.setText(message)
+        self._refresh()
+        self.changed.emit()
+
+    def overlay_array(self) -> np.ndarray | None:
+        """The selected map, colour-mapped at the preview's size, or ``None``."""
+        maps = self._maps.get(self.block())
+        if maps is None:
+            return None
+        h, w = next(iter(self._maps.values())).self_aware.shape
+        return render_map(maps, self.kind(), self.cmap(), (w, h))
+
+    def _on_block(self, _: int) -> None:
+        self._wanted = self.block()
+        self._refresh()
+        self.changed.emit()
+
+    def _on_kind(self, _: int) -> None:
+        self._refresh()
+        self.changed.emit()
+
+    def _on_opacity(self, value: int) -> None:
+        self.opacity_label.setText(f"{value} %")
+        self.changed.emit()
+
+    def _update_legend(self, maps: MapSet | None) -> None:
+        kind = self.kind()
+        ramp = np.linspace(0.0, 1.0, 256, dtype=np.float32)[None, :].repeat(8, axis=0)
+        bar = colorize(ramp, self.cmap())
+        if kind == "self_aware":  # mark the threshold t on the scale
+            x = int(round(self._t * 255))
+            bar[:, max(0, x - 1) : x + 1] = 1.0
+            low, high = "0", f"1   (white tick: t = {self._t:.2f})"
+        elif kind == "mask":
+            bar = colorize(np.round(ramp), self.cmap())
+            low, high = "m < t", "m ≥ t"
+        elif maps is not None:
+            low, high = f"{maps.energy.min():.3f}", f"{maps.energy.max():.3f}  (stretched)"
+        else:
+            low, high = "min", "max"
+        self.legend.setPixmap(QPixmap.fromImage(to_qimage(bar)))
+        self.legend_low.setText(low)
+        self.legend_high.setText(high)
+
+    def _refresh(self) -> None:
+        kind, cmap = self.kind(), self.cmap()
+        self.grid_title.setText(f"All blocks: {KIND_LABELS[kind].lower()}")
+        block = self.block()
+        for name, button in self.buttons.items():
+            button.setChecked(name == block)
+            maps = self._maps.get(name)
+            if maps is None:
+                button.setIcon(QIcon())
+                continue
+            h, w = maps.self_aware.shape
+            s = THUMB / max(h, w)
+            size = (max(1, round(w * s)), max(1, round(h * s)))
+            button.setIcon(QIcon(QPixmap.fromImage(to_qimage(render_map(maps, kind, cmap, size)))))
+        maps = self._maps.get(block)
+        self._update_legend(maps)
+        if maps is None:
+            return
+        h, w = maps.self_aware.shape
+        cover = float(maps.mask.mean())
+        e = maps.energy
+        text = (f"<b>{block}</b> · {w}×{h} · mask m ≥ t={self._t:.2f} covers "
+                f"{cover:.0%} · m in [{maps.self_aware.min():.2f}, "
+                f"{maps.self_aware.max():.2f}] · energy in [{e.min():.3f}, {e.max():.3f}]")
+        if self._source:
+            text += f"<br>{self._source}"
+        self.info.setText(text)

@@ -1,0 +1,167 @@
+"""Persistent user settings (QSettings, organisation "DRCNet", application "DRCNet Studio").
+
+One typed accessor per setting, so the rest of the GUI never spells a key or converts a
+QVariant. Tests point QSettings at a temporary folder (``QSettings.setPath``) before
+creating the window.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "DRCNet"
+APPLICATION = "DRCNet Studio"
+MAX_RECENT = 10
+
+
+class Settings:
+    """Typed access to the application's QSettings.
+
+    Args:
+        persist: when False, nothing is written and the stored values are ignored: every
+            setting reads as its default (screenshot runs are reproducible and leave the
+            user's preferences alone).
+    """
+
+    def __init__(self, persist: bool = True) -> None:
+        if persist:
+            self._q = QSettings(
+                QSettings.defaultFormat(), QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+            )
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="drcnet-studio-")
+            self._q = QSettings(str(Path(self._tmp.name) / "settings.ini"),
+                                QSettings.Format.IniFormat)
+        self.persist = persist
+
+    # ------------------------------------------------------------------ plumbing
+    def _get(self, key: str, default: object, kind: type) -> object:
+        value = self._q.value(key, default)
+        if value is None:
+            return default
+        try:
+            if kind is bool:
+                if isinstance(value, str):
+                    return value.lower() in ("1", "true", "yes")
+                return bool(value)
+            return kind(value)
+        except (TypeError, ValueError):
+            return default
+
+    def _set(self, key: str, value: object) -> None:
+        self._q.setValue(key, value)
+
+    def sync(self) -> None:
+        if self.persist:
+            self._q.sync()
+
+    def file_name(self) -> str:
+        return self._q.fileName()
+
+    # ------------------------------------------------------------------ values
+    def last_folder(self) -> str:
+        return str(self._get("files/last_folder", str(Path.home()), str))
+
+    def set_last_folder(self, folder: str) -> None:
+        self._set("files/last_folder", folder)
+
+    def export_folder(self) -> str:
+        return str(self._get("files/export_folder", "", str))
+
+    def set_export_folder(self, folder: str) -> None:
+        self._set("files/export_folder", folder)
+
+    def recent_files(self) -> list[str]:
+        value = self._q.value("files/recent", [])
+        if isinstance(value, str):
+            value = [value] if value else []
+        return [str(v) for v in (value or [])][:MAX_RECENT]
+
+    def add_recent_file(self, path: str) -> list[str]:
+        files = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
+        self._set("files/recent", files)
+        return files
+
+    def clear_recent_files(self) -> None:
+        self._set("files/recent", [])
+
+    def task(self, default: str = "denoise") -> str:
+        return str(self._get("model/task", default, str))
+
+    def set_task(self, task: str) -> None:
+        self._set("model/task", task)
+
+    def device(self, default: str = "cpu") -> str:
+        return str(self._get("model/device", default, str))
+
+    def set_device(self, device: str) -> None:
+        self._set("model/device", device)
+
+    def t(self, default: float) -> float:
+        return float(self._get("knobs/t", default, float))
+
+    def delta(self, default: float) -> float:
+        return float(self._get("knobs/delta", default, float))
+
+    def ea(self, default: bool = True) -> bool:
+        return bool(self._get("knobs/ea", default, bool))
+
+    def set_knobs(self, t: float, delta: float, ea: bool) -> None:
+        self._set("knobs/t", t)
+        self._set("knobs/delta", delta)
+        self._set("knobs/ea", ea)
+
+    def tile(self, default: int = 512) -> int:
+        return int(self._get("run/tile", default, int))
+
+    def set_tile(self, tile: int) -> None:
+        self._set("run/tile", tile)
+
+    def preview_size(self, default: int = 512) -> int:
+        return int(self._get("run/preview_size", default, int))
+
+    def set_preview_size(self, size: int) -> None:
+        self._set("run/preview_size", size)
+
+    def auto_refine(self, default: bool = True) -> bool:
+        return bool(self._get("run/auto_refine", default, bool))
+
+    def set_auto_refine(self, on: bool) -> None:
+        self._set("run/auto_refine", on)
+
+    def maps(self) -> dict[str, object]:
+        return {
+            "block": str(self._get("maps/block", "", str)),
+            "kind": str(self._get("maps/kind", "self_aware", str)),
+            "cmap": str(self._get("maps/cmap", "viridis", str)),
+            "opacity": int(self._get("maps/opacity", 60, int)),
+            "overlay": bool(self._get("maps/overlay", False, bool)),
+        }
+
+    def set_maps(self, block: str, kind: str, cmap: str, opacity: int, show: bool) -> None:
+        self._set("maps/block", block)
+        self._set("maps/kind", kind)
+        self._set("maps/cmap", cmap)
+        self._set("maps/opacity", opacity)
+        self._set("maps/overlay", show)
+
+    def compare_style(self) -> str:
+        return str(self._get("view/compare_style", "split", str))
+
+    def set_compare_style(self, style: str) -> None:
+        self._set("view/compare_style", style)
+
+    def geometry(self) -> QByteArray | None:
+        value = self._q.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def window_state(self) -> QByteArray | None:
+        value = self._q.value("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._set("window/geometry", geometry)
+        self._set("window/state", state)

@@ -1,0 +1,514 @@
+"""The image viewer: before, after, compare (split or side by side) and w/ vs w/o EA.
+
+Every canvas draws in *full-image coordinates*: a layer of any resolution (a preview, a map
+at a block's resolution) is stretched over the whole image, so a 512-pixel preview and the
+full-resolution result line up, and the pixel readout always speaks of input pixels. All
+canvases share one :class:`ViewState`, which keeps zoom and pan synchronised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+MIN_SCALE, MAX_SCALE = 0.02, 64.0
+BACKGROUND = QColor(32, 33, 36)
+DIVIDER_GRAB = 8  # pixels either side of the divider that grab it
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """An ``H×W×3`` float [0, 1] (or uint8) RGB array as a QImage that owns its pixels."""
+    if rgb.dtype != np.uint8:
+        rgb = np.round(np.clip(np.nan_to_num(rgb), 0.0, 1.0) * 255.0).astype(np.uint8)
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class ViewState:
+    """Zoom and pan shared by canvases: *fit* (whole image visible) or an explicit scale
+    (screen pixels per image pixel) around a centre in image coordinates."""
+
+    def __init__(self) -> None:
+        self.fit = True
+        self.scale = 1.0
+        self.center = QPointF()
+        self.canvases: list[ImageCanvas] = []
+
+    def set(self, scale: float, center: QPointF) -> None:
+        self.fit = False
+        self.scale = float(np.clip(scale, MIN_SCALE, MAX_SCALE))
+        self.center = QPointF(center)
+        self.update()
+
+    def set_fit(self) -> None:
+        self.fit = True
+        self.update()
+
+    def update(self) -> None:
+        for c in self.canvases:
+            c.update()
+
+
+class ImageCanvas(QWidget):
+    """Paints one image (or two, split by a draggable divider) with an optional overlay.
+
+    Signals:
+        hovered(x, y): the image pixel under the mouse, ``(-1, -1)`` outside the image.
+        splitMoved(position): the divider was dragged to ``position`` (0..1 of the width).
+    """
+
+    hovered = Signal(int, int)
+    splitMoved = Signal(float)
+
+    def __init__(self, state: ViewState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        state.canvases.append(self)
+        self.image_size = QSize()
+        self.primary: QPixmap | None = None
+        self.secondary: QPixmap | None = None
+        self.split = False
+        self.split_position = 0.5
+        self.overlay: QPixmap | None = None
+        self.overlay_opacity = 0.6
+        self.captions: tuple[str, str] = ("", "")
+        self.placeholder = ""
+        self.secondary_placeholder = ""
+        self._drag: str | None = None
+        self._last = QPointF()
+        self.setMouseTracking(True)
+        self.setMinimumSize(160, 120)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 480)
+
+    # ------------------------------------------------------------------ geometry
+    def fit_scale(self) -> float:
+        if self.image_size.isEmpty():
+            return 1.0
+        margin = 8
+        w = max(1, self.width() - 2 * margin)
+        h = max(1, self.height() - 2 * margin)
+        return min(w / self.image_size.width(), h / self.image_size.height())
+
+    def transform(self) -> tuple[float, QPointF]:
+        """(scale, widget position of image pixel (0, 0))."""
+        if self.state.fit:
+            s = self.fit_scale()
+            c = QPointF(self.image_size.width() / 2, self.image_size.height() / 2)
+        else:
+            s, c = self.state.scale, self.state.center
+        return s, QPointF(self.width() / 2 - c.x() * s, self.height() / 2 - c.y() * s)
+
+    def to_image(self, pos: QPointF) -> QPointF:
+        s, o = self.transform()
+        return QPointF((pos.x() - o.x()) / s, (pos.y() - o.y()) / s)
+
+    def _explicit(self) -> tuple[float, QPointF]:
+        """The current scale and centre, turning *fit* into explicit values."""
+        if self.state.fit:
+            c = QPointF(self.image_size.width() / 2, self.image_size.height() / 2)
+            return self.fit_scale(), c
+        return self.state.scale, QPointF(self.state.center)
+
+    def zoom_at(self, factor: float, pos: QPointF | None = None) -> None:
+        if self.image_size.isEmpty():
+            return
+        s, c = self._explicit()
+        pos = QPointF(self.width() / 2, self.height() / 2) if pos is None else pos
+        p = self.to_image(pos)
+        s2 = float(np.clip(s * factor, MIN_SCALE, MAX_SCALE))
+        centre = QPointF(p.x() - (pos.x() - self.width() / 2) / s2,
+                         p.y() - (pos.y() - self.height() / 2) / s2)
+        self.state.set(s2, centre)
+
+    def divider_x(self) -> float:
+        s, o = self.transform()
+        return o.x() + self.split_position * self.image_size.width() * s
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt name)
+        p = QPainter(self)
+        p.fillRect(self.rect(), BACKGROUND)
+        if self.image_size.isEmpty():
+            self._text(p, self.placeholder or "No image", self.rect())
+            return
+        s, o = self.transform()
+        target = QRectF(o.x(), o.y(), self.image_size.width() * s, self.image_size.height() * s)
+        # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 2× and up.
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s < 2.0)
+        if self.split:
+            x = self.divider_x()
+            left = QRectF(target.left(), target.top(), max(0.0, x - target.left()),
+                          target.height())
+            right = QRectF(x, target.top(), max(0.0, target.right() - x), target.height())
+            self._layer(p, self.primary, target, left, self.placeholder)
+            self._layer(p, self.secondary, target, right, self.secondary_placeholder)
+        else:
+            self._layer(p, self.primary, target, QRectF(self.rect()), self.placeholder)
+        if self.overlay is not None and self.overlay_opacity > 0:
+            p.setOpacity(self.overlay_opacity)
+            p.drawPixmap(target, self.overlay, QRectF(self.overlay.rect()))
+            p.setOpacity(1.0)
+        if self.split:
+            self._divider(p, target)
+        self._captions(p)
+
+    def _layer(self, p: QPainter, pm: QPixmap | None, target: QRectF, clip: QRectF,
+               placeholder: str) -> None:
+        p.save()
+        p.setClipRect(clip)
+        if pm is not None:
+            p.drawPixmap(target, pm, QRectF(pm.rect()))
+        else:
+            p.fillRect(target, QColor(44, 45, 50))
+            if placeholder:
+                self._text(p, placeholder, clip.intersected(QRectF(self.rect())).toRect())
+        p.restore()
+
+    def _divider(self, p: QPainter, target: QRectF) -> None:
+        x = self.divider_x()
+        top, bottom = max(0.0, target.top()), min(float(self.height()), target.bottom())
+        p.setPen(QPen(QColor(0, 0, 0, 140), 4))
+        p.drawLine(QPointF(x, top), QPointF(x, bottom))
+        p.setPen(QPen(QColor(255, 255, 255), 2))
+        p.drawLine(QPointF(x, top), QPointF(x, bottom))
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        mid = (top + bottom) / 2
+        p.setBrush(QColor(255, 255, 255))
+        p.setPen(QPen(QColor(0, 0, 0, 160), 1))
+        p.drawEllipse(QPointF(x, mid), 9, 9)
+        p.setPen(QPen(QColor(40, 40, 40), 2))
+        p.drawLine(QPointF(x - 4, mid - 4), QPointF(x - 4, mid + 4))
+        p.drawLine(QPointF(x + 4, mid - 4), QPointF(x + 4, mid + 4))
+
+    def _captions(self, p: QPainter) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, font.pointSizeF()))
+        p.setFont(font)
+        fm = p.fontMetrics()
+        for i, text in enumerate(self.captions):
+            if not text:
+                continue
+            w, h = fm.horizontalAdvance(text) + 14, fm.height() + 6
+            x = 8 if i == 0 else self.width() - w - 8
+            box = QRectF(x, 8, w, h)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(0, 0, 0, 170))
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            p.drawRoundedRect(box, 4, 4)
+            p.setPen(QColor(235, 235, 235))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _text(self, p: QPainter, text: str, rect: object) -> None:
+        p.setPen(QColor(200, 200, 200))
+        p.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+
+    # ------------------------------------------------------------------ mouse
+    def _near_divider(self, x: float) -> bool:
+        return self.split and abs(x - self.divider_x()) <= DIVIDER_GRAB
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton or self.image_size.isEmpty():
+            return
+        pos = event.position()
+        self._drag = "divider" if self._near_divider(pos.x()) else "pan"
+        self._last = pos
+        if self._drag == "pan":
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        if self._drag == "divider":
+            s, o = self.transform()
+            frac = (pos.x() - o.x()) / max(1e-9, self.image_size.width() * s)
+            self.set_split_position(float(np.clip(frac, 0.0, 1.0)))
+            self.splitMoved.emit(self.split_position)
+        elif self._drag == "pan":
+            s, c = self._explicit()
+            d = pos - self._last
+            self._last = pos
+            self.state.set(s, QPointF(c.x() - d.x() / s, c.y() - d.y() / s))
+        else:
+            self.setCursor(Qt.CursorShape.SplitHCursor if self._near_divider(pos.x())
+                           else Qt.CursorShape.ArrowCursor)
+        self._emit_hover(pos)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._drag = None
+        self.setCursor(Qt.CursorShape.ArrowCursor)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self.state.fit:
+            self.zoom_at(1.0 / self.fit_scale(), event.position())
+        else:
+            self.state.set_fit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_at(1.25**steps, event.position())
+            self._emit_hover(event.position())
+
+    def leaveEvent(self, event: object) -> None:  # noqa: N802
+        self.hovered.emit(-1, -1)
+
+    def _emit_hover(self, pos: QPointF) -> None:
+        if self.image_size.isEmpty():
+            return
+        q = self.to_image(pos)
+        x, y = int(np.floor(q.x())), int(np.floor(q.y()))
+        inside = 0 <= x < self.image_size.width() and 0 <= y < self.image_size.height()
+        self.hovered.emit(x if inside else -1, y if inside else -1)
+
+    def set_split_position(self, position: float) -> None:
+        self.split_position = float(np.clip(position, 0.0, 1.0))
+        self.update()
+
+
+class Viewer(QWidget):
+    """The central view: Before, After, Compare (split or side by side) and EA ±.
+
+    Signals:
+        hovered(x, y): image pixel under the mouse in any canvas (``-1, -1`` outside).
+        splitChanged(position): the compare divider moved.
+        modeChanged(mode): the view mode changed.
+    """
+
+    MODES = ("before", "after", "compare", "ea")
+    STYLES = ("split", "side")
+    hovered = Signal(int, int)
+    splitChanged = Signal(float)
+    modeChanged = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = ViewState()
+        self._mode = "after"
+        self._style = "split"
+        self._input: QPixmap | None = None
+        self._output: QPixmap | None = None
+        self._output_caption = "Restored"
+        self._output_message = ""
+        self._overlay: QPixmap | None = None
+        self._overlay_opacity = 0.6
+        self._ea: tuple[QPixmap, QPixmap, QPixmap] | None = None
+        self._ea_captions = ("With EA", "Without EA", "Difference")
+        self._ea_message = "The w/ vs w/o EA comparison appears after the next preview."
+        self._size = QSize()
+        self._split = 0.5
+
+        self.single = self._canvas()
+        self.left, self.right = self._canvas(), self._canvas()
+        # EA view: input for context, with EA, without EA, their amplified difference.
+        self.ea_canvases = [self._canvas() for _ in range(4)]
+        self.single.splitMoved.connect(self._on_split)
+
+        side = QWidget()
+        row = QHBoxLayout(side)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        row.addWidget(self.left)
+        row.addWidget(self.right)
+
+        ea = QWidget()
+        col = QVBoxLayout(ea)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(2)
+        self.ea_label = QLabel()
+        self.ea_label.setWordWrap(True)
+        self.ea_label.setObjectName("eaSource")
+        self.ea_label.setContentsMargins(8, 4, 8, 4)
+        col.addWidget(self.ea_label)
+        ea_grid = QGridLayout()
+        ea_grid.setSpacing(2)
+        for i, c in enumerate(self.ea_canvases):
+            ea_grid.addWidget(c, i // 2, i % 2)
+        col.addLayout(ea_grid, 1)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.single)
+        self.stack.addWidget(side)
+        self.stack.addWidget(ea)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self._refresh()
+
+    def _canvas(self) -> ImageCanvas:
+        c = ImageCanvas(self.state)
+        c.hovered.connect(self.hovered)
+        return c
+
+    # ------------------------------------------------------------------ content
+    def set_input(self, image: QImage | None) -> None:
+        """The input image; its size defines image coordinates for every layer."""
+        self._input = QPixmap.fromImage(image) if image is not None else None
+        self._size = image.size() if image is not None else QSize()
+        self._output = None
+        self._ea = None
+        self._overlay = None
+        self.state.set_fit()
+        self._refresh()
+
+    def set_output(self, image: QImage | None, caption: str = "Restored",
+                   message: str = "") -> None:
+        """The restored image (any resolution; stretched over the input), or ``None`` with
+        ``message`` saying why there is none."""
+        self._output = QPixmap.fromImage(image) if image is not None else None
+        self._output_caption = caption
+        self._output_message = message
+        self._refresh()
+
+    def set_output_message(self, message: str) -> None:
+        self._output_message = message
+        self._refresh()
+
+    def set_overlay(self, image: QImage | None, opacity: float = 0.6) -> None:
+        self._overlay = QPixmap.fromImage(image) if image is not None else None
+        self._overlay_opacity = float(opacity)
+        self._refresh()
+
+    def set_ea(self, with_ea: QImage | None, without_ea: QImage | None, diff: QImage | None,
+               captions: tuple[str, str, str] = ("With EA", "Without EA", "Difference"),
+               source: str = "", message: str = "") -> None:
+        if with_ea is None or without_ea is None or diff is None:
+            self._ea = None
+            self._ea_message = message or self._ea_message
+        else:
+            self._ea = (QPixmap.fromImage(with_ea), QPixmap.fromImage(without_ea),
+                        QPixmap.fromImage(diff))
+        self._ea_captions = captions
+        self.ea_label.setText(source)
+        self._refresh()
+
+    def has_ea(self) -> bool:
+        return self._ea is not None
+
+    # ------------------------------------------------------------------ modes
+    def mode(self) -> str:
+        return self._mode
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"unknown view mode {mode!r}")
+        if mode != self._mode:
+            self._mode = mode
+            self._refresh()
+            self.modeChanged.emit(mode)
+
+    def compare_style(self) -> str:
+        return self._style
+
+    def set_compare_style(self, style: str) -> None:
+        if style not in self.STYLES:
+            raise ValueError(f"unknown compare style {style!r}")
+        self._style = style
+        self._refresh()
+
+    def split_position(self) -> float:
+        return self._split
+
+    def set_split_position(self, position: float) -> None:
+        self._split = float(np.clip(position, 0.0, 1.0))
+        self.single.set_split_position(self._split)
+
+    def _on_split(self, position: float) -> None:
+        self._split = position
+        self.splitChanged.emit(position)
+
+    def canvases(self) -> list[ImageCanvas]:
+        """The canvases showing now."""
+        if self._mode == "ea":
+            return list(self.ea_canvases)
+        if self._mode == "compare" and self._style == "side":
+            return [self.left, self.right]
+        return [self.single]
+
+    def _refresh(self) -> None:
+        message = self._output_message or "Restoring…"
+        for c in [self.single, self.left, self.right, *self.ea_canvases]:
+            c.image_size = self._size
+            c.secondary = None
+            c.split = False
+            c.overlay = None
+            c.captions = ("", "")
+            c.secondary_placeholder = ""
+        overlay = (self._overlay, self._overlay_opacity)
+
+        def show(c: ImageCanvas, pm: QPixmap | None, caption: str, placeholder: str) -> None:
+            c.primary = pm
+            c.captions = (caption, "")
+            c.placeholder = placeholder
+            c.overlay, c.overlay_opacity = overlay
+
+        if self._mode == "before":
+            show(self.single, self._input, "Input", "")
+            self.stack.setCurrentIndex(0)
+        elif self._mode == "after":
+            show(self.single, self._output, self._output_caption, message)
+            self.stack.setCurrentIndex(0)
+        elif self._mode == "compare" and self._style == "split":
+            show(self.single, self._input, "Input", "")
+            c = self.single
+            c.secondary = self._output
+            c.secondary_placeholder = message
+            c.split = True
+            c.split_position = self._split
+            c.captions = ("Input", self._output_caption)
+            self.stack.setCurrentIndex(0)
+        elif self._mode == "compare":
+            show(self.left, self._input, "Input", "")
+            show(self.right, self._output, self._output_caption, message)
+            self.stack.setCurrentIndex(1)
+        else:
+            show(self.ea_canvases[0], self._input, "Input", "")
+            self.ea_canvases[0].overlay = None
+            pms = self._ea or (None, None, None)
+            for c, pm, cap in zip(self.ea_canvases[1:], pms, self._ea_captions):
+                c.primary = pm
+                c.captions = (cap, "")
+                c.placeholder = self._ea_message if self._ea is None else ""
+            self.stack.setCurrentIndex(2)
+        if self._size.isEmpty():
+            for c in self.canvases():
+                c.placeholder = "Open an image: File ▸ Open (Ctrl+O), or drop a file here"
+        for c in self.canvases():
+            c.update()
+
+    # ------------------------------------------------------------------ zoom
+    def fit(self) -> None:
+        self.state.set_fit()
+
+    def zoom_100(self) -> None:
+        c = self.canvases()[0]
+        _, centre = c._explicit()
+        self.state.set(1.0, centre)
+
+    def zoom_by(self, factor: float) -> None:
+        self.canvases()[0].zoom_at(factor)
+
+    def scale(self) -> float:
+        """Screen pixels per image pixel now."""
+        return self.canvases()[0].transform()[0]

@@ -1,0 +1,416 @@
+"""Background work: the model thread and a small pool for file and metric jobs.
+
+The GUI thread never waits on the model. :class:`Engine` (GUI side) owns a :class:`ModelWorker`
+living in its own QThread. Requests go into one *pending slot per kind* (load, preview,
+restore); a newer request replaces an older one that has not started, so a burst of slider
+moves runs as at most two forward passes: the one in flight and the latest. Results come back
+as signals carrying NumPy arrays; QPixmaps are made on the GUI thread only.
+
+Cancelling a full-resolution restore sets a ``threading.Event`` that
+:func:`drcnet.inference.restore_tiled` checks between tiles.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtGui import QImage
+
+from drcnet.compare import Analysis, Knobs, analyse
+from drcnet.errors import Cancelled, DRCNetError, NoWeightsError
+from drcnet.inference import Progress, TileConfig, model_device, restore_tiled
+
+from .viewer import to_qimage
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model the worker holds now."""
+
+    task: str
+    device: str
+    weights: Path
+    sha256: str
+    wf: int
+    depth: int
+    block_names: tuple[str, ...]
+    noea_weights: Path | None = None
+    noea_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadJob:
+    serial: int
+    task: str
+    device: str
+
+
+@dataclass(frozen=True)
+class PreviewJob:
+    serial: int
+    rgb: np.ndarray
+    knobs: Knobs
+    probe: bool = False
+    ea_compare: bool = False
+
+
+@dataclass(frozen=True)
+class RestoreJob:
+    serial: int
+    rgb: np.ndarray
+    knobs: Knobs
+    tiles: TileConfig
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    serial: int
+    analysis: Analysis
+    device: str
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    serial: int
+    knobs: Knobs
+    restored: np.ndarray
+    seconds: float
+    device: str
+    tiles: TileConfig
+    qimage: QImage | None = None  # made in the worker: a large image converts slowly
+
+
+def _unexpected(what: str, exc: BaseException) -> str:
+    traceback.print_exception(exc)
+    return f"{what} failed unexpectedly: {type(exc).__name__}: {exc}"
+
+
+class ModelWorker(QObject):
+    """Holds the model and runs jobs in its own thread, newest request per kind first.
+
+    Call :meth:`submit` from any thread, then wake the worker with a queued call to
+    :meth:`drain` (the :class:`Engine` does both).
+    """
+
+    loaded = Signal(object)  # ModelInfo
+    loadFailed = Signal(str, str, bool)  # task, message, weights missing
+    previewReady = Signal(object)  # PreviewResult
+    previewFailed = Signal(int, str)
+    progress = Signal(int, int, int, str)  # serial, done, total, message
+    restoreFinished = Signal(object)  # RestoreResult
+    restoreCancelled = Signal(int, bool)  # serial, by the user (else superseded)
+    restoreFailed = Signal(int, str)
+
+    ORDER = ("load", "preview", "restore")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._pending: dict[str, Any] = {}
+        self._model: Any = None
+        self._noea: Any = None
+        self._info: ModelInfo | None = None
+        self._running: RestoreJob | None = None
+        self.forward_count = 0  # forward passes run; tests read it
+
+    # --------------------------------------------------------------- any thread
+    def submit(self, kind: str, job: Any) -> Any:
+        """Put ``job`` in the ``kind`` slot; returns the job it replaced (never started)."""
+        with self._lock:
+            old = self._pending.get(kind)
+            self._pending[kind] = job
+        return old
+
+    def take_pending(self, kind: str) -> Any:
+        with self._lock:
+            return self._pending.pop(kind, None)
+
+    def has_pending(self, kind: str) -> bool:
+        with self._lock:
+            return kind in self._pending
+
+    def cancel_running(self) -> bool:
+        """Set the cancel flag of the restore in progress; True if there is one."""
+        with self._lock:
+            if self._running is None:
+                return False
+            self._running.cancel.set()
+            return True
+
+    def restoring(self) -> bool:
+        with self._lock:
+            return self._running is not None
+
+    # --------------------------------------------------------------- worker thread
+    @Slot()
+    def drain(self) -> None:
+        """Run pending jobs until none is left (several queued wakes find it empty)."""
+        while True:
+            with self._lock:
+                kind = next((k for k in self.ORDER if k in self._pending), None)
+                if kind is None:
+                    return
+                job = self._pending.pop(kind)
+                if kind == "restore":
+                    self._running = job
+            try:
+                getattr(self, f"_run_{kind}")(job)
+            finally:
+                if kind == "restore":
+                    with self._lock:
+                        self._running = None
+
+    def _run_load(self, job: LoadJob) -> None:
+        from drcnet.registry import load_model, weight_spec
+        from drcnet.weights import sha256
+
+        try:
+            if self._model is not None and self._info is not None and self._info.task == job.task:
+                from drcnet.devices import resolve_device
+
+                dev = resolve_device(job.device)
+                self._model.to(dev)
+                if self._noea is not None:
+                    self._noea.to(dev)
+                info = ModelInfo(**{**self._info.__dict__, "device": str(dev)})
+            else:
+                self._model = self._noea = self._info = None
+                model = load_model(job.task, job.device)
+                try:
+                    noea = load_model(job.task, model_device(model), variant="noea")
+                except NoWeightsError:
+                    noea = None
+                path = weight_spec(job.task).path
+                noea_path = weight_spec(job.task, "noea").path if noea is not None else None
+                self._model, self._noea = model, noea
+                info = ModelInfo(
+                    task=job.task, device=str(model_device(model)), weights=path,
+                    sha256=sha256(path), wf=model.config.wf, depth=model.config.depth,
+                    block_names=tuple(model.block_names()), noea_weights=noea_path,
+                    noea_sha256=sha256(noea_path) if noea_path is not None else None)
+            self._info = info
+            self.loaded.emit(info)
+        except NoWeightsError as exc:
+            self._model = self._noea = self._info = None
+            self.loadFailed.emit(job.task, str(exc), True)
+        except DRCNetError as exc:
+            self.loadFailed.emit(job.task, str(exc), False)
+        except Exception as exc:  # a bug, but the worker thread must survive it
+            self.loadFailed.emit(job.task, _unexpected("loading the model", exc), False)
+
+    def _run_preview(self, job: PreviewJob) -> None:
+        if self._model is None:
+            return
+        try:
+            self.forward_count += 1
+            result = analyse(self._model, job.rgb, job.knobs, probe=job.probe,
+                             ea_compare=job.ea_compare, noea_model=self._noea)
+            self.previewReady.emit(PreviewResult(job.serial, result, str(self._info.device)))
+        except DRCNetError as exc:
+            self.previewFailed.emit(job.serial, str(exc))
+        except Exception as exc:
+            self.previewFailed.emit(job.serial, _unexpected("the preview", exc))
+
+    def _run_restore(self, job: RestoreJob) -> None:
+        if self._model is None:
+            self.restoreFailed.emit(job.serial, "no model is loaded")
+            return
+        start = time.perf_counter()
+        try:
+            self._model.configure(t=job.knobs.t, delta=job.knobs.delta, ea=job.knobs.ea)
+            gen = restore_tiled(self._model, job.rgb, job.tiles, cancel=job.cancel.is_set)
+            while True:
+                try:
+                    p: Progress = next(gen)
+                except StopIteration as stop:
+                    restored = stop.value
+                    break
+                self.forward_count += 1
+                self.progress.emit(job.serial, p.done, p.total, p.message)
+            self.restoreFinished.emit(RestoreResult(
+                job.serial, job.knobs, restored, time.perf_counter() - start,
+                str(self._info.device), job.tiles, to_qimage(restored)))
+        except Cancelled:
+            self.restoreCancelled.emit(job.serial, True)
+        except DRCNetError as exc:
+            self.restoreFailed.emit(job.serial, str(exc))
+        except Exception as exc:
+            self.restoreFailed.emit(job.serial, _unexpected("the restore", exc))
+
+
+class Engine(QObject):
+    """GUI-side handle on the model thread: submit jobs, cancel, shut down.
+
+    Results come as the signals of :attr:`worker`; connect them to slots of objects on the
+    GUI thread so they arrive queued there.
+    """
+
+    _wake = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._serial = 0
+        self._thread = QThread()
+        self._thread.setObjectName("drcnet-model")
+        self.worker = ModelWorker()
+        self.worker.moveToThread(self._thread)
+        self._wake.connect(self.worker.drain)
+        self._thread.start()
+
+    def _next(self) -> int:
+        self._serial += 1
+        return self._serial
+
+    def _submit(self, kind: str, job: Any) -> Any:
+        old = self.worker.submit(kind, job)
+        self._wake.emit()
+        return old
+
+    # ------------------------------------------------------------------ requests
+    def load(self, task: str, device: str) -> int:
+        job = LoadJob(self._next(), task, device)
+        self._submit("load", job)
+        return job.serial
+
+    def preview(self, rgb: np.ndarray, knobs: Knobs, probe: bool = False,
+                ea_compare: bool = False) -> int:
+        job = PreviewJob(self._next(), rgb, knobs, probe, ea_compare)
+        self._submit("preview", job)
+        return job.serial
+
+    def restore(self, rgb: np.ndarray, knobs: Knobs, tiles: TileConfig) -> RestoreJob:
+        job = RestoreJob(self._next(), rgb, knobs, tiles)
+        old = self._submit("restore", job)
+        if old is not None:  # replaced before it started: tell listeners it will not run
+            self.worker.restoreCancelled.emit(old.serial, False)
+        return job
+
+    def cancel_restore(self) -> bool:
+        """Cancel the pending and the running restore; True if there was one."""
+        found = False
+        pending = self.worker.take_pending("restore")
+        if pending is not None:
+            pending.cancel.set()
+            self.worker.restoreCancelled.emit(pending.serial, True)
+            found = True
+        return self.worker.cancel_running() or found
+
+    def restore_active(self) -> bool:
+        return self.worker.restoring() or self.worker.has_pending("restore")
+
+    def shutdown(self) -> None:
+        """Cancel everything and stop the thread (waits for at most one tile)."""
+        for kind in ModelWorker.ORDER:
+            job = self.worker.take_pending(kind)
+            if isinstance(job, RestoreJob):
+                job.cancel.set()
+        self.worker.cancel_running()
+        self._thread.quit()
+        self._thread.wait()
+
+
+class _Task(QRunnable):
+    """Runs one function in the pool and reports through the (long-lived) :class:`Jobs`."""
+
+    def __init__(self, jobs: Jobs, key: int, fn: Callable[[], Any]) -> None:
+        super().__init__()
+        self.jobs, self.key, self.fn = jobs, key, fn
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except DRCNetError as exc:
+            self.jobs._failed.emit(self.key, str(exc))
+        except Exception as exc:
+            self.jobs._failed.emit(self.key, _unexpected("a background job", exc))
+        else:
+            self.jobs._finished.emit(self.key, result)
+
+
+class Jobs(QObject):
+    """Short background jobs (reading an image, computing metrics, writing an export) on a
+    thread pool.
+
+    ``run(fn, on_done, on_error)`` calls ``fn()`` off the GUI thread, then ``on_done(result)``
+    or ``on_error(message)`` on the GUI thread. Results travel through this object's own
+    signals and slots, so they are queued to the thread it lives in (the GUI thread) and no
+    per-job QObject has to be kept alive. :meth:`wait` blocks until all jobs are done
+    (shutdown only).
+    """
+
+    _finished = Signal(int, object)
+    _failed = Signal(int, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[str], None]]] = {}
+        self._key = 0
+        self._finished.connect(self._on_finished)
+        self._failed.connect(self._on_failed)
+
+    def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
+            on_error: Callable[[str], None]) -> None:
+        self._key += 1
+        self._callbacks[self._key] = (on_done, on_error)
+        self.pool.start(_Task(self, self._key, fn))
+
+    @Slot(int, object)
+    def _on_finished(self, key: int, result: Any) -> None:
+        callbacks = self._callbacks.pop(key, None)
+        if callbacks is not None:
+            callbacks[0](result)
+
+    @Slot(int, str)
+    def _on_failed(self, key: int, message: str) -> None:
+        callbacks = self._callbacks.pop(key, None)
+        if callbacks is not None:
+            callbacks[1](message)
+
+    def pending(self) -> int:
+        return len(self._callbacks)
+
+    def wait(self) -> None:
+        self.pool.waitForDone()
+
+
+class MainThreadGC(QObject):
+    """Run Python's cyclic garbage collector on the GUI thread only.
+
+    Left to itself, the collector runs in whichever thread happens to allocate, such as the
+    model thread building a network; if it then frees a cycle that holds Qt objects, they are
+    destroyed in the wrong thread and the process can crash. This turns automatic collection
+    off and collects from a timer on the GUI thread instead, generation by generation with
+    the usual thresholds (the pattern pyqtgraph uses).
+    """
+
+    def __init__(self, interval_ms: int = 500, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.threshold = gc.get_threshold()
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.check)
+        self.timer.start(interval_ms)
+
+    @Slot()
+    def check(self) -> None:
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > self.threshold[generation]:
+                gc.collect(generation)
+                return
+
+    def stop(self) -> None:
+        self.timer.stop()
+        gc.enable()

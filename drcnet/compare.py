@@ -1,0 +1,725 @@
+"""Before/after comparisons, map rendering and parameter-stamped exports (no Qt).
+
+Everything here works on float32 RGB arrays in [0, 1] (``H×W×3``) and is shared by the GUI's
+export and the ``drcnet compare`` command:
+
+- :func:`analyse` runs one forward pass with the knobs set and collects what a comparison needs:
+  the restored image, every DFR block's maps, and the result with and without energy attention.
+- :func:`colorize`, :func:`overlay`, :func:`amplified_difference` render maps and differences.
+- :func:`side_by_side`, :func:`split_view`, :func:`summary_sheet` compose comparison images.
+- :func:`write_export` writes an image with its parameters in the PNG text chunks and in a JSON
+  sidecar ``<name>.json``, both atomically and never over an input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .errors import ImageWriteError
+
+PAPER_T = 0.75
+PAPER_DELTA = 1e-6
+LAYOUTS = ("side", "split", "sheet")
+MAP_KINDS = ("self_aware", "mask", "energy")
+COLORMAPS: dict[str, int] = {
+    "viridis": cv2.COLORMAP_VIRIDIS,
+    "inferno": cv2.COLORMAP_INFERNO,
+    "magma": cv2.COLORMAP_MAGMA,
+    "plasma": cv2.COLORMAP_PLASMA,
+    "turbo": cv2.COLORMAP_TURBO,
+    "jet": cv2.COLORMAP_JET,
+    "gray": -1,
+}
+DEFAULT_BLOCK = "stage2.enc0"
+SOFTWARE = "DRCNet Studio"
+
+PathLike = str | os.PathLike[str]
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """The runtime knobs of one run: spatial-filter threshold ``t``, energy coefficient
+    ``delta``, energy attention on/off."""
+
+    t: float = PAPER_T
+    delta: float = PAPER_DELTA
+    ea: bool = True
+
+
+@dataclass(frozen=True)
+class MapSet:
+    """One DFR block's maps as ``h×w`` float32 arrays at the block's resolution."""
+
+    self_aware: np.ndarray
+    mask: np.ndarray
+    energy: np.ndarray
+
+    def get(self, kind: str) -> np.ndarray:
+        if kind not in MAP_KINDS:
+            raise ValueError(f"unknown map kind '{kind}'; choose one of {', '.join(MAP_KINDS)}")
+        return getattr(self, kind)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one analysed forward pass produced.
+
+    Attributes:
+        knobs: the knobs it ran with.
+        restored: the restored image, ``H×W×3``.
+        maps: per block name (``stage1.enc0`` …), empty unless probed.
+        with_ea / without_ea: the results with and without energy attention (``None`` unless
+            the comparison was asked for).
+        without_ea_source: how the result without EA was made, in words.
+        seconds: wall time of the whole analysis.
+    """
+
+    knobs: Knobs
+    restored: np.ndarray
+    maps: dict[str, MapSet] = field(default_factory=dict)
+    with_ea: np.ndarray | None = None
+    without_ea: np.ndarray | None = None
+    without_ea_source: str = ""
+    seconds: float = 0.0
+
+
+NOEA_TRAINED = "trained without EA (noea weights)"
+NOEA_BYPASS = "EA bypassed on the same weights (no trained noea weights)"
+
+
+def analyse(
+    model: Any,
+    rgb: np.ndarray,
+    knobs: Knobs,
+    probe: bool = False,
+    ea_compare: bool = False,
+    noea_model: Any = None,
+) -> Analysis:
+    """Run ``model`` on ``rgb`` with ``knobs`` and collect maps and the w/ vs w/o EA pair.
+
+    Args:
+        model: a :class:`~drcnet.network.DRCNet` in eval mode.
+        rgb: the image, ``H×W×3`` float32 in [0, 1].
+        knobs: t, delta and EA for the main result.
+        probe: capture every DFR block's maps.
+        ea_compare: also produce the results with and without energy attention. The one
+            without comes from ``noea_model`` (trained without EA) when given, else from
+            bypassing EA on ``model``.
+        noea_model: the network trained without energy attention, or ``None``.
+
+    Returns:
+        an :class:`Analysis`; the model's knobs are left as ``knobs``.
+    """
+    from .inference import forward_image
+
+    start = time.perf_counter()
+    model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
+    restored, raw = forward_image(model, rgb, probe=probe)
+    # The network pads the input to a multiple of 2^(depth-1) at the bottom and right; crop
+    # each map to the part that covers the image so overlays line up with it.
+    h, w = rgb.shape[:2]
+    mult = int(getattr(model, "multiple", 1))
+    hp, wp = h + (-h) % mult, w + (-w) % mult
+
+    def crop(x: Any) -> np.ndarray:
+        a = x[0, 0].numpy()
+        return a[: math.ceil(h * a.shape[0] / hp), : math.ceil(w * a.shape[1] / wp)]
+
+    maps = {
+        name: MapSet(self_aware=crop(m.self_aware), mask=crop(m.mask), energy=crop(m.energy))
+        for name, m in raw.items()
+    }
+    with_ea = without_ea = None
+    source = ""
+    if ea_compare:
+        if knobs.ea:
+            with_ea = restored
+        else:
+            model.configure(ea=True)
+            with_ea, _ = forward_image(model, rgb)
+        if noea_model is not None:
+            noea_model.configure(t=knobs.t, delta=knobs.delta, ea=False)
+            without_ea, _ = forward_image(noea_model, rgb)
+            source = NOEA_TRAINED
+        else:
+            if knobs.ea:
+                model.configure(ea=False)
+                without_ea, _ = forward_image(model, rgb)
+            else:
+                without_ea = restored
+            source = NOEA_BYPASS
+        model.configure(ea=knobs.ea)
+    return Analysis(knobs, restored, maps, with_ea, without_ea, source,
+                    time.perf_counter() - start)
+
+
+def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """``rgb`` shrunk (area filter) so its longest side is at most ``max_side``; unchanged
+    (same object) when it already fits."""
+    h, w = rgb.shape[:2]
+    if max(h, w) <= max_side:
+        return rgb
+    s = max_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def resize_to(img: np.ndarray, width: int, height: int, nearest: bool = False) -> np.ndarray:
+    """``img`` resized to ``width×height`` (linear, area when shrinking, or nearest)."""
+    if img.shape[1] == width and img.shape[0] == height:
+        return img
+    if nearest:
+        interp = cv2.INTER_NEAREST
+    elif width < img.shape[1] and height < img.shape[0]:
+        interp = cv2.INTER_AREA
+    else:
+        interp = cv2.INTER_LINEAR
+    return cv2.resize(np.ascontiguousarray(img), (width, height), interpolation=interp)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def normalize_map(values: np.ndarray, kind: str) -> np.ndarray:
+    """Map values to [0, 1] for display: the self-aware map and the mask are already in
+    [0, 1] (kept absolute, so the threshold ``t`` means the same everywhere); the energy
+    weights are stretched between their minimum and maximum."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float32))
+    if kind == "energy":
+        lo, hi = float(v.min()), float(v.max())
+        return (v - lo) / (hi - lo) if hi - lo > 1e-12 else np.zeros_like(v)
+    return np.clip(v, 0.0, 1.0)
+
+
+def colorize(
+    values: np.ndarray,
+    cmap: str = "viridis",
+    size: tuple[int, int] | None = None,
+    nearest: bool = False,
+) -> np.ndarray:
+    """A ``h×w`` array in [0, 1] as an RGB heat map.
+
+    Args:
+        values: the map, already in [0, 1].
+        cmap: one of :data:`COLORMAPS`.
+        size: ``(width, height)`` to upsample to first, or ``None``.
+        nearest: upsample with nearest neighbour (crisp binary masks).
+
+    Returns:
+        ``H×W×3`` float32 RGB in [0, 1].
+    """
+    if cmap not in COLORMAPS:
+        raise ValueError(f"unknown colormap '{cmap}'; choose one of {', '.join(COLORMAPS)}")
+    v = np.asarray(values, dtype=np.float32)
+    if v.ndim != 2:
+        raise ValueError(f"expected an h×w map, got shape {v.shape}")
+    if size is not None:
+        v = resize_to(v, size[0], size[1], nearest=nearest)
+    u8 = np.round(np.clip(v, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if COLORMAPS[cmap] < 0:
+        return np.repeat(u8[:, :, None], 3, axis=2).astype(np.float32) / 255.0
+    bgr = cv2.applyColorMap(u8, COLORMAPS[cmap])
+    return bgr[:, :, ::-1].astype(np.float32) / 255.0
+
+
+def render_map(
+    maps: MapSet, kind: str, cmap: str = "viridis", size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """One kind of a block's maps normalised, upsampled to ``size`` and colour-mapped."""
+    return colorize(normalize_map(maps.get(kind), kind), cmap, size, nearest=kind == "mask")
+
+
+def overlay(rgb: np.ndarray, colored: np.ndarray, opacity: float) -> np.ndarray:
+    """``colored`` blended over ``rgb`` (resized to it) with ``opacity`` in [0, 1]."""
+    h, w = rgb.shape[:2]
+    a = float(np.clip(opacity, 0.0, 1.0))
+    return rgb * (1.0 - a) + resize_to(colored, w, h) * a
+
+
+def nice_gain(diff: np.ndarray, target: float = 0.8, limit: float = 1000.0) -> float:
+    """A round amplification (1, 2, 5 × 10^k) that brings the 99.5th percentile of ``diff``
+    near ``target``."""
+    p = float(np.percentile(diff, 99.5)) if diff.size else 0.0
+    if p <= 1e-9:
+        return limit
+    raw = min(max(target / p, 1.0), limit)
+    k = math.floor(math.log10(raw))
+    steps = [s * 10**k for s in (1, 2, 5, 10)]
+    return float(max(s for s in steps if s <= raw))
+
+
+def amplified_difference(
+    a: np.ndarray, b: np.ndarray, gain: float | None = None, cmap: str = "inferno"
+) -> tuple[np.ndarray, float]:
+    """``|a − b|`` averaged over channels, amplified and colour-mapped.
+
+    Args:
+        a, b: images of the same shape (``b`` is resized to ``a`` when they differ).
+        gain: amplification; ``None`` picks a round one with :func:`nice_gain`.
+
+    Returns:
+        the RGB heat map (``H×W×3``) and the gain used.
+    """
+    h, w = a.shape[:2]
+    diff = np.abs(a - resize_to(b, w, h)).mean(axis=2)
+    g = nice_gain(diff) if gain is None else float(gain)
+    return colorize(np.clip(diff * g, 0.0, 1.0), cmap), g
+
+
+def _text_mask(text: str, scale: float, thickness: int) -> np.ndarray:
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (tw, th), base = cv2.getTextSize(text, font, scale, thickness)
+    mask = np.zeros((th + base + 2, tw + 2), np.uint8)
+    cv2.putText(mask, text, (1, th + 1), font, scale, 255, thickness, cv2.LINE_AA)
+    return mask
+
+
+def text_scale(width: int, height: int) -> float:
+    """A readable label size for an image of this size."""
+    return float(np.clip(min(width, height) / 700.0, 0.4, 1.6))
+
+
+def draw_label(
+    img: np.ndarray,
+    text: str,
+    corner: str = "top-left",
+    scale: float | None = None,
+    color: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    box: float = 0.6,
+) -> np.ndarray:
+    """Draw ``text`` in a corner of ``img`` on a translucent dark box, anti-aliased at any
+    bit depth (the text is rendered to an 8-bit mask and blended). Returns a new array."""
+    out = np.array(img, dtype=np.float32, copy=True)
+    h, w = out.shape[:2]
+    scale = text_scale(w, h) if scale is None else scale
+    thickness = max(1, round(scale * 1.6))
+    mask = _text_mask(text, scale, thickness).astype(np.float32) / 255.0
+    pad = max(3, round(6 * scale))
+    mh, mw = mask.shape
+    bh, bw = min(mh + 2 * pad, h), min(mw + 2 * pad, w)
+    y0 = 0 if corner.startswith("top") else h - bh
+    x0 = 0 if corner.endswith("left") else w - bw
+    region = out[y0 : y0 + bh, x0 : x0 + bw]
+    region *= 1.0 - box
+    m = mask[: bh - pad, : bw - pad]
+    sub = region[pad : pad + m.shape[0], pad : pad + m.shape[1]]
+    sub[:] = sub * (1.0 - m[..., None]) + np.asarray(color, np.float32) * m[..., None]
+    return out
+
+
+def _check_rgb(name: str, x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 3 or x.shape[2] != 3:
+        raise ValueError(f"{name} must be an H×W×3 image, got shape {x.shape}")
+    return x
+
+
+def side_by_side(
+    before: np.ndarray,
+    after: np.ndarray,
+    labels: tuple[str, str] | None = ("Input", "Restored"),
+    gap: int = 8,
+    gap_color: float = 0.12,
+) -> np.ndarray:
+    """``before`` and ``after`` next to each other (``after`` resized to ``before``).
+
+    Shape:
+        inputs ``H×W×3``; returns ``H×(2W+gap)×3``.
+    """
+    before, after = _check_rgb("before", before), _check_rgb("after", after)
+    h, w = before.shape[:2]
+    after = resize_to(after, w, h)
+    if labels:
+        before, after = draw_label(before, labels[0]), draw_label(after, labels[1])
+    sep = np.full((h, gap, 3), gap_color, np.float32)
+    return np.concatenate([before, sep, after], axis=1)
+
+
+def split_view(
+    before: np.ndarray,
+    after: np.ndarray,
+    position: float = 0.5,
+    labels: tuple[str, str] | None = ("Input", "Restored"),
+    line: int | None = None,
+) -> np.ndarray:
+    """``before`` left of a vertical divider at ``position`` (fraction of the width) and
+    ``after`` right of it, with a thin white line on the divider.
+
+    Shape:
+        inputs ``H×W×3``; returns ``H×W×3``.
+    """
+    before, after = _check_rgb("before", before), _check_rgb("after", after)
+    if not 0.0 <= position <= 1.0:
+        raise ValueError(f"split position must lie in [0, 1], got {position}")
+    h, w = before.shape[:2]
+    after = resize_to(after, w, h)
+    x = round(position * w)
+    out = np.concatenate([before[:, :x], after[:, x:]], axis=1)
+    if labels:
+        out = draw_label(out, labels[0], "top-left") if x > w * 0.15 else out
+        out = draw_label(out, labels[1], "top-right") if x < w * 0.85 else out
+    line = max(1, round(min(h, w) / 400)) if line is None else line
+    if 0 < x < w:
+        lo, hi = max(0, x - line), min(w, x + line)
+        out[:, lo:hi] = 1.0
+    return out
+
+
+@dataclass(frozen=True)
+class SheetPanel:
+    """One labelled image on a summary sheet."""
+
+    image: np.ndarray
+    label: str
+
+
+def _fit_panel(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``img`` scaled to fit ``width×height``, centred on a dark background."""
+    ih, iw = img.shape[:2]
+    s = min(width / iw, height / ih)
+    nw, nh = max(1, round(iw * s)), max(1, round(ih * s))
+    canvas = np.full((height, width, 3), 0.08, np.float32)
+    y, x = (height - nh) // 2, (width - nw) // 2
+    canvas[y : y + nh, x : x + nw] = resize_to(img, nw, nh)
+    return canvas
+
+
+def summary_sheet(
+    title: str,
+    rows: list[list[SheetPanel]],
+    panel_width: int = 480,
+    footer: str = "",
+) -> np.ndarray:
+    """A labelled grid of panels under a title line: the one-page record of a restore.
+
+    Args:
+        title: text across the top (the parameters).
+        rows: rows of panels; every panel gets the aspect ratio of the first one.
+        panel_width: the width of one panel in pixels.
+        footer: small text across the bottom.
+
+    Returns:
+        the sheet, ``H×W×3`` float32.
+    """
+    if not rows or not rows[0]:
+        raise ValueError("a summary sheet needs at least one panel")
+    first = rows[0][0].image
+    ph = max(1, round(panel_width * first.shape[0] / first.shape[1]))
+    ph = min(ph, panel_width * 2)
+    cols = max(len(r) for r in rows)
+    margin = 12
+    width = cols * panel_width + (cols + 1) * margin
+    text_h = 34
+    header = np.full((text_h, width, 3), 0.16, np.float32)
+    header[:, margin - 6 :] = draw_label(header[:, margin - 6 :], title, scale=0.55, box=0.0)
+    blocks = [header]
+    for row in rows:
+        strip = np.full((ph + margin, width, 3), 0.16, np.float32)
+        for i, panel in enumerate(row):
+            x = margin + i * (panel_width + margin)
+            tile = _fit_panel(_check_rgb(panel.label, panel.image), panel_width, ph)
+            strip[margin : margin + ph, x : x + panel_width] = draw_label(
+                tile, panel.label, scale=0.5
+            )
+        blocks.append(strip)
+    tail = np.full((text_h if footer else margin, width, 3), 0.16, np.float32)
+    if footer:
+        tail[:, margin - 6 :] = draw_label(tail[:, margin - 6 :], footer, scale=0.45,
+                                           color=(0.75, 0.75, 0.75), box=0.0)
+    blocks.append(tail)
+    return np.concatenate(blocks, axis=0)
+
+
+def knob_text(knobs: Knobs) -> str:
+    """``t = 0.75, delta = 1e-06, EA on`` (ASCII: OpenCV fonts have no Greek letters)."""
+    return f"t = {knobs.t:.2f}, delta = {knobs.delta:.0e}, EA {'on' if knobs.ea else 'off'}"
+
+
+def sheet_rows(
+    rgb: np.ndarray,
+    restored: np.ndarray,
+    analysis: Analysis | None,
+    block: str = DEFAULT_BLOCK,
+    cmap: str = "viridis",
+) -> list[list[SheetPanel]]:
+    """The standard sheet: input, restored and what was removed; the chosen block's three
+    maps; the results with and without energy attention and their difference."""
+    removed, gain = amplified_difference(restored, rgb)
+    rows = [[
+        SheetPanel(rgb, "Input"),
+        SheetPanel(restored, "Restored"),
+        SheetPanel(removed, f"|restored - input| x{gain:g}"),
+    ]]
+    if analysis is not None and block in analysis.maps:
+        h, w = rgb.shape[:2]
+        maps = analysis.maps[block]
+        t = analysis.knobs.t
+        labels = {
+            "self_aware": f"{block} self-aware map m (0..1)",
+            "mask": f"{block} mask m >= {t:.2f} ({float(maps.mask.mean()):.0%})",
+            "energy": f"{block} energy {maps.energy.min():.3f}..{maps.energy.max():.3f}",
+        }
+        rows.append([
+            SheetPanel(render_map(maps, kind, cmap, (w, h)), labels[kind]) for kind in MAP_KINDS
+        ])
+    if analysis is not None and analysis.with_ea is not None and analysis.without_ea is not None:
+        diff, g = amplified_difference(analysis.with_ea, analysis.without_ea)
+        rows.append([
+            SheetPanel(analysis.with_ea, "with EA"),
+            SheetPanel(analysis.without_ea,
+                       "without EA (trained)" if analysis.without_ea_source == NOEA_TRAINED
+                       else "without EA (bypass)"),
+            SheetPanel(diff, f"|with - without| x{g:g}"),
+        ])
+    return rows
+
+
+# --------------------------------------------------------------------------- export
+
+
+@dataclass(frozen=True)
+class ExportParams:
+    """Everything needed to reproduce an export; written to PNG text and the JSON sidecar."""
+
+    task: str
+    t: float
+    delta: float
+    ea: bool
+    weights: str
+    weights_sha256: str
+    device: str
+    tile: int
+    overlap: int = 0
+    layout: str = "image"
+    split: float | None = None
+    block: str | None = None
+    noea: str | None = None
+    input: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["software"] = SOFTWARE
+        return {k: v for k, v in d.items() if v is not None}
+
+    def png_metadata(self) -> dict[str, str]:
+        """PNG text chunks: one ``drcnet.<field>`` key per parameter, plus ``Software``."""
+        meta = {"Software": SOFTWARE}
+        for k, v in self.as_dict().items():
+            if k != "software":
+                meta[f"drcnet.{k}"] = json.dumps(v) if not isinstance(v, str) else v
+        return meta
+
+
+def sidecar_path(path: PathLike) -> Path:
+    """The JSON sidecar beside an export: ``shot.png`` → ``shot.json``."""
+    return Path(path).with_suffix(".json")
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temp file beside ``path``, fsync, then rename over ``path``."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as e:
+        raise ImageWriteError(f"Cannot write {path} ({e.strerror or e}).") from e
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise ImageWriteError(f"Cannot write {path} ({e.strerror or e}).") from e
+        raise
+
+
+def write_export(
+    path: PathLike,
+    rgb: np.ndarray,
+    params: ExportParams,
+    inputs: Iterable[PathLike] = (),
+    bit_depth: int = 8,
+    alpha: np.ndarray | None = None,
+    sidecar: bool = True,
+) -> Path:
+    """Write an export image (atomically, never over an input) with its parameters.
+
+    The parameters go into the PNG's text chunks (other formats have none) and, unless
+    ``sidecar`` is False, into ``<name>.json`` beside it.
+
+    Raises:
+        ImageWriteError: as :func:`drcnet.imageio.write_image`, or for the sidecar.
+    """
+    from .imageio import write_image
+
+    inputs = [Path(p) for p in inputs]
+    p = Path(path)
+    if sidecar:  # check before writing anything so a refused sidecar leaves no image behind
+        side = sidecar_path(p)
+        if side.resolve() == p.resolve():
+            raise ImageWriteError(f"{p} cannot have a .json sidecar; use an image extension.")
+        for inp in inputs:
+            if side.resolve() == inp.resolve():
+                raise ImageWriteError(f"{side} is an input file; choose another output path.")
+    written = write_image(p, rgb, alpha=alpha, bit_depth=bit_depth, inputs=inputs,
+                          metadata=params.png_metadata())
+    if sidecar:
+        record = params.as_dict()
+        record["output"] = p.name
+        record["size"] = [int(rgb.shape[1]), int(rgb.shape[0])]
+        _atomic_text(sidecar_path(p), json.dumps(record, indent=2) + "\n")
+    return written
+
+
+def compose(
+    layout: str,
+    rgb: np.ndarray,
+    restored: np.ndarray,
+    split: float = 0.5,
+    labels: bool = True,
+    analysis: Analysis | None = None,
+    block: str = DEFAULT_BLOCK,
+    title: str = "",
+    cmap: str = "viridis",
+) -> np.ndarray:
+    """The comparison image for ``layout`` (``image``, ``side``, ``split`` or ``sheet``)."""
+    names = ("Input", "Restored") if labels else None
+    if layout == "image":
+        return restored
+    if layout == "side":
+        return side_by_side(rgb, restored, names)
+    if layout == "split":
+        return split_view(rgb, restored, split, names)
+    if layout == "sheet":
+        h, w = rgb.shape[:2]
+        return summary_sheet(title, sheet_rows(rgb, restored, analysis, block, cmap),
+                             footer=f"{SOFTWARE} - DRCNet (Li et al., ECCV 2022) - {w}x{h}")
+    raise ValueError(f"unknown layout '{layout}'; choose image or one of {', '.join(LAYOUTS)}")
+
+
+def sheet_title(params: ExportParams) -> str:
+    knobs = Knobs(params.t, params.delta, params.ea)
+    return (f"DRCNet {params.task}  |  {params.input}  |  {knob_text(knobs)}  |  "
+            f"weights {params.weights_sha256[:10]}  |  {params.device}, tile {params.tile}")
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def register(subparsers: Any) -> None:
+    """Add ``drcnet compare`` to the CLI's subcommands."""
+    from .devices import DEVICE_CHOICES
+    from .registry import TASKS
+
+    p = subparsers.add_parser(
+        "compare", help="restore one image and export a before/after comparison",
+        description="Restore INPUT and write a comparison: side by side, split at a divider, "
+                    "or a summary sheet with maps and the w/ vs w/o energy attention pair. "
+                    "Parameters go into the PNG text and a JSON sidecar OUT.json.")
+    p.add_argument("input", metavar="INPUT", help="image to restore")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="comparison image file")
+    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--layout", choices=LAYOUTS, default="side", help="comparison layout (side)")
+    p.add_argument("--split", type=float, default=0.5,
+                   help="divider position for --layout split, 0..1 (0.5)")
+    p.add_argument("--t", type=float, default=PAPER_T, help="spatial-filter threshold (0.75)")
+    p.add_argument("--delta", type=float, default=PAPER_DELTA,
+                   help="energy coefficient (1e-6)")
+    p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
+    p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
+    p.add_argument("--device", default="auto",
+                   help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
+    p.add_argument("--tile", type=int, default=512, help="tile size, 0 for one pass (512)")
+    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (64)")
+    p.add_argument("--block", default=DEFAULT_BLOCK,
+                   help=f"DFR block whose maps the sheet shows ({DEFAULT_BLOCK})")
+    p.add_argument("--colormap", choices=tuple(COLORMAPS), default="viridis")
+    p.add_argument("--preview-size", type=int, default=512,
+                   help="longest side for the sheet's maps and EA pair (512)")
+    p.add_argument("--no-labels", action="store_true", help="no text on side/split layouts")
+    p.add_argument("--no-sidecar", action="store_true", help="no JSON sidecar")
+    p.add_argument("--max-pixels", type=int, default=100_000_000,
+                   help="refuse larger images (default 100 megapixels)")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
+    from .errors import NoWeightsError, WeightsError
+    from .imageio import read_image
+    from .inference import TileConfig, model_device, restore_tiled, run
+    from .registry import load_model, weight_spec
+    from .weights import sha256
+
+    src, out = Path(args.input), Path(args.output)
+    if out.resolve() == src.resolve() or sidecar_path(out).resolve() == src.resolve():
+        raise ImageWriteError(f"{out} is the input file; choose another output path")
+    if not out.parent.is_dir():
+        raise ImageWriteError(f"output folder {out.parent} does not exist")
+    if not 0.0 <= args.split <= 1.0:
+        raise ValueError(f"--split must lie in [0, 1], got {args.split}")
+    image = read_image(src, max_pixels=args.max_pixels)
+    weights = Path(args.weights) if args.weights else weight_spec(args.task).path
+    model = load_model(args.task, device=args.device, weights=args.weights)
+    knobs = Knobs(args.t, args.delta, not args.no_ea)
+    model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
+    tiles = TileConfig(tile=args.tile, overlap=min(args.overlap, max(args.tile // 4, 0)))
+    restored = run(restore_tiled(model, image.rgb, tiles))
+
+    analysis = None
+    noea_text = None
+    if args.layout == "sheet":
+        if args.block not in model.block_names():
+            raise ValueError(f"unknown block '{args.block}'; choose one of "
+                             f"{', '.join(model.block_names())}")
+        noea = None
+        if args.weights is None:
+            try:
+                noea = load_model(args.task, device=model_device(model), variant="noea")
+            except (NoWeightsError, WeightsError):
+                noea = None
+        small = downscale(image.rgb, args.preview_size)
+        analysis = analyse(model, small, knobs, probe=True, ea_compare=True, noea_model=noea)
+        noea_text = analysis.without_ea_source
+        if noea is not None:
+            noea_text += f": {weight_spec(args.task, 'noea').path.name}"
+
+    params = ExportParams(
+        task=args.task, t=knobs.t, delta=knobs.delta, ea=knobs.ea, weights=weights.name,
+        weights_sha256=sha256(weights), device=str(model_device(model)), tile=tiles.tile,
+        overlap=tiles.overlap, layout=args.layout,
+        split=args.split if args.layout == "split" else None,
+        block=args.block if args.layout == "sheet" else None,
+        noea=noea_text, input=src.name,
+    )
+    result = compose(args.layout, image.rgb, restored, split=args.split,
+                     labels=not args.no_labels, analysis=analysis, block=args.block,
+                     title=sheet_title(params), cmap=args.colormap)
+    depth = 8 if args.layout == "sheet" else image.bit_depth
+    write_export(out, result, params, inputs=[src], bit_depth=depth,
+                 sidecar=not args.no_sidecar)
+    print(f"{src} -> {out}", file=sys.stderr)
+    return 0
+
+
+def read_sidecar(path: PathLike) -> Mapping[str, Any]:
+    """The parameters recorded beside an export."""
+    return json.loads(sidecar_path(path).read_text(encoding="utf-8"))

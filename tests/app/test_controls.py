@@ -1,0 +1,127 @@
+"""The controls panel: slider ↔ spin box binding both ways, reset, task and device."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.controls import ControlsPanel, SciSpinBox, delta_to_slider, slider_to_delta
+from drcnet.compare import Knobs
+
+
+@pytest.fixture
+def panel(qtbot):  # noqa: ANN001, ANN201
+    p = ControlsPanel([("cpu", "CPU"), ("cuda:0", "CUDA 0: test")])
+    qtbot.addWidget(p)
+    return p
+
+
+def test_t_slider_moves_spinbox_and_emits(panel, qtbot) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(panel.knobsChanged) as blocker:
+        panel.t_slider.setValue(62)
+    assert panel.t_spin.value() == pytest.approx(0.62)
+    assert blocker.args[0].t == pytest.approx(0.62)
+
+
+def test_t_spinbox_moves_slider(panel, qtbot) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(panel.knobsChanged) as blocker:
+        panel.t_spin.setValue(0.91)
+    assert panel.t_slider.value() == 91
+    assert blocker.args[0] == Knobs(0.91, 1e-6, True)
+
+
+def test_t_keyboard_on_slider(panel, qtbot) -> None:  # noqa: ANN001
+    panel.t_slider.setFocus()
+    qtbot.keyClick(panel.t_slider, Qt.Key.Key_Right)
+    assert panel.t_spin.value() == pytest.approx(0.76)
+
+
+def test_delta_slider_is_logarithmic(panel, qtbot) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(panel.knobsChanged) as blocker:
+        panel.delta_slider.setValue(-300)
+    assert panel.delta_spin.value() == pytest.approx(1e-3)
+    assert blocker.args[0].delta == pytest.approx(1e-3)
+    assert panel.delta_spin.text() == "1.00e-03"
+    panel.delta_slider.setValue(panel.delta_slider.minimum())
+    assert panel.delta_spin.value() == pytest.approx(1e-7)
+    panel.delta_slider.setValue(panel.delta_slider.maximum())
+    assert panel.delta_spin.value() == pytest.approx(1e-1)
+
+
+def test_delta_spinbox_moves_slider(panel, qtbot) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(panel.knobsChanged) as blocker:
+        panel.delta_spin.setValue(1e-4)
+    assert panel.delta_slider.value() == -400
+    assert blocker.args[0].delta == pytest.approx(1e-4)
+
+
+def test_delta_typed_in_scientific_notation(panel, qtbot) -> None:  # noqa: ANN001
+    panel.delta_spin.lineEdit().selectAll()
+    qtbot.keyClicks(panel.delta_spin.lineEdit(), "2.5e-5")
+    qtbot.keyClick(panel.delta_spin.lineEdit(), Qt.Key.Key_Return)
+    assert panel.delta_spin.value() == pytest.approx(2.5e-5)
+    assert panel.delta_slider.value() == round(100 * math.log10(2.5e-5))
+
+
+def test_sci_spinbox_steps_a_tenth_of_a_decade(qtbot) -> None:  # noqa: ANN001
+    box = SciSpinBox()
+    qtbot.addWidget(box)
+    box.setValue(1e-6)
+    box.stepBy(10)
+    assert box.value() == pytest.approx(1e-5)
+    box.stepBy(-100)
+    assert box.value() == pytest.approx(1e-7)  # clamped at the range
+
+
+def test_slider_mapping_round_trips() -> None:
+    for v in range(-700, -99, 7):
+        assert delta_to_slider(slider_to_delta(v)) == v
+
+
+def test_reset_restores_paper_defaults(panel, qtbot) -> None:  # noqa: ANN001
+    panel.t_slider.setValue(55)
+    panel.delta_slider.setValue(-200)
+    panel.ea_check.setChecked(False)
+    with qtbot.waitSignal(panel.knobsChanged) as blocker:
+        panel.reset_button.click()
+    assert blocker.args[0] == Knobs(0.75, 1e-6, True)
+    assert panel.t_slider.value() == 75
+    assert panel.delta_slider.value() == -600
+    assert panel.ea_check.isChecked()
+
+
+def test_set_knobs_updates_widgets_silently(panel, qtbot) -> None:  # noqa: ANN001
+    with qtbot.assertNotEmitted(panel.knobsChanged):
+        panel.set_knobs(Knobs(0.6, 1e-2, False))
+    assert panel.t_slider.value() == 60
+    assert panel.t_spin.value() == pytest.approx(0.6)
+    assert panel.delta_slider.value() == -200
+    assert not panel.ea_check.isChecked()
+    assert panel.knobs() == Knobs(0.6, 1e-2, False)
+
+
+def test_ea_checkbox_emits(panel, qtbot) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(panel.knobsChanged) as blocker:
+        panel.ea_check.click()
+    assert blocker.args[0].ea is False
+
+
+def test_task_and_device_pickers(panel, qtbot) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(panel.taskChanged) as blocker:
+        panel.set_task("deblur")
+    assert blocker.args == ["deblur"]
+    with qtbot.waitSignal(panel.deviceChanged) as blocker:
+        panel.set_device("cuda:0")
+    assert blocker.args == ["cuda:0"]
+    panel.set_device("no-such-device")
+    assert panel.device() == "cpu"
+
+
+def test_problem_banner_disables_restore(panel) -> None:  # noqa: ANN001
+    panel.set_model_status("No trained deblur weights", problem=True)
+    assert not panel.restore_button.isEnabled()
+    assert "No trained deblur weights" in panel.model_status.text()
+    panel.set_model_status("deblur.safetensors")
+    assert panel.restore_button.isEnabled()

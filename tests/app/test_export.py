@@ -1,0 +1,186 @@
+"""Exports from the window and the export dialog: files, sizes, parameters, atomicity."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from app.export_dialog import ExportDialog, ExportRequest
+from drcnet.imageio import read_image, read_png_text
+from drcnet.weights import sha256
+
+
+@pytest.fixture
+def boxes(monkeypatch):  # noqa: ANN001, ANN201
+    calls: list[tuple[str, str]] = []
+
+    def critical(parent, title, text, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
+    return calls
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export(qtbot, w, layout: str, path: Path, **kw) -> Path:  # noqa: ANN001, ANN003
+    with qtbot.waitSignal(w.exported, timeout=20000) as blocker:
+        w.export(ExportRequest(layout, path, **kw))
+    assert blocker.args == [str(path)]
+    return path
+
+
+def no_temp_files(folder: Path) -> bool:
+    return not [p for p in folder.iterdir() if p.name.endswith(".part")]
+
+
+def test_export_restored_png(make_window, image_path, open_settled, weights_dir, tmp_path,
+                             qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    before = digest(image_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = export(qtbot, w, "image", out_dir / "restored.png")
+    img = read_image(out)
+    assert img.rgb.shape == (72, 96, 3) and img.bit_depth == 8
+    assert np.abs(img.rgb - w.full.restored).max() <= 1 / 255 + 1e-6
+    meta = read_png_text(out)
+    side = json.loads((out_dir / "restored.json").read_text())
+    expected_sha = sha256(weights_dir / "denoise.safetensors")
+    assert side["task"] == "denoise" and meta["drcnet.task"] == "denoise"
+    assert side["t"] == 0.75 and float(meta["drcnet.t"]) == 0.75
+    assert side["delta"] == 1e-6 and float(meta["drcnet.delta"]) == 1e-6
+    assert side["ea"] is True and meta["drcnet.ea"] == "true"
+    assert side["weights_sha256"] == expected_sha == meta["drcnet.weights_sha256"]
+    assert side["device"] == "cpu" and side["tile"] == 512
+    assert side["input"] == "noisy.png" and side["size"] == [96, 72]
+    assert no_temp_files(out_dir) and no_temp_files(image_path.parent)
+    assert digest(image_path) == before
+
+
+def test_export_uses_current_knobs(make_window, image_path, open_settled, tmp_path,
+                                   qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    w.controls.t_spin.setValue(0.6)
+    w.controls.delta_slider.setValue(-300)
+    w.controls.ea_check.setChecked(False)
+    out = export(qtbot, w, "image", tmp_path / "k.png")
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert (side["t"], side["delta"], side["ea"]) == (0.6, 1e-3, False)
+    assert w.full.knobs.t == 0.6
+
+
+def test_export_side_split_sheet(make_window, image_path, open_settled, tmp_path,
+                                 qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    w.maps_dock.hide()  # the sheet must fetch maps and the EA pair by itself
+    open_settled(w, image_path)
+    side = read_image(export(qtbot, w, "side", tmp_path / "side.png"))
+    assert side.rgb.shape == (72, 2 * 96 + 8, 3)
+
+    w.viewer.set_split_position(0.25)
+    split_path = export(qtbot, w, "split", tmp_path / "split.png", labels=False)
+    split = read_image(split_path).rgb
+    assert split.shape == (72, 96, 3)
+    x = 24
+    assert np.abs(split[:, : x - 2] - w.image.rgb[:, : x - 2]).max() <= 1 / 255 + 1e-6
+    assert np.abs(split[:, x + 2 :] - w.full.restored[:, x + 2 :]).max() <= 1 / 255 + 1e-6
+    assert np.allclose(split[:, x], 1.0)  # the divider line
+    assert json.loads(split_path.with_suffix(".json").read_text())["split"] == 0.25
+
+    sheet_path = export(qtbot, w, "sheet", tmp_path / "sheet.png")
+    sheet = read_image(sheet_path).rgb
+    assert sheet.shape[1] > 3 * 400 and sheet.shape[0] > 3 * 300  # three rows of panels
+    record = json.loads(sheet_path.with_suffix(".json").read_text())
+    assert record["layout"] == "sheet" and record["block"] == w.maps.block()
+    assert "bypassed" in record["noea"]
+    assert no_temp_files(tmp_path)
+
+
+def test_export_16_bit_kept(make_window, tmp_path, picture, open_settled, qtbot) -> None:  # noqa: ANN001
+    src = picture(tmp_path / "deep.png", 80, 64, bit_depth=16)
+    w = make_window()
+    open_settled(w, src)
+    assert w.image.bit_depth == 16
+    for name in ("deep_out.png", "deep_out.tif"):
+        assert read_image(export(qtbot, w, "image", tmp_path / name)).bit_depth == 16
+    jpg = export(qtbot, w, "image", tmp_path / "deep_out.jpg")
+    assert read_image(jpg).bit_depth == 8
+    assert json.loads(jpg.with_suffix(".json").read_text())["task"] == "denoise"
+
+
+def test_export_waits_for_full_resolution(make_window, tmp_path, picture, open_settled,
+                                          qtbot) -> None:  # noqa: ANN001
+    src = picture(tmp_path / "big.png", 300, 200)
+    w = make_window()
+    w.controls.set_run(256, 128, False)  # no refine when idle: export must run it
+    open_settled(w, src)
+    assert not w._full_current()
+    out = export(qtbot, w, "image", tmp_path / "big_out.png")
+    assert read_image(out).rgb.shape == (200, 300, 3)
+    assert json.loads(out.with_suffix(".json").read_text())["tile"] == 128
+
+
+def test_export_never_overwrites_input(make_window, image_path, open_settled, boxes,
+                                       qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    before = digest(image_path)
+    w.export(ExportRequest("image", image_path))
+    qtbot.waitUntil(lambda: len(boxes) == 1)
+    assert "input" in boxes[0][1]
+    assert digest(image_path) == before
+    assert not image_path.with_suffix(".json").exists()
+    assert no_temp_files(image_path.parent)
+
+
+def test_export_to_missing_folder(make_window, image_path, open_settled, boxes, tmp_path,
+                                  qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    w.export(ExportRequest("side", tmp_path / "nope" / "x.png"))
+    qtbot.waitUntil(lambda: len(boxes) == 1)
+    assert "does not exist" in boxes[0][1]
+    assert not (tmp_path / "nope").exists()
+
+
+def test_export_without_weights(qtbot, empty_weights_dir, image_path, boxes, tmp_path) -> None:  # noqa: ANN001, E501
+    from app.main_window import MainWindow
+
+    w = MainWindow(task="derain", device="cpu")
+    qtbot.addWidget(w)
+    try:
+        w.open_image(image_path)
+        qtbot.waitUntil(lambda: w.image is not None and w.is_settled())
+        w.export(ExportRequest("image", tmp_path / "x.png"))
+        assert boxes and "No trained derain weights" in boxes[0][1]
+        assert not (tmp_path / "x.png").exists()
+    finally:
+        w.shutdown()
+
+
+def test_export_dialog_names_and_formats(qtbot, tmp_path) -> None:  # noqa: ANN001
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 16)
+    qtbot.addWidget(dlg)
+    assert dlg.request() == ExportRequest("image", tmp_path / "rain_derain.png")
+    dlg.set_layout_key("split")
+    assert dlg.request().path.name == "rain_derain_split.png"
+    assert "40%" in dlg.layout_buttons["split"].text()
+    dlg.format_combo.setCurrentIndex(dlg.format_combo.findData("tiff"))
+    assert dlg.request().path.name == "rain_derain_split.tif"
+    dlg.sidecar_check.setChecked(False)
+    dlg.labels_check.setChecked(False)
+    r = dlg.request()
+    assert (r.layout, r.sidecar, r.labels) == ("split", False, False)
+    dlg.set_layout_key("sheet")
+    assert not dlg.labels_check.isEnabled()

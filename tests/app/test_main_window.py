@@ -1,0 +1,394 @@
+"""The main window end to end, on tiny (wf=8, depth=2) weights and small images."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+import app.workers
+import drcnet.inference
+from drcnet.compare import Knobs
+
+
+@pytest.fixture
+def boxes(monkeypatch):  # noqa: ANN001, ANN201
+    """Record QMessageBox.critical calls instead of showing modal boxes."""
+    calls: list[tuple[str, str]] = []
+
+    def critical(parent, title, text, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
+    monkeypatch.setattr(QMessageBox, "information", staticmethod(critical))
+    return calls
+
+
+def test_open_shows_file_and_restores(make_window, image_path, open_settled) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    assert "noisy.png" in w.windowTitle()
+    assert w.image.rgb.shape == (72, 96, 3)
+    # A small image: the preview is the full-resolution result.
+    assert w.full is not None and w.full.restored.shape == (72, 96, 3)
+    assert w.viewer.single.primary is not None
+    assert "full resolution" in w.viewer.single.captions[0]
+    assert not np.allclose(w.full.restored, w.image.rgb)
+    assert "cpu" in w.run_label.text()
+
+
+def test_preview_follows_slider_without_blocking(make_window, image_path, open_settled,
+                                                 make_gate, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    first = w.preview.analysis.restored.copy()
+    gate = make_gate(app.workers.analyse)
+    monkeypatch.setattr(app.workers, "analyse", gate)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(5)
+    w.controls.t_slider.setValue(55)  # the user drags t
+    qtbot.waitUntil(gate.entered.is_set)
+    # The model thread is busy with the preview; the GUI keeps running its event loop.
+    qtbot.waitUntil(lambda: len(ticks) >= 5)
+    assert w.preview.analysis.knobs.t == pytest.approx(0.75)
+    with qtbot.waitSignal(w.previewShown, timeout=10000):
+        gate.release()
+    timer.stop()
+    assert w.preview.analysis.knobs == Knobs(0.55, 1e-6, True)
+    assert np.abs(w.preview.analysis.restored - first).max() > 1e-4
+
+
+def test_stale_previews_are_coalesced(make_window, image_path, open_settled, make_gate,
+                                      qtbot, monkeypatch) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    gate = make_gate(app.workers.analyse)
+    monkeypatch.setattr(app.workers, "analyse", gate)
+    w.controls.t_slider.setValue(60)
+    qtbot.waitUntil(gate.entered.is_set)
+    for v in range(61, 91):  # a fast drag while the first preview is still running
+        w.controls.t_slider.setValue(v)
+    gate.release()
+    qtbot.waitUntil(lambda: w.preview.analysis.knobs.t == pytest.approx(0.90), timeout=10000)
+    qtbot.waitUntil(w.is_settled, timeout=10000)
+    assert gate.calls == 2  # the one in flight and the latest; 29 stale ones never ran
+
+
+def test_full_resolution_refine_and_cancel(make_window, tmp_path, picture, make_gate, qtbot,
+                                           open_settled, monkeypatch) -> None:  # noqa: ANN001
+    path = picture(tmp_path / "big.png", 300, 200)
+    w = make_window()
+    w.controls.set_run(256, 128, True)
+    open_settled(w, path)
+    assert w.preview.analysis.restored.shape[:2] == (171, 256)  # downscaled preview
+    assert w.full is not None and w.full.restored.shape == (200, 300, 3)  # refined when idle
+    assert "full resolution" in w.viewer.single.captions[0]
+    assert "tile 128" in w.run_label.text()
+
+    w.controls.refine_check.setChecked(False)
+    w.controls.t_slider.setValue(60)
+    qtbot.waitUntil(w.is_settled, timeout=10000)
+    assert not w._full_current()
+    assert "preview" in w.viewer.single.captions[0]
+
+    gate = make_gate(drcnet.inference.forward_image)
+    monkeypatch.setattr(drcnet.inference, "forward_image", gate)
+    cancelled = []
+    w.engine.worker.restoreCancelled.connect(lambda serial, by_user: cancelled.append(by_user))
+    w.controls.restore_button.click()
+    qtbot.waitUntil(gate.entered.is_set)
+    assert w.progress.isVisible() and w.cancel_button.isVisible()
+    w.cancel_button.click()
+    gate.release()
+    qtbot.waitUntil(lambda: not w.progress.isVisible() and bool(cancelled), timeout=10000)
+    assert cancelled == [True]  # cancelled by the user
+    assert gate.calls == 1  # of 6 tiles, only the one running when Cancel was pressed
+    assert not w.cancel_button.isVisible()
+    assert "cancelled" in w.statusBar().currentMessage()
+    assert not w._full_current()
+
+
+def test_full_restore_reports_progress(make_window, tmp_path, picture, qtbot,
+                                       open_settled) -> None:  # noqa: ANN001
+    path = picture(tmp_path / "big.png", 300, 200)
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    open_settled(w, path)
+    seen = []
+    w.engine.worker.progress.connect(lambda s, d, t, m: seen.append((d, t)))
+    with qtbot.waitSignal(w.restoreShown, timeout=20000):
+        w.start_full_restore()
+    assert seen[-1] == (6, 6)
+    assert w.full.restored.shape == (200, 300, 3)
+    assert "s" in w.run_label.text() and "tile 128" in w.run_label.text()
+
+
+def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    w.maps_dock.show()
+    open_settled(w, image_path)
+    names = list(w.info.block_names)
+    assert names == ["stage1.enc0", "stage1.enc1", "stage2.enc0", "stage2.enc1"]
+    maps = w.maps.maps()
+    assert sorted(maps) == sorted(names)
+    for name in names:
+        m = maps[name]
+        assert m.self_aware.ndim == 2 and m.mask.shape == m.self_aware.shape
+        assert set(np.unique(m.mask)) <= {0.0, 1.0}
+        assert w.maps.buttons[name].icon().isNull() is False
+    assert maps["stage1.enc1"].self_aware.shape == (36, 48)  # half resolution
+    before = {n: float(maps[n].mask.mean()) for n in names}
+    w.controls.t_spin.setValue(0.5)
+    qtbot.waitUntil(lambda: w.preview.analysis.knobs.t == 0.5 and w.is_settled())
+    after = {n: float(w.maps.maps()[n].mask.mean()) for n in names}
+    assert after != before  # a lower threshold selects more of the self-aware map
+    assert all(after[n] >= before[n] for n in names)
+    # Overlay on the viewer with the chosen opacity.
+    w.maps.overlay_check.setChecked(True)
+    w.maps.opacity_slider.setValue(35)
+    assert w.viewer.single.overlay is not None
+    assert w.viewer.single.overlay_opacity == pytest.approx(0.35)
+    w.maps.set_block("stage2.enc1")
+    w.maps.kind_combo.setCurrentIndex(w.maps.kind_combo.findData("energy"))
+    assert "stage2.enc1" in w.maps.info.text()
+
+
+def test_maps_not_computed_while_hidden(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    w.maps_dock.hide()
+    open_settled(w, image_path)
+    assert w.preview.analysis.maps == {}
+    w.maps_dock.show()
+    qtbot.waitUntil(lambda: bool(w.preview.analysis.maps) and w.is_settled())
+    assert len(w.maps.maps()) == 4
+
+
+def test_ea_view_bypass_then_trained(make_window, image_path, open_settled, weights_dir,
+                                     add_weights, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    w.set_view_mode("ea")
+    qtbot.waitUntil(lambda: w.viewer.has_ea() and w.is_settled())
+    a = w.preview.analysis
+    assert a.with_ea is not None and a.without_ea is not None
+    assert not np.allclose(a.with_ea, a.without_ea)
+    assert "bypassed" in w.viewer.ea_label.text()
+    assert w.viewer.ea_canvases[3].captions[0].startswith("|difference| ×")
+
+    add_weights(weights_dir, noea=True)
+    w.controls.set_task("derain")  # reload: switch away and back
+    qtbot.waitUntil(lambda: w.model_missing)
+    w.controls.set_task("denoise")
+    qtbot.waitUntil(lambda: w.info is not None and w.viewer.has_ea() and w.is_settled()
+                    and "trained" in w.viewer.ea_label.text())
+    assert w.info.noea_weights is not None
+
+
+def test_missing_weights_says_so(qtbot, empty_weights_dir, image_path) -> None:  # noqa: ANN001
+    from app.main_window import MainWindow
+
+    w = MainWindow(task="deblur", device="cpu")
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.open_image(image_path)
+        qtbot.waitUntil(lambda: w.image is not None and w.is_settled())
+        assert w.model_missing
+        banner = w.controls.model_status.text()
+        assert "No trained deblur weights" in banner
+        assert "deblur.safetensors" in banner
+        assert w.viewer.single.primary is None
+        assert "No trained deblur weights" in w.viewer.single.placeholder
+        assert w.preview is None and w.full is None
+        assert w.engine.worker.forward_count == 0  # random weights never ran
+        assert not w.controls.restore_button.isEnabled()
+    finally:
+        w.shutdown()
+
+
+def test_switching_to_a_task_without_weights(make_window, image_path, open_settled,
+                                             qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    assert w.full is not None
+    w.controls.set_task("deblur")
+    qtbot.waitUntil(lambda: w.model_missing and w.is_settled())
+    assert w.full is None and w.viewer.single.primary is None
+    assert "No trained deblur weights" in w.controls.model_status.text()
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"this is not an image", "not an image"),
+    (b"", "empty"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not an image"),
+])
+def test_bad_file_gives_message_box(make_window, tmp_path, boxes, qtbot, content, reason) -> None:  # noqa: ANN001, E501
+    w = make_window()
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(content)
+    w.open_image(bad)
+    qtbot.waitUntil(lambda: len(boxes) == 1)
+    title, text = boxes[0]
+    assert "broken.png" in text and reason in text
+    assert w.image is None
+    assert "broken.png" not in w.windowTitle()
+
+
+def test_missing_file_and_folder(make_window, tmp_path, boxes, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    w.open_image(tmp_path / "nowhere.png")
+    w.open_image(tmp_path)
+    qtbot.waitUntil(lambda: len(boxes) == 2)
+    texts = " ".join(t for _, t in boxes)
+    assert "does not exist" in texts and "folder" in texts
+
+
+def test_bad_file_keeps_current_image(make_window, image_path, tmp_path, boxes, open_settled,
+                                      qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 garbage")
+    w.open_image(bad)
+    qtbot.waitUntil(lambda: len(boxes) == 1)
+    assert w.image.path == image_path
+    assert "noisy.png" in w.windowTitle()
+
+
+def test_drop_opens_file(make_window, image_path, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(image_path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(w.imageOpened, timeout=10000) as blocker:
+        w.dropEvent(event)
+    assert blocker.args == [str(image_path)]
+
+
+def test_recent_files_and_settings_persist(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001, E501
+    w = make_window()
+    open_settled(w, image_path)
+    w.controls.set_knobs(Knobs(0.8, 1e-3, False), notify=True)
+    w.set_compare_style("side")
+    titles = [a.text() for a in w.recent_menu.actions()]
+    assert "noisy.png" in titles
+    w.close()  # saves settings
+    w2 = make_window(task=None)
+    assert w2.controls.knobs() == Knobs(0.8, 1e-3, False)
+    assert w2.controls.task() == "denoise"
+    assert w2.viewer.compare_style() == "side"
+    assert w2.settings.recent_files()[0] == str(image_path.resolve())
+    assert w2.settings.last_folder() == str(image_path.parent)
+
+
+def test_shortcuts(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    w.activateWindow()
+    w.viewer.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_C)
+    assert w.viewer.mode() == "compare"
+    qtbot.keyClick(w, Qt.Key.Key_C)
+    assert w.viewer.mode() == "after"
+    qtbot.keyClick(w, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert w.viewer.scale() == pytest.approx(1.0)
+    qtbot.keyClick(w, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert w.viewer.scale() == pytest.approx(1.25)
+    qtbot.keyClick(w, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert w.viewer.state.fit
+
+
+def test_pixel_readout(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    c = w.viewer.single
+    s, o = c.transform()
+    qtbot.mouseMove(c, QPoint(round(o.x() + 10.5 * s), round(o.y() + 5.5 * s)))
+    qtbot.waitUntil(lambda: "in" in w.pixel_label.text())
+    text = w.pixel_label.text()
+    rgb = np.round(w.image.rgb[5, 10] * 255).astype(int)
+    assert "x    10" in text and "y     5" in text
+    assert " ".join(f"{v:3d}" for v in rgb) in text
+    assert "out" in text
+
+
+def test_reference_metrics(make_window, image_path, tmp_path, picture, open_settled,
+                           qtbot) -> None:  # noqa: ANN001
+    clean = picture(tmp_path / "clean.png", 96, 72, seed=5)
+    w = make_window()
+    open_settled(w, image_path)
+    w.load_reference(clean)
+    qtbot.waitUntil(lambda: "input" in w._metrics and "output" in w._metrics)
+    text = w.controls.metrics_label.text()
+    assert "clean.png" in text and text.count("dB") == 2
+    from drcnet.metrics import psnr
+
+    assert w._metrics["input"][0] == pytest.approx(psnr(w.image.rgb, w.reference.rgb))
+
+
+def test_reference_of_wrong_size(make_window, image_path, tmp_path, picture, boxes,
+                                 open_settled, qtbot) -> None:  # noqa: ANN001
+    other = picture(tmp_path / "other.png", 50, 40)
+    w = make_window()
+    open_settled(w, image_path)
+    w.load_reference(other)
+    qtbot.waitUntil(lambda: len(boxes) == 1)
+    assert "50×40" in boxes[0][1] and w.reference is None
+
+
+def file_hash(path) -> str:  # noqa: ANN001
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_no_gui_thread_block_on_open(make_window, image_path, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    w.open_image(image_path)
+    assert w.image is None  # reading happens in the pool, not here
+    qtbot.waitUntil(lambda: w.image is not None)
+    assert QApplication.instance() is not None
+
+
+def test_device_switch_moves_model_or_says_why(qtbot, weights_dir, image_path, open_settled,
+                                               boxes, monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window
+    from app.main_window import MainWindow
+
+    monkeypatch.setattr(app.main_window, "available_devices",
+                        lambda: [("cpu", "CPU"), ("cuda:7", "CUDA 7: not here")])
+    w = MainWindow(task="denoise", device="cpu")
+    qtbot.addWidget(w)
+    try:
+        open_settled(w, image_path)
+        assert w.controls.device_combo.count() == 2
+        w.controls.set_device("cuda:7")
+        qtbot.waitUntil(lambda: len(boxes) == 1)
+        assert "cuda:7" in boxes[0][1] and "stays on cpu" in boxes[0][1]
+        assert w.controls.device() == "cpu" and w.info.device == "cpu"
+        assert w.settings.device() == "cpu"
+        w.controls.t_slider.setValue(70)  # the model still works
+        qtbot.waitUntil(lambda: w.preview.analysis.knobs.t == 0.7 and w.is_settled())
+    finally:
+        w.shutdown()
+
+
+def test_first_run_prefers_an_accelerator(qtbot, weights_dir, monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window
+    from app.main_window import MainWindow
+
+    monkeypatch.setattr(app.main_window, "available_devices",
+                        lambda: [("cpu", "CPU"), ("cuda:0", "CUDA 0: test")])
+    w = MainWindow(task="denoise")  # nothing remembered yet
+    qtbot.addWidget(w)
+    try:
+        assert w.controls.device() == "cuda:0"
+        qtbot.waitUntil(lambda: not w.model_pending)  # no CUDA here: it says why, no crash
+    finally:
+        w.shutdown()

@@ -1,0 +1,76 @@
+"""``main.py`` / ``drcnet-studio``: sample choice and the ``--screenshot`` contract."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+from app.main import find_sample, main, task_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_task_for_sample_names() -> None:
+    assert task_for(Path("rain.png")) == "derain"
+    assert task_for(Path("noisy.png")) == "denoise"
+    assert task_for(Path("blurry.jpg")) == "deblur"
+    assert task_for(Path("street.png")) is None
+
+
+def test_find_sample(tmp_path: Path) -> None:
+    assert find_sample(None, tmp_path / "missing") is None
+    assert find_sample(None, tmp_path) is None
+    for name in ("rain.png", "noisy.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert find_sample("denoise", tmp_path).name == "noisy.png"
+    assert find_sample("deblur", tmp_path).name == "noisy.png"  # none for deblur: first known
+    (tmp_path / "blurry.png").write_bytes(b"x")
+    assert find_sample("deblur", tmp_path).name == "blurry.png"
+    assert find_sample(None, tmp_path).name == "blurry.png"
+
+
+def test_screenshot_needs_png(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["x.png", "--screenshot", "out.jpg"]) == 2
+    assert "--screenshot needs a .png" in capsys.readouterr().err
+
+
+def run_main(args: list[str], weights: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DRCNET_WEIGHTS_DIR=str(weights),
+               XDG_CONFIG_HOME=str(tmp_path / "config"), OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=240)
+
+
+def test_screenshot_waits_for_restore(weights_dir: Path, image_path: Path,
+                                      tmp_path: Path) -> None:
+    out = tmp_path / "shot.png"
+    r = run_main([str(image_path), "--task", "denoise", "--screenshot", str(out),
+                  "--size", "1000x640"], weights_dir, tmp_path)
+    assert r.returncode == 0, r.stderr
+    shot = QImage(str(out))
+    assert (shot.width(), shot.height()) == (1000, 640)
+    assert not (tmp_path / "config").exists()  # a screenshot run writes no settings
+
+
+def test_screenshot_without_weights_fails_plainly(empty_weights_dir: Path, image_path: Path,
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "shot.png"
+    r = run_main([str(image_path), "--task", "deblur", "--screenshot", str(out)],
+                 empty_weights_dir, tmp_path)
+    assert r.returncode == 1
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("drcnet-studio")]
+    assert len(lines) == 1 and "no trained deblur weights" in lines[0]
+    assert out.exists()  # the window (with its banner) is still captured
+
+
+def test_screenshot_of_bad_image_fails(weights_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"nope")
+    r = run_main([str(bad), "--screenshot", str(tmp_path / "s.png")], weights_dir, tmp_path)
+    assert r.returncode == 1
+    assert "bad.png" in r.stderr and "drcnet-studio: error:" in r.stderr

@@ -1,0 +1,129 @@
+"""The viewer: modes, split divider, synchronised zoom and pan, pixel hover."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
+
+from app.viewer import Viewer, to_qimage
+
+
+@pytest.fixture
+def viewer(qtbot):  # noqa: ANN001, ANN201
+    v = Viewer()
+    qtbot.addWidget(v)
+    v.resize(800, 500)
+    v.show()
+    qtbot.waitExposed(v)
+    rgb = np.zeros((100, 200, 3), np.float32)
+    rgb[:, :, 0] = np.linspace(0, 1, 200)[None, :]
+    v.set_input(to_qimage(rgb))
+    v.set_output(to_qimage(rgb[::2, ::2]), "Restored · preview")  # half-size preview
+    return v
+
+
+def test_to_qimage_keeps_pixels() -> None:
+    rgb = np.random.default_rng(0).random((5, 7, 3)).astype(np.float32)
+    img = to_qimage(rgb)
+    assert (img.width(), img.height()) == (7, 5)
+    c = img.pixelColor(3, 2)
+    assert (c.red(), c.green(), c.blue()) == tuple(np.round(rgb[2, 3] * 255).astype(int))
+    assert img.format() == QImage.Format.Format_RGB888
+
+
+def test_modes_pick_canvases(viewer) -> None:  # noqa: ANN001
+    viewer.set_mode("before")
+    assert viewer.canvases() == [viewer.single]
+    assert viewer.single.captions[0] == "Input"
+    viewer.set_mode("compare")
+    viewer.set_compare_style("split")
+    assert viewer.single.split and viewer.single.secondary is not None
+    viewer.set_compare_style("side")
+    assert viewer.canvases() == [viewer.left, viewer.right]
+    assert viewer.right.captions[0] == "Restored · preview"
+    viewer.set_mode("ea")
+    assert len(viewer.canvases()) == 4  # input, with EA, without EA, difference
+    assert viewer.ea_canvases[0].primary is not None
+    with pytest.raises(ValueError):
+        viewer.set_mode("nope")
+
+
+def test_preview_is_stretched_over_the_image(viewer) -> None:  # noqa: ANN001
+    # Every canvas speaks full-image coordinates, whatever the layer's resolution.
+    assert viewer.single.image_size.width() == 200
+    assert viewer.single.primary.width() == 100
+
+
+def test_divider_drag(viewer, qtbot) -> None:  # noqa: ANN001
+    viewer.set_mode("compare")
+    viewer.set_compare_style("split")
+    c = viewer.single
+    x = round(c.divider_x())
+    y = c.height() // 2
+    with qtbot.waitSignal(viewer.splitChanged) as blocker:
+        qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+        qtbot.mouseMove(c, QPoint(x - 100, y))
+        qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=QPoint(x - 100, y))
+    assert blocker.args[0] < 0.5
+    assert viewer.split_position() == pytest.approx(blocker.args[0])
+    assert viewer.state.fit  # dragging the divider does not pan
+
+
+def test_side_by_side_zoom_is_synchronised(viewer) -> None:  # noqa: ANN001
+    viewer.set_mode("compare")
+    viewer.set_compare_style("side")
+    fit = viewer.scale()
+    viewer.zoom_by(2.0)
+    assert viewer.scale() == pytest.approx(fit * 2.0)
+    assert viewer.left.transform() == viewer.right.transform()
+    viewer.zoom_100()
+    assert viewer.left.transform()[0] == pytest.approx(1.0)
+    assert viewer.right.transform()[0] == pytest.approx(1.0)
+    viewer.fit()
+    assert viewer.state.fit
+
+
+def test_wheel_zoom_keeps_point_under_cursor(viewer) -> None:  # noqa: ANN001
+    c = viewer.single
+    pos = QPointF(300, 200)
+    before = c.to_image(pos)
+    c.zoom_at(1.25**3, pos)
+    after = c.to_image(pos)
+    assert after.x() == pytest.approx(before.x(), abs=1e-6)
+    assert after.y() == pytest.approx(before.y(), abs=1e-6)
+    assert not viewer.state.fit
+
+
+def test_drag_pans(viewer, qtbot) -> None:  # noqa: ANN001
+    viewer.set_mode("after")
+    c = viewer.single
+    viewer.zoom_100()
+    start = c.to_image(QPointF(400, 250))
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=QPoint(400, 250))
+    qtbot.mouseMove(c, QPoint(430, 250))
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=QPoint(430, 250))
+    assert c.to_image(QPointF(430, 250)).x() == pytest.approx(start.x(), abs=1e-6)
+
+
+def test_hover_reports_image_pixel(viewer, qtbot) -> None:  # noqa: ANN001
+    c = viewer.single
+    s, o = c.transform()
+    target = QPoint(round(o.x() + 150.5 * s), round(o.y() + 20.5 * s))
+    with qtbot.waitSignal(viewer.hovered) as blocker:
+        qtbot.mouseMove(c, target)
+    x, y = blocker.args
+    assert abs(x - 150) <= 1 and abs(y - 20) <= 1
+    with qtbot.waitSignal(viewer.hovered) as blocker:
+        qtbot.mouseMove(c, QPoint(2, 2))  # the margin outside the image
+    assert blocker.args == [-1, -1]
+
+
+def test_missing_output_shows_message(viewer) -> None:  # noqa: ANN001
+    viewer.set_output(None, message="No trained deblur weights are installed.")
+    viewer.set_mode("after")
+    assert viewer.single.primary is None
+    assert "No trained deblur weights" in viewer.single.placeholder
+    img = viewer.grab().toImage()
+    assert not img.isNull()

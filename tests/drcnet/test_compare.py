@@ -1,0 +1,319 @@
+"""drcnet.compare: map rendering, comparison layouts, stamped exports, ``drcnet compare``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from drcnet import DRCNet, registry
+from drcnet.cli import main
+from drcnet.compare import (
+    NOEA_BYPASS,
+    NOEA_TRAINED,
+    ExportParams,
+    Knobs,
+    SheetPanel,
+    amplified_difference,
+    analyse,
+    colorize,
+    compose,
+    downscale,
+    draw_label,
+    nice_gain,
+    normalize_map,
+    overlay,
+    render_map,
+    side_by_side,
+    sidecar_path,
+    split_view,
+    summary_sheet,
+    write_export,
+)
+from drcnet.errors import ImageWriteError
+from drcnet.imageio import read_image, read_png_text, write_image
+from drcnet.weights import save_weights, sha256
+
+
+def ramp(h: int = 40, w: int = 60) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([x / w, y / h, np.full_like(x, 0.3)], axis=2)
+
+
+@pytest.fixture
+def model() -> DRCNet:
+    torch.manual_seed(0)
+    return DRCNet(wf=8, depth=2).eval()
+
+
+@pytest.fixture
+def params() -> ExportParams:
+    return ExportParams(task="denoise", t=0.7, delta=1e-5, ea=True, weights="denoise.safetensors",
+                        weights_sha256="ab" * 32, device="cpu", tile=512, overlap=64,
+                        input="in.png")
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def test_colorize_shape_range_and_upsampling() -> None:
+    m = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
+    rgb = colorize(m, "viridis", size=(40, 30))
+    assert rgb.shape == (30, 40, 3) and rgb.dtype == np.float32
+    assert 0.0 <= rgb.min() and rgb.max() <= 1.0
+    # Viridis runs from dark purple to yellow.
+    assert rgb[0, 0, 2] > rgb[0, 0, 1] and rgb[-1, -1, 0] > 0.9
+    gray = colorize(m, "gray")
+    assert np.allclose(gray[..., 0], gray[..., 2])
+
+
+def test_colorize_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="colormap"):
+        colorize(np.zeros((2, 2)), "rainbowish")
+    with pytest.raises(ValueError, match="h×w"):
+        colorize(np.zeros((2, 2, 3)))
+
+
+def test_mask_upsamples_crisply() -> None:
+    m = np.array([[0.0, 1.0]], np.float32)
+    from drcnet.compare import MapSet
+
+    maps = MapSet(self_aware=m, mask=m, energy=m)
+    out = render_map(maps, "mask", "gray", (8, 2))
+    assert set(np.unique(np.round(out[..., 0], 3))) == {0.0, 1.0}
+
+
+def test_normalize_map() -> None:
+    e = np.array([[0.6, 0.8], [0.7, 0.6]], np.float32)
+    n = normalize_map(e, "energy")
+    assert n.min() == 0.0 and n.max() == 1.0
+    s = np.array([[0.2, 1.3]], np.float32)
+    assert np.allclose(normalize_map(s, "self_aware"), [[0.2, 1.0]])  # absolute, clipped
+    assert np.allclose(normalize_map(np.full((2, 2), 0.7), "energy"), 0.0)
+    with pytest.raises(ValueError):
+        from drcnet.compare import MapSet
+
+        MapSet(e, e, e).get("nope")
+
+
+def test_overlay_blends() -> None:
+    a = np.zeros((4, 4, 3), np.float32)
+    c = np.ones((2, 2, 3), np.float32)
+    assert np.allclose(overlay(a, c, 0.25), 0.25)
+    assert np.allclose(overlay(a, c, 0.0), 0.0)
+
+
+def test_amplified_difference_gain() -> None:
+    a = np.zeros((10, 10, 3), np.float32)
+    b = a.copy()
+    b[2:5, 2:5] = 0.01
+    heat, gain = amplified_difference(a, b)
+    assert gain == 50  # 0.8 / 0.01 = 80, rounded down to 1-2-5 steps
+    assert heat.shape == (10, 10, 3)
+    assert heat[3, 3].sum() > heat[8, 8].sum()
+    assert nice_gain(np.zeros(5)) == 1000.0
+    assert amplified_difference(a, b, gain=3.0)[1] == 3.0
+
+
+def test_draw_label_marks_corner_only() -> None:
+    img = np.full((80, 200, 3), 0.5, np.float32)
+    out = draw_label(img, "Input")
+    assert out.shape == img.shape and out is not img
+    assert not np.allclose(out[:20, :60], 0.5)
+    assert np.allclose(out[60:, 120:], 0.5)
+    right = draw_label(img, "R", corner="top-right")
+    assert not np.allclose(right[:15, -15:], 0.5) and np.allclose(right[:15, :15], 0.5)
+
+
+def test_side_by_side_shape_and_content() -> None:
+    a, b = ramp(), 1.0 - ramp()
+    out = side_by_side(a, b, labels=None, gap=6)
+    assert out.shape == (40, 126, 3)
+    assert np.allclose(out[:, :60], a) and np.allclose(out[:, 66:], b)
+    small_b = downscale(b, 30)  # a preview-size result is stretched to the input
+    assert side_by_side(a, small_b).shape == (40, 128, 3)
+
+
+@pytest.mark.parametrize("pos", [0.0, 0.3, 0.5, 1.0])
+def test_split_view(pos: float) -> None:
+    a, b = ramp(), 1.0 - ramp()
+    out = split_view(a, b, pos, labels=None, line=1)
+    x = round(pos * 60)
+    assert out.shape == a.shape
+    if x > 1:
+        assert np.allclose(out[:, : x - 1], a[:, : x - 1])
+    if x < 59:
+        assert np.allclose(out[:, x + 1 :], b[:, x + 1 :])
+    with pytest.raises(ValueError):
+        split_view(a, b, 1.5)
+
+
+def test_layouts_reject_bad_shapes() -> None:
+    with pytest.raises(ValueError, match="H×W×3"):
+        side_by_side(np.zeros((4, 4)), np.zeros((4, 4, 3)))
+    with pytest.raises(ValueError, match="layout"):
+        compose("grid", ramp(), ramp())
+
+
+def test_summary_sheet_grid() -> None:
+    panels = [[SheetPanel(ramp(), "a"), SheetPanel(ramp(), "b")], [SheetPanel(ramp(), "c")]]
+    sheet = summary_sheet("title", panels, panel_width=120, footer="foot")
+    ph = round(120 * 40 / 60)
+    assert sheet.shape[1] == 2 * 120 + 3 * 12
+    assert sheet.shape[0] == 34 + 2 * (ph + 12) + 34
+    with pytest.raises(ValueError):
+        summary_sheet("t", [])
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+def test_analyse_maps_and_ea_pair(model: DRCNet) -> None:
+    rgb = ramp(32, 48)
+    a = analyse(model, rgb, Knobs(0.5, 1e-6, True), probe=True, ea_compare=True)
+    assert a.restored.shape == rgb.shape
+    assert sorted(a.maps) == sorted(model.block_names())
+    assert a.maps["stage1.enc1"].mask.shape == (16, 24)
+    assert a.with_ea is a.restored
+    assert a.without_ea_source == NOEA_BYPASS
+    assert not np.allclose(a.with_ea, a.without_ea)
+    assert model.knobs.ea is True  # knobs restored after the bypass pass
+    b = analyse(model, rgb, Knobs(0.5, 1e-6, False), ea_compare=True)
+    assert b.without_ea is b.restored
+    assert np.allclose(b.with_ea, a.with_ea, atol=1e-6)
+    assert b.maps == {}
+
+
+def test_analyse_maps_cover_the_image_not_the_padding() -> None:
+    torch.manual_seed(0)
+    net = DRCNet(wf=8, depth=3).eval()  # pads to a multiple of 4
+    a = analyse(net, ramp(30, 45), Knobs(), probe=True)
+    assert a.maps["stage1.enc0"].self_aware.shape == (30, 45)
+    assert a.maps["stage1.enc1"].mask.shape == (15, 23)
+    assert a.maps["stage2.enc2"].energy.shape == (8, 12)
+
+
+def test_analyse_with_trained_noea(model: DRCNet) -> None:
+    torch.manual_seed(3)
+    noea = DRCNet(wf=8, depth=2, ea=False).eval()
+    a = analyse(model, ramp(16, 16), Knobs(), ea_compare=True, noea_model=noea)
+    assert a.without_ea_source == NOEA_TRAINED
+    assert noea.knobs.ea is False
+
+
+def test_downscale() -> None:
+    img = ramp(100, 300)
+    assert downscale(img, 512) is img
+    assert downscale(img, 150).shape == (50, 150, 3)
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def test_write_export_metadata_and_sidecar(tmp_path: Path, params: ExportParams) -> None:
+    out = tmp_path / "o.png"
+    write_export(out, ramp(), params, inputs=[tmp_path / "in.png"])
+    meta = read_png_text(out)
+    assert meta["drcnet.task"] == "denoise" and meta["Software"] == "DRCNet Studio"
+    assert float(meta["drcnet.delta"]) == 1e-5 and meta["drcnet.weights_sha256"] == "ab" * 32
+    side = json.loads(sidecar_path(out).read_text())
+    assert side["t"] == 0.7 and side["ea"] is True and side["tile"] == 512
+    assert side["size"] == [60, 40] and side["output"] == "o.png"
+    assert "split" not in side  # unset fields are left out
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_write_export_refuses_inputs(tmp_path: Path, params: ExportParams) -> None:
+    src = tmp_path / "in.png"
+    write_image(src, ramp())
+    before = src.read_bytes()
+    with pytest.raises(ImageWriteError, match="input"):
+        write_export(src, ramp(), params, inputs=[src])
+    fake = tmp_path / "x.json"  # an input whose name the sidecar would take
+    fake.write_text("{}")
+    with pytest.raises(ImageWriteError, match="input"):
+        write_export(tmp_path / "x.png", ramp(), params, inputs=[fake])
+    assert not (tmp_path / "x.png").exists()
+    assert src.read_bytes() == before and fake.read_text() == "{}"
+
+
+def test_write_export_without_sidecar_and_jpeg(tmp_path: Path, params: ExportParams) -> None:
+    write_export(tmp_path / "a.png", ramp(), params, sidecar=False)
+    assert not (tmp_path / "a.json").exists()
+    write_export(tmp_path / "b.jpg", ramp(), params)
+    assert json.loads((tmp_path / "b.json").read_text())["task"] == "denoise"
+
+
+def test_compare_module_imports_no_qt() -> None:
+    code = "import sys, drcnet.compare, drcnet.cli; print(any(m.startswith('PySide6') " \
+           "for m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "weights"
+    torch.manual_seed(0)
+    save_weights(folder / "denoise.safetensors", DRCNet(wf=8, depth=2), {"task": "denoise"})
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", folder)
+    return folder
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "in.png"
+    rng = np.random.default_rng(0)
+    write_image(path, np.clip(ramp() + rng.normal(0, 0.05, (40, 60, 3)), 0, 1))
+    return path
+
+
+@pytest.mark.parametrize("layout, shape", [("side", (40, 128, 3)), ("split", (40, 60, 3))])
+def test_cli_compare_layouts(tmp_path, shipped, photo, layout, shape) -> None:  # noqa: ANN001
+    out = tmp_path / f"{layout}.png"
+    before = photo.read_bytes()
+    code = main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--layout", layout,
+                 "--split", "0.4", "--t", "0.6", "--delta", "1e-4", "--device", "cpu"])
+    assert code == 0
+    assert read_image(out).rgb.shape == shape
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["weights_sha256"] == sha256(shipped / "denoise.safetensors")
+    assert (side["t"], side["delta"], side["layout"]) == (0.6, 1e-4, layout)
+    assert side.get("split") == (0.4 if layout == "split" else None)
+    assert read_png_text(out)["drcnet.layout"] == layout
+    assert photo.read_bytes() == before
+
+
+def test_cli_compare_sheet(tmp_path, shipped, photo) -> None:  # noqa: ANN001
+    out = tmp_path / "sheet.png"
+    code = main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--layout",
+                 "sheet", "--block", "stage1.enc1", "--no-ea"])
+    assert code == 0
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["block"] == "stage1.enc1" and side["ea"] is False
+    assert side["noea"] == NOEA_BYPASS
+    assert read_image(out).rgb.shape[1] == 3 * 480 + 4 * 12
+
+
+def test_cli_compare_errors(tmp_path, shipped, photo, capsys) -> None:  # noqa: ANN001
+    code = main(["compare", str(photo), "-o", str(photo), "--task", "denoise"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.startswith("drcnet: error:") and "input" in err
+    code = main(["compare", str(photo), "-o", str(tmp_path / "o.png"), "--task", "deblur"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "no trained deblur weights" in err and "\n" not in err
+    assert not (tmp_path / "o.png").exists()
+    code = main(["compare", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+                 "--layout", "sheet", "--block", "stage9.enc0"])
+    assert code == 2 and "unknown block" in capsys.readouterr().err
+    code = main(["compare", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o.png"),
+                 "--task", "denoise"])
+    assert code == 1 and "nope.png" in capsys.readouterr().err
