@@ -40,6 +40,15 @@ from drcnet.imageio import read_image, read_png_text, write_image
 from drcnet.weights import save_weights, sha256
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():  # noqa: ANN201
+    """Tiny networks run fastest on one thread; a busy 2-core box makes OpenMP threads spin."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def ramp(h: int = 40, w: int = 60) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     return np.stack([x / w, y / h, np.full_like(x, 0.3)], axis=2)
