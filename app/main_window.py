@@ -361,6 +361,7 @@ class MainWindow(QMainWindow):
         w.previewFailed.connect(self._on_preview_failed)
         w.progress.connect(self._on_progress)
         w.restoreFinished.connect(self._on_restore_finished)
+        w.idle.connect(self._check_settled)
         w.restoreCancelled.connect(self._on_restore_cancelled)
         w.restoreFailed.connect(self._on_restore_failed)
         c = self.controls

@@ -110,6 +110,10 @@ class ModelWorker(QObject):
     restoreFinished = Signal(object)  # RestoreResult
     restoreCancelled = Signal(int, bool)  # serial, by the user (else superseded)
     restoreFailed = Signal(int, str)
+    # Emitted when the queue has drained and the running flags are cleared. Results are
+    # emitted before the flags clear, so a "settled?" check made on a result alone can see a
+    # restore still running; this signal gives the GUI a last, consistent look.
+    idle = Signal()
 
     ORDER = ("load", "preview", "restore")
 
@@ -158,11 +162,13 @@ class ModelWorker(QObject):
         while True:
             with self._lock:
                 kind = next((k for k in self.ORDER if k in self._pending), None)
-                if kind is None:
-                    return
-                job = self._pending.pop(kind)
-                if kind == "restore":
-                    self._running = job
+                if kind is not None:
+                    job = self._pending.pop(kind)
+                    if kind == "restore":
+                        self._running = job
+            if kind is None:
+                self.idle.emit()
+                return
             try:
                 getattr(self, f"_run_{kind}")(job)
             finally:
