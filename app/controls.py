@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from drcnet.compare import PAPER_DELTA, PAPER_T, Knobs
+from drcnet.inference import DEFAULT_TILE
 from drcnet.registry import TASKS
 
 T_MIN, T_MAX = 0.50, 0.95
@@ -208,7 +209,7 @@ class ControlsPanel(QWidget):
         layout.addStretch(1)
 
         self.set_knobs(Knobs())
-        self.set_run(512, 512, True)
+        self.set_run(512, DEFAULT_TILE, True)
         self.t_slider.valueChanged.connect(self._t_from_slider)
         self.t_spin.valueChanged.connect(self._t_from_spin)
         self.delta_slider.valueChanged.connect(self._delta_from_slider)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from drcnet.inference import DEFAULT_TILE
+
 ORGANIZATION = "DRCNet"
 APPLICATION = "DRCNet Studio"
 MAX_RECENT = 10
@@ -114,7 +116,7 @@ class Settings:
         self._set("knobs/delta", delta)
         self._set("knobs/ea", ea)
 
-    def tile(self, default: int = 512) -> int:
+    def tile(self, default: int = DEFAULT_TILE) -> int:
         return int(self._get("run/tile", default, int))
 
     def set_tile(self, tile: int) -> None:
