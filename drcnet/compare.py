@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from .errors import ImageWriteError
+from .inference import DEFAULT_TILE
 
 PAPER_T = 0.75
 PAPER_DELTA = 1e-6
@@ -647,7 +648,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     p.add_argument("--device", default="auto",
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
-    p.add_argument("--tile", type=int, default=512, help="tile size, 0 for one pass (512)")
+    p.add_argument("--tile", type=int, default=DEFAULT_TILE,
+                   help=f"tile size, 0 for one pass ({DEFAULT_TILE})")
     p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (64)")
     p.add_argument("--block", default=DEFAULT_BLOCK,
                    help=f"DFR block whose maps the sheet shows ({DEFAULT_BLOCK})")
