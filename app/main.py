@@ -31,19 +31,20 @@ def task_for(path: Path) -> str | None:
 
 
 def find_sample(task: str | None, folder: Path = SAMPLES_DIR) -> Path | None:
-    """A bundled sample image: one matching ``task`` if given, else the first one."""
+    """A bundled degraded sample: one matching ``task`` if given, else the derain one (the
+    shipped model that restores most visibly). ``*-clean`` references are never opened."""
     from drcnet.imageio import IMAGE_EXTENSIONS
 
     if not folder.is_dir():
         return None
     images = sorted(p for p in folder.iterdir()
-                    if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    if task is not None:
+                    if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                    and not p.stem.lower().endswith("-clean"))
+    for wanted in ([task] if task is not None else list(SAMPLE_HINTS)):
         for p in images:
-            if task_for(p) == task:
+            if task_for(p) == wanted:
                 return p
-    known = [p for p in images if task_for(p) is not None]
-    return (known or images or [None])[0]
+    return images[0] if images else None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -28,10 +28,12 @@ def test_find_sample(tmp_path: Path) -> None:
     for name in ("rain.png", "noisy.png", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
     assert find_sample("denoise", tmp_path).name == "noisy.png"
-    assert find_sample("deblur", tmp_path).name == "noisy.png"  # none for deblur: first known
-    (tmp_path / "blurry.png").write_bytes(b"x")
+    assert find_sample("deblur", tmp_path).name == "noisy.png"  # none for deblur: the first
+    for name in ("blurry.png", "blurry-clean.png", "rain-clean.png"):
+        (tmp_path / name).write_bytes(b"x")
     assert find_sample("deblur", tmp_path).name == "blurry.png"
-    assert find_sample(None, tmp_path).name == "blurry.png"
+    assert find_sample("derain", tmp_path).name == "rain.png"  # never the clean reference
+    assert find_sample(None, tmp_path).name == "rain.png"
 
 
 def test_screenshot_needs_png(capsys: pytest.CaptureFixture[str]) -> None:
