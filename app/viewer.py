@@ -8,6 +8,8 @@ canvases share one :class:`ViewState`, which keeps zoom and pan synchronised.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -30,6 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+# qimage2ndarray picks its Qt binding from QT_DRIVER (it would look for PyQt5 first).
+os.environ.setdefault("QT_DRIVER", "PySide6")
+import qimage2ndarray  # noqa: E402
+
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
 BACKGROUND = QColor(32, 33, 36)
 DIVIDER_GRAB = 8  # pixels either side of the divider that grab it
@@ -39,9 +45,7 @@ def to_qimage(rgb: np.ndarray) -> QImage:
     """An ``H×W×3`` float [0, 1] (or uint8) RGB array as a QImage that owns its pixels."""
     if rgb.dtype != np.uint8:
         rgb = np.round(np.clip(np.nan_to_num(rgb), 0.0, 1.0) * 255.0).astype(np.uint8)
-    rgb = np.ascontiguousarray(rgb)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return qimage2ndarray.array2qimage(rgb)
 
 
 class ViewState:

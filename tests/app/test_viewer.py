@@ -127,3 +127,16 @@ def test_missing_output_shows_message(viewer) -> None:  # noqa: ANN001
     assert "No trained deblur weights" in viewer.single.placeholder
     img = viewer.grab().toImage()
     assert not img.isNull()
+
+
+def test_to_qimage_round_trips_pixels() -> None:
+    import numpy as np
+    import qimage2ndarray
+
+    from app.viewer import to_qimage
+
+    rgb = np.random.default_rng(0).random((5, 7, 3)).astype(np.float32)
+    q = to_qimage(rgb)
+    assert (q.width(), q.height()) == (7, 5)
+    back = qimage2ndarray.rgb_view(q)
+    assert np.array_equal(back, np.round(rgb * 255).astype(np.uint8))
