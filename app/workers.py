@@ -27,7 +27,7 @@ from PySide6.QtGui import QImage
 
 from drcnet.compare import Analysis, Knobs, analyse
 from drcnet.errors import Cancelled, DRCNetError, NoWeightsError
-from drcnet.inference import Progress, TileConfig, model_device, restore_tiled
+from drcnet.inference import Progress, TileConfig, model_device, restore_tiled, run
 
 from .viewer import to_qimage
 
@@ -234,15 +234,13 @@ class ModelWorker(QObject):
         start = time.perf_counter()
         try:
             self._model.configure(t=job.knobs.t, delta=job.knobs.delta, ea=job.knobs.ea)
-            gen = restore_tiled(self._model, job.rgb, job.tiles, cancel=job.cancel.is_set)
-            while True:
-                try:
-                    p: Progress = next(gen)
-                except StopIteration as stop:
-                    restored = stop.value
-                    break
+
+            def report(p: Progress) -> None:
                 self.forward_count += 1
                 self.progress.emit(job.serial, p.done, p.total, p.message)
+
+            restored = run(restore_tiled(self._model, job.rgb, job.tiles,
+                                         cancel=job.cancel.is_set), report)
             self.restoreFinished.emit(RestoreResult(
                 job.serial, job.knobs, restored, time.perf_counter() - start,
                 str(self._info.device), job.tiles, to_qimage(restored)))

@@ -18,7 +18,7 @@ from . import TASKS, __version__
 from .complexity import count_macs, count_params
 from .devices import DEVICE_CHOICES, available_devices, resolve_device
 from .errors import DRCNetError, ImageWriteError
-from .inference import DEFAULT_TILE, TileConfig, restore_tiled
+from .inference import DEFAULT_TILE, Progress, TileConfig, restore_tiled, run
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -72,16 +72,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
             image = read_image(src, max_pixels=args.max_pixels)
             with tqdm(total=1, desc=src.name, unit="tile", disable=args.quiet,
                       leave=False) as bar:
-                gen = restore_tiled(model, image.rgb, tiles)
-                while True:
-                    try:
-                        p = next(gen)
-                    except StopIteration as stop:
-                        result = stop.value
-                        break
-                    bar.total = p.total
-                    bar.n = p.done
+
+                def show(p: Progress, bar: tqdm = bar) -> None:
+                    bar.total, bar.n = p.total, p.done
                     bar.refresh()
+
+                result = run(restore_tiled(model, image.rgb, tiles), show)
             write_image(dst, result, alpha=image.alpha, bit_depth=image.bit_depth,
                         inputs=inputs)
         except DRCNetError as exc:

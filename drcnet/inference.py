@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -189,10 +190,21 @@ def _restore_tiled(
     return acc / np.maximum(norm, 1e-8)
 
 
-def run(gen: Generator[Progress, None, np.ndarray]) -> np.ndarray:
-    """Drive a progress generator to completion and return its result."""
+P = TypeVar("P")
+R = TypeVar("R")
+
+
+def run(gen: Generator[P, None, R], on_progress: Callable[[P], None] | None = None) -> R:
+    """Drive a progress generator to completion and return its result.
+
+    Args:
+        gen: long work that yields progress records and returns a result.
+        on_progress: called with each record (a progress bar, a Qt signal, a list's append).
+    """
     while True:
         try:
-            next(gen)
+            record = next(gen)
         except StopIteration as stop:
             return stop.value
+        if on_progress is not None:
+            on_progress(record)

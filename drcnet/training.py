@@ -39,6 +39,7 @@ from .datasets import PairedFolder, SyntheticPairs, ValidationSet
 from .devices import resolve_device
 from .errors import Cancelled, DRCNetError
 from .gpu_synthesis import GpuSynthesizer
+from .inference import run
 from .losses import FeaturePyramid, RestorationLoss
 from .metrics import psnr, ssim
 from .network import DRCNet
@@ -707,8 +708,4 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
 
 def run_to_end(gen: Generator[TrainProgress, None, TrainResult]) -> TrainResult:
     """Drain a training generator without reporting; returns its result."""
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return typing.cast(TrainResult, stop.value)
+    return run(gen)

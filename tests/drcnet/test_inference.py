@@ -42,14 +42,8 @@ def test_tile_starts_cover_everything() -> None:
 def test_tiled_matches_whole_image(model: DRCNet) -> None:
     img = _photo(512, 512)
     whole = run(restore_tiled(model, img, TileConfig(tile=0)))
-    records = []
-    gen = restore_tiled(model, img, TileConfig(tile=256, overlap=64))
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            tiled = stop.value
-            break
+    records: list[Progress] = []
+    tiled = run(restore_tiled(model, img, TileConfig(tile=256, overlap=64)), records.append)
     assert tiled.shape == img.shape
     assert [r.done for r in records] == list(range(1, 10))
     assert all(isinstance(r, Progress) and r.total == 9 for r in records)
@@ -90,14 +84,9 @@ def test_out_of_memory_halves_tile(model: DRCNet, monkeypatch) -> None:
         return real(m, rgb, probe)
 
     monkeypatch.setattr(inf, "forward_image", fake)
-    records = []
-    gen = restore_tiled(model, _photo(128, 128), TileConfig(tile=128, overlap=16))
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            out = stop.value
-            break
+    records: list[Progress] = []
+    out = run(restore_tiled(model, _photo(128, 128), TileConfig(tile=128, overlap=16)),
+              records.append)
     assert out.shape == (128, 128, 3)
     assert seen[0] == 128 and max(seen[1:]) == 64
     assert any("retrying with 64-pixel tiles" in r.message for r in records)
