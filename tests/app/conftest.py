@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from drcnet import DRCNet
 from drcnet.imageio import write_image
@@ -177,3 +178,17 @@ class Gate:
 
     def release(self) -> None:
         self.open.set()
+
+
+@pytest.fixture
+def boxes(monkeypatch):  # noqa: ANN001, ANN201
+    """Record QMessageBox.critical calls instead of showing modal boxes."""
+    calls: list[tuple[str, str]] = []
+
+    def critical(parent, title, text, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
+    monkeypatch.setattr(QMessageBox, "information", staticmethod(critical))
+    return calls

@@ -7,24 +7,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from app.export_dialog import ExportDialog, ExportRequest
 from drcnet.imageio import read_image, read_png_text
 from drcnet.weights import sha256
-
-
-@pytest.fixture
-def boxes(monkeypatch):  # noqa: ANN001, ANN201
-    calls: list[tuple[str, str]] = []
-
-    def critical(parent, title, text, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        calls.append((title, text))
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
-    return calls
 
 
 def digest(path: Path) -> str:

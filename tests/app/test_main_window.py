@@ -8,25 +8,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 import app.workers
 import drcnet.inference
 from drcnet.compare import Knobs
-
-
-@pytest.fixture
-def boxes(monkeypatch):  # noqa: ANN001, ANN201
-    """Record QMessageBox.critical calls instead of showing modal boxes."""
-    calls: list[tuple[str, str]] = []
-
-    def critical(parent, title, text, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        calls.append((title, text))
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
-    monkeypatch.setattr(QMessageBox, "information", staticmethod(critical))
-    return calls
 
 
 def test_open_shows_file_and_restores(make_window, image_path, open_settled) -> None:  # noqa: ANN001

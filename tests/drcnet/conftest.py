@@ -1,4 +1,4 @@
-"""Fixtures shared by the evaluation, baseline and sweep tests."""
+"""Fixtures shared by the drcnet tests: pictures, photo folders, tiny weights."""
 
 from __future__ import annotations
 
@@ -42,3 +42,26 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
     save_weights(path, DRCNet(wf=8, depth=2))
     return path
+
+
+def write_photo(path: Path, h: int, w: int, seed: int) -> Path:
+    """Write a smooth random colour photo (``h×w`` PNG) and return its path."""
+    rng = np.random.default_rng(seed)
+    img = cv2.resize(rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8), (w, h))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), img)
+    return path
+
+
+@pytest.fixture
+def make_photo() -> Callable[[Path, int, int, int], Path]:
+    """``make_photo(path, h, w, seed)``: :func:`write_photo` for tests that build folders."""
+    return write_photo
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    """A folder of three small clean photos of different sizes."""
+    for i in range(3):
+        write_photo(tmp_path / "clean" / f"p{i}.png", 80 + 8 * i, 96, i)
+    return tmp_path / "clean"

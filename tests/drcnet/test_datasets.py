@@ -1,29 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
 
 from drcnet.datasets import PairedFolder, SyntheticPairs, ValidationSet
 from drcnet.errors import DRCNetError
 
-
-def _photo(path: Path, h: int, w: int, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    img = cv2.resize(rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8), (w, h))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), img)
-    return path
-
-
-@pytest.fixture
-def photos(tmp_path: Path) -> Path:
-    for i in range(3):
-        _photo(tmp_path / "clean" / f"p{i}.png", 80 + 8 * i, 96, i)
-    return tmp_path / "clean"
+PhotoMaker = Callable[[Path, int, int, int], Path]
 
 
 @pytest.mark.parametrize("task", ["denoise", "derain", "deblur"])
@@ -42,8 +28,8 @@ def test_synthetic_pairs(photos: Path, task: str) -> None:
     assert x4.shape == x.shape and not torch.equal(x4, x)
 
 
-def test_small_images_are_upscaled_to_the_crop(tmp_path: Path) -> None:
-    _photo(tmp_path / "tiny.png", 24, 20, 0)
+def test_small_images_are_upscaled_to_the_crop(tmp_path: Path, make_photo: PhotoMaker) -> None:
+    make_photo(tmp_path / "tiny.png", 24, 20, 0)
     x, _ = SyntheticPairs(tmp_path, "deblur", crop=32)[0]
     assert x.shape == (3, 32, 32)
 
@@ -59,11 +45,11 @@ def test_validation_set_is_fixed(photos: Path) -> None:
     assert torch.equal(a[1][1], c[1][1])  # clean centre crops do not depend on the seed
 
 
-def test_paired_folder_layouts(tmp_path: Path) -> None:
+def test_paired_folder_layouts(tmp_path: Path, make_photo: PhotoMaker) -> None:
     for name in ("a", "b"):
-        _photo(tmp_path / "gopro" / "train" / "seq1" / "blur" / f"{name}.png", 48, 64, 1)
-        _photo(tmp_path / "gopro" / "train" / "seq1" / "sharp" / f"{name}.png", 48, 64, 2)
-    _photo(tmp_path / "gopro" / "train" / "seq1" / "blur" / "unpaired.png", 48, 64, 3)
+        make_photo(tmp_path / "gopro" / "train" / "seq1" / "blur" / f"{name}.png", 48, 64, 1)
+        make_photo(tmp_path / "gopro" / "train" / "seq1" / "sharp" / f"{name}.png", 48, 64, 2)
+    make_photo(tmp_path / "gopro" / "train" / "seq1" / "blur" / "unpaired.png", 48, 64, 3)
     ds = PairedFolder(tmp_path / "gopro", "gopro", crop=32)
     assert len(ds) == 2
     x, y = ds[0]

@@ -11,21 +11,6 @@ from drcnet.degradations import convolve, line_kernel, shake_kernel
 from drcnet.gpu_synthesis import GpuSynthesizer, fft_convolve, streak_kernel
 
 
-def _photo(path: Path, h: int, w: int, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    img = cv2.resize(rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8), (w, h))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), img)
-    return path
-
-
-@pytest.fixture
-def photos(tmp_path: Path) -> Path:
-    for i in range(3):
-        _photo(tmp_path / "clean" / f"p{i}.png", 80 + 8 * i, 96, i)
-    return tmp_path / "clean"
-
-
 @pytest.mark.parametrize("task", ["denoise", "derain", "deblur", "gaussian25"])
 def test_batches_shape_range_and_seed(photos: Path, task: str) -> None:
     a = GpuSynthesizer(photos, task, crop=32, batch_size=4, seed=3)
