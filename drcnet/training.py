@@ -464,7 +464,13 @@ def train(
     """
     d = _setup(cfg)
     try:
-        return (yield from _train(cfg, d, resume, cancel))
+        result = yield from _train(cfg, d, resume, cancel)
+        if d.owns_group and dist.is_initialized():
+            # Tear down only once every rank is past its last collective (rank 0 still
+            # exports while the others finish); gloo could abort a rank whose peer closed
+            # its sockets mid-shutdown.
+            dist.barrier()
+        return result
     finally:
         if d.owns_group and dist.is_initialized():
             dist.destroy_process_group()
