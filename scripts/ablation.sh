@@ -49,7 +49,7 @@ for spec in $runs; do
         --device cpu --max-minutes 0 \
         --set degradation=gaussian25 --set cr="$cr" --set cr_alpha="$alpha" \
         --set steps="$STEPS" --set crop=64 --set batch_size=8 --set synth=cpu \
-        --set num_workers=0 --set lr=2e-3 --set warmup_steps=100 --set log_every=100 \
+        --set num_workers=0 --set warmup_steps=100 --set log_every=100 \
         --set val_every=1000000 --set ckpt_every=200 --set ckpt_minutes=2 \
         --set init_weights= >> "$dir.log" 2>&1 || { echo "$name: training failed, see $dir.log"; exit 1; }
     train_s=$(( $(date +%s) - start ))
