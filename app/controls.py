@@ -91,6 +91,7 @@ class ControlsPanel(QWidget):
     taskChanged = Signal(str)
     deviceChanged = Signal(str)
     knobsChanged = Signal(object)
+    dragFinished = Signal()  # a knob slider was let go
     runChanged = Signal()
     restoreRequested = Signal()
 
@@ -211,6 +212,8 @@ class ControlsPanel(QWidget):
         self.set_knobs(Knobs())
         self.set_run(512, DEFAULT_TILE, True)
         self.t_slider.valueChanged.connect(self._t_from_slider)
+        self.t_slider.sliderReleased.connect(self.dragFinished)
+        self.delta_slider.sliderReleased.connect(self.dragFinished)
         self.t_spin.valueChanged.connect(self._t_from_spin)
         self.delta_slider.valueChanged.connect(self._delta_from_slider)
         self.delta_spin.valueChanged.connect(self._delta_from_spin)
@@ -263,6 +266,10 @@ class ControlsPanel(QWidget):
             self.knobsChanged.emit(self.knobs())
 
     # ------------------------------------------------------------------ values
+    def dragging(self) -> bool:
+        """Whether a knob slider is held down."""
+        return self.t_slider.isSliderDown() or self.delta_slider.isSliderDown()
+
     def knobs(self) -> Knobs:
         return Knobs(t=round(self.t_spin.value(), 2), delta=float(f"{self.delta_spin.value():.3g}"),
                      ea=self.ea_check.isChecked())

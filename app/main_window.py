@@ -10,6 +10,7 @@ preview, only while something shows them. ``settled`` fires when nothing is left
 from __future__ import annotations
 
 import html
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,13 +48,14 @@ from drcnet.compare import (
     amplified_difference,
     compose,
     downscale,
+    draft_of,
     resize_to,
     sheet_title,
     write_export,
 )
 from drcnet.devices import available_devices
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
-from drcnet.inference import TileConfig
+from drcnet.inference import TileConfig, overlap_for
 from drcnet.metrics import psnr, ssim
 from drcnet.registry import TASKS, weight_spec
 
@@ -66,15 +68,12 @@ from .workers import Engine, Jobs, ModelInfo, PreviewResult, RestoreJob, Restore
 
 APP_NAME = "DRCNet Studio"
 IDLE_MS = 400
-OVERLAP = 64
+DRAG_GAP_MS = 250  # knob changes closer together than this are a drag (keys, wheel, mouse)
+SHARPEN_MS = 250  # this long after the last drag change, the full-size preview follows
 
 
 def knob_caption(knobs: Knobs) -> str:
     return f"t {knobs.t:.2f} · δ {knobs.delta:.0e} · EA {'on' if knobs.ea else 'off'}"
-
-
-def overlap_for(tile: int) -> int:
-    return min(OVERLAP, max(tile // 4, 0))
 
 
 @dataclass(frozen=True)
@@ -147,6 +146,15 @@ class MainWindow(QMainWindow):
         self._idle.setSingleShot(True)
         self._idle.setInterval(IDLE_MS)
         self._idle.timeout.connect(self._on_idle)
+        # While a knob is dragged, previews run on a half-size draft; the full-size preview
+        # follows when the slider is let go or the changes pause.
+        self._sharpen = QTimer(self)
+        self._sharpen.setSingleShot(True)
+        self._sharpen.setInterval(SHARPEN_MS)
+        self._sharpen.timeout.connect(self._on_sharpen)
+        self._last_knob_change = -1.0
+        self._latest_draft = False
+        self._draft: tuple[np.ndarray, np.ndarray | None] | None = None
         self._build_ui()
         self._build_actions()
         self._restore_settings(task, device)
@@ -368,6 +376,7 @@ class MainWindow(QMainWindow):
         c.taskChanged.connect(self._on_task_changed)
         c.deviceChanged.connect(self._on_device_changed)
         c.knobsChanged.connect(self._on_knobs_changed)
+        c.dragFinished.connect(self._on_drag_finished)
         c.runChanged.connect(self._on_run_changed)
         c.restoreRequested.connect(self.start_full_restore)
         self.maps.changed.connect(self._update_overlay)
@@ -536,7 +545,8 @@ class MainWindow(QMainWindow):
             out = self.preview.analysis.restored
             h, w = out.shape[:2]
             ref = resize_to(self.reference.rgb, w, h)
-            self._compute_metrics("output", out, ref, f"preview {w}×{h}")
+            kind = "draft" if self.preview.draft else "preview"
+            self._compute_metrics("output", out, ref, f"{kind} {w}×{h}")
 
     def _update_metrics_text(self) -> None:
         if self.reference is None:
@@ -647,7 +657,22 @@ class MainWindow(QMainWindow):
         self.settings.set_knobs(knobs.t, knobs.delta, knobs.ea)
         if self._restore_job is not None and self._restore_job.knobs != knobs:
             self.cancel_restore(quiet=True)
-        self.request_preview()
+        now = time.monotonic()
+        dragging = self.controls.dragging() or (
+            now - self._last_knob_change) * 1000 < DRAG_GAP_MS
+        self._last_knob_change = now
+        self.request_preview(draft=dragging)
+
+    def _on_drag_finished(self) -> None:
+        if self._latest_draft:
+            self.request_preview()
+
+    def _on_sharpen(self) -> None:
+        if self._latest_draft and not self.controls.dragging():
+            self.request_preview()
+        elif self._latest_draft:
+            self._sharpen.start()  # still held: wait for the release
+        self._check_settled()
 
     def _on_run_changed(self) -> None:
         self.settings.set_tile(self.controls.tile())
@@ -676,13 +701,32 @@ class MainWindow(QMainWindow):
         return self.viewer.mode() == "ea" or (
             self._export is not None and self._export.layout == "sheet")
 
-    def request_preview(self) -> None:
-        """Ask for a preview with the current knobs (coalesced with any not yet started)."""
+    def _draft_image(self) -> np.ndarray | None:
+        """The half-size copy of the preview image used while dragging (``None``: too small
+        to be worth it)."""
+        if self.small is None:
+            return None
+        if self._draft is None or self._draft[0] is not self.small:
+            self._draft = (self.small, draft_of(self.small))
+        return self._draft[1]
+
+    def request_preview(self, draft: bool = False) -> None:
+        """Ask for a preview with the current knobs (coalesced with any not yet started).
+        ``draft``: a half-size preview, quick enough to follow a dragged slider; the
+        full-size one is requested :data:`SHARPEN_MS` after the last draft."""
         if self.image is None or self.small is None or self.info is None:
             self._check_settled()
             return
+        rgb = self._draft_image() if draft else None
+        draft = rgb is not None
         self._preview_serial = self.engine.preview(
-            self.small, self.knobs(), probe=self._wants_maps(), ea_compare=self._wants_ea())
+            rgb if draft else self.small, self.knobs(), probe=self._wants_maps(),
+            ea_compare=self._wants_ea(), draft=draft)
+        self._latest_draft = draft
+        if draft:
+            self._sharpen.start()
+        else:
+            self._sharpen.stop()
         self._was_settled = False
         self._idle.start()
         self.run_label.setText("updating preview…")
@@ -696,12 +740,13 @@ class MainWindow(QMainWindow):
         a = result.analysis
         h, w = a.restored.shape[:2]
         self._preview_qimage = to_qimage(a.restored)
-        if self._preview_is_full() and a.knobs == self.knobs():
+        if self._preview_is_full() and a.knobs == self.knobs() and not result.draft:
             self.full = RestoreResult(result.serial, a.knobs, a.restored, a.seconds,
                                       result.device, self._tiles())
             self._full_qimage = self._preview_qimage
         if a.maps:
-            self.maps.set_maps(a.maps, a.knobs.t, f"from the {w}×{h} preview")
+            self.maps.set_maps(a.maps, a.knobs.t,
+                               f"from the {w}×{h} {'draft' if result.draft else 'preview'}")
         if a.with_ea is not None and a.without_ea is not None:
             diff, gain = amplified_difference(a.with_ea, a.without_ea)
             mad = float(np.abs(a.with_ea - a.without_ea).mean())
@@ -711,9 +756,10 @@ class MainWindow(QMainWindow):
             self.viewer.set_ea(
                 to_qimage(a.with_ea), to_qimage(a.without_ea), to_qimage(diff),
                 ("With EA", "Without EA", f"|difference| × {gain:g}"),
-                f"{source} · mean |difference| {mad:.4f} · preview {w}×{h}")
+                f"{source} · mean |difference| {mad:.4f} · "
+                f"{'draft' if result.draft else 'preview'} {w}×{h}")
         self._show_output()
-        self._set_run_label(f"preview {a.seconds:.2f} s")
+        self._set_run_label(f"{'draft' if result.draft else 'preview'} {a.seconds:.2f} s")
         self._refresh_output_metrics()
         self.previewShown.emit()
         # A view that needed maps or the EA pair may have opened while this was computed.
@@ -762,8 +808,9 @@ class MainWindow(QMainWindow):
             a = self.preview.analysis
             h, w = a.restored.shape[:2]
             stale = "" if a.knobs == self.knobs() else " · updating…"
+            kind = "draft" if self.preview.draft else "preview"
             self.viewer.set_output(
-                self._preview_qimage, f"Restored · preview {w}×{h} · {knob_caption(a.knobs)}"
+                self._preview_qimage, f"Restored · {kind} {w}×{h} · {knob_caption(a.knobs)}"
                 f"{stale}")
         else:
             self.viewer.set_output(None, caption="", message=(
@@ -979,7 +1026,7 @@ class MainWindow(QMainWindow):
             return
         a = self.preview.analysis if self.preview is not None else None
         if req.layout == "sheet" and (a is None or a.knobs != self.knobs() or not a.maps
-                                      or a.with_ea is None):
+                                      or a.with_ea is None or self.preview.draft):
             self.request_preview()
             self.statusBar().showMessage("Export waits for the maps…")
             return
@@ -1037,6 +1084,8 @@ class MainWindow(QMainWindow):
             return True
         if self._preview_done < self._preview_serial or self._idle.isActive():
             return False
+        if self._latest_draft or self._sharpen.isActive():
+            return False
         if self._restore_job is not None or self.engine.restore_active():
             return False
         return self._full_current() or not self.controls.auto_refine()
@@ -1066,6 +1115,7 @@ class MainWindow(QMainWindow):
             return
         self._shut = True
         self._idle.stop()
+        self._sharpen.stop()
         self.engine.shutdown()
         self.jobs.wait()
 

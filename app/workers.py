@@ -61,6 +61,7 @@ class PreviewJob:
     knobs: Knobs
     probe: bool = False
     ea_compare: bool = False
+    draft: bool = False  # a reduced-size preview made while a knob is dragged
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class PreviewResult:
     serial: int
     analysis: Analysis
     device: str
+    draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,8 @@ class ModelWorker(QObject):
             self.forward_count += 1
             result = analyse(self._model, job.rgb, job.knobs, probe=job.probe,
                              ea_compare=job.ea_compare, noea_model=self._noea)
-            self.previewReady.emit(PreviewResult(job.serial, result, str(self._info.device)))
+            self.previewReady.emit(
+                PreviewResult(job.serial, result, str(self._info.device), job.draft))
         except DRCNetError as exc:
             self.previewFailed.emit(job.serial, str(exc))
         except Exception as exc:
@@ -287,8 +290,8 @@ class Engine(QObject):
         return job.serial
 
     def preview(self, rgb: np.ndarray, knobs: Knobs, probe: bool = False,
-                ea_compare: bool = False) -> int:
-        job = PreviewJob(self._next(), rgb, knobs, probe, ea_compare)
+                ea_compare: bool = False, draft: bool = False) -> int:
+        job = PreviewJob(self._next(), rgb, knobs, probe, ea_compare, draft)
         self._submit("preview", job)
         return job.serial
 

@@ -18,7 +18,15 @@ from . import TASKS, __version__
 from .complexity import count_macs, count_params
 from .devices import DEVICE_CHOICES, available_devices, resolve_device
 from .errors import DRCNetError, ImageWriteError
-from .inference import DEFAULT_TILE, Progress, TileConfig, restore_tiled, run
+from .inference import (
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE,
+    Progress,
+    TileConfig,
+    overlap_for,
+    restore_tiled,
+    run,
+)
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -65,7 +73,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     model = load_model(args.task, device=args.device, weights=args.weights)
     model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
-    tiles = TileConfig(tile=args.tile, overlap=min(args.overlap, max(args.tile // 4, 0)))
+    tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap))
     failures = 0
     for src, dst in pairs:
         try:
@@ -138,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
     p.add_argument("--tile", type=int, default=DEFAULT_TILE,
                    help=f"tile size in pixels, 0 for whole-image passes (default {DEFAULT_TILE})")
-    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (64)")
+    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
+                   help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")

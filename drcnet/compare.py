@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from .errors import ImageWriteError
-from .inference import DEFAULT_TILE
+from .inference import DEFAULT_OVERLAP, DEFAULT_TILE, overlap_for
 
 PAPER_T = 0.75
 PAPER_DELTA = 1e-6
@@ -179,6 +179,22 @@ def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
     s = max_side / max(h, w)
     size = (max(1, round(w * s)), max(1, round(h * s)))
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+# While a knob is being dragged the GUI previews a smaller copy: half the preview side is a
+# quarter of the pixels, so the picture keeps up with the hand (docs/PERFORMANCE.md), and the
+# full-size preview follows as soon as the slider rests.
+DRAFT_FACTOR = 2
+MIN_DRAFT_SIDE = 128
+
+
+def draft_of(rgb: np.ndarray) -> np.ndarray | None:
+    """The drag-time copy of a preview image: ``1/DRAFT_FACTOR`` of its side (area filter),
+    or ``None`` when that would be under ``MIN_DRAFT_SIDE`` px (small previews are quick)."""
+    side = max(rgb.shape[:2]) // DRAFT_FACTOR
+    if side < MIN_DRAFT_SIDE:
+        return None
+    return downscale(rgb, side)
 
 
 def resize_to(img: np.ndarray, width: int, height: int, nearest: bool = False) -> np.ndarray:
@@ -650,7 +666,8 @@ def register(subparsers: Any) -> None:
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
     p.add_argument("--tile", type=int, default=DEFAULT_TILE,
                    help=f"tile size, 0 for one pass ({DEFAULT_TILE})")
-    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (64)")
+    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
+                   help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
     p.add_argument("--block", default=DEFAULT_BLOCK,
                    help=f"DFR block whose maps the sheet shows ({DEFAULT_BLOCK})")
     p.add_argument("--colormap", choices=tuple(COLORMAPS), default="viridis")
@@ -683,7 +700,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     model = load_model(args.task, device=args.device, weights=args.weights)
     knobs = Knobs(args.t, args.delta, not args.no_ea)
     model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
-    tiles = TileConfig(tile=args.tile, overlap=min(args.overlap, max(args.tile // 4, 0)))
+    tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap))
     restored = run(restore_tiled(model, image.rgb, tiles))
 
     analysis = None

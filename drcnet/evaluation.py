@@ -57,7 +57,15 @@ from .datasets import LAYOUTS, list_images, paired_files
 from .degradations import TASK_DEFAULT, degrade, get_degradation
 from .errors import Cancelled, DRCNetError
 from .imageio import read_image
-from .inference import DEFAULT_TILE, Progress, TileConfig, restore_tiled, run
+from .inference import (
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE,
+    Progress,
+    TileConfig,
+    overlap_for,
+    restore_tiled,
+    run,
+)
 from .metrics import psnr, ssim
 from .network import DRCNet
 from .registry import TASKS
@@ -97,7 +105,7 @@ class RunConfig:
     paired: str = ""
     size: int = 512
     tile: int = DEFAULT_TILE
-    overlap: int = 64
+    overlap: int = DEFAULT_OVERLAP
     device: str = "auto"
     limit: int = 0
 
@@ -126,7 +134,7 @@ class RunConfig:
             raise DRCNetError(str(exc)) from None
 
     def tiles(self) -> TileConfig:
-        return TileConfig(tile=self.tile, overlap=min(self.overlap, self.tile // 4))
+        return TileConfig(tile=self.tile, overlap=overlap_for(self.tile, self.overlap))
 
 
 @dataclass(frozen=True)

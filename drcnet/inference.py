@@ -38,6 +38,15 @@ class Progress:
 # size (docs/MODEL_CARD.md: 256-px tiles beat whole 512² passes by 0.1–1 dB), so 256 is the
 # default everywhere: CLI, GUI full-resolution restores and `drcnet eval`.
 DEFAULT_TILE = 256
+# Overlap between neighbouring tiles, feathered linearly. 32 px scores the same as 64 on the
+# validation split (within 0.03 dB for each task) and computes 1.38× the image's pixels at
+# 4000×3000 instead of 1.84× (docs/PERFORMANCE.md).
+DEFAULT_OVERLAP = 32
+
+
+def overlap_for(tile: int, overlap: int = DEFAULT_OVERLAP) -> int:
+    """The overlap to use with ``tile``: ``overlap``, at most a quarter of the tile."""
+    return min(overlap, max(tile // 4, 0))
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ class TileConfig:
     """Tiling settings. ``tile=0`` means the whole image in one pass."""
 
     tile: int = DEFAULT_TILE
-    overlap: int = 64
+    overlap: int = DEFAULT_OVERLAP
 
     def __post_init__(self) -> None:
         if self.tile < 0:

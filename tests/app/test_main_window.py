@@ -67,6 +67,48 @@ def test_stale_previews_are_coalesced(make_window, image_path, open_settled, mak
     assert gate.calls == 2  # the one in flight and the latest; 29 stale ones never ran
 
 
+def test_drag_previews_a_half_size_draft_then_sharpens(make_window, tmp_path, picture, qtbot,
+                                                       open_settled) -> None:  # noqa: ANN001
+    path = picture(tmp_path / "big.png", 600, 400)
+    w = make_window()
+    w.controls.set_run(512, 256, False)
+    open_settled(w, path)
+    assert w.preview.analysis.restored.shape[:2] == (341, 512)
+    shown = []
+    w.previewShown.connect(lambda: shown.append((w.preview.draft,
+                                                 w.preview.analysis.restored.shape[:2],
+                                                 w.viewer.single.captions[0])))
+    w.controls.t_slider.setSliderDown(True)  # the user holds the t handle and drags
+    for v in (70, 68, 66):
+        w.controls.t_slider.setValue(v)
+    qtbot.waitUntil(lambda: any(d for d, _, _ in shown), timeout=10000)
+    draft = next(s for s in shown if s[0])
+    assert draft[1] == (170, 256) and "draft 256×170" in draft[2]
+    qtbot.wait(500)  # held still: no full-size preview while the handle is down
+    assert not w.is_settled() and all(d for d, _, _ in shown)
+    w.controls.t_slider.setSliderDown(False)  # let go: the full-size preview follows
+    qtbot.waitUntil(w.is_settled, timeout=10000)
+    assert shown[-1][0] is False and shown[-1][1] == (341, 512)
+    assert w.preview.analysis.knobs.t == pytest.approx(0.66)
+    assert "preview 512×341" in w.viewer.single.captions[0]
+
+
+def test_key_repeat_drafts_then_sharpens_after_a_pause(make_window, tmp_path, picture, qtbot,
+                                                        open_settled) -> None:  # noqa: ANN001
+    path = picture(tmp_path / "big.png", 600, 400)
+    w = make_window()
+    w.controls.set_run(512, 256, False)
+    open_settled(w, path)
+    drafts = []
+    w.previewShown.connect(lambda: drafts.append(w.preview.draft))
+    w.controls.t_spin.setValue(0.70)  # one step, nothing before it: a full-size preview
+    w.controls.t_spin.setValue(0.69)  # a second step right after: a drag, so a draft
+    qtbot.waitUntil(w.is_settled, timeout=10000)
+    assert True in drafts and drafts[-1] is False  # sharpened once the steps paused
+    assert w.preview.analysis.restored.shape[:2] == (341, 512)
+    assert w.preview.analysis.knobs.t == pytest.approx(0.69)
+
+
 def test_full_resolution_refine_and_cancel(make_window, tmp_path, picture, make_gate, qtbot,
                                            open_settled, monkeypatch) -> None:  # noqa: ANN001
     path = picture(tmp_path / "big.png", 300, 200)
