@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import DRCNetError
-from .inference import DEFAULT_TILE
+from .inference import DEFAULT_OVERLAP, DEFAULT_TILE
 
 R = TypeVar("R")
 
@@ -84,8 +84,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cfg = EvalConfig(task=args.task, data=args.data, weights=args.weights or "",
                      variant=args.variant, degradation=args.degradation or "",
                      seed=args.seed, paired=args.paired or "", size=args.size,
-                     tile=args.tile, baselines=args.baselines, device=args.device or "auto",
-                     limit=args.limit)
+                     tile=args.tile, overlap=args.overlap, baselines=args.baselines,
+                     device=args.device or "auto", limit=args.limit)
     if args.json == "-":  # stdout carries the JSON alone, so no progress lines
         from .inference import run
 
@@ -113,7 +113,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     cfg = SweepConfig(task=args.task, data=args.data, weights=args.weights or "",
                       variant=args.variant, degradation=args.degradation or "",
                       seed=args.seed, paired=args.paired or "", size=args.size,
-                      tile=args.tile, device=args.device or "auto", limit=args.limit)
+                      tile=args.tile, overlap=args.overlap, device=args.device or "auto",
+                      limit=args.limit)
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
     print(format_summary(result))
     paths = write_outputs(result, args.out)
@@ -138,6 +139,9 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile", type=int, default=DEFAULT_TILE, metavar="N",
                    help=f"inference tile size (default {DEFAULT_TILE}, as drcnet restore; "
                         "0 = whole image in one pass)")
+    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, metavar="N",
+                   help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
+                        "of the tile)")
     p.add_argument("--limit", type=int, default=0, help="use at most N images (0 = all)")
     p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")

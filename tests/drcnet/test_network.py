@@ -119,3 +119,22 @@ def test_probe_off_captures_nothing(tiny: DRCNet) -> None:
     _out(tiny, torch.rand(1, 3, 16, 16))
     assert maps == {}
     assert all(b.probe is None for b in tiny.dfr_blocks())
+
+
+def test_mac_count_includes_the_functional_gamma_beta_convolution(monkeypatch) -> None:  # noqa: ANN001
+    from drcnet.blocks import SelfAwareAffine
+
+    net = DRCNet(wf=8, depth=3).eval()
+    fused = count_macs(net, 64)
+
+    def as_modules(self, x):  # noqa: ANN001, ANN202 (γ and β as separate module calls)
+        pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+        m = torch.sigmoid(self.conv(pooled))
+        return m, self.gamma(m), self.beta(m)
+
+    monkeypatch.setattr(SelfAwareAffine, "forward", as_modules)
+    # Run as modules, γ and β are seen by the conv hooks as well as by the affine hook, so
+    # the count grows by exactly what the affine hook adds: two 1-channel 7×7 convolutions
+    # per DFR block (2 stages × levels at 64², 32², 16²).
+    affine = 2 * 2 * 49 * (64**2 + 32**2 + 16**2)
+    assert count_macs(net, 64) - fused == affine
