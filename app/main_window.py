@@ -589,7 +589,8 @@ class MainWindow(QMainWindow):
         noea = ("trained no-EA weights present" if info.noea_weights is not None
                 else "no trained no-EA weights: EA comparison bypasses EA")
         self.controls.set_model_status(
-            f"<b>{info.weights.name}</b> · wf {info.wf}, depth {info.depth}<br>"
+            f"<b>{info.weights.name}</b> · wf {info.wf}, depth {info.depth} · "
+            f"{info.precision}<br>"
             f"SHA-256 {info.sha256[:16]}…<br>{noea}")
         self.maps.set_blocks(list(info.block_names))
         self.statusBar().showMessage(f"{info.task} model ready on {info.device}", 4000)
@@ -880,6 +881,8 @@ class MainWindow(QMainWindow):
         parts = []
         if self.info is not None:
             parts.append(self.info.device)
+            if self.info.precision != "fp32":
+                parts.append(self.info.precision)
         tile = self.controls.tile()
         parts.append(f"tile {tile}" if tile else "whole image")
         if extra:

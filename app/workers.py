@@ -45,6 +45,7 @@ class ModelInfo:
     block_names: tuple[str, ...]
     noea_weights: Path | None = None
     noea_sha256: str | None = None
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -184,18 +185,21 @@ class ModelWorker(QObject):
 
         try:
             if self._model is not None and self._info is not None and self._info.task == job.task:
-                from drcnet.devices import resolve_device
+                from drcnet.devices import resolve_device, resolve_precision
 
                 dev = resolve_device(job.device)
-                self._model.to(dev)
-                if self._noea is not None:
-                    self._noea.to(dev)
-                info = ModelInfo(**{**self._info.__dict__, "device": str(dev)})
+                precision = resolve_precision("auto", dev)
+                for net in (self._model, self._noea):
+                    if net is not None:
+                        net.to(dev).set_runtime(precision=precision)
+                info = ModelInfo(**{**self._info.__dict__, "device": str(dev),
+                                    "precision": precision})
             else:
                 self._model = self._noea = self._info = None
-                model = load_model(job.task, job.device)
+                model = load_model(job.task, job.device, precision="auto")
                 try:
-                    noea = load_model(job.task, model_device(model), variant="noea")
+                    noea = load_model(job.task, model_device(model), variant="noea",
+                                      precision=model.precision)
                 except NoWeightsError:
                     noea = None
                 path = weight_spec(job.task).path
@@ -205,7 +209,8 @@ class ModelWorker(QObject):
                     task=job.task, device=str(model_device(model)), weights=path,
                     sha256=sha256(path), wf=model.config.wf, depth=model.config.depth,
                     block_names=tuple(model.block_names()), noea_weights=noea_path,
-                    noea_sha256=sha256(noea_path) if noea_path is not None else None)
+                    noea_sha256=sha256(noea_path) if noea_path is not None else None,
+                    precision=model.precision)
             self._info = info
             self.loaded.emit(info)
         except NoWeightsError as exc:

@@ -37,7 +37,7 @@ from .compare import Knobs, analyse, draft_of, resize_to
 from .complexity import count_macs
 from .inference import DEFAULT_TILE, TileConfig, restore_tiled, run, tile_starts
 from .metrics import psnr
-from .network import DRCNet
+from .network import PRECISIONS, DRCNet
 
 
 def _sync(device: torch.device) -> None:
@@ -70,10 +70,11 @@ def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.ascontiguousarray(np.clip(img, 0, 1), dtype=np.float32)
 
 
-def gemm_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
-    """fp32 matrix-multiply rate in GFLOP/s (2·n³ per product), best of ``repeats``."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+def gemm_gflops(device: torch.device, n: int = 2048, repeats: int = 5,
+                dtype: torch.dtype = torch.float32) -> float:
+    """Matrix-multiply rate in GFLOP/s (2·n³ per product), best of ``repeats``."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     torch.mm(a, b)
     best = float("inf")
     for _ in range(repeats):
@@ -97,7 +98,8 @@ def bench_model(
     """Measure one model; see the module docstring for the figures."""
     model = model.to(device).eval()
     res: dict[str, Any] = {"device": str(device), "wf": model.config.wf,
-                           "depth": model.config.depth, "threads": torch.get_num_threads()}
+                           "depth": model.config.depth, "threads": torch.get_num_threads(),
+                           "precision": model.precision, "channels_last": model.channels_last}
     view = _photo(512, 512)
     draft = draft_of(view)
     analyse(model, view, Knobs())  # warm-up
@@ -130,6 +132,11 @@ def bench_model(
     res["forward_gmacs_per_s"] = macs / fwd_s / 1e9
     res["gemm_gflops"] = gemm_gflops(device)
     res["forward_vs_gemm_macs"] = res["forward_gmacs_per_s"] / (res["gemm_gflops"] / 2)
+    low = PRECISIONS[model.precision]
+    if low is not None:  # autocast: also against the GEMM rate of the precision it runs in
+        res[f"gemm_gflops_{model.precision}"] = gemm_gflops(device, dtype=low)
+        res[f"forward_vs_gemm_{model.precision}_macs"] = (
+            res["forward_gmacs_per_s"] / (res[f"gemm_gflops_{model.precision}"] / 2))
 
     photo = _photo(1024, 1024, seed=1)
     whole = run(restore_tiled(model, photo, TileConfig(tile=0)))
@@ -158,8 +165,9 @@ def bench_model(
 
 
 def _print(task: str, r: dict[str, Any]) -> None:
+    layout = ", channels_last" if r["channels_last"] else ""
     print(f"{task}: DRCNet wf={r['wf']} depth={r['depth']} on {r['device']} "
-          f"({r['threads']} threads)")
+          f"({r['threads']} threads, {r['precision']}{layout})")
     dh, dw = r["preview_draft_px"]
     print(f"  preview 512x512 drag   median {r['preview_ms']['median']:.0f} ms, "
           f"p90 {r['preview_ms']['p90']:.0f} ms (draft {dw}x{dh}, stretched)")
@@ -167,7 +175,12 @@ def _print(task: str, r: dict[str, Any]) -> None:
           f"p90 {r['preview_sharp_ms']['p90']:.0f} ms (full size)")
     print(f"  forward                {r['forward_gmacs']:.1f} GMACs, "
           f"{r['forward_gmacs_per_s']:.1f} GMAC/s "
-          f"= {100 * r['forward_vs_gemm_macs']:.0f}% of gemm {r['gemm_gflops']:.0f} GFLOP/s / 2")
+          f"= {100 * r['forward_vs_gemm_macs']:.0f}% of fp32 gemm "
+          f"{r['gemm_gflops']:.0f} GFLOP/s / 2")
+    if r["precision"] != "fp32":
+        p = r["precision"]
+        print(f"  {'':22} = {100 * r[f'forward_vs_gemm_{p}_macs']:.0f}% of {p} gemm "
+              f"{r[f'gemm_gflops_{p}']:.0f} GFLOP/s / 2")
     print(f"  seams (1024², {DEFAULT_TILE}-px tiles) {r['seam_psnr_db']:.1f} dB tiled vs whole")
     if "full_12mp_s" in r:
         print(f"  12 MP restore          {r['full_12mp_s']:.1f} s, peak "
@@ -177,7 +190,7 @@ def _print(task: str, r: dict[str, Any]) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .devices import resolve_device
+    from .devices import resolve_device, resolve_precision
     from .registry import load_model
 
     device = resolve_device(args.device)
@@ -185,13 +198,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     results: dict[str, Any] = {}
     for task in args.task or ["denoise"]:
+        precision = resolve_precision(args.precision, device)
         if args.random_wf:
             torch.manual_seed(0)
-            model = DRCNet(wf=args.random_wf, depth=4)
+            model = DRCNet(wf=args.random_wf, depth=4).set_runtime(precision=precision)
             label = f"{task} (untrained wf={args.random_wf}, speed only)"
         else:
-            model = load_model(task, device=device, weights=args.weights)
+            model = load_model(task, device=device, weights=args.weights, precision=precision)
             label = task
+        model.set_runtime(channels_last=args.channels_last)
         results[label] = bench_model(model, device, full=not args.no_full)
         if not args.json:
             _print(label, results[label])
@@ -202,6 +217,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from .cli import add_runtime_options
+
     p = sub.add_parser("bench", help="measure preview latency, throughput and 12 MP restores")
     p.add_argument("--task", action="append", choices=("derain", "denoise", "deblur"),
                    help="task(s) to measure (default denoise; repeatable)")
@@ -210,6 +227,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--random-wf", type=int, default=0,
                    help="time an untrained network of this width instead (speed only)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    add_runtime_options(p)
     p.add_argument("--no-full", action="store_true", help="skip the 12-megapixel restore")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=cmd_bench)

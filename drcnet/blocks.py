@@ -7,6 +7,7 @@ implementation's names (``RN_L``, ``simam_module``, ``sam12`` …) are mapped in
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -42,6 +43,14 @@ class BlockMaps:
     self_aware: torch.Tensor
     mask: torch.Tensor
     energy: torch.Tensor
+
+
+def full_precision(x: torch.Tensor) -> contextlib.AbstractContextManager:
+    """Autocast off on ``x``'s device (for statistics that must stay float32 under fp16 or
+    bf16 autocast: a sum over a 256×256 map of fp16 values overflows)."""
+    if x.device.type in ("cuda", "cpu"):
+        return torch.autocast(x.device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 class SelfAwareAffine(nn.Module):
@@ -86,10 +95,15 @@ def region_normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) -> 
     Shape:
         x: ``B×C×H×W``; mask: ``B×1×H×W``; returns ``B×C×H×W``.
     """
+    with full_precision(x):
+        return _region_normalize(x.float(), mask.float(), eps)
+
+
+def _region_normalize(x: torch.Tensor, mask: torch.Tensor, eps: float) -> torch.Tensor:
     b, c, h, w = x.shape
     n = h * w
     xf = x.reshape(b, c, n)
-    r = mask.reshape(b, 1, n).to(x.dtype)
+    r = mask.reshape(b, 1, n)
     regions = torch.cat([r, 1.0 - r], dim=1).transpose(1, 2)  # B×N×2: region, rest
     area = regions.sum(dim=1, keepdim=True)  # B×1×2
     # Sums per region by matrix products; each region's own sum, never a difference of two
@@ -135,11 +149,13 @@ def energy_attention(x: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch
     Shape:
         x: ``B×C×H×W``; both outputs ``B×C×H×W``.
     """
-    n = max(x.shape[-2] * x.shape[-1] - 1, 1)
-    d = (x - x.mean(dim=(2, 3), keepdim=True)).pow(2)
-    var = d.sum(dim=(2, 3), keepdim=True) / n
-    weight = torch.sigmoid(d / (4.0 * (var + delta)) + 0.5)
-    return x * weight, weight
+    with full_precision(x):
+        x = x.float()
+        n = max(x.shape[-2] * x.shape[-1] - 1, 1)
+        d = (x - x.mean(dim=(2, 3), keepdim=True)).pow(2)
+        var = d.sum(dim=(2, 3), keepdim=True) / n
+        weight = torch.sigmoid(d / (4.0 * (var + delta)) + 0.5)
+        return x * weight, weight
 
 
 class EnergyAttention(nn.Module):

@@ -16,7 +16,7 @@ import torch
 
 from . import TASKS, __version__
 from .complexity import count_macs, count_params
-from .devices import DEVICE_CHOICES, available_devices, resolve_device
+from .devices import DEVICE_CHOICES, PRECISION_CHOICES, available_devices, resolve_device
 from .errors import DRCNetError, ImageWriteError
 from .inference import (
     DEFAULT_OVERLAP,
@@ -71,8 +71,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         if not os.access(dst.parent, os.W_OK):
             raise ImageWriteError(f"output folder {dst.parent} is not writable")
 
-    model = load_model(args.task, device=args.device, weights=args.weights)
+    model = load_model(args.task, device=args.device, weights=args.weights,
+                       precision=args.precision)
     model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
+    model.set_runtime(channels_last=args.channels_last)
     tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap))
     failures = 0
     for src, dst in pairs:
@@ -128,6 +130,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_runtime_options(p: argparse.ArgumentParser, default: str = "auto") -> None:
+    """``--precision`` and ``--channels-last`` (see :meth:`DRCNet.set_runtime`)."""
+    p.add_argument("--precision", default=default, choices=PRECISION_CHOICES,
+                   help="fp32, or fp16/bf16 autocast; auto = bf16 on a CPU with native "
+                        f"bfloat16, else fp32 (default {default})")
+    p.add_argument("--channels-last", action="store_true",
+                   help="NHWC memory order (for GPUs)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drcnet", description="DRCNet image restoration: restore, train, evaluate.")
@@ -149,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
                    help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
+    add_runtime_options(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

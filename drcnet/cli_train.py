@@ -14,6 +14,7 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .devices import PRECISION_CHOICES
 from .errors import DRCNetError
 from .inference import DEFAULT_OVERLAP, DEFAULT_TILE
 
@@ -85,7 +86,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                      variant=args.variant, degradation=args.degradation or "",
                      seed=args.seed, paired=args.paired or "", size=args.size,
                      tile=args.tile, overlap=args.overlap, baselines=args.baselines,
-                     device=args.device or "auto", limit=args.limit)
+                     device=args.device or "auto", limit=args.limit, precision=args.precision)
     if args.json == "-":  # stdout carries the JSON alone, so no progress lines
         from .inference import run
 
@@ -114,7 +115,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       variant=args.variant, degradation=args.degradation or "",
                       seed=args.seed, paired=args.paired or "", size=args.size,
                       tile=args.tile, overlap=args.overlap, device=args.device or "auto",
-                      limit=args.limit)
+                      limit=args.limit, precision=args.precision)
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
     print(format_summary(result))
     paths = write_outputs(result, args.out)
@@ -144,6 +145,8 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
                         "of the tile)")
     p.add_argument("--limit", type=int, default=0, help="use at most N images (0 = all)")
     p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
+    p.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
+                   help="fp32 (default, as the model card), bf16/fp16 autocast, or auto")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
 
 

@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import torch
 
 from .errors import DeviceError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+PRECISION_CHOICES = ("auto", "fp32", "fp16", "bf16")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX-BF16; Linux only)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[-1].split())
+            return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return False
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """Turn ``auto|fp32|fp16|bf16`` into the precision to run on ``device``.
+
+    ``auto`` is bf16 autocast on a CPU with native bfloat16 (23–29 % faster here, outputs
+    within 58 dB of fp32, validation PSNR within 0.03 dB: docs/PERFORMANCE.md) and fp32
+    everywhere else; GPU precisions are chosen explicitly until they are measured.
+    """
+    if name not in PRECISION_CHOICES:
+        raise DeviceError(f"unknown precision '{name}'; choose one of "
+                          f"{', '.join(PRECISION_CHOICES)}")
+    if name != "auto":
+        return name
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
 
 
 def _mps_available() -> bool:

@@ -94,6 +94,8 @@ class RunConfig:
         overlap: tile overlap in px (at most a quarter of the tile).
         device: ``auto|cpu|cuda|mps``.
         limit: use at most this many images; 0 = all.
+        precision: ``fp32`` (default, the model card's figures), ``bf16``, ``fp16`` or
+            ``auto`` (see :func:`drcnet.devices.resolve_precision`).
     """
 
     task: str
@@ -108,6 +110,7 @@ class RunConfig:
     overlap: int = DEFAULT_OVERLAP
     device: str = "auto"
     limit: int = 0
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -381,7 +384,7 @@ def load_eval_model(cfg: RunConfig) -> DRCNet:
     from .registry import load_model
 
     return load_model(cfg.task, device=cfg.device, variant=cfg.variant,
-                      weights=cfg.weights or None)
+                      weights=cfg.weights or None, precision=cfg.precision)
 
 
 def evaluate(

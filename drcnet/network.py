@@ -10,6 +10,11 @@ from torch.nn import functional as F
 
 from .blocks import BlockMaps, DFRBlock, Knobs, SupervisedAttention, UpBlock
 
+# Inference precisions: fp32, or autocast to fp16/bf16 (convolutions in the low precision;
+# the spatial filter's and energy attention's statistics stay float32).
+PRECISIONS: dict[str, torch.dtype | None] = {
+    "fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -55,6 +60,8 @@ class DRCNet(nn.Module):
             raise ValueError(f"depth must be >= 2, got {depth}")
         self.config = ModelConfig(wf=wf, depth=depth, in_ch=in_ch, t=t, delta=delta, ea=ea)
         self.knobs = Knobs()
+        self.precision = "fp32"
+        self.channels_last = False
         self.configure(t=t, delta=delta, ea=ea)
         self.depth = depth
         chans = [wf * 2**i for i in range(depth)]
@@ -109,6 +116,28 @@ class DRCNet(nn.Module):
             self.knobs.ea = bool(ea)
         return self
 
+    def set_runtime(
+        self, precision: str | None = None, channels_last: bool | None = None
+    ) -> DRCNet:
+        """How forward passes run (not part of the weights; training leaves these alone).
+
+        Args:
+            precision: ``fp32``, or ``fp16``/``bf16`` autocast on the input's device. The
+                outputs are float32 either way.
+            channels_last: keep weights and activations in NHWC memory order (tensor cores
+                on CUDA prefer it).
+        """
+        if precision is not None:
+            if precision not in PRECISIONS:
+                raise ValueError(f"unknown precision '{precision}'; choose one of "
+                                 f"{', '.join(PRECISIONS)}")
+            self.precision = precision
+        if channels_last is not None:
+            self.channels_last = bool(channels_last)
+            fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+            self.to(memory_format=fmt)
+        return self
+
     def dfr_blocks(self) -> list[DFRBlock]:
         """All DFR blocks, stage 1 then stage 2, shallow to deep."""
         return [*self.encoder1, *self.encoder2]
@@ -139,8 +168,14 @@ class DRCNet(nn.Module):
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             image = F.pad(image, (0, pw, 0, ph), mode=mode)
-        outs = self._forward(image)
-        return [o[..., :h, :w] for o in outs]
+        if self.channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:  # no context at all: an outer autocast (training AMP) stays in force
+            return [o[..., :h, :w] for o in self._forward(image)]
+        with torch.autocast(image.device.type, dtype=dtype):
+            outs = self._forward(image)
+        return [o[..., :h, :w].float() for o in outs]
 
     def _forward(self, image: torch.Tensor) -> list[torch.Tensor]:
         x = self.embed1(image)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from .devices import resolve_device
+from .devices import resolve_device, resolve_precision
 from .errors import NoWeightsError, WeightsError
 from .network import DRCNet
 from .weights import build_model
@@ -54,6 +54,7 @@ def load_model(
     device: str | torch.device = "auto",
     variant: str = "default",
     weights: str | os.PathLike[str] | None = None,
+    precision: str = "fp32",
 ) -> DRCNet:
     """The shipped model for ``task``, in eval mode on ``device``, ready for inference.
 
@@ -62,6 +63,8 @@ def load_model(
         device: ``auto|cpu|cuda|cuda:N|mps``.
         variant: ``default``, or ``noea`` for the model trained without energy attention.
         weights: a weight file to use instead of the shipped one.
+        precision: ``fp32``, ``fp16``, ``bf16`` or ``auto`` (bf16 on a CPU with native
+            bfloat16, else fp32; see :func:`drcnet.devices.resolve_precision`).
 
     Raises:
         NoWeightsError: the task has no trained weights yet (random weights never run).
@@ -79,6 +82,7 @@ def load_model(
     model = build_model(weights)
     if variant == "noea":
         model.configure(ea=False)
+    model.set_runtime(precision=resolve_precision(precision, dev))
     return model.to(dev)
 
 

@@ -14,3 +14,12 @@ def test_bench_json_has_the_figures(capsys) -> None:
     assert res["forward_gmacs"] > 0
     assert res["seam_psnr_db"] > 30  # an untrained network tiles almost seamlessly
     assert "full_12mp_s" not in res
+
+
+def test_bench_reports_the_drag_draft_and_low_precision_rates(capsys) -> None:
+    assert main(["bench", "--random-wf", "8", "--no-full", "--json", "--device", "cpu",
+                 "--precision", "bf16"]) == 0
+    (res,) = json.loads(capsys.readouterr().out).values()
+    assert res["precision"] == "bf16" and res["preview_draft_px"] == [256, 256]
+    assert 0 < res["preview_ms"]["median"] and 0 < res["preview_sharp_ms"]["median"]
+    assert res["gemm_gflops_bf16"] > 0 and res["forward_vs_gemm_bf16_macs"] > 0

@@ -70,6 +70,21 @@ def test_knob_flags_change_the_output(tmp_path, weights, photo) -> None:
     assert np.abs(outs[0] - outs[2]).max() > 0
 
 
+def test_precision_and_channels_last_flags(tmp_path, weights, photo) -> None:
+    from drcnet.metrics import psnr
+
+    outs = {}
+    for extra in (["--precision", "fp32"], ["--precision", "bf16"],
+                  ["--precision", "fp32", "--channels-last"]):
+        out = tmp_path / f"o{len(outs)}.png"
+        assert main(["restore", str(photo), "-o", str(out), "--task", "denoise", "--weights",
+                     str(weights), "-q", "--device", "cpu", *extra]) == 0
+        outs[" ".join(extra)] = read_image(out).rgb
+    ref = outs["--precision fp32"]
+    assert psnr(outs["--precision bf16"], ref) > 35  # bf16 convolutions: close
+    assert np.abs(outs["--precision fp32 --channels-last"] - ref).max() <= 1 / 255
+
+
 @pytest.mark.parametrize("kind", ["missing", "empty", "corrupt", "text"])
 def test_bad_inputs(tmp_path, weights, capsys, kind) -> None:
     src = tmp_path / f"bad_{kind}.png"

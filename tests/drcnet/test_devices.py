@@ -19,3 +19,30 @@ def test_missing_devices_give_one_line_errors(monkeypatch) -> None:
     assert "\n" not in str(err.value)
     with pytest.raises(DeviceError, match="unknown device"):
         resolve_device("tpu")
+
+
+def test_precision_auto_is_bf16_only_on_a_cpu_with_native_bfloat16(monkeypatch) -> None:
+    import drcnet.devices as devices
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    assert devices.resolve_precision("auto", cpu) == "bf16"
+    assert devices.resolve_precision("auto", torch.device("cuda")) == "fp32"  # not measured
+    assert devices.resolve_precision("fp32", cpu) == "fp32"
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    assert devices.resolve_precision("auto", cpu) == "fp32"
+    assert devices.resolve_precision("fp16", cpu) == "fp16"
+    with pytest.raises(DeviceError, match="unknown precision 'int8'"):
+        devices.resolve_precision("int8", cpu)
+
+
+def test_cpu_flags_are_read_from_cpuinfo(monkeypatch, tmp_path) -> None:
+    import drcnet.devices as devices
+
+    for flags, expect in (("fpu sse2 avx2 avx512f avx512_bf16", True), ("fpu sse2 avx2", False)):
+        info = tmp_path / "cpuinfo"
+        info.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        monkeypatch.setattr(devices, "Path", lambda _p, info=info: info)
+        devices.cpu_has_native_bf16.cache_clear()
+        assert devices.cpu_has_native_bf16() is expect
+    devices.cpu_has_native_bf16.cache_clear()

@@ -138,3 +138,43 @@ def test_mac_count_includes_the_functional_gamma_beta_convolution(monkeypatch) -
     # per DFR block (2 stages × levels at 64², 32², 16²).
     affine = 2 * 2 * 49 * (64**2 + 32**2 + 16**2)
     assert count_macs(net, 64) - fused == affine
+
+
+def test_bf16_autocast_runtime_is_close_to_fp32_and_returns_float32(tiny: DRCNet) -> None:
+    x = torch.rand(1, 3, 48, 40)
+    with torch.no_grad():
+        ref = tiny(x)[-1]
+        tiny.set_runtime(precision="bf16")
+        low = tiny(x)[-1]
+        tiny.set_runtime(precision="fp32")
+        back = tiny(x)[-1]
+    assert low.dtype == torch.float32 and low.shape == ref.shape
+    assert torch.isfinite(low).all()
+    assert 0 < (low - ref).abs().max() < 0.1  # bf16 convolutions: close, not identical
+    assert torch.equal(back, ref)
+
+
+def test_low_precision_statistics_do_not_overflow() -> None:
+    from drcnet.blocks import energy_attention, region_normalize
+
+    # Sums over a 256×256 map of values near 100 exceed fp16's range (65504) many times over.
+    x = torch.full((1, 2, 256, 256), 100.0) + torch.rand(1, 2, 256, 256)
+    mask = (torch.rand(1, 1, 256, 256) > 0.5).float()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = region_normalize(x.bfloat16(), mask)
+        y, w = energy_attention(x.bfloat16(), 1e-6)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert torch.allclose(out, region_normalize(x.bfloat16().float(), mask), atol=1e-4)
+    assert torch.isfinite(y).all() and torch.isfinite(w).all()
+
+
+def test_channels_last_runtime_gives_the_same_result(tiny: DRCNet) -> None:
+    x = torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        ref = tiny(x)[-1]
+        tiny.set_runtime(channels_last=True)
+        out = tiny(x)[-1]
+        tiny.set_runtime(channels_last=False)
+    assert torch.allclose(out, ref, atol=1e-5)
+    with pytest.raises(ValueError, match="precision"):
+        tiny.set_runtime(precision="fp8")
