@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .blocks import BlockMaps
-from .errors import Cancelled
+from .errors import Cancelled, DRCNetError
 from .network import DRCNet
 
 
@@ -68,7 +68,9 @@ def to_tensor(rgb: np.ndarray, device: torch.device | str = "cpu") -> torch.Tens
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an H×W×3 image, got shape {rgb.shape}")
     t = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)
-    return t.unsqueeze(0).to(device)
+    # Contiguous NCHW: the first convolution would copy anyway, and a compiled model is
+    # specialised on strides (a permuted view would make it compile again).
+    return t.unsqueeze(0).contiguous().to(device)
 
 
 def to_numpy(x: torch.Tensor) -> np.ndarray:
@@ -101,6 +103,28 @@ def forward_image(
     finally:
         model.set_probe(None)
     return to_numpy(out), maps
+
+
+def compile_model(model: DRCNet, tile: int = DEFAULT_TILE) -> DRCNet:
+    """``torch.compile`` (inductor with weight freezing) for batch work at fixed knobs.
+
+    The knobs are compiled in as constants: changing t, δ or EA, or an input of another
+    shape, compiles again (tens of seconds), so this suits ``drcnet restore`` over many
+    tiles, not a slider. Compiles once now on a ``tile``×``tile`` input, the shape of every
+    tile of an image larger than the tile.
+
+    Raises:
+        DRCNetError: compiling failed (the CPU backend needs a C++ compiler).
+    """
+    compiled = torch.compile(model, dynamic=False, options={"freezing": True})
+    try:
+        with torch.inference_mode():
+            compiled(torch.zeros(1, model.config.in_ch, tile, tile, device=model_device(model)))
+    except Exception as exc:  # backend failures come as many exception types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DRCNetError(f"torch.compile failed ({first[:200]}); run without --compile") \
+            from None
+    return compiled  # type: ignore[return-value]  # an OptimizedModule wrapping the DRCNet
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:

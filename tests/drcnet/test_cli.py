@@ -70,6 +70,18 @@ def test_knob_flags_change_the_output(tmp_path, weights, photo) -> None:
     assert np.abs(outs[0] - outs[2]).max() > 0
 
 
+def test_compile_flag_gives_the_eager_result(tmp_path, weights, photo) -> None:
+    outs = []
+    for extra in ([], ["--compile"]):
+        out = tmp_path / f"c{len(outs)}.png"
+        # 32-px tiles: every tile of the 40×50 photo has the shape compiled up front
+        assert main(["restore", str(photo), "-o", str(out), "--task", "denoise", "--weights",
+                     str(weights), "-q", "--device", "cpu", "--precision", "fp32",
+                     "--tile", "32", "--overlap", "8", *extra]) == 0
+        outs.append(read_image(out).rgb)
+    assert np.abs(outs[0] - outs[1]).max() <= 1 / 255
+
+
 def test_precision_and_channels_last_flags(tmp_path, weights, photo) -> None:
     from drcnet.metrics import psnr
 
