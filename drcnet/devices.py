@@ -37,6 +37,9 @@ def resolve_precision(name: str, device: torch.device) -> str:
     if name not in PRECISION_CHOICES:
         raise DeviceError(f"unknown precision '{name}'; choose one of "
                           f"{', '.join(PRECISION_CHOICES)}")
+    if name == "fp16" and device.type == "cpu":
+        raise DeviceError("fp16 runs emulated on the CPU (minutes per image); use bf16, fp32 "
+                          "or auto")
     if name != "auto":
         return name
     return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"

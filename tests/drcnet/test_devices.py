@@ -31,7 +31,9 @@ def test_precision_auto_is_bf16_only_on_a_cpu_with_native_bfloat16(monkeypatch) 
     assert devices.resolve_precision("fp32", cpu) == "fp32"
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
     assert devices.resolve_precision("auto", cpu) == "fp32"
-    assert devices.resolve_precision("fp16", cpu) == "fp16"
+    assert devices.resolve_precision("fp16", torch.device("cuda")) == "fp16"
+    with pytest.raises(DeviceError, match="fp16 runs emulated on the CPU"):
+        devices.resolve_precision("fp16", cpu)
     with pytest.raises(DeviceError, match="unknown precision 'int8'"):
         devices.resolve_precision("int8", cpu)
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Issue 5's CUDA figures in one go: `drcnet bench` for the shipped wf=16 models and an
+# untrained paper-size wf=64 network, in fp32, fp16 and bf16 autocast, with and without
+# channels_last, and torch.compile on the fastest eager setting. One JSON per run in $OUT,
+# plus $OUT/summary.txt (one line per run).
+#
+# Usage (from the repository root; about 6-8 minutes on one H100, most of it compiling):
+#   OUT=out/gpu_bench bash scripts/gpu_bench.sh
+# Environment:
+#   OUT      output folder (default out/gpu_bench)
+#   DEVICE   default cuda; DEVICE=cpu QUICK=1 PRECS="fp32 bf16" is its smoke test on a CPU
+#   QUICK    1 = denoise only, no 12 MP restore, no wf=64, no compile
+#   PRECS    precisions to run (default "fp32 fp16 bf16"; a CPU has no fast fp16: use
+#            PRECS="fp32 bf16" there)
+#   PYTHON   interpreter (default .venv/bin/python if present, else python3)
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out/gpu_bench}
+DEVICE=${DEVICE:-cuda}
+QUICK=${QUICK:-0}
+PRECS=${PRECS:-fp32 fp16 bf16}
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+mkdir -p "$OUT"
+SUMMARY=$OUT/summary.txt
+: > "$SUMMARY"
+
+bench() {  # name, then drcnet bench arguments
+    local name=$1
+    shift
+    echo "== $name: drcnet bench $*"
+    if "$PYTHON" -m drcnet.cli bench --device "$DEVICE" --json "$@" \
+            > "$OUT/$name.json" 2> "$OUT/$name.err"; then
+        "$PYTHON" - "$OUT/$name.json" "$name" >> "$SUMMARY" <<'PY'
+import json, sys
+path, name = sys.argv[1:]
+for label, r in json.load(open(path)).items():
+    full = (f"12MP {r['full_12mp_s']:.2f} s, peak {r['full_12mp_peak_mb']:.0f} MB, "
+            f"overhead {r['tiling_overhead']:.2f}" if "full_12mp_s" in r else "no 12MP")
+    comp = f", compile {r['compile_s']:.0f} s" if r.get("compiled") else ""
+    print(f"{name} | {label} | drag {r['preview_ms']['median']:.1f} ms, "
+          f"sharp {r['preview_sharp_ms']['median']:.1f} ms, forward {r['forward_ms']:.2f} ms, "
+          f"{r['forward_gmacs_per_s']:.0f} GMAC/s = {100 * r['forward_vs_gemm_macs']:.0f}% of "
+          f"fp32 GEMM/2 | {full}{comp}")
+PY
+    else
+        echo "$name | FAILED: $(tail -n 1 "$OUT/$name.err")" >> "$SUMMARY"
+    fi
+}
+
+TASKS="--task denoise --task derain --task deblur"
+FULL=""
+if [ "$QUICK" = 1 ]; then TASKS="--task denoise"; FULL="--no-full"; fi
+
+for prec in $PRECS; do
+    bench "wf16-$prec" $TASKS --precision "$prec" $FULL
+    bench "wf16-$prec-cl" --task denoise --precision "$prec" --channels-last $FULL
+done
+if [ "$QUICK" != 1 ]; then
+    for prec in $PRECS; do
+        bench "wf64-$prec" --random-wf 64 --precision "$prec"
+        bench "wf64-$prec-cl" --random-wf 64 --precision "$prec" --channels-last
+    done
+    bench "wf16-fp16-compile" --task denoise --precision fp16 --compile
+    bench "wf64-fp16-compile" --random-wf 64 --precision fp16 --compile
+fi
+cat "$SUMMARY"
