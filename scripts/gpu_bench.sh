@@ -4,7 +4,8 @@
 # channels_last, and torch.compile on the fastest eager setting. One JSON per run in $OUT,
 # plus $OUT/summary.txt (one line per run).
 #
-# Usage (from the repository root; about 6-8 minutes on one H100, most of it compiling):
+# Usage (from the repository root). Not yet run on a GPU: its length there is unknown; the
+# CPU smoke test (DEVICE=cpu QUICK=1 PRECS="fp32 bf16") takes about 2 minutes here.
 #   OUT=out/gpu_bench bash scripts/gpu_bench.sh
 # Environment:
 #   OUT      output folder (default out/gpu_bench)
