@@ -946,10 +946,9 @@ class MainWindow(QMainWindow):
         self._end_progress()
         self.full = result
         self._full_qimage = result.qimage or to_qimage(result.restored)
-        tile = f"tile {result.tiles.tile}" if result.tiles.tile else "whole image"
         self.statusBar().showMessage(
             f"Full-resolution restore done in {result.seconds:.1f} s", 8000)
-        self.run_label.setText(f"{result.device} · {tile} · {result.seconds:.1f} s")
+        self._set_run_label(f"{result.seconds:.1f} s")
         self._show_output()
         self._refresh_output_metrics()
         self._advance_export()

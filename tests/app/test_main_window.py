@@ -420,3 +420,16 @@ def test_first_run_prefers_an_accelerator(qtbot, weights_dir, monkeypatch) -> No
         qtbot.waitUntil(lambda: not w.model_pending)  # no CUDA here: it says why, no crash
     finally:
         w.shutdown()
+
+
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_run_label_names_the_precision(make_window, image_path, open_settled, monkeypatch,
+                                       native_bf16) -> None:  # noqa: ANN001
+    import drcnet.devices
+
+    monkeypatch.setattr(drcnet.devices, "cpu_has_native_bf16", lambda: native_bf16)
+    w = make_window()
+    open_settled(w, image_path)
+    assert w.info.precision == ("bf16" if native_bf16 else "fp32")
+    assert ("bf16" in w.run_label.text()) is native_bf16
+    assert w.info.precision in w.controls.model_status.text()
