@@ -669,10 +669,9 @@ class MainWindow(QMainWindow):
             self.request_preview()
 
     def _on_sharpen(self) -> None:
-        if self._latest_draft and not self.controls.dragging():
+        # The knobs have rested for SHARPEN_MS (handle released or merely held still).
+        if self._latest_draft:
             self.request_preview()
-        elif self._latest_draft:
-            self._sharpen.start()  # still held: wait for the release
         self._check_settled()
 
     def _on_run_changed(self) -> None:
@@ -743,7 +742,8 @@ class MainWindow(QMainWindow):
         self._preview_qimage = to_qimage(a.restored)
         if self._preview_is_full() and a.knobs == self.knobs() and not result.draft:
             self.full = RestoreResult(result.serial, a.knobs, a.restored, a.seconds,
-                                      result.device, self._tiles())
+                                      result.device, self._tiles(),
+                                      precision=self.info.precision)
             self._full_qimage = self._preview_qimage
         if a.maps:
             self.maps.set_maps(a.maps, a.knobs.t,
@@ -789,6 +789,7 @@ class MainWindow(QMainWindow):
 
     def _full_current(self) -> bool:
         return self.full is not None and self.full.knobs == self.knobs() and (
+            self.info is None or self.full.precision == self.info.precision) and (
             self.full.tiles == self._tiles() or self._preview_is_full())
 
     def _show_output(self) -> None:
@@ -891,8 +892,11 @@ class MainWindow(QMainWindow):
 
     # ================================================================== full restore
     def _on_idle(self) -> None:
+        # Never refine behind a draft: the full-size preview comes first (the sharpen timer
+        # requests it, which restarts this timer).
         if (self.controls.auto_refine() and self.image is not None and self.info is not None
-                and not self._preview_is_full() and not self._full_current()):
+                and not self._latest_draft and not self._preview_is_full()
+                and not self._full_current()):
             self.start_full_restore()
         self._check_settled()
 
@@ -1046,7 +1050,7 @@ class MainWindow(QMainWindow):
             tile=full.tiles.tile, overlap=full.tiles.overlap, layout=req.layout,
             split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
             block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
-            input=image.path.name)
+            input=image.path.name, precision=full.precision)
         split = self.viewer.split_position()
         block, cmap = self.maps.block(), self.maps.cmap()
 

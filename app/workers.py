@@ -91,6 +91,7 @@ class RestoreResult:
     device: str
     tiles: TileConfig
     qimage: QImage | None = None  # made in the worker: a large image converts slowly
+    precision: str = "fp32"
 
 
 def _unexpected(what: str, exc: BaseException) -> str:
@@ -189,9 +190,15 @@ class ModelWorker(QObject):
 
                 dev = resolve_device(job.device)
                 precision = resolve_precision("auto", dev)
-                for net in (self._model, self._noea):
-                    if net is not None:
+                old_dev, old_precision = model_device(self._model), self._model.precision
+                nets = [n for n in (self._model, self._noea) if n is not None]
+                try:
+                    for net in nets:
                         net.to(dev).set_runtime(precision=precision)
+                except BaseException:  # leave both models where they were, then report
+                    for net in nets:
+                        net.to(old_dev).set_runtime(precision=old_precision)
+                    raise
                 info = ModelInfo(**{**self._info.__dict__, "device": str(dev),
                                     "precision": precision})
             else:
@@ -251,7 +258,7 @@ class ModelWorker(QObject):
                                          cancel=job.cancel.is_set), report)
             self.restoreFinished.emit(RestoreResult(
                 job.serial, job.knobs, restored, time.perf_counter() - start,
-                str(self._info.device), job.tiles, to_qimage(restored)))
+                str(self._info.device), job.tiles, to_qimage(restored), self._model.precision))
         except Cancelled:
             self.restoreCancelled.emit(job.serial, True)
         except DRCNetError as exc:

@@ -528,6 +528,7 @@ class ExportParams:
     block: str | None = None
     noea: str | None = None
     input: str = ""
+    precision: str = "fp32"
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -727,7 +728,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         overlap=tiles.overlap, layout=args.layout,
         split=args.split if args.layout == "split" else None,
         block=args.block if args.layout == "sheet" else None,
-        noea=noea_text, input=src.name,
+        noea=noea_text, input=src.name, precision=model.precision,
     )
     result = compose(args.layout, image.rgb, restored, split=args.split,
                      labels=not args.no_labels, analysis=analysis, block=args.block,

@@ -30,8 +30,9 @@ def cpu_has_native_bf16() -> bool:
 def resolve_precision(name: str, device: torch.device) -> str:
     """Turn ``auto|fp32|fp16|bf16`` into the precision to run on ``device``.
 
-    ``auto`` is bf16 autocast on a CPU with native bfloat16 (23–29 % faster here, outputs
-    within 58 dB of fp32, validation PSNR within 0.03 dB: docs/PERFORMANCE.md) and fp32
+    ``auto`` is bf16 autocast on a CPU with native bfloat16 (23–29 % faster here; outputs
+    score 58–61 dB PSNR against fp32 and validation PSNR moves by at most 0.03 dB:
+    docs/PERFORMANCE.md) and fp32
     everywhere else; GPU precisions are chosen explicitly until they are measured.
     """
     if name not in PRECISION_CHOICES:

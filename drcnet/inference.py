@@ -59,6 +59,8 @@ class TileConfig:
     def __post_init__(self) -> None:
         if self.tile < 0:
             raise ValueError(f"tile must be >= 0, got {self.tile}")
+        if self.overlap < 0:
+            raise ValueError(f"overlap must be >= 0, got {self.overlap}")
         if self.tile and self.overlap * 2 >= self.tile:
             raise ValueError(f"overlap {self.overlap} is too large for tile {self.tile}")
 
@@ -114,9 +116,12 @@ def compile_model(model: DRCNet, tile: int = DEFAULT_TILE) -> DRCNet:
     tile of an image larger than the tile.
 
     Raises:
-        DRCNetError: compiling failed (the CPU backend needs a C++ compiler).
+        DRCNetError: compiling failed (the CPU backend needs a C++ compiler). With
+            ``tile=0`` nothing is compiled up front and a failure surfaces on first use.
     """
     compiled = torch.compile(model, dynamic=False, options={"freezing": True})
+    if tile <= 0:  # whole images: each shape compiles when it first comes
+        return compiled  # type: ignore[return-value]
     try:
         with torch.inference_mode():
             compiled(torch.zeros(1, model.config.in_ch, tile, tile, device=model_device(model)))

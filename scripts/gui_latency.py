@@ -137,7 +137,7 @@ def main() -> int:
     print(f"  during restore:  {summary(gaps_restore)}")
     print(f"  during the drag: {summary(gaps_drag)}")
     if steps and shown:
-        span = steps[-1][0] - steps[0][0]
+        span = shown[-1][0] - steps[0][0]  # first step to the last preview of the drag
         lat = np.sort(np.array([ms for _, ms, _ in shown]))
         drafts = sum(1 for *_, d in shown if d)
         print(f"  drag: {len(steps)} slider steps in {span:.1f} s, {len(shown)} previews shown "

@@ -68,29 +68,41 @@ def test_stale_previews_are_coalesced(make_window, image_path, open_settled, mak
 
 
 def test_drag_previews_a_half_size_draft_then_sharpens(make_window, tmp_path, picture, qtbot,
-                                                       open_settled) -> None:  # noqa: ANN001
+                                                       open_settled, monkeypatch) -> None:  # noqa: ANN001
     path = picture(tmp_path / "big.png", 600, 400)
     w = make_window()
-    w.controls.set_run(512, 256, False)
+    w.controls.set_run(512, 256, True)
     open_settled(w, path)
     assert w.preview.analysis.restored.shape[:2] == (341, 512)
     shown = []
     w.previewShown.connect(lambda: shown.append((w.preview.draft,
                                                  w.preview.analysis.restored.shape[:2],
                                                  w.viewer.single.captions[0])))
+    refine_behind = []
+    start = w.start_full_restore
+
+    def spy() -> None:
+        refine_behind.append(w.preview.draft)
+        start()
+
+    monkeypatch.setattr(w, "start_full_restore", spy)
     w.controls.t_slider.setSliderDown(True)  # the user holds the t handle and drags
     for v in (70, 68, 66):
         w.controls.t_slider.setValue(v)
     qtbot.waitUntil(lambda: any(d for d, _, _ in shown), timeout=10000)
     draft = next(s for s in shown if s[0])
     assert draft[1] == (170, 256) and "draft 256×170" in draft[2]
-    qtbot.wait(500)  # held still: no full-size preview while the handle is down
-    assert not w.is_settled() and all(d for d, _, _ in shown)
-    w.controls.t_slider.setSliderDown(False)  # let go: the full-size preview follows
-    qtbot.waitUntil(w.is_settled, timeout=10000)
+    # Held still: the full-size preview follows the pause, then the full-resolution refine;
+    # the refine never starts while only a draft is on screen.
+    qtbot.waitUntil(w.is_settled, timeout=20000)
     assert shown[-1][0] is False and shown[-1][1] == (341, 512)
-    assert w.preview.analysis.knobs.t == pytest.approx(0.66)
-    assert "preview 512×341" in w.viewer.single.captions[0]
+    assert refine_behind and not any(refine_behind)
+    assert w.full is not None and w.full.knobs.t == pytest.approx(0.66)
+    assert "full resolution" in w.viewer.single.captions[0]
+    before = len(shown)
+    w.controls.t_slider.setSliderDown(False)  # letting go asks for nothing more
+    qtbot.wait(300)
+    assert len(shown) == before and w.is_settled()
 
 
 def test_key_repeat_drafts_then_sharpens_after_a_pause(make_window, tmp_path, picture, qtbot,

@@ -103,3 +103,8 @@ def test_forward_image_probe(model: DRCNet) -> None:
 def test_bad_tile_config() -> None:
     with pytest.raises(ValueError):
         TileConfig(tile=64, overlap=32)
+
+
+def test_negative_overlap_is_refused() -> None:
+    with pytest.raises(ValueError, match="overlap must be >= 0"):
+        TileConfig(tile=256, overlap=-10)
