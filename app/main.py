@@ -102,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is not None and not args.screenshot.lower().endswith(".png"):
         print("drcnet-studio: error: --screenshot needs a .png file", file=sys.stderr)
         return 2
+    import cv2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -109,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .settings import APPLICATION, ORGANIZATION, Settings
     from .workers import MainThreadGC
 
+    # The pool's OpenCV work (reading, resizing, scoring) runs beside the model thread; on all
+    # cores it slows a concurrent preview forward 5.0×, on one core 3.5×
+    # (scripts/thread_contention.py, docs/PERFORMANCE.md). The model keeps torch's threads.
+    cv2.setNumThreads(1)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     collector = MainThreadGC(parent=app)  # noqa: F841 (lives as the app's child)
     app.setOrganizationName(ORGANIZATION)
