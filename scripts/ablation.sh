@@ -15,6 +15,8 @@
 #   STEPS    training steps per run (default 2400)
 #   ALPHAS   CR weights (default "0.01 0.1 1")
 #   THREADS  torch threads per run (default 1, so the machine stays usable)
+#   SEED     training seed (default 0; other seeds name their runs <run>-s<SEED>)
+#   RUNS     which runs, as cr:alpha pairs (default "none:0" then intra and extra at each α)
 #   PYTHON   interpreter (default .venv/bin/python if present, else python3)
 set -u
 cd "$(dirname "$0")/.."
@@ -22,6 +24,7 @@ OUT=${OUT:-runs/ablation}
 STEPS=${STEPS:-2400}
 ALPHAS=${ALPHAS:-0.01 0.1 1}
 THREADS=${THREADS:-1}
+SEED=${SEED:-0}
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
@@ -32,12 +35,14 @@ SUMMARY=$OUT/summary.csv
 
 runs="none:0"
 for a in $ALPHAS; do runs="$runs intra:$a extra:$a"; done
+runs=${RUNS:-$runs}
 
 for spec in $runs; do
     cr=${spec%%:*}
     alpha=${spec##*:}
     name=$cr
     [ "$cr" = none ] || name=$cr-$alpha
+    [ "$SEED" = 0 ] || name=$name-s$SEED
     dir=$OUT/$name
     if grep -q "^$name," "$SUMMARY"; then
         echo "== $name: done already"
@@ -51,7 +56,7 @@ for spec in $runs; do
         --set steps="$STEPS" --set crop=64 --set batch_size=8 --set synth=cpu \
         --set num_workers=0 --set warmup_steps=100 --set log_every=100 \
         --set val_every=1000000 --set ckpt_every=200 --set ckpt_minutes=2 \
-        --set init_weights= >> "$dir.log" 2>&1 || { echo "$name: training failed, see $dir.log"; exit 1; }
+        --set init_weights= --set seed="$SEED" >> "$dir.log" 2>&1 || { echo "$name: training failed, see $dir.log"; exit 1; }
     train_s=$(( $(date +%s) - start ))
     echo "== $name: evaluating"
     "$PYTHON" -m drcnet.cli eval --task denoise --data data/corpus/val --degradation gaussian25 \
