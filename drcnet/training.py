@@ -40,7 +40,7 @@ from .devices import resolve_device
 from .errors import Cancelled, DRCNetError
 from .gpu_synthesis import GpuSynthesizer
 from .inference import run
-from .losses import FeaturePyramid, RestorationLoss
+from .losses import FeaturePyramid, LossParts, RestorationLoss
 from .metrics import psnr, ssim
 from .network import DRCNet
 from .weights import load_state_dict, read_metadata, save_weights
@@ -97,6 +97,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True  # bf16 autocast on CUDA
     channels_last: bool = False
+    compile: bool = False  # torch.compile the network for training; eager if compiling fails
     init_weights: str = ""  # start a fresh run from these weights (not used on resume)
     out_dir: str = "runs/denoise"
     export: str = ""  # final fp16 weights; default <out_dir>/final.safetensors
@@ -507,6 +508,9 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     model: torch.nn.Module = net
     if d.on:
         model = DistributedDataParallel(net, device_ids=[device.index] if cuda else None)
+    eager_model = model
+    if cfg.compile:
+        model = torch.compile(model)
 
     features = FeaturePyramid(cfg.cr_features or None, cfg.cr_levels, cfg.cr_seed)
     loss_fn = RestorationLoss(cfg.pixel_loss, cfg.cr, cfg.cr_alpha, features).to(device)
@@ -596,11 +600,17 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         y = y.to(device, non_blocking=True)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, torch.bfloat16, enabled=amp):
-            outs = model(x)
-            parts = loss_fn([o.float() for o in outs], y, x)
-        opt.zero_grad(set_to_none=True)
-        parts.total.backward()
+        try:
+            parts = _forward_backward(model, loss_fn, opt, x, y, device, amp)
+        except Exception as exc:  # noqa: BLE001 - any compiler failure: fall back to eager
+            if model is eager_model:
+                raise
+            model = eager_model
+            yield TrainProgress(step, cfg.steps, message=(
+                f"torch.compile failed ({type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}); "
+                "training eagerly"))
+            parts = _forward_backward(model, loss_fn, opt, x, y, device, amp)
         if not _clip_and_check(net, parts.total, cfg.grad_clip, d):
             # One inf/NaN would poison Adam's moments (and clipping by a non-finite norm
             # multiplies every gradient by NaN): drop this step's gradients instead.
@@ -710,6 +720,18 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     elif stopped == "cancel":
         raise Cancelled(f"training cancelled at step {step}")
     return result
+
+
+def _forward_backward(model: torch.nn.Module, loss_fn: RestorationLoss,
+                      opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                      device: torch.device, amp: bool) -> LossParts:
+    """One training step's loss and gradients (the optimizer step is the caller's)."""
+    with torch.autocast(device.type, torch.bfloat16, enabled=amp):
+        outs = model(x)
+        parts = loss_fn([o.float() for o in outs], y, x)
+    opt.zero_grad(set_to_none=True)
+    parts.total.backward()
+    return parts
 
 
 def run_to_end(gen: Generator[TrainProgress, None, TrainResult]) -> TrainResult:

@@ -13,6 +13,9 @@
 #   QUICK    1 = denoise only, no 12 MP restore, no wf=64, no compile
 #   PRECS    precisions to run (default "fp32 fp16 bf16"; a CPU has no fast fp16: use
 #            PRECS="fp32 bf16" there)
+#   ONLY     run only these names (e.g. "wf16-fp32 wf64-bf16"), in the order of the matrix
+#   RUN_S    seconds one run may take before it is stopped (default 0 = no limit)
+#   BUDGET_S seconds after which no further run starts (default 0 = no limit)
 #   PYTHON   interpreter (default .venv/bin/python if present, else python3)
 set -u
 cd "$(dirname "$0")/.."
@@ -20,6 +23,10 @@ OUT=${OUT:-out/gpu_bench}
 DEVICE=${DEVICE:-cuda}
 QUICK=${QUICK:-0}
 PRECS=${PRECS:-fp32 fp16 bf16}
+ONLY=${ONLY:-}
+RUN_S=${RUN_S:-0}
+BUDGET_S=${BUDGET_S:-0}
+START=$(date +%s)
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
@@ -30,8 +37,14 @@ SUMMARY=$OUT/summary.txt
 bench() {  # name, then drcnet bench arguments
     local name=$1
     shift
-    echo "== $name: drcnet bench $*"
-    if "$PYTHON" -m drcnet.cli bench --device "$DEVICE" --json "$@" \
+    if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi
+    if [ "$BUDGET_S" != 0 ] && [ $(( $(date +%s) - START )) -ge "$BUDGET_S" ]; then
+        echo "$name | not run: the ${BUDGET_S}-s budget was spent" >> "$SUMMARY"; return
+    fi
+    echo "== $name: drcnet bench $* ($(( $(date +%s) - START )) s)"
+    local limit=()
+    [ "$RUN_S" != 0 ] && limit=(timeout -k 5 "$RUN_S")
+    if "${limit[@]}" "$PYTHON" -m drcnet.cli bench --device "$DEVICE" --json "$@" \
             > "$OUT/$name.json" 2> "$OUT/$name.err"; then
         "$PYTHON" - "$OUT/$name.json" "$name" >> "$SUMMARY" <<'PY'
 import json, sys
@@ -46,7 +59,12 @@ for label, r in json.load(open(path)).items():
           f"fp32 GEMM/2 | {full}{comp}")
 PY
     else
-        echo "$name | FAILED: $(tail -n 1 "$OUT/$name.err")" >> "$SUMMARY"
+        local rc=$?
+        if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+            echo "$name | STOPPED after ${RUN_S} s" >> "$SUMMARY"
+        else
+            echo "$name | FAILED (rc $rc): $(tail -n 1 "$OUT/$name.err")" >> "$SUMMARY"
+        fi
     fi
 }
 

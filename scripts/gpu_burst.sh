@@ -23,6 +23,10 @@
 #            INIT= starts every model from scratch)
 #   PYTHON   interpreter (default python3)
 #   MODELS   which configs to train (default "derain denoise deblur denoise-noea")
+#   INIT_MAP per-model starting weights, "name=path ..." (overrides INIT for those models;
+#            burst 3: "denoise-noea=resources/weights/denoise.safetensors")
+#   COMPILE  models trained with torch.compile (compile=true; a model whose compile fails
+#            trains eagerly and says so in its log), e.g. "denoise denoise-noea"
 #   SETS     extra "key=value" config overrides for all models, space separated, applied
 #            last (the CPU smoke test uses SETS="wf=8 depth=3 batch_size=4 crop=64
 #            device=cpu init_weights=")
@@ -41,6 +45,8 @@ INIT=${INIT-resources/weights}
 PYTHON=${PYTHON:-python3}
 MODELS=${MODELS:-"derain denoise deblur denoise-noea"}
 SETS=${SETS:-}
+INIT_MAP=${INIT_MAP:-}
+COMPILE=${COMPILE:-}
 GRACE=${GRACE:-60}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # 4 processes that mostly feed the GPU
@@ -91,9 +97,11 @@ for name in $MODELS; do
   set_args=(--set "num_workers=$WORKERS" --set "batch_size=$BATCH" --set "crop=$CROP"
             --set "synth=$SYNTH")
   [ -n "$LR" ] && set_args+=(--set "lr=$LR")
-  if [ -n "$INIT" ] && [ -f "$INIT/$name.safetensors" ]; then
-    set_args+=(--set "init_weights=$INIT/$name.safetensors")
-  fi
+  init=""
+  if [ -n "$INIT" ] && [ -f "$INIT/$name.safetensors" ]; then init=$INIT/$name.safetensors; fi
+  for kv in $INIT_MAP; do [ "${kv%%=*}" = "$name" ] && init=${kv#*=}; done
+  [ -n "$init" ] && set_args+=(--set "init_weights=$init")
+  for c in $COMPILE; do [ "$c" = "$name" ] && set_args+=(--set "compile=true"); done
   for kv in $SETS; do set_args+=(--set "$kv"); done
   echo "$name: ${set_args[*]}"
   # timeout -s INT: a straggler is interrupted (its last checkpoint is exported below).

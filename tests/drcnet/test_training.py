@@ -237,3 +237,28 @@ def test_train_with_on_device_synthesis(corpus: Path, tmp_path: Path) -> None:
     assert "made on the device" in read_metadata(result.weights)["data"]
     with pytest.raises(DRCNetError, match="unknown synth"):
         cfg.with_overrides(["synth=tpu"])
+
+
+def test_failed_compile_falls_back_to_eager(corpus: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    class Broken(torch.nn.Module):  # what a compiler failing at its first call looks like
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise RuntimeError("no compiler here")
+
+    def broken_compile(model: torch.nn.Module) -> torch.nn.Module:
+        return Broken()
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    gen = train(tiny(corpus, tmp_path / "compiled", steps=2, val_data="", compile=True))
+    messages = []
+    try:
+        while True:
+            messages.append(next(gen).message)
+    except StopIteration as stop:
+        compiled = stop.value
+    assert any("torch.compile failed (RuntimeError: no compiler here)" in m for m in messages)
+    eager = run_to_end(train(tiny(corpus, tmp_path / "eager", steps=2, val_data="")))
+    assert compiled.steps == eager.steps == 2
+    assert compiled.digest == eager.digest  # the failed step was redone, not skipped

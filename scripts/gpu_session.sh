@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One GPU lease, used in one call: issue 5's CUDA benchmark (a subset of gpu_bench.sh's
+# matrix, capped in time), then a training burst of the four shipped models
+# (gpu_burst.sh), with the results packed into a few files in $OUT for the trip back.
+#
+# Usage (from the repository root, with data/corpus built by scripts/build_corpus.py):
+#   OUT=/path BENCH_S=150 MINUTES=5.5 bash scripts/gpu_session.sh
+# Environment (besides gpu_bench.sh's and gpu_burst.sh's own):
+#   OUT        where the packed results go (default out/session): bench.tar.gz,
+#              burst.tar.gz (logs, CSVs, summary), weights.tar (fp16 weights), session.log
+#   BENCH_S    seconds after which no further benchmark run starts (default 150)
+#   BENCH_ONLY the benchmark runs, in gpu_bench.sh's names (default below)
+#   MINUTES    training minutes per model (default 5.5)
+#   SKIP_BENCH / SKIP_BURST  1 skips that part
+# The CPU smoke test (about 3 minutes here):
+#   OUT=/tmp/s DEVICE=cpu PRECS="fp32 bf16" BENCH_ONLY="wf16-fp32" BENCH_S=60 MINUTES=0.3 \
+#     SETS="wf=8 depth=3 batch_size=2 crop=64 device=cpu synth=cpu init_weights=" \
+#     INIT_MAP= COMPILE= GRACE=60 bash scripts/gpu_session.sh
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out/session}
+OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
+WORK=$(mktemp -d)
+BENCH_S=${BENCH_S:-150}
+BENCH_ONLY=${BENCH_ONLY:-"wf16-fp32 wf16-fp16 wf16-fp16-cl wf16-bf16 wf64-fp32 wf64-fp16 \
+wf64-fp16-cl wf64-bf16 wf64-fp16-compile"}
+export PYTHON=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1
+export MINUTES=${MINUTES:-5.5}
+export CROP=${CROP:-256}
+export BATCH=${BATCH:-24}
+export INIT_MAP=${INIT_MAP-"denoise-noea=resources/weights/denoise.safetensors"}
+export COMPILE=${COMPILE-"denoise denoise-noea"}
+export GRACE=${GRACE:-30}
+exec > >(tee "$OUT/session.log") 2>&1
+
+echo "== session $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)"
+"$PYTHON" -c "import torch, cv2, yaml, safetensors, tqdm; print('torch', torch.__version__, \
+'cuda', torch.cuda.is_available())" || { echo "environment check failed"; exit 3; }
+nproc
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
+  --format=csv,noheader
+
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  echo "== benchmark (runs start within ${BENCH_S} s)"
+  T0=$(date +%s)
+  OUT=$WORK/bench ONLY=$BENCH_ONLY RUN_S=${RUN_S:-60} BUDGET_S=$BENCH_S bash scripts/gpu_bench.sh
+  echo "benchmark took $(( $(date +%s) - T0 )) s"
+  tar -czf "$OUT/bench.tar.gz" -C "$WORK" bench
+fi
+
+if [ "${SKIP_BURST:-0}" != 1 ]; then
+  echo "== training burst, ${MINUTES} min per model, crop ${CROP}, batch ${BATCH}"
+  OUT=$WORK/burst bash scripts/gpu_burst.sh
+  echo "burst exited with $?"
+  tar -cf "$OUT/weights.tar" -C "$WORK/burst" weights
+  (cd "$WORK/burst" && tar -czf "$OUT/burst.tar.gz" summary.txt */train.log */log.csv)
+fi
+echo "== done $(date -u +%FT%TZ)"
+ls -la "$OUT"
