@@ -40,6 +40,7 @@ from .complexity import count_macs
 from .inference import (
     DEFAULT_TILE,
     TileConfig,
+    auto_tile_batch,
     compile_model,
     restore_tiled,
     run,
@@ -104,7 +105,7 @@ def _peak_mb(device: torch.device) -> float:
 
 def bench_model(
     model: DRCNet, device: torch.device, previews: int = 12, full: bool = True,
-    compile: bool = False,
+    compile: bool = False, tile_batch: int = 0,
 ) -> dict[str, Any]:
     """Measure one model; see the module docstring for the figures."""
     model = model.to(device).eval()
@@ -144,7 +145,7 @@ def bench_model(
     res["compiled"] = compile
     if compile:
         t0 = time.perf_counter()
-        net = compile_model(model, DEFAULT_TILE)
+        net = compile_model(model, DEFAULT_TILE, tile_batch)
         with torch.inference_mode():  # as the engine calls it (guards see inference tensors)
             net(to_tensor(view, device))  # the 512×512 shape compiles too
         res["compile_s"] = time.perf_counter() - t0
@@ -181,7 +182,7 @@ def bench_model(
             torch.cuda.reset_peak_memory_stats(device)
         _sync(device)
         t0 = time.perf_counter()
-        run(restore_tiled(net, big, TileConfig()))
+        run(restore_tiled(net, big, TileConfig(batch=tile_batch)))
         _sync(device)
         res["full_12mp_s"] = time.perf_counter() - t0
         res["full_12mp_peak_mb"] = _peak_mb(device)
@@ -191,6 +192,7 @@ def bench_model(
         ys = tile_starts(big.shape[0], tiles.tile, tiles.overlap)
         xs = tile_starts(big.shape[1], tiles.tile, tiles.overlap)
         res["tile"], res["overlap"] = tiles.tile, tiles.overlap
+        res["tile_batch"] = tile_batch or auto_tile_batch(device)
         res["tiled_pixel_ratio"] = (len(ys) * len(xs) * tiles.tile**2
                                     / (big.shape[0] * big.shape[1]))
     return res
@@ -220,7 +222,7 @@ def _print(task: str, r: dict[str, Any]) -> None:
     if "full_12mp_s" in r:
         print(f"  12 MP restore          {r['full_12mp_s']:.1f} s, peak "
               f"{r['full_12mp_peak_mb']:.0f} MB, tiling overhead {r['tiling_overhead']:.2f} "
-              f"({r['tile']}-px tiles, {r['overlap']}-px overlap: "
+              f"({r['tile']}-px tiles {r['tile_batch']} a pass, {r['overlap']}-px overlap: "
               f"{r['tiled_pixel_ratio']:.2f}x the pixels computed)")
 
 
@@ -245,7 +247,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.compile:
             label += " (compiled)"
         results[label] = bench_model(model, device, full=not args.no_full,
-                                     compile=args.compile)
+                                     compile=args.compile, tile_batch=args.tile_batch)
         if not args.json:
             _print(label, results[label])
     if args.json:
@@ -267,5 +269,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     add_runtime_options(p)
     p.add_argument("--no-full", action="store_true", help="skip the 12-megapixel restore")
+    p.add_argument("--tile-batch", type=int, default=0, metavar="N",
+                   help="tiles per pass in the 12 MP restore (default 0 = auto)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=cmd_bench)

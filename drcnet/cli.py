@@ -76,11 +76,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
                        precision=args.precision)
     model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
     model.set_runtime(channels_last=args.channels_last)
-    tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap))
+    if args.tile_batch < 0:
+        raise DRCNetError(f"--tile-batch must be >= 0, got {args.tile_batch}")
+    tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap),
+                       batch=args.tile_batch)
     if args.compile:
         if not args.quiet:
             print("compiling the model (once per run; tens of seconds)…", file=sys.stderr)
-        model = compile_model(model, tiles.tile or DEFAULT_TILE)
+        model = compile_model(model, tiles.tile or DEFAULT_TILE, tiles.batch)
     failures = 0
     for src, dst in pairs:
         try:
@@ -167,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"tile size in pixels, 0 for whole-image passes (default {DEFAULT_TILE})")
     p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
                    help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
+    p.add_argument("--tile-batch", type=int, default=0, metavar="N",
+                   help="tiles per forward pass (default 0 = auto: 8 on CUDA, 1 on CPU)")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     add_runtime_options(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,

@@ -55,8 +55,12 @@ class TileConfig:
 
     tile: int = DEFAULT_TILE
     overlap: int = DEFAULT_OVERLAP
+    # Tiles per forward pass; 0 = auto (:func:`auto_tile_batch`: 1 on CPU, 8 on CUDA).
+    batch: int = 0
 
     def __post_init__(self) -> None:
+        if self.batch < 0:
+            raise ValueError(f"batch must be >= 0, got {self.batch}")
         if self.tile < 0:
             raise ValueError(f"tile must be >= 0, got {self.tile}")
         if self.overlap < 0:
@@ -107,13 +111,22 @@ def forward_image(
     return to_numpy(out), maps
 
 
-def compile_model(model: DRCNet, tile: int = DEFAULT_TILE) -> DRCNet:
+def forward_batch(model: DRCNet, crops: np.ndarray) -> np.ndarray:
+    """Restore N same-sized images in one forward pass: N×H×W×3 float in [0, 1] → the
+    same shape, float32, clipped to [0, 1]. Each image is restored independently."""
+    x = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
+    with torch.inference_mode():
+        out = model(x.permute(0, 3, 1, 2).contiguous().to(model_device(model)))[-1]
+        return out.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def compile_model(model: DRCNet, tile: int = DEFAULT_TILE, batch: int = 0) -> DRCNet:
     """``torch.compile`` (inductor with weight freezing) for batch work at fixed knobs.
 
     The knobs are compiled in as constants: changing t, δ or EA, or an input of another
     shape, compiles again (tens of seconds), so this suits ``drcnet restore`` over many
-    tiles, not a slider. Compiles once now on a ``tile``×``tile`` input, the shape of every
-    tile of an image larger than the tile.
+    tiles, not a slider. Compiles once now on ``batch`` (0 = :func:`auto_tile_batch`)
+    ``tile``×``tile`` tiles, the input shape of every pass over an image larger than the tile.
 
     Raises:
         DRCNetError: compiling failed (the CPU backend needs a C++ compiler). With
@@ -124,12 +137,25 @@ def compile_model(model: DRCNet, tile: int = DEFAULT_TILE) -> DRCNet:
         return compiled  # type: ignore[return-value]
     try:
         with torch.inference_mode():
-            compiled(torch.zeros(1, model.config.in_ch, tile, tile, device=model_device(model)))
+            device = model_device(model)
+            compiled(torch.zeros(batch or auto_tile_batch(device), model.config.in_ch, tile,
+                                 tile, device=device))
     except Exception as exc:  # backend failures come as many exception types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DRCNetError(f"torch.compile failed ({first[:200]}); run without --compile") \
             from None
     return compiled  # type: ignore[return-value]  # an OptimizedModule wrapping the DRCNet
+
+
+def auto_tile_batch(device: torch.device) -> int:
+    """Tiles per forward pass when :class:`TileConfig` says 0.
+
+    On CUDA a 256-px tile of the wf=16 model is far too little work for the GPU: one tile per
+    pass left the 12 MP restore 4–8× slower than the raw forward rate on an H100
+    (docs/PERFORMANCE.md), so 8 tiles go together there. On a CPU a batch buys nothing and
+    holds more activations, so tiles go one at a time.
+    """
+    return 8 if device.type == "cuda" else 1
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -178,11 +204,16 @@ def restore_tiled(
         the restored H×W×3 float32 image (as the generator's return value).
     """
     tile = tiles.tile
+    batch = tiles.batch or auto_tile_batch(model_device(model))
     while True:
         try:
-            return (yield from _restore_tiled(model, rgb, tile, tiles.overlap, cancel))
+            return (yield from _restore_tiled(model, rgb, tile, tiles.overlap, cancel, batch))
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
+            if batch > 1:
+                batch //= 2
+                yield Progress(0, 1, f"out of GPU memory; retrying with {batch} tiles a pass")
+                continue
             h, w = rgb.shape[:2]
             current = tile or max(h, w)
             if current <= 64:
@@ -197,34 +228,45 @@ def _restore_tiled(
     tile: int,
     overlap: int,
     cancel: Callable[[], bool] | None,
+    batch: int = 1,
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
     if tile <= 0 or (h <= tile and w <= tile):
         if cancel is not None and cancel():
             raise Cancelled("restore cancelled")
-        out, _ = forward_image(model, rgb)
+        out = forward_batch(model, rgb[None])[0]
         yield Progress(1, 1, "1 tile")
         return out
     th, tw = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
     acc = np.zeros((h, w, 3), dtype=np.float32)
     norm = np.zeros((h, w, 1), dtype=np.float32)
-    total = len(ys) * len(xs)
+    ramps_y = {y: _ramp(h, y, th, h, overlap) for y in ys}
+    ramps_x = {x: _ramp(w, x, tw, w, overlap) for x in xs}
+    places = [(y, x) for y in ys for x in xs]
+    total = len(places)
     done = 0
     t0 = time.perf_counter()
-    for y in ys:
-        wy = _ramp(h, y, th, h, overlap)
-        for x in xs:
-            if cancel is not None and cancel():
-                raise Cancelled("restore cancelled")
-            out, _ = forward_image(model, rgb[y : y + th, x : x + tw])
-            weight = (wy[:, None] * _ramp(w, x, tw, w, overlap)[None, :])[..., None]
+    for first in range(0, total, batch):
+        if cancel is not None and cancel():
+            raise Cancelled("restore cancelled")
+        group = places[first : first + batch]
+        crops = np.stack([rgb[y : y + th, x : x + tw] for y, x in group])
+        if len(group) < batch and first > 0:
+            # Pad the last group to the batch size: one input shape for the whole restore
+            # (a compiled model or cuDNN's autotuner sees no new shape). Tiles are
+            # independent in the network, so the padding changes no output.
+            crops = np.concatenate([crops, np.zeros((batch - len(group), th, tw, 3),
+                                                    dtype=crops.dtype)])
+        outs = forward_batch(model, crops)
+        for (y, x), out in zip(group, outs):
+            weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]
             acc[y : y + th, x : x + tw] += out * weight
             norm[y : y + th, x : x + tw] += weight
-            done += 1
-            elapsed = time.perf_counter() - t0
-            eta = elapsed / done * (total - done)
-            yield Progress(done, total, f"tile {done}/{total}, {eta:.0f} s left")
+        done += len(group)
+        elapsed = time.perf_counter() - t0
+        eta = elapsed / done * (total - done)
+        yield Progress(done, total, f"tile {done}/{total}, {eta:.0f} s left")
     return acc / np.maximum(norm, 1e-8)
 
 

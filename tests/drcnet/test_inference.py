@@ -74,16 +74,16 @@ def test_cancel_between_tiles(model: DRCNet) -> None:
 def test_out_of_memory_halves_tile(model: DRCNet, monkeypatch) -> None:
     import drcnet.inference as inf
 
-    real = inf.forward_image
+    real = inf.forward_batch
     seen = []
 
-    def fake(m, rgb, probe=False):
-        seen.append(rgb.shape[0])
-        if rgb.shape[0] > 64:
+    def fake(m, crops):
+        seen.append(crops.shape[1])
+        if crops.shape[1] > 64:
             raise torch.cuda.OutOfMemoryError("fake")
-        return real(m, rgb, probe)
+        return real(m, crops)
 
-    monkeypatch.setattr(inf, "forward_image", fake)
+    monkeypatch.setattr(inf, "forward_batch", fake)
     records: list[Progress] = []
     out = run(restore_tiled(model, _photo(128, 128), TileConfig(tile=128, overlap=16)),
               records.append)
@@ -108,3 +108,45 @@ def test_bad_tile_config() -> None:
 def test_negative_overlap_is_refused() -> None:
     with pytest.raises(ValueError, match="overlap must be >= 0"):
         TileConfig(tile=256, overlap=-10)
+
+
+def test_batched_tiles_match_one_at_a_time(model: DRCNet) -> None:
+    img = _photo(203, 317)  # 2×3 tiles of 128: batches of 4 leave a padded last group of 2
+    single = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=1)))
+    records: list[Progress] = []
+    batched = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=4)),
+                  records.append)
+    assert [r.done for r in records] == [4, 6] and records[-1].total == 6
+    np.testing.assert_allclose(batched, single, atol=1e-5)
+
+
+def test_auto_tile_batch() -> None:
+    from drcnet.inference import auto_tile_batch
+
+    assert auto_tile_batch(torch.device("cpu")) == 1
+    assert auto_tile_batch(torch.device("cuda")) == 8
+    with pytest.raises(ValueError, match="batch"):
+        TileConfig(batch=-1)
+
+
+def test_out_of_memory_halves_the_batch_first(model: DRCNet, monkeypatch) -> None:
+    import drcnet.inference as inf
+
+    real = inf.forward_batch
+    sizes = []
+
+    def fake(m, crops):
+        sizes.append(crops.shape[:3])
+        if crops.shape[0] > 2:
+            raise torch.cuda.OutOfMemoryError("fake")
+        return real(m, crops)
+
+    monkeypatch.setattr(inf, "forward_batch", fake)
+    records: list[Progress] = []
+    img = _photo(203, 317)
+    out = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=4)),
+              records.append)
+    assert any("retrying with 2 tiles a pass" in r.message for r in records)
+    assert sizes[0] == (4, 128, 128) and set(sizes[1:]) == {(2, 128, 128)}
+    single = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=1)))
+    np.testing.assert_allclose(out, single, atol=1e-5)
