@@ -79,7 +79,7 @@ rc=$?
 if [ $rc -ne 0 ]; then echo "environment check failed (rc=$rc)"; exit $rc; fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.used,memory.total \
   --format=csv,noheader
-nproc
+echo "host cores: $(nproc --all) (nproc alone would print OMP_NUM_THREADS)"
 
 n_train=$(ls data/corpus/train 2>/dev/null | wc -l)
 n_val=$(ls data/corpus/val 2>/dev/null | wc -l)

@@ -138,8 +138,8 @@ def test_full_resolution_refine_and_cancel(make_window, tmp_path, picture, make_
     assert not w._full_current()
     assert "preview" in w.viewer.single.captions[0]
 
-    gate = make_gate(drcnet.inference.forward_image)
-    monkeypatch.setattr(drcnet.inference, "forward_image", gate)
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
     cancelled = []
     w.engine.worker.restoreCancelled.connect(lambda serial, by_user: cancelled.append(by_user))
     w.controls.restore_button.click()
