@@ -662,6 +662,8 @@ class MainWindow(QMainWindow):
         dragging = self.controls.dragging() or (
             now - self._last_knob_change) * 1000 < DRAG_GAP_MS
         self._last_knob_change = now
+        if self.statusBar().currentMessage().startswith("Full-resolution restore done"):
+            self.statusBar().clearMessage()  # that result no longer matches the knobs
         self.request_preview(draft=dragging)
 
     def _on_drag_finished(self) -> None:

@@ -168,6 +168,10 @@ def test_full_restore_reports_progress(make_window, tmp_path, picture, qtbot,
     assert seen[-1] == (6, 6)
     assert w.full.restored.shape == (200, 300, 3)
     assert "s" in w.run_label.text() and "tile 128" in w.run_label.text()
+    assert w.statusBar().currentMessage().startswith("Full-resolution restore done")
+    w.controls.t_slider.setValue(60)  # the shown result no longer matches: no stale "done"
+    assert w.statusBar().currentMessage() == ""
+    qtbot.waitUntil(w.is_settled, timeout=10000)
 
 
 def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
