@@ -3,9 +3,9 @@
 #
 #   derain, denoise, deblur (wf=16, depth=4) and denoise-noea (energy attention bypassed),
 #   each for $MINUTES minutes, as four concurrent processes. Training pairs are made on the GPU
-#   (synth=auto -> gpu on CUDA), so a host with 2 cores keeps up; a model whose weights exist
-#   in $INIT starts from them (burst 2: derain/denoise/deblur from resources/weights,
-#   denoise-noea from scratch).
+#   (synth=auto -> gpu on CUDA), so the host's cores are not the limit; a model whose weights
+#   exist in $INIT starts from them (burst 2: derain/denoise/deblur from resources/weights,
+#   denoise-noea from scratch; burst 3: denoise-noea from denoise's weights via INIT_MAP).
 #
 # Usage (from the repository root, with data/corpus built by scripts/build_corpus.py):
 #   OUT=out/burst MINUTES=4.5 GRACE=40 bash scripts/gpu_burst.sh
