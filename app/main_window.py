@@ -925,7 +925,7 @@ class MainWindow(QMainWindow):
         if job is None:
             return
         if self.engine.cancel_restore() and not quiet:
-            self.statusBar().showMessage("Cancelling after the current tile…")
+            self.statusBar().showMessage("Cancelling after the tiles in progress…")
             self.cancel_button.setEnabled(False)
         if quiet:
             self._restore_job = None

@@ -114,6 +114,8 @@ def forward_image(
 def forward_batch(model: DRCNet, crops: np.ndarray) -> np.ndarray:
     """Restore N same-sized images in one forward pass: N×H×W×3 float in [0, 1] → the
     same shape, float32, clipped to [0, 1]. Each image is restored independently."""
+    if crops.ndim != 4 or crops.shape[3] != 3:
+        raise ValueError(f"expected N×H×W×3 images, got shape {crops.shape}")
     x = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
     with torch.inference_mode():
         out = model(x.permute(0, 3, 1, 2).contiguous().to(model_device(model)))[-1]
@@ -210,11 +212,12 @@ def restore_tiled(
             return (yield from _restore_tiled(model, rgb, tile, tiles.overlap, cancel, batch))
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
-            if batch > 1:
+            h, w = rgb.shape[:2]
+            one_pass = tile <= 0 or (h <= tile and w <= tile)
+            if batch > 1 and not one_pass:  # a single pass has no batch to shrink
                 batch //= 2
                 yield Progress(0, 1, f"out of GPU memory; retrying with {batch} tiles a pass")
                 continue
-            h, w = rgb.shape[:2]
             current = tile or max(h, w)
             if current <= 64:
                 raise
@@ -252,10 +255,10 @@ def _restore_tiled(
             raise Cancelled("restore cancelled")
         group = places[first : first + batch]
         crops = np.stack([rgb[y : y + th, x : x + tw] for y, x in group])
-        if len(group) < batch and first > 0:
-            # Pad the last group to the batch size: one input shape for the whole restore
-            # (a compiled model or cuDNN's autotuner sees no new shape). Tiles are
-            # independent in the network, so the padding changes no output.
+        if len(group) < batch:
+            # Pad a short group to the batch size: one input shape for every tiled restore
+            # (a compiled model, warmed up on that shape, or cuDNN's autotuner sees no new
+            # one). Tiles are independent in the network, so the padding changes no output.
             crops = np.concatenate([crops, np.zeros((batch - len(group), th, tw, 3),
                                                     dtype=crops.dtype)])
         outs = forward_batch(model, crops)

@@ -509,6 +509,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     if d.on:
         model = DistributedDataParallel(net, device_ids=[device.index] if cuda else None)
     eager_model = model
+    compiled_ok = False
     if cfg.compile:
         model = torch.compile(model)
 
@@ -600,17 +601,28 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         y = y.to(device, non_blocking=True)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        try:
+        if model is eager_model or compiled_ok:
             parts = _forward_backward(model, loss_fn, opt, x, y, device, amp)
-        except Exception as exc:  # noqa: BLE001 - any compiler failure: fall back to eager
-            if model is eager_model:
+        else:
+            # The first compiled step compiles. If that fails, train eagerly (one process
+            # only: under DDP a rank that retried alone would fall out of step with the
+            # others, so there the error ends the run). Later failures are real errors.
+            failure = ""
+            try:
+                parts = _forward_backward(model, loss_fn, opt, x, y, device, amp)
+                compiled_ok = True
+            except torch.cuda.OutOfMemoryError:
                 raise
-            model = eager_model
-            yield TrainProgress(step, cfg.steps, message=(
-                f"torch.compile failed ({type(exc).__name__}: "
-                f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}); "
-                "training eagerly"))
-            parts = _forward_backward(model, loss_fn, opt, x, y, device, amp)
+            except Exception as exc:  # noqa: BLE001 - compilers fail with many types
+                if d.on:
+                    raise DRCNetError(f"torch.compile failed ({_first_line(exc)}); "
+                                      "train with compile=false") from exc
+                failure = _first_line(exc)
+            if failure:  # retried outside the handler: the failed step's graph is freed
+                model = eager_model
+                yield TrainProgress(step, cfg.steps, message=(
+                    f"torch.compile failed ({failure}); training eagerly"))
+                parts = _forward_backward(model, loss_fn, opt, x, y, device, amp)
         if not _clip_and_check(net, parts.total, cfg.grad_clip, d):
             # One inf/NaN would poison Adam's moments (and clipping by a non-finite norm
             # multiplies every gradient by NaN): drop this step's gradients instead.
@@ -720,6 +732,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     elif stopped == "cancel":
         raise Cancelled(f"training cancelled at step {step}")
     return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__
 
 
 def _forward_backward(model: torch.nn.Module, loss_fn: RestorationLoss,

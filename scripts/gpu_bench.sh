@@ -44,7 +44,7 @@ bench() {  # name, then drcnet bench arguments
     echo "== $name: drcnet bench $* ($(( $(date +%s) - START )) s)"
     local limit=()
     [ "$RUN_S" != 0 ] && limit=(timeout -k 5 "$RUN_S")
-    if "${limit[@]}" "$PYTHON" -m drcnet.cli bench --device "$DEVICE" --json "$@" \
+    if ${limit[@]+"${limit[@]}"} "$PYTHON" -m drcnet.cli bench --device "$DEVICE" --json "$@" \
             > "$OUT/$name.json" 2> "$OUT/$name.err"; then
         "$PYTHON" - "$OUT/$name.json" "$name" >> "$SUMMARY" <<'PY'
 import json, sys
@@ -60,7 +60,7 @@ for label, r in json.load(open(path)).items():
 PY
     else
         local rc=$?
-        if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        if [ "$RUN_S" != 0 ] && { [ "$rc" = 124 ] || [ "$rc" = 137 ]; }; then
             echo "$name | STOPPED after ${RUN_S} s" >> "$SUMMARY"
         else
             echo "$name | FAILED (rc $rc): $(tail -n 1 "$OUT/$name.err")" >> "$SUMMARY"

@@ -33,11 +33,12 @@ export INIT_MAP=${INIT_MAP-"denoise-noea=resources/weights/denoise.safetensors"}
 export COMPILE=${COMPILE-"denoise denoise-noea"}
 export GRACE=${GRACE:-30}
 exec > >(tee "$OUT/session.log") 2>&1
+TEE=$!
 
 echo "== session $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)"
 "$PYTHON" -c "import torch, cv2, yaml, safetensors, tqdm; print('torch', torch.__version__, \
 'cuda', torch.cuda.is_available())" || { echo "environment check failed"; exit 3; }
-nproc
+echo "host cores: $(nproc --all)"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
   --format=csv,noheader
 
@@ -58,3 +59,5 @@ if [ "${SKIP_BURST:-0}" != 1 ]; then
 fi
 echo "== done $(date -u +%FT%TZ)"
 ls -la "$OUT"
+exec >&- 2>&-
+wait "$TEE" 2>/dev/null || true  # session.log complete before the call returns

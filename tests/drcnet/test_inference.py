@@ -8,6 +8,7 @@ from drcnet import Cancelled, DRCNet
 from drcnet.inference import (
     Progress,
     TileConfig,
+    forward_batch,
     forward_image,
     restore_tiled,
     run,
@@ -150,3 +151,47 @@ def test_out_of_memory_halves_the_batch_first(model: DRCNet, monkeypatch) -> Non
     assert sizes[0] == (4, 128, 128) and set(sizes[1:]) == {(2, 128, 128)}
     single = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=1)))
     np.testing.assert_allclose(out, single, atol=1e-5)
+
+
+def test_every_tiled_pass_has_the_batch_shape(model: DRCNet, monkeypatch) -> None:
+    import drcnet.inference as inf
+
+    real = inf.forward_batch
+    shapes = []
+
+    def spy(m, crops):
+        shapes.append(crops.shape)
+        return real(m, crops)
+
+    monkeypatch.setattr(inf, "forward_batch", spy)
+    img = _photo(150, 200)  # 2×2 tiles of 128, fewer than the batch
+    out = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=8)))
+    assert shapes == [(8, 128, 128, 3)]  # padded: a compiled model sees its warm-up shape
+    single = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=1)))
+    np.testing.assert_allclose(out, single, atol=1e-5)
+
+
+def test_out_of_memory_in_one_pass_halves_the_tile(model: DRCNet, monkeypatch) -> None:
+    import drcnet.inference as inf
+
+    real = inf.forward_batch
+    seen = []
+
+    def fake(m, crops):
+        seen.append(crops.shape)
+        if crops.shape[1] > 64:
+            raise torch.cuda.OutOfMemoryError("fake")
+        return real(m, crops)
+
+    monkeypatch.setattr(inf, "forward_batch", fake)
+    records: list[Progress] = []
+    run(restore_tiled(model, _photo(128, 128), TileConfig(tile=128, overlap=16, batch=8)),
+        records.append)
+    assert seen[0] == (1, 128, 128, 3)
+    assert not any("tiles a pass" in r.message for r in records)  # no batch to shrink
+    assert any("retrying with 64-pixel tiles" in r.message for r in records)
+
+
+def test_forward_batch_checks_its_input(model: DRCNet) -> None:
+    with pytest.raises(ValueError, match="N×H×W×3"):
+        forward_batch(model, np.zeros((64, 64, 3), np.float32))

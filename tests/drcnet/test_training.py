@@ -262,3 +262,24 @@ def test_failed_compile_falls_back_to_eager(corpus: Path, tmp_path: Path,
     eager = run_to_end(train(tiny(corpus, tmp_path / "eager", steps=2, val_data="")))
     assert compiled.steps == eager.steps == 2
     assert compiled.digest == eager.digest  # the failed step was redone, not skipped
+
+
+def test_compiled_failure_after_the_first_step_is_an_error(
+        corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    class FailsLater(torch.nn.Module):  # compiled fine, then breaks: a real error, not a
+        def __init__(self, inner: torch.nn.Module) -> None:  # reason to go eager silently
+            super().__init__()
+            self.inner, self.calls = inner, 0
+
+        def forward(self, x: torch.Tensor) -> object:
+            self.calls += 1
+            if self.calls > 1:
+                raise RuntimeError("broke at step 2")
+            return self.inner(x)
+
+    monkeypatch.setattr(torch, "compile", FailsLater)
+    with pytest.raises(RuntimeError, match="broke at step 2"):
+        run_to_end(train(tiny(corpus, tmp_path / "later", steps=3, val_data="",
+                              compile=True)))
