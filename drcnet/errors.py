@@ -34,3 +34,10 @@ class DeviceError(DRCNetError):
 
 class Cancelled(DRCNetError):
     """Long work was cancelled by the user."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """``Type: first line of the message`` (at most ``limit`` characters of it), for
+    one-line reports of failures that come as many exception types (compilers, backends)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:limit]}" if text else type(exc).__name__

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .blocks import BlockMaps
-from .errors import Cancelled, DRCNetError
+from .errors import Cancelled, DRCNetError, first_line
 from .network import DRCNet
 
 
@@ -143,8 +143,7 @@ def compile_model(model: DRCNet, tile: int = DEFAULT_TILE, batch: int = 0) -> DR
             compiled(torch.zeros(batch or auto_tile_batch(device), model.config.in_ch, tile,
                                  tile, device=device))
     except Exception as exc:  # backend failures come as many exception types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DRCNetError(f"torch.compile failed ({first[:200]}); run without --compile") \
+        raise DRCNetError(f"torch.compile failed ({first_line(exc)}); run without --compile") \
             from None
     return compiled  # type: ignore[return-value]  # an OptimizedModule wrapping the DRCNet
 
@@ -213,8 +212,7 @@ def restore_tiled(
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             h, w = rgb.shape[:2]
-            one_pass = tile <= 0 or (h <= tile and w <= tile)
-            if batch > 1 and not one_pass:  # a single pass has no batch to shrink
+            if batch > 1 and not _one_pass(h, w, tile):  # one pass has no batch to shrink
                 batch //= 2
                 yield Progress(0, 1, f"out of GPU memory; retrying with {batch} tiles a pass")
                 continue
@@ -223,6 +221,11 @@ def restore_tiled(
                 raise
             tile = max(64, current // 2)
             yield Progress(0, 1, f"out of GPU memory; retrying with {tile}-pixel tiles")
+
+
+def _one_pass(h: int, w: int, tile: int) -> bool:
+    """Whether an h×w image goes through the network whole (no tiling, or it fits a tile)."""
+    return tile <= 0 or (h <= tile and w <= tile)
 
 
 def _restore_tiled(
@@ -234,7 +237,7 @@ def _restore_tiled(
     batch: int = 1,
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
-    if tile <= 0 or (h <= tile and w <= tile):
+    if _one_pass(h, w, tile):
         if cancel is not None and cancel():
             raise Cancelled("restore cancelled")
         out = forward_batch(model, rgb[None])[0]

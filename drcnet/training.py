@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .datasets import PairedFolder, SyntheticPairs, ValidationSet
 from .devices import resolve_device
-from .errors import Cancelled, DRCNetError
+from .errors import Cancelled, DRCNetError, first_line
 from .gpu_synthesis import GpuSynthesizer
 from .inference import run
 from .losses import FeaturePyramid, LossParts, RestorationLoss
@@ -615,9 +615,9 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
                 raise
             except Exception as exc:  # noqa: BLE001 - compilers fail with many types
                 if d.on:
-                    raise DRCNetError(f"torch.compile failed ({_first_line(exc)}); "
+                    raise DRCNetError(f"torch.compile failed ({first_line(exc)}); "
                                       "train with compile=false") from exc
-                failure = _first_line(exc)
+                failure = first_line(exc)
             if failure:  # retried outside the handler: the failed step's graph is freed
                 model = eager_model
                 yield TrainProgress(step, cfg.steps, message=(
@@ -732,11 +732,6 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     elif stopped == "cancel":
         raise Cancelled(f"training cancelled at step {step}")
     return result
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__
 
 
 def _forward_backward(model: torch.nn.Module, loss_fn: RestorationLoss,

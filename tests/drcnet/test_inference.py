@@ -23,6 +23,30 @@ def model() -> DRCNet:
     return DRCNet(wf=8, depth=3).eval()
 
 
+class Passes:
+    """Records the input shape of every network pass of the tiled engine; ``oom_if(shape)``
+    returning True makes that pass raise CUDA's out-of-memory error."""
+
+    def __init__(self, real):  # noqa: ANN001
+        self.real, self.shapes = real, []
+        self.oom_if = lambda shape: False
+
+    def __call__(self, m, crops):  # noqa: ANN001, ANN204
+        self.shapes.append(crops.shape)
+        if self.oom_if(crops.shape):
+            raise torch.cuda.OutOfMemoryError("fake")
+        return self.real(m, crops)
+
+
+@pytest.fixture
+def passes(monkeypatch) -> Passes:  # noqa: ANN001
+    import drcnet.inference as inf
+
+    recorder = Passes(inf.forward_batch)
+    monkeypatch.setattr(inf, "forward_batch", recorder)
+    return recorder
+
+
 def _photo(h: int, w: int) -> np.ndarray:
     import cv2
     import skimage.data
@@ -72,24 +96,14 @@ def test_cancel_between_tiles(model: DRCNet) -> None:
     assert calls["n"] == 3
 
 
-def test_out_of_memory_halves_tile(model: DRCNet, monkeypatch) -> None:
-    import drcnet.inference as inf
-
-    real = inf.forward_batch
-    seen = []
-
-    def fake(m, crops):
-        seen.append(crops.shape[1])
-        if crops.shape[1] > 64:
-            raise torch.cuda.OutOfMemoryError("fake")
-        return real(m, crops)
-
-    monkeypatch.setattr(inf, "forward_batch", fake)
+def test_out_of_memory_halves_tile(model: DRCNet, passes: Passes) -> None:
+    passes.oom_if = lambda shape: shape[1] > 64
     records: list[Progress] = []
     out = run(restore_tiled(model, _photo(128, 128), TileConfig(tile=128, overlap=16)),
               records.append)
     assert out.shape == (128, 128, 3)
-    assert seen[0] == 128 and max(seen[1:]) == 64
+    sides = [shape[1] for shape in passes.shapes]
+    assert sides[0] == 128 and max(sides[1:]) == 64
     assert any("retrying with 64-pixel tiles" in r.message for r in records)
 
 
@@ -130,64 +144,33 @@ def test_auto_tile_batch() -> None:
         TileConfig(batch=-1)
 
 
-def test_out_of_memory_halves_the_batch_first(model: DRCNet, monkeypatch) -> None:
-    import drcnet.inference as inf
-
-    real = inf.forward_batch
-    sizes = []
-
-    def fake(m, crops):
-        sizes.append(crops.shape[:3])
-        if crops.shape[0] > 2:
-            raise torch.cuda.OutOfMemoryError("fake")
-        return real(m, crops)
-
-    monkeypatch.setattr(inf, "forward_batch", fake)
+def test_out_of_memory_halves_the_batch_first(model: DRCNet, passes: Passes) -> None:
+    passes.oom_if = lambda shape: shape[0] > 2
     records: list[Progress] = []
     img = _photo(203, 317)
     out = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=4)),
               records.append)
     assert any("retrying with 2 tiles a pass" in r.message for r in records)
-    assert sizes[0] == (4, 128, 128) and set(sizes[1:]) == {(2, 128, 128)}
+    assert passes.shapes[0] == (4, 128, 128, 3)
+    assert set(passes.shapes[1:]) == {(2, 128, 128, 3)}
     single = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=1)))
     np.testing.assert_allclose(out, single, atol=1e-5)
 
 
-def test_every_tiled_pass_has_the_batch_shape(model: DRCNet, monkeypatch) -> None:
-    import drcnet.inference as inf
-
-    real = inf.forward_batch
-    shapes = []
-
-    def spy(m, crops):
-        shapes.append(crops.shape)
-        return real(m, crops)
-
-    monkeypatch.setattr(inf, "forward_batch", spy)
+def test_every_tiled_pass_has_the_batch_shape(model: DRCNet, passes: Passes) -> None:
     img = _photo(150, 200)  # 2×2 tiles of 128, fewer than the batch
     out = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=8)))
-    assert shapes == [(8, 128, 128, 3)]  # padded: a compiled model sees its warm-up shape
+    assert passes.shapes == [(8, 128, 128, 3)]  # padded: a compiled model sees its warm-up shape
     single = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=1)))
     np.testing.assert_allclose(out, single, atol=1e-5)
 
 
-def test_out_of_memory_in_one_pass_halves_the_tile(model: DRCNet, monkeypatch) -> None:
-    import drcnet.inference as inf
-
-    real = inf.forward_batch
-    seen = []
-
-    def fake(m, crops):
-        seen.append(crops.shape)
-        if crops.shape[1] > 64:
-            raise torch.cuda.OutOfMemoryError("fake")
-        return real(m, crops)
-
-    monkeypatch.setattr(inf, "forward_batch", fake)
+def test_out_of_memory_in_one_pass_halves_the_tile(model: DRCNet, passes: Passes) -> None:
+    passes.oom_if = lambda shape: shape[1] > 64
     records: list[Progress] = []
     run(restore_tiled(model, _photo(128, 128), TileConfig(tile=128, overlap=16, batch=8)),
         records.append)
-    assert seen[0] == (1, 128, 128, 3)
+    assert passes.shapes[0] == (1, 128, 128, 3)
     assert not any("tiles a pass" in r.message for r in records)  # no batch to shrink
     assert any("retrying with 64-pixel tiles" in r.message for r in records)
 
