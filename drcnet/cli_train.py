@@ -86,7 +86,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                      variant=args.variant, degradation=args.degradation or "",
                      seed=args.seed, paired=args.paired or "", size=args.size,
                      tile=args.tile, overlap=args.overlap, baselines=args.baselines,
-                     device=args.device or "auto", limit=args.limit, precision=args.precision)
+                     device=args.device or "auto", limit=args.limit, precision=args.precision,
+                     ensemble=args.ensemble)
     if args.json == "-":  # stdout carries the JSON alone, so no progress lines
         from .inference import run
 
@@ -115,7 +116,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       variant=args.variant, degradation=args.degradation or "",
                       seed=args.seed, paired=args.paired or "", size=args.size,
                       tile=args.tile, overlap=args.overlap, device=args.device or "auto",
-                      limit=args.limit, precision=args.precision)
+                      limit=args.limit, precision=args.precision, ensemble=args.ensemble)
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
     print(format_summary(result))
     paths = write_outputs(result, args.out)
@@ -147,6 +148,8 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
     p.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                    help="fp32 (default, as the model card), bf16/fp16 autocast, or auto")
+    p.add_argument("--ensemble", action="store_true",
+                   help="average each tile's 8 rotated/mirrored views (8× slower)")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
 
 

@@ -96,6 +96,7 @@ class RunConfig:
         limit: use at most this many images; 0 = all.
         precision: ``fp32`` (default, the model card's figures), ``bf16``, ``fp16`` or
             ``auto`` (see :func:`drcnet.devices.resolve_precision`).
+        ensemble: average the 8 rotated/mirrored views of each tile (8× the work).
     """
 
     task: str
@@ -111,6 +112,7 @@ class RunConfig:
     device: str = "auto"
     limit: int = 0
     precision: str = "fp32"
+    ensemble: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -137,7 +139,8 @@ class RunConfig:
             raise DRCNetError(str(exc)) from None
 
     def tiles(self) -> TileConfig:
-        return TileConfig(tile=self.tile, overlap=overlap_for(self.tile, self.overlap))
+        return TileConfig(tile=self.tile, overlap=overlap_for(self.tile, self.overlap),
+                          ensemble=self.ensemble)
 
 
 @dataclass(frozen=True)
@@ -463,6 +466,8 @@ def format_table(result: EvalResult) -> str:
     """The result as an aligned text table with a header line describing the run."""
     cfg = result.config
     how = "whole-image inference" if not cfg.tile else f"{cfg.tile}-px tiles"
+    if cfg.ensemble:
+        how += ", ×8 self-ensemble"
     weights = cfg.weights or f"shipped {cfg.task} weights"
     lines = [f"{cfg.task} on {result.data}; {weights}, {how}"]
     width = max(len(r.method) for r in result.rows)

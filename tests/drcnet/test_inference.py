@@ -178,3 +178,38 @@ def test_out_of_memory_in_one_pass_halves_the_tile(model: DRCNet, passes: Passes
 def test_forward_batch_checks_its_input(model: DRCNet) -> None:
     with pytest.raises(ValueError, match="N×H×W×3"):
         forward_batch(model, np.zeros((64, 64, 3), np.float32))
+
+
+def test_ensemble_views_are_the_eight_symmetries() -> None:
+    from drcnet.inference import ENSEMBLE_VIEWS, _unview, _view
+
+    x = np.arange(2 * 3 * 5 * 3, dtype=np.float32).reshape(2, 3, 5, 3)
+    views = [_view(x, k) for k in range(ENSEMBLE_VIEWS)]
+    assert len({v.tobytes() + bytes(v.shape) for v in views}) == 8
+    for k, v in enumerate(views):
+        np.testing.assert_array_equal(_unview(v, k), x)
+
+
+def test_ensemble_of_a_pixelwise_model_is_that_model(monkeypatch) -> None:  # noqa: ANN001
+    # A function of each pixel alone commutes with every view, so a wrong inverse mapping
+    # would show up as scrambled pixels.
+    import drcnet.inference as inf
+
+    monkeypatch.setattr(inf, "forward_batch", lambda m, crops: np.sqrt(crops))
+    img = _photo(90, 130)
+    out = run(restore_tiled(None, img, TileConfig(tile=64, overlap=16, batch=1, ensemble=True)))  # type: ignore[arg-type]
+    np.testing.assert_allclose(out, np.sqrt(img), atol=1e-6)
+
+
+def test_ensemble_output_is_equivariant(model: DRCNet, passes: Passes) -> None:
+    img = _photo(72, 104)
+    cfg = TileConfig(tile=0, ensemble=True)
+    out = run(restore_tiled(model, img, cfg))
+    # 8 passes, rotated views swapping height and width
+    assert passes.shapes == [(1, 72, 104, 3), (1, 104, 72, 3)] * 4
+    turned = run(restore_tiled(model, np.ascontiguousarray(np.rot90(img)), cfg))
+    np.testing.assert_allclose(turned, np.rot90(out), atol=1e-5)
+    mirrored = run(restore_tiled(model, np.ascontiguousarray(img[:, ::-1]), cfg))
+    np.testing.assert_allclose(mirrored, out[:, ::-1], atol=1e-5)
+    single = run(restore_tiled(model, img, TileConfig(tile=0)))
+    assert np.abs(single - out).max() > 1e-4  # the untrained network is not equivariant
