@@ -84,7 +84,7 @@ class ControlsPanel(QWidget):
 
     Signals:
         taskChanged(task), deviceChanged(device), knobsChanged(Knobs),
-        runChanged(): preview size, tile size or auto-refine changed,
+        runChanged(): preview size, tile size, auto-refine or best quality changed,
         restoreRequested(): the user asked for a full-resolution restore.
     """
 
@@ -190,11 +190,16 @@ class ControlsPanel(QWidget):
         self.tile_spin.setSpecialValueText("whole image")
         self.tile_spin.setToolTip("Tile size of the full-resolution restore (0: one pass).")
         self.refine_check = QCheckBox("Refine to full resolution when idle")
+        self.ensemble_check = QCheckBox("Best quality: average 8 views (8× slower)")
+        self.ensemble_check.setToolTip(
+            "The full-resolution restore runs each tile rotated and mirrored 8 ways and "
+            "averages the results. The live preview stays one pass.")
         self.restore_button = QPushButton("Restore full resolution")
         self.restore_button.setToolTip("Run the tiled engine on the whole image (Ctrl+R).")
         rform.addRow("Preview", self.preview_combo)
         rform.addRow("Tile", self.tile_spin)
         rform.addRow(self.refine_check)
+        rform.addRow(self.ensemble_check)
         rform.addRow(self.restore_button)
         layout.addWidget(run)
 
@@ -226,6 +231,7 @@ class ControlsPanel(QWidget):
         self.preview_combo.currentIndexChanged.connect(lambda _: self.runChanged.emit())
         self.tile_spin.valueChanged.connect(lambda _: self.runChanged.emit())
         self.refine_check.toggled.connect(lambda _: self.runChanged.emit())
+        self.ensemble_check.toggled.connect(lambda _: self.runChanged.emit())
         self.restore_button.clicked.connect(self.restoreRequested)
 
     # ------------------------------------------------------------------ binding
@@ -315,14 +321,19 @@ class ControlsPanel(QWidget):
     def auto_refine(self) -> bool:
         return self.refine_check.isChecked()
 
-    def set_run(self, preview_size: int, tile: int, auto_refine: bool) -> None:
-        blockers = [self.preview_combo, self.tile_spin, self.refine_check]
+    def ensemble(self) -> bool:
+        return self.ensemble_check.isChecked()
+
+    def set_run(self, preview_size: int, tile: int, auto_refine: bool,
+                ensemble: bool = False) -> None:
+        blockers = [self.preview_combo, self.tile_spin, self.refine_check, self.ensemble_check]
         for w in blockers:
             w.blockSignals(True)
         i = self.preview_combo.findData(preview_size)
         self.preview_combo.setCurrentIndex(i if i >= 0 else PREVIEW_SIZES.index(512))
         self.tile_spin.setValue(tile)
         self.refine_check.setChecked(auto_refine)
+        self.ensemble_check.setChecked(ensemble)
         for w in blockers:
             w.blockSignals(False)
 

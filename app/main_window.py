@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
         found = [d for d, _ in available_devices()]
         self.controls.set_device(device or s.device(found[1] if len(found) > 1 else "cpu"))
         self.controls.set_knobs(Knobs(s.t(0.75), s.delta(1e-6), s.ea(True)))
-        self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine())
+        self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine(), s.ensemble())
         m = s.maps()
         self.maps.set_options(str(m["block"]), str(m["kind"]), str(m["cmap"]),
                               int(m["opacity"]), bool(m["overlay"]))
@@ -355,6 +355,7 @@ class MainWindow(QMainWindow):
         s.set_tile(self.controls.tile())
         s.set_preview_size(self.controls.preview_size())
         s.set_auto_refine(self.controls.auto_refine())
+        s.set_ensemble(self.controls.ensemble())
         s.set_maps(self.maps.block(), self.maps.kind(), self.maps.cmap(),
                    self.maps.opacity_slider.value(), self.maps.overlay_enabled())
         s.set_compare_style(self.viewer.compare_style())
@@ -679,6 +680,7 @@ class MainWindow(QMainWindow):
     def _on_run_changed(self) -> None:
         self.settings.set_tile(self.controls.tile())
         self.settings.set_auto_refine(self.controls.auto_refine())
+        self.settings.set_ensemble(self.controls.ensemble())
         size = self.controls.preview_size()
         self.settings.set_preview_size(size)
         if self.image is not None and self.small is not None and max(
@@ -778,8 +780,9 @@ class MainWindow(QMainWindow):
         self._check_settled()
 
     def _preview_is_full(self) -> bool:
-        """Whether the preview already is the full-resolution result (small images)."""
-        if self.image is None or self.small is None:
+        """Whether the preview already is the full-resolution result (small images, one
+        view)."""
+        if self.image is None or self.small is None or self.controls.ensemble():
             return False
         side = max(self.image.rgb.shape[:2])
         tile = self.controls.tile()
@@ -787,12 +790,13 @@ class MainWindow(QMainWindow):
 
     def _tiles(self) -> TileConfig:
         tile = self.controls.tile()
-        return TileConfig(tile=tile, overlap=overlap_for(tile))
+        return TileConfig(tile=tile, overlap=overlap_for(tile), ensemble=self.controls.ensemble())
 
     def _full_current(self) -> bool:
         return self.full is not None and self.full.knobs == self.knobs() and (
             self.info is None or self.full.precision == self.info.precision) and (
-            self.full.tiles == self._tiles() or self._preview_is_full())
+            self.full.tiles == self._tiles()
+            or (self._preview_is_full() and not self.full.tiles.ensemble))
 
     def _show_output(self) -> None:
         if self.image is None:
@@ -888,6 +892,8 @@ class MainWindow(QMainWindow):
                 parts.append(self.info.precision)
         tile = self.controls.tile()
         parts.append(f"tile {tile}" if tile else "whole image")
+        if self.controls.ensemble():
+            parts.append("8 views")
         if extra:
             parts.append(extra)
         self.run_label.setText(" · ".join(parts))

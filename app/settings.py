@@ -134,6 +134,12 @@ class Settings:
     def set_auto_refine(self, on: bool) -> None:
         self._set("run/auto_refine", on)
 
+    def ensemble(self, default: bool = False) -> bool:
+        return bool(self._get("run/ensemble", default, bool))
+
+    def set_ensemble(self, on: bool) -> None:
+        self._set("run/ensemble", on)
+
     def maps(self) -> dict[str, object]:
         return {
             "block": str(self._get("maps/block", "", str)),

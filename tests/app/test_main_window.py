@@ -174,6 +174,27 @@ def test_full_restore_reports_progress(make_window, tmp_path, picture, qtbot,
     qtbot.waitUntil(w.is_settled, timeout=10000)
 
 
+def test_best_quality_restores_again_with_eight_views(make_window, image_path, qtbot,
+                                                     open_settled, monkeypatch) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)  # small image: the one-pass preview is the full result
+    single = w.full.restored.copy()
+    views = []
+    real = drcnet.inference.forward_batch
+    monkeypatch.setattr(drcnet.inference, "forward_batch",
+                        lambda m, crops: views.append(crops.shape) or real(m, crops))
+    w.controls.ensemble_check.setChecked(True)  # refine when idle is on by default
+    qtbot.waitUntil(lambda: w.is_settled() and w.full.tiles.ensemble, timeout=20000)
+    assert views == [(1, 72, 96, 3), (1, 96, 72, 3)] * 4
+    assert "8 views" in w.run_label.text()
+    assert "full resolution" in w.viewer.single.captions[0]
+    assert 1e-6 < np.abs(w.full.restored - single).max() < 0.2  # same model, 8 views averaged
+    assert w.settings.ensemble() is True
+    w.controls.ensemble_check.setChecked(False)  # back to the one-pass preview
+    qtbot.waitUntil(lambda: w.is_settled() and not w.full.tiles.ensemble, timeout=20000)
+    np.testing.assert_allclose(w.full.restored, single, atol=1e-6)
+
+
 def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
     w = make_window()
     w.maps_dock.show()
