@@ -190,7 +190,7 @@ class ControlsPanel(QWidget):
         self.tile_spin.setSpecialValueText("whole image")
         self.tile_spin.setToolTip("Tile size of the full-resolution restore (0: one pass).")
         self.refine_check = QCheckBox("Refine to full resolution when idle")
-        self.ensemble_check = QCheckBox("Best quality: average 8 views (8× slower)")
+        self.ensemble_check = QCheckBox("Best quality (8 views, 8× slower)")
         self.ensemble_check.setToolTip(
             "The full-resolution restore runs each tile rotated and mirrored 8 ways and "
             "averages the results. The live preview stays one pass.")

@@ -205,7 +205,10 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(240)
+        # Never narrower than the panel's own minimum: the horizontal scroll bar is off, so
+        # a narrower dock would cut its combo boxes and labels off at the right.
+        scroll.setMinimumWidth(max(240, widget.minimumSizeHint().width()
+                                   + scroll.verticalScrollBar().sizeHint().width()))
         dock.setWidget(scroll)
         self.addDockWidget(area, dock)
         return dock

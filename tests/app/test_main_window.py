@@ -470,3 +470,10 @@ def test_run_label_names_the_precision(make_window, image_path, open_settled, mo
     assert w.info.precision == ("bf16" if native_bf16 else "fp32")
     assert ("bf16" in w.run_label.text()) is native_bf16
     assert w.info.precision in w.controls.model_status.text()
+
+
+def test_side_panels_are_never_narrower_than_their_contents(make_window) -> None:  # noqa: ANN001
+    w = make_window()
+    for dock, panel in ((w.controls_dock, w.controls), (w.maps_dock, w.maps)):
+        # The panels scroll vertically only; a narrower dock would cut them off at the right.
+        assert dock.widget().minimumWidth() >= panel.minimumSizeHint().width()
