@@ -1061,7 +1061,7 @@ class MainWindow(QMainWindow):
             tile=full.tiles.tile, overlap=full.tiles.overlap, layout=req.layout,
             split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
             block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
-            input=image.path.name, precision=full.precision)
+            input=image.path.name, precision=full.precision, ensemble=full.tiles.ensemble)
         split = self.viewer.split_position()
         block, cmap = self.maps.block(), self.maps.cmap()
 

@@ -529,6 +529,7 @@ class ExportParams:
     noea: str | None = None
     input: str = ""
     precision: str = "fp32"
+    ensemble: bool = False  # each tile averaged over its 8 rotated/mirrored views
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -636,7 +637,8 @@ def compose(
 def sheet_title(params: ExportParams) -> str:
     knobs = Knobs(params.t, params.delta, params.ea)
     return (f"DRCNet {params.task}  |  {params.input}  |  {knob_text(knobs)}  |  "
-            f"weights {params.weights_sha256[:10]}  |  {params.device}, tile {params.tile}")
+            f"weights {params.weights_sha256[:10]}  |  {params.device}, tile {params.tile}"
+            + (", 8 views" if params.ensemble else ""))
 
 
 # --------------------------------------------------------------------------- CLI
@@ -669,6 +671,8 @@ def register(subparsers: Any) -> None:
                    help=f"tile size, 0 for one pass ({DEFAULT_TILE})")
     p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
                    help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
+    p.add_argument("--ensemble", action="store_true",
+                   help="best quality: average each tile's 8 rotated/mirrored views (8× slower)")
     p.add_argument("--block", default=DEFAULT_BLOCK,
                    help=f"DFR block whose maps the sheet shows ({DEFAULT_BLOCK})")
     p.add_argument("--colormap", choices=tuple(COLORMAPS), default="viridis")
@@ -701,7 +705,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     model = load_model(args.task, device=args.device, weights=args.weights)
     knobs = Knobs(args.t, args.delta, not args.no_ea)
     model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
-    tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap))
+    tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap),
+                       ensemble=args.ensemble)
     restored = run(restore_tiled(model, image.rgb, tiles))
 
     analysis = None
@@ -728,7 +733,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         overlap=tiles.overlap, layout=args.layout,
         split=args.split if args.layout == "split" else None,
         block=args.block if args.layout == "sheet" else None,
-        noea=noea_text, input=src.name, precision=model.precision,
+        noea=noea_text, input=src.name, precision=model.precision, ensemble=tiles.ensemble,
     )
     result = compose(args.layout, image.rgb, restored, split=args.split,
                      labels=not args.no_labels, analysis=analysis, block=args.block,

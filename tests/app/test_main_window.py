@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
 import app.workers
+from app.export_dialog import ExportRequest
 import drcnet.inference
 from drcnet.compare import Knobs
 
@@ -174,7 +176,7 @@ def test_full_restore_reports_progress(make_window, tmp_path, picture, qtbot,
     qtbot.waitUntil(w.is_settled, timeout=10000)
 
 
-def test_best_quality_restores_again_with_eight_views(make_window, image_path, qtbot,
+def test_best_quality_restores_again_with_eight_views(make_window, image_path, qtbot, tmp_path,
                                                      open_settled, monkeypatch) -> None:  # noqa: ANN001
     w = make_window()
     open_settled(w, image_path)  # small image: the one-pass preview is the full result
@@ -190,6 +192,10 @@ def test_best_quality_restores_again_with_eight_views(make_window, image_path, q
     assert "full resolution" in w.viewer.single.captions[0]
     assert 1e-6 < np.abs(w.full.restored - single).max() < 0.2  # same model, 8 views averaged
     assert w.settings.ensemble() is True
+    out = tmp_path / "best.png"
+    with qtbot.waitSignal(w.exported, timeout=20000):
+        w.export(ExportRequest("image", out))
+    assert json.loads(out.with_suffix(".json").read_text())["ensemble"] is True
     w.controls.ensemble_check.setChecked(False)  # back to the one-pass preview
     qtbot.waitUntil(lambda: w.is_settled() and not w.full.tiles.ensemble, timeout=20000)
     np.testing.assert_allclose(w.full.restored, single, atol=1e-6)
