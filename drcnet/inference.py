@@ -76,15 +76,25 @@ def to_tensor(rgb: np.ndarray, device: torch.device | str = "cpu") -> torch.Tens
     """H×W×3 float array in [0, 1] → 1×3×H×W float32 tensor on ``device``."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an H×W×3 image, got shape {rgb.shape}")
-    t = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)
-    # Contiguous NCHW: the first convolution would copy anyway, and a compiled model is
-    # specialised on strides (a permuted view would make it compile again).
-    return t.unsqueeze(0).contiguous().to(device)
+    return _batch_to_tensor(rgb[None], device)
 
 
 def to_numpy(x: torch.Tensor) -> np.ndarray:
     """1×3×H×W tensor → H×W×3 float32 array clipped to [0, 1]."""
-    return x[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+    return _batch_to_numpy(x[:1])[0]
+
+
+def _batch_to_tensor(images: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """N×H×W×3 float array → N×3×H×W float32 tensor on ``device``."""
+    t = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).permute(0, 3, 1, 2)
+    # Contiguous NCHW: the first convolution would copy anyway, and a compiled model is
+    # specialised on strides (a permuted view would make it compile again).
+    return t.contiguous().to(device)
+
+
+def _batch_to_numpy(x: torch.Tensor) -> np.ndarray:
+    """N×3×H×W tensor → N×H×W×3 float32 array clipped to [0, 1]."""
+    return x.detach().float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
@@ -119,10 +129,8 @@ def forward_batch(model: DRCNet, crops: np.ndarray) -> np.ndarray:
     same shape, float32, clipped to [0, 1]. Each image is restored independently."""
     if crops.ndim != 4 or crops.shape[3] != 3:
         raise ValueError(f"expected N×H×W×3 images, got shape {crops.shape}")
-    x = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
     with torch.inference_mode():
-        out = model(x.permute(0, 3, 1, 2).contiguous().to(model_device(model)))[-1]
-        return out.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+        return _batch_to_numpy(model(_batch_to_tensor(crops, model_device(model)))[-1])
 
 
 # The eight symmetries of the square: view k rotates by k·90° (k mod 4) after a left-right
