@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from drcnet.compare import PAPER_DELTA, PAPER_T, Knobs
-from drcnet.inference import DEFAULT_TILE
+from drcnet.inference import DEFAULT_TILE, ensemble_views
 from drcnet.registry import TASKS
 
 T_MIN, T_MAX = 0.50, 0.95
@@ -190,10 +190,7 @@ class ControlsPanel(QWidget):
         self.tile_spin.setSpecialValueText("whole image")
         self.tile_spin.setToolTip("Tile size of the full-resolution restore (0: one pass).")
         self.refine_check = QCheckBox("Refine to full resolution when idle")
-        self.ensemble_check = QCheckBox("Best quality (8 views, 8× slower)")
-        self.ensemble_check.setToolTip(
-            "The full-resolution restore runs each tile rotated and mirrored 8 ways and "
-            "averages the results. The live preview stays one pass.")
+        self.ensemble_check = QCheckBox()  # its text names the task's views: _on_task()
         self.restore_button = QPushButton("Restore full resolution")
         self.restore_button.setToolTip("Run the tiled engine on the whole image (Ctrl+R).")
         rform.addRow("Preview", self.preview_combo)
@@ -216,6 +213,7 @@ class ControlsPanel(QWidget):
 
         self.set_knobs(Knobs())
         self.set_run(512, DEFAULT_TILE, True)
+        self._label_views()
         self.t_slider.valueChanged.connect(self._t_from_slider)
         self.t_slider.sliderReleased.connect(self.dragFinished)
         self.delta_slider.sliderReleased.connect(self.dragFinished)
@@ -224,6 +222,7 @@ class ControlsPanel(QWidget):
         self.delta_spin.valueChanged.connect(self._delta_from_spin)
         self.ea_check.toggled.connect(lambda _: self._emit())
         self.reset_button.clicked.connect(self.reset_knobs)
+        self.task_combo.currentIndexChanged.connect(self._label_views)
         self.task_combo.currentIndexChanged.connect(
             lambda _: self.taskChanged.emit(self.task()))
         self.device_combo.currentIndexChanged.connect(
@@ -321,8 +320,18 @@ class ControlsPanel(QWidget):
     def auto_refine(self) -> bool:
         return self.refine_check.isChecked()
 
-    def ensemble(self) -> bool:
-        return self.ensemble_check.isChecked()
+    def ensemble(self) -> int:
+        """Views the full-resolution restore averages: 1 unless best quality is on."""
+        return ensemble_views(self.task()) if self.ensemble_check.isChecked() else 1
+
+    def _label_views(self) -> None:
+        n = ensemble_views(self.task())
+        self.ensemble_check.setText(f"Best quality ({n} views, {n}× slower)")
+        upright = (" Rain removal uses the 4 upright views: its model was trained on rain "
+                   "falling down." if n == 4 else "")
+        self.ensemble_check.setToolTip(
+            f"The full-resolution restore runs each tile in {n} rotated and mirrored views "
+            f"and averages the results.{upright} The live preview stays one pass.")
 
     def set_run(self, preview_size: int, tile: int, auto_refine: bool,
                 ensemble: bool = False) -> None:

@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
         s.set_tile(self.controls.tile())
         s.set_preview_size(self.controls.preview_size())
         s.set_auto_refine(self.controls.auto_refine())
-        s.set_ensemble(self.controls.ensemble())
+        s.set_ensemble(self.controls.ensemble() > 1)
         s.set_maps(self.maps.block(), self.maps.kind(), self.maps.cmap(),
                    self.maps.opacity_slider.value(), self.maps.overlay_enabled())
         s.set_compare_style(self.viewer.compare_style())
@@ -683,7 +683,7 @@ class MainWindow(QMainWindow):
     def _on_run_changed(self) -> None:
         self.settings.set_tile(self.controls.tile())
         self.settings.set_auto_refine(self.controls.auto_refine())
-        self.settings.set_ensemble(self.controls.ensemble())
+        self.settings.set_ensemble(self.controls.ensemble() > 1)
         size = self.controls.preview_size()
         self.settings.set_preview_size(size)
         if self.image is not None and self.small is not None and max(
@@ -785,7 +785,7 @@ class MainWindow(QMainWindow):
     def _preview_is_full(self) -> bool:
         """Whether the preview already is the full-resolution result (small images, one
         view)."""
-        if self.image is None or self.small is None or self.controls.ensemble():
+        if self.image is None or self.small is None or self.controls.ensemble() > 1:
             return False
         side = max(self.image.rgb.shape[:2])
         tile = self.controls.tile()
@@ -799,7 +799,7 @@ class MainWindow(QMainWindow):
         return self.full is not None and self.full.knobs == self.knobs() and (
             self.info is None or self.full.precision == self.info.precision) and (
             self.full.tiles == self._tiles()
-            or (self._preview_is_full() and not self.full.tiles.ensemble))
+            or (self._preview_is_full() and self.full.tiles.ensemble == 1))
 
     def _show_output(self) -> None:
         if self.image is None:
@@ -895,8 +895,8 @@ class MainWindow(QMainWindow):
                 parts.append(self.info.precision)
         tile = self.controls.tile()
         parts.append(f"tile {tile}" if tile else "whole image")
-        if self.controls.ensemble():
-            parts.append("8 views")
+        if self.controls.ensemble() > 1:
+            parts.append(f"{self.controls.ensemble()} views")
         if extra:
             parts.append(extra)
         self.run_label.setText(" · ".join(parts))

@@ -24,6 +24,7 @@ from .inference import (
     Progress,
     TileConfig,
     compile_model,
+    ensemble_views,
     overlap_for,
     restore_tiled,
     run,
@@ -79,7 +80,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if args.tile_batch < 0:
         raise DRCNetError(f"--tile-batch must be >= 0, got {args.tile_batch}")
     tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap),
-                       batch=args.tile_batch, ensemble=args.ensemble)
+                       batch=args.tile_batch,
+                       ensemble=ensemble_views(args.task) if args.ensemble else 1)
     if args.compile:
         if not args.quiet:
             print("compiling the model (once per run; tens of seconds)…", file=sys.stderr)
@@ -173,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile-batch", type=int, default=0, metavar="N",
                    help="tiles per forward pass (default 0 = auto: 8 on CUDA, 1 on CPU)")
     p.add_argument("--ensemble", action="store_true",
-                   help="best quality: average each tile's 8 rotated/mirrored views (8× slower)")
+                   help="best quality: average each tile's rotated/mirrored views "
+                        "(8, or the 4 upright ones for derain; that many times slower)")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     add_runtime_options(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,

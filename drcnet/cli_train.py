@@ -149,7 +149,8 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                    help="fp32 (default, as the model card), bf16/fp16 autocast, or auto")
     p.add_argument("--ensemble", action="store_true",
-                   help="average each tile's 8 rotated/mirrored views (8× slower)")
+                   help="average each tile's rotated/mirrored views (8, or 4 upright ones "
+                        "for derain; that many times slower)")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
 
 

@@ -529,7 +529,7 @@ class ExportParams:
     noea: str | None = None
     input: str = ""
     precision: str = "fp32"
-    ensemble: bool = False  # each tile averaged over its 8 rotated/mirrored views
+    ensemble: int = 1  # views averaged per tile (rotations/mirrors; 1 = one pass)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -638,7 +638,7 @@ def sheet_title(params: ExportParams) -> str:
     knobs = Knobs(params.t, params.delta, params.ea)
     return (f"DRCNet {params.task}  |  {params.input}  |  {knob_text(knobs)}  |  "
             f"weights {params.weights_sha256[:10]}  |  {params.device}, tile {params.tile}"
-            + (", 8 views" if params.ensemble else ""))
+            + (f", {params.ensemble} views" if params.ensemble > 1 else ""))
 
 
 # --------------------------------------------------------------------------- CLI
@@ -672,7 +672,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
                    help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
     p.add_argument("--ensemble", action="store_true",
-                   help="best quality: average each tile's 8 rotated/mirrored views (8× slower)")
+                   help="best quality: average each tile's rotated/mirrored views "
+                        "(8, or the 4 upright ones for derain; that many times slower)")
     p.add_argument("--block", default=DEFAULT_BLOCK,
                    help=f"DFR block whose maps the sheet shows ({DEFAULT_BLOCK})")
     p.add_argument("--colormap", choices=tuple(COLORMAPS), default="viridis")
@@ -689,7 +690,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
     from .errors import NoWeightsError, WeightsError
     from .imageio import read_image
-    from .inference import TileConfig, model_device, restore_tiled, run
+    from .inference import TileConfig, ensemble_views, model_device, restore_tiled, run
     from .registry import load_model, weight_spec
     from .weights import sha256
 
@@ -706,7 +707,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     knobs = Knobs(args.t, args.delta, not args.no_ea)
     model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
     tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap),
-                       ensemble=args.ensemble)
+                       ensemble=ensemble_views(args.task) if args.ensemble else 1)
     restored = run(restore_tiled(model, image.rgb, tiles))
 
     analysis = None

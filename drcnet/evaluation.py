@@ -62,6 +62,7 @@ from .inference import (
     DEFAULT_TILE,
     Progress,
     TileConfig,
+    ensemble_views,
     overlap_for,
     restore_tiled,
     run,
@@ -96,7 +97,8 @@ class RunConfig:
         limit: use at most this many images; 0 = all.
         precision: ``fp32`` (default, the model card's figures), ``bf16``, ``fp16`` or
             ``auto`` (see :func:`drcnet.devices.resolve_precision`).
-        ensemble: average the 8 rotated/mirrored views of each tile (8× the work).
+        ensemble: average rotated/mirrored views of each tile (:func:`ensemble_views` of
+            the task: 8, or 4 for derain; that many times the work).
     """
 
     task: str
@@ -140,7 +142,7 @@ class RunConfig:
 
     def tiles(self) -> TileConfig:
         return TileConfig(tile=self.tile, overlap=overlap_for(self.tile, self.overlap),
-                          ensemble=self.ensemble)
+                          ensemble=ensemble_views(self.task) if self.ensemble else 1)
 
 
 @dataclass(frozen=True)
@@ -467,7 +469,7 @@ def format_table(result: EvalResult) -> str:
     cfg = result.config
     how = "whole-image inference" if not cfg.tile else f"{cfg.tile}-px tiles"
     if cfg.ensemble:
-        how += ", ×8 self-ensemble"
+        how += f", {ensemble_views(cfg.task)}-view self-ensemble"
     weights = cfg.weights or f"shipped {cfg.task} weights"
     lines = [f"{cfg.task} on {result.data}; {weights}, {how}"]
     width = max(len(r.method) for r in result.rows)

@@ -57,13 +57,16 @@ class TileConfig:
     overlap: int = DEFAULT_OVERLAP
     # Tiles per forward pass; 0 = auto (:func:`auto_tile_batch`: 1 on CPU, 8 on CUDA).
     batch: int = 0
-    # Geometric self-ensemble: restore each tile in its 8 rotated/mirrored views and average
-    # the outputs mapped back (8× the work; see :func:`forward_ensemble`).
-    ensemble: bool = False
+    # Geometric self-ensemble: restore each tile in this many rotated/mirrored views (1 = one
+    # pass, 4 = the upright ones, 8 = all) and average the outputs mapped back; that many
+    # times the work. See :func:`forward_ensemble` and :func:`ensemble_views`.
+    ensemble: int = 1
 
     def __post_init__(self) -> None:
         if self.batch < 0:
             raise ValueError(f"batch must be >= 0, got {self.batch}")
+        if self.ensemble not in VIEWS:
+            raise ValueError(f"ensemble must be one of {sorted(VIEWS)} views, got {self.ensemble}")
         if self.tile < 0:
             raise ValueError(f"tile must be >= 0, got {self.tile}")
         if self.overlap < 0:
@@ -133,9 +136,21 @@ def forward_batch(model: DRCNet, crops: np.ndarray) -> np.ndarray:
         return _batch_to_numpy(model(_batch_to_tensor(crops, model_device(model)))[-1])
 
 
-# The eight symmetries of the square: view k rotates by k·90° (k mod 4) after a left-right
-# mirror when k >= 4.
-ENSEMBLE_VIEWS = 8
+def ensemble_views(task: str) -> int:
+    """How many views the best-quality mode averages for ``task``.
+
+    Rain falls down: the derain training pairs get their streaks (within 30° of vertical)
+    after the crop is flipped and rotated, so the model never saw horizontal rain, and views
+    turned by 90° cost 3.5 dB on the validation split (docs/MODEL_CARD.md). Derain averages
+    the 4 views that keep the vertical axis; the other tasks, whose degradations have no
+    preferred direction, all 8.
+    """
+    return 4 if task == "derain" else 8
+
+
+# The eight symmetries of the square: view k turns by k·90° (k mod 4) after a left-right
+# mirror when k >= 4. The even ones keep the vertical axis vertical.
+VIEWS = {1: (0,), 4: (0, 2, 4, 6), 8: tuple(range(8))}
 
 
 def _view(x: np.ndarray, k: int) -> np.ndarray:
@@ -151,18 +166,20 @@ def _unview(y: np.ndarray, k: int) -> np.ndarray:
     return y[:, :, ::-1] if k >= 4 else y
 
 
-def forward_ensemble(model: DRCNet, crops: np.ndarray) -> np.ndarray:
-    """:func:`forward_batch` averaged over the 8 rotated and mirrored views of each image.
+def forward_ensemble(model: DRCNet, crops: np.ndarray, views: int = 8) -> np.ndarray:
+    """:func:`forward_batch` averaged over rotated and mirrored views of each image.
 
-    The network is not exactly equivariant to these symmetries, so the 8 outputs differ
+    The network is not exactly equivariant to these symmetries, so the outputs differ
     slightly and their mean removes part of each one's error ("self-ensemble", Lim et al.
-    2017, EDSR+). 8× the work; the gain is measured in docs/MODEL_CARD.md. Views rotated by
-    90° swap height and width, so a non-square batch sees two input shapes.
+    2017, EDSR+). ``views`` passes: 8 (every symmetry of the square) or 4 (the upright ones:
+    as is, mirrored left-right, upside down, turned 180°). The gain is measured in
+    docs/MODEL_CARD.md. Views turned by 90° swap height and width, so a non-square batch sees
+    two input shapes.
     """
     acc = np.zeros(crops.shape, dtype=np.float32)
-    for k in range(ENSEMBLE_VIEWS):
+    for k in VIEWS[views]:
         acc += _unview(forward_batch(model, _view(crops, k)), k)
-    return acc / ENSEMBLE_VIEWS
+    return acc / views
 
 
 def compile_model(model: DRCNet, tile: int = DEFAULT_TILE, batch: int = 0) -> DRCNet:
@@ -279,10 +296,13 @@ def _restore_tiled(
     overlap: int,
     cancel: Callable[[], bool] | None,
     batch: int = 1,
-    ensemble: bool = False,
+    ensemble: int = 1,
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
-    forward = forward_ensemble if ensemble else forward_batch
+
+    def forward(m: DRCNet, crops: np.ndarray) -> np.ndarray:
+        return forward_ensemble(m, crops, ensemble) if ensemble > 1 else forward_batch(m, crops)
+
     if _one_pass(h, w, tile):
         if cancel is not None and cancel():
             raise Cancelled("restore cancelled")

@@ -186,7 +186,8 @@ def test_best_quality_restores_again_with_eight_views(make_window, image_path, q
     monkeypatch.setattr(drcnet.inference, "forward_batch",
                         lambda m, crops: views.append(crops.shape) or real(m, crops))
     w.controls.ensemble_check.setChecked(True)  # refine when idle is on by default
-    qtbot.waitUntil(lambda: w.is_settled() and w.full.tiles.ensemble, timeout=20000)
+    assert w.controls.ensemble_check.text() == "Best quality (8 views, 8× slower)"
+    qtbot.waitUntil(lambda: w.is_settled() and w.full.tiles.ensemble == 8, timeout=20000)
     assert views == [(1, 72, 96, 3), (1, 96, 72, 3)] * 4
     assert "8 views" in w.run_label.text()
     assert "full resolution" in w.viewer.single.captions[0]
@@ -195,10 +196,12 @@ def test_best_quality_restores_again_with_eight_views(make_window, image_path, q
     out = tmp_path / "best.png"
     with qtbot.waitSignal(w.exported, timeout=20000):
         w.export(ExportRequest("image", out))
-    assert json.loads(out.with_suffix(".json").read_text())["ensemble"] is True
+    assert json.loads(out.with_suffix(".json").read_text())["ensemble"] == 8
     w.controls.ensemble_check.setChecked(False)  # back to the one-pass preview
-    qtbot.waitUntil(lambda: w.is_settled() and not w.full.tiles.ensemble, timeout=20000)
+    qtbot.waitUntil(lambda: w.is_settled() and w.full.tiles.ensemble == 1, timeout=20000)
     np.testing.assert_allclose(w.full.restored, single, atol=1e-6)
+    w.controls.set_task("derain")  # rain falls down: only the upright views
+    assert w.controls.ensemble_check.text() == "Best quality (4 views, 4× slower)"
 
 
 def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001

@@ -298,7 +298,7 @@ def test_cli_compare_layouts(tmp_path, shipped, photo, layout, shape) -> None:  
     assert (side["t"], side["delta"], side["layout"]) == (0.6, 1e-4, layout)
     assert side.get("split") == (0.4 if layout == "split" else None)
     assert read_png_text(out)["drcnet.layout"] == layout
-    assert side["ensemble"] is False
+    assert side["ensemble"] == 1
     assert photo.read_bytes() == before
 
 
@@ -306,8 +306,8 @@ def test_cli_compare_ensemble_is_recorded(tmp_path, shipped, photo) -> None:  # 
     out = tmp_path / "best.png"
     assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--ensemble",
                  "--device", "cpu"]) == 0
-    assert json.loads(out.with_suffix(".json").read_text())["ensemble"] is True
-    assert read_png_text(out)["drcnet.ensemble"] == "true"
+    assert json.loads(out.with_suffix(".json").read_text())["ensemble"] == 8
+    assert read_png_text(out)["drcnet.ensemble"] == "8"
 
 
 def test_cli_compare_sheet(tmp_path, shipped, photo) -> None:  # noqa: ANN001

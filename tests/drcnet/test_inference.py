@@ -181,13 +181,15 @@ def test_forward_batch_checks_its_input(model: DRCNet) -> None:
 
 
 def test_ensemble_views_are_the_eight_symmetries() -> None:
-    from drcnet.inference import ENSEMBLE_VIEWS, _unview, _view
+    from drcnet.inference import VIEWS, _unview, _view
 
     x = np.arange(2 * 3 * 5 * 3, dtype=np.float32).reshape(2, 3, 5, 3)
-    views = [_view(x, k) for k in range(ENSEMBLE_VIEWS)]
+    views = [_view(x, k) for k in VIEWS[8]]
     assert len({v.tobytes() + bytes(v.shape) for v in views}) == 8
     for k, v in enumerate(views):
         np.testing.assert_array_equal(_unview(v, k), x)
+    # The upright four keep each column a column (no 90° turn).
+    assert all(_view(x, k).shape == x.shape for k in VIEWS[4])
 
 
 def test_ensemble_of_a_pixelwise_model_is_that_model(monkeypatch) -> None:  # noqa: ANN001
@@ -197,13 +199,13 @@ def test_ensemble_of_a_pixelwise_model_is_that_model(monkeypatch) -> None:  # no
 
     monkeypatch.setattr(inf, "forward_batch", lambda m, crops: np.sqrt(crops))
     img = _photo(90, 130)
-    out = run(restore_tiled(None, img, TileConfig(tile=64, overlap=16, batch=1, ensemble=True)))  # type: ignore[arg-type]
+    out = run(restore_tiled(None, img, TileConfig(tile=64, overlap=16, batch=1, ensemble=8)))  # type: ignore[arg-type]
     np.testing.assert_allclose(out, np.sqrt(img), atol=1e-6)
 
 
 def test_ensemble_output_is_equivariant(model: DRCNet, passes: Passes) -> None:
     img = _photo(72, 104)
-    cfg = TileConfig(tile=0, ensemble=True)
+    cfg = TileConfig(tile=0, ensemble=8)
     out = run(restore_tiled(model, img, cfg))
     # 8 passes, rotated views swapping height and width
     assert passes.shapes == [(1, 72, 104, 3), (1, 104, 72, 3)] * 4
@@ -213,3 +215,18 @@ def test_ensemble_output_is_equivariant(model: DRCNet, passes: Passes) -> None:
     np.testing.assert_allclose(mirrored, out[:, ::-1], atol=1e-5)
     single = run(restore_tiled(model, img, TileConfig(tile=0)))
     assert np.abs(single - out).max() > 1e-4  # the untrained network is not equivariant
+
+
+def test_upright_ensemble_and_views_per_task(model: DRCNet, passes: Passes) -> None:
+    from drcnet.inference import ensemble_views
+
+    assert ensemble_views("derain") == 4  # trained on rain falling down: no 90° turns
+    assert ensemble_views("denoise") == ensemble_views("deblur") == 8
+    img = _photo(72, 104)
+    cfg = TileConfig(tile=0, ensemble=4)
+    out = run(restore_tiled(model, img, cfg))
+    assert passes.shapes == [(1, 72, 104, 3)] * 4
+    flipped = run(restore_tiled(model, np.ascontiguousarray(img[::-1]), cfg))
+    np.testing.assert_allclose(flipped, out[::-1], atol=1e-5)  # upside down is one of them
+    with pytest.raises(ValueError, match="ensemble"):
+        TileConfig(ensemble=3)
