@@ -190,7 +190,7 @@ class ControlsPanel(QWidget):
         self.tile_spin.setSpecialValueText("whole image")
         self.tile_spin.setToolTip("Tile size of the full-resolution restore (0: one pass).")
         self.refine_check = QCheckBox("Refine to full resolution when idle")
-        self.ensemble_check = QCheckBox()  # its text names the task's views: _on_task()
+        self.ensemble_check = QCheckBox()  # its text names the task's views: _label_views()
         self.restore_button = QPushButton("Restore full resolution")
         self.restore_button.setToolTip("Run the tiled engine on the whole image (Ctrl+R).")
         rform.addRow("Preview", self.preview_combo)

@@ -55,7 +55,7 @@ from drcnet.compare import (
 )
 from drcnet.devices import available_devices
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
-from drcnet.inference import TileConfig, overlap_for
+from drcnet.inference import TileConfig, one_pass, overlap_for
 from drcnet.metrics import psnr, ssim
 from drcnet.registry import TASKS, weight_spec
 
@@ -70,6 +70,21 @@ APP_NAME = "DRCNet Studio"
 IDLE_MS = 400
 DRAG_GAP_MS = 250  # knob changes closer together than this are a drag (keys, wheel, mouse)
 SHARPEN_MS = 250  # this long after the last drag change, the full-size preview follows
+
+
+class _PanelScroll(QScrollArea):
+    """A side panel's vertical scroller, never narrower than the panel's own minimum (the
+    horizontal scroll bar is off, so a narrower dock would cut combo boxes and labels off at
+    the right). Follows the panel as its contents change, e.g. once a model's block names
+    fill the maps panel."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        hint = super().minimumSizeHint()
+        panel = self.widget()
+        if panel is None:
+            return hint
+        width = panel.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(max(240, width), hint.height())
 
 
 def knob_caption(knobs: Knobs) -> str:
@@ -200,15 +215,11 @@ class MainWindow(QMainWindow):
               area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        scroll = QScrollArea()
+        scroll = _PanelScroll()
         scroll.setWidget(widget)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # Never narrower than the panel's own minimum: the horizontal scroll bar is off, so
-        # a narrower dock would cut its combo boxes and labels off at the right.
-        scroll.setMinimumWidth(max(240, widget.minimumSizeHint().width()
-                                   + scroll.verticalScrollBar().sizeHint().width()))
         dock.setWidget(scroll)
         self.addDockWidget(area, dock)
         return dock
@@ -597,6 +608,7 @@ class MainWindow(QMainWindow):
             f"{info.precision}<br>"
             f"SHA-256 {info.sha256[:16]}…<br>{noea}")
         self.maps.set_blocks(list(info.block_names))
+        self.maps_dock.widget().updateGeometry()  # the block names may widen the panel
         self.statusBar().showMessage(f"{info.task} model ready on {info.device}", 4000)
         self._set_run_label()
         if changed_task:
@@ -681,6 +693,8 @@ class MainWindow(QMainWindow):
         self._check_settled()
 
     def _on_run_changed(self) -> None:
+        if self._restore_job is not None and not self._same_output(self._restore_job.tiles):
+            self.cancel_restore(quiet=True)  # e.g. best quality turned off: stop the 8 views
         self.settings.set_tile(self.controls.tile())
         self.settings.set_auto_refine(self.controls.auto_refine())
         self.settings.set_ensemble(self.controls.ensemble() > 1)
@@ -795,10 +809,21 @@ class MainWindow(QMainWindow):
         tile = self.controls.tile()
         return TileConfig(tile=tile, overlap=overlap_for(tile), ensemble=self.controls.ensemble())
 
+    def _same_output(self, tiles: TileConfig) -> bool:
+        """Whether a restore with ``tiles`` gives what the current settings would: the
+        same settings, or both one pass over this image with the same views."""
+        now = self._tiles()
+        if tiles == now:
+            return True
+        if self.image is None or tiles.ensemble != now.ensemble:
+            return False
+        h, w = self.image.rgb.shape[:2]
+        return one_pass(h, w, tiles.tile) and one_pass(h, w, now.tile)
+
     def _full_current(self) -> bool:
         return self.full is not None and self.full.knobs == self.knobs() and (
             self.info is None or self.full.precision == self.info.precision) and (
-            self.full.tiles == self._tiles()
+            self._same_output(self.full.tiles)
             or (self._preview_is_full() and self.full.tiles.ensemble == 1))
 
     def _show_output(self) -> None:
@@ -918,7 +943,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(self.model_error, 10000)
             return
         if self._restore_job is not None and self._restore_job.knobs == self.knobs() \
-                and self._restore_job.tiles == self._tiles():
+                and self._same_output(self._restore_job.tiles):
             return  # already running with these settings
         self._restore_job = self.engine.restore(self.image.rgb, self.knobs(), self._tiles())
         self._was_settled = False
@@ -949,7 +974,9 @@ class MainWindow(QMainWindow):
             return
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.progress.setFormat(f"tile {done}/{total}")
+        views = self._restore_job.tiles.ensemble
+        # With several views the count is of tile passes: show a share instead.
+        self.progress.setFormat(f"tile {done}/{total}" if views == 1 else "%p %")
         self.statusBar().showMessage(f"Restoring at full resolution: {message}")
 
     def _on_restore_finished(self, result: RestoreResult) -> None:

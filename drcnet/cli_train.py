@@ -81,13 +81,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------- eval
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import EvalConfig, evaluate, format_table, to_json, write_csv
+    from .inference import ensemble_views
 
     cfg = EvalConfig(task=args.task, data=args.data, weights=args.weights or "",
                      variant=args.variant, degradation=args.degradation or "",
                      seed=args.seed, paired=args.paired or "", size=args.size,
                      tile=args.tile, overlap=args.overlap, baselines=args.baselines,
                      device=args.device or "auto", limit=args.limit, precision=args.precision,
-                     ensemble=args.ensemble)
+                     ensemble=ensemble_views(args.task) if args.ensemble else 1)
     if args.json == "-":  # stdout carries the JSON alone, so no progress lines
         from .inference import run
 
@@ -116,7 +117,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       variant=args.variant, degradation=args.degradation or "",
                       seed=args.seed, paired=args.paired or "", size=args.size,
                       tile=args.tile, overlap=args.overlap, device=args.device or "auto",
-                      limit=args.limit, precision=args.precision, ensemble=args.ensemble)
+                      limit=args.limit, precision=args.precision)
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
     print(format_summary(result))
     paths = write_outputs(result, args.out)
@@ -148,9 +149,6 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
     p.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                    help="fp32 (default, as the model card), bf16/fp16 autocast, or auto")
-    p.add_argument("--ensemble", action="store_true",
-                   help="average each tile's rotated/mirrored views (8, or 4 upright ones "
-                        "for derain; that many times slower)")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
 
 
@@ -171,6 +169,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("eval", help="PSNR/SSIM of a model beside classical baselines")
     _common_eval(p)
     p.add_argument("--baselines", action="store_true", help="also run classical baselines")
+    p.add_argument("--ensemble", action="store_true",
+                   help="average each tile's rotated/mirrored views (8, or the 4 upright ones "
+                        "for derain; that many times slower)")
     p.add_argument("--csv", default=None, metavar="PATH", help="also write the table as CSV")
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                    help="print JSON instead of the table, or with PATH also write it there")

@@ -62,7 +62,7 @@ from .inference import (
     DEFAULT_TILE,
     Progress,
     TileConfig,
-    ensemble_views,
+    VIEWS,
     overlap_for,
     restore_tiled,
     run,
@@ -97,8 +97,9 @@ class RunConfig:
         limit: use at most this many images; 0 = all.
         precision: ``fp32`` (default, the model card's figures), ``bf16``, ``fp16`` or
             ``auto`` (see :func:`drcnet.devices.resolve_precision`).
-        ensemble: average rotated/mirrored views of each tile (:func:`ensemble_views` of
-            the task: 8, or 4 for derain; that many times the work).
+        ensemble: views averaged per tile (1 = one pass; 4 or 8 rotated/mirrored views,
+            :func:`~drcnet.inference.ensemble_views` gives the task's; that many times the
+            work).
     """
 
     task: str
@@ -114,7 +115,7 @@ class RunConfig:
     device: str = "auto"
     limit: int = 0
     precision: str = "fp32"
-    ensemble: bool = False
+    ensemble: int = 1
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -129,6 +130,9 @@ class RunConfig:
                               f"got {self.size}")
         if self.tile < 0 or self.limit < 0 or self.overlap < 0:
             raise DRCNetError("--tile, --overlap and --limit must not be negative")
+        if self.ensemble not in VIEWS:
+            raise DRCNetError(f"ensemble must be one of {sorted(VIEWS)} views, "
+                              f"got {self.ensemble}")
 
     @property
     def recipe(self) -> str:
@@ -142,7 +146,7 @@ class RunConfig:
 
     def tiles(self) -> TileConfig:
         return TileConfig(tile=self.tile, overlap=overlap_for(self.tile, self.overlap),
-                          ensemble=ensemble_views(self.task) if self.ensemble else 1)
+                          ensemble=self.ensemble)
 
 
 @dataclass(frozen=True)
@@ -468,8 +472,8 @@ def format_table(result: EvalResult) -> str:
     """The result as an aligned text table with a header line describing the run."""
     cfg = result.config
     how = "whole-image inference" if not cfg.tile else f"{cfg.tile}-px tiles"
-    if cfg.ensemble:
-        how += f", {ensemble_views(cfg.task)}-view self-ensemble"
+    if cfg.ensemble > 1:
+        how += f", {cfg.ensemble}-view self-ensemble"
     weights = cfg.weights or f"shipped {cfg.task} weights"
     lines = [f"{cfg.task} on {result.data}; {weights}, {how}"]
     width = max(len(r.method) for r in result.rows)

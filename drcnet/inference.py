@@ -176,9 +176,20 @@ def forward_ensemble(model: DRCNet, crops: np.ndarray, views: int = 8) -> np.nda
     docs/MODEL_CARD.md. Views turned by 90° swap height and width, so a non-square batch sees
     two input shapes.
     """
+    return run(_view_passes(model, crops, views, None))
+
+
+def _view_passes(
+    model: DRCNet, crops: np.ndarray, views: int, cancel: Callable[[], bool] | None
+) -> Generator[int, None, np.ndarray]:
+    """:func:`forward_ensemble` one view at a time: checks ``cancel`` before each pass and
+    yields the number of passes done after it."""
     acc = np.zeros(crops.shape, dtype=np.float32)
-    for k in VIEWS[views]:
+    for i, k in enumerate(VIEWS[views], 1):
+        if cancel is not None and cancel():
+            raise Cancelled("restore cancelled")
         acc += _unview(forward_batch(model, _view(crops, k)), k)
+        yield i
     return acc / views
 
 
@@ -189,6 +200,9 @@ def compile_model(model: DRCNet, tile: int = DEFAULT_TILE, batch: int = 0) -> DR
     shape, compiles again (tens of seconds), so this suits ``drcnet restore`` over many
     tiles, not a slider. Compiles once now on ``batch`` (0 = :func:`auto_tile_batch`)
     ``tile``×``tile`` tiles, the input shape of every pass over an image larger than the tile.
+    The self-ensemble's views of a square tile keep that shape; a non-square input (an image
+    smaller than the tile on one side, or a whole-image pass) compiles once more for its
+    views turned by 90°.
 
     Raises:
         DRCNetError: compiling failed (the CPU backend needs a C++ compiler). With
@@ -273,7 +287,7 @@ def restore_tiled(
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             h, w = rgb.shape[:2]
-            if batch > 1 and not _one_pass(h, w, tile):  # one pass has no batch to shrink
+            if batch > 1 and not one_pass(h, w, tile):  # one pass has no batch to shrink
                 batch //= 2
                 yield Progress(0, 1, f"out of GPU memory; retrying with {batch} tiles a pass")
                 continue
@@ -284,7 +298,7 @@ def restore_tiled(
             yield Progress(0, 1, f"out of GPU memory; retrying with {tile}-pixel tiles")
 
 
-def _one_pass(h: int, w: int, tile: int) -> bool:
+def one_pass(h: int, w: int, tile: int) -> bool:
     """Whether an h×w image goes through the network whole (no tiling, or it fits a tile)."""
     return tile <= 0 or (h <= tile and w <= tile)
 
@@ -299,16 +313,14 @@ def _restore_tiled(
     ensemble: int = 1,
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
-
-    def forward(m: DRCNet, crops: np.ndarray) -> np.ndarray:
-        return forward_ensemble(m, crops, ensemble) if ensemble > 1 else forward_batch(m, crops)
-
-    if _one_pass(h, w, tile):
-        if cancel is not None and cancel():
-            raise Cancelled("restore cancelled")
-        out = forward(model, rgb[None])[0]
-        yield Progress(1, 1, "1 tile")
-        return out
+    if one_pass(h, w, tile):
+        gen = _view_passes(model, rgb[None], ensemble, cancel)
+        while True:
+            try:
+                i = next(gen)
+            except StopIteration as stop:
+                return stop.value[0]
+            yield Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1 else "1 tile")
     th, tw = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
     acc = np.zeros((h, w, 3), dtype=np.float32)
@@ -317,11 +329,9 @@ def _restore_tiled(
     ramps_x = {x: _ramp(w, x, tw, w, overlap) for x in xs}
     places = [(y, x) for y in ys for x in xs]
     total = len(places)
-    done = 0
+    done = 0  # passes of one tile in one view: progress runs to total × views
     t0 = time.perf_counter()
     for first in range(0, total, batch):
-        if cancel is not None and cancel():
-            raise Cancelled("restore cancelled")
         group = places[first : first + batch]
         crops = np.stack([rgb[y : y + th, x : x + tw] for y, x in group])
         if len(group) < batch:
@@ -330,15 +340,23 @@ def _restore_tiled(
             # one). Tiles are independent in the network, so the padding changes no output.
             crops = np.concatenate([crops, np.zeros((batch - len(group), th, tw, 3),
                                                     dtype=crops.dtype)])
-        outs = forward(model, crops)
+        gen = _view_passes(model, crops, ensemble, cancel)
+        while True:
+            try:
+                view = next(gen)
+            except StopIteration as stop:
+                outs = stop.value
+                break
+            done += len(group)
+            eta = (time.perf_counter() - t0) / done * (total * ensemble - done)
+            where = f"tile {first + len(group)}/{total}"
+            if ensemble > 1:
+                where += f", view {view}/{ensemble}"
+            yield Progress(done, total * ensemble, f"{where}, {eta:.0f} s left")
         for (y, x), out in zip(group, outs):
             weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]
             acc[y : y + th, x : x + tw] += out * weight
             norm[y : y + th, x : x + tw] += weight
-        done += len(group)
-        elapsed = time.perf_counter() - t0
-        eta = elapsed / done * (total - done)
-        yield Progress(done, total, f"tile {done}/{total}, {eta:.0f} s left")
     return acc / np.maximum(norm, 1e-8)
 
 

@@ -175,8 +175,10 @@ def write_outputs(result: SweepResult, out_dir: str | os.PathLike[str]) -> tuple
 
 def format_summary(result: SweepResult) -> str:
     """A few lines: each sweep's PSNR per value and its best value."""
-    lines = [f"{result.config.task} on {result.data}: input {result.input_psnr:.2f} dB; "
-             f"{CAVEAT}"]
+    views = result.config.ensemble
+    lines = [f"{result.config.task} on {result.data}"
+             + (f" ({views}-view self-ensemble)" if views > 1 else "")
+             + f": input {result.input_psnr:.2f} dB; {CAVEAT}"]
     for name, points, key in (("t", result.t_points, lambda p: f"{p.t:.2f}"),
                               ("delta", result.delta_points, lambda p: f"{p.delta:.0e}")):
         best = max(points, key=lambda p: p.psnr)

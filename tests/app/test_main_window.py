@@ -204,6 +204,42 @@ def test_best_quality_restores_again_with_eight_views(make_window, image_path, q
     assert w.controls.ensemble_check.text() == "Best quality (4 views, 4× slower)"
 
 
+def test_turning_best_quality_off_stops_its_restore(make_window, image_path, open_settled,
+                                                    make_gate, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    cancelled = []
+    w.engine.worker.restoreCancelled.connect(lambda serial, by_user: cancelled.append(serial))
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w.controls.ensemble_check.setChecked(True)
+    qtbot.waitUntil(gate.entered.is_set, timeout=20000)  # the first of 8 views is running
+    assert w.progress.isVisible()
+    w.controls.ensemble_check.setChecked(False)  # 8× too slow: the user changes their mind
+    assert w._restore_job is None and not w.progress.isVisible()
+    gate.release()
+    qtbot.waitUntil(lambda: bool(cancelled), timeout=20000)
+    assert gate.calls == 1  # stopped before its second view
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert w.full.tiles.ensemble == 1 and w._full_current()
+
+
+def test_tile_change_keeps_an_equal_one_pass_result(make_window, image_path, open_settled,
+                                                    qtbot, monkeypatch) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)  # 96×72: one pass with 256- or 512-px tiles alike
+    w.controls.ensemble_check.setChecked(True)
+    qtbot.waitUntil(lambda: w.is_settled() and w.full.tiles.ensemble == 8, timeout=20000)
+    calls = []
+    real = drcnet.inference.forward_batch
+    monkeypatch.setattr(drcnet.inference, "forward_batch",
+                        lambda m, crops: calls.append(crops.shape) or real(m, crops))
+    w.controls.tile_spin.setValue(512)
+    qtbot.wait(300)
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert calls == [] and w._full_current() and w.full.tiles.tile == 256
+
+
 def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
     w = make_window()
     w.maps_dock.show()
@@ -481,8 +517,11 @@ def test_run_label_names_the_precision(make_window, image_path, open_settled, mo
     assert w.info.precision in w.controls.model_status.text()
 
 
-def test_side_panels_are_never_narrower_than_their_contents(make_window) -> None:  # noqa: ANN001
+def test_side_panels_are_never_narrower_than_their_contents(make_window, qtbot) -> None:  # noqa: ANN001
     w = make_window()
+    qtbot.waitUntil(lambda: w.info is not None, timeout=20000)  # block names fill the maps panel
     for dock, panel in ((w.controls_dock, w.controls), (w.maps_dock, w.maps)):
         # The panels scroll vertically only; a narrower dock would cut them off at the right.
-        assert dock.widget().minimumWidth() >= panel.minimumSizeHint().width()
+        need = panel.minimumSizeHint().width()
+        assert dock.widget().minimumSizeHint().width() >= need
+        qtbot.waitUntil(lambda d=dock, n=need: d.widget().width() >= n, timeout=5000)

@@ -206,3 +206,14 @@ def test_cli_json_to_stdout_is_pure_json(photos, tiny_weights, capsys) -> None:
     doc = json.loads(capsys.readouterr().out)
     assert [r["method"] for r in doc["rows"]] == [INPUT, MODEL]
     assert len(doc["per_image"]) == 4 and doc["config"]["task"] == "derain"
+    assert doc["config"]["ensemble"] == 1
+
+
+def test_cli_ensemble_uses_the_tasks_views(photos, tiny_weights, capsys) -> None:
+    for task, views in (("derain", 4), ("deblur", 8)):
+        assert main(["eval", "--task", task, "--data", str(photos), "--weights",
+                     str(tiny_weights), "--limit", "1", "--max-size", "48", "--device", "cpu",
+                     "--plain", "--ensemble"]) == 0
+        assert f"{views}-view self-ensemble" in capsys.readouterr().out
+    with pytest.raises(DRCNetError, match="ensemble"):
+        EvalConfig(task="denoise", data=str(photos), ensemble=2)

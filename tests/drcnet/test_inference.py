@@ -199,7 +199,7 @@ def test_ensemble_of_a_pixelwise_model_is_that_model(monkeypatch) -> None:  # no
 
     monkeypatch.setattr(inf, "forward_batch", lambda m, crops: np.sqrt(crops))
     img = _photo(90, 130)
-    out = run(restore_tiled(None, img, TileConfig(tile=64, overlap=16, batch=1, ensemble=8)))  # type: ignore[arg-type]
+    out = run(restore_tiled(None, img, TileConfig(tile=64, overlap=16, batch=3, ensemble=8)))  # type: ignore[arg-type]
     np.testing.assert_allclose(out, np.sqrt(img), atol=1e-6)
 
 
@@ -230,3 +230,30 @@ def test_upright_ensemble_and_views_per_task(model: DRCNet, passes: Passes) -> N
     np.testing.assert_allclose(flipped, out[::-1], atol=1e-5)  # upside down is one of them
     with pytest.raises(ValueError, match="ensemble"):
         TileConfig(ensemble=3)
+
+
+def test_ensemble_progress_counts_views_and_cancel_stops_between_them(model: DRCNet,
+                                                                      passes: Passes) -> None:
+    img = _photo(203, 317)  # 2×3 tiles of 128
+    records: list[Progress] = []
+    run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=4, ensemble=4)),
+        records.append)
+    assert [r.done for r in records] == [4, 8, 12, 16, 18, 20, 22, 24]
+    assert {r.total for r in records} == {24}
+    assert records[0].message.startswith("tile 4/6, view 1/4")
+    # One pass of a whole image: cancel is checked before every view.
+    passes.shapes.clear()
+    calls = iter([False, False, True])
+    with pytest.raises(Cancelled):
+        run(restore_tiled(model, img, TileConfig(tile=0, ensemble=8), lambda: next(calls)))
+    assert len(passes.shapes) == 2
+
+
+def test_out_of_memory_with_the_ensemble(model: DRCNet, passes: Passes) -> None:
+    passes.oom_if = lambda shape: shape[0] > 2
+    img = _photo(203, 317)
+    out = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=4, ensemble=8)))
+    assert passes.shapes[0] == (4, 128, 128, 3)
+    assert set(passes.shapes[1:]) == {(2, 128, 128, 3)}
+    single = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=1, ensemble=8)))
+    np.testing.assert_allclose(out, single, atol=1e-5)
