@@ -60,9 +60,9 @@ from .imageio import read_image
 from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
+    VIEWS,
     Progress,
     TileConfig,
-    VIEWS,
     overlap_for,
     restore_tiled,
     run,

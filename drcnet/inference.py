@@ -314,13 +314,10 @@ def _restore_tiled(
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
     if one_pass(h, w, tile):
-        gen = _view_passes(model, rgb[None], ensemble, cancel)
-        while True:
-            try:
-                i = next(gen)
-            except StopIteration as stop:
-                return stop.value[0]
-            yield Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1 else "1 tile")
+        out = yield from _relay(
+            _view_passes(model, rgb[None], ensemble, cancel),
+            lambda i: Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1 else "1 tile"))
+        return out[0]
     th, tw = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
     acc = np.zeros((h, w, 3), dtype=np.float32)
@@ -329,8 +326,16 @@ def _restore_tiled(
     ramps_x = {x: _ramp(w, x, tw, w, overlap) for x in xs}
     places = [(y, x) for y in ys for x in xs]
     total = len(places)
-    done = 0  # passes of one tile in one view: progress runs to total × views
     t0 = time.perf_counter()
+
+    def progress(first: int, size: int, view: int) -> Progress:
+        # Counted in passes of one tile in one view: earlier groups are done in every view.
+        done = first * ensemble + view * size
+        eta = (time.perf_counter() - t0) / done * (total * ensemble - done)
+        where = f"tile {first + size}/{total}" + (f", view {view}/{ensemble}" if ensemble > 1
+                                                  else "")
+        return Progress(done, total * ensemble, f"{where}, {eta:.0f} s left")
+
     for first in range(0, total, batch):
         group = places[first : first + batch]
         crops = np.stack([rgb[y : y + th, x : x + tw] for y, x in group])
@@ -340,19 +345,8 @@ def _restore_tiled(
             # one). Tiles are independent in the network, so the padding changes no output.
             crops = np.concatenate([crops, np.zeros((batch - len(group), th, tw, 3),
                                                     dtype=crops.dtype)])
-        gen = _view_passes(model, crops, ensemble, cancel)
-        while True:
-            try:
-                view = next(gen)
-            except StopIteration as stop:
-                outs = stop.value
-                break
-            done += len(group)
-            eta = (time.perf_counter() - t0) / done * (total * ensemble - done)
-            where = f"tile {first + len(group)}/{total}"
-            if ensemble > 1:
-                where += f", view {view}/{ensemble}"
-            yield Progress(done, total * ensemble, f"{where}, {eta:.0f} s left")
+        outs = yield from _relay(_view_passes(model, crops, ensemble, cancel),
+                                 lambda view, f=first, n=len(group): progress(f, n, view))
         for (y, x), out in zip(group, outs):
             weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]
             acc[y : y + th, x : x + tw] += out * weight
@@ -362,6 +356,17 @@ def _restore_tiled(
 
 P = TypeVar("P")
 R = TypeVar("R")
+Y = TypeVar("Y")
+
+
+def _relay(gen: Generator[Y, None, R], to_progress: Callable[[Y], P]) -> Generator[P, None, R]:
+    """Drive ``gen``, yielding ``to_progress`` of each of its records; return its result."""
+    while True:
+        try:
+            record = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield to_progress(record)
 
 
 def run(gen: Generator[P, None, R], on_progress: Callable[[P], None] | None = None) -> R:

@@ -12,8 +12,8 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
 import app.workers
-from app.export_dialog import ExportRequest
 import drcnet.inference
+from app.export_dialog import ExportRequest
 from drcnet.compare import Knobs
 
 
