@@ -28,12 +28,20 @@ from PySide6.QtWidgets import (
 
 from drcnet.compare import PAPER_DELTA, PAPER_T, Knobs
 from drcnet.inference import DEFAULT_TILE, ensemble_views
-from drcnet.registry import TASKS
+from drcnet.registry import TASKS, installed_tasks
 
 T_MIN, T_MAX = 0.50, 0.95
 LOG_DELTA_MIN, LOG_DELTA_MAX = -7.0, -1.0
 PREVIEW_SIZES = (256, 384, 512, 768, 1024)
 TASK_LABELS = {"derain": "Derain", "denoise": "Denoise", "deblur": "Deblur"}
+# The task's shipped models a user picks between (the no-EA model only serves the EA view).
+VARIANT_LABELS = {("denoise", "default"): "Camera noise", ("denoise", "gaussian"): "Gaussian noise"}
+VARIANT_TIPS = {
+    ("denoise", "default"): "Trained for realistic camera noise: signal-dependent sensor noise, "
+                            "some JPEG, some plain Gaussian. The right choice for photos.",
+    ("denoise", "gaussian"): "Fine-tuned for plain Gaussian noise of unknown σ (0–55), the "
+                             "classic benchmark; camera noise is better served by the default.",
+}
 
 
 class SciSpinBox(QDoubleSpinBox):
@@ -83,12 +91,13 @@ class ControlsPanel(QWidget):
     """Task, device, knobs and run settings.
 
     Signals:
-        taskChanged(task), deviceChanged(device), knobsChanged(Knobs),
+        taskChanged(task), variantChanged(variant), deviceChanged(device), knobsChanged(Knobs),
         runChanged(): preview size, tile size, auto-refine or best quality changed,
         restoreRequested(): the user asked for a full-resolution restore.
     """
 
     taskChanged = Signal(str)
+    variantChanged = Signal(str)
     deviceChanged = Signal(str)
     knobsChanged = Signal(object)
     dragFinished = Signal()  # a knob slider was let go
@@ -109,11 +118,16 @@ class ControlsPanel(QWidget):
         for task in TASKS:
             self.task_combo.addItem(TASK_LABELS.get(task, task.title()), task)
         self.task_combo.setToolTip("The restoration task; each has its own trained weights.")
+        self.variant_combo = QComboBox()
+        self._variants = {t: [v for v in vs if v != "noea"] for t, vs in installed_tasks().items()}
+        self._chosen: dict[str, str] = {}  # the variant picked per task
         self.device_combo = QComboBox()
         for dev, label in devices:
             self.device_combo.addItem(label, dev)
         self.device_combo.setToolTip("Where the network runs; switching moves the model.")
         form.addRow("Task", self.task_combo)
+        form.addRow("Weights", self.variant_combo)
+        self._model_form = form
         form.addRow("Device", self.device_combo)
         self.model_status = QLabel("Loading weights…")
         self.model_status.setWordWrap(True)
@@ -214,6 +228,7 @@ class ControlsPanel(QWidget):
         self.set_knobs(Knobs())
         self.set_run(512, DEFAULT_TILE, True)
         self._label_views()
+        self._fill_variants()
         self.t_slider.valueChanged.connect(self._t_from_slider)
         self.t_slider.sliderReleased.connect(self.dragFinished)
         self.delta_slider.sliderReleased.connect(self.dragFinished)
@@ -223,8 +238,10 @@ class ControlsPanel(QWidget):
         self.ea_check.toggled.connect(lambda _: self._emit())
         self.reset_button.clicked.connect(self.reset_knobs)
         self.task_combo.currentIndexChanged.connect(self._label_views)
+        self.task_combo.currentIndexChanged.connect(self._fill_variants)  # before taskChanged
         self.task_combo.currentIndexChanged.connect(
             lambda _: self.taskChanged.emit(self.task()))
+        self.variant_combo.currentIndexChanged.connect(self._on_variant_index)
         self.device_combo.currentIndexChanged.connect(
             lambda _: self.deviceChanged.emit(self.device()))
         self.preview_combo.currentIndexChanged.connect(lambda _: self.runChanged.emit())
@@ -303,6 +320,39 @@ class ControlsPanel(QWidget):
         i = self.task_combo.findData(task)
         if i >= 0:
             self.task_combo.setCurrentIndex(i)
+
+    def variant(self) -> str:
+        """The chosen shipped model of the current task (``default`` unless there is a choice)."""
+        data = self.variant_combo.currentData()
+        return str(data) if data is not None else "default"
+
+    def set_variant(self, task: str, variant: str) -> None:
+        """Choose ``variant`` for ``task`` (ignored unless that task has it installed)."""
+        if variant in self._variants.get(task, []):
+            self._chosen[task] = variant
+            if task == self.task():
+                self.variant_combo.setCurrentIndex(self.variant_combo.findData(variant))
+
+    def _fill_variants(self) -> None:
+        task = self.task()
+        variants = self._variants.get(task, [])
+        self.variant_combo.blockSignals(True)
+        self.variant_combo.clear()
+        for v in variants:
+            self.variant_combo.addItem(VARIANT_LABELS.get((task, v), v.title()), v)
+            self.variant_combo.setItemData(self.variant_combo.count() - 1,
+                                           VARIANT_TIPS.get((task, v), ""),
+                                           Qt.ItemDataRole.ToolTipRole)
+        i = self.variant_combo.findData(self._chosen.get(task, "default"))
+        self.variant_combo.setCurrentIndex(max(i, 0))
+        self.variant_combo.setToolTip(VARIANT_TIPS.get((task, self.variant()), ""))
+        self.variant_combo.blockSignals(False)
+        self._model_form.setRowVisible(self.variant_combo, len(variants) > 1)
+
+    def _on_variant_index(self, _: int) -> None:
+        self._chosen[self.task()] = self.variant()
+        self.variant_combo.setToolTip(VARIANT_TIPS.get((self.task(), self.variant()), ""))
+        self.variantChanged.emit(self.variant())
 
     def device(self) -> str:
         return str(self.device_combo.currentData())

@@ -342,6 +342,8 @@ class MainWindow(QMainWindow):
         s = self.settings
         task = task or s.task()
         self.controls.set_task(task if task in TASKS else "denoise")
+        for t in TASKS:
+            self.controls.set_variant(t, s.variant(t))
         # First run: the first accelerator if there is one (CUDA, then MPS), else the CPU.
         found = [d for d, _ in available_devices()]
         self.controls.set_device(device or s.device(found[1] if len(found) > 1 else "cpu"))
@@ -363,6 +365,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         s = self.settings
         s.set_task(self.controls.task())
+        s.set_variant(self.controls.task(), self.controls.variant())
         s.set_device(self.controls.device())
         k = self.controls.knobs()
         s.set_knobs(k.t, k.delta, k.ea)
@@ -389,6 +392,7 @@ class MainWindow(QMainWindow):
         w.restoreFailed.connect(self._on_restore_failed)
         c = self.controls
         c.taskChanged.connect(self._on_task_changed)
+        c.variantChanged.connect(self._on_variant_changed)
         c.deviceChanged.connect(self._on_device_changed)
         c.knobsChanged.connect(self._on_knobs_changed)
         c.dragFinished.connect(self._on_drag_finished)
@@ -593,12 +597,13 @@ class MainWindow(QMainWindow):
         self.model_missing = False
         self.model_error = ""
         self.controls.set_model_status(f"Loading {task} weights…")
-        self.engine.load(task, self.controls.device())
+        self.engine.load(task, self.controls.device(), self.controls.variant())
 
     def _on_loaded(self, info: ModelInfo) -> None:
-        if info.task != self.controls.task():
+        if (info.task, info.variant) != (self.controls.task(), self.controls.variant()):
             return
-        changed_task = self.info is None or self.info.task != info.task
+        changed_task = self.info is None or (self.info.task, self.info.variant) != (
+            info.task, info.variant)
         self.info = info
         self.model_pending = False
         noea = ("trained no-EA weights present" if info.noea_weights is not None
@@ -637,7 +642,7 @@ class MainWindow(QMainWindow):
         self.preview = self.full = None
         self._preview_done = self._preview_serial
         if missing:
-            name = weight_spec(task).path.name
+            name = weight_spec(task, self.controls.variant()).path.name
             banner = (f"<b>No trained {task} weights</b><br>{html.escape(name)} is not "
                       "installed, so nothing is restored for this task (random weights never "
                       "run). Train them with <code>drcnet train</code>, or choose another task.")
@@ -664,11 +669,15 @@ class MainWindow(QMainWindow):
         self._load_model()
         self._show_output()
 
+    def _on_variant_changed(self, variant: str) -> None:
+        self.settings.set_variant(self.controls.task(), variant)
+        self._on_task_changed(self.controls.task())  # another model: as a task change
+
     def _on_device_changed(self, device: str) -> None:
         self.settings.set_device(device)
         self.cancel_restore(quiet=True)
         self.model_pending = True
-        self.engine.load(self.controls.task(), device)
+        self.engine.load(self.controls.task(), device, self.controls.variant())
 
     def _on_knobs_changed(self, knobs: Knobs) -> None:
         self.settings.set_knobs(knobs.t, knobs.delta, knobs.ea)

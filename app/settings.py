@@ -96,6 +96,13 @@ class Settings:
     def set_task(self, task: str) -> None:
         self._set("model/task", task)
 
+    def variant(self, task: str) -> str:
+        """The shipped model last chosen for ``task`` (``default``, ``gaussian``, …)."""
+        return str(self._get(f"model/variant_{task}", "default", str))
+
+    def set_variant(self, task: str, variant: str) -> None:
+        self._set(f"model/variant_{task}", variant)
+
     def device(self, default: str = "cpu") -> str:
         return str(self._get("model/device", default, str))
 

@@ -46,6 +46,7 @@ class ModelInfo:
     noea_weights: Path | None = None
     noea_sha256: str | None = None
     precision: str = "fp32"
+    variant: str = "default"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class LoadJob:
     serial: int
     task: str
     device: str
+    variant: str = "default"
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,8 @@ class ModelWorker(QObject):
         from drcnet.weights import sha256
 
         try:
-            if self._model is not None and self._info is not None and self._info.task == job.task:
+            if (self._model is not None and self._info is not None
+                    and (self._info.task, self._info.variant) == (job.task, job.variant)):
                 from drcnet.devices import resolve_device, resolve_precision
 
                 dev = resolve_device(job.device)
@@ -203,13 +206,15 @@ class ModelWorker(QObject):
                                     "precision": precision})
             else:
                 self._model = self._noea = self._info = None
-                model = load_model(job.task, job.device, precision="auto")
-                try:
-                    noea = load_model(job.task, model_device(model), variant="noea",
-                                      precision=model.precision)
-                except NoWeightsError:
-                    noea = None
-                path = weight_spec(job.task).path
+                model = load_model(job.task, job.device, variant=job.variant, precision="auto")
+                noea = None
+                if job.variant == "default":  # the no-EA model was trained beside this one
+                    try:
+                        noea = load_model(job.task, model_device(model), variant="noea",
+                                          precision=model.precision)
+                    except NoWeightsError:
+                        noea = None
+                path = weight_spec(job.task, job.variant).path
                 noea_path = weight_spec(job.task, "noea").path if noea is not None else None
                 self._model, self._noea = model, noea
                 info = ModelInfo(
@@ -217,7 +222,7 @@ class ModelWorker(QObject):
                     sha256=sha256(path), wf=model.config.wf, depth=model.config.depth,
                     block_names=tuple(model.block_names()), noea_weights=noea_path,
                     noea_sha256=sha256(noea_path) if noea_path is not None else None,
-                    precision=model.precision)
+                    precision=model.precision, variant=job.variant)
             self._info = info
             self.loaded.emit(info)
         except NoWeightsError as exc:
@@ -296,8 +301,8 @@ class Engine(QObject):
         return old
 
     # ------------------------------------------------------------------ requests
-    def load(self, task: str, device: str) -> int:
-        job = LoadJob(self._next(), task, device)
+    def load(self, task: str, device: str, variant: str = "default") -> int:
+        job = LoadJob(self._next(), task, device, variant)
         self._submit("load", job)
         return job.serial
 

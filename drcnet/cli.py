@@ -73,8 +73,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         if not os.access(dst.parent, os.W_OK):
             raise ImageWriteError(f"output folder {dst.parent} is not writable")
 
-    model = load_model(args.task, device=args.device, weights=args.weights,
-                       precision=args.precision)
+    model = load_model(args.task, device=args.device, variant=args.variant,
+                       weights=args.weights, precision=args.precision)
     model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
     model.set_runtime(channels_last=args.channels_last)
     if args.tile_batch < 0:
@@ -140,6 +140,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_variant_option(p: argparse.ArgumentParser) -> None:
+    """``--variant``: which of the task's shipped models (see :mod:`drcnet.registry`)."""
+    from .registry import VARIANT_DOC, VARIANTS
+
+    p.add_argument("--variant", default="default", choices=VARIANTS,
+                   help="shipped model: " + "; ".join(f"{v} = {VARIANT_DOC[v]}"
+                                                      for v in VARIANTS) + " (default)")
+
+
 def add_runtime_options(p: argparse.ArgumentParser, default: str = "auto") -> None:
     """``--precision`` and ``--channels-last`` (see :meth:`DRCNet.set_runtime`)."""
     p.add_argument("--precision", default=default, choices=PRECISION_CHOICES,
@@ -178,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="best quality: average each tile's rotated/mirrored views "
                         "(8, or the 4 upright ones for derain; that many times slower)")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
+    add_variant_option(p)
     add_runtime_options(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")

@@ -127,10 +127,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- parsers
 def _common_eval(p: argparse.ArgumentParser) -> None:
+    from .cli import add_variant_option
+
     p.add_argument("--task", required=True, choices=("denoise", "derain", "deblur"))
     p.add_argument("--data", required=True, help="folder of clean images (or a paired set)")
     p.add_argument("--weights", default=None, help="weight file (default: the shipped one)")
-    p.add_argument("--variant", default="default", choices=("default", "noea"))
+    add_variant_option(p)
     p.add_argument("--degradation", default=None,
                    help="degradation recipe (gaussian25, noise, rain, blur, …; "
                         "default: the task's own)")

@@ -646,6 +646,7 @@ def sheet_title(params: ExportParams) -> str:
 
 def register(subparsers: Any) -> None:
     """Add ``drcnet compare`` to the CLI's subcommands."""
+    from .cli import add_variant_option
     from .devices import DEVICE_CHOICES
     from .registry import TASKS
 
@@ -665,6 +666,7 @@ def register(subparsers: Any) -> None:
                    help="energy coefficient (1e-6)")
     p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
+    add_variant_option(p)
     p.add_argument("--device", default="auto",
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
     p.add_argument("--tile", type=int, default=DEFAULT_TILE,
@@ -702,8 +704,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not 0.0 <= args.split <= 1.0:
         raise ValueError(f"--split must lie in [0, 1], got {args.split}")
     image = read_image(src, max_pixels=args.max_pixels)
-    weights = Path(args.weights) if args.weights else weight_spec(args.task).path
-    model = load_model(args.task, device=args.device, weights=args.weights)
+    weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
+    model = load_model(args.task, device=args.device, variant=args.variant,
+                       weights=args.weights)
     knobs = Knobs(args.t, args.delta, not args.no_ea)
     model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
     tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap),
@@ -717,7 +720,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise ValueError(f"unknown block '{args.block}'; choose one of "
                              f"{', '.join(model.block_names())}")
         noea = None
-        if args.weights is None:
+        if args.weights is None and args.variant == "default":  # the pair trained together
             try:
                 noea = load_model(args.task, device=model_device(model), variant="noea")
             except (NoWeightsError, WeightsError):

@@ -205,6 +205,15 @@ def _gaussian(sigma: float) -> Recipe:
     return recipe
 
 
+BLIND_SIGMA = (0.0, 55.0)  # the blind Gaussian recipe's σ range (DnCNN-B's, in 8-bit units)
+
+
+def _gaussian_blind(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
+    """Plain Gaussian noise of unknown σ ∈ [0, 55] (the classic blind AWGN benchmark)."""
+    sigma = float(rng.uniform(*BLIND_SIGMA))
+    return gaussian_noise(img, rng, sigma), {"kind": "gaussian", "sigma": sigma}
+
+
 def _noise(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
     """Mixed realistic noise: Poisson-Gaussian (maybe JPEG) or plain Gaussian σ ∈ [5, 50]."""
     if rng.random() < 0.3:
@@ -254,6 +263,7 @@ DEGRADATIONS: dict[str, Degradation] = {
         Degradation("gaussian15", "denoise", _gaussian(15.0), doc="Gaussian σ=15"),
         Degradation("gaussian25", "denoise", _gaussian(25.0), doc="Gaussian σ=25"),
         Degradation("gaussian50", "denoise", _gaussian(50.0), doc="Gaussian σ=50"),
+        Degradation("gaussian", "denoise", _gaussian_blind, doc=_gaussian_blind.__doc__ or ""),
         Degradation("noise", "denoise", _noise, doc=_noise.__doc__ or ""),
         Degradation("rain", "derain", _rain, doc=_rain.__doc__ or ""),
         Degradation("blur", "deblur", _blur, margin=16, doc=_blur.__doc__ or ""),

@@ -86,7 +86,7 @@ class RunConfig:
         task: ``derain``, ``denoise`` or ``deblur`` (picks the shipped weights and baselines).
         data: a folder of clean images, or the root of a paired layout.
         weights: a weight file; empty for the shipped one.
-        variant: ``default`` or ``noea`` (shipped weights only).
+        variant: ``default``, ``noea`` or ``gaussian`` (shipped weights only).
         degradation: synthetic recipe (``gaussian25``, ``rain``, …); empty = the task's default.
         seed: base seed of the synthetic degradation.
         paired: a paired layout (``rain13k``, ``gopro``, ``sidd``) instead of synthetic pairs.

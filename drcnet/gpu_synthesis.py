@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .datasets import list_images
-from .degradations import get_degradation, jpeg, line_kernel, shake_kernel
+from .degradations import BLIND_SIGMA, get_degradation, jpeg, line_kernel, shake_kernel
 from .errors import DRCNetError
 from .imageio import read_image
 
@@ -38,7 +38,7 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 
 BLUR_MARGIN = 16  # the CPU recipe's margin: kernels up to 31 px need 15 px of context
 _FIXED_SIGMA = {"gaussian15": 15.0, "gaussian25": 25.0, "gaussian50": 50.0}
-_SUPPORTED = (*_FIXED_SIGMA, "noise", "rain", "blur")
+_SUPPORTED = (*_FIXED_SIGMA, "gaussian", "noise", "rain", "blur")
 
 
 # ----------------------------------------------------------------------- colour space
@@ -100,7 +100,7 @@ class GpuSynthesizer:
     Args:
         folder_or_files: a folder of clean images or a list of files.
         task: ``denoise``/``derain``/``deblur`` or a recipe name (``noise``, ``rain``,
-            ``blur``, ``gaussian15|25|50``).
+            ``blur``, ``gaussian``, ``gaussian15|25|50``).
         crop: side of the square crops.
         batch_size: samples per batch.
         device: where the photos live and the batches are made.
@@ -193,6 +193,9 @@ class GpuSynthesizer:
         n, rng = clean.shape[0], self.rng
         if self.recipe in _FIXED_SIGMA:
             sigma = np.full(n, _FIXED_SIGMA[self.recipe], np.float32)
+            return (clean + self._randn(clean.shape) * self._col(sigma / 255.0)).clamp_(0, 1)
+        if self.recipe == "gaussian":
+            sigma = rng.uniform(*BLIND_SIGMA, n)
             return (clean + self._randn(clean.shape) * self._col(sigma / 255.0)).clamp_(0, 1)
         # The CPU recipe's draws, per sample: 30 % Gaussian σ ∈ U(5, 50), otherwise
         # Poisson-Gaussian with log-uniform shot/read gains, then JPEG q ∈ [60, 95] for 30 %.

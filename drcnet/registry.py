@@ -1,7 +1,9 @@
 """Which weights serve which task, and :func:`load_model`.
 
 Each task has a default (interactive) model and, where trained, a ``noea`` variant trained
-with energy attention bypassed, for a fair w/ vs w/o EA comparison.
+with energy attention bypassed, for a fair w/ vs w/o EA comparison. Denoising also has a
+``gaussian`` variant: the same network fine-tuned for plain Gaussian noise of unknown σ (the
+classic AWGN benchmark), where the default model is trained for realistic camera noise.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from .network import DRCNet
 from .weights import build_model
 
 TASKS = ("derain", "denoise", "deblur")
-VARIANTS = ("default", "noea")
+VARIANTS = ("default", "noea", "gaussian")
+VARIANT_TASKS = {"gaussian": ("denoise",)}  # variants that only some tasks have
+VARIANT_DOC = {
+    "default": "the task's interactive model",
+    "noea": "trained with energy attention bypassed (for the w/ vs w/o EA comparison)",
+    "gaussian": "denoising fine-tuned for plain Gaussian noise of unknown σ ∈ [0, 55]",
+}
 
 WEIGHTS_DIR = Path(
     os.environ.get("DRCNET_WEIGHTS_DIR", Path(__file__).resolve().parent.parent / "resources" /
@@ -45,6 +53,9 @@ def weight_spec(task: str, variant: str = "default") -> WeightSpec:
         raise WeightsError(f"unknown task '{task}'; choose one of {', '.join(TASKS)}")
     if variant not in VARIANTS:
         raise WeightsError(f"unknown variant '{variant}'; choose one of {', '.join(VARIANTS)}")
+    if task not in VARIANT_TASKS.get(variant, TASKS):
+        raise WeightsError(f"the {variant} variant exists only for "
+                           f"{', '.join(VARIANT_TASKS[variant])}, not {task}")
     name = f"{task}.safetensors" if variant == "default" else f"{task}-{variant}.safetensors"
     return WeightSpec(task, variant, WEIGHTS_DIR / name)
 
@@ -61,7 +72,8 @@ def load_model(
     Args:
         task: ``derain``, ``denoise`` or ``deblur``.
         device: ``auto|cpu|cuda|cuda:N|mps``.
-        variant: ``default``, or ``noea`` for the model trained without energy attention.
+        variant: ``default``; ``noea`` for the model trained without energy attention;
+            ``gaussian`` (denoise) for the model tuned for plain Gaussian noise.
         weights: a weight file to use instead of the shipped one.
         precision: ``fp32``, ``fp16``, ``bf16`` or ``auto`` (bf16 on a CPU with native
             bfloat16, else fp32; see :func:`drcnet.devices.resolve_precision`).
@@ -88,4 +100,5 @@ def load_model(
 
 def installed_tasks() -> dict[str, list[str]]:
     """For each task, the variants whose weight files are present."""
-    return {t: [v for v in VARIANTS if weight_spec(t, v).available] for t in TASKS}
+    return {t: [v for v in VARIANTS if t in VARIANT_TASKS.get(v, TASKS)
+                and weight_spec(t, v).available] for t in TASKS}

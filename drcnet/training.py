@@ -53,7 +53,7 @@ class TrainConfig:
     """Everything that defines a training run. Load with :meth:`from_yaml`."""
 
     task: str = "denoise"
-    variant: str = "default"  # "noea": trained with energy attention bypassed
+    variant: str = "default"  # "noea": trained with EA bypassed; "gaussian": a denoise variant
     name: str = ""  # weight file stem; default task or task-variant
     # model
     wf: int = 16
@@ -106,8 +106,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.task not in ("denoise", "derain", "deblur"):
             raise DRCNetError(f"unknown task '{self.task}'; choose denoise, derain or deblur")
-        if self.variant not in ("default", "noea"):
-            raise DRCNetError(f"unknown variant '{self.variant}'; choose default or noea")
+        if self.variant not in ("default", "noea", "gaussian"):
+            raise DRCNetError(f"unknown variant '{self.variant}'; "
+                              "choose default, noea or gaussian")
         if self.synth not in ("auto", "gpu", "cpu"):
             raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
         if self.variant == "noea" and self.ea:

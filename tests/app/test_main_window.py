@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -15,6 +16,8 @@ import app.workers
 import drcnet.inference
 from app.export_dialog import ExportRequest
 from drcnet.compare import Knobs
+from drcnet.network import DRCNet
+from drcnet.weights import save_weights
 
 
 def test_open_shows_file_and_restores(make_window, image_path, open_settled) -> None:  # noqa: ANN001
@@ -525,3 +528,38 @@ def test_side_panels_are_never_narrower_than_their_contents(make_window, qtbot) 
         need = panel.minimumSizeHint().width()
         assert dock.widget().minimumSizeHint().width() >= need
         qtbot.waitUntil(lambda d=dock, n=need: d.widget().width() >= n, timeout=5000)
+
+
+def test_choosing_the_gaussian_denoise_weights(make_window, image_path, open_settled,
+                                               weights_dir, qtbot) -> None:  # noqa: ANN001
+    torch.manual_seed(5)
+    save_weights(weights_dir / "denoise-gaussian.safetensors", DRCNet(wf=8, depth=2))
+    w = make_window()
+    open_settled(w, image_path)
+    combo = w.controls.variant_combo
+    assert w.info.weights.name == "denoise.safetensors" and w.info.noea_weights is None
+    assert [combo.itemText(i) for i in range(combo.count())] == ["Camera noise",
+                                                                 "Gaussian noise"]
+    assert not combo.isHidden()
+    before = w.full.restored.copy()
+    combo.setCurrentIndex(combo.findData("gaussian"))
+    qtbot.waitUntil(lambda: w.info is not None and w.info.variant == "gaussian"
+                    and w.is_settled() and w.full is not None, timeout=30000)
+    assert w.info.weights.name == "denoise-gaussian.safetensors"
+    assert "denoise-gaussian.safetensors" in w.controls.model_status.text()
+    assert not np.array_equal(before, w.full.restored)  # other weights, another restoration
+    w.save_settings()
+    assert w.settings.variant("denoise") == "gaussian"
+    # Tasks without a choice hide the row; coming back restores the choice.
+    w.controls.set_task("derain")
+    assert combo.isHidden()
+    w.controls.set_task("denoise")
+    assert w.controls.variant() == "gaussian" and not combo.isHidden()
+    # A new window remembers it.
+    w2 = make_window()
+    assert w2.controls.variant() == "gaussian"
+
+
+def test_no_weights_choice_without_a_variant(make_window) -> None:  # noqa: ANN001
+    w = make_window()
+    assert w.controls.variant() == "default" and w.controls.variant_combo.isHidden()

@@ -41,6 +41,16 @@ def test_gaussian25_has_the_right_sigma() -> None:
     assert abs((out - flat).std() * 255 - 25) < 1.0
 
 
+def test_blind_gaussian_draws_sigma_from_its_range() -> None:
+    flat = np.full((128, 128, 3), 0.5, np.float32)
+    sigmas = []
+    for seed in range(40):
+        out, info = degrade("gaussian", flat, np.random.default_rng(seed))
+        assert abs((out - flat).std() * 255 - info["sigma"]) < 1.0 + 0.03 * info["sigma"]
+        sigmas.append(info["sigma"])
+    assert 0.0 <= min(sigmas) < 10.0 and 45.0 < max(sigmas) <= 55.0
+
+
 def test_srgb_round_trip() -> None:
     x = np.linspace(0, 1, 101, dtype=np.float32)
     assert np.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-5)

@@ -11,7 +11,7 @@ from drcnet.degradations import convolve, line_kernel, shake_kernel
 from drcnet.gpu_synthesis import GpuSynthesizer, fft_convolve, streak_kernel
 
 
-@pytest.mark.parametrize("task", ["denoise", "derain", "deblur", "gaussian25"])
+@pytest.mark.parametrize("task", ["denoise", "derain", "deblur", "gaussian25", "gaussian"])
 def test_batches_shape_range_and_seed(photos: Path, task: str) -> None:
     a = GpuSynthesizer(photos, task, crop=32, batch_size=4, seed=3)
     x, y = a.batch()
@@ -30,6 +30,13 @@ def test_gaussian_noise_has_the_right_sigma(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "grey.png"), np.full((96, 96, 3), 128, np.uint8))
     x, y = GpuSynthesizer(tmp_path, "gaussian25", crop=64, batch_size=8).batch()
     assert float((x - y).std()) * 255 == pytest.approx(25.0, rel=0.03)
+
+
+def test_blind_gaussian_varies_sigma_per_sample(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "grey.png"), np.full((96, 96, 3), 128, np.uint8))
+    x, y = GpuSynthesizer(tmp_path, "gaussian", crop=64, batch_size=16).batch()
+    sigmas = (x - y).flatten(1).std(dim=1) * 255
+    assert float(sigmas.min()) < 30.0 < float(sigmas.max()) <= 56.0
 
 
 def test_rain_brightens_and_blur_smooths(photos: Path) -> None:

@@ -145,3 +145,12 @@ def test_noea_variant_has_ea_off(tmp_path: Path, monkeypatch) -> None:
     save_weights(tmp_path / "denoise-noea.safetensors", DRCNet(wf=8, depth=2, ea=False))
     assert load_model("denoise", device="cpu", variant="noea").knobs.ea is False
     assert os.listdir(tmp_path) == ["denoise-noea.safetensors"]
+
+
+def test_gaussian_variant_is_denoise_only(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    save_weights(tmp_path / "denoise-gaussian.safetensors", DRCNet(wf=8, depth=2))
+    assert load_model("denoise", device="cpu", variant="gaussian").knobs.ea is True
+    assert registry.installed_tasks()["denoise"] == ["gaussian"]
+    with pytest.raises(WeightsError, match="only for denoise"):
+        load_model("derain", device="cpu", variant="gaussian")

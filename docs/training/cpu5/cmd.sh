@@ -1,0 +1,20 @@
+#!/bin/bash
+# Session 5 CPU fine-tunes (no GPU this session): one process per model, one thread each,
+# niced so evaluation beside them stays responsive.
+#   denoise-gaussian: the shipped denoise weights fine-tuned on blind Gaussian noise σ ∈ [0, 55]
+#   derain: the shipped derain weights fine-tuned on the same rain recipe
+cd "$(dirname "$0")/../../.."
+export OMP_NUM_THREADS=1
+MIN=${MIN:-100}
+common=(--device cpu --plain --max-minutes "$MIN" --set crop=128 --set batch_size=8
+        --set synth=cpu --set num_workers=0 --set warmup_steps=100 --set val_every=300
+        --set val_minutes=30 --set ckpt_every=100 --set ckpt_minutes=5 --set log_every=50)
+case "$1" in
+  denoise-gaussian)
+    exec nice -n 10 .venv/bin/drcnet train --config configs/denoise-gaussian.yaml --out runs/denoise-gaussian-cpu5 \
+      "${common[@]}" --set init_weights=resources/weights/denoise.safetensors --set lr=2e-4 ;;
+  derain)
+    exec nice -n 10 .venv/bin/drcnet train --config configs/derain.yaml --out runs/derain-cpu5 \
+      "${common[@]}" --set init_weights=resources/weights/derain.safetensors --set lr=1e-4 ;;
+  *) echo "usage: $0 denoise-gaussian|derain" >&2; exit 2 ;;
+esac
