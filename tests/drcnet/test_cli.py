@@ -48,6 +48,23 @@ def test_restore_one_file(tmp_path, weights, photo, capsys) -> None:
     assert photo.read_bytes() == before
 
 
+def test_restore_variant_loads_its_weights(tmp_path, photo, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "weights")
+    torch.manual_seed(0)
+    save_weights(tmp_path / "weights" / "denoise.safetensors", DRCNet(wf=8, depth=2))
+    torch.manual_seed(1)
+    save_weights(tmp_path / "weights" / "denoise-gaussian.safetensors", DRCNet(wf=8, depth=2))
+    outs = {}
+    for variant in ("default", "gaussian"):
+        outs[variant] = tmp_path / f"{variant}.png"
+        assert main(["restore", str(photo), "-o", str(outs[variant]), "--task", "denoise",
+                     "--variant", variant, "--device", "cpu", "-q"]) == 0
+    assert not np.array_equal(read_image(outs["default"]).rgb, read_image(outs["gaussian"]).rgb)
+    code = main(["restore", str(photo), "-o", str(tmp_path / "x.png"), "--task", "derain",
+                 "--variant", "gaussian", "-q"])
+    assert "only for denoise" in _one_line_error(capsys, code)
+
+
 def test_restore_many_into_folder_keeps_names_and_16bit(tmp_path, weights, photo) -> None:
     deep = tmp_path / "deep.png"
     write_image(deep, np.full((20, 30, 3), 0.25, np.float32), bit_depth=16)

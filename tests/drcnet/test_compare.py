@@ -310,6 +310,22 @@ def test_cli_compare_ensemble_is_recorded(tmp_path, shipped, photo) -> None:  # 
     assert read_png_text(out)["drcnet.ensemble"] == "8"
 
 
+def test_cli_compare_variant_uses_its_weights(tmp_path, shipped, photo) -> None:  # noqa: ANN001
+    torch.manual_seed(1)
+    save_weights(shipped / "denoise-gaussian.safetensors", DRCNet(wf=8, depth=2))
+    save_weights(shipped / "denoise-noea.safetensors", DRCNet(wf=8, depth=2, ea=False))
+    out = tmp_path / "g.png"
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--variant",
+                 "gaussian", "--layout", "sheet", "--device", "cpu"]) == 0
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["weights"] == "denoise-gaussian.safetensors"
+    assert side["noea"] == NOEA_BYPASS  # the no-EA model pairs with the default weights only
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--layout",
+                 "sheet", "--device", "cpu"]) == 0
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["weights"] == "denoise.safetensors" and "denoise-noea" in side["noea"]
+
+
 def test_cli_compare_sheet(tmp_path, shipped, photo) -> None:  # noqa: ANN001
     out = tmp_path / "sheet.png"
     code = main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--layout",
