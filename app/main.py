@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from drcnet.registry import TASKS
+from drcnet.registry import TASKS, VARIANTS
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
 # Words in a sample's file name that tell its task.
@@ -52,6 +52,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="drcnet-studio", description="DRCNet Studio: interactive image restoration.")
     p.add_argument("image", nargs="?", help="image to open (default: a bundled sample)")
     p.add_argument("--task", choices=TASKS, help="restoration task")
+    p.add_argument("--variant", choices=VARIANTS,
+                   help="the task's shipped model: default, or gaussian for denoise "
+                        "(default: remembered)")
     p.add_argument("--device", help="compute device (cpu, cuda:0, mps; default: remembered)")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="restore, save a grab of the whole window to OUT.png and exit")
@@ -123,7 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     image = Path(args.image) if args.image else find_sample(args.task)
     task = args.task or (task_for(image) if image is not None and not args.image else None)
     shot = args.screenshot is not None
-    window = MainWindow(Settings(persist=not shot), task=task, device=args.device)
+    window = MainWindow(Settings(persist=not shot), task=task, device=args.device,
+                        variant=args.variant)
+    if args.variant is not None and window.controls.variant() != args.variant:
+        print(f"drcnet-studio: warning: no {args.variant} weights are installed for "
+              f"{window.controls.task()}; using {window.controls.variant()}", file=sys.stderr)
     if shot:
         window.interactive = False
         try:

@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
     exported = Signal(str)
 
     def __init__(self, settings: Settings | None = None, task: str | None = None,
-                 device: str | None = None) -> None:
+                 device: str | None = None, variant: str | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.engine = Engine(self)
@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
         self._draft: tuple[np.ndarray, np.ndarray | None] | None = None
         self._build_ui()
         self._build_actions()
-        self._restore_settings(task, device)
+        self._restore_settings(task, device, variant)
         self._connect()
         app = QApplication.instance()
         if app is not None:  # quitting without closing the window must still stop the thread
@@ -338,12 +338,15 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addAction(self.maps_dock.toggleViewAction())
 
-    def _restore_settings(self, task: str | None, device: str | None) -> None:
+    def _restore_settings(self, task: str | None, device: str | None,
+                          variant: str | None = None) -> None:
         s = self.settings
         task = task or s.task()
         self.controls.set_task(task if task in TASKS else "denoise")
         for t in TASKS:
             self.controls.set_variant(t, s.variant(t))
+        if variant is not None:
+            self.controls.set_variant(self.controls.task(), variant)
         # First run: the first accelerator if there is one (CUDA, then MPS), else the CPU.
         found = [d for d, _ in available_devices()]
         self.controls.set_device(device or s.device(found[1] if len(found) > 1 else "cpu"))

@@ -52,8 +52,9 @@ def test_screenshot_waits_for_restore(weights_dir: Path, image_path: Path,
                                       tmp_path: Path) -> None:
     out = tmp_path / "shot.png"
     r = run_main([str(image_path), "--task", "denoise", "--screenshot", str(out),
-                  "--size", "1000x640"], weights_dir, tmp_path)
+                  "--size", "1000x640", "--variant", "gaussian"], weights_dir, tmp_path)
     assert r.returncode == 0, r.stderr
+    assert "no gaussian weights are installed for denoise; using default" in r.stderr
     shot = QImage(str(out))
     assert (shot.width(), shot.height()) == (1000, 640)
     assert not (tmp_path / "config").exists()  # a screenshot run writes no settings
