@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from drcnet.registry import TASKS, VARIANTS
+from drcnet.registry import TASKS, VARIANT_TASKS, VARIANTS
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
 # Words in a sample's file name that tell its task.
@@ -52,7 +52,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="drcnet-studio", description="DRCNet Studio: interactive image restoration.")
     p.add_argument("image", nargs="?", help="image to open (default: a bundled sample)")
     p.add_argument("--task", choices=TASKS, help="restoration task")
-    p.add_argument("--variant", choices=VARIANTS,
+    p.add_argument("--variant", choices=[v for v in VARIANTS if v != "noea"],
                    help="the task's shipped model: default, or gaussian for denoise "
                         "(default: remembered)")
     p.add_argument("--device", help="compute device (cpu, cuda:0, mps; default: remembered)")
@@ -128,9 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     shot = args.screenshot is not None
     window = MainWindow(Settings(persist=not shot), task=task, device=args.device,
                         variant=args.variant)
+    shown = window.controls.task()
     if args.variant is not None and window.controls.variant() != args.variant:
-        print(f"drcnet-studio: warning: no {args.variant} weights are installed for "
-              f"{window.controls.task()}; using {window.controls.variant()}", file=sys.stderr)
+        why = (f"no {args.variant} weights are installed for {shown}"
+               if shown in VARIANT_TASKS.get(args.variant, TASKS) else
+               f"the {args.variant} variant exists only for "
+               f"{', '.join(VARIANT_TASKS[args.variant])}")
+        print(f"drcnet-studio: warning: {why}; using {window.controls.variant()}",
+              file=sys.stderr)
     if shot:
         window.interactive = False
         try:

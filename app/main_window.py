@@ -625,11 +625,12 @@ class MainWindow(QMainWindow):
         self._show_output()
         self.request_preview()
 
-    def _on_load_failed(self, task: str, message: str, missing: bool) -> None:
-        if task != self.controls.task():
-            return
+    def _on_load_failed(self, task: str, variant: str, message: str, missing: bool) -> None:
+        if (task, variant) != (self.controls.task(), self.controls.variant()):
+            return  # a load the user has since moved on from
         self.model_pending = False
-        if not missing and self.info is not None and self.info.task == task:
+        if (not missing and self.info is not None
+                and (self.info.task, self.info.variant) == (task, variant)):
             # Moving the loaded model failed: it stays where it was.
             self.controls.device_combo.blockSignals(True)
             self.controls.set_device(self.info.device)
@@ -645,7 +646,7 @@ class MainWindow(QMainWindow):
         self.preview = self.full = None
         self._preview_done = self._preview_serial
         if missing:
-            name = weight_spec(task, self.controls.variant()).path.name
+            name = weight_spec(task, variant).path.name
             banner = (f"<b>No trained {task} weights</b><br>{html.escape(name)} is not "
                       "installed, so nothing is restored for this task (random weights never "
                       "run). Train them with <code>drcnet train</code>, or choose another task.")

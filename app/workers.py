@@ -109,7 +109,7 @@ class ModelWorker(QObject):
     """
 
     loaded = Signal(object)  # ModelInfo
-    loadFailed = Signal(str, str, bool)  # task, message, weights missing
+    loadFailed = Signal(str, str, str, bool)  # task, variant, message, weights missing
     previewReady = Signal(object)  # PreviewResult
     previewFailed = Signal(int, str)
     progress = Signal(int, int, int, str)  # serial, done, total, message
@@ -227,11 +227,12 @@ class ModelWorker(QObject):
             self.loaded.emit(info)
         except NoWeightsError as exc:
             self._model = self._noea = self._info = None
-            self.loadFailed.emit(job.task, str(exc), True)
+            self.loadFailed.emit(job.task, job.variant, str(exc), True)
         except DRCNetError as exc:
-            self.loadFailed.emit(job.task, str(exc), False)
+            self.loadFailed.emit(job.task, job.variant, str(exc), False)
         except Exception as exc:  # a bug, but the worker thread must survive it
-            self.loadFailed.emit(job.task, _unexpected("loading the model", exc), False)
+            self.loadFailed.emit(job.task, job.variant, _unexpected("loading the model", exc),
+                                 False)
 
     def _run_preview(self, job: PreviewJob) -> None:
         if self._model is None:

@@ -145,8 +145,8 @@ def add_variant_option(p: argparse.ArgumentParser) -> None:
     from .registry import VARIANT_DOC, VARIANTS
 
     p.add_argument("--variant", default="default", choices=VARIANTS,
-                   help="shipped model: " + "; ".join(f"{v} = {VARIANT_DOC[v]}"
-                                                      for v in VARIANTS) + " (default)")
+                   help="which shipped model (default: default): " + "; ".join(
+                       f"{v} = {VARIANT_DOC[v]}" for v in VARIANTS))
 
 
 def add_runtime_options(p: argparse.ArgumentParser, default: str = "auto") -> None:

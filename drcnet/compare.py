@@ -707,7 +707,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     model = load_model(args.task, device=args.device, variant=args.variant,
                        weights=args.weights)
-    knobs = Knobs(args.t, args.delta, not args.no_ea)
+    knobs = Knobs(args.t, args.delta, not args.no_ea and args.variant != "noea")
     model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
     tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap),
                        ensemble=ensemble_views(args.task) if args.ensemble else 1)

@@ -83,8 +83,8 @@ def load_model(
         WeightsError, UnsafeCheckpointError, DeviceError.
     """
     dev = resolve_device(device)
+    spec = weight_spec(task, variant)  # refuses a variant the task does not have
     if weights is None:
-        spec = weight_spec(task, variant)
         if not spec.available:
             raise NoWeightsError(
                 f"no trained {task} weights are installed ({spec.path.name} is missing); "

@@ -43,6 +43,7 @@ from .inference import run
 from .losses import FeaturePyramid, LossParts, RestorationLoss
 from .metrics import psnr, ssim
 from .network import DRCNet
+from .registry import VARIANT_TASKS, VARIANTS
 from .weights import load_state_dict, read_metadata, save_weights
 
 CancelFlag = Callable[[], bool]
@@ -106,9 +107,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.task not in ("denoise", "derain", "deblur"):
             raise DRCNetError(f"unknown task '{self.task}'; choose denoise, derain or deblur")
-        if self.variant not in ("default", "noea", "gaussian"):
+        if self.variant not in VARIANTS:
             raise DRCNetError(f"unknown variant '{self.variant}'; "
-                              "choose default, noea or gaussian")
+                              f"choose one of {', '.join(VARIANTS)}")
+        if self.task not in VARIANT_TASKS.get(self.variant, (self.task,)):
+            raise DRCNetError(f"the {self.variant} variant exists only for "
+                              f"{', '.join(VARIANT_TASKS[self.variant])}, not {self.task}")
         if self.synth not in ("auto", "gpu", "cpu"):
             raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
         if self.variant == "noea" and self.ea:

@@ -555,6 +555,8 @@ def test_choosing_the_gaussian_denoise_weights(make_window, image_path, open_set
     assert combo.isHidden()
     w.controls.set_task("denoise")
     assert w.controls.variant() == "gaussian" and not combo.isHidden()
+    qtbot.waitUntil(lambda: w.info is not None and w.is_settled(), timeout=30000)
+    assert w.info.variant == "gaussian"  # the variant was chosen before the model loaded
     # A new window remembers it.
     w2 = make_window()
     assert w2.controls.variant() == "gaussian"

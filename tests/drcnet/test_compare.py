@@ -324,6 +324,10 @@ def test_cli_compare_variant_uses_its_weights(tmp_path, shipped, photo) -> None:
                  "sheet", "--device", "cpu"]) == 0
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["weights"] == "denoise.safetensors" and "denoise-noea" in side["noea"]
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--variant",
+                 "noea", "--device", "cpu"]) == 0
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["weights"] == "denoise-noea.safetensors" and side["ea"] is False
 
 
 def test_cli_compare_sheet(tmp_path, shipped, photo) -> None:  # noqa: ANN001

@@ -94,6 +94,12 @@ def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
     assert fresh.steps == 1
 
 
+def test_gaussian_variant_is_denoise_only() -> None:
+    assert TrainConfig(task="denoise", variant="gaussian").weight_name == "denoise-gaussian"
+    with pytest.raises(DRCNetError, match="only for denoise"):
+        TrainConfig(task="derain", variant="gaussian")
+
+
 def test_noea_variant_exports_ea_false(corpus: Path, tmp_path: Path) -> None:
     cfg = tiny(corpus, tmp_path / "noea", variant="noea", steps=1, val_data="",
                export=str(tmp_path / "w" / "denoise-noea.safetensors"))

@@ -154,3 +154,6 @@ def test_gaussian_variant_is_denoise_only(tmp_path: Path, monkeypatch) -> None:
     assert registry.installed_tasks()["denoise"] == ["gaussian"]
     with pytest.raises(WeightsError, match="only for denoise"):
         load_model("derain", device="cpu", variant="gaussian")
+    with pytest.raises(WeightsError, match="only for denoise"):  # also with a weight file
+        load_model("derain", device="cpu", variant="gaussian",
+                   weights=tmp_path / "denoise-gaussian.safetensors")
