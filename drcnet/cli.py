@@ -136,8 +136,23 @@ def cmd_info(args: argparse.Namespace) -> int:
             params = count_params(m)
             print(f"  {task} [{variant}]: {spec.path.name}, wf={m.config.wf} "
                   f"depth={m.config.depth}, {params / 1e6:.2f} M parameters, "
-                  f"{count_macs(m, 256) / 1e9:.1f} G MACs at 256×256")
+                  f"{count_macs(m, 256) / 1e9:.1f} G MACs at 256×256{_trained_on(spec.path)}")
     return 0
+
+
+def _trained_on(path: Path) -> str:
+    """", trained on N-px crops" from a weight file's metadata ('' if it does not say).
+
+    The network normalises over each tile, so it does best at tiles of its training crop."""
+    import json
+
+    from .weights import read_metadata
+
+    try:
+        crop = json.loads(read_metadata(path).get("train_config", "{}")).get("crop")
+    except (ValueError, AttributeError):
+        return ""
+    return f", trained on {int(crop)}-px crops" if crop else ""
 
 
 def add_variant_option(p: argparse.ArgumentParser) -> None:

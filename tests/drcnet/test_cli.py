@@ -188,6 +188,19 @@ def test_info_lists_size_and_devices(capsys) -> None:
     assert "cpu (CPU)" in out
 
 
+def test_info_says_what_crop_trained_the_weights(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    save_weights(tmp_path / "denoise.safetensors", DRCNet(wf=8, depth=2),
+                 {"train_config": '{"crop": 96, "steps": 5}'})
+    save_weights(tmp_path / "derain.safetensors", DRCNet(wf=8, depth=2))
+    assert main(["info"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert next(ln for ln in lines if "denoise [default]" in ln).endswith(
+        "trained on 96-px crops")
+    assert next(ln for ln in lines if "derain [default]" in ln).endswith("256×256")
+    assert any("deblur: none installed" in ln for ln in lines)
+
+
 def test_subprocess_error_has_no_traceback(tmp_path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "drcnet.cli", "restore", str(tmp_path / "nope.png"), "-o",
