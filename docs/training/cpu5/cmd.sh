@@ -8,7 +8,9 @@
 #           batch 4, lr 1e-4 (stopped at step ~350: 31.39 dB at σ=25, the shipped model 31.34)
 #   denoise-gaussian-p2: phase 2 of denoise-gaussian, from its weights at step 1300 (copied to
 #           p1.safetensors), at 256-px crops: training at 128 px had tuned the network to
-#           128-px tiles
+#           128-px tiles; lr 5e-5, 60 minutes
+#   denoise-gaussian-p2b: the same phase 2 at lr 1e-4, 55 minutes, on the core freed by stopping
+#           denoise-gaussian at step ~1420 (its 128-px run had gained 0.08 dB in its last 900 steps)
 cd "$(dirname "$0")/../../.."
 export OMP_NUM_THREADS=1
 MIN=${MIN:-100}  # minutes; they also shape the cosine schedule
@@ -30,5 +32,9 @@ case "$1" in
     exec nice -n 10 .venv/bin/drcnet train --config configs/denoise-gaussian.yaml --out runs/denoise-gaussian-p2-cpu5 \
       "${common[@]}" --set crop=256 --set batch_size=4 \
       --set init_weights=runs/denoise-gaussian-cpu5/p1.safetensors --set lr=5e-5 --set warmup_steps=50 ;;
-  *) echo "usage: $0 denoise-gaussian|denoise-gaussian-256|denoise-gaussian-p2|derain" >&2; exit 2 ;;
+  denoise-gaussian-p2b)
+    exec nice -n 10 .venv/bin/drcnet train --config configs/denoise-gaussian.yaml --out runs/denoise-gaussian-p2b-cpu5 \
+      "${common[@]}" --set crop=256 --set batch_size=4 \
+      --set init_weights=runs/denoise-gaussian-cpu5/p1.safetensors --set lr=1e-4 --set warmup_steps=50 ;;
+  *) echo "usage: $0 denoise-gaussian|denoise-gaussian-256|denoise-gaussian-p2|denoise-gaussian-p2b|derain" >&2; exit 2 ;;
 esac
