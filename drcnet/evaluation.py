@@ -474,7 +474,8 @@ def format_table(result: EvalResult) -> str:
     how = "whole-image inference" if not cfg.tile else f"{cfg.tile}-px tiles"
     if cfg.ensemble > 1:
         how += f", {cfg.ensemble}-view self-ensemble"
-    weights = cfg.weights or f"shipped {cfg.task} weights"
+    variant = "" if cfg.variant == "default" else f"-{cfg.variant}"
+    weights = cfg.weights or f"shipped {cfg.task}{variant} weights"
     lines = [f"{cfg.task} on {result.data}; {weights}, {how}"]
     width = max(len(r.method) for r in result.rows)
     head = f"{'method':<{width}}  {'PSNR dB':>8}  {'SSIM':>6}  {'s/image':>8}  {'total s':>8}"

@@ -75,6 +75,18 @@ def test_missing_bm3d_gives_a_not_installed_row(photos, tiny_weights, monkeypatc
     assert "—" in format_table(res).splitlines()[-1]
 
 
+def test_table_names_the_shipped_variant(photos, tiny_weights, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from drcnet import registry
+
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    shutil.copy(tiny_weights, tmp_path / "denoise-gaussian.safetensors")
+    res = _eval(task="denoise", data=str(photos), variant="gaussian", degradation="gaussian25",
+                limit=1)
+    assert "; shipped denoise-gaussian weights, 256-px tiles" in format_table(res).splitlines()[0]
+
+
 def test_wiener_with_true_kernel_beats_the_blurred_input(photos, tiny_weights) -> None:
     res = _eval(task="deblur", data=str(photos), weights=str(tiny_weights), degradation="blur",
                 baselines=True)
