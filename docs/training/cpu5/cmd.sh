@@ -11,6 +11,9 @@
 #           128-px tiles; lr 5e-5, 60 minutes
 #   denoise-gaussian-p2b: the same phase 2 at lr 1e-4, 55 minutes, on the core freed by stopping
 #           denoise-gaussian at step ~1420 (its 128-px run had gained 0.08 dB in its last 900 steps)
+#   denoise-gaussian-p3: from the shipped denoise-gaussian weights, batch 8 × 256², lr 3e-5, both
+#           cores, started at the end of session 5 to see whether a larger batch moves past the
+#           plateau (not shipped; runs/denoise-gaussian-p3-cpu5, resumable)
 cd "$(dirname "$0")/../../.."
 export OMP_NUM_THREADS=1
 MIN=${MIN:-100}  # minutes; they also shape the cosine schedule
@@ -36,5 +39,10 @@ case "$1" in
     exec nice -n 10 .venv/bin/drcnet train --config configs/denoise-gaussian.yaml --out runs/denoise-gaussian-p2b-cpu5 \
       "${common[@]}" --set crop=256 --set batch_size=4 \
       --set init_weights=runs/denoise-gaussian-cpu5/p1.safetensors --set lr=1e-4 --set warmup_steps=50 ;;
-  *) echo "usage: $0 denoise-gaussian|denoise-gaussian-256|denoise-gaussian-p2|denoise-gaussian-p2b|derain" >&2; exit 2 ;;
+  denoise-gaussian-p3)
+    export OMP_NUM_THREADS=2
+    exec nice -n 10 .venv/bin/drcnet train --config configs/denoise-gaussian.yaml --out runs/denoise-gaussian-p3-cpu5 \
+      "${common[@]}" --set crop=256 --set batch_size=8 \
+      --set init_weights=resources/weights/denoise-gaussian.safetensors --set lr=3e-5 --set warmup_steps=50 ;;
+  *) echo "usage: $0 denoise-gaussian|denoise-gaussian-256|denoise-gaussian-p2|denoise-gaussian-p2b|denoise-gaussian-p3|derain" >&2; exit 2 ;;
 esac
