@@ -54,6 +54,9 @@ def test_config_yaml_and_overrides() -> None:
         cfg.with_overrides(["steps"])
     for name in ("derain", "deblur", "denoise"):
         assert TrainConfig.from_yaml(ROOT / "configs" / f"{name}.yaml").task == name
+    gauss = TrainConfig.from_yaml(ROOT / "configs" / "denoise-gaussian.yaml")
+    assert (gauss.task, gauss.variant, gauss.degradation) == ("denoise", "gaussian", "gaussian")
+    assert gauss.weight_name == "denoise-gaussian" and gauss.crop == 256
 
 
 def test_lr_schedule() -> None:
