@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from drcnet.registry import TASKS, VARIANT_TASKS, VARIANTS
+from drcnet.registry import TASKS, VARIANT_TASKS, VARIANTS, has_variant
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
 # Words in a sample's file name that tell its task.
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     shown = window.controls.task()
     if args.variant is not None and window.controls.variant() != args.variant:
         why = (f"no {args.variant} weights are installed for {shown}"
-               if shown in VARIANT_TASKS.get(args.variant, TASKS) else
+               if has_variant(shown, args.variant) else
                f"the {args.variant} variant exists only for "
                f"{', '.join(VARIANT_TASKS[args.variant])}")
         print(f"drcnet-studio: warning: {why}; using {window.controls.variant()}",

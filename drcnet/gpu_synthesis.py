@@ -191,11 +191,9 @@ class GpuSynthesizer:
     # ------------------------------------------------------------------ noise
     def _noise(self, clean: torch.Tensor) -> torch.Tensor:
         n, rng = clean.shape[0], self.rng
-        if self.recipe in _FIXED_SIGMA:
-            sigma = np.full(n, _FIXED_SIGMA[self.recipe], np.float32)
-            return (clean + self._randn(clean.shape) * self._col(sigma / 255.0)).clamp_(0, 1)
-        if self.recipe == "gaussian":
-            sigma = rng.uniform(*BLIND_SIGMA, n)
+        if self.recipe in _FIXED_SIGMA or self.recipe == "gaussian":
+            sigma = (np.full(n, _FIXED_SIGMA[self.recipe], np.float32)
+                     if self.recipe in _FIXED_SIGMA else rng.uniform(*BLIND_SIGMA, n))
             return (clean + self._randn(clean.shape) * self._col(sigma / 255.0)).clamp_(0, 1)
         # The CPU recipe's draws, per sample: 30 % Gaussian σ ∈ U(5, 50), otherwise
         # Poisson-Gaussian with log-uniform shot/read gains, then JPEG q ∈ [60, 95] for 30 %.

@@ -47,15 +47,25 @@ class WeightSpec:
         return self.path.is_file()
 
 
-def weight_spec(task: str, variant: str = "default") -> WeightSpec:
-    """The registry entry for ``task`` (derain, denoise, deblur) and ``variant``."""
+def has_variant(task: str, variant: str) -> bool:
+    """Whether ``variant`` is one that ``task`` can have (installed or not)."""
+    return variant in VARIANTS and task in VARIANT_TASKS.get(variant, TASKS)
+
+
+def check_variant(task: str, variant: str) -> None:
+    """Refuse an unknown task or variant, or a variant that ``task`` does not have."""
     if task not in TASKS:
         raise WeightsError(f"unknown task '{task}'; choose one of {', '.join(TASKS)}")
     if variant not in VARIANTS:
         raise WeightsError(f"unknown variant '{variant}'; choose one of {', '.join(VARIANTS)}")
-    if task not in VARIANT_TASKS.get(variant, TASKS):
+    if not has_variant(task, variant):
         raise WeightsError(f"the {variant} variant exists only for "
                            f"{', '.join(VARIANT_TASKS[variant])}, not {task}")
+
+
+def weight_spec(task: str, variant: str = "default") -> WeightSpec:
+    """The registry entry for ``task`` (derain, denoise, deblur) and ``variant``."""
+    check_variant(task, variant)
     name = f"{task}.safetensors" if variant == "default" else f"{task}-{variant}.safetensors"
     return WeightSpec(task, variant, WEIGHTS_DIR / name)
 
@@ -100,5 +110,5 @@ def load_model(
 
 def installed_tasks() -> dict[str, list[str]]:
     """For each task, the variants whose weight files are present."""
-    return {t: [v for v in VARIANTS if t in VARIANT_TASKS.get(v, TASKS)
-                and weight_spec(t, v).available] for t in TASKS}
+    return {t: [v for v in VARIANTS if has_variant(t, v) and weight_spec(t, v).available]
+            for t in TASKS}

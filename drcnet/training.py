@@ -43,7 +43,7 @@ from .inference import run
 from .losses import FeaturePyramid, LossParts, RestorationLoss
 from .metrics import psnr, ssim
 from .network import DRCNet
-from .registry import VARIANT_TASKS, VARIANTS
+from .registry import check_variant
 from .weights import load_state_dict, read_metadata, save_weights
 
 CancelFlag = Callable[[], bool]
@@ -107,12 +107,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.task not in ("denoise", "derain", "deblur"):
             raise DRCNetError(f"unknown task '{self.task}'; choose denoise, derain or deblur")
-        if self.variant not in VARIANTS:
-            raise DRCNetError(f"unknown variant '{self.variant}'; "
-                              f"choose one of {', '.join(VARIANTS)}")
-        if self.task not in VARIANT_TASKS.get(self.variant, (self.task,)):
-            raise DRCNetError(f"the {self.variant} variant exists only for "
-                              f"{', '.join(VARIANT_TASKS[self.variant])}, not {self.task}")
+        check_variant(self.task, self.variant)  # a WeightsError, which is a DRCNetError
         if self.synth not in ("auto", "gpu", "cpu"):
             raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
         if self.variant == "noea" and self.ea:
