@@ -30,6 +30,8 @@
 #   SETS     extra "key=value" config overrides for all models, space separated, applied
 #            last (the CPU smoke test uses SETS="wf=8 depth=3 batch_size=4 crop=64
 #            device=cpu init_weights=")
+#   MODEL_SETS per-model overrides, "name:key=value ..." (applied after SETS; session 6:
+#            "derain:lr=5e-4 denoise-gaussian:lr=2e-4")
 #   GRACE    extra seconds before a straggler is interrupted (default 60)
 set -u
 cd "$(dirname "$0")/.."
@@ -46,6 +48,7 @@ PYTHON=${PYTHON:-python3}
 MODELS=${MODELS:-"derain denoise deblur denoise-noea"}
 SETS=${SETS:-}
 INIT_MAP=${INIT_MAP:-}
+MODEL_SETS=${MODEL_SETS:-}
 COMPILE=${COMPILE:-}
 GRACE=${GRACE:-60}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
@@ -103,6 +106,7 @@ for name in $MODELS; do
   [ -n "$init" ] && set_args+=(--set "init_weights=$init")
   for c in $COMPILE; do [ "$c" = "$name" ] && set_args+=(--set "compile=true"); done
   for kv in $SETS; do set_args+=(--set "$kv"); done
+  for kv in $MODEL_SETS; do [ "${kv%%:*}" = "$name" ] && set_args+=(--set "${kv#*:}"); done
   echo "$name: ${set_args[*]}"
   # timeout -s INT: a straggler is interrupted (its last checkpoint is exported below).
   timeout -s INT -k 30 "$LIMIT" "$PYTHON" -m drcnet.cli_train train \

@@ -12,6 +12,9 @@
 #   BENCH_ONLY the benchmark runs, in gpu_bench.sh's names (default below)
 #   MINUTES    training minutes per model (default 5.5)
 #   SKIP_BENCH / SKIP_BURST  1 skips that part
+#   SNAPSHOT_S every this many seconds during the burst, $OUT/partial.tar gets the models'
+#              latest checkpoints and logs, so a call cut off at its limit still brings
+#              something back (default 45; 0 turns it off)
 # The CPU smoke test (about 3 minutes here):
 #   OUT=/tmp/s DEVICE=cpu PRECS="fp32 bf16" BENCH_ONLY="wf16-fp32" BENCH_S=60 MINUTES=0.3 \
 #     SETS="wf=8 depth=3 batch_size=2 crop=64 device=cpu synth=cpu init_weights=" \
@@ -52,8 +55,19 @@ fi
 
 if [ "${SKIP_BURST:-0}" != 1 ]; then
   echo "== training burst, ${MINUTES} min per model, crop ${CROP}, batch ${BATCH}"
+  SNAP=""
+  if [ "${SNAPSHOT_S:-45}" != 0 ]; then
+    ( while sleep "${SNAPSHOT_S:-45}"; do
+        (cd "$WORK" && tar -cf "$OUT/.partial.tmp" --ignore-failed-read \
+          burst/*/best.safetensors burst/*/last.safetensors burst/*/log.csv \
+          burst/*/train.log 2>/dev/null) && mv -f "$OUT/.partial.tmp" "$OUT/partial.tar"
+      done ) >/dev/null 2>&1 &  # not on the log's pipe: tee must see EOF at the end
+    SNAP=$!
+  fi
   OUT=$WORK/burst bash scripts/gpu_burst.sh
   echo "burst exited with $?"
+  [ -n "$SNAP" ] && { pkill -P "$SNAP" 2>/dev/null; kill "$SNAP" 2>/dev/null; }
+  rm -f "$OUT/partial.tar" "$OUT/.partial.tmp"
   tar -cf "$OUT/weights.tar" -C "$WORK/burst" weights
   (cd "$WORK/burst" && tar -czf "$OUT/burst.tar.gz" summary.txt */train.log */log.csv)
 fi
