@@ -127,8 +127,12 @@ class ValidationSet(Dataset[Pair]):
     Args:
         files: clean images (or a folder of them).
         task: task or degradation recipe name.
-        seed: base seed; image ``i`` uses ``default_rng((seed, i))``.
+        seed: base seed; image ``i`` uses ``default_rng((seed, i))``, as ``drcnet eval --seed``.
         size: side of the centre crop (smaller images are used whole).
+        draws: degradations per image: draw ``k`` uses seed ``seed + k``, so the mean PSNR over
+            the set is the mean of ``drcnet eval --seed seed … seed + draws - 1`` (at this crop).
+            One draw of a varied recipe (rain) on a few photos is a narrow sample; more draws
+            make checkpoint selection less of a lottery.
     """
 
     def __init__(
@@ -137,21 +141,30 @@ class ValidationSet(Dataset[Pair]):
         task: str,
         seed: int = 0,
         size: int = 256,
+        draws: int = 1,
     ) -> None:
+        if draws < 1:
+            raise ValueError(f"draws must be >= 1, got {draws}")
         self.degradation = get_degradation(task)
         self.files = list_images(files)
+        self.draws = draws
         self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
         m = self.degradation.margin
-        for i, f in enumerate(self.files):
+        crops = []
+        for f in self.files:
             rgb = read_image(f).rgb
             h, w = rgb.shape[:2]
             ch, cw = min(h, size + 2 * m), min(w, size + 2 * m)
             y, x = (h - ch) // 2, (w - cw) // 2
-            clean = np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
-            degraded, _ = degrade(self.degradation.name, clean, np.random.default_rng((seed, i)))
-            if m and ch > 2 * m + 8 and cw > 2 * m + 8:
-                clean, degraded = clean[m:-m, m:-m], degraded[m:-m, m:-m]
-            self.pairs.append((degraded, clean))
+            crops.append(np.ascontiguousarray(rgb[y : y + ch, x : x + cw]))
+        for k in range(draws):
+            for i, clean in enumerate(crops):
+                rng = np.random.default_rng((seed + k, i))
+                degraded, _ = degrade(self.degradation.name, clean, rng)
+                ch, cw = clean.shape[:2]
+                if m and ch > 2 * m + 8 and cw > 2 * m + 8:
+                    clean, degraded = clean[m:-m, m:-m], degraded[m:-m, m:-m]
+                self.pairs.append((degraded, clean))
 
     def __len__(self) -> int:
         return len(self.pairs)

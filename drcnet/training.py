@@ -90,6 +90,7 @@ class TrainConfig:
     val_minutes: float = 2.0
     val_size: int = 256
     val_seed: int = 0
+    val_draws: int = 1  # degradations per validation photo (seeds val_seed, val_seed + 1, …)
     ckpt_every: int = 1000
     ckpt_minutes: float = 2.0
     log_every: int = 50
@@ -112,7 +113,8 @@ class TrainConfig:
             raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
         if self.variant == "noea" and self.ea:
             object.__setattr__(self, "ea", False)
-        for key in ("steps", "batch_size", "crop", "log_every", "val_every", "ckpt_every"):
+        for key in ("steps", "batch_size", "crop", "log_every", "val_every", "ckpt_every",
+                    "val_draws"):
             if getattr(self, key) < 1:
                 raise DRCNetError(f"{key} must be >= 1, got {getattr(self, key)}")
 
@@ -405,7 +407,7 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
     val = None
     if cfg.val_data and d.main:
         val = ValidationSet(cfg.val_data, cfg.degradation or cfg.task, cfg.val_seed,
-                            cfg.val_size)
+                            cfg.val_size, draws=cfg.val_draws)
     return train_set, val
 
 
@@ -533,9 +535,12 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     val_scores: tuple[float, float] | None = None
     input_scores = _input_scores(val_set) if val_set is not None else None
     if input_scores:
+        assert val_set is not None
+        n, last = val_set.draws, cfg.val_seed + val_set.draws - 1
+        draws = f" x {n} draws (seeds {cfg.val_seed}-{last})" if n > 1 else ""
         yield TrainProgress(step, cfg.steps, message=(
-            f"validation: {len(val_set)} images, input PSNR {input_scores[0]:.2f} dB "  # type: ignore[arg-type]
-            f"SSIM {input_scores[1]:.4f}"))
+            f"validation: {len(val_set.files)} images{draws}, "
+            f"input PSNR {input_scores[0]:.2f} dB SSIM {input_scores[1]:.4f}"))
     if step:
         yield TrainProgress(step, cfg.steps, message=f"resumed from {out} at step {step}")
     elif cfg.init_weights:

@@ -45,6 +45,19 @@ def test_validation_set_is_fixed(photos: Path) -> None:
     assert torch.equal(a[1][1], c[1][1])  # clean centre crops do not depend on the seed
 
 
+def test_validation_draws_are_the_next_seeds(photos: Path) -> None:
+    one = ValidationSet(photos, "rain", seed=0, size=64)
+    next_seed = ValidationSet(photos, "rain", seed=1, size=64)
+    two = ValidationSet(photos, "rain", seed=0, size=64, draws=2)
+    assert len(two) == 2 * len(one) and len(two.files) == len(one.files)
+    for i in range(len(one)):  # draw 0 is today's set, draw 1 is what --seed 1 would give
+        assert torch.equal(two[i][0], one[i][0])
+        assert torch.equal(two[len(one) + i][0], next_seed[i][0])
+        assert torch.equal(two[len(one) + i][1], one[i][1])
+    with pytest.raises(ValueError, match="draws"):
+        ValidationSet(photos, "rain", size=64, draws=0)
+
+
 def test_paired_folder_layouts(tmp_path: Path, make_photo: PhotoMaker) -> None:
     for name in ("a", "b"):
         make_photo(tmp_path / "gopro" / "train" / "seq1" / "blur" / f"{name}.png", 48, 64, 1)

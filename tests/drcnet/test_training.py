@@ -52,6 +52,8 @@ def test_config_yaml_and_overrides() -> None:
         cfg.with_overrides(["steps=many"])
     with pytest.raises(DRCNetError, match="key=value"):
         cfg.with_overrides(["steps"])
+    with pytest.raises(DRCNetError, match="val_draws must be >= 1"):
+        cfg.with_overrides(["val_draws=0"])
     for name in ("derain", "deblur", "denoise"):
         assert TrainConfig.from_yaml(ROOT / "configs" / f"{name}.yaml").task == name
     gauss = TrainConfig.from_yaml(ROOT / "configs" / "denoise-gaussian.yaml")
@@ -80,6 +82,7 @@ def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
             result = stop.value
             break
     assert result.steps == 4 and result.stopped == "steps"
+    assert records[0].message.startswith("validation: 2 images, input PSNR")
     assert [r.step for r in records if r.message.startswith("loss")] == [1, 2, 3, 4]
     assert any(r.val_psnr is not None for r in records)
     for name in ("last.safetensors", "state.pt", "best.safetensors", "log.csv"):
@@ -95,6 +98,21 @@ def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
     assert loss_steps == [1, 2, 3, 4, 5, 6]
     fresh = run_to_end(train(cfg.with_overrides(["steps=1"]), resume=False))
     assert fresh.steps == 1
+
+
+def test_validation_over_several_draws(corpus: Path, tmp_path: Path) -> None:
+    cfg = tiny(corpus, tmp_path / "draws", steps=2, val_draws=3)
+    records = []
+    gen = train(cfg)
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            result = stop.value
+            break
+    assert records[0].message.startswith("validation: 2 images x 3 draws (seeds 0-2), input")
+    assert read_metadata(result.weights)["val_psnr"]
+    assert TrainConfig.from_yaml(ROOT / "configs" / "derain.yaml").val_draws == 4
 
 
 def test_gaussian_variant_is_denoise_only() -> None:
