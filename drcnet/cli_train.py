@@ -85,8 +85,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     cfg = EvalConfig(task=args.task, data=args.data, weights=args.weights or "",
                      variant=args.variant, degradation=args.degradation or "",
-                     seed=args.seed, paired=args.paired or "", size=args.size,
-                     tile=args.tile, overlap=args.overlap, baselines=args.baselines,
+                     seed=args.seed, draws=args.draws, paired=args.paired or "",
+                     size=args.size, tile=args.tile, overlap=args.overlap,
+                     baselines=args.baselines,
                      device=args.device or "auto", limit=args.limit, precision=args.precision,
                      ensemble=ensemble_views(args.task) if args.ensemble else 1)
     if args.json == "-":  # stdout carries the JSON alone, so no progress lines
@@ -115,8 +116,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     cfg = SweepConfig(task=args.task, data=args.data, weights=args.weights or "",
                       variant=args.variant, degradation=args.degradation or "",
-                      seed=args.seed, paired=args.paired or "", size=args.size,
-                      tile=args.tile, overlap=args.overlap, device=args.device or "auto",
+                      seed=args.seed, draws=args.draws, paired=args.paired or "",
+                      size=args.size, tile=args.tile, overlap=args.overlap,
+                      device=args.device or "auto",
                       limit=args.limit, precision=args.precision)
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
     print(format_summary(result))
@@ -137,6 +139,10 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
                    help="degradation recipe (gaussian25, noise, rain, blur, …; "
                         "default: the task's own)")
     p.add_argument("--seed", type=int, default=0, help="degradation seed (0)")
+    p.add_argument("--draws", type=int, default=1, metavar="N",
+                   help="degrade each image N times, with seeds SEED … SEED+N-1, and average "
+                        "over all of them (1; a varied recipe such as rain on a few photos "
+                        "moves PSNR by dB from seed to seed)")
     p.add_argument("--paired", default=None, metavar="LAYOUT",
                    help="evaluate a paired folder (rain13k, gopro, sidd) instead")
     p.add_argument("--max-size", "--size", dest="size", type=int, default=512, metavar="N",

@@ -89,6 +89,9 @@ class RunConfig:
         variant: ``default``, ``noea`` or ``gaussian`` (shipped weights only).
         degradation: synthetic recipe (``gaussian25``, ``rain``, …); empty = the task's default.
         seed: base seed of the synthetic degradation.
+        draws: degradations per image, with seeds ``seed`` … ``seed + draws - 1``; the scores
+            are means over all of them (one draw of a varied recipe such as rain on a few
+            photos is a narrow sample). Synthetic pairs only.
         paired: a paired layout (``rain13k``, ``gopro``, ``sidd``) instead of synthetic pairs.
         size: centre-crop side limit in px; 0 = whole images.
         tile: tile side for inference; 0 = whole image in one pass.
@@ -108,6 +111,7 @@ class RunConfig:
     variant: str = "default"
     degradation: str = ""
     seed: int = 0
+    draws: int = 1
     paired: str = ""
     size: int = 512
     tile: int = DEFAULT_TILE
@@ -128,6 +132,11 @@ class RunConfig:
         if self.size and self.size < MIN_SIZE:
             raise DRCNetError(f"--max-size must be 0 (whole images) or >= {MIN_SIZE}, "
                               f"got {self.size}")
+        if self.draws < 1:
+            raise DRCNetError(f"--draws must be >= 1, got {self.draws}")
+        if self.paired and self.draws > 1:
+            raise DRCNetError("--draws is for synthetic degradations; a paired set has one "
+                              "degraded image per photo")
         if self.tile < 0 or self.limit < 0 or self.overlap < 0:
             raise DRCNetError("--tile, --overlap and --limit must not be negative")
         if self.ensemble not in VIEWS:
@@ -192,13 +201,17 @@ class EvalData:
         paired: paired layout name, or empty for synthetic pairs.
         size: centre-crop side limit (0 = whole images).
         limit: at most this many images (0 = all).
+        draws: synthetic degradations per image: draw ``k`` of image ``i`` uses
+            ``default_rng((seed + k, i))``, the pairs of ``seed + k`` (samples are ordered by
+            draw, then image).
     """
 
     def __init__(self, data: str | os.PathLike[str], recipe: str = "", seed: int = 0,
-                 paired: str = "", size: int = 512, limit: int = 0) -> None:
+                 paired: str = "", size: int = 512, limit: int = 0, draws: int = 1) -> None:
         self.paired = paired
         self.size = int(size)
         self.seed = int(seed)
+        self.draws = 1 if paired else int(draws)
         self.pairs: list[tuple[Path, Path]] = []
         self.files: list[Path] = []
         if paired:
@@ -209,12 +222,14 @@ class EvalData:
         if limit:
             self.pairs, self.files = self.pairs[:limit], self.files[:limit]
         crop = f"centre crops <= {self.size} px" if self.size else "whole images"
+        seeds = (f"seeds {self.seed}-{self.seed + self.draws - 1}" if self.draws > 1 else
+                 f"seed {self.seed}")
         what = (f"{len(self)} {paired} pairs" if paired else
-                f"{len(self)} images, {self.degradation.name} seed {self.seed}")
+                f"{len(self.files)} images, {self.degradation.name} {seeds}")
         self.description = f"{data}: {what}, {crop}"
 
     def __len__(self) -> int:
-        return len(self.pairs) if self.paired else len(self.files)
+        return len(self.pairs) if self.paired else len(self.files) * self.draws
 
     def __getitem__(self, index: int) -> Sample:
         if self.paired:
@@ -227,22 +242,26 @@ class EvalData:
             return Sample(inp_path.name,
                           np.ascontiguousarray(degraded[y : y + ch, x : x + cw]),
                           np.ascontiguousarray(clean[y : y + ch, x : x + cw]))
+        draw, index = divmod(index, len(self.files))
+        if not 0 <= draw < self.draws:
+            raise IndexError(index)
         path = self.files[index]
         rgb = read_image(path).rgb
         m = self.degradation.margin
         y, x, ch, cw = _centre(rgb, self.size + 2 * m if self.size else 0)
         clean = np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
-        rng = np.random.default_rng((self.seed, index))
+        rng = np.random.default_rng((self.seed + draw, index))
         degraded, info = degrade(self.degradation.name, clean, rng)
         if m and ch > 2 * m + MIN_SIZE and cw > 2 * m + MIN_SIZE:
             clean, degraded = clean[m:-m, m:-m], degraded[m:-m, m:-m]
-        return Sample(path.name, np.ascontiguousarray(degraded), np.ascontiguousarray(clean),
-                      info)
+        name = path.name if self.draws == 1 else f"{path.name} (seed {self.seed + draw})"
+        return Sample(name, np.ascontiguousarray(degraded), np.ascontiguousarray(clean), info)
 
 
 def eval_data(cfg: RunConfig) -> EvalData:
     """The :class:`EvalData` a configuration names."""
-    return EvalData(cfg.data, cfg.recipe, cfg.seed, cfg.paired, cfg.size, cfg.limit)
+    return EvalData(cfg.data, cfg.recipe, cfg.seed, cfg.paired, cfg.size, cfg.limit,
+                    cfg.draws)
 
 
 # -------------------------------------------------------------------------- baselines

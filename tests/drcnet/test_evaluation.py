@@ -229,3 +229,31 @@ def test_cli_ensemble_uses_the_tasks_views(photos, tiny_weights, capsys) -> None
         assert f"{views}-view self-ensemble" in capsys.readouterr().out
     with pytest.raises(DRCNetError, match="ensemble"):
         EvalConfig(task="denoise", data=str(photos), ensemble=2)
+
+
+def test_draws_average_over_the_next_seeds(photos, tiny_weights, capsys) -> None:
+    two = EvalData(photos, "rain", seed=5, size=48, draws=2)
+    assert len(two) == 6 and "3 images, rain seeds 5-6" in two.description
+    for i in range(3):  # draw k of image i is what --seed 5+k gives for image i
+        for k in (0, 1):
+            one = EvalData(photos, "rain", seed=5 + k, size=48)[i]
+            assert np.array_equal(two[3 * k + i].degraded, one.degraded)
+            assert two[3 * k + i].name == f"{one.name} (seed {5 + k})"
+    with pytest.raises(IndexError):
+        two[6]
+
+    kw = dict(task="derain", data=str(photos), weights=str(tiny_weights), size=48)
+    runs = [_eval(seed=s, **kw) for s in (5, 6)]
+    both = _eval(seed=5, draws=2, **kw)
+    for method in (INPUT, MODEL):  # equal image counts: the mean of the two seeds' means
+        mean = (runs[0].row(method).psnr + runs[1].row(method).psnr) / 2
+        assert both.row(method).psnr == pytest.approx(mean, abs=1e-6)
+
+    assert main(["eval", "--task", "derain", "--data", str(photos), "--weights",
+                 str(tiny_weights), "--max-size", "48", "--device", "cpu", "--plain",
+                 "--draws", "2", "--seed", "5"]) == 0
+    assert "rain seeds 5-6" in capsys.readouterr().out
+    with pytest.raises(DRCNetError, match="draws must be >= 1"):
+        EvalConfig(task="derain", data=str(photos), draws=0)
+    with pytest.raises(DRCNetError, match="paired set"):
+        EvalConfig(task="derain", data=str(photos), paired="rain13k", draws=2)
