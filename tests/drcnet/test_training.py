@@ -40,6 +40,16 @@ def tiny(corpus: Path, out: Path, **kw: object) -> TrainConfig:
     return TrainConfig.from_yaml(ROOT / "configs" / "denoise.yaml", base)
 
 
+def collect(gen):  # noqa: ANN001, ANN201
+    """Every progress record of a training generator, and its result."""
+    records = []
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            return records, stop.value
+
+
 def test_config_yaml_and_overrides() -> None:
     cfg = TrainConfig.from_yaml(ROOT / "configs" / "denoise-noea.yaml",
                                 ["lr=1e-3", "steps=7", "amp=false", "cr=extra"])
@@ -73,14 +83,7 @@ def test_lr_schedule() -> None:
 
 def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
     cfg = tiny(corpus, tmp_path / "run")
-    records = []
-    gen = train(cfg)
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            result = stop.value
-            break
+    records, result = collect(train(cfg))
     assert result.steps == 4 and result.stopped == "steps"
     assert records[0].message.startswith("validation: 2 images, input PSNR")
     assert [r.step for r in records if r.message.startswith("loss")] == [1, 2, 3, 4]
@@ -102,14 +105,7 @@ def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
 
 def test_validation_over_several_draws(corpus: Path, tmp_path: Path) -> None:
     cfg = tiny(corpus, tmp_path / "draws", steps=2, val_draws=3)
-    records = []
-    gen = train(cfg)
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            result = stop.value
-            break
+    records, result = collect(train(cfg))
     assert records[0].message.startswith("validation: 2 images x 3 draws (seeds 0-2), input")
     assert read_metadata(result.weights)["val_psnr"]
     assert TrainConfig.from_yaml(ROOT / "configs" / "derain.yaml").val_draws == 4
