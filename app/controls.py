@@ -185,8 +185,9 @@ class ControlsPanel(QWidget):
         self.ea_check = QCheckBox("Energy attention (EA)")
         self.ea_check.setToolTip("Off bypasses the energy-based attention branch.")
         grid.addWidget(self.ea_check)
-        self.reset_button = QPushButton("Reset to paper defaults")
-        self.reset_button.setToolTip(f"t = {PAPER_T}, δ = {PAPER_DELTA:.0e}, EA on")
+        self.reset_button = QPushButton("Reset to the model's values")
+        self._model_knobs = Knobs(PAPER_T, PAPER_DELTA, True)
+        self._tip_reset()
         grid.addWidget(self.reset_button)
         layout.addWidget(knobs)
 
@@ -310,8 +311,24 @@ class ControlsPanel(QWidget):
         if notify:
             self._emit()
 
+    def model_knobs(self) -> Knobs:
+        """The knobs stored in the loaded weight file (the paper's until a model loads)."""
+        return self._model_knobs
+
+    def set_model_knobs(self, knobs: Knobs) -> None:
+        """Set the values "Reset" returns to: those the loaded weight file stores."""
+        self._model_knobs = knobs
+        self._tip_reset()
+
+    def _tip_reset(self) -> None:
+        k = self._model_knobs
+        paper = " (the paper's)" if (k.t, k.delta) == (PAPER_T, PAPER_DELTA) else ""
+        self.reset_button.setToolTip(
+            f"The values stored in the loaded weight file{paper}: t = {k.t:g}, "
+            f"δ = {k.delta:.0e}, EA on")
+
     def reset_knobs(self) -> None:
-        self.set_knobs(Knobs(PAPER_T, PAPER_DELTA, True), notify=True)
+        self.set_knobs(self._model_knobs, notify=True)
 
     def task(self) -> str:
         return str(self.task_combo.currentData())

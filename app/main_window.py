@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
         self.restore_action = self._action("Restore full resolution", self.start_full_restore,
                                            K("Ctrl+R"), "Run the tiled engine on the whole image")
         self.cancel_action = self._action("Cancel restore", self.cancel_restore, K("Esc"))
-        self.reset_action = self._action("Reset knobs to paper defaults",
+        self.reset_action = self._action("Reset knobs to the model's values",
                                          self.controls.reset_knobs, K("Ctrl+Shift+R"))
 
         menu = self.menuBar()
@@ -350,7 +350,8 @@ class MainWindow(QMainWindow):
         # First run: the first accelerator if there is one (CUDA, then MPS), else the CPU.
         found = [d for d, _ in available_devices()]
         self.controls.set_device(device or s.device(found[1] if len(found) > 1 else "cpu"))
-        self.controls.set_knobs(Knobs(s.t(0.75), s.delta(1e-6), s.ea(True)))
+        self.controls.set_knobs(s.knobs(self.controls.task(), self.controls.variant())
+                                or self.controls.model_knobs())
         self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine(), s.ensemble())
         m = s.maps()
         self.maps.set_options(str(m["block"]), str(m["kind"]), str(m["cmap"]),
@@ -370,8 +371,7 @@ class MainWindow(QMainWindow):
         s.set_task(self.controls.task())
         s.set_variant(self.controls.task(), self.controls.variant())
         s.set_device(self.controls.device())
-        k = self.controls.knobs()
-        s.set_knobs(k.t, k.delta, k.ea)
+        s.set_knobs(self.controls.task(), self.controls.variant(), self.controls.knobs())
         s.set_tile(self.controls.tile())
         s.set_preview_size(self.controls.preview_size())
         s.set_auto_refine(self.controls.auto_refine())
@@ -616,6 +616,11 @@ class MainWindow(QMainWindow):
             f"{info.precision}<br>"
             f"SHA-256 {info.sha256[:16]}…<br>{noea}")
         self.maps.set_blocks(list(info.block_names))
+        if changed_task:
+            # Each model keeps its own knobs; one never tuned starts at its file's values.
+            self.controls.set_model_knobs(Knobs(info.t, info.delta, True))
+            self.controls.set_knobs(self.settings.knobs(info.task, info.variant)
+                                    or self.controls.model_knobs())
         self.maps_dock.widget().updateGeometry()  # the block names may widen the panel
         self.statusBar().showMessage(f"{info.task} model ready on {info.device}", 4000)
         self._set_run_label()
@@ -684,7 +689,7 @@ class MainWindow(QMainWindow):
         self.engine.load(self.controls.task(), device, self.controls.variant())
 
     def _on_knobs_changed(self, knobs: Knobs) -> None:
-        self.settings.set_knobs(knobs.t, knobs.delta, knobs.ea)
+        self.settings.set_knobs(self.controls.task(), self.controls.variant(), knobs)
         if self._restore_job is not None and self._restore_job.knobs != knobs:
             self.cancel_restore(quiet=True)
         now = time.monotonic()

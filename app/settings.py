@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from drcnet.compare import Knobs
 from drcnet.inference import DEFAULT_TILE
 
 ORGANIZATION = "DRCNet"
@@ -109,19 +110,21 @@ class Settings:
     def set_device(self, device: str) -> None:
         self._set("model/device", device)
 
-    def t(self, default: float) -> float:
-        return float(self._get("knobs/t", default, float))
+    def knobs(self, task: str, variant: str) -> Knobs | None:
+        """The knobs last used with one shipped model, or None if it was never tuned (it then
+        starts at the values its weight file stores)."""
+        key = f"knobs/{task}-{variant}"
+        t = self._get(f"{key}/t", None, float)
+        delta = self._get(f"{key}/delta", None, float)
+        if t is None or delta is None:
+            return None
+        return Knobs(float(t), float(delta), bool(self._get(f"{key}/ea", True, bool)))
 
-    def delta(self, default: float) -> float:
-        return float(self._get("knobs/delta", default, float))
-
-    def ea(self, default: bool = True) -> bool:
-        return bool(self._get("knobs/ea", default, bool))
-
-    def set_knobs(self, t: float, delta: float, ea: bool) -> None:
-        self._set("knobs/t", t)
-        self._set("knobs/delta", delta)
-        self._set("knobs/ea", ea)
+    def set_knobs(self, task: str, variant: str, knobs: Knobs) -> None:
+        key = f"knobs/{task}-{variant}"
+        self._set(f"{key}/t", knobs.t)
+        self._set(f"{key}/delta", knobs.delta)
+        self._set(f"{key}/ea", knobs.ea)
 
     def tile(self, default: int = DEFAULT_TILE) -> int:
         return int(self._get("run/tile", default, int))

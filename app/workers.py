@@ -25,7 +25,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
-from drcnet.compare import Analysis, Knobs, analyse
+from drcnet.compare import PAPER_DELTA, PAPER_T, Analysis, Knobs, analyse
 from drcnet.errors import Cancelled, DRCNetError, NoWeightsError
 from drcnet.inference import Progress, TileConfig, model_device, restore_tiled, run
 
@@ -47,6 +47,8 @@ class ModelInfo:
     noea_sha256: str | None = None
     precision: str = "fp32"
     variant: str = "default"
+    t: float = PAPER_T  # the knobs stored in the weight file
+    delta: float = PAPER_DELTA
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,8 @@ class ModelWorker(QObject):
                     sha256=sha256(path), wf=model.config.wf, depth=model.config.depth,
                     block_names=tuple(model.block_names()), noea_weights=noea_path,
                     noea_sha256=sha256(noea_path) if noea_path is not None else None,
-                    precision=model.precision, variant=job.variant)
+                    precision=model.precision, variant=job.variant, t=model.config.t,
+                    delta=model.config.delta)
             self._info = info
             self.loaded.emit(info)
         except NoWeightsError as exc:

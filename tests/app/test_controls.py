@@ -92,6 +92,17 @@ def test_reset_restores_paper_defaults(panel, qtbot) -> None:  # noqa: ANN001
     assert panel.ea_check.isChecked()
 
 
+def test_reset_returns_to_the_loaded_models_values(panel, qtbot) -> None:  # noqa: ANN001
+    panel.set_model_knobs(Knobs(0.6, 1e-2, True))
+    assert "t = 0.6, δ = 1e-02" in panel.reset_button.toolTip()
+    assert "paper" not in panel.reset_button.toolTip()
+    panel.t_slider.setValue(80)
+    with qtbot.waitSignal(panel.knobsChanged) as blocker:
+        panel.reset_button.click()
+    assert blocker.args[0] == Knobs(0.6, 1e-2, True)
+    assert panel.delta_slider.value() == -200
+
+
 def test_set_knobs_updates_widgets_silently(panel, qtbot) -> None:  # noqa: ANN001
     with qtbot.assertNotEmitted(panel.knobsChanged):
         panel.set_knobs(Knobs(0.6, 1e-2, False))

@@ -402,6 +402,30 @@ def test_recent_files_and_settings_persist(make_window, image_path, open_settled
     assert w2.settings.last_folder() == str(image_path.parent)
 
 
+def test_each_model_keeps_its_own_knobs(make_window, image_path, open_settled, weights_dir,
+                                        qtbot) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    save_weights(weights_dir / "derain.safetensors", DRCNet(wf=8, depth=2, t=0.6, delta=1e-2),
+                 {"task": "derain"})
+    w = make_window()
+    open_settled(w, image_path)
+    assert w.controls.knobs() == Knobs(0.75, 1e-6, True)  # the denoise file's values
+    w.controls.set_knobs(Knobs(0.8, 1e-3, False), notify=True)
+
+    w.controls.set_task("derain")  # never tuned: starts at its file's t and δ
+    qtbot.waitUntil(lambda: w.info is not None and w.info.task == "derain" and w.is_settled())
+    assert w.controls.knobs() == Knobs(0.6, 1e-2, True)
+    assert w.preview.analysis.knobs == Knobs(0.6, 1e-2, True)
+    w.controls.set_knobs(Knobs(0.9, 1e-4, True), notify=True)
+    w.controls.reset_knobs()
+    assert w.controls.knobs() == Knobs(0.6, 1e-2, True)
+
+    w.controls.set_task("denoise")  # back: the knobs the user left there
+    qtbot.waitUntil(lambda: w.info is not None and w.info.task == "denoise" and w.is_settled())
+    assert w.controls.knobs() == Knobs(0.8, 1e-3, False)
+    assert w.preview.analysis.knobs == Knobs(0.8, 1e-3, False)
+
+
 def test_shortcuts(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
     w = make_window()
     open_settled(w, image_path)
