@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .degradations import degrade, get_degradation
+from .degradations import Degradation, degrade, get_degradation
 from .errors import DRCNetError
 from .imageio import IMAGE_EXTENSIONS, read_image
 
@@ -121,6 +121,32 @@ class SyntheticPairs(Dataset[Pair]):
         return _to_tensor(degraded), _to_tensor(clean)
 
 
+MIN_SIDE = 16  # a crop keeps its degradation margin below 2 × margin + this (SSIM needs room)
+
+
+def synthetic_pair(rgb: np.ndarray, degradation: Degradation, seed: int, index: int,
+                   size: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The fixed synthetic pair of photo ``index`` under ``seed``, as evaluation and validation
+    both score it.
+
+    A centre crop of at most ``size`` px a side (0 = the whole photo), widened by the recipe's
+    margin on every side, is degraded with ``default_rng((seed, index))``; the margin is then
+    trimmed (where the crop has room), so no border effect of the degradation is scored.
+
+    Returns:
+        ``(degraded, clean, info)``: contiguous arrays of the same size, and the recipe's facts.
+    """
+    m = degradation.margin
+    h, w = rgb.shape[:2]
+    ch, cw = (min(h, size + 2 * m), min(w, size + 2 * m)) if size else (h, w)
+    y, x = (h - ch) // 2, (w - cw) // 2
+    clean = np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
+    degraded, info = degrade(degradation.name, clean, np.random.default_rng((seed, index)))
+    if m and ch > 2 * m + MIN_SIDE and cw > 2 * m + MIN_SIDE:
+        clean, degraded = clean[m:-m, m:-m], degraded[m:-m, m:-m]
+    return np.ascontiguousarray(degraded), np.ascontiguousarray(clean), info
+
+
 class ValidationSet(Dataset[Pair]):
     """A fixed validation set: centre crops degraded with a fixed seed per image.
 
@@ -148,23 +174,14 @@ class ValidationSet(Dataset[Pair]):
         self.degradation = get_degradation(task)
         self.files = list_images(files)
         self.draws = draws
-        self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
-        m = self.degradation.margin
-        crops = []
-        for f in self.files:
+        by_photo = []
+        for i, f in enumerate(self.files):  # one whole photo in memory at a time
             rgb = read_image(f).rgb
-            h, w = rgb.shape[:2]
-            ch, cw = min(h, size + 2 * m), min(w, size + 2 * m)
-            y, x = (h - ch) // 2, (w - cw) // 2
-            crops.append(np.ascontiguousarray(rgb[y : y + ch, x : x + cw]))
-        for k in range(draws):
-            for i, clean in enumerate(crops):
-                rng = np.random.default_rng((seed + k, i))
-                degraded, _ = degrade(self.degradation.name, clean, rng)
-                ch, cw = clean.shape[:2]
-                if m and ch > 2 * m + 8 and cw > 2 * m + 8:
-                    clean, degraded = clean[m:-m, m:-m], degraded[m:-m, m:-m]
-                self.pairs.append((degraded, clean))
+            by_photo.append([synthetic_pair(rgb, self.degradation, seed + k, i, size)[:2]
+                             for k in range(draws)])
+        # Ordered by draw, then photo, as EvalData.
+        self.pairs: list[tuple[np.ndarray, np.ndarray]] = [
+            pairs[k] for k in range(draws) for pairs in by_photo]
 
     def __len__(self) -> int:
         return len(self.pairs)

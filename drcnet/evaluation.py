@@ -53,8 +53,8 @@ from .baselines import (
     wiener_deconvolve,
     wiener_nsr,
 )
-from .datasets import LAYOUTS, list_images, paired_files
-from .degradations import TASK_DEFAULT, degrade, get_degradation
+from .datasets import LAYOUTS, list_images, paired_files, synthetic_pair
+from .degradations import TASK_DEFAULT, get_degradation
 from .errors import Cancelled, DRCNetError
 from .imageio import read_image
 from .inference import (
@@ -246,16 +246,10 @@ class EvalData:
         if not 0 <= draw < self.draws:
             raise IndexError(index)
         path = self.files[index]
-        rgb = read_image(path).rgb
-        m = self.degradation.margin
-        y, x, ch, cw = _centre(rgb, self.size + 2 * m if self.size else 0)
-        clean = np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
-        rng = np.random.default_rng((self.seed + draw, index))
-        degraded, info = degrade(self.degradation.name, clean, rng)
-        if m and ch > 2 * m + MIN_SIZE and cw > 2 * m + MIN_SIZE:
-            clean, degraded = clean[m:-m, m:-m], degraded[m:-m, m:-m]
+        degraded, clean, info = synthetic_pair(read_image(path).rgb, self.degradation,
+                                               self.seed + draw, index, self.size)
         name = path.name if self.draws == 1 else f"{path.name} (seed {self.seed + draw})"
-        return Sample(name, np.ascontiguousarray(degraded), np.ascontiguousarray(clean), info)
+        return Sample(name, degraded, clean, info)
 
 
 def eval_data(cfg: RunConfig) -> EvalData:

@@ -124,6 +124,13 @@ def test_synthetic_pairs_match_the_validation_set(photos: Path) -> None:
                               .degraded)
     blur = EvalData(photos, "blur", size=32)[0]
     assert blur.degraded.shape == (32, 32, 3) and blur.info["kernel"].ndim == 2
+    # With a margin (blur) and several draws, in the same order (draw, then photo).
+    data = EvalData(photos, "blur", seed=2, size=32, draws=2)
+    val = ValidationSet(photos, "blur", seed=2, size=32, draws=2)
+    assert len(data) == len(val) == 6
+    for i in range(6):
+        assert np.array_equal(data[i].clean, val[i][1].numpy().transpose(1, 2, 0))
+        assert np.array_equal(data[i].degraded, val[i][0].numpy().transpose(1, 2, 0))
 
 
 def test_paired_layout_and_wiener_needs_a_kernel(tmp_path, tiny_weights, scene) -> None:
