@@ -40,7 +40,7 @@ from .devices import resolve_device
 from .errors import Cancelled, DRCNetError, first_line
 from .gpu_synthesis import GpuSynthesizer
 from .inference import run
-from .losses import FeaturePyramid, LossParts, RestorationLoss
+from .losses import PIXEL_LOSSES, FeaturePyramid, LossParts, RestorationLoss
 from .metrics import psnr, ssim
 from .network import DRCNet
 from .registry import check_variant
@@ -111,6 +111,9 @@ class TrainConfig:
         check_variant(self.task, self.variant)  # a WeightsError, which is a DRCNetError
         if self.synth not in ("auto", "gpu", "cpu"):
             raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
+        if self.pixel_loss not in PIXEL_LOSSES:
+            raise DRCNetError(f"unknown pixel_loss '{self.pixel_loss}'; choose "
+                              f"{', '.join(PIXEL_LOSSES)}")
         if self.variant == "noea" and self.ea:
             object.__setattr__(self, "ea", False)
         for key in ("steps", "batch_size", "crop", "log_every", "val_every", "ckpt_every",

@@ -58,6 +58,8 @@ def test_total_loss_parts(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
     assert float(parts.total) == pytest.approx(float(parts.pixel) + 0.1 * float(parts.cr),
                                                rel=1e-5)
     assert float(parts.pixel) == pytest.approx(2 * float(CharbonnierLoss()(x, gt)), rel=1e-5)
+    mse = RestorationLoss("mse", "none")([x, x], gt, x)
+    assert float(mse.pixel) == pytest.approx(2 * float(((x - gt) ** 2).mean()), rel=1e-5)
     off = RestorationLoss("l1", "none")([x, x], gt, x)
     assert float(off.cr) == 0.0
     with pytest.raises(ValueError, match="contrastive"):

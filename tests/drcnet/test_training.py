@@ -260,6 +260,8 @@ def test_train_with_on_device_synthesis(corpus: Path, tmp_path: Path) -> None:
     assert "made on the device" in read_metadata(result.weights)["data"]
     with pytest.raises(DRCNetError, match="unknown synth"):
         cfg.with_overrides(["synth=tpu"])
+    with pytest.raises(DRCNetError, match="unknown pixel_loss 'l3'; choose l1, charbonnier, mse"):
+        cfg.with_overrides(["pixel_loss=l3"])
 
 
 def test_failed_compile_falls_back_to_eager(corpus: Path, tmp_path: Path,
