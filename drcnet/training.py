@@ -93,6 +93,7 @@ class TrainConfig:
     val_draws: int = 1  # degradations per validation photo (seeds val_seed, val_seed + 1, …)
     ckpt_every: int = 1000
     ckpt_minutes: float = 2.0
+    keep_every: int = 0  # also keep step<N>.safetensors every N steps, to pick from (0 = off)
     log_every: int = 50
     # runtime
     seed: int = 0
@@ -111,6 +112,8 @@ class TrainConfig:
         check_variant(self.task, self.variant)  # a WeightsError, which is a DRCNetError
         if self.synth not in ("auto", "gpu", "cpu"):
             raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
+        if self.keep_every < 0:
+            raise DRCNetError(f"keep_every must be >= 0 (0 = off), got {self.keep_every}")
         if self.pixel_loss not in PIXEL_LOSSES:
             raise DRCNetError(f"unknown pixel_loss '{self.pixel_loss}'; choose "
                               f"{', '.join(PIXEL_LOSSES)}")
@@ -696,6 +699,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
                 or (cfg.ckpt_minutes > 0 and now - last_ckpt_t >= cfg.ckpt_minutes * 60)):
             checkpoint()
             last_ckpt_t = time.monotonic()
+        if cfg.keep_every and step % cfg.keep_every == 0:
+            save_weights(out / f"step{step:06d}.safetensors", net, meta())
         if stop:
             break
     if stop:

@@ -103,6 +103,13 @@ def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
     assert fresh.steps == 1
 
 
+def test_keep_every_keeps_weights_to_pick_among(corpus: Path, tmp_path: Path) -> None:
+    run_to_end(train(tiny(corpus, tmp_path / "keep", steps=5, keep_every=2, val_data="")))
+    kept = sorted(p.name for p in (tmp_path / "keep").glob("step*.safetensors"))
+    assert kept == ["step000002.safetensors", "step000004.safetensors"]
+    assert read_metadata(tmp_path / "keep" / kept[1])["step"] == "4"
+
+
 def test_validation_over_several_draws(corpus: Path, tmp_path: Path) -> None:
     cfg = tiny(corpus, tmp_path / "draws", steps=2, val_draws=3)
     records, result = collect(train(cfg))
