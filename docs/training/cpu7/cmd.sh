@@ -1,0 +1,22 @@
+#!/bin/bash
+# Session 7 CPU fine-tune of the shipped derain file (session 6's pick), one thread, niced.
+# What changes from session 6's run (docs/training/cpu6/cmd.sh) is the loss: MSE, which is what
+# PSNR measures, instead of L1. An error analysis of the shipped file (docs/training/cpu7/
+# README.txt) found 30-80% of its squared error at low frequencies on most images: brightness
+# and colour left wrong where a veil of fine streaks and haze look alike. Under such ambiguity
+# L1 pulls towards the median answer and MSE towards the mean, which scores higher in PSNR.
+# The CR weight is scaled with the pixel term: intra-CR at 0.02 was ~20% of L1's loss in
+# session 6 (runs/derain-cpu6/log.csv: pixel 0.047 for two stages, cr 0.5), and MSE is ~14x
+# smaller than L1 at this error level (28 dB is an MSE of 0.0016, against L1 0.023 a stage).
+# Training-time validation uses rain seeds 20-23, which neither selection (10-15) nor any
+# reported figure (0-5) uses; the run keeps a snapshot every 300 steps to select among.
+#   bash docs/training/cpu7/cmd.sh      (MIN=minutes, default 120; resumes)
+cd "$(dirname "$0")/../../.."
+export OMP_NUM_THREADS=1
+MIN=${MIN:-120}  # minutes; they also shape the cosine schedule
+exec nice -n 10 .venv/bin/drcnet train --config configs/derain.yaml --out runs/derain-mse-cpu7 \
+  --device cpu --plain --max-minutes "$MIN" --set crop=256 --set batch_size=4 --set synth=cpu \
+  --set num_workers=0 --set warmup_steps=50 --set val_every=300 --set val_minutes=60 \
+  --set ckpt_every=100 --set ckpt_minutes=5 --set log_every=50 --set keep_every=300 \
+  --set init_weights=resources/weights/derain.safetensors --set lr=5e-5 \
+  --set pixel_loss=mse --set cr_alpha=0.0015 --set val_seed=20
