@@ -89,7 +89,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                      size=args.size, tile=args.tile, overlap=args.overlap,
                      baselines=args.baselines,
                      device=args.device or "auto", limit=args.limit, precision=args.precision,
-                     ensemble=ensemble_views(args.task) if args.ensemble else 1)
+                     ensemble=ensemble_views(args.task) if args.ensemble else 1,
+                     t=args.t, delta=args.delta, ea=False if args.no_ea else None)
     if args.json == "-":  # stdout carries the JSON alone, so no progress lines
         from .inference import run
 
@@ -180,6 +181,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--ensemble", action="store_true",
                    help="average each tile's rotated/mirrored views (8, or the 4 upright ones "
                         "for derain; that many times slower)")
+    p.add_argument("--t", type=float, default=None,
+                   help="spatial-filter threshold (default: the weight file's)")
+    p.add_argument("--delta", type=float, default=None,
+                   help="energy-attention coefficient (default: the weight file's)")
+    p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
     p.add_argument("--csv", default=None, metavar="PATH", help="also write the table as CSV")
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                    help="print JSON instead of the table, or with PATH also write it there")

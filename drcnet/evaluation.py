@@ -160,10 +160,21 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class EvalConfig(RunConfig):
-    """What ``drcnet eval`` measures: a :class:`RunConfig`, and ``baselines`` to also run
-    the task's classical methods."""
+    """What ``drcnet eval`` measures: a :class:`RunConfig`, ``baselines`` to also run
+    the task's classical methods, and the model's knobs ``t``, ``delta`` and ``ea`` where
+    they should differ from those its weight file stores (``None`` = the file's)."""
 
     baselines: bool = False
+    t: float | None = None
+    delta: float | None = None
+    ea: bool | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.t is not None and not 0.0 < self.t < 1.0:
+            raise DRCNetError(f"--t must lie in (0, 1), got {self.t}")
+        if self.delta is not None and not self.delta > 0.0:
+            raise DRCNetError(f"--delta must be > 0, got {self.delta}")
 
 
 # ------------------------------------------------------------------------------- data
@@ -355,6 +366,7 @@ class EvalResult:
         config: the configuration evaluated.
         data: a one-line description of the images.
         rows: input, model, then baselines.
+        knobs: ``{"t", "delta", "ea"}``, the knobs the model ran with.
         per_image: ``{"image", "method", "psnr", "ssim", "seconds"}`` for every run.
     """
 
@@ -362,6 +374,7 @@ class EvalResult:
     data: str
     rows: tuple[MethodScore, ...]
     per_image: tuple[dict[str, Any], ...]
+    knobs: dict[str, Any] = field(default_factory=dict)  # the model's t, delta, ea as run
 
     def row(self, method: str) -> MethodScore:
         for r in self.rows:
@@ -426,6 +439,16 @@ def evaluate(
     """
     data = eval_data(cfg)
     net = model if model is not None else load_eval_model(cfg)
+    before = (net.knobs.t, net.knobs.delta, net.knobs.ea)
+    net.configure(t=cfg.t, delta=cfg.delta, ea=cfg.ea)
+    try:
+        return (yield from _evaluate(cfg, data, net, cancel))
+    finally:  # a model the caller lent keeps its knobs
+        net.configure(*before)
+
+
+def _evaluate(cfg: EvalConfig, data: EvalData, net: DRCNet,
+              cancel: Callable[[], bool] | None) -> Generator[Progress, None, EvalResult]:
     tiles = cfg.tiles()
     baselines = BASELINES[cfg.task] if cfg.baselines else ()
     tallies = {name: _Tally(name) for name in (INPUT, MODEL, *(b.name for b in baselines))}
@@ -473,7 +496,8 @@ def evaluate(
         if missing.get(name):
             row = dataclasses.replace(row, note=missing[name])
         rows.append(row)
-    return EvalResult(cfg, data.description, tuple(rows), tuple(per_image))
+    knobs = {"t": net.knobs.t, "delta": net.knobs.delta, "ea": net.knobs.ea}
+    return EvalResult(cfg, data.description, tuple(rows), tuple(per_image), knobs)
 
 
 # ---------------------------------------------------------------------------- output
@@ -489,7 +513,10 @@ def format_table(result: EvalResult) -> str:
         how += f", {cfg.ensemble}-view self-ensemble"
     variant = "" if cfg.variant == "default" else f"-{cfg.variant}"
     weights = cfg.weights or f"shipped {cfg.task}{variant} weights"
-    lines = [f"{cfg.task} on {result.data}; {weights}, {how}"]
+    k = result.knobs
+    knobs = (f", t {k['t']:g}, δ {k['delta']:.0e}, EA {'on' if k['ea'] else 'off'}" if k
+             else "")
+    lines = [f"{cfg.task} on {result.data}; {weights}, {how}{knobs}"]
     width = max(len(r.method) for r in result.rows)
     head = f"{'method':<{width}}  {'PSNR dB':>8}  {'SSIM':>6}  {'s/image':>8}  {'total s':>8}"
     lines += [head + "  note", "-" * (len(head) + 6)]
@@ -532,6 +559,7 @@ def to_json(result: EvalResult) -> str:
     doc = {
         "config": dataclasses.asdict(result.config),
         "data": result.data,
+        "knobs": result.knobs,
         "rows": [_row_dict(r) for r in result.rows],
         "per_image": [{k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
                       for d in result.per_image],

@@ -26,6 +26,7 @@ from drcnet.evaluation import (
 )
 from drcnet.imageio import write_image
 from drcnet.inference import Progress, run
+from drcnet.weights import build_model
 
 
 @pytest.fixture(scope="module")
@@ -264,3 +265,24 @@ def test_draws_average_over_the_next_seeds(photos, tiny_weights, capsys) -> None
         EvalConfig(task="derain", data=str(photos), draws=0)
     with pytest.raises(DRCNetError, match="paired set"):
         EvalConfig(task="derain", data=str(photos), paired="rain13k", draws=2)
+
+
+def test_knobs_other_than_the_files(photos, tiny_weights, capsys) -> None:  # noqa: ANN001
+    kw = dict(task="derain", data=str(photos), weights=str(tiny_weights), size=48)
+    default = _eval(**kw)
+    assert default.knobs == {"t": 0.75, "delta": 1e-6, "ea": True}  # the file's
+    other = _eval(t=0.6, delta=1e-1, ea=False, **kw)
+    assert other.knobs == {"t": 0.6, "delta": 1e-1, "ea": False}
+    assert other.row(MODEL).psnr != default.row(MODEL).psnr
+    assert other.row(INPUT).psnr == default.row(INPUT).psnr
+
+    lent = build_model(tiny_weights)  # a model the caller lends keeps its own knobs
+    run(evaluate(EvalConfig(device="cpu", delta=1e-2, **kw), model=lent))
+    assert (lent.knobs.t, lent.knobs.delta, lent.knobs.ea) == (0.75, 1e-6, True)
+
+    assert main(["eval", "--task", "derain", "--data", str(photos), "--weights",
+                 str(tiny_weights), "--max-size", "48", "--device", "cpu", "--plain",
+                 "--delta", "1e-2", "--no-ea"]) == 0
+    assert "t 0.75, δ 1e-02, EA off" in capsys.readouterr().out
+    with pytest.raises(DRCNetError, match="--t must lie in"):
+        EvalConfig(task="derain", data=str(photos), t=1.5)
