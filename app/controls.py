@@ -286,7 +286,12 @@ class ControlsPanel(QWidget):
 
     def _emit(self) -> None:
         if not self._sync:
+            self._update_reset()
             self.knobsChanged.emit(self.knobs())
+
+    def _update_reset(self) -> None:
+        """Reset is offered only while the knobs differ from the model's."""
+        self.reset_button.setEnabled(self.knobs() != self._model_knobs)
 
     # ------------------------------------------------------------------ values
     def dragging(self) -> bool:
@@ -308,6 +313,7 @@ class ControlsPanel(QWidget):
         self.delta_slider.setValue(delta_to_slider(delta))
         self.ea_check.setChecked(knobs.ea)
         self._sync = False
+        self._update_reset()
         if notify:
             self._emit()
 
@@ -319,6 +325,7 @@ class ControlsPanel(QWidget):
         """Set the values "Reset" returns to: those the loaded weight file stores."""
         self._model_knobs = knobs
         self._tip_reset()
+        self._update_reset()
 
     def _tip_reset(self) -> None:
         k = self._model_knobs

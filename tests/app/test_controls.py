@@ -97,10 +97,14 @@ def test_reset_returns_to_the_loaded_models_values(panel, qtbot) -> None:  # noq
     assert "t = 0.6, δ = 1e-02" in panel.reset_button.toolTip()
     assert "paper" not in panel.reset_button.toolTip()
     panel.t_slider.setValue(80)
+    assert panel.reset_button.isEnabled()
     with qtbot.waitSignal(panel.knobsChanged) as blocker:
         panel.reset_button.click()
     assert blocker.args[0] == Knobs(0.6, 1e-2, True)
     assert panel.delta_slider.value() == -200
+    assert not panel.reset_button.isEnabled()  # nothing to reset while at the model's values
+    panel.ea_check.setChecked(False)
+    assert panel.reset_button.isEnabled()
 
 
 def test_set_knobs_updates_widgets_silently(panel, qtbot) -> None:  # noqa: ANN001
