@@ -22,19 +22,11 @@ import torch
 
 from drcnet import load_model
 from drcnet.evaluation import EvalData
-from drcnet.inference import TileConfig, restore_tiled
+from drcnet.inference import TileConfig, restore_tiled, run
 
 
 def db(mse: float) -> float:
     return float(10 * np.log10(1 / max(mse, 1e-12)))
-
-
-def finish(gen):  # noqa: ANN001, ANN201
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
 
 
 def main() -> None:
@@ -51,7 +43,7 @@ def main() -> None:
     for i in range(len(data)):
         s = data[i]
         with torch.inference_mode():
-            out = finish(restore_tiled(model, s.degraded, TileConfig()))
+            out = run(restore_tiled(model, s.degraded, TileConfig()))
         err = (out - s.clean).astype(np.float64)
         mse = float((err**2).mean())
         nobias = float(((err - err.reshape(-1, 3).mean(0)) ** 2).mean())
