@@ -15,6 +15,8 @@ from torch import nn
 from torch.nn import functional as F
 
 RELU_SLOPE = 0.2
+PAPER_T = 0.75  # the paper's best knobs (supplement Tables 1-2)
+PAPER_DELTA = 1e-6
 
 
 @dataclass
@@ -27,8 +29,8 @@ class Knobs:
         ea: apply energy attention; ``False`` makes it the identity.
     """
 
-    t: float = 0.75
-    delta: float = 1e-6
+    t: float = PAPER_T
+    delta: float = PAPER_DELTA
     ea: bool = True
 
 

@@ -187,8 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file (one input) or folder (several inputs)")
     p.add_argument("--task", required=True, choices=TASKS)
-    p.add_argument("--t", type=float, default=None, help="spatial-filter threshold (0.75)")
-    p.add_argument("--delta", type=float, default=None, help="energy coefficient (1e-6)")
+    p.add_argument("--t", type=float, default=None,
+                   help="spatial-filter threshold (default: the weight file's)")
+    p.add_argument("--delta", type=float, default=None,
+                   help="energy-attention coefficient (default: the weight file's)")
     p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
     p.add_argument("--device", default="auto",
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")

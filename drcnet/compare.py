@@ -28,11 +28,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .blocks import PAPER_DELTA, PAPER_T
 from .errors import ImageWriteError
 from .inference import DEFAULT_OVERLAP, DEFAULT_TILE, overlap_for
 
-PAPER_T = 0.75
-PAPER_DELTA = 1e-6
 LAYOUTS = ("side", "split", "sheet")
 MAP_KINDS = ("self_aware", "mask", "energy")
 COLORMAPS: dict[str, int] = {
@@ -463,9 +462,16 @@ def summary_sheet(
     return np.concatenate(blocks, axis=0)
 
 
+def format_delta(delta: float) -> str:
+    """δ in short scientific notation that keeps its digits: ``1e-06``, ``2.51e-03``."""
+    mantissa, exponent = f"{delta:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{exponent}"
+
+
 def knob_text(knobs: Knobs) -> str:
     """``t = 0.75, delta = 1e-06, EA on`` (ASCII: OpenCV fonts have no Greek letters)."""
-    return f"t = {knobs.t:.2f}, delta = {knobs.delta:.0e}, EA {'on' if knobs.ea else 'off'}"
+    return (f"t = {knobs.t:.2f}, delta = {format_delta(knobs.delta)}, "
+            f"EA {'on' if knobs.ea else 'off'}")
 
 
 def sheet_rows(
@@ -661,9 +667,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--layout", choices=LAYOUTS, default="side", help="comparison layout (side)")
     p.add_argument("--split", type=float, default=0.5,
                    help="divider position for --layout split, 0..1 (0.5)")
-    p.add_argument("--t", type=float, default=PAPER_T, help="spatial-filter threshold (0.75)")
-    p.add_argument("--delta", type=float, default=PAPER_DELTA,
-                   help="energy coefficient (1e-6)")
+    p.add_argument("--t", type=float, default=None,
+                   help="spatial-filter threshold (default: the weight file's)")
+    p.add_argument("--delta", type=float, default=None,
+                   help="energy-attention coefficient (default: the weight file's)")
     p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     add_variant_option(p)
@@ -707,8 +714,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     model = load_model(args.task, device=args.device, variant=args.variant,
                        weights=args.weights)
-    knobs = Knobs(args.t, args.delta, not args.no_ea and args.variant != "noea")
-    model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
+    model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
+    knobs = Knobs(model.knobs.t, model.knobs.delta, model.knobs.ea)  # unset: the file's
     tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap),
                        ensemble=ensemble_views(args.task) if args.ensemble else 1)
     restored = run(restore_tiled(model, image.rgb, tiles))

@@ -121,7 +121,13 @@ class SyntheticPairs(Dataset[Pair]):
         return _to_tensor(degraded), _to_tensor(clean)
 
 
-MIN_SIDE = 16  # a crop keeps its degradation margin below 2 × margin + this (SSIM needs room)
+MIN_SIDE = 16  # the smallest scored side: SSIM's 11×11 window needs some room
+
+
+def centre_box(h: int, w: int, size: int) -> tuple[int, int, int, int]:
+    """``(y, x, height, width)`` of the centre crop of at most ``size`` px a side (0 = all)."""
+    ch, cw = (min(h, size), min(w, size)) if size else (h, w)
+    return (h - ch) // 2, (w - cw) // 2, ch, cw
 
 
 def synthetic_pair(rgb: np.ndarray, degradation: Degradation, seed: int, index: int,
@@ -131,15 +137,14 @@ def synthetic_pair(rgb: np.ndarray, degradation: Degradation, seed: int, index: 
 
     A centre crop of at most ``size`` px a side (0 = the whole photo), widened by the recipe's
     margin on every side, is degraded with ``default_rng((seed, index))``; the margin is then
-    trimmed (where the crop has room), so no border effect of the degradation is scored.
+    trimmed (where at least ``MIN_SIDE`` px remain), so no border effect of the degradation is
+    scored.
 
     Returns:
         ``(degraded, clean, info)``: contiguous arrays of the same size, and the recipe's facts.
     """
     m = degradation.margin
-    h, w = rgb.shape[:2]
-    ch, cw = (min(h, size + 2 * m), min(w, size + 2 * m)) if size else (h, w)
-    y, x = (h - ch) // 2, (w - cw) // 2
+    y, x, ch, cw = centre_box(*rgb.shape[:2], size + 2 * m if size else 0)
     clean = np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
     degraded, info = degrade(degradation.name, clean, np.random.default_rng((seed, index)))
     if m and ch > 2 * m + MIN_SIDE and cw > 2 * m + MIN_SIDE:
@@ -154,7 +159,7 @@ class ValidationSet(Dataset[Pair]):
         files: clean images (or a folder of them).
         task: task or degradation recipe name.
         seed: base seed; image ``i`` uses ``default_rng((seed, i))``, as ``drcnet eval --seed``.
-        size: side of the centre crop (smaller images are used whole).
+        size: side of the centre crop (smaller images are used whole; 0 = whole images).
         draws: degradations per image: draw ``k`` uses seed ``seed + k``, so the mean PSNR over
             the set is the mean of ``drcnet eval --seed seed … seed + draws - 1`` (at this crop).
             One draw of a varied recipe (rain) on a few photos is a narrow sample; more draws

@@ -53,7 +53,15 @@ from .baselines import (
     wiener_deconvolve,
     wiener_nsr,
 )
-from .datasets import LAYOUTS, list_images, paired_files, synthetic_pair
+from .compare import format_delta
+from .datasets import (
+    LAYOUTS,
+    MIN_SIDE,
+    centre_box,
+    list_images,
+    paired_files,
+    synthetic_pair,
+)
 from .degradations import TASK_DEFAULT, get_degradation
 from .errors import Cancelled, DRCNetError
 from .imageio import read_image
@@ -73,7 +81,6 @@ from .registry import TASKS
 
 INPUT = "input (degraded)"
 MODEL = "DRCNet"
-MIN_SIZE = 16  # SSIM's 11×11 window needs some room
 
 
 # ----------------------------------------------------------------------------- config
@@ -129,8 +136,8 @@ class RunConfig:
         if self.paired and self.paired not in LAYOUTS:
             raise DRCNetError(f"unknown layout '{self.paired}'; choose one of "
                               f"{', '.join(LAYOUTS)}")
-        if self.size and self.size < MIN_SIZE:
-            raise DRCNetError(f"--max-size must be 0 (whole images) or >= {MIN_SIZE}, "
+        if self.size and self.size < MIN_SIDE:
+            raise DRCNetError(f"--max-size must be 0 (whole images) or >= {MIN_SIDE}, "
                               f"got {self.size}")
         if self.draws < 1:
             raise DRCNetError(f"--draws must be >= 1, got {self.draws}")
@@ -161,8 +168,8 @@ class RunConfig:
 @dataclass(frozen=True)
 class EvalConfig(RunConfig):
     """What ``drcnet eval`` measures: a :class:`RunConfig`, ``baselines`` to also run
-    the task's classical methods, and the model's knobs ``t``, ``delta`` and ``ea`` where
-    they should differ from those its weight file stores (``None`` = the file's)."""
+    the task's classical methods, and the model's knobs ``t``, ``delta`` and ``ea`` for the
+    run (``None`` = the model's own: its weight file's, or a lent model's current ones)."""
 
     baselines: bool = False
     t: float | None = None
@@ -194,12 +201,6 @@ class Sample:
     degraded: np.ndarray
     clean: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def _centre(img: np.ndarray, size: int) -> tuple[int, int, int, int]:
-    h, w = img.shape[:2]
-    ch, cw = (min(h, size), min(w, size)) if size else (h, w)
-    return (h - ch) // 2, (w - cw) // 2, ch, cw
 
 
 class EvalData:
@@ -249,7 +250,7 @@ class EvalData:
             if degraded.shape != clean.shape:
                 raise DRCNetError(f"{inp_path.name}: input {degraded.shape} and target "
                                   f"{clean.shape} differ in size")
-            y, x, ch, cw = _centre(degraded, self.size)
+            y, x, ch, cw = centre_box(*degraded.shape[:2], self.size)
             return Sample(inp_path.name,
                           np.ascontiguousarray(degraded[y : y + ch, x : x + cw]),
                           np.ascontiguousarray(clean[y : y + ch, x : x + cw]))
@@ -432,7 +433,8 @@ def evaluate(
     Args:
         cfg: what to evaluate.
         cancel: called before each method on each image; True raises :class:`Cancelled`.
-        model: an already loaded model to use instead of ``cfg.weights``/the shipped one.
+        model: an already loaded model to use instead of ``cfg.weights``/the shipped one;
+            the knobs ``cfg`` sets apply for the run and its own are restored afterwards.
 
     Returns:
         an :class:`EvalResult` (as the generator's return value).
@@ -514,8 +516,8 @@ def format_table(result: EvalResult) -> str:
     variant = "" if cfg.variant == "default" else f"-{cfg.variant}"
     weights = cfg.weights or f"shipped {cfg.task}{variant} weights"
     k = result.knobs
-    knobs = (f", t {k['t']:g}, δ {k['delta']:.0e}, EA {'on' if k['ea'] else 'off'}" if k
-             else "")
+    knobs = (f", t {k['t']:g}, δ {format_delta(k['delta'])}, EA {'on' if k['ea'] else 'off'}"
+             if k else "")
     lines = [f"{cfg.task} on {result.data}; {weights}, {how}{knobs}"]
     width = max(len(r.method) for r in result.rows)
     head = f"{'method':<{width}}  {'PSNR dB':>8}  {'SSIM':>6}  {'s/image':>8}  {'total s':>8}"

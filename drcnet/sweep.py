@@ -13,6 +13,7 @@ writes ``sweep_t.csv``, ``sweep_delta.csv`` and ``sweep.png`` (drawn with OpenCV
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 import time
@@ -23,6 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .blocks import PAPER_DELTA, PAPER_T
+from .compare import format_delta
 from .errors import Cancelled, DRCNetError
 from .evaluation import RunConfig, eval_data, load_eval_model
 from .imageio import write_image
@@ -32,8 +35,6 @@ from .network import DRCNet
 
 T_VALUES: tuple[float, ...] = tuple(round(0.50 + 0.05 * i, 2) for i in range(10))
 DELTA_VALUES: tuple[float, ...] = tuple(10.0**-k for k in range(1, 8))
-PAPER_T = 0.75
-PAPER_DELTA = 1e-6
 CAVEAT = "inference-time sensitivity (the paper retrained per value)"
 
 
@@ -44,19 +45,23 @@ class SweepConfig(RunConfig):
     Attributes:
         t_values: thresholds swept at ``delta = delta_fixed``.
         delta_values: coefficients swept at ``t = t_fixed``.
+        t_fixed, delta_fixed: the other knob's value in each sweep; ``None`` = the value the
+            weight file stores (the result's config holds the value used).
     """
 
     t_values: tuple[float, ...] = T_VALUES
     delta_values: tuple[float, ...] = DELTA_VALUES
-    t_fixed: float = PAPER_T
-    delta_fixed: float = PAPER_DELTA
+    t_fixed: float | None = None
+    delta_fixed: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.t_values or not self.delta_values:
             raise DRCNetError("a sweep needs at least one t and one delta value")
-        bad_t = [t for t in (*self.t_values, self.t_fixed) if not 0.0 < t < 1.0]
-        bad_d = [d for d in (*self.delta_values, self.delta_fixed) if not d > 0.0]
+        fixed_t = () if self.t_fixed is None else (self.t_fixed,)
+        fixed_d = () if self.delta_fixed is None else (self.delta_fixed,)
+        bad_t = [t for t in (*self.t_values, *fixed_t) if not 0.0 < t < 1.0]
+        bad_d = [d for d in (*self.delta_values, *fixed_d) if not d > 0.0]
         if bad_t or bad_d:
             raise DRCNetError(f"t must lie in (0, 1) and delta be > 0; got {bad_t or bad_d}")
 
@@ -92,7 +97,7 @@ def sweep(
 ) -> Generator[Progress, None, SweepResult]:
     """Score the model at every t (δ fixed) and every δ (t fixed), yielding progress.
 
-    The knobs are set with ``model.configure`` between passes and restored afterwards; a
+    setting shared by both sweeps (t_fixed, delta_fixed) runs once.
     setting shared by both sweeps (t = 0.75, δ = 1e-6) runs once.
 
     Args:
@@ -105,6 +110,9 @@ def sweep(
     """
     data = eval_data(cfg)
     net = model if model is not None else load_eval_model(cfg)
+    cfg = dataclasses.replace(  # unset fixed knobs: the model's own
+        cfg, t_fixed=net.knobs.t if cfg.t_fixed is None else cfg.t_fixed,
+        delta_fixed=net.knobs.delta if cfg.delta_fixed is None else cfg.delta_fixed)
     tiles = cfg.tiles()
     settings = [(t, cfg.delta_fixed) for t in cfg.t_values]
     settings += [(cfg.t_fixed, d) for d in cfg.delta_values]
@@ -294,7 +302,7 @@ def plot_sweep(result: SweepResult, width: int = 1200, height: int = 560) -> np.
     half = width // 2
     tp = result.t_points
     _panel(img, (90, top, half - 40, bottom), [p.t for p in tp], [p.psnr for p in tp],
-           [f"{p.t:.2f}" for p in tp], f"threshold t (delta = {cfg.delta_fixed:.0e})",
+           [f"{p.t:.2f}" for p in tp], f"threshold t (delta = {format_delta(cfg.delta_fixed)})",
            "spatial-filter threshold t", ylim,
            PAPER_T if min(p.t for p in tp) <= PAPER_T <= max(p.t for p in tp) else None,
            "paper best")

@@ -3,9 +3,10 @@
 ``train(cfg)`` yields :class:`TrainProgress` records and returns a :class:`TrainResult`. It
 checkpoints into ``cfg.out_dir`` every ``ckpt_every`` steps and every ``ckpt_minutes`` minutes
 (``last.safetensors`` weights + ``state.pt`` optimizer state, both written atomically), resumes
-from there automatically, validates on a fixed set (keeping ``best.safetensors``), logs to
-``log.csv``, stops cleanly at ``max_minutes`` of (cumulative) wall time, and exports fp16
-weights with their provenance in the metadata.
+from there automatically, validates on a fixed set (keeping ``best.safetensors``), keeps
+``step<N>.safetensors`` snapshots every ``keep_every`` steps when asked, logs to ``log.csv``,
+stops cleanly at ``max_minutes`` of (cumulative) wall time, and exports fp16 weights with
+their provenance in the metadata.
 
 Under ``torchrun`` it trains with DistributedDataParallel (NCCL on CUDA, Gloo on the CPU); every
 rank draws different samples and only rank 0 writes files.
@@ -539,6 +540,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         batches = iter(loader)
     log = _CsvLog(out / "log.csv") if d.main else None
     val_scores: tuple[float, float] | None = None
+    val_step = 0  # the step val_scores were measured at
     input_scores = _input_scores(val_set) if val_set is not None else None
     if input_scores:
         assert val_set is not None
@@ -589,6 +591,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             m["init_weights"] = cfg.init_weights
         if val_scores:
             m["val_psnr"], m["val_ssim"] = round(val_scores[0], 3), round(val_scores[1], 4)
+            m["val_step"] = val_step  # a snapshot between validations carries an older score
         if input_scores:
             m["val_input_psnr"] = round(input_scores[0], 3)
         m.update(extra or {})
@@ -684,7 +687,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             or (cfg.val_minutes > 0 and now - last_val_t >= cfg.val_minutes * 60))
         if due_val and not stop and step < cfg.steps:
             assert val_set is not None and log is not None
-            val_scores = validate(net, val_set, device, amp)
+            val_scores, val_step = validate(net, val_set, device, amp), step
             last_val_t = time.monotonic()
             if val_scores[0] > best_psnr:
                 best_psnr = val_scores[0]
@@ -709,7 +712,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     result = TrainResult(None, None, step, elapsed, stopped, digest=param_digest(net))
     if d.main:
         if val_set is not None:
-            val_scores = validate(net, val_set, device, amp)
+            val_scores, val_step = validate(net, val_set, device, amp), step
             if val_scores[0] > best_psnr:
                 best_psnr = val_scores[0]
                 save_weights(out / "best.safetensors", net, meta())

@@ -25,6 +25,8 @@ from drcnet.compare import (
     compose,
     downscale,
     draw_label,
+    format_delta,
+    knob_text,
     nice_gain,
     normalize_map,
     overlay,
@@ -300,6 +302,24 @@ def test_cli_compare_layouts(tmp_path, shipped, photo, layout, shape) -> None:  
     assert read_png_text(out)["drcnet.layout"] == layout
     assert side["ensemble"] == 1
     assert photo.read_bytes() == before
+
+
+def test_cli_compare_uses_the_files_knobs_unless_told(tmp_path, shipped, photo) -> None:  # noqa: ANN001
+    save_weights(shipped / "denoise.safetensors", DRCNet(wf=8, depth=2, t=0.6, delta=2.5e-3))
+    out = tmp_path / "k.png"
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--device",
+                 "cpu"]) == 0
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert (side["t"], side["delta"], side["ea"]) == (0.6, 2.5e-3, True)
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--device", "cpu",
+                 "--delta", "1e-5"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["delta"] == 1e-5
+
+
+def test_format_delta_keeps_its_digits() -> None:
+    assert [format_delta(d) for d in (1e-6, 1e-2, 2.5e-3, 2.51e-3, 0.1)] == [
+        "1e-06", "1e-02", "2.5e-03", "2.51e-03", "1e-01"]
+    assert knob_text(Knobs(0.6, 2.5e-3, False)) == "t = 0.60, delta = 2.5e-03, EA off"
 
 
 def test_cli_compare_ensemble_is_recorded(tmp_path, shipped, photo) -> None:  # noqa: ANN001

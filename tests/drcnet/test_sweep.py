@@ -10,6 +10,7 @@ from drcnet.cli import main
 from drcnet.errors import Cancelled, DRCNetError
 from drcnet.imageio import read_image, write_image
 from drcnet.inference import run
+from drcnet.network import DRCNet
 from drcnet.sweep import (
     CAVEAT,
     DELTA_VALUES,
@@ -21,7 +22,7 @@ from drcnet.sweep import (
     sweep,
     write_outputs,
 )
-from drcnet.weights import build_model
+from drcnet.weights import build_model, save_weights
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,17 @@ def test_sweep_covers_the_papers_values(result: SweepResult) -> None:
     assert len({round(p.psnr, 6) for p in result.delta_points}) > 1
     # The shared setting (t=0.75, delta=1e-6) is the same run in both sweeps.
     assert result.t_points[5] == result.delta_points[5]
+
+
+def test_sweep_holds_the_other_knob_at_the_files_value(photos, tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "w.safetensors"
+    save_weights(path, DRCNet(wf=8, depth=2, t=0.6, delta=1e-3))
+    cfg = SweepConfig(task="denoise", data=str(photos), weights=str(path), device="cpu",
+                      degradation="gaussian25", t_values=(0.5, 0.9), delta_values=(1e-2,))
+    res = run(sweep(cfg))
+    assert (res.config.t_fixed, res.config.delta_fixed) == (0.6, 1e-3)
+    assert [(p.t, p.delta) for p in res.t_points] == [(0.5, 1e-3), (0.9, 1e-3)]
+    assert [(p.t, p.delta) for p in res.delta_points] == [(0.6, 1e-2)]
 
 
 def test_sweep_matches_a_model_built_at_that_setting(photos, tiny_weights, result) -> None:

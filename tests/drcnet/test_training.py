@@ -92,6 +92,7 @@ def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
         assert (tmp_path / "run" / name).is_file()
     meta = read_metadata(result.weights)
     assert meta["task"] == "denoise" and meta["steps"] == "4" and "val_psnr" in meta
+    assert meta["val_step"] == "4"
     assert build_model(result.weights).config.wf == 8
 
     more = run_to_end(train(cfg.with_overrides(["steps=6"])))
