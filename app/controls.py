@@ -26,12 +26,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drcnet.compare import PAPER_DELTA, PAPER_T, Knobs
+from drcnet.compare import PAPER_DELTA, PAPER_T, Knobs, format_delta
 from drcnet.inference import DEFAULT_TILE, ensemble_views
 from drcnet.registry import TASKS, installed_tasks
 
 T_MIN, T_MAX = 0.50, 0.95
 LOG_DELTA_MIN, LOG_DELTA_MAX = -7.0, -1.0
+
+
+def shown_knobs(knobs: Knobs) -> Knobs:
+    """``knobs`` as the panel holds them: t in [0.50, 0.95] to 0.01, δ in [1e-7, 1e-1] to
+    three significant figures."""
+    t = min(max(knobs.t, T_MIN), T_MAX)
+    delta = min(max(knobs.delta, 10**LOG_DELTA_MIN), 10**LOG_DELTA_MAX)
+    return Knobs(round(t, 2), float(f"{delta:.3g}"), bool(knobs.ea))
 PREVIEW_SIZES = (256, 384, 512, 768, 1024)
 TASK_LABELS = {"derain": "Derain", "denoise": "Denoise", "deblur": "Deblur"}
 # The task's shipped models a user picks between (the no-EA model only serves the EA view).
@@ -299,14 +307,14 @@ class ControlsPanel(QWidget):
         return self.t_slider.isSliderDown() or self.delta_slider.isSliderDown()
 
     def knobs(self) -> Knobs:
-        return Knobs(t=round(self.t_spin.value(), 2), delta=float(f"{self.delta_spin.value():.3g}"),
-                     ea=self.ea_check.isChecked())
+        return shown_knobs(Knobs(self.t_spin.value(), self.delta_spin.value(),
+                                 self.ea_check.isChecked()))
 
     def set_knobs(self, knobs: Knobs, notify: bool = False) -> None:
         """Show ``knobs`` in the widgets; emit ``knobsChanged`` only if ``notify``."""
         self._sync = True
-        t = min(max(knobs.t, T_MIN), T_MAX)
-        delta = min(max(knobs.delta, 10**LOG_DELTA_MIN), 10**LOG_DELTA_MAX)
+        shown = shown_knobs(knobs)
+        t, delta = shown.t, shown.delta
         self.t_spin.setValue(t)
         self.t_slider.setValue(round(t * 100))
         self.delta_spin.setValue(delta)
@@ -322,8 +330,9 @@ class ControlsPanel(QWidget):
         return self._model_knobs
 
     def set_model_knobs(self, knobs: Knobs) -> None:
-        """Set the values "Reset" returns to: those the loaded weight file stores."""
-        self._model_knobs = knobs
+        """Set the values "Reset" returns to: those the model's weight file stores (as the
+        knobs can show them: clamped to the sliders' ranges and rounded like the spin boxes)."""
+        self._model_knobs = shown_knobs(knobs)
         self._tip_reset()
         self._update_reset()
 
@@ -331,11 +340,12 @@ class ControlsPanel(QWidget):
         k = self._model_knobs
         paper = " (the paper's)" if (k.t, k.delta) == (PAPER_T, PAPER_DELTA) else ""
         self.reset_button.setToolTip(
-            f"The values stored in the loaded weight file{paper}: t = {k.t:g}, "
-            f"δ = {k.delta:.0e}, EA on")
+            f"The values stored in the model's weight file{paper}: t = {k.t:g}, "
+            f"δ = {format_delta(k.delta)}, EA {'on' if k.ea else 'off'}")
 
     def reset_knobs(self) -> None:
-        self.set_knobs(self._model_knobs, notify=True)
+        if self.knobs() != self._model_knobs:
+            self.set_knobs(self._model_knobs, notify=True)
 
     def task(self) -> str:
         return str(self.task_combo.currentData())

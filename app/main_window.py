@@ -49,6 +49,7 @@ from drcnet.compare import (
     compose,
     downscale,
     draft_of,
+    format_delta,
     resize_to,
     sheet_title,
     write_export,
@@ -57,7 +58,7 @@ from drcnet.devices import available_devices
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
 from drcnet.inference import TileConfig, one_pass, overlap_for
 from drcnet.metrics import psnr, ssim
-from drcnet.registry import TASKS, weight_spec
+from drcnet.registry import TASKS, stored_config, weight_spec
 
 from .controls import ControlsPanel
 from .export_dialog import ExportDialog, ExportRequest
@@ -88,7 +89,7 @@ class _PanelScroll(QScrollArea):
 
 
 def knob_caption(knobs: Knobs) -> str:
-    return f"t {knobs.t:.2f} · δ {knobs.delta:.0e} · EA {'on' if knobs.ea else 'off'}"
+    return f"t {knobs.t:.2f} · δ {format_delta(knobs.delta)} · EA {'on' if knobs.ea else 'off'}"
 
 
 @dataclass(frozen=True)
@@ -350,8 +351,7 @@ class MainWindow(QMainWindow):
         # First run: the first accelerator if there is one (CUDA, then MPS), else the CPU.
         found = [d for d, _ in available_devices()]
         self.controls.set_device(device or s.device(found[1] if len(found) > 1 else "cpu"))
-        self.controls.set_knobs(s.knobs(self.controls.task(), self.controls.variant())
-                                or self.controls.model_knobs())
+        self._show_model_knobs()
         self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine(), s.ensemble())
         m = s.maps()
         self.maps.set_options(str(m["block"]), str(m["kind"]), str(m["cmap"]),
@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
         s.set_task(self.controls.task())
         s.set_variant(self.controls.task(), self.controls.variant())
         s.set_device(self.controls.device())
-        s.set_knobs(self.controls.task(), self.controls.variant(), self.controls.knobs())
+        self._remember_knobs()
         s.set_tile(self.controls.tile())
         s.set_preview_size(self.controls.preview_size())
         s.set_auto_refine(self.controls.auto_refine())
@@ -594,6 +594,27 @@ class MainWindow(QMainWindow):
     def knobs(self) -> Knobs:
         return self.controls.knobs()
 
+    def _show_model_knobs(self) -> None:
+        """Show the chosen model's knobs: those the user left it at, else its weight file's
+        (read from the file's metadata; the paper's if it has none)."""
+        task, variant = self.controls.task(), self.controls.variant()
+        cfg = stored_config(task, variant)
+        self.controls.set_model_knobs(
+            Knobs(cfg.t, cfg.delta, cfg.ea) if cfg is not None else Knobs())
+        self.controls.set_knobs(self.settings.knobs(task, variant) or self.controls.model_knobs())
+
+    def _remember_knobs(self) -> None:
+        """Keep the knobs for the loaded model, only where they differ from its file's (so a
+        replaced weight file brings its own values to a model the user never tuned)."""
+        task, variant = self.controls.task(), self.controls.variant()
+        if self.info is None or (self.info.task, self.info.variant) != (task, variant):
+            return  # loading or missing: what the knobs show is not this model's yet
+        knobs = self.controls.knobs()
+        if knobs == self.controls.model_knobs():
+            self.settings.clear_knobs(task, variant)
+        else:
+            self.settings.set_knobs(task, variant, knobs)
+
     def _load_model(self) -> None:
         task = self.controls.task()
         self.model_pending = True
@@ -616,11 +637,8 @@ class MainWindow(QMainWindow):
             f"{info.precision}<br>"
             f"SHA-256 {info.sha256[:16]}…<br>{noea}")
         self.maps.set_blocks(list(info.block_names))
-        if changed_task:
-            # Each model keeps its own knobs; one never tuned starts at its file's values.
-            self.controls.set_model_knobs(Knobs(info.t, info.delta, True))
-            self.controls.set_knobs(self.settings.knobs(info.task, info.variant)
-                                    or self.controls.model_knobs())
+        if changed_task:  # the knobs were shown at the switch; the file has the last word
+            self.controls.set_model_knobs(Knobs(info.t, info.delta, info.ea))
         self.maps_dock.widget().updateGeometry()  # the block names may widen the panel
         self.statusBar().showMessage(f"{info.task} model ready on {info.device}", 4000)
         self._set_run_label()
@@ -670,6 +688,7 @@ class MainWindow(QMainWindow):
 
     def _on_task_changed(self, task: str) -> None:
         self.settings.set_task(task)
+        self._show_model_knobs()
         self.cancel_restore(quiet=True)
         self._export = None
         self.info = None
@@ -689,7 +708,7 @@ class MainWindow(QMainWindow):
         self.engine.load(self.controls.task(), device, self.controls.variant())
 
     def _on_knobs_changed(self, knobs: Knobs) -> None:
-        self.settings.set_knobs(self.controls.task(), self.controls.variant(), knobs)
+        self._remember_knobs()
         if self._restore_job is not None and self._restore_job.knobs != knobs:
             self.cancel_restore(quiet=True)
         now = time.monotonic()

@@ -39,6 +39,8 @@ class Settings:
             self._q = QSettings(str(Path(self._tmp.name) / "settings.ini"),
                                 QSettings.Format.IniFormat)
         self.persist = persist
+        for key in ("knobs/t", "knobs/delta", "knobs/ea"):  # before knobs were kept per model
+            self._q.remove(key)
 
     # ------------------------------------------------------------------ plumbing
     def _get(self, key: str, default: object, kind: type) -> object:
@@ -125,6 +127,10 @@ class Settings:
         self._set(f"{key}/t", knobs.t)
         self._set(f"{key}/delta", knobs.delta)
         self._set(f"{key}/ea", knobs.ea)
+
+    def clear_knobs(self, task: str, variant: str) -> None:
+        """Forget a model's knobs: it starts at its weight file's values again."""
+        self._q.remove(f"knobs/{task}-{variant}")
 
     def tile(self, default: int = DEFAULT_TILE) -> int:
         return int(self._get("run/tile", default, int))

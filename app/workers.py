@@ -49,6 +49,7 @@ class ModelInfo:
     variant: str = "default"
     t: float = PAPER_T  # the knobs stored in the weight file
     delta: float = PAPER_DELTA
+    ea: bool = True
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ class ModelWorker(QObject):
                     block_names=tuple(model.block_names()), noea_weights=noea_path,
                     noea_sha256=sha256(noea_path) if noea_path is not None else None,
                     precision=model.precision, variant=job.variant, t=model.config.t,
-                    delta=model.config.delta)
+                    delta=model.config.delta, ea=model.config.ea)
             self._info = info
             self.loaded.emit(info)
         except NoWeightsError as exc:

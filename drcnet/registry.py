@@ -16,8 +16,8 @@ import torch
 
 from .devices import resolve_device, resolve_precision
 from .errors import NoWeightsError, WeightsError
-from .network import DRCNet
-from .weights import build_model
+from .network import DRCNet, ModelConfig
+from .weights import build_model, config_from_metadata, read_metadata
 
 TASKS = ("derain", "denoise", "deblur")
 VARIANTS = ("default", "noea", "gaussian")
@@ -68,6 +68,19 @@ def weight_spec(task: str, variant: str = "default") -> WeightSpec:
     check_variant(task, variant)
     name = f"{task}.safetensors" if variant == "default" else f"{task}-{variant}.safetensors"
     return WeightSpec(task, variant, WEIGHTS_DIR / name)
+
+
+def stored_config(task: str, variant: str = "default") -> ModelConfig | None:
+    """The configuration (and so the knobs ``t``, ``delta``, ``ea``) a shipped weight file
+    stores, read from its metadata without loading a tensor; None if the file is missing or
+    holds none."""
+    path = weight_spec(task, variant).path
+    if not path.is_file():
+        return None
+    try:
+        return config_from_metadata(read_metadata(path))
+    except (OSError, ValueError, TypeError, WeightsError):
+        return None
 
 
 def load_model(

@@ -105,6 +105,13 @@ def test_reset_returns_to_the_loaded_models_values(panel, qtbot) -> None:  # noq
     assert not panel.reset_button.isEnabled()  # nothing to reset while at the model's values
     panel.ea_check.setChecked(False)
     assert panel.reset_button.isEnabled()
+    # Values the panel cannot show exactly are held as it shows them, so Reset can finish.
+    panel.set_model_knobs(Knobs(0.3, 1.2345e-3, True))
+    assert panel.model_knobs() == Knobs(0.5, 1.23e-3, True)
+    panel.reset_button.click()
+    assert panel.knobs() == panel.model_knobs() and not panel.reset_button.isEnabled()
+    with qtbot.assertNotEmitted(panel.knobsChanged):
+        panel.reset_knobs()  # nothing to reset
 
 
 def test_set_knobs_updates_widgets_silently(panel, qtbot) -> None:  # noqa: ANN001

@@ -407,6 +407,7 @@ def test_each_model_keeps_its_own_knobs(make_window, image_path, open_settled, w
     torch.manual_seed(0)
     save_weights(weights_dir / "derain.safetensors", DRCNet(wf=8, depth=2, t=0.6, delta=1e-2),
                  {"task": "derain"})
+    save_weights(weights_dir / "denoise-gaussian.safetensors", DRCNet(wf=8, depth=2))
     w = make_window()
     open_settled(w, image_path)
     assert w.controls.knobs() == Knobs(0.75, 1e-6, True)  # the denoise file's values
@@ -420,10 +421,48 @@ def test_each_model_keeps_its_own_knobs(make_window, image_path, open_settled, w
     w.controls.reset_knobs()
     assert w.controls.knobs() == Knobs(0.6, 1e-2, True)
 
+    assert not w.controls.reset_button.isEnabled()  # already at the file's values
+
     w.controls.set_task("denoise")  # back: the knobs the user left there
+    assert w.controls.knobs() == Knobs(0.8, 1e-3, False)  # shown at once, before the load
     qtbot.waitUntil(lambda: w.info is not None and w.info.task == "denoise" and w.is_settled())
-    assert w.controls.knobs() == Knobs(0.8, 1e-3, False)
     assert w.preview.analysis.knobs == Knobs(0.8, 1e-3, False)
+    assert w.controls.reset_button.isEnabled()
+
+    # The Gaussian variant is another model, with knobs of its own.
+    w.controls.set_variant("denoise", "gaussian")
+    qtbot.waitUntil(lambda: w.info is not None and w.info.variant == "gaussian"
+                    and w.is_settled())
+    assert w.controls.knobs() == Knobs(0.75, 1e-6, True)
+
+    w.close()  # saves settings: only knobs that differ from their file's are kept
+    assert w.settings.knobs("denoise", "default") == Knobs(0.8, 1e-3, False)
+    assert w.settings.knobs("derain", "default") is None  # reset: its file's values again
+    assert w.settings.knobs("denoise", "gaussian") is None
+    w2 = make_window(task="denoise")
+    assert w2.controls.variant() == "gaussian" and w2.controls.knobs() == Knobs(0.75, 1e-6, True)
+    w2.controls.set_variant("denoise", "default")
+    assert w2.controls.knobs() == Knobs(0.8, 1e-3, False)
+
+
+def test_a_model_without_weights_keeps_no_knobs(make_window, image_path, open_settled,
+                                                 weights_dir, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    w.controls.set_knobs(Knobs(0.8, 1e-3, False), notify=True)
+    w.controls.set_task("deblur")  # no weights: the knobs show the paper's, kept for nothing
+    qtbot.waitUntil(lambda: w.model_missing and w.is_settled())
+    assert w.controls.knobs() == Knobs(0.75, 1e-6, True)
+    w.controls.set_knobs(Knobs(0.9, 1e-2, True), notify=True)
+    w.close()
+    assert w.settings.knobs("deblur", "default") is None
+    # Weights installed later bring their own values.
+    torch.manual_seed(0)
+    save_weights(weights_dir / "deblur.safetensors", DRCNet(wf=8, depth=2, t=0.6, delta=2.5e-3),
+                 {"task": "deblur"})
+    w2 = make_window(task="deblur")
+    assert w2.controls.knobs() == Knobs(0.6, 2.5e-3, True)
+    assert "δ = 2.5e-03" in w2.controls.reset_button.toolTip()
 
 
 def test_shortcuts(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
