@@ -23,10 +23,7 @@ import torch
 from drcnet import load_model
 from drcnet.evaluation import EvalData
 from drcnet.inference import TileConfig, restore_tiled, run
-
-
-def db(mse: float) -> float:
-    return float(10 * np.log10(1 / max(mse, 1e-12)))
+from drcnet.metrics import psnr
 
 
 def main() -> None:
@@ -35,8 +32,11 @@ def main() -> None:
     ap.add_argument("--data", default="data/corpus/val")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--draws", type=int, default=6)
+    ap.add_argument("--t", type=float, default=None, help="threshold (default: the file's)")
+    ap.add_argument("--delta", type=float, default=None, help="δ (default: the file's)")
     args = ap.parse_args()
     model = load_model("derain", "cpu", weights=args.weights)
+    model.configure(t=args.t, delta=args.delta)
     data = EvalData(args.data, "rain", args.seed, size=512, draws=args.draws)
     rows = []
     print(f"{'image':42s} haze  dens    in    out  no-bias  low  mean err")
@@ -44,12 +44,11 @@ def main() -> None:
         s = data[i]
         with torch.inference_mode():
             out = run(restore_tiled(model, s.degraded, TileConfig()))
-        err = (out - s.clean).astype(np.float64)
-        mse = float((err**2).mean())
-        nobias = float(((err - err.reshape(-1, 3).mean(0)) ** 2).mean())
-        low = float((cv2.GaussianBlur(err, (0, 0), 8) ** 2).mean()) / max(mse, 1e-12)
+        err = out - s.clean
+        bias = err.reshape(-1, 3).mean(0)
+        low = float((cv2.GaussianBlur(err, (0, 0), 8) ** 2).mean() / max((err**2).mean(), 1e-12))
         density = sum(layer["density"] for layer in s.info["layers"])
-        row = (db(float(((s.degraded - s.clean) ** 2).mean())), db(mse), db(nobias), low,
+        row = (psnr(s.degraded, s.clean), psnr(out, s.clean), psnr(out - bias, s.clean), low,
                float(err.mean()) * 255, s.info["haze"])
         rows.append(row)
         print(f"{s.name:42s} {row[5]:.2f} {density:.4f} {row[0]:5.2f} {row[1]:5.2f} "
@@ -60,9 +59,10 @@ def main() -> None:
           f"without the mean colour error {a[:, 2].mean():.2f} dB")
     print(f"low-frequency share of the squared error: median {np.median(a[:, 3]):.2f}, "
           f"above 0.3 on {int((a[:, 3] > 0.3).sum())} of {len(a)}")
-    print(f"with haze ({int(haze.sum())}): output {a[haze, 1].mean():.2f} dB, mean error "
-          f"{a[haze, 4].mean():+.2f}; without ({int((~haze).sum())}): output "
-          f"{a[~haze, 1].mean():.2f} dB, mean error {a[~haze, 4].mean():+.2f} (8-bit levels)")
+    for label, rows_of in (("with haze", a[haze]), ("without haze", a[~haze])):
+        if len(rows_of):
+            print(f"{label} ({len(rows_of)}): output {rows_of[:, 1].mean():.2f} dB, mean error "
+                  f"{rows_of[:, 4].mean():+.2f} (8-bit levels)")
 
 
 if __name__ == "__main__":
