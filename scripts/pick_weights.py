@@ -1,0 +1,82 @@
+"""Pick the best of several weight files on held-out degradation draws, and ship it.
+
+The shipped file of the task is always a candidate, so nothing is replaced unless a candidate
+beats it. Candidates are scored by ``drcnet eval`` (``--seed S --draws N`` on the validation
+photos, 256-px tiles, fp32): pick on draws that no reported figure uses (this project picks on
+seeds 10-15 and reports seeds 0-5).
+
+    python scripts/pick_weights.py --task derain --seed 10 --draws 6 \\
+        --history "… then session 7 on this CPU: …" [--ship] CANDIDATE...
+
+With ``--ship`` the winner is written, fp16, to ``resources/weights/<task>.safetensors`` with
+its training metadata, ``history`` and ``selection`` (what it was picked on, against what).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from drcnet.evaluation import MODEL, EvalConfig, evaluate
+from drcnet.inference import run
+from drcnet.registry import weight_spec
+from drcnet.weights import build_model, read_metadata, save_weights
+
+
+def score(task: str, weights: Path, data: str, degradation: str, seed: int,
+          draws: int) -> tuple[float, float]:
+    cfg = EvalConfig(task=task, data=data, weights=str(weights), degradation=degradation,
+                     seed=seed, draws=draws, device="cpu")
+    row = run(evaluate(cfg)).row(MODEL)
+    return row.psnr, row.ssim
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("candidates", nargs="+", type=Path, help="weight files")
+    ap.add_argument("--task", required=True, choices=("derain", "denoise", "deblur"))
+    ap.add_argument("--variant", default="default")
+    ap.add_argument("--data", default="data/corpus/val")
+    ap.add_argument("--degradation", default="", help="recipe (default: the task's own)")
+    ap.add_argument("--seed", type=int, default=10)
+    ap.add_argument("--draws", type=int, default=6)
+    ap.add_argument("--history", default="", help="how the candidates were trained")
+    ap.add_argument("--ship", action="store_true", help="write the winner into resources/")
+    args = ap.parse_args(argv)
+
+    target = weight_spec(args.task, args.variant).path
+    with tempfile.TemporaryDirectory() as tmp:
+        shipped = Path(tmp) / target.name  # a copy: shipping overwrites the original
+        shutil.copy2(target, shipped)
+        seeds = f"seeds {args.seed}-{args.seed + args.draws - 1}"
+        print(f"# {args.task}: drcnet eval --weights W --data {args.data} --degradation "
+              f"{args.degradation or '(task default)'} --seed {args.seed} --draws {args.draws}")
+        scores = {}
+        for w in (shipped, *args.candidates):
+            scores[w] = score(args.task, w, args.data, args.degradation, args.seed, args.draws)
+            name = f"shipped {target.name}" if w == shipped else str(w)
+            print(f"{name}: {scores[w][0]:.3f} dB / {scores[w][1]:.4f}", flush=True)
+        best = max(scores, key=lambda w: scores[w][0])
+        if best == shipped:
+            print(f"picked: the shipped file ({scores[best][0]:.3f} dB); nothing to ship")
+            return 0
+        margin = scores[best][0] - scores[shipped][0]
+        print(f"picked: {best} ({scores[best][0]:.3f} dB, +{margin:.3f} over the shipped file)")
+        if not args.ship:
+            return 0
+        meta = {k: v for k, v in read_metadata(best).items() if k not in ("config", "format")}
+        if args.history:
+            meta["history"] = args.history
+        meta["selection"] = (f"best of {len(scores)} files (the shipped one included) by mean "
+                             f"PSNR on {args.degradation or args.task} {seeds} of {args.data}: "
+                             f"{scores[best][0]:.3f} dB against {scores[shipped][0]:.3f}")
+        save_weights(target, build_model(best), meta, half=True)
+        print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
