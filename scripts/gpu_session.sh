@@ -7,7 +7,8 @@
 #   OUT=/path BENCH_S=150 MINUTES=5.5 bash scripts/gpu_session.sh
 # Environment (besides gpu_bench.sh's and gpu_burst.sh's own):
 #   OUT        where the packed results go (default out/session): bench.tar.gz,
-#              burst.tar.gz (logs, CSVs, summary), weights.tar (fp16 weights), session.log
+#              burst.tar.gz (logs, CSVs, summary), weights.tar (fp16 weights), session.log,
+#              and snapshots.tar when a model keeps some (keep_every=N in MODEL_SETS/SETS)
 #   BENCH_S    seconds after which no further benchmark run starts (default 150)
 #   BENCH_ONLY the benchmark runs, in gpu_bench.sh's names (default below)
 #   MINUTES    training minutes per model (default 5.5)
@@ -59,8 +60,8 @@ if [ "${SKIP_BURST:-0}" != 1 ]; then
   if [ "${SNAPSHOT_S:-45}" != 0 ]; then
     ( while sleep "${SNAPSHOT_S:-45}"; do
         (cd "$WORK" && tar -cf "$OUT/.partial.tmp" --ignore-failed-read \
-          burst/*/best.safetensors burst/*/last.safetensors burst/*/log.csv \
-          burst/*/train.log 2>/dev/null) && mv -f "$OUT/.partial.tmp" "$OUT/partial.tar"
+          burst/*/best.safetensors burst/*/last.safetensors burst/*/step*.safetensors \
+          burst/*/log.csv burst/*/train.log 2>/dev/null) && mv -f "$OUT/.partial.tmp" "$OUT/partial.tar"
       done ) >/dev/null 2>&1 &  # not on the log's pipe: tee must see EOF at the end
     SNAP=$!
   fi
@@ -69,6 +70,9 @@ if [ "${SKIP_BURST:-0}" != 1 ]; then
   [ -n "$SNAP" ] && { pkill -P "$SNAP" 2>/dev/null; kill "$SNAP" 2>/dev/null; }
   rm -f "$OUT/partial.tar" "$OUT/.partial.tmp"
   tar -cf "$OUT/weights.tar" -C "$WORK/burst" weights
+  # keep_every snapshots (step<N>.safetensors), to pick among on held-out draws back home
+  snaps=$(cd "$WORK" && ls burst/*/step*.safetensors 2>/dev/null)
+  [ -n "$snaps" ] && (cd "$WORK" && tar -cf "$OUT/snapshots.tar" $snaps)
   (cd "$WORK/burst" && tar -czf "$OUT/burst.tar.gz" summary.txt */train.log */log.csv)
 fi
 echo "== done $(date -u +%FT%TZ)"
