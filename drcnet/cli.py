@@ -24,6 +24,7 @@ from .inference import (
     Progress,
     TileConfig,
     compile_model,
+    default_tile,
     ensemble_views,
     overlap_for,
     restore_tiled,
@@ -79,7 +80,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     model.set_runtime(channels_last=args.channels_last)
     if args.tile_batch < 0:
         raise DRCNetError(f"--tile-batch must be >= 0, got {args.tile_batch}")
-    tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap),
+    tile = default_tile(model) if args.tile is None else args.tile
+    tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
                        batch=args.tile_batch,
                        ensemble=ensemble_views(args.task) if args.ensemble else 1)
     if args.compile:
@@ -144,15 +146,10 @@ def _trained_on(path: Path) -> str:
     """", trained on N-px crops" from a weight file's metadata ('' if it does not say).
 
     The network normalises over each tile, so it does best at tiles of its training crop."""
-    import json
+    from .weights import read_metadata, trained_crop
 
-    from .weights import read_metadata
-
-    try:
-        crop = json.loads(read_metadata(path).get("train_config", "{}")).get("crop")
-    except (ValueError, AttributeError):
-        return ""
-    return f", trained on {int(crop)}-px crops" if crop else ""
+    crop = trained_crop(read_metadata(path))
+    return f", trained on {crop}-px crops" if crop else ""
 
 
 def add_variant_option(p: argparse.ArgumentParser) -> None:
@@ -194,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
     p.add_argument("--device", default="auto",
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
-    p.add_argument("--tile", type=int, default=DEFAULT_TILE,
-                   help=f"tile size in pixels, 0 for whole-image passes (default {DEFAULT_TILE})")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size in pixels, 0 for whole-image passes (default: the crop the "
+                        f"weights were trained on, else {DEFAULT_TILE})")
     p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
                    help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
     p.add_argument("--tile-batch", type=int, default=0, metavar="N",

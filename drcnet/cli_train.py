@@ -148,9 +148,9 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
                    help="evaluate a paired folder (rain13k, gopro, sidd) instead")
     p.add_argument("--max-size", "--size", dest="size", type=int, default=512, metavar="N",
                    help="centre-crop images to at most N×N (512; 0 = whole images)")
-    p.add_argument("--tile", type=int, default=DEFAULT_TILE, metavar="N",
-                   help=f"inference tile size (default {DEFAULT_TILE}, as drcnet restore; "
-                        "0 = whole image in one pass)")
+    p.add_argument("--tile", type=int, default=None, metavar="N",
+                   help="inference tile size (default: the crop the weights were trained on, "
+                        f"else {DEFAULT_TILE}, as drcnet restore; 0 = whole image in one pass)")
     p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, metavar="N",
                    help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
                         "of the tile)")

@@ -676,8 +676,9 @@ def register(subparsers: Any) -> None:
     add_variant_option(p)
     p.add_argument("--device", default="auto",
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
-    p.add_argument("--tile", type=int, default=DEFAULT_TILE,
-                   help=f"tile size, 0 for one pass ({DEFAULT_TILE})")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size, 0 for one pass (default: the crop the weights were trained "
+                        f"on, else {DEFAULT_TILE})")
     p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
                    help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
     p.add_argument("--ensemble", action="store_true",
@@ -699,7 +700,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
     from .errors import NoWeightsError, WeightsError
     from .imageio import read_image
-    from .inference import TileConfig, ensemble_views, model_device, restore_tiled, run
+    from .inference import (
+        TileConfig,
+        default_tile,
+        ensemble_views,
+        model_device,
+        restore_tiled,
+        run,
+    )
     from .registry import load_model, weight_spec
     from .weights import sha256
 
@@ -716,7 +724,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                        weights=args.weights)
     model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
     knobs = Knobs(model.knobs.t, model.knobs.delta, model.knobs.ea)  # unset: the file's
-    tiles = TileConfig(tile=args.tile, overlap=overlap_for(args.tile, args.overlap),
+    tile = default_tile(model) if args.tile is None else args.tile
+    tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
                        ensemble=ensemble_views(args.task) if args.ensemble else 1)
     restored = run(restore_tiled(model, image.rgb, tiles))
 

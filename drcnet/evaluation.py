@@ -71,6 +71,7 @@ from .inference import (
     VIEWS,
     Progress,
     TileConfig,
+    default_tile,
     overlap_for,
     restore_tiled,
     run,
@@ -101,7 +102,8 @@ class RunConfig:
             photos is a narrow sample). Synthetic pairs only.
         paired: a paired layout (``rain13k``, ``gopro``, ``sidd``) instead of synthetic pairs.
         size: centre-crop side limit in px; 0 = whole images.
-        tile: tile side for inference; 0 = whole image in one pass.
+        tile: tile side for inference; 0 = whole image in one pass; ``None`` = the crop the
+            model was trained on, else 256 (a result's config holds the tile used).
         overlap: tile overlap in px (at most a quarter of the tile).
         device: ``auto|cpu|cuda|mps``.
         limit: use at most this many images; 0 = all.
@@ -121,7 +123,7 @@ class RunConfig:
     draws: int = 1
     paired: str = ""
     size: int = 512
-    tile: int = DEFAULT_TILE
+    tile: int | None = None
     overlap: int = DEFAULT_OVERLAP
     device: str = "auto"
     limit: int = 0
@@ -144,7 +146,7 @@ class RunConfig:
         if self.paired and self.draws > 1:
             raise DRCNetError("--draws is for synthetic degradations; a paired set has one "
                               "degraded image per photo")
-        if self.tile < 0 or self.limit < 0 or self.overlap < 0:
+        if (self.tile or 0) < 0 or self.limit < 0 or self.overlap < 0:
             raise DRCNetError("--tile, --overlap and --limit must not be negative")
         if self.ensemble not in VIEWS:
             raise DRCNetError(f"ensemble must be one of {sorted(VIEWS)} views, "
@@ -161,8 +163,13 @@ class RunConfig:
             raise DRCNetError(str(exc)) from None
 
     def tiles(self) -> TileConfig:
-        return TileConfig(tile=self.tile, overlap=overlap_for(self.tile, self.overlap),
+        tile = DEFAULT_TILE if self.tile is None else self.tile
+        return TileConfig(tile=tile, overlap=overlap_for(tile, self.overlap),
                           ensemble=self.ensemble)
+
+    def for_model(self, net: DRCNet) -> RunConfig:
+        """This config with an unset tile resolved to the model's (its training crop)."""
+        return self if self.tile is not None else dataclasses.replace(self, tile=default_tile(net))
 
 
 @dataclass(frozen=True)
@@ -441,6 +448,7 @@ def evaluate(
     """
     data = eval_data(cfg)
     net = model if model is not None else load_eval_model(cfg)
+    cfg = cfg.for_model(net)
     before = (net.knobs.t, net.knobs.delta, net.knobs.ea)
     net.configure(t=cfg.t, delta=cfg.delta, ea=cfg.ea)
     try:

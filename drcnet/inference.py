@@ -34,9 +34,11 @@ class Progress:
     message: str = ""
 
 
-# The shipped models were trained on 128–192 px crops and score best on tiles of about that
-# size (docs/MODEL_CARD.md: 256-px tiles beat whole 512² passes by 0.1–1 dB), so 256 is the
-# default everywhere: CLI, GUI full-resolution restores and `drcnet eval`.
+# DRCNet normalises over the image it sees, so a model does best on tiles of its training crop
+# (docs/MODEL_CARD.md: a 128-px fine-tune gained at 128-px tiles and lost at 256; 256-px tiles
+# beat whole 512² passes by 0.1–1 dB). The shipped models were trained on 256-px crops. The
+# CLI's default tile is a model's recorded training crop (default_tile), else this; the GUI
+# starts at this.
 DEFAULT_TILE = 256
 # Overlap between neighbouring tiles, feathered linearly. 32 px scores 0.01–0.05 dB below 64
 # on the validation split (docs/eval/overlap_32_vs_64.txt) and computes 1.38× the pixels at
@@ -231,6 +233,11 @@ def auto_tile_batch(device: torch.device) -> int:
     holds more activations, so tiles go one at a time.
     """
     return 8 if device.type == "cuda" else 1
+
+
+def default_tile(model: torch.nn.Module) -> int:
+    """The tile a model runs best on: its training crop if its weight file records one."""
+    return getattr(model, "train_crop", None) or DEFAULT_TILE
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:

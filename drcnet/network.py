@@ -62,6 +62,9 @@ class DRCNet(nn.Module):
         self.knobs = Knobs()
         self.precision = "fp32"
         self.channels_last = False
+        # The crop side it was trained on, from its weight file (build_model), if recorded. It
+        # normalises over the image it sees, so it does best on tiles of this size.
+        self.train_crop: int | None = None
         self.configure(t=t, delta=delta, ea=ea)
         self.depth = depth
         chans = [wf * 2**i for i in range(depth)]

@@ -110,8 +110,8 @@ def sweep(
     """
     data = eval_data(cfg)
     net = model if model is not None else load_eval_model(cfg)
-    cfg = dataclasses.replace(  # unset fixed knobs: the model's own
-        cfg, t_fixed=net.knobs.t if cfg.t_fixed is None else cfg.t_fixed,
+    cfg = dataclasses.replace(  # unset fixed knobs and tile: the model's own
+        cfg.for_model(net), t_fixed=net.knobs.t if cfg.t_fixed is None else cfg.t_fixed,
         delta_fixed=net.knobs.delta if cfg.delta_fixed is None else cfg.delta_fixed)
     tiles = cfg.tiles()
     settings = [(t, cfg.delta_fixed) for t in cfg.t_values]

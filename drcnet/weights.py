@@ -139,6 +139,15 @@ def config_from_metadata(meta: dict[str, str]) -> ModelConfig | None:
     return ModelConfig(**{k: v for k, v in json.loads(raw).items() if k in fields})
 
 
+def trained_crop(meta: dict[str, str]) -> int | None:
+    """The training crop side recorded in a weight file's metadata (``train_config.crop``)."""
+    try:
+        crop = json.loads(meta.get("train_config") or "{}").get("crop")
+        return int(crop) if crop else None
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def infer_config(state: dict[str, torch.Tensor]) -> ModelConfig:
     """Recover ``wf`` and ``depth`` from the tensor shapes of a state dict."""
     try:
@@ -155,10 +164,12 @@ def build_model(
 ) -> DRCNet:
     """Build a :class:`DRCNet` from a weight file, in eval mode on the CPU, in float32.
 
-    The configuration comes from ``config``, else the file's metadata, else the shapes.
+    The configuration comes from ``config``, else the file's metadata, else the shapes;
+    ``model.train_crop`` from the metadata's training config.
     """
     state = load_state_dict(path)
-    cfg = config or config_from_metadata(read_metadata(path)) or infer_config(state)
+    meta = read_metadata(path)
+    cfg = config or config_from_metadata(meta) or infer_config(state)
     try:
         model = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta, ea=cfg.ea,
                        in_ch=cfg.in_ch)
@@ -171,4 +182,5 @@ def build_model(
                             *(f"unexpected {k}" for k in unexpected[:3])])
         raise WeightsError(f"{Path(path).name} does not fit DRCNet(wf={cfg.wf}, "
                            f"depth={cfg.depth}): {detail}")
+    model.train_crop = trained_crop(meta)
     return model.eval()

@@ -220,3 +220,21 @@ def test_core_does_not_import_qt() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_restore_tiles_at_the_training_crop_by_default(tmp_path, photo) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    path = tmp_path / "crop16.safetensors"
+    save_weights(path, DRCNet(wf=8, depth=2), {"train_config": {"crop": 16}})
+    from drcnet.inference import default_tile
+    from drcnet.weights import build_model
+
+    assert build_model(path).train_crop == 16 and default_tile(build_model(path)) == 16
+    outs = {}
+    for name, extra in (("default", []), ("t16", ["--tile", "16"]), ("whole", ["--tile", "0"])):
+        outs[name] = tmp_path / f"{name}.png"
+        assert main(["restore", str(photo), "-o", str(outs[name]), "--task", "denoise",
+                     "--weights", str(path), "--device", "cpu", "-q", *extra]) == 0
+    read = {k: read_image(v).rgb for k, v in outs.items()}
+    assert np.array_equal(read["default"], read["t16"])  # 16-px tiles, as trained
+    assert not np.array_equal(read["default"], read["whole"])

@@ -286,3 +286,17 @@ def test_knobs_other_than_the_files(photos, tiny_weights, capsys) -> None:  # no
     assert "t 0.75, δ 1e-02, EA off" in capsys.readouterr().out
     with pytest.raises(DRCNetError, match="--t must lie in"):
         EvalConfig(task="derain", data=str(photos), t=1.5)
+
+
+def test_unset_tile_is_the_training_crop(photos, tmp_path) -> None:  # noqa: ANN001
+    from drcnet import DRCNet
+    from drcnet.weights import save_weights
+
+    path = tmp_path / "crop32.safetensors"
+    save_weights(path, DRCNet(wf=8, depth=2), {"train_config": {"crop": 32}})
+    kw = dict(task="denoise", data=str(photos), weights=str(path), size=48)
+    res = _eval(**kw)
+    assert res.config.tile == 32 and "32-px tiles" in format_table(res)
+    assert _eval(tile=32, **kw).row(MODEL).psnr == res.row(MODEL).psnr
+    assert _eval(tile=0, **kw).config.tile == 0
+    assert EvalConfig(task="denoise", data=str(photos)).tiles().tile == 256  # unresolved
