@@ -632,9 +632,10 @@ class MainWindow(QMainWindow):
         self.model_pending = False
         noea = ("trained no-EA weights present" if info.noea_weights is not None
                 else "no trained no-EA weights: EA comparison bypasses EA")
+        crop = f" · trained on {info.train_crop}-px crops" if info.train_crop else ""
         self.controls.set_model_status(
             f"<b>{info.weights.name}</b> · wf {info.wf}, depth {info.depth} · "
-            f"{info.precision}<br>"
+            f"{info.precision}{crop}<br>"
             f"SHA-256 {info.sha256[:16]}…<br>{noea}")
         self.maps.set_blocks(list(info.block_names))
         if changed_task:  # the knobs were shown at the switch; the file has the last word

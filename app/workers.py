@@ -50,6 +50,7 @@ class ModelInfo:
     t: float = PAPER_T  # the knobs stored in the weight file
     delta: float = PAPER_DELTA
     ea: bool = True
+    train_crop: int | None = None  # the crop side it was trained on, if its file says
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,8 @@ class ModelWorker(QObject):
                     block_names=tuple(model.block_names()), noea_weights=noea_path,
                     noea_sha256=sha256(noea_path) if noea_path is not None else None,
                     precision=model.precision, variant=job.variant, t=model.config.t,
-                    delta=model.config.delta, ea=model.config.ea)
+                    delta=model.config.delta, ea=model.config.ea,
+                    train_crop=model.train_crop)
             self._info = info
             self.loaded.emit(info)
         except NoWeightsError as exc:

@@ -406,7 +406,7 @@ def test_each_model_keeps_its_own_knobs(make_window, image_path, open_settled, w
                                         qtbot) -> None:  # noqa: ANN001
     torch.manual_seed(0)
     save_weights(weights_dir / "derain.safetensors", DRCNet(wf=8, depth=2, t=0.6, delta=1e-2),
-                 {"task": "derain"})
+                 {"task": "derain", "train_config": {"crop": 64}})
     save_weights(weights_dir / "denoise-gaussian.safetensors", DRCNet(wf=8, depth=2))
     w = make_window()
     open_settled(w, image_path)
@@ -417,6 +417,7 @@ def test_each_model_keeps_its_own_knobs(make_window, image_path, open_settled, w
     qtbot.waitUntil(lambda: w.info is not None and w.info.task == "derain" and w.is_settled())
     assert w.controls.knobs() == Knobs(0.6, 1e-2, True)
     assert w.preview.analysis.knobs == Knobs(0.6, 1e-2, True)
+    assert "trained on 64-px crops" in w.controls.model_status.text()
     w.controls.set_knobs(Knobs(0.9, 1e-4, True), notify=True)
     w.controls.reset_knobs()
     assert w.controls.knobs() == Knobs(0.6, 1e-2, True)
