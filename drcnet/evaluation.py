@@ -14,9 +14,10 @@ Conventions:
   ``ValidationSet`` the drawn parameters (noise σ, blur kernel) are kept for the baselines.
 - Images are centre-cropped to at most ``size``×``size`` (0 = whole). A recipe that needs
   context (blur) is applied to a crop ``margin`` px larger on each side that is then trimmed.
-- The model runs on 256-px tiles by default, as ``drcnet restore`` does. DRCNet normalises
-  over space, so tiles and whole images see different statistics and score differently;
-  ``tile=0`` measures whole-image passes.
+- The model runs on tiles of the crop it was trained on by default (its weight file records
+  it; 256 px for every shipped model, and 256 when a file does not say), as ``drcnet
+  restore`` does. DRCNet normalises over space, so tiles and whole images see different
+  statistics and score differently; ``tile=0`` measures whole-image passes.
 - Scores are means over images of per-image PSNR (dB, on [0, 1]) and SSIM; ``seconds`` is
   the wall time of the method summed over images (the model after one untimed warm-up pass).
 """
