@@ -15,7 +15,7 @@
 # the least training of all (bursts 1-3 only) and gains just +0.75 dB over its input, so this
 # is more of its own recipe (L1, intra-CR 0.02) at a higher rate, lr 1e-4, to see how far
 # CPU steps move it. It cannot close the gap to Wiener with the true kernel (6.5 dB).
-#   bash docs/training/cpu7/cmd.sh derain|deblur      (MIN=minutes, default 120; resumes)
+#   bash docs/training/cpu7/cmd.sh derain|derain-l1|deblur   (MIN=minutes, default 120; resumes)
 cd "$(dirname "$0")/../../.."
 export OMP_NUM_THREADS=1
 MIN=${MIN:-120}  # minutes; they also shape the cosine schedule
@@ -29,9 +29,14 @@ case "$1" in
       --out runs/derain-mse-cpu7 "${common[@]}" \
       --set init_weights=resources/weights/derain.safetensors --set lr=5e-5 \
       --set pixel_loss=mse --set cr_alpha=0.0015 ;;
+  derain-l1)  # the control: the same run with the config's L1 and α = 0.02, stopped at the
+               # step the MSE run was stopped at (MIN=120 as there, so the schedules match)
+    exec nice -n 10 .venv/bin/drcnet train --config configs/derain.yaml \
+      --out runs/derain-l1-cpu7 "${common[@]}" \
+      --set init_weights=resources/weights/derain.safetensors --set lr=5e-5 ;;
   deblur)
     exec nice -n 10 .venv/bin/drcnet train --config configs/deblur.yaml \
       --out runs/deblur-cpu7 "${common[@]}" --set val_draws=2 \
       --set init_weights=resources/weights/deblur.safetensors --set lr=1e-4 ;;
-  *) echo "usage: $0 derain|deblur" >&2; exit 2 ;;
+  *) echo "usage: $0 derain|derain-l1|deblur" >&2; exit 2 ;;
 esac
