@@ -604,8 +604,8 @@ class MainWindow(QMainWindow):
         self.controls.set_knobs(self.settings.knobs(task, variant) or self.controls.model_knobs())
 
     def _remember_knobs(self) -> None:
-        """Keep the knobs for the loaded model, only where they differ from its file's (so a
-        replaced weight file brings its own values to a model the user never tuned)."""
+        """Keep the loaded model's knobs, all three, but only when they differ from its file's
+        (so a replaced weight file brings its own values to a model the user never tuned)."""
         task, variant = self.controls.task(), self.controls.variant()
         if self.info is None or (self.info.task, self.info.variant) != (task, variant):
             return  # loading or missing: what the knobs show is not this model's yet

@@ -97,8 +97,8 @@ def sweep(
 ) -> Generator[Progress, None, SweepResult]:
     """Score the model at every t (δ fixed) and every δ (t fixed), yielding progress.
 
+    The knobs are set with ``model.configure`` between passes and restored afterwards; a
     setting shared by both sweeps (t_fixed, delta_fixed) runs once.
-    setting shared by both sweeps (t = 0.75, δ = 1e-6) runs once.
 
     Args:
         cfg: what to sweep.
@@ -137,7 +137,8 @@ def sweep(
                 ps.append(psnr(out, sample.clean))
                 ss.append(ssim(out, sample.clean))
                 done += 1
-                yield Progress(done, total, f"t={t:.2f} delta={delta:.0e} {sample.name}: "
+                yield Progress(done, total, f"t={t:.2f} delta={format_delta(delta)} "
+                                            f"{sample.name}: "
                                             f"{ps[-1]:.2f} dB")
             scores[(t, delta)] = SweepPoint(t, delta, float(np.mean(ps)), float(np.mean(ss)),
                                             seconds)
@@ -161,7 +162,7 @@ def _write_points(path: Path, points: Sequence[SweepPoint], result: SweepResult)
         w = csv.writer(f)
         w.writerow(SWEEP_FIELDS)
         for p in points:
-            w.writerow([f"{p.t:.2f}", f"{p.delta:.0e}", f"{p.psnr:.4f}", f"{p.ssim:.5f}",
+            w.writerow([f"{p.t:.2f}", format_delta(p.delta), f"{p.psnr:.4f}", f"{p.ssim:.5f}",
                         f"{p.seconds:.3f}", f"{result.input_psnr:.4f}",
                         f"{result.input_ssim:.5f}", CAVEAT])
 
@@ -187,11 +188,15 @@ def format_summary(result: SweepResult) -> str:
     lines = [f"{result.config.task} on {result.data}"
              + (f" ({views}-view self-ensemble)" if views > 1 else "")
              + f": input {result.input_psnr:.2f} dB; {CAVEAT}"]
-    for name, points, key in (("t", result.t_points, lambda p: f"{p.t:.2f}"),
-                              ("delta", result.delta_points, lambda p: f"{p.delta:.0e}")):
+    cfg = result.config
+    for name, fixed, points, key in (
+            ("t", f"delta = {format_delta(cfg.delta_fixed or 0)}", result.t_points,
+             lambda p: f"{p.t:.2f}"),
+            ("delta", f"t = {cfg.t_fixed or 0:.2f}", result.delta_points,
+             lambda p: format_delta(p.delta))):
         best = max(points, key=lambda p: p.psnr)
         values = "  ".join(f"{key(p)}: {p.psnr:.2f}" for p in points)
-        lines.append(f"{name}: {values}  (best {key(best)}, {best.psnr:.2f} dB)")
+        lines.append(f"{name} ({fixed}): {values}  (best {key(best)}, {best.psnr:.2f} dB)")
     return "\n".join(lines)
 
 

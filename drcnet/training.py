@@ -703,7 +703,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             checkpoint()
             last_ckpt_t = time.monotonic()
         if cfg.keep_every and step % cfg.keep_every == 0:
-            save_weights(out / f"step{step:06d}.safetensors", net, meta())
+            # fp16, as files ship (and small enough to come back from a lent GPU machine)
+            save_weights(out / f"step{step:06d}.safetensors", net, meta(), half=True)
         if stop:
             break
     if stop:

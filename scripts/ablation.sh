@@ -60,7 +60,7 @@ for spec in $runs; do
     train_s=$(( $(date +%s) - start ))
     echo "== $name: evaluating"
     "$PYTHON" -m drcnet.cli eval --task denoise --data data/corpus/val --degradation gaussian25 \
-        --weights "$dir/final.safetensors" --device cpu --plain --json "$dir/eval.json" \
+        --weights "$dir/final.safetensors" --device cpu --tile 256 --plain --json "$dir/eval.json" \
         > /dev/null 2>> "$dir.log" || { echo "$name: eval failed, see $dir.log"; exit 1; }
     "$PYTHON" - "$dir/eval.json" "$name" "$cr" "$alpha" "$STEPS" "$train_s" >> "$SUMMARY" <<'EOF'
 import json, sys

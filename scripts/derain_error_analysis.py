@@ -22,7 +22,7 @@ import torch
 
 from drcnet import load_model
 from drcnet.evaluation import EvalData
-from drcnet.inference import TileConfig, restore_tiled, run
+from drcnet.inference import TileConfig, default_tile, restore_tiled, run
 from drcnet.metrics import psnr
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     for i in range(len(data)):
         s = data[i]
         with torch.inference_mode():
-            out = run(restore_tiled(model, s.degraded, TileConfig()))
+            out = run(restore_tiled(model, s.degraded, TileConfig(tile=default_tile(model))))
         err = out - s.clean
         bias = err.reshape(-1, 3).mean(0)
         low = float((cv2.GaussianBlur(err, (0, 0), 8) ** 2).mean() / max((err**2).mean(), 1e-12))

@@ -60,8 +60,8 @@ if [ "${SKIP_BURST:-0}" != 1 ]; then
   if [ "${SNAPSHOT_S:-45}" != 0 ]; then
     ( while sleep "${SNAPSHOT_S:-45}"; do
         (cd "$WORK" && tar -cf "$OUT/.partial.tmp" --ignore-failed-read \
-          burst/*/best.safetensors burst/*/last.safetensors burst/*/step*.safetensors \
-          burst/*/log.csv burst/*/train.log 2>/dev/null) && mv -f "$OUT/.partial.tmp" "$OUT/partial.tar"
+          burst/*/best.safetensors burst/*/last.safetensors burst/*/log.csv \
+          burst/*/train.log 2>/dev/null) && mv -f "$OUT/.partial.tmp" "$OUT/partial.tar"
       done ) >/dev/null 2>&1 &  # not on the log's pipe: tee must see EOF at the end
     SNAP=$!
   fi
@@ -70,7 +70,8 @@ if [ "${SKIP_BURST:-0}" != 1 ]; then
   [ -n "$SNAP" ] && { pkill -P "$SNAP" 2>/dev/null; kill "$SNAP" 2>/dev/null; }
   rm -f "$OUT/partial.tar" "$OUT/.partial.tmp"
   tar -cf "$OUT/weights.tar" -C "$WORK/burst" weights
-  # keep_every snapshots (step<N>.safetensors), to pick among on held-out draws back home
+  # keep_every snapshots (step<N>.safetensors, fp16: 2.4 MB at wf=16), to pick among on
+  # held-out draws back home; files over 16 MiB do not come back from a lent machine
   snaps=$(cd "$WORK" && ls burst/*/step*.safetensors 2>/dev/null)
   [ -n "$snaps" ] && (cd "$WORK" && tar -cf "$OUT/snapshots.tar" $snaps)
   (cd "$WORK/burst" && tar -czf "$OUT/burst.tar.gz" summary.txt */train.log */log.csv)

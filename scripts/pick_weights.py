@@ -2,14 +2,15 @@
 
 The shipped file of the task is always a candidate, so nothing is replaced unless a candidate
 beats it. Candidates are scored by ``drcnet eval`` (``--seed S --draws N`` on the validation
-photos, 256-px tiles, fp32): pick on draws that no reported figure uses (this project picks on
-seeds 10-15 and reports seeds 0-5).
+photos, each on tiles of its training crop, fp32): pick on draws that no reported figure uses
+(this project picks on seeds 10-15 and reports seeds 0-5).
 
     python scripts/pick_weights.py --task derain --seed 10 --draws 6 \\
-        --history "… then session 7 on this CPU: …" [--ship] CANDIDATE...
+        [--ship --history "then burst 5: …"] CANDIDATE...
 
-With ``--ship`` the winner is written, fp16, to ``resources/weights/<task>.safetensors`` with
-its training metadata, ``history`` and ``selection`` (what it was picked on, against what).
+With ``--ship`` the winner is written, fp16, to ``resources/weights/<task>[-variant].safetensors``
+with its training metadata, a ``history`` (the shipped file's, then ``--history``) and a
+``selection`` (what it was picked on, against what).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from drcnet.degradations import TASK_DEFAULT
+from drcnet.errors import DRCNetError
 from drcnet.evaluation import MODEL, EvalConfig, evaluate
 from drcnet.inference import run
 from drcnet.registry import weight_spec
@@ -34,6 +37,14 @@ def score(task: str, weights: Path, data: str, degradation: str, seed: int,
     return row.psnr, row.ssim
 
 
+def recipe(task: str, variant: str, degradation: str) -> str:
+    """The recipe to score on: the given one, else the model's own (the Gaussian denoiser's
+    is blind Gaussian noise, not the task's camera noise)."""
+    if degradation:
+        return degradation
+    return "gaussian" if variant == "gaussian" else TASK_DEFAULT[task]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("candidates", nargs="+", type=Path, help="weight files")
@@ -43,23 +54,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--degradation", default="", help="recipe (default: the task's own)")
     ap.add_argument("--seed", type=int, default=10)
     ap.add_argument("--draws", type=int, default=6)
-    ap.add_argument("--history", default="", help="how the candidates were trained")
+    ap.add_argument("--history", default="",
+                    help="how the winner was trained after the shipped file (with --ship)")
     ap.add_argument("--ship", action="store_true", help="write the winner into resources/")
     args = ap.parse_args(argv)
+    if args.ship and not args.history:
+        ap.error("--ship needs --history: how the candidates were trained")
 
     target = weight_spec(args.task, args.variant).path
+    if not target.is_file():
+        ap.error(f"{target} is not there: nothing to compare against")
+    name = recipe(args.task, args.variant, args.degradation)
+    seeds = f"seeds {args.seed}-{args.seed + args.draws - 1}"
+    candidates = [c for c in args.candidates if c.resolve() != target.resolve()]
     with tempfile.TemporaryDirectory() as tmp:
         shipped = Path(tmp) / target.name  # a copy: shipping overwrites the original
         shutil.copy2(target, shipped)
-        seeds = f"seeds {args.seed}-{args.seed + args.draws - 1}"
-        print(f"# {args.task}: drcnet eval --weights W --data {args.data} --degradation "
-              f"{args.degradation or '(task default)'} --seed {args.seed} --draws {args.draws}")
+        print(f"# drcnet eval --task {args.task} --weights W --data {args.data} "
+              f"--degradation {name} --seed {args.seed} --draws {args.draws}")
         scores = {}
-        for w in (shipped, *args.candidates):
-            scores[w] = score(args.task, w, args.data, args.degradation, args.seed, args.draws)
-            name = f"shipped {target.name}" if w == shipped else str(w)
-            print(f"{name}: {scores[w][0]:.3f} dB / {scores[w][1]:.4f}", flush=True)
-        best = max(scores, key=lambda w: scores[w][0])
+        for w in (shipped, *candidates):
+            label = f"shipped {target.name}" if w == shipped else str(w)
+            try:
+                scores[w] = score(args.task, w, args.data, name, args.seed, args.draws)
+            except DRCNetError as exc:
+                if w == shipped:
+                    raise
+                print(f"{label}: skipped ({exc})", flush=True)
+                continue
+            print(f"{label}: {scores[w][0]:.3f} dB / {scores[w][1]:.4f}", flush=True)
+        best = max(scores, key=lambda w: scores[w][0])  # ties go to the shipped file
         if best == shipped:
             print(f"picked: the shipped file ({scores[best][0]:.3f} dB); nothing to ship")
             return 0
@@ -67,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"picked: {best} ({scores[best][0]:.3f} dB, +{margin:.3f} over the shipped file)")
         if not args.ship:
             return 0
+        before = read_metadata(shipped).get("history", "")
         meta = {k: v for k, v in read_metadata(best).items() if k not in ("config", "format")}
-        if args.history:
-            meta["history"] = args.history
+        meta["history"] = f"{before}; then {args.history}" if before else args.history
         meta["selection"] = (f"best of {len(scores)} files (the shipped one included) by mean "
-                             f"PSNR on {args.degradation or args.task} {seeds} of {args.data}: "
+                             f"PSNR on {name} {seeds} of {args.data}: "
                              f"{scores[best][0]:.3f} dB against {scores[shipped][0]:.3f}")
         save_weights(target, build_model(best), meta, half=True)
         print(f"wrote {target}")

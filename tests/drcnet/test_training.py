@@ -11,10 +11,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from drcnet.errors import Cancelled, DRCNetError
 from drcnet.training import TrainConfig, lr_at, run_to_end, train
-from drcnet.weights import build_model, read_metadata
+from drcnet.weights import build_model, load_state_dict, read_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,6 +110,8 @@ def test_keep_every_keeps_weights_to_pick_among(corpus: Path, tmp_path: Path) ->
     kept = sorted(p.name for p in (tmp_path / "keep").glob("step*.safetensors"))
     assert kept == ["step000002.safetensors", "step000004.safetensors"]
     assert read_metadata(tmp_path / "keep" / kept[1])["step"] == "4"
+    state = load_state_dict(tmp_path / "keep" / kept[1])  # fp16, as shipped files
+    assert {v.dtype for v in state.values() if v.is_floating_point()} == {torch.float16}
 
 
 def test_validation_over_several_draws(corpus: Path, tmp_path: Path) -> None:
