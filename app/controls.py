@@ -33,13 +33,6 @@ from drcnet.registry import TASKS, installed_tasks
 T_MIN, T_MAX = 0.50, 0.95
 LOG_DELTA_MIN, LOG_DELTA_MAX = -7.0, -1.0
 
-
-def shown_knobs(knobs: Knobs) -> Knobs:
-    """``knobs`` as the panel holds them: t in [0.50, 0.95] to 0.01, δ in [1e-7, 1e-1] to
-    three significant figures."""
-    t = min(max(knobs.t, T_MIN), T_MAX)
-    delta = min(max(knobs.delta, 10**LOG_DELTA_MIN), 10**LOG_DELTA_MAX)
-    return Knobs(round(t, 2), float(f"{delta:.3g}"), bool(knobs.ea))
 PREVIEW_SIZES = (256, 384, 512, 768, 1024)
 TASK_LABELS = {"derain": "Derain", "denoise": "Denoise", "deblur": "Deblur"}
 # The task's shipped models a user picks between (the no-EA model only serves the EA view).
@@ -85,6 +78,14 @@ class SciSpinBox(QDoubleSpinBox):
     def stepBy(self, steps: int) -> None:  # noqa: N802
         v = math.log10(max(self.value(), 1e-30)) + 0.1 * steps
         self.setValue(10 ** min(max(v, LOG_DELTA_MIN), LOG_DELTA_MAX))
+
+
+def shown_knobs(knobs: Knobs) -> Knobs:
+    """``knobs`` as the panel holds them: t in [0.50, 0.95] to 0.01, δ in [1e-7, 1e-1] to
+    three significant figures."""
+    t = min(max(knobs.t, T_MIN), T_MAX)
+    delta = min(max(knobs.delta, 10**LOG_DELTA_MIN), 10**LOG_DELTA_MAX)
+    return Knobs(round(t, 2), float(f"{delta:.3g}"), bool(knobs.ea))
 
 
 def delta_to_slider(delta: float) -> int:

@@ -190,9 +190,9 @@ def format_summary(result: SweepResult) -> str:
              + f": input {result.input_psnr:.2f} dB; {CAVEAT}"]
     cfg = result.config
     for name, fixed, points, key in (
-            ("t", f"delta = {format_delta(cfg.delta_fixed or 0)}", result.t_points,
+            ("t", f"delta = {format_delta(cfg.delta_fixed)}", result.t_points,
              lambda p: f"{p.t:.2f}"),
-            ("delta", f"t = {cfg.t_fixed or 0:.2f}", result.delta_points,
+            ("delta", f"t = {cfg.t_fixed:.2f}", result.delta_points,
              lambda p: format_delta(p.delta))):
         best = max(points, key=lambda p: p.psnr)
         values = "  ".join(f"{key(p)}: {p.psnr:.2f}" for p in points)
