@@ -8,7 +8,8 @@
 # Environment (besides gpu_bench.sh's and gpu_burst.sh's own):
 #   OUT        where the packed results go (default out/session): bench.tar.gz,
 #              burst.tar.gz (logs, CSVs, summary), weights.tar (fp16 weights), session.log,
-#              and snapshots.tar when a model keeps some (keep_every=N in MODEL_SETS/SETS)
+#              and snapshots_<name>.tar for each model that keeps some (keep_every=N in
+#              MODEL_SETS/SETS)
 #   BENCH_S    seconds after which no further benchmark run starts (default 150)
 #   BENCH_ONLY the benchmark runs, in gpu_bench.sh's names (default below)
 #   MINUTES    training minutes per model (default 5.5)
@@ -71,9 +72,13 @@ if [ "${SKIP_BURST:-0}" != 1 ]; then
   rm -f "$OUT/partial.tar" "$OUT/.partial.tmp"
   tar -cf "$OUT/weights.tar" -C "$WORK/burst" weights
   # keep_every snapshots (step<N>.safetensors, fp16: 2.4 MB at wf=16), to pick among on
-  # held-out draws back home; files over 16 MiB do not come back from a lent machine
-  snaps=$(cd "$WORK" && ls burst/*/step*.safetensors 2>/dev/null)
-  [ -n "$snaps" ] && (cd "$WORK" && tar -cf "$OUT/snapshots.tar" $snaps)
+  # held-out draws back home; files over 16 MiB do not come back from a lent machine, so each
+  # model's go in a tar of their own (snapshots_<name>.tar)
+  for d in "$WORK"/burst/*/; do
+    name=$(basename "$d")
+    snaps=$(cd "$WORK" && ls burst/"$name"/step*.safetensors 2>/dev/null)
+    [ -n "$snaps" ] && (cd "$WORK" && tar -cf "$OUT/snapshots_$name.tar" $snaps)
+  done
   (cd "$WORK/burst" && tar -czf "$OUT/burst.tar.gz" summary.txt */train.log */log.csv)
 fi
 echo "== done $(date -u +%FT%TZ)"
