@@ -14,6 +14,7 @@ rank draws different samples and only rank 0 writes files.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import hashlib
@@ -79,6 +80,8 @@ class TrainConfig:
     warmup_steps: int = 200
     weight_decay: float = 0.0
     grad_clip: float = 1.0  # a step whose loss or gradient norm is not finite is skipped
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off); when
+    # on, validation, best, keep_every snapshots and the export use the averaged weights
     pixel_loss: str = "l1"
     cr: str = "intra"  # none | intra | extra
     cr_alpha: float = 0.02
@@ -113,6 +116,8 @@ class TrainConfig:
         check_variant(self.task, self.variant)  # a WeightsError, which is a DRCNetError
         if self.synth not in ("auto", "gpu", "cpu"):
             raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
+        if not 0.0 <= self.ema < 1.0:
+            raise DRCNetError(f"ema must be in [0, 1) (0 = off; 0.999 is typical), got {self.ema}")
         if self.keep_every < 0:
             raise DRCNetError(f"keep_every must be >= 0 (0 = off), got {self.keep_every}")
         if self.pixel_loss not in PIXEL_LOSSES:
@@ -340,6 +345,35 @@ def validate(model: DRCNet, data: Dataset[tuple[torch.Tensor, torch.Tensor]],
     return float(np.mean(ps)), float(np.mean(ss))
 
 
+class _Ema:
+    """An exponential moving average of a network's weights (Polyak averaging).
+
+    Training-time validation of a fine-tune moved by up to 0.9 dB between checkpoints 13
+    steps apart (docs/training/burst5/); the average smooths that step-to-step noise. The
+    decay ramps up as ``min(decay, (1 + n) / (10 + n))`` over the first updates ``n`` of a run,
+    so a fresh average does not hold on to its starting weights.
+    """
+
+    def __init__(self, net: DRCNet, decay: float, state: dict[str, Any] | None = None) -> None:
+        self.decay = decay
+        self.net = copy.deepcopy(net).requires_grad_(False).eval()
+        self.updates = 0
+        if state is not None:  # resumed
+            self.net.load_state_dict(state["weights"])
+            self.updates = int(state["updates"])
+
+    def state(self) -> dict[str, Any]:
+        return {"weights": self.net.state_dict(), "updates": self.updates}
+
+    @torch.no_grad()
+    def update(self, net: DRCNet) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        mine = [t for t in self.net.state_dict().values() if t.is_floating_point()]
+        theirs = [t.detach() for t in net.state_dict().values() if t.is_floating_point()]
+        torch._foreach_lerp_(mine, theirs, 1.0 - d)
+
+
 def _input_scores(data: ValidationSet) -> tuple[float, float]:
     ps = [psnr(d, c) for d, c in data.pairs]
     ss = [ssim(d, c) for d, c in data.pairs]
@@ -503,6 +537,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     state = _load_resume(cfg, out, net, opt) if resume else {}
     if not state and cfg.init_weights:
         _load_init(cfg, net)
+    ema = _Ema(net, cfg.ema, state.get("ema")) if cfg.ema else None
     step = int(state.get("step", 0))
     prior_s = float(state.get("elapsed_s", 0.0))
     best_psnr = float(state.get("best_psnr", -math.inf))
@@ -510,6 +545,9 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     net.to(device)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
+    if ema is not None:
+        ema.net.to(device)
+    shown = ema.net if ema is not None else net  # what is validated, kept and exported
     for s in opt.state.values():  # optimizer state follows the parameters' device
         for k, v in s.items():
             if isinstance(v, torch.Tensor) and k != "step":
@@ -589,6 +627,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         }
         if cfg.init_weights:
             m["init_weights"] = cfg.init_weights
+        if ema is not None:
+            m["ema"] = cfg.ema
         if val_scores:
             m["val_psnr"], m["val_ssim"] = round(val_scores[0], 3), round(val_scores[1], 4)
             m["val_step"] = val_step  # a snapshot between validations carries an older score
@@ -599,9 +639,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
 
     def checkpoint() -> None:
         save_weights(out / "last.safetensors", net, meta())
-        _atomic_torch_save({"step": step, "optimizer": opt.state_dict(), "elapsed_s": elapsed,
-                            "best_psnr": best_psnr, "starts": starts, "skipped": skipped},
-                           out / "state.pt")
+        saved = {"step": step, "optimizer": opt.state_dict(), "elapsed_s": elapsed,
+                 "best_psnr": best_psnr, "starts": starts, "skipped": skipped}
+        if ema is not None:
+            saved["ema"] = ema.state()
+        _atomic_torch_save(saved, out / "state.pt")
 
     model.train()
     while step < cfg.steps and stopped != "time":
@@ -644,6 +686,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             skipped += 1
         else:
             opt.step()
+            if ema is not None:
+                ema.update(net)
             run_loss += torch.stack([parts.total.detach(), parts.pixel, parts.cr])
             run_n += 1
         step += 1
@@ -687,11 +731,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             or (cfg.val_minutes > 0 and now - last_val_t >= cfg.val_minutes * 60))
         if due_val and not stop and step < cfg.steps:
             assert val_set is not None and log is not None
-            val_scores, val_step = validate(net, val_set, device, amp), step
+            val_scores, val_step = validate(shown, val_set, device, amp), step
             last_val_t = time.monotonic()
             if val_scores[0] > best_psnr:
                 best_psnr = val_scores[0]
-                save_weights(out / "best.safetensors", net, meta())
+                save_weights(out / "best.safetensors", shown, meta())
             log.write(step=step, elapsed_s=elapsed, val_psnr=val_scores[0],
                       val_ssim=val_scores[1])
             yield TrainProgress(step, cfg.steps, message=(
@@ -704,7 +748,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             last_ckpt_t = time.monotonic()
         if cfg.keep_every and step % cfg.keep_every == 0:
             # fp16, as files ship (and small enough to come back from a lent GPU machine)
-            save_weights(out / f"step{step:06d}.safetensors", net, meta(), half=True)
+            save_weights(out / f"step{step:06d}.safetensors", shown, meta(), half=True)
         if stop:
             break
     if stop:
@@ -713,10 +757,10 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     result = TrainResult(None, None, step, elapsed, stopped, digest=param_digest(net))
     if d.main:
         if val_set is not None:
-            val_scores, val_step = validate(net, val_set, device, amp), step
+            val_scores, val_step = validate(shown, val_set, device, amp), step
             if val_scores[0] > best_psnr:
                 best_psnr = val_scores[0]
-                save_weights(out / "best.safetensors", net, meta())
+                save_weights(out / "best.safetensors", shown, meta())
             assert log is not None
             log.write(step=step, elapsed_s=elapsed, val_psnr=val_scores[0],
                       val_ssim=val_scores[1])
@@ -725,7 +769,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             raise Cancelled(f"training cancelled at step {step}; run it again with the same "
                             f"out_dir ({out}) to resume")
         best = out / "best.safetensors" if (out / "best.safetensors").is_file() else None
-        export_net, export_meta = net, meta({"stopped": stopped})
+        export_net, export_meta = shown, meta({"stopped": stopped})
         if best is not None and val_scores is not None and best_psnr > val_scores[0]:
             # The best validated weights are exported; their scores come from its metadata.
             bm = read_metadata(best)

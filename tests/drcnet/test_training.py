@@ -114,6 +114,48 @@ def test_keep_every_keeps_weights_to_pick_among(corpus: Path, tmp_path: Path) ->
     assert {v.dtype for v in state.values() if v.is_floating_point()} == {torch.float16}
 
 
+def test_ema_averages_with_a_ramped_decay() -> None:
+    from drcnet.network import DRCNet
+    from drcnet.training import _Ema
+
+    torch.manual_seed(0)
+    net = DRCNet(wf=8, depth=2)
+    start = {k: v.clone() for k, v in net.state_dict().items()}
+    ema = _Ema(net, 0.9)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    ema.update(net)  # first update: decay min(0.9, 2 / 11)
+    d = 2 / 11
+    for k, v in ema.net.state_dict().items():
+        assert torch.allclose(v, start[k] * d + net.state_dict()[k] * (1 - d), atol=1e-6), k
+    assert not any(p.requires_grad for p in ema.net.parameters())
+    for _ in range(100):
+        ema.update(net)
+    assert ema.updates == 101
+    gap = max(float((ema.net.state_dict()[k] - net.state_dict()[k]).abs().max()) for k in start)
+    assert gap < 1e-4  # it follows weights that stay put
+
+
+def test_ema_exports_the_average_and_resumes_it(corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(DRCNetError, match="ema must be in"):
+        TrainConfig(ema=1.0)
+    cfg = tiny(corpus, tmp_path / "ema", steps=4, ema=0.5, keep_every=2, val_data="",
+               lr=0.01, warmup_steps=1)
+    result = run_to_end(train(cfg))
+    out = tmp_path / "ema"
+    raw, exported = load_state_dict(out / "last.safetensors"), load_state_dict(result.weights)
+    assert read_metadata(result.weights)["ema"] == "0.5"
+    # without ema the export is the last step's weights, stored fp16
+    assert not all(torch.equal(raw[k].half(), exported[k]) for k in raw)
+    kept = load_state_dict(out / "step000004.safetensors")  # snapshots are the average too
+    assert all(torch.equal(kept[k], exported[k]) for k in kept)
+    saved = torch.load(out / "state.pt", weights_only=True)
+    assert saved["ema"]["updates"] == 4
+    run_to_end(train(cfg.with_overrides(["steps=6"])))
+    assert torch.load(out / "state.pt", weights_only=True)["ema"]["updates"] == 6
+
+
 def test_validation_over_several_draws(corpus: Path, tmp_path: Path) -> None:
     cfg = tiny(corpus, tmp_path / "draws", steps=2, val_draws=3)
     records, result = collect(train(cfg))

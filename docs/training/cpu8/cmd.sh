@@ -1,0 +1,23 @@
+#!/bin/bash
+# Session 8 CPU fine-tune of the shipped derain file with an exponential moving average of the
+# weights (ema=0.999, a horizon of about 1000 steps). Otherwise session 7's L1 control
+# (docs/training/cpu7/cmd.sh derain-l1): 256-px crops, batch 4, lr 5e-5, training-time
+# validation on rain seeds 20-23, a snapshot every 300 steps (of the averaged weights).
+# Why: every fine-tune so far swung by up to 1 dB between snapshots a few hundred steps apart
+# (cpu7), and burst 5's training-time validation by 0.9 dB between steps 987 and 1000
+# (docs/training/burst5/); the average is the standard cure for that step-to-step noise.
+#   bash docs/training/cpu8/cmd.sh derain   (MIN=minutes, default 100; resumes)
+cd "$(dirname "$0")/../../.."
+export OMP_NUM_THREADS=1
+MIN=${MIN:-100}  # minutes; they also shape the cosine schedule
+common=(--device cpu --plain --max-minutes "$MIN" --set crop=256 --set batch_size=4
+        --set synth=cpu --set num_workers=0 --set warmup_steps=50 --set val_every=300
+        --set val_minutes=60 --set ckpt_every=100 --set ckpt_minutes=5 --set log_every=50
+        --set keep_every=300 --set val_seed=20)
+case "$1" in
+  derain)
+    exec nice -n 10 .venv/bin/drcnet train --config configs/derain.yaml \
+      --out runs/derain-ema-cpu8 "${common[@]}" \
+      --set init_weights=resources/weights/derain.safetensors --set lr=5e-5 --set ema=0.999 ;;
+  *) echo "usage: $0 derain" >&2; exit 2 ;;
+esac
