@@ -157,3 +157,28 @@ def test_gaussian_variant_is_denoise_only(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(WeightsError, match="only for denoise"):  # also with a weight file
         load_model("derain", device="cpu", variant="gaussian",
                    weights=tmp_path / "denoise-gaussian.safetensors")
+
+
+def test_average_weights_script(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "average_weights", Path(__file__).resolve().parents[2] / "scripts" / "average_weights.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    torch.manual_seed(0)
+    a, b = DRCNet(wf=8, depth=2), DRCNet(wf=8, depth=2)
+    save_weights(tmp_path / "a.safetensors", a, {"task": "derain"})
+    save_weights(tmp_path / "b.safetensors", b, {"task": "derain", "steps": 7})
+    out = tmp_path / "avg.safetensors"
+    assert script.main(["--out", str(out), str(tmp_path / "a.safetensors"),
+                        str(tmp_path / "b.safetensors")]) == 0
+    avg, meta = load_state_dict(out), read_metadata(out)
+    for k, v in a.state_dict().items():
+        want = ((v + b.state_dict()[k]) / 2).half()
+        assert torch.allclose(avg[k].float(), want.float(), atol=1e-3), k
+    assert meta["steps"] == "7" and "b.safetensors" in meta["averaged_from"]
+    save_weights(tmp_path / "c.safetensors", DRCNet(wf=8, depth=3))
+    assert script.main(["--out", str(out), str(tmp_path / "a.safetensors"),
+                        str(tmp_path / "c.safetensors")]) == 1
