@@ -541,6 +541,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     step = int(state.get("step", 0))
     prior_s = float(state.get("elapsed_s", 0.0))
     best_psnr = float(state.get("best_psnr", -math.inf))
+    ema_note = ""
+    if step and bool(cfg.ema) != ("ema" in state):
+        best_psnr = -math.inf  # the best so far was scored on the other network
+        ema_note = ("ema: no saved average to resume, a fresh one starts from these weights"
+                    if cfg.ema else "ema off: the saved average is dropped")
     starts = int(state.get("starts", 0)) + 1
     net.to(device)
     if cfg.channels_last:
@@ -589,6 +594,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             f"input PSNR {input_scores[0]:.2f} dB SSIM {input_scores[1]:.4f}"))
     if step:
         yield TrainProgress(step, cfg.steps, message=f"resumed from {out} at step {step}")
+    if ema_note:
+        yield TrainProgress(step, cfg.steps, message=ema_note)
     elif cfg.init_weights:
         yield TrainProgress(step, cfg.steps, message=f"initialised from {cfg.init_weights}")
     yield TrainProgress(step, cfg.steps, message=(
@@ -638,7 +645,12 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         return m
 
     def checkpoint() -> None:
-        save_weights(out / "last.safetensors", net, meta())
+        m = meta()
+        if ema is not None:  # last holds the raw weights: the average's scores are not theirs
+            for key in ("ema", "val_psnr", "val_ssim", "val_step"):
+                m.pop(key, None)
+            m["weights"] = "raw, not the ema average (that is in state.pt)"
+        save_weights(out / "last.safetensors", net, m)
         saved = {"step": step, "optimizer": opt.state_dict(), "elapsed_s": elapsed,
                  "best_psnr": best_psnr, "starts": starts, "skipped": skipped}
         if ema is not None:

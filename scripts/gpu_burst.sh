@@ -108,7 +108,7 @@ for name in $MODELS; do
   for kv in $SETS; do set_args+=(--set "$kv"); done
   for kv in $MODEL_SETS; do [ "${kv%%:*}" = "$name" ] && set_args+=(--set "${kv#*:}"); done
   echo "$name: ${set_args[*]}"
-  # timeout -s INT: a straggler is interrupted (its last checkpoint is exported below).
+  # timeout -s INT: a straggler is interrupted (its best or last checkpoint is exported below).
   timeout -s INT -k 30 "$LIMIT" "$PYTHON" -m drcnet.cli_train train \
     --config "configs/$name.yaml" --out "$OUT/$name" \
     --export "$OUT/weights/$name.safetensors" --max-minutes "$MINUTES" --plain \
@@ -137,14 +137,19 @@ for name in $MODELS; do
   wait "${PIDS[$name]}"; rc=$?
   echo "== $name exited with $rc"
   tail -3 "$OUT/$name/train.log"
-  if [ ! -f "$OUT/weights/$name.safetensors" ] && [ -f "$OUT/$name/last.safetensors" ]; then
-    echo "   exporting the last checkpoint of $name"
-    "$PYTHON" - "$OUT/$name/last.safetensors" "$OUT/weights/$name.safetensors" <<'EOF'
+  # An interrupted process exported nothing: take its best validated weights (with ema=…,
+  # the average), else its last checkpoint.
+  src=""
+  [ -f "$OUT/$name/last.safetensors" ] && src=last
+  [ -f "$OUT/$name/best.safetensors" ] && src=best
+  if [ ! -f "$OUT/weights/$name.safetensors" ] && [ -n "$src" ]; then
+    echo "   exporting the $src checkpoint of $name"
+    "$PYTHON" - "$OUT/$name/$src.safetensors" "$OUT/weights/$name.safetensors" "$src" <<'EOF'
 import sys
 from drcnet.weights import build_model, read_metadata, save_weights
 meta = read_metadata(sys.argv[1])
 meta = {k: v for k, v in meta.items() if k not in ("config", "format")}
-meta["exported"] = "last checkpoint (process interrupted)"
+meta["exported"] = f"{sys.argv[3]} checkpoint (process interrupted)"
 save_weights(sys.argv[2], build_model(sys.argv[1]), meta, half=True)
 EOF
   fi

@@ -146,14 +146,22 @@ def test_ema_exports_the_average_and_resumes_it(corpus: Path, tmp_path: Path) ->
     out = tmp_path / "ema"
     raw, exported = load_state_dict(out / "last.safetensors"), load_state_dict(result.weights)
     assert read_metadata(result.weights)["ema"] == "0.5"
-    # without ema the export is the last step's weights, stored fp16
+    last_meta = read_metadata(out / "last.safetensors")  # raw weights, labelled as such
+    assert "ema" not in last_meta and last_meta["weights"].startswith("raw")
+    # the export is not the raw last step's weights (fp16), which it would be without ema
     assert not all(torch.equal(raw[k].half(), exported[k]) for k in raw)
     kept = load_state_dict(out / "step000004.safetensors")  # snapshots are the average too
     assert all(torch.equal(kept[k], exported[k]) for k in kept)
     saved = torch.load(out / "state.pt", weights_only=True)
     assert saved["ema"]["updates"] == 4
+    # a resume with no steps left exports the saved average as it was
+    again = run_to_end(train(cfg.with_overrides(["export=" + str(tmp_path / "again.safetensors")])))
+    resumed = load_state_dict(again.weights)
+    assert all(torch.equal(resumed[k], saved["ema"]["weights"][k].half()) for k in resumed)
     run_to_end(train(cfg.with_overrides(["steps=6"])))
     assert torch.load(out / "state.pt", weights_only=True)["ema"]["updates"] == 6
+    records, _ = collect(train(cfg.with_overrides(["steps=7", "ema=0"])))
+    assert any(r.message == "ema off: the saved average is dropped" for r in records)
 
 
 def test_validation_over_several_draws(corpus: Path, tmp_path: Path) -> None:

@@ -170,7 +170,7 @@ def test_average_weights_script(tmp_path: Path) -> None:
     torch.manual_seed(0)
     a, b = DRCNet(wf=8, depth=2), DRCNet(wf=8, depth=2)
     save_weights(tmp_path / "a.safetensors", a, {"task": "derain"})
-    save_weights(tmp_path / "b.safetensors", b, {"task": "derain", "steps": 7})
+    save_weights(tmp_path / "b.safetensors", b, {"task": "derain", "steps": 7, "val_psnr": 30})
     out = tmp_path / "avg.safetensors"
     assert script.main(["--out", str(out), str(tmp_path / "a.safetensors"),
                         str(tmp_path / "b.safetensors")]) == 0
@@ -179,6 +179,9 @@ def test_average_weights_script(tmp_path: Path) -> None:
         want = ((v + b.state_dict()[k]) / 2).half()
         assert torch.allclose(avg[k].float(), want.float(), atol=1e-3), k
     assert meta["steps"] == "7" and "b.safetensors" in meta["averaged_from"]
+    assert "val_psnr" not in meta  # a score the average never got
     save_weights(tmp_path / "c.safetensors", DRCNet(wf=8, depth=3))
-    assert script.main(["--out", str(out), str(tmp_path / "a.safetensors"),
-                        str(tmp_path / "c.safetensors")]) == 1
+    save_weights(tmp_path / "d.safetensors", DRCNet(wf=8, depth=2), {"task": "deblur"})
+    for other in ("c", "d"):  # another shape, another task
+        assert script.main(["--out", str(out), str(tmp_path / "a.safetensors"),
+                            str(tmp_path / f"{other}.safetensors")]) == 1
