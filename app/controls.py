@@ -213,12 +213,21 @@ class ControlsPanel(QWidget):
         self.tile_spin.setSuffix(" px")
         self.tile_spin.setSpecialValueText("whole image")
         self.tile_spin.setToolTip("Tile size of the full-resolution restore (0: one pass).")
+        self.tile_auto_check = QCheckBox("Training crop")
+        self.tile_auto_check.setToolTip(
+            "Use the crop side the loaded weights were trained on as the tile size (256 px "
+            "for the shipped ones, else what the file records). The network tunes itself to "
+            "that size: other tiles cost up to 0.7 dB. Off: the size set here.")
+        self._auto_tile = DEFAULT_TILE  # the loaded model's training crop
         self.refine_check = QCheckBox("Refine to full resolution when idle")
         self.ensemble_check = QCheckBox()  # its text names the task's views: _label_views()
         self.restore_button = QPushButton("Restore full resolution")
         self.restore_button.setToolTip("Run the tiled engine on the whole image (Ctrl+R).")
         rform.addRow("Preview", self.preview_combo)
-        rform.addRow("Tile", self.tile_spin)
+        tile_row = QHBoxLayout()
+        tile_row.addWidget(self.tile_spin, 1)
+        tile_row.addWidget(self.tile_auto_check)
+        rform.addRow("Tile", tile_row)
         rform.addRow(self.refine_check)
         rform.addRow(self.ensemble_check)
         rform.addRow(self.restore_button)
@@ -256,6 +265,7 @@ class ControlsPanel(QWidget):
             lambda _: self.deviceChanged.emit(self.device()))
         self.preview_combo.currentIndexChanged.connect(lambda _: self.runChanged.emit())
         self.tile_spin.valueChanged.connect(lambda _: self.runChanged.emit())
+        self.tile_auto_check.toggled.connect(self._on_tile_auto)
         self.refine_check.toggled.connect(lambda _: self.runChanged.emit())
         self.ensemble_check.toggled.connect(lambda _: self.runChanged.emit())
         self.restore_button.clicked.connect(self.restoreRequested)
@@ -402,6 +412,28 @@ class ControlsPanel(QWidget):
     def tile(self) -> int:
         return int(self.tile_spin.value())
 
+    def tile_auto(self) -> bool:
+        """Whether the tile follows the loaded model's training crop."""
+        return self.tile_auto_check.isChecked()
+
+    def set_auto_tile(self, crop: int) -> None:
+        """The loaded model's training crop: the tile while *Training crop* is on (shown
+        without a signal; the caller has already dropped results of another model)."""
+        self._auto_tile = int(crop)
+        if self.tile_auto():
+            self._show_tile(self._auto_tile)
+
+    def _show_tile(self, tile: int) -> None:
+        self.tile_spin.blockSignals(True)
+        self.tile_spin.setValue(tile)
+        self.tile_spin.blockSignals(False)
+
+    def _on_tile_auto(self, on: bool) -> None:
+        self.tile_spin.setEnabled(not on)
+        if on:
+            self._show_tile(self._auto_tile)
+        self.runChanged.emit()
+
     def auto_refine(self) -> bool:
         return self.refine_check.isChecked()
 
@@ -419,13 +451,16 @@ class ControlsPanel(QWidget):
             f"and averages the results.{upright} The live preview stays one pass.")
 
     def set_run(self, preview_size: int, tile: int, auto_refine: bool,
-                ensemble: bool = False) -> None:
-        blockers = [self.preview_combo, self.tile_spin, self.refine_check, self.ensemble_check]
+                ensemble: bool = False, tile_auto: bool = False) -> None:
+        blockers = [self.preview_combo, self.tile_spin, self.refine_check, self.ensemble_check,
+                    self.tile_auto_check]
         for w in blockers:
             w.blockSignals(True)
         i = self.preview_combo.findData(preview_size)
         self.preview_combo.setCurrentIndex(i if i >= 0 else PREVIEW_SIZES.index(512))
-        self.tile_spin.setValue(tile)
+        self.tile_auto_check.setChecked(tile_auto)
+        self.tile_spin.setEnabled(not tile_auto)
+        self.tile_spin.setValue(self._auto_tile if tile_auto else tile)
         self.refine_check.setChecked(auto_refine)
         self.ensemble_check.setChecked(ensemble)
         for w in blockers:

@@ -56,7 +56,7 @@ from drcnet.compare import (
 )
 from drcnet.devices import available_devices
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
-from drcnet.inference import TileConfig, one_pass, overlap_for
+from drcnet.inference import DEFAULT_TILE, TileConfig, one_pass, overlap_for
 from drcnet.metrics import psnr, ssim
 from drcnet.registry import TASKS, stored_config, weight_spec
 
@@ -352,7 +352,8 @@ class MainWindow(QMainWindow):
         found = [d for d, _ in available_devices()]
         self.controls.set_device(device or s.device(found[1] if len(found) > 1 else "cpu"))
         self._show_model_knobs()
-        self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine(), s.ensemble())
+        self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine(), s.ensemble(),
+                              s.tile_auto())
         m = s.maps()
         self.maps.set_options(str(m["block"]), str(m["kind"]), str(m["cmap"]),
                               int(m["opacity"]), bool(m["overlay"]))
@@ -372,7 +373,7 @@ class MainWindow(QMainWindow):
         s.set_variant(self.controls.task(), self.controls.variant())
         s.set_device(self.controls.device())
         self._remember_knobs()
-        s.set_tile(self.controls.tile())
+        self._remember_tile()
         s.set_preview_size(self.controls.preview_size())
         s.set_auto_refine(self.controls.auto_refine())
         s.set_ensemble(self.controls.ensemble() > 1)
@@ -615,6 +616,13 @@ class MainWindow(QMainWindow):
         else:
             self.settings.set_knobs(task, variant, knobs)
 
+    def _remember_tile(self) -> None:
+        """The tile setting: *Training crop* on or off, and the user's own size only while
+        it is off (the crop shown while on is the model's, not a choice)."""
+        self.settings.set_tile_auto(self.controls.tile_auto())
+        if not self.controls.tile_auto():
+            self.settings.set_tile(self.controls.tile())
+
     def _load_model(self) -> None:
         task = self.controls.task()
         self.model_pending = True
@@ -640,6 +648,7 @@ class MainWindow(QMainWindow):
         self.maps.set_blocks(list(info.block_names))
         if changed_task:  # the knobs were shown at the switch; the file has the last word
             self.controls.set_model_knobs(Knobs(info.t, info.delta, info.ea))
+            self.controls.set_auto_tile(info.train_crop or DEFAULT_TILE)
         self.maps_dock.widget().updateGeometry()  # the block names may widen the panel
         self.statusBar().showMessage(f"{info.task} model ready on {info.device}", 4000)
         self._set_run_label()
@@ -733,7 +742,7 @@ class MainWindow(QMainWindow):
     def _on_run_changed(self) -> None:
         if self._restore_job is not None and not self._same_output(self._restore_job.tiles):
             self.cancel_restore(quiet=True)  # e.g. best quality turned off: stop the 8 views
-        self.settings.set_tile(self.controls.tile())
+        self._remember_tile()
         self.settings.set_auto_refine(self.controls.auto_refine())
         self.settings.set_ensemble(self.controls.ensemble() > 1)
         size = self.controls.preview_size()

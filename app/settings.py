@@ -138,6 +138,15 @@ class Settings:
     def set_tile(self, tile: int) -> None:
         self._set("run/tile", tile)
 
+    def tile_auto(self) -> bool:
+        """Whether the tile follows the loaded model's training crop: on by default, unless
+        an earlier version stored a tile of its own (that choice is kept)."""
+        own = self._get("run/tile", None, int)
+        return bool(self._get("run/tile_auto", own in (None, DEFAULT_TILE), bool))
+
+    def set_tile_auto(self, on: bool) -> None:
+        self._set("run/tile_auto", on)
+
     def preview_size(self, default: int = 512) -> int:
         return int(self._get("run/preview_size", default, int))
 

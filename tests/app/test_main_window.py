@@ -243,6 +243,49 @@ def test_tile_change_keeps_an_equal_one_pass_result(make_window, image_path, ope
     assert calls == [] and w._full_current() and w.full.tiles.tile == 256
 
 
+def test_tile_follows_the_training_crop_until_set(make_window, image_path, open_settled,
+                                                  weights_dir, qtbot) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    save_weights(weights_dir / "derain.safetensors", DRCNet(wf=8, depth=2),
+                 {"task": "derain", "train_config": {"crop": 64}})
+    w = make_window()
+    open_settled(w, image_path)
+    assert w.controls.tile_auto() and not w.controls.tile_spin.isEnabled()
+    assert w.controls.tile() == 256  # the tiny denoise file records no crop: the default
+    w.controls.set_task("derain")
+    qtbot.waitUntil(lambda: w.info is not None and w.info.task == "derain" and w.is_settled())
+    assert w.controls.tile() == 64 and w.full is not None and w.full.tiles.tile == 64
+    w.controls.set_task("denoise")
+    qtbot.waitUntil(lambda: w.info is not None and w.info.task == "denoise" and w.is_settled())
+    assert w.controls.tile() == 256
+
+    w.controls.tile_auto_check.setChecked(False)  # the user's own size from here on
+    assert w.controls.tile_spin.isEnabled()
+    w.controls.tile_spin.setValue(128)
+    w.controls.set_task("derain")
+    qtbot.waitUntil(lambda: w.info is not None and w.info.task == "derain" and w.is_settled())
+    assert w.controls.tile() == 128
+    w.close()
+    w2 = make_window()
+    assert not w2.controls.tile_auto() and w2.controls.tile() == 128
+    w2.controls.tile_auto_check.setChecked(True)  # back on: the loaded model's crop again
+    qtbot.waitUntil(lambda: w2.info is not None and w2.is_settled())
+    assert w2.controls.tile() == 256 and not w2.controls.tile_spin.isEnabled()
+
+
+def test_a_tile_stored_by_an_earlier_version_is_kept() -> None:
+    from app.settings import Settings
+
+    s = Settings()
+    assert s.tile_auto()  # nothing stored: follow the training crop
+    s.set_tile(256)
+    assert s.tile_auto()  # the old default was no choice
+    s.set_tile(512)
+    assert not s.tile_auto()
+    s.set_tile_auto(True)
+    assert s.tile_auto()
+
+
 def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
     w = make_window()
     w.maps_dock.show()
