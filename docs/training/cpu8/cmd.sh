@@ -6,7 +6,10 @@
 # Why: every fine-tune so far swung by up to 1 dB between snapshots a few hundred steps apart
 # (cpu7), and burst 5's training-time validation by 0.9 dB between steps 987 and 1000
 # (docs/training/burst5/); the average is the standard cure for that step-to-step noise.
-#   bash docs/training/cpu8/cmd.sh derain   (MIN=minutes, default 100; resumes)
+# derain-lr2e-5 (started 30 minutes later on the second core, MIN=80): the same at lr 2e-5, to
+# see whether a smaller step shrinks the early dip that every fine-tune of the shipped file
+# has shown (a fresh Adam: session 7 lost up to 0.9 dB in its first 300 steps).
+#   bash docs/training/cpu8/cmd.sh derain|derain-lr2e-5   (MIN=minutes, default 100; resumes)
 cd "$(dirname "$0")/../../.."
 export OMP_NUM_THREADS=1
 MIN=${MIN:-100}  # minutes; they also shape the cosine schedule
@@ -19,5 +22,9 @@ case "$1" in
     exec nice -n 10 .venv/bin/drcnet train --config configs/derain.yaml \
       --out runs/derain-ema-cpu8 "${common[@]}" \
       --set init_weights=resources/weights/derain.safetensors --set lr=5e-5 --set ema=0.999 ;;
-  *) echo "usage: $0 derain" >&2; exit 2 ;;
+  derain-lr2e-5)
+    exec nice -n 10 .venv/bin/drcnet train --config configs/derain.yaml \
+      --out runs/derain-ema-lr2e-5-cpu8 "${common[@]}" \
+      --set init_weights=resources/weights/derain.safetensors --set lr=2e-5 --set ema=0.999 ;;
+  *) echo "usage: $0 derain|derain-lr2e-5" >&2; exit 2 ;;
 esac
