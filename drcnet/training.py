@@ -596,6 +596,9 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         yield TrainProgress(step, cfg.steps, message=f"resumed from {out} at step {step}")
     if ema_note:
         yield TrainProgress(step, cfg.steps, message=ema_note)
+    if ema is not None:
+        yield TrainProgress(step, cfg.steps, message=(
+            f"ema {cfg.ema}: validation, snapshots and the export use the averaged weights"))
     elif cfg.init_weights:
         yield TrainProgress(step, cfg.steps, message=f"initialised from {cfg.init_weights}")
     yield TrainProgress(step, cfg.steps, message=(

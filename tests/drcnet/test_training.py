@@ -142,7 +142,9 @@ def test_ema_exports_the_average_and_resumes_it(corpus: Path, tmp_path: Path) ->
         TrainConfig(ema=1.0)
     cfg = tiny(corpus, tmp_path / "ema", steps=4, ema=0.5, keep_every=2, val_data="",
                lr=0.01, warmup_steps=1)
-    result = run_to_end(train(cfg))
+    records, result = collect(train(cfg))
+    assert any(r.message.startswith("ema 0.5: validation, snapshots and the export use")
+               for r in records)
     out = tmp_path / "ema"
     raw, exported = load_state_dict(out / "last.safetensors"), load_state_dict(result.weights)
     assert read_metadata(result.weights)["ema"] == "0.5"
