@@ -14,6 +14,9 @@
 #   BENCH_ONLY the benchmark runs, in gpu_bench.sh's names (default below)
 #   MINUTES    training minutes per model (default 5.5)
 #   SKIP_BENCH / SKIP_BURST  1 skips that part
+#   PICK_TOP   K > 0: rank each model's keep_every snapshots here, on held-out draws (degradation
+#              seeds PICK_SEED.., default 10, PICK_DRAWS of them, default 6, on PICK_DEVICE,
+#              default cuda), and bring back only the K best (default 0: all of them)
 #   SNAPSHOT_S every this many seconds during the burst, $OUT/partial.tar gets the models'
 #              latest checkpoints and logs, so a call cut off at its limit still brings
 #              something back (default 45; 0 turns it off)
@@ -73,11 +76,30 @@ if [ "${SKIP_BURST:-0}" != 1 ]; then
   tar -cf "$OUT/weights.tar" -C "$WORK/burst" weights
   # keep_every snapshots (step<N>.safetensors, fp16: 2.4 MB at wf=16), to pick among on
   # held-out draws back home; files over 16 MiB do not come back from a lent machine, so each
-  # model's go in a tar of their own (snapshots_<name>.tar)
+  # model's go in a tar of their own (snapshots_<name>.tar). With PICK_TOP=K they are first
+  # ranked here (scripts/pick_weights.py on the GPU, with the exported file and the shipped
+  # one beside them) and only the K best travel, with scores.json.
   for d in "$WORK"/burst/*/; do
     name=$(basename "$d")
     snaps=$(cd "$WORK" && ls burst/"$name"/step*.safetensors 2>/dev/null)
-    [ -n "$snaps" ] && (cd "$WORK" && tar -cf "$OUT/snapshots_$name.tar" $snaps)
+    [ -z "$snaps" ] && continue
+    if [ "${PICK_TOP:-0}" -gt 0 ]; then
+      read -r task variant < <("$PYTHON" -c "import sys; from drcnet.weights import \
+read_metadata as r; m = r(sys.argv[1]); print(m.get('task'), m.get('variant', 'default'))" \
+        "$WORK/burst/$name/${snaps##*/}")
+      echo "== ranking $name's snapshots ($task, $variant) on ${PICK_SEED:-10} x ${PICK_DRAWS:-6}"
+      T0=$(date +%s)
+      # shellcheck disable=SC2086  # $snaps: one path per word, none with spaces
+      PYTHONPATH=. "$PYTHON" scripts/pick_weights.py --task "$task" --variant "$variant" \
+        --seed "${PICK_SEED:-10}" --draws "${PICK_DRAWS:-6}" --device "${PICK_DEVICE:-cuda}" \
+        --keep-top "$PICK_TOP" --keep-dir "$WORK/top/burst/$name" \
+        $(for f in $snaps; do echo "$WORK/$f"; done) "$WORK/burst/weights/$name.safetensors" \
+        && tar -cf "$OUT/snapshots_$name.tar" -C "$WORK/top" "burst/$name" \
+        || echo "ranking failed: no snapshots of $name come back"
+      echo "ranking took $(( $(date +%s) - T0 )) s"
+    else
+      (cd "$WORK" && tar -cf "$OUT/snapshots_$name.tar" $snaps)
+    fi
   done
   (cd "$WORK/burst" && tar -czf "$OUT/burst.tar.gz" summary.txt */train.log */log.csv)
 fi

@@ -11,11 +11,16 @@ photos, each on tiles of its training crop, fp32): pick on draws that no reporte
 With ``--ship`` the winner is written, fp16, to ``resources/weights/<task>[-variant].safetensors``
 with its training metadata, a ``history`` (the shipped file's, then ``--history``) and a
 ``selection`` (what it was picked on, against what).
+
+On a lent GPU machine, ``--device cuda --keep-top K --keep-dir DIR`` ranks many snapshots there
+and copies the K best candidates to DIR, so only those travel back (scripts/gpu_session.sh,
+PICK_TOP=K). Scores on CUDA can differ from the CPU's in the last digits: confirm here.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -30,9 +35,9 @@ from drcnet.weights import build_model, read_metadata, save_weights
 
 
 def score(task: str, weights: Path, data: str, degradation: str, seed: int,
-          draws: int) -> tuple[float, float]:
+          draws: int, device: str = "cpu") -> tuple[float, float]:
     cfg = EvalConfig(task=task, data=data, weights=str(weights), degradation=degradation,
-                     seed=seed, draws=draws, device="cpu")
+                     seed=seed, draws=draws, device=device)
     row = run(evaluate(cfg)).row(MODEL)
     return row.psnr, row.ssim
 
@@ -43,6 +48,19 @@ def recipe(task: str, variant: str, degradation: str) -> str:
     if degradation:
         return degradation
     return "gaussian" if variant == "gaussian" else TASK_DEFAULT[task]
+
+
+def keep(scores: dict[Path, tuple[float, float]], shipped: Path, k: int, folder: Path,
+         what: str) -> None:
+    """Copy the ``k`` best candidates to ``folder`` with ``scores.json`` (every score)."""
+    ranked = sorted((w for w in scores if w != shipped), key=lambda w: -scores[w][0])
+    folder.mkdir(parents=True, exist_ok=True)
+    for w in ranked[:k]:
+        shutil.copy2(w, folder / w.name)
+    table = {("shipped" if w == shipped else str(w)): {"psnr": round(p, 3), "ssim": round(q, 4)}
+             for w, (p, q) in scores.items()}
+    (folder / "scores.json").write_text(json.dumps({"on": what, "scores": table}, indent=1))
+    print(f"kept the {min(k, len(ranked))} best of {len(ranked)} in {folder}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--history", default="",
                     help="how the winner was trained after the shipped file (with --ship)")
     ap.add_argument("--ship", action="store_true", help="write the winner into resources/")
+    ap.add_argument("--device", default="cpu", help="cpu (default), cuda, …")
+    ap.add_argument("--keep-top", type=int, default=0, metavar="K",
+                    help="copy the K best candidates (the shipped file never) to --keep-dir")
+    ap.add_argument("--keep-dir", type=Path, help="where --keep-top copies them")
     args = ap.parse_args(argv)
     if args.ship and not args.history:
         ap.error("--ship needs --history: how the candidates were trained")
+    if args.keep_top and args.keep_dir is None:
+        ap.error("--keep-top needs --keep-dir")
 
     target = weight_spec(args.task, args.variant).path
     if not target.is_file():
@@ -76,13 +100,16 @@ def main(argv: list[str] | None = None) -> int:
         for w in (shipped, *candidates):
             label = f"shipped {target.name}" if w == shipped else str(w)
             try:
-                scores[w] = score(args.task, w, args.data, name, args.seed, args.draws)
+                scores[w] = score(args.task, w, args.data, name, args.seed, args.draws,
+                                  args.device)
             except DRCNetError as exc:
                 if w == shipped:
                     raise
                 print(f"{label}: skipped ({exc})", flush=True)
                 continue
             print(f"{label}: {scores[w][0]:.3f} dB / {scores[w][1]:.4f}", flush=True)
+        if args.keep_top:
+            keep(scores, shipped, args.keep_top, args.keep_dir, f"{name} {seeds}")
         best = max(scores, key=lambda w: scores[w][0])  # ties go to the shipped file
         if best == shipped:
             print(f"picked: the shipped file ({scores[best][0]:.3f} dB); nothing to ship")
