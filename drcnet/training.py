@@ -594,13 +594,13 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             f"input PSNR {input_scores[0]:.2f} dB SSIM {input_scores[1]:.4f}"))
     if step:
         yield TrainProgress(step, cfg.steps, message=f"resumed from {out} at step {step}")
+    elif cfg.init_weights:
+        yield TrainProgress(step, cfg.steps, message=f"initialised from {cfg.init_weights}")
     if ema_note:
         yield TrainProgress(step, cfg.steps, message=ema_note)
     if ema is not None:
         yield TrainProgress(step, cfg.steps, message=(
             f"ema {cfg.ema}: validation, snapshots and the export use the averaged weights"))
-    elif cfg.init_weights:
-        yield TrainProgress(step, cfg.steps, message=f"initialised from {cfg.init_weights}")
     yield TrainProgress(step, cfg.steps, message=(
         f"training pairs: {type(train_set).__name__} on "
         f"{device if isinstance(train_set, GpuSynthesizer) else 'cpu'}"))

@@ -302,11 +302,17 @@ def test_init_weights(corpus: Path, tmp_path: Path) -> None:
     first = run_to_end(train(tiny(corpus, tmp_path / "a", steps=2, val_data="")))
     cfg = tiny(corpus, tmp_path / "b", steps=1, val_data="", lr=1e-12, min_lr=0.0,
                init_weights=str(first.weights))
-    second = run_to_end(train(cfg))
+    records, second = collect(train(cfg))
+    said = [r.message for r in records]
+    assert f"initialised from {first.weights}" in said
     a, b = load_state_dict(first.weights), load_state_dict(second.weights)
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
     assert read_metadata(second.weights)["init_weights"] == str(first.weights)
     assert second.digest != _initial_digest(cfg)
+    records, _ = collect(train(cfg.with_overrides({"ema": 0.9, "out_dir": str(tmp_path / "e")})))
+    said = [r.message for r in records]  # with ema too (its note once hid this one)
+    assert f"initialised from {first.weights}" in said
+    assert not any(m.startswith("resumed") for m in said)
     with pytest.raises(DRCNetError, match="init_weights .* wf=8"):
         run_to_end(train(cfg.with_overrides({"wf": 10, "out_dir": str(tmp_path / "c")})))
     with pytest.raises(DRCNetError):
