@@ -219,6 +219,7 @@ class ControlsPanel(QWidget):
             "for the shipped ones, else what the file records). The network tunes itself to "
             "that size: other tiles cost up to 0.7 dB. Off: the size set here.")
         self._auto_tile = DEFAULT_TILE  # the loaded model's training crop
+        self._own_tile = DEFAULT_TILE  # the user's own size, shown while Training crop is off
         self.refine_check = QCheckBox("Refine to full resolution when idle")
         self.ensemble_check = QCheckBox()  # its text names the task's views: _label_views()
         self.restore_button = QPushButton("Restore full resolution")
@@ -264,7 +265,7 @@ class ControlsPanel(QWidget):
         self.device_combo.currentIndexChanged.connect(
             lambda _: self.deviceChanged.emit(self.device()))
         self.preview_combo.currentIndexChanged.connect(lambda _: self.runChanged.emit())
-        self.tile_spin.valueChanged.connect(lambda _: self.runChanged.emit())
+        self.tile_spin.valueChanged.connect(self._on_tile_value)
         self.tile_auto_check.toggled.connect(self._on_tile_auto)
         self.refine_check.toggled.connect(lambda _: self.runChanged.emit())
         self.ensemble_check.toggled.connect(lambda _: self.runChanged.emit())
@@ -416,6 +417,10 @@ class ControlsPanel(QWidget):
         """Whether the tile follows the loaded model's training crop."""
         return self.tile_auto_check.isChecked()
 
+    def own_tile(self) -> int:
+        """The user's own tile size (in use while *Training crop* is off)."""
+        return self._own_tile
+
     def set_auto_tile(self, crop: int) -> None:
         """The loaded model's training crop: the tile while *Training crop* is on (shown
         without a signal; the caller has already dropped results of another model)."""
@@ -428,10 +433,14 @@ class ControlsPanel(QWidget):
         self.tile_spin.setValue(tile)
         self.tile_spin.blockSignals(False)
 
+    def _on_tile_value(self, value: int) -> None:
+        if not self.tile_auto():
+            self._own_tile = int(value)
+        self.runChanged.emit()
+
     def _on_tile_auto(self, on: bool) -> None:
         self.tile_spin.setEnabled(not on)
-        if on:
-            self._show_tile(self._auto_tile)
+        self._show_tile(self._auto_tile if on else self._own_tile)
         self.runChanged.emit()
 
     def auto_refine(self) -> bool:
@@ -458,6 +467,7 @@ class ControlsPanel(QWidget):
             w.blockSignals(True)
         i = self.preview_combo.findData(preview_size)
         self.preview_combo.setCurrentIndex(i if i >= 0 else PREVIEW_SIZES.index(512))
+        self._own_tile = int(tile)
         self.tile_auto_check.setChecked(tile_auto)
         self.tile_spin.setEnabled(not tile_auto)
         self.tile_spin.setValue(self._auto_tile if tile_auto else tile)

@@ -617,11 +617,10 @@ class MainWindow(QMainWindow):
             self.settings.set_knobs(task, variant, knobs)
 
     def _remember_tile(self) -> None:
-        """The tile setting: *Training crop* on or off, and the user's own size only while
-        it is off (the crop shown while on is the model's, not a choice)."""
+        """The tile setting: *Training crop* on or off, and the user's own size (not the crop
+        shown while it is on: that is the model's, not a choice)."""
         self.settings.set_tile_auto(self.controls.tile_auto())
-        if not self.controls.tile_auto():
-            self.settings.set_tile(self.controls.tile())
+        self.settings.set_tile(self.controls.own_tile())
 
     def _load_model(self) -> None:
         task = self.controls.task()
@@ -699,6 +698,7 @@ class MainWindow(QMainWindow):
     def _on_task_changed(self, task: str) -> None:
         self.settings.set_task(task)
         self._show_model_knobs()
+        self.controls.set_auto_tile(DEFAULT_TILE)  # until the new model says its crop
         self.cancel_restore(quiet=True)
         self._export = None
         self.info = None

@@ -264,13 +264,18 @@ def test_tile_follows_the_training_crop_until_set(make_window, image_path, open_
     w.controls.tile_spin.setValue(128)
     w.controls.set_task("derain")
     qtbot.waitUntil(lambda: w.info is not None and w.info.task == "derain" and w.is_settled())
-    assert w.controls.tile() == 128
+    assert w.controls.tile() == 128 and w.full.tiles.tile == 128
     w.close()
-    w2 = make_window()
+    w2 = make_window(task="derain")
     assert not w2.controls.tile_auto() and w2.controls.tile() == 128
+    open_settled(w2, image_path)
     w2.controls.tile_auto_check.setChecked(True)  # back on: the loaded model's crop again
-    qtbot.waitUntil(lambda: w2.info is not None and w2.is_settled())
-    assert w2.controls.tile() == 256 and not w2.controls.tile_spin.isEnabled()
+    assert w2.controls.tile() == 64 and not w2.controls.tile_spin.isEnabled()
+    qtbot.waitUntil(lambda: w2.is_settled() and w2.full is not None and w2.full.tiles.tile == 64)
+    w2.controls.tile_auto_check.setChecked(False)  # off again: the user's 128, not the crop
+    assert w2.controls.tile() == 128
+    w2.close()
+    assert w2.settings.tile() == 128 and not w2.settings.tile_auto()
 
 
 def test_a_tile_stored_by_an_earlier_version_is_kept() -> None:
