@@ -26,6 +26,7 @@
 #     INIT_MAP= COMPILE= GRACE=60 bash scripts/gpu_session.sh
 set -u
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 OUT=${OUT:-out/session}
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
 WORK=$(mktemp -d)
@@ -74,34 +75,41 @@ if [ "${SKIP_BURST:-0}" != 1 ]; then
   [ -n "$SNAP" ] && { pkill -P "$SNAP" 2>/dev/null; kill "$SNAP" 2>/dev/null; }
   rm -f "$OUT/partial.tar" "$OUT/.partial.tmp"
   tar -cf "$OUT/weights.tar" -C "$WORK/burst" weights
+  (cd "$WORK/burst" && tar -czf "$OUT/burst.tar.gz" summary.txt */train.log */log.csv)
   # keep_every snapshots (step<N>.safetensors, fp16: 2.4 MB at wf=16), to pick among on
   # held-out draws back home; files over 16 MiB do not come back from a lent machine, so each
   # model's go in a tar of their own (snapshots_<name>.tar). With PICK_TOP=K they are first
   # ranked here (scripts/pick_weights.py on the GPU, with the exported file and the shipped
-  # one beside them) and only the K best travel, with scores.json.
+  # one beside them) and only the K best travel, with scores.json; until the ranking is done
+  # (or if it fails) the tar holds the K newest.
   for d in "$WORK"/burst/*/; do
     name=$(basename "$d")
     snaps=$(cd "$WORK" && ls burst/"$name"/step*.safetensors 2>/dev/null)
     [ -z "$snaps" ] && continue
-    if [ "${PICK_TOP:-0}" -gt 0 ]; then
-      read -r task variant < <("$PYTHON" -c "import sys; from drcnet.weights import \
-read_metadata as r; m = r(sys.argv[1]); print(m.get('task'), m.get('variant', 'default'))" \
-        "$WORK/burst/$name/${snaps##*/}")
-      echo "== ranking $name's snapshots ($task, $variant) on ${PICK_SEED:-10} x ${PICK_DRAWS:-6}"
-      T0=$(date +%s)
-      # shellcheck disable=SC2086  # $snaps: one path per word, none with spaces
-      PYTHONPATH=. "$PYTHON" scripts/pick_weights.py --task "$task" --variant "$variant" \
-        --seed "${PICK_SEED:-10}" --draws "${PICK_DRAWS:-6}" --device "${PICK_DEVICE:-cuda}" \
-        --keep-top "$PICK_TOP" --keep-dir "$WORK/top/burst/$name" \
-        $(for f in $snaps; do echo "$WORK/$f"; done) "$WORK/burst/weights/$name.safetensors" \
-        && tar -cf "$OUT/snapshots_$name.tar" -C "$WORK/top" "burst/$name" \
-        || echo "ranking failed: no snapshots of $name come back"
-      echo "ranking took $(( $(date +%s) - T0 )) s"
-    else
+    if [ "${PICK_TOP:-0}" -le 0 ]; then
       (cd "$WORK" && tar -cf "$OUT/snapshots_$name.tar" $snaps)
+      continue
     fi
+    (cd "$WORK" && tar -cf "$OUT/snapshots_$name.tar" $(echo "$snaps" | tail -n "$PICK_TOP"))
+    newest=$(echo "$snaps" | tail -n 1)
+    read -r task variant < <("$PYTHON" -c "import sys; from drcnet.weights import \
+read_metadata as r; m = r(sys.argv[1]); print(m.get('task'), m.get('variant', 'default'))" \
+      "$WORK/$newest")
+    echo "== ranking $name's snapshots ($task, $variant) on seeds ${PICK_SEED:-10}.. x ${PICK_DRAWS:-6}"
+    T0=$(date +%s)
+    exported=()
+    [ -f "$WORK/burst/weights/$name.safetensors" ] && exported=("burst/weights/$name.safetensors")
+    # shellcheck disable=SC2086  # $snaps: one path per word, none with spaces
+    if (cd "$WORK" && PYTHONPATH="$ROOT" "$PYTHON" "$ROOT/scripts/pick_weights.py" \
+          --task "$task" --variant "$variant" --data "$ROOT/data/corpus/val" \
+          --seed "${PICK_SEED:-10}" --draws "${PICK_DRAWS:-6}" --device "${PICK_DEVICE:-cuda}" \
+          --keep-top "$PICK_TOP" --keep-dir "top/burst/$name" $snaps "${exported[@]}"); then
+      tar -cf "$OUT/snapshots_$name.tar" -C "$WORK/top" "burst/$name"
+    else
+      echo "ranking failed: snapshots_$name.tar holds the $PICK_TOP newest snapshots instead"
+    fi
+    echo "ranking took $(( $(date +%s) - T0 )) s"
   done
-  (cd "$WORK/burst" && tar -czf "$OUT/burst.tar.gz" summary.txt */train.log */log.csv)
 fi
 echo "== done $(date -u +%FT%TZ)"
 ls -la "$OUT"

@@ -51,7 +51,7 @@ def recipe(task: str, variant: str, degradation: str) -> str:
 
 
 def keep(scores: dict[Path, tuple[float, float]], shipped: Path, k: int, folder: Path,
-         what: str) -> None:
+         what: str, skipped: list[str]) -> None:
     """Copy the ``k`` best candidates to ``folder`` with ``scores.json`` (every score)."""
     ranked = sorted((w for w in scores if w != shipped), key=lambda w: -scores[w][0])
     folder.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,9 @@ def keep(scores: dict[Path, tuple[float, float]], shipped: Path, k: int, folder:
         shutil.copy2(w, folder / w.name)
     table = {("shipped" if w == shipped else str(w)): {"psnr": round(p, 3), "ssim": round(q, 4)}
              for w, (p, q) in scores.items()}
-    (folder / "scores.json").write_text(json.dumps({"on": what, "scores": table}, indent=1))
+    (folder / "scores.json").write_text(json.dumps(
+        {"on": what, "scores": table, "kept": [str(w) for w in ranked[:k]],
+         "skipped": skipped}, indent=1))
     print(f"kept the {min(k, len(ranked))} best of {len(ranked)} in {folder}")
 
 
@@ -82,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.ship and not args.history:
         ap.error("--ship needs --history: how the candidates were trained")
+    if args.keep_top < 0:
+        ap.error("--keep-top must be >= 0")
     if args.keep_top and args.keep_dir is None:
         ap.error("--keep-top needs --keep-dir")
 
@@ -97,19 +101,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# drcnet eval --task {args.task} --weights W --data {args.data} "
               f"--degradation {name} --seed {args.seed} --draws {args.draws}")
         scores = {}
+        skipped: list[str] = []
         for w in (shipped, *candidates):
             label = f"shipped {target.name}" if w == shipped else str(w)
             try:
                 scores[w] = score(args.task, w, args.data, name, args.seed, args.draws,
                                   args.device)
-            except DRCNetError as exc:
+            except (DRCNetError, RuntimeError) as exc:  # RuntimeError: CUDA out of memory, …
                 if w == shipped:
                     raise
                 print(f"{label}: skipped ({exc})", flush=True)
+                skipped.append(str(w))
                 continue
             print(f"{label}: {scores[w][0]:.3f} dB / {scores[w][1]:.4f}", flush=True)
         if args.keep_top:
-            keep(scores, shipped, args.keep_top, args.keep_dir, f"{name} {seeds}")
+            keep(scores, shipped, args.keep_top, args.keep_dir, f"{name} {seeds}", skipped)
         best = max(scores, key=lambda w: scores[w][0])  # ties go to the shipped file
         if best == shipped:
             print(f"picked: the shipped file ({scores[best][0]:.3f} dB); nothing to ship")
