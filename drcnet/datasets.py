@@ -55,6 +55,21 @@ def _to_tensor(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
 
 
+def zoom_side(rng: np.random.Generator, size: int, short: int, scale_aug: float) -> int:
+    """The side of the region a ``size``-px crop is taken from before it is shrunk to
+    ``size``: ``size · s`` with ``s`` log-uniform in [1, ``scale_aug``], at most ``short``
+    (the photo's short side). ``scale_aug = 1`` keeps the crop at the photo's own scale."""
+    if scale_aug <= 1.0:
+        return size
+    s = float(np.exp(rng.uniform(0.0, np.log(scale_aug))))
+    return max(size, min(short, round(size * s)))
+
+
+def color_gains(rng: np.random.Generator, strength: float) -> np.ndarray:
+    """Per-channel gains ``exp(U(-strength, strength))`` for colour augmentation."""
+    return np.exp(rng.uniform(-strength, strength, 3)).astype(np.float32)
+
+
 def augment(img: np.ndarray, code: int) -> np.ndarray:
     """One of the 8 dihedral transforms (flips and 90° rotations), ``code`` in 0–7."""
     if code & 4:
@@ -73,6 +88,8 @@ class SyntheticPairs(Dataset[Pair]):
         crop: side of the square training crops (images smaller than it are upscaled).
         seed: base seed.
         length: the number of items per epoch (items are random crops, so any length works).
+        scale_aug: crops come from regions up to this many times larger, shrunk (1 = off).
+        color_aug: per-channel gains of the clean photo, ``exp(U(-c, c))`` (0 = off).
     """
 
     def __init__(
@@ -82,8 +99,11 @@ class SyntheticPairs(Dataset[Pair]):
         crop: int = 128,
         seed: int = 0,
         length: int = 10_000,
+        scale_aug: float = 1.0,
+        color_aug: float = 0.0,
     ) -> None:
         self.degradation = get_degradation(task)
+        self.scale_aug, self.color_aug = float(scale_aug), float(color_aug)
         self.crop = int(crop)
         self.seed = int(seed)
         self.length = int(length)
@@ -110,10 +130,16 @@ class SyntheticPairs(Dataset[Pair]):
         img = self.images[int(rng.choice(len(self.images), p=self.weights))]
         m = self.degradation.margin
         size = self.crop + 2 * m
-        y = int(rng.integers(0, img.shape[0] - size + 1))
-        x = int(rng.integers(0, img.shape[1] - size + 1))
-        patch = augment(img[y : y + size, x : x + size], int(rng.integers(8)))
+        side = zoom_side(rng, size, min(img.shape[:2]), self.scale_aug)
+        y = int(rng.integers(0, img.shape[0] - side + 1))
+        x = int(rng.integers(0, img.shape[1] - side + 1))
+        region = img[y : y + side, x : x + side]
+        if side != size:
+            region = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA)
+        patch = augment(region, int(rng.integers(8)))
         clean = np.ascontiguousarray(patch, dtype=np.float32) * np.float32(1 / 255)
+        if self.color_aug > 0:
+            clean = np.clip(clean * color_gains(rng, self.color_aug), 0.0, 1.0)
         degraded, _ = degrade(self.degradation.name, clean, rng)
         if m:
             clean = clean[m:-m, m:-m]

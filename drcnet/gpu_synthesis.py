@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 import torch
 
-from .datasets import list_images
+from .datasets import color_gains, list_images, zoom_side
 from .degradations import BLIND_SIGMA, get_degradation, jpeg, line_kernel, shake_kernel
 from .errors import DRCNetError
 from .imageio import read_image
@@ -107,6 +107,8 @@ class GpuSynthesizer:
         seed: the seed of both random sources.
         kernel_bank: blur kernels kept ready (deblur only).
         kernel_refresh: bank kernels replaced per batch (deblur only).
+        scale_aug, color_aug: as :class:`~drcnet.datasets.SyntheticPairs` (regions up to
+            ``scale_aug`` times the crop, shrunk by area averaging; per-channel gains).
 
     Shape: each batch is two ``B×3×crop×crop`` float32 tensors in [0, 1] on ``device``.
     """
@@ -121,7 +123,10 @@ class GpuSynthesizer:
         seed: int = 0,
         kernel_bank: int = 1024,
         kernel_refresh: int = 4,
+        scale_aug: float = 1.0,
+        color_aug: float = 0.0,
     ) -> None:
+        self.scale_aug, self.color_aug = float(scale_aug), float(color_aug)
         self.recipe = get_degradation(task).name
         if self.recipe not in _SUPPORTED:
             raise DRCNetError(f"the on-device synthesizer has no recipe '{self.recipe}'; "
@@ -158,14 +163,23 @@ class GpuSynthesizer:
         out = []
         for _ in range(n):
             img = self.images[int(self.rng.choice(len(self.images), p=self.weights))]
-            y = int(self.rng.integers(0, img.shape[1] - size + 1))
-            x = int(self.rng.integers(0, img.shape[2] - size + 1))
+            side = zoom_side(self.rng, size, min(img.shape[1:]), self.scale_aug)
+            y = int(self.rng.integers(0, img.shape[1] - side + 1))
+            x = int(self.rng.integers(0, img.shape[2] - side + 1))
             code = int(self.rng.integers(8))
-            c = img[:, y : y + size, x : x + size]
+            c = img[:, y : y + side, x : x + side]
+            if side != size:
+                c = torch.nn.functional.interpolate(c[None].float(), size=(size, size),
+                                                    mode="area")[0].round_().to(torch.uint8)
             if code & 4:
                 c = c.flip(-1)
             out.append(torch.rot90(c, code & 3, dims=(-2, -1)) if code & 3 else c)
-        return torch.stack(out).float().mul_(1 / 255.0)
+        batch = torch.stack(out).float().mul_(1 / 255.0)
+        if self.color_aug > 0:
+            gains = np.stack([color_gains(self.rng, self.color_aug) for _ in range(n)])
+            batch = batch.mul_(torch.as_tensor(gains, device=self.device).view(n, 3, 1, 1))
+            batch = batch.clamp_(0.0, 1.0)
+        return batch
 
     def _randn(self, shape: Sequence[int]) -> torch.Tensor:
         return torch.randn(tuple(shape), generator=self.gen, device=self.device)

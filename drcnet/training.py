@@ -73,6 +73,8 @@ class TrainConfig:
     batch_size: int = 32
     num_workers: int = 3  # DataLoader workers for synth=cpu
     synth: str = "auto"  # gpu: batched synthesis on the device | cpu: DataLoader | auto
+    scale_aug: float = 1.0  # crops from regions up to this many times larger, shrunk (1 = off)
+    color_aug: float = 0.0  # per-channel gains exp(U(-c, c)) of the clean crop (0 = off)
     # optimisation
     steps: int = 20000
     lr: float = 1e-3
@@ -116,6 +118,9 @@ class TrainConfig:
         check_variant(self.task, self.variant)  # a WeightsError, which is a DRCNetError
         if self.synth not in ("auto", "gpu", "cpu"):
             raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
+        if self.scale_aug < 1.0 or self.color_aug < 0.0:
+            raise DRCNetError(f"scale_aug must be >= 1 and color_aug >= 0 (1 and 0 = off), got "
+                              f"{self.scale_aug} and {self.color_aug}")
         if not 0.0 <= self.ema < 1.0:
             raise DRCNetError(f"ema must be in [0, 1) (0 = off; 0.999 is typical), got {self.ema}")
         if self.keep_every < 0:
@@ -441,10 +446,12 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
         # A fresh stream per rank and per (re)start, like the sampler's seed below.
         seed = (cfg.seed * 1_000_003 + 7919 * starts) * 64 + d.rank
         train_set = GpuSynthesizer(cfg.data, cfg.degradation or cfg.task, cfg.crop,
-                                   cfg.batch_size, d.device, seed=seed)
+                                   cfg.batch_size, d.device, seed=seed,
+                                   scale_aug=cfg.scale_aug, color_aug=cfg.color_aug)
     else:
         train_set = SyntheticPairs(cfg.data, cfg.degradation or cfg.task, cfg.crop,
-                                   seed=cfg.seed, length=100_000)
+                                   seed=cfg.seed, length=100_000, scale_aug=cfg.scale_aug,
+                                   color_aug=cfg.color_aug)
     val = None
     if cfg.val_data and d.main:
         val = ValidationSet(cfg.val_data, cfg.degradation or cfg.task, cfg.val_seed,

@@ -80,3 +80,35 @@ def test_streak_kernel_matches_the_cpu_rain_filters() -> None:
 def test_unknown_recipe_is_an_error(photos: Path) -> None:
     with pytest.raises(ValueError, match="unknown degradation"):
         GpuSynthesizer(photos, "snow")
+
+
+def _stripes(folder: Path) -> Path:
+    img = np.zeros((256, 256, 3), np.uint8)
+    img[:, ::2] = 255  # 1-px stripes: any shrinking averages them towards grey
+    cv2.imwrite(str(folder / "stripes.png"), img)
+    return folder
+
+
+@pytest.mark.parametrize("where", ["cpu", "device"])
+def test_scale_and_colour_augmentation(tmp_path: Path, where: str) -> None:
+    from drcnet.datasets import SyntheticPairs
+
+    def clean(**kw: float) -> torch.Tensor:
+        if where == "cpu":
+            ds = SyntheticPairs(_stripes(tmp_path), "gaussian25", crop=32, seed=1, **kw)
+            return torch.stack([ds[i][1] for i in range(16)])
+        return GpuSynthesizer(_stripes(tmp_path), "gaussian25", crop=32, batch_size=16,
+                              seed=1, **kw).batch()[1]
+
+    plain, zoomed = clean(), clean(scale_aug=4.0)
+    assert zoomed.shape == plain.shape == (16, 3, 32, 32)
+    contrast = [float(c.flatten(1).std(dim=1).mean()) for c in (plain, zoomed)]
+    assert contrast[0] == pytest.approx(0.5, abs=0.01) and contrast[1] < 0.45
+    tinted = clean(color_aug=0.3)
+    means = tinted.mean(dim=(2, 3))  # per sample and channel; 0.5 without the gains
+    assert float((means - 0.5).abs().max()) > 0.05 and 0 <= float(tinted.min())
+    assert float(tinted.max()) <= 1
+    with pytest.raises(Exception, match="scale_aug must be >= 1"):
+        from drcnet.training import TrainConfig
+
+        TrainConfig(scale_aug=0.5)

@@ -320,13 +320,31 @@ def test_init_weights(corpus: Path, tmp_path: Path) -> None:
                                              "out_dir": str(tmp_path / "d")})))
 
 
-def test_train_with_on_device_synthesis(corpus: Path, tmp_path: Path) -> None:
+def test_train_with_on_device_synthesis(corpus: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = tiny(corpus, tmp_path / "gpu", synth="gpu", task="derain")
     assert cfg.synth_on(__import__("torch").device("cpu")) == "gpu"
     assert tiny(corpus, tmp_path).synth_on(__import__("torch").device("cpu")) == "cpu"
     result = run_to_end(train(cfg))
     assert result.steps == 4 and result.weights is not None
     assert "made on the device" in read_metadata(result.weights)["data"]
+    import drcnet.training as training
+
+    seen = []
+    for cls in ("GpuSynthesizer", "SyntheticPairs"):
+        real = getattr(training, cls)
+
+        class Spy(real):  # type: ignore[misc, valid-type]
+            def __init__(self, *a, _name=cls, **kw) -> None:  # noqa: ANN002, ANN003
+                seen.append((_name, kw.get("scale_aug"), kw.get("color_aug")))
+                super().__init__(*a, **kw)
+
+        monkeypatch.setattr(training, cls, Spy)
+    for synth in ("gpu", "cpu"):  # both synthesizers get the augmentation settings
+        aug = cfg.with_overrides([f"synth={synth}", "scale_aug=2", "color_aug=0.2", "steps=1",
+                                  "val_data=", f"out_dir={tmp_path / ('aug-' + synth)}"])
+        run_to_end(train(aug))
+    assert seen == [("GpuSynthesizer", 2.0, 0.2), ("SyntheticPairs", 2.0, 0.2)]
     with pytest.raises(DRCNetError, match="unknown synth"):
         cfg.with_overrides(["synth=tpu"])
     with pytest.raises(DRCNetError, match="unknown pixel_loss 'l3'; choose l1, charbonnier, mse"):
