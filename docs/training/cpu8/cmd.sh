@@ -9,7 +9,11 @@
 # derain-lr2e-5 (started 30 minutes later on the second core, MIN=80): the same at lr 2e-5, to
 # see whether a smaller step shrinks the early dip that every fine-tune of the shipped file
 # has shown (a fresh Adam: session 7 lost up to 0.9 dB in its first 300 steps).
-#   bash docs/training/cpu8/cmd.sh derain|derain-lr2e-5   (MIN=minutes, default 100; resumes)
+# derain-aug (started when derain-lr2e-5 was stopped at step 1100, MIN=40): the config's recipe
+# (no ema) with colour and scale augmentation, color_aug=0.3, scale_aug=1.5, after every
+# shipped model broke on a photo of saturated sweets (docs/eval/saturated/): do gains that push
+# colours towards the gamut edge fix it, and at what cost on the validation photos?
+#   bash docs/training/cpu8/cmd.sh derain|derain-lr2e-5|derain-aug   (MIN=minutes; resumes)
 cd "$(dirname "$0")/../../.."
 export OMP_NUM_THREADS=1
 MIN=${MIN:-100}  # minutes; they also shape the cosine schedule
@@ -26,5 +30,10 @@ case "$1" in
     exec nice -n 10 .venv/bin/drcnet train --config configs/derain.yaml \
       --out runs/derain-ema-lr2e-5-cpu8 "${common[@]}" \
       --set init_weights=resources/weights/derain.safetensors --set lr=2e-5 --set ema=0.999 ;;
-  *) echo "usage: $0 derain|derain-lr2e-5" >&2; exit 2 ;;
+  derain-aug)
+    exec nice -n 10 .venv/bin/drcnet train --config configs/derain.yaml \
+      --out runs/derain-aug-cpu8 "${common[@]}" \
+      --set init_weights=resources/weights/derain.safetensors --set lr=5e-5 \
+      --set color_aug=0.3 --set scale_aug=1.5 ;;
+  *) echo "usage: $0 derain|derain-lr2e-5|derain-aug" >&2; exit 2 ;;
 esac
