@@ -70,6 +70,24 @@ def color_gains(rng: np.random.Generator, strength: float) -> np.ndarray:
     return np.exp(rng.uniform(-strength, strength, 3)).astype(np.float32)
 
 
+def saturation_gain(rng: np.random.Generator, strength: float) -> float:
+    """Chroma gain for saturation augmentation: 1 for half the crops, for the other half
+    log-uniform in [1, ``strength``]. Draws nothing when ``strength <= 1`` (off), so a run
+    without it keeps its random stream."""
+    if strength <= 1.0 or rng.uniform() < 0.5:
+        return 1.0
+    return float(np.exp(rng.uniform(0.0, np.log(strength))))
+
+
+def saturate(rgb: np.ndarray, gain: float) -> np.ndarray:
+    """Each pixel moved ``gain`` times as far from its grey (the mean of its channels),
+    clipped to [0, 1]: greys stay put, colours head for the gamut's edge."""
+    if gain == 1.0:
+        return rgb
+    grey = rgb.mean(axis=-1, keepdims=True)
+    return np.clip(grey + np.float32(gain) * (rgb - grey), 0.0, 1.0)
+
+
 def augment(img: np.ndarray, code: int) -> np.ndarray:
     """One of the 8 dihedral transforms (flips and 90° rotations), ``code`` in 0–7."""
     if code & 4:
@@ -90,6 +108,8 @@ class SyntheticPairs(Dataset[Pair]):
         length: the number of items per epoch (items are random crops, so any length works).
         scale_aug: crops come from regions up to this many times larger, shrunk (1 = off).
         color_aug: per-channel gains of the clean photo, ``exp(U(-c, c))`` (0 = off).
+        sat_aug: saturation gain of the clean photo, log-uniform in [1, s] on half the
+            crops (1 = off; see :func:`saturation_gain`).
     """
 
     def __init__(
@@ -101,9 +121,11 @@ class SyntheticPairs(Dataset[Pair]):
         length: int = 10_000,
         scale_aug: float = 1.0,
         color_aug: float = 0.0,
+        sat_aug: float = 1.0,
     ) -> None:
         self.degradation = get_degradation(task)
         self.scale_aug, self.color_aug = float(scale_aug), float(color_aug)
+        self.sat_aug = float(sat_aug)
         self.crop = int(crop)
         self.seed = int(seed)
         self.length = int(length)
@@ -140,6 +162,8 @@ class SyntheticPairs(Dataset[Pair]):
         clean = np.ascontiguousarray(patch, dtype=np.float32) * np.float32(1 / 255)
         if self.color_aug > 0:
             clean = np.clip(clean * color_gains(rng, self.color_aug), 0.0, 1.0)
+        if self.sat_aug > 1.0:
+            clean = saturate(clean, saturation_gain(rng, self.sat_aug))
         degraded, _ = degrade(self.degradation.name, clean, rng)
         if m:
             clean = clean[m:-m, m:-m]

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 import torch
 
-from .datasets import color_gains, list_images, zoom_side
+from .datasets import color_gains, list_images, saturation_gain, zoom_side
 from .degradations import BLIND_SIGMA, get_degradation, jpeg, line_kernel, shake_kernel
 from .errors import DRCNetError
 from .imageio import read_image
@@ -107,8 +107,9 @@ class GpuSynthesizer:
         seed: the seed of both random sources.
         kernel_bank: blur kernels kept ready (deblur only).
         kernel_refresh: bank kernels replaced per batch (deblur only).
-        scale_aug, color_aug: as :class:`~drcnet.datasets.SyntheticPairs` (regions up to
-            ``scale_aug`` times the crop, shrunk by area averaging; per-channel gains).
+        scale_aug, color_aug, sat_aug: as :class:`~drcnet.datasets.SyntheticPairs` (regions
+            up to ``scale_aug`` times the crop, shrunk by area averaging; per-channel gains;
+            saturation gains).
 
     Shape: each batch is two ``B×3×crop×crop`` float32 tensors in [0, 1] on ``device``.
     """
@@ -125,8 +126,10 @@ class GpuSynthesizer:
         kernel_refresh: int = 4,
         scale_aug: float = 1.0,
         color_aug: float = 0.0,
+        sat_aug: float = 1.0,
     ) -> None:
         self.scale_aug, self.color_aug = float(scale_aug), float(color_aug)
+        self.sat_aug = float(sat_aug)
         self.recipe = get_degradation(task).name
         if self.recipe not in _SUPPORTED:
             raise DRCNetError(f"the on-device synthesizer has no recipe '{self.recipe}'; "
@@ -179,6 +182,11 @@ class GpuSynthesizer:
             gains = np.stack([color_gains(self.rng, self.color_aug) for _ in range(n)])
             batch = batch.mul_(torch.as_tensor(gains, device=self.device).view(n, 3, 1, 1))
             batch = batch.clamp_(0.0, 1.0)
+        if self.sat_aug > 1.0:
+            gain = torch.as_tensor([saturation_gain(self.rng, self.sat_aug) for _ in range(n)],
+                                   dtype=torch.float32, device=self.device).view(n, 1, 1, 1)
+            grey = batch.mean(dim=1, keepdim=True)
+            batch = (grey + gain * (batch - grey)).clamp_(0.0, 1.0)
         return batch
 
     def _randn(self, shape: Sequence[int]) -> torch.Tensor:

@@ -75,6 +75,7 @@ class TrainConfig:
     synth: str = "auto"  # gpu: batched synthesis on the device | cpu: DataLoader | auto
     scale_aug: float = 1.0  # crops from regions up to this many times larger, shrunk (1 = off)
     color_aug: float = 0.0  # per-channel gains exp(U(-c, c)) of the clean crop (0 = off)
+    sat_aug: float = 1.0  # chroma gain of half the clean crops, log-uniform in [1, s] (1 = off)
     # optimisation
     steps: int = 20000
     lr: float = 1e-3
@@ -118,9 +119,10 @@ class TrainConfig:
         check_variant(self.task, self.variant)  # a WeightsError, which is a DRCNetError
         if self.synth not in ("auto", "gpu", "cpu"):
             raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
-        if self.scale_aug < 1.0 or self.color_aug < 0.0:
-            raise DRCNetError(f"scale_aug must be >= 1 and color_aug >= 0 (1 and 0 = off), got "
-                              f"{self.scale_aug} and {self.color_aug}")
+        if self.scale_aug < 1.0 or self.color_aug < 0.0 or self.sat_aug < 1.0:
+            raise DRCNetError(f"scale_aug and sat_aug must be >= 1 and color_aug >= 0 (1, 1 and "
+                              f"0 = off), got {self.scale_aug}, {self.sat_aug} and "
+                              f"{self.color_aug}")
         if not 0.0 <= self.ema < 1.0:
             raise DRCNetError(f"ema must be in [0, 1) (0 = off; 0.999 is typical), got {self.ema}")
         if self.keep_every < 0:
@@ -447,11 +449,12 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
         seed = (cfg.seed * 1_000_003 + 7919 * starts) * 64 + d.rank
         train_set = GpuSynthesizer(cfg.data, cfg.degradation or cfg.task, cfg.crop,
                                    cfg.batch_size, d.device, seed=seed,
-                                   scale_aug=cfg.scale_aug, color_aug=cfg.color_aug)
+                                   scale_aug=cfg.scale_aug, color_aug=cfg.color_aug,
+                                   sat_aug=cfg.sat_aug)
     else:
         train_set = SyntheticPairs(cfg.data, cfg.degradation or cfg.task, cfg.crop,
                                    seed=cfg.seed, length=100_000, scale_aug=cfg.scale_aug,
-                                   color_aug=cfg.color_aug)
+                                   color_aug=cfg.color_aug, sat_aug=cfg.sat_aug)
     val = None
     if cfg.val_data and d.main:
         val = ValidationSet(cfg.val_data, cfg.degradation or cfg.task, cfg.val_seed,

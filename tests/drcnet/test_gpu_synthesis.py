@@ -108,7 +108,38 @@ def test_scale_and_colour_augmentation(tmp_path: Path, where: str) -> None:
     means = tinted.mean(dim=(2, 3))  # per sample and channel; 0.5 without the gains
     assert float((means - 0.5).abs().max()) > 0.05 and 0 <= float(tinted.min())
     assert float(tinted.max()) <= 1
-    with pytest.raises(Exception, match="scale_aug must be >= 1"):
+    with pytest.raises(Exception, match="scale_aug and sat_aug must be >= 1"):
         from drcnet.training import TrainConfig
 
         TrainConfig(scale_aug=0.5)
+    with pytest.raises(Exception, match="scale_aug and sat_aug must be >= 1"):
+        TrainConfig(sat_aug=0.5)
+
+
+@pytest.mark.parametrize("where", ["cpu", "device"])
+def test_saturation_augmentation(tmp_path: Path, where: str) -> None:
+    from drcnet.datasets import SyntheticPairs
+
+    flat = np.empty((128, 128, 3), np.uint8)
+    flat[:] = (100, 140, 120)  # BGR: a muted green, each channel 20 from the grey of 120
+    cv2.imwrite(str(tmp_path / "muted.png"), flat)
+
+    def clean(**kw: float) -> torch.Tensor:
+        if where == "cpu":
+            ds = SyntheticPairs(tmp_path, "gaussian25", crop=32, seed=3, **kw)
+            return torch.stack([ds[i][1] for i in range(64)])
+        return GpuSynthesizer(tmp_path, "gaussian25", crop=32, batch_size=64, seed=3,
+                              **kw).batch()[1]
+
+    def chroma(x: torch.Tensor) -> torch.Tensor:  # per crop: distance of G from the grey
+        return (x[:, 1] - x.mean(dim=1)).mean(dim=(1, 2)) * 255
+
+    plain, vivid = chroma(clean()), chroma(clean(sat_aug=4.0))
+    assert torch.allclose(plain, torch.full_like(plain, 20.0), atol=0.6)
+    # Half the crops keep their colour, the rest move up to 4x as far from grey, and the grey
+    # itself stays put.
+    kept = (vivid - 20.0).abs() < 0.6
+    assert 16 <= int(kept.sum()) <= 48
+    assert float(vivid.max()) > 40.0 and float(vivid.max()) <= 80.6 and float(vivid.min()) > 19.4
+    grey = clean(sat_aug=4.0).mean(dim=1) * 255
+    assert torch.allclose(grey, torch.full_like(grey, 120.0), atol=0.6)

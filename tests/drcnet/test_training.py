@@ -336,15 +336,17 @@ def test_train_with_on_device_synthesis(corpus: Path, tmp_path: Path,
 
         class Spy(real):  # type: ignore[misc, valid-type]
             def __init__(self, *a, _name=cls, **kw) -> None:  # noqa: ANN002, ANN003
-                seen.append((_name, kw.get("scale_aug"), kw.get("color_aug")))
+                seen.append((_name, kw.get("scale_aug"), kw.get("color_aug"),
+                             kw.get("sat_aug")))
                 super().__init__(*a, **kw)
 
         monkeypatch.setattr(training, cls, Spy)
     for synth in ("gpu", "cpu"):  # both synthesizers get the augmentation settings
-        aug = cfg.with_overrides([f"synth={synth}", "scale_aug=2", "color_aug=0.2", "steps=1",
+        aug = cfg.with_overrides([f"synth={synth}", "scale_aug=2", "color_aug=0.2", "sat_aug=3",
+                                  "steps=1",
                                   "val_data=", f"out_dir={tmp_path / ('aug-' + synth)}"])
         run_to_end(train(aug))
-    assert seen == [("GpuSynthesizer", 2.0, 0.2), ("SyntheticPairs", 2.0, 0.2)]
+    assert seen == [("GpuSynthesizer", 2.0, 0.2, 3.0), ("SyntheticPairs", 2.0, 0.2, 3.0)]
     with pytest.raises(DRCNetError, match="unknown synth"):
         cfg.with_overrides(["synth=tpu"])
     with pytest.raises(DRCNetError, match="unknown pixel_loss 'l3'; choose l1, charbonnier, mse"):
