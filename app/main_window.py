@@ -58,6 +58,7 @@ from drcnet.devices import available_devices
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
 from drcnet.inference import DEFAULT_TILE, TileConfig, one_pass, overlap_for
 from drcnet.metrics import psnr, ssim
+from drcnet.range_check import RangeReport
 from drcnet.registry import TASKS, stored_config, weight_spec
 
 from .controls import ControlsPanel
@@ -811,7 +812,7 @@ class MainWindow(QMainWindow):
         if self._preview_is_full() and a.knobs == self.knobs() and not result.draft:
             self.full = RestoreResult(result.serial, a.knobs, a.restored, a.seconds,
                                       result.device, self._tiles(),
-                                      precision=self.info.precision)
+                                      precision=self.info.precision, range=a.range)
             self._full_qimage = self._preview_qimage
         if a.maps:
             self.maps.set_maps(a.maps, a.knobs.t,
@@ -877,6 +878,7 @@ class MainWindow(QMainWindow):
         if self.image is None:
             return
         task = self.controls.task()
+        self.viewer.set_warning("")  # the branch that shows a result says whether it is out
         if self.model_missing or (self.model_error and self.info is None):
             self.viewer.set_output(None, caption="", message=(
                 f"No trained {task} weights are installed.\nNothing is restored for this "
@@ -886,6 +888,7 @@ class MainWindow(QMainWindow):
         elif self._full_current():
             self.viewer.set_output(self._full_qimage,
                                    f"Restored · full resolution · {knob_caption(self.full.knobs)}")
+            self._show_range(self.full.range)
             self.restoreShown.emit()
         elif self.preview is not None:
             a = self.preview.analysis
@@ -895,11 +898,28 @@ class MainWindow(QMainWindow):
             self.viewer.set_output(
                 self._preview_qimage, f"Restored · {kind} {w}×{h} · {knob_caption(a.knobs)}"
                 f"{stale}")
+            self._show_range(a.range)
         else:
             self.viewer.set_output(None, caption="", message=(
                 f"Loading {task} weights…" if self.info is None else "Restoring…"))
         self._update_overlay()
         self._on_hover(*self._hover)
+
+    def _show_range(self, report: RangeReport | None) -> None:
+        """The banner over the views when the shown result is outside what the model was
+        trained on (drcnet.range_check); hidden otherwise."""
+        if report is None or not report.out_of_range or self.image is None:
+            self.viewer.set_warning("")
+            return
+        n, total = len(report.flagged), len(report.tiles)
+        where = (f"{n} of {total} tiles of the full-resolution restore" if total > 1
+                 else "this image")
+        self.viewer.set_warning(
+            f"<b>Outside what this model was trained on.</b> Something in {where} drives the "
+            f"{self.controls.task()} model far beyond anything its training photos did "
+            f"(activation peak {report.peak:,.0f}; its limit is {report.limit:,.0f}). Expect "
+            f"blocky, wrongly coloured patches in the result. Strongly saturated colours are "
+            f"the known cause (see the model card).")
 
     def _update_overlay(self) -> None:
         arr = self.maps.overlay_array() if self.maps_dock.isVisible() else None

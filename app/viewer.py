@@ -355,8 +355,19 @@ class Viewer(QWidget):
         self.stack.addWidget(self.single)
         self.stack.addWidget(side)
         self.stack.addWidget(ea)
+        # Says when the model is outside what it was trained on (drcnet.range_check).
+        self.warning_label = QLabel()
+        self.warning_label.setObjectName("rangeWarning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setContentsMargins(10, 6, 10, 6)
+        self.warning_label.setStyleSheet(
+            "QLabel#rangeWarning { background: #fff3cd; color: #5c4400; "
+            "border-bottom: 1px solid #e0c36a; }")
+        self.warning_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.warning_label)
         layout.addWidget(self.stack)
         self._refresh()
 
@@ -388,6 +399,14 @@ class Viewer(QWidget):
     def set_output_message(self, message: str) -> None:
         self._output_message = message
         self._refresh()
+
+    def set_warning(self, text: str) -> None:
+        """A warning banner above the views (rich text); empty hides it."""
+        self.warning_label.setText(text)
+        self.warning_label.setVisible(bool(text))
+
+    def warning(self) -> str:
+        return self.warning_label.text() if self.warning_label.isVisible() else ""
 
     def set_overlay(self, image: QImage | None, opacity: float = 0.6) -> None:
         self._overlay = QPixmap.fromImage(image) if image is not None else None

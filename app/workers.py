@@ -27,7 +27,8 @@ from PySide6.QtGui import QImage
 
 from drcnet.compare import PAPER_DELTA, PAPER_T, Analysis, Knobs, analyse
 from drcnet.errors import Cancelled, DRCNetError, NoWeightsError
-from drcnet.inference import Progress, TileConfig, model_device, restore_tiled, run
+from drcnet.inference import Progress, TileConfig, TilePeak, model_device, restore_tiled, run
+from drcnet.range_check import RangeReport, check_peaks
 
 from .viewer import to_qimage
 
@@ -98,6 +99,7 @@ class RestoreResult:
     tiles: TileConfig
     qimage: QImage | None = None  # made in the worker: a large image converts slowly
     precision: str = "fp32"
+    range: RangeReport | None = None  # the range check over its tiles
 
 
 def _unexpected(what: str, exc: BaseException) -> str:
@@ -266,11 +268,13 @@ class ModelWorker(QObject):
                 self.forward_count += 1
                 self.progress.emit(job.serial, p.done, p.total, p.message)
 
+            peaks: list[TilePeak] = []
             restored = run(restore_tiled(self._model, job.rgb, job.tiles,
-                                         cancel=job.cancel.is_set), report)
+                                         cancel=job.cancel.is_set, peaks=peaks), report)
             self.restoreFinished.emit(RestoreResult(
                 job.serial, job.knobs, restored, time.perf_counter() - start,
-                str(self._info.device), job.tiles, to_qimage(restored), self._model.precision))
+                str(self._info.device), job.tiles, to_qimage(restored), self._model.precision,
+                check_peaks(peaks, self._model.activation_limit)))
         except Cancelled:
             self.restoreCancelled.emit(job.serial, True)
         except DRCNetError as exc:

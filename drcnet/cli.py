@@ -23,6 +23,7 @@ from .inference import (
     DEFAULT_TILE,
     Progress,
     TileConfig,
+    TilePeak,
     compile_model,
     default_tile,
     ensemble_views,
@@ -58,6 +59,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .imageio import read_image, write_image
+    from .range_check import check_peaks
     from .registry import load_model
 
     inputs = [Path(p) for p in args.inputs]
@@ -84,11 +86,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
                        batch=args.tile_batch,
                        ensemble=ensemble_views(args.task) if args.ensemble else 1)
+    limit = model.activation_limit
     if args.compile:
         if not args.quiet:
             print("compiling the model (once per run; tens of seconds)…", file=sys.stderr)
         model = compile_model(model, tiles.tile or DEFAULT_TILE, tiles.batch)
-    failures = 0
+    failures = out_of_range = 0
     for src, dst in pairs:
         try:
             image = read_image(src, max_pixels=args.max_pixels)
@@ -99,9 +102,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
                     bar.total, bar.n = p.total, p.done
                     bar.refresh()
 
-                result = run(restore_tiled(model, image.rgb, tiles), show)
+                peaks: list[TilePeak] = []
+                result = run(restore_tiled(model, image.rgb, tiles, peaks=peaks), show)
             write_image(dst, result, alpha=image.alpha, bit_depth=image.bit_depth,
                         inputs=inputs)
+            report = check_peaks(peaks, limit)
+            if report.out_of_range:  # said even with --quiet: the output may be damaged
+                out_of_range += 1
+                print(f"drcnet: warning: {src.name}: {report.message()}", file=sys.stderr)
         except DRCNetError as exc:
             if len(pairs) == 1:
                 raise
@@ -110,6 +118,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
             continue
         if not args.quiet:
             print(f"{src} -> {dst}", file=sys.stderr)
+    if out_of_range and len(pairs) > 1:
+        print(f"drcnet: warning: {out_of_range} of {len(pairs)} images were partly outside "
+              "what the model was trained on (above)", file=sys.stderr)
     if failures:
         return _fail(f"{failures} of {len(pairs)} images failed")
     return 0

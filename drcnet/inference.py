@@ -264,11 +264,25 @@ def _ramp(length: int, start: int, tile: int, total: int, overlap: int) -> np.nd
     return w
 
 
+@dataclass(frozen=True)
+class TilePeak:
+    """The peak activation the range check reads (:mod:`drcnet.range_check`) in one tile:
+    the tile's place and size in the image and the largest channel-wise ``|activation|`` of
+    the network's deepest stage-2 block over the tile (and over all views of an ensemble)."""
+
+    y: int
+    x: int
+    h: int
+    w: int
+    peak: float
+
+
 def restore_tiled(
     model: DRCNet,
     rgb: np.ndarray,
     tiles: TileConfig = TileConfig(),
     cancel: Callable[[], bool] | None = None,
+    peaks: list[TilePeak] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     """Restore an image of any size tile by tile, yielding progress after each tile.
 
@@ -281,6 +295,9 @@ def restore_tiled(
         tiles: tile size and overlap; ``tile=0`` or an image no larger than the tile is
             processed in one pass.
         cancel: called between tiles; returning True raises :class:`Cancelled`.
+        peaks: when a list, one :class:`TilePeak` per tile is appended to it (the tile's peak
+            activation, for :func:`drcnet.range_check.check_peaks`). Not for a
+            ``torch.compile``d model: the list stays empty.
 
     Returns:
         the restored H×W×3 float32 image (as the generator's return value).
@@ -289,8 +306,10 @@ def restore_tiled(
     batch = tiles.batch or auto_tile_batch(model_device(model))
     while True:
         try:
+            if peaks is not None:
+                peaks.clear()  # a retry after running out of memory starts over
             return (yield from _restore_tiled(model, rgb, tile, tiles.overlap, cancel, batch,
-                                              tiles.ensemble))
+                                              tiles.ensemble, peaks))
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             h, w = rgb.shape[:2]
@@ -318,12 +337,18 @@ def _restore_tiled(
     cancel: Callable[[], bool] | None,
     batch: int = 1,
     ensemble: int = 1,
+    peaks: list[TilePeak] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
+    probe = _PeakProbe(model, peaks is not None)
     if one_pass(h, w, tile):
-        out = yield from _relay(
-            _view_passes(model, rgb[None], ensemble, cancel),
-            lambda i: Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1 else "1 tile"))
+        with probe:
+            out = yield from _relay(
+                _view_passes(model, rgb[None], ensemble, cancel),
+                lambda i: Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1
+                                   else "1 tile"))
+        if peaks is not None and probe.seen:
+            peaks.append(TilePeak(0, 0, h, w, probe.take(1)[0]))
         return out[0]
     th, tw = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
@@ -352,13 +377,45 @@ def _restore_tiled(
             # one). Tiles are independent in the network, so the padding changes no output.
             crops = np.concatenate([crops, np.zeros((batch - len(group), th, tw, 3),
                                                     dtype=crops.dtype)])
-        outs = yield from _relay(_view_passes(model, crops, ensemble, cancel),
-                                 lambda view, f=first, n=len(group): progress(f, n, view))
+        with probe:
+            outs = yield from _relay(_view_passes(model, crops, ensemble, cancel),
+                                     lambda view, f=first, n=len(group): progress(f, n, view))
+        if peaks is not None and probe.seen:
+            # Only the group's real tiles: padding tiles are blank and not part of the image.
+            peaks.extend(TilePeak(y, x, th, tw, p)
+                         for (y, x), p in zip(group, probe.take(len(group))))
         for (y, x), out in zip(group, outs):
             weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]
             acc[y : y + th, x : x + tw] += out * weight
             norm[y : y + th, x : x + tw] += weight
     return acc / np.maximum(norm, 1e-8)
+
+
+class _PeakProbe:
+    """Turns the network's peak probe on for the passes inside ``with``; :meth:`take` gives
+    each sample's peak over those passes. A compiled model (no ``peak_probe`` of its own) is
+    left alone and :attr:`seen` stays False."""
+
+    def __init__(self, model: DRCNet, wanted: bool) -> None:
+        self.model = model if wanted and isinstance(model, DRCNet) else None
+        self.store: list[torch.Tensor] = []
+
+    @property
+    def seen(self) -> bool:
+        return bool(self.store)
+
+    def __enter__(self) -> None:
+        self.store = []
+        if self.model is not None:
+            self.model.peak_probe = self.store
+
+    def __exit__(self, *exc: object) -> None:
+        if self.model is not None:
+            self.model.peak_probe = None
+
+    def take(self, n: int) -> list[float]:
+        per_pass = torch.stack([p.flatten(1).amax(dim=1) for p in self.store])  # passes×B
+        return [float(v) for v in per_pass.amax(dim=0)[:n]]
 
 
 P = TypeVar("P")

@@ -65,6 +65,11 @@ class DRCNet(nn.Module):
         # The crop side it was trained on, from its weight file (build_model), if recorded. It
         # normalises over the image it sees, so it does best on tiles of this size.
         self.train_crop: int | None = None
+        # When a list: each forward pass appends the channel-wise peak |activation| of the
+        # deepest stage-2 block (B×h×w at 1/2^(depth-1) of the padded input, float32, CPU).
+        # drcnet.range_check compares it with the weight file's calibrated limit.
+        self.peak_probe: list[torch.Tensor] | None = None
+        self.activation_limit: float | None = None  # the calibrated limit on that peak
         self.configure(t=t, delta=delta, ea=ea)
         self.depth = depth
         chans = [wf * 2**i for i in range(depth)]
@@ -201,6 +206,8 @@ class DRCNet(nn.Module):
             else:
                 x, full = block(x)
             blocks.append(full)
+        if self.peak_probe is not None:
+            self.peak_probe.append(blocks[-1].detach().abs().amax(dim=1).float().cpu())
         for i, (up, skip) in enumerate(zip(self.decoder2, self.skip2)):
             x = up(x, skip(blocks[-i - 2]))
         out2 = self.last(x) + image

@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from . import keymap
 from .errors import UnsafeCheckpointError, WeightsError
 from .network import DRCNet, ModelConfig
+from .range_check import activation_limit
 
 _PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 # Wrappers that training frameworks put around a state dict.
@@ -165,7 +166,8 @@ def build_model(
     """Build a :class:`DRCNet` from a weight file, in eval mode on the CPU, in float32.
 
     The configuration comes from ``config``, else the file's metadata, else the shapes;
-    ``model.train_crop`` from the metadata's training config.
+    ``model.train_crop`` from the metadata's training config; ``model.activation_limit``
+    from :func:`drcnet.range_check.activation_limit`.
     """
     state = load_state_dict(path)
     meta = read_metadata(path)
@@ -183,4 +185,5 @@ def build_model(
         raise WeightsError(f"{Path(path).name} does not fit DRCNet(wf={cfg.wf}, "
                            f"depth={cfg.depth}): {detail}")
     model.train_crop = trained_crop(meta)
+    model.activation_limit = activation_limit(path, meta)
     return model.eval()

@@ -677,3 +677,26 @@ def test_choosing_the_gaussian_denoise_weights(make_window, image_path, open_set
 def test_no_weights_choice_without_a_variant(make_window) -> None:  # noqa: ANN001
     w = make_window()
     assert w.controls.variant() == "default" and w.controls.variant_combo.isHidden()
+
+
+@pytest.mark.parametrize("limit", [1e-6, 1e9])
+def test_banner_says_when_the_image_is_outside_the_trained_range(
+        make_window, weights_dir, tmp_path, picture, qtbot, open_settled, limit) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    save_weights(weights_dir / "denoise.safetensors", DRCNet(wf=8, depth=2),
+                 {"task": "denoise", "activation_limit": limit})
+    w = make_window()
+    w.controls.set_run(128, 128, False)  # no full restore when idle: the preview is shown
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    out = limit < 1
+    assert bool(w.viewer.warning()) is out and w.viewer.warning_label.isVisible() is out
+    if out:
+        assert "Outside what this model was trained on" in w.viewer.warning()
+        assert "this image" in w.viewer.warning()  # the preview: one pass over the image
+    with qtbot.waitSignal(w.restoreShown, timeout=20000):
+        w.start_full_restore()
+    assert w.full.range is not None and len(w.full.range.tiles) == 6
+    assert bool(w.viewer.warning()) is out
+    if out:
+        assert "6 of 6 tiles of the full-resolution restore" in w.viewer.warning()
+    qtbot.waitUntil(w.is_settled, timeout=30000)

@@ -238,3 +238,28 @@ def test_restore_tiles_at_the_training_crop_by_default(tmp_path, photo) -> None:
     read = {k: read_image(v).rgb for k, v in outs.items()}
     assert np.array_equal(read["default"], read["t16"])  # 16-px tiles, as trained
     assert not np.array_equal(read["default"], read["whole"])
+
+
+def test_restore_warns_when_the_image_is_outside_the_trained_range(tmp_path, photo,
+                                                                   capsys) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    net = DRCNet(wf=8, depth=2)
+    low, high = tmp_path / "low.safetensors", tmp_path / "high.safetensors"
+    save_weights(low, net, {"activation_limit": 1e-6})  # any image passes it
+    save_weights(high, net, {"activation_limit": 1e9})
+    other = tmp_path / "in2.png"
+    other.write_bytes(photo.read_bytes())
+    args = ["restore", str(photo), str(other), "--task", "denoise", "--device", "cpu", "-q",
+            "--tile", "32", "--overlap", "8"]
+    assert main([*args, "-o", str(tmp_path / "a"), "--weights", str(high)]) == 0
+    assert capsys.readouterr().err == ""
+    assert main([*args, "-o", str(tmp_path / "b"), "--weights", str(low)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    # Said even with -q, per image (4 tiles of 32 cover 40×50), then a summary; the outputs
+    # are still written.
+    assert err[0].startswith("drcnet: warning: in.png: outside what this model was trained "
+                             "on in 4 of 4 tiles") and "saturated colours" in err[0]
+    assert err[1].startswith("drcnet: warning: in2.png:")
+    assert err[2] == ("drcnet: warning: 2 of 2 images were partly outside what the model was "
+                      "trained on (above)")
+    assert (tmp_path / "b" / "in.png").is_file() and (tmp_path / "b" / "in2.png").is_file()

@@ -1,0 +1,134 @@
+"""The range check: the network's peak probe, per-tile peaks, limits and reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from drcnet import DRCNet
+from drcnet.compare import Knobs, analyse
+from drcnet.inference import TileConfig, TilePeak, forward_image, restore_tiled, run
+from drcnet.range_check import LIMITS_FILE, check_peaks, limit_from_table
+from drcnet.weights import build_model, save_weights, sha256
+
+
+@pytest.fixture(scope="module")
+def model() -> DRCNet:
+    torch.manual_seed(0)
+    return DRCNet(wf=8, depth=3).eval()
+
+
+def _img(h: int, w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 1, (h, w, 3)).astype(np.float32)
+
+
+def _peak_of(model: DRCNet, rgb: np.ndarray) -> float:
+    store: list[torch.Tensor] = []
+    model.peak_probe = store
+    try:
+        forward_image(model, rgb)
+    finally:
+        model.peak_probe = None
+    return float(store[0].max())
+
+
+def test_the_probe_records_the_deepest_stage2_block(model: DRCNet) -> None:
+    seen = {}
+
+    def keep(_m: object, _i: object, out: tuple[torch.Tensor, torch.Tensor]) -> None:
+        seen["out"] = out[1].detach()
+
+    hook = model.encoder2[-1].register_forward_hook(keep)
+    store: list[torch.Tensor] = []
+    model.peak_probe = store
+    try:
+        with torch.no_grad():
+            model(torch.rand(2, 3, 40, 36))
+    finally:
+        model.peak_probe = None
+        hook.remove()
+    # One B×h×w map per pass, at a quarter of the padded input (depth 3), the channel peak.
+    assert len(store) == 1 and store[0].shape == (2, 10, 9)
+    torch.testing.assert_close(store[0], seen["out"].abs().amax(dim=1))
+    with torch.no_grad():
+        model(torch.rand(1, 3, 32, 32))
+    assert len(store) == 1  # off again: nothing more recorded
+
+
+def test_tiled_restore_reports_one_peak_per_real_tile(model: DRCNet) -> None:
+    img = _img(150, 230)
+    img[:64, :64] = 0.0  # tiles differ
+    peaks: list[TilePeak] = []
+    # 2×3 tiles of 96 in batches of 4: the last group is padded with 2 blank tiles.
+    out = run(restore_tiled(model, img, TileConfig(tile=96, overlap=16, batch=4), peaks=peaks))
+    assert out.shape == img.shape and len(peaks) == 6
+    assert model.peak_probe is None
+    for p in peaks:
+        assert (p.h, p.w) == (96, 96)
+        tile = img[p.y : p.y + 96, p.x : p.x + 96]
+        assert p.peak == pytest.approx(_peak_of(model, tile), rel=1e-5)
+    assert len({round(p.peak, 4) for p in peaks}) > 1
+    one: list[TilePeak] = []
+    run(restore_tiled(model, img, TileConfig(tile=0), peaks=one))
+    assert one == [TilePeak(0, 0, 150, 230, pytest.approx(_peak_of(model, img), rel=1e-5))]
+
+
+def test_ensemble_peak_is_the_largest_over_views(model: DRCNet) -> None:
+    img = _img(64, 64, seed=1)
+    img[:, :20] = 1.0  # not symmetric, so the views differ
+    views = [np.ascontiguousarray(np.rot90(img, k)) for k in range(4)]
+    peaks: list[TilePeak] = []
+    run(restore_tiled(model, img, TileConfig(tile=0, ensemble=8), peaks=peaks))
+    upright = max(_peak_of(model, v) for v in views)
+    assert peaks[0].peak >= upright * (1 - 1e-5)
+
+
+def test_check_peaks_and_the_message() -> None:
+    tiles = [TilePeak(0, 0, 10, 10, 5.0), TilePeak(0, 10, 10, 10, 50.0)]
+    report = check_peaks(tiles, 20.0)
+    assert report.checked and report.out_of_range and report.peak == 50.0
+    assert report.flagged == (tiles[1],)
+    assert report.area_fraction(10, 20) == pytest.approx(0.5)
+    assert "1 of 2 tiles" in report.message() and "limit 20" in report.message()
+    calm = check_peaks(tiles, 100.0)
+    assert not calm.out_of_range and calm.message() == "" and calm.area_fraction(10, 20) == 0
+    unchecked = check_peaks(tiles, None)
+    assert not unchecked.checked and not unchecked.out_of_range
+    assert not check_peaks([], 1.0).checked
+
+
+def test_limits_come_from_metadata_or_the_table_with_a_matching_hash(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = DRCNet(wf=8, depth=2)
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    save_weights(a, net, {"activation_limit": 12.5})
+    save_weights(b, net, {"task": "denoise"})
+    assert build_model(a).activation_limit == 12.5
+    assert build_model(b).activation_limit is None  # no limit anywhere: not checked
+    table = tmp_path / LIMITS_FILE
+    table.write_text(json.dumps({"b.safetensors": {"sha256": sha256(b), "limit": 7.0}}))
+    assert build_model(b).activation_limit == 7.0
+    table.write_text(json.dumps({"b.safetensors": {"sha256": "0" * 64, "limit": 7.0}}))
+    assert limit_from_table(b) is None  # a replaced file never inherits another's limit
+    table.write_text("not json")
+    assert limit_from_table(b) is None
+
+
+def test_analyse_reports_the_preview_pass(model: DRCNet) -> None:
+    img = _img(70, 90)
+    peak = _peak_of(model, img)
+    try:
+        model.activation_limit = peak / 2
+        a = analyse(model, img, Knobs())
+        assert a.range is not None and a.range.out_of_range
+        assert a.peak_map is not None and a.peak_map.shape == (18, 23)
+        assert float(a.peak_map.max()) == pytest.approx(peak, rel=1e-5)
+        model.activation_limit = peak * 2
+        assert not analyse(model, img, Knobs()).range.out_of_range
+    finally:
+        model.activation_limit = None
+    assert model.peak_probe is None
