@@ -9,7 +9,7 @@
 # (sat_aug=3: half the clean crops get a chroma gain log-uniform in [1, 3]), batch 4 x 256^2,
 # lr 3e-5 (session 5's p3 rate). Why: it breaks on saturated colours (docs/eval/saturated/),
 # and boosting the colour of ordinary validation photos 3x drops it from 32.27 to 25.25 dB on
-# rubberwhale1 (docs/training/cpu9/README.txt); can it learn them without losing its 0.1 dB
+# rubberwhale1 (docs/training/cpu9/sat_probe.txt); can it learn them without losing its 0.1 dB
 # over CBM3D?
 #   MIN=120 bash docs/training/cpu9/cmd.sh derain-aug|denoise-gaussian-sat   (resumes)
 cd "$(dirname "$0")/../../.."
