@@ -58,7 +58,7 @@ from drcnet.devices import available_devices
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
 from drcnet.inference import DEFAULT_TILE, TileConfig, one_pass, overlap_for
 from drcnet.metrics import psnr, ssim
-from drcnet.range_check import RangeReport
+from drcnet.range_check import RangeReport, flagged_boxes
 from drcnet.registry import TASKS, stored_config, weight_spec
 
 from .controls import ControlsPanel
@@ -878,7 +878,7 @@ class MainWindow(QMainWindow):
         if self.image is None:
             return
         task = self.controls.task()
-        self.viewer.set_warning("")  # the branch that shows a result says whether it is out
+        self._show_range(None)  # the branch that shows a result says whether it is out
         if self.model_missing or (self.model_error and self.info is None):
             self.viewer.set_output(None, caption="", message=(
                 f"No trained {task} weights are installed.\nNothing is restored for this "
@@ -888,7 +888,7 @@ class MainWindow(QMainWindow):
         elif self._full_current():
             self.viewer.set_output(self._full_qimage,
                                    f"Restored · full resolution · {knob_caption(self.full.knobs)}")
-            self._show_range(self.full.range)
+            self._show_range(self.full.range, source_hw=self.full.restored.shape[:2])
             self.restoreShown.emit()
         elif self.preview is not None:
             a = self.preview.analysis
@@ -898,27 +898,31 @@ class MainWindow(QMainWindow):
             self.viewer.set_output(
                 self._preview_qimage, f"Restored · {kind} {w}×{h} · {knob_caption(a.knobs)}"
                 f"{stale}")
-            self._show_range(a.range)
+            self._show_range(a.range, a.peak_map, a.restored.shape[:2])
         else:
             self.viewer.set_output(None, caption="", message=(
                 f"Loading {task} weights…" if self.info is None else "Restoring…"))
         self._update_overlay()
         self._on_hover(*self._hover)
 
-    def _show_range(self, report: RangeReport | None) -> None:
-        """The banner over the views when the shown result is outside what the model was
-        trained on (drcnet.range_check); hidden otherwise."""
+    def _show_range(self, report: RangeReport | None, peak_map: np.ndarray | None = None,
+                    source_hw: tuple[int, int] | None = None) -> None:
+        """The banner over the views, and outlines on the result, when the shown result is
+        outside what the model was trained on (drcnet.range_check); nothing otherwise."""
         if report is None or not report.out_of_range or self.image is None:
             self.viewer.set_warning("")
+            self.viewer.set_marks([])
             return
         n, total = len(report.flagged), len(report.tiles)
         where = (f"{n} of {total} tiles of the full-resolution restore" if total > 1
                  else "this image")
+        self.viewer.set_marks(flagged_boxes(report, peak_map, self.image.rgb.shape[:2],
+                                            source_hw))
         self.viewer.set_warning(
-            f"<b>Outside what this model was trained on.</b> Something in {where} drives the "
-            f"{self.controls.task()} model far beyond anything its training photos did "
-            f"(activation peak {report.peak:,.0f}; its limit is {report.limit:,.0f}). Expect "
-            f"blocky, wrongly coloured patches in the result. Strongly saturated colours are "
+            f"<b>Outside what this model was trained on.</b> Something in {where} (outlined) "
+            f"drives the {self.controls.task()} model far beyond anything its training photos "
+            f"did (activation peak {report.peak:,.0f}; its limit is {report.limit:,.0f}). "
+            f"Expect blocky, wrongly coloured patches there. Strongly saturated colours are "
             f"the known cause (see the model card).")
 
     def _update_overlay(self) -> None:

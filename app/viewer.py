@@ -95,6 +95,7 @@ class ImageCanvas(QWidget):
         self.split_position = 0.5
         self.overlay: QPixmap | None = None
         self.overlay_opacity = 0.6
+        self.marks: list[QRectF] = []  # outlined areas, in image pixels
         self.captions: tuple[str, str] = ("", "")
         self.placeholder = ""
         self.secondary_placeholder = ""
@@ -175,6 +176,8 @@ class ImageCanvas(QWidget):
             p.setOpacity(self.overlay_opacity)
             p.drawPixmap(target, self.overlay, QRectF(self.overlay.rect()))
             p.setOpacity(1.0)
+        if self.marks:
+            self._marks(p, s, o)
         if self.split:
             self._divider(p, target)
         self._captions(p)
@@ -189,6 +192,18 @@ class ImageCanvas(QWidget):
             p.fillRect(target, QColor(44, 45, 50))
             if placeholder:
                 self._text(p, placeholder, clip.intersected(QRectF(self.rect())).toRect())
+        p.restore()
+
+    def _marks(self, p: QPainter, s: float, o: QPointF) -> None:
+        """Dashed amber outlines (over a dark one, visible on any image) round the marks."""
+        p.save()
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for pen in (QPen(QColor(0, 0, 0, 170), 4), QPen(QColor(255, 184, 28), 2,
+                                                         Qt.PenStyle.DashLine)):
+            p.setPen(pen)
+            for r in self.marks:
+                p.drawRect(QRectF(o.x() + r.x() * s, o.y() + r.y() * s, r.width() * s,
+                                  r.height() * s))
         p.restore()
 
     def _divider(self, p: QPainter, target: QRectF) -> None:
@@ -317,6 +332,7 @@ class Viewer(QWidget):
         self._output_message = ""
         self._overlay: QPixmap | None = None
         self._overlay_opacity = 0.6
+        self._marks: list[QRectF] = []
         self._ea: tuple[QPixmap, QPixmap, QPixmap] | None = None
         self._ea_captions = ("With EA", "Without EA", "Difference")
         self._ea_message = "The w/ vs w/o EA comparison appears after the next preview."
@@ -384,6 +400,8 @@ class Viewer(QWidget):
         self._output = None
         self._ea = None
         self._overlay = None
+        self._marks = []
+        self.set_warning("")
         self.state.set_fit()
         self._refresh()
 
@@ -407,6 +425,14 @@ class Viewer(QWidget):
 
     def warning(self) -> str:
         return self.warning_label.text() if self.warning_label.isVisible() else ""
+
+    def set_marks(self, boxes: list[tuple[int, int, int, int]]) -> None:
+        """Outline these ``(x, y, w, h)`` areas (input image pixels) on the restored image."""
+        self._marks = [QRectF(*b) for b in boxes]
+        self._refresh()
+
+    def marks(self) -> list[QRectF]:
+        return list(self._marks)
 
     def set_overlay(self, image: QImage | None, opacity: float = 0.6) -> None:
         self._overlay = QPixmap.fromImage(image) if image is not None else None
@@ -476,6 +502,7 @@ class Viewer(QWidget):
             c.secondary = None
             c.split = False
             c.overlay = None
+            c.marks = []
             c.captions = ("", "")
             c.secondary_placeholder = ""
         overlay = (self._overlay, self._overlay_opacity)
@@ -491,6 +518,7 @@ class Viewer(QWidget):
             self.stack.setCurrentIndex(0)
         elif self._mode == "after":
             show(self.single, self._output, self._output_caption, message)
+            self.single.marks = self._marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare" and self._style == "split":
             show(self.single, self._input, "Input", "")
@@ -500,10 +528,12 @@ class Viewer(QWidget):
             c.split = True
             c.split_position = self._split
             c.captions = ("Input", self._output_caption)
+            c.marks = self._marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare":
             show(self.left, self._input, "Input", "")
             show(self.right, self._output, self._output_caption, message)
+            self.right.marks = self._marks
             self.stack.setCurrentIndex(1)
         else:
             show(self.ea_canvases[0], self._input, "Input", "")

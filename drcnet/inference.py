@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -275,6 +275,9 @@ class TilePeak:
     h: int
     w: int
     peak: float
+    # The channel-wise peak map of the tile's first (as-is) view at the block's resolution,
+    # cropped to the tile: where in the tile the peak is (drcnet.range_check.flagged_boxes).
+    map: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def restore_tiled(
@@ -348,7 +351,7 @@ def _restore_tiled(
                 lambda i: Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1
                                    else "1 tile"))
         if peaks is not None and probe.seen:
-            peaks.append(TilePeak(0, 0, h, w, probe.take(1)[0]))
+            peaks.append(TilePeak(0, 0, h, w, probe.take(1)[0], probe.maps(1, h, w)[0]))
         return out[0]
     th, tw = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
@@ -382,8 +385,8 @@ def _restore_tiled(
                                      lambda view, f=first, n=len(group): progress(f, n, view))
         if peaks is not None and probe.seen:
             # Only the group's real tiles: padding tiles are blank and not part of the image.
-            peaks.extend(TilePeak(y, x, th, tw, p)
-                         for (y, x), p in zip(group, probe.take(len(group))))
+            peaks.extend(TilePeak(y, x, th, tw, p, m) for (y, x), p, m in zip(
+                group, probe.take(len(group)), probe.maps(len(group), th, tw)))
         for (y, x), out in zip(group, outs):
             weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]
             acc[y : y + th, x : x + tw] += out * weight
@@ -416,6 +419,16 @@ class _PeakProbe:
     def take(self, n: int) -> list[float]:
         per_pass = torch.stack([p.flatten(1).amax(dim=1) for p in self.store])  # passes×B
         return [float(v) for v in per_pass.amax(dim=0)[:n]]
+
+    def maps(self, n: int, h: int, w: int) -> list[np.ndarray]:
+        """The first pass's maps of the first ``n`` samples, cropped to an ``h×w`` input
+        (the network pads it to a multiple of its down-sampling)."""
+        first = self.store[0]
+        mh, mw = first.shape[-2:]
+        mult = int(getattr(self.model, "multiple", 1))
+        hp, wp = h + (-h) % mult, w + (-w) % mult
+        rows, cols = -(-h * mh // hp), -(-w * mw // wp)
+        return [first[i, :rows, :cols].numpy() for i in range(n)]
 
 
 P = TypeVar("P")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 if TYPE_CHECKING:
@@ -113,6 +114,58 @@ class RangeReport:
         return (f"outside what this model was trained on in {where} (activation peak "
                 f"{self.peak:.0f}, limit {self.limit:.0f}); expect blocky, wrongly coloured "
                 f"patches there. Strongly saturated colours are the known cause.")
+
+
+def stitched_map(tiles: tuple[TilePeak, ...] | list[TilePeak], hw: tuple[int, int]
+                 ) -> np.ndarray | None:
+    """The tiles' peak maps placed into one map of an ``hw`` image (the largest value where
+    tiles overlap), at the maps' resolution; ``None`` when no tile has a map."""
+    with_maps = [t for t in tiles if t.map is not None and t.map.size]
+    if not with_maps:
+        return None
+    first = with_maps[0]
+    cell = first.h / first.map.shape[0]  # image pixels per map cell
+    grid = np.zeros((math.ceil(hw[0] / cell), math.ceil(hw[1] / cell)), np.float32)
+    for t in with_maps:
+        y0, x0 = min(round(t.y / cell), grid.shape[0]), min(round(t.x / cell), grid.shape[1])
+        m = t.map[: grid.shape[0] - y0, : grid.shape[1] - x0]
+        area = grid[y0 : y0 + m.shape[0], x0 : x0 + m.shape[1]]
+        np.maximum(area, m, out=area)
+    return grid
+
+
+def flagged_boxes(report: RangeReport, peak_map: np.ndarray | None, image_hw: tuple[int, int],
+                  source_hw: tuple[int, int] | None = None) -> list[tuple[int, int, int, int]]:
+    """Where the trouble is, as ``(x, y, w, h)`` boxes in the pixels of an ``image_hw`` image.
+
+    The connected areas of the peak map over the limit, boxed and grown by one map cell. The
+    map is ``peak_map`` (one pass, :attr:`drcnet.compare.Analysis.peak_map`) over an image of
+    ``source_hw`` (e.g. a downscaled preview; default: the image itself), else the tiles' maps
+    stitched together. Flagged tiles without a map, or whose map shows nothing over the limit
+    (the peak was in another view of an ensemble), are boxed whole.
+    """
+    if not report.out_of_range or report.limit is None:
+        return []
+    ih, iw = image_hw
+    sh, sw = source_hw or image_hw
+    fy, fx = ih / sh, iw / sw
+    boxes = []
+    grid = peak_map if peak_map is not None else stitched_map(report.tiles, (sh, sw))
+    if grid is not None:
+        over = (grid > report.limit).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(over, connectivity=8)
+        mh, mw = grid.shape
+        cy, cx = sh / mh * fy, sw / mw * fx  # one map cell in image pixels
+        for x, y, w, h, _ in stats[1:count]:
+            x0, y0 = max(0.0, (x - 1) * cx), max(0.0, (y - 1) * cy)
+            x1, y1 = min(float(iw), (x + w + 1) * cx), min(float(ih), (y + h + 1) * cy)
+            boxes.append((round(x0), round(y0), round(x1 - x0), round(y1 - y0)))
+    if peak_map is None:
+        for t in report.flagged:
+            if t.map is None or not (t.map > report.limit).any():
+                boxes.append((round(t.x * fx), round(t.y * fy), round(t.w * fx),
+                              round(t.h * fy)))
+    return boxes
 
 
 def check_peaks(peaks: list[TilePeak], limit: float | None) -> RangeReport:

@@ -693,10 +693,17 @@ def test_banner_says_when_the_image_is_outside_the_trained_range(
     if out:
         assert "Outside what this model was trained on" in w.viewer.warning()
         assert "this image" in w.viewer.warning()  # the preview: one pass over the image
+        # Any image passes a limit this low: the whole image is outlined on the result.
+        assert [m.getRect() for m in w.viewer.marks()] == [(0, 0, 300, 200)]
+        assert w.viewer.single.marks  # the compare view's canvas draws them
+    else:
+        assert w.viewer.marks() == []
     with qtbot.waitSignal(w.restoreShown, timeout=20000):
         w.start_full_restore()
     assert w.full.range is not None and len(w.full.range.tiles) == 6
     assert bool(w.viewer.warning()) is out
     if out:
         assert "6 of 6 tiles of the full-resolution restore" in w.viewer.warning()
+        # The tiles' peak maps, stitched: all over a limit this low, so one box round all.
+        assert [m.getRect() for m in w.viewer.marks()] == [(0, 0, 300, 200)]
     qtbot.waitUntil(w.is_settled, timeout=30000)

@@ -128,3 +128,31 @@ def test_missing_output_shows_message(viewer) -> None:  # noqa: ANN001
     img = viewer.grab().toImage()
     assert not img.isNull()
 
+
+
+def test_marks_go_on_the_canvases_that_show_the_result(viewer) -> None:  # noqa: ANN001
+    viewer.set_warning("<b>Outside</b> what this model was trained on")
+    viewer.set_marks([(150, 0, 50, 50)])
+    assert viewer.warning_label.isVisible() and "Outside" in viewer.warning()
+    viewer.set_mode("after")
+    assert [m.getRect() for m in viewer.single.marks] == [(150, 0, 50, 50)]
+    viewer.set_mode("before")  # the input alone: nothing to outline
+    assert viewer.single.marks == []
+    viewer.set_mode("compare")
+    viewer.set_compare_style("side")
+    assert viewer.right.marks and not viewer.left.marks
+    # Painted in amber where the box is: the input's top-right corner (the canvas maps
+    # image pixels to widget pixels), and nowhere near the opposite corner.
+    viewer.set_compare_style("split")
+    viewer.set_mode("after")
+    grab = viewer.single.grab().toImage()
+    s, o = viewer.single.transform()
+    y = round(o.y() + 50 * s)  # the box's bottom side, dashed: look along it
+    near = [grab.pixelColor(round(o.x() + x * s), y + dy) for x in range(152, 199)
+            for dy in range(-2, 3)]
+    assert any(c.red() > 200 and c.green() > 140 and c.blue() < 90 for c in near)
+    far = grab.pixelColor(round(o.x() + 20 * s), round(o.y() + 90 * s))
+    assert not (far.green() > 140 and far.blue() < 90 and far.red() > 200)
+    # A new image drops the old warning and marks.
+    viewer.set_input(to_qimage(np.zeros((10, 10, 3), np.float32)))
+    assert viewer.warning() == "" and viewer.marks() == [] and viewer.single.marks == []

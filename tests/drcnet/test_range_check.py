@@ -71,6 +71,7 @@ def test_tiled_restore_reports_one_peak_per_real_tile(model: DRCNet) -> None:
         assert (p.h, p.w) == (96, 96)
         tile = img[p.y : p.y + 96, p.x : p.x + 96]
         assert p.peak == pytest.approx(_peak_of(model, tile), rel=1e-5)
+        assert p.map.shape == (24, 24) and float(p.map.max()) == pytest.approx(p.peak)
     assert len({round(p.peak, 4) for p in peaks}) > 1
     one: list[TilePeak] = []
     run(restore_tiled(model, img, TileConfig(tile=0), peaks=one))
@@ -132,3 +133,45 @@ def test_analyse_reports_the_preview_pass(model: DRCNet) -> None:
     finally:
         model.activation_limit = None
     assert model.peak_probe is None
+
+
+def test_flagged_boxes_from_tiles_and_from_a_peak_map() -> None:
+    from drcnet.range_check import flagged_boxes
+
+    tiles = [TilePeak(0, 0, 64, 64, 1.0), TilePeak(0, 48, 64, 64, 99.0)]
+    report = check_peaks(tiles, 10.0)
+    assert flagged_boxes(report, None, (64, 112)) == [(48, 0, 64, 64)]
+    # A restore made at half size, shown over the full image: boxes scale up.
+    assert flagged_boxes(report, None, (128, 224), (64, 112)) == [(96, 0, 128, 128)]
+    assert flagged_boxes(check_peaks(tiles, 100.0), None, (64, 112)) == []
+    # A 4x5 peak map of a 32x40 preview (cells of 8 px) shown over a 64x80 image: two areas
+    # over the limit, each boxed and grown by one cell (16 px here), clipped to the image.
+    peak_map = np.zeros((4, 5), np.float32)
+    peak_map[0, 0] = 50.0
+    peak_map[2:4, 3] = 60.0
+    one = check_peaks([TilePeak(0, 0, 32, 40, 60.0)], 10.0)
+    boxes = sorted(flagged_boxes(one, peak_map, (64, 80), (32, 40)))
+    assert boxes == [(0, 0, 32, 32), (32, 16, 48, 48)]
+
+
+def test_tiled_maps_stitch_into_boxes_round_the_trouble(model: DRCNet) -> None:
+    from drcnet.range_check import flagged_boxes, stitched_map
+
+    img = _img(150, 230)
+    peaks: list[TilePeak] = []
+    run(restore_tiled(model, img, TileConfig(tile=96, overlap=16, batch=4), peaks=peaks))
+    grid = stitched_map(peaks, (150, 230))
+    assert grid.shape == (38, 58)  # cells of 4 px (depth 3)
+    assert float(grid.max()) == pytest.approx(max(p.peak for p in peaks))
+    # A limit just under the highest peak: one small area is boxed, inside its tile.
+    top = max(peaks, key=lambda p: p.peak)
+    report = check_peaks(peaks, top.peak * 0.999)
+    boxes = flagged_boxes(report, None, (150, 230))
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    assert w * h < 96 * 96 / 4
+    assert top.x - 4 <= x and x + w <= top.x + top.w + 4
+    assert top.y - 4 <= y and y + h <= top.y + top.h + 4
+    # The same restore shown over an image twice the size: the boxes double.
+    assert flagged_boxes(report, None, (300, 460), (150, 230)) == [
+        tuple(pytest.approx(2 * v, abs=2) for v in boxes[0])]
