@@ -16,10 +16,13 @@ Report: per set, the largest peak and the flagged tiles; over all sets, how many
 tiles (damage > 1 %) are flagged and how many undamaged ones are.
 
     python scripts/calibrate_range.py [--files F …] [--measure-out M.json | --measured M.json]
-                                      [--write]
+                                      [--write] [--metadata]
 
-``--write`` stores the limits in resources/weights/activation_limits.json with each file's
-SHA-256. Needs data/corpus (scripts/build_corpus.py) and data/heldout
+``--files`` takes names in resources/weights or paths to any weight files (default: every
+shipped file). ``--write`` stores the limits in resources/weights/activation_limits.json with
+each file's SHA-256 (shipped files); ``--metadata`` writes each limit into its own file's
+metadata (``activation_limit``, which the range check prefers), e.g. for a ``drcnet train``
+export. Needs data/corpus (scripts/build_corpus.py) and data/heldout
 (scripts/build_heldout.py).
 """
 
@@ -31,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
 from drcnet.datasets import list_images, saturate
 from drcnet.degradations import degrade
@@ -141,22 +145,34 @@ def main() -> None:
     ap.add_argument("--measured", default="", help="report from this saved measurement")
     ap.add_argument("--measure-out", default="", help="save the measurement here")
     ap.add_argument("--write", action="store_true", help="update activation_limits.json")
+    ap.add_argument("--metadata", action="store_true",
+                    help="write each limit into its weight file's own metadata")
     args = ap.parse_args()
-    files = [WEIGHTS / f for f in args.files] if args.files else sorted(
-        WEIGHTS.glob("*.safetensors"))
+    files = [(WEIGHTS / f if (WEIGHTS / f).is_file() else Path(f)) for f in args.files] \
+        if args.files else sorted(WEIGHTS.glob("*.safetensors"))
     if args.measured:
-        measured = json.loads(Path(args.measured).read_text())
-        measured = {f.name: measured[f.name] for f in files if f.name in measured}
+        saved = json.loads(Path(args.measured).read_text())
+        measured = {f.name: saved[f.name] for f in files if f.name in saved}
     else:
         measured = measure(files)
         if args.measure_out:
             Path(args.measure_out).write_text(json.dumps(measured) + "\n")
     report(measured)
+    paths = {f.name: f for f in files}
+    if args.metadata:
+        for name, sets in measured.items():
+            meta = read_metadata(paths[name])
+            meta["activation_limit"] = f"{limit_of(sets):.1f}"
+            save_file(load_file(paths[name]), str(paths[name]), metadata=meta)
+            print(f"wrote activation_limit {meta['activation_limit']} into {paths[name]}")
     if args.write:
         table_path = WEIGHTS / LIMITS_FILE
         table = json.loads(table_path.read_text()) if table_path.is_file() else {}
         for name, sets in measured.items():
-            table[name] = {"sha256": sha256(WEIGHTS / name), "limit": round(limit_of(sets), 1),
+            if paths[name].resolve().parent != WEIGHTS.resolve():
+                print(f"not in the table: {paths[name]} is not in {WEIGHTS} (use --metadata)")
+                continue
+            table[name] = {"sha256": sha256(paths[name]), "limit": round(limit_of(sets), 1),
                            "rule": f"{MARGIN:g} x p{PERCENTILE:g} of the calibration tiles' "
                                    f"peaks (scripts/calibrate_range.py)"}
         table_path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
