@@ -82,7 +82,7 @@ def main() -> None:
         peaks: list[TilePeak] = []
         out = restore(model, bad, peaks)
         err = np.abs(out - sweets).mean(axis=2) * 255
-        print(f"{name}: {val_psnr:.2f} | {np.mean(held_psnr):.2f} | {np.mean(sat):.2f} | "
+        print(f"{name}: {val_psnr:.3f} | {np.mean(held_psnr):.2f} | {np.mean(sat):.2f} | "
               f"{psnr(out, sweets):.2f} ({err[green].mean():.1f}) | "
               f"{max(p.peak for p in peaks):.0f}", flush=True)
 
