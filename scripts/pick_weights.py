@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                              f"{scores[best][0]:.3f} dB against {scores[shipped][0]:.3f}")
         save_weights(target, build_model(best), meta, half=True)
         print(f"wrote {target}")
+        print(f"now calibrate its range check (tests fail until then): python "
+              f"scripts/calibrate_range.py --files {target.name} --write")
     return 0
 
 

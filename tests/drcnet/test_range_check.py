@@ -175,3 +175,27 @@ def test_tiled_maps_stitch_into_boxes_round_the_trouble(model: DRCNet) -> None:
     # The same restore shown over an image twice the size: the boxes double.
     assert flagged_boxes(report, None, (300, 460), (150, 230)) == [
         tuple(pytest.approx(2 * v, abs=2) for v in boxes[0])]
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "weights"
+
+
+@pytest.mark.parametrize("name, sample", [
+    ("derain.safetensors", "rain.png"), ("denoise.safetensors", "noisy.png"),
+    ("denoise-gaussian.safetensors", "noisy.png"), ("denoise-noea.safetensors", "noisy.png"),
+    ("deblur.safetensors", "blurry.png")])
+def test_every_shipped_file_has_a_limit_and_passes_its_sample(name: str, sample: str) -> None:
+    from drcnet.imageio import read_image
+
+    path = SHIPPED / name
+    if not path.is_file():
+        pytest.skip(f"{name} is not installed")
+    model = build_model(path)
+    # A new file shipped without calibrating gets no limit (the table's SHA-256 no longer
+    # matches): python scripts/calibrate_range.py --files NAME --write
+    assert model.activation_limit is not None, f"{name} has no activation limit"
+    peaks: list[TilePeak] = []
+    img = read_image(SHIPPED.parent / "samples" / sample).rgb
+    run(restore_tiled(model, img, TileConfig(tile=256), peaks=peaks))
+    report = check_peaks(peaks, model.activation_limit)
+    assert report.checked and not report.out_of_range, report.message()
