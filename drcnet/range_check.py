@@ -152,7 +152,7 @@ def flagged_boxes(report: RangeReport, peak_map: np.ndarray | None, image_hw: tu
     boxes = []
     grid = peak_map if peak_map is not None else stitched_map(report.tiles, (sh, sw))
     if grid is not None:
-        over = (grid > report.limit).astype(np.uint8)
+        over = (~(grid <= report.limit)).astype(np.uint8)  # NaN counts as over
         count, _, stats, _ = cv2.connectedComponentsWithStats(over, connectivity=8)
         mh, mw = grid.shape
         cy, cx = sh / mh * fy, sw / mw * fx  # one map cell in image pixels
@@ -162,7 +162,7 @@ def flagged_boxes(report: RangeReport, peak_map: np.ndarray | None, image_hw: tu
             boxes.append((round(x0), round(y0), round(x1 - x0), round(y1 - y0)))
     if peak_map is None:
         for t in report.flagged:
-            if t.map is None or not (t.map > report.limit).any():
+            if t.map is None or (t.map <= report.limit).all():
                 boxes.append((round(t.x * fx), round(t.y * fy), round(t.w * fx),
                               round(t.h * fy)))
     return boxes
@@ -170,6 +170,7 @@ def flagged_boxes(report: RangeReport, peak_map: np.ndarray | None, image_hw: tu
 
 def check_peaks(peaks: list[TilePeak], limit: float | None) -> RangeReport:
     """Compare each tile's peak with ``limit`` (``None``: the model has none)."""
-    top = max((p.peak for p in peaks), default=0.0)
-    flagged = tuple(p for p in peaks if limit is not None and p.peak > limit)
+    top = max((p.peak if math.isfinite(p.peak) else math.inf for p in peaks), default=0.0)
+    # Not "peak > limit": a pass that overflowed has a NaN peak, the surest sign of all.
+    flagged = tuple(p for p in peaks if limit is not None and not p.peak <= limit)
     return RangeReport(limit=limit, peak=top, tiles=tuple(peaks), flagged=flagged)

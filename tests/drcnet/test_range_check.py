@@ -97,6 +97,8 @@ def test_check_peaks_and_the_message() -> None:
     assert "1 of 2 tiles" in report.message() and "limit 20" in report.message()
     calm = check_peaks(tiles, 100.0)
     assert not calm.out_of_range and calm.message() == "" and calm.area_fraction(10, 20) == 0
+    overflowed = check_peaks([TilePeak(0, 0, 10, 10, float("nan"))], 20.0)
+    assert overflowed.out_of_range and overflowed.peak == float("inf")
     unchecked = check_peaks(tiles, None)
     assert not unchecked.checked and not unchecked.out_of_range
     assert not check_peaks([], 1.0).checked
@@ -152,6 +154,8 @@ def test_flagged_boxes_from_tiles_and_from_a_peak_map() -> None:
     one = check_peaks([TilePeak(0, 0, 32, 40, 60.0)], 10.0)
     boxes = sorted(flagged_boxes(one, peak_map, (64, 80), (32, 40)))
     assert boxes == [(0, 0, 32, 32), (32, 16, 48, 48)]
+    peak_map[2:4, 3] = np.nan  # an overflowed pass: over any limit
+    assert sorted(flagged_boxes(one, peak_map, (64, 80), (32, 40))) == boxes
 
 
 def test_tiled_maps_stitch_into_boxes_round_the_trouble(model: DRCNet) -> None:
