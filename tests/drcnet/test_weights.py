@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -160,13 +161,7 @@ def test_gaussian_variant_is_denoise_only(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_average_weights_script(tmp_path: Path) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "average_weights", Path(__file__).resolve().parents[2] / "scripts" / "average_weights.py")
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _script("average_weights")
     torch.manual_seed(0)
     a, b = DRCNet(wf=8, depth=2), DRCNet(wf=8, depth=2)
     save_weights(tmp_path / "a.safetensors", a, {"task": "derain"})
@@ -185,3 +180,68 @@ def test_average_weights_script(tmp_path: Path) -> None:
     for other in ("c", "d"):  # another shape, another task
         assert script.main(["--out", str(out), str(tmp_path / "a.safetensors"),
                             str(tmp_path / f"{other}.safetensors")]) == 1
+
+
+def _script(name: str):  # noqa: ANN202
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parents[2] / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pick_weights_keeps_the_shipped_file_unless_beaten(tmp_path: Path, monkeypatch,
+                                                           capsys) -> None:  # noqa: ANN001
+    from drcnet import registry
+
+    script = _script("pick_weights")
+    shipped_dir = tmp_path / "weights"
+    shipped_dir.mkdir()
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", shipped_dir)
+    monkeypatch.setattr(script, "weight_spec", registry.weight_spec)
+    torch.manual_seed(0)
+    nets = {n: DRCNet(wf=8, depth=2) for n in ("shipped", "a", "b", "broken")}
+    target = shipped_dir / "derain.safetensors"
+    save_weights(target, nets["shipped"], {"task": "derain", "history": "burst 1"})
+    for n in ("a", "b", "broken"):
+        save_weights(tmp_path / f"{n}.safetensors", nets[n], {"task": "derain", "steps": 5})
+    scores = {"derain": 28.0, "a": 27.5, "b": 28.0, "broken": None}
+
+    def fake_score(task, weights, data, degradation, seed, draws, device="cpu"):  # noqa: ANN001, ANN202
+        value = scores[Path(weights).stem]
+        if value is None:
+            raise registry.WeightsError("does not fit")
+        return value, 0.8
+
+    monkeypatch.setattr(script, "score", fake_score)
+    before = target.read_bytes()
+    args = ["--task", "derain", str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"),
+            str(tmp_path / "broken.safetensors"), str(target)]  # the shipped file, once only
+    assert script.main([*args, "--ship", "--history", "then a test"]) == 0
+    out = capsys.readouterr().out
+    assert "broken.safetensors: skipped (does not fit)" in out
+    assert "picked: the shipped file (28.000 dB)" in out  # a tie goes to the shipped file
+    assert out.count("shipped derain.safetensors:") == 1 and target.read_bytes() == before
+    keep = tmp_path / "keep"
+    assert script.main([*args, "--keep-top", "1", "--keep-dir", str(keep)]) == 0
+    kept = json.loads((keep / "scores.json").read_text())
+    assert kept["kept"] == [str(tmp_path / "b.safetensors")] and kept["skipped"] == [
+        str(tmp_path / "broken.safetensors")]
+    assert kept["scores"]["shipped"]["psnr"] == 28.0 and (keep / "b.safetensors").is_file()
+
+    scores["a"] = 28.3
+    assert script.main([*args, "--ship", "--history", "then a test"]) == 0
+    out = capsys.readouterr().out
+    assert "+0.300 over the shipped file" in out and "calibrate_range.py --files derain" in out
+    meta = read_metadata(target)
+    assert meta["history"] == "burst 1; then then a test" and meta["steps"] == "5"
+    assert "28.300 dB against 28.000" in meta["selection"]
+    shipped_state = load_state_dict(target)
+    assert all(v.dtype == torch.float16 for v in shipped_state.values())
+    for k, v in nets["a"].state_dict().items():
+        assert torch.allclose(shipped_state[k].float(), v.half().float()), k
+    with pytest.raises(SystemExit):
+        script.main(["--task", "derain", "--ship", str(tmp_path / "a.safetensors")])
