@@ -176,8 +176,10 @@ class ImageCanvas(QWidget):
             p.setOpacity(self.overlay_opacity)
             p.drawPixmap(target, self.overlay, QRectF(self.overlay.rect()))
             p.setOpacity(1.0)
-        if self.marks:
-            self._marks(p, s, o)
+        if self.marks:  # on the result only: the right of the divider when split
+            x = self.divider_x() if self.split else target.left()
+            self._marks(p, s, o, QRectF(x, target.top(), max(0.0, target.right() - x),
+                                        target.height()))
         if self.split:
             self._divider(p, target)
         self._captions(p)
@@ -194,9 +196,10 @@ class ImageCanvas(QWidget):
                 self._text(p, placeholder, clip.intersected(QRectF(self.rect())).toRect())
         p.restore()
 
-    def _marks(self, p: QPainter, s: float, o: QPointF) -> None:
+    def _marks(self, p: QPainter, s: float, o: QPointF, clip: QRectF) -> None:
         """Dashed amber outlines (over a dark one, visible on any image) round the marks."""
         p.save()
+        p.setClipRect(clip.adjusted(-2, -2, 2, 2))
         p.setBrush(Qt.BrushStyle.NoBrush)
         for pen in (QPen(QColor(0, 0, 0, 170), 4), QPen(QColor(255, 184, 28), 2,
                                                          Qt.PenStyle.DashLine)):

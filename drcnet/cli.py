@@ -90,6 +90,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if args.compile:
         if not args.quiet:
             print("compiling the model (once per run; tens of seconds)…", file=sys.stderr)
+            if limit is not None:
+                print("note: --compile turns the range check off (no warning for images "
+                      "outside what the model was trained on)", file=sys.stderr)
         model = compile_model(model, tiles.tile or DEFAULT_TILE, tiles.batch)
     failures = out_of_range = 0
     for src, dst in pairs:

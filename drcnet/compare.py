@@ -163,7 +163,7 @@ def analyse(
     peak_map = report = None
     if peaks:
         peak_map = crop(peaks[0][None])
-        report = check_peaks([TilePeak(0, 0, h, w, float(peak_map.max()))],
+        report = check_peaks([TilePeak(0, 0, h, w, float(peak_map.max()), peak_map, mult)],
                              getattr(model, "activation_limit", None))
     with_ea = without_ea = None
     source = ""

@@ -182,15 +182,22 @@ def forward_ensemble(model: DRCNet, crops: np.ndarray, views: int = 8) -> np.nda
 
 
 def _view_passes(
-    model: DRCNet, crops: np.ndarray, views: int, cancel: Callable[[], bool] | None
+    model: DRCNet, crops: np.ndarray, views: int, cancel: Callable[[], bool] | None,
+    probe: _PeakProbe | None = None,
 ) -> Generator[int, None, np.ndarray]:
     """:func:`forward_ensemble` one view at a time: checks ``cancel`` before each pass and
-    yields the number of passes done after it."""
+    yields the number of passes done after it. ``probe`` records each pass's peaks (it is on
+    only during the pass itself, never across a yield)."""
     acc = np.zeros(crops.shape, dtype=np.float32)
     for i, k in enumerate(VIEWS[views], 1):
         if cancel is not None and cancel():
             raise Cancelled("restore cancelled")
-        acc += _unview(forward_batch(model, _view(crops, k)), k)
+        if probe is None:
+            out = forward_batch(model, _view(crops, k))
+        else:
+            with probe:
+                out = forward_batch(model, _view(crops, k))
+        acc += _unview(out, k)
         yield i
     return acc / views
 
@@ -278,6 +285,7 @@ class TilePeak:
     # The channel-wise peak map of the tile's first (as-is) view at the block's resolution,
     # cropped to the tile: where in the tile the peak is (drcnet.range_check.flagged_boxes).
     map: np.ndarray | None = field(default=None, compare=False, repr=False)
+    cell: int = field(default=0, compare=False)  # image pixels per map cell (0: no map)
 
 
 def restore_tiled(
@@ -343,15 +351,14 @@ def _restore_tiled(
     peaks: list[TilePeak] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
-    probe = _PeakProbe(model, peaks is not None)
+    probe = _PeakProbe(model) if peaks is not None else None
     if one_pass(h, w, tile):
-        with probe:
-            out = yield from _relay(
-                _view_passes(model, rgb[None], ensemble, cancel),
-                lambda i: Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1
-                                   else "1 tile"))
-        if peaks is not None and probe.seen:
-            peaks.append(TilePeak(0, 0, h, w, probe.take(1)[0], probe.maps(1, h, w)[0]))
+        out = yield from _relay(
+            _view_passes(model, rgb[None], ensemble, cancel, probe),
+            lambda i: Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1
+                               else "1 tile"))
+        if peaks is not None and probe is not None and probe.seen:
+            peaks.append(probe.tile_peaks([(0, 0)], h, w)[0])
         return out[0]
     th, tw = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
@@ -380,13 +387,13 @@ def _restore_tiled(
             # one). Tiles are independent in the network, so the padding changes no output.
             crops = np.concatenate([crops, np.zeros((batch - len(group), th, tw, 3),
                                                     dtype=crops.dtype)])
-        with probe:
-            outs = yield from _relay(_view_passes(model, crops, ensemble, cancel),
-                                     lambda view, f=first, n=len(group): progress(f, n, view))
-        if peaks is not None and probe.seen:
+        if probe is not None:
+            probe.reset()
+        outs = yield from _relay(_view_passes(model, crops, ensemble, cancel, probe),
+                                 lambda view, f=first, n=len(group): progress(f, n, view))
+        if peaks is not None and probe is not None and probe.seen:
             # Only the group's real tiles: padding tiles are blank and not part of the image.
-            peaks.extend(TilePeak(y, x, th, tw, p, m) for (y, x), p, m in zip(
-                group, probe.take(len(group)), probe.maps(len(group), th, tw)))
+            peaks.extend(probe.tile_peaks(group, th, tw))
         for (y, x), out in zip(group, outs):
             weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]
             acc[y : y + th, x : x + tw] += out * weight
@@ -395,20 +402,22 @@ def _restore_tiled(
 
 
 class _PeakProbe:
-    """Turns the network's peak probe on for the passes inside ``with``; :meth:`take` gives
-    each sample's peak over those passes. A compiled model (no ``peak_probe`` of its own) is
-    left alone and :attr:`seen` stays False."""
+    """Turns the network's peak probe on for the passes inside ``with`` (each pass of a group
+    of tiles, one view at a time) and gathers what they recorded until :meth:`reset`. A
+    compiled model (not a :class:`DRCNet`) is left alone and :attr:`seen` stays False."""
 
-    def __init__(self, model: DRCNet, wanted: bool) -> None:
-        self.model = model if wanted and isinstance(model, DRCNet) else None
+    def __init__(self, model: DRCNet) -> None:
+        self.model = model if isinstance(model, DRCNet) else None
         self.store: list[torch.Tensor] = []
 
     @property
     def seen(self) -> bool:
         return bool(self.store)
 
-    def __enter__(self) -> None:
+    def reset(self) -> None:
         self.store = []
+
+    def __enter__(self) -> None:
         if self.model is not None:
             self.model.peak_probe = self.store
 
@@ -416,19 +425,18 @@ class _PeakProbe:
         if self.model is not None:
             self.model.peak_probe = None
 
-    def take(self, n: int) -> list[float]:
+    def tile_peaks(self, places: list[tuple[int, int]], h: int, w: int) -> list[TilePeak]:
+        """One :class:`TilePeak` per place (the first ``len(places)`` samples): the peak over
+        every pass, the map of the first (as-is) view cropped to the ``h×w`` tile (the
+        network pads it to a multiple of its down-sampling, which is the map's cell)."""
+        n = len(places)
         per_pass = torch.stack([p.flatten(1).amax(dim=1) for p in self.store])  # passes×B
-        return [float(v) for v in per_pass.amax(dim=0)[:n]]
-
-    def maps(self, n: int, h: int, w: int) -> list[np.ndarray]:
-        """The first pass's maps of the first ``n`` samples, cropped to an ``h×w`` input
-        (the network pads it to a multiple of its down-sampling)."""
+        top = per_pass.amax(dim=0)
         first = self.store[0]
-        mh, mw = first.shape[-2:]
-        mult = int(getattr(self.model, "multiple", 1))
-        hp, wp = h + (-h) % mult, w + (-w) % mult
-        rows, cols = -(-h * mh // hp), -(-w * mw // wp)
-        return [first[i, :rows, :cols].numpy() for i in range(n)]
+        cell = int(getattr(self.model, "multiple", 1))
+        rows, cols = -(-h // cell), -(-w // cell)
+        return [TilePeak(y, x, h, w, float(top[i]), first[i, :rows, :cols].numpy(), cell)
+                for i, (y, x) in enumerate(places[:n])]
 
 
 P = TypeVar("P")

@@ -62,10 +62,7 @@ def limit_from_table(path: str | os.PathLike[str]) -> float | None:
         return None
     if not isinstance(entry, dict) or entry.get("sha256") != sha256(p):
         return None
-    try:
-        return float(entry["limit"])
-    except (KeyError, TypeError, ValueError):
-        return None
+    return limit_from_metadata({"activation_limit": str(entry.get("limit", ""))})
 
 
 def activation_limit(path: str | os.PathLike[str], meta: dict[str, str]) -> float | None:
@@ -124,7 +121,8 @@ def stitched_map(tiles: tuple[TilePeak, ...] | list[TilePeak], hw: tuple[int, in
     if not with_maps:
         return None
     first = with_maps[0]
-    cell = first.h / first.map.shape[0]  # image pixels per map cell
+    # Image pixels per map cell: the network's down-sampling, the same on both axes.
+    cell = first.cell or math.ceil(first.h / first.map.shape[0])
     grid = np.zeros((math.ceil(hw[0] / cell), math.ceil(hw[1] / cell)), np.float32)
     for t in with_maps:
         y0, x0 = min(round(t.y / cell), grid.shape[0]), min(round(t.x / cell), grid.shape[1])
@@ -155,7 +153,11 @@ def flagged_boxes(report: RangeReport, peak_map: np.ndarray | None, image_hw: tu
         over = (~(grid <= report.limit)).astype(np.uint8)  # NaN counts as over
         count, _, stats, _ = cv2.connectedComponentsWithStats(over, connectivity=8)
         mh, mw = grid.shape
-        cy, cx = sh / mh * fy, sw / mw * fx  # one map cell in image pixels
+        # One map cell in image pixels: the map's cells are square, at the network's
+        # down-sampling; the last row and column may hang over the source's edge.
+        cells = [t.cell for t in report.tiles if t.cell]
+        cell = cells[0] if cells else max(sh / mh, sw / mw)
+        cy, cx = cell * fy, cell * fx
         for x, y, w, h, _ in stats[1:count]:
             x0, y0 = max(0.0, (x - 1) * cx), max(0.0, (y - 1) * cy)
             x1, y1 = min(float(iw), (x + w + 1) * cx), min(float(ih), (y + h + 1) * cy)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -105,8 +106,8 @@ def measure(files: list[Path]) -> dict[str, dict[str, dict[str, list[list[float]
 
 
 def limit_of(sets: dict[str, dict[str, list[list[float]]]]) -> float:
-    peaks = [t[0] for v in sets["calibration"].values() for t in v]
-    return MARGIN * float(np.percentile(peaks, PERCENTILE))
+    peaks = np.array([t[0] for v in sets["calibration"].values() for t in v], np.float64)
+    return MARGIN * float(np.percentile(np.nan_to_num(peaks, nan=np.inf), PERCENTILE))
 
 
 def report(measured: dict[str, dict[str, dict[str, list[list[float]]]]]) -> None:
@@ -121,15 +122,16 @@ def report(measured: dict[str, dict[str, dict[str, list[list[float]]]]]) -> None
         hit = dmg = fp = ok = 0
         for s in SETS:
             ts = [t for v in sets[s].values() for t in v]
-            flagged = sum(t[0] > limit for t in ts)
+            flagged = sum(not t[0] <= limit for t in ts)  # NaN: over, as check_peaks
             cells.append(f"{max(t[0] for t in ts):7.0f} {flagged:3d}/{len(ts):<4d}")
             for peak, damage in ts:
+                over = not peak <= limit
                 if damage > DAMAGED:
                     dmg += 1
-                    hit += peak > limit
+                    hit += over
                 else:
                     ok += 1
-                    fp += peak > limit
+                    fp += over
         print(f"{name:28s} {limit:7.1f} | " + " | ".join(cells)
               + f" | {hit:4d}/{dmg:<4d}      | {fp:4d}/{ok:<4d}")
         worst = sorted(((t[0], t[1], s, item) for s in SETS for item, v in sets[s].items()
@@ -163,7 +165,9 @@ def main() -> None:
         for name, sets in measured.items():
             meta = read_metadata(paths[name])
             meta["activation_limit"] = f"{limit_of(sets):.1f}"
-            save_file(load_file(paths[name]), str(paths[name]), metadata=meta)
+            tmp = paths[name].with_suffix(".tmp")
+            save_file(load_file(paths[name]), str(tmp), metadata=meta)
+            os.replace(tmp, paths[name])
             print(f"wrote activation_limit {meta['activation_limit']} into {paths[name]}")
     if args.write:
         table_path = WEIGHTS / LIMITS_FILE

@@ -125,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.ship:
             return 0
         before = read_metadata(shipped).get("history", "")
-        meta = {k: v for k, v in read_metadata(best).items() if k not in ("config", "format")}
+        # Not its activation_limit either: it would outrank the calibration table's entry.
+        meta = {k: v for k, v in read_metadata(best).items()
+                if k not in ("config", "format", "activation_limit")}
         meta["history"] = f"{before}; then {args.history}" if before else args.history
         meta["selection"] = (f"best of {len(scores)} files (the shipped one included) by mean "
                              f"PSNR on {name} {seeds} of {args.data}: "

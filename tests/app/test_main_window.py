@@ -707,3 +707,25 @@ def test_banner_says_when_the_image_is_outside_the_trained_range(
         # The tiles' peak maps, stitched: all over a limit this low, so one box round all.
         assert [m.getRect() for m in w.viewer.marks()] == [(0, 0, 300, 200)]
     qtbot.waitUntil(w.is_settled, timeout=30000)
+
+
+def test_outlines_follow_the_peak_map_when_the_preview_is_the_result(
+        make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    from drcnet.range_check import flagged_boxes
+
+    w = make_window()
+    open_settled(w, image_path)  # 96×72: the one-pass preview is also the full result
+    a = w.preview.analysis
+    assert a.range is not None and not a.range.checked  # the tiny weights have no limit
+    # A limit between the map's values: some areas over it, not all.
+    limit = float(np.percentile(a.peak_map, 90))
+    w.engine.worker._model.activation_limit = limit  # the worker is idle: settled
+    w.request_preview()
+    qtbot.waitUntil(lambda: w.is_settled() and w.preview.analysis.range.checked,
+                    timeout=30000)
+    a = w.preview.analysis
+    want = flagged_boxes(a.range, a.peak_map, (72, 96), a.restored.shape[:2])
+    assert want and want != [(0, 0, 96, 72)]
+    assert w._full_current() and w.full.range is a.range  # shown as the full result
+    assert [tuple(round(v) for v in m.getRect()) for m in w.viewer.marks()] == want
+    assert "this image" in w.viewer.warning()

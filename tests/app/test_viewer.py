@@ -153,6 +153,21 @@ def test_marks_go_on_the_canvases_that_show_the_result(viewer) -> None:  # noqa:
     assert any(c.red() > 200 and c.green() > 140 and c.blue() < 90 for c in near)
     far = grab.pixelColor(round(o.x() + 20 * s), round(o.y() + 90 * s))
     assert not (far.green() > 140 and far.blue() < 90 and far.red() > 200)
+    # Split: the left half shows the input, so a mark there is not painted.
+    viewer.set_marks([(10, 10, 60, 60)])
+    viewer.set_mode("compare")
+    viewer.set_compare_style("split")
+    grab = viewer.single.grab().toImage()
+    s, o = viewer.single.transform()
+    y = round(o.y() + 70 * s)
+    left = [grab.pixelColor(round(o.x() + x * s), y + dy) for x in range(12, 68)
+            for dy in range(-2, 3)]
+    assert not any(c.red() > 200 and c.green() > 140 and c.blue() < 90 for c in left)
+    viewer.set_mode("after")
+    grab = viewer.single.grab().toImage()
+    left = [grab.pixelColor(round(o.x() + x * s), y + dy) for x in range(12, 68)
+            for dy in range(-2, 3)]
+    assert any(c.red() > 200 and c.green() > 140 and c.blue() < 90 for c in left)
     # A new image drops the old warning and marks.
     viewer.set_input(to_qimage(np.zeros((10, 10, 3), np.float32)))
     assert viewer.warning() == "" and viewer.marks() == [] and viewer.single.marks == []

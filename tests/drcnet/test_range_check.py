@@ -203,3 +203,22 @@ def test_every_shipped_file_has_a_limit_and_passes_its_sample(name: str, sample:
     run(restore_tiled(model, img, TileConfig(tile=256), peaks=peaks))
     report = check_peaks(peaks, model.activation_limit)
     assert report.checked and not report.out_of_range, report.message()
+
+
+def test_stitching_uses_square_cells_on_short_wide_images() -> None:
+    from drcnet.range_check import flagged_boxes, stitched_map
+
+    # A 57×400 image in tiles of 57×96 (the tile is cut to the image's height), maps at
+    # 1/8 (cells of 8 px: 8 rows cover 57 px, 12 columns 96): a hot cell at the far right.
+    starts = [0, 72, 144, 216, 288, 304]
+    tiles = []
+    for x in starts:
+        m = np.ones((8, 12), np.float32)
+        if x == 304:
+            m[3, 11] = 100.0  # image pixels x 392-400, y 24-32
+        tiles.append(TilePeak(0, x, 57, 96, float(m.max()), m, 8))
+    grid = stitched_map(tiles, (57, 400))
+    assert grid.shape == (8, 50) and grid[3, 49] == 100.0
+    report = check_peaks(tiles, 10.0)
+    (x, y, w, h), = flagged_boxes(report, None, (57, 400))
+    assert x <= 392 and x + w >= 400 and y <= 24 and y + h >= 32 and w <= 24 and h <= 24

@@ -207,7 +207,8 @@ def test_pick_weights_keeps_the_shipped_file_unless_beaten(tmp_path: Path, monke
     target = shipped_dir / "derain.safetensors"
     save_weights(target, nets["shipped"], {"task": "derain", "history": "burst 1"})
     for n in ("a", "b", "broken"):
-        save_weights(tmp_path / f"{n}.safetensors", nets[n], {"task": "derain", "steps": 5})
+        save_weights(tmp_path / f"{n}.safetensors", nets[n],
+                     {"task": "derain", "steps": 5, "activation_limit": 3.0})
     scores = {"derain": 28.0, "a": 27.5, "b": 28.0, "broken": None}
 
     def fake_score(task, weights, data, degradation, seed, draws, device="cpu"):  # noqa: ANN001, ANN202
@@ -239,6 +240,7 @@ def test_pick_weights_keeps_the_shipped_file_unless_beaten(tmp_path: Path, monke
     meta = read_metadata(target)
     assert meta["history"] == "burst 1; then then a test" and meta["steps"] == "5"
     assert "28.300 dB against 28.000" in meta["selection"]
+    assert "activation_limit" not in meta  # the table's calibration would be outranked
     shipped_state = load_state_dict(target)
     assert all(v.dtype == torch.float16 for v in shipped_state.values())
     for k, v in nets["a"].state_dict().items():
