@@ -8,14 +8,17 @@ file). ``python -m drcnet.cli_train`` runs them standalone.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Generator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .devices import PRECISION_CHOICES
-from .errors import DRCNetError
+from .errors import Cancelled, DRCNetError
 from .inference import DEFAULT_OVERLAP, DEFAULT_TILE
 
 R = TypeVar("R")
@@ -56,6 +59,32 @@ def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool) -> 
 
 
 # ------------------------------------------------------------------------------ train
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """Ctrl+C or SIGTERM (a scheduler, ``torchrun`` stopping its workers, ``kill``) during
+    training: finish the step, write a checkpoint, stop. A second signal stops at once.
+    Yields the flag :func:`drcnet.training.train` polls as ``cancel``."""
+    asked: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(signum)
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(f"drcnet: {signal.Signals(signum).name}: stopping after this step and "
+                  f"saving a checkpoint (again to stop at once)", file=sys.stderr, flush=True)
+
+    wanted = [signal.SIGINT, signal.SIGTERM]
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # only there can Python catch
+        previous = {sig: signal.signal(sig, handler) for sig in wanted}
+    try:
+        yield lambda: bool(asked)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .training import TrainConfig, train
 
@@ -70,7 +99,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides.append(f"export={args.export}")
     cfg = TrainConfig.from_yaml(args.config, overrides)
     plain = args.plain or not sys.stderr.isatty()
-    result = _drive(train(cfg, resume=not args.no_resume), cfg.steps, cfg.weight_name, plain)
+    with _stop_on_signals() as stopping:
+        try:
+            result = _drive(train(cfg, resume=not args.no_resume, cancel=stopping),
+                            cfg.steps, cfg.weight_name, plain)
+        except Cancelled as exc:  # checkpointed: the same command resumes
+            if int(os.environ.get("RANK", "0")) == 0:
+                print(f"drcnet: {exc}", file=sys.stderr)
+            return 130
     if result.weights is not None:
         psnr = f", val PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
         print(f"{cfg.weight_name}: {result.steps} steps in {result.wall_time_s:.0f} s "

@@ -252,6 +252,38 @@ def test_cli_train(corpus: Path, tmp_path: Path) -> None:
     assert main([*args, "--set", "bogus=1"]) == 1
 
 
+def test_cli_train_stops_cleanly_on_sigterm(corpus: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "term"
+    args = [sys.executable, "-m", "drcnet.cli_train", "train", "--config",
+            str(ROOT / "configs" / "denoise.yaml"), "--out", str(out), "--device", "cpu",
+            "--plain"]
+    for kv in ("wf=8", "depth=2", "batch_size=2", "crop=32", "num_workers=0", "steps=100000",
+               "cr_levels=3", "val_data=", "log_every=1", "ckpt_every=100000",
+               "ckpt_minutes=0", f"data={corpus / 'train'}", "max_minutes=0"):
+        args += ["--set", kv]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # wait until it is training
+            if "step 3/" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "SIGTERM: stopping after this step and saving a checkpoint" in stderr
+    assert "run it again with the same out_dir" in stderr and "Traceback" not in stderr
+    step = int(read_metadata(out / "last.safetensors")["step"])
+    assert step >= 3 and (out / "state.pt").is_file()  # no periodic checkpoint: the stop's
+    assert time.monotonic() - start < 60
+
+
 def _initial_digest(cfg: TrainConfig) -> str:
     import torch
 

@@ -11,7 +11,10 @@
 # and boosting the colour of ordinary validation photos 3x drops it from 32.27 to 25.25 dB on
 # rubberwhale1 (docs/training/cpu9/sat_probe.txt); can it learn them without losing its 0.1 dB
 # over CBM3D?
-#   MIN=120 bash docs/training/cpu9/cmd.sh derain-aug|denoise-gaussian-sat   (resumes)
+# denoise-sat: the same for the default (camera-noise) denoiser, which breaks worst on the
+# sweets (34.13 dB in, 18.74 out), on the core freed by stopping derain-aug at step ~650 (it was
+# 0.47 dB behind the shipped derain on seeds 10-11 at step 600, like session 8's run), MIN=65.
+#   MIN=120 bash docs/training/cpu9/cmd.sh derain-aug|denoise-gaussian-sat|denoise-sat  (resumes)
 cd "$(dirname "$0")/../../.."
 export OMP_NUM_THREADS=1
 MIN=${MIN:-120}  # minutes; they also shape the cosine schedule
@@ -30,5 +33,10 @@ case "$1" in
       --out runs/denoise-gaussian-sat-cpu9 "${common[@]}" \
       --set init_weights=resources/weights/denoise-gaussian.safetensors --set lr=3e-5 \
       --set sat_aug=3 ;;
-  *) echo "usage: $0 derain-aug|denoise-gaussian-sat" >&2; exit 2 ;;
+  denoise-sat)
+    exec nice -n 10 .venv/bin/drcnet train --config configs/denoise.yaml \
+      --out runs/denoise-sat-cpu9 "${common[@]}" \
+      --set init_weights=resources/weights/denoise.safetensors --set lr=3e-5 \
+      --set sat_aug=3 ;;
+  *) echo "usage: $0 derain-aug|denoise-gaussian-sat|denoise-sat" >&2; exit 2 ;;
 esac
