@@ -11,10 +11,14 @@
 # and boosting the colour of ordinary validation photos 3x drops it from 32.27 to 25.25 dB on
 # rubberwhale1 (docs/training/cpu9/sat_probe.txt); can it learn them without losing its 0.1 dB
 # over CBM3D?
-# denoise-sat: the same for the default (camera-noise) denoiser, which breaks worst on the
-# sweets (34.13 dB in, 18.74 out), on the core freed by stopping derain-aug at step ~650 (it was
-# 0.47 dB behind the shipped derain on seeds 10-11 at step 600, like session 8's run), MIN=65.
-#   MIN=120 bash docs/training/cpu9/cmd.sh derain-aug|denoise-gaussian-sat|denoise-sat  (resumes)
+# denoise-sat and denoise-noea-sat: the same for the default (camera-noise) denoiser, which
+# breaks worst on the sweets (34.13 dB in, 18.74 out), and for its w/o-EA partner, trained
+# identically so the GUI's w/ vs w/o EA comparison stays fair: a fixed 500 steps each (not a
+# time budget, so both get the same schedule), a snapshot every 100; started together on the
+# core freed by stopping derain-aug at step 700 (0.47 dB behind the shipped derain on seeds
+# 10-11 at step 600, like session 8's run).
+#   MIN=120 bash docs/training/cpu9/cmd.sh derain-aug|denoise-gaussian-sat|denoise-sat|denoise-noea-sat
+#   (each resumes)
 cd "$(dirname "$0")/../../.."
 export OMP_NUM_THREADS=1
 MIN=${MIN:-120}  # minutes; they also shape the cosine schedule
@@ -33,10 +37,11 @@ case "$1" in
       --out runs/denoise-gaussian-sat-cpu9 "${common[@]}" \
       --set init_weights=resources/weights/denoise-gaussian.safetensors --set lr=3e-5 \
       --set sat_aug=3 ;;
-  denoise-sat)
-    exec nice -n 10 .venv/bin/drcnet train --config configs/denoise.yaml \
-      --out runs/denoise-sat-cpu9 "${common[@]}" \
-      --set init_weights=resources/weights/denoise.safetensors --set lr=3e-5 \
+  denoise-sat|denoise-noea-sat)
+    name=${1%-sat}
+    exec nice -n 10 .venv/bin/drcnet train --config configs/$name.yaml \
+      --out runs/$1-cpu9 "${common[@]}" --max-minutes 0 --set steps=500 --set keep_every=100 \
+      --set init_weights=resources/weights/$name.safetensors --set lr=3e-5 \
       --set sat_aug=3 ;;
-  *) echo "usage: $0 derain-aug|denoise-gaussian-sat|denoise-sat" >&2; exit 2 ;;
+  *) echo "usage: $0 derain-aug|denoise-gaussian-sat|denoise-sat|denoise-noea-sat" >&2; exit 2 ;;
 esac
