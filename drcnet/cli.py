@@ -152,8 +152,15 @@ def cmd_info(args: argparse.Namespace) -> int:
             params = count_params(m)
             print(f"  {task} [{variant}]: {spec.path.name}, wf={m.config.wf} "
                   f"depth={m.config.depth}, {params / 1e6:.2f} M parameters, "
-                  f"{count_macs(m, 256) / 1e9:.1f} G MACs at 256×256{_trained_on(spec.path)}")
+                  f"{count_macs(m, 256) / 1e9:.1f} G MACs at 256×256{_trained_on(spec.path)}"
+                  f", {_range_note(m.activation_limit)}")
     return 0
+
+
+def _range_note(limit: float | None) -> str:
+    if limit is None:
+        return "range check off (no calibrated limit: scripts/calibrate_range.py)"
+    return f"range-check limit {limit:g}"
 
 
 def _trained_on(path: Path) -> str:

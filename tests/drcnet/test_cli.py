@@ -192,12 +192,15 @@ def test_info_says_what_crop_trained_the_weights(tmp_path, monkeypatch, capsys) 
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
     save_weights(tmp_path / "denoise.safetensors", DRCNet(wf=8, depth=2),
                  {"train_config": '{"crop": 96, "steps": 5}'})
-    save_weights(tmp_path / "derain.safetensors", DRCNet(wf=8, depth=2))
+    save_weights(tmp_path / "derain.safetensors", DRCNet(wf=8, depth=2),
+                 {"activation_limit": 42.5})
     assert main(["info"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert next(ln for ln in lines if "denoise [default]" in ln).endswith(
-        "trained on 96-px crops")
-    assert next(ln for ln in lines if "derain [default]" in ln).endswith("256×256")
+        "trained on 96-px crops, range check off (no calibrated limit: "
+        "scripts/calibrate_range.py)")
+    assert next(ln for ln in lines if "derain [default]" in ln).endswith(
+        "256×256, range-check limit 42.5")
     assert any("deblur: none installed" in ln for ln in lines)
 
 
