@@ -1159,7 +1159,8 @@ class MainWindow(QMainWindow):
             tile=full.tiles.tile, overlap=full.tiles.overlap, layout=req.layout,
             split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
             block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
-            input=image.path.name, precision=full.precision, ensemble=full.tiles.ensemble)
+            input=image.path.name, precision=full.precision, ensemble=full.tiles.ensemble,
+            range_check=full.range.summary() if full.range is not None else None)
         split = self.viewer.split_position()
         block, cmap = self.maps.block(), self.maps.cmap()
 

@@ -556,6 +556,7 @@ class ExportParams:
     input: str = ""
     precision: str = "fp32"
     ensemble: int = 1  # views averaged per tile (rotations/mirrors; 1 = one pass)
+    range_check: str | None = None  # drcnet.range_check.RangeReport.summary of the restore
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -747,7 +748,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     tile = default_tile(model) if args.tile is None else args.tile
     tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
                        ensemble=ensemble_views(args.task) if args.ensemble else 1)
-    restored = run(restore_tiled(model, image.rgb, tiles))
+    peaks: list[TilePeak] = []
+    restored = run(restore_tiled(model, image.rgb, tiles, peaks=peaks))
+    report = check_peaks(peaks, model.activation_limit)
+    if report.out_of_range:
+        print(f"drcnet: warning: {src.name}: {report.message()}", file=sys.stderr)
 
     analysis = None
     noea_text = None
@@ -774,6 +779,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         split=args.split if args.layout == "split" else None,
         block=args.block if args.layout == "sheet" else None,
         noea=noea_text, input=src.name, precision=model.precision, ensemble=tiles.ensemble,
+        range_check=report.summary(),
     )
     result = compose(args.layout, image.rgb, restored, split=args.split,
                      labels=not args.no_labels, analysis=analysis, block=args.block,

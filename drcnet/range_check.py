@@ -102,6 +102,15 @@ class RangeReport:
             mask[t.y : t.y + t.h, t.x : t.x + t.w] = True
         return float(mask.mean())
 
+    def summary(self) -> str:
+        """One line for an export's record: checked or not, and what was found."""
+        if not self.checked:
+            return "not checked (no calibrated limit)"
+        where = f"{len(self.flagged)} of {len(self.tiles)} tiles"
+        state = f"outside the trained range in {where}" if self.out_of_range else \
+            "within the trained range"
+        return f"{state} (peak {self.peak:.0f}, limit {self.limit:.0f})"
+
     def message(self) -> str:
         """One line for a user; empty when nothing is out of range."""
         if not self.out_of_range:

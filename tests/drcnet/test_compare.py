@@ -301,7 +301,24 @@ def test_cli_compare_layouts(tmp_path, shipped, photo, layout, shape) -> None:  
     assert side.get("split") == (0.4 if layout == "split" else None)
     assert read_png_text(out)["drcnet.layout"] == layout
     assert side["ensemble"] == 1
+    assert side["range_check"] == "not checked (no calibrated limit)"  # the tiny file has none
     assert photo.read_bytes() == before
+
+
+def test_cli_compare_records_and_warns_about_the_range(tmp_path, shipped, photo,
+                                                       capsys) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    out = tmp_path / "c.png"
+    args = ["compare", str(photo), "-o", str(out), "--task", "denoise", "--device", "cpu"]
+    for limit, flagged in ((1e9, False), (1e-6, True)):
+        save_weights(shipped / "denoise.safetensors", DRCNet(wf=8, depth=2),
+                     {"task": "denoise", "activation_limit": limit})
+        assert main(args) == 0
+        err = capsys.readouterr().err
+        summary = json.loads(out.with_suffix(".json").read_text())["range_check"]
+        assert ("drcnet: warning: in.png: outside what this model was trained on" in err) is flagged
+        assert summary.startswith("outside the trained range in 1 of 1 tiles" if flagged
+                                  else "within the trained range (peak ")
 
 
 def test_cli_compare_uses_the_files_knobs_unless_told(tmp_path, shipped, photo) -> None:  # noqa: ANN001
