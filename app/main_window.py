@@ -918,10 +918,17 @@ class MainWindow(QMainWindow):
                  else "this image")
         self.viewer.set_marks(flagged_boxes(report, peak_map, self.image.rgb.shape[:2],
                                             source_hw))
+        numbers = f"(activation peak {report.peak:,.0f}; its limit is {report.limit:,.0f})"
+        task = self.controls.task()
+        if report.mild:
+            self.viewer.set_warning(
+                f"<b>At the edge of what this model was trained on.</b> Something in {where} "
+                f"(outlined) drives the {task} model a little beyond its training photos "
+                f"{numbers}. Check the outlined areas for faint stripes or colour fringes.")
+            return
         self.viewer.set_warning(
             f"<b>Outside what this model was trained on.</b> Something in {where} (outlined) "
-            f"drives the {self.controls.task()} model far beyond anything its training photos "
-            f"did (activation peak {report.peak:,.0f}; its limit is {report.limit:,.0f}). "
+            f"drives the {task} model far beyond anything its training photos did {numbers}. "
             f"Expect blocky, wrongly coloured patches there. Strongly saturated colours are "
             f"the known cause (see the model card).")
 

@@ -729,3 +729,6 @@ def test_outlines_follow_the_peak_map_when_the_preview_is_the_result(
     assert w._full_current() and w.full.range is a.range  # shown as the full result
     assert [tuple(round(v) for v in m.getRect()) for m in w.viewer.marks()] == want
     assert "this image" in w.viewer.warning()
+    # A peak under twice the limit gets the milder banner.
+    assert ("At the edge of what this model was trained on" in w.viewer.warning()) is (
+        a.range.peak <= 2 * limit)

@@ -95,6 +95,11 @@ def test_check_peaks_and_the_message() -> None:
     assert report.flagged == (tiles[1],)
     assert report.area_fraction(10, 20) == pytest.approx(0.5)
     assert "1 of 2 tiles" in report.message() and "limit 20" in report.message()
+    assert not report.mild  # 2.5 times the limit
+    mild = check_peaks(tiles, 30.0)  # 50 is under twice 30
+    assert mild.mild and mild.message().startswith("slightly outside what this model was "
+                                                   "trained on in 1 of 2 tiles")
+    assert "faint stripes" in mild.message() and "blocky" not in mild.message()
     calm = check_peaks(tiles, 100.0)
     assert not calm.out_of_range and calm.message() == "" and calm.area_fraction(10, 20) == 0
     overflowed = check_peaks([TilePeak(0, 0, 10, 10, float("nan"))], 20.0)
