@@ -11,6 +11,10 @@ ev() {  # name, then eval arguments
   tail -n 1 "docs/eval/gaussian/$name.txt" | sed "s/^/$name: /"
 }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+# Several evals below compare with CBM3D: without it they would overwrite its figures with
+# "not installed" (it happened once in session 9).
+.venv/bin/python -c "import bm3d" 2>/dev/null || {
+  echo "CBM3D is missing: pip install -e '.[bm3d]' first" >&2; exit 1; }
 for s in 15 25 50; do ev "gaussian_gaussian$s" --variant gaussian --degradation gaussian$s --seed 0; done
 ev gaussian_blind --variant gaussian --degradation gaussian --seed 0
 ev default_blind --degradation gaussian --seed 0 --baselines   # CBM3D and NLM get each image's true σ
