@@ -888,7 +888,7 @@ class MainWindow(QMainWindow):
         elif self._full_current():
             self.viewer.set_output(self._full_qimage,
                                    f"Restored · full resolution · {knob_caption(self.full.knobs)}")
-            self._show_range(self.full.range, source_hw=self.full.restored.shape[:2])
+            self._show_range(self.full.range, self.full.restored.shape[:2])
             self.restoreShown.emit()
         elif self.preview is not None:
             a = self.preview.analysis
@@ -898,14 +898,14 @@ class MainWindow(QMainWindow):
             self.viewer.set_output(
                 self._preview_qimage, f"Restored · {kind} {w}×{h} · {knob_caption(a.knobs)}"
                 f"{stale}")
-            self._show_range(a.range, a.peak_map, a.restored.shape[:2])
+            self._show_range(a.range, a.restored.shape[:2])
         else:
             self.viewer.set_output(None, caption="", message=(
                 f"Loading {task} weights…" if self.info is None else "Restoring…"))
         self._update_overlay()
         self._on_hover(*self._hover)
 
-    def _show_range(self, report: RangeReport | None, peak_map: np.ndarray | None = None,
+    def _show_range(self, report: RangeReport | None,
                     source_hw: tuple[int, int] | None = None) -> None:
         """The banner over the views, and outlines on the result, when the shown result is
         outside what the model was trained on (drcnet.range_check); nothing otherwise."""
@@ -916,8 +916,7 @@ class MainWindow(QMainWindow):
         n, total = len(report.flagged), len(report.tiles)
         where = (f"{n} of {total} tiles of the full-resolution restore" if total > 1
                  else "this image")
-        self.viewer.set_marks(flagged_boxes(report, peak_map, self.image.rgb.shape[:2],
-                                            source_hw))
+        self.viewer.set_marks(flagged_boxes(report, self.image.rgb.shape[:2], source_hw))
         numbers = f"(activation peak {report.peak:,.0f}; its limit is {report.limit:,.0f})"
         task = self.controls.task()
         if report.mild:

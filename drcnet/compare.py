@@ -30,8 +30,7 @@ import numpy as np
 
 from .blocks import PAPER_DELTA, PAPER_T
 from .errors import ImageWriteError
-from .inference import DEFAULT_OVERLAP, DEFAULT_TILE, TilePeak, overlap_for
-from .network import DRCNet
+from .inference import DEFAULT_OVERLAP, DEFAULT_TILE, PeakProbe, TilePeak, overlap_for
 from .range_check import RangeReport, check_peaks
 
 LAYOUTS = ("side", "split", "sheet")
@@ -90,10 +89,8 @@ class Analysis:
             the comparison was asked for).
         without_ea_source: how the result without EA was made, in words.
         seconds: wall time of the whole analysis.
-        peak_map: the main pass's peak activation map for the range check
-            (:mod:`drcnet.range_check`), at the deepest block's resolution, cropped like the
-            maps; ``None`` for a compiled model.
-        range: that pass's :class:`~drcnet.range_check.RangeReport` (the image as one tile).
+        range: the main pass's :class:`~drcnet.range_check.RangeReport`: the image as one
+            tile, with its peak map (where the peak is); ``None`` for a compiled model.
     """
 
     knobs: Knobs
@@ -103,7 +100,6 @@ class Analysis:
     without_ea: np.ndarray | None = None
     without_ea_source: str = ""
     seconds: float = 0.0
-    peak_map: np.ndarray | None = None
     range: RangeReport | None = None
 
 
@@ -138,14 +134,9 @@ def analyse(
 
     start = time.perf_counter()
     model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
-    peaks: list[Any] = []
-    if isinstance(model, DRCNet):
-        model.peak_probe = peaks
-    try:
+    peaks = PeakProbe(model)
+    with peaks:
         restored, raw = forward_image(model, rgb, probe=probe)
-    finally:
-        if isinstance(model, DRCNet):
-            model.peak_probe = None
     # The network pads the input to a multiple of 2^(depth-1) at the bottom and right; crop
     # each map to the part that covers the image so overlays line up with it.
     h, w = rgb.shape[:2]
@@ -160,10 +151,9 @@ def analyse(
         name: MapSet(self_aware=crop(m.self_aware), mask=crop(m.mask), energy=crop(m.energy))
         for name, m in raw.items()
     }
-    peak_map = report = None
-    if peaks:
-        peak_map = crop(peaks[0][None])
-        report = check_peaks([TilePeak(0, 0, h, w, float(peak_map.max()), peak_map, mult)],
+    report = None
+    if peaks.seen:
+        report = check_peaks(peaks.tile_peaks([(0, 0)], h, w),
                              getattr(model, "activation_limit", None))
     with_ea = without_ea = None
     source = ""
@@ -186,7 +176,7 @@ def analyse(
             source = NOEA_BYPASS
         model.configure(ea=knobs.ea)
     return Analysis(knobs, restored, maps, with_ea, without_ea, source,
-                    time.perf_counter() - start, peak_map, report)
+                    time.perf_counter() - start, report)
 
 
 def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:

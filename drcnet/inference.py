@@ -183,7 +183,7 @@ def forward_ensemble(model: DRCNet, crops: np.ndarray, views: int = 8) -> np.nda
 
 def _view_passes(
     model: DRCNet, crops: np.ndarray, views: int, cancel: Callable[[], bool] | None,
-    probe: _PeakProbe | None = None,
+    probe: PeakProbe | None = None,
 ) -> Generator[int, None, np.ndarray]:
     """:func:`forward_ensemble` one view at a time: checks ``cancel`` before each pass and
     yields the number of passes done after it. ``probe`` records each pass's peaks (it is on
@@ -351,7 +351,7 @@ def _restore_tiled(
     peaks: list[TilePeak] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
-    probe = _PeakProbe(model) if peaks is not None else None
+    probe = PeakProbe(model) if peaks is not None else None
     if one_pass(h, w, tile):
         out = yield from _relay(
             _view_passes(model, rgb[None], ensemble, cancel, probe),
@@ -401,10 +401,11 @@ def _restore_tiled(
     return acc / np.maximum(norm, 1e-8)
 
 
-class _PeakProbe:
+class PeakProbe:
     """Turns the network's peak probe on for the passes inside ``with`` (each pass of a group
-    of tiles, one view at a time) and gathers what they recorded until :meth:`reset`. A
-    compiled model (not a :class:`DRCNet`) is left alone and :attr:`seen` stays False."""
+    of tiles, one view at a time, or :func:`drcnet.compare.analyse`'s one pass) and gathers
+    what they recorded until :meth:`reset`. A compiled model (not a :class:`DRCNet`) is left
+    alone and :attr:`seen` stays False."""
 
     def __init__(self, model: DRCNet) -> None:
         self.model = model if isinstance(model, DRCNet) else None
@@ -429,14 +430,13 @@ class _PeakProbe:
         """One :class:`TilePeak` per place (the first ``len(places)`` samples): the peak over
         every pass, the map of the first (as-is) view cropped to the ``h×w`` tile (the
         network pads it to a multiple of its down-sampling, which is the map's cell)."""
-        n = len(places)
         per_pass = torch.stack([p.flatten(1).amax(dim=1) for p in self.store])  # passes×B
         top = per_pass.amax(dim=0)
         first = self.store[0]
         cell = int(getattr(self.model, "multiple", 1))
         rows, cols = -(-h // cell), -(-w // cell)
         return [TilePeak(y, x, h, w, float(top[i]), first[i, :rows, :cols].numpy(), cell)
-                for i, (y, x) in enumerate(places[:n])]
+                for i, (y, x) in enumerate(places)]
 
 
 P = TypeVar("P")

@@ -95,15 +95,6 @@ class RangeReport:
     def out_of_range(self) -> bool:
         return bool(self.flagged)
 
-    def area_fraction(self, h: int, w: int) -> float:
-        """The share of an ``h×w`` image the flagged tiles cover."""
-        if not self.flagged:
-            return 0.0
-        mask = np.zeros((h, w), bool)
-        for t in self.flagged:
-            mask[t.y : t.y + t.h, t.x : t.x + t.w] = True
-        return float(mask.mean())
-
     def summary(self) -> str:
         """One line for an export's record: checked or not, and what was found."""
         if not self.checked:
@@ -155,15 +146,14 @@ def stitched_map(tiles: tuple[TilePeak, ...] | list[TilePeak], hw: tuple[int, in
     return grid
 
 
-def flagged_boxes(report: RangeReport, peak_map: np.ndarray | None, image_hw: tuple[int, int],
+def flagged_boxes(report: RangeReport, image_hw: tuple[int, int],
                   source_hw: tuple[int, int] | None = None) -> list[tuple[int, int, int, int]]:
     """Where the trouble is, as ``(x, y, w, h)`` boxes in the pixels of an ``image_hw`` image.
 
-    The connected areas of the peak map over the limit, boxed and grown by one map cell. The
-    map is ``peak_map`` (one pass, :attr:`drcnet.compare.Analysis.peak_map`) over an image of
-    ``source_hw`` (e.g. a downscaled preview; default: the image itself), else the tiles' maps
-    stitched together. Flagged tiles without a map, or whose map shows nothing over the limit
-    (the peak was in another view of an ensemble), are boxed whole.
+    The report's tiles' peak maps, stitched over the restored image of ``source_hw`` (e.g. a
+    downscaled preview, one tile; default: the image itself): their connected areas over the
+    limit, boxed and grown by one map cell. Flagged tiles without a map, or whose map shows
+    nothing over the limit (the peak was in another view of an ensemble), are boxed whole.
     """
     if not report.out_of_range or report.limit is None:
         return []
@@ -171,7 +161,7 @@ def flagged_boxes(report: RangeReport, peak_map: np.ndarray | None, image_hw: tu
     sh, sw = source_hw or image_hw
     fy, fx = ih / sh, iw / sw
     boxes = []
-    grid = peak_map if peak_map is not None else stitched_map(report.tiles, (sh, sw))
+    grid = stitched_map(report.tiles, (sh, sw))
     if grid is not None:
         over = (~(grid <= report.limit)).astype(np.uint8)  # NaN counts as over
         count, _, stats, _ = cv2.connectedComponentsWithStats(over, connectivity=8)
@@ -185,11 +175,9 @@ def flagged_boxes(report: RangeReport, peak_map: np.ndarray | None, image_hw: tu
             x0, y0 = max(0.0, (x - 1) * cx), max(0.0, (y - 1) * cy)
             x1, y1 = min(float(iw), (x + w + 1) * cx), min(float(ih), (y + h + 1) * cy)
             boxes.append((round(x0), round(y0), round(x1 - x0), round(y1 - y0)))
-    if peak_map is None:
-        for t in report.flagged:
-            if t.map is None or (t.map <= report.limit).all():
-                boxes.append((round(t.x * fx), round(t.y * fy), round(t.w * fx),
-                              round(t.h * fy)))
+    for t in report.flagged:
+        if t.map is None or (t.map <= report.limit).all():
+            boxes.append((round(t.x * fx), round(t.y * fy), round(t.w * fx), round(t.h * fy)))
     return boxes
 
 

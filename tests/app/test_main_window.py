@@ -718,13 +718,13 @@ def test_outlines_follow_the_peak_map_when_the_preview_is_the_result(
     a = w.preview.analysis
     assert a.range is not None and not a.range.checked  # the tiny weights have no limit
     # A limit between the map's values: some areas over it, not all.
-    limit = float(np.percentile(a.peak_map, 90))
+    limit = float(np.percentile(a.range.tiles[0].map, 90))
     w.engine.worker._model.activation_limit = limit  # the worker is idle: settled
     w.request_preview()
     qtbot.waitUntil(lambda: w.is_settled() and w.preview.analysis.range.checked,
                     timeout=30000)
     a = w.preview.analysis
-    want = flagged_boxes(a.range, a.peak_map, (72, 96), a.restored.shape[:2])
+    want = flagged_boxes(a.range, (72, 96), a.restored.shape[:2])
     assert want and want != [(0, 0, 96, 72)]
     assert w._full_current() and w.full.range is a.range  # shown as the full result
     assert [tuple(round(v) for v in m.getRect()) for m in w.viewer.marks()] == want

@@ -93,7 +93,6 @@ def test_check_peaks_and_the_message() -> None:
     report = check_peaks(tiles, 20.0)
     assert report.checked and report.out_of_range and report.peak == 50.0
     assert report.flagged == (tiles[1],)
-    assert report.area_fraction(10, 20) == pytest.approx(0.5)
     assert "1 of 2 tiles" in report.message() and "limit 20" in report.message()
     assert not report.mild  # 2.5 times the limit
     mild = check_peaks(tiles, 30.0)  # 50 is under twice 30
@@ -101,7 +100,7 @@ def test_check_peaks_and_the_message() -> None:
                                                    "trained on in 1 of 2 tiles")
     assert "faint stripes" in mild.message() and "blocky" not in mild.message()
     calm = check_peaks(tiles, 100.0)
-    assert not calm.out_of_range and calm.message() == "" and calm.area_fraction(10, 20) == 0
+    assert not calm.out_of_range and calm.message() == ""
     overflowed = check_peaks([TilePeak(0, 0, 10, 10, float("nan"))], 20.0)
     assert overflowed.out_of_range and overflowed.peak == float("inf")
     unchecked = check_peaks(tiles, None)
@@ -133,8 +132,9 @@ def test_analyse_reports_the_preview_pass(model: DRCNet) -> None:
         model.activation_limit = peak / 2
         a = analyse(model, img, Knobs())
         assert a.range is not None and a.range.out_of_range
-        assert a.peak_map is not None and a.peak_map.shape == (18, 23)
-        assert float(a.peak_map.max()) == pytest.approx(peak, rel=1e-5)
+        (tile,) = a.range.tiles  # the image as one tile, with its map (cells of 4 px)
+        assert tile.map.shape == (18, 23) and tile.cell == 4
+        assert float(tile.map.max()) == pytest.approx(peak, rel=1e-5) == tile.peak
         model.activation_limit = peak * 2
         assert not analyse(model, img, Knobs()).range.out_of_range
     finally:
@@ -147,20 +147,20 @@ def test_flagged_boxes_from_tiles_and_from_a_peak_map() -> None:
 
     tiles = [TilePeak(0, 0, 64, 64, 1.0), TilePeak(0, 48, 64, 64, 99.0)]
     report = check_peaks(tiles, 10.0)
-    assert flagged_boxes(report, None, (64, 112)) == [(48, 0, 64, 64)]
+    assert flagged_boxes(report, (64, 112)) == [(48, 0, 64, 64)]  # no maps: whole tiles
     # A restore made at half size, shown over the full image: boxes scale up.
-    assert flagged_boxes(report, None, (128, 224), (64, 112)) == [(96, 0, 128, 128)]
-    assert flagged_boxes(check_peaks(tiles, 100.0), None, (64, 112)) == []
+    assert flagged_boxes(report, (128, 224), (64, 112)) == [(96, 0, 128, 128)]
+    assert flagged_boxes(check_peaks(tiles, 100.0), (64, 112)) == []
     # A 4x5 peak map of a 32x40 preview (cells of 8 px) shown over a 64x80 image: two areas
     # over the limit, each boxed and grown by one cell (16 px here), clipped to the image.
     peak_map = np.zeros((4, 5), np.float32)
     peak_map[0, 0] = 50.0
     peak_map[2:4, 3] = 60.0
-    one = check_peaks([TilePeak(0, 0, 32, 40, 60.0)], 10.0)
-    boxes = sorted(flagged_boxes(one, peak_map, (64, 80), (32, 40)))
+    one = check_peaks([TilePeak(0, 0, 32, 40, 60.0, peak_map, 8)], 10.0)
+    boxes = sorted(flagged_boxes(one, (64, 80), (32, 40)))
     assert boxes == [(0, 0, 32, 32), (32, 16, 48, 48)]
     peak_map[2:4, 3] = np.nan  # an overflowed pass: over any limit
-    assert sorted(flagged_boxes(one, peak_map, (64, 80), (32, 40))) == boxes
+    assert sorted(flagged_boxes(one, (64, 80), (32, 40))) == boxes
 
 
 def test_tiled_maps_stitch_into_boxes_round_the_trouble(model: DRCNet) -> None:
@@ -175,14 +175,14 @@ def test_tiled_maps_stitch_into_boxes_round_the_trouble(model: DRCNet) -> None:
     # A limit just under the highest peak: one small area is boxed, inside its tile.
     top = max(peaks, key=lambda p: p.peak)
     report = check_peaks(peaks, top.peak * 0.999)
-    boxes = flagged_boxes(report, None, (150, 230))
+    boxes = flagged_boxes(report, (150, 230))
     assert len(boxes) == 1
     x, y, w, h = boxes[0]
     assert w * h < 96 * 96 / 4
     assert top.x - 4 <= x and x + w <= top.x + top.w + 4
     assert top.y - 4 <= y and y + h <= top.y + top.h + 4
     # The same restore shown over an image twice the size: the boxes double.
-    assert flagged_boxes(report, None, (300, 460), (150, 230)) == [
+    assert flagged_boxes(report, (300, 460), (150, 230)) == [
         tuple(pytest.approx(2 * v, abs=2) for v in boxes[0])]
 
 
@@ -225,5 +225,5 @@ def test_stitching_uses_square_cells_on_short_wide_images() -> None:
     grid = stitched_map(tiles, (57, 400))
     assert grid.shape == (8, 50) and grid[3, 49] == 100.0
     report = check_peaks(tiles, 10.0)
-    (x, y, w, h), = flagged_boxes(report, None, (57, 400))
+    (x, y, w, h), = flagged_boxes(report, (57, 400))
     assert x <= 392 and x + w >= 400 and y <= 24 and y + h >= 32 and w <= 24 and h <= 24
