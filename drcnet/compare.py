@@ -343,8 +343,11 @@ def draw_label(
     x0 = 0 if corner.endswith("left") else w - bw
     region = out[y0 : y0 + bh, x0 : x0 + bw]
     region *= 1.0 - box
-    m = mask[: bh - pad, : bw - pad]
-    sub = region[pad : pad + m.shape[0], pad : pad + m.shape[1]]
+    # On an image smaller than the padded text the text is clipped; on one at most the
+    # padding in size only the box is drawn.
+    sub = region[pad:, pad:]
+    m = mask[: sub.shape[0], : sub.shape[1]]
+    sub = sub[: m.shape[0], : m.shape[1]]
     sub[:] = sub * (1.0 - m[..., None]) + np.asarray(color, np.float32) * m[..., None]
     return out
 

@@ -91,7 +91,10 @@ def to_numpy(x: torch.Tensor) -> np.ndarray:
 
 def _batch_to_tensor(images: np.ndarray, device: torch.device | str) -> torch.Tensor:
     """N×H×W×3 float array → N×3×H×W float32 tensor on ``device``."""
-    t = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).permute(0, 3, 1, 2)
+    a = np.ascontiguousarray(images, dtype=np.float32)
+    if any(s < 0 for s in a.strides):  # a mirrored view along an axis of length 1
+        a = a.copy()
+    t = torch.from_numpy(a).permute(0, 3, 1, 2)
     # Contiguous NCHW: the first convolution would copy anyway, and a compiled model is
     # specialised on strides (a permuted view would make it compile again).
     return t.contiguous().to(device)

@@ -392,3 +392,12 @@ def test_cli_compare_errors(tmp_path, shipped, photo, capsys) -> None:  # noqa: 
     code = main(["compare", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o.png"),
                  "--task", "denoise"])
     assert code == 1 and "nope.png" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 200), (200, 2), (3, 3)])
+def test_layouts_on_images_smaller_than_a_label(shape: tuple[int, int]) -> None:
+    a = np.full((*shape, 3), 0.25, np.float32)
+    b = np.full((*shape, 3), 0.75, np.float32)
+    assert draw_label(a, "Restored").shape == a.shape
+    assert side_by_side(a, b).shape[0] == shape[0]
+    assert split_view(a, b).shape == a.shape

@@ -217,6 +217,15 @@ def test_ensemble_output_is_equivariant(model: DRCNet, passes: Passes) -> None:
     assert np.abs(single - out).max() > 1e-4  # the untrained network is not equivariant
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 50), (50, 1)])
+def test_ensemble_on_images_one_pixel_across(model: DRCNet, shape: tuple[int, int]) -> None:
+    # Mirroring an axis of length 1 gives a negative stride that numpy calls contiguous.
+    img = _photo(*shape)
+    for views in (4, 8):
+        out = run(restore_tiled(model, img, TileConfig(tile=64, overlap=16, ensemble=views)))
+        assert out.shape == img.shape and np.isfinite(out).all()
+
+
 def test_upright_ensemble_and_views_per_task(model: DRCNet, passes: Passes) -> None:
     from drcnet.inference import ensemble_views
 
