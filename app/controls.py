@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from drcnet.compare import PAPER_DELTA, PAPER_T, Knobs, format_delta
-from drcnet.inference import DEFAULT_TILE, ensemble_views
+from drcnet.inference import DEFAULT_TILE, MIN_TILE, ensemble_views
 from drcnet.registry import TASKS, installed_tasks
 
 T_MIN, T_MAX = 0.50, 0.95
@@ -212,7 +212,9 @@ class ControlsPanel(QWidget):
         self.tile_spin.setSingleStep(64)
         self.tile_spin.setSuffix(" px")
         self.tile_spin.setSpecialValueText("whole image")
-        self.tile_spin.setToolTip("Tile size of the full-resolution restore (0: one pass).")
+        self.tile_spin.setToolTip("Tile size of the full-resolution restore (0: one pass; "
+                                  f"otherwise at least {MIN_TILE} px).")
+        self.tile_spin.setKeyboardTracking(False)  # typing 64 is not a tile of 6 first
         self.tile_auto_check = QCheckBox("Training crop")
         self.tile_auto_check.setToolTip(
             "Use the crop side the loaded weights were trained on as the tile size (256 px "
@@ -434,6 +436,9 @@ class ControlsPanel(QWidget):
         self.tile_spin.blockSignals(False)
 
     def _on_tile_value(self, value: int) -> None:
+        if 0 < value < MIN_TILE:
+            self.tile_spin.setValue(MIN_TILE)  # emits again with the smallest tile
+            return
         if not self.tile_auto():
             self._own_tile = int(value)
         self.runChanged.emit()

@@ -47,6 +47,18 @@ def find_sample(task: str | None, folder: Path = SAMPLES_DIR) -> Path | None:
     return images[0] if images else None
 
 
+def device_id(name: str) -> str:
+    """The device list's id for a ``--device`` value (``auto|cpu|cuda|cuda:N|mps``), e.g.
+    ``cuda`` -> ``cuda:0``. Raises :class:`~drcnet.errors.DeviceError` for a device this
+    machine does not have."""
+    from drcnet.devices import resolve_device
+
+    dev = resolve_device(name)
+    if dev.type == "cuda":
+        return f"cuda:{dev.index or 0}"
+    return dev.type
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="drcnet-studio", description="DRCNet Studio: interactive image restoration.")
@@ -55,7 +67,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--variant", choices=[v for v in VARIANTS if v != "noea"],
                    help="the task's shipped model: default, or gaussian for denoise "
                         "(default: remembered)")
-    p.add_argument("--device", help="compute device (cpu, cuda:0, mps; default: remembered)")
+    p.add_argument("--device", help="compute device: auto, cpu, cuda, cuda:N or mps "
+                                    "(default: the one used last)")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="restore, save a grab of the whole window to OUT.png and exit")
     p.add_argument("--view", choices=VIEWS, default="after",
@@ -105,6 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is not None and not args.screenshot.lower().endswith(".png"):
         print("drcnet-studio: error: --screenshot needs a .png file", file=sys.stderr)
         return 2
+    from drcnet.errors import DeviceError
+
+    device = None
+    if args.device is not None:
+        try:
+            device = device_id(args.device)
+        except DeviceError as exc:
+            print(f"drcnet-studio: error: {exc}", file=sys.stderr)
+            return 2
     import cv2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -126,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     image = Path(args.image) if args.image else find_sample(args.task)
     task = args.task or (task_for(image) if image is not None and not args.image else None)
     shot = args.screenshot is not None
-    window = MainWindow(Settings(persist=not shot), task=task, device=args.device,
+    window = MainWindow(Settings(persist=not shot), task=task, device=device,
                         variant=args.variant)
     shown = window.controls.task()
     if args.variant is not None and window.controls.variant() != args.variant:

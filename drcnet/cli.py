@@ -21,6 +21,7 @@ from .errors import DRCNetError, ImageWriteError
 from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
+    MIN_TILE,
     Progress,
     TileConfig,
     TilePeak,
@@ -41,10 +42,36 @@ def _fail(message: str, code: int = EXIT_FAILURE) -> int:
     return code
 
 
-def _plan_outputs(inputs: list[Path], out: Path) -> list[tuple[Path, Path]]:
-    """Pair each input with its output path. OUT is a file for one input (or a folder that
-    already exists), otherwise a folder where each output keeps its input's name."""
-    if len(inputs) == 1 and not out.is_dir():
+def _expand_inputs(args: Sequence[str]) -> tuple[list[Path], bool]:
+    """The image files named by ``args``: files as given, each folder's images (top level,
+    sorted, hidden files and other types skipped). Also whether any argument was a folder."""
+    from .imageio import IMAGE_EXTENSIONS
+
+    files: list[Path] = []
+    folder = False
+    for arg in args:
+        p = Path(arg)
+        if not p.is_dir():
+            files.append(p)
+            continue
+        folder = True
+        found = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith(".")
+                       and q.suffix.lower() in IMAGE_EXTENSIONS)
+        if not found:
+            raise DRCNetError(f"no images in the folder {p} "
+                              f"({', '.join(IMAGE_EXTENSIONS)}; subfolders are not searched)")
+        files += found
+    return files, folder
+
+
+def _plan_outputs(inputs: list[Path], out: Path, folder: bool = False
+                  ) -> list[tuple[Path, Path]]:
+    """Pair each input with its output path. OUT is a file for one input file (or a folder
+    that already exists), otherwise a folder where each output keeps its input's name."""
+    from .imageio import check_image_type
+
+    if len(inputs) == 1 and not folder and not out.is_dir():
+        check_image_type(out)
         return [(inputs[0], out)]
     if out.exists() and not out.is_dir():
         raise ImageWriteError(f"{out} is a file; with several inputs -o must be a folder")
@@ -62,14 +89,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from .range_check import check_peaks
     from .registry import load_model
 
-    inputs = [Path(p) for p in args.inputs]
-    pairs = _plan_outputs(inputs, Path(args.output))
+    inputs, folder = _expand_inputs(args.inputs)
+    pairs = _plan_outputs(inputs, Path(args.output), folder)
     resolved_inputs = {p.resolve() for p in inputs}
     for _, dst in pairs:
         if dst.resolve() in resolved_inputs:
             raise ImageWriteError(f"{dst} is an input file; choose another output path")
-    if len(pairs) > 1:
-        Path(args.output).mkdir(parents=True, exist_ok=True)
+    if len(pairs) > 1 or folder:
+        try:
+            Path(args.output).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ImageWriteError(f"cannot create the output folder {args.output}: "
+                                  f"{exc.strerror or exc}") from None
     for _, dst in pairs:
         if not dst.parent.is_dir():
             raise ImageWriteError(f"output folder {dst.parent} does not exist")
@@ -86,6 +117,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
                        batch=args.tile_batch,
                        ensemble=ensemble_views(args.task) if args.ensemble else 1)
+    note_overlap(args, tiles)
     limit = model.activation_limit
     if args.compile:
         if not args.quiet:
@@ -102,8 +134,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
                       leave=False) as bar:
 
                 def show(p: Progress, bar: tqdm = bar) -> None:
-                    bar.total, bar.n = p.total, p.done
-                    bar.refresh()
+                    bar.total = p.total
+                    bar.update(p.done - bar.n)  # redrawn at tqdm's pace, not every tile
 
                 peaks: list[TilePeak] = []
                 result = run(restore_tiled(model, image.rgb, tiles, peaks=peaks), show)
@@ -157,6 +189,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def note_overlap(args: argparse.Namespace, tiles: TileConfig) -> None:
+    """Say when ``--overlap`` was lowered to a quarter of the tile (unless ``--quiet``)."""
+    if (args.overlap != DEFAULT_OVERLAP and tiles.overlap != args.overlap
+            and not getattr(args, "quiet", False)):
+        print(f"note: --overlap {args.overlap} is more than a quarter of the {tiles.tile}-px "
+              f"tile; using {tiles.overlap}", file=sys.stderr)
+
+
 def _range_note(limit: float | None) -> str:
     if limit is None:
         return "range check off (no calibrated limit: scripts/calibrate_range.py)"
@@ -201,9 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("restore", help="restore images with a trained model")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files to restore")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image files, or folders of them (their top level), to restore")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output file (one input) or folder (several inputs)")
+                   help="output file (one input file) or folder (several inputs, or a "
+                        "folder; created if missing; outputs keep their inputs' names)")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--t", type=float, default=None,
                    help="spatial-filter threshold (default: the weight file's)")
@@ -213,10 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto",
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
     p.add_argument("--tile", type=int, default=None,
-                   help="tile size in pixels, 0 for whole-image passes (default: the crop the "
-                        f"weights were trained on, else {DEFAULT_TILE})")
+                   help=f"tile size in pixels, at least {MIN_TILE}, or 0 for whole-image "
+                        "passes (default: the crop the weights were trained on, else "
+                        f"{DEFAULT_TILE})")
     p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
-                   help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
+                   help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
+                        "of the tile)")
     p.add_argument("--tile-batch", type=int, default=0, metavar="N",
                    help="tiles per forward pass (default 0 = auto: 8 on CUDA, 1 on CPU)")
     p.add_argument("--ensemble", action="store_true",

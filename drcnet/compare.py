@@ -712,8 +712,9 @@ def register(subparsers: Any) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
+    from .cli import note_overlap
     from .errors import NoWeightsError, WeightsError
-    from .imageio import read_image
+    from .imageio import check_image_type, read_image
     from .inference import (
         TileConfig,
         default_tile,
@@ -730,6 +731,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ImageWriteError(f"{out} is the input file; choose another output path")
     if not out.parent.is_dir():
         raise ImageWriteError(f"output folder {out.parent} does not exist")
+    check_image_type(out)
     if not 0.0 <= args.split <= 1.0:
         raise ValueError(f"--split must lie in [0, 1], got {args.split}")
     image = read_image(src, max_pixels=args.max_pixels)
@@ -741,6 +743,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     tile = default_tile(model) if args.tile is None else args.tile
     tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
                        ensemble=ensemble_views(args.task) if args.ensemble else 1)
+    note_overlap(args, tiles)
     peaks: list[TilePeak] = []
     restored = run(restore_tiled(model, image.rgb, tiles, peaks=peaks))
     report = check_peaks(peaks, model.activation_limit)

@@ -38,7 +38,8 @@ def list_images(folder_or_files: PathLike | Sequence[PathLike]) -> list[Path]:
     if isinstance(folder_or_files, (str, os.PathLike)):
         root = Path(folder_or_files)
         if not root.is_dir():
-            raise DRCNetError(f"image folder {root} does not exist")
+            raise DRCNetError(f"image folder {root} "
+                              + ("is a file, not a folder" if root.exists() else "does not exist"))
         files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
     else:
         files = [Path(p) for p in folder_or_files]

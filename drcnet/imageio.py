@@ -315,11 +315,7 @@ def write_image(
         raise ValueError(f"alpha must be H×W = {rgb.shape[:2]}, got shape {alpha.shape}")
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
-    if ext not in IMAGE_EXTENSIONS:
-        raise ImageWriteError(
-            f"Cannot write {p}: '{ext or p.name}' is not a supported image type "
-            f"(use {', '.join(IMAGE_EXTENSIONS)})."
-        )
+    check_image_type(p)
     for inp in inputs:
         if _same_file(p, Path(inp)):
             raise ImageWriteError(f"{p} is an input file; choose another output path.")
@@ -345,6 +341,18 @@ def write_image(
         data = _add_png_text(data, metadata)
     _atomic_write(p, data)
     return p
+
+
+def check_image_type(path: PathLike) -> None:
+    """Raise :class:`ImageWriteError` unless ``path``'s extension is one :func:`write_image`
+    writes; callers check before long work, not after it."""
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in IMAGE_EXTENSIONS:
+        raise ImageWriteError(
+            f"Cannot write {p}: '{ext or p.name}' is not a supported image type "
+            f"(use {', '.join(IMAGE_EXTENSIONS)})."
+        )
 
 
 def _same_file(a: Path, b: Path) -> bool:

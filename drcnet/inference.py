@@ -44,6 +44,9 @@ DEFAULT_TILE = 256
 # on the validation split (docs/eval/overlap_32_vs_64.txt) and computes 1.38× the pixels at
 # 4000×3000 instead of 1.84× (docs/PERFORMANCE.md).
 DEFAULT_OVERLAP = 32
+# Smallest tile (as eval's smallest crop): the network normalises over each tile and pools
+# it three times, so tiny tiles restore visibly worse (a grid) and take thousands of passes.
+MIN_TILE = 16
 
 
 def overlap_for(tile: int, overlap: int = DEFAULT_OVERLAP) -> int:
@@ -69,8 +72,9 @@ class TileConfig:
             raise ValueError(f"batch must be >= 0, got {self.batch}")
         if self.ensemble not in VIEWS:
             raise ValueError(f"ensemble must be one of {sorted(VIEWS)} views, got {self.ensemble}")
-        if self.tile < 0:
-            raise ValueError(f"tile must be >= 0, got {self.tile}")
+        if self.tile < 0 or 0 < self.tile < MIN_TILE:
+            raise ValueError(f"tile must be 0 (the whole image in one pass) or at least "
+                             f"{MIN_TILE} px, got {self.tile}")
         if self.overlap < 0:
             raise ValueError(f"overlap must be >= 0, got {self.overlap}")
         if self.tile and self.overlap * 2 >= self.tile:

@@ -147,3 +147,13 @@ def test_problem_banner_disables_restore(panel) -> None:  # noqa: ANN001
     assert "No trained deblur weights" in panel.model_status.text()
     panel.set_model_status("deblur.safetensors")
     assert panel.restore_button.isEnabled()
+
+
+def test_tile_below_the_smallest_becomes_the_smallest(panel, qtbot) -> None:  # noqa: ANN001
+    from drcnet.inference import MIN_TILE
+
+    panel.tile_auto_check.setChecked(False)
+    panel.tile_spin.setValue(3)
+    assert panel.tile() == MIN_TILE
+    panel.tile_spin.setValue(0)  # the whole image in one pass
+    assert panel.tile() == 0

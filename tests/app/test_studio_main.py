@@ -77,3 +77,21 @@ def test_screenshot_of_bad_image_fails(weights_dir: Path, tmp_path: Path) -> Non
     r = run_main([str(bad), "--screenshot", str(tmp_path / "s.png")], weights_dir, tmp_path)
     assert r.returncode == 1
     assert "bad.png" in r.stderr and "drcnet-studio: error:" in r.stderr
+
+
+def test_device_option_maps_to_the_device_list(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from app.main import device_id
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert device_id("cuda") == device_id("auto") == device_id("CUDA:0") == "cuda:0"
+    assert device_id("cuda:1") == "cuda:1" and device_id("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert device_id("auto") in ("cpu", "mps")
+    # Not quietly the CPU: a device this machine lacks is an error before any window opens.
+    assert main(["--device", "cuda", "--screenshot", "x.png"]) == 2
+    assert "not available" in capsys.readouterr().err
+    assert main(["--device", "tpu", "--screenshot", "x.png"]) == 2

@@ -133,6 +133,52 @@ def test_bad_inputs(tmp_path, weights, capsys, kind) -> None:
     assert not list(tmp_path.glob("*.part"))
 
 
+def test_restore_a_folder(tmp_path, weights, photo, capsys) -> None:
+    folder = tmp_path / "shots"
+    (folder / "sub").mkdir(parents=True)
+    write_image(folder / "b.jpg", read_image(photo).rgb)
+    write_image(folder / "a.png", read_image(photo).rgb)
+    write_image(folder / "sub" / "deep.png", read_image(photo).rgb)  # top level only
+    (folder / "notes.txt").write_text("not an image")
+    (folder / ".hidden.png").write_bytes(b"")
+    out = tmp_path / "new" / "restored"  # created
+    assert main(["restore", str(folder), "-o", str(out), "--task", "denoise", "--weights",
+                 str(weights), "--device", "cpu"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    assert "a.png ->" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    code = main(["restore", str(tmp_path / "empty"), "-o", str(out), "--task", "denoise",
+                 "--weights", str(weights)])
+    assert "no images in the folder" in _one_line_error(capsys, code)
+
+
+def test_restore_refuses_before_the_work(tmp_path, weights, photo, capsys, monkeypatch) -> None:
+    def no_model(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the model was loaded before the output was checked")
+
+    monkeypatch.setattr(registry, "load_model", no_model)
+    code = main(["restore", str(photo), "-o", str(tmp_path / "out.txt"), "--task", "denoise"])
+    assert "not a supported image type" in _one_line_error(capsys, code)
+    code = main(["compare", str(photo), "-o", str(tmp_path / "out.txt"), "--task", "denoise"])
+    assert "not a supported image type" in _one_line_error(capsys, code)
+    (tmp_path / "file").write_text("")
+    write_image(tmp_path / "other.png", read_image(photo).rgb)
+    code = main(["restore", str(photo), str(tmp_path / "other.png"), "-o",
+                 str(tmp_path / "file" / "sub"), "--task", "denoise"])
+    assert "cannot create the output folder" in _one_line_error(capsys, code)
+
+
+def test_restore_tile_limits(tmp_path, weights, photo, capsys) -> None:
+    args = ["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+            "--weights", str(weights), "--device", "cpu"]
+    code = main([*args, "--tile", "3"])
+    assert "at least 16" in _one_line_error(capsys, code)
+    assert main([*args, "--tile", "64", "--overlap", "100", "-q"]) == 0
+    assert capsys.readouterr().err == ""  # --quiet
+    assert main([*args, "--tile", "64", "--overlap", "100"]) == 0
+    assert "using 16" in capsys.readouterr().err
+
+
 def test_oversized_image_refused(tmp_path, weights, photo, capsys) -> None:
     out = tmp_path / "out.png"
     code = main(["restore", str(photo), "-o", str(out), "--task", "denoise", "--weights",
