@@ -1177,7 +1177,8 @@ class MainWindow(QMainWindow):
             depth = 8 if req.layout == "sheet" else image.bit_depth
             alpha = image.alpha if req.layout == "image" else None
             return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,
-                                alpha=alpha, sidecar=req.sidecar)
+                                alpha=alpha, sidecar=req.sidecar,
+                                gray=image.gray and req.layout == "image")
 
         self.statusBar().showMessage(f"Writing {req.path.name}…")
         self.jobs.run(write, self._on_exported, self._on_export_failed)

@@ -140,7 +140,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 peaks: list[TilePeak] = []
                 result = run(restore_tiled(model, image.rgb, tiles, peaks=peaks), show)
             write_image(dst, result, alpha=image.alpha, bit_depth=image.bit_depth,
-                        inputs=inputs)
+                        inputs=inputs, gray=image.gray)
             report = check_peaks(peaks, limit)
             if report.out_of_range:  # said even with --quiet: the output may be damaged
                 out_of_range += 1

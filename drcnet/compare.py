@@ -598,6 +598,7 @@ def write_export(
     bit_depth: int = 8,
     alpha: np.ndarray | None = None,
     sidecar: bool = True,
+    gray: bool = False,
 ) -> Path:
     """Write an export image (atomically, never over an input) with its parameters.
 
@@ -619,7 +620,7 @@ def write_export(
             if side.resolve() == inp.resolve():
                 raise ImageWriteError(f"{side} is an input file; choose another output path.")
     written = write_image(p, rgb, alpha=alpha, bit_depth=bit_depth, inputs=inputs,
-                          metadata=params.png_metadata())
+                          metadata=params.png_metadata(), gray=gray)
     if sidecar:
         record = params.as_dict()
         record["output"] = p.name

@@ -282,6 +282,7 @@ def write_image(
     inputs: Iterable[PathLike] = (),
     jpeg_quality: int = 95,
     metadata: Mapping[str, str] | None = None,
+    gray: bool = False,
 ) -> Path:
     """Write an RGB(A) image atomically; the format follows the file extension.
 
@@ -297,6 +298,8 @@ def write_image(
         inputs: files this output must never replace.
         jpeg_quality: JPEG quality 0–100.
         metadata: text key/value pairs for PNG.
+        gray: write one channel, the mean of R, G and B (as a gray input was read); with
+            alpha, RGBA with three equal channels (OpenCV writes no gray+alpha).
 
     Returns:
         The path written.
@@ -326,7 +329,12 @@ def write_image(
         raise ImageWriteError(f"Cannot write {p}: a folder of that name exists.")
 
     depth = bit_depth if ext in _16BIT_EXTENSIONS else 8
-    pixels = _quantize(rgb[:, :, ::-1], depth)
+    if gray:
+        pixels = _quantize(rgb.mean(axis=2, dtype=np.float32), depth)[:, :, None]
+        if alpha is not None and ext in _ALPHA_EXTENSIONS:
+            pixels = np.repeat(pixels, 3, axis=2)
+    else:
+        pixels = _quantize(rgb[:, :, ::-1], depth)
     if alpha is not None and ext in _ALPHA_EXTENSIONS:
         pixels = np.concatenate([pixels, _quantize(alpha, depth)[:, :, None]], axis=2)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext in (".jpg", ".jpeg") else []

@@ -133,7 +133,7 @@ def forward_image(
             out = model(to_tensor(rgb, model_device(model)))[-1]
     finally:
         model.set_probe(None)
-    return to_numpy(out), maps
+    return gray_like(rgb, to_numpy(out)), maps
 
 
 def forward_batch(model: DRCNet, crops: np.ndarray) -> np.ndarray:
@@ -295,6 +295,23 @@ class TilePeak:
     cell: int = field(default=0, compare=False)  # image pixels per map cell (0: no map)
 
 
+def is_gray(rgb: np.ndarray) -> bool:
+    """Whether an H×W×3 image has three equal channels (a gray photo read as RGB)."""
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1])
+                and np.array_equal(rgb[..., 1], rgb[..., 2]))
+
+
+def gray_like(src: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out`` with its channels replaced by their mean when ``src`` is gray.
+
+    The networks were trained on colour photos; on a gray one they tint the result
+    (colour speckles of up to 0.7 on a deblurred gray photo), which a gray input can only
+    mean as error."""
+    if not is_gray(src):
+        return out
+    return np.repeat(out.mean(axis=2, keepdims=True, dtype=np.float32), 3, axis=2)
+
+
 def restore_tiled(
     model: DRCNet,
     rgb: np.ndarray,
@@ -318,7 +335,8 @@ def restore_tiled(
             ``torch.compile``d model: the list stays empty.
 
     Returns:
-        the restored H×W×3 float32 image (as the generator's return value).
+        the restored H×W×3 float32 image (as the generator's return value); gray when
+        ``rgb`` is (:func:`gray_like`).
     """
     tile = tiles.tile
     batch = tiles.batch or auto_tile_batch(model_device(model))
@@ -326,8 +344,9 @@ def restore_tiled(
         try:
             if peaks is not None:
                 peaks.clear()  # a retry after running out of memory starts over
-            return (yield from _restore_tiled(model, rgb, tile, tiles.overlap, cancel, batch,
-                                              tiles.ensemble, peaks))
+            out = yield from _restore_tiled(model, rgb, tile, tiles.overlap, cancel, batch,
+                                            tiles.ensemble, peaks)
+            return gray_like(rgb, out)
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             h, w = rgb.shape[:2]

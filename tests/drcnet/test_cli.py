@@ -48,6 +48,18 @@ def test_restore_one_file(tmp_path, weights, photo, capsys) -> None:
     assert photo.read_bytes() == before
 
 
+def test_restore_gray_stays_gray(tmp_path, weights, photo) -> None:
+    import cv2
+
+    src = tmp_path / "gray.png"
+    cv2.imwrite(str(src), (read_image(photo).rgb[..., 0] * 65535).astype(np.uint16))
+    out = tmp_path / "gray_out.png"
+    assert main(["restore", str(src), "-o", str(out), "--task", "denoise", "--weights",
+                 str(weights), "--device", "cpu", "-q"]) == 0
+    back = read_image(out)
+    assert back.gray and back.bit_depth == 16
+
+
 def test_restore_variant_loads_its_weights(tmp_path, photo, monkeypatch, capsys) -> None:
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "weights")
     torch.manual_seed(0)

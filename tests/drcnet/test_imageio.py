@@ -372,3 +372,17 @@ def test_read_png_text_rejects_non_png(tmp_path: Path) -> None:
     path.write_text("hello")
     with pytest.raises(ImageReadError, match="a.txt"):
         read_png_text(path)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_write_gray_keeps_one_channel(tmp_path: Path, depth: int) -> None:
+    rng = np.random.default_rng(0)
+    rgb = rng.random((6, 7, 3), dtype=np.float32)
+    path = write_image(tmp_path / "g.png", rgb, bit_depth=depth, gray=True)
+    back = read_image(path)
+    assert back.gray and back.bit_depth == depth
+    np.testing.assert_allclose(back.rgb[..., 0], rgb.mean(axis=2), atol=0.5 / 255)
+    alpha = np.linspace(0, 1, 42, dtype=np.float32).reshape(6, 7)
+    with_alpha = read_image(write_image(tmp_path / "ga.png", rgb, alpha=alpha, gray=True))
+    assert with_alpha.alpha is not None
+    assert np.array_equal(with_alpha.rgb[..., 0], with_alpha.rgb[..., 2])

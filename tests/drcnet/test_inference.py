@@ -266,3 +266,14 @@ def test_out_of_memory_with_the_ensemble(model: DRCNet, passes: Passes) -> None:
     assert set(passes.shapes[1:]) == {(2, 128, 128, 3)}
     single = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16, batch=1, ensemble=8)))
     np.testing.assert_allclose(out, single, atol=1e-5)
+
+
+def test_gray_input_gives_gray_output(model: DRCNet) -> None:
+    from drcnet.inference import forward_image, is_gray
+
+    gray = np.repeat(_photo(40, 56).mean(axis=2, keepdims=True), 3, axis=2)
+    colour = run(restore_tiled(model, _photo(40, 56), TileConfig(tile=0)))
+    assert not is_gray(colour)  # the untrained network tints
+    for out in (run(restore_tiled(model, gray, TileConfig(tile=32, overlap=8))),
+                forward_image(model, gray)[0]):
+        assert out.shape == gray.shape and is_gray(out)
