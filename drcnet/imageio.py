@@ -104,7 +104,7 @@ def _check_pixels(p: Path, width: int, height: int, max_pixels: int | None) -> N
     if max_pixels is not None and width * height > max_pixels:
         raise ImageReadError(
             f"{p} is {width}×{height} ({width * height / 1e6:.1f} MP), over the "
-            f"{max_pixels / 1e6:g} MP limit; raise --max-pixels to open it."
+            f"{max_pixels / 1e6:g} MP limit (drcnet restore --max-pixels N raises it)."
         )
 
 

@@ -114,6 +114,11 @@ def load_model(
                 "train them with `drcnet train` or pass --weights"
             )
         weights = spec.path
+    else:
+        trained_for = read_metadata(weights).get("task", "") if Path(weights).is_file() else ""
+        if trained_for in TASKS and trained_for != task:
+            raise WeightsError(f"{Path(weights).name} was trained for {trained_for}, not "
+                               f"{task}; use --task {trained_for}")
     model = build_model(weights)
     if variant == "noea":
         model.configure(ea=False)

@@ -95,7 +95,8 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """
     p = Path(path)
     if not p.is_file():
-        raise WeightsError(f"weight file {p} does not exist")
+        raise WeightsError(f"weight file {p} "
+                           + ("is a folder" if p.is_dir() else "does not exist"))
     if p.suffix == ".safetensors":
         try:
             state = load_file(str(p))

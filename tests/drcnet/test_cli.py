@@ -191,6 +191,19 @@ def test_restore_tile_limits(tmp_path, weights, photo, capsys) -> None:
     assert "using 16" in capsys.readouterr().err
 
 
+def test_weights_for_another_task_are_refused(tmp_path, photo, capsys) -> None:
+    path = tmp_path / "derain-run.safetensors"
+    save_weights(path, DRCNet(wf=8, depth=2), {"task": "derain"})
+    code = main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+                 "--weights", str(path)])
+    assert "trained for derain, not denoise" in _one_line_error(capsys, code)
+    assert main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "derain",
+                 "--weights", str(path), "--device", "cpu", "-q"]) == 0
+    code = main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "derain",
+                 "--weights", str(tmp_path)])
+    assert "is a folder" in _one_line_error(capsys, code)
+
+
 def test_oversized_image_refused(tmp_path, weights, photo, capsys) -> None:
     out = tmp_path / "out.png"
     code = main(["restore", str(photo), "-o", str(out), "--task", "denoise", "--weights",
