@@ -77,7 +77,7 @@ from .inference import (
     restore_tiled,
     run,
 )
-from .metrics import psnr, ssim
+from .metrics import SSIM_WINDOW, psnr, ssim
 from .network import DRCNet
 from .registry import TASKS
 
@@ -255,6 +255,7 @@ class EvalData:
         if self.paired:
             inp_path, tgt_path = self.pairs[index]
             degraded, clean = read_image(inp_path).rgb, read_image(tgt_path).rgb
+            _check_size(inp_path, degraded)
             if degraded.shape != clean.shape:
                 raise DRCNetError(f"{inp_path.name}: input {degraded.shape} and target "
                                   f"{clean.shape} differ in size")
@@ -266,10 +267,19 @@ class EvalData:
         if not 0 <= draw < self.draws:
             raise IndexError(index)
         path = self.files[index]
-        degraded, clean, info = synthetic_pair(read_image(path).rgb, self.degradation,
+        rgb = read_image(path).rgb
+        _check_size(path, rgb)
+        degraded, clean, info = synthetic_pair(rgb, self.degradation,
                                                self.seed + draw, index, self.size)
         name = path.name if self.draws == 1 else f"{path.name} (seed {self.seed + draw})"
         return Sample(name, degraded, clean, info)
+
+
+def _check_size(path: Path, rgb: np.ndarray) -> None:
+    h, w = rgb.shape[:2]
+    if min(h, w) < SSIM_WINDOW:
+        raise DRCNetError(f"{path.name} is {w}×{h}; evaluation needs images at least "
+                          f"{SSIM_WINDOW} px on each side (SSIM's window)")
 
 
 def eval_data(cfg: RunConfig) -> EvalData:

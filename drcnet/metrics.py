@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 # Wang et al. (2004): 11×11 Gaussian window, σ = 1.5, K1 = 0.01, K2 = 0.03.
-_SSIM_WIN = 11
+SSIM_WINDOW = 11
 _SSIM_SIGMA = 1.5
 _SSIM_K1 = 0.01
 _SSIM_K2 = 0.03
@@ -58,8 +58,8 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
         Mean SSIM, 1.0 for identical images.
     """
     a, b = _check_pair(a, b)
-    if min(a.shape[:2]) < _SSIM_WIN:
-        raise ValueError(f"SSIM needs images at least {_SSIM_WIN}×{_SSIM_WIN}, got {a.shape}")
+    if min(a.shape[:2]) < SSIM_WINDOW:
+        raise ValueError(f"SSIM needs images at least {SSIM_WINDOW}×{SSIM_WINDOW}, got {a.shape}")
     if a.ndim == 2:
         a, b = a[:, :, None], b[:, :, None]
     return float(
@@ -69,7 +69,7 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
 
 def _ssim_channel(x: np.ndarray, y: np.ndarray, data_range: float) -> float:
     def blur(z: np.ndarray) -> np.ndarray:
-        win = (_SSIM_WIN, _SSIM_WIN)
+        win = (SSIM_WINDOW, SSIM_WINDOW)
         return cv2.GaussianBlur(z, win, _SSIM_SIGMA, borderType=cv2.BORDER_REFLECT)
 
     c1 = (_SSIM_K1 * data_range) ** 2
@@ -80,7 +80,7 @@ def _ssim_channel(x: np.ndarray, y: np.ndarray, data_range: float) -> float:
     vy = blur(y * y) - my * my
     cxy = blur(x * y) - mx * my
     s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    r = _SSIM_WIN // 2  # keep only windows fully inside the image ("valid" filtering)
+    r = SSIM_WINDOW // 2  # keep only windows fully inside the image ("valid" filtering)
     return float(s[r:-r, r:-r].mean())
 
 

@@ -209,6 +209,17 @@ def test_cli_reports_bad_data_in_one_line(tmp_path, tiny_weights, capsys) -> Non
     assert "nope" in err
 
 
+def test_cli_names_an_image_too_small_to_score(tmp_path, tiny_weights, capsys) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    write_image(folder / "dot.png", np.full((5, 40, 3), 0.5, np.float32))
+    code = main(["eval", "--task", "denoise", "--data", str(folder), "--weights",
+                 str(tiny_weights), "--device", "cpu", "--plain"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1 and err == ("drcnet: error: dot.png is 40×5; evaluation needs images at "
+                                 "least 11 px on each side (SSIM's window)")
+
+
 def test_csv_and_json_leave_missing_scores_empty(photos, tiny_weights, tmp_path) -> None:
     res = _eval(task="deblur", data=str(photos), weights=str(tiny_weights),
                 degradation="gaussian15", baselines=True, limit=1)
