@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from drcnet.compare import PAPER_DELTA, PAPER_T, Knobs, format_delta
-from drcnet.inference import DEFAULT_TILE, MIN_TILE, ensemble_views
+from drcnet.inference import DEFAULT_TILE, MIN_TILE, ensemble_views, legal_tile
 from drcnet.registry import TASKS, installed_tasks
 
 T_MIN, T_MAX = 0.50, 0.95
@@ -413,7 +413,8 @@ class ControlsPanel(QWidget):
         return int(self.preview_combo.currentData())
 
     def tile(self) -> int:
-        return int(self.tile_spin.value())
+        self.tile_spin.interpretText()  # a size typed but not yet entered counts
+        return legal_tile(self.tile_spin.value())
 
     def tile_auto(self) -> bool:
         """Whether the tile follows the loaded model's training crop."""
@@ -426,7 +427,7 @@ class ControlsPanel(QWidget):
     def set_auto_tile(self, crop: int) -> None:
         """The loaded model's training crop: the tile while *Training crop* is on (shown
         without a signal; the caller has already dropped results of another model)."""
-        self._auto_tile = int(crop)
+        self._auto_tile = legal_tile(crop)
         if self.tile_auto():
             self._show_tile(self._auto_tile)
 
@@ -472,7 +473,7 @@ class ControlsPanel(QWidget):
             w.blockSignals(True)
         i = self.preview_combo.findData(preview_size)
         self.preview_combo.setCurrentIndex(i if i >= 0 else PREVIEW_SIZES.index(512))
-        self._own_tile = int(tile)
+        tile = self._own_tile = legal_tile(tile)  # settings from before the minimum
         self.tile_auto_check.setChecked(tile_auto)
         self.tile_spin.setEnabled(not tile_auto)
         self.tile_spin.setValue(self._auto_tile if tile_auto else tile)

@@ -11,13 +11,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from . import TASKS, __version__
 from .complexity import count_macs, count_params
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES, available_devices, resolve_device
-from .errors import DRCNetError, ImageWriteError
+from .errors import DRCNetError, ImageTooLargeError, ImageWriteError
 from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
@@ -29,9 +30,13 @@ from .inference import (
     default_tile,
     ensemble_views,
     overlap_for,
+    overlap_note,
     restore_tiled,
     run,
 )
+
+if TYPE_CHECKING:
+    from .imageio import Image
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -40,6 +45,16 @@ EXIT_USAGE = 2
 def _fail(message: str, code: int = EXIT_FAILURE) -> int:
     print(f"drcnet: error: {message}", file=sys.stderr)
     return code
+
+
+def read_checked(src: Path, max_pixels: int) -> Image:
+    """:func:`~drcnet.imageio.read_image`, saying which option raises the pixel limit."""
+    from .imageio import read_image
+
+    try:
+        return read_image(src, max_pixels=max_pixels)
+    except ImageTooLargeError as exc:
+        raise ImageTooLargeError(f"{exc} Raise the limit with --max-pixels N.") from None
 
 
 def _expand_inputs(args: Sequence[str]) -> tuple[list[Path], bool]:
@@ -68,13 +83,17 @@ def _plan_outputs(inputs: list[Path], out: Path, folder: bool = False
                   ) -> list[tuple[Path, Path]]:
     """Pair each input with its output path. OUT is a file for one input file (or a folder
     that already exists), otherwise a folder where each output keeps its input's name."""
-    from .imageio import check_image_type
+    from .imageio import IMAGE_EXTENSIONS, check_image_type
 
     if len(inputs) == 1 and not folder and not out.is_dir():
         check_image_type(out)
         return [(inputs[0], out)]
     if out.exists() and not out.is_dir():
-        raise ImageWriteError(f"{out} is a file; with several inputs -o must be a folder")
+        raise ImageWriteError(f"{out} is a file; with several inputs or a folder, -o must be "
+                              "a folder")
+    if not out.exists() and out.suffix.lower() in IMAGE_EXTENSIONS:
+        raise ImageWriteError(f"{out} looks like an image file; with several inputs or a "
+                              "folder, -o must be a folder")
     names = [p.name for p in inputs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -85,17 +104,33 @@ def _plan_outputs(inputs: list[Path], out: Path, folder: bool = False
 def cmd_restore(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .imageio import read_image, write_image
+    from .imageio import write_image
     from .range_check import check_peaks
     from .registry import load_model
 
-    inputs, folder = _expand_inputs(args.inputs)
+    named, folder = _expand_inputs(args.inputs)
+    inputs: list[Path] = []
+    seen: set[Path] = set()
+    for p in named:  # a file named twice (say, alone and in its folder) is restored once
+        if p.resolve() not in seen:
+            seen.add(p.resolve())
+            inputs.append(p)
     pairs = _plan_outputs(inputs, Path(args.output), folder)
-    resolved_inputs = {p.resolve() for p in inputs}
     for _, dst in pairs:
-        if dst.resolve() in resolved_inputs:
+        if dst.resolve() in seen:
             raise ImageWriteError(f"{dst} is an input file; choose another output path")
-    if len(pairs) > 1 or folder:
+    if args.tile_batch < 0:
+        raise DRCNetError(f"--tile-batch must be >= 0, got {args.tile_batch}")
+
+    model = load_model(args.task, device=args.device, variant=args.variant,
+                       weights=args.weights, precision=args.precision)
+    model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
+    model.set_runtime(channels_last=args.channels_last)
+    tile = default_tile(model) if args.tile is None else args.tile
+    tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
+                       batch=args.tile_batch,
+                       ensemble=ensemble_views(args.task) if args.ensemble else 1)
+    if len(pairs) > 1 or folder:  # only once nothing else can refuse the run
         try:
             Path(args.output).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -106,18 +141,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             raise ImageWriteError(f"output folder {dst.parent} does not exist")
         if not os.access(dst.parent, os.W_OK):
             raise ImageWriteError(f"output folder {dst.parent} is not writable")
-
-    model = load_model(args.task, device=args.device, variant=args.variant,
-                       weights=args.weights, precision=args.precision)
-    model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
-    model.set_runtime(channels_last=args.channels_last)
-    if args.tile_batch < 0:
-        raise DRCNetError(f"--tile-batch must be >= 0, got {args.tile_batch}")
-    tile = default_tile(model) if args.tile is None else args.tile
-    tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
-                       batch=args.tile_batch,
-                       ensemble=ensemble_views(args.task) if args.ensemble else 1)
-    note_overlap(args, tiles)
+    if (note := overlap_note(args.overlap, tiles.tile, tiles.overlap)) and not args.quiet:
+        print(f"note: {note}", file=sys.stderr)
     limit = model.activation_limit
     if args.compile:
         if not args.quiet:
@@ -129,7 +154,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     failures = out_of_range = 0
     for src, dst in pairs:
         try:
-            image = read_image(src, max_pixels=args.max_pixels)
+            image = read_checked(src, args.max_pixels)
             with tqdm(total=1, desc=src.name, unit="tile", disable=args.quiet,
                       leave=False) as bar:
 
@@ -187,14 +212,6 @@ def cmd_info(args: argparse.Namespace) -> int:
                   f"{count_macs(m, 256) / 1e9:.1f} G MACs at 256×256{_trained_on(spec.path)}"
                   f", {_range_note(m.activation_limit)}")
     return 0
-
-
-def note_overlap(args: argparse.Namespace, tiles: TileConfig) -> None:
-    """Say when ``--overlap`` was lowered to a quarter of the tile (unless ``--quiet``)."""
-    if (args.overlap != DEFAULT_OVERLAP and tiles.overlap != args.overlap
-            and not getattr(args, "quiet", False)):
-        print(f"note: --overlap {args.overlap} is more than a quarter of the {tiles.tile}-px "
-              f"tile; using {tiles.overlap}", file=sys.stderr)
 
 
 def _range_note(limit: float | None) -> str:
@@ -258,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"tile size in pixels, at least {MIN_TILE}, or 0 for whole-image "
                         "passes (default: the crop the weights were trained on, else "
                         f"{DEFAULT_TILE})")
-    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
+    p.add_argument("--overlap", type=int, default=None,
                    help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
                         "of the tile)")
     p.add_argument("--tile-batch", type=int, default=0, metavar="N",

@@ -694,8 +694,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tile", type=int, default=None,
                    help="tile size, 0 for one pass (default: the crop the weights were trained "
                         f"on, else {DEFAULT_TILE})")
-    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
-                   help=f"tile overlap in pixels ({DEFAULT_OVERLAP})")
+    p.add_argument("--overlap", type=int, default=None,
+                   help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
+                        "of the tile)")
     p.add_argument("--ensemble", action="store_true",
                    help="best quality: average each tile's rotated/mirrored views "
                         "(8, or the 4 upright ones for derain; that many times slower)")
@@ -713,14 +714,15 @@ def register(subparsers: Any) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
-    from .cli import note_overlap
+    from .cli import read_checked
     from .errors import NoWeightsError, WeightsError
-    from .imageio import check_image_type, read_image
+    from .imageio import check_image_type
     from .inference import (
         TileConfig,
         default_tile,
         ensemble_views,
         model_device,
+        overlap_note,
         restore_tiled,
         run,
     )
@@ -735,7 +737,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_image_type(out)
     if not 0.0 <= args.split <= 1.0:
         raise ValueError(f"--split must lie in [0, 1], got {args.split}")
-    image = read_image(src, max_pixels=args.max_pixels)
+    image = read_checked(src, args.max_pixels)
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     model = load_model(args.task, device=args.device, variant=args.variant,
                        weights=args.weights)
@@ -744,7 +746,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     tile = default_tile(model) if args.tile is None else args.tile
     tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
                        ensemble=ensemble_views(args.task) if args.ensemble else 1)
-    note_overlap(args, tiles)
+    if note := overlap_note(args.overlap, tiles.tile, tiles.overlap):
+        print(f"note: {note}", file=sys.stderr)
     peaks: list[TilePeak] = []
     restored = run(restore_tiled(model, image.rgb, tiles, peaks=peaks))
     report = check_peaks(peaks, model.activation_limit)

@@ -91,7 +91,11 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
             raise DeviceError(
                 f"device '{name}' is not available (no CUDA GPU found); use --device cpu"
             )
-        dev = torch.device(name)
+        try:
+            dev = torch.device(name)
+        except RuntimeError:
+            raise DeviceError(f"unknown device '{name}'; use auto, cpu, cuda, cuda:N or mps"
+                              ) from None
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise DeviceError(
                 f"device '{name}' does not exist; this machine has "

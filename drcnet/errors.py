@@ -11,6 +11,10 @@ class ImageReadError(DRCNetError):
     """An image file is missing, empty, corrupt, not an image, or too large."""
 
 
+class ImageTooLargeError(ImageReadError):
+    """An image has more pixels than the caller's limit (checked from its header)."""
+
+
 class ImageWriteError(DRCNetError):
     """An output image cannot be written (unwritable folder, unsupported format, would
     overwrite an input)."""

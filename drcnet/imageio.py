@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import ImageReadError, ImageWriteError
+from .errors import ImageReadError, ImageTooLargeError, ImageWriteError
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")
@@ -102,9 +102,9 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
 
 def _check_pixels(p: Path, width: int, height: int, max_pixels: int | None) -> None:
     if max_pixels is not None and width * height > max_pixels:
-        raise ImageReadError(
+        raise ImageTooLargeError(
             f"{p} is {width}×{height} ({width * height / 1e6:.1f} MP), over the "
-            f"{max_pixels / 1e6:g} MP limit (drcnet restore --max-pixels N raises it)."
+            f"{max_pixels / 1e6:g} MP limit."
         )
 
 

@@ -49,9 +49,19 @@ DEFAULT_OVERLAP = 32
 MIN_TILE = 16
 
 
-def overlap_for(tile: int, overlap: int = DEFAULT_OVERLAP) -> int:
-    """The overlap to use with ``tile``: ``overlap``, at most a quarter of the tile."""
-    return min(overlap, max(tile // 4, 0))
+def overlap_for(tile: int, overlap: int | None = None) -> int:
+    """The overlap to use with ``tile``: ``overlap`` (``None``: :data:`DEFAULT_OVERLAP`), at
+    most a quarter of the tile."""
+    return min(DEFAULT_OVERLAP if overlap is None else overlap, max(tile // 4, 0))
+
+
+def overlap_note(requested: int | None, tile: int, used: int) -> str | None:
+    """What to tell a user whose requested overlap was lowered to a quarter of the tile
+    (``None`` when nothing was requested, tiles are off or the request was kept)."""
+    if requested is None or tile == 0 or used == requested:
+        return None
+    return (f"an overlap of {requested} px is more than a quarter of the {tile}-px tile; "
+            f"using {used}")
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,8 @@ def forward_image(
         probe: also capture every DFR block's maps (self-aware map, mask, energy).
 
     Returns:
-        the restored image (H×W×3 float32) and the maps by block name (empty if not probed).
+        the restored image (H×W×3 float32; gray when ``rgb`` is, :func:`gray_like`) and the
+        maps by block name (empty if not probed).
     """
     maps: dict[str, BlockMaps] = {}
     model.set_probe(maps if probe else None)
@@ -249,9 +260,15 @@ def auto_tile_batch(device: torch.device) -> int:
     return 8 if device.type == "cuda" else 1
 
 
+def legal_tile(tile: int) -> int:
+    """``tile`` as :class:`TileConfig` takes it: 0 (one pass) or at least :data:`MIN_TILE`."""
+    return 0 if tile <= 0 else max(MIN_TILE, int(tile))
+
+
 def default_tile(model: torch.nn.Module) -> int:
-    """The tile a model runs best on: its training crop if its weight file records one."""
-    return getattr(model, "train_crop", None) or DEFAULT_TILE
+    """The tile a model runs best on: its training crop if its weight file records one (at
+    least :data:`MIN_TILE`)."""
+    return legal_tile(getattr(model, "train_crop", None) or DEFAULT_TILE)
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -338,13 +355,13 @@ def restore_tiled(
         the restored H×W×3 float32 image (as the generator's return value); gray when
         ``rgb`` is (:func:`gray_like`).
     """
-    tile = tiles.tile
+    tile, overlap = tiles.tile, tiles.overlap
     batch = tiles.batch or auto_tile_batch(model_device(model))
     while True:
         try:
             if peaks is not None:
                 peaks.clear()  # a retry after running out of memory starts over
-            out = yield from _restore_tiled(model, rgb, tile, tiles.overlap, cancel, batch,
+            out = yield from _restore_tiled(model, rgb, tile, overlap, cancel, batch,
                                             tiles.ensemble, peaks)
             return gray_like(rgb, out)
         except torch.cuda.OutOfMemoryError:
@@ -358,6 +375,8 @@ def restore_tiled(
             if current <= 64:
                 raise
             tile = max(64, current // 2)
+            # The overlap must shrink with the tile (and a one-pass request had none).
+            overlap = overlap_for(tile, tiles.overlap if tiles.tile else DEFAULT_OVERLAP)
             yield Progress(0, 1, f"out of GPU memory; retrying with {tile}-pixel tiles")
 
 

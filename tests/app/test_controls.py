@@ -157,3 +157,21 @@ def test_tile_below_the_smallest_becomes_the_smallest(panel, qtbot) -> None:  # 
     assert panel.tile() == MIN_TILE
     panel.tile_spin.setValue(0)  # the whole image in one pass
     assert panel.tile() == 0
+
+
+def test_saved_or_trained_tiles_below_the_smallest_are_raised(panel) -> None:  # noqa: ANN001
+    from drcnet.inference import MIN_TILE
+
+    panel.set_run(512, 8, True, tile_auto=False)  # a setting saved before the minimum
+    assert panel.tile() == MIN_TILE
+    panel.set_run(512, 256, True, tile_auto=True)
+    panel.set_auto_tile(8)  # weights trained on 8-px crops
+    assert panel.tile() == MIN_TILE
+
+
+def test_a_typed_tile_counts_before_enter(panel, qtbot) -> None:  # noqa: ANN001
+    panel.tile_auto_check.setChecked(False)
+    panel.tile_spin.setValue(256)
+    panel.tile_spin.lineEdit().selectAll()
+    qtbot.keyClicks(panel.tile_spin.lineEdit(), "128")
+    assert panel.tile() == 128

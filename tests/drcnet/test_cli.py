@@ -173,11 +173,29 @@ def test_restore_refuses_before_the_work(tmp_path, weights, photo, capsys, monke
     assert "not a supported image type" in _one_line_error(capsys, code)
     code = main(["compare", str(photo), "-o", str(tmp_path / "out.txt"), "--task", "denoise"])
     assert "not a supported image type" in _one_line_error(capsys, code)
+    code = main(["restore", str(tmp_path), "-o", str(tmp_path / "new.png"), "--task",
+                 "denoise"])  # a folder in, an image name out
+    assert "-o must be a folder" in _one_line_error(capsys, code)
+
+
+def test_restore_output_folders(tmp_path, weights, photo, capsys) -> None:
+    args = ["--task", "denoise", "--weights", str(weights), "--device", "cpu", "-q"]
     (tmp_path / "file").write_text("")
     write_image(tmp_path / "other.png", read_image(photo).rgb)
-    code = main(["restore", str(photo), str(tmp_path / "other.png"), "-o",
-                 str(tmp_path / "file" / "sub"), "--task", "denoise"])
+    two = [str(photo), str(tmp_path / "other.png")]
+    code = main(["restore", *two, "-o", str(tmp_path / "file" / "sub"), *args])
     assert "cannot create the output folder" in _one_line_error(capsys, code)
+    # Refused runs leave no new folder behind.
+    code = main(["restore", *two, "-o", str(tmp_path / "fresh"), *args, "--tile", "3"])
+    assert "at least 16" in _one_line_error(capsys, code)
+    assert not (tmp_path / "fresh").exists()
+    # A file named twice, alone and through its folder, is restored once.
+    folder = tmp_path / "one"
+    folder.mkdir()
+    write_image(folder / "x.png", read_image(photo).rgb)
+    assert main(["restore", str(folder), str(folder / "x.png"), "-o", str(tmp_path / "o"),
+                 *args]) == 0
+    assert [p.name for p in (tmp_path / "o").iterdir()] == ["x.png"]
 
 
 def test_restore_tile_limits(tmp_path, weights, photo, capsys) -> None:
@@ -189,6 +207,11 @@ def test_restore_tile_limits(tmp_path, weights, photo, capsys) -> None:
     assert capsys.readouterr().err == ""  # --quiet
     assert main([*args, "--tile", "64", "--overlap", "100"]) == 0
     assert "using 16" in capsys.readouterr().err
+    assert main([*args, "--tile", "64", "--overlap", "32"]) == 0  # asked for, though default
+    assert "using 16" in capsys.readouterr().err
+    for quiet in (["--tile", "64"], ["--tile", "0", "--overlap", "8"]):  # none asked, no tiles
+        assert main([*args, *quiet]) == 0
+        assert "note:" not in capsys.readouterr().err
 
 
 def test_weights_for_another_task_are_refused(tmp_path, photo, capsys) -> None:
@@ -208,7 +231,7 @@ def test_oversized_image_refused(tmp_path, weights, photo, capsys) -> None:
     out = tmp_path / "out.png"
     code = main(["restore", str(photo), "-o", str(out), "--task", "denoise", "--weights",
                  str(weights), "--max-pixels", "100"])
-    assert "limit" in _one_line_error(capsys, code)
+    assert "Raise the limit with --max-pixels" in _one_line_error(capsys, code)
     assert not out.exists()
 
 

@@ -48,3 +48,14 @@ def test_cpu_flags_are_read_from_cpuinfo(monkeypatch, tmp_path) -> None:
         devices.cpu_has_native_bf16.cache_clear()
         assert devices.cpu_has_native_bf16() is expect
     devices.cpu_has_native_bf16.cache_clear()
+
+
+def test_malformed_cuda_names_are_a_device_error(monkeypatch) -> None:  # noqa: ANN001
+    import torch
+
+    from drcnet.devices import resolve_device
+    from drcnet.errors import DeviceError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    with pytest.raises(DeviceError, match="unknown device 'cuda0'"):
+        resolve_device("cuda0")

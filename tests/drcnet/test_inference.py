@@ -107,6 +107,30 @@ def test_out_of_memory_halves_tile(model: DRCNet, passes: Passes) -> None:
     assert any("retrying with 64-pixel tiles" in r.message for r in records)
 
 
+@pytest.mark.parametrize("tile, overlap", [(512, 128), (0, 0)])
+def test_out_of_memory_shrinks_the_overlap_with_the_tile(model: DRCNet, passes: Passes,
+                                                         tile: int, overlap: int) -> None:
+    import drcnet.inference as inf
+
+    seen: list[tuple[int, int]] = []
+    real = inf._restore_tiled
+
+    def spy(m, rgb, t, ov, *rest):  # noqa: ANN001, ANN002, ANN202
+        seen.append((t, ov))
+        return (yield from real(m, rgb, t, ov, *rest))
+
+    inf_patch = pytest.MonkeyPatch()
+    inf_patch.setattr(inf, "_restore_tiled", spy)
+    try:
+        passes.oom_if = lambda shape: shape[1] > 128
+        out = run(restore_tiled(model, _photo(300, 300), TileConfig(tile=tile, overlap=overlap)))
+    finally:
+        inf_patch.undo()
+    assert out.shape == (300, 300, 3)
+    # A quarter of the smaller tile, not the first try's 128 (or, from one pass, none).
+    assert seen[-1] == ((128, 32) if tile else (75, 18))
+
+
 def test_forward_image_probe(model: DRCNet) -> None:
     out, maps = forward_image(model, _photo(64, 64), probe=True)
     assert out.shape == (64, 64, 3)
