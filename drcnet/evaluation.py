@@ -65,7 +65,7 @@ from .datasets import (
 )
 from .degradations import TASK_DEFAULT, get_degradation
 from .errors import Cancelled, DRCNetError
-from .imageio import read_image
+from .imageio import image_size, read_image
 from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
@@ -239,6 +239,9 @@ class EvalData:
         else:
             self.files = list_images(data)
             self.degradation = get_degradation(recipe)
+            for f in self.files:  # a thumbnail among the photos stops the run before it starts
+                if (size := image_size(f)) is not None:
+                    _check_size(f, *size)
         if limit:
             self.pairs, self.files = self.pairs[:limit], self.files[:limit]
         crop = f"centre crops <= {self.size} px" if self.size else "whole images"
@@ -255,7 +258,7 @@ class EvalData:
         if self.paired:
             inp_path, tgt_path = self.pairs[index]
             degraded, clean = read_image(inp_path).rgb, read_image(tgt_path).rgb
-            _check_size(inp_path, degraded)
+            _check_size(inp_path, degraded.shape[1], degraded.shape[0])
             if degraded.shape != clean.shape:
                 raise DRCNetError(f"{inp_path.name}: input {degraded.shape} and target "
                                   f"{clean.shape} differ in size")
@@ -268,15 +271,14 @@ class EvalData:
             raise IndexError(index)
         path = self.files[index]
         rgb = read_image(path).rgb
-        _check_size(path, rgb)
+        _check_size(path, rgb.shape[1], rgb.shape[0])
         degraded, clean, info = synthetic_pair(rgb, self.degradation,
                                                self.seed + draw, index, self.size)
         name = path.name if self.draws == 1 else f"{path.name} (seed {self.seed + draw})"
         return Sample(name, degraded, clean, info)
 
 
-def _check_size(path: Path, rgb: np.ndarray) -> None:
-    h, w = rgb.shape[:2]
+def _check_size(path: Path, w: int, h: int) -> None:
     if min(h, w) < SSIM_WINDOW:
         raise DRCNetError(f"{path.name} is {w}×{h}; evaluation needs images at least "
                           f"{SSIM_WINDOW} px on each side (SSIM's window)")

@@ -139,6 +139,16 @@ def _to_image(img: np.ndarray, p: Path) -> Image:
     )
 
 
+def image_size(path: PathLike, head: int = 1 << 20) -> tuple[int, int] | None:
+    """(width, height) from the first ``head`` bytes of an image file's header, without
+    decoding it; None when the header does not say there (or the file cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return _header_size(f.read(head))
+    except OSError:
+        return None
+
+
 def _header_size(b: bytes) -> tuple[int, int] | None:
     """(width, height) parsed from a PNG/JPEG/BMP/TIFF/WebP header, or None if unknown."""
     try:
