@@ -1,7 +1,7 @@
 #!/bin/bash
 # Ship the camera-noise denoiser and its w/o-EA partner of the step README.txt's rule chose,
-# Prepared in session 10 before scoring; not run, since no step passed the rule (README.txt).
 # then measure them again where the model card quotes them. Two processes at a time (2 cores).
+# Prepared in session 10 before scoring; not run, since no step passed the rule (README.txt).
 #   bash docs/training/cpu10/finish_pair.sh STEP "SELECTION"
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
