@@ -460,6 +460,7 @@ class MainWindow(QMainWindow):
         self._preview_floor = self._preview_serial + 1
         self._metrics = {}
         self.reference = None
+        self._hover = (-1, -1)  # a position on the last image means nothing on this one
         path = opened.image.path
         h, w = opened.image.rgb.shape[:2]
         self.setWindowTitle(f"{path.name} — {APP_NAME}")
@@ -967,8 +968,9 @@ class MainWindow(QMainWindow):
 
     def _on_hover(self, x: int, y: int) -> None:
         self._hover = (x, y)
-        if self.image is None or x < 0:
-            self.pixel_label.setText("")
+        if self.image is None or not (0 <= x < self.image.rgb.shape[1]
+                                      and 0 <= y < self.image.rgb.shape[0]):
+            self.pixel_label.setText("")  # off the image, or a position on the last one
             return
         scale = 65535 if self.image.bit_depth == 16 else 255
         width = 5 if scale == 65535 else 3

@@ -7,6 +7,7 @@ creating the window.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 
@@ -52,9 +53,12 @@ class Settings:
                 if isinstance(value, str):
                     return value.lower() in ("1", "true", "yes")
                 return bool(value)
-            return kind(value)
+            result = kind(value)
         except (TypeError, ValueError):
             return default
+        if kind is float and not math.isfinite(result):  # "nan" and "inf" parse as floats
+            return default
+        return result
 
     def _set(self, key: str, value: object) -> None:
         self._q.setValue(key, value)

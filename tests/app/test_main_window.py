@@ -732,3 +732,26 @@ def test_outlines_follow_the_peak_map_when_the_preview_is_the_result(
     # A peak under twice the limit gets the milder banner.
     assert ("At the edge of what this model was trained on" in w.viewer.warning()) is (
         a.range.peak <= 2 * limit)
+
+
+def test_opening_a_smaller_image_under_the_mouse(make_window, image_path, open_settled,  # noqa: ANN001
+                                                 qtbot, tmp_path) -> None:
+    from tests.app.conftest import make_image
+
+    w = make_window()
+    open_settled(w, image_path)
+    h, w_ = w.image.rgb.shape[:2]
+    w._on_hover(w_ - 1, h - 1)  # the mouse at the far corner of this image
+    small = make_image(tmp_path / "small.png", width=24, height=20)
+    open_settled(w, small)  # would raise in a slot and never settle
+    assert w.image.rgb.shape[:2] == (20, 24) and w.pixel_label.text() == ""
+
+
+def test_non_finite_settings_read_as_unset() -> None:
+    from app.settings import Settings
+
+    s = Settings()
+    for value in ("nan", "inf", "-inf"):
+        s._set("knobs/derain-default/t", value)
+        s._set("knobs/derain-default/delta", "1e-6")
+        assert s.knobs("derain", "default") is None  # the weight file's knobs, not a crash
