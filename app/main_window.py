@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self._restore_job: RestoreJob | None = None
         self._export: ExportRequest | None = None
         self._exporting = False
+        self._dropped_export = ""  # a notice for the next "model ready" message
         self._metrics: dict[str, tuple[float, float, str]] = {}
         self._metrics_seq: dict[str, int] = {}
         self._was_settled = False
@@ -453,7 +454,7 @@ class MainWindow(QMainWindow):
             return  # a later open superseded this one
         self._image_serial += 1
         self.cancel_restore(quiet=True)
-        self._export = None
+        dropped = self._drop_export()
         self.image, self.small = opened.image, opened.small
         self.preview = self.full = None
         self._preview_qimage = self._full_qimage = None
@@ -472,7 +473,9 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_file(str(path.resolve()))
         self._rebuild_recent()
         depth = f", {opened.image.bit_depth}-bit" if opened.image.bit_depth != 8 else ""
-        self.statusBar().showMessage(f"Opened {path.name}: {w}×{h}{depth}", 5000)
+        self.statusBar().showMessage(f"Opened {path.name}: {w}×{h}{depth}"
+                                     + (f" · {dropped}" if dropped else ""), 8000 if dropped
+                                     else 5000)
         self._show_output()
         self._update_metrics_text()
         self.imageOpened.emit(str(path))
@@ -651,7 +654,10 @@ class MainWindow(QMainWindow):
             self.controls.set_model_knobs(Knobs(info.t, info.delta, info.ea))
             self.controls.set_auto_tile(info.train_crop or DEFAULT_TILE)
         self.maps_dock.widget().updateGeometry()  # the block names may widen the panel
-        self.statusBar().showMessage(f"{info.task} model ready on {info.device}", 4000)
+        dropped, self._dropped_export = self._dropped_export, ""
+        self.statusBar().showMessage(f"{info.task} model ready on {info.device}"
+                                     + (f" · {dropped}" if dropped else ""), 8000 if dropped
+                                     else 4000)
         self._set_run_label()
         if changed_task:
             self.preview = self.full = None
@@ -702,12 +708,19 @@ class MainWindow(QMainWindow):
         self._show_model_knobs()
         self.controls.set_auto_tile(DEFAULT_TILE)  # until the new model says its crop
         self.cancel_restore(quiet=True)
-        self._export = None
+        self._dropped_export = self._drop_export()  # said when the new model is ready
         self.info = None
         self.preview = self.full = None
         self._preview_floor = self._preview_serial + 1
         self._load_model()
         self._show_output()
+
+    def _drop_export(self) -> str:
+        """Forget a waiting export (its image or model is gone); what to tell the user."""
+        if self._export is None:
+            return ""
+        self._export = None
+        return "the waiting export was cancelled"
 
     def _on_variant_changed(self, variant: str) -> None:
         self.settings.set_variant(self.controls.task(), variant)
@@ -1037,12 +1050,12 @@ class MainWindow(QMainWindow):
         job = self._restore_job
         if job is None:
             return
+        if quiet:  # first: a queued job's cancel signal arrives during the call below
+            self._restore_job = None
+            self._end_progress()
         if self.engine.cancel_restore() and not quiet:
             self.statusBar().showMessage("Cancelling after the tiles in progress…")
             self.cancel_button.setEnabled(False)
-        if quiet:
-            self._restore_job = None
-            self._end_progress()
 
     def _end_progress(self) -> None:
         self.progress.hide()

@@ -755,3 +755,36 @@ def test_non_finite_settings_read_as_unset() -> None:
         s._set("knobs/derain-default/t", value)
         s._set("knobs/derain-default/delta", "1e-6")
         assert s.knobs("derain", "default") is None  # the weight file's knobs, not a crash
+
+
+def test_a_quiet_cancel_of_a_queued_restore_is_not_the_users(make_window, image_path,  # noqa: ANN001
+                                                            open_settled, monkeypatch) -> None:
+    w = make_window()
+    open_settled(w, image_path)
+    w._restore_job = job = w.engine.restore(w.image.rgb, w.knobs(), w._tiles())
+    w._export = waiting = object()  # an export waiting for that restore
+
+    def queued_cancel() -> bool:  # what the engine does for a job still in the queue
+        w.engine.worker.restoreCancelled.emit(job.serial, True)
+        return True
+
+    monkeypatch.setattr(w.engine, "cancel_restore", queued_cancel)
+    w.statusBar().clearMessage()
+    w.cancel_restore(quiet=True)  # a knob moved: the restore is replaced, not abandoned
+    assert w._restore_job is None and w._export is waiting
+    assert "cancelled" not in w.statusBar().currentMessage()
+    w._export = None
+
+
+def test_a_waiting_export_dropped_by_opening_says_so(make_window, image_path, open_settled,  # noqa: ANN001
+                                                     qtbot, tmp_path) -> None:
+    from tests.app.conftest import make_image
+
+    w = make_window()
+    open_settled(w, image_path)
+    w._export = object()  # waiting for a full restore of this image
+    seen: list[str] = []
+    w.statusBar().messageChanged.connect(seen.append)
+    open_settled(w, make_image(tmp_path / "other.png"))
+    assert w._export is None
+    assert any("the waiting export was cancelled" in m for m in seen)
