@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
@@ -56,6 +57,7 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(520)
         self._folder, self._stem, self._task = folder, stem, task
         self._edited = False
+        self._replace_ok: Path | None = None  # a path the save dialog already asked about
         layout = QVBoxLayout(self)
 
         self.layout_group = QButtonGroup(self)
@@ -136,7 +138,25 @@ class ExportDialog(QDialog):
                 p = p.with_suffix(self.extension())
             self.path_edit.setText(str(p))
             self._edited = True
+            self._replace_ok = p
+
+    def path(self) -> Path:
+        """The export path; a relative one is taken in the folder the dialog started in."""
+        p = Path(self.path_edit.text()).expanduser()
+        return p if p.is_absolute() else self._folder / p
+
+    def accept(self) -> None:
+        p = self.path()
+        if p.exists() and p != self._replace_ok and not self.confirm_replace(p):
+            return  # back to the dialog to pick another name
+        super().accept()
+
+    def confirm_replace(self, path: Path) -> bool:
+        answer = QMessageBox.question(
+            self, "Replace file?", f"{path.name} already exists in {path.parent}.\n"
+            "Do you want to replace it?")
+        return answer == QMessageBox.StandardButton.Yes
 
     def request(self) -> ExportRequest:
-        return ExportRequest(self.layout_key(), Path(self.path_edit.text()).expanduser(),
-                             self.labels_check.isChecked(), self.sidecar_check.isChecked())
+        return ExportRequest(self.layout_key(), self.path(), self.labels_check.isChecked(),
+                             self.sidecar_check.isChecked())

@@ -334,7 +334,9 @@ def write_image(
             raise ImageWriteError(f"{p} is an input file; choose another output path.")
     folder = p.parent
     if not folder.is_dir():
-        raise ImageWriteError(f"Cannot write {p}: the folder {folder} does not exist.")
+        raise ImageWriteError(f"Cannot write {p}: {folder} is a file, not a folder."
+                              if folder.exists() else
+                              f"Cannot write {p}: the folder {folder} does not exist.")
     if p.is_dir():
         raise ImageWriteError(f"Cannot write {p}: a folder of that name exists.")
 

@@ -173,3 +173,28 @@ def test_export_dialog_names_and_formats(qtbot, tmp_path) -> None:  # noqa: ANN0
     assert (r.layout, r.sidecar, r.labels) == ("split", False, False)
     dlg.set_layout_key("sheet")
     assert not dlg.labels_check.isEnabled()
+
+
+def test_export_dialog_asks_before_replacing_and_keeps_relative_names_in_its_folder(
+        qtbot, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    dlg.path_edit.setText("mine.png")
+    assert dlg.request().path == tmp_path / "mine.png"  # not the process's working folder
+    asked: list[Path] = []
+    answer = {"replace": False}
+
+    def confirm(path: Path) -> bool:
+        asked.append(path)
+        return answer["replace"]
+
+    monkeypatch.setattr(dlg, "confirm_replace", confirm)
+    dlg.accept()
+    assert asked == [] and dlg.result() == dlg.DialogCode.Accepted  # a new file: no question
+    (tmp_path / "mine.png").write_bytes(b"")
+    dlg.setResult(dlg.DialogCode.Rejected)
+    dlg.accept()
+    assert asked == [tmp_path / "mine.png"] and dlg.result() == dlg.DialogCode.Rejected
+    answer["replace"] = True
+    dlg.accept()
+    assert dlg.result() == dlg.DialogCode.Accepted

@@ -387,3 +387,9 @@ def test_write_gray_keeps_one_channel(tmp_path: Path, depth: int) -> None:
     with_alpha = read_image(write_image(tmp_path / "ga.png", rgb, alpha=alpha, gray=True))
     assert with_alpha.alpha is not None
     assert np.array_equal(with_alpha.rgb[..., 0], with_alpha.rgb[..., 2])
+
+
+def test_write_under_a_file_says_it_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "big.png").write_bytes(b"")
+    with pytest.raises(ImageWriteError, match="big.png is a file, not a folder"):
+        write_image(tmp_path / "big.png" / "sub.png", np.zeros((4, 4, 3), np.float32))
