@@ -265,6 +265,9 @@ class MainWindow(QMainWindow):
                                 "difference"),
         ):
             a = self._action(text, None, None if mode == "compare" else K(key), tip, True)
+            if mode == "compare":  # C is bound to the toggle; the menu still shows it
+                a.setText(f"{text}\t{key}")
+                a.setIconText(text)
             a.triggered.connect(lambda _=False, m=mode: self.set_view_mode(m))
             group.addAction(a)
             self.mode_actions[mode] = a
