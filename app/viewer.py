@@ -230,7 +230,13 @@ class ImageCanvas(QWidget):
         font.setPointSizeF(max(8.0, font.pointSizeF()))
         p.setFont(font)
         fm = p.fontMetrics()
+        # Each caption gets its share of the width (half when both corners have one) and
+        # is elided to it, so a narrow canvas shortens it with "…" instead of cutting it.
+        room = (self.width() // (2 if all(self.captions) else 1)) - 16 - 14
         for i, text in enumerate(self.captions):
+            if not text:
+                continue
+            text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(room, 0))
             if not text:
                 continue
             w, h = fm.horizontalAdvance(text) + 14, fm.height() + 6
