@@ -60,6 +60,7 @@ def read_checked(src: Path, max_pixels: int) -> Image:
 def _expand_inputs(args: Sequence[str]) -> tuple[list[Path], bool]:
     """The image files named by ``args``: files as given, each folder's images (top level,
     sorted, hidden files and other types skipped). Also whether any argument was a folder."""
+    from .datasets import list_images
     from .imageio import IMAGE_EXTENSIONS
 
     files: list[Path] = []
@@ -70,8 +71,10 @@ def _expand_inputs(args: Sequence[str]) -> tuple[list[Path], bool]:
             files.append(p)
             continue
         folder = True
-        found = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith(".")
-                       and q.suffix.lower() in IMAGE_EXTENSIONS)
+        try:
+            found = [q for q in list_images(p, recursive=False) if not q.name.startswith(".")]
+        except DRCNetError:  # none at all
+            found = []
         if not found:
             raise DRCNetError(f"no images in the folder {p} "
                               f"({', '.join(IMAGE_EXTENSIONS)}; subfolders are not searched)")

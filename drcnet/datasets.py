@@ -33,14 +33,17 @@ LAYOUTS: dict[str, tuple[str, str]] = {
 }
 
 
-def list_images(folder_or_files: PathLike | Sequence[PathLike]) -> list[Path]:
-    """Image files in a folder (recursively, sorted) or the given list of files."""
+def list_images(folder_or_files: PathLike | Sequence[PathLike], recursive: bool = True
+                ) -> list[Path]:
+    """Image files in a folder (sorted; with its subfolders unless ``recursive`` is False)
+    or the given list of files."""
     if isinstance(folder_or_files, (str, os.PathLike)):
         root = Path(folder_or_files)
         if not root.is_dir():
             raise DRCNetError(f"image folder {root} "
                               + ("is a file, not a folder" if root.exists() else "does not exist"))
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+        found = root.rglob("*") if recursive else (p for p in root.iterdir() if p.is_file())
+        files = sorted(p for p in found if p.suffix.lower() in IMAGE_EXTENSIONS)
     else:
         files = [Path(p) for p in folder_or_files]
     if not files:

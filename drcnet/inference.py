@@ -376,7 +376,7 @@ def restore_tiled(
                 raise
             tile = max(64, current // 2)
             # The overlap must shrink with the tile (and a one-pass request had none).
-            overlap = overlap_for(tile, tiles.overlap if tiles.tile else DEFAULT_OVERLAP)
+            overlap = overlap_for(tile, tiles.overlap if tiles.tile else None)
             yield Progress(0, 1, f"out of GPU memory; retrying with {tile}-pixel tiles")
 
 
