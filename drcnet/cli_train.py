@@ -1,4 +1,4 @@
-"""The ``drcnet train``, ``drcnet eval`` and ``drcnet sweep`` subcommands.
+"""The ``drcnet train``, ``eval``, ``sweep`` and ``widen`` subcommands.
 
 :func:`register` adds them to the ``drcnet`` parser; each wraps a generator from the core in a
 tqdm bar (or plain log lines when stderr is not a terminal, e.g. under ``torchrun`` or in a log
@@ -197,8 +197,55 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
 
 
+def cmd_widen(args: argparse.Namespace) -> int:
+    import json
+
+    from .registry import weight_spec
+    from .weights import build_model, read_metadata, save_weights, sha256
+    from .widen import widen
+
+    src = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
+    out = Path(args.output)
+    if not src.is_file():
+        raise DRCNetError(f"no weight file {src}")
+    if out.suffix != ".safetensors":
+        raise DRCNetError(f"the output must be a .safetensors file, got {out}")
+    if out.exists() and not args.force:
+        raise DRCNetError(f"{out} exists; pass --force to replace it")
+    if out.resolve() == src.resolve():
+        raise DRCNetError("the output would replace the weights being widened")
+    meta = read_metadata(src)
+    if args.weights and meta.get("task") not in (None, args.task):
+        raise DRCNetError(f"{src} was trained for {meta.get('task')}, not {args.task}")
+    narrow = build_model(src)
+    wide = widen(narrow, args.factor, noise=args.noise, seed=args.seed)
+    # What the narrow file's training was stays as history; its scores and step counts
+    # describe the narrow network, so they are not carried over.
+    keep = ("task", "variant", "G", "loss", "data", "config_file")
+    new_meta: dict[str, Any] = {k: meta[k] for k in keep if k in meta}
+    new_meta.setdefault("task", args.task)
+    if "train_config" in meta:
+        train_cfg = json.loads(meta["train_config"])
+        train_cfg["wf"] = wide.config.wf
+        new_meta["train_config"] = train_cfg
+    what = (f"widened x{args.factor} to wf={wide.config.wf} from {src.name} "
+            f"(sha256 {sha256(src)[:16]}) by drcnet widen, noise {args.noise}, seed {args.seed}; "
+            "not trained since")
+    new_meta["history"] = f"{meta['history']}; then {what}" if meta.get("history") else what
+    new_meta["widened_from"] = {"file": src.name, "sha256": sha256(src), "factor": args.factor,
+                                "noise": args.noise, "seed": args.seed,
+                                "wf": narrow.config.wf}
+    save_weights(out, wide, new_meta, half=args.half)
+    n_narrow = sum(p.numel() for p in narrow.parameters())
+    n_wide = sum(p.numel() for p in wide.parameters())
+    print(f"{out}: wf={narrow.config.wf} -> {wide.config.wf}, {n_narrow / 1e6:.2f} M -> "
+          f"{n_wide / 1e6:.2f} M parameters, the same outputs as {src.name}; train it with "
+          f"--set wf={wide.config.wf} --set init_weights={out}")
+    return 0
+
+
 def register(subparsers: Any) -> None:
-    """Add ``train``, ``eval`` and ``sweep`` to a ``drcnet`` subparsers object."""
+    """Add ``train``, ``eval``, ``sweep`` and ``widen`` to a ``drcnet`` subparsers object."""
     p = subparsers.add_parser("train", help="train a model from a YAML config")
     p.add_argument("--config", required=True, help="configs/denoise.yaml, …")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -233,6 +280,25 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default="sweep", metavar="DIR",
                    help="output folder for sweep_t.csv, sweep_delta.csv, sweep.png (./sweep)")
     p.set_defaults(func=cmd_sweep)
+
+    from .cli import add_variant_option
+
+    p = subparsers.add_parser(
+        "widen", help="a wider network computing the same function, to start a larger model")
+    p.add_argument("--task", required=True, choices=("denoise", "derain", "deblur"))
+    p.add_argument("--weights", default=None, help="weight file (default: the shipped one)")
+    add_variant_option(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the wide weight file (.safetensors)")
+    p.add_argument("--factor", type=int, default=2, help="channel multiplier (default 2)")
+    p.add_argument("--noise", type=float, default=0.05,
+                   help="zero-sum noise on the replicas' weights, relative to each layer's "
+                        "spread, so training can tell them apart (default 0.05; 0 = exact "
+                        "copies)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the noise")
+    p.add_argument("--half", action="store_true", help="store fp16 (default fp32)")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=cmd_widen)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

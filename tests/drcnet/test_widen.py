@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from drcnet import DRCNet
+from drcnet.cli import main
+from drcnet.errors import DRCNetError
+from drcnet.weights import build_model, read_metadata, save_weights
+from drcnet.widen import widen
+
+
+def _narrow(seed: int = 0, **kw) -> DRCNet:
+    torch.manual_seed(seed)
+    return DRCNet(wf=8, depth=3, **kw).eval()
+
+
+@pytest.mark.parametrize("ea", [True, False])
+@pytest.mark.parametrize("factor", [2, 3])
+def test_wide_network_computes_the_narrow_function(ea: bool, factor: int) -> None:
+    narrow = _narrow(ea=ea)
+    wide = widen(narrow, factor, noise=0.1)
+    assert wide.config.wf == 8 * factor and wide.config.ea == ea
+    n_params = sum(p.numel() for p in wide.parameters())
+    assert n_params > 2 * sum(p.numel() for p in narrow.parameters())
+    x = torch.rand(2, 3, 37, 45, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        for a, b in zip(narrow(x), wide(x)):
+            assert float((a - b).abs().max()) < 1e-4
+        # and with other knobs: they act on channel statistics that replicas leave alone
+        narrow.configure(t=0.6, delta=1e-2)
+        wide.configure(t=0.6, delta=1e-2)
+        assert float((narrow(x)[-1] - wide(x)[-1]).abs().max()) < 1e-4
+
+
+def test_noise_breaks_the_symmetry_that_exact_copies_keep() -> None:
+    narrow = _narrow()
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+
+    def replica_grad_gap(wide: DRCNet) -> float:
+        wide.train()
+        wide.zero_grad()
+        wide(x)[-1].square().mean().backward()
+        g = wide.encoder1[1].conv_2.weight.grad  # out x in x k x k; replicas are rows 2i, 2i+1
+        return float((g[0::2] - g[1::2]).abs().max() / g.abs().max())
+
+    exact = widen(narrow, 2, noise=0.0)
+    w = exact.encoder1[1].conv_2.weight
+    assert torch.equal(w[0::2], w[1::2])
+    assert replica_grad_gap(exact) < 1e-5  # identical replicas: they would never diverge
+    assert replica_grad_gap(widen(narrow, 2, noise=0.05)) > 1e-3
+
+
+def test_noise_is_seeded() -> None:
+    narrow = _narrow()
+    a, b, c = widen(narrow, seed=1), widen(narrow, seed=1), widen(narrow, seed=2)
+    assert torch.equal(a.last.weight, b.last.weight)
+    assert not torch.equal(a.last.weight, c.last.weight)
+
+
+@pytest.mark.parametrize("factor, noise", [(1, 0.05), (0, 0.05), (2.5, 0.05), (2, -1.0),
+                                           (2, float("nan"))])
+def test_bad_arguments_are_refused(factor, noise) -> None:
+    with pytest.raises(DRCNetError):
+        widen(_narrow(), factor, noise=noise)
+
+
+def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "narrow.safetensors"
+    save_weights(src, _narrow(), {"task": "derain", "variant": "default", "val_psnr": 30.0,
+                                  "history": "trained somewhere"})
+    out = tmp_path / "wide.safetensors"
+    assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(out)]) == 0
+    assert "--set wf=16" in capsys.readouterr().out
+    wide = build_model(out)
+    assert wide.config.wf == 16 and wide.config.depth == 3
+    meta = read_metadata(out)
+    assert meta["task"] == "derain" and "val_psnr" not in meta  # the narrow net's score
+    assert meta["history"].startswith("trained somewhere; then widened x2")
+    assert '"factor": 2' in meta["widened_from"]
+    x = torch.rand(1, 3, 24, 24)
+    with torch.no_grad():
+        assert float((build_model(src)(x)[-1] - wide(x)[-1]).abs().max()) < 1e-4
+
+    # An existing output is kept unless --force; other tasks' weights and odd names refused.
+    assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(out)]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(out),
+                 "--force"]) == 0
+    assert main(["widen", "--task", "deblur", "--weights", str(src), "-o",
+                 str(tmp_path / "x.safetensors")]) == 1
+    assert "trained for derain" in capsys.readouterr().err
+    assert main(["widen", "--task", "derain", "--weights", str(src), "-o",
+                 str(tmp_path / "x.pt")]) == 1
+    assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(src),
+                 "--force"]) == 1
+    assert "replace the weights being widened" in capsys.readouterr().err
