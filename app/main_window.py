@@ -65,7 +65,7 @@ from .controls import ControlsPanel
 from .export_dialog import ExportDialog, ExportRequest
 from .maps_panel import MapsPanel
 from .settings import Settings
-from .viewer import Viewer, to_qimage
+from .viewer import Viewer, alpha_qimage, to_qimage
 from .workers import Engine, Jobs, ModelInfo, PreviewResult, RestoreJob, RestoreResult
 
 APP_NAME = "DRCNet Studio"
@@ -100,6 +100,7 @@ class Opened:
     image: Image
     small: np.ndarray
     qimage: QImage
+    alpha: QImage | None = None  # its transparency, for the viewer (None: opaque)
 
 
 class MainWindow(QMainWindow):
@@ -441,7 +442,8 @@ class MainWindow(QMainWindow):
 
         def read() -> Opened:
             image = read_image(p)
-            return Opened(image, downscale(image.rgb, size), to_qimage(image.rgb))
+            return Opened(image, downscale(image.rgb, size), to_qimage(image.rgb),
+                          alpha_qimage(image.alpha))
 
         self.jobs.run(read, lambda r: self._on_opened(serial, r),
                       lambda msg: self._on_open_failed(serial, p, msg))
@@ -469,7 +471,7 @@ class MainWindow(QMainWindow):
         h, w = opened.image.rgb.shape[:2]
         self.setWindowTitle(f"{path.name} — {APP_NAME}")
         self.setWindowFilePath(str(path))
-        self.viewer.set_input(opened.qimage)
+        self.viewer.set_input(opened.qimage, opened.alpha)
         self.maps.clear_maps()
         self.viewer.set_ea(None, None, None)
         self.settings.set_last_folder(str(path.parent))

@@ -13,6 +13,7 @@ import os
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
+    QBrush,
     QColor,
     QFont,
     QImage,
@@ -46,6 +47,36 @@ def to_qimage(rgb: np.ndarray) -> QImage:
     if rgb.dtype != np.uint8:
         rgb = np.round(np.clip(np.nan_to_num(rgb), 0.0, 1.0) * 255.0).astype(np.uint8)
     return qimage2ndarray.array2qimage(rgb)
+
+
+def alpha_qimage(alpha: np.ndarray | None) -> QImage | None:
+    """An ``H×W`` float [0, 1] alpha channel as a grayscale QImage for :meth:`Viewer.set_input`;
+    ``None`` for no alpha or one that is opaque everywhere (nothing to show)."""
+    if alpha is None:
+        return None
+    a = np.round(np.clip(np.nan_to_num(alpha, nan=1.0), 0.0, 1.0) * 255.0).astype(np.uint8)
+    if a.size == 0 or int(a.min()) == 255:
+        return None
+    a = np.ascontiguousarray(a)
+    h, w = a.shape
+    return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+_CHECKER: QBrush | None = None
+
+
+def checker_brush() -> QBrush:
+    """The grey checkerboard drawn under transparent pixels, as image editors do."""
+    global _CHECKER
+    if _CHECKER is None:
+        tile = QPixmap(16, 16)
+        tile.fill(QColor(150, 150, 150))
+        p = QPainter(tile)
+        p.fillRect(0, 0, 8, 8, QColor(105, 105, 105))
+        p.fillRect(8, 8, 8, 8, QColor(105, 105, 105))
+        p.end()
+        _CHECKER = QBrush(tile)
+    return _CHECKER
 
 
 class ViewState:
@@ -189,6 +220,8 @@ class ImageCanvas(QWidget):
         p.save()
         p.setClipRect(clip)
         if pm is not None:
+            if pm.hasAlphaChannel():  # transparent pixels show a checkerboard, not black
+                p.fillRect(target, checker_brush())
             p.drawPixmap(target, pm, QRectF(pm.rect()))
         else:
             p.fillRect(target, QColor(44, 45, 50))
@@ -336,6 +369,7 @@ class Viewer(QWidget):
         self._mode = "after"
         self._style = "split"
         self._input: QPixmap | None = None
+        self._alpha: QImage | None = None  # the input's alpha, applied to restored images too
         self._output: QPixmap | None = None
         self._output_caption = "Restored"
         self._output_message = ""
@@ -402,9 +436,13 @@ class Viewer(QWidget):
         return c
 
     # ------------------------------------------------------------------ content
-    def set_input(self, image: QImage | None) -> None:
-        """The input image; its size defines image coordinates for every layer."""
-        self._input = QPixmap.fromImage(image) if image is not None else None
+    def set_input(self, image: QImage | None, alpha: QImage | None = None) -> None:
+        """The input image; its size defines image coordinates for every layer.
+
+        ``alpha`` (:func:`alpha_qimage`) is its transparency: the input and every restored
+        image (any resolution) are shown with it, over a checkerboard."""
+        self._alpha = alpha if image is not None else None
+        self._input = self._pixmap(image) if image is not None else None
         self._size = image.size() if image is not None else QSize()
         self._output = None
         self._ea = None
@@ -418,10 +456,25 @@ class Viewer(QWidget):
                    message: str = "") -> None:
         """The restored image (any resolution; stretched over the input), or ``None`` with
         ``message`` saying why there is none."""
-        self._output = QPixmap.fromImage(image) if image is not None else None
+        self._output = self._pixmap(image) if image is not None else None
         self._output_caption = caption
         self._output_message = message
         self._refresh()
+
+    def _pixmap(self, image: QImage) -> QPixmap:
+        """``image`` with the input's alpha (stretched to its size), if the input has one."""
+        if self._alpha is None:
+            return QPixmap.fromImage(image)
+        mask = self._alpha
+        if mask.size() != image.size():
+            mask = mask.scaled(image.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
+                               Qt.TransformationMode.SmoothTransformation)
+        masked = image.convertToFormat(QImage.Format.Format_ARGB32)
+        masked.setAlphaChannel(mask)
+        return QPixmap.fromImage(masked)
+
+    def has_alpha(self) -> bool:
+        return self._alpha is not None
 
     def set_output_message(self, message: str) -> None:
         self._output_message = message
@@ -455,7 +508,7 @@ class Viewer(QWidget):
             self._ea = None
             self._ea_message = message or self._ea_message
         else:
-            self._ea = (QPixmap.fromImage(with_ea), QPixmap.fromImage(without_ea),
+            self._ea = (self._pixmap(with_ea), self._pixmap(without_ea),
                         QPixmap.fromImage(diff))
         self._ea_captions = captions
         self.ea_label.setText(source)

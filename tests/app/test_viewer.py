@@ -171,3 +171,38 @@ def test_marks_go_on_the_canvases_that_show_the_result(viewer) -> None:  # noqa:
     # A new image drops the old warning and marks.
     viewer.set_input(to_qimage(np.zeros((10, 10, 3), np.float32)))
     assert viewer.warning() == "" and viewer.marks() == [] and viewer.single.marks == []
+
+
+def test_transparent_pixels_show_a_checkerboard(qtbot) -> None:  # noqa: ANN001
+    from app.viewer import alpha_qimage
+
+    v = Viewer()
+    qtbot.addWidget(v)
+    v.resize(400, 300)
+    v.show()
+    qtbot.waitExposed(v)
+    rgb = np.zeros((100, 200, 3), np.float32)
+    rgb[..., 2] = 1.0  # blue everywhere, transparent on the left half
+    alpha = np.ones((100, 200), np.float32)
+    alpha[:, :100] = 0.0
+    assert alpha_qimage(np.ones((4, 4), np.float32)) is None  # opaque: nothing to show
+    v.set_input(to_qimage(rgb), alpha_qimage(alpha))
+    assert v.has_alpha()
+    v.set_output(to_qimage(rgb[::4, ::4]), "Restored · preview")  # the mask is stretched
+
+    def colours(mode: str) -> tuple[set, set]:
+        v.set_mode(mode)
+        img = v.single.grab().toImage()
+        s, o = v.single.transform()
+        y = int(o.y() + 50 * s)
+        left = {img.pixelColor(int(o.x() + x * s), y).getRgb()[:3] for x in range(5, 95, 3)}
+        right = {img.pixelColor(int(o.x() + x * s), y).getRgb()[:3] for x in range(110, 190, 7)}
+        return left, right
+
+    for mode in ("before", "after"):
+        left, right = colours(mode)
+        assert right == {(0, 0, 255)}, mode
+        assert len(left) >= 2 and all(r == g == b for r, g, b in left), (mode, left)
+    v.set_input(to_qimage(rgb))  # an opaque image after it: no checkerboard
+    assert not v.has_alpha()
+    assert colours("before")[0] == {(0, 0, 255)}
