@@ -84,6 +84,10 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
         raise ImageReadError(f"{p} is empty (0 bytes).")
 
     raw = data.tobytes()
+    if raw.startswith(b"\x89PNG\r\n\x1a\n") and b"IEND" not in raw:
+        # Said here: libpng would print its own "input buffer is incomplete" on stderr first.
+        raise ImageReadError(f"{p} is a truncated PNG (it ends before its last chunk); "
+                             "it cannot be decoded.")
     size = _header_size(raw)
     if size is not None:
         _check_pixels(p, *size, max_pixels)

@@ -393,3 +393,19 @@ def test_write_under_a_file_says_it_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "big.png").write_bytes(b"")
     with pytest.raises(ImageWriteError, match="big.png is a file, not a folder"):
         write_image(tmp_path / "big.png" / "sub.png", np.zeros((4, 4, 3), np.float32))
+
+
+def test_truncated_png_is_named_without_libpng_noise(tmp_path: Path, capfd) -> None:  # noqa: ANN001
+    whole = tmp_path / "whole.png"
+    write_image(whole, np.random.default_rng(0).random((64, 64, 3), dtype=np.float32))
+    raw = whole.read_bytes()
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(raw[: len(raw) // 2])
+    capfd.readouterr()
+    with pytest.raises(ImageReadError, match="truncated PNG"):
+        read_image(cut)
+    assert "libpng" not in capfd.readouterr().err
+    # Bytes after the last chunk do not make a PNG truncated.
+    tail = tmp_path / "tail.png"
+    tail.write_bytes(raw + b"trailing bytes")
+    assert read_image(tail).rgb.shape == (64, 64, 3)
