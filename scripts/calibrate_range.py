@@ -16,14 +16,16 @@ Report: per set, the largest peak and the flagged tiles; over all sets, how many
 tiles (damage > 1 %) are flagged and how many undamaged ones are.
 
     python scripts/calibrate_range.py [--files F …] [--measure-out M.json | --measured M.json]
-                                      [--write] [--metadata]
+                                      [--merge-into M.json] [--write] [--metadata]
 
 ``--files`` takes names in resources/weights or paths to any weight files (default: every
-shipped file). ``--write`` stores the limits in resources/weights/activation_limits.json with
-each file's SHA-256 (shipped files); ``--metadata`` writes each limit into its own file's
-metadata (``activation_limit``, which the range check prefers), e.g. for a ``drcnet train``
-export. Needs data/corpus (scripts/build_corpus.py) and data/heldout
-(scripts/build_heldout.py).
+shipped file). After shipping one file, ``--files NAME --merge-into
+docs/eval/range/measured.json --write`` measures only it, replaces its entry in the saved
+measurement and reports all files from there. ``--write`` stores the limits in
+resources/weights/activation_limits.json with each file's SHA-256 (shipped files);
+``--metadata`` writes each limit into its own file's metadata (``activation_limit``, which
+the range check prefers), e.g. for a ``drcnet train`` export. Needs data/corpus
+(scripts/build_corpus.py) and data/heldout (scripts/build_heldout.py).
 """
 
 from __future__ import annotations
@@ -153,10 +155,15 @@ def main() -> None:
     ap.add_argument("--files", nargs="*", default=None, help="weight files in resources/weights")
     ap.add_argument("--measured", default="", help="report from this saved measurement")
     ap.add_argument("--measure-out", default="", help="save the measurement here")
+    ap.add_argument("--merge-into", default="", metavar="M.json",
+                    help="add the measurement to this saved one (replacing the same files' "
+                         "entries) and report all of it, e.g. after shipping one new file")
     ap.add_argument("--write", action="store_true", help="update activation_limits.json")
     ap.add_argument("--metadata", action="store_true",
                     help="write each limit into its weight file's own metadata")
     args = ap.parse_args()
+    if args.merge_into and args.measured:
+        ap.error("--merge-into adds a new measurement; --measured re-reports a saved one")
     files = [(WEIGHTS / f if (WEIGHTS / f).is_file() else Path(f)) for f in args.files] \
         if args.files else sorted(WEIGHTS.glob("*.safetensors"))
     if args.measured:
@@ -166,7 +173,14 @@ def main() -> None:
         measured = measure(files)
         if args.measure_out:
             Path(args.measure_out).write_text(json.dumps(measured) + "\n")
-    report(measured)
+    if args.merge_into:
+        merged_path = Path(args.merge_into)
+        merged = json.loads(merged_path.read_text()) if merged_path.is_file() else {}
+        merged.update(measured)
+        merged_path.write_text(json.dumps(merged) + "\n")
+        report(merged)
+    else:
+        report(measured)
     paths = {f.name: f for f in files}
     if args.metadata:
         for name, sets in measured.items():

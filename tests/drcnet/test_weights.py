@@ -247,3 +247,32 @@ def test_pick_weights_keeps_the_shipped_file_unless_beaten(tmp_path: Path, monke
         assert torch.allclose(shipped_state[k].float(), v.half().float()), k
     with pytest.raises(SystemExit):
         script.main(["--task", "derain", "--ship", str(tmp_path / "a.safetensors")])
+
+
+def test_calibrate_range_merges_one_new_measurement(tmp_path: Path, monkeypatch,
+                                                    capsys) -> None:  # noqa: ANN001
+    import json
+    import sys
+
+    script = _script("calibrate_range")
+
+    def fake(peak: float) -> dict:
+        return {s: {"photo": [[peak, 0.0]]} for s in script.SETS}
+
+    saved = tmp_path / "measured.json"
+    saved.write_text(json.dumps({"old.safetensors": fake(10.0), "derain.safetensors": fake(1.0)}))
+    files = []
+    monkeypatch.setattr(script, "measure", lambda fs: files.extend(fs) or
+                        {"derain.safetensors": fake(2.0)})
+    monkeypatch.setattr(sys, "argv", ["calibrate_range.py", "--files", "derain.safetensors",
+                                      "--merge-into", str(saved)])
+    script.main()
+    assert [f.name for f in files] == ["derain.safetensors"]  # only the new file measured
+    merged = json.loads(saved.read_text())
+    assert merged["derain.safetensors"] == fake(2.0) and merged["old.safetensors"] == fake(10.0)
+    out = capsys.readouterr().out
+    assert "old.safetensors" in out and "derain.safetensors" in out  # the whole set reported
+    monkeypatch.setattr(sys, "argv", ["calibrate_range.py", "--merge-into", str(saved),
+                                      "--measured", str(saved)])
+    with pytest.raises(SystemExit):
+        script.main()
