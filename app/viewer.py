@@ -370,6 +370,7 @@ class Viewer(QWidget):
         self._style = "split"
         self._input: QPixmap | None = None
         self._alpha: QImage | None = None  # the input's alpha, applied to restored images too
+        self._masks: dict[tuple[int, int], QImage] = {}  # it, scaled to each layer size seen
         self._output: QPixmap | None = None
         self._output_caption = "Restored"
         self._output_message = ""
@@ -442,6 +443,7 @@ class Viewer(QWidget):
         ``alpha`` (:func:`alpha_qimage`) is its transparency: the input and every restored
         image (any resolution) are shown with it, over a checkerboard."""
         self._alpha = alpha if image is not None else None
+        self._masks = {}
         self._input = self._pixmap(image) if image is not None else None
         self._size = image.size() if image is not None else QSize()
         self._output = None
@@ -467,8 +469,14 @@ class Viewer(QWidget):
             return QPixmap.fromImage(image)
         mask = self._alpha
         if mask.size() != image.size():
-            mask = mask.scaled(image.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
-                               Qt.TransformationMode.SmoothTransformation)
+            # Scaling a 12 MP mask takes tens of ms, and drafts of one size come on every
+            # slider move (three layers each in the EA view): scale once per size.
+            key = (image.width(), image.height())
+            if key not in self._masks:
+                self._masks[key] = mask.scaled(image.size(),
+                                               Qt.AspectRatioMode.IgnoreAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation)
+            mask = self._masks[key]
         masked = image.convertToFormat(QImage.Format.Format_ARGB32)
         masked.setAlphaChannel(mask)
         return QPixmap.fromImage(masked)

@@ -210,10 +210,12 @@ def cmd_widen(args: argparse.Namespace) -> int:
         raise DRCNetError(f"no weight file {src}")
     if out.suffix != ".safetensors":
         raise DRCNetError(f"the output must be a .safetensors file, got {out}")
-    if out.exists() and not args.force:
-        raise DRCNetError(f"{out} exists; pass --force to replace it")
     if out.resolve() == src.resolve():
         raise DRCNetError("the output would replace the weights being widened")
+    if out.is_dir():
+        raise DRCNetError(f"{out} is a folder; name the weight file to write")
+    if out.exists() and not args.force:
+        raise DRCNetError(f"{out} exists; pass --force to replace it")
     meta = read_metadata(src)
     if args.weights and meta.get("task") not in (None, args.task):
         raise DRCNetError(f"{src} was trained for {meta.get('task')}, not {args.task}")
@@ -235,12 +237,22 @@ def cmd_widen(args: argparse.Namespace) -> int:
     new_meta["widened_from"] = {"file": src.name, "sha256": sha256(src), "factor": args.factor,
                                 "noise": args.noise, "seed": args.seed,
                                 "wf": narrow.config.wf}
-    save_weights(out, wide, new_meta, half=args.half)
+    if narrow.activation_limit is not None:
+        # The range probe reads the channel-wise peak, which replicas leave as it was, so the
+        # narrow file's calibrated limit holds until the wide one is trained (and recalibrated).
+        new_meta["activation_limit"] = f"{narrow.activation_limit:.1f}"
+    try:
+        save_weights(out, wide, new_meta, half=args.half)
+    except OSError as exc:
+        raise DRCNetError(f"cannot write {out}: {exc.strerror or exc}") from None
     n_narrow = sum(p.numel() for p in narrow.parameters())
     n_wide = sum(p.numel() for p in wide.parameters())
+    config = meta.get("config_file") or f"configs/{args.task}.yaml"
+    same = "about the same outputs (fp16)" if args.half else "the same outputs"
     print(f"{out}: wf={narrow.config.wf} -> {wide.config.wf}, {n_narrow / 1e6:.2f} M -> "
-          f"{n_wide / 1e6:.2f} M parameters, the same outputs as {src.name}; train it with "
-          f"--set wf={wide.config.wf} --set init_weights={out}")
+          f"{n_wide / 1e6:.2f} M parameters, {same} as {src.name}. Train it with:\n"
+          f"  drcnet train --config {config} --out runs/{out.stem} --set wf={wide.config.wf} "
+          f"--set init_weights={out}")
     return 0
 
 
@@ -290,11 +302,12 @@ def register(subparsers: Any) -> None:
     add_variant_option(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the wide weight file (.safetensors)")
-    p.add_argument("--factor", type=int, default=2, help="channel multiplier (default 2)")
+    p.add_argument("--factor", type=int, default=2,
+                   help="channel multiplier, 2 to 8 (default 2)")
     p.add_argument("--noise", type=float, default=0.05,
-                   help="zero-sum noise on the replicas' weights, relative to each layer's "
-                        "spread, so training can tell them apart (default 0.05; 0 = exact "
-                        "copies)")
+                   help="zero-sum noise on the replicas' weights, relative to the narrow "
+                        "layer's spread, so training can tell them apart (default 0.05; 0 = "
+                        "exact copies)")
     p.add_argument("--seed", type=int, default=0, help="seeds the noise")
     p.add_argument("--half", action="store_true", help="store fp16 (default fp32)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")

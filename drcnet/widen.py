@@ -25,11 +25,15 @@ while the outgoing weights now differ and so do the replicas' gradients.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from .errors import DRCNetError
 from .network import DRCNet
+
+MAX_FACTOR = 8  # wf 16 -> 128, twice the paper's width; beyond that nothing trains here
 
 
 def _axis(narrow: int, wide: int, factor: int, what: str) -> torch.Tensor | None:
@@ -46,7 +50,7 @@ def _widen_conv(narrow: nn.Module, wide: nn.Module, factor: int, noise: float,
     transposed = isinstance(narrow, nn.ConvTranspose2d)
     if narrow.groups != 1:
         raise DRCNetError(f"{name}: grouped convolutions are not supported")
-    w = narrow.weight.detach().float()
+    w = narrow.weight.detach().float().cpu()
     # Conv2d stores out×in×k×k, ConvTranspose2d in×out×k×k.
     o_dim, i_dim = (1, 0) if transposed else (0, 1)
     out_map = _axis(w.shape[o_dim], wide.weight.shape[o_dim], factor, f"{name} outputs")
@@ -63,11 +67,11 @@ def _widen_conv(narrow: nn.Module, wide: nn.Module, factor: int, noise: float,
             grouped = grouped - grouped.mean(dim=1, keepdim=True)
             z = grouped.reshape([shape[i_dim]] + shape[:i_dim] + shape[i_dim + 1:])
             z = z.movedim(0, i_dim)
-            w = w + z * (noise * float(narrow.weight.detach().float().std()))
+            w = w + z * (noise * float(narrow.weight.detach().float().std().cpu()))
     with torch.no_grad():
         wide.weight.copy_(w)
         if narrow.bias is not None:
-            b = narrow.bias.detach().float()
+            b = narrow.bias.detach().float().cpu()
             wide.bias.copy_(b if out_map is None else b.index_select(0, out_map))
 
 
@@ -77,18 +81,20 @@ def widen(model: DRCNet, factor: int = 2, noise: float = 0.05, seed: int = 0) ->
     Args:
         model: the trained narrow network (any device; the result is float32 on the CPU, in
             eval mode, with ``model``'s knobs and training crop).
-        factor: channel multiplier, an integer >= 2.
-        noise: symmetry-breaking noise relative to each layer's weight spread (0: exact
-            replicas, which training would never separate).
+        factor: channel multiplier, an integer from 2 to :data:`MAX_FACTOR`.
+        noise: symmetry-breaking noise relative to the narrow layer's weight spread (the wide
+            weights are that layer's divided by ``factor``, so relative to them it is about
+            ``factor`` times this); 0 gives exact replicas, which training would never
+            separate.
         seed: seeds the noise.
 
     Raises:
         DRCNetError: a bad factor, or a layer this rule does not cover.
     """
-    if int(factor) != factor or factor < 2:
-        raise DRCNetError(f"factor must be an integer >= 2, got {factor}")
-    if not noise >= 0:
-        raise DRCNetError(f"noise must be >= 0, got {noise}")
+    if int(factor) != factor or not 2 <= factor <= MAX_FACTOR:
+        raise DRCNetError(f"factor must be an integer from 2 to {MAX_FACTOR}, got {factor}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise DRCNetError(f"noise must be a finite number >= 0, got {noise}")
     factor = int(factor)
     c = model.config
     wide = DRCNet(wf=c.wf * factor, depth=c.depth, t=c.t, delta=c.delta, ea=c.ea,

@@ -60,8 +60,8 @@ def test_noise_is_seeded() -> None:
     assert not torch.equal(a.last.weight, c.last.weight)
 
 
-@pytest.mark.parametrize("factor, noise", [(1, 0.05), (0, 0.05), (2.5, 0.05), (2, -1.0),
-                                           (2, float("nan"))])
+@pytest.mark.parametrize("factor, noise", [(1, 0.05), (0, 0.05), (2.5, 0.05), (9, 0.05),
+                                           (2, -1.0), (2, float("nan")), (2, float("inf"))])
 def test_bad_arguments_are_refused(factor, noise) -> None:
     with pytest.raises(DRCNetError):
         widen(_narrow(), factor, noise=noise)
@@ -70,16 +70,19 @@ def test_bad_arguments_are_refused(factor, noise) -> None:
 def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
     src = tmp_path / "narrow.safetensors"
     save_weights(src, _narrow(), {"task": "derain", "variant": "default", "val_psnr": 30.0,
-                                  "history": "trained somewhere"})
+                                  "history": "trained somewhere", "activation_limit": "123.0",
+                                  "config_file": "configs/derain.yaml"})
     out = tmp_path / "wide.safetensors"
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(out)]) == 0
-    assert "--set wf=16" in capsys.readouterr().out
+    hint = capsys.readouterr().out
+    assert "--config configs/derain.yaml --out runs/wide --set wf=16" in hint
     wide = build_model(out)
     assert wide.config.wf == 16 and wide.config.depth == 3
     meta = read_metadata(out)
     assert meta["task"] == "derain" and "val_psnr" not in meta  # the narrow net's score
     assert meta["history"].startswith("trained somewhere; then widened x2")
     assert '"factor": 2' in meta["widened_from"]
+    assert meta["activation_limit"] == "123.0"  # replicas keep the range probe's peak
     x = torch.rand(1, 3, 24, 24)
     with torch.no_grad():
         assert float((build_model(src)(x)[-1] - wide(x)[-1]).abs().max()) < 1e-4
@@ -97,3 +100,13 @@ def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(src),
                  "--force"]) == 1
     assert "replace the weights being widened" in capsys.readouterr().err
+    assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(src)]) == 1
+    assert "replace the weights being widened" in capsys.readouterr().err  # not "--force"
+    (tmp_path / "dir.safetensors").mkdir()
+    assert main(["widen", "--task", "derain", "--weights", str(src), "-o",
+                 str(tmp_path / "dir.safetensors"), "--force"]) == 1
+    assert "is a folder" in capsys.readouterr().err
+    assert main(["widen", "--task", "derain", "--weights", str(src), "-o",
+                 str(src / "x.safetensors")]) == 1  # under a file: one line, no traceback
+    err = capsys.readouterr().err
+    assert err.startswith("drcnet: error: cannot write") and "Traceback" not in err
