@@ -251,8 +251,8 @@ def cmd_widen(args: argparse.Namespace) -> int:
     same = "about the same outputs (fp16)" if args.half else "the same outputs"
     print(f"{out}: wf={narrow.config.wf} -> {wide.config.wf}, {n_narrow / 1e6:.2f} M -> "
           f"{n_wide / 1e6:.2f} M parameters, {same} as {src.name}. Train it with:\n"
-          f"  drcnet train --config {config} --out runs/{out.stem} --set wf={wide.config.wf} "
-          f"--set init_weights={out}")
+          f"  drcnet train --config {config} --out runs/{Path(config).stem}-wf{wide.config.wf} "
+          f"--set wf={wide.config.wf} --set init_weights={out}")
     return 0
 
 

@@ -75,7 +75,7 @@ def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
     out = tmp_path / "wide.safetensors"
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(out)]) == 0
     hint = capsys.readouterr().out
-    assert "--config configs/derain.yaml --out runs/wide --set wf=16" in hint
+    assert "--config configs/derain.yaml --out runs/derain-wf16 --set wf=16" in hint
     wide = build_model(out)
     assert wide.config.wf == 16 and wide.config.depth == 3
     meta = read_metadata(out)
