@@ -86,8 +86,8 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
     raw = data.tobytes()
     if raw.startswith(b"\x89PNG\r\n\x1a\n") and b"IEND" not in raw:
         # Said here: libpng would print its own "input buffer is incomplete" on stderr first.
-        raise ImageReadError(f"{p} is a truncated PNG (it ends before its last chunk); "
-                             "it cannot be decoded.")
+        raise ImageReadError(f"{p} is not an image that can be decoded: a PNG that ends "
+                             "before its last chunk (truncated or corrupt).")
     size = _header_size(raw)
     if size is not None:
         _check_pixels(p, *size, max_pixels)
