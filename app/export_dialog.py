@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,23 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from drcnet.compare import sidecar_path
+
+
+def sidecar_owner(path: Path) -> Path | None:
+    """Another export whose parameters ``path``'s sidecar would replace: ``shot.png``, when
+    ``shot.json`` records it and ``shot.jpg`` is being exported (they share the sidecar)."""
+    try:
+        record = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = record.get("output") if isinstance(record, dict) else None
+    if not isinstance(name, str) or not name or name == path.name or Path(name).name != name:
+        return None
+    other = path.parent / name
+    return other if other.is_file() else None
+
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif")}
 LAYOUT_LABELS = {
@@ -149,7 +167,20 @@ class ExportDialog(QDialog):
         p = self.path()
         if p.exists() and p != self._replace_ok and not self.confirm_replace(p):
             return  # back to the dialog to pick another name
+        other = sidecar_owner(p) if self.sidecar_check.isChecked() else None
+        if other is not None and not self.confirm_sidecar(p, other):
+            return  # back to the dialog: another name, or no sidecar
         super().accept()
+
+    def confirm_sidecar(self, path: Path, other: Path) -> bool:
+        keeps = (f"{other.name} keeps its own copy in its PNG text." if other.suffix.lower()
+                 == ".png" else f"{other.name} has no other copy of them.")
+        answer = QMessageBox.question(
+            self, "Replace parameters?",
+            f"{sidecar_path(path).name} holds the parameters of {other.name}, another export. "
+            f"Exporting {path.name} with a sidecar replaces them; {keeps}\n\n"
+            "Replace them? (No goes back, to pick another name or untick the sidecar.)")
+        return answer == QMessageBox.StandardButton.Yes
 
     def confirm_replace(self, path: Path) -> bool:
         answer = QMessageBox.question(

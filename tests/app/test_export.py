@@ -198,3 +198,34 @@ def test_export_dialog_asks_before_replacing_and_keeps_relative_names_in_its_fol
     answer["replace"] = True
     dlg.accept()
     assert dlg.result() == dlg.DialogCode.Accepted
+
+
+def test_export_dialog_asks_before_taking_another_exports_sidecar(
+        qtbot, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import json
+
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    asked: list[tuple[str, str]] = []
+    monkeypatch.setattr(dlg, "confirm_sidecar",
+                        lambda p, other: asked.append((p.name, other.name)) or False)
+    (tmp_path / "shot.png").write_bytes(b"")
+    (tmp_path / "shot.json").write_text(json.dumps({"output": "shot.png"}))
+    dlg.path_edit.setText("shot.jpg")
+    dlg.setResult(dlg.DialogCode.Rejected)
+    dlg.accept()
+    assert asked == [("shot.jpg", "shot.png")] and dlg.result() == dlg.DialogCode.Rejected
+    dlg.sidecar_check.setChecked(False)  # no sidecar: nothing to replace
+    dlg.accept()
+    assert len(asked) == 1 and dlg.result() == dlg.DialogCode.Accepted
+    # Its own sidecar, one whose export is gone, or a broken one: no question.
+    dlg.sidecar_check.setChecked(True)
+    for name, record in (("shot.png", {"output": "shot.png"}), ("gone.jpg", {"output": "gone.png"}),
+                         ("odd.jpg", "not json {")):
+        side = tmp_path / f"{Path(name).stem}.json"
+        side.write_text(record if isinstance(record, str) else json.dumps(record))
+        dlg.path_edit.setText(name)
+        dlg.setResult(dlg.DialogCode.Rejected)
+        monkeypatch.setattr(dlg, "confirm_replace", lambda p: True)
+        dlg.accept()
+        assert len(asked) == 1 and dlg.result() == dlg.DialogCode.Accepted, name
