@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,22 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drcnet.compare import sidecar_path
-
-
-def sidecar_owner(path: Path) -> Path | None:
-    """Another export whose parameters ``path``'s sidecar would replace: ``shot.png``, when
-    ``shot.json`` records it and ``shot.jpg`` is being exported (they share the sidecar)."""
-    try:
-        record = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    name = record.get("output") if isinstance(record, dict) else None
-    if not isinstance(name, str) or not name or name == path.name or Path(name).name != name:
-        return None
-    other = path.parent / name
-    return other if other.is_file() else None
-
+from drcnet.compare import sidecar_owner, sidecar_path
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif")}
 LAYOUT_LABELS = {

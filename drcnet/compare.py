@@ -570,6 +570,21 @@ def sidecar_path(path: PathLike) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def sidecar_owner(path: PathLike) -> Path | None:
+    """Another export whose parameters ``path``'s sidecar would replace: ``shot.png``, when
+    ``shot.json`` records it and ``shot.jpg`` is being exported (they share the sidecar)."""
+    path = Path(path)
+    try:
+        record = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = record.get("output") if isinstance(record, dict) else None
+    if not isinstance(name, str) or not name or name == path.name or Path(name).name != name:
+        return None
+    other = path.parent / name
+    return other if other.is_file() else None
+
+
 def _atomic_text(path: Path, text: str) -> None:
     """Write ``text`` to a temp file beside ``path``, fsync, then rename over ``path``."""
     try:
@@ -785,9 +800,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
                      labels=not args.no_labels, analysis=analysis, block=args.block,
                      title=sheet_title(params), cmap=args.colormap)
     depth = 8 if args.layout == "sheet" else image.bit_depth
+    other = None if args.no_sidecar else sidecar_owner(out)
     write_export(out, result, params, inputs=[src], bit_depth=depth,
                  sidecar=not args.no_sidecar)
     print(f"{src} -> {out}", file=sys.stderr)
+    if other is not None:
+        print(f"note: {sidecar_path(out).name} described {other.name}; it now describes "
+              f"{Path(out).name}", file=sys.stderr)
     return 0
 
 

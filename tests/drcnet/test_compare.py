@@ -401,3 +401,16 @@ def test_layouts_on_images_smaller_than_a_label(shape: tuple[int, int]) -> None:
     assert draw_label(a, "Restored").shape == a.shape
     assert side_by_side(a, b).shape[0] == shape[0]
     assert split_view(a, b).shape == a.shape
+
+
+def test_cli_compare_says_when_it_takes_another_exports_sidecar(tmp_path, shipped, photo,
+                                                                capsys) -> None:  # noqa: ANN001
+    args = ["compare", str(photo), "--task", "denoise", "--device", "cpu"]
+    assert main([*args, "-o", str(tmp_path / "shot.png")]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "shot.png")]) == 0  # its own sidecar again
+    assert "note:" not in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "shot.jpg")]) == 0
+    assert "note: shot.json described shot.png; it now describes shot.jpg" in \
+        capsys.readouterr().err
+    assert json.loads((tmp_path / "shot.json").read_text())["output"] == "shot.jpg"
