@@ -1193,7 +1193,7 @@ class MainWindow(QMainWindow):
         def write() -> Path:
             rgb = compose(req.layout, image.rgb, full.restored, split=split,
                           labels=req.labels, analysis=a, block=block,
-                          title=sheet_title(params), cmap=cmap)
+                          title=sheet_title(params), cmap=cmap, alpha=image.alpha)
             depth = 8 if req.layout == "sheet" else image.bit_depth
             alpha = image.alpha if req.layout == "image" else None
             return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,

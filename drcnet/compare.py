@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -644,6 +644,21 @@ def write_export(
     return written
 
 
+CHECKER = (105 / 255, 150 / 255)  # the viewer's checkerboard greys (app.viewer.checker_brush)
+
+
+def over_checker(rgb: np.ndarray, alpha: np.ndarray, square: int = 8) -> np.ndarray:
+    """``rgb`` composited with its ``alpha`` over a grey checkerboard of ``square``-px squares,
+    as the viewer shows transparency. Shapes: ``H×W×3`` and ``H×W`` (resized to ``rgb``'s)."""
+    h, w = rgb.shape[:2]
+    if alpha.shape[:2] != (h, w):
+        alpha = cv2.resize(alpha.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    yy, xx = np.indices((h, w))
+    board = np.where((yy // square + xx // square) % 2 == 0, CHECKER[0], CHECKER[1])
+    a = np.clip(np.nan_to_num(alpha, nan=1.0), 0.0, 1.0)[..., None].astype(np.float32)
+    return (rgb * a + board[..., None].astype(np.float32) * (1.0 - a)).astype(np.float32)
+
+
 def compose(
     layout: str,
     rgb: np.ndarray,
@@ -654,11 +669,23 @@ def compose(
     block: str = DEFAULT_BLOCK,
     title: str = "",
     cmap: str = "viridis",
+    alpha: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The comparison image for ``layout`` (``image``, ``side``, ``split`` or ``sheet``)."""
+    """The comparison image for ``layout`` (``image``, ``side``, ``split`` or ``sheet``).
+
+    ``alpha`` is the input's transparency. The comparison layouts are opaque, so they show the
+    input and the result over a checkerboard where it is transparent; ``image`` returns the
+    result as is (:func:`write_export` keeps the alpha channel there).
+    """
     names = ("Input", "Restored") if labels else None
     if layout == "image":
         return restored
+    if alpha is not None and float(np.min(alpha)) < 1.0:
+        rgb, restored = over_checker(rgb, alpha), over_checker(restored, alpha)
+        if analysis is not None and analysis.with_ea is not None \
+                and analysis.without_ea is not None:
+            analysis = replace(analysis, with_ea=over_checker(analysis.with_ea, alpha),
+                               without_ea=over_checker(analysis.without_ea, alpha))
     if layout == "side":
         return side_by_side(rgb, restored, names)
     if layout == "split":
@@ -796,7 +823,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         noea=noea_text, input=src.name, precision=model.precision, ensemble=tiles.ensemble,
         range_check=report.summary(),
     )
-    result = compose(args.layout, image.rgb, restored, split=args.split,
+    result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis, block=args.block,
                      title=sheet_title(params), cmap=args.colormap)
     depth = 8 if args.layout == "sheet" else image.bit_depth

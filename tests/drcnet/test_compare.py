@@ -414,3 +414,23 @@ def test_cli_compare_says_when_it_takes_another_exports_sidecar(tmp_path, shippe
     assert "note: shot.json described shot.png; it now describes shot.jpg" in \
         capsys.readouterr().err
     assert json.loads((tmp_path / "shot.json").read_text())["output"] == "shot.jpg"
+
+
+def test_comparisons_show_transparency_over_a_checkerboard() -> None:
+    from drcnet.compare import CHECKER, compose, over_checker
+
+    rgb = np.zeros((32, 48, 3), np.float32)
+    rgb[..., 2] = 1.0
+    alpha = np.ones((32, 48), np.float32)
+    alpha[:, :16] = 0.0
+    shown = over_checker(rgb, alpha)
+    assert {round(float(v), 4) for v in np.unique(shown[:, :16, 0])} == \
+        {round(c, 4) for c in CHECKER}
+    assert np.array_equal(shown[:, 16:], rgb[:, 16:])
+    half = over_checker(rgb, np.full((8, 12), 0.5, np.float32))  # a mask of another size
+    assert np.allclose(half[..., 2], 0.5 + half[..., 0])  # half blue, half board
+    side = compose("side", rgb, rgb, labels=False, alpha=alpha)
+    assert side[:, :16, 2].max() < 1.0  # input half: checkerboard, not the hidden blue
+    assert compose("image", rgb, rgb, alpha=alpha) is rgb  # the export keeps alpha instead
+    assert np.array_equal(compose("side", rgb, rgb, labels=False, alpha=np.ones((32, 48))),
+                          compose("side", rgb, rgb, labels=False))  # opaque: unchanged
