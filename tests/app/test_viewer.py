@@ -10,13 +10,18 @@ from PySide6.QtGui import QImage
 from app.viewer import Viewer, to_qimage
 
 
-@pytest.fixture
-def viewer(qtbot):  # noqa: ANN001, ANN201
+def shown_viewer(qtbot, width: int = 800, height: int = 500) -> Viewer:  # noqa: ANN001
     v = Viewer()
     qtbot.addWidget(v)
-    v.resize(800, 500)
+    v.resize(width, height)
     v.show()
     qtbot.waitExposed(v)
+    return v
+
+
+@pytest.fixture
+def viewer(qtbot):  # noqa: ANN001, ANN201
+    v = shown_viewer(qtbot)
     rgb = np.zeros((100, 200, 3), np.float32)
     rgb[:, :, 0] = np.linspace(0, 1, 200)[None, :]
     v.set_input(to_qimage(rgb))
@@ -176,11 +181,7 @@ def test_marks_go_on_the_canvases_that_show_the_result(viewer) -> None:  # noqa:
 def test_transparent_pixels_show_a_checkerboard(qtbot) -> None:  # noqa: ANN001
     from app.viewer import alpha_qimage
 
-    v = Viewer()
-    qtbot.addWidget(v)
-    v.resize(400, 300)
-    v.show()
-    qtbot.waitExposed(v)
+    v = shown_viewer(qtbot, 400, 300)
     rgb = np.zeros((100, 200, 3), np.float32)
     rgb[..., 2] = 1.0  # blue everywhere, transparent on the left half
     alpha = np.ones((100, 200), np.float32)
