@@ -37,6 +37,8 @@ from PySide6.QtWidgets import (
 os.environ.setdefault("QT_DRIVER", "PySide6")
 import qimage2ndarray  # noqa: E402
 
+from drcnet.compare import CHECKER  # noqa: E402
+
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
 BACKGROUND = QColor(32, 33, 36)
 DIVIDER_GRAB = 8  # pixels either side of the divider that grab it
@@ -57,7 +59,6 @@ def alpha_qimage(alpha: np.ndarray | None) -> QImage | None:
     a = np.round(np.clip(np.nan_to_num(alpha, nan=1.0), 0.0, 1.0) * 255.0).astype(np.uint8)
     if a.size == 0 or int(a.min()) == 255:
         return None
-    a = np.ascontiguousarray(a)
     h, w = a.shape
     return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
 
@@ -66,14 +67,16 @@ _CHECKER: QBrush | None = None
 
 
 def checker_brush() -> QBrush:
-    """The grey checkerboard drawn under transparent pixels, as image editors do."""
+    """The grey checkerboard drawn under transparent pixels, as image editors do (the greys of
+    :data:`drcnet.compare.CHECKER`, so exports show transparency the same way)."""
     global _CHECKER
     if _CHECKER is None:
+        dark, light = (QColor.fromRgbF(c, c, c) for c in CHECKER)
         tile = QPixmap(16, 16)
-        tile.fill(QColor(150, 150, 150))
+        tile.fill(light)
         p = QPainter(tile)
-        p.fillRect(0, 0, 8, 8, QColor(105, 105, 105))
-        p.fillRect(8, 8, 8, 8, QColor(105, 105, 105))
+        p.fillRect(0, 0, 8, 8, dark)
+        p.fillRect(8, 8, 8, 8, dark)
         p.end()
         _CHECKER = QBrush(tile)
     return _CHECKER

@@ -230,11 +230,12 @@ def cmd_widen(args: argparse.Namespace) -> int:
         train_cfg = json.loads(meta["train_config"])
         train_cfg["wf"] = wide.config.wf
         new_meta["train_config"] = train_cfg
+    digest = sha256(src)
     what = (f"widened x{args.factor} to wf={wide.config.wf} from {src.name} "
-            f"(sha256 {sha256(src)[:16]}) by drcnet widen, noise {args.noise}, seed {args.seed}; "
+            f"(sha256 {digest[:16]}) by drcnet widen, noise {args.noise}, seed {args.seed}; "
             "not trained since")
     new_meta["history"] = f"{meta['history']}; then {what}" if meta.get("history") else what
-    new_meta["widened_from"] = {"file": src.name, "sha256": sha256(src), "factor": args.factor,
+    new_meta["widened_from"] = {"file": src.name, "sha256": digest, "factor": args.factor,
                                 "noise": args.noise, "seed": args.seed,
                                 "wf": narrow.config.wf}
     if narrow.activation_limit is not None:

@@ -644,7 +644,7 @@ def write_export(
     return written
 
 
-CHECKER = (105 / 255, 150 / 255)  # the viewer's checkerboard greys (app.viewer.checker_brush)
+CHECKER = (105 / 255, 150 / 255)  # checkerboard greys under transparency; the viewer's too
 
 
 def over_checker(rgb: np.ndarray, alpha: np.ndarray, square: int = 8) -> np.ndarray:

@@ -51,6 +51,7 @@ def _widen_conv(narrow: nn.Module, wide: nn.Module, factor: int, noise: float,
     if narrow.groups != 1:
         raise DRCNetError(f"{name}: grouped convolutions are not supported")
     w = narrow.weight.detach().float().cpu()
+    spread = float(w.std())
     # Conv2d stores out×in×k×k, ConvTranspose2d in×out×k×k.
     o_dim, i_dim = (1, 0) if transposed else (0, 1)
     out_map = _axis(w.shape[o_dim], wide.weight.shape[o_dim], factor, f"{name} outputs")
@@ -67,7 +68,7 @@ def _widen_conv(narrow: nn.Module, wide: nn.Module, factor: int, noise: float,
             grouped = grouped - grouped.mean(dim=1, keepdim=True)
             z = grouped.reshape([shape[i_dim]] + shape[:i_dim] + shape[i_dim + 1:])
             z = z.movedim(0, i_dim)
-            w = w + z * (noise * float(narrow.weight.detach().float().std().cpu()))
+            w = w + z * (noise * spread)
     with torch.no_grad():
         wide.weight.copy_(w)
         if narrow.bias is not None:
