@@ -8,6 +8,7 @@ Sliders and spin boxes are bound both ways: moving either updates the other and 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
@@ -43,6 +44,7 @@ VARIANT_TIPS = {
     ("denoise", "gaussian"): "Fine-tuned for plain Gaussian noise of unknown σ (0–55), the "
                              "classic benchmark; camera noise is better served by the default.",
 }
+FILE_VARIANT = "file"  # the task's weight file opened by the user (File ▸ Open Weights…)
 
 
 class SciSpinBox(QDoubleSpinBox):
@@ -130,6 +132,7 @@ class ControlsPanel(QWidget):
         self.variant_combo = QComboBox()
         self._variants = {t: [v for v in vs if v != "noea"] for t, vs in installed_tasks().items()}
         self._chosen: dict[str, str] = {}  # the variant picked per task
+        self._files: dict[str, Path] = {}  # a weight file the user opened, per task
         self.device_combo = QComboBox()
         for dev, label in devices:
             self.device_combo.addItem(label, dev)
@@ -370,7 +373,8 @@ class ControlsPanel(QWidget):
             self.task_combo.setCurrentIndex(i)
 
     def variant(self) -> str:
-        """The chosen shipped model of the current task (``default`` unless there is a choice)."""
+        """The chosen model of the current task: a shipped variant (``default`` unless there
+        is a choice) or ``file``, the weight file the user opened."""
         data = self.variant_combo.currentData()
         return str(data) if data is not None else "default"
 
@@ -381,25 +385,48 @@ class ControlsPanel(QWidget):
             if task == self.task():
                 self.variant_combo.setCurrentIndex(self.variant_combo.findData(variant))
 
+    def weight_file(self, task: str | None = None) -> Path | None:
+        """The weight file the user opened for ``task`` (default: the current one), if any."""
+        return self._files.get(task or self.task())
+
+    def set_weight_file(self, task: str, path: Path | None) -> None:
+        """Offer ``path`` as ``task``'s *file* choice beside its shipped models (None takes
+        the choice away). Choosing it is :meth:`set_variant`'s job."""
+        if path is None:
+            self._files.pop(task, None)
+        else:
+            self._files[task] = Path(path)
+        shipped = [v for v in self._variants.get(task, []) if v != FILE_VARIANT]
+        self._variants[task] = shipped + ([FILE_VARIANT] if path is not None else [])
+        if task == self.task():
+            self._fill_variants()
+
+    def _tip(self, task: str, variant: str) -> str:
+        if variant == FILE_VARIANT and task in self._files:
+            return f"Weights opened from {self._files[task]}"
+        return VARIANT_TIPS.get((task, variant), "")
+
     def _fill_variants(self) -> None:
         task = self.task()
         variants = self._variants.get(task, [])
         self.variant_combo.blockSignals(True)
         self.variant_combo.clear()
         for v in variants:
-            self.variant_combo.addItem(VARIANT_LABELS.get((task, v), v.title()), v)
-            self.variant_combo.setItemData(self.variant_combo.count() - 1,
-                                           VARIANT_TIPS.get((task, v), ""),
+            label = (f"File: {self._files[task].name}" if v == FILE_VARIANT
+                     else VARIANT_LABELS.get((task, v), v.title()))
+            self.variant_combo.addItem(label, v)
+            self.variant_combo.setItemData(self.variant_combo.count() - 1, self._tip(task, v),
                                            Qt.ItemDataRole.ToolTipRole)
         i = self.variant_combo.findData(self._chosen.get(task, "default"))
         self.variant_combo.setCurrentIndex(max(i, 0))
-        self.variant_combo.setToolTip(VARIANT_TIPS.get((task, self.variant()), ""))
+        self.variant_combo.setToolTip(self._tip(task, self.variant()))
         self.variant_combo.blockSignals(False)
-        self._model_form.setRowVisible(self.variant_combo, len(variants) > 1)
+        self._model_form.setRowVisible(self.variant_combo,
+                                       len(variants) > 1 or FILE_VARIANT in variants)
 
     def _on_variant_index(self, _: int) -> None:
         self._chosen[self.task()] = self.variant()
-        self.variant_combo.setToolTip(VARIANT_TIPS.get((self.task(), self.variant()), ""))
+        self.variant_combo.setToolTip(self._tip(self.task(), self.variant()))
         self.variantChanged.emit(self.variant())
 
     def device(self) -> str:

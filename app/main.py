@@ -1,4 +1,5 @@
-"""Entry point: ``drcnet-studio [IMAGE] [--task T] [--device D] [--screenshot OUT.png]``.
+"""Entry point: ``drcnet-studio [IMAGE] [--task T] [--weights FILE] [--device D]
+[--screenshot OUT.png]``.
 
 With no IMAGE a bundled sample from ``resources/samples/`` opens, with the task its name
 suggests. ``--screenshot`` opens the window, waits (on signals) until the restore has
@@ -67,6 +68,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--variant", choices=[v for v in VARIANTS if v != "noea"],
                    help="the task's shipped model: default, or gaussian for denoise "
                         "(default: remembered)")
+    p.add_argument("--weights", metavar="FILE",
+                   help="restore with this weight file (e.g. one drcnet train wrote) instead "
+                        "of the shipped one; the task is the one the file was trained for")
     p.add_argument("--device", help="compute device: auto, cpu, cuda, cuda:N or mps "
                                     "(default: the one used last)")
     p.add_argument("--screenshot", metavar="OUT.png",
@@ -120,6 +124,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from drcnet.errors import DeviceError
 
+    weights = None
+    if args.weights is not None:
+        from drcnet.errors import WeightsError
+        from drcnet.registry import trained_task
+
+        weights = Path(args.weights).expanduser().resolve()
+        try:
+            if not weights.is_file():
+                raise WeightsError(f"{args.weights} is not a file")
+            trained_for = trained_task(weights)
+        except WeightsError as exc:
+            print(f"drcnet-studio: error: {exc}", file=sys.stderr)
+            return 2
+        if args.variant is not None:
+            print("drcnet-studio: error: --weights replaces the shipped models; drop --variant",
+                  file=sys.stderr)
+            return 2
+        if trained_for is not None and args.task not in (None, trained_for):
+            print(f"drcnet-studio: error: {weights.name} was trained for {trained_for}, not "
+                  f"{args.task}", file=sys.stderr)
+            return 2
+        args.task = args.task or trained_for
     device = None
     if args.device is not None:
         try:
@@ -149,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     task = args.task or (task_for(image) if image is not None and not args.image else None)
     shot = args.screenshot is not None
     window = MainWindow(Settings(persist=not shot), task=task, device=device,
-                        variant=args.variant)
+                        variant=args.variant, weights=weights)
     shown = window.controls.task()
     if args.variant is not None and window.controls.variant() != args.variant:
         why = (f"no {args.variant} weights are installed for {shown}"

@@ -55,13 +55,16 @@ from drcnet.compare import (
     write_export,
 )
 from drcnet.devices import available_devices
+from drcnet.errors import WeightsError
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
 from drcnet.inference import DEFAULT_TILE, TileConfig, one_pass, overlap_for
 from drcnet.metrics import psnr, ssim
+from drcnet.network import ModelConfig
 from drcnet.range_check import RangeReport, flagged_boxes
-from drcnet.registry import TASKS, stored_config, weight_spec
+from drcnet.registry import TASKS, stored_config, trained_task, weight_spec
+from drcnet.weights import config_from_metadata, read_metadata
 
-from .controls import ControlsPanel
+from .controls import FILE_VARIANT, ControlsPanel
 from .export_dialog import ExportDialog, ExportRequest
 from .maps_panel import MapsPanel
 from .settings import Settings
@@ -125,7 +128,8 @@ class MainWindow(QMainWindow):
     exported = Signal(str)
 
     def __init__(self, settings: Settings | None = None, task: str | None = None,
-                 device: str | None = None, variant: str | None = None) -> None:
+                 device: str | None = None, variant: str | None = None,
+                 weights: str | Path | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.engine = Engine(self)
@@ -176,7 +180,7 @@ class MainWindow(QMainWindow):
         self._draft: tuple[np.ndarray, np.ndarray | None] | None = None
         self._build_ui()
         self._build_actions()
-        self._restore_settings(task, device, variant)
+        self._restore_settings(task, device, variant, weights)
         self._connect()
         app = QApplication.instance()
         if app is not None:  # quitting without closing the window must still stop the thread
@@ -249,6 +253,9 @@ class MainWindow(QMainWindow):
         K = QKeySequence  # noqa: N806
         self.open_action = self._action("&Open…", self.open_dialog, K.StandardKey.Open,
                                         "Open an image")
+        self.weights_action = self._action(
+            "Open &Weights…", self.open_weights_dialog, K("Ctrl+Shift+O"),
+            "Restore with a weight file of your own (e.g. one drcnet train wrote)")
         self.reference_action = self._action("Load &reference…", self.reference_dialog,
                                              None, "A clean image to measure PSNR/SSIM against")
         self.clear_reference_action = self._action("Clear reference", self.clear_reference)
@@ -295,6 +302,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addAction(self.weights_action)
         file_menu.addSeparator()
         file_menu.addAction(self.reference_action)
         file_menu.addAction(self.clear_reference_action)
@@ -346,13 +354,18 @@ class MainWindow(QMainWindow):
         tb.addAction(self.maps_dock.toggleViewAction())
 
     def _restore_settings(self, task: str | None, device: str | None,
-                          variant: str | None = None) -> None:
+                          variant: str | None = None, weights: str | Path | None = None) -> None:
         s = self.settings
         task = task or s.task()
         self.controls.set_task(task if task in TASKS else "denoise")
         for t in TASKS:
+            remembered = s.weight_file(t)
+            if remembered and Path(remembered).is_file():  # offered again while it exists
+                self.controls.set_weight_file(t, Path(remembered))
             self.controls.set_variant(t, s.variant(t))
-        if variant is not None:
+        if weights is not None:
+            self._choose_weight_file(self.controls.task(), Path(weights))
+        elif variant is not None:
             self.controls.set_variant(self.controls.task(), variant)
         # First run: the first accelerator if there is one (CUDA, then MPS), else the CPU.
         found = [d for d, _ in available_devices()]
@@ -516,6 +529,46 @@ class MainWindow(QMainWindow):
                 return
 
     # ================================================================== reference
+    def open_weights_dialog(self) -> None:
+        current = self.controls.weight_file()
+        folder = str(current.parent) if current is not None else str(Path.cwd())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open weights", folder,
+            "DRCNet weights (*.safetensors *.pth *.pt);;All files (*)")
+        if path:
+            self.open_weights(path)
+
+    def open_weights(self, path: str | Path) -> bool:
+        """Restore with the weight file ``path`` from now on, for the task its metadata names
+        (else the current task), beside the shipped models in the *Weights* choice. Only the
+        header is read here; the model loads on the model thread, and a file that fails there
+        says why in the model panel. Returns False, after a message box, for a file that
+        cannot be used at all."""
+        p = Path(path).expanduser()
+        try:
+            if not p.is_file():
+                raise WeightsError(f"{p} is not a file")
+            task = trained_task(p) or self.controls.task()
+        except WeightsError as exc:
+            self._error("Cannot open weights", str(exc))
+            return False
+        was_file = self._chosen()[1] == FILE_VARIANT
+        self._choose_weight_file(task, p.resolve())
+        if task != self.controls.task():
+            self.controls.set_task(task)  # loads it, as any task change does
+        elif was_file:  # the choice was a file already, so the combo did not signal
+            self._on_variant_changed(FILE_VARIANT)
+        return True
+
+    def _choose_weight_file(self, task: str, path: Path) -> None:
+        """Offer ``path`` as ``task``'s weight file and choose it (for the current task the
+        combo then signals a change, unless it showed a file already)."""
+        self.controls.set_weight_file(task, path)
+        self.settings.set_weight_file(task, str(path))
+        self.settings.set_variant(task, FILE_VARIANT)
+        self.settings.clear_knobs(task, FILE_VARIANT)  # another file starts at its own knobs
+        self.controls.set_variant(task, FILE_VARIANT)
+
     def reference_dialog(self) -> None:
         if self.image is None:
             QMessageBox.information(self, "Load reference", "Open an image first.")
@@ -609,7 +662,7 @@ class MainWindow(QMainWindow):
         """Show the chosen model's knobs: those the user left it at, else its weight file's
         (read from the file's metadata; the paper's if it has none)."""
         task, variant = self.controls.task(), self.controls.variant()
-        cfg = stored_config(task, variant)
+        cfg = self._stored_config()
         self.controls.set_model_knobs(
             Knobs(cfg.t, cfg.delta, cfg.ea) if cfg is not None else Knobs())
         self.controls.set_knobs(self.settings.knobs(task, variant) or self.controls.model_knobs())
@@ -618,7 +671,7 @@ class MainWindow(QMainWindow):
         """Keep the loaded model's knobs, all three, but only when they differ from its file's
         (so a replaced weight file brings its own values to a model the user never tuned)."""
         task, variant = self.controls.task(), self.controls.variant()
-        if self.info is None or (self.info.task, self.info.variant) != (task, variant):
+        if self.info is None or self._key(self.info) != self._chosen():
             return  # loading or missing: what the knobs show is not this model's yet
         knobs = self.controls.knobs()
         if knobs == self.controls.model_knobs():
@@ -632,19 +685,39 @@ class MainWindow(QMainWindow):
         self.settings.set_tile_auto(self.controls.tile_auto())
         self.settings.set_tile(self.controls.own_tile())
 
+    def _chosen(self) -> tuple[str, str, Path | None]:
+        """The model the controls ask for: task, variant and, for ``file``, its path."""
+        variant = self.controls.variant()
+        return (self.controls.task(), variant,
+                self.controls.weight_file() if variant == FILE_VARIANT else None)
+
+    @staticmethod
+    def _key(info: ModelInfo) -> tuple[str, str, Path | None]:
+        return (info.task, info.variant,
+                info.weights if info.variant == FILE_VARIANT else None)
+
+    def _stored_config(self) -> ModelConfig | None:
+        """The chosen model's stored configuration, read from its file's metadata."""
+        task, variant, path = self._chosen()
+        if path is None:
+            return stored_config(task, variant)
+        try:
+            return config_from_metadata(read_metadata(path))
+        except (OSError, ValueError, TypeError, WeightsError):
+            return None
+
     def _load_model(self) -> None:
-        task = self.controls.task()
+        task, variant, path = self._chosen()
         self.model_pending = True
         self.model_missing = False
         self.model_error = ""
         self.controls.set_model_status(f"Loading {task} weights…")
-        self.engine.load(task, self.controls.device(), self.controls.variant())
+        self.engine.load(task, self.controls.device(), variant, path)
 
     def _on_loaded(self, info: ModelInfo) -> None:
-        if (info.task, info.variant) != (self.controls.task(), self.controls.variant()):
+        if self._key(info) != self._chosen():
             return
-        changed_task = self.info is None or (self.info.task, self.info.variant) != (
-            info.task, info.variant)
+        changed_task = self.info is None or self._key(self.info) != self._key(info)
         self.info = info
         self.model_pending = False
         noea = ("trained no-EA weights present" if info.noea_weights is not None
@@ -670,12 +743,13 @@ class MainWindow(QMainWindow):
         self._show_output()
         self.request_preview()
 
-    def _on_load_failed(self, task: str, variant: str, message: str, missing: bool) -> None:
-        if (task, variant) != (self.controls.task(), self.controls.variant()):
+    def _on_load_failed(self, task: str, variant: str, weights: str, message: str,
+                        missing: bool) -> None:
+        key = (task, variant, Path(weights) if weights else None)
+        if key != self._chosen():
             return  # a load the user has since moved on from
         self.model_pending = False
-        if (not missing and self.info is not None
-                and (self.info.task, self.info.variant) == (task, variant)):
+        if not missing and self.info is not None and self._key(self.info) == key:
             # Moving the loaded model failed: it stays where it was.
             self.controls.device_combo.blockSignals(True)
             self.controls.set_device(self.info.device)
@@ -735,7 +809,8 @@ class MainWindow(QMainWindow):
         self.settings.set_device(device)
         self.cancel_restore(quiet=True)
         self.model_pending = True
-        self.engine.load(self.controls.task(), device, self.controls.variant())
+        task, variant, path = self._chosen()
+        self.engine.load(task, device, variant, path)
 
     def _on_knobs_changed(self, knobs: Knobs) -> None:
         self._remember_knobs()

@@ -110,6 +110,13 @@ class Settings:
     def set_variant(self, task: str, variant: str) -> None:
         self._set(f"model/variant_{task}", variant)
 
+    def weight_file(self, task: str) -> str:
+        """The weight file last opened for ``task`` ("" if none)."""
+        return str(self._get(f"model/file_{task}", "", str))
+
+    def set_weight_file(self, task: str, path: str) -> None:
+        self._set(f"model/file_{task}", path)
+
     def device(self, default: str = "cpu") -> str:
         return str(self._get("model/device", default, str))
 

@@ -60,6 +60,7 @@ class LoadJob:
     task: str
     device: str
     variant: str = "default"
+    weights: Path | None = None  # a weight file instead of the shipped one
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ class ModelWorker(QObject):
     """
 
     loaded = Signal(object)  # ModelInfo
-    loadFailed = Signal(str, str, str, bool)  # task, variant, message, weights missing
+    # task, variant, weight file ("" for the shipped one), message, weights missing
+    loadFailed = Signal(str, str, str, str, bool)
     previewReady = Signal(object)  # PreviewResult
     previewFailed = Signal(int, str)
     progress = Signal(int, int, int, str)  # serial, done, total, message
@@ -194,7 +196,8 @@ class ModelWorker(QObject):
 
         try:
             if (self._model is not None and self._info is not None
-                    and (self._info.task, self._info.variant) == (job.task, job.variant)):
+                    and (self._info.task, self._info.variant) == (job.task, job.variant)
+                    and (job.weights is None or self._info.weights == job.weights)):
                 from drcnet.devices import resolve_device, resolve_precision
 
                 dev = resolve_device(job.device)
@@ -212,15 +215,18 @@ class ModelWorker(QObject):
                                     "precision": precision})
             else:
                 self._model = self._noea = self._info = None
-                model = load_model(job.task, job.device, variant=job.variant, precision="auto")
+                model = load_model(job.task, job.device,
+                                   variant="default" if job.weights else job.variant,
+                                   weights=job.weights, precision="auto")
                 noea = None
-                if job.variant == "default":  # the no-EA model was trained beside this one
+                if job.variant == "default" and job.weights is None:
+                    # the no-EA model was trained beside this one
                     try:
                         noea = load_model(job.task, model_device(model), variant="noea",
                                           precision=model.precision)
                     except NoWeightsError:
                         noea = None
-                path = weight_spec(job.task, job.variant).path
+                path = job.weights or weight_spec(job.task, job.variant).path
                 noea_path = weight_spec(job.task, "noea").path if noea is not None else None
                 self._model, self._noea = model, noea
                 info = ModelInfo(
@@ -235,12 +241,12 @@ class ModelWorker(QObject):
             self.loaded.emit(info)
         except NoWeightsError as exc:
             self._model = self._noea = self._info = None
-            self.loadFailed.emit(job.task, job.variant, str(exc), True)
+            self.loadFailed.emit(job.task, job.variant, str(job.weights or ""), str(exc), True)
         except DRCNetError as exc:
-            self.loadFailed.emit(job.task, job.variant, str(exc), False)
+            self.loadFailed.emit(job.task, job.variant, str(job.weights or ""), str(exc), False)
         except Exception as exc:  # a bug, but the worker thread must survive it
-            self.loadFailed.emit(job.task, job.variant, _unexpected("loading the model", exc),
-                                 False)
+            self.loadFailed.emit(job.task, job.variant, str(job.weights or ""),
+                                 _unexpected("loading the model", exc), False)
 
     def _run_preview(self, job: PreviewJob) -> None:
         if self._model is None:
@@ -312,8 +318,11 @@ class Engine(QObject):
         return old
 
     # ------------------------------------------------------------------ requests
-    def load(self, task: str, device: str, variant: str = "default") -> int:
-        job = LoadJob(self._next(), task, device, variant)
+    def load(self, task: str, device: str, variant: str = "default",
+             weights: Path | None = None) -> int:
+        """Load ``task``'s shipped ``variant``, or the file ``weights`` (then ``variant`` only
+        names the choice), onto ``device``."""
+        job = LoadJob(self._next(), task, device, variant, weights)
         self._submit("load", job)
         return job.serial
 

@@ -83,6 +83,17 @@ def stored_config(task: str, variant: str = "default") -> ModelConfig | None:
         return None
 
 
+def trained_task(path: str | os.PathLike[str]) -> str | None:
+    """The task a weight file says it was trained for (its metadata's ``task``), or None if
+    it names none of :data:`TASKS`. Reads the header only.
+
+    Raises:
+        WeightsError: the file cannot be read.
+    """
+    task = read_metadata(path).get("task", "")
+    return task if task in TASKS else None
+
+
 def load_model(
     task: str,
     device: str | torch.device = "auto",
@@ -115,8 +126,8 @@ def load_model(
             )
         weights = spec.path
     else:
-        trained_for = read_metadata(weights).get("task", "") if Path(weights).is_file() else ""
-        if trained_for in TASKS and trained_for != task:
+        trained_for = trained_task(weights) if Path(weights).is_file() else None
+        if trained_for is not None and trained_for != task:
             raise WeightsError(f"{Path(weights).name} was trained for {trained_for}, not "
                                f"{task}; use --task {trained_for}")
     model = build_model(weights)

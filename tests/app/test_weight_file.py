@@ -1,0 +1,157 @@
+"""File ▸ Open Weights… and ``--weights``: restoring with a weight file of the user's own."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from test_studio_main import run_main  # tests/app is on sys.path (rootdir conftest)
+
+from drcnet import DRCNet
+from drcnet.weights import save_weights
+
+
+def own_weights(path: Path, task: str | None = "denoise", seed: int = 7, t: float = 0.6) -> Path:
+    torch.manual_seed(seed)
+    save_weights(path, DRCNet(wf=8, depth=2, t=t), {"task": task} if task else {})
+    return path
+
+
+def settled_on(w, qtbot, path: Path) -> None:  # noqa: ANN001
+    qtbot.waitUntil(lambda: w.info is not None and w.info.weights == path.resolve()
+                    and w.is_settled() and w.full is not None, timeout=30000)
+
+
+def test_open_weights_restores_with_the_file(make_window, image_path, open_settled, qtbot,
+                                             tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    shipped = w.full.restored.copy()
+    mine = own_weights(tmp_path / "mine.safetensors")
+    assert w.open_weights(mine)
+    settled_on(w, qtbot, mine)
+    combo = w.controls.variant_combo
+    assert w.info.variant == "file" and w.info.noea_weights is None
+    assert combo.currentText() == "File: mine.safetensors" and not combo.isHidden()
+    assert str(mine.resolve()) in combo.toolTip()
+    assert "mine.safetensors" in w.controls.model_status.text()
+    assert not np.array_equal(shipped, w.full.restored)  # other weights, another restoration
+    assert w.controls.knobs().t == 0.6  # the file's own knobs
+    # The shipped model is still a choice, and coming back to it restores as before.
+    combo.setCurrentIndex(combo.findData("default"))
+    qtbot.waitUntil(lambda: w.info is not None and w.info.variant == "default"
+                    and w.is_settled() and w.full is not None, timeout=30000)
+    assert np.array_equal(shipped, w.full.restored)
+    assert w.controls.knobs().t == 0.75
+    # A new window offers the file again, chosen if it was the last choice.
+    combo.setCurrentIndex(combo.findData("file"))
+    w.save_settings()
+    w2 = make_window()
+    assert w2.controls.variant() == "file" and w2.controls.weight_file() == mine.resolve()
+
+
+def test_a_second_file_replaces_the_first(make_window, image_path, open_settled, qtbot,
+                                          tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    first = own_weights(tmp_path / "first.safetensors", seed=7)
+    second = own_weights(tmp_path / "second.safetensors", seed=8, t=0.9)
+    assert w.open_weights(first)
+    settled_on(w, qtbot, first)
+    w.controls.set_knobs(replace(w.controls.knobs(), t=0.55), notify=True)
+    assert w.open_weights(second)  # the choice is "file" already: the combo does not signal
+    settled_on(w, qtbot, second)
+    assert w.controls.variant_combo.currentText() == "File: second.safetensors"
+    assert w.controls.knobs().t == 0.9  # the new file's knobs, not those tuned on the first
+
+
+def test_weights_for_another_task_switch_to_it(make_window, image_path, open_settled, qtbot,
+                                              tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    deblur = own_weights(tmp_path / "deblur-run.safetensors", task="deblur")
+    assert w.open_weights(deblur)
+    assert w.controls.task() == "deblur"
+    settled_on(w, qtbot, deblur)
+    assert w.info.task == "deblur"
+    w.controls.set_task("denoise")  # the denoise choice is untouched
+    qtbot.waitUntil(lambda: w.info is not None and w.info.task == "denoise" and w.is_settled(),
+                    timeout=30000)
+    assert w.info.variant == "default"
+    assert w.controls.variant_combo.findData("file") < 0
+
+
+def test_a_file_naming_no_task_serves_the_current_one(make_window, image_path, open_settled,
+                                                     qtbot, tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    bare = own_weights(tmp_path / "bare.safetensors", task=None)
+    assert w.open_weights(bare)
+    settled_on(w, qtbot, bare)
+    assert w.info.task == "denoise" and w.controls.task() == "denoise"
+
+
+def test_unreadable_or_missing_weights_give_a_message_box(make_window, image_path, open_settled,
+                                                         boxes, tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not safetensors at all")
+    assert not w.open_weights(junk)
+    assert not w.open_weights(tmp_path / "nowhere.safetensors")
+    assert [title for title, _ in boxes] == ["Cannot open weights"] * 2
+    assert "junk.safetensors" in boxes[0][1] and "not a file" in boxes[1][1]
+    assert w.controls.variant() == "default" and w.info.variant == "default"
+    assert w.controls.variant_combo.findData("file") < 0
+
+
+def test_a_file_that_is_no_drcnet_says_so_in_the_model_panel(make_window, image_path,
+                                                             open_settled, qtbot,
+                                                             tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    other = tmp_path / "other.safetensors"
+    save_file({"fc.weight": torch.zeros(3, 3)}, str(other), {"task": "denoise"})
+    assert w.open_weights(other)  # the header reads; the model thread finds no DRCNet
+    qtbot.waitUntil(lambda: bool(w.model_error) and w.is_settled(), timeout=30000)
+    assert w.info is None and "Could not load the denoise model" in w.controls.model_status.text()
+    w.controls.variant_combo.setCurrentIndex(w.controls.variant_combo.findData("default"))
+    qtbot.waitUntil(lambda: w.info is not None and w.is_settled(), timeout=30000)
+    assert not w.model_error
+
+
+def test_a_remembered_file_that_is_gone_is_not_offered(make_window, tmp_path) -> None:  # noqa: ANN001
+    mine = own_weights(tmp_path / "mine.safetensors")
+    w = make_window()
+    assert w.open_weights(mine)
+    w.save_settings()
+    mine.unlink()
+    w2 = make_window()
+    assert w2.controls.variant() == "default" and w2.controls.variant_combo.isHidden()
+
+
+def test_weights_option_opens_the_files_task(weights_dir: Path, tmp_path: Path) -> None:
+    mine = own_weights(tmp_path / "deblur-run.safetensors", task="deblur")
+    out = tmp_path / "shot.png"
+    r = run_main(["--weights", str(mine), "--screenshot", str(out), "--size", "1000x640"],
+                 weights_dir, tmp_path)  # no deblur weights are shipped in weights_dir
+    assert r.returncode == 0, r.stderr
+    assert out.exists()
+
+
+def test_weights_option_refuses_what_it_cannot_use(weights_dir: Path, tmp_path: Path) -> None:
+    mine = own_weights(tmp_path / "deblur-run.safetensors", task="deblur")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"nope")
+    for args, says in (
+        (["--weights", str(tmp_path / "nowhere.safetensors")], "is not a file"),
+        (["--weights", str(junk)], "junk.safetensors"),
+        (["--weights", str(mine), "--task", "denoise"], "was trained for deblur, not denoise"),
+        (["--weights", str(mine), "--variant", "default"], "drop --variant"),
+    ):
+        r = run_main([*args, "--screenshot", str(tmp_path / "s.png")], weights_dir, tmp_path)
+        assert r.returncode == 2, args
+        assert "drcnet-studio: error:" in r.stderr and says in r.stderr, (args, r.stderr)
