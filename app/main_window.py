@@ -62,7 +62,7 @@ from drcnet.metrics import psnr, ssim
 from drcnet.network import ModelConfig
 from drcnet.range_check import RangeReport, flagged_boxes
 from drcnet.registry import TASKS, stored_config, trained_task, weight_spec
-from drcnet.weights import config_from_metadata, read_metadata
+from drcnet.weights import WEIGHT_SUFFIXES, config_from_metadata, read_metadata
 
 from .controls import FILE_VARIANT, ControlsPanel
 from .export_dialog import ExportDialog, ExportRequest
@@ -524,17 +524,21 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self.open_image(url.toLocalFile())
+                path = url.toLocalFile()
+                if Path(path).suffix.lower() in WEIGHT_SUFFIXES:
+                    self.open_weights(path)
+                else:
+                    self.open_image(path)
                 event.acceptProposedAction()
                 return
 
-    # ================================================================== reference
+    # ================================================================== weights
     def open_weights_dialog(self) -> None:
         current = self.controls.weight_file()
         folder = str(current.parent) if current is not None else str(Path.cwd())
         path, _ = QFileDialog.getOpenFileName(
             self, "Open weights", folder,
-            "DRCNet weights (*.safetensors *.pth *.pt);;All files (*)")
+            f"DRCNet weights ({' '.join('*' + e for e in WEIGHT_SUFFIXES)});;All files (*)")
         if path:
             self.open_weights(path)
 
@@ -569,6 +573,7 @@ class MainWindow(QMainWindow):
         self.settings.clear_knobs(task, FILE_VARIANT)  # another file starts at its own knobs
         self.controls.set_variant(task, FILE_VARIANT)
 
+    # ================================================================== reference
     def reference_dialog(self) -> None:
         if self.image is None:
             QMessageBox.information(self, "Load reference", "Open an image first.")

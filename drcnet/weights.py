@@ -27,6 +27,7 @@ from .network import DRCNet, ModelConfig
 from .range_check import activation_limit
 
 _PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+WEIGHT_SUFFIXES = (".safetensors", *_PICKLE_SUFFIXES)  # what load_state_dict reads
 # Wrappers that training frameworks put around a state dict.
 _WRAPPER_KEYS = ("state_dict", "params", "params_ema", "model", "net", "network")
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 from safetensors.torch import save_file
 from test_studio_main import run_main  # tests/app is on sys.path (rootdir conftest)
 
@@ -51,6 +53,19 @@ def test_open_weights_restores_with_the_file(make_window, image_path, open_settl
     w.save_settings()
     w2 = make_window()
     assert w2.controls.variant() == "file" and w2.controls.weight_file() == mine.resolve()
+
+
+def test_a_dropped_weight_file_is_opened_as_weights(make_window, image_path, open_settled,
+                                                    qtbot, tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    mine = own_weights(tmp_path / "mine.safetensors")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(mine))])
+    w.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    settled_on(w, qtbot, mine)
+    assert w.image is not None and w.image.path == image_path  # the photo stays
 
 
 def test_a_second_file_replaces_the_first(make_window, image_path, open_settled, qtbot,
