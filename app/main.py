@@ -124,16 +124,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from drcnet.errors import DeviceError
 
-    weights = None
+    weights, trained_for = None, None
     if args.weights is not None:
         from drcnet.errors import WeightsError
         from drcnet.registry import trained_task
+        from drcnet.weights import WEIGHT_SUFFIXES, config_from_metadata, read_metadata
 
         weights = Path(args.weights).expanduser().resolve()
         try:
             if not weights.is_file():
                 raise WeightsError(f"{args.weights} is not a file")
+            if weights.suffix.lower() not in WEIGHT_SUFFIXES:
+                raise WeightsError(f"{weights.name} is not a weight file (one of "
+                                   f"{', '.join(WEIGHT_SUFFIXES)})")
             trained_for = trained_task(weights)
+            config_from_metadata(read_metadata(weights))
         except WeightsError as exc:
             print(f"drcnet-studio: error: {exc}", file=sys.stderr)
             return 2
@@ -177,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(Settings(persist=not shot), task=task, device=device,
                         variant=args.variant, weights=weights)
     shown = window.controls.task()
+    if weights is not None and trained_for is None:
+        print(f"drcnet-studio: note: {weights.name} names no task; restoring {shown} with it "
+              "(--task chooses)", file=sys.stderr)
     if args.variant is not None and window.controls.variant() != args.variant:
         why = (f"no {args.variant} weights are installed for {shown}"
                if has_variant(shown, args.variant) else

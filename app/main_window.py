@@ -526,7 +526,9 @@ class MainWindow(QMainWindow):
             if url.isLocalFile():
                 path = url.toLocalFile()
                 if Path(path).suffix.lower() in WEIGHT_SUFFIXES:
-                    self.open_weights(path)
+                    # After the drop returns: a message box inside it would hold the program
+                    # the file was dragged from.
+                    QTimer.singleShot(0, lambda p=path: self.open_weights(p))
                 else:
                     self.open_image(path)
                 event.acceptProposedAction()
@@ -552,7 +554,11 @@ class MainWindow(QMainWindow):
         try:
             if not p.is_file():
                 raise WeightsError(f"{p} is not a file")
+            if p.suffix.lower() not in WEIGHT_SUFFIXES:
+                raise WeightsError(f"{p.name} is not a weight file (one of "
+                                   f"{', '.join(WEIGHT_SUFFIXES)})")
             task = trained_task(p) or self.controls.task()
+            config_from_metadata(read_metadata(p))  # refuse a malformed stored config now
         except WeightsError as exc:
             self._error("Cannot open weights", str(exc))
             return False
@@ -567,10 +573,11 @@ class MainWindow(QMainWindow):
     def _choose_weight_file(self, task: str, path: Path) -> None:
         """Offer ``path`` as ``task``'s weight file and choose it (for the current task the
         combo then signals a change, unless it showed a file already)."""
+        if self.controls.weight_file(task) != path:  # another file starts at its own knobs
+            self.settings.clear_knobs(task, FILE_VARIANT)
         self.controls.set_weight_file(task, path)
         self.settings.set_weight_file(task, str(path))
         self.settings.set_variant(task, FILE_VARIANT)
-        self.settings.clear_knobs(task, FILE_VARIANT)  # another file starts at its own knobs
         self.controls.set_variant(task, FILE_VARIANT)
 
     # ================================================================== reference
@@ -767,9 +774,13 @@ class MainWindow(QMainWindow):
         self.model_missing = missing
         self.model_error = message
         self.info = None
+        if variant == FILE_VARIANT and self.settings.weight_file(task) == weights:
+            # Not chosen again at the next start (it stays in this session's choice).
+            self.settings.set_weight_file(task, "")
+            self.settings.set_variant(task, "default")
         self.preview = self.full = None
         self._preview_done = self._preview_serial
-        if missing:
+        if missing and variant != FILE_VARIANT:
             name = weight_spec(task, variant).path.name
             banner = (f"<b>No trained {task} weights</b><br>{html.escape(name)} is not "
                       "installed, so nothing is restored for this task (random weights never "

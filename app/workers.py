@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Sig
 from PySide6.QtGui import QImage
 
 from drcnet.compare import PAPER_DELTA, PAPER_T, Analysis, Knobs, analyse
-from drcnet.errors import Cancelled, DRCNetError, NoWeightsError
+from drcnet.errors import Cancelled, DRCNetError, NoWeightsError, WeightsError
 from drcnet.inference import Progress, TileConfig, TilePeak, model_device, restore_tiled, run
 from drcnet.range_check import RangeReport, check_peaks
 
@@ -101,6 +101,16 @@ class RestoreResult:
     qimage: QImage | None = None  # made in the worker: a large image converts slowly
     precision: str = "fp32"
     range: RangeReport | None = None  # the range check over its tiles
+
+
+def _digest(path: Path) -> str | None:
+    """A weight file's SHA-256, or None if it cannot be read."""
+    from drcnet.weights import sha256
+
+    try:
+        return sha256(path)
+    except OSError:
+        return None
 
 
 def _unexpected(what: str, exc: BaseException) -> str:
@@ -197,7 +207,10 @@ class ModelWorker(QObject):
         try:
             if (self._model is not None and self._info is not None
                     and (self._info.task, self._info.variant) == (job.task, job.variant)
-                    and (job.weights is None or self._info.weights == job.weights)):
+                    and (job.weights is None or (self._info.weights == job.weights
+                                                 and _digest(job.weights) == self._info.sha256))):
+                # The same model (a user's file unchanged: training rewrites its snapshots in
+                # place, and opening one again must read it again): move it.
                 from drcnet.devices import resolve_device, resolve_precision
 
                 dev = resolve_device(job.device)
@@ -215,9 +228,17 @@ class ModelWorker(QObject):
                                     "precision": precision})
             else:
                 self._model = self._noea = self._info = None
-                model = load_model(job.task, job.device,
-                                   variant="default" if job.weights else job.variant,
-                                   weights=job.weights, precision="auto")
+                path = job.weights or weight_spec(job.task, job.variant).path
+                for _ in range(3):  # the hash must name the bytes loaded, not a newer file
+                    digest = _digest(path)
+                    model = load_model(job.task, job.device,
+                                       variant="default" if job.weights else job.variant,
+                                       weights=job.weights, precision="auto")
+                    if _digest(path) == digest:
+                        break
+                else:
+                    raise WeightsError(f"{path.name} kept changing while it was read; open it "
+                                       "again once it is written")
                 noea = None
                 if job.variant == "default" and job.weights is None:
                     # the no-EA model was trained beside this one
@@ -226,12 +247,11 @@ class ModelWorker(QObject):
                                           precision=model.precision)
                     except NoWeightsError:
                         noea = None
-                path = job.weights or weight_spec(job.task, job.variant).path
                 noea_path = weight_spec(job.task, "noea").path if noea is not None else None
                 self._model, self._noea = model, noea
                 info = ModelInfo(
                     task=job.task, device=str(model_device(model)), weights=path,
-                    sha256=sha256(path), wf=model.config.wf, depth=model.config.depth,
+                    sha256=digest, wf=model.config.wf, depth=model.config.depth,
                     block_names=tuple(model.block_names()), noea_weights=noea_path,
                     noea_sha256=sha256(noea_path) if noea_path is not None else None,
                     precision=model.precision, variant=job.variant, t=model.config.t,

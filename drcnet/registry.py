@@ -129,7 +129,7 @@ def load_model(
         trained_for = trained_task(weights) if Path(weights).is_file() else None
         if trained_for is not None and trained_for != task:
             raise WeightsError(f"{Path(weights).name} was trained for {trained_for}, not "
-                               f"{task}; use --task {trained_for}")
+                               f"{task}; use it for {trained_for}")
     model = build_model(weights)
     if variant == "noea":
         model.configure(ea=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import pickle
 import tempfile
@@ -76,7 +77,7 @@ def save_weights(
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The metadata of a safetensors weight file (empty for other formats)."""
-    if not str(path).endswith(".safetensors"):
+    if not str(path).lower().endswith(".safetensors"):
         return {}
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -98,12 +99,12 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     if not p.is_file():
         raise WeightsError(f"weight file {p} "
                            + ("is a folder" if p.is_dir() else "does not exist"))
-    if p.suffix == ".safetensors":
+    if p.suffix.lower() == ".safetensors":
         try:
             state = load_file(str(p))
         except (SafetensorError, OSError, ValueError) as exc:
             raise WeightsError(f"cannot read weights {p.name}: {exc}") from None
-    elif p.suffix in _PICKLE_SUFFIXES:
+    elif p.suffix.lower() in _PICKLE_SUFFIXES:
         try:
             obj = torch.load(str(p), map_location="cpu", weights_only=True)
         except pickle.UnpicklingError:
@@ -134,12 +135,35 @@ def _unwrap(obj: Any, p: Path) -> dict[str, torch.Tensor]:
 
 
 def config_from_metadata(meta: dict[str, str]) -> ModelConfig | None:
-    """The :class:`ModelConfig` stored in a weight file's metadata, if any."""
+    """The :class:`ModelConfig` stored in a weight file's metadata, if any.
+
+    Raises:
+        WeightsError: a ``config`` entry that is not a JSON object of numbers and booleans
+            of the fields' kinds (weight files come from anywhere).
+    """
     raw = meta.get("config")
     if not raw:
         return None
-    fields = {f.name for f in dataclasses.fields(ModelConfig)}
-    return ModelConfig(**{k: v for k, v in json.loads(raw).items() if k in fields})
+    try:
+        stored = json.loads(raw)
+    except ValueError:
+        stored = None
+    if not isinstance(stored, dict):
+        raise WeightsError("the weight file's stored configuration is not a JSON object")
+    values = {}
+    for f in dataclasses.fields(ModelConfig):
+        if f.name not in stored:
+            continue
+        v = stored[f.name]
+        kind = {"int": int, "float": float, "bool": bool}[str(f.type)]
+        ok = (isinstance(v, bool) if kind is bool else
+              isinstance(v, int | float) and not isinstance(v, bool)
+              and (kind is float or float(v).is_integer()))
+        if not ok or (kind is float and not math.isfinite(v)):
+            raise WeightsError(f"the weight file's stored configuration has {f.name}={v!r}, "
+                               f"not {'a boolean' if kind is bool else 'a number'}")
+        values[f.name] = kind(v)
+    return ModelConfig(**values)
 
 
 def trained_crop(meta: dict[str, str]) -> int | None:

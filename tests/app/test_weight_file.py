@@ -83,6 +83,22 @@ def test_a_second_file_replaces_the_first(make_window, image_path, open_settled,
     assert w.controls.knobs().t == 0.9  # the new file's knobs, not those tuned on the first
 
 
+def test_opening_a_rewritten_file_again_reads_it_again(make_window, image_path, open_settled,
+                                                      qtbot, tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    last = own_weights(tmp_path / "last.safetensors", seed=7, t=0.6)
+    assert w.open_weights(last)
+    settled_on(w, qtbot, last)
+    old_sha, old = w.info.sha256, w.full.restored.copy()
+    own_weights(last, seed=8, t=0.9)  # training wrote a newer snapshot in place
+    assert w.open_weights(last)
+    qtbot.waitUntil(lambda: w.info is not None and w.info.sha256 != old_sha and w.is_settled()
+                    and w.full is not None, timeout=30000)
+    assert not np.array_equal(old, w.full.restored)
+    assert w.controls.knobs().t == 0.9 and w.controls.model_knobs().t == 0.9
+
+
 def test_weights_for_another_task_switch_to_it(make_window, image_path, open_settled, qtbot,
                                               tmp_path) -> None:  # noqa: ANN001
     w = make_window()
@@ -123,6 +139,26 @@ def test_unreadable_or_missing_weights_give_a_message_box(make_window, image_pat
     assert w.controls.variant_combo.findData("file") < 0
 
 
+def test_files_that_cannot_be_weights_are_refused(make_window, boxes, tmp_path) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    state = DRCNet(wf=8, depth=2).state_dict()
+    bad_configs = {"list": "[1, 2]", "text": '{"wf": 8, "depth": 2, "t": "high"}',
+                   "json": "{nope"}
+    for name, config in bad_configs.items():
+        save_file(state, str(tmp_path / f"{name}.safetensors"),
+                  {"task": "denoise", "config": config})
+    (tmp_path / "notes.txt").write_text("hello")
+    w = make_window()
+    for name in (*bad_configs, "notes"):
+        path = tmp_path / (f"{name}.safetensors" if name != "notes" else "notes.txt")
+        assert not w.open_weights(path), name
+    assert [t for t, _ in boxes] == ["Cannot open weights"] * 4
+    assert "'high'" in boxes[1][1] and "not a weight file" in boxes[3][1]
+    assert w.controls.variant_combo.findData("file") < 0
+    w.save_settings()
+    assert w.settings.weight_file("denoise") == ""
+
+
 def test_a_file_that_is_no_drcnet_says_so_in_the_model_panel(make_window, image_path,
                                                              open_settled, qtbot,
                                                              tmp_path) -> None:  # noqa: ANN001
@@ -133,6 +169,7 @@ def test_a_file_that_is_no_drcnet_says_so_in_the_model_panel(make_window, image_
     assert w.open_weights(other)  # the header reads; the model thread finds no DRCNet
     qtbot.waitUntil(lambda: bool(w.model_error) and w.is_settled(), timeout=30000)
     assert w.info is None and "Could not load the denoise model" in w.controls.model_status.text()
+    assert w.settings.weight_file("denoise") == ""  # not chosen again at the next start
     w.controls.variant_combo.setCurrentIndex(w.controls.variant_combo.findData("default"))
     qtbot.waitUntil(lambda: w.info is not None and w.is_settled(), timeout=30000)
     assert not w.model_error
@@ -154,7 +191,12 @@ def test_weights_option_opens_the_files_task(weights_dir: Path, tmp_path: Path) 
     r = run_main(["--weights", str(mine), "--screenshot", str(out), "--size", "1000x640"],
                  weights_dir, tmp_path)  # no deblur weights are shipped in weights_dir
     assert r.returncode == 0, r.stderr
-    assert out.exists()
+    assert out.exists() and "names no task" not in r.stderr
+    bare = own_weights(tmp_path / "bare.safetensors", task=None)
+    r = run_main(["--weights", str(bare), "--task", "derain", "--screenshot", str(out)],
+                 weights_dir, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "bare.safetensors names no task; restoring derain with it" in r.stderr
 
 
 def test_weights_option_refuses_what_it_cannot_use(weights_dir: Path, tmp_path: Path) -> None:
@@ -166,6 +208,7 @@ def test_weights_option_refuses_what_it_cannot_use(weights_dir: Path, tmp_path: 
         (["--weights", str(junk)], "junk.safetensors"),
         (["--weights", str(mine), "--task", "denoise"], "was trained for deblur, not denoise"),
         (["--weights", str(mine), "--variant", "default"], "drop --variant"),
+        (["--weights", str(tmp_path)], "is not a file"),
     ):
         r = run_main([*args, "--screenshot", str(tmp_path / "s.png")], weights_dir, tmp_path)
         assert r.returncode == 2, args

@@ -276,3 +276,25 @@ def test_calibrate_range_merges_one_new_measurement(tmp_path: Path, monkeypatch,
                                       "--measured", str(saved)])
     with pytest.raises(SystemExit):
         script.main()
+
+
+def test_a_malformed_stored_config_is_a_weights_error() -> None:
+    from drcnet.weights import config_from_metadata
+
+    assert config_from_metadata({}) is None
+    cfg = config_from_metadata({"config": '{"wf": 16.0, "depth": 3, "t": 1, "ea": false, '
+                                          '"future_field": 1}'})
+    assert (cfg.wf, cfg.depth, cfg.t, cfg.ea) == (16, 3, 1.0, False)
+    assert isinstance(cfg.wf, int) and isinstance(cfg.t, float)
+    for raw in ("[1, 2]", "{nope", '{"t": "high"}', '{"wf": 8.5}', '{"ea": 1}', '{"wf": true}',
+                '{"delta": NaN}'):
+        with pytest.raises(WeightsError, match="stored configuration"):
+            config_from_metadata({"config": raw})
+
+
+def test_suffixes_are_matched_whatever_their_case(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    path = tmp_path / "MODEL.SAFETENSORS"
+    save_weights(path, DRCNet(wf=8, depth=2), {"task": "derain"})
+    assert read_metadata(path)["task"] == "derain"
+    assert build_model(path).config.wf == 8
