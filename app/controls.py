@@ -45,6 +45,18 @@ VARIANT_TIPS = {
                              "classic benchmark; camera noise is better served by the default.",
 }
 FILE_VARIANT = "file"  # the task's weight file opened by the user (File ▸ Open Weights…)
+STEM_CHARS = 24  # a longer file name is shortened in the middle in the model panel
+
+
+def short_name(path: Path, limit: int = STEM_CHARS) -> str:
+    """``path``'s name with its stem cut to ``limit`` characters, "…" in the middle: both
+    ends (a run's name, a snapshot's step) and the suffix stay, and the panel keeps its
+    width."""
+    stem = path.stem
+    if len(stem) > limit:
+        head = (limit - 1) // 2
+        stem = f"{stem[:head]}…{stem[len(stem) - (limit - 1 - head):]}"
+    return stem + path.suffix
 
 
 class SciSpinBox(QDoubleSpinBox):
@@ -130,6 +142,9 @@ class ControlsPanel(QWidget):
             self.task_combo.addItem(TASK_LABELS.get(task, task.title()), task)
         self.task_combo.setToolTip("The restoration task; each has its own trained weights.")
         self.variant_combo = QComboBox()
+        self.variant_combo.setSizeAdjustPolicy(  # not as wide as a long file name
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.variant_combo.setMinimumContentsLength(12)
         self._variants = {t: [v for v in vs if v != "noea"] for t, vs in installed_tasks().items()}
         self._chosen: dict[str, str] = {}  # the variant picked per task
         self._files: dict[str, Path] = {}  # a weight file the user opened, per task
@@ -412,7 +427,7 @@ class ControlsPanel(QWidget):
         self.variant_combo.blockSignals(True)
         self.variant_combo.clear()
         for v in variants:
-            label = (f"File: {self._files[task].name}" if v == FILE_VARIANT
+            label = (f"File: {short_name(self._files[task])}" if v == FILE_VARIANT
                      else VARIANT_LABELS.get((task, v), v.title()))
             self.variant_combo.addItem(label, v)
             self.variant_combo.setItemData(self.variant_combo.count() - 1, self._tip(task, v),
@@ -510,9 +525,11 @@ class ControlsPanel(QWidget):
             w.blockSignals(False)
 
     # ------------------------------------------------------------------ status
-    def set_model_status(self, text: str, problem: bool = False) -> None:
-        """Show the loaded weights, or (``problem``) a plain warning banner."""
+    def set_model_status(self, text: str, problem: bool = False, tip: str = "") -> None:
+        """Show the loaded weights, or (``problem``) a plain warning banner; ``tip`` is its
+        tooltip (the weight file's full path)."""
         self.model_status.setText(text)
+        self.model_status.setToolTip(tip)
         self.model_status.setProperty("problem", problem)
         self.model_status.setStyleSheet(
             "QLabel { background: #5a2323; color: #ffe7e7; border: 1px solid #a84848;"

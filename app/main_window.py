@@ -64,7 +64,7 @@ from drcnet.range_check import RangeReport, flagged_boxes
 from drcnet.registry import TASKS, stored_config, trained_task, weight_spec
 from drcnet.weights import WEIGHT_SUFFIXES, config_from_metadata, read_metadata
 
-from .controls import FILE_VARIANT, ControlsPanel
+from .controls import FILE_VARIANT, ControlsPanel, short_name
 from .export_dialog import ExportDialog, ExportRequest
 from .maps_panel import MapsPanel
 from .settings import Settings
@@ -736,9 +736,10 @@ class MainWindow(QMainWindow):
                 else "no trained no-EA weights: EA comparison bypasses EA")
         crop = f" · trained on {info.train_crop}-px crops" if info.train_crop else ""
         self.controls.set_model_status(
-            f"<b>{info.weights.name}</b> · wf {info.wf}, depth {info.depth} · "
+            f"<b>{html.escape(short_name(info.weights))}</b> · wf {info.wf}, "
+            f"depth {info.depth} · "
             f"{info.precision}{crop}<br>"
-            f"SHA-256 {info.sha256[:16]}…<br>{noea}")
+            f"SHA-256 {info.sha256[:16]}…<br>{noea}", tip=str(info.weights))
         self.maps.set_blocks(list(info.block_names))
         if changed_task:  # the knobs were shown at the switch; the file has the last word
             self.controls.set_model_knobs(Knobs(info.t, info.delta, info.ea))

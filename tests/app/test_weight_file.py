@@ -68,6 +68,21 @@ def test_a_dropped_weight_file_is_opened_as_weights(make_window, image_path, ope
     assert w.image is not None and w.image.path == image_path  # the photo stays
 
 
+def test_a_long_file_name_does_not_widen_the_panel(make_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    before = w.controls_dock.widget().minimumSizeHint().width()
+    name = "derain-sat-cpu10-step000400-with-a-long-run-name-that-goes-on.safetensors"
+    mine = own_weights(tmp_path / name)
+    assert w.open_weights(mine)
+    qtbot.waitUntil(lambda: w.info is not None and w.info.weights == mine.resolve(),
+                    timeout=30000)
+    combo, status = w.controls.variant_combo, w.controls.model_status
+    assert combo.currentText() == "File: derain-sat-…that-goes-on.safetensors"
+    assert combo.toolTip().endswith(name) and status.toolTip() == str(mine.resolve())
+    assert name not in status.text() and "derain-sat-…that-goes-on.safetensors" in status.text()
+    assert w.controls_dock.widget().minimumSizeHint().width() <= before
+
+
 def test_a_second_file_replaces_the_first(make_window, image_path, open_settled, qtbot,
                                           tmp_path) -> None:  # noqa: ANN001
     w = make_window()
