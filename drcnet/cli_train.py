@@ -111,6 +111,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         psnr = f", val PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
         print(f"{cfg.weight_name}: {result.steps} steps in {result.wall_time_s:.0f} s "
               f"(stopped by {result.stopped}){psnr} -> {result.weights}", flush=True)
+        look = result.best or result.weights
+        print(f"  compare it in the GUI: drcnet-studio --weights {look}", flush=True)
     return 0
 
 

@@ -238,7 +238,7 @@ def test_torchrun_two_replicas_stay_identical(corpus: Path, tmp_path: Path) -> N
     assert initial.config.wf == 8
 
 
-def test_cli_train(corpus: Path, tmp_path: Path) -> None:
+def test_cli_train(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from drcnet.cli_train import main
 
     args = ["train", "--config", str(ROOT / "configs" / "deblur.yaml"), "--out",
@@ -249,6 +249,8 @@ def test_cli_train(corpus: Path, tmp_path: Path) -> None:
         args += ["--set", kv]
     assert main(args) == 0
     assert build_model(tmp_path / "cli" / "final.safetensors").config.depth == 2
+    said = capsys.readouterr().out  # where to look at it, a path the GUI opens
+    assert f"drcnet-studio --weights {tmp_path / 'cli'}" in said
     assert main([*args, "--set", "bogus=1"]) == 1
 
 
