@@ -127,18 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     weights, trained_for = None, None
     if args.weights is not None:
         from drcnet.errors import WeightsError
-        from drcnet.registry import trained_task
-        from drcnet.weights import WEIGHT_SUFFIXES, config_from_metadata, read_metadata
+        from drcnet.registry import check_weight_file
 
         weights = Path(args.weights).expanduser().resolve()
         try:
-            if not weights.is_file():
-                raise WeightsError(f"{args.weights} is not a file")
-            if weights.suffix.lower() not in WEIGHT_SUFFIXES:
-                raise WeightsError(f"{weights.name} is not a weight file (one of "
-                                   f"{', '.join(WEIGHT_SUFFIXES)})")
-            trained_for = trained_task(weights)
-            config_from_metadata(read_metadata(weights))
+            trained_for = check_weight_file(weights)
         except WeightsError as exc:
             print(f"drcnet-studio: error: {exc}", file=sys.stderr)
             return 2

@@ -61,7 +61,7 @@ from drcnet.inference import DEFAULT_TILE, TileConfig, one_pass, overlap_for
 from drcnet.metrics import psnr, ssim
 from drcnet.network import ModelConfig
 from drcnet.range_check import RangeReport, flagged_boxes
-from drcnet.registry import TASKS, stored_config, trained_task, weight_spec
+from drcnet.registry import TASKS, check_weight_file, stored_config, weight_spec
 from drcnet.weights import WEIGHT_SUFFIXES, config_from_metadata, read_metadata
 
 from .controls import FILE_VARIANT, ControlsPanel, short_name
@@ -552,13 +552,7 @@ class MainWindow(QMainWindow):
         cannot be used at all."""
         p = Path(path).expanduser()
         try:
-            if not p.is_file():
-                raise WeightsError(f"{p} is not a file")
-            if p.suffix.lower() not in WEIGHT_SUFFIXES:
-                raise WeightsError(f"{p.name} is not a weight file (one of "
-                                   f"{', '.join(WEIGHT_SUFFIXES)})")
-            task = trained_task(p) or self.controls.task()
-            config_from_metadata(read_metadata(p))  # refuse a malformed stored config now
+            task = check_weight_file(p) or self.controls.task()
         except WeightsError as exc:
             self._error("Cannot open weights", str(exc))
             return False

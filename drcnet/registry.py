@@ -17,7 +17,7 @@ import torch
 from .devices import resolve_device, resolve_precision
 from .errors import NoWeightsError, WeightsError
 from .network import DRCNet, ModelConfig
-from .weights import build_model, config_from_metadata, read_metadata
+from .weights import WEIGHT_SUFFIXES, build_model, config_from_metadata, read_metadata
 
 TASKS = ("derain", "denoise", "deblur")
 VARIANTS = ("default", "noea", "gaussian")
@@ -92,6 +92,23 @@ def trained_task(path: str | os.PathLike[str]) -> str | None:
     """
     task = read_metadata(path).get("task", "")
     return task if task in TASKS else None
+
+
+def check_weight_file(path: str | os.PathLike[str]) -> str | None:
+    """Refuse, from its header alone, a file that cannot be a weight file: missing, an
+    unknown suffix, unreadable, or a malformed stored configuration. Returns the task it
+    names (None if none).
+
+    Raises:
+        WeightsError: saying which.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"{p} is not a file")
+    if p.suffix.lower() not in WEIGHT_SUFFIXES:
+        raise WeightsError(f"{p.name} is not a weight file (one of {', '.join(WEIGHT_SUFFIXES)})")
+    config_from_metadata(read_metadata(p))
+    return trained_task(p)
 
 
 def load_model(

@@ -298,3 +298,19 @@ def test_suffixes_are_matched_whatever_their_case(tmp_path: Path) -> None:
     save_weights(path, DRCNet(wf=8, depth=2), {"task": "derain"})
     assert read_metadata(path)["task"] == "derain"
     assert build_model(path).config.wf == 8
+
+
+def test_check_weight_file_reads_the_header_only(tmp_path: Path) -> None:
+    from drcnet.registry import check_weight_file
+
+    torch.manual_seed(0)
+    save_weights(tmp_path / "run.safetensors", DRCNet(wf=8, depth=2), {"task": "deblur"})
+    assert check_weight_file(tmp_path / "run.safetensors") == "deblur"
+    torch.save(DRCNet(wf=8, depth=2).state_dict(), tmp_path / "plain.pth")
+    assert check_weight_file(tmp_path / "plain.pth") is None  # no metadata: no task
+    (tmp_path / "notes.txt").write_text("hi")
+    (tmp_path / "junk.safetensors").write_bytes(b"nope")
+    for name, says in (("missing.safetensors", "is not a file"), ("notes.txt", "not a weight"),
+                       ("junk.safetensors", "cannot read")):
+        with pytest.raises(WeightsError, match=says):
+            check_weight_file(tmp_path / name)
