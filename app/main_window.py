@@ -59,10 +59,9 @@ from drcnet.errors import WeightsError
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
 from drcnet.inference import DEFAULT_TILE, TileConfig, one_pass, overlap_for
 from drcnet.metrics import psnr, ssim
-from drcnet.network import ModelConfig
 from drcnet.range_check import RangeReport, flagged_boxes
 from drcnet.registry import TASKS, check_weight_file, stored_config, weight_spec
-from drcnet.weights import WEIGHT_SUFFIXES, config_from_metadata, read_metadata
+from drcnet.weights import WEIGHT_SUFFIXES
 
 from .controls import FILE_VARIANT, ControlsPanel, short_name
 from .export_dialog import ExportDialog, ExportRequest
@@ -667,8 +666,8 @@ class MainWindow(QMainWindow):
     def _show_model_knobs(self) -> None:
         """Show the chosen model's knobs: those the user left it at, else its weight file's
         (read from the file's metadata; the paper's if it has none)."""
-        task, variant = self.controls.task(), self.controls.variant()
-        cfg = self._stored_config()
+        task, variant, path = self._chosen()
+        cfg = stored_config(task, variant, path)
         self.controls.set_model_knobs(
             Knobs(cfg.t, cfg.delta, cfg.ea) if cfg is not None else Knobs())
         self.controls.set_knobs(self.settings.knobs(task, variant) or self.controls.model_knobs())
@@ -701,16 +700,6 @@ class MainWindow(QMainWindow):
     def _key(info: ModelInfo) -> tuple[str, str, Path | None]:
         return (info.task, info.variant,
                 info.weights if info.variant == FILE_VARIANT else None)
-
-    def _stored_config(self) -> ModelConfig | None:
-        """The chosen model's stored configuration, read from its file's metadata."""
-        task, variant, path = self._chosen()
-        if path is None:
-            return stored_config(task, variant)
-        try:
-            return config_from_metadata(read_metadata(path))
-        except (OSError, ValueError, TypeError, WeightsError):
-            return None
 
     def _load_model(self) -> None:
         task, variant, path = self._chosen()

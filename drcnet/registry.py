@@ -70,11 +70,12 @@ def weight_spec(task: str, variant: str = "default") -> WeightSpec:
     return WeightSpec(task, variant, WEIGHTS_DIR / name)
 
 
-def stored_config(task: str, variant: str = "default") -> ModelConfig | None:
+def stored_config(task: str, variant: str = "default",
+                  path: str | os.PathLike[str] | None = None) -> ModelConfig | None:
     """The configuration (and so the knobs ``t``, ``delta``, ``ea``) a shipped weight file
-    stores, read from its metadata without loading a tensor; None if the file is missing or
-    holds none."""
-    path = weight_spec(task, variant).path
+    stores, or the file ``path`` if given, read from its metadata without loading a tensor;
+    None if the file is missing, unreadable or holds none."""
+    path = Path(path) if path is not None else weight_spec(task, variant).path
     if not path.is_file():
         return None
     try:
