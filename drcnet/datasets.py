@@ -55,6 +55,32 @@ def _to_u8(rgb: np.ndarray) -> np.ndarray:
     return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def load_photos(files: Sequence[Path], need: int) -> tuple[list[np.ndarray], list[Path]]:
+    """Decode clean photos as uint8 RGB, upscaling (cubic) any whose short side is under
+    ``need`` px so a crop of that side fits; returns the images and the files upscaled."""
+    images: list[np.ndarray] = []
+    upscaled: list[Path] = []
+    for f in files:
+        img = _to_u8(read_image(f).rgb)
+        short = min(img.shape[:2])
+        if short < need:
+            scale = need / short
+            img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            upscaled.append(f)
+        images.append(img)
+    return images, upscaled
+
+
+def upscale_note(upscaled: Sequence[Path], total: int, need: int) -> str | None:
+    """What to tell the user about photos too small for the crop, or None."""
+    if not upscaled:
+        return None
+    names = ", ".join(p.name for p in upscaled[:4]) + (", …" if len(upscaled) > 4 else "")
+    return (f"{len(upscaled)} of {total} photos have a short side under {need} px and are "
+            f"upscaled to fit the crop, which softens their texture ({names}); a smaller "
+            f"crop avoids it")
+
+
 def _to_tensor(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
 
@@ -107,7 +133,8 @@ class SyntheticPairs(Dataset[Pair]):
     Args:
         folder_or_files: a folder of clean images or a list of files.
         task: ``denoise``/``derain``/``deblur`` or a degradation recipe name.
-        crop: side of the square training crops (images smaller than it are upscaled).
+        crop: side of the square training crops (photos smaller than it are upscaled; the
+            files are listed in ``upscaled``).
         seed: base seed.
         length: the number of items per epoch (items are random crops, so any length works).
         scale_aug: crops come from regions up to this many times larger, shrunk (1 = off).
@@ -134,16 +161,8 @@ class SyntheticPairs(Dataset[Pair]):
         self.seed = int(seed)
         self.length = int(length)
         self.files = list_images(folder_or_files)
-        margin = self.degradation.margin
-        need = self.crop + 2 * margin
-        self.images: list[np.ndarray] = []
-        for f in self.files:
-            img = _to_u8(read_image(f).rgb)
-            short = min(img.shape[:2])
-            if short < need:
-                scale = need / short
-                img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-            self.images.append(img)
+        self.need = self.crop + 2 * self.degradation.margin
+        self.images, self.upscaled = load_photos(self.files, self.need)
         # Sample images in proportion to their area, so each pixel is equally likely.
         areas = np.array([i.shape[0] * i.shape[1] for i in self.images], np.float64)
         self.weights = areas / areas.sum()
@@ -279,6 +298,14 @@ def paired_files(root: PathLike, layout: str) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def _mirror_to(img: np.ndarray, size: int) -> np.ndarray:
+    """``img`` extended by mirroring at its bottom and right edges to at least ``size`` px."""
+    ph, pw = max(0, size - img.shape[0]), max(0, size - img.shape[1])
+    if not (ph or pw):
+        return img
+    return np.pad(img, ((0, ph), (0, pw), (0, 0)), mode="symmetric")
+
+
 class PairedFolder(Dataset[Pair]):
     """Degraded/clean pairs from a public dataset layout (Rain13k, GoPro, SIDD).
 
@@ -286,7 +313,9 @@ class PairedFolder(Dataset[Pair]):
         root: the dataset folder.
         layout: ``rain13k`` (``input/``+``target/``), ``gopro`` (``blur/``+``sharp/``) or
             ``sidd`` (``input_crops/``+``gt_crops/``).
-        crop: random training crop side, or ``None`` for whole images (evaluation).
+        crop: random training crop side, or ``None`` for whole images (evaluation). A pair
+            smaller than the crop is mirrored at its bottom and right edges to fit (both
+            images alike), so every crop in a batch has the same size.
         seed: base seed for crops and flips.
     """
 
@@ -307,7 +336,8 @@ class PairedFolder(Dataset[Pair]):
             raise DRCNetError(f"{inp_path.name}: input {inp.shape} and target {tgt.shape} differ")
         if self.crop is not None:
             rng = np.random.default_rng((self.seed, int(index)))
-            c = min(self.crop, *inp.shape[:2])
+            c = self.crop
+            inp, tgt = _mirror_to(inp, c), _mirror_to(tgt, c)
             y = int(rng.integers(0, inp.shape[0] - c + 1))
             x = int(rng.integers(0, inp.shape[1] - c + 1))
             code = int(rng.integers(8))

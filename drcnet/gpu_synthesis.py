@@ -28,10 +28,9 @@ import cv2
 import numpy as np
 import torch
 
-from .datasets import color_gains, list_images, saturation_gain, zoom_side
+from .datasets import color_gains, list_images, load_photos, saturation_gain, zoom_side
 from .degradations import BLIND_SIGMA, get_degradation, jpeg, line_kernel, shake_kernel
 from .errors import DRCNetError
-from .imageio import read_image
 
 PathLike = str | os.PathLike[str]
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -138,15 +137,10 @@ class GpuSynthesizer:
         self.device = torch.device(device)
         self.margin = BLUR_MARGIN if self.recipe == "blur" else 0
         self.files = list_images(folder_or_files)
-        need = self.crop + 2 * self.margin
-        self.images: list[torch.Tensor] = []
-        for f in self.files:
-            img = (np.clip(read_image(f).rgb, 0, 1) * 255.0 + 0.5).astype(np.uint8)
-            short = min(img.shape[:2])
-            if short < need:
-                scale = need / short
-                img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-            self.images.append(torch.from_numpy(img.transpose(2, 0, 1).copy()).to(self.device))
+        self.need = self.crop + 2 * self.margin
+        photos, self.upscaled = load_photos(self.files, self.need)
+        self.images: list[torch.Tensor] = [
+            torch.from_numpy(img.transpose(2, 0, 1).copy()).to(self.device) for img in photos]
         areas = np.array([i.shape[1] * i.shape[2] for i in self.images], np.float64)
         self.weights = areas / areas.sum()
         self.rng = np.random.default_rng(seed)

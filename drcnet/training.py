@@ -37,7 +37,7 @@ from torch import distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .datasets import PairedFolder, SyntheticPairs, ValidationSet
+from .datasets import PairedFolder, SyntheticPairs, ValidationSet, upscale_note
 from .devices import resolve_device
 from .errors import Cancelled, DRCNetError, first_line
 from .gpu_synthesis import GpuSynthesizer
@@ -614,6 +614,9 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     yield TrainProgress(step, cfg.steps, message=(
         f"training pairs: {type(train_set).__name__} on "
         f"{device if isinstance(train_set, GpuSynthesizer) else 'cpu'}"))
+    if note := upscale_note(getattr(train_set, "upscaled", ()),
+                            len(getattr(train_set, "files", ())), getattr(train_set, "need", 0)):
+        yield TrainProgress(step, cfg.steps, message=note)
 
     amp = cfg.amp and cuda
     elapsed = prior_s

@@ -3,10 +3,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from drcnet.datasets import PairedFolder, SyntheticPairs, ValidationSet
+from drcnet.datasets import PairedFolder, SyntheticPairs, ValidationSet, _mirror_to, upscale_note
 from drcnet.errors import DRCNetError
 
 PhotoMaker = Callable[[Path, int, int, int], Path]
@@ -30,8 +31,17 @@ def test_synthetic_pairs(photos: Path, task: str) -> None:
 
 def test_small_images_are_upscaled_to_the_crop(tmp_path: Path, make_photo: PhotoMaker) -> None:
     make_photo(tmp_path / "tiny.png", 24, 20, 0)
-    x, _ = SyntheticPairs(tmp_path, "deblur", crop=32)[0]
+    make_photo(tmp_path / "big.png", 80, 90, 1)
+    ds = SyntheticPairs(tmp_path, "deblur", crop=32)
+    x, _ = ds[0]
     assert x.shape == (3, 32, 32)
+    # deblur needs a 16-px margin on each side: 64 px, so only tiny.png is upscaled
+    assert ds.need == 64 and [p.name for p in ds.upscaled] == ["tiny.png"]
+    note = upscale_note(ds.upscaled, len(ds.files), ds.need)
+    assert note is not None and note.startswith("1 of 2 photos have a short side under 64 px")
+    assert "tiny.png" in note and "big.png" not in note
+    assert upscale_note(SyntheticPairs(tmp_path, "denoise", crop=80).upscaled, 2, 80) is not None
+    assert upscale_note(SyntheticPairs(tmp_path, "denoise", crop=20).upscaled, 2, 20) is None
 
 
 def test_validation_set_is_fixed(photos: Path) -> None:
@@ -73,6 +83,25 @@ def test_paired_folder_layouts(tmp_path: Path, make_photo: PhotoMaker) -> None:
         PairedFolder(tmp_path / "gopro", "rain13k")
     with pytest.raises(DRCNetError, match="unknown layout"):
         PairedFolder(tmp_path, "nope")
+
+
+def test_paired_crops_of_small_images_stack(tmp_path: Path, make_photo: PhotoMaker) -> None:
+    """Pairs smaller than the crop (Rain100L's 481x321 under a 384 crop) are mirrored to fit,
+    so a batch of mixed sizes stacks, and input and target stay aligned."""
+    root = tmp_path / "rain"
+    for name, h, w in (("a", 20, 40), ("b", 48, 24), ("c", 64, 64)):
+        make_photo(root / "input" / f"{name}.png", h, w, 1)
+        make_photo(root / "target" / f"{name}.png", h, w, 1)  # identical: target == input
+    ds = PairedFolder(root, "rain13k", crop=32, seed=2)
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=3)))
+    assert batch[0].shape == batch[1].shape == (3, 3, 32, 32)
+    assert torch.equal(batch[0], batch[1])
+    img = np.arange(2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3)
+    grown = _mirror_to(img, 4)  # 2 rows become 4: rows 2-3 mirror rows 1 and 0
+    assert grown.shape == (4, 4, 3)
+    assert np.array_equal(grown[:2, :3], img) and np.array_equal(grown[2:, :3], img[::-1])
+    assert np.array_equal(grown[:2, 3], img[:, 2])
+    assert _mirror_to(img, 2) is img
 
 
 def test_missing_folder_is_an_error(tmp_path: Path) -> None:
