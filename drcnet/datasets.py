@@ -226,17 +226,21 @@ def synthetic_pair(rgb: np.ndarray, degradation: Degradation, seed: int, index: 
 
 
 class ValidationSet(Dataset[Pair]):
-    """A fixed validation set: centre crops degraded with a fixed seed per image.
+    """A fixed validation set: centre crops degraded with a fixed seed per image, or the centre
+    crops of a paired folder.
 
     Args:
-        files: clean images (or a folder of them).
-        task: task or degradation recipe name.
+        files: clean images (or a folder of them); with ``layout``, the root of a paired folder.
+        task: task or degradation recipe name (unused with ``layout``).
         seed: base seed; image ``i`` uses ``default_rng((seed, i))``, as ``drcnet eval --seed``.
         size: side of the centre crop (smaller images are used whole; 0 = whole images).
         draws: degradations per image: draw ``k`` uses seed ``seed + k``, so the mean PSNR over
             the set is the mean of ``drcnet eval --seed seed … seed + draws - 1`` (at this crop).
             One draw of a varied recipe (rain) on a few photos is a narrow sample; more draws
-            make checkpoint selection less of a lottery.
+            make checkpoint selection less of a lottery. A paired folder has one draw.
+        layout: ``rain13k``/``gopro``/``sidd``: score the folder's own pairs, as
+            ``drcnet eval --paired`` does (read when scored, so a large test split costs no
+            memory).
     """
 
     def __init__(
@@ -246,9 +250,19 @@ class ValidationSet(Dataset[Pair]):
         seed: int = 0,
         size: int = 256,
         draws: int = 1,
+        layout: str = "",
     ) -> None:
         if draws < 1:
             raise ValueError(f"draws must be >= 1, got {draws}")
+        self.layout = layout
+        self.size = int(size)
+        self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.paired: list[tuple[Path, Path]] = []
+        if layout:
+            self.paired = paired_files(files, layout)  # type: ignore[arg-type]
+            self.files = [inp for inp, _ in self.paired]
+            self.draws = 1
+            return
         self.degradation = get_degradation(task)
         self.files = list_images(files)
         self.draws = draws
@@ -258,13 +272,21 @@ class ValidationSet(Dataset[Pair]):
             by_photo.append([synthetic_pair(rgb, self.degradation, seed + k, i, size)[:2]
                              for k in range(draws)])
         # Ordered by draw, then photo, as EvalData.
-        self.pairs: list[tuple[np.ndarray, np.ndarray]] = [
-            pairs[k] for k in range(draws) for pairs in by_photo]
+        self.pairs = [pairs[k] for k in range(draws) for pairs in by_photo]
 
     def __len__(self) -> int:
-        return len(self.pairs)
+        return len(self.paired) if self.layout else len(self.pairs)
 
     def __getitem__(self, index: int) -> Pair:
+        if self.layout:
+            inp_path, tgt_path = self.paired[index]
+            degraded, clean = read_image(inp_path).rgb, read_image(tgt_path).rgb
+            if degraded.shape != clean.shape:
+                raise DRCNetError(f"{inp_path.name}: input {degraded.shape} and target "
+                                  f"{clean.shape} differ in size")
+            y, x, ch, cw = centre_box(*degraded.shape[:2], self.size)
+            return (_to_tensor(degraded[y : y + ch, x : x + cw]),
+                    _to_tensor(clean[y : y + ch, x : x + cw]))
         degraded, clean = self.pairs[index]
         return _to_tensor(degraded), _to_tensor(clean)
 

@@ -382,8 +382,12 @@ class _Ema:
 
 
 def _input_scores(data: ValidationSet) -> tuple[float, float]:
-    ps = [psnr(d, c) for d, c in data.pairs]
-    ss = [ssim(d, c) for d, c in data.pairs]
+    """Mean PSNR and SSIM of the degraded inputs themselves."""
+    ps, ss = [], []
+    for i in range(len(data)):
+        d, c = (t.permute(1, 2, 0).numpy() for t in data[i])
+        ps.append(psnr(d, c))
+        ss.append(ssim(d, c))
     return float(np.mean(ps)), float(np.mean(ss))
 
 
@@ -457,8 +461,15 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
                                    color_aug=cfg.color_aug, sat_aug=cfg.sat_aug)
     val = None
     if cfg.val_data and d.main:
-        val = ValidationSet(cfg.val_data, cfg.degradation or cfg.task, cfg.val_seed,
-                            cfg.val_size, draws=cfg.val_draws)
+        try:
+            val = ValidationSet(cfg.val_data, cfg.degradation or cfg.task, cfg.val_seed,
+                                cfg.val_size, draws=cfg.val_draws, layout=cfg.layout)
+        except DRCNetError as e:
+            if not cfg.layout:
+                raise
+            raise DRCNetError(f"val_data: {e}. With layout={cfg.layout} training is on paired "
+                              f"data, so validation is too: give val_data a {cfg.layout} folder"
+                              f" (such as its test split), or an empty val_data for none") from e
     return train_set, val
 
 
@@ -599,8 +610,9 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         assert val_set is not None
         n, last = val_set.draws, cfg.val_seed + val_set.draws - 1
         draws = f" x {n} draws (seeds {cfg.val_seed}-{last})" if n > 1 else ""
+        what = f"{cfg.layout} pairs" if cfg.layout else "images"
         yield TrainProgress(step, cfg.steps, message=(
-            f"validation: {len(val_set.files)} images{draws}, "
+            f"validation: {len(val_set.files)} {what}{draws}, "
             f"input PSNR {input_scores[0]:.2f} dB SSIM {input_scores[1]:.4f}"))
     if step:
         yield TrainProgress(step, cfg.steps, message=f"resumed from {out} at step {step}")

@@ -174,6 +174,28 @@ def test_validation_over_several_draws(corpus: Path, tmp_path: Path) -> None:
     assert TrainConfig.from_yaml(ROOT / "configs" / "derain.yaml").val_draws == 4
 
 
+def test_paired_training_validates_on_pairs_of_its_layout(corpus: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    for split, sizes in (("train", [(40, 48), (24, 30)]), ("test", [(48, 40), (40, 40)])):
+        for i, (h, w) in enumerate(sizes):  # one training pair smaller than the crop
+            clean = cv2.resize(rng.integers(0, 255, (6, 6, 3), dtype=np.uint8), (w, h))
+            noisy = np.clip(clean + rng.normal(0, 20, clean.shape), 0, 255).astype(np.uint8)
+            for sub, img in (("input", noisy), ("target", clean)):
+                (tmp_path / "rain" / split / sub).mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(tmp_path / "rain" / split / sub / f"{i}.png"), img)
+    cfg = tiny(corpus, tmp_path / "paired", steps=2, val_draws=3, layout="rain13k",
+               data=str(tmp_path / "rain" / "train"), val_data=str(tmp_path / "rain" / "test"))
+    records, result = collect(train(cfg))
+    said = records[0].message
+    assert said.startswith("validation: 2 rain13k pairs, input PSNR"), said
+    assert "nan" not in said
+    assert read_metadata(result.weights)["val_psnr"]
+    # the clean-photo validation folder of the default configs is not a rain13k set
+    with pytest.raises(DRCNetError, match="give val_data a rain13k folder"):
+        run_to_end(train(cfg.with_overrides([f"val_data={corpus / 'val'}",
+                                             f"out_dir={tmp_path / 'wrong'}"])))
+
+
 def test_gaussian_variant_is_denoise_only() -> None:
     assert TrainConfig(task="denoise", variant="gaussian").weight_name == "denoise-gaussian"
     with pytest.raises(DRCNetError, match="only for denoise"):
