@@ -1,8 +1,9 @@
 """Saturated-colour check on the validation photos: each photo's colour pushed S times from
 grey, degraded with the task's recipe (the given seeds, one draw per seed and photo, as
-``degrade(recipe, img, default_rng(seed))``), restored in 256-px tiles. Prints, per S, the mean
-PSNR, the worst output-minus-input gain over photos and draws, and the largest tile peak
-against the shipped file's range-check limit; with --per-photo, each photo's input -> output.
+``degrade(recipe, img, default_rng(seed))``), restored in tiles of each file's training crop
+(256 px for every file before session 13), overlap 32. Prints, per S, the mean PSNR, the
+worst output-minus-input gain over photos and draws, and the largest tile peak against the
+shipped file's range-check limit; with --per-photo, each photo's input -> output.
 
     OMP_NUM_THREADS=1 python docs/training/cpu10/sat_worst.py --task denoise shipped FILE... \
         --sat 3 5 --seeds 10 11 12
@@ -19,11 +20,11 @@ from drcnet import load_model
 from drcnet.datasets import list_images, saturate
 from drcnet.degradations import TASK_DEFAULT, degrade
 from drcnet.imageio import read_image
-from drcnet.inference import TileConfig, TilePeak, restore_tiled, run
+from drcnet.inference import TileConfig, TilePeak, default_tile, restore_tiled, run
 from drcnet.metrics import psnr
 from drcnet.weights import build_model
 
-TILES = TileConfig(tile=256, overlap=32)
+OVERLAP = 32
 
 
 def centre(img: np.ndarray, size: int = 512) -> np.ndarray:
@@ -50,6 +51,7 @@ def main() -> None:
     for name in args.files:
         model = (load_model(args.task, "cpu", variant=args.variant) if name == "shipped"
                  else build_model(name).eval())
+        tiles = TileConfig(tile=default_tile(model), overlap=OVERLAP)
         for s in args.sat:
             outs, gains, cells, top = [], [], [], 0.0
             for stem, img in photos:
@@ -57,14 +59,14 @@ def main() -> None:
                 for seed in args.seeds:
                     bad = degrade(recipe, vivid, np.random.default_rng(seed))[0]
                     peaks: list[TilePeak] = []
-                    out = np.clip(run(restore_tiled(model, bad, TILES, peaks=peaks)), 0, 1)
+                    out = np.clip(run(restore_tiled(model, bad, tiles, peaks=peaks)), 0, 1)
                     pin, pout = psnr(bad, vivid), psnr(out, vivid)
                     outs.append(pout)
                     gains.append(pout - pin)
                     top = max(top, max(p.peak for p in peaks))
                     cells.append(f"{stem.split('_', 1)[1]}/{seed} {pin:.2f}->{pout:.2f}")
-            print(f"{name} x{s:g}: mean {np.mean(outs):.3f} | worst gain {min(gains):+.2f} dB | "
-                  f"largest peak {top:.0f} ({top / limit:.2f}x limit)"
+            print(f"{name} x{s:g} (tile {tiles.tile}): mean {np.mean(outs):.3f} | worst gain "
+                  f"{min(gains):+.2f} dB | largest peak {top:.0f} ({top / limit:.2f}x limit)"
                   + (" | " + "; ".join(cells) if args.per_photo else ""), flush=True)
 
 
