@@ -43,8 +43,9 @@ def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool) -> 
                 bar.n = done
                 sps = getattr(rec, "steps_per_s", 0.0)
                 bar.set_postfix_str(f"{msg}{f' {sps:.1f} it/s' if sps else ''}", refresh=False)
-                if getattr(rec, "val_psnr", None) is not None or "exported" in msg:
-                    bar.write(f"[{desc}] step {done}: {msg}")
+                note = hasattr(rec, "steps_per_s") and msg and not sps  # not a loss line
+                if note or getattr(rec, "val_psnr", None) is not None or "exported" in msg:
+                    bar.write(f"[{desc}] step {done}: {msg}")  # kept above the bar
                 bar.refresh()
             elif not rank and msg:
                 extra = ""

@@ -20,7 +20,8 @@ from torch.utils.data import Dataset
 
 from .degradations import Degradation, degrade, get_degradation
 from .errors import DRCNetError
-from .imageio import IMAGE_EXTENSIONS, read_image
+from .imageio import IMAGE_EXTENSIONS, image_size, read_image
+from .metrics import SSIM_WINDOW
 
 PathLike = str | os.PathLike[str]
 Pair = tuple[torch.Tensor, torch.Tensor]
@@ -71,14 +72,19 @@ def load_photos(files: Sequence[Path], need: int) -> tuple[list[np.ndarray], lis
     return images, upscaled
 
 
-def upscale_note(upscaled: Sequence[Path], total: int, need: int) -> str | None:
-    """What to tell the user about photos too small for the crop, or None."""
-    if not upscaled:
+def small_note(small: Sequence[Path], total: int, need: int, margin: int = 0,
+               mirrored: bool = False) -> str | None:
+    """What to tell the user about training images too small for the crop, or None."""
+    if not small:
         return None
-    names = ", ".join(p.name for p in upscaled[:4]) + (", …" if len(upscaled) > 4 else "")
-    return (f"{len(upscaled)} of {total} photos have a short side under {need} px and are "
-            f"upscaled to fit the crop, which softens their texture ({names}); a smaller "
-            f"crop avoids it")
+    names = ", ".join(p.name for p in small[:4]) + (", …" if len(small) > 4 else "")
+    side = (f"{need} px (the {need - 2 * margin}-px crop and the recipe's {margin}-px margin "
+            f"on each side)" if margin else f"the {need}-px crop")
+    if mirrored:
+        return (f"{len(small)} of {total} pairs are smaller than {side} and are mirrored at "
+                f"their edges to fit ({names})")
+    return (f"{len(small)} of {total} photos have a short side under {side} and are upscaled "
+            f"to fit, which softens their texture ({names}); a smaller crop avoids it")
 
 
 def _to_tensor(img: np.ndarray) -> torch.Tensor:
@@ -161,7 +167,8 @@ class SyntheticPairs(Dataset[Pair]):
         self.seed = int(seed)
         self.length = int(length)
         self.files = list_images(folder_or_files)
-        self.need = self.crop + 2 * self.degradation.margin
+        self.margin = self.degradation.margin
+        self.need = self.crop + 2 * self.margin
         self.images, self.upscaled = load_photos(self.files, self.need)
         # Sample images in proportion to their area, so each pixel is equally likely.
         areas = np.array([i.shape[0] * i.shape[1] for i in self.images], np.float64)
@@ -225,6 +232,26 @@ def synthetic_pair(rgb: np.ndarray, degradation: Degradation, seed: int, index: 
     return np.ascontiguousarray(degraded), np.ascontiguousarray(clean), info
 
 
+def check_min_side(path: Path, w: int, h: int) -> None:
+    """Refuse an image too small to score (SSIM's window)."""
+    if min(h, w) < SSIM_WINDOW:
+        raise DRCNetError(f"{path.name} is {w}×{h}; evaluation needs images at least "
+                          f"{SSIM_WINDOW} px on each side (SSIM's window)")
+
+
+def read_pair(inp_path: Path, tgt_path: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The centre crops (at most ``size`` px a side; 0 = whole) of a paired set's degraded
+    and clean images, as evaluation and validation both score them."""
+    degraded, clean = read_image(inp_path).rgb, read_image(tgt_path).rgb
+    check_min_side(inp_path, degraded.shape[1], degraded.shape[0])
+    if degraded.shape != clean.shape:
+        raise DRCNetError(f"{inp_path.name}: input {degraded.shape} and target "
+                          f"{clean.shape} differ in size")
+    y, x, ch, cw = centre_box(*degraded.shape[:2], size)
+    return (np.ascontiguousarray(degraded[y : y + ch, x : x + cw]),
+            np.ascontiguousarray(clean[y : y + ch, x : x + cw]))
+
+
 class ValidationSet(Dataset[Pair]):
     """A fixed validation set: centre crops degraded with a fixed seed per image, or the centre
     crops of a paired folder.
@@ -239,8 +266,8 @@ class ValidationSet(Dataset[Pair]):
             One draw of a varied recipe (rain) on a few photos is a narrow sample; more draws
             make checkpoint selection less of a lottery. A paired folder has one draw.
         layout: ``rain13k``/``gopro``/``sidd``: score the folder's own pairs, as
-            ``drcnet eval --paired`` does (read when scored, so a large test split costs no
-            memory).
+            ``drcnet eval --paired`` does. The pairs are read each time they are scored (a large
+            test split costs no memory, but time: point ``val_data`` at one subset).
     """
 
     def __init__(
@@ -279,14 +306,8 @@ class ValidationSet(Dataset[Pair]):
 
     def __getitem__(self, index: int) -> Pair:
         if self.layout:
-            inp_path, tgt_path = self.paired[index]
-            degraded, clean = read_image(inp_path).rgb, read_image(tgt_path).rgb
-            if degraded.shape != clean.shape:
-                raise DRCNetError(f"{inp_path.name}: input {degraded.shape} and target "
-                                  f"{clean.shape} differ in size")
-            y, x, ch, cw = centre_box(*degraded.shape[:2], self.size)
-            return (_to_tensor(degraded[y : y + ch, x : x + cw]),
-                    _to_tensor(clean[y : y + ch, x : x + cw]))
+            degraded, clean = read_pair(*self.paired[index], self.size)
+            return _to_tensor(degraded), _to_tensor(clean)
         degraded, clean = self.pairs[index]
         return _to_tensor(degraded), _to_tensor(clean)
 
@@ -347,6 +368,13 @@ class PairedFolder(Dataset[Pair]):
         self.pairs = paired_files(root, layout)
         self.crop = crop
         self.seed = int(seed)
+        # Pairs the crop does not fit (from the headers; 64 KiB covers a JPEG's EXIF block).
+        self.mirrored: list[Path] = []
+        if crop:
+            for inp, _ in self.pairs:
+                size = image_size(inp, head=1 << 16)
+                if size is not None and min(size) < crop:
+                    self.mirrored.append(inp)
 
     def __len__(self) -> int:
         return len(self.pairs)

@@ -58,9 +58,10 @@ from .compare import format_delta
 from .datasets import (
     LAYOUTS,
     MIN_SIDE,
-    centre_box,
+    check_min_side,
     list_images,
     paired_files,
+    read_pair,
     synthetic_pair,
 )
 from .degradations import TASK_DEFAULT, get_degradation
@@ -77,7 +78,7 @@ from .inference import (
     restore_tiled,
     run,
 )
-from .metrics import SSIM_WINDOW, psnr, ssim
+from .metrics import psnr, ssim
 from .network import DRCNet
 from .registry import TASKS
 
@@ -241,7 +242,7 @@ class EvalData:
             self.degradation = get_degradation(recipe)
             for f in self.files:  # a thumbnail among the photos stops the run before it starts
                 if (size := image_size(f)) is not None:
-                    _check_size(f, *size)
+                    check_min_side(f, *size)
         if limit:
             self.pairs, self.files = self.pairs[:limit], self.files[:limit]
         crop = f"centre crops <= {self.size} px" if self.size else "whole images"
@@ -257,31 +258,17 @@ class EvalData:
     def __getitem__(self, index: int) -> Sample:
         if self.paired:
             inp_path, tgt_path = self.pairs[index]
-            degraded, clean = read_image(inp_path).rgb, read_image(tgt_path).rgb
-            _check_size(inp_path, degraded.shape[1], degraded.shape[0])
-            if degraded.shape != clean.shape:
-                raise DRCNetError(f"{inp_path.name}: input {degraded.shape} and target "
-                                  f"{clean.shape} differ in size")
-            y, x, ch, cw = centre_box(*degraded.shape[:2], self.size)
-            return Sample(inp_path.name,
-                          np.ascontiguousarray(degraded[y : y + ch, x : x + cw]),
-                          np.ascontiguousarray(clean[y : y + ch, x : x + cw]))
+            return Sample(inp_path.name, *read_pair(inp_path, tgt_path, self.size))
         draw, index = divmod(index, len(self.files))
         if not 0 <= draw < self.draws:
             raise IndexError(index)
         path = self.files[index]
         rgb = read_image(path).rgb
-        _check_size(path, rgb.shape[1], rgb.shape[0])
+        check_min_side(path, rgb.shape[1], rgb.shape[0])
         degraded, clean, info = synthetic_pair(rgb, self.degradation,
                                                self.seed + draw, index, self.size)
         name = path.name if self.draws == 1 else f"{path.name} (seed {self.seed + draw})"
         return Sample(name, degraded, clean, info)
-
-
-def _check_size(path: Path, w: int, h: int) -> None:
-    if min(h, w) < SSIM_WINDOW:
-        raise DRCNetError(f"{path.name} is {w}×{h}; evaluation needs images at least "
-                          f"{SSIM_WINDOW} px on each side (SSIM's window)")
 
 
 def eval_data(cfg: RunConfig) -> EvalData:

@@ -37,7 +37,7 @@ from torch import distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .datasets import PairedFolder, SyntheticPairs, ValidationSet, upscale_note
+from .datasets import PairedFolder, SyntheticPairs, ValidationSet, small_note
 from .devices import resolve_device
 from .errors import Cancelled, DRCNetError, first_line
 from .gpu_synthesis import GpuSynthesizer
@@ -460,7 +460,9 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
                                    seed=cfg.seed, length=100_000, scale_aug=cfg.scale_aug,
                                    color_aug=cfg.color_aug, sat_aug=cfg.sat_aug)
     val = None
-    if cfg.val_data and d.main:
+    # A paired set is only listed here (read when scored), so every rank lists it: a wrong
+    # val_data then stops them all, not rank 0 alone.
+    if cfg.val_data and (d.main or cfg.layout):
         try:
             val = ValidationSet(cfg.val_data, cfg.degradation or cfg.task, cfg.val_seed,
                                 cfg.val_size, draws=cfg.val_draws, layout=cfg.layout)
@@ -470,7 +472,7 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
             raise DRCNetError(f"val_data: {e}. With layout={cfg.layout} training is on paired "
                               f"data, so validation is too: give val_data a {cfg.layout} folder"
                               f" (such as its test split), or an empty val_data for none") from e
-    return train_set, val
+    return train_set, (val if d.main else None)
 
 
 def _load_init(cfg: TrainConfig, net: DRCNet) -> None:
@@ -626,8 +628,12 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     yield TrainProgress(step, cfg.steps, message=(
         f"training pairs: {type(train_set).__name__} on "
         f"{device if isinstance(train_set, GpuSynthesizer) else 'cpu'}"))
-    if note := upscale_note(getattr(train_set, "upscaled", ()),
-                            len(getattr(train_set, "files", ())), getattr(train_set, "need", 0)):
+    if isinstance(train_set, PairedFolder):
+        note = small_note(train_set.mirrored, len(train_set), cfg.crop, mirrored=True)
+    else:  # SyntheticPairs or GpuSynthesizer
+        note = small_note(train_set.upscaled, len(train_set.files), train_set.need,
+                          train_set.margin)
+    if note:
         yield TrainProgress(step, cfg.steps, message=note)
 
     amp = cfg.amp and cuda
@@ -826,9 +832,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             cfg.export_path, best, step, elapsed, stopped,
             export_meta.get("val_psnr"), export_meta.get("val_ssim"), export_meta,
             result.digest)
+        scored = export_meta.get("val_psnr")
         yield TrainProgress(step, cfg.steps, message=(
-            f"exported {cfg.export_path} ({export_meta['exported']}, "
-            f"val PSNR {export_meta.get('val_psnr', float('nan')):.2f} dB)"),
+            f"exported {cfg.export_path} ({export_meta['exported']}"
+            + (f", val PSNR {scored:.2f} dB)" if scored is not None and math.isfinite(scored)
+               else ", not validated)")),
             elapsed_s=elapsed, val_psnr=result.val_psnr, val_ssim=result.val_ssim)
     elif stopped == "cancel":
         raise Cancelled(f"training cancelled at step {step}")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from drcnet.datasets import PairedFolder, SyntheticPairs, ValidationSet, _mirror_to, upscale_note
+from drcnet.datasets import PairedFolder, SyntheticPairs, ValidationSet, _mirror_to, small_note
 from drcnet.errors import DRCNetError
 
 PhotoMaker = Callable[[Path, int, int, int], Path]
@@ -37,11 +37,15 @@ def test_small_images_are_upscaled_to_the_crop(tmp_path: Path, make_photo: Photo
     assert x.shape == (3, 32, 32)
     # deblur needs a 16-px margin on each side: 64 px, so only tiny.png is upscaled
     assert ds.need == 64 and [p.name for p in ds.upscaled] == ["tiny.png"]
-    note = upscale_note(ds.upscaled, len(ds.files), ds.need)
-    assert note is not None and note.startswith("1 of 2 photos have a short side under 64 px")
-    assert "tiny.png" in note and "big.png" not in note
-    assert upscale_note(SyntheticPairs(tmp_path, "denoise", crop=80).upscaled, 2, 80) is not None
-    assert upscale_note(SyntheticPairs(tmp_path, "denoise", crop=20).upscaled, 2, 20) is None
+    note = small_note(ds.upscaled, len(ds.files), ds.need, ds.margin)
+    assert note == ("1 of 2 photos have a short side under 64 px (the 32-px crop and the "
+                    "recipe's 16-px margin on each side) and are upscaled to fit, which softens "
+                    "their texture (tiny.png); a smaller crop avoids it")
+    big = SyntheticPairs(tmp_path, "denoise", crop=85)
+    assert [p.name for p in big.upscaled] == ["big.png", "tiny.png"]
+    assert "under the 85-px crop" in (small_note(big.upscaled, 2, big.need, big.margin) or "")
+    assert SyntheticPairs(tmp_path, "denoise", crop=20).upscaled == []
+    assert small_note([], 2, 20) is None
 
 
 def test_validation_set_is_fixed(photos: Path) -> None:
@@ -93,6 +97,7 @@ def test_paired_crops_of_small_images_stack(tmp_path: Path, make_photo: PhotoMak
         make_photo(root / "input" / f"{name}.png", h, w, 1)
         make_photo(root / "target" / f"{name}.png", h, w, 1)  # identical: target == input
     ds = PairedFolder(root, "rain13k", crop=32, seed=2)
+    assert [p.name for p in ds.mirrored] == ["a.png", "b.png"]  # c (64 px) fits
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=3)))
     assert batch[0].shape == batch[1].shape == (3, 3, 32, 32)
     assert torch.equal(batch[0], batch[1])

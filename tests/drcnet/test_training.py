@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -188,12 +189,35 @@ def test_paired_training_validates_on_pairs_of_its_layout(corpus: Path, tmp_path
     records, result = collect(train(cfg))
     said = records[0].message
     assert said.startswith("validation: 2 rain13k pairs, input PSNR"), said
-    assert "nan" not in said
-    assert read_metadata(result.weights)["val_psnr"]
+    # the input's scores are drcnet eval --paired's at the same crop
+    from drcnet.evaluation import EvalData
+    from drcnet.metrics import psnr
+    data = EvalData(tmp_path / "rain" / "test", paired="rain13k", size=32)
+    want = np.mean([psnr(s.degraded, s.clean) for s in (data[i] for i in range(len(data)))])
+    assert f"input PSNR {want:.2f} dB" in said
+    assert math.isfinite(float(read_metadata(result.weights)["val_psnr"]))
+    assert any(r.message == "1 of 2 pairs are smaller than the 32-px crop and are mirrored at "
+               "their edges to fit (1.png)" for r in records)
     # the clean-photo validation folder of the default configs is not a rain13k set
     with pytest.raises(DRCNetError, match="give val_data a rain13k folder"):
         run_to_end(train(cfg.with_overrides([f"val_data={corpus / 'val'}",
                                              f"out_dir={tmp_path / 'wrong'}"])))
+
+
+def test_photos_smaller_than_the_crop_are_named(corpus: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from drcnet.cli_train import _drive
+
+    cfg = tiny(corpus, tmp_path / "big", steps=1, crop=56, val_data="")  # photos are 64x48
+    records, _ = collect(train(cfg))
+    note = ("3 of 3 photos have a short side under the 56-px crop and are upscaled to fit, "
+            "which softens their texture (0.png, 1.png, 2.png); a smaller crop avoids it")
+    assert note in [r.message for r in records]
+    # under the terminal's progress bar, such notes stay above it instead of flashing by
+    _drive(train(cfg.with_overrides([f"out_dir={tmp_path / 'bar'}"])), 1, "t", plain=False)
+    said = capsys.readouterr().out
+    assert f"[t] step 0: {note}\n" in said
+    assert "final.safetensors (last, not validated)" in said  # no "val PSNR nan dB"
 
 
 def test_gaussian_variant_is_denoise_only() -> None:
