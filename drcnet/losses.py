@@ -240,20 +240,40 @@ class LossParts:
     cr: torch.Tensor
 
 
+def lowfreq_l1(x: torch.Tensor, y: torch.Tensor, pool: int) -> torch.Tensor:
+    """L1 between the ``pool``×``pool`` block means of ``x`` and ``y`` (NCHW).
+
+    Sparse errors, such as a missed rain streak, mostly average away in a block; a shift of a
+    whole area's brightness or colour does not. So this term weighs the low-frequency error
+    that a per-pixel L1 (a median-seeking loss) leaves loosely tied down. Blocks cover the
+    image from its top-left corner; a remainder narrower than ``pool`` is left out.
+    """
+    return F.l1_loss(F.avg_pool2d(x, pool), F.avg_pool2d(y, pool))
+
+
 class RestorationLoss(nn.Module):
-    """``Σ_stages pixel(out_s, gt) + α · CR(final, gt, degraded)``.
+    """``Σ_stages [pixel(out_s, gt) + β · lowfreq(out_s, gt)] + α · CR(final, gt, degraded)``.
 
     Args:
         pixel: ``l1``, ``charbonnier`` or ``mse``.
         cr: ``none``, ``intra`` or ``extra``.
         alpha: CR weight α.
         features: the extractor ``G`` (built random if ``None`` and CR is on).
+        lowfreq: weight β of :func:`lowfreq_l1` on each stage (0 = off). Reported within the
+            pixel part.
+        lowfreq_pool: its block size in pixels.
     """
 
     def __init__(self, pixel: str = "l1", cr: str = "intra", alpha: float = 0.1,
-                 features: FeaturePyramid | None = None) -> None:
+                 features: FeaturePyramid | None = None, lowfreq: float = 0.0,
+                 lowfreq_pool: int = 16) -> None:
         super().__init__()
+        if lowfreq < 0 or lowfreq_pool < 2:
+            raise ValueError(f"lowfreq must be >= 0 and lowfreq_pool >= 2, got {lowfreq} and "
+                             f"{lowfreq_pool}")
         self.pixel = pixel_loss(pixel)
+        self.lowfreq = float(lowfreq)
+        self.lowfreq_pool = int(lowfreq_pool)
         self.alpha = float(alpha)
         self.cr: nn.Module | None
         if cr == "none" or self.alpha == 0:
@@ -268,6 +288,9 @@ class RestorationLoss(nn.Module):
     def forward(self, outs: Sequence[torch.Tensor], gt: torch.Tensor, degraded: torch.Tensor
                 ) -> LossParts:
         pix = sum((self.pixel(o, gt) for o in outs), gt.new_zeros(()))
+        if self.lowfreq:
+            pix = pix + self.lowfreq * sum(
+                (lowfreq_l1(o, gt, self.lowfreq_pool) for o in outs), gt.new_zeros(()))
         total = pix
         cr = gt.new_zeros(())
         if self.cr is not None:

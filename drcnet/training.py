@@ -86,6 +86,9 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off); when
     # on, validation, best, keep_every snapshots and the export use the averaged weights
     pixel_loss: str = "l1"
+    lowfreq: float = 0.0  # weight of an L1 on lowfreq_pool-px block means, each stage (0 = off);
+    # it pins down area brightness and colour; the log's pixel column includes it
+    lowfreq_pool: int = 16
     cr: str = "intra"  # none | intra | extra
     cr_alpha: float = 0.02
     cr_features: str = ""  # VGG19 weights file; "" = the seeded random pyramid
@@ -127,6 +130,12 @@ class TrainConfig:
             raise DRCNetError(f"ema must be in [0, 1) (0 = off; 0.999 is typical), got {self.ema}")
         if self.keep_every < 0:
             raise DRCNetError(f"keep_every must be >= 0 (0 = off), got {self.keep_every}")
+        if self.lowfreq < 0 or self.lowfreq_pool < 2:
+            raise DRCNetError(f"lowfreq must be >= 0 (0 = off) and lowfreq_pool >= 2, got "
+                              f"{self.lowfreq} and {self.lowfreq_pool}")
+        if self.lowfreq and self.lowfreq_pool > self.crop:
+            raise DRCNetError(f"lowfreq_pool ({self.lowfreq_pool}) must not exceed the crop "
+                              f"({self.crop})")
         if self.pixel_loss not in PIXEL_LOSSES:
             raise DRCNetError(f"unknown pixel_loss '{self.pixel_loss}'; choose "
                               f"{', '.join(PIXEL_LOSSES)}")
@@ -589,7 +598,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         model = torch.compile(model)
 
     features = FeaturePyramid(cfg.cr_features or None, cfg.cr_levels, cfg.cr_seed)
-    loss_fn = RestorationLoss(cfg.pixel_loss, cfg.cr, cfg.cr_alpha, features).to(device)
+    loss_fn = RestorationLoss(cfg.pixel_loss, cfg.cr, cfg.cr_alpha, features, cfg.lowfreq,
+                              cfg.lowfreq_pool).to(device)
     train_set, val_set = _build_data(cfg, d, starts)
     batches: Iterator[Any]
     if isinstance(train_set, GpuSynthesizer):
@@ -656,8 +666,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             "wall_time_s": round(elapsed, 1), "hardware": hardware(device),
             "world_size": d.world, "config_file": cfg.config_file,
             "train_config": cfg.to_dict(),
-            "loss": (f"{cfg.pixel_loss} on both stages + {cfg.cr_alpha} * {cfg.cr}-CR"
-                     if cfg.cr != "none" else f"{cfg.pixel_loss} on both stages"),
+            "loss": _loss_text(cfg),
             "G": features.kind if cfg.cr != "none" else "none",
             "data": (f"{cfg.layout}:{cfg.data}" if cfg.layout else
                      f"synthetic {cfg.degradation or cfg.task} on {cfg.data} "
@@ -841,6 +850,16 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     elif stopped == "cancel":
         raise Cancelled(f"training cancelled at step {step}")
     return result
+
+
+def _loss_text(cfg: TrainConfig) -> str:
+    """The loss in words, for the exported file's metadata."""
+    text = f"{cfg.pixel_loss} on both stages"
+    if cfg.lowfreq:
+        text += f" + {cfg.lowfreq} * L1 of {cfg.lowfreq_pool}-px block means on both stages"
+    if cfg.cr != "none":
+        text += f" + {cfg.cr_alpha} * {cfg.cr}-CR"
+    return text
 
 
 def _forward_backward(model: torch.nn.Module, loss_fn: RestorationLoss,

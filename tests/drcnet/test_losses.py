@@ -12,6 +12,7 @@ from drcnet.losses import (
     FeaturePyramid,
     IntraCR,
     RestorationLoss,
+    lowfreq_l1,
 )
 
 
@@ -64,6 +65,26 @@ def test_total_loss_parts(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
     assert float(off.cr) == 0.0
     with pytest.raises(ValueError, match="contrastive"):
         RestorationLoss("l1", "bogus")
+
+
+def test_lowfreq_term_weighs_area_shifts_not_zero_mean_detail() -> None:
+    gt = torch.rand(2, 3, 32, 32)
+    yy, xx = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    checker = ((yy + xx) % 2 * 2 - 1).float() * 0.1  # ±0.1: zero mean in every block
+    assert float(lowfreq_l1(gt + checker, gt, 16)) == pytest.approx(0.0, abs=1e-6)
+    assert float(lowfreq_l1(gt + 0.1, gt, 16)) == pytest.approx(0.1, rel=1e-5)
+    # Both have the same per-pixel L1; only the shift counts at low frequencies.
+    plain = RestorationLoss("l1", "none")
+    lf = RestorationLoss("l1", "none", lowfreq=0.5, lowfreq_pool=16)
+    for err in (checker, torch.full_like(gt, 0.1)):
+        x = gt + err
+        assert float(plain([x, x], gt, x).pixel) == pytest.approx(0.2, rel=1e-5)
+    x = gt + 0.1
+    assert float(lf([x, x], gt, x).pixel) == pytest.approx(0.2 + 2 * 0.5 * 0.1, rel=1e-5)
+    x = gt + checker
+    assert float(lf([x, x], gt, x).total) == pytest.approx(0.2, rel=1e-5)
+    with pytest.raises(ValueError, match="lowfreq"):
+        RestorationLoss("l1", "none", lowfreq=-1)
 
 
 def test_vgg_weights_load_from_file(tmp_path: Path) -> None:

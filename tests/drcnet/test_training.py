@@ -220,6 +220,18 @@ def test_photos_smaller_than_the_crop_are_named(corpus: Path, tmp_path: Path,
     assert "final.safetensors (last, not validated)" in said  # no "val PSNR nan dB"
 
 
+def test_lowfreq_term_trains_and_is_recorded(corpus: Path, tmp_path: Path) -> None:
+    cfg = tiny(corpus, tmp_path / "lf", steps=2, val_data="", lowfreq=1.0, lowfreq_pool=8)
+    result = run_to_end(train(cfg))
+    meta = read_metadata(result.weights)
+    assert "1.0 * L1 of 8-px block means" in meta["loss"]
+    assert json.loads(meta["train_config"])["lowfreq"] == 1.0
+    with pytest.raises(DRCNetError, match="must not exceed the crop"):
+        cfg.with_overrides(["lowfreq_pool=64"])
+    with pytest.raises(DRCNetError, match="lowfreq must be >= 0"):
+        cfg.with_overrides(["lowfreq=-0.5"])
+
+
 def test_gaussian_variant_is_denoise_only() -> None:
     assert TrainConfig(task="denoise", variant="gaussian").weight_name == "denoise-gaussian"
     with pytest.raises(DRCNetError, match="only for denoise"):
