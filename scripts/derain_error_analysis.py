@@ -10,6 +10,8 @@ splits of the output's squared error:
 - ``mean err``: the output's mean error in 8-bit levels (+ = brighter than the clean photo).
 
     python scripts/derain_error_analysis.py [--weights W] [--seed 0] [--draws 6]
+    python scripts/derain_error_analysis.py --brief W1 W2 ...   (one summary line per file;
+                                                                 "shipped" = the shipped file)
 """
 
 from __future__ import annotations
@@ -34,12 +36,27 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=6)
     ap.add_argument("--t", type=float, default=None, help="threshold (default: the file's)")
     ap.add_argument("--delta", type=float, default=None, help="δ (default: the file's)")
+    ap.add_argument("--brief", nargs="+", metavar="W", default=None,
+                    help="only a summary line for each file ('shipped' = the shipped one)")
     args = ap.parse_args()
-    model = load_model("derain", "cpu", weights=args.weights)
-    model.configure(t=args.t, delta=args.delta)
     data = EvalData(args.data, "rain", args.seed, size=512, draws=args.draws)
+    if args.brief is None:
+        analyse(args.weights, data, args, brief=False)
+        return
+    print(f"# {data.description}; PSNR as drcnet eval's mean; 'no-bias': without each output's "
+          "mean colour error; 'mean err': 8-bit levels, + = brighter than the clean photo")
+    print(f"{'file':52s} {'PSNR':>6s} {'no-bias':>7s} {'mean err':>8s} {'(no haze)':>9s} "
+          f"{'(haze)':>7s}")
+    for w in args.brief:
+        analyse(None if w == "shipped" else w, data, args, brief=True)
+
+
+def analyse(weights: str | None, data: EvalData, args: argparse.Namespace, brief: bool) -> None:
+    model = load_model("derain", "cpu", weights=weights)
+    model.configure(t=args.t, delta=args.delta)
     rows = []
-    print(f"{'image':42s} haze  dens    in    out  no-bias  low  mean err")
+    if not brief:
+        print(f"{'image':42s} haze  dens    in    out  no-bias  low  mean err")
     for i in range(len(data)):
         s = data[i]
         with torch.inference_mode():
@@ -51,10 +68,16 @@ def main() -> None:
         row = (psnr(s.degraded, s.clean), psnr(out, s.clean), psnr(out - bias, s.clean), low,
                float(err.mean()) * 255, s.info["haze"])
         rows.append(row)
-        print(f"{s.name:42s} {row[5]:.2f} {density:.4f} {row[0]:5.2f} {row[1]:5.2f} "
-              f"{row[2]:7.2f} {row[3]:5.2f} {row[4]:+7.2f}", flush=True)
+        if not brief:
+            print(f"{s.name:42s} {row[5]:.2f} {density:.4f} {row[0]:5.2f} {row[1]:5.2f} "
+                  f"{row[2]:7.2f} {row[3]:5.2f} {row[4]:+7.2f}", flush=True)
     a = np.array(rows)
     haze = a[:, 5] > 0
+    if brief:
+        print(f"{weights or 'shipped':52s} {a[:, 1].mean():6.3f} {a[:, 2].mean():7.2f} "
+              f"{a[:, 4].mean():+8.2f} {a[~haze, 4].mean():+9.2f} {a[haze, 4].mean():+7.2f}",
+              flush=True)
+        return
     print(f"\nmean of {len(a)}: input {a[:, 0].mean():.2f} dB, output {a[:, 1].mean():.2f} dB, "
           f"without the mean colour error {a[:, 2].mean():.2f} dB")
     print(f"low-frequency share of the squared error: median {np.median(a[:, 3]):.2f}, "
