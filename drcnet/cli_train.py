@@ -137,6 +137,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         result = _drive(evaluate(cfg), 0, f"eval {args.task}",
                         args.plain or not sys.stderr.isatty())
+    if result.out_of_range:  # before the table, so scripts that read its last row still can
+        sys.stdout.flush()
+        print(f"drcnet: warning: {result.range_line()}; the model's scores there may come from "
+              "blocky, wrongly coloured outputs", file=sys.stderr, flush=True)
     if args.json == "-":
         print(to_json(result))
     else:

@@ -20,6 +20,9 @@ Conventions:
   statistics and score differently; ``tile=0`` measures whole-image passes.
 - Scores are means over images of per-image PSNR (dB, on [0, 1]) and SSIM; ``seconds`` is
   the wall time of the method summed over images (the model after one untimed warm-up pass).
+- The model's passes are range-checked as ``drcnet restore``'s are (:mod:`drcnet.range_check`):
+  :attr:`EvalResult.out_of_range` names the images where its activations left the trained
+  range, so a score from a broken output is not read as a restoration.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ from .inference import (
     VIEWS,
     Progress,
     TileConfig,
+    TilePeak,
     default_tile,
     overlap_for,
     restore_tiled,
@@ -80,6 +84,7 @@ from .inference import (
 )
 from .metrics import psnr, ssim
 from .network import DRCNet
+from .range_check import check_peaks
 from .registry import TASKS
 
 INPUT = "input (degraded)"
@@ -375,7 +380,10 @@ class EvalResult:
         data: a one-line description of the images.
         rows: input, model, then baselines.
         knobs: ``{"t", "delta", "ea"}``, the knobs the model ran with.
-        per_image: ``{"image", "method", "psnr", "ssim", "seconds"}`` for every run.
+        per_image: ``{"image", "method", "psnr", "ssim", "seconds"}`` for every run; the
+            model's also have ``peak`` and, when the model has a calibrated limit,
+            ``out_of_range`` (:mod:`drcnet.range_check`).
+        limit: the model's range-check limit (``None``: not checked).
     """
 
     config: EvalConfig
@@ -383,12 +391,33 @@ class EvalResult:
     rows: tuple[MethodScore, ...]
     per_image: tuple[dict[str, Any], ...]
     knobs: dict[str, Any] = field(default_factory=dict)  # the model's t, delta, ea as run
+    limit: float | None = None
 
     def row(self, method: str) -> MethodScore:
         for r in self.rows:
             if r.method == method:
                 return r
         raise KeyError(method)
+
+    @property
+    def out_of_range(self) -> list[str]:
+        """The images on which the model's activations left its trained range."""
+        return [d["image"] for d in self.per_image if d.get("out_of_range")]
+
+    def range_line(self) -> str:
+        """The range check over the run, in one line (its scores on flagged images may come
+        from broken, blocky outputs, not from the restoration the figures are read as)."""
+        peaks = [d["peak"] for d in self.per_image if "peak" in d]
+        if self.limit is None or not peaks:
+            return "range check: not checked (the model has no calibrated limit)"
+        top = max((p if math.isfinite(p) else math.inf for p in peaks), default=0.0)
+        where = f"largest peak {top:.0f}, limit {self.limit:.0f}"
+        bad = self.out_of_range
+        if not bad:
+            return f"range check: every image within the trained range ({where})"
+        names = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        return (f"range check: {len(bad)} of {len(peaks)} images outside the trained range "
+                f"({where}): {names}")
 
 
 class _Tally:
@@ -469,11 +498,11 @@ def _evaluate(cfg: EvalConfig, data: EvalData, net: DRCNet,
     done = 0
 
     def record(sample: Sample, name: str, out: np.ndarray, seconds: float,
-               note: str = "") -> str:
+               note: str = "", **extra: Any) -> str:
         p, s = psnr(out, sample.clean), ssim(out, sample.clean)
         tallies[name].add(p, s, seconds, note)
         per_image.append({"image": sample.name, "method": name, "psnr": p, "ssim": s,
-                          "seconds": seconds})
+                          "seconds": seconds, **extra})
         return f"{sample.name} {name}: {p:.2f} dB"
 
     for i in range(len(data)):
@@ -485,10 +514,15 @@ def _evaluate(cfg: EvalConfig, data: EvalData, net: DRCNet,
         yield Progress(done, total, record(sample, INPUT, sample.degraded, 0.0))
         _check_cancel(cancel)
         t0 = time.perf_counter()
-        out = run(restore_tiled(net, sample.degraded, tiles, cancel))
+        peaks: list[TilePeak] = []
+        out = run(restore_tiled(net, sample.degraded, tiles, cancel, peaks))
         seconds = time.perf_counter() - t0
+        report = check_peaks(peaks, net.activation_limit)
+        extra: dict[str, Any] = {"peak": report.peak}
+        if report.checked:
+            extra["out_of_range"] = report.out_of_range
         done += 1
-        yield Progress(done, total, record(sample, MODEL, out, seconds))
+        yield Progress(done, total, record(sample, MODEL, out, seconds, **extra))
         for b in runnable:
             _check_cancel(cancel)
             t0 = time.perf_counter()
@@ -507,7 +541,8 @@ def _evaluate(cfg: EvalConfig, data: EvalData, net: DRCNet,
             row = dataclasses.replace(row, note=missing[name])
         rows.append(row)
     knobs = {"t": net.knobs.t, "delta": net.knobs.delta, "ea": net.knobs.ea}
-    return EvalResult(cfg, data.description, tuple(rows), tuple(per_image), knobs)
+    return EvalResult(cfg, data.description, tuple(rows), tuple(per_image), knobs,
+                      net.activation_limit)
 
 
 # ---------------------------------------------------------------------------- output
@@ -570,6 +605,7 @@ def to_json(result: EvalResult) -> str:
         "config": dataclasses.asdict(result.config),
         "data": result.data,
         "knobs": result.knobs,
+        "range_check": {"limit": result.limit, "out_of_range": result.out_of_range},
         "rows": [_row_dict(r) for r in result.rows],
         "per_image": [{k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
                       for d in result.per_image],

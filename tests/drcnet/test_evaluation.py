@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from drcnet.baselines import bm3d_available
 from drcnet.cli import main
@@ -312,3 +313,44 @@ def test_unset_tile_is_the_training_crop(photos, tmp_path) -> None:  # noqa: ANN
     assert _eval(tile=32, **kw).row(MODEL).psnr == res.row(MODEL).psnr
     assert _eval(tile=0, **kw).config.tile == 0
     assert EvalConfig(task="denoise", data=str(photos)).tiles().tile == 256  # unresolved
+
+
+def test_eval_reports_the_range_check(photos: Path, tiny_weights: Path) -> None:
+    model = build_model(tiny_weights)
+    cfg = EvalConfig(task="derain", data=str(photos), weights=str(tiny_weights), device="cpu")
+    unchecked = run(evaluate(cfg, model=model))
+    assert model.activation_limit is None and unchecked.limit is None
+    assert "not checked" in unchecked.range_line()
+    peaks = [d["peak"] for d in unchecked.per_image if d["method"] == MODEL]
+    assert len(peaks) == 3 and all(p > 0 for p in peaks)
+    assert not any("out_of_range" in d for d in unchecked.per_image)
+
+    model.activation_limit = sorted(peaks)[1]  # the largest peak passes it, the others not
+    one = run(evaluate(cfg, model=model))
+    top = next(d["image"] for d in one.per_image if d.get("peak") == max(peaks))
+    assert one.out_of_range == [top]
+    assert "1 of 3 images outside the trained range" in one.range_line()
+    assert one.range_line().endswith(top)
+    assert json.loads(to_json(one))["range_check"] == {"limit": one.limit, "out_of_range": [top]}
+
+    model.activation_limit = max(peaks) * 2
+    fine = run(evaluate(cfg, model=model))
+    assert fine.out_of_range == [] and "every image within" in fine.range_line()
+
+
+def test_cli_warns_when_images_leave_the_trained_range(photos, tmp_path, capfd) -> None:
+    from drcnet.network import DRCNet
+    from drcnet.weights import save_weights
+
+    torch.manual_seed(0)
+    weights = tmp_path / "strict.safetensors"
+    save_weights(weights, DRCNet(wf=8, depth=2), {"activation_limit": 1e-6})
+    args = ["eval", "--task", "derain", "--data", str(photos), "--weights", str(weights),
+            "--device", "cpu", "--plain"]
+    assert main(args) == 0
+    out, err = capfd.readouterr()
+    assert "drcnet: warning: range check: 3 of 3 images outside the trained range" in err
+    assert out.rstrip().splitlines()[-1].startswith(MODEL)  # the table still ends the output
+    assert main([*args, "--json", "-"]) == 0
+    out, err = capfd.readouterr()
+    assert len(json.loads(out)["range_check"]["out_of_range"]) == 3 and "warning" in err
