@@ -132,7 +132,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     tile = default_tile(model) if args.tile is None else args.tile
     tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
                        batch=args.tile_batch,
-                       ensemble=ensemble_views(args.task) if args.ensemble else 1)
+                       ensemble=ensemble_views(args.task) if args.ensemble else 1,
+                       repair=not args.no_repair)
     if len(pairs) > 1 or folder:  # only once nothing else can refuse the run
         try:
             Path(args.output).mkdir(parents=True, exist_ok=True)
@@ -173,6 +174,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             if report.out_of_range:  # said even with --quiet: the output may be damaged
                 out_of_range += 1
                 print(f"drcnet: warning: {src.name}: {report.message()}", file=sys.stderr)
+            elif report.repaired:  # also said with --quiet: the output was made differently
+                print(f"drcnet: note: {src.name}: {report.message()}", file=sys.stderr)
         except DRCNetError as exc:
             if len(pairs) == 1:
                 raise
@@ -242,6 +245,14 @@ def add_variant_option(p: argparse.ArgumentParser) -> None:
                        f"{v} = {VARIANT_DOC[v]}" for v in VARIANTS))
 
 
+def add_repair_option(p: argparse.ArgumentParser) -> None:
+    """``--no-repair``: see :attr:`drcnet.inference.TileConfig.repair`."""
+    p.add_argument("--no-repair", action="store_true",
+                   help="keep tiles that drive the model outside its trained range as they "
+                        "come out, instead of restoring them again with their colours pulled "
+                        "towards gray (the default; the range check says which)")
+
+
 def add_runtime_options(p: argparse.ArgumentParser, default: str = "auto") -> None:
     """``--precision`` and ``--channels-last`` (see :meth:`DRCNet.set_runtime`)."""
     p.add_argument("--precision", default=default, choices=PRECISION_CHOICES,
@@ -289,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     add_variant_option(p)
     add_runtime_options(p)
+    add_repair_option(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

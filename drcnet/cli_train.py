@@ -129,7 +129,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                      baselines=args.baselines,
                      device=args.device or "auto", limit=args.limit, precision=args.precision,
                      ensemble=ensemble_views(args.task) if args.ensemble else 1,
-                     t=args.t, delta=args.delta, ea=False if args.no_ea else None)
+                     t=args.t, delta=args.delta, ea=False if args.no_ea else None,
+                     repair=not args.no_repair)
     if args.json == "-":  # stdout carries the JSON alone, so no progress lines
         from .inference import run
 
@@ -141,6 +142,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         print(f"drcnet: warning: {result.range_line()}; the model's scores there may come from "
               "blocky, wrongly coloured outputs", file=sys.stderr, flush=True)
+    elif result.repaired:
+        sys.stdout.flush()
+        print(f"drcnet: note: {result.range_line()}", file=sys.stderr, flush=True)
     if args.json == "-":
         print(to_json(result))
     else:
@@ -163,7 +167,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       seed=args.seed, draws=args.draws, paired=args.paired or "",
                       size=args.size, tile=args.tile, overlap=args.overlap,
                       device=args.device or "auto",
-                      limit=args.limit, precision=args.precision)
+                      limit=args.limit, precision=args.precision, repair=not args.no_repair)
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
     print(format_summary(result))
     paths = write_outputs(result, args.out)
@@ -173,7 +177,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- parsers
 def _common_eval(p: argparse.ArgumentParser) -> None:
-    from .cli import add_variant_option
+    from .cli import add_repair_option, add_variant_option
 
     p.add_argument("--task", required=True, choices=("denoise", "derain", "deblur"))
     p.add_argument("--data", required=True, help="folder of clean images (or a paired set)")
@@ -202,6 +206,7 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                    help="fp32 (default, as the model card), bf16/fp16 autocast, or auto")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
+    add_repair_option(p)
 
 
 def cmd_widen(args: argparse.Namespace) -> int:

@@ -114,6 +114,7 @@ def analyse(
     probe: bool = False,
     ea_compare: bool = False,
     noea_model: Any = None,
+    repair: bool = True,
 ) -> Analysis:
     """Run ``model`` on ``rgb`` with ``knobs`` and collect maps and the w/ vs w/o EA pair.
 
@@ -126,17 +127,51 @@ def analyse(
             without comes from ``noea_model`` (trained without EA) when given, else from
             bypassing EA on ``model``.
         noea_model: the network trained without energy attention, or ``None``.
+        repair: when the main pass is over the model's range-check limit, run again with
+            the image's colours pulled towards gray (as :func:`drcnet.inference.repair_tiles`
+            does per tile) and, if that is back in range or lower, show that pass: its result,
+            maps and EA pair, all from the same desaturated input.
 
     Returns:
         an :class:`Analysis`; the model's knobs are left as ``knobs``.
     """
-    from .inference import forward_image
+    from .inference import REPAIR_COLOURS, desaturate, forward_image, is_gray, resaturate
 
     start = time.perf_counter()
     model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
-    peaks = PeakProbe(model)
-    with peaks:
-        restored, raw = forward_image(model, rgb, probe=probe)
+    limit = getattr(model, "activation_limit", None)
+
+    def main_pass(src: np.ndarray) -> tuple[np.ndarray, dict[str, Any], TilePeak | None]:
+        peaks = PeakProbe(model)
+        with peaks:
+            out, found = forward_image(model, src, probe=probe)
+        return out, found, (peaks.tile_peaks([(0, 0)], *rgb.shape[:2])[0] if peaks.seen
+                            else None)
+
+    restored, raw, first = main_pass(rgb)
+    tile, factor = first, 1.0
+    if (repair and limit is not None and first is not None and not first.peak <= limit
+            and not is_gray(rgb)):
+        best = None
+        for f in REPAIR_COLOURS:
+            out, found, again = main_pass(desaturate(rgb, f))
+            peak = again.peak if again is not None and again.peak == again.peak else math.inf
+            if best is None or peak < best[0]:
+                best = (peak, f, out, found, again)
+            if peak <= limit:
+                break
+        assert best is not None
+        peak, f, out, found, again = best
+        if peak < first.peak or first.peak != first.peak:
+            factor, restored, raw = f, resaturate(out, f), found
+            tile = replace(first, peak=peak, colour=f, first_peak=first.peak,
+                           map=first.map if peak <= limit else again.map)
+
+    def post(out: np.ndarray) -> np.ndarray:
+        return out if factor == 1.0 else resaturate(out, factor)
+
+    if factor != 1.0:
+        rgb = desaturate(rgb, factor)  # the EA pair below runs on the input the result did
     # The network pads the input to a multiple of 2^(depth-1) at the bottom and right; crop
     # each map to the part that covers the image so overlays line up with it.
     h, w = rgb.shape[:2]
@@ -151,10 +186,7 @@ def analyse(
         name: MapSet(self_aware=crop(m.self_aware), mask=crop(m.mask), energy=crop(m.energy))
         for name, m in raw.items()
     }
-    report = None
-    if peaks.seen:
-        report = check_peaks(peaks.tile_peaks([(0, 0)], h, w),
-                             getattr(model, "activation_limit", None))
+    report = check_peaks([tile], limit) if tile is not None else None
     with_ea = without_ea = None
     source = ""
     if ea_compare:
@@ -162,15 +194,15 @@ def analyse(
             with_ea = restored
         else:
             model.configure(ea=True)
-            with_ea, _ = forward_image(model, rgb)
+            with_ea = post(forward_image(model, rgb)[0])
         if noea_model is not None:
             noea_model.configure(t=knobs.t, delta=knobs.delta, ea=False)
-            without_ea, _ = forward_image(noea_model, rgb)
+            without_ea = post(forward_image(noea_model, rgb)[0])
             source = NOEA_TRAINED
         else:
             if knobs.ea:
                 model.configure(ea=False)
-                without_ea, _ = forward_image(model, rgb)
+                without_ea = post(forward_image(model, rgb)[0])
             else:
                 without_ea = restored
             source = NOEA_BYPASS
@@ -709,7 +741,7 @@ def sheet_title(params: ExportParams) -> str:
 
 def register(subparsers: Any) -> None:
     """Add ``drcnet compare`` to the CLI's subcommands."""
-    from .cli import add_variant_option
+    from .cli import add_repair_option, add_variant_option
     from .devices import DEVICE_CHOICES
     from .registry import TASKS
 
@@ -749,6 +781,7 @@ def register(subparsers: Any) -> None:
                    help="longest side for the sheet's maps and EA pair (512)")
     p.add_argument("--no-labels", action="store_true", help="no text on side/split layouts")
     p.add_argument("--no-sidecar", action="store_true", help="no JSON sidecar")
+    add_repair_option(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
     p.set_defaults(func=cmd_compare)
@@ -787,7 +820,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     knobs = Knobs(model.knobs.t, model.knobs.delta, model.knobs.ea)  # unset: the file's
     tile = default_tile(model) if args.tile is None else args.tile
     tiles = TileConfig(tile=tile, overlap=overlap_for(tile, args.overlap),
-                       ensemble=ensemble_views(args.task) if args.ensemble else 1)
+                       ensemble=ensemble_views(args.task) if args.ensemble else 1,
+                       repair=not args.no_repair)
     if note := overlap_note(args.overlap, tiles.tile, tiles.overlap):
         print(f"note: {note}", file=sys.stderr)
     peaks: list[TilePeak] = []
@@ -795,6 +829,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     report = check_peaks(peaks, model.activation_limit)
     if report.out_of_range:
         print(f"drcnet: warning: {src.name}: {report.message()}", file=sys.stderr)
+    elif report.repaired:
+        print(f"drcnet: note: {src.name}: {report.message()}", file=sys.stderr)
 
     analysis = None
     noea_text = None

@@ -119,6 +119,9 @@ class RunConfig:
         ensemble: views averaged per tile (1 = one pass; 4 or 8 rotated/mirrored views,
             :func:`~drcnet.inference.ensemble_views` gives the task's; that many times the
             work).
+        repair: restore a tile over the model's range-check limit again with its colours
+            pulled towards gray (:func:`drcnet.inference.repair_tiles`), as ``drcnet restore``
+            and the GUI do; tiles within the limit are unaffected.
     """
 
     task: str
@@ -136,6 +139,7 @@ class RunConfig:
     limit: int = 0
     precision: str = "fp32"
     ensemble: int = 1
+    repair: bool = True
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -172,7 +176,7 @@ class RunConfig:
     def tiles(self) -> TileConfig:
         tile = DEFAULT_TILE if self.tile is None else self.tile
         return TileConfig(tile=tile, overlap=overlap_for(tile, self.overlap),
-                          ensemble=self.ensemble)
+                          ensemble=self.ensemble, repair=self.repair)
 
     def for_model(self, net: DRCNet) -> RunConfig:
         """This config with an unset tile resolved to the model's (its training crop)."""
@@ -382,7 +386,8 @@ class EvalResult:
         knobs: ``{"t", "delta", "ea"}``, the knobs the model ran with.
         per_image: ``{"image", "method", "psnr", "ssim", "seconds"}`` for every run; the
             model's also have ``peak`` and, when the model has a calibrated limit,
-            ``out_of_range`` (:mod:`drcnet.range_check`).
+            ``out_of_range`` (:mod:`drcnet.range_check`), and ``repaired_tiles`` where the
+            repair restored tiles again.
         limit: the model's range-check limit (``None``: not checked).
     """
 
@@ -404,6 +409,12 @@ class EvalResult:
         """The images on which the model's activations left its trained range."""
         return [d["image"] for d in self.per_image if d.get("out_of_range")]
 
+    @property
+    def repaired(self) -> list[str]:
+        """The images where the range check's repair restored tiles again (their scores are
+        of the repaired outputs)."""
+        return [d["image"] for d in self.per_image if d.get("repaired_tiles")]
+
     def range_line(self) -> str:
         """The range check over the run, in one line (its scores on flagged images may come
         from broken, blocky outputs, not from the restoration the figures are read as)."""
@@ -412,12 +423,18 @@ class EvalResult:
             return "range check: not checked (the model has no calibrated limit)"
         top = max((p if math.isfinite(p) else math.inf for p in peaks), default=0.0)
         where = f"largest peak {top:.0f}, limit {self.limit:.0f}"
-        bad = self.out_of_range
+        bad, fixed = self.out_of_range, self.repaired
+
+        def names(some: list[str]) -> str:
+            return ", ".join(some[:5]) + (f" and {len(some) - 5} more" if len(some) > 5 else "")
+
+        repaired = (f"; repaired (tiles restored again with colours pulled towards gray) in "
+                    f"{len(fixed)}: {names(fixed)}" if fixed else "")
         if not bad:
-            return f"range check: every image within the trained range ({where})"
-        names = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+            state = "every image" if not fixed else "every image, as restored,"
+            return f"range check: {state} within the trained range ({where}){repaired}"
         return (f"range check: {len(bad)} of {len(peaks)} images outside the trained range "
-                f"({where}): {names}")
+                f"({where}): {names(bad)}{repaired}")
 
 
 class _Tally:
@@ -521,6 +538,8 @@ def _evaluate(cfg: EvalConfig, data: EvalData, net: DRCNet,
         extra: dict[str, Any] = {"peak": report.peak}
         if report.checked:
             extra["out_of_range"] = report.out_of_range
+        if report.repaired:
+            extra["repaired_tiles"] = len(report.repaired)
         done += 1
         yield Progress(done, total, record(sample, MODEL, out, seconds, **extra))
         for b in runnable:
@@ -556,6 +575,8 @@ def format_table(result: EvalResult) -> str:
     how = "whole-image inference" if not cfg.tile else f"{cfg.tile}-px tiles"
     if cfg.ensemble > 1:
         how += f", {cfg.ensemble}-view self-ensemble"
+    if not cfg.repair:
+        how += ", range repair off"
     variant = "" if cfg.variant == "default" else f"-{cfg.variant}"
     weights = cfg.weights or f"shipped {cfg.task}{variant} weights"
     k = result.knobs
@@ -605,7 +626,8 @@ def to_json(result: EvalResult) -> str:
         "config": dataclasses.asdict(result.config),
         "data": result.data,
         "knobs": result.knobs,
-        "range_check": {"limit": result.limit, "out_of_range": result.out_of_range},
+        "range_check": {"limit": result.limit, "out_of_range": result.out_of_range,
+                        "repaired": result.repaired},
         "rows": [_row_dict(r) for r in result.rows],
         "per_image": [{k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
                       for d in result.per_image],

@@ -78,14 +78,18 @@ class RangeReport:
 
     Attributes:
         limit: the model's calibrated limit, or ``None`` when it has none (not checked).
-        peak: the largest peak over all tiles (0 when nothing was measured).
-        tiles: every tile's peak; ``flagged`` the ones over the limit.
+        peak: the largest peak over all tiles (0 when nothing was measured), of the passes
+            kept.
+        tiles: every tile's peak; ``flagged`` the ones over the limit (as kept: after any
+            repair); ``repaired`` the ones the repair brought back within it
+            (:func:`drcnet.inference.repair_tiles`).
     """
 
     limit: float | None
     peak: float = 0.0
     tiles: tuple[TilePeak, ...] = ()
     flagged: tuple[TilePeak, ...] = ()
+    repaired: tuple[TilePeak, ...] = ()
 
     @property
     def checked(self) -> bool:
@@ -102,7 +106,21 @@ class RangeReport:
         where = f"{len(self.flagged)} of {len(self.tiles)} tiles"
         state = f"outside the trained range in {where}" if self.out_of_range else \
             "within the trained range"
-        return f"{state} (peak {self.peak:.0f}, limit {self.limit:.0f})"
+        return f"{state} (peak {self.peak:.0f}, limit {self.limit:.0f}){self._repair_note()}"
+
+    def _repair_note(self) -> str:
+        if not self.repaired:
+            return ""
+        first = max(t.first_peak or 0.0 for t in self.repaired)
+        factors = sorted({t.colour for t in self.repaired}, reverse=True)
+        return (f"; {len(self.repaired)} of {len(self.tiles)} tiles repaired (peak {first:.0f} "
+                f"as is; restored again with colours x{'/x'.join(f'{f:g}' for f in factors)} "
+                f"towards gray)")
+
+    @property
+    def any_marks(self) -> bool:
+        """Whether anything is worth outlining: tiles out of range or repaired."""
+        return bool(self.flagged or self.repaired)
 
     @property
     def mild(self) -> bool:
@@ -113,9 +131,18 @@ class RangeReport:
                 and self.peak <= MILD * self.limit)
 
     def message(self) -> str:
-        """One line for a user; empty when nothing is out of range."""
+        """One line for a user; empty when nothing is out of range or repaired."""
         if not self.out_of_range:
-            return ""
+            if not self.repaired:
+                return ""
+            n, total = len(self.repaired), len(self.tiles)
+            where = "the image" if total == 1 else f"{n} of {total} tiles"
+            first = max(t.first_peak or 0.0 for t in self.repaired)
+            return (f"{where} drove this model outside what it was trained on (activation peak "
+                    f"{first:.0f}, limit {self.limit:.0f}; strongly saturated colours are the "
+                    f"known cause) and {'was' if total == 1 else 'were'} restored again with "
+                    f"colours pulled towards gray, which brings the model back in range; "
+                    f"check those areas.")
         n, total = len(self.flagged), len(self.tiles)
         where = "the image" if total == 1 else f"{n} of {total} tiles"
         numbers = f"(activation peak {self.peak:.0f}, limit {self.limit:.0f})"
@@ -155,7 +182,7 @@ def flagged_boxes(report: RangeReport, image_hw: tuple[int, int],
     limit, boxed and grown by one map cell. Flagged tiles without a map, or whose map shows
     nothing over the limit (the peak was in another view of an ensemble), are boxed whole.
     """
-    if not report.out_of_range or report.limit is None:
+    if not report.any_marks or report.limit is None:
         return []
     ih, iw = image_hw
     sh, sw = source_hw or image_hw
@@ -175,7 +202,8 @@ def flagged_boxes(report: RangeReport, image_hw: tuple[int, int],
             x0, y0 = max(0.0, (x - 1) * cx), max(0.0, (y - 1) * cy)
             x1, y1 = min(float(iw), (x + w + 1) * cx), min(float(ih), (y + h + 1) * cy)
             boxes.append((round(x0), round(y0), round(x1 - x0), round(y1 - y0)))
-    for t in report.flagged:
+    # A repaired tile keeps its as-is pass's map, so the stitched map outlines it too.
+    for t in report.flagged + report.repaired:
         if t.map is None or (t.map <= report.limit).all():
             boxes.append((round(t.x * fx), round(t.y * fy), round(t.w * fx), round(t.h * fy)))
     return boxes
@@ -186,4 +214,6 @@ def check_peaks(peaks: list[TilePeak], limit: float | None) -> RangeReport:
     top = max((p.peak if math.isfinite(p.peak) else math.inf for p in peaks), default=0.0)
     # Not "peak > limit": a pass that overflowed has a NaN peak, the surest sign of all.
     flagged = tuple(p for p in peaks if limit is not None and not p.peak <= limit)
-    return RangeReport(limit=limit, peak=top, tiles=tuple(peaks), flagged=flagged)
+    repaired = tuple(p for p in peaks if p.repaired and p not in flagged)
+    return RangeReport(limit=limit, peak=top, tiles=tuple(peaks), flagged=flagged,
+                       repaired=repaired)

@@ -331,7 +331,8 @@ def test_eval_reports_the_range_check(photos: Path, tiny_weights: Path) -> None:
     assert one.out_of_range == [top]
     assert "1 of 3 images outside the trained range" in one.range_line()
     assert one.range_line().endswith(top)
-    assert json.loads(to_json(one))["range_check"] == {"limit": one.limit, "out_of_range": [top]}
+    assert json.loads(to_json(one))["range_check"] == {
+        "limit": one.limit, "out_of_range": [top], "repaired": one.repaired}
 
     model.activation_limit = max(peaks) * 2
     fine = run(evaluate(cfg, model=model))
