@@ -242,6 +242,13 @@ class ControlsPanel(QWidget):
         self._own_tile = DEFAULT_TILE  # the user's own size, shown while Training crop is off
         self.refine_check = QCheckBox("Refine to full resolution when idle")
         self.ensemble_check = QCheckBox()  # its text names the task's views: _label_views()
+        self.repair_check = QCheckBox("Repair out-of-range areas")
+        self.repair_check.setToolTip(
+            "Where the image drives the model outside what it was trained on (the range "
+            "check; strongly saturated colours are the known cause), restore that area again "
+            "with its colours pulled towards gray, then put the colour back. Areas within the "
+            "range are not touched. Off: keep what the model made there (outlined, with a "
+            "warning).")
         self.restore_button = QPushButton("Restore full resolution")
         self.restore_button.setToolTip("Run the tiled engine on the whole image (Ctrl+R).")
         rform.addRow("Preview", self.preview_combo)
@@ -251,6 +258,7 @@ class ControlsPanel(QWidget):
         rform.addRow("Tile", tile_row)
         rform.addRow(self.refine_check)
         rform.addRow(self.ensemble_check)
+        rform.addRow(self.repair_check)
         rform.addRow(self.restore_button)
         layout.addWidget(run)
 
@@ -289,6 +297,7 @@ class ControlsPanel(QWidget):
         self.tile_auto_check.toggled.connect(self._on_tile_auto)
         self.refine_check.toggled.connect(lambda _: self.runChanged.emit())
         self.ensemble_check.toggled.connect(lambda _: self.runChanged.emit())
+        self.repair_check.toggled.connect(lambda _: self.runChanged.emit())
         self.restore_button.clicked.connect(self.restoreRequested)
 
     # ------------------------------------------------------------------ binding
@@ -498,6 +507,10 @@ class ControlsPanel(QWidget):
         """Views the full-resolution restore averages: 1 unless best quality is on."""
         return ensemble_views(self.task()) if self.ensemble_check.isChecked() else 1
 
+    def repair(self) -> bool:
+        """Whether out-of-range tiles are restored again desaturated (TileConfig.repair)."""
+        return self.repair_check.isChecked()
+
     def _label_views(self) -> None:
         n = ensemble_views(self.task())
         self.ensemble_check.setText(f"Best quality ({n} views, {n}× slower)")
@@ -508,9 +521,9 @@ class ControlsPanel(QWidget):
             f"and averages the results.{upright} The live preview stays one pass.")
 
     def set_run(self, preview_size: int, tile: int, auto_refine: bool,
-                ensemble: bool = False, tile_auto: bool = False) -> None:
+                ensemble: bool = False, tile_auto: bool = False, repair: bool = True) -> None:
         blockers = [self.preview_combo, self.tile_spin, self.refine_check, self.ensemble_check,
-                    self.tile_auto_check]
+                    self.tile_auto_check, self.repair_check]
         for w in blockers:
             w.blockSignals(True)
         i = self.preview_combo.findData(preview_size)
@@ -521,6 +534,7 @@ class ControlsPanel(QWidget):
         self.tile_spin.setValue(self._auto_tile if tile_auto else tile)
         self.refine_check.setChecked(auto_refine)
         self.ensemble_check.setChecked(ensemble)
+        self.repair_check.setChecked(repair)
         for w in blockers:
             w.blockSignals(False)
 

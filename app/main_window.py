@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         self._open_serial = 0
         self._image_serial = 0
         self._preview_serial = 0
+        self._preview_repair = True  # the repair setting the last preview was asked with
         self._preview_done = 0
         self._preview_floor = 0
         self._restore_job: RestoreJob | None = None
@@ -371,7 +372,7 @@ class MainWindow(QMainWindow):
         self.controls.set_device(device or s.device(found[1] if len(found) > 1 else "cpu"))
         self._show_model_knobs()
         self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine(), s.ensemble(),
-                              s.tile_auto())
+                              s.tile_auto(), s.repair())
         m = s.maps()
         self.maps.set_options(str(m["block"]), str(m["kind"]), str(m["cmap"]),
                               int(m["opacity"]), bool(m["overlay"]))
@@ -395,6 +396,7 @@ class MainWindow(QMainWindow):
         s.set_preview_size(self.controls.preview_size())
         s.set_auto_refine(self.controls.auto_refine())
         s.set_ensemble(self.controls.ensemble() > 1)
+        s.set_repair(self.controls.repair())
         s.set_maps(self.maps.block(), self.maps.kind(), self.maps.cmap(),
                    self.maps.opacity_slider.value(), self.maps.overlay_enabled())
         s.set_compare_style(self.viewer.compare_style())
@@ -840,10 +842,12 @@ class MainWindow(QMainWindow):
         self._remember_tile()
         self.settings.set_auto_refine(self.controls.auto_refine())
         self.settings.set_ensemble(self.controls.ensemble() > 1)
+        self.settings.set_repair(self.controls.repair())
         size = self.controls.preview_size()
         self.settings.set_preview_size(size)
-        if self.image is not None and self.small is not None and max(
-                self.small.shape[:2]) != min(size, max(self.image.rgb.shape[:2])):
+        repair_changed = self._preview_repair != self.controls.repair()
+        if self.image is not None and self.small is not None and (repair_changed or max(
+                self.small.shape[:2]) != min(size, max(self.image.rgb.shape[:2]))):
             self.small = downscale(self.image.rgb, size)
             self.preview = None
             self.request_preview()
@@ -882,9 +886,10 @@ class MainWindow(QMainWindow):
             return
         rgb = self._draft_image() if draft else None
         draft = rgb is not None
+        self._preview_repair = self.controls.repair()
         self._preview_serial = self.engine.preview(
             rgb if draft else self.small, self.knobs(), probe=self._wants_maps(),
-            ea_compare=self._wants_ea(), draft=draft)
+            ea_compare=self._wants_ea(), draft=draft, repair=self._preview_repair)
         self._latest_draft = draft
         if draft:
             self._sharpen.start()
@@ -949,7 +954,8 @@ class MainWindow(QMainWindow):
 
     def _tiles(self) -> TileConfig:
         tile = self.controls.tile()
-        return TileConfig(tile=tile, overlap=overlap_for(tile), ensemble=self.controls.ensemble())
+        return TileConfig(tile=tile, overlap=overlap_for(tile), ensemble=self.controls.ensemble(),
+                          repair=self.controls.repair())
 
     def _same_output(self, tiles: TileConfig) -> bool:
         """Whether a restore with ``tiles`` gives what the current settings would: the
@@ -957,7 +963,7 @@ class MainWindow(QMainWindow):
         now = self._tiles()
         if tiles == now:
             return True
-        if self.image is None or tiles.ensemble != now.ensemble:
+        if self.image is None or tiles.ensemble != now.ensemble or tiles.repair != now.repair:
             return False
         h, w = self.image.rgb.shape[:2]
         return one_pass(h, w, tiles.tile) and one_pass(h, w, now.tile)
@@ -1003,7 +1009,7 @@ class MainWindow(QMainWindow):
                     source_hw: tuple[int, int] | None = None) -> None:
         """The banner over the views, and outlines on the result, when the shown result is
         outside what the model was trained on (drcnet.range_check); nothing otherwise."""
-        if report is None or not report.out_of_range or self.image is None:
+        if report is None or not report.any_marks or self.image is None:
             self.viewer.set_warning("")
             self.viewer.set_marks([])
             return
@@ -1013,6 +1019,20 @@ class MainWindow(QMainWindow):
         self.viewer.set_marks(flagged_boxes(report, self.image.rgb.shape[:2], source_hw))
         numbers = f"(activation peak {report.peak:,.0f}; its limit is {report.limit:,.0f})"
         task = self.controls.task()
+        if not report.out_of_range:  # everything over the limit was repaired
+            fixed = len(report.repaired)
+            first = max(t.first_peak or 0.0 for t in report.repaired)
+            where = (f"{fixed} of {total} tiles of the full-resolution restore" if total > 1
+                     else "this image")
+            self.viewer.set_warning(
+                f"<b>Repaired.</b> Something in {where} (outlined) drove the {task} model "
+                f"outside what its training photos did (activation peak {first:,.0f}; its "
+                f"limit is {report.limit:,.0f}), which breaks it into blocky, wrongly "
+                f"coloured patches. Strongly saturated colours are the known cause. "
+                f"{'Those tiles were' if fixed > 1 else 'It was'} restored again with their "
+                f"colours pulled towards gray and the colour put back; check the outlined "
+                f"areas. <i>Repair out-of-range areas</i> (Run) turns this off.")
+            return
         if report.mild:
             self.viewer.set_warning(
                 f"<b>At the edge of what this model was trained on.</b> Something in {where} "

@@ -176,6 +176,12 @@ class Settings:
     def set_ensemble(self, on: bool) -> None:
         self._set("run/ensemble", on)
 
+    def repair(self, default: bool = True) -> bool:
+        return bool(self._get("run/repair", default, bool))
+
+    def set_repair(self, on: bool) -> None:
+        self._set("run/repair", on)
+
     def maps(self) -> dict[str, object]:
         return {
             "block": str(self._get("maps/block", "", str)),

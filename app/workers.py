@@ -71,6 +71,7 @@ class PreviewJob:
     probe: bool = False
     ea_compare: bool = False
     draft: bool = False  # a reduced-size preview made while a knob is dragged
+    repair: bool = True  # out of range: run again with colours pulled to gray (analyse)
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,8 @@ class ModelWorker(QObject):
         try:
             self.forward_count += 1
             result = analyse(self._model, job.rgb, job.knobs, probe=job.probe,
-                             ea_compare=job.ea_compare, noea_model=self._noea)
+                             ea_compare=job.ea_compare, noea_model=self._noea,
+                             repair=job.repair)
             self.previewReady.emit(
                 PreviewResult(job.serial, result, str(self._info.device), job.draft))
         except DRCNetError as exc:
@@ -347,8 +349,8 @@ class Engine(QObject):
         return job.serial
 
     def preview(self, rgb: np.ndarray, knobs: Knobs, probe: bool = False,
-                ea_compare: bool = False, draft: bool = False) -> int:
-        job = PreviewJob(self._next(), rgb, knobs, probe, ea_compare, draft)
+                ea_compare: bool = False, draft: bool = False, repair: bool = True) -> int:
+        job = PreviewJob(self._next(), rgb, knobs, probe, ea_compare, draft, repair)
         self._submit("preview", job)
         return job.serial
 

@@ -150,8 +150,9 @@ def analyse(
 
     restored, raw, first = main_pass(rgb)
     tile, factor = first, 1.0
-    if (repair and limit is not None and first is not None and not first.peak <= limit
-            and not is_gray(rgb)):
+    above = getattr(model, "repair_above", 1.0)
+    if (repair and limit is not None and first is not None
+            and not first.peak <= limit * above and not is_gray(rgb)):
         best = None
         for f in REPAIR_COLOURS:
             out, found, again = main_pass(desaturate(rgb, f))

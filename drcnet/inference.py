@@ -346,12 +346,13 @@ def gray_like(src: np.ndarray, out: np.ndarray) -> np.ndarray:
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # The colour factors repair_tiles() tries in turn, until a pass is back in range. Every shipped
 # model breaks on strongly saturated colours (docs/MODEL_CARD.md, "Known failure"), and the
-# same tile with its colours pulled halfway to gray comes back: on the sweets photo the camera-
-# noise denoiser goes from 18.74 to 34.95 dB and deblur from 12.87 to 23.36 (factor 0.3: 34.93
-# and 23.00). Applied to every tile, the factor costs 0.6-1.3 dB on ordinary photos (it scales
-# the model's colour error up by 1/factor), so only out-of-range tiles get it
-# (docs/eval/repair/).
-REPAIR_COLOURS = (0.5, 0.25)
+# same tile with its colours pulled towards gray comes back: on the sweets photo, with the whole
+# image at factor 0.5, the camera-noise denoiser goes from 18.74 to 34.95 dB and deblur from
+# 12.87 to 23.36. Applied to every tile, factor 0.5 costs 0.6-1.3 dB on ordinary photos (it
+# scales the model's colour error up by 1/factor), so only out-of-range tiles get it, and the
+# mildest factor that brings a tile back in range: starting at 0.75, no flagged derain or
+# deblur tile of docs/eval/repair/pertile.txt lost, where starting at 0.5 some lost 0.3-3 dB.
+REPAIR_COLOURS = (0.75, 0.5, 0.25)
 
 
 def desaturate(rgb: np.ndarray, factor: float) -> np.ndarray:
@@ -377,9 +378,11 @@ def repair_tiles(
     probe: PeakProbe,
     ensemble: int = 1,
     cancel: Callable[[], bool] | None = None,
+    above: float = 1.0,
 ) -> Generator[Progress, None, tuple[np.ndarray, list[TilePeak]]]:
-    """Restore again each tile whose peak is over ``limit``, with its colours pulled towards
-    gray by each of :data:`REPAIR_COLOURS` in turn, until a pass is within the limit.
+    """Restore again each tile whose peak is over ``above`` times ``limit``, with its colours
+    pulled towards gray by each of :data:`REPAIR_COLOURS` in turn, until a pass is within the
+    limit.
 
     The kept pass is the first within the limit, else the one with the lowest peak, and only
     if that is lower than the as-is pass's (a gray tile, which desaturation does not change, is
@@ -390,13 +393,15 @@ def repair_tiles(
         crops: the tiles as restored, N×H×W×3 (at least ``len(found)``).
         outs: their outputs, the same shape; not changed (a copy is returned).
         found: the tiles' peaks, one per tile.
+        above: repair a tile only when its peak passes this many times ``limit`` (the model's
+            ``repair_above``: :data:`drcnet.range_check.REPAIR_ABOVE`).
 
     Returns:
         the outputs and peaks, the repaired tiles' replaced.
     """
     outs, found = outs.copy(), list(found)
     for i, first in enumerate(found):
-        if first.peak <= limit or is_gray(crops[i]):  # a NaN peak is over any limit
+        if first.peak <= limit * above or is_gray(crops[i]):  # NaN is over any limit
             continue
         best: tuple[float, float, np.ndarray, TilePeak] | None = None
         for factor in REPAIR_COLOURS:
@@ -507,8 +512,9 @@ def _restore_tiled(
             return outs
         found = probe.tile_peaks(group, th, tw)
         if limit is not None:
-            outs, found = yield from repair_tiles(model, crops, outs, found, limit, probe,
-                                                  ensemble, cancel)
+            outs, found = yield from repair_tiles(
+                model, crops, outs, found, limit, probe, ensemble, cancel,
+                getattr(model, "repair_above", 1.0))
         if peaks is not None:
             peaks.extend(found)
         return outs

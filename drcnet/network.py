@@ -70,6 +70,9 @@ class DRCNet(nn.Module):
         # drcnet.range_check compares it with the weight file's calibrated limit.
         self.peak_probe: list[torch.Tensor] | None = None
         self.activation_limit: float | None = None  # the calibrated limit on that peak
+        # The range check's repair (drcnet.inference.repair_tiles) restores a tile again when
+        # its peak passes this many times the limit (drcnet.range_check.repair_above).
+        self.repair_above: float = 1.0
         self.configure(t=t, delta=delta, ea=ea)
         self.depth = depth
         chans = [wf * 2**i for i in range(depth)]

@@ -38,6 +38,20 @@ MARGIN = 5.0
 PERCENTILE = 99.0
 # Up to this many times the limit, a flag is "mild" (RangeReport.mild).
 MILD = 2.0
+# The repair (drcnet.inference.repair_tiles) restores a tile again when its peak passes this
+# many times the limit; tasks not named here: at the limit. Tiles of the validation photos with
+# their colour pushed 3x and 5x from grey (docs/eval/repair/pertile.txt): for derain and deblur
+# every flagged tile gained from the repair (on average 3-8 dB); for the denoisers, flagged
+# tiles up to 10x the limit were not broken (26-29 dB) and the repair cost them up to 1.5 dB,
+# since putting the colour back scales the residual colour noise up, while the camera-noise
+# denoiser's broken tiles (the sweets, 14-18 dB) ran at 69-334x.
+REPAIR_ABOVE = {"denoise": 20.0}
+
+
+def repair_above(task: str) -> float:
+    """How many times its limit a tile's peak must pass before the repair restores it again,
+    for a model of ``task`` (a weight file's ``task`` metadata)."""
+    return REPAIR_ABOVE.get(task, 1.0)
 
 
 def limit_from_metadata(meta: dict[str, str]) -> float | None:

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from . import keymap
 from .errors import UnsafeCheckpointError, WeightsError
 from .network import DRCNet, ModelConfig
-from .range_check import activation_limit
+from .range_check import activation_limit, repair_above
 
 _PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 WEIGHT_SUFFIXES = (".safetensors", *_PICKLE_SUFFIXES)  # what load_state_dict reads
@@ -212,4 +212,5 @@ def build_model(
                            f"depth={cfg.depth}): {detail}")
     model.train_crop = trained_crop(meta)
     model.activation_limit = activation_limit(path, meta)
+    model.repair_above = repair_above(meta.get("task", ""))
     return model.eval()

@@ -788,3 +788,46 @@ def test_a_waiting_export_dropped_by_opening_says_so(make_window, image_path, op
     open_settled(w, make_image(tmp_path / "other.png"))
     assert w._export is None
     assert any("the waiting export was cancelled" in m for m in seen)
+
+
+def test_repaired_preview_says_so_and_the_switch_turns_it_off(
+        make_window, tmp_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    from drcnet.imageio import write_image
+    from drcnet.inference import REPAIR_COLOURS, desaturate, forward_image
+
+    # A magenta block on white: with these tiny weights, pulling its colour towards gray
+    # lowers the peak a little (an untrained network's peak hardly follows saturation).
+    rgb = np.ones((72, 96, 3), np.float32)
+    rgb[20:50, 30:70] = (1.0, 0.0, 1.0)
+    write_image(tmp_path / "magenta.png", rgb)
+    w = make_window()
+    open_settled(w, tmp_path / "magenta.png")  # one pass: the preview is the full result
+    model = w.engine.worker._model  # the worker is idle: settled
+
+    def peak_of(img: np.ndarray) -> float:
+        store: list[torch.Tensor] = []
+        model.peak_probe = store
+        try:
+            forward_image(model, img)
+        finally:
+            model.peak_probe = None
+        return float(store[0].max())
+
+    first = peak_of(w.small)
+    low = min(peak_of(desaturate(w.small, f)) for f in REPAIR_COLOURS)
+    assert low < first  # the premise
+    model.activation_limit = (first + low) / 2  # one of the repair's passes is within it
+    model.repair_above = 1.0  # a denoiser's repair waits for 20x the limit; this is 1.01x
+    w.request_preview()
+    qtbot.waitUntil(lambda: w.is_settled() and w.preview.analysis.range.checked,
+                    timeout=30000)
+    report = w.preview.analysis.range
+    assert report.repaired and not report.out_of_range
+    assert w.viewer.warning().startswith("<b>Repaired.</b>") and w.viewer.marks()
+    assert w.controls.repair_check.isChecked() and w.settings.repair()
+    w.controls.repair_check.setChecked(False)  # the preview is made again, as it comes out
+    qtbot.waitUntil(lambda: w.is_settled() and w.preview.analysis.range.out_of_range,
+                    timeout=30000)
+    assert "what this model was trained on" in w.viewer.warning()  # mild: just over
+    assert "Repaired" not in w.viewer.warning()
+    assert not w.settings.repair() and w._tiles().repair is False

@@ -193,3 +193,25 @@ def test_cli_notes_a_repair_and_no_repair_keeps_the_warning(tmp_path: Path, capf
     assert main([*args, "--no-repair"]) == 0
     err = capfd.readouterr().err
     assert err.startswith("drcnet: warning: in.png: ") and "outside what this model" in err
+
+
+def test_repair_waits_for_its_multiple_of_the_limit(model: DRCNet, tmp_path: Path) -> None:
+    from drcnet.weights import build_model
+
+    img = _vivid(48, 56)
+    first = _peak_of(model, img)
+    try:
+        model.activation_limit = first / 4  # over the limit 4x
+        model.repair_above = 5.0  # but not 5x: kept as it came out, and flagged
+        peaks: list[TilePeak] = []
+        out = run(restore_tiled(model, img, TileConfig(tile=0), peaks=peaks))
+        assert not peaks[0].repaired and check_peaks(peaks, first / 4).out_of_range
+        np.testing.assert_array_equal(out, forward_image(model, img)[0])
+        assert not analyse(model, img, Knobs()).range.repaired
+    finally:
+        model.activation_limit = None
+        model.repair_above = 1.0
+    for task, above in (("denoise", 20.0), ("derain", 1.0), ("deblur", 1.0), ("", 1.0)):
+        path = tmp_path / f"{task or 'none'}.safetensors"
+        save_weights(path, model, {"task": task} if task else {})
+        assert build_model(path).repair_above == above
