@@ -793,7 +793,8 @@ def test_a_waiting_export_dropped_by_opening_says_so(make_window, image_path, op
 def test_repaired_preview_says_so_and_the_switch_turns_it_off(
         make_window, tmp_path, open_settled, qtbot) -> None:  # noqa: ANN001
     from drcnet.imageio import write_image
-    from drcnet.inference import REPAIR_COLOURS, desaturate, forward_image
+    from drcnet.inference import REPAIR_COLOURS, desaturate
+    from tests.helpers import peak_of
 
     # A magenta block on white: with these tiny weights, pulling its colour towards gray
     # lowers the peak a little (an untrained network's peak hardly follows saturation).
@@ -804,17 +805,8 @@ def test_repaired_preview_says_so_and_the_switch_turns_it_off(
     open_settled(w, tmp_path / "magenta.png")  # one pass: the preview is the full result
     model = w.engine.worker._model  # the worker is idle: settled
 
-    def peak_of(img: np.ndarray) -> float:
-        store: list[torch.Tensor] = []
-        model.peak_probe = store
-        try:
-            forward_image(model, img)
-        finally:
-            model.peak_probe = None
-        return float(store[0].max())
-
-    first = peak_of(w.small)
-    low = min(peak_of(desaturate(w.small, f)) for f in REPAIR_COLOURS)
+    first = peak_of(model, w.small)
+    low = min(peak_of(model, desaturate(w.small, f)) for f in REPAIR_COLOURS)
     assert low < first  # the premise
     model.activation_limit = (first + low) / 2  # one of the repair's passes is within it
     model.repair_above = 1.0  # a denoiser's repair waits for 20x the limit; this is 1.01x

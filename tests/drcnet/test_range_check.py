@@ -11,9 +11,10 @@ import torch
 
 from drcnet import DRCNet
 from drcnet.compare import Knobs, analyse
-from drcnet.inference import TileConfig, TilePeak, forward_image, restore_tiled, run
+from drcnet.inference import TileConfig, TilePeak, restore_tiled, run
 from drcnet.range_check import LIMITS_FILE, check_peaks, limit_from_table
 from drcnet.weights import build_model, save_weights, sha256
+from tests.helpers import peak_of as _peak_of
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +25,6 @@ def model() -> DRCNet:
 
 def _img(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0, 1, (h, w, 3)).astype(np.float32)
-
-
-def _peak_of(model: DRCNet, rgb: np.ndarray) -> float:
-    store: list[torch.Tensor] = []
-    model.peak_probe = store
-    try:
-        forward_image(model, rgb)
-    finally:
-        model.peak_probe = None
-    return float(store[0].max())
 
 
 def test_the_probe_records_the_deepest_stage2_block(model: DRCNet) -> None:

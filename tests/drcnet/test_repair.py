@@ -25,6 +25,7 @@ from drcnet.inference import (
 )
 from drcnet.range_check import check_peaks, flagged_boxes
 from drcnet.weights import save_weights
+from tests.helpers import peak_of as _peak_of
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +37,6 @@ def model() -> DRCNet:
 def _vivid(h: int, w: int, seed: int = 0) -> np.ndarray:
     """Strong, random colours: far from gray, so desaturating changes the input a lot."""
     return np.random.default_rng(seed).uniform(0, 1, (h, w, 3)).astype(np.float32)
-
-
-def _peak_of(model: DRCNet, rgb: np.ndarray) -> float:
-    store: list[torch.Tensor] = []
-    model.peak_probe = store
-    try:
-        forward_image(model, rgb)
-    finally:
-        model.peak_probe = None
-    return float(store[0].max())
 
 
 def test_desaturate_keeps_luma_and_resaturate_undoes_it() -> None:
