@@ -908,7 +908,8 @@ class MainWindow(QMainWindow):
         a = result.analysis
         h, w = a.restored.shape[:2]
         self._preview_qimage = to_qimage(a.restored)
-        if self._preview_is_full() and a.knobs == self.knobs() and not result.draft:
+        if (self._preview_is_full() and a.knobs == self.knobs() and not result.draft
+                and result.repair == self.controls.repair()):
             self.full = RestoreResult(result.serial, a.knobs, a.restored, a.seconds,
                                       result.device, self._tiles(),
                                       precision=self.info.precision, range=a.range)
@@ -972,7 +973,8 @@ class MainWindow(QMainWindow):
         return self.full is not None and self.full.knobs == self.knobs() and (
             self.info is None or self.full.precision == self.info.precision) and (
             self._same_output(self.full.tiles)
-            or (self._preview_is_full() and self.full.tiles.ensemble == 1))
+            or (self._preview_is_full() and self.full.tiles.ensemble == 1
+                and self.full.tiles.repair == self.controls.repair()))
 
     def _show_output(self) -> None:
         if self.image is None:
@@ -1021,17 +1023,18 @@ class MainWindow(QMainWindow):
         task = self.controls.task()
         if not report.out_of_range:  # everything over the limit was repaired
             fixed = len(report.repaired)
-            first = max(t.first_peak or 0.0 for t in report.repaired)
             where = (f"{fixed} of {total} tiles of the full-resolution restore" if total > 1
                      else "this image")
+            what = ("Those tiles were restored again with their colours" if fixed > 1 else
+                    "That tile was restored again with its colours" if total > 1 else
+                    "It was restored again with its colours")
             self.viewer.set_warning(
                 f"<b>Repaired.</b> Something in {where} (outlined) drove the {task} model "
-                f"outside what its training photos did (activation peak {first:,.0f}; its "
-                f"limit is {report.limit:,.0f}), which breaks it into blocky, wrongly "
-                f"coloured patches. Strongly saturated colours are the known cause. "
-                f"{'Those tiles were' if fixed > 1 else 'It was'} restored again with their "
-                f"colours pulled towards gray and the colour put back; check the outlined "
-                f"areas. <i>Repair out-of-range areas</i> (Run) turns this off.")
+                f"outside what its training photos did (activation peak "
+                f"{report.first_peak_text()}; its limit is {report.limit:,.0f}), which breaks "
+                f"it into blocky, wrongly coloured patches. Strongly saturated colours are the "
+                f"known cause. {what} pulled towards gray and the colour put back; check the "
+                f"outlined areas. <i>Repair out-of-range areas</i> (Run) turns this off.")
             return
         if report.mild:
             self.viewer.set_warning(

@@ -89,6 +89,7 @@ class PreviewResult:
     analysis: Analysis
     device: str
     draft: bool = False
+    repair: bool = True  # whether the preview was allowed to repair (PreviewJob.repair)
 
 
 @dataclass(frozen=True)
@@ -276,9 +277,9 @@ class ModelWorker(QObject):
             self.forward_count += 1
             result = analyse(self._model, job.rgb, job.knobs, probe=job.probe,
                              ea_compare=job.ea_compare, noea_model=self._noea,
-                             repair=job.repair)
-            self.previewReady.emit(
-                PreviewResult(job.serial, result, str(self._info.device), job.draft))
+                             repair=job.repair and not job.draft)  # drafts stay one pass
+            self.previewReady.emit(PreviewResult(job.serial, result, str(self._info.device),
+                                                 job.draft, job.repair))
         except DRCNetError as exc:
             self.previewFailed.emit(job.serial, str(exc))
         except Exception as exc:

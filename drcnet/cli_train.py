@@ -167,7 +167,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       seed=args.seed, draws=args.draws, paired=args.paired or "",
                       size=args.size, tile=args.tile, overlap=args.overlap,
                       device=args.device or "auto",
-                      limit=args.limit, precision=args.precision, repair=not args.no_repair)
+                      limit=args.limit, precision=args.precision)
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
     print(format_summary(result))
     paths = write_outputs(result, args.out)
@@ -177,7 +177,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- parsers
 def _common_eval(p: argparse.ArgumentParser) -> None:
-    from .cli import add_repair_option, add_variant_option
+    from .cli import add_variant_option
 
     p.add_argument("--task", required=True, choices=("denoise", "derain", "deblur"))
     p.add_argument("--data", required=True, help="folder of clean images (or a paired set)")
@@ -206,7 +206,6 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                    help="fp32 (default, as the model card), bf16/fp16 autocast, or auto")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
-    add_repair_option(p)
 
 
 def cmd_widen(args: argparse.Namespace) -> int:
@@ -283,9 +282,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
     p.set_defaults(func=cmd_train)
 
+    from .cli import add_repair_option
+
     p = subparsers.add_parser("eval", help="PSNR/SSIM of a model beside classical baselines")
     _common_eval(p)
     p.add_argument("--baselines", action="store_true", help="also run classical baselines")
+    add_repair_option(p)
     p.add_argument("--ensemble", action="store_true",
                    help="average each tile's rotated/mirrored views (8, or the 4 upright ones "
                         "for derain; that many times slower)")

@@ -127,10 +127,11 @@ def analyse(
             without comes from ``noea_model`` (trained without EA) when given, else from
             bypassing EA on ``model``.
         noea_model: the network trained without energy attention, or ``None``.
-        repair: when the main pass is over the model's range-check limit, run again with
-            the image's colours pulled towards gray (as :func:`drcnet.inference.repair_tiles`
-            does per tile) and, if that is back in range or lower, show that pass: its result,
-            maps and EA pair, all from the same desaturated input.
+        repair: when the main pass is over the model's range-check limit (times its
+            ``repair_above``), run again with the image's colours pulled towards gray (as
+            :func:`drcnet.inference.repair_tiles` does per tile) and, once a pass is back in
+            range, show it: its result, maps and EA pair, all from the same desaturated
+            input.
 
     Returns:
         an :class:`Analysis`; the model's knobs are left as ``knobs``.
@@ -153,20 +154,12 @@ def analyse(
     above = getattr(model, "repair_above", 1.0)
     if (repair and limit is not None and first is not None
             and not first.peak <= limit * above and not is_gray(rgb)):
-        best = None
         for f in REPAIR_COLOURS:
             out, found, again = main_pass(desaturate(rgb, f))
-            peak = again.peak if again is not None and again.peak == again.peak else math.inf
-            if best is None or peak < best[0]:
-                best = (peak, f, out, found, again)
-            if peak <= limit:
+            if again is not None and again.peak <= limit:  # NaN and inf never are
+                factor, restored, raw = f, resaturate(out, f), found
+                tile = replace(first, peak=again.peak, colour=f, first_peak=first.peak)
                 break
-        assert best is not None
-        peak, f, out, found, again = best
-        if peak < first.peak or first.peak != first.peak:
-            factor, restored, raw = f, resaturate(out, f), found
-            tile = replace(first, peak=peak, colour=f, first_peak=first.peak,
-                           map=first.map if peak <= limit else again.map)
 
     def post(out: np.ndarray) -> np.ndarray:
         return out if factor == 1.0 else resaturate(out, factor)
@@ -846,7 +839,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             except (NoWeightsError, WeightsError):
                 noea = None
         small = downscale(image.rgb, args.preview_size)
-        analysis = analyse(model, small, knobs, probe=True, ea_compare=True, noea_model=noea)
+        analysis = analyse(model, small, knobs, probe=True, ea_compare=True, noea_model=noea,
+                           repair=tiles.repair)
         noea_text = analysis.without_ea_source
         if noea is not None:
             noea_text += f": {weight_spec(args.task, 'noea').path.name}"

@@ -384,10 +384,10 @@ def repair_tiles(
     pulled towards gray by each of :data:`REPAIR_COLOURS` in turn, until a pass is within the
     limit.
 
-    The kept pass is the first within the limit, else the one with the lowest peak, and only
-    if that is lower than the as-is pass's (a gray tile, which desaturation does not change, is
-    left as it is). Its output is :func:`resaturate`d into ``outs`` and its :class:`TilePeak`
-    records the factor and the first peak.
+    The kept pass is the first within the limit; a tile that no factor brings within it (and
+    a gray tile, which desaturation does not change) is left as it came out, and stays flagged.
+    The kept output is :func:`resaturate`d into ``outs`` and its :class:`TilePeak` records the
+    factor and the first peak.
 
     Args:
         crops: the tiles as restored, N×H×W×3 (at least ``len(found)``).
@@ -403,30 +403,21 @@ def repair_tiles(
     for i, first in enumerate(found):
         if first.peak <= limit * above or is_gray(crops[i]):  # NaN is over any limit
             continue
-        best: tuple[float, float, np.ndarray, TilePeak] | None = None
         for factor in REPAIR_COLOURS:
             note = f"out of range; restoring again with its colours x{factor:g}"
-            yield Progress(i, len(found), note)
             probe.reset()
             out = yield from _relay(
                 _view_passes(model, desaturate(crops[i : i + 1], factor), ensemble, cancel,
                              probe),
                 lambda view, i=i, note=note: Progress(
                     i, len(found), note + (f", view {view}/{ensemble}" if ensemble > 1 else "")))
-            again = probe.tile_peaks([(first.y, first.x)], first.h, first.w)[0]
-            peak = again.peak if again.peak == again.peak else float("inf")  # NaN: worst
-            if best is None or peak < best[0]:
-                best = (peak, factor, out[0], again)
-            if peak <= limit:
+            peak = probe.tile_peaks([(first.y, first.x)], first.h, first.w)[0].peak
+            if peak <= limit:  # NaN and inf never are
+                outs[i] = resaturate(out[0], factor)
+                # The as-is pass's map: where the trouble was, for the outlines.
+                found[i] = TilePeak(first.y, first.x, first.h, first.w, peak, first.map,
+                                    first.cell, colour=factor, first_peak=first.peak)
                 break
-        assert best is not None
-        peak, factor, out, again = best
-        if not (peak < first.peak or first.peak != first.peak):
-            continue
-        outs[i] = resaturate(out, factor)
-        where = first.map if peak <= limit else again.map
-        found[i] = TilePeak(first.y, first.x, first.h, first.w, peak, where, first.cell,
-                            colour=factor, first_peak=first.peak)
     return outs, found
 
 
@@ -524,7 +515,8 @@ def _restore_tiled(
             _view_passes(model, rgb[None], ensemble, cancel, probe),
             lambda i: Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1
                                else "1 tile"))
-        out = yield from checked(rgb[None], out, [(0, 0)], h, w)
+        out = yield from _relay(checked(rgb[None], out, [(0, 0)], h, w),
+                                lambda p: Progress(ensemble, ensemble, p.message))
         return out[0]
     th, tw = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
@@ -558,9 +550,10 @@ def _restore_tiled(
         outs = yield from _relay(_view_passes(model, crops, ensemble, cancel, probe),
                                  lambda view, f=first, n=len(group): progress(f, n, view))
         # Only the group's real tiles: padding tiles are blank and not part of the image.
+        # Progress stays where the group's passes left it while its tiles are repaired.
         outs = yield from _relay(checked(crops, outs, group, th, tw),
-                                 lambda p, f=first: Progress(
-                                     f * ensemble, total * ensemble,
+                                 lambda p, f=first, n=len(group): Progress(
+                                     (f + n) * ensemble, total * ensemble,
                                      f"tile {f + p.done + 1}/{total}: {p.message}"))
         for (y, x), out in zip(group, outs):
             weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]

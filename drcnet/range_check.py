@@ -122,14 +122,20 @@ class RangeReport:
             "within the trained range"
         return f"{state} (peak {self.peak:.0f}, limit {self.limit:.0f}){self._repair_note()}"
 
+    def first_peak_text(self) -> str:
+        """The largest as-is peak of the repaired tiles, in words ("overflowed" for a pass
+        whose activations overflowed)."""
+        first = max((_finite(t.first_peak) for t in self.repaired), default=0.0)
+        return "overflowed" if math.isinf(first) else f"{first:,.0f}"
+
     def _repair_note(self) -> str:
         if not self.repaired:
             return ""
-        first = max(t.first_peak or 0.0 for t in self.repaired)
         factors = sorted({t.colour for t in self.repaired}, reverse=True)
-        return (f"; {len(self.repaired)} of {len(self.tiles)} tiles repaired (peak {first:.0f} "
-                f"as is; restored again with colours x{'/x'.join(f'{f:g}' for f in factors)} "
-                f"towards gray)")
+        where = ("the image" if len(self.tiles) == 1
+                 else f"{len(self.repaired)} of {len(self.tiles)} tiles")
+        return (f"; {where} repaired (peak {self.first_peak_text()} as is; restored again with "
+                f"colours x{'/x'.join(f'{f:g}' for f in factors)} towards gray)")
 
     @property
     def any_marks(self) -> bool:
@@ -151,12 +157,11 @@ class RangeReport:
                 return ""
             n, total = len(self.repaired), len(self.tiles)
             where = "the image" if total == 1 else f"{n} of {total} tiles"
-            first = max(t.first_peak or 0.0 for t in self.repaired)
             return (f"{where} drove this model outside what it was trained on (activation peak "
-                    f"{first:.0f}, limit {self.limit:.0f}; strongly saturated colours are the "
-                    f"known cause) and {'was' if total == 1 else 'were'} restored again with "
-                    f"colours pulled towards gray, which brings the model back in range; "
-                    f"check those areas.")
+                    f"{self.first_peak_text()}, limit {self.limit:.0f}; strongly saturated "
+                    f"colours are the known cause) and {'was' if n == 1 else 'were'} restored "
+                    f"again with colours pulled towards gray, which brings the model back in "
+                    f"range; check {'that area' if n == 1 else 'those areas'}.")
         n, total = len(self.flagged), len(self.tiles)
         where = "the image" if total == 1 else f"{n} of {total} tiles"
         numbers = f"(activation peak {self.peak:.0f}, limit {self.limit:.0f})"
@@ -221,6 +226,13 @@ def flagged_boxes(report: RangeReport, image_hw: tuple[int, int],
         if t.map is None or (t.map <= report.limit).all():
             boxes.append((round(t.x * fx), round(t.y * fy), round(t.w * fx), round(t.h * fy)))
     return boxes
+
+
+def _finite(x: float | None) -> float:
+    """``x`` for ordering, a NaN (an overflowed pass) as infinity, ``None`` as 0."""
+    if x is None:
+        return 0.0
+    return math.inf if math.isnan(x) else x
 
 
 def check_peaks(peaks: list[TilePeak], limit: float | None) -> RangeReport:

@@ -47,8 +47,11 @@ class SweepConfig(RunConfig):
         delta_values: coefficients swept at ``t = t_fixed``.
         t_fixed, delta_fixed: the other knob's value in each sweep; ``None`` = the value the
             weight file stores (the result's config holds the value used).
+        repair: off here (unlike ``drcnet eval``): a sweep measures the network's own response
+            to t and δ, which restoring out-of-range tiles again would hide.
     """
 
+    repair: bool = False
     t_values: tuple[float, ...] = T_VALUES
     delta_values: tuple[float, ...] = DELTA_VALUES
     t_fixed: float | None = None
