@@ -1284,6 +1284,7 @@ class MainWindow(QMainWindow):
             split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
             block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
             input=image.path.name, precision=full.precision, ensemble=full.tiles.ensemble,
+            repair=full.tiles.repair,
             range_check=full.range.summary() if full.range is not None else None)
         split = self.viewer.split_position()
         block, cmap = self.maps.block(), self.maps.cmap()

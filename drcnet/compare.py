@@ -576,6 +576,7 @@ class ExportParams:
     precision: str = "fp32"
     ensemble: int = 1  # views averaged per tile (rotations/mirrors; 1 = one pass)
     range_check: str | None = None  # drcnet.range_check.RangeReport.summary of the restore
+    repair: bool = True  # whether out-of-range tiles were restored again (TileConfig.repair)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -852,7 +853,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         split=args.split if args.layout == "split" else None,
         block=args.block if args.layout == "sheet" else None,
         noea=noea_text, input=src.name, precision=model.precision, ensemble=tiles.ensemble,
-        range_check=report.summary(),
+        range_check=report.summary(), repair=tiles.repair,
     )
     result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis, block=args.block,

@@ -49,7 +49,7 @@ def test_export_restored_png(make_window, image_path, open_settled, weights_dir,
     assert side["weights_sha256"] == expected_sha == meta["drcnet.weights_sha256"]
     assert side["device"] == "cpu" and side["tile"] == w.controls.tile() == 256
     assert side["precision"] == w.info.precision == meta["drcnet.precision"]
-    assert side["ensemble"] == 1
+    assert side["ensemble"] == 1 and side["repair"] is True
     assert side["range_check"] == "not checked (no calibrated limit)"  # tiny weights: no limit
     assert side["input"] == "noisy.png" and side["size"] == [96, 72]
     assert no_temp_files(out_dir) and no_temp_files(image_path.parent)

@@ -345,6 +345,15 @@ def test_cli_compare_ensemble_is_recorded(tmp_path, shipped, photo) -> None:  # 
                  "--device", "cpu"]) == 0
     assert json.loads(out.with_suffix(".json").read_text())["ensemble"] == 8
     assert read_png_text(out)["drcnet.ensemble"] == "8"
+    assert json.loads(out.with_suffix(".json").read_text())["repair"] is True
+
+
+def test_cli_compare_records_no_repair(tmp_path, shipped, photo) -> None:  # noqa: ANN001
+    out = tmp_path / "plain.png"
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--no-repair",
+                 "--device", "cpu"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["repair"] is False
+    assert read_png_text(out)["drcnet.repair"] == "false"
 
 
 def test_cli_compare_variant_uses_its_weights(tmp_path, shipped, photo) -> None:  # noqa: ANN001
