@@ -136,7 +136,7 @@ def analyse(
     Returns:
         an :class:`Analysis`; the model's knobs are left as ``knobs``.
     """
-    from .inference import REPAIR_COLOURS, desaturate, forward_image, is_gray, resaturate
+    from .inference import REPAIR_COLOURS, desaturate, forward_image, needs_repair, resaturate
 
     start = time.perf_counter()
     model.configure(t=knobs.t, delta=knobs.delta, ea=knobs.ea)
@@ -151,21 +151,19 @@ def analyse(
 
     restored, raw, first = main_pass(rgb)
     tile, factor = first, 1.0
-    above = getattr(model, "repair_above", 1.0)
     if (repair and limit is not None and first is not None
-            and not first.peak <= limit * above and not is_gray(rgb)):
+            and needs_repair(first.peak, limit, getattr(model, "repair_above", 1.0), rgb)):
         for f in REPAIR_COLOURS:
-            out, found, again = main_pass(desaturate(rgb, f))
+            src = desaturate(rgb, f)
+            out, found, again = main_pass(src)
             if again is not None and again.peak <= limit:  # NaN and inf never are
                 factor, restored, raw = f, resaturate(out, f), found
                 tile = replace(first, peak=again.peak, colour=f, first_peak=first.peak)
+                rgb = src  # the EA pair below runs on the input the result did
                 break
 
     def post(out: np.ndarray) -> np.ndarray:
         return out if factor == 1.0 else resaturate(out, factor)
-
-    if factor != 1.0:
-        rgb = desaturate(rgb, factor)  # the EA pair below runs on the input the result did
     # The network pads the input to a multiple of 2^(depth-1) at the bottom and right; crop
     # each map to the part that covers the image so overlays line up with it.
     h, w = rgb.shape[:2]

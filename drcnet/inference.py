@@ -369,6 +369,13 @@ def resaturate(rgb: np.ndarray, factor: float) -> np.ndarray:
     return np.clip(y + (rgb - y) / factor, 0.0, 1.0).astype(np.float32)
 
 
+def needs_repair(peak: float, limit: float, above: float, rgb: np.ndarray) -> bool:
+    """Whether a pass over ``rgb`` with this ``peak`` gets the repair: past ``above`` times
+    ``limit`` (a NaN peak, an overflowed pass, always is) and not gray (desaturating a gray
+    image changes nothing)."""
+    return not peak <= limit * above and not is_gray(rgb)
+
+
 def repair_tiles(
     model: DRCNet,
     crops: np.ndarray,
@@ -401,7 +408,7 @@ def repair_tiles(
     """
     outs, found = outs.copy(), list(found)
     for i, first in enumerate(found):
-        if first.peak <= limit * above or is_gray(crops[i]):  # NaN is over any limit
+        if not needs_repair(first.peak, limit, above, crops[i]):
             continue
         for factor in REPAIR_COLOURS:
             note = f"out of range; restoring again with its colours x{factor:g}"
