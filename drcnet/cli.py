@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import TASKS, __version__
+from .batch import FAILED, BatchProgress, expand_inputs, plan_outputs, restore_files
 from .complexity import count_macs, count_params
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES, available_devices, resolve_device
 from .errors import DRCNetError, ImageTooLargeError, ImageWriteError
@@ -23,15 +24,12 @@ from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
     MIN_TILE,
-    Progress,
     TileConfig,
-    TilePeak,
     compile_model,
     default_tile,
     ensemble_views,
     overlap_for,
     overlap_note,
-    restore_tiled,
     run,
 )
 
@@ -57,71 +55,13 @@ def read_checked(src: Path, max_pixels: int) -> Image:
         raise ImageTooLargeError(f"{exc} Raise the limit with --max-pixels N.") from None
 
 
-def _expand_inputs(args: Sequence[str]) -> tuple[list[Path], bool]:
-    """The image files named by ``args``: files as given, each folder's images (top level,
-    sorted, hidden files and other types skipped). Also whether any argument was a folder."""
-    from .datasets import list_images
-    from .imageio import IMAGE_EXTENSIONS
-
-    files: list[Path] = []
-    folder = False
-    for arg in args:
-        p = Path(arg)
-        if not p.is_dir():
-            files.append(p)
-            continue
-        folder = True
-        try:
-            found = [q for q in list_images(p, recursive=False) if not q.name.startswith(".")]
-        except DRCNetError:  # none at all
-            found = []
-        if not found:
-            raise DRCNetError(f"no images in the folder {p} "
-                              f"({', '.join(IMAGE_EXTENSIONS)}; subfolders are not searched)")
-        files += found
-    return files, folder
-
-
-def _plan_outputs(inputs: list[Path], out: Path, folder: bool = False
-                  ) -> list[tuple[Path, Path]]:
-    """Pair each input with its output path. OUT is a file for one input file (or a folder
-    that already exists), otherwise a folder where each output keeps its input's name."""
-    from .imageio import IMAGE_EXTENSIONS, check_image_type
-
-    if len(inputs) == 1 and not folder and not out.is_dir():
-        check_image_type(out)
-        return [(inputs[0], out)]
-    if out.exists() and not out.is_dir():
-        raise ImageWriteError(f"{out} is a file; with several inputs or a folder, -o must be "
-                              "a folder")
-    if not out.exists() and out.suffix.lower() in IMAGE_EXTENSIONS:
-        raise ImageWriteError(f"{out} looks like an image file; with several inputs or a "
-                              "folder, -o must be a folder")
-    names = [p.name for p in inputs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ImageWriteError(f"several inputs are named {dupes[0]}; restore them separately")
-    return [(p, out / p.name) for p in inputs]
-
-
 def cmd_restore(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .imageio import write_image
-    from .range_check import check_peaks
     from .registry import load_model
 
-    named, folder = _expand_inputs(args.inputs)
-    inputs: list[Path] = []
-    seen: set[Path] = set()
-    for p in named:  # a file named twice (say, alone and in its folder) is restored once
-        if p.resolve() not in seen:
-            seen.add(p.resolve())
-            inputs.append(p)
-    pairs = _plan_outputs(inputs, Path(args.output), folder)
-    for _, dst in pairs:
-        if dst.resolve() in seen:
-            raise ImageWriteError(f"{dst} is an input file; choose another output path")
+    inputs, folder = expand_inputs(args.inputs)
+    pairs = plan_outputs(inputs, Path(args.output), folder, name="-o")
     if args.tile_batch < 0:
         raise DRCNetError(f"--tile-batch must be >= 0, got {args.tile_batch}")
 
@@ -155,35 +95,43 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 print("note: --compile turns the range check off (no warning for images "
                       "outside what the model was trained on)", file=sys.stderr)
         model = compile_model(model, tiles.tile or DEFAULT_TILE, tiles.batch)
-    failures = out_of_range = 0
-    for src, dst in pairs:
-        try:
-            image = read_checked(src, args.max_pixels)
-            with tqdm(total=1, desc=src.name, unit="tile", disable=args.quiet,
-                      leave=False) as bar:
+    bar: tqdm | None = None
 
-                def show(p: Progress, bar: tqdm = bar) -> None:
-                    bar.total = p.total
-                    bar.update(p.done - bar.n)  # redrawn at tqdm's pace, not every tile
-
-                peaks: list[TilePeak] = []
-                result = run(restore_tiled(model, image.rgb, tiles, peaks=peaks), show)
-            write_image(dst, result, alpha=image.alpha, bit_depth=image.bit_depth,
-                        inputs=inputs, gray=image.gray)
-            report = check_peaks(peaks, limit)
-            if report.out_of_range:  # said even with --quiet: the output may be damaged
-                out_of_range += 1
-                print(f"drcnet: warning: {src.name}: {report.message()}", file=sys.stderr)
-            elif report.repaired:  # also said with --quiet: the output was made differently
-                print(f"drcnet: note: {src.name}: {report.message()}", file=sys.stderr)
-        except DRCNetError as exc:
-            if len(pairs) == 1:
-                raise
-            failures += 1
-            print(f"drcnet: error: {exc}", file=sys.stderr)
-            continue
+    def show(p: BatchProgress) -> None:
+        nonlocal bar
+        if bar is None and p.result is None:
+            bar = tqdm(total=p.tile.total, desc=p.src.name, unit="tile", disable=args.quiet,
+                       leave=False)
+        if bar is not None:
+            bar.total = p.tile.total
+            bar.update(p.tile.done - bar.n)  # redrawn at tqdm's pace, not every tile
+        if p.result is None:
+            return
+        if bar is not None:
+            bar.close()
+            bar = None
+        r = p.result
+        if r.status == FAILED:
+            if len(pairs) > 1:  # one file's error ends the run, below
+                print(f"drcnet: error: {r.message}", file=sys.stderr)
+            return
+        if r.range.out_of_range:  # said even with --quiet: the output may be damaged
+            print(f"drcnet: warning: {r.src.name}: {r.range.message()}", file=sys.stderr)
+        elif r.range.repaired:  # also said with --quiet: the output was made differently
+            print(f"drcnet: note: {r.src.name}: {r.range.message()}", file=sys.stderr)
         if not args.quiet:
-            print(f"{src} -> {dst}", file=sys.stderr)
+            print(f"{r.src} -> {r.dst}", file=sys.stderr)
+
+    try:
+        results = run(restore_files(model, pairs, tiles,
+                                    read=lambda src: read_checked(src, args.max_pixels)), show)
+    finally:
+        if bar is not None:
+            bar.close()
+    failures = sum(r.status == FAILED for r in results)
+    if failures and len(pairs) == 1:
+        raise results[0].error
+    out_of_range = sum(r.range is not None and r.range.out_of_range for r in results)
     if out_of_range and len(pairs) > 1:
         print(f"drcnet: warning: {out_of_range} of {len(pairs)} images were partly outside "
               "what the model was trained on (above)", file=sys.stderr)

@@ -1,0 +1,214 @@
+"""Restoring many image files with one model: which outputs, then the work as a generator.
+
+``drcnet restore`` and the GUI's *Restore Files* both go through here::
+
+    inputs, folder = expand_inputs(["photos/"])
+    pairs = plan_outputs(inputs, Path("restored"), folder)
+    results = run(restore_files(model, pairs, TileConfig(tile=default_tile(model))), print)
+
+A file that cannot be read or written is recorded as failed and the batch goes on; cancelling
+stops between tiles and returns what was done.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Cancelled, DRCNetError, ImageWriteError
+from .imageio import IMAGE_EXTENSIONS, Image, check_image_type, read_image, write_image
+from .inference import Progress, TileConfig, TilePeak, restore_tiled
+from .network import DRCNet
+from .range_check import RangeReport, check_peaks
+
+RESTORED, FAILED, SKIPPED, CANCELLED = "restored", "failed", "skipped", "cancelled"
+
+
+def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
+    """The image files named by ``args``: files as given, each folder's images (top level,
+    sorted, hidden files and other types skipped), a file named twice once. Also whether any
+    argument was a folder.
+
+    Raises:
+        DRCNetError: a folder holds no images.
+    """
+    from .datasets import list_images
+
+    files: list[Path] = []
+    seen: set[Path] = set()
+    folder = False
+    for arg in args:
+        p = Path(arg)
+        if p.is_dir():
+            folder = True
+            try:
+                found = [q for q in list_images(p, recursive=False)
+                         if not q.name.startswith(".")]
+            except DRCNetError:  # none at all
+                found = []
+            if not found:
+                raise DRCNetError(f"no images in the folder {p} "
+                                  f"({', '.join(IMAGE_EXTENSIONS)}; subfolders are not searched)")
+        else:
+            found = [p]
+        for q in found:  # say, a file named alone and in its folder
+            if q.resolve() not in seen:
+                seen.add(q.resolve())
+                files.append(q)
+    return files, folder
+
+
+def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
+                 name: str = "the output") -> list[tuple[Path, Path]]:
+    """Pair each input with its output path. ``out`` is a file for one input file (or a
+    folder that already exists), otherwise a folder where each output keeps its input's name.
+    ``name`` is how messages call ``out`` (the CLI's ``-o``).
+
+    Raises:
+        ImageWriteError: ``out`` does not fit the inputs, two inputs share a name, or an
+            output would replace an input.
+    """
+    if len(inputs) == 1 and not folder and not out.is_dir():
+        check_image_type(out)
+        pairs = [(inputs[0], out)]
+    else:
+        if out.exists() and not out.is_dir():
+            raise ImageWriteError(f"{out} is a file; with several inputs or a folder, {name} "
+                                  "must be a folder")
+        if not out.exists() and out.suffix.lower() in IMAGE_EXTENSIONS:
+            raise ImageWriteError(f"{out} looks like an image file; with several inputs or a "
+                                  f"folder, {name} must be a folder")
+        names = [p.name for p in inputs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ImageWriteError(f"several inputs are named {dupes[0]}; restore them "
+                                  "separately")
+        pairs = [(p, out / p.name) for p in inputs]
+    sources = {p.resolve() for p in inputs}
+    for _, dst in pairs:
+        if dst.resolve() in sources:
+            raise ImageWriteError(f"{dst} is an input file; choose another output path")
+    return pairs
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What became of one file of a batch.
+
+    ``status`` is ``restored``, ``failed`` (``error`` says why), ``skipped`` (its output
+    existed and the batch was told to keep existing files) or ``cancelled`` (not finished).
+    ``range`` is the range check over its tiles (restored files only).
+    """
+
+    src: Path
+    dst: Path
+    status: str
+    error: DRCNetError | None = None
+    range: RangeReport | None = None
+    seconds: float = 0.0
+
+    @property
+    def message(self) -> str:
+        return str(self.error) if self.error is not None else ""
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """A progress record of :func:`restore_files`.
+
+    ``index`` of ``count`` files is being worked on; ``tile`` is that file's own progress.
+    The record that ends a file carries its ``result``.
+    """
+
+    index: int
+    count: int
+    src: Path
+    tile: Progress
+    result: FileResult | None = None
+
+    @property
+    def fraction(self) -> float:
+        """How much of the batch is done, in [0, 1], counting files and this file's tiles."""
+        within = 1.0 if self.result is not None else (
+            self.tile.done / self.tile.total if self.tile.total else 0.0)
+        return (self.index + min(within, 1.0)) / self.count if self.count else 1.0
+
+
+def restore_files(
+    model: DRCNet,
+    pairs: Sequence[tuple[Path, Path]],
+    tiles: TileConfig = TileConfig(),
+    cancel: Callable[[], bool] | None = None,
+    overwrite: bool = True,
+    read: Callable[[Path], Image] = read_image,
+) -> Generator[BatchProgress, None, list[FileResult]]:
+    """Restore each ``(src, dst)`` pair with ``model`` as it is configured, tile by tile.
+
+    Each output keeps its input's alpha, bit depth and grayness (as ``drcnet restore``
+    writes). Output folders must exist.
+
+    Args:
+        model: the network, in eval mode, knobs set.
+        pairs: input and output paths (:func:`plan_outputs`).
+        tiles: as for :func:`~drcnet.inference.restore_tiled`.
+        cancel: called between tiles and between files; True stops the batch.
+        overwrite: False skips a pair whose output exists.
+        read: reads an input (``read_image`` by default; the CLI's says which option raises
+            the pixel limit).
+
+    Yields:
+        :class:`BatchProgress` after each tile and once at the end of each file.
+
+    Returns:
+        one :class:`FileResult` per pair, in order. On cancel, the file in progress and the
+        ones after it are ``cancelled``; nothing half-made is written.
+    """
+    results: list[FileResult] = []
+    inputs = [src for src, _ in pairs]
+    count = len(pairs)
+    limit = getattr(model, "activation_limit", None)
+    for index, (src, dst) in enumerate(pairs):
+        if cancel is not None and cancel():
+            break
+        start = time.perf_counter()
+        if not overwrite and dst.exists():
+            result = FileResult(src, dst, SKIPPED)
+        else:
+            try:
+                image = read(src)
+                peaks: list[TilePeak] = []
+                gen = restore_tiled(model, image.rgb, tiles, cancel=cancel, peaks=peaks)
+                while True:
+                    try:
+                        step = next(gen)
+                    except StopIteration as stop:
+                        restored = stop.value
+                        break
+                    yield BatchProgress(index, count, src, step)
+                write_image(dst, restored, alpha=image.alpha, bit_depth=image.bit_depth,
+                            inputs=inputs, gray=image.gray)
+                result = FileResult(src, dst, RESTORED, range=check_peaks(peaks, limit),
+                                    seconds=time.perf_counter() - start)
+            except Cancelled:
+                break
+            except DRCNetError as exc:
+                result = FileResult(src, dst, FAILED, error=exc,
+                                    seconds=time.perf_counter() - start)
+        results.append(result)
+        yield BatchProgress(index, count, src, Progress(1, 1), result)
+    results += [FileResult(src, dst, CANCELLED) for src, dst in pairs[len(results):]]
+    return results
+
+
+def summary(results: Sequence[FileResult]) -> str:
+    """One line: how many files were restored, failed, skipped or cancelled."""
+    counts = {s: sum(r.status == s for r in results)
+              for s in (RESTORED, FAILED, SKIPPED, CANCELLED)}
+    parts = [f"{counts[RESTORED]} of {len(results)} restored"]
+    parts += [f"{n} {s}" for s, n in counts.items() if s != RESTORED and n]
+    outside = sum(r.range is not None and r.range.out_of_range for r in results)
+    if outside:
+        parts.append(f"{outside} partly outside the trained range")
+    return ", ".join(parts)

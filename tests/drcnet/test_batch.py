@@ -1,0 +1,123 @@
+"""Restoring many files (drcnet.batch): planning outputs, the generator, failures, cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from drcnet import DRCNet
+from drcnet.batch import (
+    CANCELLED,
+    FAILED,
+    RESTORED,
+    SKIPPED,
+    expand_inputs,
+    plan_outputs,
+    restore_files,
+    summary,
+)
+from drcnet.errors import DRCNetError, ImageWriteError
+from drcnet.imageio import read_image, write_image
+from drcnet.inference import TileConfig, restore_tiled, run
+
+
+@pytest.fixture(scope="module")
+def model() -> DRCNet:
+    torch.manual_seed(0)
+    return DRCNet(wf=8, depth=3).eval()
+
+
+def _photos(folder: Path, n: int, size: tuple[int, int] = (40, 56)) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        p = folder / f"p{i}.png"
+        write_image(p, rng.uniform(0, 1, (*size, 3)).astype(np.float32))
+        paths.append(p)
+    return paths
+
+
+def test_expand_inputs_lists_a_folder_once_and_skips_hidden_files(tmp_path: Path) -> None:
+    photos = _photos(tmp_path / "in", 2)
+    (tmp_path / "in" / ".hidden.png").write_bytes(photos[0].read_bytes())
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    files, folder = expand_inputs([tmp_path / "in", photos[0]])
+    assert folder
+    assert files == photos  # the file named again is not listed twice
+    assert expand_inputs([photos[1]]) == ([photos[1]], False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DRCNetError, match="no images in the folder"):
+        expand_inputs([tmp_path / "empty"])
+
+
+def test_plan_outputs_refuses_to_replace_an_input(tmp_path: Path) -> None:
+    photos = _photos(tmp_path / "in", 2)
+    assert plan_outputs(photos, tmp_path / "out") == [(p, tmp_path / "out" / p.name)
+                                                      for p in photos]
+    with pytest.raises(ImageWriteError, match="is an input file"):
+        plan_outputs(photos, tmp_path / "in")
+    with pytest.raises(ImageWriteError, match="the output must be a folder"):
+        plan_outputs(photos, tmp_path / "x.png")
+    assert plan_outputs(photos[:1], tmp_path / "one.png") == [(photos[0], tmp_path / "one.png")]
+
+
+def test_restore_files_writes_what_restore_tiled_makes(tmp_path: Path, model: DRCNet) -> None:
+    photos = _photos(tmp_path / "in", 2)
+    (tmp_path / "out").mkdir()
+    pairs = plan_outputs(photos, tmp_path / "out")
+    tiles = TileConfig(tile=32, overlap=8)
+    records = []
+    results = run(restore_files(model, pairs, tiles), records.append)
+    assert [r.status for r in results] == [RESTORED, RESTORED]
+    assert all(r.range is not None for r in results)
+    # per file: every tile, then one record that carries the file's result
+    ends = [p for p in records if p.result is not None]
+    assert [p.index for p in ends] == [0, 1]
+    assert records[-1].fraction == 1.0
+    fractions = [p.fraction for p in records]
+    assert fractions == sorted(fractions) and fractions[0] > 0
+    expected = run(restore_tiled(model, read_image(photos[1]).rgb, tiles))
+    got = read_image(tmp_path / "out" / "p1.png").rgb
+    assert np.abs(got - expected).max() <= 1 / 255 + 1e-6  # 8-bit rounding only
+    assert summary(results) == "2 of 2 restored"
+
+
+def test_a_bad_file_fails_alone_and_existing_outputs_can_be_kept(tmp_path: Path,
+                                                                 model: DRCNet) -> None:
+    photos = _photos(tmp_path / "in", 3)
+    photos[1].write_bytes(b"not an image")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "p2.png").write_bytes(b"keep me")
+    pairs = plan_outputs(photos, out)
+    results = run(restore_files(model, pairs, TileConfig(tile=32, overlap=8),
+                                    overwrite=False))
+    assert [r.status for r in results] == [RESTORED, FAILED, SKIPPED]
+    assert isinstance(results[1].error, DRCNetError) and results[1].message
+    assert (out / "p2.png").read_bytes() == b"keep me"
+    assert not (out / "p1.png").exists()
+    assert summary(results) == "1 of 3 restored, 1 failed, 1 skipped"
+
+
+def test_cancel_stops_between_tiles_and_writes_nothing_half_made(tmp_path: Path,
+                                                                 model: DRCNet) -> None:
+    photos = _photos(tmp_path / "in", 3, size=(64, 64))
+    out = tmp_path / "out"
+    out.mkdir()
+    pairs = plan_outputs(photos, out)
+    stop = False
+
+    def note(p) -> None:
+        nonlocal stop
+        if p.index == 1 and p.result is None:  # inside the second file
+            stop = True
+
+    results = run(restore_files(model, pairs, TileConfig(tile=32, overlap=8),
+                                cancel=lambda: stop), note)
+    assert [r.status for r in results] == [RESTORED, CANCELLED, CANCELLED]
+    assert sorted(p.name for p in out.iterdir()) == ["p0.png"]
+    assert summary(results) == "1 of 3 restored, 2 cancelled"
