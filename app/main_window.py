@@ -63,6 +63,7 @@ from drcnet.range_check import RangeReport, flagged_boxes
 from drcnet.registry import TASKS, check_weight_file, stored_config, weight_spec
 from drcnet.weights import WEIGHT_SUFFIXES
 
+from .batch_dialog import BatchDialog
 from .controls import FILE_VARIANT, ControlsPanel, short_name
 from .export_dialog import ExportDialog, ExportRequest
 from .maps_panel import MapsPanel
@@ -261,6 +262,9 @@ class MainWindow(QMainWindow):
         self.clear_reference_action = self._action("Clear reference", self.clear_reference)
         self.export_action = self._action("&Export…", self.export_dialog, K("Ctrl+E"),
                                           "Export the restored image or a comparison")
+        self.batch_action = self._action(
+            "Restore &Files…", self.batch_dialog, K("Ctrl+Shift+B"),
+            "Restore many images or a folder with the current model and settings")
         quit_action = self._action("&Quit", self.close, K.StandardKey.Quit)
 
         self.mode_actions: dict[str, QAction] = {}
@@ -308,6 +312,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.clear_reference_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.batch_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         view_menu = menu.addMenu("&View")
@@ -1211,6 +1216,36 @@ class MainWindow(QMainWindow):
             self._export = None
             self._error("Restore failed", message)
         self._check_settled()
+
+    # ================================================================== batch
+    def make_batch_dialog(self) -> BatchDialog | None:
+        """The *Restore Files* dialog over the loaded model and the current knobs, tile and
+        run options; None (with the reason shown) while no model is loaded."""
+        if self.info is None:
+            if self.model_missing:
+                text = (f"No trained {self.controls.task()} weights are installed, so there is "
+                        f"nothing to restore with.\n\n{self.model_error}")
+            else:
+                text = self.model_error or "The model is still loading; try again in a moment."
+            self._error("Restore Files", text)
+            return None
+        tiles = self._tiles()
+        extras = [f"tiles {tiles.tile} px" if tiles.tile else "one pass"]
+        if tiles.ensemble > 1:
+            extras.append(f"best quality ({tiles.ensemble} views)")
+        extras.append("repair " + ("on" if tiles.repair else "off"))
+        settings = (f"{self.info.weights.name} ({self.info.task}) · {knob_caption(self.knobs())}"
+                    f" · {' · '.join(extras)} on {self.info.device}")
+        folder = (self.image.path.parent if self.image is not None
+                  else Path(self.settings.last_folder() or Path.home()))
+        return BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self)
+
+    def batch_dialog(self) -> None:
+        dlg = self.make_batch_dialog()
+        if dlg is None:
+            return
+        dlg.exec()
+        dlg.deleteLater()
 
     # ================================================================== export
     def export_dialog(self) -> None:

@@ -84,6 +84,18 @@ class RestoreJob:
 
 
 @dataclass(frozen=True)
+class BatchJob:
+    """Restore files to files (:func:`drcnet.batch.restore_files`) with these settings."""
+
+    serial: int
+    pairs: tuple[tuple[Path, Path], ...]
+    knobs: Knobs
+    tiles: TileConfig
+    overwrite: bool = True
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
 class PreviewResult:
     serial: int
     analysis: Analysis
@@ -103,6 +115,9 @@ class RestoreResult:
     qimage: QImage | None = None  # made in the worker: a large image converts slowly
     precision: str = "fp32"
     range: RangeReport | None = None  # the range check over its tiles
+
+
+_JOBS = {"restore": RestoreJob, "batch": BatchJob}
 
 
 def _digest(path: Path) -> str | None:
@@ -136,12 +151,16 @@ class ModelWorker(QObject):
     restoreFinished = Signal(object)  # RestoreResult
     restoreCancelled = Signal(int, bool)  # serial, by the user (else superseded)
     restoreFailed = Signal(int, str)
+    batchProgress = Signal(int, object)  # serial, drcnet.batch.BatchProgress
+    batchFinished = Signal(int, object, bool)  # serial, list of FileResult, cancelled by the user
+    batchFailed = Signal(int, str)
     # Emitted when the queue has drained and the running flags are cleared. Results are
     # emitted before the flags clear, so a "settled?" check made on a result alone can see a
     # restore still running; this signal gives the GUI a last, consistent look.
     idle = Signal()
 
-    ORDER = ("load", "preview", "restore")
+    ORDER = ("load", "preview", "restore", "batch")
+    LONG = ("restore", "batch")  # the kinds cancel_running stops
 
     def __init__(self) -> None:
         super().__init__()
@@ -150,7 +169,7 @@ class ModelWorker(QObject):
         self._model: Any = None
         self._noea: Any = None
         self._info: ModelInfo | None = None
-        self._running: RestoreJob | None = None
+        self._running: RestoreJob | BatchJob | None = None
         self.forward_count = 0  # forward passes run; tests read it
 
     # --------------------------------------------------------------- any thread
@@ -169,17 +188,23 @@ class ModelWorker(QObject):
         with self._lock:
             return kind in self._pending
 
-    def cancel_running(self) -> bool:
-        """Set the cancel flag of the restore in progress; True if there is one."""
+    def cancel_running(self, kind: str | None = None) -> bool:
+        """Set the cancel flag of the restore or batch in progress (only if it is of
+        ``kind``, when given); True if there is one."""
         with self._lock:
-            if self._running is None:
+            job = self._running
+            if job is None or (kind is not None and not isinstance(job, _JOBS[kind])):
                 return False
-            self._running.cancel.set()
+            job.cancel.set()
             return True
 
     def restoring(self) -> bool:
         with self._lock:
-            return self._running is not None
+            return isinstance(self._running, RestoreJob)
+
+    def batching(self) -> bool:
+        with self._lock:
+            return isinstance(self._running, BatchJob)
 
     # --------------------------------------------------------------- worker thread
     @Slot()
@@ -190,7 +215,7 @@ class ModelWorker(QObject):
                 kind = next((k for k in self.ORDER if k in self._pending), None)
                 if kind is not None:
                     job = self._pending.pop(kind)
-                    if kind == "restore":
+                    if kind in self.LONG:
                         self._running = job
             if kind is None:
                 self.idle.emit()
@@ -198,7 +223,7 @@ class ModelWorker(QObject):
             try:
                 getattr(self, f"_run_{kind}")(job)
             finally:
-                if kind == "restore":
+                if kind in self.LONG:
                     with self._lock:
                         self._running = None
 
@@ -312,6 +337,30 @@ class ModelWorker(QObject):
             self.restoreFailed.emit(job.serial, _unexpected("the restore", exc))
 
 
+    def _run_batch(self, job: BatchJob) -> None:
+        from drcnet.batch import CANCELLED, restore_files
+
+        if self._model is None:
+            self.batchFailed.emit(job.serial, "no model is loaded")
+            return
+        try:
+            self._model.configure(t=job.knobs.t, delta=job.knobs.delta, ea=job.knobs.ea)
+
+            def report(p: Any) -> None:
+                self.forward_count += 1
+                self.batchProgress.emit(job.serial, p)
+
+            results = run(restore_files(self._model, job.pairs, job.tiles,
+                                        cancel=job.cancel.is_set, overwrite=job.overwrite),
+                          report)
+            self.batchFinished.emit(job.serial, results,
+                                    any(r.status == CANCELLED for r in results))
+        except DRCNetError as exc:
+            self.batchFailed.emit(job.serial, str(exc))
+        except Exception as exc:
+            self.batchFailed.emit(job.serial, _unexpected("the batch", exc))
+
+
 class Engine(QObject):
     """GUI-side handle on the model thread: submit jobs, cancel, shut down.
 
@@ -370,16 +419,36 @@ class Engine(QObject):
             pending.cancel.set()
             self.worker.restoreCancelled.emit(pending.serial, True)
             found = True
-        return self.worker.cancel_running() or found
+        return self.worker.cancel_running("restore") or found
 
     def restore_active(self) -> bool:
         return self.worker.restoring() or self.worker.has_pending("restore")
+
+    def batch(self, pairs: list[tuple[Path, Path]], knobs: Knobs, tiles: TileConfig,
+              overwrite: bool = True) -> BatchJob:
+        """Restore ``pairs`` (input, output) with the loaded model; results come as
+        ``worker.batchProgress`` / ``batchFinished`` / ``batchFailed``."""
+        job = BatchJob(self._next(), tuple(pairs), knobs, tiles, overwrite)
+        old = self._submit("batch", job)
+        if old is not None:  # one batch at a time: the replaced one never started
+            self.worker.batchFinished.emit(old.serial, [], True)
+        return job
+
+    def cancel_batch(self) -> bool:
+        """Cancel the pending and the running batch; True if there was one."""
+        pending = self.worker.take_pending("batch")
+        if pending is not None:
+            self.worker.batchFinished.emit(pending.serial, [], True)
+        return self.worker.cancel_running("batch") or pending is not None
+
+    def batch_active(self) -> bool:
+        return self.worker.batching() or self.worker.has_pending("batch")
 
     def shutdown(self) -> None:
         """Cancel everything and stop the thread (waits for at most one tile)."""
         for kind in ModelWorker.ORDER:
             job = self.worker.take_pending(kind)
-            if isinstance(job, RestoreJob):
+            if isinstance(job, (RestoreJob, BatchJob)):
                 job.cancel.set()
         self.worker.cancel_running()
         self._thread.quit()

@@ -1,0 +1,309 @@
+"""The batch dialog: restore many files with the current model and settings, with progress
+and cancel. The work runs on the model thread (:meth:`app.workers.Engine.batch`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drcnet.batch import (
+    FAILED,
+    RESTORED,
+    SKIPPED,
+    BatchProgress,
+    FileResult,
+    expand_inputs,
+    plan_outputs,
+    summary,
+)
+from drcnet.compare import Knobs
+from drcnet.errors import DRCNetError
+from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type
+from drcnet.inference import TileConfig
+
+from .workers import BatchJob, Engine
+
+
+class BatchDialog(QDialog):
+    """Pick input files or folders and an output folder, then restore them all.
+
+    ``settings`` is one line naming the model and knobs the batch will use (as the main
+    window shows them); the knobs and tiles are fixed when the dialog opens.
+    """
+
+    def __init__(self, engine: Engine, knobs: Knobs, tiles: TileConfig, settings: str,
+                 folder: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Restore Files")
+        self.setMinimumWidth(620)
+        self.engine, self.knobs, self.tiles = engine, knobs, tiles
+        self._folder = folder
+        self._inputs: list[Path] = []
+        self._folder_input = False
+        self.job: BatchJob | None = None
+        self.results: list[FileResult] | None = None
+        layout = QVBoxLayout(self)
+
+        layout.addWidget(QLabel("Images to restore"))
+        self.file_list = QListWidget()
+        self.file_list.setMinimumHeight(140)
+        layout.addWidget(self.file_list)
+        row = QHBoxLayout()
+        self.add_files_button = QPushButton("Add Files…")
+        self.add_folder_button = QPushButton("Add Folder…")
+        self.clear_button = QPushButton("Clear")
+        for b in (self.add_files_button, self.add_folder_button, self.clear_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        layout.addLayout(row)
+
+        form = QFormLayout()
+        out_row = QHBoxLayout()
+        self.output_edit = QLineEdit()
+        self.output_edit.setPlaceholderText("a folder; each output keeps its input's name")
+        browse = QPushButton("Browse…")
+        out_row.addWidget(self.output_edit, 1)
+        out_row.addWidget(browse)
+        form.addRow("Save to", out_row)
+        self.existing_combo = QComboBox()
+        self.existing_combo.addItem("Keep it (skip that image)", False)
+        self.existing_combo.addItem("Replace it", True)
+        form.addRow("If an output exists", self.existing_combo)
+        layout.addLayout(form)
+
+        note = QLabel(f"With {settings}. Inputs are never replaced; alpha, 16-bit depth and "
+                      "gray are kept as the command line's drcnet restore keeps them.")
+        note.setWordWrap(True)
+        note.setObjectName("hint")
+        layout.addWidget(note)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.hide()
+        layout.addWidget(self.progress)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(10000)
+        self.log.hide()
+        layout.addWidget(self.log)
+
+        buttons = QHBoxLayout()
+        self.open_folder_button = QPushButton("Open Output Folder")
+        self.open_folder_button.hide()
+        buttons.addWidget(self.open_folder_button)
+        buttons.addStretch(1)
+        self.start_button = QPushButton("Restore")
+        self.start_button.setDefault(True)
+        self.close_button = QPushButton("Close")
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.close_button)
+        layout.addLayout(buttons)
+
+        self.add_files_button.clicked.connect(self._add_files_dialog)
+        self.add_folder_button.clicked.connect(self._add_folder_dialog)
+        self.clear_button.clicked.connect(self.clear_inputs)
+        browse.clicked.connect(self._browse_output)
+        self.start_button.clicked.connect(self.start)
+        self.close_button.clicked.connect(self.reject)
+        self.open_folder_button.clicked.connect(self._open_output)
+        w = engine.worker
+        w.batchProgress.connect(self._on_progress)
+        w.batchFinished.connect(self._on_finished)
+        w.batchFailed.connect(self._on_failed)
+        self._update_buttons()
+
+    # ---------------------------------------------------------------- inputs
+    def add_inputs(self, paths: list[str | Path]) -> bool:
+        """Add files and folders (their top-level images); False, with the reason shown,
+        if one could not be added."""
+        try:
+            for p in map(Path, paths):
+                if not p.exists():
+                    raise DRCNetError(f"{p} does not exist")
+                if not p.is_dir():
+                    check_image_type(p)
+            found, folder = expand_inputs(paths)
+        except DRCNetError as exc:
+            self._say(str(exc), error=True)
+            return False
+        have = {p.resolve() for p in self._inputs}
+        new = [p for p in found if p.resolve() not in have]
+        self._inputs += new
+        self._folder_input = self._folder_input or folder
+        for p in new:
+            self.file_list.addItem(str(p))
+        if new and not self.output_edit.text():
+            self.output_edit.setText(str(new[0].parent / "restored"))
+        self._say(f"{len(self._inputs)} image{'s' * (len(self._inputs) != 1)} to restore")
+        self._update_buttons()
+        return True
+
+    def clear_inputs(self) -> None:
+        self._inputs, self._folder_input = [], False
+        self.file_list.clear()
+        self._say("")
+        self._update_buttons()
+
+    def _add_files_dialog(self) -> None:
+        pattern = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        pattern += " " + pattern.upper()
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add images", str(self._folder),
+                                                f"Images ({pattern});;All files (*)")
+        if paths:
+            self._folder = Path(paths[0]).parent
+            self.add_inputs(paths)
+
+    def _add_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add the images of a folder",
+                                                str(self._folder))
+        if path:
+            self._folder = Path(path)
+            self.add_inputs([path])
+
+    def _browse_output(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Save restored images to",
+                                                self.output_edit.text() or str(self._folder))
+        if path:
+            self.output_edit.setText(path)
+
+    def output_folder(self) -> Path:
+        return Path(self.output_edit.text().strip()).expanduser()
+
+    # ---------------------------------------------------------------- the run
+    def running(self) -> bool:
+        return self.job is not None
+
+    def start(self) -> bool:
+        """Plan the outputs and start; False, with the reason shown, if it cannot start."""
+        if self.running() or not self._inputs:
+            return False
+        if not self.output_edit.text().strip():
+            self._say("Choose a folder to save to.", error=True)
+            return False
+        out = self.output_folder()
+        try:
+            if out.exists() and not out.is_dir():
+                raise DRCNetError(f"{out} is a file; choose a folder to save to")
+            pairs = plan_outputs(self._inputs, out, folder=True, name="the output")
+            out.mkdir(parents=True, exist_ok=True)
+        except DRCNetError as exc:
+            self._say(str(exc), error=True)
+            return False
+        except OSError as exc:
+            self._say(f"cannot create the folder {out}: {exc.strerror or exc}", error=True)
+            return False
+        self.results = None
+        self.log.clear()
+        self.log.show()
+        self.open_folder_button.hide()
+        self.progress.setValue(0)
+        self.progress.show()
+        self.job = self.engine.batch(pairs, self.knobs, self.tiles,
+                                     overwrite=bool(self.existing_combo.currentData()))
+        self._say(f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…")
+        self._update_buttons()
+        return True
+
+    def cancel(self) -> None:
+        if self.running() and self.engine.cancel_batch():
+            self._say("Cancelling after the tiles in progress…")
+            self.close_button.setEnabled(False)
+
+    def _on_progress(self, serial: int, p: BatchProgress) -> None:
+        if self.job is None or serial != self.job.serial:
+            return
+        self.progress.setValue(round(1000 * p.fraction))
+        self.progress.setFormat(f"{p.index + 1} of {p.count} · %p %")
+        if p.result is None:
+            self._say(f"{p.src.name}: {p.tile.message or 'restoring'}")
+            return
+        r = p.result
+        if r.status == RESTORED:
+            line = f"{r.src.name} → {r.dst}  ({r.seconds:.1f} s)"
+            if r.range is not None and (r.range.out_of_range or r.range.repaired):
+                line += f"\n    {'warning' if r.range.out_of_range else 'note'}: " \
+                        f"{r.range.message()}"
+        elif r.status == SKIPPED:
+            line = f"{r.src.name}: skipped, {r.dst.name} exists"
+        else:
+            line = f"{r.src.name}: failed: {r.message}"
+        self.log.appendPlainText(line)
+
+    def _on_finished(self, serial: int, results: list[FileResult], cancelled: bool) -> None:
+        if self.job is None or serial != self.job.serial:
+            return
+        self.job, self.results = None, results
+        done = summary(results) if results else "nothing restored"
+        self.progress.setValue(1000 if not cancelled else self.progress.value())
+        self._say(("Cancelled: " if cancelled else "Done: ") + done,
+                  error=any(r.status == FAILED for r in results))
+        self.open_folder_button.setVisible(any(r.status == RESTORED for r in results))
+        self._update_buttons()
+
+    def _on_failed(self, serial: int, message: str) -> None:
+        if self.job is None or serial != self.job.serial:
+            return
+        self.job = None
+        self._say(f"The batch failed: {message}", error=True)
+        self._update_buttons()
+
+    def _open_output(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.output_folder())))
+
+    # ---------------------------------------------------------------- looks
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #e06c6c;" if error else "")
+
+    def _update_buttons(self) -> None:
+        busy = self.running()
+        for w in (self.add_files_button, self.add_folder_button, self.clear_button,
+                  self.output_edit, self.existing_combo):
+            w.setEnabled(not busy)
+        self.start_button.setEnabled(not busy and bool(self._inputs))
+        self.close_button.setText("Cancel" if busy else "Close")
+        self.close_button.setEnabled(True)
+
+    def reject(self) -> None:
+        """Close, or while running, cancel first (the dialog stays until the batch stops)."""
+        if self.running():
+            self.cancel()
+            return
+        super().reject()
+
+    def done(self, result: int) -> None:
+        w = self.engine.worker
+        for signal, slot in ((w.batchProgress, self._on_progress),
+                             (w.batchFinished, self._on_finished),
+                             (w.batchFailed, self._on_failed)):
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+        super().done(result)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.key() == Qt.Key.Key_Escape:  # Esc cancels a run, as in the main window
+            self.reject()
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,98 @@
+"""File ▸ Restore Files: many images with the current model and settings, progress, cancel."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QLabel
+
+import drcnet.inference
+from drcnet.imageio import read_image
+from drcnet.inference import restore_tiled, run
+
+
+def test_restore_files_writes_each_image_with_the_window_s_settings(
+        make_window, image_path, open_settled, picture, tmp_path, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    w.controls.t_slider.setValue(60)
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for i in range(2):
+        picture(folder / f"s{i}.png", 80, 60)
+    dlg = w.make_batch_dialog()
+    assert dlg is not None and "t 0.60" in dlg.findChild(QLabel, "hint").text()
+    assert not dlg.start_button.isEnabled()  # nothing to restore yet
+    assert dlg.add_inputs([folder])
+    assert dlg.output_edit.text() == str(folder / "restored")
+    finished: list[bool] = []
+    w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
+    assert dlg.start()
+    assert not dlg.add_files_button.isEnabled() and dlg.close_button.text() == "Cancel"
+    qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+    assert finished == [False] and not dlg.running()
+    assert dlg.status.text() == "Done: 2 of 2 restored"
+    assert not dlg.open_folder_button.isHidden() and dlg.close_button.text() == "Close"
+    assert "s0.png → " in dlg.log.toPlainText()
+    model = w.engine.worker._model
+    assert dlg.knobs.t == 0.60
+    model.configure(t=dlg.knobs.t, delta=dlg.knobs.delta, ea=dlg.knobs.ea)  # worker idle
+    expected = run(restore_tiled(model, read_image(folder / "s1.png").rgb, dlg.tiles))
+    got = read_image(folder / "restored" / "s1.png").rgb
+    assert np.abs(got - expected).max() <= 1 / 255 + 1e-6
+    dlg.done(0)
+
+
+def test_restore_files_refuses_to_write_over_the_inputs(make_window, image_path, open_settled,
+                                                        qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    dlg = w.make_batch_dialog()
+    assert dlg.add_inputs([image_path])
+    dlg.output_edit.setText(str(image_path.parent))
+    assert not dlg.start() and not dlg.running()
+    assert "is an input file" in dlg.status.text()
+    assert not dlg.add_inputs([image_path.parent / "nowhere"])  # neither file nor folder...
+    dlg.done(0)
+
+
+def test_cancel_stops_the_batch_and_keeps_what_was_done(make_window, image_path, open_settled,
+                                                       picture, tmp_path, make_gate, qtbot,
+                                                       monkeypatch) -> None:  # noqa: ANN001
+    w = make_window()
+    w.controls.set_run(256, 32, True)
+    open_settled(w, image_path)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(3):
+        picture(folder / f"m{i}.png", 90, 70)
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    dlg = w.make_batch_dialog()
+    dlg.add_inputs([folder])
+    finished: list[bool] = []
+    w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
+    assert dlg.start()
+    qtbot.waitUntil(gate.entered.is_set)
+    dlg.reject()  # Cancel while running: the dialog stays until the batch stops
+    assert dlg.running() and not dlg.close_button.isEnabled()
+    gate.release()
+    qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+    assert finished == [True]
+    assert dlg.status.text() == "Cancelled: 0 of 3 restored, 3 cancelled"
+    assert not (folder / "restored").exists() or not any((folder / "restored").iterdir())
+    assert gate.calls == 1
+    dlg.done(0)
+
+
+def test_without_a_model_restore_files_says_why(qtbot, empty_weights_dir, boxes) -> None:  # noqa: ANN001
+    from app.main_window import MainWindow
+
+    w = MainWindow(task="deblur", device="cpu")
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: w.model_missing, timeout=30000)
+        assert w.make_batch_dialog() is None
+        assert boxes and "No trained deblur weights" in boxes[-1][1]
+    finally:
+        w.shutdown()
