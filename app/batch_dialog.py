@@ -220,12 +220,15 @@ class BatchDialog(QDialog):
         self.progress.show()
         self.job = self.engine.batch(pairs, self.knobs, self.tiles,
                                      overwrite=bool(self.existing_combo.currentData()))
-        self._say(f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…")
+        self._say(f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…"
+                  if not self.engine.restore_active()
+                  else "Waiting for the window's full-resolution restore to finish…")
         self._update_buttons()
         return True
 
     def cancel(self) -> None:
-        if self.running() and self.engine.cancel_batch():
+        # A batch still waiting is dropped at once (its end arrives inside cancel_batch).
+        if self.running() and self.engine.cancel_batch() and self.running():
             self._say("Cancelling after the tiles in progress…")
             self.close_button.setEnabled(False)
 

@@ -1222,12 +1222,7 @@ class MainWindow(QMainWindow):
         """The *Restore Files* dialog over the loaded model and the current knobs, tile and
         run options; None (with the reason shown) while no model is loaded."""
         if self.info is None:
-            if self.model_missing:
-                text = (f"No trained {self.controls.task()} weights are installed, so there is "
-                        f"nothing to restore with.\n\n{self.model_error}")
-            else:
-                text = self.model_error or "The model is still loading; try again in a moment."
-            self._error("Restore Files", text)
+            self._no_model("Restore Files", "restore with")
             return None
         tiles = self._tiles()
         extras = [f"tiles {tiles.tile} px" if tiles.tile else "one pass"]
@@ -1267,14 +1262,18 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Export", "Open an image first.")
             return False
         if self.info is None:
-            if self.model_missing:
-                text = (f"No trained {self.controls.task()} weights are installed, so there is "
-                        f"nothing to export.\n\n{self.model_error}")
-            else:
-                text = self.model_error or "The model is still loading; try again in a moment."
-            self._error("Export", text)
+            self._no_model("Export", "export")
             return False
         return True
+
+    def _no_model(self, title: str, what: str) -> None:
+        """Say why ``what`` (a verb) cannot be done while no model is loaded."""
+        if self.model_missing:
+            text = (f"No trained {self.controls.task()} weights are installed, so there is "
+                    f"nothing to {what}.\n\n{self.model_error}")
+        else:
+            text = self.model_error or "The model is still loading; try again in a moment."
+        self._error(title, text)
 
     def export(self, request: ExportRequest) -> None:
         """Export as ``request`` says once the full-resolution result (and, for a sheet,

@@ -347,7 +347,8 @@ class ModelWorker(QObject):
             self._model.configure(t=job.knobs.t, delta=job.knobs.delta, ea=job.knobs.ea)
 
             def report(p: Any) -> None:
-                self.forward_count += 1
+                if p.result is None:  # a tile was run (the end of a file is not one)
+                    self.forward_count += 1
                 self.batchProgress.emit(job.serial, p)
 
             results = run(restore_files(self._model, job.pairs, job.tiles,

@@ -99,13 +99,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     def show(p: BatchProgress) -> None:
         nonlocal bar
-        if bar is None and p.result is None:
-            bar = tqdm(total=p.tile.total, desc=p.src.name, unit="tile", disable=args.quiet,
-                       leave=False)
-        if bar is not None:
+        if p.result is None:
+            if bar is None:
+                bar = tqdm(total=p.tile.total, desc=p.src.name, unit="tile",
+                           disable=args.quiet, leave=False)
             bar.total = p.tile.total
             bar.update(p.tile.done - bar.n)  # redrawn at tqdm's pace, not every tile
-        if p.result is None:
             return
         if bar is not None:
             bar.close()

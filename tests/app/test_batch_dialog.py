@@ -96,3 +96,27 @@ def test_without_a_model_restore_files_says_why(qtbot, empty_weights_dir, boxes)
         assert boxes and "No trained deblur weights" in boxes[-1][1]
     finally:
         w.shutdown()
+
+
+def test_a_batch_waiting_behind_a_restore_cancels_at_once(make_window, image_path, open_settled,
+                                                          picture, tmp_path, make_gate, qtbot,
+                                                          monkeypatch) -> None:  # noqa: ANN001
+    w = make_window()
+    w.controls.set_run(256, 32, True)
+    w.controls.refine_check.setChecked(False)
+    open_settled(w, image_path)
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w.start_full_restore()  # holds the model thread
+    qtbot.waitUntil(gate.entered.is_set)
+    dlg = w.make_batch_dialog()
+    dlg.add_inputs([picture(tmp_path / "one.png", 80, 60)])
+    assert dlg.start()
+    assert dlg.status.text().startswith("Waiting for the window's full-resolution restore")
+    dlg.reject()  # the waiting batch is dropped at once
+    assert not dlg.running() and dlg.close_button.isEnabled()
+    assert dlg.status.text() == "Cancelled: nothing restored"
+    gate.release()
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert not (tmp_path / "restored" / "one.png").exists()
+    dlg.done(0)
