@@ -25,7 +25,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
-from drcnet.compare import PAPER_DELTA, PAPER_T, Analysis, Knobs, analyse
+from drcnet.compare import PAPER_DELTA, PAPER_T, Analysis, ExportParams, Knobs, analyse
 from drcnet.errors import Cancelled, DRCNetError, NoWeightsError, WeightsError
 from drcnet.inference import Progress, TileConfig, TilePeak, model_device, restore_tiled, run
 from drcnet.range_check import RangeReport, check_peaks
@@ -351,9 +351,15 @@ class ModelWorker(QObject):
                     self.forward_count += 1
                 self.batchProgress.emit(job.serial, p)
 
+            info = self._info
+            params = ExportParams(
+                task=info.task, t=job.knobs.t, delta=job.knobs.delta, ea=job.knobs.ea,
+                weights=info.weights.name, weights_sha256=info.sha256, device=info.device,
+                tile=job.tiles.tile, overlap=job.tiles.overlap, precision=info.precision,
+                ensemble=job.tiles.ensemble, repair=job.tiles.repair)
             results = run(restore_files(self._model, job.pairs, job.tiles,
-                                        cancel=job.cancel.is_set, overwrite=job.overwrite),
-                          report)
+                                        cancel=job.cancel.is_set, overwrite=job.overwrite,
+                                        params=params), report)
             self.batchFinished.emit(job.serial, results,
                                     any(r.status == CANCELLED for r in results))
         except DRCNetError as exc:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .compare import ExportParams
 from .errors import Cancelled, DRCNetError, ImageWriteError
 from .imageio import IMAGE_EXTENSIONS, Image, check_image_type, read_image, write_image
 from .inference import Progress, TileConfig, TilePeak, restore_tiled
@@ -143,6 +144,7 @@ def restore_files(
     cancel: Callable[[], bool] | None = None,
     overwrite: bool = True,
     read: Callable[[Path], Image] = read_image,
+    params: ExportParams | None = None,
 ) -> Generator[BatchProgress, None, list[FileResult]]:
     """Restore each ``(src, dst)`` pair with ``model`` as it is configured, tile by tile.
 
@@ -157,6 +159,9 @@ def restore_files(
         overwrite: False skips a pair whose output exists.
         read: reads an input (``read_image`` by default; the CLI's says which option raises
             the pixel limit).
+        params: the run's parameters (model file, knobs, tiles, device); a PNG output gets
+            them as text chunks, as an export does, with its own ``input`` and
+            ``range_check``. Other formats carry none.
 
     Yields:
         :class:`BatchProgress` after each tile and once at the end of each file.
@@ -187,9 +192,12 @@ def restore_files(
                         restored = stop.value
                         break
                     yield BatchProgress(index, count, src, step)
+                report = check_peaks(peaks, limit)
+                meta = None if params is None else replace(
+                    params, input=src.name, range_check=report.summary()).png_metadata()
                 write_image(dst, restored, alpha=image.alpha, bit_depth=image.bit_depth,
-                            inputs=inputs, gray=image.gray)
-                result = FileResult(src, dst, RESTORED, range=check_peaks(peaks, limit),
+                            inputs=inputs, gray=image.gray, metadata=meta)
+                result = FileResult(src, dst, RESTORED, range=report,
                                     seconds=time.perf_counter() - start)
             except Cancelled:
                 break

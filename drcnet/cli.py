@@ -28,6 +28,7 @@ from .inference import (
     compile_model,
     default_tile,
     ensemble_views,
+    model_device,
     overlap_for,
     overlap_note,
     run,
@@ -58,7 +59,9 @@ def read_checked(src: Path, max_pixels: int) -> Image:
 def cmd_restore(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .registry import load_model
+    from .compare import ExportParams
+    from .registry import load_model, weight_spec
+    from .weights import sha256
 
     inputs, folder = expand_inputs(args.inputs)
     pairs = plan_outputs(inputs, Path(args.output), folder, name="-o")
@@ -87,6 +90,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
             raise ImageWriteError(f"output folder {dst.parent} is not writable")
     if (note := overlap_note(args.overlap, tiles.tile, tiles.overlap)) and not args.quiet:
         print(f"note: {note}", file=sys.stderr)
+    weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
+    knobs = model.knobs
+    params = ExportParams(task=args.task, t=knobs.t, delta=knobs.delta, ea=knobs.ea,
+                          weights=weights.name, weights_sha256=sha256(weights),
+                          device=str(model_device(model)), tile=tiles.tile,
+                          overlap=tiles.overlap, precision=model.precision,
+                          ensemble=tiles.ensemble, repair=tiles.repair)
     limit = model.activation_limit
     if args.compile:
         if not args.quiet:
@@ -122,7 +132,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(f"{r.src} -> {r.dst}", file=sys.stderr)
 
     try:
-        results = run(restore_files(model, pairs, tiles,
+        results = run(restore_files(model, pairs, tiles, params=params,
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
     finally:
         if bar is not None:

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtWidgets import QLabel
 
 import drcnet.inference
-from drcnet.imageio import read_image
+from drcnet.imageio import read_image, read_png_text
 from drcnet.inference import restore_tiled, run
 
 
@@ -40,6 +40,9 @@ def test_restore_files_writes_each_image_with_the_window_s_settings(
     expected = run(restore_tiled(model, read_image(folder / "s1.png").rgb, dlg.tiles))
     got = read_image(folder / "restored" / "s1.png").rgb
     assert np.abs(got - expected).max() <= 1 / 255 + 1e-6
+    meta = read_png_text(folder / "restored" / "s1.png")
+    assert meta["drcnet.t"] == "0.6" and meta["drcnet.input"] == "s1.png"
+    assert meta["drcnet.weights_sha256"] == w.info.sha256
     dlg.done(0)
 
 

@@ -19,8 +19,9 @@ from drcnet.batch import (
     restore_files,
     summary,
 )
+from drcnet.compare import ExportParams
 from drcnet.errors import DRCNetError, ImageWriteError
-from drcnet.imageio import read_image, write_image
+from drcnet.imageio import read_image, read_png_text, write_image
 from drcnet.inference import TileConfig, restore_tiled, run
 
 
@@ -121,3 +122,20 @@ def test_cancel_stops_between_tiles_and_writes_nothing_half_made(tmp_path: Path,
     assert [r.status for r in results] == [RESTORED, CANCELLED, CANCELLED]
     assert sorted(p.name for p in out.iterdir()) == ["p0.png"]
     assert summary(results) == "1 of 3 restored, 2 cancelled"
+
+
+def test_png_outputs_record_the_parameters_of_their_run(tmp_path: Path, model: DRCNet) -> None:
+    photos = _photos(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    pairs = [(photos[0], out / "a.png"), (photos[1], out / "b.jpg")]
+    params = ExportParams(task="denoise", t=0.6, delta=1e-5, ea=True, weights="w.safetensors",
+                          weights_sha256="ab" * 32, device="cpu", tile=32, overlap=8)
+    run(restore_files(model, pairs, TileConfig(tile=32, overlap=8), params=params))
+    meta = read_png_text(out / "a.png")
+    assert meta["drcnet.input"] == "p0.png" and meta["drcnet.t"] == "0.6"
+    assert meta["drcnet.weights_sha256"] == "ab" * 32
+    assert "drcnet.range_check" in meta
+    assert read_image(out / "b.jpg").rgb.shape == (40, 56, 3)  # JPEG: written, no text
+    run(restore_files(model, pairs[:1], TileConfig(tile=32, overlap=8)))
+    assert "drcnet.t" not in read_png_text(out / "a.png")  # no params, no text

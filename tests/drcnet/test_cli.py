@@ -10,8 +10,8 @@ import torch
 
 from drcnet import DRCNet, registry
 from drcnet.cli import main
-from drcnet.imageio import read_image, write_image
-from drcnet.weights import save_weights
+from drcnet.imageio import read_image, read_png_text, write_image
+from drcnet.weights import save_weights, sha256
 
 
 @pytest.fixture
@@ -46,6 +46,9 @@ def test_restore_one_file(tmp_path, weights, photo, capsys) -> None:
     assert code == 0
     assert read_image(out).rgb.shape == (40, 50, 3)
     assert photo.read_bytes() == before
+    meta = read_png_text(out)  # the run's parameters, as an export records them
+    assert meta["drcnet.weights"] == "w.safetensors" and meta["drcnet.input"] == "in.png"
+    assert meta["drcnet.weights_sha256"] == sha256(weights) and meta["drcnet.task"] == "denoise"
 
 
 def test_restore_gray_stays_gray(tmp_path, weights, photo) -> None:
