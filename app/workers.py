@@ -117,7 +117,7 @@ class RestoreResult:
     range: RangeReport | None = None  # the range check over its tiles
 
 
-_JOBS = {"restore": RestoreJob, "batch": BatchJob}
+_JOBS = {"restore": RestoreJob, "batch": BatchJob}  # the long kinds, which can be cancelled
 
 
 def _digest(path: Path) -> str | None:
@@ -160,7 +160,6 @@ class ModelWorker(QObject):
     idle = Signal()
 
     ORDER = ("load", "preview", "restore", "batch")
-    LONG = ("restore", "batch")  # the kinds cancel_running stops
 
     def __init__(self) -> None:
         super().__init__()
@@ -202,10 +201,6 @@ class ModelWorker(QObject):
         with self._lock:
             return isinstance(self._running, RestoreJob)
 
-    def batching(self) -> bool:
-        with self._lock:
-            return isinstance(self._running, BatchJob)
-
     # --------------------------------------------------------------- worker thread
     @Slot()
     def drain(self) -> None:
@@ -215,7 +210,7 @@ class ModelWorker(QObject):
                 kind = next((k for k in self.ORDER if k in self._pending), None)
                 if kind is not None:
                     job = self._pending.pop(kind)
-                    if kind in self.LONG:
+                    if kind in _JOBS:  # long work: cancel_running can stop it
                         self._running = job
             if kind is None:
                 self.idle.emit()
@@ -223,7 +218,7 @@ class ModelWorker(QObject):
             try:
                 getattr(self, f"_run_{kind}")(job)
             finally:
-                if kind in self.LONG:
+                if kind in _JOBS:  # long work: cancel_running can stop it
                     with self._lock:
                         self._running = None
 
@@ -336,7 +331,6 @@ class ModelWorker(QObject):
         except Exception as exc:
             self.restoreFailed.emit(job.serial, _unexpected("the restore", exc))
 
-
     def _run_batch(self, job: BatchJob) -> None:
         from drcnet.batch import CANCELLED, restore_files
 
@@ -447,9 +441,6 @@ class Engine(QObject):
         if pending is not None:
             self.worker.batchFinished.emit(pending.serial, [], True)
         return self.worker.cancel_running("batch") or pending is not None
-
-    def batch_active(self) -> bool:
-        return self.worker.batching() or self.worker.has_pending("batch")
 
     def shutdown(self) -> None:
         """Cancel everything and stop the thread (waits for at most one tile)."""

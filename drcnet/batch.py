@@ -20,7 +20,7 @@ from pathlib import Path
 from .compare import ExportParams
 from .errors import Cancelled, DRCNetError, ImageWriteError
 from .imageio import IMAGE_EXTENSIONS, Image, check_image_type, read_image, write_image
-from .inference import Progress, TileConfig, TilePeak, restore_tiled
+from .inference import Progress, TileConfig, TilePeak, relay, restore_tiled
 from .network import DRCNet
 from .range_check import RangeReport, check_peaks
 
@@ -184,14 +184,9 @@ def restore_files(
             try:
                 image = read(src)
                 peaks: list[TilePeak] = []
-                gen = restore_tiled(model, image.rgb, tiles, cancel=cancel, peaks=peaks)
-                while True:
-                    try:
-                        step = next(gen)
-                    except StopIteration as stop:
-                        restored = stop.value
-                        break
-                    yield BatchProgress(index, count, src, step)
+                restored = yield from relay(
+                    restore_tiled(model, image.rgb, tiles, cancel=cancel, peaks=peaks),
+                    lambda step, i=index, s=src: BatchProgress(i, count, s, step))
                 report = check_peaks(peaks, limit)
                 meta = None if params is None else replace(
                     params, input=src.name, range_check=report.summary()).png_metadata()

@@ -413,7 +413,7 @@ def repair_tiles(
         for factor in REPAIR_COLOURS:
             note = f"out of range; restoring again with its colours x{factor:g}"
             probe.reset()
-            out = yield from _relay(
+            out = yield from relay(
                 _view_passes(model, desaturate(crops[i : i + 1], factor), ensemble, cancel,
                              probe),
                 lambda view, i=i, note=note: Progress(
@@ -518,11 +518,11 @@ def _restore_tiled(
         return outs
 
     if one_pass(h, w, tile):
-        out = yield from _relay(
+        out = yield from relay(
             _view_passes(model, rgb[None], ensemble, cancel, probe),
             lambda i: Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1
                                else "1 tile"))
-        out = yield from _relay(checked(rgb[None], out, [(0, 0)], h, w),
+        out = yield from relay(checked(rgb[None], out, [(0, 0)], h, w),
                                 lambda p: Progress(ensemble, ensemble, p.message))
         return out[0]
     th, tw = min(tile, h), min(tile, w)
@@ -554,11 +554,11 @@ def _restore_tiled(
                                                     dtype=crops.dtype)])
         if probe is not None:
             probe.reset()
-        outs = yield from _relay(_view_passes(model, crops, ensemble, cancel, probe),
+        outs = yield from relay(_view_passes(model, crops, ensemble, cancel, probe),
                                  lambda view, f=first, n=len(group): progress(f, n, view))
         # Only the group's real tiles: padding tiles are blank and not part of the image.
         # Progress stays where the group's passes left it while its tiles are repaired.
-        outs = yield from _relay(checked(crops, outs, group, th, tw),
+        outs = yield from relay(checked(crops, outs, group, th, tw),
                                  lambda p, f=first, n=len(group): Progress(
                                      (f + n) * ensemble, total * ensemble,
                                      f"tile {f + p.done + 1}/{total}: {p.message}"))
@@ -612,8 +612,9 @@ R = TypeVar("R")
 Y = TypeVar("Y")
 
 
-def _relay(gen: Generator[Y, None, R], to_progress: Callable[[Y], P]) -> Generator[P, None, R]:
-    """Drive ``gen``, yielding ``to_progress`` of each of its records; return its result."""
+def relay(gen: Generator[Y, None, R], to_progress: Callable[[Y], P]) -> Generator[P, None, R]:
+    """Drive ``gen``, yielding ``to_progress`` of each of its records; return its result
+    (``out = yield from relay(inner, wrap)`` inside an outer progress generator)."""
     while True:
         try:
             record = next(gen)
