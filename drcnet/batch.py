@@ -20,7 +20,15 @@ from pathlib import Path
 from .compare import ExportParams
 from .errors import Cancelled, DRCNetError, ImageWriteError
 from .imageio import IMAGE_EXTENSIONS, Image, check_image_type, read_image, write_image
-from .inference import Progress, TileConfig, TilePeak, relay, restore_tiled
+from .inference import (
+    Progress,
+    TileConfig,
+    TilePeak,
+    apply_strength,
+    check_strength,
+    relay,
+    restore_tiled,
+)
 from .network import DRCNet
 from .range_check import RangeReport, check_peaks
 
@@ -145,6 +153,7 @@ def restore_files(
     overwrite: bool = True,
     read: Callable[[Path], Image] = read_image,
     params: ExportParams | None = None,
+    strength: float = 1.0,
 ) -> Generator[BatchProgress, None, list[FileResult]]:
     """Restore each ``(src, dst)`` pair with ``model`` as it is configured, tile by tile.
 
@@ -162,6 +171,8 @@ def restore_files(
         params: the run's parameters (model file, knobs, tiles, device); a PNG output gets
             them as text chunks, as an export does, with its own ``input`` and
             ``range_check``. Other formats carry none.
+        strength: the share of the restoration each output keeps
+            (:func:`~drcnet.inference.apply_strength`; 1: all of it); recorded in ``params``.
 
     Yields:
         :class:`BatchProgress` after each tile and once at the end of each file.
@@ -170,6 +181,7 @@ def restore_files(
         one :class:`FileResult` per pair, in order. On cancel, the file in progress and the
         ones after it are ``cancelled``; nothing half-made is written.
     """
+    strength = check_strength(strength)
     results: list[FileResult] = []
     inputs = [src for src, _ in pairs]
     count = len(pairs)
@@ -189,9 +201,11 @@ def restore_files(
                     lambda step, i=index, s=src: BatchProgress(i, count, s, step))
                 report = check_peaks(peaks, limit)
                 meta = None if params is None else replace(
-                    params, input=src.name, range_check=report.summary()).png_metadata()
-                write_image(dst, restored, alpha=image.alpha, bit_depth=image.bit_depth,
-                            inputs=inputs, gray=image.gray, metadata=meta)
+                    params, input=src.name, range_check=report.summary(),
+                    strength=strength).png_metadata()
+                write_image(dst, apply_strength(image.rgb, restored, strength),
+                            alpha=image.alpha, bit_depth=image.bit_depth, inputs=inputs,
+                            gray=image.gray, metadata=meta)
                 result = FileResult(src, dst, RESTORED, range=report,
                                     seconds=time.perf_counter() - start)
             except Cancelled:

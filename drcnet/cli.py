@@ -25,6 +25,7 @@ from .inference import (
     DEFAULT_TILE,
     MIN_TILE,
     TileConfig,
+    check_strength,
     compile_model,
     default_tile,
     ensemble_views,
@@ -96,7 +97,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                           weights=weights.name, weights_sha256=sha256(weights),
                           device=str(model_device(model)), tile=tiles.tile,
                           overlap=tiles.overlap, precision=model.precision,
-                          ensemble=tiles.ensemble, repair=tiles.repair)
+                          ensemble=tiles.ensemble, repair=tiles.repair, strength=args.strength)
     limit = model.activation_limit
     if args.compile:
         if not args.quiet:
@@ -132,7 +133,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(f"{r.src} -> {r.dst}", file=sys.stderr)
 
     try:
-        results = run(restore_files(model, pairs, tiles, params=params,
+        results = run(restore_files(model, pairs, tiles, params=params, strength=args.strength,
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
     finally:
         if bar is not None:
@@ -210,6 +211,24 @@ def add_repair_option(p: argparse.ArgumentParser) -> None:
                         "towards gray (the default; the range check says which)")
 
 
+def strength_value(text: str) -> float:
+    """``--strength``'s type: a share in [0, 1], or a percentage such as ``80%``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        return check_strength(value)
+    except (ValueError, DRCNetError):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a strength; give 0..1 or a percentage (0.8 or 80%)") from None
+
+
+def add_strength_option(p: argparse.ArgumentParser) -> None:
+    """``--strength``: see :func:`drcnet.inference.apply_strength`."""
+    p.add_argument("--strength", type=strength_value, default=1.0, metavar="S",
+                   help="how much of the restoration to keep, 0..1 or a percentage: the "
+                        "output is the input plus S times the change the model makes (default "
+                        "1: all of it; 0.8 keeps a fifth of the input's grain or texture)")
+
+
 def add_runtime_options(p: argparse.ArgumentParser, default: str = "auto") -> None:
     """``--precision`` and ``--channels-last`` (see :meth:`DRCNet.set_runtime`)."""
     p.add_argument("--precision", default=default, choices=PRECISION_CHOICES,
@@ -258,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_variant_option(p)
     add_runtime_options(p)
     add_repair_option(p)
+    add_strength_option(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

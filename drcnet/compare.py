@@ -575,6 +575,7 @@ class ExportParams:
     ensemble: int = 1  # views averaged per tile (rotations/mirrors; 1 = one pass)
     range_check: str | None = None  # drcnet.range_check.RangeReport.summary of the restore
     repair: bool = True  # whether out-of-range tiles were restored again (TileConfig.repair)
+    strength: float = 1.0  # share of the restoration kept (inference.apply_strength)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -726,7 +727,8 @@ def sheet_title(params: ExportParams) -> str:
     knobs = Knobs(params.t, params.delta, params.ea)
     return (f"DRCNet {params.task}  |  {params.input}  |  {knob_text(knobs)}  |  "
             f"weights {params.weights_sha256[:10]}  |  {params.device}, tile {params.tile}"
-            + (f", {params.ensemble} views" if params.ensemble > 1 else ""))
+            + (f", {params.ensemble} views" if params.ensemble > 1 else "")
+            + (f"  |  strength {params.strength:.0%}" if params.strength < 1 else ""))
 
 
 # --------------------------------------------------------------------------- CLI
@@ -734,7 +736,7 @@ def sheet_title(params: ExportParams) -> str:
 
 def register(subparsers: Any) -> None:
     """Add ``drcnet compare`` to the CLI's subcommands."""
-    from .cli import add_repair_option, add_variant_option
+    from .cli import add_repair_option, add_strength_option, add_variant_option
     from .devices import DEVICE_CHOICES
     from .registry import TASKS
 
@@ -775,6 +777,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-labels", action="store_true", help="no text on side/split layouts")
     p.add_argument("--no-sidecar", action="store_true", help="no JSON sidecar")
     add_repair_option(p)
+    add_strength_option(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
     p.set_defaults(func=cmd_compare)
@@ -787,6 +790,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .imageio import check_image_type
     from .inference import (
         TileConfig,
+        apply_strength,
         default_tile,
         ensemble_views,
         model_device,
@@ -851,8 +855,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         split=args.split if args.layout == "split" else None,
         block=args.block if args.layout == "sheet" else None,
         noea=noea_text, input=src.name, precision=model.precision, ensemble=tiles.ensemble,
-        range_check=report.summary(), repair=tiles.repair,
+        range_check=report.summary(), repair=tiles.repair, strength=args.strength,
     )
+    restored = apply_strength(image.rgb, restored, args.strength)
     result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis, block=args.block,
                      title=sheet_title(params), cmap=args.colormap)

@@ -342,6 +342,42 @@ def gray_like(src: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.repeat(out.mean(axis=2, keepdims=True, dtype=np.float32), 3, axis=2)
 
 
+
+def check_strength(strength: float) -> float:
+    """``strength`` as a float, or a :class:`DRCNetError` naming it when it is outside
+    [0, 1] (or not a number)."""
+    s = float(strength)
+    if not 0.0 <= s <= 1.0:  # also False for NaN
+        raise DRCNetError(f"strength must be between 0 and 1 (1: the full restoration), "
+                          f"got {strength:g}")
+    return s
+
+
+def apply_strength(original: np.ndarray, restored: np.ndarray, strength: float) -> np.ndarray:
+    """How much of the restoration to keep: ``original + strength · (restored − original)``.
+
+    The "amount" of photo tools' noise reduction: at 1 the network's output as it is (the
+    same array), at 0 the input, between them some of the input's grain or texture back.
+    It is applied after the network, so changing it never runs the model again.
+
+    Args:
+        original: the input image, H×W×C float32 in [0, 1].
+        restored: the network's output for it, the same shape.
+        strength: in [0, 1].
+
+    Returns:
+        H×W×C float32 in [0, 1].
+    """
+    s = check_strength(strength)
+    if original.shape != restored.shape:
+        raise ValueError(f"the input is {original.shape} but the restored image is "
+                         f"{restored.shape}; they must match")
+    if s == 1.0:
+        return restored
+    out = original.astype(np.float32, copy=True)
+    out += np.float32(s) * (restored - out)
+    return out
+
 # Rec. 601 luma: the gray that desaturate() pulls colours towards.
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # The colour factors repair_tiles() tries in turn, until a pass is back in range. Every shipped

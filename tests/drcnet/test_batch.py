@@ -139,3 +139,23 @@ def test_png_outputs_record_the_parameters_of_their_run(tmp_path: Path, model: D
     assert read_image(out / "b.jpg").rgb.shape == (40, 56, 3)  # JPEG: written, no text
     run(restore_files(model, pairs[:1], TileConfig(tile=32, overlap=8)))
     assert "drcnet.t" not in read_png_text(out / "a.png")  # no params, no text
+
+
+def test_strength_keeps_part_of_the_input_and_is_recorded(tmp_path: Path, model: DRCNet) -> None:
+    photos = _photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    tiles = TileConfig(tile=32, overlap=8)
+    params = ExportParams(task="denoise", t=0.6, delta=1e-5, ea=True, weights="w.safetensors",
+                          weights_sha256="ab" * 32, device="cpu", tile=32, overlap=8)
+    run(restore_files(model, [(photos[0], out / "full.png")], tiles))
+    run(restore_files(model, [(photos[0], out / "half.png")], tiles, params=params,
+                      strength=0.5))
+    src = read_image(photos[0]).rgb
+    full, half = read_image(out / "full.png").rgb, read_image(out / "half.png").rgb
+    assert np.abs(full - src).mean() > 0.01  # the model changes the image
+    np.testing.assert_allclose(half, (src + full) / 2, atol=1.5 / 255)  # 8-bit rounding
+    assert read_png_text(out / "half.png")["drcnet.strength"] == "0.5"
+    with pytest.raises(DRCNetError, match="strength"):
+        run(restore_files(model, [(photos[0], out / "x.png")], tiles, strength=2.0))
+    assert not (out / "x.png").exists()

@@ -51,6 +51,24 @@ def test_restore_one_file(tmp_path, weights, photo, capsys) -> None:
     assert meta["drcnet.weights_sha256"] == sha256(weights) and meta["drcnet.task"] == "denoise"
 
 
+def test_restore_strength_and_its_errors(tmp_path, weights, photo, capsys) -> None:
+    base = ["restore", str(photo), "--task", "denoise", "--weights", str(weights),
+            "--device", "cpu", "-q"]
+    assert main(base + ["-o", str(tmp_path / "full.png")]) == 0
+    assert main(base + ["-o", str(tmp_path / "part.png"), "--strength", "75%"]) == 0
+    src, full = read_image(photo).rgb, read_image(tmp_path / "full.png").rgb
+    part = read_image(tmp_path / "part.png").rgb
+    np.testing.assert_allclose(part, src + 0.75 * (full - src), atol=1.5 / 255)
+    assert read_png_text(tmp_path / "part.png")["drcnet.strength"] == "0.75"
+    assert read_png_text(tmp_path / "full.png")["drcnet.strength"] == "1.0"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(base + ["-o", str(tmp_path / "bad.png"), "--strength", "1.5"])
+    assert exc.value.code == 2
+    assert "'1.5' is not a strength" in capsys.readouterr().err
+    assert not (tmp_path / "bad.png").exists()
+
+
 def test_restore_gray_stays_gray(tmp_path, weights, photo) -> None:
     import cv2
 

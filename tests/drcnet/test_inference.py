@@ -301,3 +301,24 @@ def test_gray_input_gives_gray_output(model: DRCNet) -> None:
     for out in (run(restore_tiled(model, gray, TileConfig(tile=32, overlap=8))),
                 forward_image(model, gray)[0]):
         assert out.shape == gray.shape and is_gray(out)
+
+
+def test_apply_strength_mixes_the_restoration_into_the_input() -> None:
+    from drcnet.errors import DRCNetError
+    from drcnet.inference import apply_strength
+
+    rng = np.random.default_rng(0)
+    src = rng.random((6, 7, 3), dtype=np.float32)
+    out = rng.random((6, 7, 3), dtype=np.float32)
+    before = src.copy()
+    assert apply_strength(src, out, 1.0) is out  # no copy of a large image for the default
+    np.testing.assert_array_equal(apply_strength(src, out, 0.0), src)
+    mixed = apply_strength(src[:, ::-1], out, 0.25)  # non-contiguous input
+    assert mixed.dtype == np.float32
+    np.testing.assert_allclose(mixed, 0.75 * src[:, ::-1] + 0.25 * out, atol=1e-6)
+    np.testing.assert_array_equal(src, before)  # the input is not changed in place
+    for bad in (-0.1, 1.01, float("nan")):
+        with pytest.raises(DRCNetError, match="strength"):
+            apply_strength(src, out, bad)
+    with pytest.raises(ValueError, match="must match"):
+        apply_strength(src, out[:3], 0.5)
