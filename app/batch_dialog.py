@@ -45,15 +45,17 @@ class BatchDialog(QDialog):
     """Pick input files or folders and an output folder, then restore them all.
 
     ``settings`` is one line naming the model and knobs the batch will use (as the main
-    window shows them); the knobs and tiles are fixed when the dialog opens.
+    window shows them); the knobs, tiles and strength (the share of the restoration each
+    output keeps) are fixed when the dialog opens.
     """
 
     def __init__(self, engine: Engine, knobs: Knobs, tiles: TileConfig, settings: str,
-                 folder: Path, parent: QWidget | None = None) -> None:
+                 folder: Path, parent: QWidget | None = None, strength: float = 1.0) -> None:
         super().__init__(parent)
         self.setWindowTitle("Restore Files")
         self.setMinimumWidth(620)
         self.engine, self.knobs, self.tiles = engine, knobs, tiles
+        self.strength = strength
         self._folder = folder
         self._inputs: list[Path] = []
         self._folder_input = False
@@ -219,7 +221,8 @@ class BatchDialog(QDialog):
         self.progress.setValue(0)
         self.progress.show()
         self.job = self.engine.batch(pairs, self.knobs, self.tiles,
-                                     overwrite=bool(self.existing_combo.currentData()))
+                                     overwrite=bool(self.existing_combo.currentData()),
+                                     strength=self.strength)
         self._say(f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…"
                   if not self.engine.restore_active()
                   else "Waiting for the window's full-resolution restore to finish…")

@@ -116,7 +116,8 @@ class ControlsPanel(QWidget):
     Signals:
         taskChanged(task), variantChanged(variant), deviceChanged(device), knobsChanged(Knobs),
         runChanged(): preview size, tile size, auto-refine or best quality changed,
-        restoreRequested(): the user asked for a full-resolution restore.
+        restoreRequested(): the user asked for a full-resolution restore,
+        strengthChanged(float): the share of the restoration kept (0..1) changed.
     """
 
     taskChanged = Signal(str)
@@ -126,6 +127,7 @@ class ControlsPanel(QWidget):
     dragFinished = Signal()  # a knob slider was let go
     runChanged = Signal()
     restoreRequested = Signal()
+    strengthChanged = Signal(float)  # the share of the restoration kept, 0..1
 
     def __init__(self, devices: list[tuple[str, str]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -218,6 +220,33 @@ class ControlsPanel(QWidget):
         grid.addWidget(self.reset_button)
         layout.addWidget(knobs)
 
+        # ---------------------------------------------------------------- output
+        output = QGroupBox("Output")
+        ogrid = QVBoxLayout(output)
+        ogrid.setSpacing(4)
+        s_row = QHBoxLayout()
+        s_label = QLabel("Strength")
+        s_label.setToolTip(
+            "How much of the restoration to apply: the result is the input plus this share "
+            "of the change the model makes. 100 %: the model's output; lower keeps some of "
+            "the photo's own grain and texture. It is applied after the network, so the "
+            "model does not run again; exports and Restore Files use it too.")
+        self.strength_spin = QSpinBox()
+        self.strength_spin.setRange(0, 100)
+        self.strength_spin.setSuffix(" %")
+        self.strength_spin.setKeyboardTracking(False)
+        self.strength_spin.setToolTip(s_label.toolTip())
+        s_row.addWidget(s_label)
+        s_row.addStretch(1)
+        s_row.addWidget(self.strength_spin)
+        self.strength_slider = QSlider(Qt.Orientation.Horizontal)
+        self.strength_slider.setRange(0, 100)
+        self.strength_slider.setPageStep(10)
+        self.strength_slider.setToolTip(s_label.toolTip())
+        ogrid.addLayout(s_row)
+        ogrid.addWidget(self.strength_slider)
+        layout.addWidget(output)
+
         # ---------------------------------------------------------------- run
         run = QGroupBox("Run")
         rform = QFormLayout(run)
@@ -274,6 +303,7 @@ class ControlsPanel(QWidget):
         layout.addStretch(1)
 
         self.set_knobs(Knobs())
+        self.set_strength(1.0)
         self.set_run(512, DEFAULT_TILE, True)
         self._label_views()
         self._fill_variants()
@@ -299,6 +329,8 @@ class ControlsPanel(QWidget):
         self.ensemble_check.toggled.connect(lambda _: self.runChanged.emit())
         self.repair_check.toggled.connect(lambda _: self.runChanged.emit())
         self.restore_button.clicked.connect(self.restoreRequested)
+        self.strength_slider.valueChanged.connect(self._strength_from)
+        self.strength_spin.valueChanged.connect(self._strength_from)
 
     # ------------------------------------------------------------------ binding
     def _t_from_slider(self, value: int) -> None:
@@ -537,6 +569,25 @@ class ControlsPanel(QWidget):
         self.repair_check.setChecked(repair)
         for w in blockers:
             w.blockSignals(False)
+
+    def strength(self) -> float:
+        """The share of the restoration shown and written, in [0, 1] (1: all of it)."""
+        return self.strength_spin.value() / 100
+
+    def set_strength(self, value: float, notify: bool = False) -> None:
+        percent = round(min(max(value, 0.0), 1.0) * 100)
+        for w in (self.strength_slider, self.strength_spin):
+            w.blockSignals(True)
+            w.setValue(percent)
+            w.blockSignals(False)
+        if notify:
+            self.strengthChanged.emit(self.strength())
+
+    def _strength_from(self, percent: int) -> None:
+        """Slider and spin box follow each other; one ``strengthChanged`` per change."""
+        if self.strength_slider.value() == self.strength_spin.value():
+            return
+        self.set_strength(percent / 100, notify=True)
 
     # ------------------------------------------------------------------ status
     def set_model_status(self, text: str, problem: bool = False, tip: str = "") -> None:

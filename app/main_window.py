@@ -57,7 +57,7 @@ from drcnet.compare import (
 from drcnet.devices import available_devices
 from drcnet.errors import WeightsError
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
-from drcnet.inference import DEFAULT_TILE, TileConfig, one_pass, overlap_for
+from drcnet.inference import DEFAULT_TILE, TileConfig, apply_strength, one_pass, overlap_for
 from drcnet.metrics import psnr, ssim
 from drcnet.range_check import RangeReport, flagged_boxes
 from drcnet.registry import TASKS, check_weight_file, stored_config, weight_spec
@@ -145,6 +145,10 @@ class MainWindow(QMainWindow):
         self.full: RestoreResult | None = None
         self._preview_qimage = None
         self._full_qimage = None
+        # The full result and the strength _full_qimage shows them at (None: nothing yet);
+        # a strength change remakes it in the pool, one at a time (_remix_full).
+        self._full_mix: tuple[RestoreResult, float] | None = None
+        self._mixing = False
         self._open_serial = 0
         self._image_serial = 0
         self._preview_serial = 0
@@ -378,6 +382,7 @@ class MainWindow(QMainWindow):
         self._show_model_knobs()
         self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine(), s.ensemble(),
                               s.tile_auto(), s.repair())
+        self.controls.set_strength(s.strength())
         m = s.maps()
         self.maps.set_options(str(m["block"]), str(m["kind"]), str(m["cmap"]),
                               int(m["opacity"]), bool(m["overlay"]))
@@ -402,6 +407,7 @@ class MainWindow(QMainWindow):
         s.set_auto_refine(self.controls.auto_refine())
         s.set_ensemble(self.controls.ensemble() > 1)
         s.set_repair(self.controls.repair())
+        s.set_strength(self.controls.strength())
         s.set_maps(self.maps.block(), self.maps.kind(), self.maps.cmap(),
                    self.maps.opacity_slider.value(), self.maps.overlay_enabled())
         s.set_compare_style(self.viewer.compare_style())
@@ -427,6 +433,7 @@ class MainWindow(QMainWindow):
         c.dragFinished.connect(self._on_drag_finished)
         c.runChanged.connect(self._on_run_changed)
         c.restoreRequested.connect(self.start_full_restore)
+        c.strengthChanged.connect(self._on_strength_changed)
         self.maps.changed.connect(self._update_overlay)
         self.maps_dock.visibilityChanged.connect(self._on_maps_visibility)
         self.viewer.hovered.connect(self._on_hover)
@@ -482,6 +489,7 @@ class MainWindow(QMainWindow):
         self.image, self.small = opened.image, opened.small
         self.preview = self.full = None
         self._preview_qimage = self._full_qimage = None
+        self._full_mix = None
         self._preview_floor = self._preview_serial + 1
         self._metrics = {}
         self.reference = None
@@ -620,8 +628,19 @@ class MainWindow(QMainWindow):
         self._metrics = {}
         self._update_metrics_text()
 
-    def _compute_metrics(self, key: str, a: np.ndarray, b: np.ndarray, note: str) -> None:
+    def _compute_metrics(self, key: str, a: np.ndarray, b: np.ndarray, note: str,
+                         source: np.ndarray | None = None) -> None:
+        """PSNR and SSIM of ``a`` against ``b`` in the pool; with ``source`` (the image ``a``
+        restores), of ``a`` at the current strength."""
         serial = self._image_serial
+        strength = self.strength()
+        if source is not None and strength < 1.0:
+            note += f", strength {strength * 100:.0f} %"
+
+        def measure() -> tuple[float, float]:
+            out = a if source is None else apply_strength(source, a, strength)
+            return psnr(out, b), ssim(out, b)
+
         self._metrics_seq[key] = seq = self._metrics_seq.get(key, 0) + 1
 
         def done(values: tuple[float, float]) -> None:
@@ -631,20 +650,23 @@ class MainWindow(QMainWindow):
                 self._update_metrics_text()
                 self._check_settled()
 
-        self.jobs.run(lambda: (psnr(a, b), ssim(a, b)), done, lambda msg: None)
+        self.jobs.run(measure, done, lambda msg: None)
 
     def _refresh_output_metrics(self) -> None:
         if self.reference is None or self.image is None:
             return
         if self._full_current():
             self._compute_metrics("output", self.full.restored, self.reference.rgb,
-                                  "full resolution")
+                                  "full resolution", source=self.image.rgb)
         elif self.preview is not None:
             out = self.preview.analysis.restored
             h, w = out.shape[:2]
             ref = resize_to(self.reference.rgb, w, h)
             kind = "draft" if self.preview.draft else "preview"
-            self._compute_metrics("output", out, ref, f"{kind} {w}×{h}")
+            src = self.preview.source
+            self._compute_metrics("output", out, ref, f"{kind} {w}×{h}",
+                                  source=src if src is not None and src.shape == out.shape
+                                  else None)
 
     def _update_metrics_text(self) -> None:
         if self.reference is None:
@@ -864,6 +886,69 @@ class MainWindow(QMainWindow):
         self._set_run_label()
         self._check_settled()
 
+    # ================================================================== strength
+    def strength(self) -> float:
+        """The share of the restoration shown, measured and written (1: all of it)."""
+        return self.controls.strength()
+
+    def _strength_caption(self) -> str:
+        s = self.strength()
+        return "" if s == 1.0 else f" · strength {s * 100:.0f} %"
+
+    def _preview_output(self, result: PreviewResult) -> np.ndarray:
+        """The preview's restored image at the current strength."""
+        restored = result.analysis.restored
+        if result.source is None or result.source.shape != restored.shape:
+            return restored
+        return apply_strength(result.source, restored, self.strength())
+
+    def _on_strength_changed(self, strength: float) -> None:
+        """Mix again what is already restored; the model does not run."""
+        self.settings.set_strength(strength)
+        if self.preview is not None:
+            self._preview_qimage = to_qimage(self._preview_output(self.preview))
+            if self.full is not None and self.full.restored is self.preview.analysis.restored:
+                self._full_qimage = self._preview_qimage  # the preview is the full result
+                self._full_mix = (self.full, strength)
+        self._remix_full()
+        self._show_output()
+        self._refresh_output_metrics()
+        self._check_settled()
+
+    def _full_shows(self, strength: float) -> bool:
+        """Whether the full-resolution image shown is the current full result at
+        ``strength``."""
+        return (self._full_mix is not None and self._full_mix[0] is self.full
+                and self._full_mix[1] == strength)
+
+    def _remix_full(self) -> None:
+        """Make the full-resolution image shown at the current strength, in the pool: a
+        12-megapixel mix takes a noticeable moment. One at a time; when one ends and the
+        strength has moved on, the next starts."""
+        full, image, strength = self.full, self.image, self.strength()
+        if self._mixing or full is None or image is None or self._full_shows(strength):
+            return
+        if strength == 1.0 and full.qimage is not None and full.qimage_strength == 1.0:
+            self._full_qimage, self._full_mix = full.qimage, (full, 1.0)
+            return
+        self._mixing = True
+
+        def done(qimage: QImage) -> None:
+            self._mixing = False
+            if self.full is full:
+                self._full_qimage, self._full_mix = qimage, (full, strength)
+                self._show_output()
+            self._remix_full()
+            self._check_settled()
+
+        def failed(message: str) -> None:
+            self._mixing = False
+            self.statusBar().showMessage(f"Could not apply the strength: {message}", 10000)
+            self._check_settled()
+
+        self.jobs.run(lambda: to_qimage(apply_strength(image.rgb, full.restored, strength)),
+                      done, failed)
+
     # ================================================================== preview
     def _wants_maps(self) -> bool:
         return self.maps_dock.isVisible() or (
@@ -912,13 +997,14 @@ class MainWindow(QMainWindow):
         self.preview = result
         a = result.analysis
         h, w = a.restored.shape[:2]
-        self._preview_qimage = to_qimage(a.restored)
+        self._preview_qimage = to_qimage(self._preview_output(result))
         if (self._preview_is_full() and a.knobs == self.knobs() and not result.draft
                 and result.repair == self.controls.repair()):
             self.full = RestoreResult(result.serial, a.knobs, a.restored, a.seconds,
                                       result.device, self._tiles(),
                                       precision=self.info.precision, range=a.range)
             self._full_qimage = self._preview_qimage
+            self._full_mix = (self.full, self.strength())
         if a.maps:
             self.maps.set_maps(a.maps, a.knobs.t,
                                f"from the {w}×{h} {'draft' if result.draft else 'preview'}")
@@ -993,8 +1079,10 @@ class MainWindow(QMainWindow):
                 if self.model_missing else f"The {task} model could not be loaded:\n"
                 f"{self.model_error}"))
         elif self._full_current():
+            stale = "" if self._full_shows(self.strength()) else " · updating…"
             self.viewer.set_output(self._full_qimage,
-                                   f"Restored · full resolution · {knob_caption(self.full.knobs)}")
+                                   f"Restored · full resolution · {knob_caption(self.full.knobs)}"
+                                   f"{self._strength_caption()}{stale}")
             self._show_range(self.full.range, self.full.restored.shape[:2])
             self.restoreShown.emit()
         elif self.preview is not None:
@@ -1004,7 +1092,7 @@ class MainWindow(QMainWindow):
             kind = "draft" if self.preview.draft else "preview"
             self.viewer.set_output(
                 self._preview_qimage, f"Restored · {kind} {w}×{h} · {knob_caption(a.knobs)}"
-                f"{stale}")
+                f"{self._strength_caption()}{stale}")
             self._show_range(a.range, a.restored.shape[:2])
         else:
             self.viewer.set_output(None, caption="", message=(
@@ -1100,14 +1188,19 @@ class MainWindow(QMainWindow):
             return " ".join(f"{round(float(c) * scale):{width}d}" for c in v)
 
         text = f"x {x:5d}  y {y:5d}   in {fmt(self.image.rgb[y, x])}"
-        out = None
+        out = src = None
         if self._full_current():
-            out = self.full.restored[y, x]
+            out, src = self.full.restored[y, x], self.image.rgb[y, x]
         elif self.preview is not None:
             r = self.preview.analysis.restored
             h, w = self.image.rgb.shape[:2]
-            out = r[min(r.shape[0] - 1, y * r.shape[0] // h), min(r.shape[1] - 1,
-                                                                  x * r.shape[1] // w)]
+            py, px = min(r.shape[0] - 1, y * r.shape[0] // h), min(r.shape[1] - 1,
+                                                                   x * r.shape[1] // w)
+            out = r[py, px]
+            if self.preview.source is not None and self.preview.source.shape == r.shape:
+                src = self.preview.source[py, px]
+        if out is not None and src is not None:
+            out = apply_strength(src, out, self.strength())  # the value shown
         if out is not None:
             text += f"   out {fmt(out)}"
         self.pixel_label.setText(text)
@@ -1145,7 +1238,8 @@ class MainWindow(QMainWindow):
         if self._restore_job is not None and self._restore_job.knobs == self.knobs() \
                 and self._same_output(self._restore_job.tiles):
             return  # already running with these settings
-        self._restore_job = self.engine.restore(self.image.rgb, self.knobs(), self._tiles())
+        self._restore_job = self.engine.restore(self.image.rgb, self.knobs(), self._tiles(),
+                                                self.strength())
         self._was_settled = False
         self.progress.setRange(0, 0)
         self.progress.setFormat("starting…")
@@ -1187,7 +1281,12 @@ class MainWindow(QMainWindow):
         self._restore_job = None
         self._end_progress()
         self.full = result
-        self._full_qimage = result.qimage or to_qimage(result.restored)
+        if result.qimage is not None:
+            self._full_qimage, shown = result.qimage, result.qimage_strength
+        else:
+            self._full_qimage, shown = to_qimage(result.restored), 1.0
+        self._full_mix = (result, shown)
+        self._remix_full()
         self.statusBar().showMessage(
             f"Full-resolution restore done in {result.seconds:.1f} s", 8000)
         self._set_run_label(f"{result.seconds:.1f} s")
@@ -1229,11 +1328,14 @@ class MainWindow(QMainWindow):
         if tiles.ensemble > 1:
             extras.append(f"best quality ({tiles.ensemble} views)")
         extras.append("repair " + ("on" if tiles.repair else "off"))
+        if self.strength() < 1.0:
+            extras.append(f"strength {self.strength() * 100:.0f} %")
         settings = (f"{self.info.weights.name} ({self.info.task}) · {knob_caption(self.knobs())}"
                     f" · {' · '.join(extras)} on {self.info.device}")
         folder = (self.image.path.parent if self.image is not None
                   else Path(self.settings.last_folder() or Path.home()))
-        return BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self)
+        return BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self,
+                           strength=self.strength())
 
     def batch_dialog(self) -> None:
         dlg = self.make_batch_dialog()
@@ -1318,13 +1420,14 @@ class MainWindow(QMainWindow):
             split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
             block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
             input=image.path.name, precision=full.precision, ensemble=full.tiles.ensemble,
-            repair=full.tiles.repair,
+            repair=full.tiles.repair, strength=self.strength(),
             range_check=full.range.summary() if full.range is not None else None)
         split = self.viewer.split_position()
         block, cmap = self.maps.block(), self.maps.cmap()
 
         def write() -> Path:
-            rgb = compose(req.layout, image.rgb, full.restored, split=split,
+            restored = apply_strength(image.rgb, full.restored, params.strength)
+            rgb = compose(req.layout, image.rgb, restored, split=split,
                           labels=req.labels, analysis=a, block=block,
                           title=sheet_title(params), cmap=cmap, alpha=image.alpha)
             depth = 8 if req.layout == "sheet" else image.bit_depth

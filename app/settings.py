@@ -182,6 +182,15 @@ class Settings:
     def set_repair(self, on: bool) -> None:
         self._set("run/repair", on)
 
+    def strength(self, default: float = 1.0) -> float:
+        """The share of the restoration shown and written (1: all of it); a stored value
+        outside [0, 1] reads as the default."""
+        value = float(self._get("run/strength", default, float))
+        return value if 0.0 <= value <= 1.0 else default
+
+    def set_strength(self, value: float) -> None:
+        self._set("run/strength", value)
+
     def maps(self) -> dict[str, object]:
         return {
             "block": str(self._get("maps/block", "", str)),

@@ -27,7 +27,15 @@ from PySide6.QtGui import QImage
 
 from drcnet.compare import PAPER_DELTA, PAPER_T, Analysis, ExportParams, Knobs, analyse
 from drcnet.errors import Cancelled, DRCNetError, NoWeightsError, WeightsError
-from drcnet.inference import Progress, TileConfig, TilePeak, model_device, restore_tiled, run
+from drcnet.inference import (
+    Progress,
+    TileConfig,
+    TilePeak,
+    apply_strength,
+    model_device,
+    restore_tiled,
+    run,
+)
 from drcnet.range_check import RangeReport, check_peaks
 
 from .viewer import to_qimage
@@ -81,6 +89,7 @@ class RestoreJob:
     knobs: Knobs
     tiles: TileConfig
     cancel: threading.Event = field(default_factory=threading.Event)
+    strength: float = 1.0  # the share of the restoration its QImage shows (apply_strength)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,7 @@ class BatchJob:
     tiles: TileConfig
     overwrite: bool = True
     cancel: threading.Event = field(default_factory=threading.Event)
+    strength: float = 1.0  # the share of the restoration each output keeps
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ class PreviewResult:
     device: str
     draft: bool = False
     repair: bool = True  # whether the preview was allowed to repair (PreviewJob.repair)
+    source: np.ndarray | None = None  # the image it restored (PreviewJob.rgb)
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,7 @@ class RestoreResult:
     qimage: QImage | None = None  # made in the worker: a large image converts slowly
     precision: str = "fp32"
     range: RangeReport | None = None  # the range check over its tiles
+    qimage_strength: float = 1.0  # the share of the restoration ``qimage`` shows
 
 
 _JOBS = {"restore": RestoreJob, "batch": BatchJob}  # the long kinds, which can be cancelled
@@ -299,7 +311,7 @@ class ModelWorker(QObject):
                              ea_compare=job.ea_compare, noea_model=self._noea,
                              repair=job.repair and not job.draft)  # drafts stay one pass
             self.previewReady.emit(PreviewResult(job.serial, result, str(self._info.device),
-                                                 job.draft, job.repair))
+                                                 job.draft, job.repair, job.rgb))
         except DRCNetError as exc:
             self.previewFailed.emit(job.serial, str(exc))
         except Exception as exc:
@@ -320,10 +332,11 @@ class ModelWorker(QObject):
             peaks: list[TilePeak] = []
             restored = run(restore_tiled(self._model, job.rgb, job.tiles,
                                          cancel=job.cancel.is_set, peaks=peaks), report)
+            shown = apply_strength(job.rgb, restored, job.strength)
             self.restoreFinished.emit(RestoreResult(
                 job.serial, job.knobs, restored, time.perf_counter() - start,
-                str(self._info.device), job.tiles, to_qimage(restored), self._model.precision,
-                check_peaks(peaks, self._model.activation_limit)))
+                str(self._info.device), job.tiles, to_qimage(shown), self._model.precision,
+                check_peaks(peaks, self._model.activation_limit), job.strength))
         except Cancelled:
             self.restoreCancelled.emit(job.serial, True)
         except DRCNetError as exc:
@@ -353,7 +366,7 @@ class ModelWorker(QObject):
                 ensemble=job.tiles.ensemble, repair=job.tiles.repair)
             results = run(restore_files(self._model, job.pairs, job.tiles,
                                         cancel=job.cancel.is_set, overwrite=job.overwrite,
-                                        params=params), report)
+                                        params=params, strength=job.strength), report)
             self.batchFinished.emit(job.serial, results,
                                     any(r.status == CANCELLED for r in results))
         except DRCNetError as exc:
@@ -405,8 +418,11 @@ class Engine(QObject):
         self._submit("preview", job)
         return job.serial
 
-    def restore(self, rgb: np.ndarray, knobs: Knobs, tiles: TileConfig) -> RestoreJob:
-        job = RestoreJob(self._next(), rgb, knobs, tiles)
+    def restore(self, rgb: np.ndarray, knobs: Knobs, tiles: TileConfig,
+                strength: float = 1.0) -> RestoreJob:
+        """Restore ``rgb`` at full resolution; ``strength``: the share of the restoration
+        the result's QImage shows (the array is the model's output either way)."""
+        job = RestoreJob(self._next(), rgb, knobs, tiles, strength=strength)
         old = self._submit("restore", job)
         if old is not None:  # replaced before it started: tell listeners it will not run
             self.worker.restoreCancelled.emit(old.serial, False)
@@ -426,10 +442,12 @@ class Engine(QObject):
         return self.worker.restoring() or self.worker.has_pending("restore")
 
     def batch(self, pairs: list[tuple[Path, Path]], knobs: Knobs, tiles: TileConfig,
-              overwrite: bool = True) -> BatchJob:
-        """Restore ``pairs`` (input, output) with the loaded model; results come as
-        ``worker.batchProgress`` / ``batchFinished`` / ``batchFailed``."""
-        job = BatchJob(self._next(), tuple(pairs), knobs, tiles, overwrite)
+              overwrite: bool = True, strength: float = 1.0) -> BatchJob:
+        """Restore ``pairs`` (input, output) with the loaded model, keeping ``strength`` of
+        the restoration; results come as ``worker.batchProgress`` / ``batchFinished`` /
+        ``batchFailed``."""
+        job = BatchJob(self._next(), tuple(pairs), knobs, tiles, overwrite,
+                       strength=strength)
         old = self._submit("batch", job)
         if old is not None:  # one batch at a time: the replaced one never started
             self.worker.batchFinished.emit(old.serial, [], True)
