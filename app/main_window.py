@@ -1413,14 +1413,12 @@ class MainWindow(QMainWindow):
             noea = a.without_ea_source
             if info.noea_weights is not None and a.without_ea_source == NOEA_TRAINED:
                 noea += f": {info.noea_weights.name} sha256 {info.noea_sha256}"
-        params = ExportParams(
-            task=info.task, t=full.knobs.t, delta=full.knobs.delta, ea=full.knobs.ea,
-            weights=info.weights.name, weights_sha256=info.sha256, device=full.device,
-            tile=full.tiles.tile, overlap=full.tiles.overlap, layout=req.layout,
+        params = ExportParams.of_run(
+            info.task, full.knobs, info.weights.name, info.sha256, full.device, full.tiles,
+            full.precision, layout=req.layout,
             split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
             block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
-            input=image.path.name, precision=full.precision, ensemble=full.tiles.ensemble,
-            repair=full.tiles.repair, strength=self.strength(),
+            input=image.path.name, strength=self.strength(),
             range_check=full.range.summary() if full.range is not None else None)
         split = self.viewer.split_position()
         block, cmap = self.maps.block(), self.maps.cmap()

@@ -359,11 +359,8 @@ class ModelWorker(QObject):
                 self.batchProgress.emit(job.serial, p)
 
             info = self._info
-            params = ExportParams(
-                task=info.task, t=job.knobs.t, delta=job.knobs.delta, ea=job.knobs.ea,
-                weights=info.weights.name, weights_sha256=info.sha256, device=info.device,
-                tile=job.tiles.tile, overlap=job.tiles.overlap, precision=info.precision,
-                ensemble=job.tiles.ensemble, repair=job.tiles.repair)
+            params = ExportParams.of_run(info.task, job.knobs, info.weights.name, info.sha256,
+                                         info.device, job.tiles, info.precision)
             results = run(restore_files(self._model, job.pairs, job.tiles,
                                         cancel=job.cancel.is_set, overwrite=job.overwrite,
                                         params=params, strength=job.strength), report)

@@ -92,12 +92,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if (note := overlap_note(args.overlap, tiles.tile, tiles.overlap)) and not args.quiet:
         print(f"note: {note}", file=sys.stderr)
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
-    knobs = model.knobs
-    params = ExportParams(task=args.task, t=knobs.t, delta=knobs.delta, ea=knobs.ea,
-                          weights=weights.name, weights_sha256=sha256(weights),
-                          device=str(model_device(model)), tile=tiles.tile,
-                          overlap=tiles.overlap, precision=model.precision,
-                          ensemble=tiles.ensemble, repair=tiles.repair, strength=args.strength)
+    params = ExportParams.of_run(args.task, model.knobs, weights.name, sha256(weights),
+                                 str(model_device(model)), tiles, model.precision)
     limit = model.activation_limit
     if args.compile:
         if not args.quiet:

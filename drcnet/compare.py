@@ -30,7 +30,14 @@ import numpy as np
 
 from .blocks import PAPER_DELTA, PAPER_T
 from .errors import ImageWriteError
-from .inference import DEFAULT_OVERLAP, DEFAULT_TILE, PeakProbe, TilePeak, overlap_for
+from .inference import (
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE,
+    PeakProbe,
+    TileConfig,
+    TilePeak,
+    overlap_for,
+)
 from .range_check import RangeReport, check_peaks
 
 LAYOUTS = ("side", "split", "sheet")
@@ -577,6 +584,16 @@ class ExportParams:
     repair: bool = True  # whether out-of-range tiles were restored again (TileConfig.repair)
     strength: float = 1.0  # share of the restoration kept (inference.apply_strength)
 
+    @classmethod
+    def of_run(cls, task: str, knobs: Knobs, weights: str, weights_sha256: str, device: str,
+               tiles: TileConfig, precision: str, **fields: Any) -> ExportParams:
+        """The parameters of a restore with ``knobs`` and ``tiles`` (tile, overlap, views,
+        repair), plus any other ``fields`` (layout, input, strength, …)."""
+        return cls(task=task, t=knobs.t, delta=knobs.delta, ea=knobs.ea, weights=weights,
+                   weights_sha256=weights_sha256, device=device, tile=tiles.tile,
+                   overlap=tiles.overlap, precision=precision, ensemble=tiles.ensemble,
+                   repair=tiles.repair, **fields)
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["software"] = SOFTWARE
@@ -728,7 +745,7 @@ def sheet_title(params: ExportParams) -> str:
     return (f"DRCNet {params.task}  |  {params.input}  |  {knob_text(knobs)}  |  "
             f"weights {params.weights_sha256[:10]}  |  {params.device}, tile {params.tile}"
             + (f", {params.ensemble} views" if params.ensemble > 1 else "")
-            + (f"  |  strength {params.strength:.0%}" if params.strength < 1 else ""))
+            + (f"  |  strength {params.strength * 100:.0f} %" if params.strength < 1 else ""))
 
 
 # --------------------------------------------------------------------------- CLI
@@ -848,15 +865,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if noea is not None:
             noea_text += f": {weight_spec(args.task, 'noea').path.name}"
 
-    params = ExportParams(
-        task=args.task, t=knobs.t, delta=knobs.delta, ea=knobs.ea, weights=weights.name,
-        weights_sha256=sha256(weights), device=str(model_device(model)), tile=tiles.tile,
-        overlap=tiles.overlap, layout=args.layout,
+    params = ExportParams.of_run(
+        args.task, knobs, weights.name, sha256(weights), str(model_device(model)), tiles,
+        model.precision, layout=args.layout,
         split=args.split if args.layout == "split" else None,
         block=args.block if args.layout == "sheet" else None,
-        noea=noea_text, input=src.name, precision=model.precision, ensemble=tiles.ensemble,
-        range_check=report.summary(), repair=tiles.repair, strength=args.strength,
-    )
+        noea=noea_text, input=src.name, range_check=report.summary(), strength=args.strength)
     restored = apply_strength(image.rgb, restored, args.strength)
     result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis, block=args.block,

@@ -32,6 +32,7 @@ from drcnet.compare import (
     overlay,
     render_map,
     side_by_side,
+    sheet_title,
     sidecar_path,
     split_view,
     summary_sheet,
@@ -443,3 +444,17 @@ def test_comparisons_show_transparency_over_a_checkerboard() -> None:
     assert compose("image", rgb, rgb, alpha=alpha) is rgb  # the export keeps alpha instead
     assert np.array_equal(compose("side", rgb, rgb, labels=False, alpha=np.ones((32, 48))),
                           compose("side", rgb, rgb, labels=False))  # opaque: unchanged
+
+
+def test_params_of_a_run_take_the_knobs_and_tiles() -> None:
+    from drcnet.inference import TileConfig
+
+    p = ExportParams.of_run("derain", Knobs(0.6, 1e-4, False), "w.safetensors", "cd" * 32,
+                            "cpu", TileConfig(tile=128, overlap=16, ensemble=4, repair=False),
+                            "bf16", input="x.png", strength=0.4)
+    assert (p.t, p.delta, p.ea) == (0.6, 1e-4, False)
+    assert (p.tile, p.overlap, p.ensemble, p.repair) == (128, 16, 4, False)
+    assert (p.precision, p.input, p.strength, p.layout) == ("bf16", "x.png", 0.4, "image")
+    assert "strength 40 %" in sheet_title(p)
+    assert "strength" not in sheet_title(ExportParams.of_run(
+        "derain", Knobs(), "w", "cd" * 32, "cpu", TileConfig(), "fp32"))
