@@ -46,6 +46,7 @@ from drcnet.compare import (
     ExportParams,
     Knobs,
     amplified_difference,
+    carried_meta,
     compose,
     downscale,
     draft_of,
@@ -1432,7 +1433,8 @@ class MainWindow(QMainWindow):
             alpha = image.alpha if req.layout == "image" else None
             return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,
                                 alpha=alpha, sidecar=req.sidecar,
-                                gray=image.gray and req.layout == "image")
+                                gray=image.gray and req.layout == "image",
+                                **carried_meta(req.layout, image.icc, image.exif))
 
         self.statusBar().showMessage(f"Writing {req.path.name}…")
         self.jobs.run(write, self._on_exported, self._on_export_failed)

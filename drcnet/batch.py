@@ -205,7 +205,7 @@ def restore_files(
                     strength=strength).png_metadata()
                 write_image(dst, apply_strength(image.rgb, restored, strength),
                             alpha=image.alpha, bit_depth=image.bit_depth, inputs=inputs,
-                            gray=image.gray, metadata=meta)
+                            gray=image.gray, metadata=meta, icc=image.icc, exif=image.exif)
                 result = FileResult(src, dst, RESTORED, range=report,
                                     seconds=time.perf_counter() - start)
             except Cancelled:

@@ -657,11 +657,14 @@ def write_export(
     alpha: np.ndarray | None = None,
     sidecar: bool = True,
     gray: bool = False,
+    icc: bytes | None = None,
+    exif: bytes | None = None,
 ) -> Path:
     """Write an export image (atomically, never over an input) with its parameters.
 
     The parameters go into the PNG's text chunks (other formats have none) and, unless
-    ``sidecar`` is False, into ``<name>.json`` beside it.
+    ``sidecar`` is False, into ``<name>.json`` beside it. ``icc`` and ``exif`` are the
+    input's colour profile and camera metadata for PNG and JPEG (:func:`carried_meta`).
 
     Raises:
         ImageWriteError: as :func:`drcnet.imageio.write_image`, or for the sidecar.
@@ -678,13 +681,21 @@ def write_export(
             if side.resolve() == inp.resolve():
                 raise ImageWriteError(f"{side} is an input file; choose another output path.")
     written = write_image(p, rgb, alpha=alpha, bit_depth=bit_depth, inputs=inputs,
-                          metadata=params.png_metadata(), gray=gray)
+                          metadata=params.png_metadata(), gray=gray, icc=icc, exif=exif)
     if sidecar:
         record = params.as_dict()
         record["output"] = p.name
         record["size"] = [int(rgb.shape[1]), int(rgb.shape[0])]
         _atomic_text(sidecar_path(p), json.dumps(record, indent=2) + "\n")
     return written
+
+
+def carried_meta(layout: str, icc: bytes | None, exif: bytes | None) -> dict[str, Any]:
+    """What of an input's colour profile and EXIF an export of ``layout`` carries: the
+    profile wherever the input's pixels are shown as they are (image, side, split; a sheet
+    is a figure of 8-bit colour maps), the camera record only on the restored photo itself."""
+    return {"icc": icc if layout in ("image", "side", "split") else None,
+            "exif": exif if layout == "image" else None}
 
 
 CHECKER = (105 / 255, 150 / 255)  # checkerboard greys under transparency; the viewer's too
@@ -878,7 +889,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     depth = 8 if args.layout == "sheet" else image.bit_depth
     other = None if args.no_sidecar else sidecar_owner(out)
     write_export(out, result, params, inputs=[src], bit_depth=depth,
-                 sidecar=not args.no_sidecar)
+                 sidecar=not args.no_sidecar, **carried_meta(args.layout, image.icc, image.exif))
     print(f"{src} -> {out}", file=sys.stderr)
     if other is not None:
         print(f"note: {sidecar_path(out).name} described {other.name}; it now describes "

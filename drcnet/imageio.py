@@ -1,10 +1,13 @@
 """The project's one image reader and one image writer.
 
 Reading goes through ``np.fromfile`` + ``cv2.imdecode`` so non-ASCII paths work everywhere, checks
-the pixel count from the file header before decoding, and applies JPEG EXIF orientation. Writing
-is atomic (temp file in the target folder, fsync, ``os.replace``) and never overwrites an input.
-Every user-facing failure is an :class:`ImageReadError` / :class:`ImageWriteError` whose message
-is one sentence naming the file.
+the pixel count from the file header before decoding, and applies EXIF orientation (JPEG and
+PNG). Writing is atomic (temp file in the target folder, fsync, ``os.replace``) and never
+overwrites an input. A PNG or JPEG input's colour profile (ICC) and camera metadata (EXIF)
+are read with the pixels and can be written into PNG and JPEG outputs, so a restored photo
+keeps its colours and its camera record (:attr:`Image.icc`, :attr:`Image.exif`). Every
+user-facing failure is an :class:`ImageReadError` / :class:`ImageWriteError` whose message is
+one sentence naming the file.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import stat
 import struct
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -44,6 +47,10 @@ class Image:
         bit_depth: 8 or 16, the sample depth of the file (float files report 16).
         gray: whether the file was single-channel.
         path: the file it was read from.
+        icc: the embedded ICC colour profile of a PNG or JPEG file, or ``None`` (none, or
+            another format: TIFF and WebP profiles are not read).
+        exif: the EXIF block (a TIFF structure, without JPEG's ``Exif\0\0`` prefix) of a JPEG
+            or PNG file, or ``None``.
     """
 
     rgb: np.ndarray
@@ -51,6 +58,8 @@ class Image:
     bit_depth: int
     gray: bool
     path: Path
+    icc: bytes | None = None
+    exif: bytes | None = None
 
 
 # --------------------------------------------------------------------------- reading
@@ -65,7 +74,7 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
             decoding where the format allows); ``None`` for no limit.
 
     Returns:
-        The decoded :class:`Image`, EXIF orientation applied.
+        The decoded :class:`Image`, EXIF orientation applied (JPEG and PNG).
 
     Raises:
         ImageReadError: the file is missing, a folder, empty, unreadable, not a decodable image,
@@ -100,8 +109,9 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
     if size is None:
         _check_pixels(p, img.shape[1], img.shape[0], max_pixels)
 
-    img = _apply_orientation(img, _jpeg_orientation(raw))
-    return _to_image(img, p)
+    meta = _read_meta(raw)
+    img = _apply_orientation(img, _exif_orientation(meta["exif"]))
+    return replace(_to_image(img, p), **meta)
 
 
 def _check_pixels(p: Path, width: int, height: int, max_pixels: int | None) -> None:
@@ -239,20 +249,15 @@ def _webp_size(b: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _jpeg_orientation(b: bytes) -> int:
-    """The EXIF Orientation (1–8) of a JPEG stream; 1 when absent, unparsable or not a JPEG."""
-    if not b.startswith(b"\xff\xd8"):
+def _exif_orientation(exif: bytes | None) -> int:
+    """The Orientation (1–8) an EXIF block records; 1 when absent or unparsable."""
+    if exif is None or exif[:4] not in (b"II*\x00", b"MM\x00*"):
         return 1
     try:
-        for marker, start, end in _jpeg_segments(b):
-            if marker == 0xE1 and b[start : start + 6] == b"Exif\x00\x00":
-                tiff = b[start + 6 : end]
-                if tiff[:4] in (b"II*\x00", b"MM\x00*"):
-                    value = _tiff_ifd0(tiff).get(0x0112, 1)
-                    return value if 1 <= value <= 8 else 1
+        value = _tiff_ifd0(exif).get(0x0112, 1)
     except (struct.error, IndexError):
-        pass
-    return 1
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def _apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
@@ -272,6 +277,116 @@ def _apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     elif orientation == 8:
         img = np.rot90(img, 1)
     return np.ascontiguousarray(img)
+
+
+# --------------------------------------------------------------------------- ICC and EXIF
+
+_ICC_TAG = b"ICC_PROFILE\x00"
+_EXIF_TAG = b"Exif\x00\x00"
+_JPEG_PAYLOAD_MAX = 65533  # bytes after a segment's length field
+_ICC_CHUNK = _JPEG_PAYLOAD_MAX - len(_ICC_TAG) - 2  # after the tag, sequence number and count
+
+
+def _png_chunks(b: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """Yield (type, payload start, payload end) for the chunks of a PNG stream."""
+    i = 8
+    while i + 8 <= len(b):
+        (n,) = struct.unpack(">I", b[i : i + 4])
+        kind = b[i + 4 : i + 8]
+        yield kind, i + 8, i + 8 + n
+        if kind == b"IEND":
+            return
+        i += 12 + n
+
+
+def _read_meta(raw: bytes) -> dict[str, bytes | None]:
+    """``icc`` and ``exif`` of a PNG or JPEG stream (``None`` where absent or unreadable: a
+    broken profile never stops a photo from opening)."""
+    icc: bytes | None = None
+    exif: bytes | None = None
+    try:
+        if raw.startswith(b"\xff\xd8"):
+            parts: dict[int, bytes] = {}
+            for marker, start, end in _jpeg_segments(raw):
+                if marker == 0xE2 and raw[start : start + 12] == _ICC_TAG:
+                    parts[raw[start + 12]] = raw[start + 14 : end]
+                elif marker == 0xE1 and exif is None and raw[start : start + 6] == _EXIF_TAG:
+                    exif = raw[start + 6 : end]
+            icc = b"".join(parts[k] for k in sorted(parts)) if parts else None
+        elif raw.startswith(_PNG_SIGNATURE):
+            for kind, start, end in _png_chunks(raw):
+                if kind == b"iCCP":
+                    payload = raw[start:end]
+                    icc = zlib.decompress(payload[payload.index(b"\x00") + 2 :])
+                elif kind == b"eXIf":
+                    exif = raw[start:end]
+    except (struct.error, IndexError, ValueError, zlib.error):
+        return {"icc": None, "exif": None}
+    return {"icc": icc or None, "exif": exif or None}
+
+
+def _icc_space(icc: bytes) -> bytes:
+    """The colour space an ICC profile describes (``b"RGB "``, ``b"GRAY"``, …)."""
+    return icc[16:20]
+
+
+def upright_exif(exif: bytes) -> bytes | None:
+    """``exif`` for pixels already turned upright: Orientation (if any) set to 1, and the
+    thumbnail (the next IFD) unlinked, since it shows the unrestored photo. ``None`` when the
+    block cannot be parsed (it is then not written at all)."""
+    b = bytearray(exif)
+    try:
+        order = {b"II*\x00": "<", b"MM\x00*": ">"}[bytes(b[:4])]
+        (ifd,) = struct.unpack(order + "I", b[4:8])
+        (count,) = struct.unpack(order + "H", b[ifd : ifd + 2])
+        for k in range(count):
+            e = ifd + 2 + 12 * k
+            tag, typ, n = struct.unpack(order + "HHI", b[e : e + 8])
+            if tag == 0x0112 and typ == 3 and n == 1:
+                b[e + 8 : e + 10] = struct.pack(order + "H", 1)
+        nxt = ifd + 2 + 12 * count
+        if nxt + 4 > len(b):
+            return None
+        b[nxt : nxt + 4] = b"\x00\x00\x00\x00"
+    except (KeyError, struct.error, IndexError):
+        return None
+    return bytes(b)
+
+
+def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,
+                exif: bytes | None) -> bytes:
+    """Put ``icc`` and ``exif`` into an encoded PNG or JPEG (other formats: unchanged). A
+    profile whose colour space is not what was written (an RGB profile on a one-channel
+    file) is left out, as is EXIF that cannot be parsed or does not fit a JPEG segment."""
+    if icc is not None and _icc_space(icc) != (b"GRAY" if channels in (1, 2) else b"RGB "):
+        icc = None
+    exif = upright_exif(exif) if exif is not None else None
+    if ext == ".png":
+        chunks = b""
+        if icc is not None:
+            chunks += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+        if exif is not None:
+            chunks += _png_chunk(b"eXIf", exif)
+        ihdr_end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4
+        return data[:ihdr_end] + chunks + data[ihdr_end:]
+    if ext in (".jpg", ".jpeg"):
+        segments = b""
+        if exif is not None and len(_EXIF_TAG) + len(exif) <= _JPEG_PAYLOAD_MAX:
+            segments += _jpeg_segment(0xE1, _EXIF_TAG + exif)
+        if icc is not None:
+            parts = [icc[i : i + _ICC_CHUNK] for i in range(0, len(icc), _ICC_CHUNK)]
+            if len(parts) <= 255:
+                for n, part in enumerate(parts, 1):
+                    segments += _jpeg_segment(0xE2, _ICC_TAG + bytes((n, len(parts))) + part)
+        at = 2  # after SOI, and after a JFIF APP0 segment, which must come first
+        if data[2:4] == b"\xff\xe0":
+            at = 4 + struct.unpack(">H", data[4:6])[0]
+        return data[:at] + segments + data[at:]
+    return data
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
 # --------------------------------------------------------------------------- writing
@@ -297,6 +412,8 @@ def write_image(
     jpeg_quality: int = 95,
     metadata: Mapping[str, str] | None = None,
     gray: bool = False,
+    icc: bytes | None = None,
+    exif: bytes | None = None,
 ) -> Path:
     """Write an RGB(A) image atomically; the format follows the file extension.
 
@@ -314,6 +431,10 @@ def write_image(
         metadata: text key/value pairs for PNG.
         gray: write one channel, the mean of R, G and B (as a gray input was read); with
             alpha, RGBA with three equal channels (OpenCV writes no gray+alpha).
+        icc: an ICC colour profile for PNG and JPEG (an input's :attr:`Image.icc`), written
+            when its colour space is what is written (RGB, or gray for one channel).
+        exif: an EXIF block for PNG and JPEG (an input's :attr:`Image.exif`), written with
+            Orientation 1 (the pixels are upright) and without its thumbnail.
 
     Returns:
         The path written.
@@ -361,6 +482,8 @@ def write_image(
     if not ok:
         raise ImageWriteError(f"Cannot write {p}: encoding as {ext} failed.")
     data = buf.tobytes()
+    if icc is not None or exif is not None:
+        data = _embed_meta(data, ext, pixels.shape[2], icc, exif)
     if metadata and ext == ".png":
         data = _add_png_text(data, metadata)
     _atomic_write(p, data)

@@ -229,3 +229,22 @@ def test_export_dialog_asks_before_taking_another_exports_sidecar(
         monkeypatch.setattr(dlg, "confirm_replace", lambda p: True)
         dlg.accept()
         assert len(asked) == 1 and dlg.result() == dlg.DialogCode.Accepted, name
+
+
+def test_exports_keep_the_colour_profile_and_camera_record(make_window, tmp_path, picture,
+                                                           open_settled, qtbot) -> None:  # noqa: ANN001
+    from drcnet.imageio import write_image
+
+    icc = b"\x00\x00\x02\x00" + b"x" * 12 + b"RGB " + b"y" * 492
+    exif = b"II*\x00" + (8).to_bytes(4, "little") + bytes(6)
+    src = tmp_path / "tagged.png"
+    write_image(src, read_image(picture(tmp_path / "p.png")).rgb, icc=icc, exif=exif)
+    w = make_window()
+    open_settled(w, src)
+    out = tmp_path / "out"
+    out.mkdir()
+    image = read_image(export(qtbot, w, "image", out / "r.jpg"))
+    assert image.icc == icc and image.exif == exif
+    side = read_image(export(qtbot, w, "side", out / "s.png"))
+    assert side.icc == icc and side.exif is None  # a composite is not the camera's photo
+    assert read_image(export(qtbot, w, "sheet", out / "m.png")).icc is None  # a figure

@@ -159,3 +159,20 @@ def test_strength_keeps_part_of_the_input_and_is_recorded(tmp_path: Path, model:
     with pytest.raises(DRCNetError, match="strength"):
         run(restore_files(model, [(photos[0], out / "x.png")], tiles, strength=2.0))
     assert not (out / "x.png").exists()
+
+
+def test_outputs_keep_the_inputs_colour_profile_and_camera_record(tmp_path: Path,
+                                                                 model: DRCNet) -> None:
+    src = _photos(tmp_path / "in", 1)[0]
+    icc = b"\x00\x00\x02\x00" + b"x" * 12 + b"RGB " + b"y" * 492  # header says RGB
+    exif = b"II*\x00" + (8).to_bytes(4, "little") + (0).to_bytes(2, "little") + bytes(4)
+    tagged = tmp_path / "in" / "tagged.png"
+    write_image(tagged, read_image(src).rgb, icc=icc, exif=exif)
+    out = tmp_path / "out"
+    out.mkdir()
+    pairs = [(tagged, out / "a.png"), (tagged, out / "b.jpg"), (src, out / "c.png")]
+    run(restore_files(model, pairs, TileConfig(tile=32, overlap=8)))
+    for name in ("a.png", "b.jpg"):
+        back = read_image(out / name)
+        assert back.icc == icc and back.exif == exif
+    assert read_image(out / "c.png").icc is None  # an input without one: none added

@@ -409,3 +409,78 @@ def test_truncated_png_is_named_without_libpng_noise(tmp_path: Path, capfd) -> N
     tail = tmp_path / "tail.png"
     tail.write_bytes(raw + b"trailing bytes")
     assert read_image(tail).rgb.shape == (64, 64, 3)
+
+
+# --------------------------------------------------------------------------- ICC and EXIF
+
+
+def _pillow_photo(path: Path, icc: bytes, orientation: int = 6) -> Path:
+    """A 30×40 photo written by Pillow (not by this module) with a colour profile and EXIF:
+    Orientation, camera make and a thumbnail IFD pointer like a camera's."""
+    pil = pytest.importorskip("PIL.Image")
+    exif = pil.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "TestCam"
+    rgb = (_rand_rgb(30, 40) * 255).astype(np.uint8)
+    pil.fromarray(rgb).save(path, icc_profile=icc, exif=exif.tobytes(), quality=95)
+    return path
+
+
+def _srgb_profile() -> bytes:
+    cms = pytest.importorskip("PIL.ImageCms")
+    return cms.ImageCmsProfile(cms.createProfile("sRGB")).tobytes()
+
+
+@pytest.mark.parametrize("src_ext", [".jpg", ".png"])
+@pytest.mark.parametrize("out_ext", [".jpg", ".png"])
+def test_colour_profile_and_exif_are_carried_over(tmp_path: Path, src_ext: str,
+                                                  out_ext: str) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    icc = _srgb_profile()
+    img = read_image(_pillow_photo(tmp_path / f"in{src_ext}", icc))
+    assert img.icc == icc and img.exif is not None
+    assert img.rgb.shape == (40, 30, 3)  # Orientation 6 applied, for PNG's eXIf too
+    out = write_image(tmp_path / f"out{out_ext}", img.rgb, icc=img.icc, exif=img.exif)
+    with pil.open(out) as back:
+        assert back.info.get("icc_profile") == icc
+        exif = back.getexif()
+        assert back.size == (30, 40)
+        assert exif.get(0x0112) == 1  # the pixels are upright now: shown as written
+        assert exif.get(0x010F) == "TestCam"
+    again = read_image(out)
+    assert again.rgb.shape == (40, 30, 3) and again.icc == icc
+    plain = read_image(write_image(tmp_path / f"plain{out_ext}", img.rgb))
+    assert plain.icc is None and plain.exif is None  # nothing unless asked
+
+
+def test_a_large_profile_spans_several_jpeg_segments(tmp_path: Path) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    icc = _srgb_profile()
+    big = struct.pack(">I", len(icc) + 150_000) + icc[4:] + bytes(150_000)  # 3 segments
+    out = write_image(tmp_path / "big.jpg", _rand_rgb(), icc=big)
+    assert out.read_bytes().count(b"ICC_PROFILE\x00") == 3
+    with pil.open(out) as back:
+        assert back.info.get("icc_profile") == big
+    assert read_image(out).icc == big
+
+
+def test_a_profile_of_the_wrong_colour_space_is_left_out(tmp_path: Path) -> None:
+    icc = _srgb_profile()
+    gray = read_image(write_image(tmp_path / "g.png", _rand_rgb(), gray=True, icc=icc))
+    assert gray.gray and gray.icc is None  # an RGB profile on a one-channel PNG is invalid
+    gray_icc = icc[:16] + b"GRAY" + icc[20:]
+    assert read_image(write_image(tmp_path / "g2.png", _rand_rgb(), gray=True,
+                                  icc=gray_icc)).icc == gray_icc
+
+
+def test_a_corrupt_profile_or_exif_never_stops_a_photo_from_opening(tmp_path: Path) -> None:
+    data = _cv2_write(tmp_path / "x.png", (_rand_rgb() * 255).astype(np.uint8)).read_bytes()
+    ihdr_end = 8 + 8 + 13 + 4
+    bad = (imageio._png_chunk(b"iCCP", b"p\x00\x00not zlib")
+           + imageio._png_chunk(b"eXIf", b"garbage"))
+    path = tmp_path / "bad.png"
+    path.write_bytes(data[:ihdr_end] + bad + data[ihdr_end:])
+    img = read_image(path)
+    assert img.rgb.shape == (24, 32, 3) and img.icc is None and img.exif is None
+    out = write_image(tmp_path / "o.jpg", img.rgb, exif=b"garbage")  # unparsable: not written
+    assert b"Exif\x00\x00" not in out.read_bytes()
