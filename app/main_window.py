@@ -488,9 +488,7 @@ class MainWindow(QMainWindow):
         self.cancel_restore(quiet=True)
         dropped = self._drop_export()
         self.image, self.small = opened.image, opened.small
-        self.preview = self.full = None
-        self._preview_qimage = self._full_qimage = None
-        self._full_mix = None
+        self._forget_results()
         self._preview_floor = self._preview_serial + 1
         self._metrics = {}
         self.reference = None
@@ -764,7 +762,7 @@ class MainWindow(QMainWindow):
                                      else 4000)
         self._set_run_label()
         if changed_task:
-            self.preview = self.full = None
+            self._forget_results()
             self._preview_floor = self._preview_serial + 1
         self._show_output()
         self.request_preview()
@@ -792,7 +790,7 @@ class MainWindow(QMainWindow):
             # Not chosen again at the next start (it stays in this session's choice).
             self.settings.set_weight_file(task, "")
             self.settings.set_variant(task, "default")
-        self.preview = self.full = None
+        self._forget_results()
         self._preview_done = self._preview_serial
         if missing and variant != FILE_VARIANT:
             name = weight_spec(task, variant).path.name
@@ -819,7 +817,7 @@ class MainWindow(QMainWindow):
         self.cancel_restore(quiet=True)
         self._dropped_export = self._drop_export()  # said when the new model is ready
         self.info = None
-        self.preview = self.full = None
+        self._forget_results()
         self._preview_floor = self._preview_serial + 1
         self._load_model()
         self._show_output()
@@ -887,6 +885,13 @@ class MainWindow(QMainWindow):
         self._set_run_label()
         self._check_settled()
 
+    def _forget_results(self) -> None:
+        """Drop the preview and full results and the images made of them (a new image,
+        task or model)."""
+        self.preview = self.full = None
+        self._preview_qimage = self._full_qimage = None
+        self._full_mix = None
+
     # ================================================================== strength
     def strength(self) -> float:
         """The share of the restoration shown, measured and written (1: all of it)."""
@@ -944,7 +949,17 @@ class MainWindow(QMainWindow):
 
         def failed(message: str) -> None:
             self._mixing = False
-            self.statusBar().showMessage(f"Could not apply the strength: {message}", 10000)
+            if self.full is full and self._full_mix is not None:
+                # Go back to the strength on screen, so that exports, the readout and the
+                # metrics describe what is shown.
+                shown = self._full_mix[1]
+                self.controls.set_strength(shown)
+                self._on_strength_changed(shown)
+                self.statusBar().showMessage(
+                    f"Could not apply a strength of {strength * 100:.0f} % to the full-"
+                    f"resolution result ({message}); it stays at {shown * 100:.0f} %", 10000)
+            else:
+                self._remix_full()
             self._check_settled()
 
         self.jobs.run(lambda: to_qimage(apply_strength(image.rgb, full.restored, strength)),

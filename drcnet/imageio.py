@@ -285,6 +285,7 @@ _ICC_TAG = b"ICC_PROFILE\x00"
 _EXIF_TAG = b"Exif\x00\x00"
 _JPEG_PAYLOAD_MAX = 65533  # bytes after a segment's length field
 _ICC_CHUNK = _JPEG_PAYLOAD_MAX - len(_ICC_TAG) - 2  # after the tag, sequence number and count
+_ICC_MAX = 16 << 20  # larger "profiles" are not read (ICC profiles are kilobytes to a few MB)
 
 
 def _png_chunks(b: bytes) -> Iterator[tuple[bytes, int, int]]:
@@ -300,29 +301,45 @@ def _png_chunks(b: bytes) -> Iterator[tuple[bytes, int, int]]:
 
 
 def _read_meta(raw: bytes) -> dict[str, bytes | None]:
-    """``icc`` and ``exif`` of a PNG or JPEG stream (``None`` where absent or unreadable: a
-    broken profile never stops a photo from opening)."""
+    """``icc`` and ``exif`` of a PNG or JPEG stream, each ``None`` where absent or broken (a
+    broken profile never stops a photo from opening, nor costs it its EXIF orientation)."""
     icc: bytes | None = None
     exif: bytes | None = None
-    try:
-        if raw.startswith(b"\xff\xd8"):
-            parts: dict[int, bytes] = {}
+    if raw.startswith(b"\xff\xd8"):
+        parts: dict[int, tuple[int, bytes]] = {}
+        with contextlib.suppress(struct.error, IndexError):
             for marker, start, end in _jpeg_segments(raw):
                 if marker == 0xE2 and raw[start : start + 12] == _ICC_TAG:
-                    parts[raw[start + 12]] = raw[start + 14 : end]
+                    parts[raw[start + 12]] = (raw[start + 13], raw[start + 14 : end])
                 elif marker == 0xE1 and exif is None and raw[start : start + 6] == _EXIF_TAG:
                     exif = raw[start + 6 : end]
-            icc = b"".join(parts[k] for k in sorted(parts)) if parts else None
-        elif raw.startswith(_PNG_SIGNATURE):
+        counts = {count for count, _ in parts.values()}
+        if parts and len(counts) == 1 and sorted(parts) == list(range(1, counts.pop() + 1)):
+            icc = b"".join(parts[k][1] for k in sorted(parts))  # chunks 1..count, no gaps
+    elif raw.startswith(_PNG_SIGNATURE):
+        with contextlib.suppress(struct.error, IndexError):
             for kind, start, end in _png_chunks(raw):
-                if kind == b"iCCP":
-                    payload = raw[start:end]
-                    icc = zlib.decompress(payload[payload.index(b"\x00") + 2 :])
-                elif kind == b"eXIf":
+                if kind == b"iCCP" and icc is None:
+                    name, sep, rest = raw[start:end].partition(b"\x00")
+                    icc = _inflate(rest[1:], _ICC_MAX) if sep else None
+                elif kind == b"eXIf" and exif is None:
                     exif = raw[start:end]
-    except (struct.error, IndexError, ValueError, zlib.error):
-        return {"icc": None, "exif": None}
-    return {"icc": icc or None, "exif": exif or None}
+    if icc is not None and (len(icc) < 128 or struct.unpack(">I", icc[:4])[0] != len(icc)):
+        icc = None  # truncated, or not a profile: its header gives its size
+    if exif is not None and exif[:4] not in (b"II*\x00", b"MM\x00*"):
+        exif = None  # not a TIFF structure: nothing a reader could use
+    return {"icc": icc, "exif": exif}
+
+
+def _inflate(data: bytes, limit: int) -> bytes | None:
+    """zlib ``data`` decompressed, or ``None`` when corrupt or larger than ``limit`` bytes (a
+    small chunk can inflate to gigabytes)."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, limit)
+    except zlib.error:
+        return None
+    return None if d.unconsumed_tail else out
 
 
 def _icc_space(icc: bytes) -> bytes:
@@ -330,27 +347,65 @@ def _icc_space(icc: bytes) -> bytes:
     return icc[16:20]
 
 
+_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+_GPS_IFD = 0x8825
+
+
 def upright_exif(exif: bytes) -> bytes | None:
-    """``exif`` for pixels already turned upright: Orientation (if any) set to 1, and the
-    thumbnail (the next IFD) unlinked, since it shows the unrestored photo. ``None`` when the
-    block cannot be parsed (it is then not written at all)."""
+    """``exif`` for a restored copy of its photo, whose pixels are written upright.
+
+    Orientation (if any) becomes 1; the thumbnail (the next IFD) is unlinked, as it shows the
+    unrestored photo; the GPS record (where the photo was taken) is removed and its bytes
+    zeroed, so outputs shared from a batch never carry a location. ``None`` when the block
+    cannot be parsed (it is then not written at all)."""
     b = bytearray(exif)
     try:
         order = {b"II*\x00": "<", b"MM\x00*": ">"}[bytes(b[:4])]
         (ifd,) = struct.unpack(order + "I", b[4:8])
         (count,) = struct.unpack(order + "H", b[ifd : ifd + 2])
+        if ifd + 2 + 12 * count + 4 > len(b):
+            return None
+        gps = None
         for k in range(count):
             e = ifd + 2 + 12 * k
             tag, typ, n = struct.unpack(order + "HHI", b[e : e + 8])
-            if tag == 0x0112 and typ == 3 and n == 1:
-                b[e + 8 : e + 10] = struct.pack(order + "H", 1)
-        nxt = ifd + 2 + 12 * count
-        if nxt + 4 > len(b):
-            return None
-        b[nxt : nxt + 4] = b"\x00\x00\x00\x00"
+            if tag == 0x0112 and n == 1 and typ in (3, 4):  # SHORT or LONG, as read
+                b[e + 8 : e + 12] = struct.pack(order + ("HH" if typ == 3 else "I"),
+                                                *((1, 0) if typ == 3 else (1,)))
+            elif tag == _GPS_IFD and n == 1 and typ in (4, 13):
+                gps = k, struct.unpack(order + "I", b[e + 8 : e + 12])[0]
+        if gps is not None:
+            k, offset = gps
+            _zero_ifd(b, order, offset)
+            first = ifd + 2 + 12 * k  # drop the pointer; later entries move up
+            b[first : ifd + 2 + 12 * count] = b[first + 12 : ifd + 2 + 12 * count] + bytes(12)
+            count -= 1
+            b[ifd : ifd + 2] = struct.pack(order + "H", count)
+        b[ifd + 2 + 12 * count : ifd + 6 + 12 * count] = bytes(4)  # no next IFD (thumbnail)
     except (KeyError, struct.error, IndexError):
         return None
     return bytes(b)
+
+
+def _zero_ifd(b: bytearray, order: str, offset: int) -> None:
+    """Zero an IFD in place: its entries and the values they point to (bounds-checked; the
+    block keeps its length)."""
+
+    def zero(start: int, size: int) -> None:
+        stop = min(start + size, len(b))
+        if 0 <= start < stop:
+            b[start:stop] = bytes(stop - start)
+
+    (count,) = struct.unpack(order + "H", b[offset : offset + 2])
+    for j in range(count):
+        e = offset + 2 + 12 * j
+        if e + 12 > len(b):
+            break
+        _, typ, n = struct.unpack(order + "HHI", b[e : e + 8])
+        size = _TIFF_TYPE_SIZES.get(typ, 1) * n
+        if size > 4:
+            zero(struct.unpack(order + "I", b[e + 8 : e + 12])[0], size)
+    zero(offset, 2 + 12 * count + 4)
 
 
 def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,

@@ -382,6 +382,7 @@ def test_switching_to_a_task_without_weights(make_window, image_path, open_settl
     w.controls.set_task("deblur")
     qtbot.waitUntil(lambda: w.model_missing and w.is_settled())
     assert w.full is None and w.viewer.single.primary is None
+    assert w._full_mix is None and w._full_qimage is None  # the old result is let go
     assert "No trained deblur weights" in w.controls.model_status.text()
 
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel
 from app.controls import ControlsPanel
 from app.export_dialog import ExportRequest
 from drcnet.imageio import read_image, read_png_text
+from drcnet.inference import restore_tiled, run
 
 
 def shown(qimage) -> np.ndarray:  # noqa: ANN001
@@ -112,6 +113,39 @@ def test_metrics_export_and_restore_files_use_the_strength(
     written = folder / "restored" / "a.png"
     assert read_png_text(written)["drcnet.strength"] == "0.25"
     src = read_image(folder / "a.png").rgb
-    assert np.abs(read_image(written).rgb - src).mean() < np.abs(
-        w.full.restored - w.image.rgb).mean()  # a quarter of a change is a small one
+    model = w.engine.worker._model  # idle now: the batch is over
+    model.configure(t=dlg.knobs.t, delta=dlg.knobs.delta, ea=dlg.knobs.ea)
+    full = run(restore_tiled(model, src, dlg.tiles))
+    assert np.abs(full - src).mean() > 0.01  # the model changes it: the mix can be told apart
+    np.testing.assert_allclose(read_image(written).rgb, mix(src, full, 0.25),
+                               atol=1.5 / 255)
     dlg.done(0)
+
+
+def test_a_mix_that_fails_goes_back_to_the_strength_shown(
+        make_window, tmp_path, picture, open_settled, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window
+
+    path = picture(tmp_path / "big.png", 300, 200)
+    w = make_window()
+    w.controls.set_run(256, 128, True)
+    open_settled(w, path)
+    assert w._full_current() and w._full_shows(1.0)
+    real = app.main_window.apply_strength
+
+    def no_memory(src, out, s):  # noqa: ANN001, ANN202
+        if src.shape == (200, 300, 3):
+            raise MemoryError("out of memory")
+        return real(src, out, s)
+
+    monkeypatch.setattr(app.main_window, "apply_strength", no_memory)
+    w.controls.strength_slider.setValue(40)
+    qtbot.waitUntil(lambda: w.is_settled() and not w._mixing, timeout=10000)
+    assert w.controls.strength() == 1.0 and w.settings.strength() == 1.0
+    assert w._full_shows(1.0)
+    caption = w.viewer.single.captions[0]
+    assert "full resolution" in caption and "strength" not in caption and "updating" not in caption
+    assert "Could not apply a strength of 40 %" in w.statusBar().currentMessage()
+    monkeypatch.setattr(app.main_window, "apply_strength", real)
+    w.controls.strength_slider.setValue(40)  # works again once memory is back
+    qtbot.waitUntil(lambda: w.is_settled() and w._full_shows(0.4), timeout=10000)

@@ -415,8 +415,8 @@ def test_truncated_png_is_named_without_libpng_noise(tmp_path: Path, capfd) -> N
 
 
 def _pillow_photo(path: Path, icc: bytes, orientation: int = 6) -> Path:
-    """A 30×40 photo written by Pillow (not by this module) with a colour profile and EXIF:
-    Orientation, camera make and a thumbnail IFD pointer like a camera's."""
+    """A 30×40 photo written by Pillow (not by this module) with a colour profile and EXIF
+    (Orientation and camera make; Pillow writes big-endian EXIF)."""
     pil = pytest.importorskip("PIL.Image")
     exif = pil.Exif()
     exif[0x0112] = orientation
@@ -484,3 +484,88 @@ def test_a_corrupt_profile_or_exif_never_stops_a_photo_from_opening(tmp_path: Pa
     assert img.rgb.shape == (24, 32, 3) and img.icc is None and img.exif is None
     out = write_image(tmp_path / "o.jpg", img.rgb, exif=b"garbage")  # unparsable: not written
     assert b"Exif\x00\x00" not in out.read_bytes()
+
+
+SECRET = 0x0BADF00D  # a GPS latitude numerator that must not survive in any output
+
+
+def _camera_exif(order: str, orientation_type: int = 3) -> bytes:
+    """EXIF as a camera writes it, in byte order ``order`` ("II" or "MM"): IFD0 with Make,
+    Orientation 6 (as SHORT, type 3, or LONG, type 4) and a GPS pointer; a GPS IFD with a
+    latitude (three RATIONALs stored out of line); IFD1, the thumbnail's."""
+    o = "<" if order == "II" else ">"
+    ifd0, n0 = 8, 3
+    gps = ifd0 + 2 + 12 * n0 + 4
+    lat = gps + 2 + 12 + 4
+    ifd1 = lat + 24
+
+    def entry(tag: int, typ: int, n: int, value: bytes) -> bytes:
+        return struct.pack(o + "HHI", tag, typ, n) + value
+
+    orient = (struct.pack(o + "HH", 6, 0) if orientation_type == 3
+              else struct.pack(o + "I", 6))
+    b = (b"II*\x00" if order == "II" else b"MM\x00*") + struct.pack(o + "I", ifd0)
+    b += struct.pack(o + "H", n0) + entry(0x010F, 2, 4, b"Cam\x00")
+    b += entry(0x0112, orientation_type, 1, orient)
+    b += entry(0x8825, 4, 1, struct.pack(o + "I", gps)) + struct.pack(o + "I", ifd1)
+    b += struct.pack(o + "H", 1) + entry(0x0002, 5, 3, struct.pack(o + "I", lat))
+    b += struct.pack(o + "I", 0)
+    b += struct.pack(o + "6I", SECRET, 1, 30, 1, 1234, 100)
+    b += struct.pack(o + "H", 0) + struct.pack(o + "I", 0)  # IFD1 (no entries)
+    return b
+
+
+@pytest.mark.parametrize("order", ["II", "MM"])
+@pytest.mark.parametrize("orientation_type", [3, 4])
+def test_exif_is_written_upright_without_thumbnail_or_location(tmp_path: Path, order: str,
+                                                               orientation_type: int) -> None:
+    exif = _camera_exif(order, orientation_type)
+    o = "<" if order == "II" else ">"
+    secret = struct.pack(o + "I", SECRET)
+    assert imageio._exif_orientation(exif) == 6 and secret in exif
+    bgr = np.zeros((16, 40, 3), np.uint8)
+    ok, buf = cv2.imencode(".jpg", bgr)
+    data = buf.tobytes()
+    src = tmp_path / "cam.jpg"
+    src.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(exif) + 8)
+                    + b"Exif\x00\x00" + exif + data[2:])
+    img = read_image(src)
+    assert img.rgb.shape == (40, 16, 3)  # turned upright on reading, SHORT or LONG
+    for ext in (".jpg", ".png"):
+        out = read_image(write_image(tmp_path / f"out{ext}", img.rgb, exif=img.exif))
+        assert out.rgb.shape == (40, 16, 3)  # not turned a second time
+        written = out.exif
+        assert written is not None and len(written) == len(exif)
+        assert imageio._exif_orientation(written) == 1
+        tags = imageio._tiff_ifd0(written)
+        assert 0x8825 not in tags and 0x010F not in tags  # Make is ASCII: not in this map
+        assert b"Cam\x00" in written  # the camera record stays
+        assert secret not in written  # the location is gone, not just unlinked
+        (count,) = struct.unpack(o + "H", written[8:10])
+        assert count == 2 and written[10 + 12 * count : 14 + 12 * count] == bytes(4)
+
+
+def test_a_broken_profile_keeps_the_exif_orientation(tmp_path: Path) -> None:
+    data = _cv2_write(tmp_path / "x.png", (_rand_rgb() * 255).astype(np.uint8)).read_bytes()
+    ihdr_end = 8 + 8 + 13 + 4
+    exif = _camera_exif("II")
+    for name, bad in (("no-name-end", b"profile"),
+                      ("bomb", b"p\x00\x00" + zlib.compress(bytes(40 << 20)))):
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(data[:ihdr_end] + imageio._png_chunk(b"iCCP", bad)
+                         + imageio._png_chunk(b"eXIf", exif) + data[ihdr_end:])
+        img = read_image(path)
+        assert img.icc is None and img.exif == exif
+        assert img.rgb.shape == (32, 24, 3)  # Orientation 6 still applied
+
+
+def test_an_incomplete_jpeg_profile_is_not_passed_on(tmp_path: Path) -> None:
+    icc = _srgb_profile()
+    big = struct.pack(">I", len(icc) + 150_000) + icc[4:] + bytes(150_000)
+    full = write_image(tmp_path / "big.jpg", _rand_rgb(), icc=big).read_bytes()
+    second = full.index(b"ICC_PROFILE\x00\x02") - 4  # the segment's marker
+    (length,) = struct.unpack(">H", full[second + 2 : second + 4])
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(full[:second] + full[second + 2 + length :])
+    assert read_image(tmp_path / "big.jpg").icc == big
+    assert read_image(cut).icc is None  # chunk 2 of 3 missing
