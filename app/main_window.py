@@ -469,7 +469,7 @@ class MainWindow(QMainWindow):
 
         def read() -> Opened:
             image = read_image(p)
-            return Opened(image, downscale(image.rgb, size), to_qimage(image.rgb),
+            return Opened(image, downscale(image.rgb, size), to_qimage(image.rgb, image.icc),
                           alpha_qimage(image.alpha))
 
         self.jobs.run(read, lambda r: self._on_opened(serial, r),
@@ -885,6 +885,10 @@ class MainWindow(QMainWindow):
         self._set_run_label()
         self._check_settled()
 
+    def _icc(self) -> bytes | None:
+        """The open photo's colour profile: what its pixels mean, for the views (to_qimage)."""
+        return self.image.icc if self.image is not None else None
+
     def _forget_results(self) -> None:
         """Drop the preview and full results and the images made of them (a new image,
         task or model)."""
@@ -912,7 +916,7 @@ class MainWindow(QMainWindow):
         """Mix again what is already restored; the model does not run."""
         self.settings.set_strength(strength)
         if self.preview is not None:
-            self._preview_qimage = to_qimage(self._preview_output(self.preview))
+            self._preview_qimage = to_qimage(self._preview_output(self.preview), self._icc())
             if self.full is not None and self.full.restored is self.preview.analysis.restored:
                 self._full_qimage = self._preview_qimage  # the preview is the full result
                 self._full_mix = (self.full, strength)
@@ -962,8 +966,8 @@ class MainWindow(QMainWindow):
                 self._remix_full()
             self._check_settled()
 
-        self.jobs.run(lambda: to_qimage(apply_strength(image.rgb, full.restored, strength)),
-                      done, failed)
+        self.jobs.run(lambda: to_qimage(apply_strength(image.rgb, full.restored, strength),
+                                        image.icc), done, failed)
 
     # ================================================================== preview
     def _wants_maps(self) -> bool:
@@ -1013,7 +1017,7 @@ class MainWindow(QMainWindow):
         self.preview = result
         a = result.analysis
         h, w = a.restored.shape[:2]
-        self._preview_qimage = to_qimage(self._preview_output(result))
+        self._preview_qimage = to_qimage(self._preview_output(result), self._icc())
         if (self._preview_is_full() and a.knobs == self.knobs() and not result.draft
                 and result.repair == self.controls.repair()):
             self.full = RestoreResult(result.serial, a.knobs, a.restored, a.seconds,
@@ -1031,7 +1035,8 @@ class MainWindow(QMainWindow):
                       NOEA_TRAINED else "Without EA: <b>EA bypassed on the same weights</b> "
                       "(no trained no-EA weights installed)")
             self.viewer.set_ea(
-                to_qimage(a.with_ea), to_qimage(a.without_ea), to_qimage(diff),
+                to_qimage(a.with_ea, self._icc()), to_qimage(a.without_ea, self._icc()),
+                to_qimage(diff),
                 ("With EA", "Without EA", f"|difference| × {gain:g}"),
                 f"{source} · mean |difference| {mad:.4f} · "
                 f"{'draft' if result.draft else 'preview'} {w}×{h}")
@@ -1255,7 +1260,7 @@ class MainWindow(QMainWindow):
                 and self._same_output(self._restore_job.tiles):
             return  # already running with these settings
         self._restore_job = self.engine.restore(self.image.rgb, self.knobs(), self._tiles(),
-                                                self.strength())
+                                                self.strength(), self.image.icc)
         self._was_settled = False
         self.progress.setRange(0, 0)
         self.progress.setFormat("starting…")
@@ -1300,7 +1305,7 @@ class MainWindow(QMainWindow):
         if result.qimage is not None:
             self._full_qimage, shown = result.qimage, result.qimage_strength
         else:
-            self._full_qimage, shown = to_qimage(result.restored), 1.0
+            self._full_qimage, shown = to_qimage(result.restored, self._icc()), 1.0
         self._full_mix = (result, shown)
         self._remix_full()
         self.statusBar().showMessage(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QColorSpace,
     QFont,
     QImage,
     QMouseEvent,
@@ -44,11 +45,35 @@ BACKGROUND = QColor(32, 33, 36)
 DIVIDER_GRAB = 8  # pixels either side of the divider that grab it
 
 
-def to_qimage(rgb: np.ndarray) -> QImage:
-    """An ``H×W×3`` float [0, 1] (or uint8) RGB array as a QImage that owns its pixels."""
+def to_qimage(rgb: np.ndarray, icc: bytes | None = None) -> QImage:
+    """An ``H×W×3`` float [0, 1] (or uint8) RGB array as a QImage that owns its pixels.
+
+    ``icc``: the colour profile of the photo the pixels belong to (``Image.icc``); the image
+    is then converted to sRGB, as screens are taken to be, so a wide-gamut photo (Display P3,
+    Adobe RGB) shows its real colours instead of looking duller. About 60 ms at 12 MP here.
+    No profile, an unreadable one or an sRGB one: the pixels as they are."""
     if rgb.dtype != np.uint8:
         rgb = np.round(np.clip(np.nan_to_num(rgb), 0.0, 1.0) * 255.0).astype(np.uint8)
-    return qimage2ndarray.array2qimage(rgb)
+    image = qimage2ndarray.array2qimage(rgb)
+    space = display_space(icc)
+    if space is not None:
+        image.setColorSpace(space)
+        image = image.convertedToColorSpace(SRGB)
+    return image
+
+
+SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
+
+
+def display_space(icc: bytes | None) -> QColorSpace | None:
+    """The colour space of an RGB ICC profile when showing it needs a conversion to sRGB;
+    ``None`` for no profile, an sRGB one, or one Qt cannot use (gray, CMYK, broken)."""
+    if not icc or icc[16:20] != b"RGB ":  # the profile header's colour space
+        return None
+    space = QColorSpace.fromIccProfile(QByteArray(icc))
+    if not space.isValid() or space == SRGB:
+        return None
+    return space
 
 
 def alpha_qimage(alpha: np.ndarray | None) -> QImage | None:

@@ -90,6 +90,7 @@ class RestoreJob:
     tiles: TileConfig
     cancel: threading.Event = field(default_factory=threading.Event)
     strength: float = 1.0  # the share of the restoration its QImage shows (apply_strength)
+    icc: bytes | None = None  # the photo's colour profile, for its QImage (to_qimage)
 
 
 @dataclass(frozen=True)
@@ -335,7 +336,7 @@ class ModelWorker(QObject):
             shown = apply_strength(job.rgb, restored, job.strength)
             self.restoreFinished.emit(RestoreResult(
                 job.serial, job.knobs, restored, time.perf_counter() - start,
-                str(self._info.device), job.tiles, to_qimage(shown), self._model.precision,
+                str(self._info.device), job.tiles, to_qimage(shown, job.icc), self._model.precision,
                 check_peaks(peaks, self._model.activation_limit), job.strength))
         except Cancelled:
             self.restoreCancelled.emit(job.serial, True)
@@ -416,10 +417,11 @@ class Engine(QObject):
         return job.serial
 
     def restore(self, rgb: np.ndarray, knobs: Knobs, tiles: TileConfig,
-                strength: float = 1.0) -> RestoreJob:
+                strength: float = 1.0, icc: bytes | None = None) -> RestoreJob:
         """Restore ``rgb`` at full resolution; ``strength``: the share of the restoration
-        the result's QImage shows (the array is the model's output either way)."""
-        job = RestoreJob(self._next(), rgb, knobs, tiles, strength=strength)
+        the result's QImage shows (the array is the model's output either way); ``icc``: the
+        photo's colour profile, which that QImage is shown through."""
+        job = RestoreJob(self._next(), rgb, knobs, tiles, strength=strength, icc=icc)
         old = self._submit("restore", job)
         if old is not None:  # replaced before it started: tell listeners it will not run
             self.worker.restoreCancelled.emit(old.serial, False)

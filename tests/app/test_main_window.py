@@ -826,3 +826,25 @@ def test_repaired_preview_says_so_and_the_switch_turns_it_off(
     assert "what this model was trained on" in w.viewer.warning()  # mild: just over
     assert "Repaired" not in w.viewer.warning()
     assert not w.settings.repair() and w._tiles().repair is False
+
+
+def test_a_wide_gamut_photo_shows_through_its_profile(make_window, tmp_path, picture,
+                                                       open_settled) -> None:  # noqa: ANN001
+    import qimage2ndarray
+    from PySide6.QtGui import QColorSpace
+
+    from app.viewer import to_qimage
+    from drcnet.imageio import read_image, write_image
+
+    p3 = bytes(QColorSpace(QColorSpace.NamedColorSpace.DisplayP3).iccProfile())
+    src = tmp_path / "p3.png"
+    write_image(src, read_image(picture(tmp_path / "p.png")).rgb, icc=p3)
+    w = make_window()
+    open_settled(w, src)
+    assert w.image.icc == p3
+    def pixels(qimage) -> np.ndarray:  # noqa: ANN001
+        return qimage2ndarray.rgb_view(qimage).astype(int)  # a copy: the QImage may go
+
+    view = pixels(w._full_qimage)
+    np.testing.assert_array_equal(view, pixels(to_qimage(w.full.restored, p3)))
+    assert np.abs(view - pixels(to_qimage(w.full.restored))).max() >= 5  # not the raw numbers

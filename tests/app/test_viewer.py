@@ -207,3 +207,25 @@ def test_transparent_pixels_show_a_checkerboard(qtbot) -> None:  # noqa: ANN001
     v.set_input(to_qimage(rgb))  # an opaque image after it: no checkerboard
     assert not v.has_alpha()
     assert colours("before")[0] == {(0, 0, 255)}
+
+
+def test_a_wide_gamut_photo_is_shown_converted_to_srgb(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QColorSpace
+
+    from app.viewer import to_qimage
+
+    rgb = np.empty((2, 3, 3), np.float32)
+    rgb[...] = (204 / 255, 102 / 255, 51 / 255)  # an orange
+    p3 = bytes(QColorSpace(QColorSpace.NamedColorSpace.DisplayP3).iccProfile())
+    srgb = bytes(QColorSpace(QColorSpace.NamedColorSpace.SRgb).iccProfile())
+
+    def first(icc: bytes | None) -> tuple[int, int, int]:
+        c = to_qimage(rgb, icc).pixelColor(0, 0)
+        return c.red(), c.green(), c.blue()
+
+    assert first(None) == (204, 102, 51)
+    r, g, b = first(p3)  # the same numbers mean a more saturated orange in P3
+    assert r >= 214 and g <= 98 and b <= 45, (r, g, b)
+    assert first(srgb) == (204, 102, 51)
+    for unusable in (b"", b"not a profile", p3[:16] + b"GRAY" + p3[20:]):
+        assert first(unusable) == (204, 102, 51)
