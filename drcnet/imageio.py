@@ -3,9 +3,10 @@
 Reading goes through ``np.fromfile`` + ``cv2.imdecode`` so non-ASCII paths work everywhere, checks
 the pixel count from the file header before decoding, and applies EXIF orientation (JPEG and
 PNG). Writing is atomic (temp file in the target folder, fsync, ``os.replace``) and never
-overwrites an input. A PNG or JPEG input's colour profile (ICC) and camera metadata (EXIF)
-are read with the pixels and can be written into PNG and JPEG outputs, so a restored photo
-keeps its colours and its camera record (:attr:`Image.icc`, :attr:`Image.exif`). Every
+overwrites an input. An input's colour profile (ICC; PNG, JPEG, TIFF) and camera metadata
+(EXIF; PNG, JPEG) are read with the pixels and can be written into outputs of those formats,
+so a restored photo keeps its colours and its camera record (:attr:`Image.icc`,
+:attr:`Image.exif`). Every
 user-facing failure is an :class:`ImageReadError` / :class:`ImageWriteError` whose message is
 one sentence naming the file.
 """
@@ -47,8 +48,8 @@ class Image:
         bit_depth: 8 or 16, the sample depth of the file (float files report 16).
         gray: whether the file was single-channel.
         path: the file it was read from.
-        icc: the embedded ICC colour profile of a PNG or JPEG file, or ``None`` (none, or
-            another format: TIFF and WebP profiles are not read).
+        icc: the embedded ICC colour profile of a PNG, JPEG or TIFF file, or ``None`` (none,
+            or another format: WebP profiles are not read).
         exif: the EXIF block (a TIFF structure, without JPEG's ``Exif\0\0`` prefix) of a JPEG
             or PNG file, or ``None``.
     """
@@ -324,11 +325,58 @@ def _read_meta(raw: bytes) -> dict[str, bytes | None]:
                     icc = _inflate(rest[1:], _ICC_MAX) if sep else None
                 elif kind == b"eXIf" and exif is None:
                     exif = raw[start:end]
+    elif raw[:4] in (b"II*\x00", b"MM\x00*"):
+        with contextlib.suppress(struct.error, IndexError, KeyError):
+            icc = _tiff_icc(raw)
     if icc is not None and (len(icc) < 128 or struct.unpack(">I", icc[:4])[0] != len(icc)):
         icc = None  # truncated, or not a profile: its header gives its size
     if exif is not None and exif[:4] not in (b"II*\x00", b"MM\x00*"):
         exif = None  # not a TIFF structure: nothing a reader could use
     return {"icc": icc, "exif": exif}
+
+
+_TIFF_ICC = 34675  # the TIFF tag that holds an ICC profile (type UNDEFINED)
+
+
+def _tiff_entries(b: bytes) -> tuple[str, int, list[bytes], bytes]:
+    """A TIFF stream's byte order, first IFD offset, its raw 12-byte entries and the 4-byte
+    offset of the next IFD."""
+    order = {b"II*\x00": "<", b"MM\x00*": ">"}[b[:4]]
+    (ifd,) = struct.unpack(order + "I", b[4:8])
+    (count,) = struct.unpack(order + "H", b[ifd : ifd + 2])
+    entries = [b[ifd + 2 + 12 * k : ifd + 14 + 12 * k] for k in range(count)]
+    nxt = b[ifd + 2 + 12 * count : ifd + 6 + 12 * count]
+    if len(nxt) != 4 or any(len(e) != 12 for e in entries):
+        raise IndexError("truncated TIFF directory")
+    return order, ifd, entries, nxt
+
+
+def _tiff_icc(b: bytes) -> bytes | None:
+    """The ICC profile in a TIFF stream's first IFD, or ``None``."""
+    order, _, entries, _ = _tiff_entries(b)
+    for e in entries:
+        tag, typ, n, offset = struct.unpack(order + "HHII", e)
+        if tag == _TIFF_ICC and typ in (1, 7) and n > 4 and offset + n <= len(b):
+            return b[offset : offset + n] if n <= _ICC_MAX else None
+    return None
+
+
+def _tiff_with_icc(b: bytes, icc: bytes) -> bytes:
+    """A TIFF stream with ``icc`` in its first IFD: the profile and a copy of the IFD with the
+    profile's entry (in tag order, replacing any) are appended and the header points at the
+    copy. Everything else stays where it was, so every other offset still holds."""
+    order, _, entries, nxt = _tiff_entries(b)
+    out = bytearray(b)
+    out += bytes(len(out) % 2)  # TIFF offsets are word-aligned
+    at = len(out)
+    out += icc + bytes(len(icc) % 2)
+    entry = struct.pack(order + "HHII", _TIFF_ICC, 7, len(icc), at)
+    keep = [e for e in entries if struct.unpack(order + "H", e[:2])[0] != _TIFF_ICC]
+    keep = sorted(keep + [entry], key=lambda e: struct.unpack(order + "H", e[:2])[0])
+    ifd = len(out)
+    out += struct.pack(order + "H", len(keep)) + b"".join(keep) + nxt
+    out[4:8] = struct.pack(order + "I", ifd)
+    return bytes(out)
 
 
 def _inflate(data: bytes, limit: int) -> bytes | None:
@@ -410,9 +458,10 @@ def _zero_ifd(b: bytearray, order: str, offset: int) -> None:
 
 def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,
                 exif: bytes | None) -> bytes:
-    """Put ``icc`` and ``exif`` into an encoded PNG or JPEG (other formats: unchanged). A
-    profile whose colour space is not what was written (an RGB profile on a one-channel
-    file) is left out, as is EXIF that cannot be parsed or does not fit a JPEG segment."""
+    """Put ``icc`` and ``exif`` into an encoded PNG or JPEG, and ``icc`` into a TIFF (other
+    formats: unchanged). A profile whose colour space is not what was written (an RGB profile
+    on a one-channel file) is left out, as is EXIF that cannot be parsed or does not fit a
+    JPEG segment."""
     if icc is not None and _icc_space(icc) != (b"GRAY" if channels in (1, 2) else b"RGB "):
         icc = None
     exif = upright_exif(exif) if exif is not None else None
@@ -437,6 +486,8 @@ def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,
         if data[2:4] == b"\xff\xe0":
             at = 4 + struct.unpack(">H", data[4:6])[0]
         return data[:at] + segments + data[at:]
+    if ext in (".tif", ".tiff") and icc is not None:
+        return _tiff_with_icc(data, icc)
     return data
 
 
@@ -486,8 +537,8 @@ def write_image(
         metadata: text key/value pairs for PNG.
         gray: write one channel, the mean of R, G and B (as a gray input was read); with
             alpha, RGBA with three equal channels (OpenCV writes no gray+alpha).
-        icc: an ICC colour profile for PNG and JPEG (an input's :attr:`Image.icc`), written
-            when its colour space is what is written (RGB, or gray for one channel).
+        icc: an ICC colour profile for PNG, JPEG and TIFF (an input's :attr:`Image.icc`),
+            written when its colour space is what is written (RGB, or gray for one channel).
         exif: an EXIF block for PNG and JPEG (an input's :attr:`Image.exif`), written with
             Orientation 1 (the pixels are upright) and without its thumbnail.
 

@@ -569,3 +569,25 @@ def test_an_incomplete_jpeg_profile_is_not_passed_on(tmp_path: Path) -> None:
     cut.write_bytes(full[:second] + full[second + 2 + length :])
     assert read_image(tmp_path / "big.jpg").icc == big
     assert read_image(cut).icc is None  # chunk 2 of 3 missing
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_tiff_outputs_keep_the_colour_profile(tmp_path: Path, bit_depth: int) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    icc = _srgb_profile()
+    rgb = _rand_rgb(30, 40)
+    out = write_image(tmp_path / "o.tif", rgb, bit_depth=bit_depth, icc=icc)
+    with pil.open(out) as back:  # another reader finds it, and the pixels are intact
+        assert back.info.get("icc_profile") == icc and back.size == (40, 30)
+    again = read_image(out)
+    assert again.icc == icc and again.bit_depth == bit_depth
+    np.testing.assert_allclose(again.rgb, rgb, atol=1e-6)
+    other = icc[:-4] + b"\x00" * 4
+    twice = imageio._tiff_with_icc(out.read_bytes(), other)  # a file that has one already
+    order, _, entries, _ = imageio._tiff_entries(twice)
+    tags = [struct.unpack(order + "H", e[:2])[0] for e in entries]
+    assert tags.count(imageio._TIFF_ICC) == 1 and tags == sorted(tags)  # replaced, in order
+    assert imageio._tiff_icc(twice) == other
+    pil.fromarray((rgb * 255).round().astype(np.uint8)).save(
+        tmp_path / "p.tif", icc_profile=icc, compression="tiff_lzw")
+    assert read_image(tmp_path / "p.tif").icc == icc  # written by Pillow, read here
