@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -38,6 +39,7 @@ from drcnet.errors import DRCNetError
 from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type
 from drcnet.inference import TileConfig
 
+from .export_dialog import EXIF_TIP
 from .workers import BatchJob, Engine
 
 
@@ -89,9 +91,14 @@ class BatchDialog(QDialog):
         self.existing_combo.addItem("Replace it", True)
         form.addRow("If an output exists", self.existing_combo)
         layout.addLayout(form)
+        self.exif_check = QCheckBox("Keep the camera record (EXIF; never the GPS location)")
+        self.exif_check.setChecked(True)
+        self.exif_check.setToolTip(EXIF_TIP)
+        layout.addWidget(self.exif_check)
 
-        note = QLabel(f"With {settings}. Inputs are never replaced; alpha, 16-bit depth and "
-                      "gray are kept as the command line's drcnet restore keeps them.")
+        note = QLabel(f"With {settings}. Inputs are never replaced; alpha, 16-bit depth, "
+                      "gray and the colour profile are kept as the command line's drcnet "
+                      "restore keeps them.")
         note.setWordWrap(True)
         note.setObjectName("hint")
         layout.addWidget(note)
@@ -222,7 +229,8 @@ class BatchDialog(QDialog):
         self.progress.show()
         self.job = self.engine.batch(pairs, self.knobs, self.tiles,
                                      overwrite=bool(self.existing_combo.currentData()),
-                                     strength=self.strength)
+                                     strength=self.strength,
+                                     keep_exif=self.exif_check.isChecked())
         self._say(f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…"
                   if not self.engine.restore_active()
                   else "Waiting for the window's full-resolution restore to finish…")
@@ -284,7 +292,7 @@ class BatchDialog(QDialog):
     def _update_buttons(self) -> None:
         busy = self.running()
         for w in (self.add_files_button, self.add_folder_button, self.clear_button,
-                  self.output_edit, self.existing_combo):
+                  self.output_edit, self.existing_combo, self.exif_check):
             w.setEnabled(not busy)
         self.start_button.setEnabled(not busy and bool(self._inputs))
         self.close_button.setText("Cancel" if busy else "Close")

@@ -35,6 +35,11 @@ LAYOUT_LABELS = {
 SUFFIXES = {"image": "", "side": "_side", "split": "_split", "sheet": "_sheet"}
 
 
+EXIF_TIP = ("PNG and JPEG outputs keep the photo's EXIF: camera, lens, exposure and date. The "
+            "orientation is set upright; the thumbnail of the unrestored photo and any GPS "
+            "location are removed. The colour profile is kept either way.")
+
+
 @dataclass(frozen=True)
 class ExportRequest:
     """What the user asked to export."""
@@ -43,6 +48,7 @@ class ExportRequest:
     path: Path
     labels: bool = True
     sidecar: bool = True
+    exif: bool = True  # keep the photo's EXIF in a restored-image export (carried_meta)
 
 
 def default_name(stem: str, task: str, layout: str, ext: str) -> str:
@@ -90,12 +96,17 @@ class ExportDialog(QDialog):
         self.labels_check.setChecked(True)
         self.sidecar_check = QCheckBox("Write the parameters to a JSON sidecar (<name>.json)")
         self.sidecar_check.setChecked(True)
+        self.exif_check = QCheckBox("Keep the camera record in the restored image (EXIF; "
+                                    "never the GPS location)")
+        self.exif_check.setChecked(True)
+        self.exif_check.setToolTip(EXIF_TIP)
         layout.addWidget(self.labels_check)
         layout.addWidget(self.sidecar_check)
+        layout.addWidget(self.exif_check)
         depth = ("16-bit input: PNG and TIFF keep 16 bits; " if bit_depth == 16 else "")
         note = QLabel(depth + "task, t, δ, EA, weights SHA-256, device and tile go into the "
-                      "PNG text and the sidecar. Files are written atomically and never over "
-                      "the input.")
+                      "PNG text and the sidecar. The photo's colour profile is kept (PNG, JPEG, "
+                      "TIFF). Files are written atomically and never over the input.")
         note.setWordWrap(True)
         note.setObjectName("hint")
         layout.addWidget(note)
@@ -123,13 +134,16 @@ class ExportDialog(QDialog):
         return FORMATS[str(self.format_combo.currentData())][1]
 
     def _update_path(self) -> None:
+        """Follow the layout and format: the options that apply, and the file name (only its
+        extension once the user has typed one)."""
+        self.labels_check.setEnabled(self.layout_key() in ("side", "split"))
+        self.exif_check.setEnabled(self.layout_key() == "image")
         ext = self.extension()
         if self._edited and self.path_edit.text():
             self.path_edit.setText(str(Path(self.path_edit.text()).with_suffix(ext)))
             return
         name = default_name(self._stem, self._task, self.layout_key(), ext)
         self.path_edit.setText(str(self._folder / name))
-        self.labels_check.setEnabled(self.layout_key() in ("side", "split"))
 
     def _browse(self) -> None:
         filters = ";;".join(f"{label} (*{ext})" for label, ext in FORMATS.values())
@@ -174,4 +188,4 @@ class ExportDialog(QDialog):
 
     def request(self) -> ExportRequest:
         return ExportRequest(self.layout_key(), self.path(), self.labels_check.isChecked(),
-                             self.sidecar_check.isChecked())
+                             self.sidecar_check.isChecked(), self.exif_check.isChecked())

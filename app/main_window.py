@@ -1454,7 +1454,8 @@ class MainWindow(QMainWindow):
             return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,
                                 alpha=alpha, sidecar=req.sidecar,
                                 gray=image.gray and req.layout == "image",
-                                **carried_meta(req.layout, image.icc, image.exif))
+                                **carried_meta(req.layout, image.icc,
+                                               image.exif if req.exif else None))
 
         self.statusBar().showMessage(f"Writing {req.path.name}…")
         self.jobs.run(write, self._on_exported, self._on_export_failed)

@@ -104,6 +104,7 @@ class BatchJob:
     overwrite: bool = True
     cancel: threading.Event = field(default_factory=threading.Event)
     strength: float = 1.0  # the share of the restoration each output keeps
+    keep_exif: bool = True  # whether outputs keep their input's EXIF (restore_files)
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,8 @@ class ModelWorker(QObject):
                                          info.device, job.tiles, info.precision)
             results = run(restore_files(self._model, job.pairs, job.tiles,
                                         cancel=job.cancel.is_set, overwrite=job.overwrite,
-                                        params=params, strength=job.strength), report)
+                                        params=params, strength=job.strength,
+                                        keep_exif=job.keep_exif), report)
             self.batchFinished.emit(job.serial, results,
                                     any(r.status == CANCELLED for r in results))
         except DRCNetError as exc:
@@ -441,12 +443,13 @@ class Engine(QObject):
         return self.worker.restoring() or self.worker.has_pending("restore")
 
     def batch(self, pairs: list[tuple[Path, Path]], knobs: Knobs, tiles: TileConfig,
-              overwrite: bool = True, strength: float = 1.0) -> BatchJob:
+              overwrite: bool = True, strength: float = 1.0,
+              keep_exif: bool = True) -> BatchJob:
         """Restore ``pairs`` (input, output) with the loaded model, keeping ``strength`` of
         the restoration; results come as ``worker.batchProgress`` / ``batchFinished`` /
         ``batchFailed``."""
         job = BatchJob(self._next(), tuple(pairs), knobs, tiles, overwrite,
-                       strength=strength)
+                       strength=strength, keep_exif=keep_exif)
         old = self._submit("batch", job)
         if old is not None:  # one batch at a time: the replaced one never started
             self.worker.batchFinished.emit(old.serial, [], True)

@@ -154,6 +154,7 @@ def restore_files(
     read: Callable[[Path], Image] = read_image,
     params: ExportParams | None = None,
     strength: float = 1.0,
+    keep_exif: bool = True,
 ) -> Generator[BatchProgress, None, list[FileResult]]:
     """Restore each ``(src, dst)`` pair with ``model`` as it is configured, tile by tile.
 
@@ -173,6 +174,9 @@ def restore_files(
             ``range_check``. Other formats carry none.
         strength: the share of the restoration each output keeps
             (:func:`~drcnet.inference.apply_strength`; 1: all of it); recorded in ``params``.
+        keep_exif: whether PNG and JPEG outputs keep their input's EXIF camera record
+            (upright, without thumbnail or location: :func:`~drcnet.imageio.upright_exif`);
+            the colour profile is kept either way, as the colours depend on it.
 
     Yields:
         :class:`BatchProgress` after each tile and once at the end of each file.
@@ -205,7 +209,8 @@ def restore_files(
                     strength=strength).png_metadata()
                 write_image(dst, apply_strength(image.rgb, restored, strength),
                             alpha=image.alpha, bit_depth=image.bit_depth, inputs=inputs,
-                            gray=image.gray, metadata=meta, icc=image.icc, exif=image.exif)
+                            gray=image.gray, metadata=meta, icc=image.icc,
+                            exif=image.exif if keep_exif else None)
                 result = FileResult(src, dst, RESTORED, range=report,
                                     seconds=time.perf_counter() - start)
             except Cancelled:

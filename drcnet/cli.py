@@ -130,6 +130,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     try:
         results = run(restore_files(model, pairs, tiles, params=params, strength=args.strength,
+                                    keep_exif=not args.no_exif,
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
     finally:
         if bar is not None:
@@ -225,6 +226,14 @@ def add_strength_option(p: argparse.ArgumentParser) -> None:
                         "1: all of it; 0.8 keeps a fifth of the input's grain or texture)")
 
 
+def add_exif_option(p: argparse.ArgumentParser) -> None:
+    """``--no-exif``: see :func:`drcnet.imageio.upright_exif`."""
+    p.add_argument("--no-exif", action="store_true",
+                   help="write no EXIF camera record (by default PNG and JPEG outputs keep "
+                        "the input's, upright, without thumbnail or GPS location); the colour "
+                        "profile is kept either way")
+
+
 def add_runtime_options(p: argparse.ArgumentParser, default: str = "auto") -> None:
     """``--precision`` and ``--channels-last`` (see :meth:`DRCNet.set_runtime`)."""
     p.add_argument("--precision", default=default, choices=PRECISION_CHOICES,
@@ -274,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_runtime_options(p)
     add_repair_option(p)
     add_strength_option(p)
+    add_exif_option(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -123,3 +123,27 @@ def test_a_batch_waiting_behind_a_restore_cancels_at_once(make_window, image_pat
     qtbot.waitUntil(w.is_settled, timeout=30000)
     assert not (tmp_path / "restored" / "one.png").exists()
     dlg.done(0)
+
+
+def test_the_camera_record_is_kept_unless_unticked(make_window, image_path, open_settled,
+                                                   tmp_path, qtbot) -> None:  # noqa: ANN001
+    from drcnet.imageio import write_image
+
+    w = make_window()
+    open_settled(w, image_path)
+    exif = b"II*\x00" + (8).to_bytes(4, "little") + bytes(6)
+    folder = tmp_path / "cam"
+    folder.mkdir()
+    write_image(folder / "c.jpg", read_image(image_path).rgb, exif=exif)
+    finished: list[bool] = []
+    w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
+    for keep in (True, False):
+        dlg = w.make_batch_dialog()
+        assert dlg.exif_check.isChecked()  # the default
+        dlg.exif_check.setChecked(keep)
+        dlg.add_inputs([folder])
+        dlg.existing_combo.setCurrentIndex(dlg.existing_combo.findData(True))  # replace
+        assert dlg.start()
+        qtbot.waitUntil(lambda n=len(finished): len(finished) > n, timeout=30000)
+        assert read_image(folder / "restored" / "c.jpg").exif == (exif if keep else None)
+        dlg.done(0)

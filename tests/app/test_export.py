@@ -172,7 +172,15 @@ def test_export_dialog_names_and_formats(qtbot, tmp_path) -> None:  # noqa: ANN0
     r = dlg.request()
     assert (r.layout, r.sidecar, r.labels) == ("split", False, False)
     dlg.set_layout_key("sheet")
-    assert not dlg.labels_check.isEnabled()
+    assert not dlg.labels_check.isEnabled() and not dlg.exif_check.isEnabled()
+    dlg.path_edit.setText(str(tmp_path / "mine.tif"))
+    dlg.path_edit.textEdited.emit("mine.tif")  # typed by the user: the name stays theirs
+    dlg.set_layout_key("side")
+    assert dlg.labels_check.isEnabled() and not dlg.exif_check.isEnabled()
+    dlg.set_layout_key("image")
+    assert dlg.exif_check.isEnabled() and dlg.request().path.name == "mine.tif"
+    dlg.exif_check.setChecked(False)
+    assert dlg.request().exif is False
 
 
 def test_export_dialog_asks_before_replacing_and_keeps_relative_names_in_its_folder(
@@ -245,6 +253,8 @@ def test_exports_keep_the_colour_profile_and_camera_record(make_window, tmp_path
     out.mkdir()
     image = read_image(export(qtbot, w, "image", out / "r.jpg"))
     assert image.icc == icc and image.exif == exif
+    bare = read_image(export(qtbot, w, "image", out / "bare.png", exif=False))
+    assert bare.icc == icc and bare.exif is None  # the camera record only when asked
     side = read_image(export(qtbot, w, "side", out / "s.png"))
     assert side.icc == icc and side.exif is None  # a composite is not the camera's photo
     assert read_image(export(qtbot, w, "sheet", out / "m.png")).icc is None  # a figure

@@ -381,3 +381,17 @@ def test_restore_warns_when_the_image_is_outside_the_trained_range(tmp_path, pho
     assert err[2] == ("drcnet: warning: 2 of 2 images were partly outside what the model was "
                       "trained on (above)")
     assert (tmp_path / "b" / "in.png").is_file() and (tmp_path / "b" / "in2.png").is_file()
+
+
+def test_restore_keeps_the_camera_record_unless_told(tmp_path, weights, photo) -> None:
+    icc = b"\x00\x00\x02\x00" + b"x" * 12 + b"RGB " + b"y" * 492
+    exif = b"II*\x00" + (8).to_bytes(4, "little") + bytes(6)
+    src = tmp_path / "tagged.jpg"
+    write_image(src, read_image(photo).rgb, icc=icc, exif=exif)
+    base = ["restore", str(src), "--task", "denoise", "--weights", str(weights),
+            "--device", "cpu", "-q"]
+    assert main(base + ["-o", str(tmp_path / "kept.jpg")]) == 0
+    assert main(base + ["-o", str(tmp_path / "bare.jpg"), "--no-exif"]) == 0
+    kept, bare = read_image(tmp_path / "kept.jpg"), read_image(tmp_path / "bare.jpg")
+    assert kept.exif == exif and kept.icc == icc
+    assert bare.exif is None and bare.icc == icc  # the colours still need their profile
