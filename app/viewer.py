@@ -50,7 +50,8 @@ def to_qimage(rgb: np.ndarray, icc: bytes | None = None) -> QImage:
 
     ``icc``: the colour profile of the photo the pixels belong to (``Image.icc``); the image
     is then converted to sRGB, as screens are taken to be, so a wide-gamut photo (Display P3,
-    Adobe RGB) shows its real colours instead of looking duller. About 60 ms at 12 MP here.
+    Adobe RGB) shows its real colours instead of looking duller: about 50 ms more at
+    12 MP on this project's 2-core machine (scripts/view_ops.py, docs/eval/view_ops.txt).
     No profile, an unreadable one or an sRGB one: the pixels as they are."""
     if rgb.dtype != np.uint8:
         rgb = np.round(np.clip(np.nan_to_num(rgb), 0.0, 1.0) * 255.0).astype(np.uint8)
