@@ -8,6 +8,7 @@ canvases share one :class:`ViewState`, which keeps zoom and pan synchronised.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -71,6 +72,13 @@ def display_space(icc: bytes | None) -> QColorSpace | None:
     ``None`` for no profile, an sRGB one, or one Qt cannot use (gray, CMYK, broken)."""
     if not icc or icc[16:20] != b"RGB ":  # the profile header's colour space
         return None
+    return _parsed_space(icc)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_space(icc: bytes) -> QColorSpace | None:
+    """Parsed once per profile: every preview and Strength step shows the same photo (and
+    a broken profile's Qt warning is logged once, not per view)."""
     space = QColorSpace.fromIccProfile(QByteArray(icc))
     if not space.isValid() or space == SRGB:
         return None

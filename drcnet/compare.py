@@ -764,7 +764,7 @@ def sheet_title(params: ExportParams) -> str:
 
 def register(subparsers: Any) -> None:
     """Add ``drcnet compare`` to the CLI's subcommands."""
-    from .cli import add_exif_option, add_repair_option, add_strength_option, add_variant_option
+    from .cli import add_repair_option, add_strength_option, add_variant_option
     from .devices import DEVICE_CHOICES
     from .registry import TASKS
 
@@ -806,7 +806,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-sidecar", action="store_true", help="no JSON sidecar")
     add_repair_option(p)
     add_strength_option(p)
-    add_exif_option(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
     p.set_defaults(func=cmd_compare)
@@ -891,7 +890,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     other = None if args.no_sidecar else sidecar_owner(out)
     write_export(out, result, params, inputs=[src], bit_depth=depth,
                  sidecar=not args.no_sidecar,
-                 **carried_meta(args.layout, image.icc, None if args.no_exif else image.exif))
+                 **carried_meta(args.layout, image.icc, image.exif))
     print(f"{src} -> {out}", file=sys.stderr)
     if other is not None:
         print(f"note: {sidecar_path(out).name} described {other.name}; it now describes "

@@ -487,7 +487,10 @@ def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,
             at = 4 + struct.unpack(">H", data[4:6])[0]
         return data[:at] + segments + data[at:]
     if ext in (".tif", ".tiff") and icc is not None:
-        return _tiff_with_icc(data, icc)
+        try:
+            return _tiff_with_icc(data, icc)
+        except (KeyError, IndexError, struct.error):  # a BigTIFF, or past 4 GiB: as encoded
+            return data
     return data
 
 

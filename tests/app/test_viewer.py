@@ -212,7 +212,7 @@ def test_transparent_pixels_show_a_checkerboard(qtbot) -> None:  # noqa: ANN001
 def test_a_wide_gamut_photo_is_shown_converted_to_srgb(qtbot) -> None:  # noqa: ANN001
     from PySide6.QtGui import QColorSpace
 
-    from app.viewer import to_qimage
+    from app.viewer import display_space, to_qimage
 
     rgb = np.empty((2, 3, 3), np.float32)
     rgb[...] = (204 / 255, 102 / 255, 51 / 255)  # an orange
@@ -227,5 +227,6 @@ def test_a_wide_gamut_photo_is_shown_converted_to_srgb(qtbot) -> None:  # noqa: 
     r, g, b = first(p3)  # the same numbers mean a more saturated orange in P3
     assert r >= 214 and g <= 98 and b <= 45, (r, g, b)
     assert first(srgb) == (204, 102, 51)
+    assert display_space(srgb) is None and display_space(p3) is not None  # sRGB: no pass
     for unusable in (b"", b"not a profile", p3[:16] + b"GRAY" + p3[20:]):
         assert first(unusable) == (204, 102, 51)

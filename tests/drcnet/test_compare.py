@@ -458,3 +458,18 @@ def test_params_of_a_run_take_the_knobs_and_tiles() -> None:
     assert "strength 40 %" in sheet_title(p)
     assert "strength" not in sheet_title(ExportParams.of_run(
         "derain", Knobs(), "w", "cd" * 32, "cpu", TileConfig(), "fp32"))
+
+
+def test_cli_compare_carries_the_profile_by_layout(tmp_path, shipped,
+                                                            photo) -> None:  # noqa: ANN001
+    icc = b"\x00\x00\x02\x00" + b"x" * 12 + b"RGB " + b"y" * 492
+    exif = b"II*\x00" + (8).to_bytes(4, "little") + bytes(6)
+    src = tmp_path / "tagged.png"
+    write_image(src, read_image(photo).rgb, icc=icc, exif=exif)
+    assert read_image(src).exif == exif
+    base = ["compare", str(src), "--task", "denoise", "--device", "cpu", "--no-sidecar"]
+    for layout, want_icc in (("side", icc), ("split", icc), ("sheet", None)):
+        out = tmp_path / f"{layout}.png"
+        assert main(base + ["-o", str(out), "--layout", layout]) == 0
+        back = read_image(out)  # a composite is not the camera's photo: never its EXIF
+        assert (back.icc, back.exif) == (want_icc, None), layout

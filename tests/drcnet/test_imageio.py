@@ -591,3 +591,31 @@ def test_tiff_outputs_keep_the_colour_profile(tmp_path: Path, bit_depth: int) ->
     pil.fromarray((rgb * 255).round().astype(np.uint8)).save(
         tmp_path / "p.tif", icc_profile=icc, compression="tiff_lzw")
     assert read_image(tmp_path / "p.tif").icc == icc  # written by Pillow, read here
+
+
+def test_a_tiff_profile_is_carried_into_every_format_and_bad_tags_are_ignored(
+        tmp_path: Path) -> None:
+    icc = _srgb_profile()
+    rgb = _rand_rgb(30, 40)
+    alpha = np.linspace(0, 1, 30 * 40, dtype=np.float32).reshape(30, 40)
+    rgba = write_image(tmp_path / "a.tif", rgb, alpha=alpha, icc=icc)
+    gray_icc = icc[:16] + b"GRAY" + icc[20:]
+    gray = write_image(tmp_path / "g.tif", rgb, gray=True, icc=gray_icc)
+    assert read_image(rgba).icc == icc and read_image(rgba).alpha is not None
+    assert read_image(gray).icc == gray_icc and read_image(gray).gray
+    src = read_image(rgba)
+    for ext in (".png", ".jpg", ".tif"):
+        assert read_image(write_image(tmp_path / f"o{ext}", src.rgb, icc=src.icc)).icc == icc
+
+    data = rgba.read_bytes()
+    order, ifd, entries, _ = imageio._tiff_entries(data)
+    k = next(i for i, e in enumerate(entries)
+             if struct.unpack(order + "H", e[:2])[0] == imageio._TIFF_ICC)
+    at = ifd + 2 + 12 * k
+    for name, entry in (("count", (imageio._TIFF_ICC, 7, 0xFFFFFFF0, 8)),
+                        ("offset", (imageio._TIFF_ICC, 7, len(icc), len(data))),
+                        ("type", (imageio._TIFF_ICC, 3, len(icc), 8))):
+        bad = tmp_path / f"bad-{name}.tif"
+        bad.write_bytes(data[:at] + struct.pack(order + "HHII", *entry) + data[at + 12 :])
+        img = read_image(bad)
+        assert img.icc is None and img.rgb.shape == (30, 40, 3), name
