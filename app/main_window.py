@@ -69,7 +69,7 @@ from .controls import FILE_VARIANT, ControlsPanel, short_name
 from .export_dialog import ExportDialog, ExportRequest
 from .maps_panel import MapsPanel
 from .settings import Settings
-from .viewer import Viewer, alpha_qimage, to_qimage
+from .viewer import Viewer, alpha_qimage, display_space, to_qimage
 from .workers import Engine, Jobs, ModelInfo, PreviewResult, RestoreJob, RestoreResult
 
 APP_NAME = "DRCNet Studio"
@@ -504,6 +504,9 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_file(str(path.resolve()))
         self._rebuild_recent()
         depth = f", {opened.image.bit_depth}-bit" if opened.image.bit_depth != 8 else ""
+        space = display_space(opened.image.icc)
+        if space is not None:
+            depth += f", {space.description() or 'wide-gamut'} profile (shown as sRGB)"
         self.statusBar().showMessage(f"Opened {path.name}: {w}×{h}{depth}"
                                      + (f" · {dropped}" if dropped else ""), 8000 if dropped
                                      else 5000)

@@ -840,8 +840,11 @@ def test_a_wide_gamut_photo_shows_through_its_profile(make_window, tmp_path, pic
     src = tmp_path / "p3.png"
     write_image(src, read_image(picture(tmp_path / "p.png")).rgb, icc=p3)
     w = make_window()
+    said: list[str] = []
+    w.statusBar().messageChanged.connect(said.append)
     open_settled(w, src)
     assert w.image.icc == p3
+    assert any("Display P3 profile (shown as sRGB)" in m for m in said)
     def pixels(qimage) -> np.ndarray:  # noqa: ANN001
         return qimage2ndarray.rgb_view(qimage).astype(int)  # a copy: the QImage may go
 
