@@ -1358,8 +1358,11 @@ class MainWindow(QMainWindow):
                     f" · {' · '.join(extras)} on {self.info.device}")
         folder = (self.image.path.parent if self.image is not None
                   else Path(self.settings.last_folder() or Path.home()))
-        return BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self,
-                           strength=self.strength())
+        dlg = BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self,
+                          strength=self.strength())
+        dlg.exif_check.setChecked(self.settings.keep_exif())
+        dlg.exif_check.toggled.connect(self.settings.set_keep_exif)
+        return dlg
 
     def batch_dialog(self) -> None:
         dlg = self.make_batch_dialog()
@@ -1377,10 +1380,13 @@ class MainWindow(QMainWindow):
             folder = self.image.path.parent
         dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
                            self.viewer.split_position(), self.image.bit_depth, self)
+        dlg.exif_check.setChecked(self.settings.keep_exif())
         accepted = dlg.exec() == QDialog.DialogCode.Accepted
         request = dlg.request()
         dlg.deleteLater()  # parented to the window: it would live as long as the window
         if accepted:
+            if dlg.exif_check.isEnabled():  # the box applied: remember the answer
+                self.settings.set_keep_exif(request.exif)
             self.export(request)
 
     def _can_export(self) -> bool:

@@ -182,6 +182,13 @@ class Settings:
     def set_repair(self, on: bool) -> None:
         self._set("run/repair", on)
 
+    def keep_exif(self, default: bool = True) -> bool:
+        """Whether saved images keep the photo's EXIF (the Export and Restore Files box)."""
+        return bool(self._get("export/keep_exif", default, bool))
+
+    def set_keep_exif(self, on: bool) -> None:
+        self._set("export/keep_exif", on)
+
     def strength(self, default: float = 1.0) -> float:
         """The share of the restoration shown and written (1: all of it); a stored value
         outside [0, 1] reads as the default."""

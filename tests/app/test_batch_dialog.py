@@ -139,7 +139,7 @@ def test_the_camera_record_is_kept_unless_unticked(make_window, image_path, open
     w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
     for keep in (True, False):
         dlg = w.make_batch_dialog()
-        assert dlg.exif_check.isChecked()  # the default
+        assert dlg.exif_check.isChecked()  # the default, and what the first run kept
         dlg.exif_check.setChecked(keep)
         dlg.add_inputs([folder])
         dlg.existing_combo.setCurrentIndex(dlg.existing_combo.findData(True))  # replace
@@ -147,3 +147,4 @@ def test_the_camera_record_is_kept_unless_unticked(make_window, image_path, open
         qtbot.waitUntil(lambda n=len(finished): len(finished) > n, timeout=30000)
         assert read_image(folder / "restored" / "c.jpg").exif == (exif if keep else None)
         dlg.done(0)
+    assert not w.make_batch_dialog().exif_check.isChecked()  # remembered
