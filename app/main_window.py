@@ -268,7 +268,7 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("&Export…", self.export_dialog, K("Ctrl+E"),
                                           "Export the restored image or a comparison")
         self.batch_action = self._action(
-            "Restore &Files…", self.batch_dialog, K("Ctrl+Shift+B"),
+            "Restore &Files…", lambda: self.batch_dialog(), K("Ctrl+Shift+B"),
             "Restore many images or a folder with the current model and settings")
         quit_action = self._action("&Quit", self.close, K.StandardKey.Quit)
 
@@ -538,17 +538,21 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        for url in event.mimeData().urls():
-            if url.isLocalFile():
-                path = url.toLocalFile()
-                if Path(path).suffix.lower() in WEIGHT_SUFFIXES:
-                    # After the drop returns: a message box inside it would hold the program
-                    # the file was dragged from.
-                    QTimer.singleShot(0, lambda p=path: self.open_weights(p))
-                else:
-                    self.open_image(path)
-                event.acceptProposedAction()
-                return
+        """One image opens; one weight file loads; several images, or a folder, go to
+        *Restore Files* with the window's model and settings."""
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        # Dialogs and message boxes open after the drop returns: inside it they would hold
+        # the program the files were dragged from.
+        if len(paths) == 1 and paths[0].suffix.lower() in WEIGHT_SUFFIXES:
+            QTimer.singleShot(0, lambda p=paths[0]: self.open_weights(p))
+        elif len(paths) == 1 and not paths[0].is_dir():
+            self.open_image(paths[0])
+        else:
+            images = [p for p in paths if p.suffix.lower() not in WEIGHT_SUFFIXES]
+            QTimer.singleShot(0, lambda: self.batch_dialog(images))
 
     # ================================================================== weights
     def open_weights_dialog(self) -> None:
@@ -1364,10 +1368,13 @@ class MainWindow(QMainWindow):
         dlg.exif_check.toggled.connect(self.settings.set_keep_exif)
         return dlg
 
-    def batch_dialog(self) -> None:
+    def batch_dialog(self, inputs: list[Path] | None = None) -> None:
+        """*Restore Files*, with ``inputs`` (files or folders) already added."""
         dlg = self.make_batch_dialog()
         if dlg is None:
             return
+        if inputs:
+            dlg.add_inputs(inputs)  # a problem is said in the dialog
         dlg.exec()
         dlg.deleteLater()
 

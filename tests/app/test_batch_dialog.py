@@ -148,3 +148,35 @@ def test_the_camera_record_is_kept_unless_unticked(make_window, image_path, open
         assert read_image(folder / "restored" / "c.jpg").exif == (exif if keep else None)
         dlg.done(0)
     assert not w.make_batch_dialog().exif_check.isChecked()  # remembered
+
+
+def test_dropping_several_images_or_a_folder_opens_restore_files(
+        make_window, image_path, open_settled, picture, tmp_path, qtbot,
+        monkeypatch) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from app.batch_dialog import BatchDialog
+
+    w = make_window()
+    open_settled(w, image_path)
+    shown: list[list[str]] = []
+    monkeypatch.setattr(BatchDialog, "exec", lambda self: shown.append(
+        [self.file_list.item(i).text() for i in range(self.file_list.count())]) or 0)
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    a, b = picture(folder / "a.png", 40, 30), picture(folder / "b.png", 40, 30)
+
+    def drop(*paths) -> None:  # noqa: ANN002
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        w.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                               Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+
+    drop(a, b)
+    qtbot.waitUntil(lambda: len(shown) == 1)
+    assert shown[0] == [str(a), str(b)]
+    drop(folder)
+    qtbot.waitUntil(lambda: len(shown) == 2)
+    assert shown[1] == [str(a), str(b)]
+    assert w.image.path == image_path  # the open photo stays
