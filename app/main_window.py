@@ -67,6 +67,7 @@ from drcnet.weights import WEIGHT_SUFFIXES
 from .batch_dialog import BatchDialog
 from .controls import FILE_VARIANT, ControlsPanel, short_name
 from .export_dialog import ExportDialog, ExportRequest
+from .history import History
 from .maps_panel import MapsPanel
 from .settings import Settings
 from .viewer import Viewer, alpha_qimage, display_space, to_qimage
@@ -75,6 +76,7 @@ from .workers import Engine, Jobs, ModelInfo, PreviewResult, RestoreJob, Restore
 APP_NAME = "DRCNet Studio"
 IDLE_MS = 400
 DRAG_GAP_MS = 250  # knob changes closer together than this are a drag (keys, wheel, mouse)
+HISTORY_MS = 600  # knob and strength changes this close together are one step of Undo
 SHARPEN_MS = 250  # this long after the last drag change, the full-size preview follows
 
 
@@ -182,6 +184,12 @@ class MainWindow(QMainWindow):
         self._sharpen.setInterval(SHARPEN_MS)
         self._sharpen.timeout.connect(self._on_sharpen)
         self._last_knob_change = -1.0
+        # Undo/redo of the knobs and strength, recorded once changes pause.
+        self.history: History[tuple[Knobs, float]] = History()
+        self._history_timer = QTimer(self)
+        self._history_timer.setSingleShot(True)
+        self._history_timer.setInterval(HISTORY_MS)
+        self._history_timer.timeout.connect(self._record_history)
         self._latest_draft = False
         self._draft: tuple[np.ndarray, np.ndarray | None] | None = None
         self._build_ui()
@@ -306,6 +314,10 @@ class MainWindow(QMainWindow):
         self.cancel_action = self._action("Cancel restore", self.cancel_restore, K("Esc"))
         self.reset_action = self._action("Reset knobs to the model's values",
                                          self.controls.reset_knobs, K("Ctrl+Shift+R"))
+        self.undo_action = self._action("&Undo", self.undo, K.StandardKey.Undo,
+                                        "Undo the last change of t, δ, EA or strength")
+        self.redo_action = self._action("&Redo", self.redo, K.StandardKey.Redo,
+                                        "Redo what Undo took back")
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -320,6 +332,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.batch_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
         view_menu = menu.addMenu("&View")
         for a in self.mode_actions.values():
             view_menu.addAction(a)
@@ -384,6 +399,7 @@ class MainWindow(QMainWindow):
         self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine(), s.ensemble(),
                               s.tile_auto(), s.repair())
         self.controls.set_strength(s.strength())
+        self._reset_history()
         m = s.maps()
         self.maps.set_options(str(m["block"]), str(m["kind"]), str(m["cmap"]),
                               int(m["opacity"]), bool(m["overlay"]))
@@ -435,6 +451,8 @@ class MainWindow(QMainWindow):
         c.runChanged.connect(self._on_run_changed)
         c.restoreRequested.connect(self.start_full_restore)
         c.strengthChanged.connect(self._on_strength_changed)
+        c.knobsChanged.connect(self._tuned_changed)
+        c.strengthChanged.connect(self._tuned_changed)
         self.maps.changed.connect(self._update_overlay)
         self.maps_dock.visibilityChanged.connect(self._on_maps_visibility)
         self.viewer.hovered.connect(self._on_hover)
@@ -706,6 +724,7 @@ class MainWindow(QMainWindow):
         self.controls.set_model_knobs(
             Knobs(cfg.t, cfg.delta, cfg.ea) if cfg is not None else Knobs())
         self.controls.set_knobs(self.settings.knobs(task, variant) or self.controls.model_knobs())
+        self._reset_history()  # another model's knobs mean nothing to this one
 
     def _remember_knobs(self) -> None:
         """Keep the loaded model's knobs, all three, but only when they differ from its file's
@@ -902,6 +921,47 @@ class MainWindow(QMainWindow):
         self.preview = self.full = None
         self._preview_qimage = self._full_qimage = None
         self._full_mix = None
+
+    # ================================================================== undo
+    def _tuned(self) -> tuple[Knobs, float]:
+        return self.controls.knobs(), self.controls.strength()
+
+    def _tuned_changed(self, _: object = None) -> None:
+        self._history_timer.start()  # recorded once the changes pause
+        self._update_history_actions()
+
+    def _reset_history(self) -> None:
+        self._history_timer.stop()
+        self.history.reset(self._tuned())
+        self._update_history_actions()
+
+    def _record_history(self) -> None:
+        self._history_timer.stop()
+        self.history.record(self._tuned())
+        self._update_history_actions()
+
+    def _update_history_actions(self) -> None:
+        self.undo_action.setEnabled(self.history.can_undo() or self._history_timer.isActive())
+        self.redo_action.setEnabled(self.history.can_redo())
+
+    def undo(self) -> None:
+        """Go back to the knobs and strength before the last change."""
+        if self._history_timer.isActive():
+            self._record_history()  # a change still settling is the step undone
+        self._apply_tuned(self.history.undo())
+
+    def redo(self) -> None:
+        self._apply_tuned(self.history.redo())
+
+    def _apply_tuned(self, state: tuple[Knobs, float] | None) -> None:
+        if state is not None:
+            knobs, strength = state
+            if knobs != self.controls.knobs():
+                self.controls.set_knobs(knobs, notify=True)
+            if strength != self.controls.strength():
+                self.controls.set_strength(strength, notify=True)
+            self._history_timer.stop()  # what those changes restart: not a new step
+        self._update_history_actions()
 
     # ================================================================== strength
     def strength(self) -> float:

@@ -1,0 +1,53 @@
+"""Undo and redo of the knobs and strength: the History list and the window's Edit menu."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.history import History
+
+
+def test_history_undoes_redoes_and_forgets_the_redo_branch() -> None:
+    h: History[int] = History(limit=3)
+    assert not h.can_undo() and h.undo() is None and h.redo() is None
+    h.reset(0)
+    h.record(0)  # the current state again: not a step
+    assert not h.can_undo()
+    h.record(1)
+    h.record(2)
+    assert h.undo() == 1 and h.undo() == 0 and h.undo() is None
+    assert h.redo() == 1
+    h.record(5)  # a new change after an undo: 2 can no longer be redone
+    assert not h.can_redo() and h.undo() == 1
+    h.redo()
+    h.record(6)
+    h.record(7)  # over the limit: the oldest go
+    assert [h.undo(), h.undo(), h.undo()] == [6, 5, None]
+    with pytest.raises(ValueError):
+        History(limit=0)
+
+
+def test_undo_and_redo_in_the_window(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    start = w.controls.knobs()
+    assert not w.undo_action.isEnabled() and not w.redo_action.isEnabled()
+    for value in (60, 61, 62):  # one quick run of changes: one step
+        w.controls.t_slider.setValue(value)
+    assert w.undo_action.isEnabled()
+    qtbot.waitUntil(lambda: not w._history_timer.isActive(), timeout=5000)
+    w.controls.strength_spin.setValue(70)
+    w.undo_action.trigger()  # before the pause: the strength change is the step undone
+    assert w.controls.strength() == 1.0 and w.controls.knobs().t == pytest.approx(0.62)
+    w.undo_action.trigger()
+    assert w.controls.knobs() == start and not w.undo_action.isEnabled()
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert w.full is not None and w.full.knobs == start  # restored again with those knobs
+    w.redo_action.trigger()
+    w.redo_action.trigger()
+    assert w.controls.knobs().t == pytest.approx(0.62) and w.controls.strength() == 0.7
+    assert not w.redo_action.isEnabled()
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    w.controls.set_task("deblur")  # another model: its knobs have no history here
+    qtbot.waitUntil(lambda: not w.model_pending, timeout=10000)
+    assert not w.undo_action.isEnabled() and not w.redo_action.isEnabled()
