@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
         self._history_timer = QTimer(self)
         self._history_timer.setSingleShot(True)
         self._history_timer.setInterval(HISTORY_MS)
-        self._history_timer.timeout.connect(self._record_history)
+        self._history_timer.timeout.connect(self._on_history_timer)
         self._latest_draft = False
         self._draft: tuple[np.ndarray, np.ndarray | None] | None = None
         self._build_ui()
@@ -569,8 +569,16 @@ class MainWindow(QMainWindow):
         elif len(paths) == 1 and not paths[0].is_dir():
             self.open_image(paths[0])
         else:
-            images = [p for p in paths if p.suffix.lower() not in WEIGHT_SUFFIXES]
-            QTimer.singleShot(0, lambda: self.batch_dialog(images))
+            images = [p for p in paths
+                      if p.is_dir() or p.suffix.lower() in IMAGE_EXTENSIONS]
+            skipped = len(paths) - len(images)
+            if skipped:
+                self.statusBar().showMessage(
+                    f"Left out {skipped} dropped file{'s' * (skipped != 1)} that "
+                    f"{'are not images' if skipped != 1 else 'is not an image'} or folders",
+                    8000)
+            if images:
+                QTimer.singleShot(0, lambda: self.batch_dialog(images))
 
     # ================================================================== weights
     def open_weights_dialog(self) -> None:
@@ -935,6 +943,12 @@ class MainWindow(QMainWindow):
         self.history.reset(self._tuned())
         self._update_history_actions()
 
+    def _on_history_timer(self) -> None:
+        if self.controls.dragging():
+            self._history_timer.start()  # a drag held still is not over: one step in all
+            return
+        self._record_history()
+
     def _record_history(self) -> None:
         self._history_timer.stop()
         self.history.record(self._tuned())
@@ -1026,6 +1040,7 @@ class MainWindow(QMainWindow):
                 shown = self._full_mix[1]
                 self.controls.set_strength(shown)
                 self._on_strength_changed(shown)
+                self._record_history()  # the strength on screen is where Undo starts from
                 self.statusBar().showMessage(
                     f"Could not apply a strength of {strength * 100:.0f} % to the full-"
                     f"resolution result ({message}); it stays at {shown * 100:.0f} %", 10000)

@@ -179,4 +179,9 @@ def test_dropping_several_images_or_a_folder_opens_restore_files(
     drop(folder)
     qtbot.waitUntil(lambda: len(shown) == 2)
     assert shown[1] == [str(a), str(b)]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image")
+    drop(a, notes)  # what is not an image is left out, and said
+    qtbot.waitUntil(lambda: len(shown) == 3)
+    assert shown[2] == [str(a)] and "Left out 1 dropped file" in w.statusBar().currentMessage()
     assert w.image.path == image_path  # the open photo stays

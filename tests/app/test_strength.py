@@ -146,6 +146,7 @@ def test_a_mix_that_fails_goes_back_to_the_strength_shown(
     caption = w.viewer.single.captions[0]
     assert "full resolution" in caption and "strength" not in caption and "updating" not in caption
     assert "Could not apply a strength of 40 %" in w.statusBar().currentMessage()
+    assert not w.history.can_undo() and not w.history.can_redo()  # 40 % left no step
     monkeypatch.setattr(app.main_window, "apply_strength", real)
     w.controls.strength_slider.setValue(40)  # works again once memory is back
     qtbot.waitUntil(lambda: w.is_settled() and w._full_shows(0.4), timeout=10000)
