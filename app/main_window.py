@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -58,7 +58,15 @@ from drcnet.compare import (
 from drcnet.devices import available_devices
 from drcnet.errors import WeightsError
 from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
-from drcnet.inference import DEFAULT_TILE, TileConfig, apply_strength, one_pass, overlap_for
+from drcnet.inference import (
+    DEFAULT_TILE,
+    AreaDone,
+    Box,
+    TileConfig,
+    apply_strength,
+    one_pass,
+    overlap_for,
+)
 from drcnet.metrics import psnr, ssim
 from drcnet.range_check import RangeReport, flagged_boxes
 from drcnet.registry import TASKS, check_weight_file, stored_config, weight_spec
@@ -75,6 +83,9 @@ from .workers import Engine, Jobs, ModelInfo, PreviewResult, RestoreJob, Restore
 
 APP_NAME = "DRCNet Studio"
 IDLE_MS = 400
+# A full-resolution restore does the area in view first when the view shows it at more than
+# this many times the preview's resolution (the stretched preview looks soft there).
+FOCUS_GAIN = 1.25
 DRAG_GAP_MS = 250  # knob changes closer together than this are a drag (keys, wheel, mouse)
 HISTORY_MS = 600  # knob and strength changes this close together are one step of Undo
 SHARPEN_MS = 250  # this long after the last drag change, the full-size preview follows
@@ -159,6 +170,12 @@ class MainWindow(QMainWindow):
         self._preview_done = 0
         self._preview_floor = 0
         self._restore_job: RestoreJob | None = None
+        # The area in view, which a full-resolution restore does first (RestoreJob.focus;
+        # read from the worker thread), and that area once done, with the strength its
+        # image shows it at: the view shows it over the preview until the whole is done.
+        self._focus_box: Box | None = None
+        self._area: tuple[RestoreJob, AreaDone] | None = None
+        self._area_image: tuple[QImage, float] | None = None
         self._export: ExportRequest | None = None
         self._exporting = False
         self._dropped_export = ""  # a notice for the next "model ready" message
@@ -439,6 +456,7 @@ class MainWindow(QMainWindow):
         w.previewFailed.connect(self._on_preview_failed)
         w.progress.connect(self._on_progress)
         w.restoreFinished.connect(self._on_restore_finished)
+        w.areaReady.connect(self._on_area)
         w.idle.connect(self._check_settled)
         w.restoreCancelled.connect(self._on_restore_cancelled)
         w.restoreFailed.connect(self._on_restore_failed)
@@ -457,6 +475,7 @@ class MainWindow(QMainWindow):
         self.maps_dock.visibilityChanged.connect(self._on_maps_visibility)
         self.viewer.hovered.connect(self._on_hover)
         self.viewer.modeChanged.connect(self._on_mode_changed)
+        self.viewer.viewChanged.connect(self._update_focus)
         self.style_combo.currentIndexChanged.connect(
             lambda _: self.set_compare_style(str(self.style_combo.currentData())))
         self.cancel_button.clicked.connect(self.cancel_restore)
@@ -929,6 +948,7 @@ class MainWindow(QMainWindow):
         self.preview = self.full = None
         self._preview_qimage = self._full_qimage = None
         self._full_mix = None
+        self._area = self._area_image = None
 
     # ================================================================== undo
     def _tuned(self) -> tuple[Knobs, float]:
@@ -1002,6 +1022,7 @@ class MainWindow(QMainWindow):
                 self._full_qimage = self._preview_qimage  # the preview is the full result
                 self._full_mix = (self.full, strength)
         self._remix_full()
+        self._area_image = None  # made again at this strength when next shown
         self._show_output()
         self._refresh_output_metrics()
         self._check_settled()
@@ -1175,6 +1196,7 @@ class MainWindow(QMainWindow):
             return
         task = self.controls.task()
         self._show_range(None)  # the branch that shows a result says whether it is out
+        area = None  # the focus area done at full resolution, over a preview
         if self.model_missing or (self.model_error and self.info is None):
             self.viewer.set_output(None, caption="", message=(
                 f"No trained {task} weights are installed.\nNothing is restored for this "
@@ -1193,15 +1215,59 @@ class MainWindow(QMainWindow):
             h, w = a.restored.shape[:2]
             stale = "" if a.knobs == self.knobs() else " · updating…"
             kind = "draft" if self.preview.draft else "preview"
+            area = self._current_area()
+            sharp = " · full resolution in view" if area is not None else ""
             self.viewer.set_output(
-                self._preview_qimage, f"Restored · {kind} {w}×{h} · {knob_caption(a.knobs)}"
-                f"{self._strength_caption()}{stale}")
+                self._preview_qimage, f"Restored · {kind} {w}×{h}{sharp} · "
+                f"{knob_caption(a.knobs)}{self._strength_caption()}{stale}")
             self._show_range(a.range, a.restored.shape[:2])
         else:
             self.viewer.set_output(None, caption="", message=(
                 f"Loading {task} weights…" if self.info is None else "Restoring…"))
+        self._show_area(area)
         self._update_overlay()
         self._on_hover(*self._hover)
+
+    # ================================================================== focus area
+    def _update_focus(self) -> None:
+        """Tell a full-resolution restore which area to do first: the one in view, when the
+        view shows it at more than the preview's resolution (none otherwise)."""
+        box = None
+        if self.image is not None and self.small is not None:
+            area = self.viewer.visible_area()
+            sharper = self.small.shape[1] / self.image.rgb.shape[1] * FOCUS_GAIN
+            if not area.isEmpty() and self.viewer.scale() > sharper:
+                box = (area.y(), area.x(), area.height(), area.width())
+        self._focus_box = box  # one assignment: the worker thread reads it between tiles
+
+    def _current_area(self) -> AreaDone | None:
+        """The focus area the running restore has finished, if it restores what the
+        settings ask for."""
+        job = self._restore_job
+        if self._area is None or job is None or self._area[0] is not job:
+            return None
+        if job.knobs != self.knobs() or not self._same_output(job.tiles):
+            return None
+        return self._area[1]
+
+    def _on_area(self, serial: int, area: AreaDone) -> None:
+        job = self._restore_job
+        if job is None or serial != job.serial or self.image is None:
+            return
+        self._area, self._area_image = (job, area), None
+        self._show_output()
+
+    def _show_area(self, area: AreaDone | None) -> None:
+        if area is None or self.image is None:
+            self.viewer.set_detail(None, None)
+            return
+        strength = self.strength()
+        if self._area_image is None or self._area_image[1] != strength:
+            y, x, h, w = area.box
+            shown = apply_strength(self.image.rgb[y : y + h, x : x + w], area.pixels, strength)
+            self._area_image = (to_qimage(shown, self._icc()), strength)
+        y, x, h, w = area.box
+        self.viewer.set_detail(QRect(x, y, w, h), self._area_image[0])
 
     def _show_range(self, report: RangeReport | None,
                     source_hw: tuple[int, int] | None = None) -> None:
@@ -1292,8 +1358,12 @@ class MainWindow(QMainWindow):
 
         text = f"x {x:5d}  y {y:5d}   in {fmt(self.image.rgb[y, x])}"
         out = src = None
+        area = None if self._full_current() else self._current_area()
         if self._full_current():
             out, src = self.full.restored[y, x], self.image.rgb[y, x]
+        elif area is not None and (0 <= y - area.box[0] < area.box[2]
+                                   and 0 <= x - area.box[1] < area.box[3]):
+            out, src = area.pixels[y - area.box[0], x - area.box[1]], self.image.rgb[y, x]
         elif self.preview is not None:
             r = self.preview.analysis.restored
             h, w = self.image.rgb.shape[:2]
@@ -1341,8 +1411,10 @@ class MainWindow(QMainWindow):
         if self._restore_job is not None and self._restore_job.knobs == self.knobs() \
                 and self._same_output(self._restore_job.tiles):
             return  # already running with these settings
+        self._update_focus()
         self._restore_job = self.engine.restore(self.image.rgb, self.knobs(), self._tiles(),
-                                                self.strength(), self.image.icc)
+                                                self.strength(), self.image.icc,
+                                                focus=lambda: self._focus_box)
         self._was_settled = False
         self.progress.setRange(0, 0)
         self.progress.setFormat("starting…")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -24,6 +25,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QPixmap,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -125,6 +127,7 @@ class ViewState:
         self.scale = 1.0
         self.center = QPointF()
         self.canvases: list[ImageCanvas] = []
+        self.changed: Callable[[], None] | None = None  # called after zoom or pan changes
 
     def set(self, scale: float, center: QPointF) -> None:
         self.fit = False
@@ -139,6 +142,8 @@ class ViewState:
     def update(self) -> None:
         for c in self.canvases:
             c.update()
+        if self.changed is not None:
+            self.changed()
 
 
 class ImageCanvas(QWidget):
@@ -163,6 +168,9 @@ class ImageCanvas(QWidget):
         self.split_position = 0.5
         self.overlay: QPixmap | None = None
         self.overlay_opacity = 0.6
+        # A full-resolution piece of the restored image (its area in image pixels) drawn
+        # over the restored layer, which may be a stretched preview (Viewer.set_detail).
+        self.detail: tuple[QRectF, QPixmap] | None = None
         self.marks: list[QRectF] = []  # outlined areas, in image pixels
         self.captions: tuple[str, str] = ("", "")
         self.placeholder = ""
@@ -175,6 +183,11 @@ class ImageCanvas(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(640, 480)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        if self.isVisible() and self.state.changed is not None:
+            self.state.changed()  # the visible area changed
 
     # ------------------------------------------------------------------ geometry
     def fit_scale(self) -> float:
@@ -238,8 +251,10 @@ class ImageCanvas(QWidget):
             right = QRectF(x, target.top(), max(0.0, target.right() - x), target.height())
             self._layer(p, self.primary, target, left, self.placeholder)
             self._layer(p, self.secondary, target, right, self.secondary_placeholder)
+            self._detail(p, s, o, right, self.secondary)
         else:
             self._layer(p, self.primary, target, QRectF(self.rect()), self.placeholder)
+            self._detail(p, s, o, QRectF(self.rect()), self.primary)
         if self.overlay is not None and self.overlay_opacity > 0:
             p.setOpacity(self.overlay_opacity)
             p.drawPixmap(target, self.overlay, QRectF(self.overlay.rect()))
@@ -264,6 +279,19 @@ class ImageCanvas(QWidget):
             p.fillRect(target, QColor(44, 45, 50))
             if placeholder:
                 self._text(p, placeholder, clip.intersected(QRectF(self.rect())).toRect())
+        p.restore()
+
+    def _detail(self, p: QPainter, s: float, o: QPointF, clip: QRectF,
+                under: QPixmap | None) -> None:
+        """The full-resolution piece over the restored layer it belongs to (none over a
+        placeholder)."""
+        if self.detail is None or under is None:
+            return
+        area, pm = self.detail
+        p.save()
+        p.setClipRect(clip)
+        p.drawPixmap(QRectF(o.x() + area.x() * s, o.y() + area.y() * s, area.width() * s,
+                            area.height() * s), pm, QRectF(pm.rect()))
         p.restore()
 
     def _marks(self, p: QPainter, s: float, o: QPointF, clip: QRectF) -> None:
@@ -384,6 +412,17 @@ class ImageCanvas(QWidget):
         self.split_position = float(np.clip(position, 0.0, 1.0))
         self.update()
 
+    def visible_area(self) -> QRect:
+        """The image pixels this canvas shows now (empty when none)."""
+        if self.image_size.isEmpty():
+            return QRect()
+        a, b = self.to_image(QPointF(0, 0)), self.to_image(QPointF(self.width(),
+                                                                   self.height()))
+        x0, y0 = max(0, int(np.floor(a.x()))), max(0, int(np.floor(a.y())))
+        x1 = min(self.image_size.width(), int(np.ceil(b.x())))
+        y1 = min(self.image_size.height(), int(np.ceil(b.y())))
+        return QRect(x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else QRect()
+
 
 class Viewer(QWidget):
     """The central view: Before, After, Compare (split or side by side) and EA ±.
@@ -392,6 +431,7 @@ class Viewer(QWidget):
         hovered(x, y): image pixel under the mouse in any canvas (``-1, -1`` outside).
         splitChanged(position): the compare divider moved.
         modeChanged(mode): the view mode changed.
+        viewChanged(): zoom, pan, a canvas's size or the mode changed what is visible.
     """
 
     MODES = ("before", "after", "compare", "ea")
@@ -399,10 +439,12 @@ class Viewer(QWidget):
     hovered = Signal(int, int)
     splitChanged = Signal(float)
     modeChanged = Signal(str)
+    viewChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = ViewState()
+        self.state.changed = self.viewChanged.emit
         self._mode = "after"
         self._style = "split"
         self._input: QPixmap | None = None
@@ -411,6 +453,7 @@ class Viewer(QWidget):
         self._output: QPixmap | None = None
         self._output_caption = "Restored"
         self._output_message = ""
+        self._detail: tuple[QRectF, QPixmap] | None = None
         self._overlay: QPixmap | None = None
         self._overlay_opacity = 0.6
         self._marks: list[QRectF] = []
@@ -484,6 +527,7 @@ class Viewer(QWidget):
         self._input = self._pixmap(image) if image is not None else None
         self._size = image.size() if image is not None else QSize()
         self._output = None
+        self._detail = None
         self._ea = None
         self._overlay = None
         self._marks = []
@@ -500,12 +544,36 @@ class Viewer(QWidget):
         self._output_message = message
         self._refresh()
 
-    def _pixmap(self, image: QImage) -> QPixmap:
-        """``image`` with the input's alpha (stretched to its size), if the input has one."""
+    def set_detail(self, area: QRect | None, image: QImage | None) -> None:
+        """A full-resolution piece of the restored image, ``image``, covering ``area`` (input
+        pixels), drawn over the restored layer wherever that shows; ``None`` removes it."""
+        if area is None or image is None:
+            self._detail = None
+        else:
+            self._detail = (QRectF(area), self._pixmap(image, area))
+        self._refresh()
+
+    def has_detail(self) -> bool:
+        return self._detail is not None
+
+    def visible_area(self) -> QRect:
+        """The input pixels the restored image is shown over now (empty when nothing of it
+        is in view: no image, or the Before view)."""
+        if self._mode == "before":
+            return QRect()
+        canvas = self.right if self._mode == "compare" and self._style == "side" else (
+            self.ea_canvases[1] if self._mode == "ea" else self.single)
+        return canvas.visible_area()
+
+    def _pixmap(self, image: QImage, area: QRect | None = None) -> QPixmap:
+        """``image`` with the input's alpha (stretched to its size), if the input has one;
+        ``area``: the input pixels ``image`` covers, when it is a piece of the image."""
         if self._alpha is None:
             return QPixmap.fromImage(image)
         mask = self._alpha
-        if mask.size() != image.size():
+        if area is not None:
+            mask = mask.copy(area)
+        elif mask.size() != image.size():
             # Scaling a 12 MP mask takes tens of ms, and drafts of one size come on every
             # slider move (three layers each in the EA view): scale once per size.
             key = (image.width(), image.height())
@@ -573,6 +641,7 @@ class Viewer(QWidget):
             self._mode = mode
             self._refresh()
             self.modeChanged.emit(mode)
+            self.viewChanged.emit()
 
     def compare_style(self) -> str:
         return self._style
@@ -582,6 +651,7 @@ class Viewer(QWidget):
             raise ValueError(f"unknown compare style {style!r}")
         self._style = style
         self._refresh()
+        self.viewChanged.emit()
 
     def split_position(self) -> float:
         return self._split
@@ -609,6 +679,7 @@ class Viewer(QWidget):
             c.secondary = None
             c.split = False
             c.overlay = None
+            c.detail = None
             c.marks = []
             c.captions = ("", "")
             c.secondary_placeholder = ""
@@ -625,6 +696,7 @@ class Viewer(QWidget):
             self.stack.setCurrentIndex(0)
         elif self._mode == "after":
             show(self.single, self._output, self._output_caption, message)
+            self.single.detail = self._detail
             self.single.marks = self._marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare" and self._style == "split":
@@ -634,12 +706,14 @@ class Viewer(QWidget):
             c.secondary_placeholder = message
             c.split = True
             c.split_position = self._split
+            c.detail = self._detail
             c.captions = ("Input", self._output_caption)
             c.marks = self._marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare":
             show(self.left, self._input, "Input", "")
             show(self.right, self._output, self._output_caption, message)
+            self.right.detail = self._detail
             self.right.marks = self._marks
             self.stack.setCurrentIndex(1)
         else:

@@ -28,6 +28,8 @@ from PySide6.QtGui import QImage
 from drcnet.compare import PAPER_DELTA, PAPER_T, Analysis, ExportParams, Knobs, analyse
 from drcnet.errors import Cancelled, DRCNetError, NoWeightsError, WeightsError
 from drcnet.inference import (
+    AreaDone,
+    Box,
     Progress,
     TileConfig,
     TilePeak,
@@ -91,6 +93,9 @@ class RestoreJob:
     cancel: threading.Event = field(default_factory=threading.Event)
     strength: float = 1.0  # the share of the restoration its QImage shows (apply_strength)
     icc: bytes | None = None  # the photo's colour profile, for its QImage (to_qimage)
+    # Where the user looks (restore_tiled's focus): called from the worker thread, so it
+    # must only read a value the GUI thread sets, never touch a widget.
+    focus: Callable[[], Box | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,7 @@ class ModelWorker(QObject):
     previewFailed = Signal(int, str)
     progress = Signal(int, int, int, str)  # serial, done, total, message
     restoreFinished = Signal(object)  # RestoreResult
+    areaReady = Signal(int, object)  # serial, drcnet.inference.AreaDone (the focus area done)
     restoreCancelled = Signal(int, bool)  # serial, by the user (else superseded)
     restoreFailed = Signal(int, str)
     batchProgress = Signal(int, object)  # serial, drcnet.batch.BatchProgress
@@ -328,12 +334,16 @@ class ModelWorker(QObject):
             self._model.configure(t=job.knobs.t, delta=job.knobs.delta, ea=job.knobs.ea)
 
             def report(p: Progress) -> None:
+                if isinstance(p, AreaDone):
+                    self.areaReady.emit(job.serial, p)
+                    return
                 self.forward_count += 1
                 self.progress.emit(job.serial, p.done, p.total, p.message)
 
             peaks: list[TilePeak] = []
             restored = run(restore_tiled(self._model, job.rgb, job.tiles,
-                                         cancel=job.cancel.is_set, peaks=peaks), report)
+                                         cancel=job.cancel.is_set, peaks=peaks,
+                                         focus=job.focus), report)
             shown = apply_strength(job.rgb, restored, job.strength)
             self.restoreFinished.emit(RestoreResult(
                 job.serial, job.knobs, restored, time.perf_counter() - start,
@@ -419,11 +429,14 @@ class Engine(QObject):
         return job.serial
 
     def restore(self, rgb: np.ndarray, knobs: Knobs, tiles: TileConfig,
-                strength: float = 1.0, icc: bytes | None = None) -> RestoreJob:
+                strength: float = 1.0, icc: bytes | None = None,
+                focus: Callable[[], Box | None] | None = None) -> RestoreJob:
         """Restore ``rgb`` at full resolution; ``strength``: the share of the restoration
         the result's QImage shows (the array is the model's output either way); ``icc``: the
-        photo's colour profile, which that QImage is shown through."""
-        job = RestoreJob(self._next(), rgb, knobs, tiles, strength=strength, icc=icc)
+        photo's colour profile, which that QImage is shown through; ``focus``: the area to
+        restore first (:attr:`RestoreJob.focus`; ``areaReady`` hands it over when done)."""
+        job = RestoreJob(self._next(), rgb, knobs, tiles, strength=strength, icc=icc,
+                         focus=focus)
         old = self._submit("restore", job)
         if old is not None:  # replaced before it started: tell listeners it will not run
             self.worker.restoreCancelled.emit(old.serial, False)

@@ -34,6 +34,22 @@ class Progress:
     message: str = ""
 
 
+# An area of an image in pixels: (y, x, height, width).
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class AreaDone(Progress):
+    """Yielded by :func:`restore_tiled` when every tile over its ``focus`` area is done (and
+    tiles elsewhere are not): ``pixels`` is the restored image over ``box``, as the finished
+    image will have it (to float rounding), so a viewer can show the area a user is looking
+    at long before the whole image is done."""
+
+    box: Box = (0, 0, 0, 0)
+    pixels: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3), np.float32),
+                               repr=False, compare=False)
+
+
 # DRCNet normalises over the image it sees, so a model does best on tiles of its training crop
 # (docs/MODEL_CARD.md: a 128-px fine-tune gained at 128-px tiles and lost at 256; 256-px tiles
 # beat whole 512² passes by 0.1–1 dB). The shipped models were trained on 256-px crops. The
@@ -470,6 +486,7 @@ def restore_tiled(
     tiles: TileConfig = TileConfig(),
     cancel: Callable[[], bool] | None = None,
     peaks: list[TilePeak] | None = None,
+    focus: Callable[[], Box | None] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     """Restore an image of any size tile by tile, yielding progress after each tile.
 
@@ -485,6 +502,13 @@ def restore_tiled(
         peaks: when a list, one :class:`TilePeak` per tile is appended to it (the tile's peak
             activation, for :func:`drcnet.range_check.check_peaks`). Not for a
             ``torch.compile``d model: the list stays empty.
+        focus: called before each pass of tiles (from the thread running the generator);
+            the area it returns, clipped to the image (``None``: none), is restored first,
+            nearest tiles first after it, and once its tiles are done an :class:`AreaDone`
+            with its pixels is yielded (once per area, and only while tiles elsewhere are
+            left). The GUI passes the area in view, so a user zoomed in on a large photo
+            sees it at full resolution in a second or two. The order changes no pixel
+            beyond float rounding where tiles overlap.
 
     With ``tiles.repair`` and a model with a calibrated limit (``model.activation_limit``),
     a tile over the limit is restored again with its colours pulled towards gray
@@ -501,7 +525,7 @@ def restore_tiled(
             if peaks is not None:
                 peaks.clear()  # a retry after running out of memory starts over
             out = yield from _restore_tiled(model, rgb, tile, overlap, cancel, batch,
-                                            tiles.ensemble, peaks, tiles.repair)
+                                            tiles.ensemble, peaks, tiles.repair, focus)
             return gray_like(rgb, out)
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
@@ -534,6 +558,7 @@ def _restore_tiled(
     ensemble: int = 1,
     peaks: list[TilePeak] | None = None,
     repair: bool = False,
+    focus: Callable[[], Box | None] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
     limit = getattr(model, "activation_limit", None) if repair else None
@@ -579,8 +604,13 @@ def _restore_tiled(
                                                   else "")
         return Progress(done, total * ensemble, f"{where}, {eta:.0f} s left")
 
+    pending = list(places)
+    reported: Box | None = None
     for first in range(0, total, batch):
-        group = places[first : first + batch]
+        box = clip_box(focus(), h, w) if focus is not None else None
+        if box is not None:
+            pending.sort(key=lambda p, b=box: _focus_order(p, th, tw, b))
+        group, pending = pending[:batch], pending[batch:]
         crops = np.stack([rgb[y : y + th, x : x + tw] for y, x in group])
         if len(group) < batch:
             # Pad a short group to the batch size: one input shape for every tiled restore
@@ -602,7 +632,43 @@ def _restore_tiled(
             weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]
             acc[y : y + th, x : x + tw] += out * weight
             norm[y : y + th, x : x + tw] += weight
+        box = clip_box(focus(), h, w) if focus is not None else None
+        if (box is not None and box != reported and pending
+                and not any(_meets(p, th, tw, box) for p in pending)):
+            reported = box
+            by, bx, bh, bw = box
+            area = (slice(by, by + bh), slice(bx, bx + bw))
+            done = (first + len(group)) * ensemble
+            yield AreaDone(done, total * ensemble, f"{bw}×{bh} area in focus done", box,
+                           gray_like(rgb[area], acc[area] / np.maximum(norm[area], 1e-8)))
     return acc / np.maximum(norm, 1e-8)
+
+
+def clip_box(box: Box | None, h: int, w: int) -> Box | None:
+    """``box`` clipped to an h×w image (``None`` if nothing of it is left)."""
+    if box is None:
+        return None
+    y, x, bh, bw = (int(v) for v in box)
+    y0, x0 = max(0, y), max(0, x)
+    y1, x1 = min(h, y + bh), min(w, x + bw)
+    return (y0, x0, y1 - y0, x1 - x0) if y1 > y0 and x1 > x0 else None
+
+
+def _meets(place: tuple[int, int], th: int, tw: int, box: Box) -> bool:
+    """Whether the th×tw tile at ``place`` covers any pixel of ``box``."""
+    (y, x), (by, bx, bh, bw) = place, box
+    return y < by + bh and by < y + th and x < bx + bw and bx < x + tw
+
+
+def _focus_order(place: tuple[int, int], th: int, tw: int,
+                 box: Box) -> tuple[bool, float, int, int]:
+    """Sort key: tiles over ``box`` first (in reading order), then the rest nearest first."""
+    (y, x), (by, bx, bh, bw) = place, box
+    if _meets(place, th, tw, box):
+        return (False, 0.0, y, x)
+    dy = (y + th / 2) - (by + bh / 2)
+    dx = (x + tw / 2) - (bx + bw / 2)
+    return (True, dy * dy + dx * dx, y, x)
 
 
 class PeakProbe:
