@@ -204,6 +204,13 @@ def test_transparent_pixels_show_a_checkerboard(qtbot) -> None:  # noqa: ANN001
         left, right = colours(mode)
         assert right == {(0, 0, 255)}, mode
         assert len(left) >= 2 and all(r == g == b for r, g, b in left), (mode, left)
+    # A full-resolution piece over both halves keeps the input's transparency too.
+    from PySide6.QtCore import QRect
+
+    v.set_detail(QRect(0, 0, 200, 100), to_qimage(rgb))
+    left, right = colours("after")
+    assert right == {(0, 0, 255)} and all(r == g == b for r, g, b in left), left
+    v.set_detail(None, None)
     v.set_input(to_qimage(rgb))  # an opaque image after it: no checkerboard
     assert not v.has_alpha()
     assert colours("before")[0] == {(0, 0, 255)}
@@ -230,3 +237,51 @@ def test_a_wide_gamut_photo_is_shown_converted_to_srgb(qtbot) -> None:  # noqa: 
     assert display_space(srgb) is None and display_space(p3) is not None  # sRGB: no pass
     for unusable in (b"", b"not a profile", p3[:16] + b"GRAY" + p3[20:]):
         assert first(unusable) == (204, 102, 51)
+
+
+def test_a_detail_piece_is_drawn_over_the_result_where_it_shows(viewer) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QRect
+
+    green = np.zeros((30, 40, 3), np.float32)
+    green[..., 1] = 1.0
+    viewer.set_detail(QRect(120, 50, 40, 30), to_qimage(green))  # x, y, w, h in image pixels
+    assert viewer.has_detail()
+
+    def at(canvas, x: float, y: float) -> tuple[int, int, int]:  # noqa: ANN001
+        img = canvas.grab().toImage()
+        s, o = canvas.transform()
+        return img.pixelColor(round(o.x() + x * s), round(o.y() + y * s)).getRgb()[:3]
+
+    viewer.set_mode("after")
+    assert at(viewer.single, 140, 65) == (0, 255, 0)  # inside the piece
+    assert at(viewer.single, 140, 20)[1] == 0  # above it: the stretched preview
+    viewer.set_mode("before")  # the input: no piece
+    assert at(viewer.single, 140, 65)[1] == 0
+    viewer.set_mode("compare")
+    viewer.set_compare_style("split")
+    viewer.set_split_position(0.7)  # the divider at x 140: the piece's left half is input
+    assert at(viewer.single, 125, 65)[1] == 0 and at(viewer.single, 155, 65) == (0, 255, 0)
+    viewer.set_compare_style("side")
+    assert at(viewer.right, 140, 65) == (0, 255, 0) and at(viewer.left, 140, 65)[1] == 0
+    viewer.set_mode("after")
+    viewer.set_compare_style("split")
+    viewer.set_output(None, message="no result")  # no result under it: no piece either
+    assert at(viewer.single, 140, 65)[1] < 100
+    viewer.set_detail(None, None)
+    assert not viewer.has_detail()
+
+
+def test_visible_area(viewer) -> None:  # noqa: ANN001
+    viewer.set_mode("after")
+    assert viewer.visible_area().getRect() == (0, 0, 200, 100)  # fit: the whole image
+    viewer.state.set(8.0, QPointF(100, 50))  # 800×500 canvas at 8×: 100×62.5 pixels
+    r = viewer.visible_area()
+    assert (r.x(), r.width()) == (50, 100) and r.y() in (18, 19) and r.height() in (63, 64)
+    viewer.set_mode("before")
+    assert viewer.visible_area().isEmpty()
+    events: list[int] = []
+    viewer.viewChanged.connect(lambda: events.append(1))
+    viewer.state.set(4.0, QPointF(100, 50))
+    viewer.set_mode("after")
+    viewer.resize(600, 400)
+    assert len(events) >= 3
