@@ -1216,9 +1216,10 @@ class MainWindow(QMainWindow):
             stale = "" if a.knobs == self.knobs() else " · updating…"
             kind = "draft" if self.preview.draft else "preview"
             area = self._current_area()
-            sharp = " · full resolution in view" if area is not None else ""
+            shows = (f"full resolution in view, {kind} {w}×{h} elsewhere" if area is not None
+                     else f"{kind} {w}×{h}")
             self.viewer.set_output(
-                self._preview_qimage, f"Restored · {kind} {w}×{h}{sharp} · "
+                self._preview_qimage, f"Restored · {shows} · "
                 f"{knob_caption(a.knobs)}{self._strength_caption()}{stale}")
             self._show_range(a.range, a.restored.shape[:2])
         else:
