@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QFont,
     QImage,
+    QKeyEvent,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -104,6 +105,19 @@ class _PanelScroll(QScrollArea):
             return hint
         width = panel.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
         return QSize(max(240, width), hint.height())
+
+
+class WindowUndoKeys(QObject):
+    """An event filter for input boxes whose value the window's Edit ▸ Undo covers: it keeps
+    a box from claiming the Undo and Redo keys for its own text, so they reach the window."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and (
+                event.matches(QKeySequence.StandardKey.Undo)
+                or event.matches(QKeySequence.StandardKey.Redo)):
+            event.ignore()  # not the box's: the shortcut system gives the key to the action
+            return True
+        return False
 
 
 def knob_caption(knobs: Knobs) -> str:
@@ -211,6 +225,12 @@ class MainWindow(QMainWindow):
         self._draft: tuple[np.ndarray, np.ndarray | None] | None = None
         self._build_ui()
         self._build_actions()
+        # Ctrl+Z in the t, δ and strength boxes is the window's Undo of those settings, not
+        # the box's own undo of its text.
+        self._undo_keys = WindowUndoKeys(self)
+        for box in (self.controls.t_spin, self.controls.delta_spin,
+                    self.controls.strength_spin):
+            box.installEventFilter(self._undo_keys)
         self._restore_settings(task, device, variant, weights)
         self._connect()
         app = QApplication.instance()
@@ -267,8 +287,8 @@ class MainWindow(QMainWindow):
                 checkable: bool = False) -> QAction:
         a = QAction(text, self)
         if shortcut is not None:
-            if isinstance(shortcut, list):
-                a.setShortcuts(shortcut)
+            if isinstance(shortcut, (list, QKeySequence.StandardKey)):
+                a.setShortcuts(shortcut)  # a standard key: every platform binding, not the first
             else:
                 a.setShortcut(shortcut)
         if tip:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from app.history import History
 
@@ -51,3 +52,30 @@ def test_undo_and_redo_in_the_window(make_window, image_path, open_settled, qtbo
     w.controls.set_task("deblur")  # another model: its knobs have no history here
     qtbot.waitUntil(lambda: not w.model_pending, timeout=10000)
     assert not w.undo_action.isEnabled() and not w.redo_action.isEnabled()
+
+
+def test_undo_keys_in_a_knob_box_undo_the_setting(make_window, image_path, open_settled,
+                                                  qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import Qt
+
+    w = make_window()
+    open_settled(w, image_path)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    start = w.controls.knobs()
+    box = w.controls.t_spin
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus, timeout=5000)
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "0.6")
+    qtbot.keyClick(box, Qt.Key.Key_Return)  # typed and entered: one change of t
+    assert w.controls.knobs().t == pytest.approx(0.6) and w.undo_action.isEnabled()
+    qtbot.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert w.controls.knobs() == start  # the window's Undo, not the box's text undo
+    assert box.value() == pytest.approx(start.t)
+    qtbot.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert w.controls.knobs().t == pytest.approx(0.6)
+    qtbot.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(box, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # Redo's other key
+    assert w.controls.knobs().t == pytest.approx(0.6)
