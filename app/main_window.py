@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         self._area: tuple[RestoreJob, AreaDone] | None = None
         self._area_image: tuple[QImage, float] | None = None
         self._export: ExportRequest | None = None
+        self._copy_waiting = False  # Copy asked for while the full result was not ready
         self._exporting = False
         self._dropped_export = ""  # a notice for the next "model ready" message
         self._metrics: dict[str, tuple[float, float, str]] = {}
@@ -312,6 +313,10 @@ class MainWindow(QMainWindow):
         self.clear_reference_action = self._action("Clear reference", self.clear_reference)
         self.export_action = self._action("&Export…", self.export_dialog, K("Ctrl+E"),
                                           "Export the restored image or a comparison")
+        self.copy_action = self._action(
+            "&Copy Restored Image", self.copy_result, K.StandardKey.Copy,
+            "Copy the restored image, full resolution at the current strength, to the "
+            "clipboard")
         self.batch_action = self._action(
             "Restore &Files…", lambda: self.batch_dialog(), K("Ctrl+Shift+B"),
             "Restore many images or a folder with the current model and settings")
@@ -372,6 +377,8 @@ class MainWindow(QMainWindow):
         edit_menu = menu.addMenu("&Edit")
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.copy_action)
         view_menu = menu.addMenu("&View")
         for a in self.mode_actions.values():
             view_menu.addAction(a)
@@ -896,11 +903,13 @@ class MainWindow(QMainWindow):
         self._show_output()
 
     def _drop_export(self) -> str:
-        """Forget a waiting export (its image or model is gone); what to tell the user."""
-        if self._export is None:
-            return ""
-        self._export = None
-        return "the waiting export was cancelled"
+        """Forget a waiting export or copy (its image or model is gone); what to tell the
+        user."""
+        what = [w for w, waiting in (("export", self._export is not None),
+                                     ("copy", self._copy_waiting)) if waiting]
+        self._export, self._copy_waiting = None, False
+        return f"the waiting {' and '.join(what)} {'was' if len(what) == 1 else 'were'} " \
+               f"cancelled" if what else ""
 
     def _on_variant_changed(self, variant: str) -> None:
         self.settings.set_variant(self.controls.task(), variant)
@@ -1172,6 +1181,7 @@ class MainWindow(QMainWindow):
             if result.serial >= self._preview_serial:
                 self.request_preview()
         self._advance_export()
+        self._advance_copy()
         self._check_settled()
 
     def _on_preview_failed(self, serial: int, message: str) -> None:
@@ -1489,6 +1499,7 @@ class MainWindow(QMainWindow):
         self._show_output()
         self._refresh_output_metrics()
         self._advance_export()
+        self._advance_copy()
         self._check_settled()
 
     def _on_restore_cancelled(self, serial: int, by_user: bool) -> None:
@@ -1498,9 +1509,9 @@ class MainWindow(QMainWindow):
             self._end_progress()
             if by_user:
                 self.statusBar().showMessage("Full-resolution restore cancelled", 8000)
-                if self._export is not None:
-                    self._export = None
-                    self.statusBar().showMessage("Export cancelled", 8000)
+                dropped = self._drop_export()
+                if dropped:
+                    self.statusBar().showMessage(f"Restore cancelled: {dropped}", 8000)
         self._check_settled()
 
     def _on_restore_failed(self, serial: int, message: str) -> None:
@@ -1508,7 +1519,7 @@ class MainWindow(QMainWindow):
         if job is not None and serial == job.serial:
             self._restore_job = None
             self._end_progress()
-            self._export = None
+            self._export, self._copy_waiting = None, False
             self._error("Restore failed", message)
         self._check_settled()
 
@@ -1581,6 +1592,46 @@ class MainWindow(QMainWindow):
         else:
             text = self.model_error or "The model is still loading; try again in a moment."
         self._error(title, text)
+
+    # ================================================================== copy
+    def copy_result(self) -> None:
+        """Put the restored image on the clipboard: full resolution, at the current strength,
+        as the views show it (a wide-gamut photo converted to sRGB, the input's transparency
+        kept). Waits for the full-resolution restore if it is not done yet."""
+        if self.image is None or self.info is None:
+            self.statusBar().showMessage(
+                "Nothing to copy: open an image first" if self.image is None
+                else "Nothing to copy: no model is loaded", 6000)
+            return
+        self._copy_waiting = True
+        self._was_settled = False
+        self._advance_copy()
+
+    def _advance_copy(self) -> None:
+        if not self._copy_waiting or self.image is None or self.info is None:
+            return
+        if not self._full_current():
+            if self._restore_job is None:
+                self.start_full_restore()
+            self.statusBar().showMessage("Copy waits for the full-resolution restore…")
+            return
+        self._copy_waiting = False
+        image, strength = self.image, self.strength()
+        if self._full_shows(strength) and self._full_qimage is not None:
+            qimage = self._full_qimage
+        else:
+            qimage = to_qimage(apply_strength(image.rgb, self.full.restored, strength),
+                               image.icc)
+        alpha = alpha_qimage(image.alpha)
+        if alpha is not None:
+            qimage = qimage.convertToFormat(QImage.Format.Format_ARGB32)
+            qimage.setAlphaChannel(alpha)
+        QApplication.clipboard().setImage(qimage)
+        h, w = image.rgb.shape[:2]
+        self.statusBar().showMessage(
+            f"Copied the restored image ({w}×{h}{self._strength_caption()}) to the clipboard",
+            6000)
+        self._check_settled()
 
     def export(self, request: ExportRequest) -> None:
         """Export as ``request`` says once the full-resolution result (and, for a sheet,
@@ -1660,7 +1711,8 @@ class MainWindow(QMainWindow):
     # ================================================================== state
     def is_settled(self) -> bool:
         """Nothing is left to compute or write for what is on screen."""
-        if self.model_pending or self._export is not None or self._exporting:
+        if self.model_pending or self._export is not None or self._exporting \
+                or self._copy_waiting:
             return False
         if self.jobs.pending():
             return False

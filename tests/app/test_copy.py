@@ -1,0 +1,69 @@
+"""Edit ▸ Copy Restored Image: the full-resolution result at the current strength."""
+
+from __future__ import annotations
+
+import numpy as np
+import qimage2ndarray
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from drcnet.imageio import write_image
+
+
+def clipboard_rgb() -> np.ndarray:
+    img = QApplication.clipboard().image()
+    assert not img.isNull()
+    rgb32 = img.convertToFormat(QImage.Format.Format_RGB32)  # held while its view is read
+    return qimage2ndarray.rgb_view(rgb32).astype(np.float32) / 255
+
+
+def test_copy_waits_for_the_full_result_and_uses_the_strength(
+        make_window, tmp_path, picture, qtbot) -> None:  # noqa: ANN001
+    path = picture(tmp_path / "big.png", 300, 200)
+    w = make_window()
+    w.controls.set_run(256, 128, False)  # no refine when idle: only the copy asks for one
+    w.open_image(path)
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
+    assert w.full is None
+    QApplication.clipboard().clear()
+    w.controls.set_strength(0.4, notify=True)
+    w.copy_action.trigger()
+    assert w._copy_waiting and not w.is_settled()
+    qtbot.waitUntil(lambda: w.is_settled(), timeout=30000)
+    assert w.full is not None and w.full.restored.shape == (200, 300, 3)
+    want = w.image.rgb + 0.4 * (w.full.restored - w.image.rgb)
+    np.testing.assert_allclose(clipboard_rgb(), want, atol=1 / 255 + 1e-6)
+    w.controls.set_strength(1.0, notify=True)
+    w.copy_action.trigger()  # the result is there now: copied at once
+    assert not w._copy_waiting
+    np.testing.assert_allclose(clipboard_rgb(), w.full.restored, atol=1 / 255 + 1e-6)
+    assert "Copied the restored image (300×200)" in w.statusBar().currentMessage()
+
+
+def test_copy_keeps_transparency_and_a_cancel_drops_it(make_window, tmp_path,
+                                                       qtbot) -> None:  # noqa: ANN001
+    rgb = np.full((60, 80, 3), 0.5, np.float32)
+    alpha = np.ones((60, 80), np.float32)
+    alpha[:, :40] = 0.0
+    path = tmp_path / "cut.png"
+    write_image(path, rgb, alpha=alpha)
+    w = make_window()
+    w.open_image(path)
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
+    w.copy_action.trigger()
+    img = QApplication.clipboard().image()
+    assert img.hasAlphaChannel()
+    assert img.pixelColor(10, 30).alpha() == 0 and img.pixelColor(70, 30).alpha() == 255
+    # Waiting for a restore that the user cancels: nothing is copied, nothing waits.
+    big = tmp_path / "big.png"
+    write_image(big, np.random.default_rng(0).random((200, 300, 3)).astype(np.float32))
+    w.controls.set_run(256, 128, False)
+    w.open_image(big)
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
+    messages: list[str] = []
+    w.statusBar().messageChanged.connect(messages.append)
+    w.copy_action.trigger()
+    w.cancel_restore()
+    qtbot.waitUntil(lambda: w.is_settled(), timeout=30000)
+    assert not w._copy_waiting
+    assert any("copy was cancelled" in m for m in messages), messages
