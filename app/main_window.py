@@ -1683,7 +1683,8 @@ class MainWindow(QMainWindow):
             restored = apply_strength(image.rgb, full.restored, params.strength)
             rgb = compose(req.layout, image.rgb, restored, split=split,
                           labels=req.labels, analysis=a, block=block,
-                          title=sheet_title(params), cmap=cmap, alpha=image.alpha)
+                          title=sheet_title(params), cmap=cmap, alpha=image.alpha,
+                          icc=image.icc)
             depth = 8 if req.layout == "sheet" else image.bit_depth
             alpha = image.alpha if req.layout == "image" else None
             return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from .blocks import PAPER_DELTA, PAPER_T
+from .colour import matrix_profile, to_srgb
 from .errors import ImageWriteError
 from .inference import (
     DEFAULT_OVERLAP,
@@ -693,7 +694,8 @@ def write_export(
 def carried_meta(layout: str, icc: bytes | None, exif: bytes | None) -> dict[str, Any]:
     """What of an input's colour profile and EXIF an export of ``layout`` carries: the
     profile wherever the input's pixels are shown as they are (image, side, split; a sheet
-    is a figure of 8-bit colour maps), the camera record only on the restored photo itself."""
+    is an sRGB figure with colour maps, its photo panels converted by :func:`compose`), the
+    camera record only on the restored photo itself."""
     return {"icc": icc if layout in ("image", "side", "split") else None,
             "exif": exif if layout == "image" else None}
 
@@ -724,12 +726,17 @@ def compose(
     title: str = "",
     cmap: str = "viridis",
     alpha: np.ndarray | None = None,
+    icc: bytes | None = None,
 ) -> np.ndarray:
     """The comparison image for ``layout`` (``image``, ``side``, ``split`` or ``sheet``).
 
     ``alpha`` is the input's transparency. The comparison layouts are opaque, so they show the
     input and the result over a checkerboard where it is transparent; ``image`` returns the
     result as is (:func:`write_export` keeps the alpha channel there).
+
+    ``icc`` is the input's colour profile. A sheet is sRGB (its colour maps and text are), so
+    its photo panels are converted to sRGB (:func:`drcnet.colour.to_srgb`); the other layouts
+    keep the photo's values and carry its profile instead (:func:`carried_meta`).
     """
     names = ("Input", "Restored") if labels else None
     if layout == "image":
@@ -746,6 +753,12 @@ def compose(
         return split_view(rgb, restored, split, names)
     if layout == "sheet":
         h, w = rgb.shape[:2]
+        if matrix_profile(icc) is not None:
+            rgb, restored = to_srgb(rgb, icc), to_srgb(restored, icc)
+            if analysis is not None and analysis.with_ea is not None \
+                    and analysis.without_ea is not None:
+                analysis = replace(analysis, with_ea=to_srgb(analysis.with_ea, icc),
+                                   without_ea=to_srgb(analysis.without_ea, icc))
         return summary_sheet(title, sheet_rows(rgb, restored, analysis, block, cmap),
                              footer=f"{SOFTWARE} - DRCNet (Li et al., ECCV 2022) - {w}x{h}")
     raise ValueError(f"unknown layout '{layout}'; choose image or one of {', '.join(LAYOUTS)}")
@@ -885,7 +898,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     restored = apply_strength(image.rgb, restored, args.strength)
     result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis, block=args.block,
-                     title=sheet_title(params), cmap=args.colormap)
+                     title=sheet_title(params), cmap=args.colormap, icc=image.icc)
     depth = 8 if args.layout == "sheet" else image.bit_depth
     other = None if args.no_sidecar else sidecar_owner(out)
     write_export(out, result, params, inputs=[src], bit_depth=depth,

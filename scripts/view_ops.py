@@ -1,6 +1,7 @@
 """Time the work the window does on a full-resolution result without running the model:
 mixing it with the input at a strength (apply_strength), turning it into a QImage
-(to_qimage), and converting a wide-gamut photo's QImage to sRGB for display.
+(to_qimage), converting a wide-gamut photo's QImage to sRGB for display, and converting its
+pixels to sRGB without Qt (drcnet.colour.to_srgb, for a summary sheet's photo panels).
 
 Each figure is the median of ``--repeats`` runs on random WIDTHxHEIGHT images, after one
 warm-up run (the first touches fresh memory and is several times slower).
@@ -27,6 +28,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.viewer import to_qimage
+    from drcnet.colour import to_srgb
     from drcnet.inference import apply_strength
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,10 +56,11 @@ def main() -> int:
         ("apply_strength (mix at 60 %)", median_ms(lambda: apply_strength(src, out, 0.6))),
         ("to_qimage, no profile", median_ms(lambda: to_qimage(mixed))),
         ("to_qimage, Display P3 profile", median_ms(lambda: to_qimage(mixed, p3))),
+        ("to_srgb, Display P3 (a sheet panel)", median_ms(lambda: to_srgb(mixed, p3))),
     ]
     print(f"{w}x{h}, median of {args.repeats} after a warm-up, {os.cpu_count()} CPUs")
     for name, ms in rows:
-        print(f"  {name:32s} {ms:8.1f} ms")
+        print(f"  {name:36s} {ms:8.1f} ms")
     return 0
 
 
