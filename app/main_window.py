@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -58,7 +58,7 @@ from drcnet.compare import (
 )
 from drcnet.devices import available_devices
 from drcnet.errors import WeightsError
-from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image
+from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image, write_image
 from drcnet.inference import (
     DEFAULT_TILE,
     AreaDone,
@@ -79,7 +79,7 @@ from .export_dialog import ExportDialog, ExportRequest
 from .history import History
 from .maps_panel import MapsPanel
 from .settings import Settings
-from .viewer import Viewer, alpha_qimage, display_space, to_qimage
+from .viewer import Viewer, alpha_qimage, display_space, from_qimage, to_qimage
 from .workers import Engine, Jobs, ModelInfo, PreviewResult, RestoreJob, RestoreResult
 
 APP_NAME = "DRCNet Studio"
@@ -118,6 +118,12 @@ class WindowUndoKeys(QObject):
             event.ignore()  # not the box's: the shortcut system gives the key to the action
             return True
         return False
+
+
+def paste_folder() -> Path:
+    """Where pasted images are saved (the application's data folder)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".drcnet-studio") / "pasted"
 
 
 def knob_caption(knobs: Knobs) -> str:
@@ -313,6 +319,9 @@ class MainWindow(QMainWindow):
         self.clear_reference_action = self._action("Clear reference", self.clear_reference)
         self.export_action = self._action("&Export…", self.export_dialog, K("Ctrl+E"),
                                           "Export the restored image or a comparison")
+        self.paste_action = self._action(
+            "&Paste Image", self.paste_image, K.StandardKey.Paste,
+            "Open the image on the clipboard (or the image files copied there)")
         self.copy_action = self._action(
             "&Copy Restored Image", self.copy_result, K.StandardKey.Copy,
             "Copy the restored image, full resolution at the current strength, to the "
@@ -379,6 +388,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.redo_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.copy_action)
+        edit_menu.addAction(self.paste_action)
         view_menu = menu.addMenu("&View")
         for a in self.mode_actions.values():
             view_menu.addAction(a)
@@ -564,7 +574,8 @@ class MainWindow(QMainWindow):
         self.viewer.set_input(opened.qimage, opened.alpha)
         self.maps.clear_maps()
         self.viewer.set_ea(None, None, None)
-        self.settings.set_last_folder(str(path.parent))
+        if path.parent != paste_folder():  # File > Open starts where the user's photos are
+            self.settings.set_last_folder(str(path.parent))
         self.settings.add_recent_file(str(path.resolve()))
         self._rebuild_recent()
         depth = f", {opened.image.bit_depth}-bit" if opened.image.bit_depth != 8 else ""
@@ -608,6 +619,10 @@ class MainWindow(QMainWindow):
         if not paths:
             return
         event.acceptProposedAction()
+        self._open_paths(paths)
+
+    def _open_paths(self, paths: list[Path]) -> None:
+        """Files dropped or pasted: as :meth:`dropEvent` says."""
         # Dialogs and message boxes open after the drop returns: inside it they would hold
         # the program the files were dragged from.
         if len(paths) == 1 and paths[0].suffix.lower() in WEIGHT_SUFFIXES:
@@ -625,6 +640,32 @@ class MainWindow(QMainWindow):
                     8000)
             if images:
                 QTimer.singleShot(0, lambda: self.batch_dialog(images))
+
+    def paste_image(self) -> None:
+        """Open what the clipboard holds: files copied in a file manager as if dropped, or
+        an image (a screenshot, one copied from a browser), saved first as a PNG in
+        :func:`paste_folder` so that it has a file as every opened image does."""
+        data = QApplication.clipboard().mimeData()
+        paths = [Path(u.toLocalFile()) for u in data.urls() if u.isLocalFile()] \
+            if data is not None and data.hasUrls() else []
+        if paths:
+            self._open_paths(paths)
+            return
+        qimage = QApplication.clipboard().image()
+        if qimage.isNull():
+            self.statusBar().showMessage("The clipboard holds no image", 6000)
+            return
+        path = paste_folder() / time.strftime("Pasted %Y-%m-%d %H-%M-%S.png")
+        self.statusBar().showMessage("Saving the pasted image…")
+
+        def write() -> Path:
+            rgb, alpha = from_qimage(qimage)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_image(path, rgb, alpha=alpha)
+            return path
+
+        self.jobs.run(write, self.open_image, lambda message: self._error(
+            "Cannot paste", f"The pasted image could not be saved as {path}.\n\n{message}"))
 
     # ================================================================== weights
     def open_weights_dialog(self) -> None:
@@ -1561,9 +1602,12 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         if not self._can_export():
             return
-        folder = Path(self.settings.export_folder() or self.image.path.parent)
+        own = self.image.path.parent
+        if own == paste_folder():  # a pasted image: not into the application's data folder
+            own = Path(self.settings.last_folder())
+        folder = Path(self.settings.export_folder() or own)
         if not folder.is_dir():
-            folder = self.image.path.parent
+            folder = own if own.is_dir() else Path.home()
         dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
                            self.viewer.split_position(), self.image.bit_depth, self)
         dlg.exif_check.setChecked(self.settings.keep_exif())

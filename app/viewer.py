@@ -66,6 +66,19 @@ def to_qimage(rgb: np.ndarray, icc: bytes | None = None) -> QImage:
     return image
 
 
+def from_qimage(image: QImage) -> tuple[np.ndarray, np.ndarray | None]:
+    """A QImage's pixels as ``H×W×3`` float32 RGB in [0, 1], and its alpha as ``H×W`` (or
+    ``None`` when it has none or is opaque)."""
+    has_alpha = image.hasAlphaChannel()
+    argb = image.convertToFormat(QImage.Format.Format_ARGB32 if has_alpha
+                                 else QImage.Format.Format_RGB32)  # held while read below
+    rgb = qimage2ndarray.rgb_view(argb).astype(np.float32) / 255
+    alpha = qimage2ndarray.alpha_view(argb).astype(np.float32) / 255 if has_alpha else None
+    if alpha is not None and float(alpha.min()) >= 1.0:
+        alpha = None
+    return rgb, alpha
+
+
 SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
 
 

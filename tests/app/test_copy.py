@@ -67,3 +67,54 @@ def test_copy_keeps_transparency_and_a_cancel_drops_it(make_window, tmp_path,
     qtbot.waitUntil(lambda: w.is_settled(), timeout=30000)
     assert not w._copy_waiting
     assert any("copy was cancelled" in m for m in messages), messages
+
+
+def test_paste_opens_the_clipboard_image_saved_as_a_png(make_window, tmp_path, qtbot,
+                                                        monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window as main_window
+    from app.viewer import to_qimage
+
+    monkeypatch.setattr(main_window, "paste_folder", lambda: tmp_path / "pasted")
+    w = make_window()
+    before = w.settings.last_folder()
+    messages: list[str] = []
+    w.statusBar().messageChanged.connect(messages.append)
+    QApplication.clipboard().clear()
+    w.paste_action.trigger()
+    assert any("holds no image" in m for m in messages)
+    rgb = np.random.default_rng(3).random((50, 70, 3)).astype(np.float32)
+    QApplication.clipboard().setImage(to_qimage(rgb))
+    w.paste_action.trigger()
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
+    assert w.image.path.parent == tmp_path / "pasted" and w.image.path.suffix == ".png"
+    np.testing.assert_allclose(w.image.rgb, np.round(rgb * 255) / 255, atol=1e-6)
+    assert w.image.alpha is None
+    assert w.settings.last_folder() == before  # File > Open still starts where it did
+    # Files copied in a file manager open as if dropped.
+    from PySide6.QtCore import QMimeData, QUrl
+
+    other = tmp_path / "other.png"
+    write_image(other, np.full((30, 40, 3), 0.25, np.float32))
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(other))])
+    QApplication.clipboard().setMimeData(data)
+    w.paste_action.trigger()
+    qtbot.waitUntil(lambda: w.image is not None and w.image.path == other, timeout=30000)
+
+
+def test_a_pasted_image_keeps_its_transparency(make_window, tmp_path, qtbot,
+                                               monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window as main_window
+
+    monkeypatch.setattr(main_window, "paste_folder", lambda: tmp_path / "pasted")
+    img = QImage(40, 30, QImage.Format.Format_ARGB32)
+    img.fill(0xFF3366CC)
+    for y in range(30):
+        for x in range(20):
+            img.setPixel(x, y, 0x003366CC)  # the left half transparent
+    QApplication.clipboard().setImage(img)
+    w = make_window()
+    w.paste_action.trigger()
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
+    assert w.image.alpha is not None
+    assert w.image.alpha[:, :20].max() == 0.0 and w.image.alpha[:, 20:].min() == 1.0
