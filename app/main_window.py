@@ -195,7 +195,10 @@ class MainWindow(QMainWindow):
         # image shows it at: the view shows it over the preview until the whole is done.
         self._focus_box: Box | None = None
         self._area: tuple[RestoreJob, AreaDone] | None = None
-        self._area_image: tuple[QImage, float] | None = None
+        # The area's image for the view: the AreaDone and strength it shows (mixed in the
+        # pool, as the full result is: a zoomed-out view's area can be megapixels).
+        self._area_image: tuple[QImage, AreaDone, float, RestoreJob] | None = None
+        self._area_mixing = False
         self._export: ExportRequest | None = None
         self._copy_waiting = False  # Copy asked for while the full result was not ready
         self._exporting = False
@@ -988,6 +991,7 @@ class MainWindow(QMainWindow):
     def _on_run_changed(self) -> None:
         if self._restore_job is not None and not self._same_output(self._restore_job.tiles):
             self.cancel_restore(quiet=True)  # e.g. best quality turned off: stop the 8 views
+        self._sync_area()
         self._remember_tile()
         self.settings.set_auto_refine(self.controls.auto_refine())
         self.settings.set_ensemble(self.controls.ensemble() > 1)
@@ -1092,7 +1096,6 @@ class MainWindow(QMainWindow):
                 self._full_qimage = self._preview_qimage  # the preview is the full result
                 self._full_mix = (self.full, strength)
         self._remix_full()
-        self._area_image = None  # made again at this strength when next shown
         self._show_output()
         self._refresh_output_metrics()
         self._check_settled()
@@ -1322,24 +1325,63 @@ class MainWindow(QMainWindow):
             return None
         return self._area[1]
 
-    def _on_area(self, serial: int, area: AreaDone) -> None:
+    def _on_area(self, serial: int, area: AreaDone | None) -> None:
+        """The running restore finished the area in view (``None``: it started again after
+        running out of memory, so what it handed over no longer holds)."""
         job = self._restore_job
         if job is None or serial != job.serial or self.image is None:
             return
-        self._area, self._area_image = (job, area), None
+        self._area = (job, area) if area is not None else None
         self._show_output()
 
+    def _sync_area(self) -> None:
+        """Take the area off the view once it no longer belongs to the restore running for
+        the current settings (cancelled, failed, other tiles)."""
+        if self.viewer.has_detail() and self._current_area() is None:
+            self._show_output()
+
     def _show_area(self, area: AreaDone | None) -> None:
+        """Draw ``area`` over the preview at the current strength; made in the pool, so the
+        view shows it once it is ready (an older image of the same area meanwhile)."""
+        made = self._area_image
         if area is None or self.image is None:
             self.viewer.set_detail(None, None)
             return
-        strength = self.strength()
-        if self._area_image is None or self._area_image[1] != strength:
-            y, x, h, w = area.box
-            shown = apply_strength(self.image.rgb[y : y + h, x : x + w], area.pixels, strength)
-            self._area_image = (to_qimage(shown, self._icc()), strength)
+        if made is not None and made[3] is self._restore_job:
+            # This area, or one the same restore finished before (its pixels still hold).
+            y, x, h, w = made[1].box
+            if self.viewer.detail_image() is not made[0]:
+                self.viewer.set_detail(QRect(x, y, w, h), made[0])
+        else:
+            self.viewer.set_detail(None, None)
+        if made is None or made[1] is not area or made[2] != self.strength():
+            self._mix_area()
+
+    def _mix_area(self) -> None:
+        area, image, strength = self._current_area(), self.image, self.strength()
+        job = self._restore_job
+        if self._area_mixing or area is None or image is None or job is None:
+            return
+        self._area_mixing = True
         y, x, h, w = area.box
-        self.viewer.set_detail(QRect(x, y, w, h), self._area_image[0])
+        icc = self._icc()
+
+        def done(qimage: QImage) -> None:
+            self._area_mixing = False
+            if self._current_area() is area:
+                self._area_image = (qimage, area, strength, job)
+            if self._current_area() is not None:
+                self._show_output()  # mixes again if the area or the strength moved on
+            self._check_settled()
+
+        def failed(message: str) -> None:
+            self._area_mixing = False
+            self.statusBar().showMessage(f"Could not show the area in view: {message}", 8000)
+            self._check_settled()
+
+        self.jobs.run(lambda: to_qimage(apply_strength(image.rgb[y : y + h, x : x + w],
+                                                       area.pixels, strength), icc),
+                      done, failed)
 
     def _show_range(self, report: RangeReport | None,
                     source_hw: tuple[int, int] | None = None) -> None:
@@ -1502,6 +1544,7 @@ class MainWindow(QMainWindow):
         if quiet:  # first: a queued job's cancel signal arrives during the call below
             self._restore_job = None
             self._end_progress()
+            self._sync_area()
         if self.engine.cancel_restore() and not quiet:
             self.statusBar().showMessage("Cancelling after the tiles in progress…")
             self.cancel_button.setEnabled(False)
@@ -1553,6 +1596,7 @@ class MainWindow(QMainWindow):
                 dropped = self._drop_export()
                 if dropped:
                     self.statusBar().showMessage(f"Restore cancelled: {dropped}", 8000)
+            self._sync_area()
         self._check_settled()
 
     def _on_restore_failed(self, serial: int, message: str) -> None:
@@ -1561,6 +1605,7 @@ class MainWindow(QMainWindow):
             self._restore_job = None
             self._end_progress()
             self._export, self._copy_waiting = None, False
+            self._sync_area()
             self._error("Restore failed", message)
         self._check_settled()
 

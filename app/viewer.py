@@ -303,8 +303,11 @@ class ImageCanvas(QWidget):
         area, pm = self.detail
         p.save()
         p.setClipRect(clip)
-        p.drawPixmap(QRectF(o.x() + area.x() * s, o.y() + area.y() * s, area.width() * s,
-                            area.height() * s), pm, QRectF(pm.rect()))
+        rect = QRectF(o.x() + area.x() * s, o.y() + area.y() * s, area.width() * s,
+                      area.height() * s)
+        if pm.hasAlphaChannel():  # over the checkerboard, as the whole result, not the layer
+            p.fillRect(rect, checker_brush())
+        p.drawPixmap(rect, pm, QRectF(pm.rect()))
         p.restore()
 
     def _marks(self, p: QPainter, s: float, o: QPointF, clip: QRectF) -> None:
@@ -467,6 +470,7 @@ class Viewer(QWidget):
         self._output_caption = "Restored"
         self._output_message = ""
         self._detail: tuple[QRectF, QPixmap] | None = None
+        self._detail_image: QImage | None = None
         self._overlay: QPixmap | None = None
         self._overlay_opacity = 0.6
         self._marks: list[QRectF] = []
@@ -540,7 +544,7 @@ class Viewer(QWidget):
         self._input = self._pixmap(image) if image is not None else None
         self._size = image.size() if image is not None else QSize()
         self._output = None
-        self._detail = None
+        self._detail, self._detail_image = None, None
         self._ea = None
         self._overlay = None
         self._marks = []
@@ -561,21 +565,26 @@ class Viewer(QWidget):
         """A full-resolution piece of the restored image, ``image``, covering ``area`` (input
         pixels), drawn over the restored layer wherever that shows; ``None`` removes it."""
         if area is None or image is None:
-            self._detail = None
+            self._detail, self._detail_image = None, None
         else:
             self._detail = (QRectF(area), self._pixmap(image, area))
+            self._detail_image = image
         self._refresh()
 
     def has_detail(self) -> bool:
         return self._detail is not None
 
+    def detail_image(self) -> QImage | None:
+        """The image :meth:`set_detail` was last given (``None``: no piece)."""
+        return self._detail_image
+
     def visible_area(self) -> QRect:
-        """The input pixels the restored image is shown over now (empty when nothing of it
-        is in view: no image, or the Before view)."""
-        if self._mode == "before":
+        """The input pixels the full-resolution restored image is shown over now (empty when
+        nothing of it is in view: no image, the Before view, or the EA view, which shows
+        preview-size results)."""
+        if self._mode in ("before", "ea"):
             return QRect()
-        canvas = self.right if self._mode == "compare" and self._style == "side" else (
-            self.ea_canvases[1] if self._mode == "ea" else self.single)
+        canvas = self.right if self._mode == "compare" and self._style == "side" else self.single
         return canvas.visible_area()
 
     def _pixmap(self, image: QImage, area: QRect | None = None) -> QPixmap:

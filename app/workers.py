@@ -31,6 +31,7 @@ from drcnet.inference import (
     AreaDone,
     Box,
     Progress,
+    Restart,
     TileConfig,
     TilePeak,
     apply_strength,
@@ -168,7 +169,9 @@ class ModelWorker(QObject):
     previewFailed = Signal(int, str)
     progress = Signal(int, int, int, str)  # serial, done, total, message
     restoreFinished = Signal(object)  # RestoreResult
-    areaReady = Signal(int, object)  # serial, drcnet.inference.AreaDone (the focus area done)
+    # serial, drcnet.inference.AreaDone (the focus area done), or None: the restore started
+    # again (out of GPU memory) and no area handed over before holds
+    areaReady = Signal(int, object)
     restoreCancelled = Signal(int, bool)  # serial, by the user (else superseded)
     restoreFailed = Signal(int, str)
     batchProgress = Signal(int, object)  # serial, drcnet.batch.BatchProgress
@@ -337,6 +340,8 @@ class ModelWorker(QObject):
                 if isinstance(p, AreaDone):
                     self.areaReady.emit(job.serial, p)
                     return
+                if isinstance(p, Restart):  # what it handed over no longer holds
+                    self.areaReady.emit(job.serial, None)
                 self.forward_count += 1
                 self.progress.emit(job.serial, p.done, p.total, p.message)
 

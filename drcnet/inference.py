@@ -50,6 +50,13 @@ class AreaDone(Progress):
                                repr=False, compare=False)
 
 
+@dataclass(frozen=True)
+class Restart(Progress):
+    """Yielded by :func:`restore_tiled` when the work starts again with smaller tiles or
+    fewer tiles a pass (CUDA ran out of memory): what it handed over before (an
+    :class:`AreaDone`) is not what the finished image will have."""
+
+
 # DRCNet normalises over the image it sees, so a model does best on tiles of its training crop
 # (docs/MODEL_CARD.md: a 128-px fine-tune gained at 128-px tiles and lost at 256; 256-px tiles
 # beat whole 512² passes by 0.1–1 dB). The shipped models were trained on 256-px crops. The
@@ -532,7 +539,7 @@ def restore_tiled(
             h, w = rgb.shape[:2]
             if batch > 1 and not one_pass(h, w, tile):  # one pass has no batch to shrink
                 batch //= 2
-                yield Progress(0, 1, f"out of GPU memory; retrying with {batch} tiles a pass")
+                yield Restart(0, 1, f"out of GPU memory; retrying with {batch} tiles a pass")
                 continue
             current = tile or max(h, w)
             if current <= 64:
@@ -540,7 +547,7 @@ def restore_tiled(
             tile = max(64, current // 2)
             # The overlap must shrink with the tile (and a one-pass request had none).
             overlap = overlap_for(tile, tiles.overlap if tiles.tile else None)
-            yield Progress(0, 1, f"out of GPU memory; retrying with {tile}-pixel tiles")
+            yield Restart(0, 1, f"out of GPU memory; retrying with {tile}-pixel tiles")
 
 
 def one_pass(h: int, w: int, tile: int) -> bool:
@@ -606,6 +613,7 @@ def _restore_tiled(
 
     pending = list(places)
     reported: Box | None = None
+    gray = focus is not None and is_gray(rgb)  # as the whole image will be (gray_like)
     for first in range(0, total, batch):
         box = clip_box(focus(), h, w) if focus is not None else None
         if box is not None:
@@ -639,8 +647,10 @@ def _restore_tiled(
             by, bx, bh, bw = box
             area = (slice(by, by + bh), slice(bx, bx + bw))
             done = (first + len(group)) * ensemble
-            yield AreaDone(done, total * ensemble, f"{bw}×{bh} area in focus done", box,
-                           gray_like(rgb[area], acc[area] / np.maximum(norm[area], 1e-8)))
+            piece = acc[area] / np.maximum(norm[area], 1e-8)
+            if gray:
+                piece = np.repeat(piece.mean(axis=2, keepdims=True, dtype=np.float32), 3, axis=2)
+            yield AreaDone(done, total * ensemble, f"{bw}×{bh} area in focus done", box, piece)
     return acc / np.maximum(norm, 1e-8)
 
 

@@ -69,10 +69,13 @@ def test_the_area_in_view_is_shown_before_the_whole_is_done(
         assert "out " + " ".join(f"{v:3d}" for v in value) in w.pixel_label.text()
         # A strength change mixes the piece again; the model does not run for it.
         w.controls.set_strength(0.5, notify=True)
+        qtbot.waitUntil(lambda: w._area_image[2] == 0.5 and not w._area_mixing, timeout=10000)
+        assert w.viewer.detail_image() is w._area_image[0]
         src = w.image.rgb[y : y + h, x : x + wd]
         np.testing.assert_allclose(shown(w._area_image[0]), src + 0.5 * (area.pixels - src),
                                    atol=1 / 255 + 1e-6)
         w.controls.set_strength(1.0, notify=True)
+        qtbot.waitUntil(lambda: w._area_image[2] == 1.0, timeout=10000)
     finally:
         hold.release()
     qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
@@ -115,3 +118,23 @@ def test_no_focus_when_the_preview_is_as_sharp_as_the_view(
     assert w._focus_box is not None
     w.set_view_mode("before")  # nothing restored is in view
     assert w._focus_box is None
+
+
+def test_a_cancel_or_a_restart_takes_the_area_away(make_window, picture, tmp_path, qtbot,
+                                                   monkeypatch) -> None:  # noqa: ANN001
+    w, hold = _zoomed_window(make_window, picture, tmp_path, qtbot, monkeypatch)
+    try:
+        qtbot.waitUntil(w.viewer.has_detail, timeout=20000)
+        # The restore started again (out of GPU memory): the area handed over is gone.
+        area = w._current_area()
+        w.engine.worker.areaReady.emit(w._restore_job.serial, None)
+        assert not w.viewer.has_detail() and w._current_area() is None
+        assert "full resolution in view" not in w.viewer.single.captions[0]
+        w.engine.worker.areaReady.emit(w._restore_job.serial, area)  # handed over again
+        qtbot.waitUntil(w.viewer.has_detail, timeout=10000)
+        w.cancel_restore()  # Esc
+    finally:
+        hold.release()
+    qtbot.waitUntil(lambda: w._restore_job is None, timeout=20000)
+    assert not w.viewer.has_detail() and w._current_area() is None
+    assert "full resolution in view" not in w.viewer.single.captions[0]

@@ -285,3 +285,29 @@ def test_visible_area(viewer) -> None:  # noqa: ANN001
     viewer.set_mode("after")
     viewer.resize(600, 400)
     assert len(events) >= 3
+
+
+def test_a_translucent_detail_piece_looks_as_the_whole_result_would(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QRect
+
+    from app.viewer import alpha_qimage
+
+    v = shown_viewer(qtbot, 400, 300)
+    rgb = np.zeros((100, 200, 3), np.float32)
+    v.set_input(to_qimage(rgb), alpha_qimage(np.full((100, 200), 0.5, np.float32)))
+    red, green = rgb.copy(), rgb.copy()
+    red[..., 0] = 1.0
+    green[..., 1] = 1.0
+
+    def at(x: int, y: int) -> tuple[int, ...]:
+        img = v.single.grab().toImage()
+        s, o = v.single.transform()
+        return img.pixelColor(round(o.x() + x * s), round(o.y() + y * s)).getRgb()[:3]
+
+    v.set_mode("after")
+    v.set_output(to_qimage(green))  # the whole result
+    want = [at(x, 50) for x in (100, 104, 108)]
+    v.set_output(to_qimage(red[::4, ::4]))  # a preview of another colour under the piece
+    v.set_detail(QRect(80, 30, 60, 40), to_qimage(green[30:70, 80:140]))
+    got = [at(x, 50) for x in (100, 104, 108)]
+    assert all(max(abs(a - b) for a, b in zip(g, w)) <= 2 for g, w in zip(got, want)), (got, want)

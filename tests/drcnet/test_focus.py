@@ -11,6 +11,7 @@ from drcnet import Cancelled, DRCNet
 from drcnet.inference import (
     AreaDone,
     Progress,
+    Restart,
     TileConfig,
     clip_box,
     restore_tiled,
@@ -151,3 +152,39 @@ def test_clip_box() -> None:
     assert clip_box((100, 0, 5, 5), 100, 100) is None
     assert clip_box((0, 0, 0, 5), 100, 100) is None
     assert clip_box(None, 100, 100) is None
+
+
+def test_a_gray_area_of_a_colour_photo_keeps_the_colours_the_final_image_has(
+        model: DRCNet) -> None:
+    img = _photo(300, 400)
+    img[150:300, 200:400] = img[150:300, 200:400].mean(axis=2, keepdims=True)  # a gray patch
+    box = (160, 220, 60, 80)  # inside it
+    records: list[Progress] = []
+    out = run(restore_tiled(model, img, TILES, focus=lambda: box), records.append)
+    (area,) = [r for r in records if isinstance(r, AreaDone)]
+    y, x, h, w = box
+    np.testing.assert_allclose(area.pixels, out[y:y + h, x:x + w], atol=1e-6)
+    assert not np.array_equal(out[y:y + h, x:x + w, 0], out[y:y + h, x:x + w, 1])
+
+
+def test_a_restart_after_running_out_of_memory_says_so(model: DRCNet, monkeypatch) -> None:  # noqa: ANN001
+    import drcnet.inference as inf
+
+    real, calls = inf.forward_batch, {"n": 0}
+
+    def forward(m, crops):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        if calls["n"] == 6:  # after the area's tile, once
+            raise torch.cuda.OutOfMemoryError("fake")
+        return real(m, crops)
+
+    monkeypatch.setattr(inf, "forward_batch", forward)
+    img = _photo(300, 400)
+    box = (0, 0, 50, 50)
+    records: list[Progress] = []
+    tiles = TileConfig(tile=128, overlap=16, batch=1, repair=False)  # 64 after the restart
+    out = run(restore_tiled(model, img, tiles, focus=lambda: box), records.append)
+    kinds = [type(r).__name__ for r in records if isinstance(r, (AreaDone, Restart))]
+    assert kinds == ["AreaDone", "Restart", "AreaDone"]  # handed over again after the restart
+    last = [r for r in records if isinstance(r, AreaDone)][-1]
+    np.testing.assert_allclose(last.pixels, out[:50, :50], atol=1e-6)
