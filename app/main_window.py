@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         self._area_mixing = False
         self._export: ExportRequest | None = None
         self._copy_waiting = False  # Copy asked for while the full result was not ready
+        self._pasting: set[Path] = set()  # pasted images being written
         self._exporting = False
         self._dropped_export = ""  # a notice for the next "model ready" message
         self._metrics: dict[str, tuple[float, float, str]] = {}
@@ -658,7 +659,15 @@ class MainWindow(QMainWindow):
         if qimage.isNull():
             self.statusBar().showMessage("The clipboard holds no image", 6000)
             return
-        path = paste_folder() / time.strftime("Pasted %Y-%m-%d %H-%M-%S.png")
+        stamp = time.time()
+        name = time.strftime("Pasted %Y-%m-%d %H-%M-%S", time.localtime(stamp))
+        name += f".{int(stamp * 1000) % 1000:03d}"
+        path = paste_folder() / f"{name}.png"
+        n = 1
+        while path.exists() or path in self._pasting:  # two pastes in one millisecond
+            n += 1
+            path = paste_folder() / f"{name} ({n}).png"
+        self._pasting.add(path)
         self.statusBar().showMessage("Saving the pasted image…")
 
         def write() -> Path:
@@ -667,8 +676,17 @@ class MainWindow(QMainWindow):
             write_image(path, rgb, alpha=alpha)
             return path
 
-        self.jobs.run(write, self.open_image, lambda message: self._error(
-            "Cannot paste", f"The pasted image could not be saved as {path}.\n\n{message}"))
+        def done(written: Path) -> None:
+            self._pasting.discard(path)
+            self.open_image(written)
+
+        def failed(message: str) -> None:
+            self._pasting.discard(path)
+            self._error("Cannot paste", f"The pasted image could not be saved as {path}."
+                        f"\n\n{message}")
+            self._check_settled()
+
+        self.jobs.run(write, done, failed)
 
     # ================================================================== weights
     def open_weights_dialog(self) -> None:
@@ -1010,6 +1028,10 @@ class MainWindow(QMainWindow):
             else:
                 self._idle.start()  # tiling changed: refine again once the user settles
         self._set_run_label()
+        # A waiting export or copy needs a restore with the new settings even when the
+        # window does not refine by itself.
+        self._advance_export()
+        self._advance_copy()
         self._check_settled()
 
     def _icc(self) -> bytes | None:
@@ -1124,6 +1146,7 @@ class MainWindow(QMainWindow):
                 self._full_qimage, self._full_mix = qimage, (full, strength)
                 self._show_output()
             self._remix_full()
+            self._advance_copy()
             self._check_settled()
 
         def failed(message: str) -> None:
@@ -1686,7 +1709,14 @@ class MainWindow(QMainWindow):
     def copy_result(self) -> None:
         """Put the restored image on the clipboard: full resolution, at the current strength,
         as the views show it (a wide-gamut photo converted to sRGB, the input's transparency
-        kept). Waits for the full-resolution restore if it is not done yet."""
+        kept). Waits for the full-resolution restore if it is not done yet.
+
+        Text selected in a label that has the focus (the model's details, the metrics) is
+        copied as text instead: Ctrl+C means that there."""
+        focus = QApplication.focusWidget()
+        if isinstance(focus, QLabel) and focus.hasSelectedText():
+            QApplication.clipboard().setText(focus.selectedText())
+            return
         if self.image is None or self.info is None:
             self.statusBar().showMessage(
                 "Nothing to copy: open an image first" if self.image is None
@@ -1704,13 +1734,12 @@ class MainWindow(QMainWindow):
                 self.start_full_restore()
             self.statusBar().showMessage("Copy waits for the full-resolution restore…")
             return
-        self._copy_waiting = False
         image, strength = self.image, self.strength()
-        if self._full_shows(strength) and self._full_qimage is not None:
-            qimage = self._full_qimage
-        else:
-            qimage = to_qimage(apply_strength(image.rgb, self.full.restored, strength),
-                               image.icc)
+        if not self._full_shows(strength) or self._full_qimage is None:
+            self._remix_full()  # in the pool; its end comes back here
+            return
+        self._copy_waiting = False
+        qimage = self._full_qimage
         alpha = alpha_qimage(image.alpha)
         if alpha is not None:
             qimage = qimage.convertToFormat(QImage.Format.Format_ARGB32)

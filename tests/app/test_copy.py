@@ -34,7 +34,9 @@ def test_copy_waits_for_the_full_result_and_uses_the_strength(
     want = w.image.rgb + 0.4 * (w.full.restored - w.image.rgb)
     np.testing.assert_allclose(clipboard_rgb(), want, atol=1 / 255 + 1e-6)
     w.controls.set_strength(1.0, notify=True)
-    w.copy_action.trigger()  # the result is there now: copied at once
+    w.copy_action.trigger()  # the result is there; its mix at 100 % is made in the pool
+    qtbot.waitUntil(lambda: not w._copy_waiting and w.is_settled(), timeout=10000)
+    w.copy_action.trigger()  # now shown at 100 %: copied at once
     assert not w._copy_waiting
     np.testing.assert_allclose(clipboard_rgb(), w.full.restored, atol=1 / 255 + 1e-6)
     assert "Copied the restored image (300×200)" in w.statusBar().currentMessage()
@@ -118,3 +120,58 @@ def test_a_pasted_image_keeps_its_transparency(make_window, tmp_path, qtbot,
     qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
     assert w.image.alpha is not None
     assert w.image.alpha[:, :20].max() == 0.0 and w.image.alpha[:, 20:].min() == 1.0
+
+
+def test_ctrl_c_in_a_label_with_selected_text_copies_the_text(make_window, image_path,
+                                                             open_settled, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import Qt
+
+    w = make_window()
+    open_settled(w, image_path)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    label = w.controls.model_status
+    label.setFocus()
+    qtbot.waitUntil(label.hasFocus, timeout=5000)
+    label.setSelection(0, 5)
+    QApplication.clipboard().clear()
+    qtbot.keyClick(label, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.clipboard().text() == label.selectedText() != ""
+    assert QApplication.clipboard().image().isNull() and not w._copy_waiting
+
+
+def test_a_waiting_copy_survives_a_tile_change_without_auto_refine(
+        make_window, tmp_path, picture, qtbot) -> None:  # noqa: ANN001
+    path = picture(tmp_path / "big.png", 300, 200)
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    w.open_image(path)
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
+    w.copy_action.trigger()
+    w.controls.tile_spin.setValue(64)  # cancels the restore the copy waits for
+    qtbot.waitUntil(lambda: w.is_settled(), timeout=30000)
+    assert not w._copy_waiting and w.full.tiles.tile == 64
+    np.testing.assert_allclose(clipboard_rgb(), w.full.restored, atol=1 / 255 + 1e-6)
+
+
+def test_two_pastes_at_once_keep_both_images(make_window, tmp_path, qtbot,
+                                             monkeypatch) -> None:  # noqa: ANN001
+    import time
+
+    import app.main_window as main_window
+    from app.viewer import to_qimage
+
+    monkeypatch.setattr(main_window, "paste_folder", lambda: tmp_path / "pasted")
+    import types
+
+    clock = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if k[0] != "_"})
+    clock.time = lambda: 1_800_000_000.0  # both pastes in the same millisecond
+    monkeypatch.setattr(main_window, "time", clock)
+    w = make_window()
+    for value in (0.2, 0.8):
+        QApplication.clipboard().setImage(to_qimage(np.full((20, 30, 3), value, np.float32)))
+        w.paste_action.trigger()
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled() and not w._pasting,
+                    timeout=30000)
+    files = sorted((tmp_path / "pasted").glob("*.png"))
+    assert len(files) == 2

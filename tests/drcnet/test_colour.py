@@ -156,3 +156,38 @@ def test_a_sheet_shows_the_photo_converted_and_other_layouts_keep_its_values(
     np.testing.assert_array_equal(side[:, :30], rgb)  # kept: the file carries the profile
     assert compare.carried_meta("side", p3, None)["icc"] == p3
     assert compare.carried_meta("sheet", p3, None)["icc"] is None
+
+
+@pytest.mark.parametrize("change", ["black lifted", "blue colorant", "red and green swapped"])
+def test_nearly_srgb_profiles_are_converted(change: str) -> None:
+    """Profiles a little off sRGB are converted (the second review found each one left as
+    it was, 3 to 11 levels off LittleCMS)."""
+    matrix, curve = SRGB_D50.copy(), CURVES["para 3 (the sRGB curve)"]
+    if change == "black lifted":
+        curve = _para(4, 2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045, 0.0009, 0.0009)
+    elif change == "blue colorant":
+        matrix[:, 2] += 0.0019
+    else:
+        matrix[1, 0] += 0.0019
+        matrix[1, 1] -= 0.0019
+    icc = profile(matrix, curve)
+    assert not matrix_profile(icc).is_srgb()
+    u8 = np.random.default_rng(4).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    u8[0] = 0
+    ours = np.round(to_srgb(u8.astype(np.float32) / 255, icc) * 255).astype(np.int32)
+    assert np.abs(ours - _littlecms(u8, icc)).max() <= 1
+
+
+def test_a_littlecms_srgb_profile_counts_as_srgb() -> None:
+    ImageCms = pytest.importorskip("PIL.ImageCms")  # noqa: N806
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert matrix_profile(icc).is_srgb()
+
+
+def test_broken_curves_raise_no_warnings() -> None:
+    import warnings
+
+    icc = profile(P3_D50, _para(0, -1.0))  # 0 ** -1: a division by zero
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert matrix_profile(icc) is None
