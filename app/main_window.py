@@ -79,7 +79,7 @@ from .export_dialog import ExportDialog, ExportRequest
 from .history import History
 from .maps_panel import MapsPanel
 from .settings import Settings
-from .viewer import Viewer, alpha_qimage, display_space, from_qimage, to_qimage
+from .viewer import SRGB, Viewer, alpha_qimage, display_space, from_qimage, to_qimage
 from .workers import Engine, Jobs, ModelInfo, PreviewResult, RestoreJob, RestoreResult
 
 APP_NAME = "DRCNet Studio"
@@ -672,8 +672,10 @@ class MainWindow(QMainWindow):
 
         def write() -> Path:
             rgb, alpha = from_qimage(qimage)
+            space = qimage.colorSpace()  # a Display P3 screenshot, say: kept as its profile
+            icc = bytes(space.iccProfile()) if space.isValid() and space != SRGB else None
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_image(path, rgb, alpha=alpha)
+            write_image(path, rgb, alpha=alpha, icc=icc or None)
             return path
 
         def done(written: Path) -> None:

@@ -175,3 +175,21 @@ def test_two_pastes_at_once_keep_both_images(make_window, tmp_path, qtbot,
                     timeout=30000)
     files = sorted((tmp_path / "pasted").glob("*.png"))
     assert len(files) == 2
+
+
+def test_a_pasted_wide_gamut_image_keeps_its_profile(make_window, tmp_path, qtbot,
+                                                     monkeypatch) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QColorSpace
+
+    import app.main_window as main_window
+    from app.viewer import to_qimage
+
+    monkeypatch.setattr(main_window, "paste_folder", lambda: tmp_path / "pasted")
+    img = to_qimage(np.full((20, 30, 3), 0.5, np.float32))
+    p3 = QColorSpace(QColorSpace.NamedColorSpace.DisplayP3)
+    img.setColorSpace(p3)
+    QApplication.clipboard().setImage(img)
+    w = make_window()
+    w.paste_action.trigger()
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
+    assert w.image.icc == bytes(p3.iccProfile())
