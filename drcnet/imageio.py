@@ -250,6 +250,55 @@ def _webp_size(b: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _webp_chunks(b: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(fourcc, payload start, payload end) of each chunk of a WebP (RIFF) stream, stopping
+    at the first that runs past its end."""
+    i = 12
+    while i + 8 <= len(b):
+        (n,) = struct.unpack("<I", b[i + 4 : i + 8])
+        if i + 8 + n > len(b):
+            return
+        yield b[i : i + 4], i + 8, i + 8 + n
+        i += 8 + n + (n & 1)
+
+
+def _webp_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack("<I", len(payload)) + payload + bytes(len(payload) & 1)
+
+
+def _webp_with_meta(data: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """An encoded WebP in the extended format with ``icc`` (an ICCP chunk) and ``exif`` (an
+    EXIF chunk) and the VP8X flags that announce them."""
+    chunks = [(data[start - 8 : start - 4], data[start:end])
+              for _, start, end in _webp_chunks(data)]
+    size = _webp_size(data)
+    if not chunks or size is None:
+        return data
+    flags = 0
+    if chunks[0][0] == b"VP8X":
+        flags = chunks[0][1][0]
+        chunks = chunks[1:]
+    kinds = [k for k, _ in chunks]
+    if b"ALPH" in kinds or any(k == b"VP8L" and len(p) > 4 and (p[4] >> 4) & 1
+                               for k, p in chunks):  # VP8L: alpha_is_used, bit 28
+        flags |= 0x10
+    chunks = [(k, p) for k, p in chunks if k not in (b"ICCP", b"EXIF")]
+    head = []
+    if icc is not None:
+        flags |= 0x20
+        head.append((b"ICCP", icc))
+    tail = []
+    if exif is not None:
+        flags |= 0x08
+        tail.append((b"EXIF", exif))
+    w, h = size
+    vp8x = bytes((flags, 0, 0, 0)) + (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3,
+                                                                                    "little")
+    body = b"WEBP" + b"".join(_webp_chunk(k, p) for k, p in [(b"VP8X", vp8x), *head, *chunks,
+                                                               *tail])
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 def _exif_orientation(exif: bytes | None) -> int:
     """The Orientation (1–8) an EXIF block records; 1 when absent or unparsable."""
     if exif is None or exif[:4] not in (b"II*\x00", b"MM\x00*"):
@@ -302,8 +351,9 @@ def _png_chunks(b: bytes) -> Iterator[tuple[bytes, int, int]]:
 
 
 def _read_meta(raw: bytes) -> dict[str, bytes | None]:
-    """``icc`` and ``exif`` of a PNG or JPEG stream, each ``None`` where absent or broken (a
-    broken profile never stops a photo from opening, nor costs it its EXIF orientation)."""
+    """``icc`` and ``exif`` of a PNG, JPEG or WebP stream (of a TIFF: ``icc`` only), each
+    ``None`` where absent or broken (a broken profile never stops a photo from opening, nor
+    costs it its EXIF orientation)."""
     icc: bytes | None = None
     exif: bytes | None = None
     if raw.startswith(b"\xff\xd8"):
@@ -328,6 +378,14 @@ def _read_meta(raw: bytes) -> dict[str, bytes | None]:
     elif raw[:4] in (b"II*\x00", b"MM\x00*"):
         with contextlib.suppress(struct.error, IndexError, KeyError):
             icc = _tiff_icc(raw)
+    elif raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        for kind, start, end in _webp_chunks(raw):
+            if kind == b"ICCP" and icc is None:
+                icc = raw[start:end]
+            elif kind == b"EXIF" and exif is None:
+                exif = raw[start:end]
+                if exif.startswith(_EXIF_TAG):  # some writers keep JPEG's "Exif\0\0"
+                    exif = exif[len(_EXIF_TAG):]
     if icc is not None and (len(icc) < 128 or struct.unpack(">I", icc[:4])[0] != len(icc)):
         icc = None  # truncated, or not a profile: its header gives its size
     if exif is not None and exif[:4] not in (b"II*\x00", b"MM\x00*"):
@@ -458,8 +516,8 @@ def _zero_ifd(b: bytearray, order: str, offset: int) -> None:
 
 def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,
                 exif: bytes | None) -> bytes:
-    """Put ``icc`` and ``exif`` into an encoded PNG or JPEG, and ``icc`` into a TIFF (other
-    formats: unchanged). A profile whose colour space is not what was written (an RGB profile
+    """Put ``icc`` and ``exif`` into an encoded PNG, JPEG or WebP, and ``icc`` into a TIFF
+    (BMP: unchanged). A profile whose colour space is not what was written (an RGB profile
     on a one-channel file) is left out, as is EXIF that cannot be parsed or does not fit a
     JPEG segment."""
     if icc is not None and _icc_space(icc) != (b"GRAY" if channels in (1, 2) else b"RGB "):
@@ -486,6 +544,8 @@ def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,
         if data[2:4] == b"\xff\xe0":
             at = 4 + struct.unpack(">H", data[4:6])[0]
         return data[:at] + segments + data[at:]
+    if ext == ".webp" and (icc is not None or exif is not None):
+        return _webp_with_meta(data, icc, exif)
     if ext in (".tif", ".tiff") and icc is not None:
         try:
             return _tiff_with_icc(data, icc)

@@ -431,8 +431,8 @@ def _srgb_profile() -> bytes:
     return cms.ImageCmsProfile(cms.createProfile("sRGB")).tobytes()
 
 
-@pytest.mark.parametrize("src_ext", [".jpg", ".png"])
-@pytest.mark.parametrize("out_ext", [".jpg", ".png"])
+@pytest.mark.parametrize("src_ext", [".jpg", ".png", ".webp"])
+@pytest.mark.parametrize("out_ext", [".jpg", ".png", ".webp"])
 def test_colour_profile_and_exif_are_carried_over(tmp_path: Path, src_ext: str,
                                                   out_ext: str) -> None:
     pil = pytest.importorskip("PIL.Image")
@@ -531,7 +531,7 @@ def test_exif_is_written_upright_without_thumbnail_or_location(tmp_path: Path, o
                     + b"Exif\x00\x00" + exif + data[2:])
     img = read_image(src)
     assert img.rgb.shape == (40, 16, 3)  # turned upright on reading, SHORT or LONG
-    for ext in (".jpg", ".png"):
+    for ext in (".jpg", ".png", ".webp"):
         out = read_image(write_image(tmp_path / f"out{ext}", img.rgb, exif=img.exif))
         assert out.rgb.shape == (40, 16, 3)  # not turned a second time
         written = out.exif
@@ -619,3 +619,25 @@ def test_a_tiff_profile_is_carried_into_every_format_and_bad_tags_are_ignored(
         bad.write_bytes(data[:at] + struct.pack(order + "HHII", *entry) + data[at + 12 :])
         img = read_image(bad)
         assert img.icc is None and img.rgb.shape == (30, 40, 3), name
+
+
+@pytest.mark.parametrize("alpha", [False, True])
+def test_webp_profile_with_and_without_alpha(tmp_path: Path, alpha: bool) -> None:
+    """cv2 writes a simple (VP8 or VP8L) WebP, or an extended one with an ALPH chunk; with a
+    profile it becomes an extended one whose VP8X flags announce the profile and the alpha,
+    which Pillow (libwebp) reads back."""
+    pil = pytest.importorskip("PIL.Image")
+    icc = _srgb_profile()
+    rgb = _rand_rgb(30, 40)
+    a = np.linspace(0, 1, 40, dtype=np.float32)[None, :].repeat(30, axis=0) if alpha else None
+    out = write_image(tmp_path / "o.webp", rgb, alpha=a, icc=icc)
+    data = out.read_bytes()
+    assert data[12:16] == b"VP8X" and data[20] & 0x20 and bool(data[20] & 0x10) == alpha
+    assert struct.unpack("<I", data[4:8])[0] == len(data) - 8
+    with pil.open(out) as back:
+        assert back.info.get("icc_profile") == icc
+        assert back.size == (40, 30) and (back.mode == "RGBA") == alpha
+        plain = np.asarray(pil.open(write_image(tmp_path / "p.webp", rgb, alpha=a)))
+        np.testing.assert_array_equal(np.asarray(back), plain)  # the same pixels
+    again = read_image(out)
+    assert again.icc == icc and (again.alpha is not None) == alpha
