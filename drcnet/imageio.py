@@ -48,10 +48,10 @@ class Image:
         bit_depth: 8 or 16, the sample depth of the file (float files report 16).
         gray: whether the file was single-channel.
         path: the file it was read from.
-        icc: the embedded ICC colour profile of a PNG, JPEG or TIFF file, or ``None`` (none,
-            or another format: WebP profiles are not read).
-        exif: the EXIF block (a TIFF structure, without JPEG's ``Exif\0\0`` prefix) of a JPEG
-            or PNG file, or ``None``.
+        icc: the embedded ICC colour profile of a PNG, JPEG, WebP or TIFF file, or ``None``
+            (none, or a BMP).
+        exif: the EXIF block (a TIFF structure, without JPEG's ``Exif\0\0`` prefix) of a
+            JPEG, PNG or WebP file, or ``None``.
     """
 
     rgb: np.ndarray
@@ -600,9 +600,9 @@ def write_image(
         metadata: text key/value pairs for PNG.
         gray: write one channel, the mean of R, G and B (as a gray input was read); with
             alpha, RGBA with three equal channels (OpenCV writes no gray+alpha).
-        icc: an ICC colour profile for PNG, JPEG and TIFF (an input's :attr:`Image.icc`),
+        icc: an ICC colour profile for PNG, JPEG, WebP and TIFF (an input's :attr:`Image.icc`),
             written when its colour space is what is written (RGB, or gray for one channel).
-        exif: an EXIF block for PNG and JPEG (an input's :attr:`Image.exif`), written with
+        exif: an EXIF block for PNG, JPEG and WebP (an input's :attr:`Image.exif`), written with
             Orientation 1 (the pixels are upright) and without its thumbnail.
 
     Returns:
