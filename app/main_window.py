@@ -1728,13 +1728,20 @@ class MainWindow(QMainWindow):
         self._was_settled = False
         self._advance_copy()
 
+    def _full_ready(self, what: str) -> bool:
+        """Whether the full-resolution result for the current settings is there; if not,
+        start restoring it (unless that runs already) and say that ``what`` waits for it."""
+        if self._full_current():
+            return True
+        if self._restore_job is None:
+            self.start_full_restore()
+        self.statusBar().showMessage(f"{what} waits for the full-resolution restore…")
+        return False
+
     def _advance_copy(self) -> None:
         if not self._copy_waiting or self.image is None or self.info is None:
             return
-        if not self._full_current():
-            if self._restore_job is None:
-                self.start_full_restore()
-            self.statusBar().showMessage("Copy waits for the full-resolution restore…")
+        if not self._full_ready("Copy"):
             return
         image, strength = self.image, self.strength()
         if not self._full_shows(strength) or self._full_qimage is None:
@@ -1770,10 +1777,7 @@ class MainWindow(QMainWindow):
         req = self._export
         if req is None or self._exporting or self.image is None or self.info is None:
             return
-        if not self._full_current():
-            if self._restore_job is None:
-                self.start_full_restore()
-            self.statusBar().showMessage("Export waits for the full-resolution restore…")
+        if not self._full_ready("Export"):
             return
         a = self.preview.analysis if self.preview is not None else None
         if req.layout == "sheet" and (a is None or a.knobs != self.knobs() or not a.maps
