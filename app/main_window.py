@@ -1577,6 +1577,8 @@ class MainWindow(QMainWindow):
     def _end_progress(self) -> None:
         self.progress.hide()
         self.cancel_button.hide()
+        if self.statusBar().currentMessage().startswith("Restoring at full resolution"):
+            self.statusBar().clearMessage()  # a restore replaced or stopped says no more
 
     def _on_progress(self, serial: int, done: int, total: int, message: str) -> None:
         if self._restore_job is None or serial != self._restore_job.serial:

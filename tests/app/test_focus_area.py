@@ -138,3 +138,16 @@ def test_a_cancel_or_a_restart_takes_the_area_away(make_window, picture, tmp_pat
     qtbot.waitUntil(lambda: w._restore_job is None, timeout=20000)
     assert not w.viewer.has_detail() and w._current_area() is None
     assert "full resolution in view" not in w.viewer.single.captions[0]
+
+
+def test_a_replaced_restore_leaves_no_progress_message(make_window, picture, tmp_path, qtbot,
+                                                        monkeypatch) -> None:  # noqa: ANN001
+    w, hold = _zoomed_window(make_window, picture, tmp_path, qtbot, monkeypatch)
+    try:
+        qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith(
+            "Restoring at full resolution"), timeout=20000)
+        w.controls.t_spin.setValue(0.6)  # the restore for t 0.75 is cancelled quietly
+        assert not w.statusBar().currentMessage().startswith("Restoring at full resolution")
+    finally:
+        hold.release()
+    qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
