@@ -126,6 +126,17 @@ def paste_folder() -> Path:
     return Path(base or Path.home() / ".drcnet-studio") / "pasted"
 
 
+# Pasted images kept (the newest; more than Open Recent lists, so it never lists a deleted one).
+KEEP_PASTED = 50
+
+
+def prune_pasted(folder: Path, keep: int = KEEP_PASTED) -> None:
+    """Delete all but the ``keep`` newest pasted images in ``folder``."""
+    files = sorted(folder.glob("Pasted *.png"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
+
+
 def knob_caption(knobs: Knobs) -> str:
     return f"t {knobs.t:.2f} · δ {format_delta(knobs.delta)} · EA {'on' if knobs.ea else 'off'}"
 
@@ -676,6 +687,7 @@ class MainWindow(QMainWindow):
             icc = bytes(space.iccProfile()) if space.isValid() and space != SRGB else None
             path.parent.mkdir(parents=True, exist_ok=True)
             write_image(path, rgb, alpha=alpha, icc=icc or None)
+            prune_pasted(path.parent)
             return path
 
         def done(written: Path) -> None:

@@ -193,3 +193,18 @@ def test_a_pasted_wide_gamut_image_keeps_its_profile(make_window, tmp_path, qtbo
     w.paste_action.trigger()
     qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
     assert w.image.icc == bytes(p3.iccProfile())
+
+
+def test_only_the_newest_pasted_images_are_kept(tmp_path) -> None:  # noqa: ANN001
+    import os
+
+    from app.main_window import prune_pasted
+
+    for i in range(6):
+        f = tmp_path / f"Pasted {i}.png"
+        f.write_bytes(b"x")
+        os.utime(f, (1000 + i, 1000 + i))
+    (tmp_path / "mine.png").write_bytes(b"y")  # not a pasted image: never touched
+    prune_pasted(tmp_path, keep=4)
+    assert sorted(f.name for f in tmp_path.iterdir()) == [
+        "Pasted 2.png", "Pasted 3.png", "Pasted 4.png", "Pasted 5.png", "mine.png"]
