@@ -428,6 +428,10 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.cancel_action)
         run_menu.addAction(self.reset_action)
         help_menu = menu.addMenu("&Help")
+        self.shortcuts_action = self._action("&Keyboard and Mouse", self.show_shortcuts,
+                                             K.StandardKey.HelpContents,
+                                             "Every shortcut and mouse gesture of the window")
+        help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self._action("About DRCNet Studio", self.about))
 
         tb = self.addToolBar("Main")
@@ -1874,6 +1878,48 @@ class MainWindow(QMainWindow):
             self.settled.emit()
         elif not settled:
             self._was_settled = False
+
+    def shortcuts_text(self) -> str:
+        """The window's keyboard shortcuts, read from its actions (so the list cannot go
+        stale), and its mouse gestures, as rich text."""
+        rows = []
+        seen: set[str] = set()
+        for menu_action in self.menuBar().actions():
+            for a in menu_action.menu().actions() if menu_action.menu() else []:
+                keys = [k.toString(QKeySequence.SequenceFormat.NativeText)
+                        for k in a.shortcuts() if not k.isEmpty()]
+                # Dedicated keys few keyboards have ("Copy", "Undo") and old alternatives.
+                keys = [k for k in keys if ("+" in k or len(k) <= 3)
+                        and "Backspace" not in k and "Ins" not in k][:2]
+                name = a.text().split("\t")[0].replace("&", "").rstrip("…")
+                if name in seen or not name:
+                    continue
+                seen.add(name)
+                if name == "Compare":  # its key is bound to the toggle (C)
+                    keys = ["C"]
+                if keys:
+                    rows.append((menu_action.text().replace("&", ""), name, " or ".join(keys)))
+        mouse = [("View", "Zoom in or out at the pointer", "wheel"),
+                 ("View", "Pan", "drag"),
+                 ("View", "Actual pixels there, or fit again", "double-click"),
+                 ("View", "Move the compare divider", "drag the divider"),
+                 ("File", "Open an image or a weight file; several: Restore Files",
+                  "drop on the window")]
+        body = "".join(f"<tr><td>{html.escape(m)}</td><td style='white-space:pre'>"
+                       f"{html.escape(n)}</td><td style='white-space:pre'><b>{html.escape(k)}"
+                       f"</b></td></tr>" for m, n, k in rows + mouse)
+        return (f"<table cellspacing='0' cellpadding='3'><tr><th align='left'>Menu</th>"
+                f"<th align='left'>Command</th><th align='left'>Keys</th></tr>{body}</table>"
+                "<p>In the t, δ and strength boxes Undo and Redo are the window's; in other "
+                "boxes, and in a label with selected text, the usual text keys apply.</p>")
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard and Mouse")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(self.shortcuts_text())
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not modal to the workers: the window goes on restoring behind it
 
     def about(self) -> None:
         QMessageBox.about(

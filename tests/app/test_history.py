@@ -79,3 +79,15 @@ def test_undo_keys_in_a_knob_box_undo_the_setting(make_window, image_path, open_
     qtbot.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(box, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # Redo's other key
     assert w.controls.knobs().t == pytest.approx(0.6)
+
+
+def test_the_shortcut_list_is_read_from_the_actions(make_window) -> None:  # noqa: ANN001
+    w = make_window()
+    text = w.shortcuts_text()
+    for row in ("Undo</td><td style='white-space:pre'><b>Ctrl+Z",
+                "Redo</td><td style='white-space:pre'><b>Ctrl+Y or Ctrl+Shift+Z",
+                "Copy Restored Image</td><td style='white-space:pre'><b>Ctrl+C",
+                "Compare</td><td style='white-space:pre'><b>C<", "Esc", "double-click"):
+        assert row in text, row
+    w.reset_action.setShortcut("Ctrl+Alt+K")  # a changed binding shows at once
+    assert "Ctrl+Alt+K" in w.shortcuts_text()
