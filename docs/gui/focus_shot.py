@@ -27,6 +27,13 @@ def main() -> int:
     from app.main import apply_theme
     from app.main_window import MainWindow
 
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    # Default settings (a private, empty settings folder), whatever the user's are.
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     app = QApplication([])
     apply_theme(app)
     clean = cv2.imread(str(PHOTO))[..., ::-1].astype(np.float32) / 255
