@@ -19,17 +19,15 @@ PHOTO = ROOT / "data/cache/root/usr/share/wallpapers/Path/contents/images/2560x1
 
 def main() -> int:
     gc.disable()  # as the app: collected on the GUI thread only (app.workers.MainThreadGC)
+    import tempfile
+
     import cv2
     import numpy as np
-    from PySide6.QtCore import QPointF
+    from PySide6.QtCore import QPointF, QSettings
     from PySide6.QtWidgets import QApplication
 
     from app.main import apply_theme
     from app.main_window import MainWindow
-
-    import tempfile
-
-    from PySide6.QtCore import QSettings
 
     # Default settings (a private, empty settings folder), whatever the user's are.
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
