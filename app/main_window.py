@@ -9,6 +9,7 @@ preview, only while something shows them. ``settled`` fires when nothing is left
 
 from __future__ import annotations
 
+import contextlib
 import html
 import time
 from dataclasses import dataclass
@@ -126,15 +127,23 @@ def paste_folder() -> Path:
     return Path(base or Path.home() / ".drcnet-studio") / "pasted"
 
 
+# Keys of keyboards with a key per command, which QKeySequence's standard keys include.
+DEDICATED_KEYS = frozenset({"Open", "Undo", "Redo", "Copy", "Paste", "Cut", "Help", "Save",
+                            "Close", "New", "Find", "Print", "Back", "Forward", "Refresh"})
 # Pasted images kept (the newest; more than Open Recent lists, so it never lists a deleted one).
 KEEP_PASTED = 50
 
 
 def prune_pasted(folder: Path, keep: int = KEEP_PASTED) -> None:
-    """Delete all but the ``keep`` newest pasted images in ``folder``."""
-    files = sorted(folder.glob("Pasted *.png"), key=lambda f: f.stat().st_mtime, reverse=True)
-    for old in files[keep:]:
-        old.unlink(missing_ok=True)
+    """Delete all but the ``keep`` newest pasted images in ``folder``; housekeeping, so a file
+    another paste removed first, or one that cannot be removed now, is passed over."""
+    dated = []
+    for f in folder.glob("Pasted *.png"):
+        with contextlib.suppress(OSError):
+            dated.append((f.stat().st_mtime, f))
+    for _, old in sorted(dated, reverse=True)[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
 
 
 def knob_caption(knobs: Knobs) -> str:
@@ -1593,7 +1602,8 @@ class MainWindow(QMainWindow):
     def _end_progress(self) -> None:
         self.progress.hide()
         self.cancel_button.hide()
-        if self.statusBar().currentMessage().startswith("Restoring at full resolution"):
+        if self.statusBar().currentMessage().startswith(("Restoring at full resolution",
+                                                         "Cancelling after the tiles")):
             self.statusBar().clearMessage()  # a restore replaced or stopped says no more
 
     def _on_progress(self, serial: int, done: int, total: int, message: str) -> None:
@@ -1885,11 +1895,12 @@ class MainWindow(QMainWindow):
         rows = []
         seen: set[str] = set()
         for menu_action in self.menuBar().actions():
-            for a in menu_action.menu().actions() if menu_action.menu() else []:
+            top = menu_action.menu().actions() if menu_action.menu() else []
+            for a in [x for t in top for x in ([t, *t.menu().actions()] if t.menu() else [t])]:
                 keys = [k.toString(QKeySequence.SequenceFormat.NativeText)
                         for k in a.shortcuts() if not k.isEmpty()]
                 # Dedicated keys few keyboards have ("Copy", "Undo") and old alternatives.
-                keys = [k for k in keys if ("+" in k or len(k) <= 3)
+                keys = [k for k in keys if k not in DEDICATED_KEYS
                         and "Backspace" not in k and "Ins" not in k][:2]
                 name = a.text().split("\t")[0].replace("&", "").rstrip("…")
                 if name in seen or not name:

@@ -2,9 +2,10 @@
 
 Reading goes through ``np.fromfile`` + ``cv2.imdecode`` so non-ASCII paths work everywhere, checks
 the pixel count from the file header before decoding, and applies EXIF orientation (JPEG and
-PNG). Writing is atomic (temp file in the target folder, fsync, ``os.replace``) and never
-overwrites an input. An input's colour profile (ICC; PNG, JPEG, TIFF) and camera metadata
-(EXIF; PNG, JPEG) are read with the pixels and can be written into outputs of those formats,
+PNG; not WebP, whose orientation browsers and libwebp ignore). Writing is atomic (temp file in
+the target folder, fsync, ``os.replace``) and never overwrites an input. An input's colour
+profile (ICC; PNG, JPEG, WebP, TIFF) and camera metadata (EXIF; PNG, JPEG, WebP) are read with
+the pixels and can be written into outputs of those formats,
 so a restored photo keeps its colours and its camera record (:attr:`Image.icc`,
 :attr:`Image.exif`). Every
 user-facing failure is an :class:`ImageReadError` / :class:`ImageWriteError` whose message is
@@ -75,7 +76,8 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
             decoding where the format allows); ``None`` for no limit.
 
     Returns:
-        The decoded :class:`Image`, EXIF orientation applied (JPEG and PNG).
+        The decoded :class:`Image`, EXIF orientation applied (JPEG and PNG; a WebP's is
+        left as browsers leave it, and written as 1 like any other).
 
     Raises:
         ImageReadError: the file is missing, a folder, empty, unreadable, not a decodable image,
@@ -111,7 +113,8 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
         _check_pixels(p, img.shape[1], img.shape[0], max_pixels)
 
     meta = _read_meta(raw)
-    img = _apply_orientation(img, _exif_orientation(meta["exif"]))
+    if not raw.startswith(b"RIFF"):  # WebP: browsers and libwebp show it unturned
+        img = _apply_orientation(img, _exif_orientation(meta["exif"]))
     return replace(_to_image(img, p), **meta)
 
 
@@ -378,11 +381,16 @@ def _read_meta(raw: bytes) -> dict[str, bytes | None]:
     elif raw[:4] in (b"II*\x00", b"MM\x00*"):
         with contextlib.suppress(struct.error, IndexError, KeyError):
             icc = _tiff_icc(raw)
-    elif raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
-        for kind, start, end in _webp_chunks(raw):
-            if kind == b"ICCP" and icc is None:
+    elif raw[:4] == b"RIFF" and raw[8:12] == b"WEBP" and raw[12:16] == b"VP8X" \
+            and len(raw) > 20:
+        # Only what an extended WebP announces in its VP8X flags, inside its RIFF size, as
+        # libwebp reads it.
+        flags = raw[20]
+        riff = raw[: 8 + struct.unpack("<I", raw[4:8])[0]]
+        for kind, start, end in _webp_chunks(riff):
+            if kind == b"ICCP" and icc is None and flags & 0x20:
                 icc = raw[start:end]
-            elif kind == b"EXIF" and exif is None:
+            elif kind == b"EXIF" and exif is None and flags & 0x08:
                 exif = raw[start:end]
                 if exif.startswith(_EXIF_TAG):  # some writers keep JPEG's "Exif\0\0"
                     exif = exif[len(_EXIF_TAG):]
@@ -520,6 +528,8 @@ def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,
     (BMP: unchanged). A profile whose colour space is not what was written (an RGB profile
     on a one-channel file) is left out, as is EXIF that cannot be parsed or does not fit a
     JPEG segment."""
+    if ext == ".webp":
+        channels = 3  # cv2 writes every WebP as RGB(A), a gray one too
     if icc is not None and _icc_space(icc) != (b"GRAY" if channels in (1, 2) else b"RGB "):
         icc = None
     exif = upright_exif(exif) if exif is not None else None

@@ -208,3 +208,23 @@ def test_only_the_newest_pasted_images_are_kept(tmp_path) -> None:  # noqa: ANN0
     prune_pasted(tmp_path, keep=4)
     assert sorted(f.name for f in tmp_path.iterdir()) == [
         "Pasted 2.png", "Pasted 3.png", "Pasted 4.png", "Pasted 5.png", "mine.png"]
+
+
+def test_pruning_passes_over_files_it_cannot_touch(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from pathlib import Path
+
+    from app.main_window import prune_pasted
+
+    for i in range(4):
+        (tmp_path / f"Pasted {i}.png").write_bytes(b"x")
+    (tmp_path / "Pasted dir.png").mkdir()  # cannot be unlinked
+    real = Path.stat
+
+    def stat(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if self.name == "Pasted 1.png":
+            raise FileNotFoundError(self)  # removed by another paste meanwhile
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    prune_pasted(tmp_path, keep=1)  # no exception
+    assert len(list(tmp_path.iterdir())) <= 3

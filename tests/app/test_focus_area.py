@@ -151,3 +151,18 @@ def test_a_replaced_restore_leaves_no_progress_message(make_window, picture, tmp
     finally:
         hold.release()
     qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
+
+
+def test_a_cancel_overtaken_by_a_knob_change_leaves_no_message(
+        make_window, picture, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    w, hold = _zoomed_window(make_window, picture, tmp_path, qtbot, monkeypatch)
+    try:
+        qtbot.waitUntil(w.viewer.has_detail, timeout=20000)
+        w.cancel_restore()  # Esc: lands after the tile in progress
+        assert w.statusBar().currentMessage().startswith("Cancelling after the tiles")
+        w.controls.t_spin.setValue(0.6)  # before it lands
+        assert not w.statusBar().currentMessage().startswith("Cancelling")
+    finally:
+        hold.release()
+    qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
+    assert not w.statusBar().currentMessage().startswith(("Cancelling", "Restoring"))

@@ -439,16 +439,19 @@ def test_colour_profile_and_exif_are_carried_over(tmp_path: Path, src_ext: str,
     icc = _srgb_profile()
     img = read_image(_pillow_photo(tmp_path / f"in{src_ext}", icc))
     assert img.icc == icc and img.exif is not None
-    assert img.rgb.shape == (40, 30, 3)  # Orientation 6 applied, for PNG's eXIf too
+    # Orientation 6 applied, for PNG's eXIf too; not for WebP, as browsers and libwebp
+    # show it unturned.
+    shape = (30, 40, 3) if src_ext == ".webp" else (40, 30, 3)
+    assert img.rgb.shape == shape
     out = write_image(tmp_path / f"out{out_ext}", img.rgb, icc=img.icc, exif=img.exif)
     with pil.open(out) as back:
         assert back.info.get("icc_profile") == icc
         exif = back.getexif()
-        assert back.size == (30, 40)
-        assert exif.get(0x0112) == 1  # the pixels are upright now: shown as written
+        assert back.size == shape[1::-1]
+        assert exif.get(0x0112) == 1  # shown as written: as the input was shown
         assert exif.get(0x010F) == "TestCam"
     again = read_image(out)
-    assert again.rgb.shape == (40, 30, 3) and again.icc == icc
+    assert again.rgb.shape == shape and again.icc == icc
     plain = read_image(write_image(tmp_path / f"plain{out_ext}", img.rgb))
     assert plain.icc is None and plain.exif is None  # nothing unless asked
 
@@ -641,3 +644,25 @@ def test_webp_profile_with_and_without_alpha(tmp_path: Path, alpha: bool) -> Non
         np.testing.assert_array_equal(np.asarray(back), plain)  # the same pixels
     again = read_image(out)
     assert again.icc == icc and (again.alpha is not None) == alpha
+
+
+def test_webp_metadata_is_what_libwebp_reads(tmp_path: Path) -> None:
+    """Only chunks an extended WebP announces in its VP8X flags, inside its RIFF size; a gray
+    output gets no gray profile (cv2 writes WebP as RGB)."""
+    icc = _srgb_profile()
+    exif = _camera_exif("II")
+    good = write_image(tmp_path / "g.webp", _rand_rgb(), icc=icc, exif=exif).read_bytes()
+    assert read_image(tmp_path / "g.webp").icc == icc
+    unflagged = good[:20] + bytes([good[20] & ~0x28]) + good[21:]  # ICC and EXIF bits off
+    (tmp_path / "u.webp").write_bytes(unflagged)
+    back = read_image(tmp_path / "u.webp")
+    assert back.icc is None and back.exif is None
+    simple = write_image(tmp_path / "s.webp", _rand_rgb()).read_bytes()
+    appended = simple + imageio._webp_chunk(b"EXIF", exif)  # past the RIFF size
+    (tmp_path / "a.webp").write_bytes(appended)
+    assert read_image(tmp_path / "a.webp").exif is None
+    gray_icc = icc[:16] + b"GRAY" + icc[20:]
+    gray = read_image(write_image(tmp_path / "gray.webp", _rand_rgb(), gray=True, icc=gray_icc))
+    assert gray.icc is None
+    rgb_on_gray = read_image(write_image(tmp_path / "g2.webp", _rand_rgb(), gray=True, icc=icc))
+    assert rgb_on_gray.icc == icc  # the pixels are RGB, so an RGB profile fits
