@@ -566,6 +566,7 @@ def _restore_tiled(
     peaks: list[TilePeak] | None = None,
     repair: bool = False,
     focus: Callable[[], Box | None] | None = None,
+    only: Box | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     h, w = rgb.shape[:2]
     limit = getattr(model, "activation_limit", None) if repair else None
@@ -595,10 +596,14 @@ def _restore_tiled(
         return out[0]
     th, tw = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
-    acc = np.zeros((h, w, 3), dtype=np.float32)
-    norm = np.zeros((h, w, 1), dtype=np.float32)
     ramps_y = {y: _ramp(h, y, th, h, overlap) for y in ys}
     ramps_x = {x: _ramp(w, x, tw, w, overlap) for x in xs}
+    if only is not None:  # just the tiles over that area, blended in a buffer round them
+        ys = [y for y in ys if y < only[0] + only[2] and only[0] < y + th]
+        xs = [x for x in xs if x < only[1] + only[3] and only[1] < x + tw]
+    oy, ox = ys[0], xs[0]  # where the buffers start in the image
+    acc = np.zeros((ys[-1] + th - oy, xs[-1] + tw - ox, 3), dtype=np.float32)
+    norm = np.zeros((*acc.shape[:2], 1), dtype=np.float32)
     places = [(y, x) for y in ys for x in xs]
     total = len(places)
     t0 = time.perf_counter()
@@ -638,8 +643,8 @@ def _restore_tiled(
                                      f"tile {f + p.done + 1}/{total}: {p.message}"))
         for (y, x), out in zip(group, outs):
             weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]
-            acc[y : y + th, x : x + tw] += out * weight
-            norm[y : y + th, x : x + tw] += weight
+            acc[y - oy : y - oy + th, x - ox : x - ox + tw] += out * weight
+            norm[y - oy : y - oy + th, x - ox : x - ox + tw] += weight
         box = clip_box(focus(), h, w) if focus is not None else None
         if (box is not None and box != reported and pending
                 and not any(_meets(p, th, tw, box) for p in pending)):
@@ -651,7 +656,39 @@ def _restore_tiled(
             if gray:
                 piece = np.repeat(piece.mean(axis=2, keepdims=True, dtype=np.float32), 3, axis=2)
             yield AreaDone(done, total * ensemble, f"{bw}×{bh} area in focus done", box, piece)
+    if only is not None:
+        by, bx, bh, bw = only
+        acc = acc[by - oy : by - oy + bh, bx - ox : bx - ox + bw]
+        norm = norm[by - oy : by - oy + bh, bx - ox : bx - ox + bw]
     return acc / np.maximum(norm, 1e-8)
+
+
+def restore_area(
+    model: DRCNet,
+    rgb: np.ndarray,
+    box: Box,
+    tiles: TileConfig = TileConfig(),
+    cancel: Callable[[], bool] | None = None,
+) -> Generator[Progress, None, np.ndarray]:
+    """The restored pixels of ``box`` (clipped to the image) exactly as :func:`restore_tiled`
+    of the whole image has them, to float rounding: only the tiles over the area run. An
+    image that goes through the network in one pass runs whole. Gray when ``rgb`` is.
+
+    Raises:
+        ValueError: ``box`` has no pixel in the image.
+    """
+    h, w = rgb.shape[:2]
+    area = clip_box(box, h, w)
+    if area is None:
+        raise ValueError(f"the area {box} has no pixel in the {w}×{h} image")
+    by, bx, bh, bw = area
+    if one_pass(h, w, tiles.tile):
+        out = yield from restore_tiled(model, rgb, tiles, cancel)
+        return out[by : by + bh, bx : bx + bw]
+    batch = tiles.batch or auto_tile_batch(model_device(model))
+    out = yield from _restore_tiled(model, rgb, tiles.tile, tiles.overlap, cancel, batch,
+                                    tiles.ensemble, None, tiles.repair, None, only=area)
+    return gray_like(rgb, out)
 
 
 def clip_box(box: Box | None, h: int, w: int) -> Box | None:

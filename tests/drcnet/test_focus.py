@@ -188,3 +188,28 @@ def test_a_restart_after_running_out_of_memory_says_so(model: DRCNet, monkeypatc
     assert kinds == ["AreaDone", "Restart", "AreaDone"]  # handed over again after the restart
     last = [r for r in records if isinstance(r, AreaDone)][-1]
     np.testing.assert_allclose(last.pixels, out[:50, :50], atol=1e-6)
+
+
+def test_restore_area_is_the_whole_restore_there(model: DRCNet, monkeypatch) -> None:  # noqa: ANN001
+    import drcnet.inference as inf
+    from drcnet.inference import restore_area
+
+    img = _photo(300, 400)
+    whole = run(restore_tiled(model, img, TILES))
+    seen = Seen(inf.forward_batch, img)
+    monkeypatch.setattr(inf, "forward_batch", seen)
+    for box in ((150, 220, 90, 110), (0, 0, 10, 10), (-20, 380, 60, 60)):
+        seen.order.clear()
+        out = run(restore_area(model, img, box, TILES))
+        y, x, h, w = clip_box(box, 300, 400)
+        assert out.shape == (h, w, 3)
+        np.testing.assert_allclose(out, whole[y:y + h, x:x + w], atol=1e-6)
+        assert set(seen.order) == _over((y, x, h, w), 300, 400)  # only the tiles over it
+    with pytest.raises(ValueError):
+        run(restore_area(model, img, (400, 0, 5, 5), TILES))
+    small = _photo(50, 60)  # one pass: the whole image, cropped
+    np.testing.assert_allclose(run(restore_area(model, small, (5, 5, 10, 10), TILES)),
+                               run(restore_tiled(model, small, TILES))[5:15, 5:15], atol=1e-6)
+    gray = img.mean(axis=2, keepdims=True).repeat(3, axis=2)
+    g = run(restore_area(model, gray, (10, 10, 40, 40), TILES))
+    assert np.array_equal(g[..., 0], g[..., 1])
