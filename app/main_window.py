@@ -66,6 +66,7 @@ from drcnet.inference import (
     Box,
     TileConfig,
     apply_strength,
+    clip_box,
     one_pass,
     overlap_for,
 )
@@ -81,13 +82,26 @@ from .history import History
 from .maps_panel import MapsPanel
 from .settings import Settings
 from .viewer import SRGB, Viewer, alpha_qimage, display_space, from_qimage, to_qimage
-from .workers import Engine, Jobs, ModelInfo, PreviewResult, RestoreJob, RestoreResult
+from .workers import (
+    EAAreaJob,
+    EAAreaResult,
+    Engine,
+    Jobs,
+    ModelInfo,
+    PreviewResult,
+    RestoreJob,
+    RestoreResult,
+)
 
 APP_NAME = "DRCNet Studio"
 IDLE_MS = 400
 # A full-resolution restore does the area in view first when the view shows it at more than
 # this many times the preview's resolution (the stretched preview looks soft there).
 FOCUS_GAIN = 1.25
+# The EA view zoomed in asks for the area in view at full resolution once the view has rested
+# this long (not on every step of a pan), with this margin round it for small pans.
+EA_AREA_MS = 250
+EA_AREA_MARGIN = 64
 DRAG_GAP_MS = 250  # knob changes closer together than this are a drag (keys, wheel, mouse)
 HISTORY_MS = 600  # knob and strength changes this close together are one step of Undo
 SHARPEN_MS = 250  # this long after the last drag change, the full-size preview follows
@@ -219,6 +233,18 @@ class MainWindow(QMainWindow):
         # pool, as the full result is: a zoomed-out view's area can be megapixels).
         self._area_image: tuple[QImage, AreaDone, float, RestoreJob] | None = None
         self._area_mixing = False
+        # The EA view zoomed in: the area in view with and without EA at full resolution
+        # (EAAreaJob), asked for once the view rests; the gain and source line of the
+        # preview's pair, which the area's difference and caption follow.
+        self._ea_job: EAAreaJob | None = None
+        self._ea_area: EAAreaResult | None = None
+        self._ea_shown: EAAreaResult | None = None
+        self._ea_gain: float | None = None
+        self._ea_source = ""
+        self._ea_timer = QTimer(self)
+        self._ea_timer.setSingleShot(True)
+        self._ea_timer.setInterval(EA_AREA_MS)
+        self._ea_timer.timeout.connect(self._request_ea_area)
         self._export: ExportRequest | None = None
         self._copy_waiting = False  # Copy asked for while the full result was not ready
         self._pasting: set[Path] = set()  # pasted images being written
@@ -522,6 +548,8 @@ class MainWindow(QMainWindow):
         w.progress.connect(self._on_progress)
         w.restoreFinished.connect(self._on_restore_finished)
         w.areaReady.connect(self._on_area)
+        w.eaAreaReady.connect(self._on_ea_area)
+        w.eaAreaEnded.connect(self._on_ea_area_ended)
         w.idle.connect(self._check_settled)
         w.restoreCancelled.connect(self._on_restore_cancelled)
         w.restoreFailed.connect(self._on_restore_failed)
@@ -1013,6 +1041,8 @@ class MainWindow(QMainWindow):
 
     def _on_knobs_changed(self, knobs: Knobs) -> None:
         self._remember_knobs()
+        if self._ea_job is not None and self._ea_job.knobs != knobs:
+            self._drop_ea_area()
         if self._restore_job is not None and self._restore_job.knobs != knobs:
             self.cancel_restore(quiet=True)
         now = time.monotonic()
@@ -1072,6 +1102,8 @@ class MainWindow(QMainWindow):
         self._preview_qimage = self._full_qimage = None
         self._full_mix = None
         self._area = self._area_image = None
+        self._drop_ea_area()
+        self._ea_area = None
 
     # ================================================================== undo
     def _tuned(self) -> tuple[Knobs, float]:
@@ -1260,12 +1292,15 @@ class MainWindow(QMainWindow):
             source = ("Without EA: <b>trained no-EA weights</b>" if a.without_ea_source ==
                       NOEA_TRAINED else "Without EA: <b>EA bypassed on the same weights</b> "
                       "(no trained no-EA weights installed)")
+            self._ea_gain = gain
+            self._ea_source = (f"{source} · mean |difference| {mad:.4f} · "
+                               f"{'draft' if result.draft else 'preview'} {w}×{h}")
             self.viewer.set_ea(
                 to_qimage(a.with_ea, self._icc()), to_qimage(a.without_ea, self._icc()),
                 to_qimage(diff),
-                ("With EA", "Without EA", f"|difference| × {gain:g}"),
-                f"{source} · mean |difference| {mad:.4f} · "
-                f"{'draft' if result.draft else 'preview'} {w}×{h}")
+                ("With EA", "Without EA", f"|difference| × {gain:g}"), self._ea_source)
+            if not result.draft:
+                self._ea_timer.start()
         self._show_output()
         self._set_run_label(f"{'draft' if result.draft else 'preview'} {a.seconds:.2f} s")
         self._refresh_output_metrics()
@@ -1350,6 +1385,7 @@ class MainWindow(QMainWindow):
             self.viewer.set_output(None, caption="", message=(
                 f"Loading {task} weights…" if self.info is None else "Restoring…"))
         self._show_area(area)
+        self._show_ea_area()
         self._update_overlay()
         self._on_hover(*self._hover)
 
@@ -1364,6 +1400,92 @@ class MainWindow(QMainWindow):
             if not area.isEmpty() and self.viewer.scale() > sharper:
                 box = (area.y(), area.x(), area.height(), area.width())
         self._focus_box = box  # one assignment: the worker thread reads it between tiles
+        if self.viewer.mode() == "ea":
+            self._ea_timer.start()
+
+    # ================================================================== EA view, zoomed in
+    def _ea_box(self) -> Box | None:
+        """The area the EA view shows, with a margin, when it shows it at more than the
+        preview's resolution (else ``None``)."""
+        if self.image is None or self.small is None:
+            return None
+        area = self.viewer.ea_visible_area()
+        sharper = self.small.shape[1] / self.image.rgb.shape[1] * FOCUS_GAIN
+        if area.isEmpty() or self.viewer.scale() <= sharper:
+            return None
+        m = EA_AREA_MARGIN
+        return clip_box((area.y() - m, area.x() - m, area.height() + 2 * m,
+                         area.width() + 2 * m), *self.image.rgb.shape[:2])
+
+    def _ea_fits(self, made: EAAreaJob | EAAreaResult | None, box: Box | None = None) -> bool:
+        """Whether ``made`` is for the current knobs and tiles (and covers the view inside
+        ``box``: the margin is only for small pans)."""
+        if made is None or made.knobs != self.knobs() or not self._same_output(made.tiles):
+            return False
+        if box is None:
+            return True
+        (y, x, h, w), (my, mx, mh, mw) = box, made.box
+        m = EA_AREA_MARGIN
+        return my <= y + m and mx <= x + m and y + h - m <= my + mh and x + w - m <= mx + mw
+
+    def _request_ea_area(self) -> None:
+        """Ask for the EA view's area at full resolution, unless it is there or coming. A
+        full-resolution restore gives way (the EA view does not show it); it starts again
+        once the area is done."""
+        box = self._ea_box()
+        if (box is None or self.image is None or self.info is None or self._ea_gain is None
+                or self._latest_draft or self._sharpen.isActive()
+                or self._ea_fits(self._ea_area, box) or self._ea_fits(self._ea_job, box)):
+            self._check_settled()
+            return
+        self.engine.cancel_ea_area()  # one for another area or other settings
+        if self._restore_job is not None:
+            self.cancel_restore(quiet=True)
+        self._ea_job = self.engine.ea_area(self.image.rgb, self.knobs(), self._tiles(), box,
+                                           self._ea_gain, self._icc())
+        self._was_settled = False
+
+    def _drop_ea_area(self) -> None:
+        """Stop a running EA area (another image, task or model; other knobs)."""
+        if self._ea_job is not None:
+            self._ea_job = None
+            self.engine.cancel_ea_area()
+
+    def _on_ea_area(self, result: EAAreaResult) -> None:
+        if self._ea_job is None or result.serial != self._ea_job.serial:
+            self._check_settled()
+            return
+        self._ea_job = None
+        self._ea_area = result
+        self._show_ea_area()
+        self._idle.start()  # a full-resolution restore may be due, given way to the area
+        self._check_settled()
+
+    def _on_ea_area_ended(self, serial: int, message: str) -> None:
+        if self._ea_job is not None and serial == self._ea_job.serial:
+            self._ea_job = None
+            if message:
+                self.statusBar().showMessage(
+                    f"The full-resolution EA comparison failed: {message}", 10000)
+            self._idle.start()
+        self._check_settled()
+
+    def _show_ea_area(self) -> None:
+        """The EA view's full-resolution pieces, when they are for what is shown."""
+        made = self._ea_area if self._ea_fits(self._ea_area) else None
+        if made is not self._ea_shown:
+            self._ea_shown = made
+            if made is None:
+                self.viewer.set_ea_detail(None, None)
+            else:
+                y, x, h, w = made.box
+                self.viewer.set_ea_detail(QRect(x, y, w, h), made.images)
+        if made is None:
+            self.viewer.ea_label.setText(self._ea_source)
+        else:
+            h, w = made.box[2:]
+            self.viewer.ea_label.setText(f"{self._ea_source} · full resolution in view "
+                                         f"({w}×{h}, {made.seconds:.1f} s)")
 
     def _current_area(self) -> AreaDone | None:
         """The focus area the running restore has finished, if it restores what the
@@ -1506,6 +1628,9 @@ class MainWindow(QMainWindow):
         self.mode_actions[mode].setChecked(True)
         self.style_combo.setEnabled(mode == "compare")
         if mode == "ea" and self.preview is not None and self.preview.analysis.with_ea is None:
+            # The EA pair first: a full-resolution restore, which this view does not show,
+            # gives way (it would hold the preview back) and starts again when idle.
+            self.cancel_restore(quiet=True)
             self.request_preview()
 
     def _on_hover(self, x: int, y: int) -> None:
@@ -1558,6 +1683,12 @@ class MainWindow(QMainWindow):
 
     # ================================================================== full restore
     def _on_idle(self) -> None:
+        # The EA view zoomed in: its full-resolution area comes first.
+        box = self._ea_box() if self.viewer.mode() == "ea" else None
+        if box is not None and not self._ea_fits(self._ea_area, box):
+            self._request_ea_area()
+            if self._ea_job is not None:
+                return
         # Never refine behind a draft: the full-size preview comes first (the sharpen timer
         # requests it, which restarts this timer).
         if (self.controls.auto_refine() and self.image is not None and self.info is not None
@@ -1865,7 +1996,7 @@ class MainWindow(QMainWindow):
     def is_settled(self) -> bool:
         """Nothing is left to compute or write for what is on screen."""
         if self.model_pending or self._export is not None or self._exporting \
-                or self._copy_waiting:
+                or self._copy_waiting or self._ea_job is not None or self._ea_timer.isActive():
             return False
         if self.jobs.pending():
             return False

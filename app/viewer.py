@@ -471,6 +471,8 @@ class Viewer(QWidget):
         self._output_message = ""
         self._detail: tuple[QRectF, QPixmap] | None = None
         self._detail_image: QImage | None = None
+        # Full-resolution pieces of the EA view's with, without and difference images.
+        self._ea_detail: tuple[QRectF, tuple[QPixmap, QPixmap, QPixmap]] | None = None
         self._overlay: QPixmap | None = None
         self._overlay_opacity = 0.6
         self._marks: list[QRectF] = []
@@ -545,6 +547,7 @@ class Viewer(QWidget):
         self._size = image.size() if image is not None else QSize()
         self._output = None
         self._detail, self._detail_image = None, None
+        self._ea_detail = None
         self._ea = None
         self._overlay = None
         self._marks = []
@@ -573,6 +576,26 @@ class Viewer(QWidget):
 
     def has_detail(self) -> bool:
         return self._detail is not None
+
+    def set_ea_detail(self, area: QRect | None,
+                      images: tuple[QImage, QImage, QImage] | None) -> None:
+        """Full-resolution pieces of the EA view's with-EA, without-EA and difference images
+        covering ``area`` (input pixels), drawn over them; ``None`` removes them."""
+        if area is None or images is None:
+            self._ea_detail = None
+        else:
+            with_ea, without, diff = images
+            self._ea_detail = (QRectF(area), (self._pixmap(with_ea, area),
+                                              self._pixmap(without, area),
+                                              QPixmap.fromImage(diff)))
+        self._refresh()
+
+    def has_ea_detail(self) -> bool:
+        return self._ea_detail is not None
+
+    def ea_visible_area(self) -> QRect:
+        """The input pixels the EA view's result canvases show now (empty outside it)."""
+        return self.ea_canvases[1].visible_area() if self._mode == "ea" else QRect()
 
     def detail_image(self) -> QImage | None:
         """The image :meth:`set_detail` was last given (``None``: no piece)."""
@@ -742,10 +765,13 @@ class Viewer(QWidget):
             show(self.ea_canvases[0], self._input, "Input", "")
             self.ea_canvases[0].overlay = None
             pms = self._ea or (None, None, None)
-            for c, pm, cap in zip(self.ea_canvases[1:], pms, self._ea_captions):
+            pieces = self._ea_detail[1] if self._ea_detail is not None else (None,) * 3
+            for c, pm, cap, piece in zip(self.ea_canvases[1:], pms, self._ea_captions, pieces):
                 c.primary = pm
                 c.captions = (cap, "")
                 c.placeholder = self._ea_message if self._ea is None else ""
+                if piece is not None:
+                    c.detail = (self._ea_detail[0], piece)
             self.stack.setCurrentIndex(2)
         if self._size.isEmpty():
             for c in self.canvases():

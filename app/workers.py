@@ -25,7 +25,17 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
-from drcnet.compare import PAPER_DELTA, PAPER_T, Analysis, ExportParams, Knobs, analyse
+from drcnet.compare import (
+    NOEA_BYPASS,
+    NOEA_TRAINED,
+    PAPER_DELTA,
+    PAPER_T,
+    Analysis,
+    ExportParams,
+    Knobs,
+    amplified_difference,
+    analyse,
+)
 from drcnet.errors import Cancelled, DRCNetError, NoWeightsError, WeightsError
 from drcnet.inference import (
     AreaDone,
@@ -36,6 +46,7 @@ from drcnet.inference import (
     TilePeak,
     apply_strength,
     model_device,
+    restore_area,
     restore_tiled,
     run,
 )
@@ -100,6 +111,35 @@ class RestoreJob:
 
 
 @dataclass(frozen=True)
+class EAAreaJob:
+    """Restore ``box`` with and without energy attention at full resolution, as the whole
+    tiled restore would have it there (:func:`drcnet.inference.restore_area`), for the EA
+    view zoomed in; ``gain`` amplifies their difference as the preview's pair is."""
+
+    serial: int
+    rgb: np.ndarray
+    knobs: Knobs
+    tiles: TileConfig
+    box: Box
+    gain: float
+    icc: bytes | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class EAAreaResult:
+    serial: int
+    knobs: Knobs
+    tiles: TileConfig
+    box: Box
+    with_ea: np.ndarray
+    without_ea: np.ndarray
+    source: str  # NOEA_TRAINED or NOEA_BYPASS, as Analysis.without_ea_source
+    images: tuple[QImage, QImage, QImage]  # with, without, |difference| × gain
+    seconds: float
+
+
+@dataclass(frozen=True)
 class BatchJob:
     """Restore files to files (:func:`drcnet.batch.restore_files`) with these settings."""
 
@@ -137,7 +177,8 @@ class RestoreResult:
     qimage_strength: float = 1.0  # the share of the restoration ``qimage`` shows
 
 
-_JOBS = {"restore": RestoreJob, "batch": BatchJob}  # the long kinds, which can be cancelled
+# The long kinds, which can be cancelled.
+_JOBS = {"ea_area": EAAreaJob, "restore": RestoreJob, "batch": BatchJob}
 
 
 def _digest(path: Path) -> str | None:
@@ -174,6 +215,8 @@ class ModelWorker(QObject):
     areaReady = Signal(int, object)
     restoreCancelled = Signal(int, bool)  # serial, by the user (else superseded)
     restoreFailed = Signal(int, str)
+    eaAreaReady = Signal(object)  # EAAreaResult
+    eaAreaEnded = Signal(int, str)  # serial, why it gave no result ("" when cancelled)
     batchProgress = Signal(int, object)  # serial, drcnet.batch.BatchProgress
     batchFinished = Signal(int, object, bool)  # serial, list of FileResult, cancelled by the user
     batchFailed = Signal(int, str)
@@ -182,7 +225,7 @@ class ModelWorker(QObject):
     # restore still running; this signal gives the GUI a last, consistent look.
     idle = Signal()
 
-    ORDER = ("load", "preview", "restore", "batch")
+    ORDER = ("load", "preview", "ea_area", "restore", "batch")
 
     def __init__(self) -> None:
         super().__init__()
@@ -361,6 +404,45 @@ class ModelWorker(QObject):
         except Exception as exc:
             self.restoreFailed.emit(job.serial, _unexpected("the restore", exc))
 
+    def _run_ea_area(self, job: EAAreaJob) -> None:
+        if self._model is None:
+            self.eaAreaEnded.emit(job.serial, "no model is loaded")
+            return
+        start = time.perf_counter()
+        knobs = job.knobs
+
+        def count(_: Progress) -> None:
+            self.forward_count += 1
+
+        try:
+            self._model.configure(t=knobs.t, delta=knobs.delta, ea=True)
+            with_ea = run(restore_area(self._model, job.rgb, job.box, job.tiles,
+                                       job.cancel.is_set), count)
+            if self._noea is not None:
+                self._noea.configure(t=knobs.t, delta=knobs.delta, ea=False)
+                without = run(restore_area(self._noea, job.rgb, job.box, job.tiles,
+                                           job.cancel.is_set), count)
+                source = NOEA_TRAINED
+            else:
+                self._model.configure(ea=False)
+                without = run(restore_area(self._model, job.rgb, job.box, job.tiles,
+                                           job.cancel.is_set), count)
+                source = NOEA_BYPASS
+            diff, _ = amplified_difference(with_ea, without, gain=job.gain)
+            images = (to_qimage(with_ea, job.icc), to_qimage(without, job.icc),
+                      to_qimage(diff))
+            self.eaAreaReady.emit(EAAreaResult(job.serial, knobs, job.tiles, job.box, with_ea,
+                                               without, source, images,
+                                               time.perf_counter() - start))
+        except Cancelled:
+            self.eaAreaEnded.emit(job.serial, "")
+        except DRCNetError as exc:
+            self.eaAreaEnded.emit(job.serial, str(exc))
+        except Exception as exc:
+            self.eaAreaEnded.emit(job.serial, _unexpected("the EA comparison", exc))
+        finally:
+            self._model.configure(ea=knobs.ea)
+
     def _run_batch(self, job: BatchJob) -> None:
         from drcnet.batch import CANCELLED, restore_files
 
@@ -447,6 +529,21 @@ class Engine(QObject):
             self.worker.restoreCancelled.emit(old.serial, False)
         return job
 
+    def ea_area(self, rgb: np.ndarray, knobs: Knobs, tiles: TileConfig, box: Box,
+                gain: float, icc: bytes | None = None) -> EAAreaJob:
+        """Restore ``box`` with and without EA at full resolution (:class:`EAAreaJob`);
+        replaces one not yet started, which ends without a word."""
+        job = EAAreaJob(self._next(), rgb, knobs, tiles, box, gain, icc)
+        self._submit("ea_area", job)
+        return job
+
+    def cancel_ea_area(self) -> None:
+        """Cancel the pending and the running EA area (they end with ``eaAreaEnded``)."""
+        pending = self.worker.take_pending("ea_area")
+        if pending is not None:
+            self.worker.eaAreaEnded.emit(pending.serial, "")
+        self.worker.cancel_running("ea_area")
+
     def cancel_restore(self) -> bool:
         """Cancel the pending and the running restore; True if there was one."""
         found = False
@@ -484,7 +581,7 @@ class Engine(QObject):
         """Cancel everything and stop the thread (waits for at most one tile)."""
         for kind in ModelWorker.ORDER:
             job = self.worker.take_pending(kind)
-            if isinstance(job, (RestoreJob, BatchJob)):
+            if isinstance(job, (RestoreJob, BatchJob, EAAreaJob)):
                 job.cancel.set()
         self.worker.cancel_running()
         self._thread.quit()
