@@ -5,7 +5,8 @@ For each area size (what a 1440x900 window's view holds at 100 % and at 50 % zoo
 restore runs until its :class:`~drcnet.inference.AreaDone` and stops; then one restore of
 the whole image without a focus gives the reference. The shipped model, its training-crop
 tiles and the GUI's precision (``auto``) are used; the area sits in the image's centre
-of a photo with Gaussian noise (skimage's astronaut, enlarged).
+of a photo with Gaussian noise (skimage's astronaut, enlarged). The EA view's pair (with
+and without EA, the no-EA model the task's trained one) is timed for its area at 100 %.
 
     python scripts/focus_latency.py [--task denoise] [--size 4000x3000]
 """
@@ -23,6 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # What the view in a 1440x900 window holds (the image area between the docks, measured
 # with Viewer.visible_area(): 778x764 at 100 %), and at 50 % zoom.
 AREAS = {"100 %": (764, 778), "50 %": (1528, 1556)}
+# The EA view's result canvases are a quarter of that view; at 100 %, with the 64-px margin
+# the window adds (EA_AREA_MARGIN).
+EA_AREA = (510, 517)
 
 
 def main() -> int:
@@ -34,6 +38,7 @@ def main() -> int:
         TileConfig,
         default_tile,
         overlap_for,
+        restore_area,
         restore_tiled,
         run,
     )
@@ -65,6 +70,17 @@ def main() -> int:
                 print(f"  area in view at {zoom:5s} ({bw}x{bh}): {seconds:6.2f} s, "
                       f"{record.done}/{record.total} tiles")
                 break
+    # The EA view zoomed in to 100 %: one quarter canvas's area plus the 64-px margin, restored
+    # with EA and with the trained no-EA model (restore_area, as app.workers.EAAreaJob does).
+    noea = drcnet.load_model(args.task, variant="noea", device="cpu", precision="auto")
+    bh, bw = EA_AREA
+    box = ((h - bh) // 2, (w - bw) // 2, bh, bw)
+    start = time.perf_counter()
+    run(restore_area(model, rgb, box, tiles))
+    noea.configure(ea=False)
+    run(restore_area(noea, rgb, box, tiles))
+    print(f"  EA view's area at 100 % ({bw}x{bh}), with and without EA: "
+          f"{time.perf_counter() - start:6.2f} s")
     start = time.perf_counter()
     records: list = []
     run(restore_tiled(model, rgb, tiles), records.append)
