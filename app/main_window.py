@@ -102,6 +102,7 @@ FOCUS_GAIN = 1.25
 # this long (not on every step of a pan), with this margin round it for small pans.
 EA_AREA_MS = 250
 EA_AREA_MARGIN = 64
+EA_AREA_SHARE = 0.5  # no full-resolution pair for a view of more of the image than this
 DRAG_GAP_MS = 250  # knob changes closer together than this are a drag (keys, wheel, mouse)
 HISTORY_MS = 600  # knob and strength changes this close together are one step of Undo
 SHARPEN_MS = 250  # this long after the last drag change, the full-size preview follows
@@ -237,6 +238,8 @@ class MainWindow(QMainWindow):
         # (EAAreaJob), asked for once the view rests; the gain and source line of the
         # preview's pair, which the area's difference and caption follow.
         self._ea_job: EAAreaJob | None = None
+        self._ea_failed: EAAreaJob | None = None  # the last that failed: not asked again
+        self._gave_way = False  # a full-resolution restore was stopped for the EA view
         self._ea_area: EAAreaResult | None = None
         self._ea_shown: EAAreaResult | None = None
         self._ea_gain: float | None = None
@@ -1043,6 +1046,7 @@ class MainWindow(QMainWindow):
         self._remember_knobs()
         if self._ea_job is not None and self._ea_job.knobs != knobs:
             self._drop_ea_area()
+        self._gave_way = False  # a restore for other knobs is not owed
         if self._restore_job is not None and self._restore_job.knobs != knobs:
             self.cancel_restore(quiet=True)
         now = time.monotonic()
@@ -1103,7 +1107,9 @@ class MainWindow(QMainWindow):
         self._full_mix = None
         self._area = self._area_image = None
         self._drop_ea_area()
-        self._ea_area = None
+        self._ea_area = self._ea_failed = self._ea_gain = None
+        self._ea_source = ""
+        self._gave_way = False
 
     # ================================================================== undo
     def _tuned(self) -> tuple[Knobs, float]:
@@ -1404,43 +1410,53 @@ class MainWindow(QMainWindow):
             self._ea_timer.start()
 
     # ================================================================== EA view, zoomed in
-    def _ea_box(self) -> Box | None:
-        """The area the EA view shows, with a margin, when it shows it at more than the
-        preview's resolution (else ``None``)."""
+    def _ea_view(self) -> Box | None:
+        """The area the EA view shows, when it shows it at more than the preview's resolution
+        and it is at most half the image (else ``None``: the pair for most of the image
+        would cost two whole restores, and the preview's pair shows it)."""
         if self.image is None or self.small is None:
             return None
         area = self.viewer.ea_visible_area()
-        sharper = self.small.shape[1] / self.image.rgb.shape[1] * FOCUS_GAIN
-        if area.isEmpty() or self.viewer.scale() <= sharper:
+        h, w = self.image.rgb.shape[:2]
+        sharper = self.small.shape[1] / w * FOCUS_GAIN
+        if (area.isEmpty() or self.viewer.scale() <= sharper
+                or area.width() * area.height() > EA_AREA_SHARE * h * w):
             return None
-        m = EA_AREA_MARGIN
-        return clip_box((area.y() - m, area.x() - m, area.height() + 2 * m,
-                         area.width() + 2 * m), *self.image.rgb.shape[:2])
+        return (area.y(), area.x(), area.height(), area.width())
 
-    def _ea_fits(self, made: EAAreaJob | EAAreaResult | None, box: Box | None = None) -> bool:
-        """Whether ``made`` is for the current knobs and tiles (and covers the view inside
-        ``box``: the margin is only for small pans)."""
+    def _ea_fits(self, made: EAAreaJob | EAAreaResult | None, view: Box | None = None) -> bool:
+        """Whether ``made`` is for the current knobs, tiles and precision (and covers
+        ``view``)."""
         if made is None or made.knobs != self.knobs() or not self._same_output(made.tiles):
             return False
-        if box is None:
+        if isinstance(made, EAAreaResult) and self.info is not None \
+                and made.precision != self.info.precision:
+            return False
+        if view is None:
             return True
-        (y, x, h, w), (my, mx, mh, mw) = box, made.box
-        m = EA_AREA_MARGIN
-        return my <= y + m and mx <= x + m and y + h - m <= my + mh and x + w - m <= mx + mw
+        (y, x, h, w), (my, mx, mh, mw) = view, made.box
+        return my <= y and mx <= x and y + h <= my + mh and x + w <= mx + mw
 
     def _request_ea_area(self) -> None:
         """Ask for the EA view's area at full resolution, unless it is there or coming. A
         full-resolution restore gives way (the EA view does not show it); it starts again
         once the area is done."""
-        box = self._ea_box()
-        if (box is None or self.image is None or self.info is None or self._ea_gain is None
+        view = self._ea_view()
+        a = self.preview.analysis if self.preview is not None else None
+        if (view is None or self.image is None or self.info is None or a is None
+                or a.with_ea is None or a.knobs != self.knobs() or self._ea_gain is None
                 or self._latest_draft or self._sharpen.isActive()
-                or self._ea_fits(self._ea_area, box) or self._ea_fits(self._ea_job, box)):
+                or self._ea_fits(self._ea_area, view) or self._ea_fits(self._ea_job, view)
+                or self._ea_fits(self._ea_failed, view)):
             self._check_settled()
             return
         self.engine.cancel_ea_area()  # one for another area or other settings
         if self._restore_job is not None:
             self.cancel_restore(quiet=True)
+            self._gave_way = True
+        m = EA_AREA_MARGIN
+        y, x, h, w = view
+        box = clip_box((y - m, x - m, h + 2 * m, w + 2 * m), *self.image.rgb.shape[:2])
         self._ea_job = self.engine.ea_area(self.image.rgb, self.knobs(), self._tiles(), box,
                                            self._ea_gain, self._icc())
         self._was_settled = False
@@ -1463,6 +1479,8 @@ class MainWindow(QMainWindow):
 
     def _on_ea_area_ended(self, serial: int, message: str) -> None:
         if self._ea_job is not None and serial == self._ea_job.serial:
+            if message:  # not asked again for these settings and this area
+                self._ea_failed = self._ea_job
             self._ea_job = None
             if message:
                 self.statusBar().showMessage(
@@ -1630,8 +1648,13 @@ class MainWindow(QMainWindow):
         if mode == "ea" and self.preview is not None and self.preview.analysis.with_ea is None:
             # The EA pair first: a full-resolution restore, which this view does not show,
             # gives way (it would hold the preview back) and starts again when idle.
-            self.cancel_restore(quiet=True)
+            if self._restore_job is not None:
+                self.cancel_restore(quiet=True)
+                self._gave_way = True
             self.request_preview()
+        elif mode != "ea" and self._ea_job is not None:
+            self._drop_ea_area()  # not shown any more
+            self._idle.start()
 
     def _on_hover(self, x: int, y: int) -> None:
         self._hover = (x, y)
@@ -1684,11 +1707,15 @@ class MainWindow(QMainWindow):
     # ================================================================== full restore
     def _on_idle(self) -> None:
         # The EA view zoomed in: its full-resolution area comes first.
-        box = self._ea_box() if self.viewer.mode() == "ea" else None
-        if box is not None and not self._ea_fits(self._ea_area, box):
+        view = self._ea_view() if self.viewer.mode() == "ea" else None
+        if view is not None and not self._ea_fits(self._ea_area, view):
             self._request_ea_area()
             if self._ea_job is not None:
                 return
+        if self._gave_way:  # a restore that gave way to the EA view runs again, asked or not
+            self._gave_way = False
+            if self.image is not None and self.info is not None and not self._full_current():
+                self.start_full_restore()
         # Never refine behind a draft: the full-size preview comes first (the sharpen timer
         # requests it, which restarts this timer).
         if (self.controls.auto_refine() and self.image is not None and self.info is not None

@@ -137,6 +137,7 @@ class EAAreaResult:
     source: str  # NOEA_TRAINED or NOEA_BYPASS, as Analysis.without_ea_source
     images: tuple[QImage, QImage, QImage]  # with, without, |difference| × gain
     seconds: float
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -433,7 +434,8 @@ class ModelWorker(QObject):
                       to_qimage(diff))
             self.eaAreaReady.emit(EAAreaResult(job.serial, knobs, job.tiles, job.box, with_ea,
                                                without, source, images,
-                                               time.perf_counter() - start))
+                                               time.perf_counter() - start,
+                                               self._model.precision))
         except Cancelled:
             self.eaAreaEnded.emit(job.serial, "")
         except DRCNetError as exc:

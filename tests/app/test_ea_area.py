@@ -112,3 +112,69 @@ def test_panning_the_ea_view_stops_the_restore_for_the_new_area(
     assert y <= 900 <= y + h and x <= 1200 <= x + wd
     w.set_view_mode("after")  # no EA wait: the restore finishes
     qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=60000)
+
+
+def test_a_failing_ea_area_is_not_asked_again_and_the_restore_still_runs(
+        make_window, picture, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import app.workers as workers
+    from drcnet.errors import DRCNetError
+
+    calls = {"n": 0}
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls["n"] += 1
+        raise DRCNetError("this area cannot be restored")
+        yield  # a generator, as restore_area is
+
+    monkeypatch.setattr(workers, "restore_area", broken)
+    w = _ea_window(make_window, picture, tmp_path, qtbot)
+    messages: list[str] = []
+    w.statusBar().messageChanged.connect(messages.append)
+    w.viewer.state.set(2.0, QPointF(400, 260))
+    qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
+    assert calls["n"] == 1 and not w.viewer.has_ea_detail()
+    assert any("EA comparison failed: this area cannot be restored" in m for m in messages)
+
+
+def test_the_area_reaches_the_image_edge(make_window, picture, tmp_path, qtbot) -> None:  # noqa: ANN001
+    w = _ea_window(make_window, picture, tmp_path, qtbot)
+    w.viewer.state.set(2.0, QPointF(400, 200))
+    qtbot.waitUntil(lambda: w.viewer.has_ea_detail() and w.is_settled(), timeout=30000)
+    w.viewer.state.set(2.0, QPointF(400, 98))  # the view's top is the image's top now
+    seen = w.viewer.ea_visible_area()
+    assert seen.y() == 0
+    qtbot.waitUntil(lambda: w._ea_area.box[0] == 0 and w.is_settled(), timeout=30000)
+
+
+def test_a_restore_the_user_asked_for_comes_back_after_giving_way(
+        make_window, picture, tmp_path, qtbot) -> None:  # noqa: ANN001
+    path = picture(tmp_path / "big.png", 1600, 1200)
+    w = make_window()
+    w.controls.set_run(256, 64, False)  # no refining by itself
+    w.open_image(path)
+    qtbot.waitUntil(lambda: w.preview is not None and w.is_settled(), timeout=20000)
+    w.set_view_mode("ea")
+    qtbot.waitUntil(lambda: w.preview.analysis.with_ea is not None and w.is_settled(),
+                    timeout=20000)
+    w.start_full_restore()  # asked for
+    w.viewer.state.set(2.0, QPointF(400, 300))
+    qtbot.waitUntil(lambda: w._ea_job is not None, timeout=10000)
+    assert w._restore_job is None  # gave way
+    qtbot.waitUntil(lambda: w.is_settled() and w.viewer.has_ea_detail(), timeout=60000)
+    assert w._full_current()  # and came back
+
+
+def test_no_pair_for_most_of_the_image_nor_before_the_new_preview(
+        make_window, picture, tmp_path, qtbot) -> None:  # noqa: ANN001
+    w = _ea_window(make_window, picture, tmp_path, qtbot)
+    w.viewer.state.set(0.5, QPointF(320, 240))  # most of the image in view
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert w._ea_job is None and w._ea_area is None
+    w.viewer.state.set(2.0, QPointF(400, 260))
+    qtbot.waitUntil(lambda: w.viewer.has_ea_detail() and w.is_settled(), timeout=30000)
+    w.open_image(picture(tmp_path / "other.png", 640, 480, seed=3))
+    qtbot.waitUntil(lambda: w.image.path.name == "other.png", timeout=10000)
+    assert w._ea_gain is None and not w.viewer.has_ea_detail()  # nothing of the last image
+    w.viewer.state.set(2.0, QPointF(400, 260))  # a new image opens fitted: zoom in again
+    qtbot.waitUntil(lambda: w.viewer.has_ea_detail() and w.is_settled(), timeout=30000)
+    assert w._ea_area.knobs == w.preview.analysis.knobs
