@@ -1399,30 +1399,29 @@ class MainWindow(QMainWindow):
     def _update_focus(self) -> None:
         """Tell a full-resolution restore which area to do first: the one in view, when the
         view shows it at more than the preview's resolution (none otherwise)."""
-        box = None
-        if self.image is not None and self.small is not None:
-            area = self.viewer.visible_area()
-            sharper = self.small.shape[1] / self.image.rgb.shape[1] * FOCUS_GAIN
-            if not area.isEmpty() and self.viewer.scale() > sharper:
-                box = (area.y(), area.x(), area.height(), area.width())
+        box = self._zoomed_box(self.viewer.visible_area())
         self._focus_box = box  # one assignment: the worker thread reads it between tiles
         if self.viewer.mode() == "ea":
             self._ea_timer.start()
+
+    def _zoomed_box(self, area: QRect, share: float = 1.0) -> Box | None:
+        """``area`` (image pixels in view) as a box when the view shows it at more than
+        :data:`FOCUS_GAIN` times the preview's resolution and it is at most ``share`` of the
+        image; else ``None``."""
+        if self.image is None or self.small is None or area.isEmpty():
+            return None
+        h, w = self.image.rgb.shape[:2]
+        if (self.viewer.scale() <= self.small.shape[1] / w * FOCUS_GAIN
+                or area.width() * area.height() > share * h * w):
+            return None
+        return (area.y(), area.x(), area.height(), area.width())
 
     # ================================================================== EA view, zoomed in
     def _ea_view(self) -> Box | None:
         """The area the EA view shows, when it shows it at more than the preview's resolution
         and it is at most half the image (else ``None``: the pair for most of the image
         would cost two whole restores, and the preview's pair shows it)."""
-        if self.image is None or self.small is None:
-            return None
-        area = self.viewer.ea_visible_area()
-        h, w = self.image.rgb.shape[:2]
-        sharper = self.small.shape[1] / w * FOCUS_GAIN
-        if (area.isEmpty() or self.viewer.scale() <= sharper
-                or area.width() * area.height() > EA_AREA_SHARE * h * w):
-            return None
-        return (area.y(), area.x(), area.height(), area.width())
+        return self._zoomed_box(self.viewer.ea_visible_area(), EA_AREA_SHARE)
 
     def _ea_fits(self, made: EAAreaJob | EAAreaResult | None, view: Box | None = None) -> bool:
         """Whether ``made`` is for the current knobs, tiles and precision (and covers
@@ -1481,10 +1480,9 @@ class MainWindow(QMainWindow):
         if self._ea_job is not None and serial == self._ea_job.serial:
             if message:  # not asked again for these settings and this area
                 self._ea_failed = self._ea_job
-            self._ea_job = None
-            if message:
                 self.statusBar().showMessage(
                     f"The full-resolution EA comparison failed: {message}", 10000)
+            self._ea_job = None
             self._idle.start()
         self._check_settled()
 
@@ -1670,8 +1668,9 @@ class MainWindow(QMainWindow):
 
         text = f"x {x:5d}  y {y:5d}   in {fmt(self.image.rgb[y, x])}"
         out = src = None
-        area = None if self._full_current() else self._current_area()
-        if self._full_current():
+        full = self._full_current()
+        area = None if full else self._current_area()
+        if full:
             out, src = self.full.restored[y, x], self.image.rgb[y, x]
         elif area is not None and (0 <= y - area.box[0] < area.box[2]
                                    and 0 <= x - area.box[1] < area.box[3]):

@@ -416,19 +416,14 @@ class ModelWorker(QObject):
             self.forward_count += 1
 
         try:
-            self._model.configure(t=knobs.t, delta=knobs.delta, ea=True)
-            with_ea = run(restore_area(self._model, job.rgb, job.box, job.tiles,
-                                       job.cancel.is_set), count)
-            if self._noea is not None:
-                self._noea.configure(t=knobs.t, delta=knobs.delta, ea=False)
-                without = run(restore_area(self._noea, job.rgb, job.box, job.tiles,
-                                           job.cancel.is_set), count)
-                source = NOEA_TRAINED
-            else:
-                self._model.configure(ea=False)
-                without = run(restore_area(self._model, job.rgb, job.box, job.tiles,
-                                           job.cancel.is_set), count)
-                source = NOEA_BYPASS
+            pair = []
+            # Without EA: the trained no-EA model where there is one, else EA bypassed.
+            for model, ea in ((self._model, True), (self._noea or self._model, False)):
+                model.configure(t=knobs.t, delta=knobs.delta, ea=ea)
+                pair.append(run(restore_area(model, job.rgb, job.box, job.tiles,
+                                             job.cancel.is_set), count))
+            with_ea, without = pair
+            source = NOEA_TRAINED if self._noea is not None else NOEA_BYPASS
             diff, _ = amplified_difference(with_ea, without, gain=job.gain)
             images = (to_qimage(with_ea, job.icc), to_qimage(without, job.icc),
                       to_qimage(diff))

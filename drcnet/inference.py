@@ -360,8 +360,11 @@ def gray_like(src: np.ndarray, out: np.ndarray) -> np.ndarray:
     The networks were trained on colour photos; on a gray one they tint the result
     (colour speckles of up to 0.7 on a deblurred gray photo), which a gray input can only
     mean as error."""
-    if not is_gray(src):
-        return out
+    return _channel_mean(out) if is_gray(src) else out
+
+
+def _channel_mean(out: np.ndarray) -> np.ndarray:
+    """``out`` with each pixel's three channels replaced by their mean."""
     return np.repeat(out.mean(axis=2, keepdims=True, dtype=np.float32), 3, axis=2)
 
 
@@ -599,8 +602,8 @@ def _restore_tiled(
     ramps_y = {y: _ramp(h, y, th, h, overlap) for y in ys}
     ramps_x = {x: _ramp(w, x, tw, w, overlap) for x in xs}
     if only is not None:  # just the tiles over that area, blended in a buffer round them
-        ys = [y for y in ys if y < only[0] + only[2] and only[0] < y + th]
-        xs = [x for x in xs if x < only[1] + only[3] and only[1] < x + tw]
+        ys = [y for y in ys if _meets((y, only[1]), th, tw, only)]
+        xs = [x for x in xs if _meets((only[0], x), th, tw, only)]
     oy, ox = ys[0], xs[0]  # where the buffers start in the image
     acc = np.zeros((ys[-1] + th - oy, xs[-1] + tw - ox, 3), dtype=np.float32)
     norm = np.zeros((*acc.shape[:2], 1), dtype=np.float32)
@@ -654,7 +657,7 @@ def _restore_tiled(
             done = (first + len(group)) * ensemble
             piece = acc[area] / np.maximum(norm[area], 1e-8)
             if gray:
-                piece = np.repeat(piece.mean(axis=2, keepdims=True, dtype=np.float32), 3, axis=2)
+                piece = _channel_mean(piece)
             yield AreaDone(done, total * ensemble, f"{bw}×{bh} area in focus done", box, piece)
     if only is not None:
         by, bx, bh, bw = only
