@@ -225,6 +225,7 @@ class MainWindow(QMainWindow):
         self._preview_done = 0
         self._preview_floor = 0
         self._restore_job: RestoreJob | None = None
+        self._cancelling = -1  # serial of the restore a user cancelled, until it stops
         # The area in view, which a full-resolution restore does first (RestoreJob.focus;
         # read from the worker thread), and that area once done, with the strength its
         # image shows it at: the view shows it over the preview until the whole is done.
@@ -1753,6 +1754,7 @@ class MainWindow(QMainWindow):
             self._end_progress()
             self._sync_area()
         if self.engine.cancel_restore() and not quiet:
+            self._cancelling = job.serial  # its later progress must not cover this message
             self.statusBar().showMessage("Cancelling after the tiles in progress…")
             self.cancel_button.setEnabled(False)
 
@@ -1764,7 +1766,8 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()  # a restore replaced or stopped says no more
 
     def _on_progress(self, serial: int, done: int, total: int, message: str) -> None:
-        if self._restore_job is None or serial != self._restore_job.serial:
+        if (self._restore_job is None or serial != self._restore_job.serial
+                or serial == self._cancelling):
             return
         self.progress.setRange(0, total)
         self.progress.setValue(done)

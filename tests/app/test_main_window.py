@@ -151,9 +151,13 @@ def test_full_resolution_refine_and_cancel(make_window, tmp_path, picture, make_
     qtbot.waitUntil(gate.entered.is_set)
     assert w.progress.isVisible() and w.cancel_button.isVisible()
     w.cancel_button.click()
+    said: list[str] = []
+    w.statusBar().messageChanged.connect(said.append)
     gate.release()
     qtbot.waitUntil(lambda: not w.progress.isVisible() and bool(cancelled), timeout=10000)
     assert cancelled == [True]  # cancelled by the user
+    # The tile that was running reports progress as it ends; "Cancelling…" stays up.
+    assert not any(m.startswith("Restoring at full resolution") for m in said), said
     assert gate.calls == 1  # of 6 tiles, only the one running when Cancel was pressed
     assert not w.cancel_button.isVisible()
     assert "cancelled" in w.statusBar().currentMessage()
