@@ -65,9 +65,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from .weights import sha256
 
     inputs, folder = expand_inputs(args.inputs)
+    # "-o out/" names a folder even for one input file (Path drops the slash).
+    folder = folder or args.output.endswith(("/", os.sep))
     pairs = plan_outputs(inputs, Path(args.output), folder, name="-o")
     if args.tile_batch < 0:
         raise DRCNetError(f"--tile-batch must be >= 0, got {args.tile_batch}")
+    if args.max_pixels < 1:
+        raise DRCNetError(f"--max-pixels must be >= 1, got {args.max_pixels}")
 
     model = load_model(args.task, device=args.device, variant=args.variant,
                        weights=args.weights, precision=args.precision)
@@ -108,8 +112,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         nonlocal bar
         if p.result is None:
             if bar is None:
+                # No bar where stderr is a log file: its redraws would fill it with \r lines;
+                # the "src -> dst" line below still reports each image.
                 bar = tqdm(total=p.tile.total, desc=p.src.name, unit="tile",
-                           disable=args.quiet, leave=False)
+                           disable=args.quiet or not sys.stderr.isatty(), leave=False)
             bar.total = p.tile.total
             bar.update(p.tile.done - bar.n)  # redrawn at tqdm's pace, not every tile
             return

@@ -118,6 +118,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------- eval
+def _check_out_file(path: str | None, flag: str) -> None:
+    """Refuse an output file that cannot be written before the work starts, not after."""
+    if path in (None, "-"):
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise DRCNetError(f"{flag} {path} is a folder; name the file to write")
+    parent = p.parent
+    if not parent.is_dir():
+        raise DRCNetError(f"{flag} {path}: {parent} "
+                          + ("is a file, not a folder" if parent.exists() else "does not exist"))
+
+
+def _check_out_folder(path: str, flag: str) -> None:
+    p = Path(path)
+    taken = next((q for q in (p, *p.parents) if q.exists()), None)
+    if taken is not None and not taken.is_dir():
+        raise DRCNetError(f"{flag} {path}: {taken} is a file, not a folder")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import EvalConfig, evaluate, format_table, to_json, write_csv
     from .inference import ensemble_views
@@ -131,6 +151,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                      ensemble=ensemble_views(args.task) if args.ensemble else 1,
                      t=args.t, delta=args.delta, ea=False if args.no_ea else None,
                      repair=not args.no_repair)
+    _check_out_file(args.json, "--json")
+    _check_out_file(args.csv, "--csv")
     if args.json == "-":  # stdout carries the JSON alone, so no progress lines
         from .inference import run
 
@@ -168,6 +190,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       size=args.size, tile=args.tile, overlap=args.overlap,
                       device=args.device or "auto",
                       limit=args.limit, precision=args.precision)
+    _check_out_folder(args.out, "--out")
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
     print(format_summary(result))
     paths = write_outputs(result, args.out)
@@ -176,6 +199,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- parsers
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _common_eval(p: argparse.ArgumentParser) -> None:
     from .cli import add_variant_option
 
@@ -186,7 +219,7 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--degradation", default=None,
                    help="degradation recipe (gaussian25, noise, rain, blur, …; "
                         "default: the task's own)")
-    p.add_argument("--seed", type=int, default=0, help="degradation seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="degradation seed (0)")
     p.add_argument("--draws", type=int, default=1, metavar="N",
                    help="degrade each image N times, with seeds SEED … SEED+N-1, and average "
                         "over all of them (1; a varied recipe such as rain on a few photos "
@@ -261,10 +294,20 @@ def cmd_widen(args: argparse.Namespace) -> int:
     n_wide = sum(p.numel() for p in wide.parameters())
     config = meta.get("config_file") or f"configs/{args.task}.yaml"
     same = "about the same outputs (fp16)" if args.half else "the same outputs"
+    sets = [f"wf={wide.config.wf}"]
+    try:
+        from .training import TrainConfig
+
+        config_depth = TrainConfig.from_yaml(config).depth
+    except (DRCNetError, OSError):
+        config_depth = None
+    if config_depth != wide.config.depth:  # the config would build another network
+        sets.append(f"depth={wide.config.depth}")
+    sets.append(f"init_weights={out}")
     print(f"{out}: wf={narrow.config.wf} -> {wide.config.wf}, {n_narrow / 1e6:.2f} M -> "
           f"{n_wide / 1e6:.2f} M parameters, {same} as {src.name}. Train it with:\n"
           f"  drcnet train --config {config} --out runs/{Path(config).stem}-wf{wide.config.wf} "
-          f"--set wf={wide.config.wf} --set init_weights={out}")
+          + " ".join(f"--set {kv}" for kv in sets))
     return 0
 
 
@@ -278,7 +321,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--export", default=None, help="final fp16 weight file")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-time budget")
     p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
-    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--no-resume", action="store_true",
+                   help="never continue a run: stop with an error if --out already holds one "
+                        "(a fresh run there would mix into its log and best weights)")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
     p.set_defaults(func=cmd_train)
 
@@ -323,7 +368,7 @@ def register(subparsers: Any) -> None:
                    help="zero-sum noise on the replicas' weights, relative to the narrow "
                         "layer's spread, so training can tell them apart (default 0.05; 0 = "
                         "exact copies)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the noise")
+    p.add_argument("--seed", type=_seed, default=0, help="seeds the noise")
     p.add_argument("--half", action="store_true", help="store fp16 (default fp32)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(func=cmd_widen)

@@ -18,7 +18,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -631,8 +630,10 @@ def sidecar_owner(path: PathLike) -> Path | None:
 
 def _atomic_text(path: Path, text: str) -> None:
     """Write ``text`` to a temp file beside ``path``, fsync, then rename over ``path``."""
+    from .imageio import make_temp
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        fd, tmp = make_temp(path)
     except OSError as e:
         raise ImageWriteError(f"Cannot write {path} ({e.strerror or e}).") from e
     try:
@@ -640,7 +641,6 @@ def _atomic_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
@@ -845,9 +845,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     src, out = Path(args.input), Path(args.output)
     if out.resolve() == src.resolve() or sidecar_path(out).resolve() == src.resolve():
         raise ImageWriteError(f"{out} is the input file; choose another output path")
+    check_image_type(args.output)  # the text: a trailing slash names a folder
     if not out.parent.is_dir():
         raise ImageWriteError(f"output folder {out.parent} does not exist")
-    check_image_type(out)
     if not 0.0 <= args.split <= 1.0:
         raise ValueError(f"--split must lie in [0, 1], got {args.split}")
     image = read_checked(src, args.max_pixels)

@@ -198,8 +198,8 @@ class EvalConfig(RunConfig):
         super().__post_init__()
         if self.t is not None and not 0.0 < self.t < 1.0:
             raise DRCNetError(f"--t must lie in (0, 1), got {self.t}")
-        if self.delta is not None and not self.delta > 0.0:
-            raise DRCNetError(f"--delta must be > 0, got {self.delta}")
+        if self.delta is not None and not 0.0 < self.delta < math.inf:
+            raise DRCNetError(f"--delta must be finite and > 0, got {self.delta}")
 
 
 # ------------------------------------------------------------------------------- data

@@ -674,11 +674,12 @@ def check_image_type(path: PathLike) -> None:
     writes; callers check before long work, not after it."""
     p = Path(path)
     ext = p.suffix.lower()
+    if p.is_dir() or str(path).endswith(("/", os.sep)):
+        raise ImageWriteError(f"Cannot write {path}: it is a folder; name the image file "
+                              f"to write (.png, .jpg, …).")
     if ext not in IMAGE_EXTENSIONS:
-        raise ImageWriteError(
-            f"Cannot write {p}: '{ext or p.name}' is not a supported image type "
-            f"(use {', '.join(IMAGE_EXTENSIONS)})."
-        )
+        what = f"'{ext}' is not a supported image type" if ext else "it has no file extension"
+        raise ImageWriteError(f"Cannot write {p}: {what} (use {', '.join(IMAGE_EXTENSIONS)}).")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -693,7 +694,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def _atomic_write(p: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``p``, fsync, then rename over ``p``."""
     try:
-        fd, tmp = _make_temp(p)
+        fd, tmp = make_temp(p)
     except OSError as e:
         raise ImageWriteError(
             f"Cannot write {p}: the folder {p.parent} is not writable ({e.strerror or e})."
@@ -714,9 +715,14 @@ def _atomic_write(p: Path, data: bytes) -> None:
         raise
 
 
-def _make_temp(p: Path) -> tuple[int, str]:
-    # Like tempfile.mkstemp(dir=..., prefix='.'+name, suffix='.part'), but created with mode 0o666
-    # so the umask applies; mkstemp's 0o600 would leave outputs readable by their owner only.
+def make_temp(p: Path) -> tuple[int, str]:
+    """Create a temporary file beside ``p`` to write and then rename over it; returns its
+    descriptor and name.
+
+    Like ``tempfile.mkstemp(dir=..., prefix='.'+name, suffix='.part')``, but created with mode
+    0o666 so the umask applies: mkstemp's 0o600 would leave outputs (images, weight files)
+    readable by their owner only.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = str(p.parent / f".{p.name}{secrets.token_hex(4)}.part")

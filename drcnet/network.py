@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -120,8 +121,8 @@ class DRCNet(nn.Module):
                 raise ValueError(f"t must lie in (0, 1), got {t}")
             self.knobs.t = float(t)
         if delta is not None:
-            if not float(delta) > 0.0:
-                raise ValueError(f"delta must be > 0, got {delta}")
+            if not 0.0 < float(delta) < math.inf:
+                raise ValueError(f"delta must be finite and > 0, got {delta}")
             self.knobs.delta = float(delta)
         if ea is not None:
             self.knobs.ea = bool(ea)

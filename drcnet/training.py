@@ -23,7 +23,6 @@ import json
 import math
 import os
 import platform
-import tempfile
 import time
 import typing
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -42,6 +41,7 @@ from .datasets import PairedFolder, SyntheticPairs, ValidationSet, small_note
 from .devices import resolve_device
 from .errors import Cancelled, DRCNetError, first_line
 from .gpu_synthesis import GpuSynthesizer
+from .imageio import make_temp
 from .inference import run
 from .losses import PIXEL_LOSSES, FeaturePyramid, LossParts, RestorationLoss
 from .metrics import psnr, ssim
@@ -146,6 +146,13 @@ class TrainConfig:
                     "val_draws"):
             if getattr(self, key) < 1:
                 raise DRCNetError(f"{key} must be >= 1, got {getattr(self, key)}")
+        for key in ("min_lr", "warmup_steps", "weight_decay", "grad_clip", "cr_alpha",
+                    "max_minutes", "val_minutes", "ckpt_minutes", "num_workers", "seed",
+                    "val_seed", "cr_seed"):
+            if not getattr(self, key) >= 0:  # also refuses NaN
+                raise DRCNetError(f"{key} must be >= 0, got {getattr(self, key)}")
+        if not self.lr > 0:
+            raise DRCNetError(f"lr must be > 0, got {self.lr}")
 
     @property
     def weight_name(self) -> str:
@@ -202,6 +209,9 @@ class TrainConfig:
         return self.synth
 
 
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
     hints = typing.get_type_hints(TrainConfig)
     out: dict[str, Any] = {}
@@ -213,7 +223,11 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
         try:
             if kind is bool:
                 if isinstance(value, str):
-                    value = value.strip().lower() in ("1", "true", "yes", "on")
+                    word = value.strip().lower()
+                    if word not in _YES + _NO:
+                        raise DRCNetError(f"setting '{key}' in {where} must be true or false "
+                                          f"(or yes/no, on/off, 1/0), got {value!r}")
+                    value = word in _YES
                 out[key] = bool(value)
             elif kind is int:
                 if isinstance(value, float) and not value.is_integer():
@@ -331,7 +345,7 @@ def param_digest(model: torch.nn.Module) -> str:
 
 
 def _atomic_torch_save(obj: dict[str, Any], path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, tmp = make_temp(path)
     os.close(fd)
     try:
         torch.save(obj, tmp)
@@ -520,6 +534,17 @@ def _load_init(cfg: TrainConfig, net: DRCNet) -> None:
                           "start from scratch with init_weights=")
 
 
+def _refuse_old_run(out: Path) -> None:
+    """A fresh run must not write into another run's folder: its log would continue the old
+    one's and its first validation would replace the old run's best weights."""
+    last = out / "last.safetensors"
+    if last.is_file():
+        step = read_metadata(last).get("step", "?")
+        raise DRCNetError(f"{out} holds a run at step {step}; a fresh run (no resume) would mix "
+                          "into its log and replace its best weights: use another out_dir, or "
+                          "delete that one first")
+
+
 def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
                  opt: torch.optim.Optimizer) -> dict[str, Any]:
     last, state_path = out / "last.safetensors", out / "state.pt"
@@ -531,6 +556,15 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
         raise DRCNetError(
             f"{last} was trained with wf={stored.get('wf')}, depth={stored.get('depth')} but "
             f"the config asks for wf={cfg.wf}, depth={cfg.depth}; use another out_dir")
+    # A run that changed what it learns would export one model's weights under another's
+    # name, and compare validation scores of two problems for its best.
+    was = {"task": meta.get("task"), "variant": meta.get("variant"), "ea": stored.get("ea")}
+    for key, value in was.items():
+        if value is not None and value != getattr(cfg, key):
+            raise DRCNetError(
+                f"{last} is a run with {key}={value} but the config asks for "
+                f"{key}={getattr(cfg, key)}; use another out_dir (init_weights= starts a new "
+                "run from its weights)")
     net.load_state_dict(load_state_dict(last))
     state: dict[str, Any] = {"step": int(meta.get("step", "0"))}
     if state_path.is_file():
@@ -585,7 +619,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     torch.manual_seed(cfg.seed)
     net = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta, ea=cfg.ea)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    state = _load_resume(cfg, out, net, opt) if resume else {}
+    if resume:
+        state = _load_resume(cfg, out, net, opt)
+    else:
+        _refuse_old_run(out)
+        state = {}
     if not state and cfg.init_weights:
         _load_init(cfg, net)
     ema = _Ema(net, cfg.ema, state.get("ema")) if cfg.ema else None

@@ -14,7 +14,6 @@ import json
 import math
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from . import keymap
 from .errors import UnsafeCheckpointError, WeightsError
+from .imageio import make_temp
 from .network import DRCNet, ModelConfig
 from .range_check import activation_limit, repair_above
 
@@ -65,10 +65,12 @@ def save_weights(
     for key, value in (metadata or {}).items():
         meta[key] = value if isinstance(value, str) else json.dumps(value)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, tmp = make_temp(path)
+    mode = os.fstat(fd).st_mode & 0o777  # the umask's, which save_file's own file drops
     os.close(fd)
     try:
         save_file(state, tmp, metadata=meta)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

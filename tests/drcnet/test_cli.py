@@ -197,6 +197,21 @@ def test_restore_refuses_before_the_work(tmp_path, weights, photo, capsys, monke
     code = main(["restore", str(tmp_path), "-o", str(tmp_path / "new.png"), "--task",
                  "denoise"])  # a folder in, an image name out
     assert "-o must be a folder" in _one_line_error(capsys, code)
+    code = main(["compare", str(photo), "-o", str(tmp_path / "cmp") + "/", "--task",
+                 "denoise"])
+    assert "it is a folder; name the image file" in _one_line_error(capsys, code)
+    code = main(["restore", str(photo), "-o", str(tmp_path / "o"), "--task", "denoise"])
+    assert "it has no file extension" in _one_line_error(capsys, code)
+    code = main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+                 "--max-pixels", "0"])
+    assert "--max-pixels must be >= 1" in _one_line_error(capsys, code)
+
+
+def test_one_input_and_a_folder_named_with_a_slash(tmp_path, weights, photo, capsys) -> None:
+    out = str(tmp_path / "newdir") + "/"
+    assert main(["restore", str(photo), "-o", out, "--task", "denoise", "--weights",
+                 str(weights), "--device", "cpu", "-q"]) == 0
+    assert [p.name for p in (tmp_path / "newdir").iterdir()] == [photo.name]
 
 
 def test_restore_output_folders(tmp_path, weights, photo, capsys) -> None:

@@ -210,6 +210,28 @@ def test_cli_reports_bad_data_in_one_line(tmp_path, tiny_weights, capsys) -> Non
     assert "nope" in err
 
 
+def test_cli_checks_output_paths_before_the_work(photos, tmp_path, tiny_weights, capsys,
+                                                 monkeypatch) -> None:
+    import drcnet.evaluation as evaluation
+
+    def never(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the evaluation ran although its output could not be written")
+
+    monkeypatch.setattr(evaluation, "evaluate", never)
+    (tmp_path / "a.png").write_bytes(b"x")
+    common = ["eval", "--task", "denoise", "--data", str(photos), "--weights",
+              str(tiny_weights), "--device", "cpu", "--plain"]
+    for flag, path, says in (("--json", tmp_path / "nodir" / "x.json", "does not exist"),
+                             ("--csv", tmp_path / "a.png" / "x.csv", "is a file, not a folder"),
+                             ("--json", tmp_path, "is a folder")):
+        assert main([*common, flag, str(path)]) != 0
+        err = capsys.readouterr().err
+        assert err.startswith(f"drcnet: error: {flag} ") and says in err, err
+    with pytest.raises(SystemExit):
+        main([*common, "--seed", "-1"])
+    assert "--seed: must be >= 0, got -1" in capsys.readouterr().err
+
+
 def test_cli_names_an_image_too_small_to_score(tmp_path, tiny_weights, capsys) -> None:
     folder = tmp_path / "odd"
     folder.mkdir()

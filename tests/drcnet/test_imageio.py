@@ -279,7 +279,7 @@ def test_unwritable_folder_maps_error(tmp_path: Path, monkeypatch: pytest.Monkey
     def denied(p: Path) -> tuple[int, str]:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(imageio, "_make_temp", denied)
+    monkeypatch.setattr(imageio, "make_temp", denied)
     with pytest.raises(ImageWriteError, match="not writable"):
         write_image(tmp_path / "out.png", _rand_rgb())
     assert list(tmp_path.iterdir()) == []

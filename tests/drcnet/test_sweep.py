@@ -138,3 +138,15 @@ def test_cli_sweep(photos, tiny_weights, tmp_path, capsys) -> None:
     assert CAVEAT in text and "best" in text
     assert sorted(p.name for p in out.iterdir()) == ["sweep.png", "sweep_delta.csv",
                                                      "sweep_t.csv"]
+
+
+def test_cli_sweep_refuses_a_file_as_its_folder_before_the_work(photos, tiny_weights, tmp_path,
+                                                                capsys, monkeypatch) -> None:
+    import drcnet.sweep
+
+    monkeypatch.setattr(drcnet.sweep, "sweep", lambda *_a, **_k: pytest.fail("it ran"))
+    (tmp_path / "a.png").write_bytes(b"x")
+    code = main(["sweep", "--task", "deblur", "--data", str(photos), "--weights",
+                 str(tiny_weights), "--device", "cpu", "--plain", "--out",
+                 str(tmp_path / "a.png" / "sw")])
+    assert code != 0 and "is a file, not a folder" in capsys.readouterr().err

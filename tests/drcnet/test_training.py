@@ -66,6 +66,12 @@ def test_config_yaml_and_overrides() -> None:
         cfg.with_overrides(["steps"])
     with pytest.raises(DRCNetError, match="val_draws must be >= 1"):
         cfg.with_overrides(["val_draws=0"])
+    with pytest.raises(DRCNetError, match="'ea' in overrides must be true or false.*'ture'"):
+        cfg.with_overrides(["ea=ture"])  # a typo once turned energy attention off
+    assert not cfg.with_overrides(["ea=Off"]).ea and cfg.with_overrides(["amp=yes"]).amp
+    for bad in ("max_minutes=-1", "seed=-1", "lr=0", "grad_clip=nan"):
+        with pytest.raises(DRCNetError, match=f"{bad.split('=')[0]} must be"):
+            cfg.with_overrides([bad])
     for name in ("derain", "deblur", "denoise"):
         assert TrainConfig.from_yaml(ROOT / "configs" / f"{name}.yaml").task == name
     gauss = TrainConfig.from_yaml(ROOT / "configs" / "denoise-gaussian.yaml")
@@ -102,7 +108,16 @@ def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     loss_steps = [int(r["step"]) for r in rows if r["loss"]]
     assert loss_steps == [1, 2, 3, 4, 5, 6]
-    fresh = run_to_end(train(cfg.with_overrides(["steps=1"]), resume=False))
+    log_before = (tmp_path / "run" / "log.csv").read_bytes()
+    with pytest.raises(DRCNetError, match="holds a run at step 6"):
+        run_to_end(train(cfg.with_overrides(["steps=1"]), resume=False))
+    assert (tmp_path / "run" / "log.csv").read_bytes() == log_before  # nothing mixed in
+    with pytest.raises(DRCNetError, match="task=denoise but the config asks for task=derain"):
+        run_to_end(train(cfg.with_overrides(["steps=8", "task=derain"])))
+    with pytest.raises(DRCNetError, match="ea=True but the config asks for ea=False"):
+        run_to_end(train(cfg.with_overrides(["steps=8", "ea=off"])))
+    fresh = run_to_end(train(cfg.with_overrides(["steps=1", f"out_dir={tmp_path / 'new'}"]),
+                             resume=False))
     assert fresh.steps == 1
 
 

@@ -314,3 +314,14 @@ def test_check_weight_file_reads_the_header_only(tmp_path: Path) -> None:
                        ("junk.safetensors", "cannot read")):
         with pytest.raises(WeightsError, match=says):
             check_weight_file(tmp_path / name)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_weight_files_respect_the_umask(tmp_path: Path) -> None:
+    # They used to come out 0600 (tempfile.mkstemp), unlike the images beside them.
+    old = os.umask(0o022)
+    try:
+        save_weights(tmp_path / "w.safetensors", DRCNet(wf=8, depth=2), {"task": "denoise"})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "w.safetensors").stat().st_mode & 0o777 == 0o644

@@ -76,6 +76,8 @@ def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(out)]) == 0
     hint = capsys.readouterr().out
     assert "--config configs/derain.yaml --out runs/derain-wf16 --set wf=16" in hint
+    # The config says depth 4; the narrow file has 3, and the command must build that.
+    assert f"--set wf=16 --set depth=3 --set init_weights={out}" in hint
     wide = build_model(out)
     assert wide.config.wf == 16 and wide.config.depth == 3
     meta = read_metadata(out)
