@@ -312,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "weights", None) and getattr(args, "variant", "default") != "default":
+        parser.error("--weights and --variant both choose the weights; give one of them")
     try:
         if getattr(args, "device", None) not in (None, "auto"):
             resolve_device(args.device)

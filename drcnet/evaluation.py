@@ -566,7 +566,8 @@ def _evaluate(cfg: EvalConfig, data: EvalData, net: DRCNet,
 
 # ---------------------------------------------------------------------------- output
 def _fmt(x: float, spec: str) -> str:
-    return "—" if math.isnan(x) else format(x, spec)
+    """``x`` formatted by ``spec``; a dash as wide, right-aligned, where it is NaN."""
+    return format("—", f">{spec.split('.')[0]}") if math.isnan(x) else format(x, spec)
 
 
 def format_table(result: EvalResult) -> str:

@@ -207,6 +207,13 @@ def test_restore_refuses_before_the_work(tmp_path, weights, photo, capsys, monke
     assert "--max-pixels must be >= 1" in _one_line_error(capsys, code)
 
 
+def test_weights_and_variant_together_are_refused(tmp_path, weights, photo, capsys) -> None:
+    with pytest.raises(SystemExit):  # it used to run the file and drop the variant unsaid
+        main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+              "--weights", str(weights), "--variant", "gaussian"])
+    assert "--weights and --variant both choose the weights" in capsys.readouterr().err
+
+
 def test_one_input_and_a_folder_named_with_a_slash(tmp_path, weights, photo, capsys) -> None:
     out = str(tmp_path / "newdir") + "/"
     assert main(["restore", str(photo), "-o", out, "--task", "denoise", "--weights",
