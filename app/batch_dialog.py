@@ -35,8 +35,8 @@ from drcnet.batch import (
     summary,
 )
 from drcnet.compare import Knobs
-from drcnet.errors import DRCNetError
-from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type
+from drcnet.errors import DRCNetError, ImageReadError
+from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type, has_image_signature
 from drcnet.inference import TileConfig
 
 from .export_dialog import EXIF_TIP
@@ -151,6 +151,9 @@ class BatchDialog(QDialog):
                     raise DRCNetError(f"{p} does not exist")
                 if not p.is_dir():
                     check_image_type(p)
+                    if not has_image_signature(p):  # as File > Open says, before the run
+                        raise ImageReadError(f"{p} is not an image that can be decoded "
+                                             "(corrupt or unsupported)")
             found, folder = expand_inputs(paths)
         except DRCNetError as exc:
             self._say(str(exc), error=True)

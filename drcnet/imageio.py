@@ -157,6 +157,18 @@ def _to_image(img: np.ndarray, p: Path) -> Image:
     )
 
 
+def has_image_signature(path: PathLike) -> bool:
+    """Whether the file starts as a PNG, JPEG, BMP, TIFF or WebP does; a cheap check for
+    lists of files, before anything is decoded (a truncated file still passes)."""
+    try:
+        with open(path, "rb") as f:
+            b = f.read(16)
+    except OSError:
+        return False
+    return (b.startswith((_PNG_SIGNATURE, b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*"))
+            or (b[:4] == b"RIFF" and b[8:12] == b"WEBP"))
+
+
 def image_size(path: PathLike, head: int = 1 << 20) -> tuple[int, int] | None:
     """(width, height) from the first ``head`` bytes of an image file's header, without
     decoding it; None when the header does not say there (or the file cannot be read)."""

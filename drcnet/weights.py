@@ -85,7 +85,18 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
         with safe_open(str(path), framework="pt") as f:
             return dict(f.metadata() or {})
     except (SafetensorError, OSError) as exc:
-        raise WeightsError(f"cannot read weights {path}: {exc}") from None
+        raise WeightsError(_unreadable(Path(path), exc, "safetensors weight file")) from None
+
+
+def _unreadable(p: Path, exc: BaseException, kind: str) -> str:
+    """Plain words first for a file that cannot be read; the reader's own words after."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot read {p.name}: {exc.strerror}"
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    if not any(c.isalpha() for c in detail):  # KeyError: 174812789 says more than 174812789
+        detail = f"{type(exc).__name__}: {detail}".rstrip(": ")
+    return (f"{p.name} is not a {kind} that can be read: damaged, cut short or another kind "
+            f"of file ({detail})")
 
 
 def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
@@ -105,7 +116,7 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         try:
             state = load_file(str(p))
         except (SafetensorError, OSError, ValueError) as exc:
-            raise WeightsError(f"cannot read weights {p.name}: {exc}") from None
+            raise WeightsError(_unreadable(p, exc, "safetensors weight file")) from None
     elif p.suffix.lower() in _PICKLE_SUFFIXES:
         try:
             obj = torch.load(str(p), map_location="cpu", weights_only=True)
@@ -114,8 +125,8 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
                 f"refused to load {p.name}: it would run code or build arbitrary objects on "
                 "load; convert it to safetensors from a trusted source"
             ) from None
-        except (RuntimeError, EOFError, OSError) as exc:
-            raise WeightsError(f"cannot read weights {p.name}: {exc}") from None
+        except Exception as exc:  # junk makes torch.load raise KeyError, EOFError, …
+            raise WeightsError(_unreadable(p, exc, "PyTorch checkpoint")) from None
         state = _unwrap(obj, p)
     else:
         raise WeightsError(

@@ -56,6 +56,11 @@ def test_restore_files_refuses_to_write_over_the_inputs(make_window, image_path,
     assert not dlg.start() and not dlg.running()
     assert "is an input file" in dlg.status.text()
     assert not dlg.add_inputs([image_path.parent / "nowhere"])  # neither file nor folder...
+    notes = image_path.parent / "notes.png"
+    notes.write_text("not a picture")  # refused when added, as File > Open refuses it
+    assert not dlg.add_inputs([notes])
+    assert "notes.png is not an image that can be decoded" in dlg.status.text()
+    assert dlg.file_list.count() == 1
     dlg.done(0)
 
 

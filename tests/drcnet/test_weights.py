@@ -311,7 +311,7 @@ def test_check_weight_file_reads_the_header_only(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hi")
     (tmp_path / "junk.safetensors").write_bytes(b"nope")
     for name, says in (("missing.safetensors", "is not a file"), ("notes.txt", "not a weight"),
-                       ("junk.safetensors", "cannot read")):
+                       ("junk.safetensors", "is not a safetensors weight file that can be read")):
         with pytest.raises(WeightsError, match=says):
             check_weight_file(tmp_path / name)
 
@@ -325,3 +325,15 @@ def test_weight_files_respect_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "w.safetensors").stat().st_mode & 0o777 == 0o644
+
+
+def test_unreadable_weight_files_are_named_in_plain_words(tmp_path: Path) -> None:
+    (tmp_path / "notes.safetensors").write_text('{"a": 1}')
+    (tmp_path / "junk.pth").write_text("junk")  # torch.load raised a bare KeyError here
+    for name, kind in (("notes.safetensors", "safetensors weight file"),
+                       ("junk.pth", "PyTorch checkpoint")):
+        with pytest.raises(WeightsError, match=f"{name} is not a {kind} that can be read: "
+                                               "damaged, cut short or another kind of file"):
+            load_state_dict(tmp_path / name)
+    with pytest.raises(WeightsError, match="is not a safetensors weight file"):
+        read_metadata(tmp_path / "notes.safetensors")
