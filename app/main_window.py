@@ -1618,7 +1618,8 @@ class MainWindow(QMainWindow):
         if arr is None or not self.maps.overlay_enabled():
             self.viewer.set_overlay(None)
         else:
-            self.viewer.set_overlay(to_qimage(arr), self.maps.opacity())
+            self.viewer.set_overlay(to_qimage(arr), self.maps.opacity(),
+                                    self.maps.overlay_caption())
 
     def _on_maps_visibility(self, visible: bool) -> None:
         self._update_overlay()
@@ -1688,6 +1689,8 @@ class MainWindow(QMainWindow):
             out = apply_strength(src, out, self.strength())  # the value shown
         if out is not None:
             text += f"   out {fmt(out)}"
+        if self.image.alpha is not None:  # kept by every output; a transparent pixel shows
+            text += f"   alpha {fmt(self.image.alpha[y, x, None])}"  # as the checkerboard
         self.pixel_label.setText(text)
 
     def _set_run_label(self, extra: str = "") -> None:
@@ -1953,9 +1956,11 @@ class MainWindow(QMainWindow):
         the maps and EA pair) are ready."""
         if not self._can_export():
             return
-        if request.path.suffix.lower() not in IMAGE_EXTENSIONS:
-            self._error("Export failed", f"“{request.path.name}” has no image extension "
-                        f"({', '.join(IMAGE_EXTENSIONS)}).")
+        ext = request.path.suffix.lower()
+        if ext not in IMAGE_EXTENSIONS:
+            what = (f"{ext.lstrip('.').upper()} is not a format Studio writes" if ext else
+                    f"“{request.path.name}” has no file extension")
+            self._error("Export failed", f"{what}; use one of {', '.join(IMAGE_EXTENSIONS)}.")
             return
         self._export = request
         self._was_settled = False

@@ -31,6 +31,7 @@ from .viewer import to_qimage
 
 KIND_LABELS = {"self_aware": "Self-aware map m", "mask": "Binary mask M = (m ≥ t)",
                "energy": "Energy attention"}
+SHORT_KINDS = {"self_aware": "m", "mask": "mask M", "energy": "energy"}  # for captions
 THUMB = 60
 
 
@@ -200,6 +201,11 @@ class MapsPanel(QWidget):
         self.info.setText(message)
         self._refresh()
         self.changed.emit()
+
+    def overlay_caption(self) -> str:
+        """What the overlay shows, for the view's captions: block, kind and opacity."""
+        return (f"overlay {self.block()} {SHORT_KINDS[self.kind()]} "
+                f"{self.opacity_slider.value()} %")
 
     def overlay_array(self) -> np.ndarray | None:
         """The selected map, colour-mapped at the preview's size, or ``None``."""

@@ -475,6 +475,7 @@ class Viewer(QWidget):
         self._ea_detail: tuple[QRectF, tuple[QPixmap, QPixmap, QPixmap]] | None = None
         self._overlay: QPixmap | None = None
         self._overlay_opacity = 0.6
+        self._overlay_caption = ""
         self._marks: list[QRectF] = []
         self._ea: tuple[QPixmap, QPixmap, QPixmap] | None = None
         self._ea_captions = ("With EA", "Without EA", "Difference")
@@ -549,7 +550,7 @@ class Viewer(QWidget):
         self._detail, self._detail_image = None, None
         self._ea_detail = None
         self._ea = None
-        self._overlay = None
+        self._overlay, self._overlay_caption = None, ""
         self._marks = []
         self.set_warning("")
         self.state.set_fit()
@@ -654,9 +655,12 @@ class Viewer(QWidget):
     def marks(self) -> list[QRectF]:
         return list(self._marks)
 
-    def set_overlay(self, image: QImage | None, opacity: float = 0.6) -> None:
+    def set_overlay(self, image: QImage | None, opacity: float = 0.6, caption: str = "") -> None:
+        """Draw ``image`` over the views at ``opacity``; ``caption`` (what it shows) is added
+        to their captions, so a screenshot says the tint is a map, not the restoration."""
         self._overlay = QPixmap.fromImage(image) if image is not None else None
         self._overlay_opacity = float(opacity)
+        self._overlay_caption = caption if image is not None else ""
         self._refresh()
 
     def set_ea(self, with_ea: QImage | None, without_ea: QImage | None, diff: QImage | None,
@@ -730,9 +734,12 @@ class Viewer(QWidget):
             c.secondary_placeholder = ""
         overlay = (self._overlay, self._overlay_opacity)
 
+        def with_overlay(caption: str) -> str:
+            return f"{caption} · {self._overlay_caption}" if self._overlay_caption else caption
+
         def show(c: ImageCanvas, pm: QPixmap | None, caption: str, placeholder: str) -> None:
             c.primary = pm
-            c.captions = (caption, "")
+            c.captions = (with_overlay(caption), "")
             c.placeholder = placeholder
             c.overlay, c.overlay_opacity = overlay
 
@@ -752,7 +759,7 @@ class Viewer(QWidget):
             c.split = True
             c.split_position = self._split
             c.detail = self._detail
-            c.captions = ("Input", self._output_caption)
+            c.captions = (with_overlay("Input"), self._output_caption)
             c.marks = self._marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare":
@@ -763,7 +770,8 @@ class Viewer(QWidget):
             self.stack.setCurrentIndex(1)
         else:
             show(self.ea_canvases[0], self._input, "Input", "")
-            self.ea_canvases[0].overlay = None
+            self.ea_canvases[0].overlay = None  # the EA view draws no overlay
+            self.ea_canvases[0].captions = ("Input", "")
             pms = self._ea or (None, None, None)
             pieces = self._ea_detail[1] if self._ea_detail is not None else (None,) * 3
             for c, pm, cap, piece in zip(self.ea_canvases[1:], pms, self._ea_captions, pieces):

@@ -143,6 +143,18 @@ def test_export_to_missing_folder(make_window, image_path, open_settled, boxes, 
     assert not (tmp_path / "nope").exists()
 
 
+def test_export_names_a_format_it_does_not_write(make_window, image_path, open_settled, boxes,
+                                                 tmp_path, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    w.export(ExportRequest("restored", tmp_path / "n.gif"))  # it said GIF was no image type
+    w.export(ExportRequest("restored", tmp_path / "n"))
+    qtbot.waitUntil(lambda: len(boxes) == 2)
+    assert boxes[0][1].startswith("GIF is not a format Studio writes; use one of .png")
+    assert boxes[1][1].startswith("“n” has no file extension")
+    assert not list(tmp_path.glob("n*"))
+
+
 def test_export_without_weights(qtbot, empty_weights_dir, image_path, boxes, tmp_path) -> None:  # noqa: ANN001, E501
     from app.main_window import MainWindow
 

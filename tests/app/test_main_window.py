@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -323,6 +324,10 @@ def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qt
     w.maps.set_block("stage2.enc1")
     w.maps.kind_combo.setCurrentIndex(w.maps.kind_combo.findData("energy"))
     assert "stage2.enc1" in w.maps.info.text()
+    # The captions say what tints the image (a screenshot otherwise shows a teal "result").
+    assert w.viewer.single.captions[0].endswith(" · overlay stage2.enc1 energy 35 %")
+    w.maps.overlay_check.setChecked(False)
+    assert "overlay" not in w.viewer.single.captions[0]
 
 
 def test_maps_not_computed_while_hidden(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
@@ -547,7 +552,19 @@ def test_pixel_readout(make_window, image_path, open_settled, qtbot) -> None:  #
     rgb = np.round(w.image.rgb[5, 10] * 255).astype(int)
     assert "x    10" in text and "y     5" in text
     assert " ".join(f"{v:3d}" for v in rgb) in text
-    assert "out" in text
+    assert "out" in text and "alpha" not in text
+
+
+def test_pixel_readout_gives_the_alpha(make_window, tmp_path, open_settled) -> None:  # noqa: ANN001
+    rgba = np.full((40, 50, 4), 200, np.uint8)
+    rgba[:10, :10, 3] = 0  # a transparent corner
+    cv2.imwrite(str(tmp_path / "a.png"), rgba)
+    w = make_window()
+    open_settled(w, tmp_path / "a.png")
+    w._on_hover(5, 5)
+    assert w.pixel_label.text().endswith("alpha   0")
+    w._on_hover(30, 30)
+    assert w.pixel_label.text().endswith("alpha 200")
 
 
 def test_reference_metrics(make_window, image_path, tmp_path, picture, open_settled,
