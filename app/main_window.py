@@ -318,6 +318,10 @@ class MainWindow(QMainWindow):
         self.pixel_label.setFont(mono)
         self.pixel_label.setMinimumWidth(420)
         self.run_label = QLabel()
+        self.zoom_label = QLabel()
+        self.zoom_label.setToolTip("Zoom: screen pixels per image pixel (Ctrl+0 fits the "
+                                   "window, Ctrl+1 is 100 %, Ctrl+= and Ctrl+- or the wheel "
+                                   "zoom)")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
@@ -327,6 +331,7 @@ class MainWindow(QMainWindow):
                                       "(Esc)")
         self.cancel_button.hide()
         bar.addPermanentWidget(self.pixel_label)
+        bar.addPermanentWidget(self.zoom_label)
         bar.addPermanentWidget(self.run_label)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)
@@ -383,7 +388,9 @@ class MainWindow(QMainWindow):
         self.batch_action = self._action(
             "Restore &Files…", lambda: self.batch_dialog(), K("Ctrl+Shift+B"),
             "Restore many images or a folder with the current model and settings")
-        quit_action = self._action("&Quit", self.close, K.StandardKey.Quit)
+        # Ctrl+Q where the platform binds no Quit key (Windows, and the offscreen platform).
+        quit_action = self._action("&Quit", self.close, K.StandardKey.Quit
+                                   if K.keyBindings(K.StandardKey.Quit) else K("Ctrl+Q"))
 
         self.mode_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
@@ -573,6 +580,7 @@ class MainWindow(QMainWindow):
         self.viewer.hovered.connect(self._on_hover)
         self.viewer.modeChanged.connect(self._on_mode_changed)
         self.viewer.viewChanged.connect(self._update_focus)
+        self.viewer.viewChanged.connect(self._update_zoom_label)
         self.style_combo.currentIndexChanged.connect(
             lambda _: self.set_compare_style(str(self.style_combo.currentData())))
         self.cancel_button.clicked.connect(self.cancel_restore)
@@ -1692,6 +1700,14 @@ class MainWindow(QMainWindow):
         if self.image.alpha is not None:  # kept by every output; a transparent pixel shows
             text += f"   alpha {fmt(self.image.alpha[y, x, None])}"  # as the checkerboard
         self.pixel_label.setText(text)
+
+    def _update_zoom_label(self) -> None:
+        if self.image is None:
+            self.zoom_label.setText("")
+            return
+        pct = self.viewer.scale() * 100
+        text = f"{pct:.0f} %" if pct >= 10 else f"{pct:.1f} %"
+        self.zoom_label.setText(f"fit {text}" if self.viewer.state.fit else text)
 
     def _set_run_label(self, extra: str = "") -> None:
         parts = []

@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QColor,
     QColorSpace,
     QFont,
+    QFontMetrics,
     QImage,
     QMouseEvent,
     QPainter,
@@ -129,6 +130,20 @@ def checker_brush() -> QBrush:
         p.end()
         _CHECKER = QBrush(tile)
     return _CHECKER
+
+
+def fit_caption(fm: QFontMetrics, text: str, room: int) -> str:
+    """``text`` shortened to ``room`` pixels: a caption such as "Restored · preview 512×320 ·
+    t 0.75 · δ 1e-06 · EA on" first loses the part after its name (which resolution), then
+    its name, so the knobs stay readable; only then is it cut with "…"."""
+    parts = text.split(" · ")
+    candidates = [text]
+    if len(parts) >= 3:
+        candidates += [" · ".join([parts[0], *parts[2:]]), " · ".join(parts[2:])]
+    for candidate in candidates:
+        if fm.horizontalAdvance(candidate) <= room:
+            return candidate
+    return fm.elidedText(candidates[-1], Qt.TextElideMode.ElideRight, room)
 
 
 class ViewState:
@@ -344,16 +359,20 @@ class ImageCanvas(QWidget):
         font.setPointSizeF(max(8.0, font.pointSizeF()))
         p.setFont(font)
         fm = p.fontMetrics()
-        # Each caption gets its share of the width (half when both corners have one) and
-        # is elided to it, so a narrow canvas shortens it with "…" instead of cutting it.
+        # The left caption gets up to half the width when both corners have one, the right
+        # one what the left leaves; each is shortened to its room (fit_caption).
         room = (self.width() // (2 if all(self.captions) else 1)) - 16 - 14
+        used = 0
         for i, text in enumerate(self.captions):
             if not text:
                 continue
-            text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(room, 0))
+            if i == 1 and used:
+                room = self.width() - used - 16 - 14 - 8
+            text = fit_caption(fm, text, max(room, 0))
             if not text:
                 continue
             w, h = fm.horizontalAdvance(text) + 14, fm.height() + 6
+            used = w if i == 0 else used
             x = 8 if i == 0 else self.width() - w - 8
             box = QRectF(x, 8, w, h)
             p.setPen(Qt.PenStyle.NoPen)
@@ -553,8 +572,8 @@ class Viewer(QWidget):
         self._overlay, self._overlay_caption = None, ""
         self._marks = []
         self.set_warning("")
-        self.state.set_fit()
         self._refresh()
+        self.state.set_fit()  # after the canvases know the size: viewChanged reads the scale
 
     def set_output(self, image: QImage | None, caption: str = "Restored",
                    message: str = "") -> None:

@@ -87,7 +87,8 @@ def test_the_shortcut_list_is_read_from_the_actions(make_window) -> None:  # noq
     for row in ("Undo</td><td style='white-space:pre'><b>Ctrl+Z",
                 "Redo</td><td style='white-space:pre'><b>Ctrl+Y or Ctrl+Shift+Z",
                 "Copy Restored Image</td><td style='white-space:pre'><b>Ctrl+C",
-                "Compare</td><td style='white-space:pre'><b>C<", "Esc", "double-click"):
+                "Compare</td><td style='white-space:pre'><b>C<", "Esc", "double-click",
+                "Quit</td><td style='white-space:pre'><b>Ctrl+Q"):  # bound where no Quit key is
         assert row in text, row
     w.reset_action.setShortcut("Ctrl+Alt+K")  # a changed binding shows at once
     assert "Ctrl+Alt+K" in w.shortcuts_text()

@@ -541,6 +541,17 @@ def test_shortcuts(make_window, image_path, open_settled, qtbot) -> None:  # noq
     assert w.viewer.state.fit
 
 
+def test_zoom_is_shown_in_the_status_bar(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001, E501
+    w = make_window()
+    assert w.zoom_label.text() == ""
+    open_settled(w, image_path)
+    assert w.zoom_label.text() == f"fit {w.viewer.scale() * 100:.0f} %"
+    qtbot.keyClick(w, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert w.zoom_label.text() == "100 %"
+    qtbot.keyClick(w, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert w.zoom_label.text() == "125 %"
+
+
 def test_pixel_readout(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
     w = make_window()
     open_settled(w, image_path)

@@ -311,3 +311,20 @@ def test_a_translucent_detail_piece_looks_as_the_whole_result_would(qtbot) -> No
     v.set_detail(QRect(80, 30, 60, 40), to_qimage(green[30:70, 80:140]))
     got = [at(x, 50) for x in (100, 104, 108)]
     assert all(max(abs(a - b) for a, b in zip(g, w)) <= 2 for g, w in zip(got, want)), (got, want)
+
+
+def test_a_long_caption_loses_its_resolution_before_its_knobs(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from app.viewer import fit_caption
+
+    fm = QFontMetrics(QFont())
+    text = "Restored · full resolution · t 0.50 · δ 1e-06 · EA on · strength 60 %"
+    assert fit_caption(fm, text, fm.horizontalAdvance(text)) == text
+    knobs = "t 0.50 · δ 1e-06 · EA on · strength 60 %"
+    room = fm.horizontalAdvance("Restored · " + knobs)
+    assert fit_caption(fm, text, room) == "Restored · " + knobs
+    assert fit_caption(fm, text, fm.horizontalAdvance(knobs)) == knobs
+    cut = fit_caption(fm, text, fm.horizontalAdvance(knobs) // 2)
+    assert cut.startswith("t 0.50") and cut.endswith("…")
+    assert fit_caption(fm, "Input", 5).endswith("…") or fit_caption(fm, "Input", 5) == ""
