@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import TASKS, __version__
-from .batch import FAILED, BatchProgress, expand_inputs, plan_outputs, restore_files
+from .batch import FAILED, SKIPPED, BatchProgress, expand_inputs, plan_outputs, restore_files
 from .complexity import count_macs, count_params
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES, available_devices, resolve_device
 from .errors import DRCNetError, ImageTooLargeError, ImageWriteError
@@ -123,6 +123,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
             bar.close()
             bar = None
         r = p.result
+        if r.status == SKIPPED:
+            if not args.quiet:
+                print(f"{r.src}: skipped, {r.dst} exists", file=sys.stderr)
+            return
         if r.status == FAILED:
             if len(pairs) > 1:  # one file's error ends the run, below
                 print(f"drcnet: error: {r.message}", file=sys.stderr)
@@ -135,7 +139,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(f"{r.src} -> {r.dst}", file=sys.stderr)
 
     try:
-        results = run(restore_files(model, pairs, tiles, params=params, strength=args.strength,
+        results = run(restore_files(model, pairs, tiles, overwrite=not args.skip_existing,
+                                    params=params, strength=args.strength,
                                     keep_exif=not args.no_exif,
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
     finally:
@@ -290,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_repair_option(p)
     add_strength_option(p)
     add_exif_option(p)
+    p.add_argument("--skip-existing", action="store_true",
+                   help="keep outputs that exist and restore only the others (as Restore "
+                        "Files' 'keep'); by default existing outputs are replaced")
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

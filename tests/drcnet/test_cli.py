@@ -214,6 +214,20 @@ def test_weights_and_variant_together_are_refused(tmp_path, weights, photo, caps
     assert "--weights and --variant both choose the weights" in capsys.readouterr().err
 
 
+def test_skip_existing_keeps_outputs_that_exist(tmp_path, weights, photo, capsys) -> None:
+    other = tmp_path / "other.png"
+    write_image(other, read_image(photo).rgb)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "other.png").write_bytes(b"kept")  # not even an image: it must not be read
+    args = ["restore", str(photo), str(other), "-o", str(out), "--task", "denoise",
+            "--weights", str(weights), "--device", "cpu", "--skip-existing"]
+    assert main(args) == 0
+    assert (out / "other.png").read_bytes() == b"kept"
+    assert read_image(out / photo.name).rgb.shape == read_image(photo).rgb.shape
+    assert f"{other}: skipped, {out / 'other.png'} exists" in capsys.readouterr().err
+
+
 def test_one_input_and_a_folder_named_with_a_slash(tmp_path, weights, photo, capsys) -> None:
     out = str(tmp_path / "newdir") + "/"
     assert main(["restore", str(photo), "-o", out, "--task", "denoise", "--weights",
