@@ -25,7 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drcnet.compare import COLORMAPS, DEFAULT_BLOCK, MAP_KINDS, MapSet, colorize, render_map
+from drcnet.compare import (
+    COLORMAPS,
+    DEFAULT_BLOCK,
+    MAP_KINDS,
+    MapSet,
+    colorize,
+    default_block,
+    render_map,
+)
 
 from .viewer import to_qimage
 
@@ -125,7 +133,7 @@ class MapsPanel(QWidget):
             self.block_combo.addItem(name, name)
         i = self.block_combo.findData(current)
         if i < 0:
-            i = max(0, self.block_combo.findData(DEFAULT_BLOCK))
+            i = max(0, self.block_combo.findData(default_block(list(names))))
         self.block_combo.setCurrentIndex(i)
         self.block_combo.blockSignals(False)
         for button in self.buttons.values():

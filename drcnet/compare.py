@@ -19,7 +19,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,20 @@ COLORMAPS: dict[str, int] = {
     "jet": cv2.COLORMAP_JET,
     "gray": -1,
 }
-DEFAULT_BLOCK = "stage2.enc0"
+# The block whose maps a sheet and the GUI show unless told: the deepest encoder block of the
+# second stage, the one with the most structure in its self-aware map on the samples with every
+# shipped model (spread 0.16-0.24, against 0.003-0.02 for stage2.enc0, which was the default
+# until session 20 and shows one flat colour; scripts/map_spread.py, docs/eval/map_spread.txt).
+DEFAULT_BLOCK = "stage2.enc3"
+
+
+def default_block(names: Sequence[str]) -> str:
+    """:data:`DEFAULT_BLOCK` where the network has it, else its deepest second-stage block
+    (a shallower network of one's own), else its last block."""
+    if DEFAULT_BLOCK in names:
+        return DEFAULT_BLOCK
+    second = [n for n in names if n.startswith("stage2.")]
+    return (second or list(names))[-1]
 SOFTWARE = "DRCNet Studio"
 
 PathLike = str | os.PathLike[str]
@@ -810,8 +823,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--ensemble", action="store_true",
                    help="best quality: average each tile's rotated/mirrored views "
                         "(8, or the 4 upright ones for derain; that many times slower)")
-    p.add_argument("--block", default=DEFAULT_BLOCK,
-                   help=f"DFR block whose maps the sheet shows ({DEFAULT_BLOCK})")
+    p.add_argument("--block", default=None,
+                   help=f"DFR block whose maps the sheet shows (default {DEFAULT_BLOCK}, or the "
+                        "deepest second-stage block of a shallower network)")
     p.add_argument("--colormap", choices=tuple(COLORMAPS), default="viridis")
     p.add_argument("--preview-size", type=int, default=512,
                    help="longest side for the sheet's maps and EA pair (512)")
@@ -873,6 +887,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     analysis = None
     noea_text = None
     if args.layout == "sheet":
+        args.block = args.block or default_block(model.block_names())
         if args.block not in model.block_names():
             raise ValueError(f"unknown block '{args.block}'; choose one of "
                              f"{', '.join(model.block_names())}")
@@ -897,7 +912,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         noea=noea_text, input=src.name, range_check=report.summary(), strength=args.strength)
     restored = apply_strength(image.rgb, restored, args.strength)
     result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
-                     labels=not args.no_labels, analysis=analysis, block=args.block,
+                     labels=not args.no_labels, analysis=analysis,
+                     block=args.block or DEFAULT_BLOCK,
                      title=sheet_title(params), cmap=args.colormap, icc=image.icc)
     depth = 8 if args.layout == "sheet" else image.bit_depth
     other = None if args.no_sidecar else sidecar_owner(out)

@@ -302,6 +302,7 @@ def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qt
     open_settled(w, image_path)
     names = list(w.info.block_names)
     assert names == ["stage1.enc0", "stage1.enc1", "stage2.enc0", "stage2.enc1"]
+    assert w.maps.block() == "stage2.enc1"  # the deepest second-stage block of this network
     maps = w.maps.maps()
     assert sorted(maps) == sorted(names)
     for name in names:

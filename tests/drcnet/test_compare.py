@@ -473,3 +473,12 @@ def test_cli_compare_carries_the_profile_by_layout(tmp_path, shipped,
         assert main(base + ["-o", str(out), "--layout", layout]) == 0
         back = read_image(out)  # a composite is not the camera's photo: never its EXIF
         assert (back.icc, back.exif) == (want_icc, None), layout
+
+
+def test_default_block_is_the_deepest_of_the_second_stage() -> None:
+    from drcnet.compare import DEFAULT_BLOCK, default_block
+
+    four = [f"stage{s}.enc{i}" for s in (1, 2) for i in range(4)]
+    assert default_block(four) == DEFAULT_BLOCK == "stage2.enc3"
+    assert default_block(four[:2] + four[4:6]) == "stage2.enc1"  # a depth-2 network
+    assert default_block(["stage1.enc0"]) == "stage1.enc0"
