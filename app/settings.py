@@ -19,6 +19,9 @@ from drcnet.inference import DEFAULT_TILE
 ORGANIZATION = "DRCNet"
 APPLICATION = "DRCNet Studio"
 MAX_RECENT = 10
+# The maps panel's default block until session 20 (a flat map on every shipped model); a
+# stored one from before then is read as "not chosen", once.
+OLD_DEFAULT_BLOCK = "stage2.enc0"
 
 
 class Settings:
@@ -199,8 +202,11 @@ class Settings:
         self._set("run/strength", value)
 
     def maps(self) -> dict[str, object]:
+        block = str(self._get("maps/block", "", str))
+        if block == OLD_DEFAULT_BLOCK and not self._get("maps/block_v2", False, bool):
+            block = ""  # saved before session 20 changed the default: take the new one, once
         return {
-            "block": str(self._get("maps/block", "", str)),
+            "block": block,
             "kind": str(self._get("maps/kind", "self_aware", str)),
             "cmap": str(self._get("maps/cmap", "viridis", str)),
             "opacity": int(self._get("maps/opacity", 60, int)),
@@ -209,6 +215,7 @@ class Settings:
 
     def set_maps(self, block: str, kind: str, cmap: str, opacity: int, show: bool) -> None:
         self._set("maps/block", block)
+        self._set("maps/block_v2", True)  # from now on a stored stage2.enc0 was chosen
         self._set("maps/kind", kind)
         self._set("maps/cmap", cmap)
         self._set("maps/opacity", opacity)

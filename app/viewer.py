@@ -753,8 +753,9 @@ class Viewer(QWidget):
             c.secondary_placeholder = ""
         overlay = (self._overlay, self._overlay_opacity)
 
-        def with_overlay(caption: str) -> str:
-            return f"{caption} · {self._overlay_caption}" if self._overlay_caption else caption
+        def with_overlay(caption: str) -> str:  # nothing to add to where nothing is shown
+            return (f"{caption} · {self._overlay_caption}" if caption and self._overlay_caption
+                    else caption)
 
         def show(c: ImageCanvas, pm: QPixmap | None, caption: str, placeholder: str) -> None:
             c.primary = pm

@@ -165,7 +165,8 @@ def has_image_signature(path: PathLike) -> bool:
             b = f.read(16)
     except OSError:
         return False
-    return (b.startswith((_PNG_SIGNATURE, b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*"))
+    return (b.startswith((_PNG_SIGNATURE, b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*",
+                          b"II+\x00", b"MM\x00+"))  # classic TIFF, BigTIFF
             or (b[:4] == b"RIFF" and b[8:12] == b"WEBP"))
 
 

@@ -222,6 +222,9 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
         kind = hints[key]
         try:
             if kind is bool:
+                if not isinstance(value, (bool, str)) and value not in (0, 1):
+                    raise DRCNetError(f"setting '{key}' in {where} must be true or false "
+                                      f"(or yes/no, on/off, 1/0), got {value!r}")
                 if isinstance(value, str):
                     word = value.strip().lower()
                     if word not in _YES + _NO:

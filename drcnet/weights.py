@@ -91,11 +91,11 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
 def _unreadable(p: Path, exc: BaseException, kind: str) -> str:
     """Plain words first for a file that cannot be read; the reader's own words after."""
     if isinstance(exc, OSError) and exc.strerror:
-        return f"cannot read {p.name}: {exc.strerror}"
+        return f"cannot read {p}: {exc.strerror}"
     detail = str(exc).splitlines()[0] if str(exc) else ""
     if not any(c.isalpha() for c in detail):  # KeyError: 174812789 says more than 174812789
         detail = f"{type(exc).__name__}: {detail}".rstrip(": ")
-    return (f"{p.name} is not a {kind} that can be read: damaged, cut short or another kind "
+    return (f"{p} is not a {kind} that can be read: damaged, cut short or another kind "
             f"of file ({detail})")
 
 

@@ -61,6 +61,9 @@ def test_restore_files_refuses_to_write_over_the_inputs(make_window, image_path,
     assert not dlg.add_inputs([notes])
     assert "notes.png is not an image that can be decoded" in dlg.status.text()
     assert dlg.file_list.count() == 1
+    big = image_path.parent / "big.tif"  # a BigTIFF header, which File > Open reads
+    big.write_bytes(b"II+\x00" + bytes(12))
+    assert dlg.add_inputs([big]) and dlg.file_list.count() == 2
     dlg.done(0)
 
 

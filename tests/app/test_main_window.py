@@ -283,6 +283,18 @@ def test_tile_follows_the_training_crop_until_set(make_window, image_path, open_
     assert w2.settings.tile() == 128 and not w2.settings.tile_auto()
 
 
+def test_the_old_default_map_block_gives_way_once() -> None:
+    from app.settings import Settings
+
+    s = Settings()
+    s._set("maps/block", "stage2.enc0")  # what every close before session 20 stored
+    assert s.maps()["block"] == ""  # not a choice: the panel opens on the new default
+    s._set("maps/block", "stage1.enc2")
+    assert s.maps()["block"] == "stage1.enc2"  # another block was chosen: kept
+    s.set_maps("stage2.enc0", "mask", "gray", 40, False)  # chosen since: kept from now on
+    assert s.maps()["block"] == "stage2.enc0"
+
+
 def test_a_tile_stored_by_an_earlier_version_is_kept() -> None:
     from app.settings import Settings
 

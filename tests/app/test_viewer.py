@@ -38,6 +38,16 @@ def test_to_qimage_keeps_pixels() -> None:
     assert img.format() == QImage.Format.Format_RGB32  # qimage2ndarray's layout
 
 
+def test_an_overlay_is_named_only_where_a_caption_is(viewer) -> None:  # noqa: ANN001
+    viewer.set_overlay(to_qimage(np.zeros((4, 4, 3), np.float32)), 0.5, "overlay s m 50 %")
+    viewer.set_mode("after")
+    assert viewer.single.captions[0] == "Restored · preview · overlay s m 50 %"
+    viewer.set_output(None, caption="", message="Loading denoise weights…")
+    assert viewer.single.captions[0] == ""  # no " · overlay …" with nothing in front
+    viewer.set_mode("ea")
+    assert viewer.ea_canvases[0].captions[0] == "Input"  # the EA view draws no overlay
+
+
 def test_modes_pick_canvases(viewer) -> None:  # noqa: ANN001
     viewer.set_mode("before")
     assert viewer.canvases() == [viewer.single]

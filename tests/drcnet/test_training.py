@@ -69,6 +69,10 @@ def test_config_yaml_and_overrides() -> None:
     with pytest.raises(DRCNetError, match="'ea' in overrides must be true or false.*'ture'"):
         cfg.with_overrides(["ea=ture"])  # a typo once turned energy attention off
     assert not cfg.with_overrides(["ea=Off"]).ea and cfg.with_overrides(["amp=yes"]).amp
+    for odd in ("ea=~", "ea=2", "amp=null"):  # YAML values that are no yes or no
+        with pytest.raises(DRCNetError, match="must be true or false"):
+            cfg.with_overrides([odd])
+    assert cfg.with_overrides(["amp=0"]).amp is False and cfg.with_overrides(["amp=1"]).amp is True
     for bad in ("max_minutes=-1", "seed=-1", "lr=0", "grad_clip=nan"):
         with pytest.raises(DRCNetError, match=f"{bad.split('=')[0]} must be"):
             cfg.with_overrides([bad])
