@@ -416,13 +416,19 @@ class ModelWorker(QObject):
             self.forward_count += 1
 
         try:
-            pair = []
-            # Without EA: the trained no-EA model where there is one, else EA bypassed.
-            for model, ea in ((self._model, True), (self._noea or self._model, False)):
-                model.configure(t=knobs.t, delta=knobs.delta, ea=ea)
-                pair.append(run(restore_area(model, job.rgb, job.box, job.tiles,
-                                             job.cancel.is_set), count))
-            with_ea, without = pair
+            # Without EA: the trained no-EA model where there is one, else EA bypassed. It
+            # repairs exactly the tiles the pass with EA repaired, by the same colour factors,
+            # so the difference is EA's alone (as the preview's pair shares one factor).
+            repaired: list[TilePeak] = []
+            self._model.configure(t=knobs.t, delta=knobs.delta, ea=True)
+            with_ea = run(restore_area(self._model, job.rgb, job.box, job.tiles,
+                                       job.cancel.is_set,
+                                       peaks=repaired if job.tiles.repair else None), count)
+            other = self._noea or self._model
+            other.configure(t=knobs.t, delta=knobs.delta, ea=False)
+            colours = {(p.y, p.x): p.colour for p in repaired if p.repaired}
+            without = run(restore_area(other, job.rgb, job.box, job.tiles, job.cancel.is_set,
+                                       colours=colours or None), count)
             source = NOEA_TRAINED if self._noea is not None else NOEA_BYPASS
             diff, _ = amplified_difference(with_ea, without, gain=job.gain)
             images = (to_qimage(with_ea, job.icc), to_qimage(without, job.icc),

@@ -13,7 +13,7 @@ difference to a whole-image pass is measured by ``drcnet bench`` and the tests.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -570,9 +570,22 @@ def _restore_tiled(
     repair: bool = False,
     focus: Callable[[], Box | None] | None = None,
     only: Box | None = None,
+    colours: Mapping[tuple[int, int], float] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
+    # colours: the tile at (y, x) runs on its input desaturated by this factor and its output
+    # is resaturated, as another pass's repair had it (restore_area's ``colours``).
     h, w = rgb.shape[:2]
     limit = getattr(model, "activation_limit", None) if repair else None
+
+    def recolour(crops: np.ndarray, group: list[tuple[int, int]], undo: bool) -> np.ndarray:
+        if not colours:
+            return crops
+        crops = crops.copy()
+        for i, place in enumerate(group):
+            f = colours.get(place, 1.0)
+            if f != 1.0:
+                crops[i] = resaturate(crops[i], f) if undo else desaturate(crops[i], f)
+        return crops
     probe = PeakProbe(model) if peaks is not None or limit is not None else None
 
     def checked(crops: np.ndarray, outs: np.ndarray, group: list[tuple[int, int]],
@@ -590,13 +603,14 @@ def _restore_tiled(
         return outs
 
     if one_pass(h, w, tile):
+        src = recolour(rgb[None], [(0, 0)], undo=False)
         out = yield from relay(
-            _view_passes(model, rgb[None], ensemble, cancel, probe),
+            _view_passes(model, src, ensemble, cancel, probe),
             lambda i: Progress(i, ensemble, f"view {i}/{ensemble}" if ensemble > 1
                                else "1 tile"))
-        out = yield from relay(checked(rgb[None], out, [(0, 0)], h, w),
+        out = yield from relay(checked(src, out, [(0, 0)], h, w),
                                 lambda p: Progress(ensemble, ensemble, p.message))
-        return out[0]
+        return recolour(out, [(0, 0)], undo=True)[0]
     th, tw = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
     ramps_y = {y: _ramp(h, y, th, h, overlap) for y in ys}
@@ -627,7 +641,8 @@ def _restore_tiled(
         if box is not None:
             pending.sort(key=lambda p, b=box: _focus_order(p, th, tw, b))
         group, pending = pending[:batch], pending[batch:]
-        crops = np.stack([rgb[y : y + th, x : x + tw] for y, x in group])
+        crops = recolour(np.stack([rgb[y : y + th, x : x + tw] for y, x in group]), group,
+                         undo=False)
         if len(group) < batch:
             # Pad a short group to the batch size: one input shape for every tiled restore
             # (a compiled model, warmed up on that shape, or cuDNN's autotuner sees no new
@@ -644,6 +659,7 @@ def _restore_tiled(
                                  lambda p, f=first, n=len(group): Progress(
                                      (f + n) * ensemble, total * ensemble,
                                      f"tile {f + p.done + 1}/{total}: {p.message}"))
+        outs = recolour(outs[: len(group)], group, undo=True)
         for (y, x), out in zip(group, outs):
             weight = (ramps_y[y][:, None] * ramps_x[x][None, :])[..., None]
             acc[y - oy : y - oy + th, x - ox : x - ox + tw] += out * weight
@@ -672,10 +688,19 @@ def restore_area(
     box: Box,
     tiles: TileConfig = TileConfig(),
     cancel: Callable[[], bool] | None = None,
+    peaks: list[TilePeak] | None = None,
+    colours: Mapping[tuple[int, int], float] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     """The restored pixels of ``box`` (clipped to the image) exactly as :func:`restore_tiled`
     of the whole image has them, to float rounding: only the tiles over the area run. An
     image that goes through the network in one pass runs whole. Gray when ``rgb`` is.
+
+    Args:
+        peaks: as for :func:`restore_tiled`, for the tiles that run.
+        colours: instead of the range check's own repair (``tiles.repair``), run the tile at
+            each ``(y, x)`` on its input with colours ×factor and resaturate its output: the
+            repairs another pass made (its ``peaks``' ``colour``), so a pair of passes, such
+            as with and without energy attention, differs only in what it is meant to.
 
     Raises:
         ValueError: ``box`` has no pixel in the image.
@@ -685,12 +710,18 @@ def restore_area(
     if area is None:
         raise ValueError(f"the area {box} has no pixel in the {w}×{h} image")
     by, bx, bh, bw = area
-    if one_pass(h, w, tiles.tile):
-        out = yield from restore_tiled(model, rgb, tiles, cancel)
+    repair = tiles.repair and colours is None
+    if one_pass(h, w, tiles.tile) and colours is None:
+        out = yield from restore_tiled(model, rgb, tiles, cancel, peaks)
         return out[by : by + bh, bx : bx + bw]
+    if one_pass(h, w, tiles.tile):
+        out = yield from _restore_tiled(model, rgb, tiles.tile, tiles.overlap, cancel, 1,
+                                        tiles.ensemble, peaks, repair, colours=colours)
+        return gray_like(rgb, out)[by : by + bh, bx : bx + bw]
     batch = tiles.batch or auto_tile_batch(model_device(model))
     out = yield from _restore_tiled(model, rgb, tiles.tile, tiles.overlap, cancel, batch,
-                                    tiles.ensemble, None, tiles.repair, None, only=area)
+                                    tiles.ensemble, peaks, repair, None, only=area,
+                                    colours=colours)
     return gray_like(rgb, out)
 
 

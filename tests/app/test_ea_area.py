@@ -178,3 +178,27 @@ def test_no_pair_for_most_of_the_image_nor_before_the_new_preview(
     w.viewer.state.set(2.0, QPointF(400, 260))  # a new image opens fitted: zoom in again
     qtbot.waitUntil(lambda: w.viewer.has_ea_detail() and w.is_settled(), timeout=30000)
     assert w._ea_area.knobs == w.preview.analysis.knobs
+
+
+def test_without_ea_repairs_the_tiles_the_pass_with_ea_repaired(
+        make_window, picture, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    # Each pass used to repair out-of-range tiles on its own peaks, so the difference could
+    # show two repairs instead of EA. Now the pass without EA takes the other's factors.
+    import app.workers as workers
+    from drcnet.inference import TilePeak
+
+    calls: list[dict] = []
+    real = workers.restore_area
+
+    def recorded(model, rgb, box, tiles, cancel=None, peaks=None, colours=None):  # noqa: ANN001, ANN202
+        calls.append({"peaks": peaks is not None, "colours": colours})
+        out = yield from real(model, rgb, box, tiles, cancel, peaks, colours)
+        if peaks is not None:  # as if the range check had repaired the first tile
+            peaks.append(TilePeak(0, 0, 64, 64, 1.0, colour=0.5, first_peak=9.0))
+        return out
+
+    monkeypatch.setattr(workers, "restore_area", recorded)
+    w = _ea_window(make_window, picture, tmp_path, qtbot)
+    w.viewer.state.set(2.0, QPointF(400, 260))
+    qtbot.waitUntil(lambda: w.viewer.has_ea_detail() and w.is_settled(), timeout=30000)
+    assert calls == [{"peaks": True, "colours": None}, {"peaks": False, "colours": {(0, 0): 0.5}}]

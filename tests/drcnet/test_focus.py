@@ -213,3 +213,23 @@ def test_restore_area_is_the_whole_restore_there(model: DRCNet, monkeypatch) -> 
     gray = img.mean(axis=2, keepdims=True).repeat(3, axis=2)
     g = run(restore_area(model, gray, (10, 10, 40, 40), TILES))
     assert np.array_equal(g[..., 0], g[..., 1])
+
+
+def test_restore_area_repairs_the_tiles_it_is_told_to(model: DRCNet) -> None:
+    from drcnet.inference import desaturate, forward_image, resaturate, restore_area
+
+    rgb = _photo(48, 56)  # one pass: the factor applies to the whole input
+    box = (4, 6, 30, 40)
+    got = run(restore_area(model, rgb, box, TileConfig(tile=64, overlap=8, repair=False),
+                           colours={(0, 0): 0.5}))
+    want = resaturate(forward_image(model, desaturate(rgb, 0.5))[0], 0.5)
+    np.testing.assert_allclose(got, want[4:34, 6:46], atol=1e-6)
+
+    big = _photo(200, 260)
+    box = (10, 10, 40, 40)  # under the first tiles only
+    plain = run(restore_area(model, big, box, TILES))
+    far = max(_places(200, 260))  # a tile nowhere near the area changes nothing there
+    np.testing.assert_array_equal(run(restore_area(model, big, box, TILES,
+                                                   colours={far: 0.5})), plain)
+    near = run(restore_area(model, big, box, TILES, colours={(0, 0): 0.5}))
+    assert np.abs(near - plain).max() > 1e-3  # the tile under the area ran desaturated
