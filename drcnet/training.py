@@ -674,6 +674,13 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             prefetch_factor=4 if cfg.num_workers > 0 else None,
         )
         batches = iter(loader)
+    if d.main and not step and (out / "log.csv").is_file():
+        # A run that left a log but no checkpoint (killed before its first one): this fresh
+        # run starts its own log; the old one is kept beside it.
+        n = 1
+        while (out / f"log.old{n}.csv").exists():
+            n += 1
+        (out / "log.csv").rename(out / f"log.old{n}.csv")
     log = _CsvLog(out / "log.csv") if d.main else None
     val_scores: tuple[float, float] | None = None
     val_step = 0  # the step val_scores were measured at

@@ -125,6 +125,16 @@ def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
     assert fresh.steps == 1
 
 
+def test_a_log_without_a_checkpoint_is_kept_apart(corpus: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "killed"
+    run_dir.mkdir()
+    (run_dir / "log.csv").write_text("step,loss\n368,0.1\n")  # killed before a checkpoint
+    run_to_end(train(tiny(corpus, run_dir, steps=2, val_data="")))
+    rows = list(csv.DictReader(open(run_dir / "log.csv")))
+    assert [int(r["step"]) for r in rows if r["loss"]] == [1, 2]  # its own log, from step 1
+    assert (run_dir / "log.old1.csv").read_text() == "step,loss\n368,0.1\n"
+
+
 def test_keep_every_keeps_weights_to_pick_among(corpus: Path, tmp_path: Path) -> None:
     run_to_end(train(tiny(corpus, tmp_path / "keep", steps=5, keep_every=2, val_data="")))
     kept = sorted(p.name for p in (tmp_path / "keep").glob("step*.safetensors"))
