@@ -240,9 +240,9 @@ def add_strength_option(p: argparse.ArgumentParser) -> None:
 def add_exif_option(p: argparse.ArgumentParser) -> None:
     """``--no-exif``: see :func:`drcnet.imageio.upright_exif`."""
     p.add_argument("--no-exif", action="store_true",
-                   help="write no EXIF camera record (by default PNG and JPEG outputs keep "
-                        "the input's, upright, without thumbnail or GPS location); the colour "
-                        "profile is kept either way")
+                   help="write no EXIF camera record (by default PNG, JPEG, WebP and TIFF "
+                        "outputs keep the input's, upright, without thumbnail or GPS "
+                        "location); the colour profile is kept either way")
 
 
 def add_runtime_options(p: argparse.ArgumentParser, default: str = "auto") -> None:

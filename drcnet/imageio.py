@@ -5,7 +5,8 @@ the pixel count from the file header before decoding, and applies EXIF orientati
 PNG; not WebP, whose orientation browsers and libwebp ignore). Writing is atomic (temp file in
 the target folder, fsync, ``os.replace``) and never overwrites an input. An input's colour
 profile (ICC; PNG, JPEG, WebP, TIFF) and camera metadata (EXIF; PNG, JPEG, WebP) are read with
-the pixels and can be written into outputs of those formats,
+the pixels and can be written into outputs of those formats, and into TIFF (the EXIF's
+photo-describing tags, :func:`_tiff_with_exif`),
 so a restored photo keeps its colours and its camera record (:attr:`Image.icc`,
 :attr:`Image.exif`). Every
 user-facing failure is an :class:`ImageReadError` / :class:`ImageWriteError` whose message is
@@ -20,7 +21,7 @@ import secrets
 import stat
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -441,21 +442,95 @@ def _tiff_icc(b: bytes) -> bytes | None:
 
 
 def _tiff_with_icc(b: bytes, icc: bytes) -> bytes:
-    """A TIFF stream with ``icc`` in its first IFD: the profile and a copy of the IFD with the
-    profile's entry (in tag order, replacing any) are appended and the header points at the
+    """A TIFF stream with ``icc`` in its first IFD (see :func:`_tiff_with_tags`)."""
+    return _tiff_with_tags(b, [(_TIFF_ICC, 7, len(icc), icc)])
+
+
+def _tiff_with_tags(b: bytes, tags: list[tuple[int, int, int, bytes]]) -> bytes:
+    """A TIFF stream with ``tags`` (tag, type, count, value bytes in the stream's byte order)
+    in its first IFD: values longer than 4 bytes and a copy of the IFD with the new entries
+    (in tag order, replacing any of the same tag) are appended and the header points at the
     copy. Everything else stays where it was, so every other offset still holds."""
     order, _, entries, nxt = _tiff_entries(b)
     out = bytearray(b)
+    new = []
+    for tag, typ, n, value in tags:
+        new.append(struct.pack(order + "HHI", tag, typ, n) + _tiff_value(out, order, value))
+    added = {struct.unpack(order + "H", e[:2])[0] for e in new}
+    keep = [e for e in entries if struct.unpack(order + "H", e[:2])[0] not in added]
+    keep = sorted(keep + new, key=lambda e: struct.unpack(order + "H", e[:2])[0])
     out += bytes(len(out) % 2)  # TIFF offsets are word-aligned
-    at = len(out)
-    out += icc + bytes(len(icc) % 2)
-    entry = struct.pack(order + "HHII", _TIFF_ICC, 7, len(icc), at)
-    keep = [e for e in entries if struct.unpack(order + "H", e[:2])[0] != _TIFF_ICC]
-    keep = sorted(keep + [entry], key=lambda e: struct.unpack(order + "H", e[:2])[0])
     ifd = len(out)
     out += struct.pack(order + "H", len(keep)) + b"".join(keep) + nxt
     out[4:8] = struct.pack(order + "I", ifd)
     return bytes(out)
+
+
+def _tiff_value(out: bytearray, order: str, value: bytes) -> bytes:
+    """An IFD entry's 4-byte value field for ``value``: the bytes themselves, padded, when
+    they fit, else the offset of a word-aligned copy appended to ``out``."""
+    if len(value) <= 4:
+        return value + bytes(4 - len(value))
+    out += bytes(len(out) % 2)
+    at = len(out)
+    out += value
+    return struct.pack(order + "I", at)
+
+
+# What of a camera's EXIF a TIFF output carries: from its first IFD, the tags that describe the
+# photo rather than the image data (the output's own size, layout and resolution stay), with
+# Orientation (1: upright_exif has run, and the pixels are written upright), and
+# its EXIF sub-IFD (exposure, lens, dates) without the maker's private block, whose internal
+# offsets do not survive a move, and the interoperability pointer.
+_TIFF_EXIF_IFD0 = frozenset({0x010E, 0x010F, 0x0110, 0x0112, 0x0132, 0x013B, 0x8298})
+_EXIF_IFD, _EXIF_SKIP = 0x8769, frozenset({0x927C, 0xA005})
+_TIFF_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "II", 6: "b", 7: "B", 8: "h", 9: "i",
+                 10: "ii", 11: "f", 12: "d"}
+
+
+def _exif_ifd_entries(exif: bytes, src: str, ifd: int, order: str,
+                      keep: Callable[[int], bool]) -> list[tuple[int, int, int, bytes]]:
+    """The entries of the IFD at ``ifd`` in ``exif`` (byte order ``src``) that ``keep``
+    accepts, as (tag, type, count, value bytes in byte order ``order``)."""
+    (count,) = struct.unpack(src + "H", exif[ifd : ifd + 2])
+    found = []
+    for k in range(count):
+        e = ifd + 2 + 12 * k
+        tag, typ, n = struct.unpack(src + "HHI", exif[e : e + 8])
+        if not keep(tag) or typ not in _TIFF_FORMATS or n > 1 << 16:
+            continue
+        size = _TIFF_TYPE_SIZES[typ] * n
+        if size <= 4:
+            raw = exif[e + 8 : e + 8 + size]
+        else:
+            (at,) = struct.unpack(src + "I", exif[e + 8 : e + 12])
+            raw = exif[at : at + size]
+        if len(raw) != size:
+            continue  # points past the block
+        fmt = _TIFF_FORMATS[typ] * n
+        found.append((tag, typ, n, struct.pack(order + fmt, *struct.unpack(src + fmt, raw))))
+    return found
+
+
+def _tiff_with_exif(b: bytes, exif: bytes) -> bytes:
+    """A TIFF stream with the photo-describing part of ``exif`` (an upright EXIF block, any
+    byte order): see :data:`_TIFF_EXIF_IFD0`; values are converted to the TIFF's byte order."""
+    order = {b"II*\x00": "<", b"MM\x00*": ">"}[b[:4]]
+    src = {b"II*\x00": "<", b"MM\x00*": ">"}[exif[:4]]
+    (ifd0,) = struct.unpack(src + "I", exif[4:8])
+    tags = _exif_ifd_entries(exif, src, ifd0, order, _TIFF_EXIF_IFD0.__contains__)
+    sub = _tiff_ifd0(exif).get(_EXIF_IFD)
+    out = bytearray(b)
+    if sub is not None:
+        entries = _exif_ifd_entries(exif, src, sub, order, lambda t: t not in _EXIF_SKIP)
+        if entries:
+            fields = [struct.pack(order + "HHI", tag, typ, n) + _tiff_value(out, order, v)
+                      for tag, typ, n, v in sorted(entries)]
+            out += bytes(len(out) % 2)
+            at = len(out)
+            out += struct.pack(order + "H", len(fields)) + b"".join(fields) + bytes(4)
+            tags.append((_EXIF_IFD, 4, 1, struct.pack(order + "I", at)))
+    return _tiff_with_tags(bytes(out), tags) if tags else b
 
 
 def _inflate(data: bytes, limit: int) -> bytes | None:
@@ -569,10 +644,14 @@ def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,
         return data[:at] + segments + data[at:]
     if ext == ".webp" and (icc is not None or exif is not None):
         return _webp_with_meta(data, icc, exif)
-    if ext in (".tif", ".tiff") and icc is not None:
+    if ext in (".tif", ".tiff") and (icc is not None or exif is not None):
         try:
-            return _tiff_with_icc(data, icc)
+            data = _tiff_with_icc(data, icc) if icc is not None else data
         except (KeyError, IndexError, struct.error):  # a BigTIFF, or past 4 GiB: as encoded
+            return data
+        try:
+            return _tiff_with_exif(data, exif) if exif is not None else data
+        except (KeyError, IndexError, struct.error):  # EXIF it cannot follow: left out
             return data
     return data
 

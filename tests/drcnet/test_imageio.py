@@ -432,7 +432,7 @@ def _srgb_profile() -> bytes:
 
 
 @pytest.mark.parametrize("src_ext", [".jpg", ".png", ".webp"])
-@pytest.mark.parametrize("out_ext", [".jpg", ".png", ".webp"])
+@pytest.mark.parametrize("out_ext", [".jpg", ".png", ".webp", ".tif"])
 def test_colour_profile_and_exif_are_carried_over(tmp_path: Path, src_ext: str,
                                                   out_ext: str) -> None:
     pil = pytest.importorskip("PIL.Image")
@@ -546,6 +546,54 @@ def test_exif_is_written_upright_without_thumbnail_or_location(tmp_path: Path, o
         assert secret not in written  # the location is gone, not just unlinked
         (count,) = struct.unpack(o + "H", written[8:10])
         assert count == 2 and written[10 + 12 * count : 14 + 12 * count] == bytes(4)
+
+
+def _exif_with_sub_ifd(order: str) -> bytes:
+    """EXIF in byte order ``order`` with IFD0 (Make, Model, XResolution, an EXIF pointer) and
+    an EXIF sub-IFD (ExposureTime 1/250, ISO 400, DateTimeOriginal, a MakerNote)."""
+    o = "<" if order == "II" else ">"
+
+    def entry(tag: int, typ: int, n: int, value: bytes) -> bytes:
+        return struct.pack(o + "HHI", tag, typ, n) + value
+
+    date = b"2024:05:06 07:08:09\x00"  # 20 bytes
+    ifd0 = 8
+    model = ifd0 + 2 + 12 * 4 + 4
+    xres = model + 8
+    sub = xres + 8
+    values = sub + 2 + 12 * 4 + 4
+    b = (b"II*\x00" if order == "II" else b"MM\x00*") + struct.pack(o + "I", ifd0)
+    b += struct.pack(o + "H", 4) + entry(0x010F, 2, 4, b"Cam\x00")
+    b += entry(0x0110, 2, 8, struct.pack(o + "I", model))
+    b += entry(0x011A, 5, 1, struct.pack(o + "I", xres))
+    b += entry(0x8769, 4, 1, struct.pack(o + "I", sub)) + struct.pack(o + "I", 0)
+    b += b"Model 7\x00" + struct.pack(o + "II", 300, 1)
+    b += struct.pack(o + "H", 4)
+    b += entry(0x829A, 5, 1, struct.pack(o + "I", values))
+    b += entry(0x8827, 3, 1, struct.pack(o + "HH", 400, 0))
+    b += entry(0x9003, 2, 20, struct.pack(o + "I", values + 8))
+    b += entry(0x927C, 7, 4, b"\x01\x02\x03\x04") + struct.pack(o + "I", 0)
+    b += struct.pack(o + "II", 1, 250) + date
+    return b
+
+
+@pytest.mark.parametrize("order", ["II", "MM"])
+def test_a_tiff_output_carries_the_camera_record(tmp_path: Path, order: str) -> None:
+    # TIFF outputs carried no EXIF until session 20.
+    pil = pytest.importorskip("PIL.Image")
+    exif = _exif_with_sub_ifd(order)
+    rgb = _rand_rgb(20, 30)
+    out = write_image(tmp_path / "out.tif", rgb, icc=_srgb_profile(), exif=exif)
+    with pil.open(out) as back:
+        assert back.size == (30, 20) and back.info.get("icc_profile") == _srgb_profile()
+        tags = back.getexif()
+        assert tags.get(0x010F) == "Cam" and tags.get(0x0110) == "Model 7"
+        assert 0x011A not in tags or float(tags[0x011A]) != 300.0  # the output's own layout
+        sub = tags.get_ifd(0x8769)
+        assert float(sub[0x829A]) == pytest.approx(1 / 250) and sub[0x8827] == 400
+        assert sub[0x9003] == "2024:05:06 07:08:09"
+        assert 0x927C not in sub  # the maker's block: its offsets would not survive
+    np.testing.assert_allclose(read_image(out).rgb, rgb, atol=1 / 255)
 
 
 def test_a_broken_profile_keeps_the_exif_orientation(tmp_path: Path) -> None:
