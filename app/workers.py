@@ -426,9 +426,12 @@ class ModelWorker(QObject):
                                        peaks=repaired if job.tiles.repair else None), count)
             other = self._noea or self._model
             other.configure(t=knobs.t, delta=knobs.delta, ea=False)
-            colours = {(p.y, p.x): p.colour for p in repaired if p.repaired}
+            # With repair on, an empty map means "repair nothing": the pass with EA repaired
+            # no tile (or could not tell, a compiled model), so this one does not either.
+            colours = ({(p.y, p.x): p.colour for p in repaired if p.repaired}
+                       if job.tiles.repair else None)
             without = run(restore_area(other, job.rgb, job.box, job.tiles, job.cancel.is_set,
-                                       colours=colours or None), count)
+                                       colours=colours), count)
             source = NOEA_TRAINED if self._noea is not None else NOEA_BYPASS
             diff, _ = amplified_difference(with_ea, without, gain=job.gain)
             images = (to_qimage(with_ea, job.icc), to_qimage(without, job.icc),

@@ -478,28 +478,41 @@ def _tiff_value(out: bytearray, order: str, value: bytes) -> bytes:
 
 
 # What of a camera's EXIF a TIFF output carries: from its first IFD, the tags that describe the
-# photo rather than the image data (the output's own size, layout and resolution stay), with
-# Orientation (1: upright_exif has run, and the pixels are written upright), and
-# its EXIF sub-IFD (exposure, lens, dates) without the maker's private block, whose internal
-# offsets do not survive a move, and the interoperability pointer.
-_TIFF_EXIF_IFD0 = frozenset({0x010E, 0x010F, 0x0110, 0x0112, 0x0132, 0x013B, 0x8298})
-_EXIF_IFD, _EXIF_SKIP = 0x8769, frozenset({0x927C, 0xA005})
+# photo rather than the image data (the output's own size, layout and resolution stay; its
+# Orientation is written as 1, the pixels being upright), and its EXIF sub-IFD (exposure, lens,
+# dates) without pointers, whose offsets meant something only in the source block (the maker's
+# private block among them), and without the UNDEFINED blocks that hold numbers in the source's
+# byte order when it is not the TIFF's.
+_TIFF_EXIF_IFD0 = frozenset({0x010E, 0x010F, 0x0110, 0x0132, 0x013B, 0x8298})
+_EXIF_IFD = 0x8769
+_EXIF_SKIP = frozenset({0x927C, 0xA005, 0x8769, 0x8825, 0x0111, 0x0117, 0x0144, 0x0145,
+                        0x014A, 0x0201, 0x0202})
+_EXIF_BYTE_ORDERED = frozenset({0x8828, 0xA20C, 0xA302, 0xA40B})  # OECF, SFR, CFA, settings
 _TIFF_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "II", 6: "b", 7: "B", 8: "h", 9: "i",
                  10: "ii", 11: "f", 12: "d"}
 
 
 def _exif_ifd_entries(exif: bytes, src: str, ifd: int, order: str,
-                      keep: Callable[[int], bool]) -> list[tuple[int, int, int, bytes]]:
+                      keep: Callable[[int], bool],
+                      budget: list[int]) -> list[tuple[int, int, int, bytes]]:
     """The entries of the IFD at ``ifd`` in ``exif`` (byte order ``src``) that ``keep``
-    accepts, as (tag, type, count, value bytes in byte order ``order``)."""
+    accepts, the first of each tag, as (tag, type, count, value bytes in byte order
+    ``order``). ``budget[0]`` bytes may be copied in all; past it, IndexError (entries that
+    share their bytes could otherwise make a small block a huge file)."""
     (count,) = struct.unpack(src + "H", exif[ifd : ifd + 2])
-    found = []
+    found: dict[int, tuple[int, int, int, bytes]] = {}
     for k in range(count):
         e = ifd + 2 + 12 * k
         tag, typ, n = struct.unpack(src + "HHI", exif[e : e + 8])
-        if not keep(tag) or typ not in _TIFF_FORMATS or n > 1 << 16:
+        if tag in found or not keep(tag) or typ not in _TIFF_FORMATS:
+            continue
+        if src != order and (tag in _EXIF_BYTE_ORDERED
+                             or tag == 0x9286 and _user_comment_unicode(exif, src, e, n)):
             continue
         size = _TIFF_TYPE_SIZES[typ] * n
+        budget[0] -= size
+        if budget[0] < 0:
+            raise IndexError("EXIF values larger than the block")
         if size <= 4:
             raw = exif[e + 8 : e + 8 + size]
         else:
@@ -508,21 +521,37 @@ def _exif_ifd_entries(exif: bytes, src: str, ifd: int, order: str,
         if len(raw) != size:
             continue  # points past the block
         fmt = _TIFF_FORMATS[typ] * n
-        found.append((tag, typ, n, struct.pack(order + fmt, *struct.unpack(src + fmt, raw))))
-    return found
+        found[tag] = (tag, typ, n, struct.pack(order + fmt, *struct.unpack(src + fmt, raw)))
+    return list(found.values())
+
+
+def _user_comment_unicode(exif: bytes, src: str, e: int, n: int) -> bool:
+    """Whether the UserComment entry at ``e`` is UNICODE (UCS-2 in the block's byte order)."""
+    if n <= 4:
+        return exif[e + 8 : e + 12].startswith(b"UNIC")
+    (at,) = struct.unpack(src + "I", exif[e + 8 : e + 12])
+    return exif[at : at + 8] == b"UNICODE\x00"
 
 
 def _tiff_with_exif(b: bytes, exif: bytes) -> bytes:
     """A TIFF stream with the photo-describing part of ``exif`` (an upright EXIF block, any
-    byte order): see :data:`_TIFF_EXIF_IFD0`; values are converted to the TIFF's byte order."""
+    byte order): see :data:`_TIFF_EXIF_IFD0`; values are converted to the TIFF's byte order.
+
+    Raises:
+        IndexError, KeyError, struct.error: ``exif`` cannot be followed (the caller then
+            leaves it out).
+    """
     order = {b"II*\x00": "<", b"MM\x00*": ">"}[b[:4]]
     src = {b"II*\x00": "<", b"MM\x00*": ">"}[exif[:4]]
     (ifd0,) = struct.unpack(src + "I", exif[4:8])
-    tags = _exif_ifd_entries(exif, src, ifd0, order, _TIFF_EXIF_IFD0.__contains__)
+    budget = [len(exif)]
+    tags = _exif_ifd_entries(exif, src, ifd0, order, _TIFF_EXIF_IFD0.__contains__, budget)
+    tags.append((0x0112, 3, 1, struct.pack(order + "H", 1)))  # upright, as written
     sub = _tiff_ifd0(exif).get(_EXIF_IFD)
     out = bytearray(b)
     if sub is not None:
-        entries = _exif_ifd_entries(exif, src, sub, order, lambda t: t not in _EXIF_SKIP)
+        entries = _exif_ifd_entries(exif, src, sub, order, lambda t: t not in _EXIF_SKIP,
+                                    budget)
         if entries:
             fields = [struct.pack(order + "HHI", tag, typ, n) + _tiff_value(out, order, v)
                       for tag, typ, n, v in sorted(entries)]
@@ -530,7 +559,7 @@ def _tiff_with_exif(b: bytes, exif: bytes) -> bytes:
             at = len(out)
             out += struct.pack(order + "H", len(fields)) + b"".join(fields) + bytes(4)
             tags.append((_EXIF_IFD, 4, 1, struct.pack(order + "I", at)))
-    return _tiff_with_tags(bytes(out), tags) if tags else b
+    return _tiff_with_tags(bytes(out), tags)
 
 
 def _inflate(data: bytes, limit: int) -> bytes | None:
@@ -612,10 +641,10 @@ def _zero_ifd(b: bytearray, order: str, offset: int) -> None:
 
 def _embed_meta(data: bytes, ext: str, channels: int, icc: bytes | None,
                 exif: bytes | None) -> bytes:
-    """Put ``icc`` and ``exif`` into an encoded PNG, JPEG or WebP, and ``icc`` into a TIFF
-    (BMP: unchanged). A profile whose colour space is not what was written (an RGB profile
-    on a one-channel file) is left out, as is EXIF that cannot be parsed or does not fit a
-    JPEG segment."""
+    """Put ``icc`` and ``exif`` into an encoded PNG, JPEG or WebP, and ``icc`` and the
+    photo-describing part of ``exif`` into a TIFF (:func:`_tiff_with_exif`; BMP: unchanged).
+    A profile whose colour space is not what was written (an RGB profile on a one-channel
+    file) is left out, as is EXIF that cannot be parsed or does not fit a JPEG segment."""
     if ext == ".webp":
         channels = 3  # cv2 writes every WebP as RGB(A), a gray one too
     if icc is not None and _icc_space(icc) != (b"GRAY" if channels in (1, 2) else b"RGB "):
@@ -704,8 +733,9 @@ def write_image(
             alpha, RGBA with three equal channels (OpenCV writes no gray+alpha).
         icc: an ICC colour profile for PNG, JPEG, WebP and TIFF (an input's :attr:`Image.icc`),
             written when its colour space is what is written (RGB, or gray for one channel).
-        exif: an EXIF block for PNG, JPEG and WebP (an input's :attr:`Image.exif`), written with
-            Orientation 1 (the pixels are upright) and without its thumbnail.
+        exif: an EXIF block for PNG, JPEG, WebP and TIFF (an input's :attr:`Image.exif`),
+            written with Orientation 1 (the pixels are upright), without its thumbnail or GPS
+            record; a TIFF gets its photo-describing tags (:func:`_tiff_with_exif`).
 
     Returns:
         The path written.

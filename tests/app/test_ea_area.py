@@ -4,6 +4,7 @@ full resolution (app.workers.EAAreaJob, drcnet.inference.restore_area)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPointF
 
 import drcnet
@@ -180,8 +181,9 @@ def test_no_pair_for_most_of_the_image_nor_before_the_new_preview(
     assert w._ea_area.knobs == w.preview.analysis.knobs
 
 
+@pytest.mark.parametrize("repaired", [True, False])
 def test_without_ea_repairs_the_tiles_the_pass_with_ea_repaired(
-        make_window, picture, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+        make_window, picture, tmp_path, qtbot, monkeypatch, repaired) -> None:  # noqa: ANN001
     # Each pass used to repair out-of-range tiles on its own peaks, so the difference could
     # show two repairs instead of EA. Now the pass without EA takes the other's factors.
     import app.workers as workers
@@ -193,7 +195,7 @@ def test_without_ea_repairs_the_tiles_the_pass_with_ea_repaired(
     def recorded(model, rgb, box, tiles, cancel=None, peaks=None, colours=None):  # noqa: ANN001, ANN202
         calls.append({"peaks": peaks is not None, "colours": colours})
         out = yield from real(model, rgb, box, tiles, cancel, peaks, colours)
-        if peaks is not None:  # as if the range check had repaired the first tile
+        if peaks is not None and repaired:  # as if the range check had repaired a tile
             peaks.append(TilePeak(0, 0, 64, 64, 1.0, colour=0.5, first_peak=9.0))
         return out
 
@@ -201,4 +203,7 @@ def test_without_ea_repairs_the_tiles_the_pass_with_ea_repaired(
     w = _ea_window(make_window, picture, tmp_path, qtbot)
     w.viewer.state.set(2.0, QPointF(400, 260))
     qtbot.waitUntil(lambda: w.viewer.has_ea_detail() and w.is_settled(), timeout=30000)
-    assert calls == [{"peaks": True, "colours": None}, {"peaks": False, "colours": {(0, 0): 0.5}}]
+    # Nothing repaired with EA: an empty map, so the pass without EA repairs nothing either
+    # (None would let it repair on its own peaks).
+    want = {(0, 0): 0.5} if repaired else {}
+    assert calls == [{"peaks": True, "colours": None}, {"peaks": False, "colours": want}]

@@ -596,6 +596,39 @@ def test_a_tiff_output_carries_the_camera_record(tmp_path: Path, order: str) -> 
     np.testing.assert_allclose(read_image(out).rgb, rgb, atol=1 / 255)
 
 
+def test_hostile_exif_never_makes_a_tiff_huge_or_turned(tmp_path: Path) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    o = "<"
+
+    def entry(tag: int, typ: int, n: int, value: bytes) -> bytes:
+        return struct.pack(o + "HHI", tag, typ, n) + value
+
+    # 2000 entries sharing one 60 KB value: a 60 KB block once became a 78 MB TIFF.
+    n = 2000
+    values = 8 + 2 + 12 * n + 4
+    many = b"II*\x00" + struct.pack(o + "IH", 8, n)
+    many += b"".join(entry(0x9000 + k, 1, 60_000, struct.pack(o + "I", values))
+                     for k in range(n))
+    many = many + bytes(4) + bytes(60_000)
+    at = 8 + 2 + 12 * 3 + 4  # where the sub-IFD starts, after IFD0
+    ifd0 = b"II*\x00" + struct.pack(o + "IH", 8, 3) + entry(0x8769, 4, 1, struct.pack(o + "I", at))
+    ifd0 += entry(0x010F, 2, 4, b"Cam\x00") + entry(0x010F, 2, 4, b"Two\x00")  # twice
+    ifd0 += bytes(4)
+    sub = many[8:].replace(struct.pack(o + "I", values), struct.pack(o + "I", values - 8 + at))
+    blob = ifd0 + sub
+    assert imageio._tiff_ifd0(blob)[0x8769] == at and len(blob) < 100_000
+    out = write_image(tmp_path / "many.tif", _rand_rgb(20, 30), exif=blob)
+    assert out.stat().st_size < 200_000  # left out, not copied 2000 times
+    # Orientation 6 stored as SSHORT (type 8): the output is still written and read upright.
+    turned = b"II*\x00" + struct.pack(o + "IH", 8, 2) + entry(0x010F, 2, 4, b"Cam\x00")
+    turned += entry(0x0112, 8, 1, struct.pack(o + "hh", 6, 0)) + bytes(4)
+    out = write_image(tmp_path / "t.tif", _rand_rgb(20, 30), exif=turned)
+    assert read_image(out).rgb.shape == (20, 30, 3)
+    with pil.open(out) as back:
+        tags = back.getexif()
+        assert tags.get(0x0112) == 1 and tags.get(0x010F) == "Cam"
+
+
 def test_a_broken_profile_keeps_the_exif_orientation(tmp_path: Path) -> None:
     data = _cv2_write(tmp_path / "x.png", (_rand_rgb() * 255).astype(np.uint8)).read_bytes()
     ihdr_end = 8 + 8 + 13 + 4
