@@ -4,9 +4,9 @@ Reading goes through ``np.fromfile`` + ``cv2.imdecode`` so non-ASCII paths work 
 the pixel count from the file header before decoding, and applies EXIF orientation (JPEG and
 PNG; not WebP, whose orientation browsers and libwebp ignore). Writing is atomic (temp file in
 the target folder, fsync, ``os.replace``) and never overwrites an input. An input's colour
-profile (ICC; PNG, JPEG, WebP, TIFF) and camera metadata (EXIF; PNG, JPEG, WebP) are read with
-the pixels and can be written into outputs of those formats, and into TIFF (the EXIF's
-photo-describing tags, :func:`_tiff_with_exif`),
+profile (ICC; PNG, JPEG, WebP, TIFF) and camera metadata (EXIF; PNG, JPEG, WebP, and a TIFF's
+photo-describing tags, :func:`_tiff_exif`) are read with the pixels and can be written into
+outputs of those formats (a TIFF gets the photo-describing tags, :func:`_tiff_with_exif`),
 so a restored photo keeps its colours and its camera record (:attr:`Image.icc`,
 :attr:`Image.exif`). Every
 user-facing failure is an :class:`ImageReadError` / :class:`ImageWriteError` whose message is
@@ -368,7 +368,8 @@ def _png_chunks(b: bytes) -> Iterator[tuple[bytes, int, int]]:
 
 
 def _read_meta(raw: bytes) -> dict[str, bytes | None]:
-    """``icc`` and ``exif`` of a PNG, JPEG or WebP stream (of a TIFF: ``icc`` only), each
+    """``icc`` and ``exif`` of a PNG, JPEG, WebP or TIFF stream (a TIFF's EXIF is built from
+    its photo-describing tags, :func:`_tiff_exif`), each
     ``None`` where absent or broken (a broken profile never stops a photo from opening, nor
     costs it its EXIF orientation)."""
     icc: bytes | None = None
@@ -395,6 +396,8 @@ def _read_meta(raw: bytes) -> dict[str, bytes | None]:
     elif raw[:4] in (b"II*\x00", b"MM\x00*"):
         with contextlib.suppress(struct.error, IndexError, KeyError):
             icc = _tiff_icc(raw)
+        with contextlib.suppress(struct.error, IndexError, KeyError):
+            exif = _tiff_exif(raw)
     elif raw[:4] == b"RIFF" and raw[8:12] == b"WEBP" and raw[12:16] == b"VP8X" \
             and len(raw) > 20:
         # Only what an extended WebP announces in its VP8X flags, inside its RIFF size, as
@@ -488,19 +491,21 @@ _EXIF_IFD = 0x8769
 _EXIF_SKIP = frozenset({0x927C, 0xA005, 0x8769, 0x8825, 0x0111, 0x0117, 0x0144, 0x0145,
                         0x014A, 0x0201, 0x0202})
 _EXIF_BYTE_ORDERED = frozenset({0x8828, 0xA20C, 0xA302, 0xA40B})  # OECF, SFR, CFA, settings
+_EXIF_FROM_TIFF_MAX = 1 << 16  # value bytes read from a TIFF's tags, as a JPEG segment holds
+_Tag = tuple[int, int, int, bytes]  # tag, type, count, value bytes
 _TIFF_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "II", 6: "b", 7: "B", 8: "h", 9: "i",
                  10: "ii", 11: "f", 12: "d"}
 
 
 def _exif_ifd_entries(exif: bytes, src: str, ifd: int, order: str,
                       keep: Callable[[int], bool],
-                      budget: list[int]) -> list[tuple[int, int, int, bytes]]:
+                      budget: list[int]) -> list[_Tag]:
     """The entries of the IFD at ``ifd`` in ``exif`` (byte order ``src``) that ``keep``
     accepts, the first of each tag, as (tag, type, count, value bytes in byte order
     ``order``). ``budget[0]`` bytes may be copied in all; past it, IndexError (entries that
     share their bytes could otherwise make a small block a huge file)."""
     (count,) = struct.unpack(src + "H", exif[ifd : ifd + 2])
-    found: dict[int, tuple[int, int, int, bytes]] = {}
+    found: dict[int, _Tag] = {}
     for k in range(count):
         e = ifd + 2 + 12 * k
         tag, typ, n = struct.unpack(src + "HHI", exif[e : e + 8])
@@ -533,6 +538,36 @@ def _user_comment_unicode(exif: bytes, src: str, e: int, n: int) -> bool:
     return exif[at : at + 8] == b"UNICODE\x00"
 
 
+def _exif_parts(exif: bytes, order: str, budget: int) -> tuple[list[_Tag], list[_Tag]]:
+    """The photo-describing tags of an EXIF block or TIFF stream ``exif`` (any byte order):
+    those of its first IFD (:data:`_TIFF_EXIF_IFD0`) and of its EXIF sub-IFD, with values in
+    byte order ``order``; at most ``budget`` value bytes, else IndexError."""
+    src = {b"II*\x00": "<", b"MM\x00*": ">"}[exif[:4]]
+    (ifd0,) = struct.unpack(src + "I", exif[4:8])
+    left = [budget]
+    tags = _exif_ifd_entries(exif, src, ifd0, order, _TIFF_EXIF_IFD0.__contains__, left)
+    sub = _tiff_ifd0(exif).get(_EXIF_IFD)
+    entries = (_exif_ifd_entries(exif, src, sub, order, lambda t: t not in _EXIF_SKIP, left)
+               if sub is not None else [])
+    return tags, entries
+
+
+def _with_exif_parts(b: bytes, tags: list[_Tag], entries: list[_Tag]) -> bytes:
+    """TIFF stream ``b`` with ``tags`` in its first IFD and ``entries`` in a new EXIF sub-IFD
+    it points to (values already in ``b``'s byte order)."""
+    order = {b"II*\x00": "<", b"MM\x00*": ">"}[b[:4]]
+    out = bytearray(b)
+    tags = list(tags)
+    if entries:
+        fields = [struct.pack(order + "HHI", tag, typ, n) + _tiff_value(out, order, v)
+                  for tag, typ, n, v in sorted(entries)]
+        out += bytes(len(out) % 2)
+        at = len(out)
+        out += struct.pack(order + "H", len(fields)) + b"".join(fields) + bytes(4)
+        tags.append((_EXIF_IFD, 4, 1, struct.pack(order + "I", at)))
+    return _tiff_with_tags(bytes(out), tags)
+
+
 def _tiff_with_exif(b: bytes, exif: bytes) -> bytes:
     """A TIFF stream with the photo-describing part of ``exif`` (an upright EXIF block, any
     byte order): see :data:`_TIFF_EXIF_IFD0`; values are converted to the TIFF's byte order.
@@ -542,24 +577,21 @@ def _tiff_with_exif(b: bytes, exif: bytes) -> bytes:
             leaves it out).
     """
     order = {b"II*\x00": "<", b"MM\x00*": ">"}[b[:4]]
-    src = {b"II*\x00": "<", b"MM\x00*": ">"}[exif[:4]]
-    (ifd0,) = struct.unpack(src + "I", exif[4:8])
-    budget = [len(exif)]
-    tags = _exif_ifd_entries(exif, src, ifd0, order, _TIFF_EXIF_IFD0.__contains__, budget)
+    tags, entries = _exif_parts(exif, order, len(exif))
     tags.append((0x0112, 3, 1, struct.pack(order + "H", 1)))  # upright, as written
-    sub = _tiff_ifd0(exif).get(_EXIF_IFD)
-    out = bytearray(b)
-    if sub is not None:
-        entries = _exif_ifd_entries(exif, src, sub, order, lambda t: t not in _EXIF_SKIP,
-                                    budget)
-        if entries:
-            fields = [struct.pack(order + "HHI", tag, typ, n) + _tiff_value(out, order, v)
-                      for tag, typ, n, v in sorted(entries)]
-            out += bytes(len(out) % 2)
-            at = len(out)
-            out += struct.pack(order + "H", len(fields)) + b"".join(fields) + bytes(4)
-            tags.append((_EXIF_IFD, 4, 1, struct.pack(order + "I", at)))
-    return _tiff_with_tags(bytes(out), tags)
+    return _with_exif_parts(b, tags, entries)
+
+
+def _tiff_exif(raw: bytes) -> bytes | None:
+    """A TIFF file's camera record as an EXIF block, for outputs of other formats: the tags
+    a TIFF output carries (:func:`_tiff_with_exif`), without Orientation (the pixels are read
+    as the file stores them); ``None`` when it has none."""
+    order = {b"II*\x00": "<", b"MM\x00*": ">"}[raw[:4]]
+    tags, entries = _exif_parts(raw, order, _EXIF_FROM_TIFF_MAX)
+    if not tags and not entries:
+        return None
+    empty = raw[:4] + struct.pack(order + "IHI", 8, 0, 0)  # header and an empty first IFD
+    return _with_exif_parts(empty, tags, entries)
 
 
 def _inflate(data: bytes, limit: int) -> bytes | None:

@@ -596,6 +596,24 @@ def test_a_tiff_output_carries_the_camera_record(tmp_path: Path, order: str) -> 
     np.testing.assert_allclose(read_image(out).rgb, rgb, atol=1 / 255)
 
 
+@pytest.mark.parametrize("order", ["II", "MM"])
+def test_a_tiff_inputs_camera_record_reaches_other_outputs(tmp_path: Path, order: str) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    tif = write_image(tmp_path / "in.tif", _rand_rgb(20, 30), exif=_exif_with_sub_ifd(order))
+    img = read_image(tif)
+    assert img.exif is not None and img.rgb.shape == (20, 30, 3)  # none before session 20
+    assert imageio._exif_orientation(img.exif) == 1  # its pixels are read as stored
+    for ext in (".jpg", ".png", ".webp", ".tif"):
+        out = write_image(tmp_path / f"out{ext}", img.rgb, exif=img.exif)
+        with pil.open(out) as back:
+            tags = back.getexif()
+            assert tags.get(0x010F) == "Cam" and tags.get(0x0110) == "Model 7", ext
+            sub = tags.get_ifd(0x8769)
+            assert float(sub[0x829A]) == pytest.approx(1 / 250) and sub[0x8827] == 400, ext
+    plain = write_image(tmp_path / "plain.tif", _rand_rgb(20, 30))
+    assert read_image(plain).exif is None  # a TIFF without a camera record has none
+
+
 def test_hostile_exif_never_makes_a_tiff_huge_or_turned(tmp_path: Path) -> None:
     pil = pytest.importorskip("PIL.Image")
     o = "<"
