@@ -1,10 +1,13 @@
-"""Make the two screenshots of a noisy 2560x1600 photo zoomed in, both with default settings
-(a private, empty settings folder) whatever the user's are:
+"""Make the GUI's screenshots, all with default settings (a private, empty settings folder)
+whatever the user's are. Two show a noisy 2560x1600 photo zoomed in:
 
 - docs/gui/focus.jpg: 100 %, split view, Gaussian-noise denoiser, while the full-resolution
   restore is still running; the area in view is already restored at full resolution.
 - docs/gui/ea_area.jpg: the EA ± view at 200 %, camera-noise denoiser: the area in view with
   EA, without it (the trained no-EA model) and their difference, at full resolution.
+
+And docs/gui/strength.jpg: the bundled noisy sample, camera-noise denoiser, split view, Strength
+at 60 %, fitted to the window.
 
     QT_QPA_PLATFORM=offscreen python docs/gui/zoom_shots.py   # after scripts/build_corpus.py
 """
@@ -53,13 +56,23 @@ def main() -> int:
                 return True
         return False
 
-    for variant, name in (("gaussian", "focus.jpg"), ("default", "ea_area.jpg")):
+    sample = ROOT / "resources/samples/noisy.png"
+    for variant, name, photo in (("gaussian", "focus.jpg", path),
+                                 ("default", "ea_area.jpg", path),
+                                 ("default", "strength.jpg", sample)):
         w = MainWindow(task="denoise", variant=variant, device="cpu")
+        w.resize(1440, 900)
         w.show()
         pump(20, lambda w=w: w.info is not None)
-        w.open_image(path)
+        w.open_image(photo)
         pump(30, lambda w=w: w.preview is not None)
-        if name == "focus.jpg":
+        if name == "strength.jpg":
+            w.set_view_mode("compare")
+            w.set_compare_style("split")
+            w.controls.strength_spin.setValue(60)
+            pump(60, w.is_settled)
+            said = w.viewer.single.captions[1]
+        elif name == "focus.jpg":
             w.set_view_mode("compare")
             w.set_compare_style("split")
             w.viewer.set_split_position(centre.x() / 2560)
