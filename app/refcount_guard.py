@@ -5,7 +5,7 @@ void methods (``QPainter.drawPixmap``, ``QWidget.update``, ``QLabel.setText``, â
 ``True`` from ``SignalInstance.emit`` without taking a reference. From Python 3.12 these
 objects are immortal and nothing happens. On 3.11, which this project supports and its CI
 runs, every call takes one reference away for good: painting the whole window costs about 12
-references to ``None`` (measured with ``sys.getrefcount`` around ``MainWindow.grab()``), so
+references to ``None`` (``scripts/pyside_refcount.py``, docs/eval/pyside_refcount.txt), so
 after some thousands of repaints, or at interpreter exit, Python aborts with "Fatal Python
 error: none_dealloc: deallocating None" (or ``bool_dealloc``). The GUI's own test files,
 run alone, ended that way.

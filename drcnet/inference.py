@@ -710,19 +710,16 @@ def restore_area(
     if area is None:
         raise ValueError(f"the area {box} has no pixel in the {w}×{h} image")
     by, bx, bh, bw = area
-    repair = tiles.repair and colours is None
-    if one_pass(h, w, tiles.tile) and colours is None:
+    whole = one_pass(h, w, tiles.tile)
+    if whole and colours is None:  # restore_tiled's out-of-memory retry, as the whole has it
         out = yield from restore_tiled(model, rgb, tiles, cancel, peaks)
         return out[by : by + bh, bx : bx + bw]
-    if one_pass(h, w, tiles.tile):
-        out = yield from _restore_tiled(model, rgb, tiles.tile, tiles.overlap, cancel, 1,
-                                        tiles.ensemble, peaks, repair, colours=colours)
-        return gray_like(rgb, out)[by : by + bh, bx : bx + bw]
     batch = tiles.batch or auto_tile_batch(model_device(model))
     out = yield from _restore_tiled(model, rgb, tiles.tile, tiles.overlap, cancel, batch,
-                                    tiles.ensemble, peaks, repair, None, only=area,
-                                    colours=colours)
-    return gray_like(rgb, out)
+                                    tiles.ensemble, peaks, tiles.repair and colours is None,
+                                    None, only=area, colours=colours)
+    out = gray_like(rgb, out)  # a one-pass image comes back whole: its area cut out below
+    return out[by : by + bh, bx : bx + bw] if whole else out
 
 
 def clip_box(box: Box | None, h: int, w: int) -> Box | None:

@@ -222,16 +222,12 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
         kind = hints[key]
         try:
             if kind is bool:
-                if not isinstance(value, (bool, str)) and value not in (0, 1):
+                word = value.strip().lower() if isinstance(value, str) else value
+                flag = True if word in _YES else False if word in _NO else word
+                if not isinstance(flag, bool) and flag not in (0, 1):  # YAML null, 2, "ture"
                     raise DRCNetError(f"setting '{key}' in {where} must be true or false "
                                       f"(or yes/no, on/off, 1/0), got {value!r}")
-                if isinstance(value, str):
-                    word = value.strip().lower()
-                    if word not in _YES + _NO:
-                        raise DRCNetError(f"setting '{key}' in {where} must be true or false "
-                                          f"(or yes/no, on/off, 1/0), got {value!r}")
-                    value = word in _YES
-                out[key] = bool(value)
+                out[key] = bool(flag)
             elif kind is int:
                 if isinstance(value, float) and not value.is_integer():
                     raise ValueError(value)
