@@ -194,8 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         window.resize(w, h)
         window.maps_dock.setVisible(not args.no_maps)
-    elif args.no_maps:
-        window.maps_dock.hide()
+    else:
+        screen = app.primaryScreen()
+        if window.settings.geometry() is None and screen is not None:  # a first run
+            window.fit_screen(screen.availableGeometry())
+        if args.no_maps:
+            window.maps_dock.hide()
     if args.view in ("split", "side"):
         window.set_compare_style(args.view)
         window.set_view_mode("compare")

@@ -147,6 +147,12 @@ DEDICATED_KEYS = frozenset({"Open", "Undo", "Redo", "Copy", "Paste", "Cut", "Hel
                             "Close", "New", "Find", "Print", "Back", "Forward", "Refresh"})
 # Pasted images kept (the newest; more than Open Recent lists, so it never lists a deleted one).
 KEEP_PASTED = 50
+# The first window takes this size, or this share of a smaller screen. Narrower than
+# COMPACT_WIDTH, the two panels side by side would leave the image under half the window
+# (1024 px: 362 of 1024), so the Maps panel starts as a tab behind the Restoration panel.
+START_SIZE = QSize(1440, 900)
+SCREEN_SHARE = 0.92
+COMPACT_WIDTH = 1280
 
 
 def prune_pasted(folder: Path, keep: int = KEEP_PASTED) -> None:
@@ -263,7 +269,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
-        self.resize(1440, 900)
+        self.resize(START_SIZE)
         self.setDockNestingEnabled(True)
         self._idle = QTimer(self)
         self._idle.setSingleShot(True)
@@ -317,6 +323,7 @@ class MainWindow(QMainWindow):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.pixel_label.setFont(mono)
         self.pixel_label.setMinimumWidth(420)
+        self.pixel_label.hide()  # until the pointer is over an image
         self.run_label = QLabel()
         self.zoom_label = QLabel()
         self.zoom_label.setToolTip("Zoom: screen pixels per image pixel (Ctrl+0 fits the "
@@ -469,6 +476,10 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.controls_dock.toggleViewAction())
         view_menu.addAction(self.maps_dock.toggleViewAction())
+        self.panels_action = self._action(
+            "Hide Panels", self.toggle_panels, K("Ctrl+Shift+H"),
+            "Hide both panels to give the image the whole window; again to bring them back")
+        view_menu.addAction(self.panels_action)
         run_menu = menu.addMenu("&Run")
         run_menu.addAction(self.restore_action)
         run_menu.addAction(self.cancel_action)
@@ -496,6 +507,40 @@ class MainWindow(QMainWindow):
             tb.addAction(a)
         tb.addSeparator()
         tb.addAction(self.maps_dock.toggleViewAction())
+
+    def fit_screen(self, available: QRect) -> None:
+        """Size a first window for a screen whose free area is *available*: START_SIZE, or
+        SCREEN_SHARE of a smaller screen, centred; narrower than COMPACT_WIDTH, the Maps panel
+        becomes a tab behind the Restoration panel. A saved layout replaces all of this."""
+        size = START_SIZE.boundedTo(QSize(int(available.width() * SCREEN_SHARE),
+                                          int(available.height() * SCREEN_SHARE)))
+        self.resize(size)
+        self.move(available.center() - QRect(0, 0, size.width(), size.height()).center())
+        if size.width() < COMPACT_WIDTH:
+            self.tabifyDockWidget(self.controls_dock, self.maps_dock)
+            self.controls_dock.raise_()
+            wide = max(d.widget().minimumSizeHint().width()
+                       for d in (self.controls_dock, self.maps_dock))
+            self.resizeDocks([self.controls_dock], [max(wide, 340)],
+                             Qt.Orientation.Horizontal)
+
+    def toggle_panels(self) -> None:
+        """Hide the panels that are shown, or show again the ones this hid (both if the user
+        had hidden them one by one)."""
+        docks = (self.controls_dock, self.maps_dock)
+        shown = [d for d in docks if not d.isHidden()]
+        if shown:
+            self._hidden_docks = shown
+            for d in shown:
+                d.hide()
+        else:
+            for d in getattr(self, "_hidden_docks", None) or docks:
+                d.show()
+            self._hidden_docks = []
+
+    def _on_dock_shown(self) -> None:
+        any_shown = not (self.controls_dock.isHidden() and self.maps_dock.isHidden())
+        self.panels_action.setText("Hide Panels" if any_shown else "Show Panels")
 
     def _restore_settings(self, task: str | None, device: str | None,
                           variant: str | None = None, weights: str | Path | None = None) -> None:
@@ -577,6 +622,8 @@ class MainWindow(QMainWindow):
         c.strengthChanged.connect(self._tuned_changed)
         self.maps.changed.connect(self._update_overlay)
         self.maps_dock.visibilityChanged.connect(self._on_maps_visibility)
+        for dock in (self.controls_dock, self.maps_dock):
+            dock.toggleViewAction().toggled.connect(self._on_dock_shown)
         self.viewer.hovered.connect(self._on_hover)
         self.viewer.modeChanged.connect(self._on_mode_changed)
         self.viewer.viewChanged.connect(self._update_focus)
@@ -1244,8 +1291,17 @@ class MainWindow(QMainWindow):
 
     # ================================================================== preview
     def _wants_maps(self) -> bool:
-        return self.maps_dock.isVisible() or (
+        return self._maps_on_screen() or self._overlay_on() or (
             self._export is not None and self._export.layout == "sheet")
+
+    def _maps_on_screen(self) -> bool:
+        # A panel that is a tab behind another is "visible" to Qt, though off the screen.
+        return self.maps_dock.isVisible() and not self.maps_dock.visibleRegion().isEmpty()
+
+    def _overlay_on(self) -> bool:
+        # The overlay stays while the Maps panel is open, even as a tab behind another, so
+        # the knobs can be moved with the overlay in view.
+        return (self.maps_dock.isVisible() and self.maps.overlay_enabled())
 
     def _wants_ea(self) -> bool:
         return self.viewer.mode() == "ea" or (
@@ -1622,8 +1678,8 @@ class MainWindow(QMainWindow):
             f"the known cause (see the model card).")
 
     def _update_overlay(self) -> None:
-        arr = self.maps.overlay_array() if self.maps_dock.isVisible() else None
-        if arr is None or not self.maps.overlay_enabled():
+        arr = self.maps.overlay_array() if self._overlay_on() else None
+        if arr is None:
             self.viewer.set_overlay(None)
         else:
             self.viewer.set_overlay(to_qimage(arr), self.maps.opacity(),
@@ -1668,7 +1724,7 @@ class MainWindow(QMainWindow):
         self._hover = (x, y)
         if self.image is None or not (0 <= x < self.image.rgb.shape[1]
                                       and 0 <= y < self.image.rgb.shape[0]):
-            self.pixel_label.setText("")  # off the image, or a position on the last one
+            self._set_pixel_text("")  # off the image, or a position on the last one
             return
         scale = 65535 if self.image.bit_depth == 16 else 255
         width = 5 if scale == 65535 else 3
@@ -1699,7 +1755,13 @@ class MainWindow(QMainWindow):
             text += f"   out {fmt(out)}"
         if self.image.alpha is not None:  # kept by every output; a transparent pixel shows
             text += f"   alpha {fmt(self.image.alpha[y, x, None])}"  # as the checkerboard
+        self._set_pixel_text(text)
+
+    def _set_pixel_text(self, text: str) -> None:
+        # Empty, the readout gives its room to the status messages (its fixed width keeps
+        # the figures still while the pointer moves over the image).
         self.pixel_label.setText(text)
+        self.pixel_label.setVisible(bool(text))
 
     def _update_zoom_label(self) -> None:
         if self.image is None:

@@ -353,6 +353,54 @@ def test_maps_not_computed_while_hidden(make_window, image_path, open_settled, q
     assert len(w.maps.maps()) == 4
 
 
+def test_small_screen_starts_with_maps_as_a_tab(make_window, image_path, open_settled,
+                                                qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QRect
+
+    w = make_window()
+    w.fit_screen(QRect(0, 0, 1366, 768))  # a common laptop screen
+    assert w.width() <= 1366 * 0.92 and w.height() <= 768 * 0.92
+    assert w.tabifiedDockWidgets(w.controls_dock) == [w.maps_dock]
+    open_settled(w, image_path)
+    assert w.maps_dock.isVisible()  # to Qt; it is a tab behind the Restoration panel
+    assert w.preview.analysis.maps == {}  # so nothing is computed for it
+    assert w.viewer.width() > 0.6 * w.width()
+    w.maps_dock.raise_()  # the user clicks the Maps tab
+    qtbot.waitUntil(lambda: w.is_settled() and len(w.maps.maps()) == 4)
+    w.maps.overlay_check.setChecked(True)
+    w.controls_dock.raise_()  # and goes back to the knobs: the overlay stays and follows t
+    w.controls.t_spin.setValue(0.5)
+    qtbot.waitUntil(lambda: w.preview.analysis.knobs.t == 0.5 and w.is_settled())
+    assert w.preview.analysis.maps and w.viewer.single.overlay is not None
+    w.maps.overlay_check.setChecked(False)
+    assert w.viewer.single.overlay is None
+    w.controls.t_spin.setValue(0.6)
+    qtbot.waitUntil(lambda: w.preview.analysis.knobs.t == 0.6 and w.is_settled())
+    assert w.preview.analysis.maps == {}
+    wide = make_window()
+    wide.fit_screen(QRect(0, 0, 2560, 1440))
+    assert (wide.width(), wide.height()) == (1440, 900)
+    assert wide.tabifiedDockWidgets(wide.controls_dock) == []
+
+
+def test_hide_panels_and_show_them_again(make_window, image_path, open_settled) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    before = w.viewer.width()
+    w.panels_action.trigger()
+    assert w.controls_dock.isHidden() and w.maps_dock.isHidden()
+    assert w.panels_action.text() == "Show Panels"
+    QApplication.processEvents()
+    assert w.viewer.width() > before
+    w.panels_action.trigger()
+    assert not w.controls_dock.isHidden() and not w.maps_dock.isHidden()
+    assert w.panels_action.text() == "Hide Panels"
+    w.maps_dock.hide()  # one hidden by hand stays hidden
+    w.panels_action.trigger()
+    w.panels_action.trigger()
+    assert not w.controls_dock.isHidden() and w.maps_dock.isHidden()
+
+
 def test_ea_view_bypass_then_trained(make_window, image_path, open_settled, weights_dir,
                                      add_weights, qtbot) -> None:  # noqa: ANN001
     w = make_window()
@@ -577,6 +625,9 @@ def test_pixel_readout(make_window, image_path, open_settled, qtbot) -> None:  #
     assert "x    10" in text and "y     5" in text
     assert " ".join(f"{v:3d}" for v in rgb) in text
     assert "out" in text and "alpha" not in text
+    assert w.pixel_label.isVisible()
+    w._on_hover(-1, -1)  # off the image: the readout gives its room to the messages
+    assert w.pixel_label.text() == "" and not w.pixel_label.isVisible()
 
 
 def test_pixel_readout_gives_the_alpha(make_window, tmp_path, open_settled) -> None:  # noqa: ANN001
