@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is not None and not args.screenshot.lower().endswith(".png"):
         print("drcnet-studio: error: --screenshot needs a .png file", file=sys.stderr)
         return 2
-    from drcnet.errors import DeviceError
+    from drcnet.errors import DeviceError, UsageError
 
     weights, trained_for = None, None
     if args.weights is not None:
@@ -132,9 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         weights = Path(args.weights).expanduser().resolve()
         try:
             trained_for = check_weight_file(weights)
-        except WeightsError as exc:
+        except WeightsError as exc:  # missing or unreadable: not a usage error
             print(f"drcnet-studio: error: {exc}", file=sys.stderr)
-            return 2
+            return 1
         if args.variant is not None:
             print("drcnet-studio: error: --weights replaces the shipped models; drop --variant",
                   file=sys.stderr)
@@ -148,9 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.device is not None:
         try:
             device = device_id(args.device)
-        except DeviceError as exc:
+        except DeviceError as exc:  # 2 for a name that is not a device, 1 for one not here
             print(f"drcnet-studio: error: {exc}", file=sys.stderr)
-            return 2
+            return 2 if isinstance(exc, UsageError) else 1
     import cv2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

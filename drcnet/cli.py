@@ -19,7 +19,7 @@ from . import TASKS, __version__
 from .batch import FAILED, SKIPPED, BatchProgress, expand_inputs, plan_outputs, restore_files
 from .complexity import count_macs, count_params
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES, available_devices, resolve_device
-from .errors import DRCNetError, ImageTooLargeError, ImageWriteError
+from .errors import DRCNetError, ImageTooLargeError, ImageWriteError, UsageError
 from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
@@ -69,9 +69,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     folder = folder or args.output.endswith(("/", os.sep))
     pairs = plan_outputs(inputs, Path(args.output), folder, name="-o")
     if args.tile_batch < 0:
-        raise DRCNetError(f"--tile-batch must be >= 0, got {args.tile_batch}")
+        raise UsageError(f"--tile-batch must be >= 0, got {args.tile_batch}")
     if args.max_pixels < 1:
-        raise DRCNetError(f"--max-pixels must be >= 1, got {args.max_pixels}")
+        raise UsageError(f"--max-pixels must be >= 1, got {args.max_pixels}")
 
     model = load_model(args.task, device=args.device, variant=args.variant,
                        weights=args.weights, precision=args.precision)
@@ -326,10 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "device", None) not in (None, "auto"):
             resolve_device(args.device)
         return int(args.func(args) or 0)
+    except (UsageError, ValueError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except DRCNetError as exc:
         return _fail(str(exc))
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .devices import PRECISION_CHOICES
-from .errors import Cancelled, DRCNetError
+from .errors import Cancelled, DRCNetError, UsageError
 from .inference import DEFAULT_OVERLAP, DEFAULT_TILE
 
 R = TypeVar("R")
@@ -124,7 +124,7 @@ def _check_out_file(path: str | None, flag: str) -> None:
         return
     p = Path(path)
     if p.is_dir():
-        raise DRCNetError(f"{flag} {path} is a folder; name the file to write")
+        raise UsageError(f"{flag} {path} is a folder; name the file to write")
     parent = p.parent
     if not parent.is_dir():
         raise DRCNetError(f"{flag} {path}: {parent} "
@@ -135,7 +135,7 @@ def _check_out_folder(path: str, flag: str) -> None:
     p = Path(path)
     taken = next((q for q in (p, *p.parents) if q.exists()), None)
     if taken is not None and not taken.is_dir():
-        raise DRCNetError(f"{flag} {path}: {taken} is a file, not a folder")
+        raise UsageError(f"{flag} {path}: {taken} is a file, not a folder")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -253,16 +253,16 @@ def cmd_widen(args: argparse.Namespace) -> int:
     if not src.is_file():
         raise DRCNetError(f"no weight file {src}")
     if out.suffix != ".safetensors":
-        raise DRCNetError(f"the output must be a .safetensors file, got {out}")
+        raise UsageError(f"the output must be a .safetensors file, got {out}")
     if out.resolve() == src.resolve():
-        raise DRCNetError("the output would replace the weights being widened")
+        raise UsageError("the output would replace the weights being widened")
     if out.is_dir():
-        raise DRCNetError(f"{out} is a folder; name the weight file to write")
+        raise UsageError(f"{out} is a folder; name the weight file to write")
     if out.exists() and not args.force:
         raise DRCNetError(f"{out} exists; pass --force to replace it")
     meta = read_metadata(src)
     if args.weights and meta.get("task") not in (None, args.task):
-        raise DRCNetError(f"{src} was trained for {meta.get('task')}, not {args.task}")
+        raise UsageError(f"{src} was trained for {meta.get('task')}, not {args.task}")
     narrow = build_model(src)
     wide = widen(narrow, args.factor, noise=args.noise, seed=args.seed)
     # What the narrow file's training was stays as history; its scores and step counts
@@ -380,6 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except (UsageError, ValueError) as exc:
+        print(f"drcnet: error: {exc}", file=sys.stderr)
+        return 2
     except DRCNetError as exc:
         print(f"drcnet: error: {exc}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .degradations import Degradation, degrade, get_degradation
-from .errors import DRCNetError
+from .errors import DRCNetError, UsageError
 from .imageio import IMAGE_EXTENSIONS, image_size, read_image
 from .metrics import SSIM_WINDOW
 
@@ -319,7 +319,7 @@ def paired_files(root: PathLike, layout: str) -> list[tuple[Path, Path]]:
     ``train/GOPR0372_07_00/blur``) is paired with its sibling clean folder.
     """
     if layout not in LAYOUTS:
-        raise DRCNetError(f"unknown layout '{layout}'; choose one of {', '.join(LAYOUTS)}")
+        raise UsageError(f"unknown layout '{layout}'; choose one of {', '.join(LAYOUTS)}")
     inp_name, tgt_name = LAYOUTS[layout]
     root = Path(root)
     if not root.is_dir():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import DeviceError
+from .errors import DeviceError, DeviceNameError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 PRECISION_CHOICES = ("auto", "fp32", "fp16", "bf16")
@@ -36,11 +36,11 @@ def resolve_precision(name: str, device: torch.device) -> str:
     everywhere else; GPU precisions are chosen explicitly until they are measured.
     """
     if name not in PRECISION_CHOICES:
-        raise DeviceError(f"unknown precision '{name}'; choose one of "
-                          f"{', '.join(PRECISION_CHOICES)}")
+        raise DeviceNameError(f"unknown precision '{name}'; choose one of "
+                              f"{', '.join(PRECISION_CHOICES)}")
     if name == "fp16" and device.type == "cpu":
-        raise DeviceError("fp16 runs emulated on the CPU (minutes per image); use bf16, fp32 "
-                          "or auto")
+        raise DeviceNameError("fp16 runs emulated on the CPU (minutes per image); use bf16, "
+                              "fp32 or auto")
     if name != "auto":
         return name
     return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
@@ -94,12 +94,12 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
         try:
             dev = torch.device(name)
         except RuntimeError:
-            raise DeviceError(f"unknown device '{name}'; use auto, cpu, cuda, cuda:N or mps"
-                              ) from None
+            raise DeviceNameError(f"unknown device '{name}'; use auto, cpu, cuda, cuda:N or "
+                                  "mps") from None
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise DeviceError(
                 f"device '{name}' does not exist; this machine has "
                 f"{torch.cuda.device_count()} CUDA device(s)"
             )
         return dev
-    raise DeviceError(f"unknown device '{name}'; choose one of {', '.join(DEVICE_CHOICES)}")
+    raise DeviceNameError(f"unknown device '{name}'; choose one of {', '.join(DEVICE_CHOICES)}")

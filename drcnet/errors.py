@@ -7,6 +7,12 @@ class DRCNetError(Exception):
     """Base class for errors the CLI and GUI show to users as one line."""
 
 
+class UsageError(DRCNetError):
+    """A value or combination of settings the user gave can never work (out of range, an
+    unknown name, options that conflict). The command line exits with status 2 for it, as
+    for its own parsing errors, and with 1 for every other failure."""
+
+
 class ImageReadError(DRCNetError):
     """An image file is missing, empty, corrupt, not an image, or too large."""
 
@@ -34,6 +40,10 @@ class NoWeightsError(WeightsError):
 
 class DeviceError(DRCNetError):
     """A requested compute device is not available."""
+
+
+class DeviceNameError(DeviceError, UsageError):
+    """An unknown device or precision name, or a precision the device cannot run."""
 
 
 class Cancelled(DRCNetError):

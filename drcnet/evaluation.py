@@ -68,7 +68,7 @@ from .datasets import (
     synthetic_pair,
 )
 from .degradations import TASK_DEFAULT, get_degradation
-from .errors import Cancelled, DRCNetError
+from .errors import Cancelled, DRCNetError, UsageError
 from .imageio import image_size, read_image
 from .inference import (
     DEFAULT_OVERLAP,
@@ -143,25 +143,25 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
-            raise DRCNetError(f"unknown task '{self.task}'; choose one of {', '.join(TASKS)}")
+            raise UsageError(f"unknown task '{self.task}'; choose one of {', '.join(TASKS)}")
         if self.paired and self.degradation:
-            raise DRCNetError("give either --degradation (synthetic pairs) or --paired, not both")
+            raise UsageError("give either --degradation (synthetic pairs) or --paired, not both")
         if self.paired and self.paired not in LAYOUTS:
-            raise DRCNetError(f"unknown layout '{self.paired}'; choose one of "
-                              f"{', '.join(LAYOUTS)}")
+            raise UsageError(f"unknown layout '{self.paired}'; choose one of "
+                             f"{', '.join(LAYOUTS)}")
         if self.size and self.size < MIN_SIDE:
-            raise DRCNetError(f"--max-size must be 0 (whole images) or >= {MIN_SIDE}, "
-                              f"got {self.size}")
+            raise UsageError(f"--max-size must be 0 (whole images) or >= {MIN_SIDE}, "
+                             f"got {self.size}")
         if self.draws < 1:
-            raise DRCNetError(f"--draws must be >= 1, got {self.draws}")
+            raise UsageError(f"--draws must be >= 1, got {self.draws}")
         if self.paired and self.draws > 1:
-            raise DRCNetError("--draws is for synthetic degradations; a paired set has one "
-                              "degraded image per photo")
+            raise UsageError("--draws is for synthetic degradations; a paired set has one "
+                             "degraded image per photo")
         if (self.tile or 0) < 0 or self.limit < 0 or self.overlap < 0:
-            raise DRCNetError("--tile, --overlap and --limit must not be negative")
+            raise UsageError("--tile, --overlap and --limit must not be negative")
         if self.ensemble not in VIEWS:
-            raise DRCNetError(f"ensemble must be one of {sorted(VIEWS)} views, "
-                              f"got {self.ensemble}")
+            raise UsageError(f"ensemble must be one of {sorted(VIEWS)} views, "
+                             f"got {self.ensemble}")
 
     @property
     def recipe(self) -> str:
@@ -171,7 +171,7 @@ class RunConfig:
         try:
             return get_degradation(self.degradation or TASK_DEFAULT[self.task]).name
         except ValueError as exc:
-            raise DRCNetError(str(exc)) from None
+            raise UsageError(str(exc)) from None
 
     def tiles(self) -> TileConfig:
         tile = DEFAULT_TILE if self.tile is None else self.tile
@@ -197,9 +197,9 @@ class EvalConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.t is not None and not 0.0 < self.t < 1.0:
-            raise DRCNetError(f"--t must lie in (0, 1), got {self.t}")
+            raise UsageError(f"--t must lie in (0, 1), got {self.t}")
         if self.delta is not None and not 0.0 < self.delta < math.inf:
-            raise DRCNetError(f"--delta must be finite and > 0, got {self.delta}")
+            raise UsageError(f"--delta must be finite and > 0, got {self.delta}")
 
 
 # ------------------------------------------------------------------------------- data

@@ -30,7 +30,7 @@ import torch
 
 from .datasets import color_gains, list_images, load_photos, saturation_gain, zoom_side
 from .degradations import BLIND_SIGMA, get_degradation, jpeg, line_kernel, shake_kernel
-from .errors import DRCNetError
+from .errors import UsageError
 
 PathLike = str | os.PathLike[str]
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -131,8 +131,8 @@ class GpuSynthesizer:
         self.sat_aug = float(sat_aug)
         self.recipe = get_degradation(task).name
         if self.recipe not in _SUPPORTED:
-            raise DRCNetError(f"the on-device synthesizer has no recipe '{self.recipe}'; "
-                              f"use synth=cpu")
+            raise UsageError(f"the on-device synthesizer has no recipe '{self.recipe}'; "
+                             f"use synth=cpu")
         self.crop, self.batch_size = int(crop), int(batch_size)
         self.device = torch.device(device)
         self.margin = BLUR_MARGIN if self.recipe == "blur" else 0

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .blocks import BlockMaps
-from .errors import Cancelled, DRCNetError, first_line
+from .errors import Cancelled, DRCNetError, UsageError, first_line
 from .network import DRCNet
 
 
@@ -374,8 +374,8 @@ def check_strength(strength: float) -> float:
     [0, 1] (or not a number)."""
     s = float(strength)
     if not 0.0 <= s <= 1.0:  # also False for NaN
-        raise DRCNetError(f"strength must be between 0 and 1 (1: the full restoration), "
-                          f"got {strength:g}")
+        raise UsageError(f"strength must be between 0 and 1 (1: the full restoration), "
+                         f"got {strength:g}")
     return s
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from .blocks import PAPER_DELTA, PAPER_T
 from .compare import format_delta
-from .errors import Cancelled, DRCNetError
+from .errors import Cancelled, DRCNetError, UsageError
 from .evaluation import RunConfig, eval_data, load_eval_model
 from .imageio import write_image
 from .inference import Progress, restore_tiled, run
@@ -60,13 +60,13 @@ class SweepConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.t_values or not self.delta_values:
-            raise DRCNetError("a sweep needs at least one t and one delta value")
+            raise UsageError("a sweep needs at least one t and one delta value")
         fixed_t = () if self.t_fixed is None else (self.t_fixed,)
         fixed_d = () if self.delta_fixed is None else (self.delta_fixed,)
         bad_t = [t for t in (*self.t_values, *fixed_t) if not 0.0 < t < 1.0]
         bad_d = [d for d in (*self.delta_values, *fixed_d) if not d > 0.0]
         if bad_t or bad_d:
-            raise DRCNetError(f"t must lie in (0, 1) and delta be > 0; got {bad_t or bad_d}")
+            raise UsageError(f"t must lie in (0, 1) and delta be > 0; got {bad_t or bad_d}")
 
 
 @dataclass(frozen=True)

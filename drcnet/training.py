@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .datasets import PairedFolder, SyntheticPairs, ValidationSet, small_note
 from .devices import resolve_device
-from .errors import Cancelled, DRCNetError, first_line
+from .errors import Cancelled, DRCNetError, UsageError, first_line
 from .gpu_synthesis import GpuSynthesizer
 from .imageio import make_temp
 from .inference import run
@@ -119,40 +119,40 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.task not in ("denoise", "derain", "deblur"):
-            raise DRCNetError(f"unknown task '{self.task}'; choose denoise, derain or deblur")
+            raise UsageError(f"unknown task '{self.task}'; choose denoise, derain or deblur")
         check_variant(self.task, self.variant)  # a WeightsError, which is a DRCNetError
         if self.synth not in ("auto", "gpu", "cpu"):
-            raise DRCNetError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
+            raise UsageError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
         if self.scale_aug < 1.0 or self.color_aug < 0.0 or self.sat_aug < 1.0:
-            raise DRCNetError(f"scale_aug and sat_aug must be >= 1 and color_aug >= 0 (1, 1 and "
-                              f"0 = off), got {self.scale_aug}, {self.sat_aug} and "
-                              f"{self.color_aug}")
+            raise UsageError(f"scale_aug and sat_aug must be >= 1 and color_aug >= 0 (1, 1 and "
+                             f"0 = off), got {self.scale_aug}, {self.sat_aug} and "
+                             f"{self.color_aug}")
         if not 0.0 <= self.ema < 1.0:
-            raise DRCNetError(f"ema must be in [0, 1) (0 = off; 0.999 is typical), got {self.ema}")
+            raise UsageError(f"ema must be in [0, 1) (0 = off; 0.999 is typical), got {self.ema}")
         if self.keep_every < 0:
-            raise DRCNetError(f"keep_every must be >= 0 (0 = off), got {self.keep_every}")
+            raise UsageError(f"keep_every must be >= 0 (0 = off), got {self.keep_every}")
         if self.lowfreq < 0 or self.lowfreq_pool < 2:
-            raise DRCNetError(f"lowfreq must be >= 0 (0 = off) and lowfreq_pool >= 2, got "
-                              f"{self.lowfreq} and {self.lowfreq_pool}")
+            raise UsageError(f"lowfreq must be >= 0 (0 = off) and lowfreq_pool >= 2, got "
+                             f"{self.lowfreq} and {self.lowfreq_pool}")
         if self.lowfreq and self.lowfreq_pool > self.crop:
-            raise DRCNetError(f"lowfreq_pool ({self.lowfreq_pool}) must not exceed the crop "
-                              f"({self.crop})")
+            raise UsageError(f"lowfreq_pool ({self.lowfreq_pool}) must not exceed the crop "
+                             f"({self.crop})")
         if self.pixel_loss not in PIXEL_LOSSES:
-            raise DRCNetError(f"unknown pixel_loss '{self.pixel_loss}'; choose "
-                              f"{', '.join(PIXEL_LOSSES)}")
+            raise UsageError(f"unknown pixel_loss '{self.pixel_loss}'; choose "
+                             f"{', '.join(PIXEL_LOSSES)}")
         if self.variant == "noea" and self.ea:
             object.__setattr__(self, "ea", False)
         for key in ("steps", "batch_size", "crop", "log_every", "val_every", "ckpt_every",
                     "val_draws"):
             if getattr(self, key) < 1:
-                raise DRCNetError(f"{key} must be >= 1, got {getattr(self, key)}")
+                raise UsageError(f"{key} must be >= 1, got {getattr(self, key)}")
         for key in ("min_lr", "warmup_steps", "weight_decay", "grad_clip", "cr_alpha",
                     "max_minutes", "val_minutes", "ckpt_minutes", "num_workers", "seed",
                     "val_seed", "cr_seed"):
             if not getattr(self, key) >= 0:  # also refuses NaN
-                raise DRCNetError(f"{key} must be >= 0, got {getattr(self, key)}")
+                raise UsageError(f"{key} must be >= 0, got {getattr(self, key)}")
         if not self.lr > 0:
-            raise DRCNetError(f"lr must be > 0, got {self.lr}")
+            raise UsageError(f"lr must be > 0, got {self.lr}")
 
     @property
     def weight_name(self) -> str:
@@ -175,7 +175,7 @@ class TrainConfig:
             except (OSError, yaml.YAMLError) as exc:
                 raise DRCNetError(f"cannot read config {p}: {exc}") from None
             if not isinstance(raw, dict):
-                raise DRCNetError(f"config {p} must be a mapping of settings")
+                raise UsageError(f"config {p} must be a mapping of settings")
             raw.setdefault("config_file", p.as_posix())
         cfg = cls(**_coerce(raw, str(path)))
         return cfg.with_overrides(overrides)
@@ -189,7 +189,7 @@ class TrainConfig:
             for item in overrides:
                 key, sep, value = item.partition("=")
                 if not sep:
-                    raise DRCNetError(f"override '{item}' must look like key=value")
+                    raise UsageError(f"override '{item}' must look like key=value")
                 items[key.strip()] = yaml.safe_load(value) if value.strip() else ""
         return dataclasses.replace(self, **_coerce(items, "overrides"))
 
@@ -218,15 +218,15 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
     for key, value in raw.items():
         if key not in hints:
             known = ", ".join(sorted(hints))
-            raise DRCNetError(f"unknown setting '{key}' in {where}; known settings: {known}")
+            raise UsageError(f"unknown setting '{key}' in {where}; known settings: {known}")
         kind = hints[key]
         try:
             if kind is bool:
                 word = value.strip().lower() if isinstance(value, str) else value
                 flag = True if word in _YES else False if word in _NO else word
                 if not isinstance(flag, bool) and flag not in (0, 1):  # YAML null, 2, "ture"
-                    raise DRCNetError(f"setting '{key}' in {where} must be true or false "
-                                      f"(or yes/no, on/off, 1/0), got {value!r}")
+                    raise UsageError(f"setting '{key}' in {where} must be true or false "
+                                     f"(or yes/no, on/off, 1/0), got {value!r}")
                 out[key] = bool(flag)
             elif kind is int:
                 if isinstance(value, float) and not value.is_integer():
@@ -237,8 +237,8 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
             else:
                 out[key] = "" if value is None else str(value)
         except (TypeError, ValueError):
-            raise DRCNetError(f"setting '{key}' in {where} must be a {kind.__name__}, "
-                              f"got {value!r}") from None
+            raise UsageError(f"setting '{key}' in {where} must be a {kind.__name__}, "
+                             f"got {value!r}") from None
     return out
 
 
@@ -539,9 +539,9 @@ def _refuse_old_run(out: Path) -> None:
     last = out / "last.safetensors"
     if last.is_file():
         step = read_metadata(last).get("step", "?")
-        raise DRCNetError(f"{out} holds a run at step {step}; a fresh run (no resume) would mix "
-                          "into its log and replace its best weights: use another out_dir, or "
-                          "delete that one first")
+        raise UsageError(f"{out} holds a run at step {step}; a fresh run (no resume) would mix "
+                         "into its log and replace its best weights: use another out_dir, or "
+                         "delete that one first")
 
 
 def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
@@ -552,7 +552,7 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
     meta = read_metadata(last)
     stored = json.loads(meta.get("config", "{}"))
     if (stored.get("wf"), stored.get("depth")) != (cfg.wf, cfg.depth):
-        raise DRCNetError(
+        raise UsageError(
             f"{last} was trained with wf={stored.get('wf')}, depth={stored.get('depth')} but "
             f"the config asks for wf={cfg.wf}, depth={cfg.depth}; use another out_dir")
     # A run that changed what it learns would export one model's weights under another's
@@ -560,7 +560,7 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
     was = {"task": meta.get("task"), "variant": meta.get("variant"), "ea": stored.get("ea")}
     for key, value in was.items():
         if value is not None and value != getattr(cfg, key):
-            raise DRCNetError(
+            raise UsageError(
                 f"{last} is a run with {key}={value} but the config asks for "
                 f"{key}={getattr(cfg, key)}; use another out_dir (init_weights= starts a new "
                 "run from its weights)")

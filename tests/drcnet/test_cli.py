@@ -431,3 +431,28 @@ def test_restore_keeps_the_camera_record_unless_told(tmp_path, weights, photo) -
     kept, bare = read_image(tmp_path / "kept.jpg"), read_image(tmp_path / "bare.jpg")
     assert kept.exif == exif and kept.icc == icc
     assert bare.exif is None and bare.icc == icc  # the colours still need their profile
+
+
+def test_exit_status_says_usage_or_failure(tmp_path, weights, photo, capsys) -> None:
+    """2 for a value or combination that can never work (as argparse's own errors), 1 for a
+    file or device that lets the command down."""
+    base = ["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+            "--device", "cpu", "-q"]
+    usage = [[*base, "--weights", str(weights), "--tile", "3"],
+             [*base, "--weights", str(weights), "--precision", "fp16"],
+             [*base, "--weights", str(weights), "--max-pixels", "0"],
+             ["eval", "--task", "denoise", "--weights", str(weights), "--data", str(tmp_path),
+              "--degradation", "nosuch"],
+             ["eval", "--task", "denoise", "--weights", str(weights), "--data", str(tmp_path),
+              "--degradation", "gaussian25", "--draws", "0"],
+             ["train", "--config", str(Path(__file__).parents[2] / "configs" / "denoise.yaml"),
+              "--set", "lr=-1"]]
+    for argv in usage:
+        assert main(argv) == 2, argv
+        _one_line_error(capsys, 2)
+    failures = [["restore", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o.png"),
+                 "--task", "denoise", "--weights", str(weights), "--device", "cpu", "-q"],
+                [*base, "--weights", str(tmp_path / "missing.safetensors")]]
+    for argv in failures:
+        assert main(argv) == 1, argv
+        _one_line_error(capsys, 1)

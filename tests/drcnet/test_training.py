@@ -349,7 +349,7 @@ def test_cli_train(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert build_model(tmp_path / "cli" / "final.safetensors").config.depth == 2
     said = capsys.readouterr().out  # where to look at it, a path the GUI opens
     assert f"drcnet-studio --weights {tmp_path / 'cli'}" in said
-    assert main([*args, "--set", "bogus=1"]) == 1
+    assert main([*args, "--set", "bogus=1"]) == 2  # a usage error, as argparse's own
 
 
 def test_cli_train_stops_cleanly_on_sigterm(corpus: Path, tmp_path: Path) -> None:
