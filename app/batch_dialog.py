@@ -260,6 +260,8 @@ class BatchDialog(QDialog):
             if r.range is not None and (r.range.out_of_range or r.range.repaired):
                 line += f"\n    {'warning' if r.range.out_of_range else 'note'}: " \
                         f"{r.range.message()}"
+            if r.note:
+                line += f"\n    note: {r.note}"
         elif r.status == SKIPPED:
             line = f"{r.src.name}: skipped, {r.dst.name} exists"
         else:

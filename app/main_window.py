@@ -59,7 +59,7 @@ from drcnet.compare import (
 )
 from drcnet.devices import available_devices
 from drcnet.errors import WeightsError
-from drcnet.imageio import IMAGE_EXTENSIONS, Image, read_image, write_image
+from drcnet.imageio import IMAGE_EXTENSIONS, Image, frames_note, read_image, write_image
 from drcnet.inference import (
     DEFAULT_TILE,
     AreaDone,
@@ -697,6 +697,8 @@ class MainWindow(QMainWindow):
         space = display_space(opened.image.icc)
         if space is not None:
             depth += f", {space.description() or 'wide-gamut'} profile (shown as sRGB)"
+        if opened.image.frames > 1:
+            depth += f" · {frames_note(opened.image)}"
         self.statusBar().showMessage(f"Opened {path.name}: {w}×{h}{depth}"
                                      + (f" · {dropped}" if dropped else ""), 8000 if dropped
                                      else 5000)

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from .compare import ExportParams
 from .errors import Cancelled, DRCNetError, ImageWriteError
-from .imageio import IMAGE_EXTENSIONS, Image, check_image_type, read_image, write_image
+from .imageio import (
+    IMAGE_EXTENSIONS,
+    Image,
+    check_image_type,
+    frames_note,
+    read_image,
+    write_image,
+)
 from .inference import (
     Progress,
     TileConfig,
@@ -108,7 +115,8 @@ class FileResult:
 
     ``status`` is ``restored``, ``failed`` (``error`` says why), ``skipped`` (its output
     existed and the batch was told to keep existing files) or ``cancelled`` (not finished).
-    ``range`` is the range check over its tiles (restored files only).
+    ``range`` is the range check over its tiles (restored files only); ``note`` says when
+    only the first frame of an animation or page of a TIFF was restored.
     """
 
     src: Path
@@ -117,6 +125,7 @@ class FileResult:
     error: DRCNetError | None = None
     range: RangeReport | None = None
     seconds: float = 0.0
+    note: str = ""
 
     @property
     def message(self) -> str:
@@ -212,7 +221,8 @@ def restore_files(
                             gray=image.gray, metadata=meta, icc=image.icc,
                             exif=image.exif if keep_exif else None)
                 result = FileResult(src, dst, RESTORED, range=report,
-                                    seconds=time.perf_counter() - start)
+                                    seconds=time.perf_counter() - start,
+                                    note=frames_note(image))
             except Cancelled:
                 break
             except DRCNetError as exc:

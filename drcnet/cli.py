@@ -135,6 +135,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(f"drcnet: warning: {r.src.name}: {r.range.message()}", file=sys.stderr)
         elif r.range.repaired:  # also said with --quiet: the output was made differently
             print(f"drcnet: note: {r.src.name}: {r.range.message()}", file=sys.stderr)
+        if r.note:  # also said with --quiet: the output holds less than the input
+            print(f"drcnet: note: {r.src.name}: {r.note}", file=sys.stderr)
         if not args.quiet:
             print(f"{r.src} -> {r.dst}", file=sys.stderr)
 

@@ -31,7 +31,8 @@ import numpy as np
 from .errors import ImageReadError, ImageTooLargeError, ImageWriteError
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
-_ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")
+_ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp", ".bmp")  # BMP: a v5 header's alpha mask
+_FLOAT_SLACK = 1 / 1024  # float samples this far outside [0, 1] are rounding, clipped quietly
 _16BIT_EXTENSIONS = (".png", ".tif", ".tiff")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers (C4 = DHT, C8 = JPG and CC = DAC are not frames).
@@ -54,6 +55,8 @@ class Image:
             (none, or a BMP).
         exif: the EXIF block (a TIFF structure, without JPEG's ``Exif\0\0`` prefix) of a
             JPEG, PNG or WebP file, or ``None``.
+        frames: how many frames an animated PNG or WebP has, or pages a TIFF (its
+            reduced-resolution pages not counted); only the first is read.
     """
 
     rgb: np.ndarray
@@ -63,6 +66,7 @@ class Image:
     path: Path
     icc: bytes | None = None
     exif: bytes | None = None
+    frames: int = 1
 
 
 # --------------------------------------------------------------------------- reading
@@ -112,11 +116,98 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
         raise ImageReadError(f"{p} is not an image that can be decoded (corrupt or unsupported).")
     if size is None:
         _check_pixels(p, img.shape[1], img.shape[0], max_pixels)
+    img = _decoder_fixes(raw, img)
 
     meta = _read_meta(raw)
     if not raw.startswith(b"RIFF"):  # WebP: browsers and libwebp show it unturned
         img = _apply_orientation(img, _exif_orientation(meta["exif"]))
-    return replace(_to_image(img, p), **meta)
+    return replace(_to_image(img, p), frames=_frame_count(raw), **meta)
+
+
+def _frame_count(raw: bytes) -> int:
+    """Frames of an animated PNG or WebP, or full-resolution pages of a TIFF; 1 where the
+    header says nothing or cannot be read."""
+    try:
+        if raw.startswith(_PNG_SIGNATURE):
+            for name, a, b in _png_chunks(raw):
+                if name == b"acTL" and b - a >= 8:  # before the image data, by the APNG spec
+                    return max(1, struct.unpack(">I", raw[a : a + 4])[0])
+                if name == b"IDAT":
+                    break
+        elif raw.startswith(b"RIFF") and raw[8:12] == b"WEBP":
+            return max(1, sum(kind == b"ANMF" for kind, _, _ in _webp_chunks(raw)))
+        elif raw[:4] in (b"II*\x00", b"MM\x00*"):
+            order = "<" if raw[:2] == b"II" else ">"
+            (ifd,) = struct.unpack(order + "I", raw[4:8])
+            pages, seen = 0, set()
+            while ifd and ifd not in seen and len(seen) < 4096:
+                seen.add(ifd)
+                (count,) = struct.unpack(order + "H", raw[ifd : ifd + 2])
+                subfile = 0
+                for k in range(count):
+                    e = ifd + 2 + 12 * k
+                    tag, typ = struct.unpack(order + "HH", raw[e : e + 4])
+                    if tag == 254 and typ == 4:  # NewSubfileType; bit 0: reduced resolution
+                        (subfile,) = struct.unpack(order + "I", raw[e + 8 : e + 12])
+                pages += not subfile & 1
+                (ifd,) = struct.unpack(order + "I", raw[ifd + 2 + 12 * count :
+                                                        ifd + 6 + 12 * count])
+            return max(1, pages)
+    except (IndexError, struct.error):
+        pass
+    return 1
+
+
+def frames_note(image: Image) -> str:
+    """"only the first of 3 frames is restored" for an animation or multi-page file, else ""."""
+    if image.frames <= 1:
+        return ""
+    what = "pages" if image.path.suffix.lower() in (".tif", ".tiff") else "frames"
+    return f"only the first of its {image.frames} {what} is restored"
+
+
+def _decoder_fixes(raw: bytes, img: np.ndarray) -> np.ndarray:
+    """What OpenCV's decoders get wrong, put right from the file's own header:
+
+    - a gray PNG's transparency key (tRNS) becomes an alpha channel (OpenCV ignores it);
+    - a gray+alpha PNG comes back gray+alpha, not as BGRA with three equal channels;
+    - a TIFF's associated (premultiplied) alpha, and the unassociated alpha that libtiff
+      premultiplies on 8-bit reads, become straight alpha again, as everything else here uses
+      (colour under alpha 0 is lost to the premultiplication; it shows nowhere).
+    """
+    try:
+        if raw.startswith(_PNG_SIGNATURE) and raw[12:16] == b"IHDR":
+            depth, kind = raw[24], raw[25]
+            if kind == 4 and img.ndim == 3 and img.shape[2] == 4:  # gray + alpha
+                return np.ascontiguousarray(img[:, :, [0, 3]])
+            if kind == 0 and img.ndim == 2:
+                key = next((raw[a:b] for name, a, b in _png_chunks(raw) if name == b"tRNS"),
+                           None)
+                if key is not None and len(key) == 2:
+                    value = int.from_bytes(key, "big")
+                    if depth < 8:  # OpenCV scales 1/2/4-bit samples to 0..255
+                        value = value * 255 // ((1 << depth) - 1)
+                    top = np.iinfo(img.dtype).max
+                    alpha = np.where(img == value, 0, top).astype(img.dtype)
+                    return np.dstack([img, alpha])
+        if raw[:4] in (b"II*\x00", b"MM\x00*") and img.ndim == 3 and img.shape[2] == 4 \
+                and img.dtype in (np.uint8, np.uint16):
+            extra = _tiff_ifd0(raw).get(338, 0)  # ExtraSamples: 1 associated, 2 unassociated
+            if extra == 1 or (extra == 2 and img.dtype == np.uint8):
+                return _unpremultiply(img)
+    except (IndexError, KeyError, struct.error):  # a header too damaged to say: as decoded
+        pass
+    return img
+
+
+def _unpremultiply(img: np.ndarray) -> np.ndarray:
+    top = float(np.iinfo(img.dtype).max)
+    a = img[:, :, 3:].astype(np.float32)
+    colour = img[:, :, :3].astype(np.float32) * top / np.maximum(a, 1.0)
+    colour = np.where(a > 0, np.minimum(colour, top), 0.0)
+    out = img.copy()
+    out[:, :, :3] = np.rint(colour).astype(img.dtype)
+    return out
 
 
 def _check_pixels(p: Path, width: int, height: int, max_pixels: int | None) -> None:
@@ -133,7 +224,13 @@ def _to_image(img: np.ndarray, p: Path) -> Image:
     elif img.dtype == np.uint16:
         bit_depth, x = 16, img.astype(np.float32) / 65535.0
     elif img.dtype in (np.float32, np.float64):
-        bit_depth, x = 16, np.clip(np.nan_to_num(img.astype(np.float32)), 0.0, 1.0)
+        x = np.nan_to_num(img.astype(np.float32))
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -_FLOAT_SLACK or hi > 1 + _FLOAT_SLACK:  # clipped, it would lose the picture
+            raise ImageReadError(
+                f"{p} holds floating-point samples from {lo:.4g} to {hi:.4g}; float images are "
+                "read as values from 0 to 1 (scale it to that range, or save it as 16-bit).")
+        bit_depth, x = 16, np.clip(x, 0.0, 1.0)
     else:
         raise ImageReadError(f"{p} has {img.dtype} samples; only 8/16-bit images are supported.")
 
@@ -749,7 +846,7 @@ def write_image(
 ) -> Path:
     """Write an RGB(A) image atomically; the format follows the file extension.
 
-    Alpha is kept for PNG/TIFF/WebP and dropped for JPEG/BMP; 16-bit is written for PNG/TIFF when
+    Alpha is kept for PNG/TIFF/WebP/BMP and dropped for JPEG; 16-bit is written for PNG/TIFF when
     ``bit_depth=16``, 8-bit otherwise. WebP is written lossless. ``metadata`` becomes PNG text
     chunks and is ignored for other formats (callers write a sidecar there).
 

@@ -456,3 +456,15 @@ def test_exit_status_says_usage_or_failure(tmp_path, weights, photo, capsys) -> 
     for argv in failures:
         assert main(argv) == 1, argv
         _one_line_error(capsys, 1)
+
+
+def test_restore_says_only_the_first_frame_is_restored(tmp_path, weights, capsys) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(0)
+    frames = [pil.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)) for _ in range(2)]
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:],
+                   lossless=True)
+    assert main(["restore", str(tmp_path / "anim.webp"), "-o", str(tmp_path / "o.png"),
+                 "--task", "denoise", "--weights", str(weights), "--device", "cpu", "-q"]) == 0
+    assert ("drcnet: note: anim.webp: only the first of its 2 frames is restored"
+            in capsys.readouterr().err)

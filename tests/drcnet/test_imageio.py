@@ -109,6 +109,81 @@ def test_alpha_preserved(tmp_path: Path, ext: str) -> None:
     np.testing.assert_allclose(img.rgb[visible], rgb[visible], atol=1e-6)
 
 
+def test_straight_alpha_from_tiffs_that_other_programs_write(tmp_path: Path) -> None:
+    """Pillow, GIMP and Photoshop mark RGBA TIFFs' alpha unassociated (ExtraSamples 2), which
+    libtiff premultiplies on 8-bit reads; associated alpha (1) is stored premultiplied."""
+    pil = pytest.importorskip("PIL.Image")
+    rgba = np.zeros((6, 8, 4), np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2] = 40, 217, 128
+    rgba[..., 3] = np.linspace(1, 255, 8).astype(np.uint8)
+    pil.fromarray(rgba).save(tmp_path / "straight.tif")
+    img = read_image(tmp_path / "straight.tif")
+    visible = rgba[..., 3] >= 32  # low alpha loses precision to the premultiplication
+    np.testing.assert_allclose(img.rgb[visible] * 255, rgba[..., :3][visible], atol=4)
+    np.testing.assert_allclose(img.alpha * 255, rgba[..., 3], atol=0.5)
+    tifffile = pytest.importorskip("tifffile")
+    for depth in (np.uint8, np.uint16):
+        top = np.iinfo(depth).max
+        straight = rgba.astype(np.float64) / 255
+        stored = straight.copy()
+        stored[..., :3] *= straight[..., 3:]  # associated: the file holds colour × alpha
+        tifffile.imwrite(tmp_path / "assoc.tif", np.rint(stored * top).astype(depth),
+                         photometric="rgb", extrasamples=[1])
+        img = read_image(tmp_path / "assoc.tif")
+        np.testing.assert_allclose(img.rgb[visible], straight[..., :3][visible], atol=4 / 255)
+        tifffile.imwrite(tmp_path / "unassoc.tif", np.rint(straight * top).astype(depth),
+                         photometric="rgb", extrasamples=[2])
+        img = read_image(tmp_path / "unassoc.tif")
+        np.testing.assert_allclose(img.rgb[visible], straight[..., :3][visible], atol=4 / 255)
+
+
+def test_gray_pngs_with_transparency(tmp_path: Path) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    gray = np.tile(np.arange(0, 240, 30, dtype=np.uint8), (5, 1))
+    pil.fromarray(gray, "L").save(tmp_path / "key.png", transparency=60)  # a tRNS key
+    img = read_image(tmp_path / "key.png")
+    assert img.gray and img.alpha is not None
+    np.testing.assert_array_equal(img.alpha == 0, gray == 60)
+    la = np.dstack([gray, np.full_like(gray, 99)])
+    pil.fromarray(la, "LA").save(tmp_path / "la.png")
+    img = read_image(tmp_path / "la.png")
+    assert img.gray and img.rgb.shape == (5, 8, 3)
+    np.testing.assert_allclose(img.rgb[..., 0] * 255, gray, atol=1e-3)
+    np.testing.assert_allclose(img.alpha * 255, 99, atol=1e-3)
+
+
+def test_bmp_keeps_alpha(tmp_path: Path) -> None:
+    rgb, alpha = _rand_rgb(), _rand_rgb(seed=1)[..., 0]
+    img = read_image(write_image(tmp_path / "a.bmp", rgb, alpha=alpha))
+    np.testing.assert_allclose(img.alpha, alpha, atol=1e-6)
+    np.testing.assert_allclose(img.rgb, rgb, atol=1e-6)
+
+
+def test_float_tiffs_outside_zero_to_one_are_refused_not_clipped(tmp_path: Path) -> None:
+    x = _rand_rgb().astype(np.float32)
+    ok = _cv2_write(tmp_path / "ok.tif", x[..., ::-1] * (1 + 1e-4))  # rounding: read, clipped
+    np.testing.assert_allclose(read_image(ok).rgb, np.clip(x * (1 + 1e-4), 0, 1), atol=1e-6)
+    big = _cv2_write(tmp_path / "big.tif", x[..., ::-1] * 255)
+    with pytest.raises(ImageReadError, match="from 0 to 255.*from 0 to 1"):
+        read_image(big)
+
+
+@pytest.mark.parametrize("ext", [".png", ".webp", ".tif"])
+def test_animations_and_multi_page_tiffs_say_how_many_frames(tmp_path: Path, ext: str) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    frames = [pil.fromarray((_rand_rgb(seed=k) * 255).astype(np.uint8)) for k in range(3)]
+    path = tmp_path / f"anim{ext}"
+    frames[0].save(path, save_all=True, append_images=frames[1:], lossless=True)
+    img = read_image(path)
+    assert img.frames == 3 and img.rgb.shape == (24, 32, 3)
+    np.testing.assert_allclose(img.rgb * 255, np.asarray(frames[0]), atol=1e-3)
+    what = "pages" if ext == ".tif" else "frames"
+    assert imageio.frames_note(img) == f"only the first of its 3 {what} is restored"
+    frames[0].save(tmp_path / f"still{ext}")
+    still = read_image(tmp_path / f"still{ext}")
+    assert still.frames == 1 and imageio.frames_note(still) == ""
+
+
 def test_jpeg_write_drops_alpha(tmp_path: Path) -> None:
     out = write_image(tmp_path / "a.jpg", _rand_rgb(), alpha=np.ones((24, 32), np.float32))
     assert cv2.imdecode(np.fromfile(out, np.uint8), cv2.IMREAD_UNCHANGED).shape == (24, 32, 3)
