@@ -135,6 +135,11 @@ class BatchDialog(QDialog):
         self.start_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self.reject)
         self.open_folder_button.clicked.connect(self._open_output)
+        # After a run, Enter closes; it restores again only once the files or options change.
+        self._ran = False
+        self.output_edit.textChanged.connect(self._on_changed)
+        self.existing_combo.currentIndexChanged.connect(self._on_changed)
+        self.exif_check.toggled.connect(self._on_changed)
         w = engine.worker
         w.batchProgress.connect(self._on_progress)
         w.batchFinished.connect(self._on_finished)
@@ -161,6 +166,7 @@ class BatchDialog(QDialog):
         have = {p.resolve() for p in self._inputs}
         new = [p for p in found if p.resolve() not in have]
         self._inputs += new
+        self._ran = self._ran and not new
         self._folder_input = self._folder_input or folder
         for p in new:
             self.file_list.addItem(str(p))
@@ -170,8 +176,12 @@ class BatchDialog(QDialog):
         self._update_buttons()
         return True
 
+    def _on_changed(self) -> None:
+        self._ran = False
+        self._update_buttons()
+
     def clear_inputs(self) -> None:
-        self._inputs, self._folder_input = [], False
+        self._inputs, self._folder_input, self._ran = [], False, False
         self.file_list.clear()
         self._say("")
         self._update_buttons()
@@ -277,6 +287,7 @@ class BatchDialog(QDialog):
         self._say(("Cancelled: " if cancelled else "Done: ") + done,
                   error=any(r.status == FAILED for r in results))
         self.open_folder_button.setVisible(any(r.status == RESTORED for r in results))
+        self._ran = True
         self._update_buttons()
 
     def _on_failed(self, serial: int, message: str) -> None:
@@ -284,6 +295,7 @@ class BatchDialog(QDialog):
             return
         self.job = None
         self._say(f"The batch failed: {message}", error=True)
+        self._ran = True
         self._update_buttons()
 
     def _open_output(self) -> None:
@@ -301,6 +313,8 @@ class BatchDialog(QDialog):
             w.setEnabled(not busy)
         self.start_button.setEnabled(not busy and bool(self._inputs))
         self.close_button.setText("Cancel" if busy else "Close")
+        self.start_button.setDefault(not self._ran)
+        self.close_button.setDefault(self._ran)
         self.close_button.setEnabled(True)
 
     def reject(self) -> None:

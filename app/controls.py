@@ -199,6 +199,13 @@ class ControlsPanel(QWidget):
         self.delta_slider.setSingleStep(10)
         self.delta_slider.setPageStep(100)
         self.delta_slider.setToolTip(d_label.toolTip())
+        # Screen readers name these by their labels, not by the group box around them.
+        for label, box, slider in ((t_label, self.t_spin, self.t_slider),
+                                   (d_label, self.delta_spin, self.delta_slider)):
+            label.setBuddy(box)
+            box.setToolTip(label.toolTip())
+            box.setAccessibleName(label.text())
+            slider.setAccessibleName(label.text())
         grid.addLayout(d_row)
         grid.addWidget(self.delta_slider)
         scale = QHBoxLayout()
@@ -243,6 +250,9 @@ class ControlsPanel(QWidget):
         self.strength_slider.setRange(0, 100)
         self.strength_slider.setPageStep(10)
         self.strength_slider.setToolTip(s_label.toolTip())
+        s_label.setBuddy(self.strength_spin)
+        self.strength_spin.setAccessibleName("Strength")
+        self.strength_slider.setAccessibleName("Strength")
         ogrid.addLayout(s_row)
         ogrid.addWidget(self.strength_slider)
         layout.addWidget(output)
@@ -285,6 +295,7 @@ class ControlsPanel(QWidget):
         tile_row.addWidget(self.tile_spin, 1)
         tile_row.addWidget(self.tile_auto_check)
         rform.addRow("Tile", tile_row)
+        self.tile_spin.setAccessibleName("Tile")
         rform.addRow(self.refine_check)
         rform.addRow(self.ensemble_check)
         rform.addRow(self.repair_check)

@@ -352,7 +352,8 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        dock.setWidget(scroll)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no empty Tab stop; it still scrolls
+        dock.setWidget(scroll)                         # to the control that has the focus
         self.addDockWidget(area, dock)
         return dock
 
@@ -380,9 +381,9 @@ class MainWindow(QMainWindow):
         self.weights_action = self._action(
             "Open &Weights…", self.open_weights_dialog, K("Ctrl+Shift+O"),
             "Restore with a weight file of your own (e.g. one drcnet train wrote)")
-        self.reference_action = self._action("Load &reference…", self.reference_dialog,
+        self.reference_action = self._action("Load refere&nce…", self.reference_dialog,
                                              None, "A clean image to measure PSNR/SSIM against")
-        self.clear_reference_action = self._action("Clear reference", self.clear_reference)
+        self.clear_reference_action = self._action("C&lear reference", self.clear_reference)
         self.export_action = self._action("&Export…", self.export_dialog, K("Ctrl+E"),
                                           "Export the restored image or a comparison")
         self.paste_action = self._action(
@@ -1478,7 +1479,7 @@ class MainWindow(QMainWindow):
         if self.image is None or self.small is None or area.isEmpty():
             return None
         h, w = self.image.rgb.shape[:2]
-        if (self.viewer.scale() <= self.small.shape[1] / w * FOCUS_GAIN
+        if (self.viewer.screen_scale() <= self.small.shape[1] / w * FOCUS_GAIN
                 or area.width() * area.height() > share * h * w):
             return None
         return (area.y(), area.x(), area.height(), area.width())
@@ -1769,7 +1770,7 @@ class MainWindow(QMainWindow):
         if self.image is None:
             self.zoom_label.setText("")
             return
-        pct = self.viewer.scale() * 100
+        pct = self.viewer.screen_scale() * 100
         text = f"{pct:.0f} %" if pct >= 10 else f"{pct:.1f} %"
         self.zoom_label.setText(f"fit {text}" if self.viewer.state.fit else text)
 

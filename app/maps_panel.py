@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -41,6 +41,33 @@ KIND_LABELS = {"self_aware": "Self-aware map m", "mask": "Binary mask M = (m ≥
                "energy": "Energy attention"}
 SHORT_KINDS = {"self_aware": "m", "mask": "mask M", "energy": "energy"}  # for captions
 THUMB = 60
+
+
+class ColourBar(QWidget):
+    """The selected map's colour scale, drawn at the widget's size in screen pixels, so the
+    ramp and the t tick stay sharp on a high-DPI display."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFixedHeight(12)
+        self.cmap, self.steps, self.tick = "viridis", False, None
+
+    def set_scale(self, cmap: str, steps: bool = False, tick: float | None = None) -> None:
+        """``steps``: two colours (a binary mask); ``tick``: where to mark t, in [0, 1]."""
+        self.cmap, self.steps, self.tick = cmap, steps, tick
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt name)
+        dpr = self.devicePixelRatioF()
+        w, h = max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr))
+        ramp = np.linspace(0.0, 1.0, w, dtype=np.float32)[None, :].repeat(h, axis=0)
+        bar = colorize(np.round(ramp) if self.steps else ramp, self.cmap)
+        if self.tick is not None:
+            x, half = round(self.tick * (w - 1)), max(1, round(dpr))
+            bar[:, max(0, x - half) : x + half] = 1.0
+        image = to_qimage(bar)
+        image.setDevicePixelRatio(dpr)
+        QPainter(self).drawImage(0, 0, image)
 
 
 class MapsPanel(QWidget):
@@ -80,6 +107,7 @@ class MapsPanel(QWidget):
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setToolTip("Overlay opacity")
+        self.opacity_slider.setAccessibleName("Overlay opacity")
         self.opacity_label = QLabel()
         self.opacity_label.setMinimumWidth(36)
         row.addWidget(self.overlay_check)
@@ -87,9 +115,7 @@ class MapsPanel(QWidget):
         row.addWidget(self.opacity_label)
         layout.addLayout(row)
 
-        self.legend = QLabel()
-        self.legend.setFixedHeight(12)
-        self.legend.setScaledContents(True)
+        self.legend = ColourBar()
         self.legend.setToolTip("Colour scale of the selected map")
         layout.addWidget(self.legend)
         ends = QHBoxLayout()
@@ -238,20 +264,16 @@ class MapsPanel(QWidget):
 
     def _update_legend(self, maps: MapSet | None) -> None:
         kind = self.kind()
-        ramp = np.linspace(0.0, 1.0, 256, dtype=np.float32)[None, :].repeat(8, axis=0)
-        bar = colorize(ramp, self.cmap())
-        if kind == "self_aware":  # mark the threshold t on the scale
-            x = int(round(self._t * 255))
-            bar[:, max(0, x - 1) : x + 1] = 1.0
+        self.legend.set_scale(self.cmap(), steps=kind == "mask",
+                              tick=self._t if kind == "self_aware" else None)
+        if kind == "self_aware":  # the threshold t is marked on the scale
             low, high = "0", f"1   (white tick: t = {self._t:.2f})"
         elif kind == "mask":
-            bar = colorize(np.round(ramp), self.cmap())
             low, high = "m < t", "m ≥ t"
         elif maps is not None:
             low, high = f"{maps.energy.min():.3f}", f"{maps.energy.max():.3f}  (stretched)"
         else:
             low, high = "min", "max"
-        self.legend.setPixmap(QPixmap.fromImage(to_qimage(bar)))
         self.legend_low.setText(low)
         self.legend_high.setText(high)
 
@@ -267,8 +289,11 @@ class MapsPanel(QWidget):
                 continue
             h, w = maps.self_aware.shape
             s = THUMB / max(h, w)
-            size = (max(1, round(w * s)), max(1, round(h * s)))
-            button.setIcon(QIcon(QPixmap.fromImage(to_qimage(render_map(maps, kind, cmap, size)))))
+            dpr = self.devicePixelRatioF()  # drawn in screen pixels: sharp on high-DPI displays
+            size = (max(1, round(w * s * dpr)), max(1, round(h * s * dpr)))
+            pixmap = QPixmap.fromImage(to_qimage(render_map(maps, kind, cmap, size)))
+            pixmap.setDevicePixelRatio(dpr)
+            button.setIcon(QIcon(pixmap))
         maps = self._maps.get(block)
         self._update_legend(maps)
         if maps is None:

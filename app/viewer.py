@@ -270,8 +270,10 @@ class ImageCanvas(QWidget):
             return
         s, o = self.transform()
         target = QRectF(o.x(), o.y(), self.image_size.width() * s, self.image_size.height() * s)
-        # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 2× and up.
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s < 2.0)
+        # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 2× and up
+        # (screen pixels: on a 2× display, from 100 % of the status bar).
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                        s * self.devicePixelRatioF() < 2.0)
         if self.split:
             x = self.divider_x()
             left = QRectF(target.left(), target.top(), max(0.0, x - target.left()),
@@ -812,13 +814,21 @@ class Viewer(QWidget):
         self.state.set_fit()
 
     def zoom_100(self) -> None:
+        """One image pixel to one screen pixel: on a 2× (high-DPI) display that is half a
+        logical pixel, as photo editors' 100 % is."""
         c = self.canvases()[0]
         _, centre = c._explicit()
-        self.state.set(1.0, centre)
+        self.state.set(1.0 / c.devicePixelRatioF(), centre)
 
     def zoom_by(self, factor: float) -> None:
         self.canvases()[0].zoom_at(factor)
 
     def scale(self) -> float:
-        """Screen pixels per image pixel now."""
+        """Logical (device-independent) pixels per image pixel now."""
         return self.canvases()[0].transform()[0]
+
+    def screen_scale(self) -> float:
+        """Screen pixels per image pixel now (the status bar's zoom): :meth:`scale` times the
+        display's device pixel ratio."""
+        c = self.canvases()[0]
+        return c.transform()[0] * c.devicePixelRatioF()

@@ -34,6 +34,11 @@ def test_restore_files_writes_each_image_with_the_window_s_settings(
     assert dlg.status.text() == "Done: 2 of 2 restored"
     assert not dlg.open_folder_button.isHidden() and dlg.close_button.text() == "Close"
     assert "s0.png → " in dlg.log.toPlainText()
+    # Enter after the run closes; it does not restore everything again over the log.
+    assert dlg.close_button.isDefault() and not dlg.start_button.isDefault()
+    dlg.existing_combo.setCurrentIndex(1 - dlg.existing_combo.currentIndex())
+    assert dlg.start_button.isDefault()  # a changed option: Restore is the next step again
+    dlg.existing_combo.setCurrentIndex(1 - dlg.existing_combo.currentIndex())
     model = w.engine.worker._model
     assert dlg.knobs.t == 0.60
     model.configure(t=dlg.knobs.t, delta=dlg.knobs.delta, ea=dlg.knobs.ea)  # worker idle

@@ -175,3 +175,13 @@ def test_a_typed_tile_counts_before_enter(panel, qtbot) -> None:  # noqa: ANN001
     panel.tile_spin.lineEdit().selectAll()
     qtbot.keyClicks(panel.tile_spin.lineEdit(), "128")
     assert panel.tile() == 128
+
+
+def test_knobs_are_named_for_screen_readers(panel) -> None:  # noqa: ANN001
+    # Qt would otherwise announce the group box ("DFR knobs") for each of them.
+    for box, slider, name in ((panel.t_spin, panel.t_slider, "Threshold t"),
+                              (panel.delta_spin, panel.delta_slider, "Energy coefficient δ"),
+                              (panel.strength_spin, panel.strength_slider, "Strength")):
+        assert box.accessibleName() == slider.accessibleName() == name
+        assert box.toolTip() and box.toolTip() == slider.toolTip()
+    assert panel.tile_spin.accessibleName() == "Tile"

@@ -338,3 +338,49 @@ def test_a_long_caption_loses_its_resolution_before_its_knobs(qtbot) -> None:  #
     cut = fit_caption(fm, text, fm.horizontalAdvance(knobs) // 2)
     assert cut.startswith("t 0.50") and cut.endswith("…")
     assert fit_caption(fm, "Input", 5).endswith("…") or fit_caption(fm, "Input", 5) == ""
+
+
+HIGH_DPI = r"""
+import gc
+import numpy as np
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QApplication
+from app.viewer import Viewer, to_qimage
+gc.disable()
+app = QApplication([])
+v = Viewer()
+v.resize(400, 300)
+v.show()
+board = (np.indices((48, 64)).sum(axis=0) % 2).astype(np.float32)  # one-pixel checkerboard
+v.set_input(to_qimage(np.repeat(board[..., None], 3, axis=2)))
+v.set_mode("before")
+for _ in range(20):
+    app.processEvents()
+c = v.canvases()[0]
+v.zoom_100()
+print("dpr", c.devicePixelRatioF(), "scale", v.scale(), "screen", v.screen_scale())
+v.state.set(1.0, QPointF(32, 24))  # 2 screen pixels per image pixel on this display
+app.processEvents()
+shot = c.grab().toImage()
+w, h = shot.width(), shot.height()
+values = {shot.pixelColor(x, y).red() for x in range(w // 2 - 20, w // 2 + 20)
+          for y in range(h // 2 - 20, h // 2 + 20)}
+print("levels", len(values))
+"""
+
+
+def test_high_dpi_100_percent_is_one_screen_pixel_and_enlarged_pixels_stay_crisp(
+        tmp_path) -> None:  # noqa: ANN001
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2")
+    script = tmp_path / "dpi.py"
+    script.write_text(HIGH_DPI)
+    r = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                       cwd=Path(__file__).parents[2], timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "dpr 2.0 scale 0.5 screen 1.0" in r.stdout  # Ctrl+1: image pixel = screen pixel
+    assert "levels 2" in r.stdout  # at 2 screen pixels per image pixel: no smoothing grays
