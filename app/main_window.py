@@ -2160,6 +2160,9 @@ class MainWindow(QMainWindow):
                  ("View", "Pan", "drag"),
                  ("View", "Actual pixels there, or fit again", "double-click"),
                  ("View", "Move the compare divider", "drag the divider"),
+                 ("View", "Pan (Shift: half a view) in the image, after a click or Tab",
+                  "arrow keys"),
+                 ("View", "Move the compare divider in the image", "[ and ]"),
                  ("File", "Open an image or a weight file; several: Restore Files",
                   "drop on the window")]
         body = "".join(f"<tr><td>{html.escape(m)}</td><td style='white-space:pre'>"

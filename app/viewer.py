@@ -18,9 +18,11 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QColorSpace,
+    QFocusEvent,
     QFont,
     QFontMetrics,
     QImage,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -45,6 +47,8 @@ import qimage2ndarray  # noqa: E402
 from drcnet.compare import CHECKER  # noqa: E402
 
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
+PAN_STEP, PAN_SHIFT_STEP = 0.1, 0.5  # shares of the view an arrow key pans
+DIVIDER_STEP = 0.05  # share of the width [ and ] move the compare divider
 BACKGROUND = QColor(32, 33, 36)
 DIVIDER_GRAB = 8  # pixels either side of the divider that grab it
 
@@ -207,7 +211,8 @@ class ImageCanvas(QWidget):
         self._last = QPointF()
         self.setMouseTracking(True)
         self.setMinimumSize(160, 120)
-        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Tab reaches it: arrows pan
+        self._key_focus = False  # focus came from the keyboard: show it
 
     def sizeHint(self) -> QSize:
         return QSize(640, 480)
@@ -296,6 +301,10 @@ class ImageCanvas(QWidget):
         if self.split:
             self._divider(p, target)
         self._captions(p)
+        if self._key_focus and self.hasFocus():  # where the arrow keys go
+            p.setPen(QPen(self.palette().highlight().color(), 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
 
     def _layer(self, p: QPainter, pm: QPixmap | None, target: QRectF, clip: QRectF,
                placeholder: str) -> None:
@@ -436,6 +445,39 @@ class ImageCanvas(QWidget):
 
     def leaveEvent(self, event: object) -> None:  # noqa: N802
         self.hovered.emit(-1, -1)
+
+    # ------------------------------------------------------------------ keyboard
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        """Arrows pan a tenth of the view (Shift: half); [ and ] move the compare divider."""
+        key, shift = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        steps = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0),
+                 Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        if self.image_size.isEmpty() or event.modifiers() & ~(
+                Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier):
+            super().keyPressEvent(event)
+        elif key in steps:
+            s, c = self._explicit()
+            share = PAN_SHIFT_STEP if shift else PAN_STEP
+            dx, dy = steps[key]
+            self.state.set(s, QPointF(c.x() + dx * share * self.width() / s,
+                                      c.y() + dy * share * self.height() / s))
+        elif key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight) and self.split:
+            step = -DIVIDER_STEP if key == Qt.Key.Key_BracketLeft else DIVIDER_STEP
+            self.set_split_position(self.split_position + step)
+            self.splitMoved.emit(self.split_position)
+        else:
+            super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        self._key_focus = event.reason() in (Qt.FocusReason.TabFocusReason,
+                                             Qt.FocusReason.BacktabFocusReason)
+        self.update()
+        super().focusInEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        self._key_focus = False
+        self.update()
+        super().focusOutEvent(event)
 
     def _emit_hover(self, pos: QPointF) -> None:
         if self.image_size.isEmpty():

@@ -122,6 +122,25 @@ def test_drag_pans(viewer, qtbot) -> None:  # noqa: ANN001
     assert c.to_image(QPointF(430, 250)).x() == pytest.approx(start.x(), abs=1e-6)
 
 
+def test_arrow_keys_pan_and_brackets_move_the_divider(viewer, qtbot) -> None:  # noqa: ANN001
+    viewer.set_mode("compare")
+    viewer.set_compare_style("split")
+    c = viewer.single
+    assert c.focusPolicy() == Qt.FocusPolicy.StrongFocus  # Tab reaches the image
+    viewer.zoom_by(4.0)
+    s, centre = c._explicit()
+    qtbot.keyClick(c, Qt.Key.Key_Right)
+    assert c._explicit()[1].x() == pytest.approx(centre.x() + 0.1 * c.width() / s)
+    qtbot.keyClick(c, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
+    assert c._explicit()[1].y() == pytest.approx(centre.y() - 0.5 * c.height() / s)
+    with qtbot.waitSignal(viewer.splitChanged) as blocker:
+        qtbot.keyClick(c, Qt.Key.Key_BracketRight)
+    assert blocker.args[0] == pytest.approx(0.55)
+    qtbot.keyClick(c, Qt.Key.Key_BracketLeft)
+    qtbot.keyClick(c, Qt.Key.Key_BracketLeft)
+    assert viewer.split_position() == pytest.approx(0.45)
+
+
 def test_hover_reports_image_pixel(viewer, qtbot) -> None:  # noqa: ANN001
     c = viewer.single
     s, o = c.transform()
