@@ -23,8 +23,10 @@ from .imageio import (
     IMAGE_EXTENSIONS,
     Image,
     check_image_type,
+    format_note,
     frames_note,
     read_image,
+    same_file,
     write_image,
 )
 from .inference import (
@@ -103,8 +105,8 @@ def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
                                   "separately")
         pairs = [(p, out / p.name) for p in inputs]
     sources = {p.resolve() for p in inputs}
-    for _, dst in pairs:
-        if dst.resolve() in sources:
+    for _, dst in pairs:  # also a hard link to an input, before any model runs
+        if dst.resolve() in sources or (dst.exists() and any(same_file(dst, p) for p in inputs)):
             raise ImageWriteError(f"{dst} is an input file; choose another output path")
     return pairs
 
@@ -222,7 +224,8 @@ def restore_files(
                             exif=image.exif if keep_exif else None)
                 result = FileResult(src, dst, RESTORED, range=report,
                                     seconds=time.perf_counter() - start,
-                                    note=frames_note(image))
+                                    note="; ".join(n for n in (frames_note(image),
+                                                               format_note(image, dst)) if n))
             except Cancelled:
                 break
             except DRCNetError as exc:

@@ -158,6 +158,18 @@ def _frame_count(raw: bytes) -> int:
     return 1
 
 
+def format_note(image: Image, out: PathLike) -> str:
+    """What the output's format cannot hold of ``image``: "the .jpg output keeps no
+    transparency", "…no 16-bit depth (written 8-bit)", or ""."""
+    ext = Path(out).suffix.lower()
+    lost = []
+    if image.alpha is not None and ext not in _ALPHA_EXTENSIONS:
+        lost.append("transparency")
+    if image.bit_depth == 16 and ext not in _16BIT_EXTENSIONS:
+        lost.append("16-bit depth (written 8-bit)")
+    return f"the {ext} output keeps no {' and no '.join(lost)}" if lost else ""
+
+
 def frames_note(image: Image) -> str:
     """"only the first of 3 frames is restored" for an animation or multi-page file, else ""."""
     if image.frames <= 1:
@@ -885,7 +897,7 @@ def write_image(
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
     check_image_type(p)
     for inp in inputs:
-        if _same_file(p, Path(inp)):
+        if same_file(p, Path(inp)):
             raise ImageWriteError(f"{p} is an input file; choose another output path.")
     folder = p.parent
     if not folder.is_dir():
@@ -933,7 +945,8 @@ def check_image_type(path: PathLike) -> None:
         raise ImageWriteError(f"Cannot write {p}: {what} (use {', '.join(IMAGE_EXTENSIONS)}).")
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links, hard links or case)."""
     try:
         if a.exists() and b.exists() and os.path.samefile(a, b):
             return True

@@ -64,6 +64,21 @@ def test_plan_outputs_refuses_to_replace_an_input(tmp_path: Path) -> None:
     with pytest.raises(ImageWriteError, match="the output must be a folder"):
         plan_outputs(photos, tmp_path / "x.png")
     assert plan_outputs(photos[:1], tmp_path / "one.png") == [(photos[0], tmp_path / "one.png")]
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / photos[0].name).hardlink_to(photos[0])  # refused before any model runs
+    with pytest.raises(ImageWriteError, match="is an input file"):
+        plan_outputs(photos, tmp_path / "out")
+
+
+def test_notes_say_what_the_output_cannot_hold(tmp_path: Path, model: DRCNet) -> None:
+    rng = np.random.default_rng(0)
+    src = write_image(tmp_path / "deep.png", rng.random((32, 40, 3), dtype=np.float32),
+                      alpha=np.full((32, 40), 0.5, np.float32), bit_depth=16)
+    (out,) = run(restore_files(model, [(src, tmp_path / "deep.jpg")], TileConfig(tile=32, overlap=8)))
+    assert out.status == RESTORED
+    assert out.note == "the .jpg output keeps no transparency and no 16-bit depth (written 8-bit)"
+    (out,) = run(restore_files(model, [(src, tmp_path / "deep.tif")], TileConfig(tile=32, overlap=8)))
+    assert out.note == ""
 
 
 def test_restore_files_writes_what_restore_tiled_makes(tmp_path: Path, model: DRCNet) -> None:
