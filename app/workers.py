@@ -45,8 +45,8 @@ from drcnet.inference import (
     TileConfig,
     TilePeak,
     apply_strength,
+    ea_area_pair,
     model_device,
-    restore_area,
     restore_tiled,
     run,
 )
@@ -416,22 +416,12 @@ class ModelWorker(QObject):
             self.forward_count += 1
 
         try:
-            # Without EA: the trained no-EA model where there is one, else EA bypassed. It
-            # repairs exactly the tiles the pass with EA repaired, by the same colour factors,
-            # so the difference is EA's alone (as the preview's pair shares one factor).
-            repaired: list[TilePeak] = []
-            self._model.configure(t=knobs.t, delta=knobs.delta, ea=True)
-            with_ea = run(restore_area(self._model, job.rgb, job.box, job.tiles,
-                                       job.cancel.is_set,
-                                       peaks=repaired if job.tiles.repair else None), count)
-            other = self._noea or self._model
-            other.configure(t=knobs.t, delta=knobs.delta, ea=False)
-            # With repair on, an empty map means "repair nothing": the pass with EA repaired
-            # no tile (or could not tell, a compiled model), so this one does not either.
-            colours = ({(p.y, p.x): p.colour for p in repaired if p.repaired}
-                       if job.tiles.repair else None)
-            without = run(restore_area(other, job.rgb, job.box, job.tiles, job.cancel.is_set,
-                                       colours=colours), count)
+            # Without EA: the trained no-EA model where there is one, else EA bypassed, on
+            # the tiles and with the repairs of the pass with EA, so the difference is EA's
+            # alone (as the preview's pair shares one factor).
+            with_ea, without = run(ea_area_pair(self._model, self._noea or self._model,
+                                                job.rgb, job.box, job.tiles, knobs.t,
+                                                knobs.delta, job.cancel.is_set), count)
             source = NOEA_TRAINED if self._noea is not None else NOEA_BYPASS
             diff, _ = amplified_difference(with_ea, without, gain=job.gain)
             images = (to_qimage(with_ea, job.icc), to_qimage(without, job.icc),

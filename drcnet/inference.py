@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
@@ -54,7 +54,10 @@ class AreaDone(Progress):
 class Restart(Progress):
     """Yielded by :func:`restore_tiled` when the work starts again with smaller tiles or
     fewer tiles a pass (CUDA ran out of memory): what it handed over before (an
-    :class:`AreaDone`) is not what the finished image will have."""
+    :class:`AreaDone`) is not what the finished image will have. ``tiles``: the tiling it
+    goes on with."""
+
+    tiles: TileConfig | None = None
 
 
 # DRCNet normalises over the image it sees, so a model does best on tiles of its training crop
@@ -542,7 +545,8 @@ def restore_tiled(
             h, w = rgb.shape[:2]
             if batch > 1 and not one_pass(h, w, tile):  # one pass has no batch to shrink
                 batch //= 2
-                yield Restart(0, 1, f"out of GPU memory; retrying with {batch} tiles a pass")
+                yield Restart(0, 1, f"out of GPU memory; retrying with {batch} tiles a pass",
+                              replace(tiles, tile=tile, overlap=overlap, batch=batch))
                 continue
             current = tile or max(h, w)
             if current <= 64:
@@ -550,7 +554,8 @@ def restore_tiled(
             tile = max(64, current // 2)
             # The overlap must shrink with the tile (and a one-pass request had none).
             overlap = overlap_for(tile, tiles.overlap if tiles.tile else None)
-            yield Restart(0, 1, f"out of GPU memory; retrying with {tile}-pixel tiles")
+            yield Restart(0, 1, f"out of GPU memory; retrying with {tile}-pixel tiles",
+                          replace(tiles, tile=tile, overlap=overlap, batch=batch))
 
 
 def one_pass(h: int, w: int, tile: int) -> bool:
@@ -720,6 +725,48 @@ def restore_area(
                                     None, only=area, colours=colours)
     out = gray_like(rgb, out)  # a one-pass image comes back whole: its area cut out below
     return out[by : by + bh, bx : bx + bw] if whole else out
+
+
+def ea_area_pair(
+    model: DRCNet,
+    noea: DRCNet,
+    rgb: np.ndarray,
+    box: Box,
+    tiles: TileConfig,
+    t: float,
+    delta: float,
+    cancel: Callable[[], bool] | None = None,
+) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray]]:
+    """``box`` restored with energy attention (``model``) and without it (``noea``: a trained
+    no-EA model, or ``model`` itself, EA then bypassed), at ``t`` and ``delta``, so that the
+    two differ by EA alone: the pass without EA runs on the tiling the pass with EA finished
+    with (after any out-of-memory retry) and repairs exactly the tiles that pass repaired, by
+    the same colour factors (with ``tiles.repair``; none if it repaired none). Leaves both
+    models configured as they were for their pass; the caller restores its own EA setting.
+
+    Returns:
+        (with EA, without EA), each ``box``'s pixels.
+    """
+    repaired: list[TilePeak] = []
+    used = tiles
+    model.configure(t=t, delta=delta, ea=True)
+    gen = restore_area(model, rgb, box, tiles, cancel,
+                       peaks=repaired if tiles.repair else None)
+    while True:
+        try:
+            record = next(gen)
+        except StopIteration as stop:
+            with_ea = stop.value
+            break
+        if isinstance(record, Restart) and record.tiles is not None:
+            used = record.tiles
+        yield record
+    noea.configure(t=t, delta=delta, ea=False)
+    # With repair on, an empty map means "repair nothing": the pass with EA repaired no tile
+    # (or could not tell, a compiled model), so this one does not either.
+    colours = {(p.y, p.x): p.colour for p in repaired if p.repaired} if tiles.repair else None
+    without = yield from restore_area(noea, rgb, box, used, cancel, colours=colours)
+    return with_ea, without
 
 
 def clip_box(box: Box | None, h: int, w: int) -> Box | None:

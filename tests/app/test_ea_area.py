@@ -117,7 +117,7 @@ def test_panning_the_ea_view_stops_the_restore_for_the_new_area(
 
 def test_a_failing_ea_area_is_not_asked_again_and_the_restore_still_runs(
         make_window, picture, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
-    import app.workers as workers
+    import drcnet.inference as inference
     from drcnet.errors import DRCNetError
 
     calls = {"n": 0}
@@ -127,7 +127,7 @@ def test_a_failing_ea_area_is_not_asked_again_and_the_restore_still_runs(
         raise DRCNetError("this area cannot be restored")
         yield  # a generator, as restore_area is
 
-    monkeypatch.setattr(workers, "restore_area", broken)
+    monkeypatch.setattr(inference, "restore_area", broken)  # ea_area_pair's
     w = _ea_window(make_window, picture, tmp_path, qtbot)
     messages: list[str] = []
     w.statusBar().messageChanged.connect(messages.append)
@@ -186,11 +186,11 @@ def test_without_ea_repairs_the_tiles_the_pass_with_ea_repaired(
         make_window, picture, tmp_path, qtbot, monkeypatch, repaired) -> None:  # noqa: ANN001
     # Each pass used to repair out-of-range tiles on its own peaks, so the difference could
     # show two repairs instead of EA. Now the pass without EA takes the other's factors.
-    import app.workers as workers
+    import drcnet.inference as inference
     from drcnet.inference import TilePeak
 
     calls: list[dict] = []
-    real = workers.restore_area
+    real = inference.restore_area
 
     def recorded(model, rgb, box, tiles, cancel=None, peaks=None, colours=None):  # noqa: ANN001, ANN202
         calls.append({"peaks": peaks is not None, "colours": colours})
@@ -199,7 +199,7 @@ def test_without_ea_repairs_the_tiles_the_pass_with_ea_repaired(
             peaks.append(TilePeak(0, 0, 64, 64, 1.0, colour=0.5, first_peak=9.0))
         return out
 
-    monkeypatch.setattr(workers, "restore_area", recorded)
+    monkeypatch.setattr(inference, "restore_area", recorded)  # ea_area_pair's
     w = _ea_window(make_window, picture, tmp_path, qtbot)
     w.viewer.state.set(2.0, QPointF(400, 260))
     qtbot.waitUntil(lambda: w.viewer.has_ea_detail() and w.is_settled(), timeout=30000)

@@ -74,10 +74,11 @@ def test_notes_say_what_the_output_cannot_hold(tmp_path: Path, model: DRCNet) ->
     rng = np.random.default_rng(0)
     src = write_image(tmp_path / "deep.png", rng.random((32, 40, 3), dtype=np.float32),
                       alpha=np.full((32, 40), 0.5, np.float32), bit_depth=16)
-    (out,) = run(restore_files(model, [(src, tmp_path / "deep.jpg")], TileConfig(tile=32, overlap=8)))
+    tiles = TileConfig(tile=32, overlap=8)
+    (out,) = run(restore_files(model, [(src, tmp_path / "deep.jpg")], tiles))
     assert out.status == RESTORED
     assert out.note == "the .jpg output keeps no transparency and no 16-bit depth (written 8-bit)"
-    (out,) = run(restore_files(model, [(src, tmp_path / "deep.tif")], TileConfig(tile=32, overlap=8)))
+    (out,) = run(restore_files(model, [(src, tmp_path / "deep.tif")], tiles))
     assert out.note == ""
 
 

@@ -199,6 +199,27 @@ def test_out_of_memory_in_one_pass_halves_the_tile(model: DRCNet, passes: Passes
     assert any("retrying with 64-pixel tiles" in r.message for r in records)
 
 
+def test_the_ea_pair_without_ea_runs_on_the_tiles_the_pass_with_ea_retried_with(
+        model: DRCNet, passes: Passes) -> None:
+    from drcnet.inference import Restart, ea_area_pair, restore_area
+
+    img = _photo(128, 128)
+    tiles = TileConfig(tile=128, overlap=16, batch=1)  # one pass, which runs out of memory
+    passes.oom_if = lambda shape: shape[1] > 64
+    records: list[Progress] = []
+    with_ea, without = run(ea_area_pair(model, model, img, (0, 0, 128, 128), tiles, 0.7, 1e-6),
+                           records.append)
+    (restart,) = [r for r in records if isinstance(r, Restart)]
+    assert restart.tiles.tile == 64
+    after = passes.shapes[passes.shapes.index((1, 128, 128, 3)) + 1:]
+    assert after and all(shape[1] <= 64 for shape in after)  # both passes on 64-px tiles
+    model.configure(ea=False)
+    again = run(restore_area(model, img, (0, 0, 128, 128), restart.tiles, colours={}))
+    model.configure(ea=True)
+    np.testing.assert_allclose(without, again, atol=1e-6)
+    assert with_ea.shape == without.shape == (128, 128, 3)
+
+
 def test_forward_batch_checks_its_input(model: DRCNet) -> None:
     with pytest.raises(ValueError, match="N×H×W×3"):
         forward_batch(model, np.zeros((64, 64, 3), np.float32))
