@@ -30,10 +30,11 @@ def cpu_has_native_bf16() -> bool:
 def resolve_precision(name: str, device: torch.device) -> str:
     """Turn ``auto|fp32|fp16|bf16`` into the precision to run on ``device``.
 
-    ``auto`` is bf16 autocast on a CPU with native bfloat16 (23–29 % faster here; outputs
+    ``auto`` is bf16 autocast on a CPU with native bfloat16 (23–29 % faster there; outputs
     score 58–61 dB PSNR against fp32 and validation PSNR moves by at most 0.03 dB:
-    docs/PERFORMANCE.md) and fp32
-    everywhere else; GPU precisions are chosen explicitly until they are measured.
+    docs/PERFORMANCE.md) and fp32 everywhere else; GPU precisions are chosen explicitly until
+    they are measured. bf16 is refused on a CPU without native bfloat16, where it is emulated
+    about 150× slower than fp32 (docs/PERFORMANCE.md), as fp16 is on every CPU.
     """
     if name not in PRECISION_CHOICES:
         raise DeviceNameError(f"unknown precision '{name}'; choose one of "
@@ -41,6 +42,10 @@ def resolve_precision(name: str, device: torch.device) -> str:
     if name == "fp16" and device.type == "cpu":
         raise DeviceNameError("fp16 runs emulated on the CPU (minutes per image); use bf16, "
                               "fp32 or auto")
+    if name == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+        # An AVX2 CPU: a 256² forward of the shipped denoiser took 31.7 s against 0.20 s.
+        raise DeviceNameError("bf16 runs emulated on this CPU (it has no AVX512-BF16 or AMX; "
+                              "about 150× slower than fp32); use fp32 or auto")
     if name != "auto":
         return name
     return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from drcnet.cli import main
+from drcnet.devices import cpu_has_native_bf16
 
 
 def test_bench_json_has_the_figures(capsys) -> None:
@@ -16,6 +19,8 @@ def test_bench_json_has_the_figures(capsys) -> None:
     assert "full_12mp_s" not in res
 
 
+@pytest.mark.skipif(not cpu_has_native_bf16(),
+                    reason="bf16 is emulated on this CPU (refused, and ~150x slower)")
 def test_bench_reports_the_drag_draft_and_low_precision_rates(capsys) -> None:
     assert main(["bench", "--random-wf", "8", "--no-full", "--json", "--device", "cpu",
                  "--precision", "bf16"]) == 0
