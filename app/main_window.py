@@ -403,16 +403,16 @@ class MainWindow(QMainWindow):
         self.mode_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
         for mode, text, key, tip in (
-            ("before", "Before", "B", "Show the input"),
-            ("after", "After", "A", "Show the restored image"),
-            ("compare", "Compare", "C", "Compare input and restored (C toggles)"),
-            ("ea", "EA ±", "E", "Results with and without energy attention, and their "
+            ("before", "&Before", "B", "Show the input"),
+            ("after", "&After", "A", "Show the restored image"),
+            ("compare", "&Compare", "C", "Compare input and restored (C toggles)"),
+            ("ea", "&EA ±", "E", "Results with and without energy attention, and their "
                                 "difference"),
         ):
             a = self._action(text, None, None if mode == "compare" else K(key), tip, True)
             if mode == "compare":  # C is bound to the toggle; the menu still shows it
                 a.setText(f"{text}\t{key}")
-                a.setIconText(text)
+                a.setIconText(text.replace("&", ""))
             a.triggered.connect(lambda _=False, m=mode: self.set_view_mode(m))
             group.addAction(a)
             self.mode_actions[mode] = a
@@ -422,17 +422,17 @@ class MainWindow(QMainWindow):
         self.style_combo.addItem("Side by side", "side")
         self.style_combo.setToolTip("How Compare shows input and output")
 
-        self.fit_action = self._action("Fit", self.viewer.fit, K("Ctrl+0"), "Fit the window")
-        self.zoom100_action = self._action("100 %", self.viewer.zoom_100, K("Ctrl+1"),
+        self.fit_action = self._action("&Fit", self.viewer.fit, K("Ctrl+0"), "Fit the window")
+        self.zoom100_action = self._action("&100 %", self.viewer.zoom_100, K("Ctrl+1"),
                                            "Actual pixels")
-        self.zoom_in_action = self._action("Zoom in", lambda: self.viewer.zoom_by(1.25),
+        self.zoom_in_action = self._action("Zoom &in", lambda: self.viewer.zoom_by(1.25),
                                            [K("Ctrl+="), K("Ctrl++")], "Zoom in")
-        self.zoom_out_action = self._action("Zoom out", lambda: self.viewer.zoom_by(0.8),
+        self.zoom_out_action = self._action("Zoom &out", lambda: self.viewer.zoom_by(0.8),
                                             K("Ctrl+-"), "Zoom out")
-        self.restore_action = self._action("Restore full resolution", self.start_full_restore,
+        self.restore_action = self._action("&Restore full resolution", self.start_full_restore,
                                            K("Ctrl+R"), "Run the tiled engine on the whole image")
-        self.cancel_action = self._action("Cancel restore", self.cancel_restore, K("Esc"))
-        self.reset_action = self._action("Reset knobs to the model's values",
+        self.cancel_action = self._action("&Cancel restore", self.cancel_restore, K("Esc"))
+        self.reset_action = self._action("Re&set knobs to the model's values",
                                          self.controls.reset_knobs, K("Ctrl+Shift+R"))
         self.undo_action = self._action("&Undo", self.undo, K.StandardKey.Undo,
                                         "Undo the last change of t, δ, EA or strength")
@@ -461,10 +461,10 @@ class MainWindow(QMainWindow):
         view_menu = menu.addMenu("&View")
         for a in self.mode_actions.values():
             view_menu.addAction(a)
-        style_menu = view_menu.addMenu("Compare style")
+        style_menu = view_menu.addMenu("Compare &style")
         self.style_actions: dict[str, QAction] = {}
         sgroup = QActionGroup(self)
-        for style, text in (("split", "Split with divider"), ("side", "Side by side")):
+        for style, text in (("split", "S&plit with divider"), ("side", "Si&de by side")):
             a = self._action(text, None, None, "", True)
             a.triggered.connect(lambda _=False, s=style: self.set_compare_style(s))
             sgroup.addAction(a)
@@ -478,7 +478,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.controls_dock.toggleViewAction())
         view_menu.addAction(self.maps_dock.toggleViewAction())
         self.panels_action = self._action(
-            "Hide Panels", self.toggle_panels, K("Ctrl+Shift+H"),
+            "Hide &Panels", self.toggle_panels, K("Ctrl+Shift+H"),
             "Hide both panels to give the image the whole window; again to bring them back")
         view_menu.addAction(self.panels_action)
         run_menu = menu.addMenu("&Run")
@@ -490,7 +490,7 @@ class MainWindow(QMainWindow):
                                              K.StandardKey.HelpContents,
                                              "Every shortcut and mouse gesture of the window")
         help_menu.addAction(self.shortcuts_action)
-        help_menu.addAction(self._action("About DRCNet Studio", self.about))
+        help_menu.addAction(self._action("&About DRCNet Studio", self.about))
 
         tb = self.addToolBar("Main")
         tb.setObjectName("mainToolbar")
@@ -541,7 +541,7 @@ class MainWindow(QMainWindow):
 
     def _on_dock_shown(self) -> None:
         any_shown = not (self.controls_dock.isHidden() and self.maps_dock.isHidden())
-        self.panels_action.setText("Hide Panels" if any_shown else "Show Panels")
+        self.panels_action.setText("Hide &Panels" if any_shown else "Show &Panels")
 
     def _restore_settings(self, task: str | None, device: str | None,
                           variant: str | None = None, weights: str | Path | None = None) -> None:

@@ -389,12 +389,12 @@ def test_hide_panels_and_show_them_again(make_window, image_path, open_settled) 
     before = w.viewer.width()
     w.panels_action.trigger()
     assert w.controls_dock.isHidden() and w.maps_dock.isHidden()
-    assert w.panels_action.text() == "Show Panels"
+    assert w.panels_action.text() == "Show &Panels"
     QApplication.processEvents()
     assert w.viewer.width() > before
     w.panels_action.trigger()
     assert not w.controls_dock.isHidden() and not w.maps_dock.isHidden()
-    assert w.panels_action.text() == "Hide Panels"
+    assert w.panels_action.text() == "Hide &Panels"
     w.maps_dock.hide()  # one hidden by hand stays hidden
     w.panels_action.trigger()
     w.panels_action.trigger()
@@ -947,3 +947,18 @@ def test_a_wide_gamut_photo_shows_through_its_profile(make_window, tmp_path, pic
     view = pixels(w._full_qimage)
     np.testing.assert_array_equal(view, pixels(to_qimage(w.full.restored, p3)))
     assert np.abs(view - pixels(to_qimage(w.full.restored))).max() >= 5  # not the raw numbers
+
+
+def test_menu_mnemonics_do_not_collide(make_window) -> None:  # noqa: ANN001
+    import re
+
+    w = make_window()
+    menus = [a.menu() for a in w.menuBar().actions() if a.menu()]
+    menus += [a.menu() for m in list(menus) for a in m.actions() if a.menu()]
+    for menu in [None, *menus]:
+        actions = w.menuBar().actions() if menu is None else menu.actions()
+        letters = [m.group(1).lower() for a in actions
+                   if (m := re.search(r"&([^&\s])", a.text().split("\t")[0]))]
+        assert len(letters) == len(set(letters)), (menu and menu.title(), letters)
+    view = next(a.menu() for a in w.menuBar().actions() if a.text() == "&View")
+    assert sum("&" in a.text() for a in view.actions() if a.text()) >= 8
