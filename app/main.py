@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if trained_for is not None and args.task not in (None, trained_for):
             print(f"drcnet-studio: error: {weights.name} was trained for {trained_for}, not "
                   f"{args.task}", file=sys.stderr)
-            return 2
+            return 1  # what the file says, as drcnet's commands
         args.task = args.task or trained_for
     device = None
     if args.device is not None:

@@ -266,6 +266,7 @@ class MainWindow(QMainWindow):
         self._shut = False
         self._hover = (-1, -1)
         self.interactive = True
+        self._maps_shown = False  # the Maps panel on the screen (maps_dock.visibilityChanged)
 
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
@@ -540,7 +541,9 @@ class MainWindow(QMainWindow):
             self._hidden_docks = []
 
     def _on_dock_shown(self) -> None:
-        any_shown = not (self.controls_dock.isHidden() and self.maps_dock.isHidden())
+        # The actions' checks: toggled comes before the dock is hidden.
+        any_shown = any(d.toggleViewAction().isChecked()
+                        for d in (self.controls_dock, self.maps_dock))
         self.panels_action.setText("Hide &Panels" if any_shown else "Show &Panels")
 
     def _restore_settings(self, task: str | None, device: str | None,
@@ -1298,8 +1301,9 @@ class MainWindow(QMainWindow):
             self._export is not None and self._export.layout == "sheet")
 
     def _maps_on_screen(self) -> bool:
-        # A panel that is a tab behind another is "visible" to Qt, though off the screen.
-        return self.maps_dock.isVisible() and not self.maps_dock.visibleRegion().isEmpty()
+        # A panel that is a tab behind another is "visible" to Qt, though off the screen; its
+        # visibilityChanged says so (docked, tabbed or floating alike).
+        return self.maps_dock.isVisible() and self._maps_shown
 
     def _overlay_on(self) -> bool:
         # The overlay stays while the Maps panel is open, even as a tab behind another, so
@@ -1689,6 +1693,7 @@ class MainWindow(QMainWindow):
                                     self.maps.overlay_caption())
 
     def _on_maps_visibility(self, visible: bool) -> None:
+        self._maps_shown = visible
         self._update_overlay()
         if visible and self.preview is not None and not self.preview.analysis.maps:
             self.request_preview()

@@ -432,8 +432,8 @@ class ImageCanvas(QWidget):
         self.setCursor(Qt.CursorShape.ArrowCursor)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self.state.fit:
-            self.zoom_at(1.0 / self.fit_scale(), event.position())
+        if self.state.fit:  # to 100 %: one image pixel per screen pixel, as Ctrl+1
+            self.zoom_at(1.0 / (self.fit_scale() * self.devicePixelRatioF()), event.position())
         else:
             self.state.set_fit()
 

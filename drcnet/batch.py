@@ -26,7 +26,6 @@ from .imageio import (
     format_note,
     frames_note,
     read_image,
-    same_file,
     write_image,
 )
 from .inference import (
@@ -105,10 +104,20 @@ def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
                                   "separately")
         pairs = [(p, out / p.name) for p in inputs]
     sources = {p.resolve() for p in inputs}
+    files = {key for p in inputs if (key := _file_key(p)) is not None}
     for _, dst in pairs:  # also a hard link to an input, before any model runs
-        if dst.resolve() in sources or (dst.exists() and any(same_file(dst, p) for p in inputs)):
+        if dst.resolve() in sources or _file_key(dst) in files:
             raise ImageWriteError(f"{dst} is an input file; choose another output path")
     return pairs
+
+
+def _file_key(p: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing file, which every link to it shares; None if absent."""
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if st.st_ino else None
 
 
 @dataclass(frozen=True)

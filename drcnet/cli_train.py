@@ -124,7 +124,7 @@ def _check_out_file(path: str | None, flag: str) -> None:
         return
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"{flag} {path} is a folder; name the file to write")
+        raise DRCNetError(f"{flag} {path} is a folder; name the file to write")
     parent = p.parent
     if not parent.is_dir():
         raise DRCNetError(f"{flag} {path}: {parent} "
@@ -135,7 +135,7 @@ def _check_out_folder(path: str, flag: str) -> None:
     p = Path(path)
     taken = next((q for q in (p, *p.parents) if q.exists()), None)
     if taken is not None and not taken.is_dir():
-        raise UsageError(f"{flag} {path}: {taken} is a file, not a folder")
+        raise DRCNetError(f"{flag} {path}: {taken} is a file, not a folder")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -257,12 +257,12 @@ def cmd_widen(args: argparse.Namespace) -> int:
     if out.resolve() == src.resolve():
         raise UsageError("the output would replace the weights being widened")
     if out.is_dir():
-        raise UsageError(f"{out} is a folder; name the weight file to write")
+        raise DRCNetError(f"{out} is a folder; name the weight file to write")
     if out.exists() and not args.force:
         raise DRCNetError(f"{out} exists; pass --force to replace it")
     meta = read_metadata(src)
     if args.weights and meta.get("task") not in (None, args.task):
-        raise UsageError(f"{src} was trained for {meta.get('task')}, not {args.task}")
+        raise DRCNetError(f"{src} was trained for {meta.get('task')}, not {args.task}")
     narrow = build_model(src)
     wide = widen(narrow, args.factor, noise=args.noise, seed=args.seed)
     # What the narrow file's training was stays as history; its scores and step counts

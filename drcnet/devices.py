@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import torch
@@ -34,7 +35,7 @@ def resolve_precision(name: str, device: torch.device) -> str:
     score 58–61 dB PSNR against fp32 and validation PSNR moves by at most 0.03 dB:
     docs/PERFORMANCE.md) and fp32 everywhere else; GPU precisions are chosen explicitly until
     they are measured. bf16 is refused on a CPU without native bfloat16, where it is emulated
-    about 150× slower than fp32 (docs/PERFORMANCE.md), as fp16 is on every CPU.
+    about 130× slower than fp32 (docs/PERFORMANCE.md), as fp16 is on every CPU.
     """
     if name not in PRECISION_CHOICES:
         raise DeviceNameError(f"unknown precision '{name}'; choose one of "
@@ -43,9 +44,9 @@ def resolve_precision(name: str, device: torch.device) -> str:
         raise DeviceNameError("fp16 runs emulated on the CPU (minutes per image); use bf16, "
                               "fp32 or auto")
     if name == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
-        # An AVX2 CPU: a 256² forward of the shipped denoiser took 31.7 s against 0.20 s.
-        raise DeviceNameError("bf16 runs emulated on this CPU (it has no AVX512-BF16 or AMX; "
-                              "about 150× slower than fp32); use fp32 or auto")
+        # What this machine lacks, not a bad name: exit status 1, as for a missing GPU.
+        raise DeviceError("bf16 runs emulated on this CPU (it has no AVX512-BF16 or AMX; "
+                          "about 130× slower than fp32 here); use fp32 or auto")
     if name != "auto":
         return name
     return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
@@ -91,20 +92,16 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
         if not _mps_available():
             raise DeviceError("device 'mps' is not available on this machine; use --device cpu")
         return torch.device("mps")
-    if name.startswith("cuda"):
+    if re.fullmatch(r"cuda(:\d+)?", name):
         if not torch.cuda.is_available():
             raise DeviceError(
                 f"device '{name}' is not available (no CUDA GPU found); use --device cpu"
             )
-        try:
-            dev = torch.device(name)
-        except RuntimeError:
-            raise DeviceNameError(f"unknown device '{name}'; use auto, cpu, cuda, cuda:N or "
-                                  "mps") from None
+        dev = torch.device(name)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise DeviceError(
                 f"device '{name}' does not exist; this machine has "
                 f"{torch.cuda.device_count()} CUDA device(s)"
             )
         return dev
-    raise DeviceNameError(f"unknown device '{name}'; choose one of {', '.join(DEVICE_CHOICES)}")
+    raise DeviceNameError(f"unknown device '{name}'; use auto, cpu, cuda, cuda:N or mps")

@@ -8,9 +8,10 @@ class DRCNetError(Exception):
 
 
 class UsageError(DRCNetError):
-    """A value or combination of settings the user gave can never work (out of range, an
-    unknown name, options that conflict). The command line exits with status 2 for it, as
-    for its own parsing errors, and with 1 for every other failure."""
+    """A value or combination of settings the user gave is wrong in itself, whatever the disk
+    and the machine hold (out of range, an unknown name, options that conflict). The command
+    line exits with status 2 for it, as for its own parsing errors, and with 1 for every other
+    failure (what files or the machine say)."""
 
 
 class ImageReadError(DRCNetError):

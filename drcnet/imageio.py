@@ -137,25 +137,37 @@ def _frame_count(raw: bytes) -> int:
         elif raw.startswith(b"RIFF") and raw[8:12] == b"WEBP":
             return max(1, sum(kind == b"ANMF" for kind, _, _ in _webp_chunks(raw)))
         elif raw[:4] in (b"II*\x00", b"MM\x00*"):
-            order = "<" if raw[:2] == b"II" else ">"
-            (ifd,) = struct.unpack(order + "I", raw[4:8])
-            pages, seen = 0, set()
-            while ifd and ifd not in seen and len(seen) < 4096:
-                seen.add(ifd)
-                (count,) = struct.unpack(order + "H", raw[ifd : ifd + 2])
-                subfile = 0
-                for k in range(count):
-                    e = ifd + 2 + 12 * k
-                    tag, typ = struct.unpack(order + "HH", raw[e : e + 4])
-                    if tag == 254 and typ == 4:  # NewSubfileType; bit 0: reduced resolution
-                        (subfile,) = struct.unpack(order + "I", raw[e + 8 : e + 12])
-                pages += not subfile & 1
-                (ifd,) = struct.unpack(order + "I", raw[ifd + 2 + 12 * count :
-                                                        ifd + 6 + 12 * count])
-            return max(1, pages)
+            return max(1, _tiff_pages(raw))
     except (IndexError, struct.error):
         pass
     return 1
+
+
+def _tiff_pages(raw: bytes, budget: int = 1 << 16) -> int:
+    """Full-resolution pages of a TIFF, counted along its chain of IFDs until the chain ends,
+    loops, breaks, or ``budget`` directory entries have been read (a crafted file cannot make
+    this slow)."""
+    order = "<" if raw[:2] == b"II" else ">"
+    (ifd,) = struct.unpack(order + "I", raw[4:8])
+    pages, seen = 0, set()
+    try:
+        while ifd and ifd not in seen:
+            seen.add(ifd)
+            (count,) = struct.unpack(order + "H", raw[ifd : ifd + 2])
+            budget -= count
+            if budget < 0:
+                break
+            entries = raw[ifd + 2 : ifd + 2 + 12 * count]
+            subfile = 0
+            for e in range(0, len(entries) - 11, 12):
+                tag, typ = struct.unpack(order + "HH", entries[e : e + 4])
+                if tag == 254 and typ == 4:  # NewSubfileType; bit 0: reduced resolution
+                    (subfile,) = struct.unpack(order + "I", entries[e + 8 : e + 12])
+            pages += not subfile & 1
+            (ifd,) = struct.unpack(order + "I", raw[ifd + 2 + 12 * count : ifd + 6 + 12 * count])
+    except struct.error:  # a chain that breaks off: the pages counted so far
+        pass
+    return pages
 
 
 def format_note(image: Image, out: PathLike) -> str:
@@ -199,9 +211,10 @@ def _decoder_fixes(raw: bytes, img: np.ndarray) -> np.ndarray:
                     value = int.from_bytes(key, "big")
                     if depth < 8:  # OpenCV scales 1/2/4-bit samples to 0..255
                         value = value * 255 // ((1 << depth) - 1)
-                    top = np.iinfo(img.dtype).max
-                    alpha = np.where(img == value, 0, top).astype(img.dtype)
-                    return np.dstack([img, alpha])
+                    clear = img == value
+                    if clear.any():  # a key no pixel has makes nothing transparent
+                        top = np.iinfo(img.dtype).max
+                        return np.dstack([img, np.where(clear, 0, top).astype(img.dtype)])
         if raw[:4] in (b"II*\x00", b"MM\x00*") and img.ndim == 3 and img.shape[2] == 4 \
                 and img.dtype in (np.uint8, np.uint16):
             extra = _tiff_ifd0(raw).get(338, 0)  # ExtraSamples: 1 associated, 2 unassociated

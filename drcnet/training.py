@@ -539,9 +539,9 @@ def _refuse_old_run(out: Path) -> None:
     last = out / "last.safetensors"
     if last.is_file():
         step = read_metadata(last).get("step", "?")
-        raise UsageError(f"{out} holds a run at step {step}; a fresh run (no resume) would mix "
-                         "into its log and replace its best weights: use another out_dir, or "
-                         "delete that one first")
+        raise DRCNetError(f"{out} holds a run at step {step}; a fresh run (no resume) would mix "
+                          "into its log and replace its best weights: use another out_dir, or "
+                          "delete that one first")
 
 
 def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
@@ -552,7 +552,7 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
     meta = read_metadata(last)
     stored = json.loads(meta.get("config", "{}"))
     if (stored.get("wf"), stored.get("depth")) != (cfg.wf, cfg.depth):
-        raise UsageError(
+        raise DRCNetError(
             f"{last} was trained with wf={stored.get('wf')}, depth={stored.get('depth')} but "
             f"the config asks for wf={cfg.wf}, depth={cfg.depth}; use another out_dir")
     # A run that changed what it learns would export one model's weights under another's
@@ -560,7 +560,7 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
     was = {"task": meta.get("task"), "variant": meta.get("variant"), "ea": stored.get("ea")}
     for key, value in was.items():
         if value is not None and value != getattr(cfg, key):
-            raise UsageError(
+            raise DRCNetError(
                 f"{last} is a run with {key}={value} but the config asks for "
                 f"{key}={getattr(cfg, key)}; use another out_dir (init_weights= starts a new "
                 "run from its weights)")

@@ -112,7 +112,13 @@ def test_drag_previews_a_half_size_draft_then_sharpens(make_window, tmp_path, pi
 
 
 def test_key_repeat_drafts_then_sharpens_after_a_pause(make_window, tmp_path, picture, qtbot,
-                                                        open_settled) -> None:  # noqa: ANN001
+                                                        open_settled, monkeypatch) -> None:  # noqa: ANN001, E501
+    import app.main_window
+
+    # The pause is the test's to make: on a slow machine the first full-size preview outlasts
+    # a 250-ms timer, which then replaces the queued draft (coalescing, as designed).
+    monkeypatch.setattr(app.main_window, "DRAG_GAP_MS", 60_000)
+    monkeypatch.setattr(app.main_window, "SHARPEN_MS", 600_000)
     path = picture(tmp_path / "big.png", 600, 400)
     w = make_window()
     w.controls.set_run(512, 256, False)
@@ -121,8 +127,12 @@ def test_key_repeat_drafts_then_sharpens_after_a_pause(make_window, tmp_path, pi
     w.previewShown.connect(lambda: drafts.append(w.preview.draft))
     w.controls.t_spin.setValue(0.70)  # one step, nothing before it: a full-size preview
     w.controls.t_spin.setValue(0.69)  # a second step right after: a drag, so a draft
+    qtbot.waitUntil(lambda: True in drafts, timeout=30000)
+    assert w._sharpen.isActive() and not w.is_settled()  # a draft is never where it rests
+    w._sharpen.stop()
+    w._on_sharpen()  # the steps paused
     qtbot.waitUntil(w.is_settled, timeout=30000)
-    assert True in drafts and drafts[-1] is False  # sharpened once the steps paused
+    assert drafts[-1] is False  # sharpened
     assert w.preview.analysis.restored.shape[:2] == (341, 512)
     assert w.preview.analysis.knobs.t == pytest.approx(0.69)
 
@@ -399,6 +409,25 @@ def test_hide_panels_and_show_them_again(make_window, image_path, open_settled) 
     w.panels_action.trigger()
     w.panels_action.trigger()
     assert not w.controls_dock.isHidden() and w.maps_dock.isHidden()
+
+
+def test_a_floating_maps_panel_gets_its_maps(make_window, image_path, open_settled,
+                                             qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    w.maps_dock.setFloating(True)
+    qtbot.waitUntil(w.maps_dock.isVisible)
+    open_settled(w, image_path)
+    assert w._maps_on_screen() and len(w.maps.maps()) == 4
+
+
+def test_panels_label_follows_panels_hidden_by_hand(make_window) -> None:  # noqa: ANN001
+    w = make_window()
+    w.controls_dock.toggleViewAction().trigger()
+    w.maps_dock.toggleViewAction().trigger()
+    assert w.controls_dock.isHidden() and w.maps_dock.isHidden()
+    assert w.panels_action.text() == "Show &Panels"
+    w.panels_action.trigger()
+    assert not w.controls_dock.isHidden() and not w.maps_dock.isHidden()
 
 
 def test_ea_view_bypass_then_trained(make_window, image_path, open_settled, weights_dir,

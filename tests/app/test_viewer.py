@@ -385,6 +385,11 @@ w, h = shot.width(), shot.height()
 values = {shot.pixelColor(x, y).red() for x in range(w // 2 - 20, w // 2 + 20)
           for y in range(h // 2 - 20, h // 2 + 20)}
 print("levels", len(values))
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+v.fit()
+QTest.mouseDClick(c, Qt.MouseButton.LeftButton)  # "actual pixels there", as Ctrl+1
+print("double-click screen", v.screen_scale())
 """
 
 
@@ -403,3 +408,4 @@ def test_high_dpi_100_percent_is_one_screen_pixel_and_enlarged_pixels_stay_crisp
     assert r.returncode == 0, r.stderr[-2000:]
     assert "dpr 2.0 scale 0.5 screen 1.0" in r.stdout  # Ctrl+1: image pixel = screen pixel
     assert "levels 2" in r.stdout  # at 2 screen pixels per image pixel: no smoothing grays
+    assert "double-click screen 1.0" in r.stdout

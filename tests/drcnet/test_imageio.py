@@ -184,6 +184,35 @@ def test_animations_and_multi_page_tiffs_say_how_many_frames(tmp_path: Path, ext
     assert still.frames == 1 and imageio.frames_note(still) == ""
 
 
+def test_counting_tiff_pages_stops_on_loops_and_crafted_chains() -> None:
+    ok, enc = cv2.imencode(".tif", np.zeros((8, 8, 3), np.uint8))
+    head = bytearray(enc.tobytes())
+    (ifd0,) = struct.unpack("<I", head[4:8])
+    (count0,) = struct.unpack("<H", head[ifd0 : ifd0 + 2])
+    link = ifd0 + 2 + 12 * count0  # where IFD0 names the next IFD
+    base = (len(head) + 3) & ~3
+    head += bytes(base - len(head))
+    # Ten more IFDs of 100 empty entries each, chained one after another.
+    chain = bytearray()
+    for i in range(10):
+        nxt = 0 if i == 9 else base + (i + 1) * (2 + 12 * 100 + 4)
+        chain += struct.pack("<H", 100) + bytes(12 * 100) + struct.pack("<I", nxt)
+    raw = bytearray(head + chain)
+    raw[link : link + 4] = struct.pack("<I", base)
+    assert imageio._tiff_pages(bytes(raw)) == 11
+    assert imageio._tiff_pages(bytes(raw), budget=count0 + 450) == 5  # stops within budget
+    raw[link : link + 4] = struct.pack("<I", ifd0)  # IFD0 names itself next: a loop
+    assert imageio._tiff_pages(bytes(raw)) == 1
+    raw[link : link + 4] = struct.pack("<I", len(raw) + 100)  # names a place past the end
+    assert imageio._tiff_pages(bytes(raw)) == 1
+
+
+def test_a_transparency_key_no_pixel_has_adds_no_alpha(tmp_path: Path) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    pil.fromarray(np.full((4, 6), 100, np.uint8), "L").save(tmp_path / "k.png", transparency=7)
+    assert read_image(tmp_path / "k.png").alpha is None
+
+
 def test_jpeg_write_drops_alpha(tmp_path: Path) -> None:
     out = write_image(tmp_path / "a.jpg", _rand_rgb(), alpha=np.ones((24, 32), np.float32))
     assert cv2.imdecode(np.fromfile(out, np.uint8), cv2.IMREAD_UNCHANGED).shape == (24, 32, 3)

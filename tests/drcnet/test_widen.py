@@ -89,14 +89,14 @@ def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
     with torch.no_grad():
         assert float((build_model(src)(x)[-1] - wide(x)[-1]).abs().max()) < 1e-4
 
-    # An existing output is kept unless --force (1, a failure); other tasks' weights and odd
-    # names are refused as usage errors (2).
+    # An existing output is kept unless --force, and other tasks' weights are refused (1: what
+    # the disk holds); odd names are usage errors (2).
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(out)]) == 1
     assert "--force" in capsys.readouterr().err
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(out),
                  "--force"]) == 0
     assert main(["widen", "--task", "deblur", "--weights", str(src), "-o",
-                 str(tmp_path / "x.safetensors")]) == 2
+                 str(tmp_path / "x.safetensors")]) == 1  # what the file says: not usage
     assert "trained for derain" in capsys.readouterr().err
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o",
                  str(tmp_path / "x.pt")]) == 2
@@ -107,7 +107,7 @@ def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
     assert "replace the weights being widened" in capsys.readouterr().err  # not "--force"
     (tmp_path / "dir.safetensors").mkdir()
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o",
-                 str(tmp_path / "dir.safetensors"), "--force"]) == 2
+                 str(tmp_path / "dir.safetensors"), "--force"]) == 1
     assert "is a folder" in capsys.readouterr().err
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o",
                  str(src / "x.safetensors")]) == 1  # under a file: one line, no traceback
