@@ -482,7 +482,8 @@ class ImageCanvas(QWidget):
     def _emit_hover(self, pos: QPointF) -> None:
         if self.image_size.isEmpty():
             return
-        q = self.to_image(pos)
+        half = 0.5 / self.devicePixelRatioF()  # the centre of the screen pixel under the
+        q = self.to_image(pos + QPointF(half, half))  # pointer, where the drawing samples
         x, y = int(np.floor(q.x())), int(np.floor(q.y()))
         inside = 0 <= x < self.image_size.width() and 0 <= y < self.image_size.height()
         self.hovered.emit(x if inside else -1, y if inside else -1)

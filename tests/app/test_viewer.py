@@ -154,6 +154,17 @@ def test_hover_reports_image_pixel(viewer, qtbot) -> None:  # noqa: ANN001
     assert blocker.args == [-1, -1]
 
 
+def test_hover_names_the_pixel_drawn_at_the_pointer_s_screen_pixel(viewer, qtbot) -> None:  # noqa: ANN001
+    # At 3x with the image's left edge at x = 0.25, screen pixel 3 spans image x 0.92-1.25:
+    # the drawing samples its centre (1.08, pixel 1), not its corner (0.92, pixel 0).
+    c = viewer.single
+    viewer.state.set(3.0, QPointF((c.width() / 2 - 0.25) / 3, 50))
+    assert c.transform()[1].x() == pytest.approx(0.25)
+    with qtbot.waitSignal(viewer.hovered) as blocker:
+        c._emit_hover(QPointF(3, c.height() / 2))
+    assert blocker.args[0] == 1
+
+
 def test_missing_output_shows_message(viewer) -> None:  # noqa: ANN001
     viewer.set_output(None, message="No trained deblur weights are installed.")
     viewer.set_mode("after")
