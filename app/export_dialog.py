@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from drcnet.compare import sidecar_owner, sidecar_path
+from drcnet.imageio import IMAGE_EXTENSIONS
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif")}
 LAYOUT_LABELS = {
@@ -35,7 +36,8 @@ LAYOUT_LABELS = {
 SUFFIXES = {"image": "", "side": "_side", "split": "_split", "sheet": "_sheet"}
 
 
-EXIF_TIP = ("PNG and JPEG outputs keep the photo's EXIF: camera, lens, exposure and date. The "
+EXIF_TIP = ("PNG, JPEG, TIFF and WebP outputs keep the photo's EXIF: camera, lens, exposure and "
+            "date (BMP has no place for it). The "
             "orientation is set upright; the thumbnail of the unrestored photo and any GPS "
             "location are removed. The colour profile is kept either way.")
 
@@ -105,8 +107,9 @@ class ExportDialog(QDialog):
         layout.addWidget(self.exif_check)
         depth = ("16-bit input: PNG and TIFF keep 16 bits; " if bit_depth == 16 else "")
         note = QLabel(depth + "task, t, δ, EA, weights SHA-256, device and tile go into the "
-                      "PNG text and the sidecar. The photo's colour profile is kept (PNG, JPEG, "
-                      "TIFF). Files are written atomically and never over the input.")
+                      "PNG text and the sidecar. The photo's colour profile is kept, except by "
+                      "the summary sheet (an sRGB figure). Files are written atomically and "
+                      "never over the input.")
         note.setWordWrap(True)
         note.setObjectName("hint")
         layout.addWidget(note)
@@ -119,8 +122,8 @@ class ExportDialog(QDialog):
         layout.addWidget(buttons)
 
         browse.clicked.connect(self._browse)
-        self.path_edit.textEdited.connect(lambda _: setattr(self, "_edited", True))
-        self.format_combo.currentIndexChanged.connect(lambda _: self._update_path())
+        self.path_edit.textEdited.connect(self._on_typed)
+        self.format_combo.currentIndexChanged.connect(lambda _: self._update_path(True))
         self.layout_group.buttonToggled.connect(lambda *_: self._update_path())
         self._update_path()
 
@@ -133,14 +136,29 @@ class ExportDialog(QDialog):
     def extension(self) -> str:
         return FORMATS[str(self.format_combo.currentData())][1]
 
-    def _update_path(self) -> None:
-        """Follow the layout and format: the options that apply, and the file name (only its
-        extension once the user has typed one)."""
+    def _on_typed(self, text: str) -> None:
+        """A name the user typed stays theirs; its image extension picks the format."""
+        self._edited = True
+        ext = Path(text).suffix.lower()
+        key = next((k for k, (_, e) in FORMATS.items()
+                    if e == {".jpeg": ".jpg", ".tiff": ".tif"}.get(ext, ext)), None)
+        if key is not None and key != self.format_combo.currentData():
+            self.format_combo.blockSignals(True)
+            self.format_combo.setCurrentIndex(self.format_combo.findData(key))
+            self.format_combo.blockSignals(False)
+
+    def _update_path(self, format_changed: bool = False) -> None:
+        """Follow the layout and format: the options that apply, and the file name. A name
+        the user typed is kept; choosing a format then changes only its extension."""
         self.labels_check.setEnabled(self.layout_key() in ("side", "split"))
         self.exif_check.setEnabled(self.layout_key() == "image")
         ext = self.extension()
         if self._edited and self.path_edit.text():
-            self.path_edit.setText(str(Path(self.path_edit.text()).with_suffix(ext)))
+            if format_changed:
+                p = Path(self.path_edit.text())
+                p = p.with_suffix(ext) if p.suffix.lower() in IMAGE_EXTENSIONS else \
+                    p.with_name(p.name + ext)  # "v1.2": the dot is part of the name
+                self.path_edit.setText(str(p))
             return
         name = default_name(self._stem, self._task, self.layout_key(), ext)
         self.path_edit.setText(str(self._folder / name))
@@ -157,12 +175,24 @@ class ExportDialog(QDialog):
             self._replace_ok = p
 
     def path(self) -> Path:
-        """The export path; a relative one is taken in the folder the dialog started in."""
-        p = Path(self.path_edit.text()).expanduser()
-        return p if p.is_absolute() else self._folder / p
+        """The export path; a relative one is taken in the folder the dialog started in, and
+        a name without an image extension gets the chosen format's."""
+        p = Path(self.path_edit.text().strip()).expanduser()
+        p = p if p.is_absolute() else self._folder / p
+        if p.suffix.lower() not in IMAGE_EXTENSIONS and self.path_edit.text().strip():
+            p = p.with_name(p.name + self.extension())
+        return p
 
     def accept(self) -> None:
+        typed = self.path_edit.text().strip()
+        if not typed or typed.endswith(("/", "\\")) or Path(typed).expanduser().is_dir() \
+                or (self._folder / typed).is_dir():
+            QMessageBox.information(self, "Export", "Name the file to export to.")
+            return  # back to the dialog
         p = self.path()
+        if p.is_dir():
+            QMessageBox.information(self, "Export", f"{p} is a folder; name a file.")
+            return
         if p.exists() and p != self._replace_ok and not self.confirm_replace(p):
             return  # back to the dialog to pick another name
         other = sidecar_owner(p) if self.sidecar_check.isChecked() else None

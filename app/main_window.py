@@ -255,7 +255,7 @@ class MainWindow(QMainWindow):
         self._ea_timer.setSingleShot(True)
         self._ea_timer.setInterval(EA_AREA_MS)
         self._ea_timer.timeout.connect(self._request_ea_area)
-        self._export: ExportRequest | None = None
+        self._exports: list[ExportRequest] = []  # waiting, in the order asked for
         self._copy_waiting = False  # Copy asked for while the full result was not ready
         self._pasting: set[Path] = set()  # pasted images being written
         self._exporting = False
@@ -1084,14 +1084,21 @@ class MainWindow(QMainWindow):
         self._load_model()
         self._show_output()
 
+    @property
+    def _export(self) -> ExportRequest | None:
+        """The next waiting export (others wait behind it)."""
+        return self._exports[0] if self._exports else None
+
     def _drop_export(self) -> str:
-        """Forget a waiting export or copy (its image or model is gone); what to tell the
-        user."""
-        what = [w for w, waiting in (("export", self._export is not None),
+        """Forget the waiting exports and copy (their image or model is gone); what to tell
+        the user."""
+        n = len(self._exports)
+        what = [w for w, waiting in ((f"{n} exports" if n > 1 else "export", n),
                                      ("copy", self._copy_waiting)) if waiting]
-        self._export, self._copy_waiting = None, False
-        return f"the waiting {' and '.join(what)} {'was' if len(what) == 1 else 'were'} " \
-               f"cancelled" if what else ""
+        self._exports, self._copy_waiting = [], False
+        one = what in (["export"], ["copy"])
+        return f"the waiting {' and '.join(what)} {'was' if one else 'were'} cancelled" \
+            if what else ""
 
     def _on_variant_changed(self, variant: str) -> None:
         self.settings.set_variant(self.controls.task(), variant)
@@ -1298,7 +1305,7 @@ class MainWindow(QMainWindow):
     # ================================================================== preview
     def _wants_maps(self) -> bool:
         return self._maps_on_screen() or self._overlay_on() or (
-            self._export is not None and self._export.layout == "sheet")
+            any(r.layout == "sheet" for r in self._exports))
 
     def _maps_on_screen(self) -> bool:
         # A panel that is a tab behind another is "visible" to Qt, though off the screen; its
@@ -1312,7 +1319,7 @@ class MainWindow(QMainWindow):
 
     def _wants_ea(self) -> bool:
         return self.viewer.mode() == "ea" or (
-            self._export is not None and self._export.layout == "sheet")
+            any(r.layout == "sheet" for r in self._exports))
 
     def _draft_image(self) -> np.ndarray | None:
         """The half-size copy of the preview image used while dragging (``None``: too small
@@ -1906,7 +1913,7 @@ class MainWindow(QMainWindow):
         if job is not None and serial == job.serial:
             self._restore_job = None
             self._end_progress()
-            self._export, self._copy_waiting = None, False
+            self._exports, self._copy_waiting = [], False
             self._sync_area()
             self._error("Restore failed", message)
         self._check_settled()
@@ -2048,7 +2055,10 @@ class MainWindow(QMainWindow):
                     f"“{request.path.name}” has no file extension")
             self._error("Export failed", f"{what}; use one of {', '.join(IMAGE_EXTENSIONS)}.")
             return
-        self._export = request
+        if self._exports or self._exporting:  # each is written in turn, none replaced
+            self.statusBar().showMessage(f"Export of {request.path.name} waits for the one "
+                                         "before it", 5000)
+        self._exports.append(request)
         self._was_settled = False
         self._advance_export()
 
@@ -2064,7 +2074,7 @@ class MainWindow(QMainWindow):
             self.request_preview()
             self.statusBar().showMessage("Export waits for the maps…")
             return
-        self._export = None
+        self._exports.pop(0)
         self._exporting = True
         image, full, info = self.image, self.full, self.info
         noea = None
@@ -2104,12 +2114,14 @@ class MainWindow(QMainWindow):
         self.settings.set_export_folder(str(path.parent))
         self.statusBar().showMessage(f"Exported {path}", 10000)
         self.exported.emit(str(path))
+        self._advance_export()  # the next one waiting, if any
         self._check_settled()
 
     def _on_export_failed(self, message: str) -> None:
         self._exporting = False
         self.statusBar().showMessage("Export failed", 8000)
         self._error("Export failed", message)
+        self._advance_export()
         self._check_settled()
 
     # ================================================================== state

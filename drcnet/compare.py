@@ -14,6 +14,7 @@ export and the ``drcnet compare`` command:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -677,8 +678,10 @@ def write_export(
     """Write an export image (atomically, never over an input) with its parameters.
 
     The parameters go into the PNG's text chunks (other formats have none) and, unless
-    ``sidecar`` is False, into ``<name>.json`` beside it. ``icc`` and ``exif`` are the
-    input's colour profile and camera metadata for PNG and JPEG (:func:`carried_meta`).
+    ``sidecar`` is False, into ``<name>.json`` beside it; with ``sidecar`` False, a sidecar
+    an earlier export left for this file is removed, as it no longer describes it. ``icc`` and
+    ``exif`` are the input's colour profile and camera metadata for PNG and JPEG
+    (:func:`carried_meta`).
 
     Raises:
         ImageWriteError: as :func:`drcnet.imageio.write_image`, or for the sidecar.
@@ -701,7 +704,19 @@ def write_export(
         record["output"] = p.name
         record["size"] = [int(rgb.shape[1]), int(rgb.shape[0])]
         _atomic_text(sidecar_path(p), json.dumps(record, indent=2) + "\n")
+    elif _sidecar_names(p):  # an earlier export's record of this file would now be untrue
+        with contextlib.suppress(OSError):
+            sidecar_path(p).unlink()
     return written
+
+
+def _sidecar_names(path: Path) -> bool:
+    """Whether ``path``'s sidecar exists and records ``path`` as its output."""
+    try:
+        record = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("output") == path.name
 
 
 def carried_meta(layout: str, icc: bytes | None, exif: bytes | None) -> dict[str, Any]:

@@ -120,6 +120,36 @@ def test_export_waits_for_full_resolution(make_window, tmp_path, picture, open_s
     assert json.loads(out.with_suffix(".json").read_text())["tile"] == 128
 
 
+def test_exports_asked_for_in_a_row_are_all_written(make_window, tmp_path, picture,
+                                                   open_settled, qtbot) -> None:  # noqa: ANN001
+    src = picture(tmp_path / "big.png", 300, 200)
+    w = make_window()
+    w.controls.set_run(256, 128, False)  # the first waits for the full-resolution restore
+    open_settled(w, src)
+    done: list[str] = []
+    w.exported.connect(done.append)
+    names = [tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.jpg"]
+    w.export(ExportRequest("image", names[0]))
+    w.export(ExportRequest("side", names[1]))  # while the first waits: it used to replace it
+    qtbot.waitUntil(lambda: len(done) == 1, timeout=30000)
+    w.export(ExportRequest("image", names[2]))  # while one is written: it used to stall
+    qtbot.waitUntil(lambda: len(done) == 3 and w.is_settled(), timeout=30000)
+    assert done == [str(n) for n in names]
+    assert read_image(names[1]).rgb.shape == (200, 608, 3)
+
+
+def test_an_export_without_sidecar_removes_the_one_that_described_the_old_file(
+        make_window, image_path, open_settled, qtbot, tmp_path) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    out = export(qtbot, w, "image", tmp_path / "x.png")
+    assert out.with_suffix(".json").is_file()
+    (tmp_path / "y.json").write_text('{"output": "y.tif"}')  # another file's: left alone
+    export(qtbot, w, "image", out, sidecar=False)
+    export(qtbot, w, "image", tmp_path / "y.png", sidecar=False)
+    assert not out.with_suffix(".json").exists() and (tmp_path / "y.json").is_file()
+
+
 def test_export_never_overwrites_input(make_window, image_path, open_settled, boxes,
                                        qtbot) -> None:  # noqa: ANN001
     w = make_window()
@@ -218,6 +248,34 @@ def test_export_dialog_asks_before_replacing_and_keeps_relative_names_in_its_fol
     answer["replace"] = True
     dlg.accept()
     assert dlg.result() == dlg.DialogCode.Accepted
+
+
+def test_export_dialog_keeps_typed_names_and_refuses_no_name(qtbot, tmp_path,
+                                                            monkeypatch) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QMessageBox
+
+    said: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text: said.append(text))
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    for typed in ("", "  ", str(tmp_path)):  # nothing, or the folder: stay in the dialog
+        dlg.setResult(dlg.DialogCode.Rejected)
+        dlg.path_edit.setText(typed)
+        dlg.accept()
+        assert dlg.result() == dlg.DialogCode.Rejected and said[-1].startswith("Name the file")
+    dlg.path_edit.setText("shot")
+    assert dlg.request().path == tmp_path / "shot.png"  # the chosen format's extension
+    dlg.path_edit.setText("shot.webp")
+    dlg.path_edit.textEdited.emit("shot.webp")
+    dlg.set_layout_key("side")  # a layout change keeps what the user typed
+    assert dlg.request().path.name == "shot.webp"
+    dlg.path_edit.setText("shot.jpeg")
+    dlg.path_edit.textEdited.emit("shot.jpeg")
+    assert dlg.format_combo.currentData() == "jpeg"  # a typed extension picks the format
+    dlg.path_edit.setText("v1.2")
+    dlg.path_edit.textEdited.emit("v1.2")
+    dlg.format_combo.setCurrentIndex(dlg.format_combo.findData("tiff"))
+    assert dlg.request().path.name == "v1.2.tif"  # the dot is the name's, not an extension
 
 
 def test_export_dialog_asks_before_taking_another_exports_sidecar(

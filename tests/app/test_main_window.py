@@ -888,7 +888,7 @@ def test_a_quiet_cancel_of_a_queued_restore_is_not_the_users(make_window, image_
     w = make_window()
     open_settled(w, image_path)
     w._restore_job = job = w.engine.restore(w.image.rgb, w.knobs(), w._tiles())
-    w._export = waiting = object()  # an export waiting for that restore
+    w._exports = [waiting := object()]  # an export waiting for that restore
 
     def queued_cancel() -> bool:  # what the engine does for a job still in the queue
         w.engine.worker.restoreCancelled.emit(job.serial, True)
@@ -899,7 +899,7 @@ def test_a_quiet_cancel_of_a_queued_restore_is_not_the_users(make_window, image_
     w.cancel_restore(quiet=True)  # a knob moved: the restore is replaced, not abandoned
     assert w._restore_job is None and w._export is waiting
     assert "cancelled" not in w.statusBar().currentMessage()
-    w._export = None
+    w._exports = []
 
 
 def test_a_waiting_export_dropped_by_opening_says_so(make_window, image_path, open_settled,  # noqa: ANN001
@@ -908,7 +908,7 @@ def test_a_waiting_export_dropped_by_opening_says_so(make_window, image_path, op
 
     w = make_window()
     open_settled(w, image_path)
-    w._export = object()  # waiting for a full restore of this image
+    w._exports = [object()]  # waiting for a full restore of this image
     seen: list[str] = []
     w.statusBar().messageChanged.connect(seen.append)
     open_settled(w, make_image(tmp_path / "other.png"))
