@@ -59,7 +59,14 @@ from drcnet.compare import (
 )
 from drcnet.devices import available_devices
 from drcnet.errors import WeightsError
-from drcnet.imageio import IMAGE_EXTENSIONS, Image, frames_note, read_image, write_image
+from drcnet.imageio import (
+    IMAGE_EXTENSIONS,
+    Image,
+    format_note,
+    frames_note,
+    read_image,
+    write_image,
+)
 from drcnet.inference import (
     DEFAULT_TILE,
     AreaDone,
@@ -2112,7 +2119,8 @@ class MainWindow(QMainWindow):
     def _on_exported(self, path: Path) -> None:
         self._exporting = False
         self.settings.set_export_folder(str(path.parent))
-        self.statusBar().showMessage(f"Exported {path}", 10000)
+        lost = format_note(self.image, path) if self.image is not None else ""
+        self.statusBar().showMessage(f"Exported {path}" + (f" · {lost}" if lost else ""), 10000)
         self.exported.emit(str(path))
         self._advance_export()  # the next one waiting, if any
         self._check_settled()

@@ -172,14 +172,17 @@ def _tiff_pages(raw: bytes, budget: int = 1 << 16) -> int:
 
 def format_note(image: Image, out: PathLike) -> str:
     """What the output's format cannot hold of ``image``: "the .jpg output keeps no
-    transparency", "…no 16-bit depth (written 8-bit)", or ""."""
+    transparency", "…no 16-bit depth; it is written in 8 bits", or ""."""
     ext = Path(out).suffix.lower()
     lost = []
     if image.alpha is not None and ext not in _ALPHA_EXTENSIONS:
         lost.append("transparency")
     if image.bit_depth == 16 and ext not in _16BIT_EXTENSIONS:
-        lost.append("16-bit depth (written 8-bit)")
-    return f"the {ext} output keeps no {' and no '.join(lost)}" if lost else ""
+        lost.append("16-bit depth")
+    if not lost:
+        return ""
+    eight = "; it is written in 8 bits" if "16-bit depth" in lost else ""
+    return f"the {ext} output keeps no {' and no '.join(lost)}{eight}"
 
 
 def frames_note(image: Image) -> str:

@@ -103,8 +103,11 @@ def test_export_16_bit_kept(make_window, tmp_path, picture, open_settled, qtbot)
     assert w.image.bit_depth == 16
     for name in ("deep_out.png", "deep_out.tif"):
         assert read_image(export(qtbot, w, "image", tmp_path / name)).bit_depth == 16
+    assert "keeps no" not in w.statusBar().currentMessage()  # nothing lost: no note
     jpg = export(qtbot, w, "image", tmp_path / "deep_out.jpg")
     assert read_image(jpg).bit_depth == 8
+    assert w.statusBar().currentMessage().endswith(" · the .jpg output keeps no 16-bit depth; "
+                                                   "it is written in 8 bits")
     assert json.loads(jpg.with_suffix(".json").read_text())["task"] == "denoise"
 
 
