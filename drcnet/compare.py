@@ -877,6 +877,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_image_type(args.output)  # the text: a trailing slash names a folder
     if not out.parent.is_dir():
         raise ImageWriteError(f"output folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):  # said before the model runs, as restore does
+        raise ImageWriteError(f"output folder {out.parent} is not writable")
     if not 0.0 <= args.split <= 1.0:
         raise ValueError(f"--split must lie in [0, 1], got {args.split}")
     image = read_checked(src, args.max_pixels)

@@ -322,6 +322,23 @@ def test_cli_compare_records_and_warns_about_the_range(tmp_path, shipped, photo,
                                   else "within the trained range (peak ")
 
 
+def test_cli_compare_refuses_an_unwritable_folder_before_the_model_runs(
+        tmp_path, photo, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import os
+
+    import drcnet.registry
+
+    def no_model(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the model ran before the folder was checked")
+
+    monkeypatch.setattr(drcnet.registry, "load_model", no_model)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: mode != os.W_OK and real(p, mode))
+    assert main(["compare", str(photo), "-o", str(tmp_path / "c.png"), "--task", "denoise",
+                 "--device", "cpu"]) == 1
+    assert "is not writable" in capsys.readouterr().err
+
+
 def test_cli_compare_uses_the_files_knobs_unless_told(tmp_path, shipped, photo) -> None:  # noqa: ANN001
     save_weights(shipped / "denoise.safetensors", DRCNet(wf=8, depth=2, t=0.6, delta=2.5e-3))
     out = tmp_path / "k.png"
