@@ -168,11 +168,13 @@ class ExportDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(), filters)
         if path:
             p = Path(path)
-            if p.suffix.lower() not in {e for _, e in FORMATS.values()} | {".jpeg", ".tiff"}:
-                p = p.with_suffix(self.extension())
+            chosen = p
+            if p.suffix.lower() not in IMAGE_EXTENSIONS:  # "v1.2": the dot is the name's
+                p = p.with_name(p.name + self.extension())
             self.path_edit.setText(str(p))
-            self._edited = True
-            self._replace_ok = p
+            self._on_typed(str(p))
+            # The file dialog asked about replacing the file it named, not one renamed since.
+            self._replace_ok = p if p == chosen else None
 
     def path(self) -> Path:
         """The export path; a relative one is taken in the folder the dialog started in, and
@@ -185,8 +187,9 @@ class ExportDialog(QDialog):
 
     def accept(self) -> None:
         typed = self.path_edit.text().strip()
-        if not typed or typed.endswith(("/", "\\")) or Path(typed).expanduser().is_dir() \
-                or (self._folder / typed).is_dir():
+        where = Path(typed).expanduser()
+        where = where if where.is_absolute() else self._folder / where  # as path() takes it
+        if not typed or typed.endswith(("/", "\\")) or where.is_dir():
             QMessageBox.information(self, "Export", "Name the file to export to.")
             return  # back to the dialog
         p = self.path()

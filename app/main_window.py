@@ -1050,6 +1050,8 @@ class MainWindow(QMainWindow):
             self.settings.set_device(self.info.device)
             self._error("Cannot switch device", f"{message}\n\nThe model stays on "
                         f"{self.info.device}.")
+            self._advance_export()  # what waited for the switch goes on where it is
+            self._advance_copy()
             self._check_settled()
             return
         self.model_missing = missing
@@ -1074,7 +1076,8 @@ class MainWindow(QMainWindow):
         self.controls.set_model_status(banner, problem=True)
         self.maps.clear_maps("No maps: no model is loaded.")
         self.viewer.set_ea(None, None, None, message="No model is loaded.")
-        self.statusBar().showMessage(status, 30000)
+        dropped, self._dropped_export = self._dropped_export, ""
+        self.statusBar().showMessage(status + (f" ({dropped})" if dropped else ""), 30000)
         self.run_label.setText("no model")
         self._show_output()
         self._check_settled()
@@ -1920,9 +1923,10 @@ class MainWindow(QMainWindow):
         if job is not None and serial == job.serial:
             self._restore_job = None
             self._end_progress()
-            self._exports, self._copy_waiting = [], False
+            dropped = self._drop_export()
             self._sync_area()
-            self._error("Restore failed", message)
+            self._error("Restore failed", message + (f"\n\nAlso, {dropped}." if dropped
+                                                     else ""))
         self._check_settled()
 
     # ================================================================== batch
@@ -2114,12 +2118,14 @@ class MainWindow(QMainWindow):
                                                image.exif if req.exif else None))
 
         self.statusBar().showMessage(f"Writing {req.path.name}…")
-        self.jobs.run(write, self._on_exported, self._on_export_failed)
+        lost = format_note(image, req.path) if req.layout == "image" else ""
+        self.jobs.run(write, lambda path: self._on_exported(path, lost),
+                      self._on_export_failed)
 
-    def _on_exported(self, path: Path) -> None:
+    def _on_exported(self, path: Path, lost: str = "") -> None:
+        """``lost``: what the format could not keep of the exported image."""
         self._exporting = False
         self.settings.set_export_folder(str(path.parent))
-        lost = format_note(self.image, path) if self.image is not None else ""
         self.statusBar().showMessage(f"Exported {path}" + (f" · {lost}" if lost else ""), 10000)
         self.exported.emit(str(path))
         self._advance_export()  # the next one waiting, if any

@@ -711,12 +711,14 @@ def write_export(
 
 
 def _sidecar_names(path: Path) -> bool:
-    """Whether ``path``'s sidecar exists and records ``path`` as its output."""
+    """Whether ``path``'s sidecar exists, is one Studio wrote (its task, weights digest and
+    size) and records ``path`` as its output; any other JSON file is left alone."""
     try:
         record = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(record, dict) and record.get("output") == path.name
+    return (isinstance(record, dict) and record.get("output") == path.name
+            and {"task", "weights_sha256", "size"} <= record.keys())
 
 
 def carried_meta(layout: str, icc: bytes | None, exif: bytes | None) -> dict[str, Any]:

@@ -153,6 +153,55 @@ def test_an_export_without_sidecar_removes_the_one_that_described_the_old_file(
     assert not out.with_suffix(".json").exists() and (tmp_path / "y.json").is_file()
 
 
+def test_an_export_s_note_is_about_the_image_it_wrote(make_window, tmp_path, picture,
+                                                     open_settled, make_gate, qtbot,
+                                                     monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window as mw
+
+    w = make_window()
+    open_settled(w, picture(tmp_path / "a8.png", 60, 40))
+    gate = make_gate(mw.write_export)
+    monkeypatch.setattr(mw, "write_export", gate)
+    done: list[str] = []
+    w.exported.connect(done.append)
+    w.export(ExportRequest("image", tmp_path / "out.jpg"))
+    assert gate.entered.wait(10)
+    w.open_image(picture(tmp_path / "b16.png", 60, 40, bit_depth=16))  # while it writes
+    qtbot.waitUntil(lambda: w.image.bit_depth == 16, timeout=20000)
+    messages: list[str] = []
+    w.statusBar().messageChanged.connect(messages.append)
+    gate.release()
+    qtbot.waitUntil(lambda: bool(done), timeout=20000)
+    assert not any("16-bit" in m for m in messages)  # the 8-bit photo lost nothing
+
+
+def test_exports_waiting_when_a_device_switch_fails_go_on(make_window, tmp_path, picture,
+                                                          open_settled, qtbot, boxes) -> None:  # noqa: ANN001
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    w.export(ExportRequest("image", tmp_path / "o.png"))
+    assert w._restore_job is not None
+    w.cancel_restore(quiet=True)  # as a device switch does; then moving the model fails
+    w.model_pending = True
+    task, variant, path = w._chosen()
+    w._on_load_failed(task, variant, str(path) if path else "", "no such GPU", False)
+    qtbot.waitUntil(lambda: w.is_settled() and not w._exports, timeout=30000)
+    assert (tmp_path / "o.png").is_file()
+
+
+def test_a_failed_restore_says_the_waiting_exports_are_dropped(make_window, tmp_path, picture,
+                                                               open_settled, boxes) -> None:  # noqa: ANN001
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    w.export(ExportRequest("image", tmp_path / "o.png"))
+    w.export(ExportRequest("side", tmp_path / "s.png"))
+    job = w._restore_job
+    w._on_restore_failed(job.serial, "out of memory")
+    assert not w._exports and "the waiting 2 exports were cancelled" in boxes[-1][1]
+
+
 def test_export_never_overwrites_input(make_window, image_path, open_settled, boxes,
                                        qtbot) -> None:  # noqa: ANN001
     w = make_window()
@@ -279,6 +328,19 @@ def test_export_dialog_keeps_typed_names_and_refuses_no_name(qtbot, tmp_path,
     dlg.path_edit.textEdited.emit("v1.2")
     dlg.format_combo.setCurrentIndex(dlg.format_combo.findData("tiff"))
     assert dlg.request().path.name == "v1.2.tif"  # the dot is the name's, not an extension
+
+
+def test_export_dialog_takes_a_relative_name_in_its_own_folder(qtbot, tmp_path,
+                                                               monkeypatch) -> None:  # noqa: ANN001
+    (tmp_path / "cwd" / "shots").mkdir(parents=True)  # a folder of that name elsewhere
+    monkeypatch.chdir(tmp_path / "cwd")
+    (tmp_path / "out").mkdir()
+    dlg = ExportDialog(tmp_path / "out", "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    dlg.path_edit.setText("shots")
+    dlg.accept()
+    assert dlg.result() == dlg.DialogCode.Accepted
+    assert dlg.request().path == tmp_path / "out" / "shots.png"
 
 
 def test_export_dialog_asks_before_taking_another_exports_sidecar(

@@ -339,6 +339,20 @@ def test_cli_compare_refuses_an_unwritable_folder_before_the_model_runs(
     assert "is not writable" in capsys.readouterr().err
 
 
+def test_an_export_without_sidecar_leaves_a_json_studio_did_not_write(tmp_path) -> None:
+    from drcnet.inference import TileConfig
+
+    mine = tmp_path / "x.json"
+    mine.write_text('{"output": "x.png", "owner": "my pipeline"}')
+    params = ExportParams.of_run("denoise", Knobs(0.75, 1e-6, True), "w.safetensors", "ab",
+                                 "cpu", TileConfig(), "fp32")
+    write_export(tmp_path / "x.png", np.zeros((8, 8, 3), np.float32), params, sidecar=False)
+    assert mine.is_file()
+    write_export(tmp_path / "x.png", np.zeros((8, 8, 3), np.float32), params)  # Studio's own
+    write_export(tmp_path / "x.png", np.zeros((8, 8, 3), np.float32), params, sidecar=False)
+    assert not mine.exists()
+
+
 def test_cli_compare_uses_the_files_knobs_unless_told(tmp_path, shipped, photo) -> None:  # noqa: ANN001
     save_weights(shipped / "denoise.safetensors", DRCNet(wf=8, depth=2, t=0.6, delta=2.5e-3))
     out = tmp_path / "k.png"
