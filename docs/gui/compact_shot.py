@@ -7,10 +7,7 @@ rainy sample restored. Default settings (a private, empty settings folder).
 
 from __future__ import annotations
 
-import gc
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,25 +15,12 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    gc.disable()  # as the app: collected on the GUI thread only (app.workers.MainThreadGC)
-    from PySide6.QtCore import QRect, QSettings
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QRect
 
-    from app.main import apply_theme
     from app.main_window import MainWindow
+    from docs.gui.zoom_shots import offscreen_app
 
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication([])
-    apply_theme(app)
-
-    def pump(seconds: float, until=None) -> None:  # noqa: ANN001
-        end = time.time() + seconds
-        while time.time() < end:
-            app.processEvents()
-            time.sleep(0.02)
-            if until is not None and until():
-                return
+    _app, pump = offscreen_app()
 
     w = MainWindow(task="derain", device="cpu")
     w.fit_screen(QRect(0, 0, 1366, 768))

@@ -24,28 +24,22 @@ sys.path.insert(0, str(ROOT))
 PHOTO = ROOT / "data/cache/root/usr/share/wallpapers/Path/contents/images/2560x1600.jpg"
 
 
-def main() -> int:
+def offscreen_app():  # noqa: ANN201
+    """The app as the screenshots need it: default settings (a private, empty settings
+    folder), the theme, garbage collected as the app does; and ``pump(seconds, until)``, which
+    runs events until ``until()`` is true (True) or the time is up (False)."""
     gc.disable()  # as the app: collected on the GUI thread only (app.workers.MainThreadGC)
     import tempfile
 
-    import cv2
-    import numpy as np
-    from PySide6.QtCore import QPointF, QSettings
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from app.main import apply_theme
-    from app.main_window import MainWindow
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     app = QApplication([])
     apply_theme(app)
-    clean = cv2.imread(str(PHOTO))[..., ::-1].astype(np.float32) / 255
-    rng = np.random.default_rng(0)
-    noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1)
-    path = Path(tempfile.mkdtemp()) / "noisy.png"
-    cv2.imwrite(str(path), (noisy[..., ::-1] * 255 + 0.5).astype(np.uint8))
-    centre = QPointF(1650, 900)
 
     def pump(seconds: float, until=None) -> bool:  # noqa: ANN001
         end = time.time() + seconds
@@ -55,6 +49,26 @@ def main() -> int:
             if until is not None and until():
                 return True
         return False
+
+    return app, pump
+
+
+def main() -> int:
+    import tempfile
+
+    import cv2
+    import numpy as np
+    from PySide6.QtCore import QPointF
+
+    from app.main_window import MainWindow
+
+    _app, pump = offscreen_app()
+    clean = cv2.imread(str(PHOTO))[..., ::-1].astype(np.float32) / 255
+    rng = np.random.default_rng(0)
+    noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1)
+    path = Path(tempfile.mkdtemp()) / "noisy.png"
+    cv2.imwrite(str(path), (noisy[..., ::-1] * 255 + 0.5).astype(np.uint8))
+    centre = QPointF(1650, 900)
 
     sample = ROOT / "resources/samples/noisy.png"
     for variant, name, photo in (("gaussian", "focus.jpg", path),
