@@ -29,6 +29,9 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSlider,
+    QAbstractSpinBox,
     QApplication,
     QComboBox,
     QDialog,
@@ -43,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drcnet.batch import sibling_image
 from drcnet.compare import (
     NOEA_TRAINED,
     ExportParams,
@@ -143,6 +147,20 @@ class WindowUndoKeys(QObject):
         return False
 
 
+class OwnPageKeys(QObject):
+    """An event filter for controls that use Page Up and Page Down themselves (spin boxes,
+    sliders, lists): with one of them in focus the keys step it, and do not open the
+    folder's next or previous image."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+            event.accept()  # the widget's key, delivered to it as a key press
+            return True
+        return False
+
+
 def paste_folder() -> Path:
     """Where pasted images are saved (the application's data folder)."""
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
@@ -232,6 +250,7 @@ class MainWindow(QMainWindow):
         self._full_mix: tuple[RestoreResult, float] | None = None
         self._mixing = False
         self._open_serial = 0
+        self._requested_path: Path | None = None  # the image last asked for
         self._image_serial = 0
         self._preview_serial = 0
         self._preview_repair = True  # the repair setting the last preview was asked with
@@ -306,6 +325,10 @@ class MainWindow(QMainWindow):
         for box in (self.controls.t_spin, self.controls.delta_spin,
                     self.controls.strength_spin):
             box.installEventFilter(self._undo_keys)
+        self._page_keys = OwnPageKeys(self)
+        for kind in (QAbstractSpinBox, QAbstractSlider, QComboBox, QAbstractItemView):
+            for w in self.findChildren(kind):
+                w.installEventFilter(self._page_keys)
         self._restore_settings(task, device, variant, weights)
         self._connect()
         app = QApplication.instance()
@@ -386,6 +409,12 @@ class MainWindow(QMainWindow):
         K = QKeySequence  # noqa: N806
         self.open_action = self._action("&Open…", self.open_dialog, K.StandardKey.Open,
                                         "Open an image")
+        self.next_action = self._action(
+            "Ne&xt Image in Folder", lambda: self.step_image(1), K("PgDown"),
+            "Open the next image in this image's folder (by name)")
+        self.prev_action = self._action(
+            "Pre&vious Image in Folder", lambda: self.step_image(-1), K("PgUp"),
+            "Open the previous image in this image's folder (by name)")
         self.weights_action = self._action(
             "Open &Weights…", self.open_weights_dialog, K("Ctrl+Shift+O"),
             "Restore with a weight file of your own (e.g. one drcnet train wrote)")
@@ -451,6 +480,8 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addAction(self.next_action)
+        file_menu.addAction(self.prev_action)
         file_menu.addAction(self.weights_action)
         file_menu.addSeparator()
         file_menu.addAction(self.reference_action)
@@ -662,6 +693,7 @@ class MainWindow(QMainWindow):
     def open_image(self, path: str | Path) -> None:
         """Read ``path`` in the background; show it, or a message box saying why not."""
         p = Path(path)
+        self._requested_path = p  # where Next/Previous Image go on from
         self._open_serial += 1
         serial = self._open_serial
         size = self.controls.preview_size()
@@ -674,6 +706,21 @@ class MainWindow(QMainWindow):
 
         self.jobs.run(read, lambda r: self._on_opened(serial, r),
                       lambda msg: self._on_open_failed(serial, p, msg))
+
+    def step_image(self, step: int) -> None:
+        """Open the image ``step`` places after the one open (or being opened) in its
+        folder, in the order a file manager shows; the status bar says when there is none."""
+        current = self._requested_path or (self.image.path if self.image else None)
+        if current is None:
+            self.statusBar().showMessage("Open an image first", 4000)
+            return
+        target = sibling_image(current, step)
+        if target is None:
+            which = "last" if step > 0 else "first"
+            self.statusBar().showMessage(f"{current.name} is the {which} image in its folder",
+                                         4000)
+            return
+        self.open_image(target)
 
     def _on_open_failed(self, serial: int, path: Path, message: str) -> None:
         if serial == self._open_serial:

@@ -12,6 +12,7 @@ stops between tiles and returns what was done.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
@@ -75,6 +76,35 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
                 seen.add(q.resolve())
                 files.append(q)
     return files, folder
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders names as file managers do: case-insensitive, with runs of digits
+    compared as numbers (``IMG_2`` before ``IMG_10``)."""
+    stem, dot, suffix = name.casefold().rpartition(".")
+    if not dot:
+        stem, suffix = suffix, ""
+    parts = re.split(r"(\d+)", stem)  # the stem first: "a.png" before "a2.png"
+    return tuple((0, int(x), x) if x.isdigit() else (1, 0, x) for x in parts if x), suffix, name
+
+
+def sibling_image(path: str | Path, step: int) -> Path | None:
+    """The image ``step`` places after ``path`` (before it when negative) among the images
+    at the top level of its folder, in :func:`natural_key` order; hidden files are skipped.
+    ``path`` itself need not exist any more (its place in the order is kept). None when
+    there is no such image (the first or last one was reached, or the folder is gone)."""
+    p = Path(path)
+    try:
+        names = [q.name for q in p.parent.iterdir()
+                 if q.suffix.lower() in IMAGE_EXTENSIONS and not q.name.startswith(".")
+                 and q.is_file()]
+    except OSError:
+        return None
+    if p.name not in names:
+        names.append(p.name)  # deleted or renamed since it was opened: keep its place
+    names.sort(key=natural_key)
+    i = names.index(p.name) + step
+    return p.parent / names[i] if 0 <= i < len(names) else None
 
 
 def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,

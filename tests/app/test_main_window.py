@@ -550,6 +550,31 @@ def test_recent_files_and_settings_persist(make_window, image_path, open_settled
     assert w2.settings.last_folder() == str(image_path.parent)
 
 
+def test_next_and_previous_image_in_the_folder(make_window, image_path, open_settled,
+                                                picture, qtbot) -> None:  # noqa: ANN001
+    second = picture(image_path.parent / "noisy2.png", seed=1)
+    w = make_window()
+    w.step_image(1)
+    assert "Open an image first" in w.statusBar().currentMessage()
+    open_settled(w, image_path)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    t = w.controls.knobs().t
+    w.controls.t_spin.setFocus()
+    qtbot.keyClick(w.controls.t_spin, Qt.Key.Key_PageDown)  # the box's own page step
+    assert w.controls.knobs().t < t
+    assert w._requested_path == image_path
+    w.viewer.setFocus()
+    qtbot.keyClick(w.viewer, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: w.image.path == second and w.is_settled(), timeout=30000)
+    w.next_action.trigger()
+    assert "noisy2.png is the last image in its folder" in w.statusBar().currentMessage()
+    qtbot.keyClick(w.viewer, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: w.image.path == image_path and w.is_settled(), timeout=30000)
+    w.prev_action.trigger()
+    assert "first image" in w.statusBar().currentMessage()
+
+
 def test_each_model_keeps_its_own_knobs(make_window, image_path, open_settled, weights_dir,
                                         qtbot) -> None:  # noqa: ANN001
     torch.manual_seed(0)

@@ -17,6 +17,7 @@ from drcnet.batch import (
     expand_inputs,
     plan_outputs,
     restore_files,
+    sibling_image,
     summary,
 )
 from drcnet.compare import ExportParams
@@ -193,3 +194,23 @@ def test_outputs_keep_the_inputs_colour_profile_and_camera_record(tmp_path: Path
         back = read_image(out / name)
         assert back.icc == icc and back.exif == exif
     assert read_image(out / "c.png").icc is None  # an input without one: none added
+
+
+def test_sibling_image_walks_the_folder_in_file_manager_order(tmp_path: Path) -> None:
+    for name in ("IMG_10.jpg", "img_2.png", "IMG_1.tif", ".hidden.png", "notes.txt",
+                 "b.webp"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub.png").mkdir()  # a folder with an image's name is not an image
+    order = ["b.webp", "IMG_1.tif", "img_2.png", "IMG_10.jpg"]
+    p = tmp_path / order[0]
+    walked = [p.name]
+    while (p := sibling_image(p, 1)) is not None:
+        walked.append(p.name)
+    assert walked == order
+    assert sibling_image(tmp_path / "IMG_10.jpg", -1) == tmp_path / "img_2.png"
+    assert sibling_image(tmp_path / "b.webp", -1) is None
+    # A file deleted since it was opened keeps its place in the order.
+    (tmp_path / "img_2.png").unlink()
+    assert sibling_image(tmp_path / "img_2.png", 1) == tmp_path / "IMG_10.jpg"
+    assert sibling_image(tmp_path / "img_2.png", -1) == tmp_path / "IMG_1.tif"
+    assert sibling_image(tmp_path / "gone" / "x.png", 1) is None
