@@ -995,6 +995,8 @@ class MainWindow(QMainWindow):
                 note = f" <small>({html.escape(note)})</small>" if note else ""
                 rows.append(f"<tr><td>{label}{note}</td><td align='right'>{p:.2f} dB</td>"
                             f"<td align='right'>{s:.4f}</td></tr>")
+            elif key == "output" and self.info is None and self.model_error:
+                rows.append(f"<tr><td>{label}</td><td colspan='2'>— (no model)</td></tr>")
             else:
                 rows.append(f"<tr><td>{label}</td><td colspan='2'>computing…</td></tr>")
         self.controls.set_metrics_text(
@@ -1140,6 +1142,8 @@ class MainWindow(QMainWindow):
         self._preview_floor = self._preview_serial + 1
         self._load_model()
         self._show_output()
+        if self.image is not None:  # not the last model's "done in 1.1 s"
+            self.statusBar().showMessage(f"Loading the {task} model…")
 
     @property
     def _export(self) -> ExportRequest | None:
@@ -1236,6 +1240,11 @@ class MainWindow(QMainWindow):
         self._ea_area = self._ea_failed = self._ea_gain = None
         self._ea_source = ""
         self._gave_way = False
+        # Their scores and maps go with them (the new model's come with its first preview).
+        self._metrics.pop("output", None)
+        self._metrics_seq["output"] = self._metrics_seq.get("output", 0) + 1
+        self._update_metrics_text()
+        self.maps.clear_maps()
 
     # ================================================================== undo
     def _tuned(self) -> tuple[Knobs, float]:
@@ -1883,9 +1892,10 @@ class MainWindow(QMainWindow):
             if self.model_missing:
                 self.statusBar().showMessage(self.model_error, 10000)
             return
-        if self._restore_job is not None and self._restore_job.knobs == self.knobs() \
-                and self._same_output(self._restore_job.tiles):
-            return  # already running with these settings
+        job = self._restore_job
+        if job is not None and job.serial != self._cancelling and job.knobs == self.knobs() \
+                and self._same_output(job.tiles):
+            return  # already running with these settings (one being cancelled does not count)
         self._update_focus()
         self._restore_job = self.engine.restore(self.image.rgb, self.knobs(), self._tiles(),
                                                 self.strength(), self.image.icc,

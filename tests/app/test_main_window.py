@@ -175,6 +175,24 @@ def test_full_resolution_refine_and_cancel(make_window, tmp_path, picture, make_
     assert not w._full_current()
 
 
+def test_restore_asked_again_while_cancelling_runs(make_window, tmp_path, picture, make_gate,
+                                                   qtbot, open_settled, monkeypatch) -> None:  # noqa: ANN001
+    path = picture(tmp_path / "big.png", 300, 200)
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    open_settled(w, path)
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w.controls.restore_button.click()
+    qtbot.waitUntil(gate.entered.is_set)
+    w.cancel_button.click()  # "Cancelling after the tiles in progress…"
+    w.controls.restore_button.click()  # the user changes their mind: not ignored
+    assert w.cancel_button.isEnabled()
+    gate.release()
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert w._full_current()
+
+
 def test_full_restore_reports_progress(make_window, tmp_path, picture, qtbot,
                                        open_settled) -> None:  # noqa: ANN001
     path = picture(tmp_path / "big.png", 300, 200)
@@ -708,6 +726,30 @@ def test_reference_metrics(make_window, image_path, tmp_path, picture, open_sett
     from drcnet.metrics import psnr
 
     assert w._metrics["input"][0] == pytest.approx(psnr(w.image.rgb, w.reference.rgb))
+
+
+def test_another_model_drops_the_last_ones_scores_and_maps(make_window, image_path,
+                                                           tmp_path, picture, open_settled,
+                                                           add_weights, weights_dir,
+                                                           qtbot) -> None:  # noqa: ANN001
+    add_weights(weights_dir, "deblur")
+    clean = picture(tmp_path / "clean.png", 96, 72, seed=5)
+    w = make_window()
+    open_settled(w, image_path)
+    w.load_reference(clean)
+    qtbot.waitUntil(lambda: "output" in w._metrics and w.maps.has_maps())
+    w.controls.task_combo.setCurrentIndex(w.controls.task_combo.findData("deblur"))
+    # Until the deblur model's first preview, nothing of the denoiser's is shown as its.
+    assert "output" not in w._metrics and "computing" in w.controls.metrics_label.text()
+    assert not w.maps.has_maps()
+    assert w.statusBar().currentMessage() == "Loading the deblur model…"
+    qtbot.waitUntil(lambda: w.is_settled() and "output" in w._metrics and w.maps.has_maps(),
+                    timeout=30000)
+    # A task without weights: its row says there is no model, not "computing…" for ever.
+    w.controls.task_combo.setCurrentIndex(w.controls.task_combo.findData("derain"))
+    qtbot.waitUntil(lambda: w.model_missing and w.is_settled(), timeout=30000)
+    assert "no model" in w.controls.metrics_label.text()
+    assert "computing" not in w.controls.metrics_label.text()
 
 
 def test_reference_of_wrong_size(make_window, image_path, tmp_path, picture, boxes,
