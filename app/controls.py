@@ -8,11 +8,13 @@ Sliders and spin boxes are bound both ways: moving either updates the other and 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -59,7 +61,52 @@ def short_name(path: Path, limit: int = STEM_CHARS) -> str:
     return stem + path.suffix
 
 
-class SciSpinBox(QDoubleSpinBox):
+# A number being typed: a sign, digits, a decimal point, an exponent, each perhaps unfinished.
+PARTIAL_NUMBER = re.compile(r"[+-]?\d*\.?\d*(?:[eE][+-]?\d*)?")
+
+
+class ClampTyped:
+    """For spin boxes: a typed number out of range is taken as the nearest limit on Enter or
+    leaving the box (Qt's default refuses the keystroke, so "150" in a 0–100 box became 15,
+    or puts the old value back without a word)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+
+    def _typed_number(self, text: str) -> float | None:
+        core = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        try:
+            return float(core.replace(self.locale().decimalPoint(), "."))
+        except ValueError:
+            return None
+
+    def validate(self, text: str, pos: int) -> object:
+        state, text, pos = super().validate(text, pos)
+        core = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        if state == QValidator.State.Invalid and PARTIAL_NUMBER.fullmatch(
+                core.replace(self.locale().decimalPoint(), ".")):
+            return QValidator.State.Intermediate, text, pos  # a number: clamped on Enter
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:
+        # Qt's own CorrectToNearestValue clamps zero, not the typed number.
+        v = self._typed_number(text)
+        if v is None or math.isnan(v):
+            return text
+        v = min(max(v, self.minimum()), self.maximum())
+        return self.prefix() + self.textFromValue(v) + self.suffix()
+
+
+class ClampedSpinBox(ClampTyped, QSpinBox):
+    """A QSpinBox that clamps typed numbers (:class:`ClampTyped`)."""
+
+
+class ClampedDoubleSpinBox(ClampTyped, QDoubleSpinBox):
+    """A QDoubleSpinBox that clamps typed numbers (:class:`ClampTyped`)."""
+
+
+class SciSpinBox(ClampTyped, QDoubleSpinBox):
     """A spin box for small positive numbers, shown as ``1.00e-06``; the arrows step by a
     tenth of a decade."""
 
@@ -172,7 +219,7 @@ class ControlsPanel(QWidget):
         t_row = QHBoxLayout()
         t_label = QLabel("Threshold t")
         t_label.setToolTip("Spatial-filter threshold on the self-aware map (paper: 0.75).")
-        self.t_spin = QDoubleSpinBox()
+        self.t_spin = ClampedDoubleSpinBox()
         self.t_spin.setRange(T_MIN, T_MAX)
         self.t_spin.setSingleStep(0.01)
         self.t_spin.setDecimals(2)
@@ -238,7 +285,7 @@ class ControlsPanel(QWidget):
             "of the change the model makes. 100 %: the model's output; lower keeps some of "
             "the photo's own grain and texture. It is applied after the network, so the "
             "model does not run again; exports and Restore Files use it too.")
-        self.strength_spin = QSpinBox()
+        self.strength_spin = ClampedSpinBox()
         self.strength_spin.setRange(0, 100)
         self.strength_spin.setSuffix(" %")
         self.strength_spin.setKeyboardTracking(False)
@@ -264,7 +311,7 @@ class ControlsPanel(QWidget):
         for size in PREVIEW_SIZES:
             self.preview_combo.addItem(f"{size} px", size)
         self.preview_combo.setToolTip("Longest side of the live preview.")
-        self.tile_spin = QSpinBox()
+        self.tile_spin = ClampedSpinBox()
         self.tile_spin.setRange(0, 4096)
         self.tile_spin.setSingleStep(64)
         self.tile_spin.setSuffix(" px")

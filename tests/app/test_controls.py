@@ -65,6 +65,22 @@ def test_delta_typed_in_scientific_notation(panel, qtbot) -> None:  # noqa: ANN0
     assert panel.delta_slider.value() == round(100 * math.log10(2.5e-5))
 
 
+@pytest.mark.parametrize(("box", "typed", "shown"), [
+    ("t_spin", "0.3", "0.50"), ("t_spin", "1", "0.95"),
+    ("delta_spin", "1e-9", "1.00e-07"), ("delta_spin", "0.5", "1.00e-01"),
+    ("strength_spin", "150", "100 %"), ("strength_spin", "-5", "0 %"),
+])
+def test_a_typed_number_out_of_range_is_taken_as_the_nearest_limit(panel, qtbot, box, typed,
+                                                                  shown) -> None:  # noqa: ANN001
+    spin = getattr(panel, box)
+    edit = spin.lineEdit()
+    edit.selectAll()
+    qtbot.keyClicks(edit, typed)  # Qt refused the "0" of "150" (15 %) or put the old value back
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert edit.text() == shown
+    assert spin.textFromValue(spin.value()) == shown.removesuffix(" %")
+
+
 def test_sci_spinbox_steps_a_tenth_of_a_decade(qtbot) -> None:  # noqa: ANN001
     box = SciSpinBox()
     qtbot.addWidget(box)
