@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,7 @@ from drcnet.imageio import (
     format_note,
     frames_note,
     read_image,
+    same_file,
     write_image,
 )
 from drcnet.inference import (
@@ -480,6 +482,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setToolTipsVisible(True)  # the full path of each
         file_menu.addAction(self.next_action)
         file_menu.addAction(self.prev_action)
         file_menu.addAction(self.weights_action)
@@ -725,6 +728,9 @@ class MainWindow(QMainWindow):
     def _on_open_failed(self, serial: int, path: Path, message: str) -> None:
         if serial == self._open_serial:
             self.statusBar().showMessage(f"Could not open {path.name}", 8000)
+        if not path.exists():  # moved or deleted: Open Recent no longer offers it
+            self.settings.remove_recent_file(str(path.resolve()))
+            self._rebuild_recent()
         self._error("Cannot open image", f"Could not open “{path.name}”.\n\n{message}")
         self._check_settled()
 
@@ -768,8 +774,11 @@ class MainWindow(QMainWindow):
     def _rebuild_recent(self) -> None:
         self.recent_menu.clear()
         files = self.settings.recent_files()
-        for f in files:
-            a = self.recent_menu.addAction(Path(f).name)
+        names = [Path(f).name for f in files]
+        for f, name in zip(files, names, strict=True):
+            if names.count(name) > 1:  # the same name in two folders: say which folder
+                name = f"{name} — {Path(f).parent.name or Path(f).parent}"
+            a = self.recent_menu.addAction(name)
             a.setToolTip(f)
             a.setStatusTip(f)
             a.triggered.connect(lambda _=False, p=f: self.open_image(p))
@@ -993,14 +1002,17 @@ class MainWindow(QMainWindow):
             if key in self._metrics:
                 p, s, note = self._metrics[key]
                 note = f" <small>({html.escape(note)})</small>" if note else ""
-                rows.append(f"<tr><td>{label}{note}</td><td align='right'>{p:.2f} dB</td>"
+                shown = "identical" if math.isinf(p) else f"{p:.2f} dB"  # not "inf dB"
+                rows.append(f"<tr><td>{label}{note}</td><td align='right'>{shown}</td>"
                             f"<td align='right'>{s:.4f}</td></tr>")
             elif key == "output" and self.info is None and self.model_error:
                 rows.append(f"<tr><td>{label}</td><td colspan='2'>— (no model)</td></tr>")
             else:
                 rows.append(f"<tr><td>{label}</td><td colspan='2'>computing…</td></tr>")
+        itself = (" (the input itself)" if self.image is not None
+                  and same_file(self.reference.path, self.image.path) else "")
         self.controls.set_metrics_text(
-            f"vs <b>{html.escape(self.reference.path.name)}</b>"
+            f"vs <b>{html.escape(self.reference.path.name)}</b>{itself}"
             "<table cellspacing='6'><tr><th></th><th>PSNR</th><th>SSIM</th></tr>"
             + "".join(rows) + "</table>")
 

@@ -97,6 +97,9 @@ class Settings:
         self._set("files/recent", files)
         return files
 
+    def remove_recent_file(self, path: str) -> None:
+        self._set("files/recent", [p for p in self.recent_files() if p != path])
+
     def clear_recent_files(self) -> None:
         self._set("files/recent", [])
 

@@ -824,7 +824,7 @@ class Viewer(QWidget):
             c.split = True
             c.split_position = self._split
             c.detail = self._detail
-            c.captions = (with_overlay("Input"), self._output_caption)
+            c.captions = (with_overlay("Input"), with_overlay(self._output_caption))
             c.marks = self._marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare":

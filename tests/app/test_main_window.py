@@ -593,6 +593,25 @@ def test_next_and_previous_image_in_the_folder(make_window, image_path, open_set
     assert "first image" in w.statusBar().currentMessage()
 
 
+def test_open_recent_names_folders_and_forgets_missing_files(make_window, tmp_path, picture,
+                                                            open_settled, boxes, qtbot) -> None:  # noqa: ANN001
+    a = picture((tmp_path / "a").mkdir() or tmp_path / "a" / "photo.png")
+    b = picture((tmp_path / "b").mkdir() or tmp_path / "b" / "photo.png", seed=1)
+    gone = picture(tmp_path / "gone.png", seed=2)
+    w = make_window()
+    for p in (gone, a, b):
+        open_settled(w, p)
+    assert [x.text() for x in w.recent_menu.actions()][:3] == [
+        "photo.png — b", "photo.png — a", "gone.png"]
+    assert w.recent_menu.toolTipsVisible()
+    gone.unlink()
+    w.recent_menu.actions()[2].trigger()
+    qtbot.waitUntil(lambda: len(boxes) == 1)
+    assert "does not exist" in boxes[0][1]
+    assert str(gone.resolve()) not in w.settings.recent_files()
+    assert "gone.png" not in [x.text() for x in w.recent_menu.actions()]
+
+
 def test_each_model_keeps_its_own_knobs(make_window, image_path, open_settled, weights_dir,
                                         qtbot) -> None:  # noqa: ANN001
     torch.manual_seed(0)
@@ -726,6 +745,16 @@ def test_reference_metrics(make_window, image_path, tmp_path, picture, open_sett
     from drcnet.metrics import psnr
 
     assert w._metrics["input"][0] == pytest.approx(psnr(w.image.rgb, w.reference.rgb))
+
+
+def test_the_input_as_its_own_reference_says_so(make_window, image_path, open_settled,
+                                                qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    w.load_reference(image_path)  # easy by mistake: the dialog opens in the input's folder
+    qtbot.waitUntil(lambda: "input" in w._metrics)
+    text = w.controls.metrics_label.text()
+    assert "(the input itself)" in text and "identical" in text and "inf" not in text
 
 
 def test_another_model_drops_the_last_ones_scores_and_maps(make_window, image_path,

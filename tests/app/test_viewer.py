@@ -42,6 +42,10 @@ def test_an_overlay_is_named_only_where_a_caption_is(viewer) -> None:  # noqa: A
     viewer.set_overlay(to_qimage(np.zeros((4, 4, 3), np.float32)), 0.5, "overlay s m 50 %")
     viewer.set_mode("after")
     assert viewer.single.captions[0] == "Restored · preview · overlay s m 50 %"
+    viewer.set_mode("compare")  # split: the overlay tints both halves, both say so
+    assert viewer.single.captions == ("Input · overlay s m 50 %",
+                                      "Restored · preview · overlay s m 50 %")
+    viewer.set_mode("after")
     viewer.set_output(None, caption="", message="Loading denoise weights…")
     assert viewer.single.captions[0] == ""  # no " · overlay …" with nothing in front
     viewer.set_mode("ea")
