@@ -119,11 +119,14 @@ class MapsPanel(QWidget):
         self.legend.setToolTip("Colour scale of the selected map")
         layout.addWidget(self.legend)
         ends = QHBoxLayout()
-        self.legend_low, self.legend_high = QLabel(), QLabel()
-        for lab in (self.legend_low, self.legend_high):
+        # The scale's ends under its ends, and what to read it by between them.
+        self.legend_low, self.legend_note, self.legend_high = QLabel(), QLabel(), QLabel()
+        for lab in (self.legend_low, self.legend_note, self.legend_high):
             lab.setObjectName("hint")
+        self.legend_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.legend_high.setAlignment(Qt.AlignmentFlag.AlignRight)
         ends.addWidget(self.legend_low)
+        ends.addWidget(self.legend_note, 1)
         ends.addWidget(self.legend_high)
         layout.addLayout(ends)
 
@@ -133,6 +136,7 @@ class MapsPanel(QWidget):
         layout.addWidget(self.info)
 
         self.grid_title = QLabel()
+        self.grid_title.setWordWrap(True)
         layout.addWidget(self.grid_title)
         self.grid = QGridLayout()
         self.grid.setSpacing(4)
@@ -266,20 +270,25 @@ class MapsPanel(QWidget):
         kind = self.kind()
         self.legend.set_scale(self.cmap(), steps=kind == "mask",
                               tick=self._t if kind == "self_aware" else None)
+        note = ""
         if kind == "self_aware":  # the threshold t is marked on the scale
-            low, high = "0", f"1   (white tick: t = {self._t:.2f})"
+            low, high, note = "0", "1", f"white tick: t = {self._t:.2f}"
         elif kind == "mask":
             low, high = "m < t", "m ≥ t"
         elif maps is not None:
-            low, high = f"{maps.energy.min():.3f}", f"{maps.energy.max():.3f}  (stretched)"
+            low, high = f"{maps.energy.min():.3f}", f"{maps.energy.max():.3f}"
+            note = "stretched to this block's range"
         else:
-            low, high = "min", "max"
+            low, high, note = "min", "max", "stretched to the block's range"
         self.legend_low.setText(low)
+        self.legend_note.setText(note)
         self.legend_high.setText(high)
 
     def _refresh(self) -> None:
         kind, cmap = self.kind(), self.cmap()
-        self.grid_title.setText(f"All blocks: {KIND_LABELS[kind].lower()}")
+        self.grid_title.setText(f"All blocks: {KIND_LABELS[kind].lower()}"
+                                + (" (each stretched to its own range)" if kind == "energy"
+                                   else ""))
         block = self.block()
         for name, button in self.buttons.items():
             button.setChecked(name == block)
