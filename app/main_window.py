@@ -12,12 +12,24 @@ from __future__ import annotations
 import contextlib
 import html
 import math
+import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, QStandardPaths, Qt, QTimer, Signal
+import torch
+from PySide6.QtCore import (
+    QEvent,
+    QObject,
+    QRect,
+    QSize,
+    QStandardPaths,
+    Qt,
+    QTimer,
+    Signal,
+    qVersion,
+)
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -47,6 +59,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import drcnet
 from drcnet.batch import sibling_image
 from drcnet.compare import (
     NOEA_TRAINED,
@@ -2284,11 +2297,14 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         QMessageBox.about(
             self, "About DRCNet Studio",
-            "<b>DRCNet Studio</b><br>Interactive image restoration (derain, denoise, deblur) "
+            f"<b>DRCNet Studio {drcnet.__version__}</b><br>"
+            f"PyTorch {torch.__version__} · Qt {qVersion()} · Python {platform.python_version()}"
+            "<br><br>Interactive image restoration (derain, denoise, deblur) "
             "with DRCNet, the Dynamic Image Restoration Contrastive Network (Li, Shen, Mi, Li; "
             "ECCV 2022).<br><br>Tune the spatial-filter threshold t and the energy coefficient "
             "δ, inspect every DFR block's maps, and compare results with and without energy "
-            "attention.")
+            "attention.<br><br>The shipped weights were trained by this project on its own "
+            "corpus; docs/MODEL_CARD.md says how, and what they score.")
 
     def shutdown(self) -> None:
         """Stop the workers (idempotent); called when the window closes."""

@@ -1087,3 +1087,15 @@ def test_menu_mnemonics_do_not_collide(make_window) -> None:  # noqa: ANN001
         assert len(letters) == len(set(letters)), (menu and menu.title(), letters)
     view = next(a.menu() for a in w.menuBar().actions() if a.text() == "&View")
     assert sum("&" in a.text() for a in view.actions() if a.text()) >= 8
+
+
+def test_about_names_the_versions(make_window, monkeypatch) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QMessageBox
+
+    import drcnet
+
+    said = []
+    monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda *a: said.append(a[2])))
+    make_window().about()
+    assert f"DRCNet Studio {drcnet.__version__}" in said[0]
+    assert f"PyTorch {torch.__version__}" in said[0] and "Qt 6." in said[0]
