@@ -642,10 +642,13 @@ def sidecar_owner(path: PathLike) -> Path | None:
     return other if other.is_file() else None
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temp file beside ``path``, fsync, then rename over ``path``."""
+def _stage_text(path: Path, text: str) -> Path:
+    """``text`` in a temp file beside ``path``, on disk (fsynced); :func:`_commit_text` puts
+    it in place."""
     from .imageio import make_temp
 
+    if path.is_dir():
+        raise ImageWriteError(f"Cannot write {path}: a folder has that name.")
     try:
         fd, tmp = make_temp(path)
     except OSError as e:
@@ -655,12 +658,20 @@ def _atomic_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise ImageWriteError(f"Cannot write {path} ({e.strerror or e}).") from e
         raise
+    return Path(tmp)
+
+
+def _commit_text(tmp: Path, path: Path) -> None:
+    try:
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ImageWriteError(f"Cannot write {path} ({e.strerror or e}).") from e
 
 
 def write_export(
@@ -697,13 +708,21 @@ def write_export(
         for inp in inputs:
             if side.resolve() == inp.resolve():
                 raise ImageWriteError(f"{side} is an input file; choose another output path.")
-    written = write_image(p, rgb, alpha=alpha, bit_depth=bit_depth, inputs=inputs,
-                          metadata=params.png_metadata(), gray=gray, icc=icc, exif=exif)
-    if sidecar:
-        record = params.as_dict()
+    staged = None
+    if sidecar:  # written first, put in place after the image: a sidecar that cannot be
+        record = params.as_dict()  # written leaves no image without its record
         record["output"] = p.name
         record["size"] = [int(rgb.shape[1]), int(rgb.shape[0])]
-        _atomic_text(sidecar_path(p), json.dumps(record, indent=2) + "\n")
+        staged = _stage_text(sidecar_path(p), json.dumps(record, indent=2) + "\n")
+    try:
+        written = write_image(p, rgb, alpha=alpha, bit_depth=bit_depth, inputs=inputs,
+                              metadata=params.png_metadata(), gray=gray, icc=icc, exif=exif)
+    except BaseException:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise
+    if staged is not None:
+        _commit_text(staged, sidecar_path(p))
     elif _sidecar_names(p):  # an earlier export's record of this file would now be untrue
         with contextlib.suppress(OSError):
             sidecar_path(p).unlink()

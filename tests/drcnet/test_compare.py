@@ -254,6 +254,25 @@ def test_write_export_refuses_inputs(tmp_path: Path, params: ExportParams) -> No
     assert src.read_bytes() == before and fake.read_text() == "{}"
 
 
+def test_an_export_whose_sidecar_or_image_fails_leaves_neither(tmp_path: Path,
+                                                              params: ExportParams,
+                                                              monkeypatch) -> None:  # noqa: ANN001
+    (tmp_path / "x.json").mkdir()  # the sidecar's name is taken by a folder
+    with pytest.raises(ImageWriteError, match="folder"):
+        write_export(tmp_path / "x.png", ramp(), params)
+    assert not (tmp_path / "x.png").exists()  # it used to be written, then the error came
+
+    import drcnet.imageio
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise ImageWriteError("disk full")
+
+    monkeypatch.setattr(drcnet.imageio, "write_image", broken)
+    with pytest.raises(ImageWriteError, match="disk full"):
+        write_export(tmp_path / "y.png", ramp(), params)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]  # no staged sidecar left
+
+
 def test_write_export_without_sidecar_and_jpeg(tmp_path: Path, params: ExportParams) -> None:
     write_export(tmp_path / "a.png", ramp(), params, sidecar=False)
     assert not (tmp_path / "a.json").exists()
