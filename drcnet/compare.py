@@ -939,8 +939,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         analysis = analyse(model, small, knobs, probe=True, ea_compare=True, noea_model=noea,
                            repair=tiles.repair)
         noea_text = analysis.without_ea_source
-        if noea is not None:
-            noea_text += f": {weight_spec(args.task, 'noea').path.name}"
+        if noea is not None:  # named as the GUI's exports name it
+            noea_path = weight_spec(args.task, "noea").path
+            noea_text += f": {noea_path.name} sha256 {sha256(noea_path)}"
 
     params = ExportParams.of_run(
         args.task, knobs, weights.name, sha256(weights), str(model_device(model)), tiles,

@@ -421,6 +421,7 @@ def test_cli_compare_variant_uses_its_weights(tmp_path, shipped, photo) -> None:
                  "sheet", "--device", "cpu"]) == 0
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["weights"] == "denoise.safetensors" and "denoise-noea" in side["noea"]
+    assert side["noea"].endswith(f"sha256 {sha256(shipped / 'denoise-noea.safetensors')}")
     assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--variant",
                  "noea", "--device", "cpu"]) == 0
     side = json.loads(out.with_suffix(".json").read_text())
