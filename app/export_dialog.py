@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from drcnet.compare import sidecar_owner, sidecar_path
-from drcnet.imageio import IMAGE_EXTENSIONS
+from drcnet.imageio import IMAGE_EXTENSIONS, same_file
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif")}
 LAYOUT_LABELS = {
@@ -61,8 +61,9 @@ class ExportDialog(QDialog):
     """Choose layout, format and output file. :meth:`request` gives the answer."""
 
     def __init__(self, folder: Path, stem: str, task: str, split: float, bit_depth: int,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, source: Path | None = None) -> None:
         super().__init__(parent)
+        self._source = source  # the input photo, which an export never replaces
         self.setWindowTitle("Export")
         self.setMinimumWidth(520)
         self._folder, self._stem, self._task = folder, stem, task
@@ -196,6 +197,10 @@ class ExportDialog(QDialog):
         if p.is_dir():
             QMessageBox.information(self, "Export", f"{p} is a folder; name a file.")
             return
+        if self._source is not None and p.exists() and same_file(p, self._source):
+            QMessageBox.information(self, "Export", f"{p.name} is the input photo; an export "
+                                    "never replaces it. Choose another name.")
+            return  # not "Replace?" first and a refusal after
         if p.exists() and p != self._replace_ok and not self.confirm_replace(p):
             return  # back to the dialog to pick another name
         other = sidecar_owner(p) if self.sidecar_check.isChecked() else None

@@ -2056,7 +2056,8 @@ class MainWindow(QMainWindow):
         if not folder.is_dir():
             folder = own if own.is_dir() else Path.home()
         dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
-                           self.viewer.split_position(), self.image.bit_depth, self)
+                           self.viewer.split_position(), self.image.bit_depth, self,
+                           source=self.image.path)
         dlg.exif_check.setChecked(self.settings.keep_exif())
         accepted = dlg.exec() == QDialog.DialogCode.Accepted
         request = dlg.request()

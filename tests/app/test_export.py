@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from app.export_dialog import ExportDialog, ExportRequest
 from drcnet.imageio import read_image, read_png_text
@@ -300,6 +302,21 @@ def test_export_dialog_asks_before_replacing_and_keeps_relative_names_in_its_fol
     answer["replace"] = True
     dlg.accept()
     assert dlg.result() == dlg.DialogCode.Accepted
+
+
+def test_export_dialog_refuses_the_input_without_asking_to_replace_it(
+        qtbot, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    photo = tmp_path / "rain.png"
+    photo.write_bytes(b"")
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8, source=photo)
+    qtbot.addWidget(dlg)
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information",
+                        staticmethod(lambda parent, title, text: told.append(text)))
+    monkeypatch.setattr(dlg, "confirm_replace", lambda path: pytest.fail("asked to replace"))
+    dlg.path_edit.setText("rain.png")
+    dlg.accept()
+    assert dlg.result() == dlg.DialogCode.Rejected and "is the input photo" in told[0]
 
 
 def test_export_dialog_keeps_typed_names_and_refuses_no_name(qtbot, tmp_path,
