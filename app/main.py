@@ -17,6 +17,7 @@ from pathlib import Path
 from drcnet.registry import TASKS, VARIANT_TASKS, VARIANTS, has_variant
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
+ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "drcnet-studio.svg"
 # Words in a sample's file name that tell its task.
 SAMPLE_HINTS = {"derain": ("rain",), "denoise": ("nois",), "deblur": ("blur",)}
 VIEWS = ("before", "after", "split", "side", "ea")
@@ -153,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2 if isinstance(exc, UsageError) else 1
     import cv2
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
@@ -167,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     collector = MainThreadGC(parent=app)  # noqa: F841 (lives as the app's child)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    app.setDesktopFileName("drcnet-studio")  # Wayland and taskbars match the window by it
+    if ICON.is_file():
+        app.setWindowIcon(QIcon(str(ICON)))
     apply_theme(app)
 
     image = Path(args.image) if args.image else find_sample(args.task)

@@ -95,3 +95,14 @@ def test_device_option_maps_to_the_device_list(monkeypatch: pytest.MonkeyPatch,
     assert main(["--device", "cuda", "--screenshot", "x.png"]) == 1  # not here
     assert "not available" in capsys.readouterr().err
     assert main(["--device", "tpu", "--screenshot", "x.png"]) == 2
+
+
+def test_the_application_icon_renders(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QIcon
+
+    from app.main import ICON
+
+    image = QIcon(str(ICON)).pixmap(32, 32).toImage()
+    assert not image.isNull()
+    assert image.pixelColor(16, 16).alpha() == 255  # drawn, not an empty square
+    assert image.pixelColor(0, 0).alpha() == 0  # rounded corners
