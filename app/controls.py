@@ -74,18 +74,20 @@ class ClampTyped:
         super().__init__(*args)
         self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
 
-    def _typed_number(self, text: str) -> float | None:
+    def _core(self, text: str) -> str:
+        """The typed number without prefix and suffix, with a '.' for a decimal point."""
         core = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        return core.replace(self.locale().decimalPoint(), ".")
+
+    def _typed_number(self, text: str) -> float | None:
         try:
-            return float(core.replace(self.locale().decimalPoint(), "."))
+            return float(self._core(text))
         except ValueError:
             return None
 
     def validate(self, text: str, pos: int) -> object:
         state, text, pos = super().validate(text, pos)
-        core = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
-        if state == QValidator.State.Invalid and PARTIAL_NUMBER.fullmatch(
-                core.replace(self.locale().decimalPoint(), ".")):
+        if state == QValidator.State.Invalid and PARTIAL_NUMBER.fullmatch(self._core(text)):
             return QValidator.State.Intermediate, text, pos  # a number: clamped on Enter
         return state, text, pos
 

@@ -697,7 +697,7 @@ def write_export(
     Raises:
         ImageWriteError: as :func:`drcnet.imageio.write_image`, or for the sidecar.
     """
-    from .imageio import write_image
+    from .imageio import check_output_path, write_image
 
     inputs = [Path(p) for p in inputs]
     p = Path(path)
@@ -710,7 +710,8 @@ def write_export(
                 raise ImageWriteError(f"{side} is an input file; choose another output path.")
     staged = None
     if sidecar:  # written first, put in place after the image: a sidecar that cannot be
-        record = params.as_dict()  # written leaves no image without its record
+        check_output_path(p, inputs)  # written leaves no image without its record
+        record = params.as_dict()
         record["output"] = p.name
         record["size"] = [int(rgb.shape[1]), int(rgb.shape[0])]
         staged = _stage_text(sidecar_path(p), json.dumps(record, indent=2) + "\n")

@@ -911,17 +911,7 @@ def write_image(
         raise ValueError(f"alpha must be H×W = {rgb.shape[:2]}, got shape {alpha.shape}")
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
-    check_image_type(p)
-    for inp in inputs:
-        if same_file(p, Path(inp)):
-            raise ImageWriteError(f"{p} is an input file; choose another output path.")
-    folder = p.parent
-    if not folder.is_dir():
-        raise ImageWriteError(f"Cannot write {p}: {folder} is a file, not a folder."
-                              if folder.exists() else
-                              f"Cannot write {p}: the folder {folder} does not exist.")
-    if p.is_dir():
-        raise ImageWriteError(f"Cannot write {p}: a folder of that name exists.")
+    check_output_path(p, inputs)
 
     depth = bit_depth if ext in _16BIT_EXTENSIONS else 8
     if gray:
@@ -959,6 +949,27 @@ def check_image_type(path: PathLike) -> None:
     if ext not in IMAGE_EXTENSIONS:
         what = f"'{ext}' is not a supported image type" if ext else "it has no file extension"
         raise ImageWriteError(f"Cannot write {p}: {what} (use {', '.join(IMAGE_EXTENSIONS)}).")
+
+
+def check_output_path(path: PathLike, inputs: Iterable[PathLike] = ()) -> None:
+    """Refuse an output path :func:`write_image` cannot or must not write: a type it does not
+    write, one of ``inputs``, a missing folder, a folder's name.
+
+    Raises:
+        ImageWriteError: saying which, and what to do.
+    """
+    p = Path(path)
+    check_image_type(p)
+    for inp in inputs:
+        if same_file(p, Path(inp)):
+            raise ImageWriteError(f"{p} is an input file; choose another output path.")
+    folder = p.parent
+    if not folder.is_dir():
+        raise ImageWriteError(f"Cannot write {p}: {folder} is a file, not a folder."
+                              if folder.exists() else
+                              f"Cannot write {p}: the folder {folder} does not exist.")
+    if p.is_dir():
+        raise ImageWriteError(f"Cannot write {p}: a folder of that name exists.")
 
 
 def same_file(a: Path, b: Path) -> bool:
