@@ -102,7 +102,7 @@ from drcnet.registry import TASKS, check_weight_file, stored_config, weight_spec
 from drcnet.weights import WEIGHT_SUFFIXES
 
 from .batch_dialog import BatchDialog
-from .controls import FILE_VARIANT, ControlsPanel, short_name
+from .controls import FILE_VARIANT, PREVIEW_SIZES, ControlsPanel, short_name
 from .export_dialog import ExportDialog, ExportRequest
 from .history import History
 from .maps_panel import MapsPanel
@@ -132,6 +132,9 @@ EA_AREA_SHARE = 0.5  # no full-resolution pair for a view of more of the image t
 DRAG_GAP_MS = 250  # knob changes closer together than this are a drag (keys, wheel, mouse)
 HISTORY_MS = 600  # knob and strength changes this close together are one step of Undo
 SHARPEN_MS = 250  # this long after the last drag change, the full-size preview follows
+# Previews at rest slower than this, twice in a row (the first after a load includes the
+# model's warm-up), bring a one-time hint that a smaller preview size answers sooner.
+SLOW_PREVIEW_S = 1.5
 
 
 class _PanelScroll(QScrollArea):
@@ -331,6 +334,8 @@ class MainWindow(QMainWindow):
         self._history_timer.setInterval(HISTORY_MS)
         self._history_timer.timeout.connect(self._on_history_timer)
         self._latest_draft = False
+        self._slow_previews = 0  # previews at rest in a row slower than SLOW_PREVIEW_S
+        self._slow_hint_given = False
         self._draft: tuple[np.ndarray, np.ndarray | None] | None = None
         self._build_ui()
         self._build_actions()
@@ -1479,6 +1484,8 @@ class MainWindow(QMainWindow):
                 self._ea_timer.start()
         self._show_output()
         self._set_run_label(f"{'draft' if result.draft else 'preview'} {a.seconds:.2f} s")
+        if not result.draft:
+            self._note_preview_speed(a.seconds, max(h, w))
         self._refresh_output_metrics()
         self.previewShown.emit()
         # A view that needed maps or the EA pair may have opened while this was computed.
@@ -1488,6 +1495,19 @@ class MainWindow(QMainWindow):
         self._advance_export()
         self._advance_copy()
         self._check_settled()
+
+    def _note_preview_speed(self, seconds: float, side: int) -> None:
+        """Once a session: say that a smaller preview size answers sooner on this machine."""
+        slow = seconds > SLOW_PREVIEW_S and side > min(PREVIEW_SIZES)
+        self._slow_previews = self._slow_previews + 1 if slow else 0
+        if self._slow_previews >= 2 and not self._slow_hint_given:
+            self._slow_hint_given = True
+            smaller = max(s for s in PREVIEW_SIZES if s < side)
+            self.statusBar().showMessage(
+                f"Previews take {seconds:.1f} s here"
+                + (f" ({self.info.device})" if self.info else "")
+                + f"; a smaller Preview size in the Run group ({smaller} px: about "
+                f"{(smaller / side) ** 2 * seconds:.1f} s) answers sooner.", 15000)
 
     def _on_preview_failed(self, serial: int, message: str) -> None:
         self._preview_done = max(self._preview_done, serial)

@@ -1099,3 +1099,33 @@ def test_about_names_the_versions(make_window, monkeypatch) -> None:  # noqa: AN
     make_window().about()
     assert f"DRCNet Studio {drcnet.__version__}" in said[0]
     assert f"PyTorch {torch.__version__}" in said[0] and "Qt 6." in said[0]
+
+
+def test_slow_previews_bring_a_hint_once(make_window, image_path, open_settled, qtbot,
+                                         picture, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window
+
+    w = make_window()
+    open_settled(w, image_path)
+    w._note_preview_speed(9.0, 512)
+    assert "Previews take" not in w.statusBar().currentMessage()  # one may be the warm-up
+    w._note_preview_speed(9.0, 512)
+    said = w.statusBar().currentMessage()
+    assert said.startswith("Previews take 9.0 s here (cpu)") and "384 px: about 5.1 s" in said
+    w.statusBar().clearMessage()
+    w._note_preview_speed(9.0, 512)
+    w._note_preview_speed(9.0, 512)
+    assert w.statusBar().currentMessage() == ""  # once a session
+    w2 = make_window()
+    w2._note_preview_speed(9.0, 256)  # the smallest size already: nothing to suggest
+    w2._note_preview_speed(9.0, 256)
+    w2._note_preview_speed(0.1, 512)
+    w2._note_preview_speed(9.0, 512)
+    assert "Previews take" not in w2.statusBar().currentMessage()
+    monkeypatch.setattr(app.main_window, "SLOW_PREVIEW_S", 0.0)  # every preview is "slow"
+    w2.controls.set_run(384, 128, False)
+    open_settled(w2, picture(tmp_path / "big.png", 600, 400))  # a 384×256 preview
+    w2.controls.t_slider.setValue(60)
+    qtbot.waitUntil(w2.is_settled, timeout=30000)
+    qtbot.waitUntil(lambda: w2._slow_hint_given, timeout=30000)
+    assert "(256 px: about" in w2.statusBar().currentMessage()
