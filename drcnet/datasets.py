@@ -313,10 +313,19 @@ class ValidationSet(Dataset[Pair]):
 
 
 def paired_files(root: PathLike, layout: str) -> list[tuple[Path, Path]]:
-    """Match degraded and clean files of a public layout by relative name.
+    """Match degraded and clean files of a public layout by name (:func:`match_pairs`)."""
+    return match_pairs(root, layout)[0]
+
+
+def match_pairs(root: PathLike, layout: str) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """Match degraded and clean files of a public layout by relative name; also the
+    degraded files with no clean file of the same name (stem; extensions may differ).
 
     Every folder named like the layout's degraded folder (at any depth, e.g. GoPro's
     ``train/GOPR0372_07_00/blur``) is paired with its sibling clean folder.
+
+    Raises:
+        DRCNetError: no pairs at all (saying what was found when names do not match).
     """
     if layout not in LAYOUTS:
         raise UsageError(f"unknown layout '{layout}'; choose one of {', '.join(LAYOUTS)}")
@@ -326,19 +335,37 @@ def paired_files(root: PathLike, layout: str) -> list[tuple[Path, Path]]:
         raise DRCNetError(f"data folder {root} does not exist")
     dirs = sorted(d for d in [root, *root.rglob("*")] if d.is_dir() and d.name == inp_name)
     pairs: list[tuple[Path, Path]] = []
+    unpaired: list[Path] = []  # inputs with no target of the same name (stem)
+    n_targets = 0
     for d in dirs:
         tgt = d.parent / tgt_name
         if not tgt.is_dir():
             continue
         targets = {p.stem: p for p in tgt.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS}
+        n_targets += len(targets)
         for p in sorted(d.iterdir()):
-            if p.suffix.lower() in IMAGE_EXTENSIONS and p.stem in targets:
-                pairs.append((p, targets[p.stem]))
+            if p.suffix.lower() in IMAGE_EXTENSIONS:
+                if p.stem in targets:
+                    pairs.append((p, targets[p.stem]))
+                else:
+                    unpaired.append(p)
     if not pairs:
-        raise DRCNetError(
-            f"no {inp_name}/ + {tgt_name}/ image pairs found under {root} (layout '{layout}')"
-        )
-    return pairs
+        found = (f"; found {len(unpaired)} in {inp_name}/ and {n_targets} in {tgt_name}/, "
+                 "but an input and its target must have the same name (extensions may "
+                 "differ)" if unpaired and n_targets else "")
+        raise DRCNetError(f"no {inp_name}/ + {tgt_name}/ image pairs found under {root} "
+                          f"(layout '{layout}'){found}")
+    return pairs, unpaired
+
+
+def unpaired_note(unpaired: Sequence[Path], layout: str) -> str:
+    """A note naming the inputs :func:`match_pairs` left out, or ``""``."""
+    if not unpaired:
+        return ""
+    inp_name, tgt_name = LAYOUTS[layout]
+    names = ", ".join(p.name for p in unpaired[:3]) + (" …" if len(unpaired) > 3 else "")
+    return (f"{len(unpaired)} image(s) in {inp_name}/ have no target of the same name in "
+            f"{tgt_name}/ and are left out: {names}")
 
 
 def _mirror_to(img: np.ndarray, size: int) -> np.ndarray:
@@ -365,7 +392,8 @@ class PairedFolder(Dataset[Pair]):
     def __init__(
         self, root: PathLike, layout: str, crop: int | None = 128, seed: int = 0
     ) -> None:
-        self.pairs = paired_files(root, layout)
+        self.pairs, self.unpaired = match_pairs(root, layout)
+        self.layout = layout
         self.crop = crop
         self.seed = int(seed)
         # Pairs the crop does not fit (from the headers; 64 KiB covers a JPEG's EXIF block).

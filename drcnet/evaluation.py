@@ -452,8 +452,11 @@ class _Tally:
         self.note(note)
 
     def note(self, note: str) -> None:
-        if note and note not in self.notes:
-            self.notes.append(note)
+        # A note that extends another ("h = 0.65·σ, σ estimated" and "h = 0.65·σ") is said
+        # once, in its longer form.
+        if not note or any(n.startswith(note) for n in self.notes):
+            return
+        self.notes = [n for n in self.notes if not note.startswith(n)] + [note]
 
     def score(self) -> MethodScore:
         n = len(self.psnr)

@@ -37,7 +37,13 @@ from torch import distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .datasets import PairedFolder, SyntheticPairs, ValidationSet, small_note
+from .datasets import (
+    PairedFolder,
+    SyntheticPairs,
+    ValidationSet,
+    small_note,
+    unpaired_note,
+)
 from .devices import resolve_device
 from .errors import Cancelled, DRCNetError, UsageError, first_line
 from .gpu_synthesis import GpuSynthesizer
@@ -50,6 +56,21 @@ from .registry import check_variant
 from .weights import load_state_dict, read_metadata, save_weights
 
 CancelFlag = Callable[[], bool]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping that names a key twice (PyYAML keeps the
+    last silently, so a setting written twice would quietly lose one of its values)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"setting '{key}' is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 @dataclass(frozen=True)
@@ -171,9 +192,13 @@ class TrainConfig:
         if path is not None:
             p = Path(path)
             try:
-                raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise DRCNetError(f"cannot read config {p}: {exc}") from None
+                text = p.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise DRCNetError(f"cannot read config {p}: {exc.strerror or exc}") from None
+            try:  # a file that is not YAML, or names a setting twice, is wrong in itself
+                raw = yaml.load(text, Loader=_UniqueKeyLoader) or {}
+            except yaml.YAMLError as exc:
+                raise UsageError(f"config {p} is not valid YAML: {exc}") from None
             if not isinstance(raw, dict):
                 raise UsageError(f"config {p} must be a mapping of settings")
             raw.setdefault("config_file", p.as_posix())
@@ -237,7 +262,8 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
             else:
                 out[key] = "" if value is None else str(value)
         except (TypeError, ValueError):
-            raise UsageError(f"setting '{key}' in {where} must be a {kind.__name__}, "
+            article = "an" if kind.__name__[0] in "aeiou" else "a"
+            raise UsageError(f"setting '{key}' in {where} must be {article} {kind.__name__}, "
                              f"got {value!r}") from None
     return out
 
@@ -533,6 +559,51 @@ def _load_init(cfg: TrainConfig, net: DRCNet) -> None:
                           "start from scratch with init_weights=")
 
 
+def _claim_out_dir(out: Path) -> Any:
+    """Make ``out`` and hold an exclusive lock on its ``.lock`` file for the run, so a second
+    run into the same folder is refused instead of mixing its checkpoints and log with this
+    one's. The lock goes with the process, so a killed run leaves no stale claim. Returns
+    the open lock file (close it to release); on systems without ``fcntl`` (Windows) no lock
+    is taken.
+
+    Raises:
+        DRCNetError: ``out`` is a file, cannot be made, or another run holds it.
+    """
+    if out.exists() and not out.is_dir():
+        raise DRCNetError(f"out_dir {out} is a file, not a folder; choose another out_dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        f = open(out / ".lock", "a+")  # noqa: SIM115 (held open for the whole run)
+    except OSError as exc:
+        raise DRCNetError(f"cannot use out_dir {out} ({exc.strerror or exc})") from None
+    try:
+        import fcntl
+    except ImportError:
+        return f
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise DRCNetError(f"another drcnet train is running into {out}; wait for it, stop "
+                          "it, or use another out_dir") from None
+    return f
+
+
+def _check_export_path(path: Path) -> None:
+    """Refuse an export path the run could not write at its end (made here if missing)."""
+    if path.is_dir():
+        raise DRCNetError(f"export {path} is a folder; name a .safetensors file")
+    if path.suffix.lower() != ".safetensors":
+        raise UsageError(f"export must be a .safetensors file, got {path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DRCNetError(f"cannot make the folder of export {path} "
+                          f"({exc.strerror or exc})") from None
+    if not os.access(path.parent, os.W_OK):
+        raise DRCNetError(f"cannot write export {path}: its folder is not writable")
+
+
 def _refuse_old_run(out: Path) -> None:
     """A fresh run must not write into another run's folder: its log would continue the old
     one's and its first validation would replace the old run's best weights."""
@@ -587,7 +658,11 @@ def train(
             :class:`Cancelled` (resume later with the same ``out_dir``).
     """
     d = _setup(cfg)
+    lock = None
     try:
+        if d.main:  # before any step: a long run must not fail at its end for its paths
+            lock = _claim_out_dir(Path(cfg.out_dir))
+            _check_export_path(cfg.export_path)
         result = yield from _train(cfg, d, resume, cancel)
         if d.owns_group and dist.is_initialized():
             # Tear down only once every rank is past its last collective (rank 0 still
@@ -596,6 +671,8 @@ def train(
             dist.barrier()
         return result
     finally:
+        if lock is not None:
+            lock.close()  # releases the claim (so does the process's end, however it ends)
         if d.owns_group and dist.is_initialized():
             # Anything left in a reference cycle with the DDP wrapper would still hold the
             # group; collect it so destroy_process_group frees the group and joins its worker
@@ -703,6 +780,9 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         f"{device if isinstance(train_set, GpuSynthesizer) else 'cpu'}"))
     if isinstance(train_set, PairedFolder):
         note = small_note(train_set.mirrored, len(train_set), cfg.crop, mirrored=True)
+        if train_set.unpaired:
+            yield TrainProgress(step, cfg.steps,
+                                message=unpaired_note(train_set.unpaired, train_set.layout))
     else:  # SyntheticPairs or GpuSynthesizer
         note = small_note(train_set.upscaled, len(train_set.files), train_set.need,
                           train_set.margin)

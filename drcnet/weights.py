@@ -144,6 +144,10 @@ def _unwrap(obj: Any, p: Path) -> dict[str, torch.Tensor]:
                 return _unwrap(obj[key], p)
         if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
             return obj
+    if isinstance(obj, dict) and "optimizer" in obj and "step" in obj:
+        raise WeightsError(
+            f"{p.name} is drcnet train's optimizer checkpoint, not weights; use "
+            f"last.safetensors, best.safetensors or final.safetensors from {p.parent}")
     raise WeightsError(f"{p.name} holds no state dict of tensors")
 
 

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from drcnet.datasets import PairedFolder, SyntheticPairs, ValidationSet, _mirror_to, small_note
+from drcnet.datasets import (
+    PairedFolder,
+    SyntheticPairs,
+    ValidationSet,
+    _mirror_to,
+    small_note,
+    unpaired_note,
+)
 from drcnet.errors import DRCNetError
 
 PhotoMaker = Callable[[Path, int, int, int], Path]
@@ -79,6 +86,10 @@ def test_paired_folder_layouts(tmp_path: Path, make_photo: PhotoMaker) -> None:
     make_photo(tmp_path / "gopro" / "train" / "seq1" / "blur" / "unpaired.png", 48, 64, 3)
     ds = PairedFolder(tmp_path / "gopro", "gopro", crop=32)
     assert len(ds) == 2
+    assert [q.name for q in ds.unpaired] == ["unpaired.png"]
+    assert unpaired_note(ds.unpaired, "gopro") == (
+        "1 image(s) in blur/ have no target of the same name in sharp/ and are left out: "
+        "unpaired.png")
     x, y = ds[0]
     assert x.shape == y.shape == (3, 32, 32)
     full = PairedFolder(tmp_path / "gopro", "gopro", crop=None)
@@ -87,6 +98,12 @@ def test_paired_folder_layouts(tmp_path: Path, make_photo: PhotoMaker) -> None:
         PairedFolder(tmp_path / "gopro", "rain13k")
     with pytest.raises(DRCNetError, match="unknown layout"):
         PairedFolder(tmp_path, "nope")
+    for name in ("rain-0", "rain-1"):  # Rain100's names: nothing pairs, and it says why
+        make_photo(tmp_path / "r100" / "input" / f"{name}.png", 48, 64, 1)
+        make_photo(tmp_path / "r100" / "target" / f"no{name}.png", 48, 64, 2)
+    with pytest.raises(DRCNetError, match="found 2 in input/ and 2 in target/, but an input "
+                                          "and its target must have the same name"):
+        PairedFolder(tmp_path / "r100", "rain13k")
 
 
 def test_paired_crops_of_small_images_stack(tmp_path: Path, make_photo: PhotoMaker) -> None:

@@ -383,3 +383,16 @@ def test_cli_warns_when_images_leave_the_trained_range(photos, tmp_path, capfd) 
     assert main([*args, "--json", "-"]) == 0
     out, err = capfd.readouterr()
     assert len(json.loads(out)["range_check"]["out_of_range"]) == 3 and "warning" in err
+
+
+def test_a_note_that_extends_another_is_said_once() -> None:
+    from drcnet.evaluation import _Tally
+
+    t = _Tally("nlm")
+    for note in ("h = 0.65·σ, σ estimated", "h = 0.65·σ", "other", "h = 0.65·σ, σ estimated"):
+        t.note(note)
+    assert t.notes == ["h = 0.65·σ, σ estimated", "other"]
+    t = _Tally("nlm")
+    t.note("h = 0.65·σ")
+    t.note("h = 0.65·σ, σ estimated")
+    assert t.notes == ["h = 0.65·σ, σ estimated"]

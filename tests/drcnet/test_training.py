@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from drcnet.errors import Cancelled, DRCNetError
+from drcnet.errors import Cancelled, DRCNetError, UsageError
 from drcnet.training import TrainConfig, lr_at, run_to_end, train
 from drcnet.weights import build_model, load_state_dict, read_metadata
 
@@ -52,6 +52,46 @@ def collect(gen):  # noqa: ANN001, ANN201
             return records, stop.value
 
 
+def test_a_config_file_wrong_in_itself_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: denoise\nlr: [1e-3\n")
+    with pytest.raises(UsageError, match="not valid YAML"):
+        TrainConfig.from_yaml(bad)
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("task: denoise\nsteps: 10\ntask: derain\n")  # PyYAML kept the last
+    with pytest.raises(UsageError, match="setting 'task' is given twice"):
+        TrainConfig.from_yaml(twice)
+    with pytest.raises(DRCNetError, match="cannot read config"):
+        TrainConfig.from_yaml(tmp_path / "missing.yaml")
+
+
+def test_a_second_run_into_the_same_folder_is_refused(corpus: Path, tmp_path: Path) -> None:
+    first = train(tiny(corpus, tmp_path / "run"))
+    next(first)  # the run holds its folder
+    with pytest.raises(DRCNetError, match="another drcnet train is running into"):
+        next(train(tiny(corpus, tmp_path / "run")))
+    first.close()  # ended (or killed): the folder is free again
+    records, result = collect(train(tiny(corpus, tmp_path / "run")))
+    assert result.steps == 4
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(DRCNetError, match="is a file, not a folder"):
+        next(train(tiny(corpus, tmp_path / "afile")))
+
+
+def test_an_export_path_that_cannot_be_written_stops_the_run_before_it_trains(
+        corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro").chmod(0o500)
+    cases = [("d1", "is a folder"), ("w.pt", "must be a .safetensors file")]
+    if os.geteuid() != 0:  # root writes anywhere
+        cases.append(("ro/w.safetensors", "not writable"))
+    for name, says in cases:
+        with pytest.raises(DRCNetError, match=says):
+            next(train(tiny(corpus, tmp_path / "run", export=str(tmp_path / name))))
+    assert not (tmp_path / "run" / "log.csv").exists()  # not one step was trained
+
+
 def test_config_yaml_and_overrides() -> None:
     cfg = TrainConfig.from_yaml(ROOT / "configs" / "denoise-noea.yaml",
                                 ["lr=1e-3", "steps=7", "amp=false", "cr=extra"])
@@ -60,7 +100,7 @@ def test_config_yaml_and_overrides() -> None:
     assert cfg.config_file.endswith("denoise-noea.yaml")
     with pytest.raises(DRCNetError, match="unknown setting 'lrr'"):
         cfg.with_overrides(["lrr=1"])
-    with pytest.raises(DRCNetError, match="must be a int"):
+    with pytest.raises(DRCNetError, match="must be an int"):
         cfg.with_overrides(["steps=many"])
     with pytest.raises(DRCNetError, match="key=value"):
         cfg.with_overrides(["steps"])

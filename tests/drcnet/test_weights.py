@@ -337,3 +337,12 @@ def test_unreadable_weight_files_are_named_in_plain_words(tmp_path: Path) -> Non
             load_state_dict(tmp_path / name)
     with pytest.raises(WeightsError, match="is not a safetensors weight file"):
         read_metadata(tmp_path / "notes.safetensors")
+
+
+def test_the_training_checkpoint_is_named_as_not_weights(tmp_path: Path) -> None:
+    state = tmp_path / "state.pt"
+    torch.save({"step": 5, "optimizer": {"state": {}, "param_groups": []}, "elapsed_s": 1.0},
+               state)
+    with pytest.raises(WeightsError, match="optimizer checkpoint, not weights; use "
+                                           "last.safetensors"):
+        load_state_dict(state)
