@@ -126,18 +126,25 @@ def test_export_waits_for_full_resolution(make_window, tmp_path, picture, open_s
 
 
 def test_exports_asked_for_in_a_row_are_all_written(make_window, tmp_path, picture,
-                                                   open_settled, qtbot) -> None:  # noqa: ANN001
+                                                   open_settled, make_gate, qtbot,
+                                                   monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window as mw
+
     src = picture(tmp_path / "big.png", 300, 200)
     w = make_window()
     w.controls.set_run(256, 128, False)  # the first waits for the full-resolution restore
     open_settled(w, src)
+    gate = make_gate(mw.write_export)  # holds the first write, so the third is asked during it
+    monkeypatch.setattr(mw, "write_export", gate)
     done: list[str] = []
     w.exported.connect(done.append)
     names = [tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.jpg"]
     w.export(ExportRequest("image", names[0]))
     w.export(ExportRequest("side", names[1]))  # while the first waits: it used to replace it
-    qtbot.waitUntil(lambda: len(done) == 1, timeout=30000)
+    qtbot.waitUntil(gate.entered.is_set, timeout=30000)  # the event loop runs the restore
+    assert not done
     w.export(ExportRequest("image", names[2]))  # while one is written: it used to stall
+    gate.release()
     qtbot.waitUntil(lambda: len(done) == 3 and w.is_settled(), timeout=30000)
     assert done == [str(n) for n in names]
     assert read_image(names[1]).rgb.shape == (200, 608, 3)
