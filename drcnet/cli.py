@@ -328,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "device", None) not in (None, "auto"):
             resolve_device(args.device)
         return int(args.func(args) or 0)
-    except (UsageError, ValueError) as exc:
+    except UsageError as exc:  # a plain ValueError is a bug: its traceback goes through
         return _fail(str(exc), EXIT_USAGE)
     except DRCNetError as exc:
         return _fail(str(exc))

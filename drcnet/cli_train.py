@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UsageError, ValueError) as exc:
+    except UsageError as exc:  # a plain ValueError is a bug: its traceback goes through
         print(f"drcnet: error: {exc}", file=sys.stderr)
         return 2
     except DRCNetError as exc:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .blocks import PAPER_DELTA, PAPER_T
 from .colour import matrix_profile, to_srgb
-from .errors import ImageWriteError
+from .errors import ImageWriteError, UsageError
 from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
@@ -94,7 +94,7 @@ class MapSet:
 
     def get(self, kind: str) -> np.ndarray:
         if kind not in MAP_KINDS:
-            raise ValueError(f"unknown map kind '{kind}'; choose one of {', '.join(MAP_KINDS)}")
+            raise UsageError(f"unknown map kind '{kind}'; choose one of {', '.join(MAP_KINDS)}")
         return getattr(self, kind)
 
 
@@ -296,7 +296,7 @@ def colorize(
         ``H×W×3`` float32 RGB in [0, 1].
     """
     if cmap not in COLORMAPS:
-        raise ValueError(f"unknown colormap '{cmap}'; choose one of {', '.join(COLORMAPS)}")
+        raise UsageError(f"unknown colormap '{cmap}'; choose one of {', '.join(COLORMAPS)}")
     v = np.asarray(values, dtype=np.float32)
     if v.ndim != 2:
         raise ValueError(f"expected an h×w map, got shape {v.shape}")
@@ -440,7 +440,7 @@ def split_view(
     """
     before, after = _check_rgb("before", before), _check_rgb("after", after)
     if not 0.0 <= position <= 1.0:
-        raise ValueError(f"split position must lie in [0, 1], got {position}")
+        raise UsageError(f"split position must lie in [0, 1], got {position}")
     h, w = before.shape[:2]
     after = resize_to(after, w, h)
     x = round(position * w)
@@ -811,7 +811,7 @@ def compose(
                                    without_ea=to_srgb(analysis.without_ea, icc))
         return summary_sheet(title, sheet_rows(rgb, restored, analysis, block, cmap),
                              footer=f"{SOFTWARE} - DRCNet (Li et al., ECCV 2022) - {w}x{h}")
-    raise ValueError(f"unknown layout '{layout}'; choose image or one of {', '.join(LAYOUTS)}")
+    raise UsageError(f"unknown layout '{layout}'; choose image or one of {', '.join(LAYOUTS)}")
 
 
 def sheet_title(params: ExportParams) -> str:
@@ -902,7 +902,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not os.access(out.parent, os.W_OK):  # said before the model runs, as restore does
         raise ImageWriteError(f"output folder {out.parent} is not writable")
     if not 0.0 <= args.split <= 1.0:
-        raise ValueError(f"--split must lie in [0, 1], got {args.split}")
+        raise UsageError(f"--split must lie in [0, 1], got {args.split}")
     image = read_checked(src, args.max_pixels)
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     model = load_model(args.task, device=args.device, variant=args.variant,
@@ -928,7 +928,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.layout == "sheet":
         args.block = args.block or default_block(model.block_names())
         if args.block not in model.block_names():
-            raise ValueError(f"unknown block '{args.block}'; choose one of "
+            raise UsageError(f"unknown block '{args.block}'; choose one of "
                              f"{', '.join(model.block_names())}")
         noea = None
         if args.weights is None and args.variant == "default":  # the pair trained together

@@ -280,7 +280,7 @@ class ValidationSet(Dataset[Pair]):
         layout: str = "",
     ) -> None:
         if draws < 1:
-            raise ValueError(f"draws must be >= 1, got {draws}")
+            raise UsageError(f"draws must be >= 1, got {draws}")
         self.layout = layout
         self.size = int(size)
         self.pairs: list[tuple[np.ndarray, np.ndarray]] = []

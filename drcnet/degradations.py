@@ -15,6 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .errors import UsageError
+
 Info = dict[str, Any]
 Recipe = Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, Info]]
 
@@ -277,7 +279,7 @@ def get_degradation(name: str) -> Degradation:
     key = TASK_DEFAULT.get(name, name)
     if key not in DEGRADATIONS:
         choices = ", ".join([*DEGRADATIONS, *TASK_DEFAULT])
-        raise ValueError(f"unknown degradation '{name}'; choose one of {choices}")
+        raise UsageError(f"unknown degradation '{name}'; choose one of {choices}")
     return DEGRADATIONS[key]
 
 

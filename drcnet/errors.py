@@ -7,11 +7,14 @@ class DRCNetError(Exception):
     """Base class for errors the CLI and GUI show to users as one line."""
 
 
-class UsageError(DRCNetError):
+class UsageError(DRCNetError, ValueError):
     """A value or combination of settings the user gave is wrong in itself, whatever the disk
     and the machine hold (out of range, an unknown name, options that conflict). The command
     line exits with status 2 for it, as for its own parsing errors, and with 1 for every other
-    failure (what files or the machine say)."""
+    failure (what files or the machine say). It is also a :class:`ValueError`, so library
+    callers that catch that keep working; a plain ``ValueError`` from the core is a broken
+    contract between callers (a wrong array shape), a bug, and the command line lets its
+    traceback through."""
 
 
 class ImageReadError(DRCNetError):

@@ -109,16 +109,16 @@ class TileConfig:
 
     def __post_init__(self) -> None:
         if self.batch < 0:
-            raise ValueError(f"batch must be >= 0, got {self.batch}")
+            raise UsageError(f"batch must be >= 0, got {self.batch}")
         if self.ensemble not in VIEWS:
-            raise ValueError(f"ensemble must be one of {sorted(VIEWS)} views, got {self.ensemble}")
+            raise UsageError(f"ensemble must be one of {sorted(VIEWS)} views, got {self.ensemble}")
         if self.tile < 0 or 0 < self.tile < MIN_TILE:
-            raise ValueError(f"tile must be 0 (the whole image in one pass) or at least "
+            raise UsageError(f"tile must be 0 (the whole image in one pass) or at least "
                              f"{MIN_TILE} px, got {self.tile}")
         if self.overlap < 0:
-            raise ValueError(f"overlap must be >= 0, got {self.overlap}")
+            raise UsageError(f"overlap must be >= 0, got {self.overlap}")
         if self.tile and self.overlap * 2 >= self.tile:
-            raise ValueError(f"overlap {self.overlap} is too large for tile {self.tile}")
+            raise UsageError(f"overlap {self.overlap} is too large for tile {self.tile}")
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -713,7 +713,7 @@ def restore_area(
     h, w = rgb.shape[:2]
     area = clip_box(box, h, w)
     if area is None:
-        raise ValueError(f"the area {box} has no pixel in the {w}×{h} image")
+        raise UsageError(f"the area {box} has no pixel in the {w}×{h} image")
     by, bx, bh, bw = area
     whole = one_pass(h, w, tiles.tile)
     if whole and colours is None:  # restore_tiled's out-of-memory retry, as the whole has it

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .errors import WeightsError
+from .errors import UsageError, WeightsError
 
 # torchvision's vgg19.features: conv channel plan, "M" = max-pool.
 _VGG19 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
@@ -60,7 +60,7 @@ def pixel_loss(kind: str) -> nn.Module:
         return CharbonnierLoss()
     if kind == "mse":
         return nn.MSELoss()
-    raise ValueError(f"unknown pixel loss '{kind}'; choose {', '.join(PIXEL_LOSSES)}")
+    raise UsageError(f"unknown pixel loss '{kind}'; choose {', '.join(PIXEL_LOSSES)}")
 
 
 class FeaturePyramid(nn.Module):
@@ -89,7 +89,7 @@ class FeaturePyramid(nn.Module):
             mean, std = _IMAGENET_MEAN, _IMAGENET_STD
         else:
             if not 3 <= levels <= 5:
-                raise ValueError(f"levels must be 3–5, got {levels}")
+                raise UsageError(f"levels must be 3–5, got {levels}")
             layers: list[nn.Module] = []
             taps = []
             ch = 3
@@ -269,7 +269,7 @@ class RestorationLoss(nn.Module):
                  lowfreq_pool: int = 16) -> None:
         super().__init__()
         if lowfreq < 0 or lowfreq_pool < 2:
-            raise ValueError(f"lowfreq must be >= 0 and lowfreq_pool >= 2, got {lowfreq} and "
+            raise UsageError(f"lowfreq must be >= 0 and lowfreq_pool >= 2, got {lowfreq} and "
                              f"{lowfreq_pool}")
         self.pixel = pixel_loss(pixel)
         self.lowfreq = float(lowfreq)
@@ -282,7 +282,7 @@ class RestorationLoss(nn.Module):
             g = features or FeaturePyramid()
             self.cr = IntraCR(g) if cr == "intra" else ExtraCR(g)
         else:
-            raise ValueError(f"unknown contrastive regularization '{cr}'; "
+            raise UsageError(f"unknown contrastive regularization '{cr}'; "
                              "choose none, intra or extra")
 
     def forward(self, outs: Sequence[torch.Tensor], gt: torch.Tensor, degraded: torch.Tensor

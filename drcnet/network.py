@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .blocks import BlockMaps, DFRBlock, Knobs, SupervisedAttention, UpBlock
+from .errors import UsageError
 
 # Inference precisions: fp32, or autocast to fp16/bf16 (convolutions in the low precision;
 # the spatial filter's and energy attention's statistics stay float32).
@@ -56,9 +57,9 @@ class DRCNet(nn.Module):
     ) -> None:
         super().__init__()
         if wf < 8 or wf % 2:
-            raise ValueError(f"wf must be an even number >= 8, got {wf}")
+            raise UsageError(f"wf must be an even number >= 8, got {wf}")
         if depth < 2:
-            raise ValueError(f"depth must be >= 2, got {depth}")
+            raise UsageError(f"depth must be >= 2, got {depth}")
         self.config = ModelConfig(wf=wf, depth=depth, in_ch=in_ch, t=t, delta=delta, ea=ea)
         self.knobs = Knobs()
         self.precision = "fp32"
@@ -118,11 +119,11 @@ class DRCNet(nn.Module):
         """
         if t is not None:
             if not 0.0 < float(t) < 1.0:
-                raise ValueError(f"t must lie in (0, 1), got {t}")
+                raise UsageError(f"t must lie in (0, 1), got {t}")
             self.knobs.t = float(t)
         if delta is not None:
             if not 0.0 < float(delta) < math.inf:
-                raise ValueError(f"delta must be finite and > 0, got {delta}")
+                raise UsageError(f"delta must be finite and > 0, got {delta}")
             self.knobs.delta = float(delta)
         if ea is not None:
             self.knobs.ea = bool(ea)
@@ -141,7 +142,7 @@ class DRCNet(nn.Module):
         """
         if precision is not None:
             if precision not in PRECISIONS:
-                raise ValueError(f"unknown precision '{precision}'; choose one of "
+                raise UsageError(f"unknown precision '{precision}'; choose one of "
                                  f"{', '.join(PRECISIONS)}")
             self.precision = precision
         if channels_last is not None:

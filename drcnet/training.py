@@ -261,6 +261,8 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
                 out[key] = float(value)
             else:
                 out[key] = "" if value is None else str(value)
+        except UsageError:  # said already, in its own words
+            raise
         except (TypeError, ValueError):
             article = "an" if kind.__name__[0] in "aeiou" else "a"
             raise UsageError(f"setting '{key}' in {where} must be {article} {kind.__name__}, "

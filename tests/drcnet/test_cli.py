@@ -445,6 +445,8 @@ def test_exit_status_says_usage_or_failure(tmp_path, weights, photo, capsys) -> 
     usage = [[*base, "--weights", str(weights), "--tile", "3"],
              [*base, "--weights", str(weights), "--precision", "fp16"],
              [*base, "--weights", str(weights), "--max-pixels", "0"],
+             [*base, "--weights", str(weights), "--t", "1.5"],  # refused by the network
+             [*base, "--weights", str(weights), "--delta", "-1"],
              ["eval", "--task", "denoise", "--weights", str(weights), "--data", str(tmp_path),
               "--degradation", "nosuch"],
              ["eval", "--task", "denoise", "--weights", str(weights), "--data", str(tmp_path),
@@ -460,6 +462,22 @@ def test_exit_status_says_usage_or_failure(tmp_path, weights, photo, capsys) -> 
     for argv in failures:
         assert main(argv) == 1, argv
         _one_line_error(capsys, 1)
+
+
+def test_a_plain_value_error_is_a_bug_and_keeps_its_traceback(tmp_path, photo,
+                                                              monkeypatch) -> None:
+    """Only :class:`UsageError` (also a ValueError) means 'your values'; any other ValueError
+    from the core is a broken contract inside it, so the command does not dress it up as a
+    usage message with status 2."""
+    import drcnet.cli as cli
+
+    def broken(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise ValueError("expected an H×W×3 image, got shape (3,)")
+
+    monkeypatch.setattr(cli, "restore_files", broken)
+    with pytest.raises(ValueError, match="H×W×3"):
+        main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+              "--device", "cpu", "-q"])
 
 
 def test_restore_says_only_the_first_frame_is_restored(tmp_path, weights, capsys) -> None:
