@@ -60,7 +60,7 @@ from PySide6.QtWidgets import (
 )
 
 import drcnet
-from drcnet.batch import sibling_image
+from drcnet.batch import folder_images, step_in
 from drcnet.compare import (
     NOEA_TRAINED,
     ExportParams,
@@ -269,6 +269,8 @@ class MainWindow(QMainWindow):
         self._mixing = False
         self._open_serial = 0
         self._requested_path: Path | None = None  # the image last asked for
+        self._steps = 0  # Next/Previous presses waiting for the folder listing
+        self._listing = False  # a folder is being listed for them
         self._image_serial = 0
         self._preview_serial = 0
         self._preview_repair = True  # the repair setting the last preview was asked with
@@ -728,20 +730,42 @@ class MainWindow(QMainWindow):
         self.jobs.run(read, lambda r: self._on_opened(serial, r),
                       lambda msg: self._on_open_failed(serial, p, msg))
 
+    def _current_path(self) -> Path | None:
+        return self._requested_path or (self.image.path if self.image else None)
+
     def step_image(self, step: int) -> None:
         """Open the image ``step`` places after the one open (or being opened) in its
-        folder, in the order a file manager shows; the status bar says when there is none."""
-        current = self._requested_path or (self.image.path if self.image else None)
+        folder, in the order a file manager shows; the status bar says when there is none.
+        The folder is listed off the GUI thread (a large or network folder takes a while);
+        presses made meanwhile add up, and stop at the first or last image."""
+        current = self._current_path()
         if current is None:
             self.statusBar().showMessage("Open an image first", 4000)
             return
-        target = sibling_image(current, step)
-        if target is None:
+        self._steps += step
+        if self._listing:
+            return
+        self._listing = True
+        self._was_settled = False
+        folder = current.parent
+        self.jobs.run(lambda: folder_images(folder), lambda names: self._on_listed(folder, names),
+                      lambda _msg: self._on_listed(folder, None))
+
+    def _on_listed(self, folder: Path, names: list[str] | None) -> None:
+        self._listing = False
+        step, self._steps = self._steps, 0
+        current = self._current_path()
+        if current is None or current.parent != folder or not step:
+            self._check_settled()  # another image was opened meanwhile: it wins
+            return
+        found = step_in(names or [], current.name, step, clamp=True)
+        if found is None:
             which = "last" if step > 0 else "first"
             self.statusBar().showMessage(f"{current.name} is the {which} image in its folder",
                                          4000)
+            self._check_settled()
             return
-        self.open_image(target)
+        self.open_image(folder / found)
 
     def _on_open_failed(self, serial: int, path: Path, message: str) -> None:
         if serial == self._open_serial:
@@ -2244,7 +2268,7 @@ class MainWindow(QMainWindow):
     # ================================================================== state
     def is_settled(self) -> bool:
         """Nothing is left to compute or write for what is on screen."""
-        if self.model_pending or self._export is not None or self._exporting \
+        if self.model_pending or self._export is not None or self._exporting or self._listing \
                 or self._copy_waiting or self._ea_job is not None or self._ea_timer.isActive():
             return False
         if self.jobs.pending():

@@ -88,23 +88,43 @@ def natural_key(name: str) -> tuple:
     return tuple((0, int(x), x) if x.isdigit() else (1, 0, x) for x in parts if x), suffix, name
 
 
-def sibling_image(path: str | Path, step: int) -> Path | None:
-    """The image ``step`` places after ``path`` (before it when negative) among the images
-    at the top level of its folder, in :func:`natural_key` order; hidden files are skipped.
-    ``path`` itself need not exist any more (its place in the order is kept). None when
-    there is no such image (the first or last one was reached, or the folder is gone)."""
-    p = Path(path)
+def folder_images(folder: str | Path) -> list[str] | None:
+    """The names of the images at the top level of ``folder``, in :func:`natural_key` order
+    (as a file manager shows them); hidden files are skipped. None when the folder cannot be
+    listed. It touches the disk once per entry: a GUI lists off its own thread."""
     try:
-        names = [q.name for q in p.parent.iterdir()
+        names = [q.name for q in Path(folder).iterdir()
                  if q.suffix.lower() in IMAGE_EXTENSIONS and not q.name.startswith(".")
                  and q.is_file()]
     except OSError:
         return None
-    if p.name not in names:
-        names.append(p.name)  # deleted or renamed since it was opened: keep its place
-    names.sort(key=natural_key)
-    i = names.index(p.name) + step
-    return p.parent / names[i] if 0 <= i < len(names) else None
+    return sorted(names, key=natural_key)
+
+
+def step_in(names: list[str], name: str, step: int, clamp: bool = False) -> str | None:
+    """The name ``step`` places after ``name`` (before it when negative) in ``names``, a
+    :func:`folder_images` listing. ``name`` need not be listed (deleted or renamed since it was
+    opened): its place in the order is kept. Past either end: None, or with ``clamp`` the
+    first or last name (None still when ``name`` is already there)."""
+    if name not in names:
+        names = sorted([*names, name], key=natural_key)
+    here = names.index(name)
+    i = here + step
+    if clamp:
+        i = min(max(i, 0), len(names) - 1)
+    return names[i] if 0 <= i < len(names) and i != here else None
+
+
+def sibling_image(path: str | Path, step: int) -> Path | None:
+    """The image ``step`` places after ``path`` (before it when negative) among the images
+    at the top level of its folder (:func:`folder_images`, :func:`step_in`). None when there
+    is no such image (the first or last one was reached, or the folder is gone)."""
+    p = Path(path)
+    names = folder_images(p.parent)
+    if names is None:
+        return None
+    found = step_in(names, p.name, step)
+    return p.parent / found if found is not None else None
 
 
 def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,

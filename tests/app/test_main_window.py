@@ -586,11 +586,39 @@ def test_next_and_previous_image_in_the_folder(make_window, image_path, open_set
     qtbot.keyClick(w.viewer, Qt.Key.Key_PageDown)
     qtbot.waitUntil(lambda: w.image.path == second and w.is_settled(), timeout=30000)
     w.next_action.trigger()
-    assert "noisy2.png is the last image in its folder" in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "noisy2.png is the last image in its folder"
+                    in w.statusBar().currentMessage(), timeout=10000)
     qtbot.keyClick(w.viewer, Qt.Key.Key_PageUp)
     qtbot.waitUntil(lambda: w.image.path == image_path and w.is_settled(), timeout=30000)
     w.prev_action.trigger()
-    assert "first image" in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "first image" in w.statusBar().currentMessage(), timeout=10000)
+
+
+def test_next_lists_the_folder_off_the_gui_thread_and_presses_add_up(
+        make_window, tmp_path, picture, open_settled, make_gate, qtbot,
+        monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window as mw
+
+    names = ["p1.png", "p2.png", "p3.png", "p10.png"]
+    for i, n in enumerate(names):
+        picture(tmp_path / n, seed=i)
+    w = make_window()
+    open_settled(w, tmp_path / "p1.png")
+    gate = make_gate(mw.folder_images)  # a slow (network) folder
+    monkeypatch.setattr(mw, "folder_images", gate)
+    for _ in range(2):
+        w.next_action.trigger()  # returns at once: the window is not frozen by the listing
+    qtbot.waitUntil(gate.entered.is_set, timeout=10000)
+    assert not w.is_settled()
+    w.next_action.trigger()  # while the folder is still being listed
+    gate.release()
+    qtbot.waitUntil(lambda: w.image.path == tmp_path / "p10.png" and w.is_settled(),
+                    timeout=30000)
+    assert gate.calls == 1  # three presses, one listing, three places on
+    for _ in range(5):
+        w.prev_action.trigger()  # past the first: it stops there
+    qtbot.waitUntil(lambda: w.image.path == tmp_path / "p1.png" and w.is_settled(),
+                    timeout=30000)
 
 
 def test_open_recent_names_folders_and_forgets_missing_files(make_window, tmp_path, picture,
