@@ -270,6 +270,7 @@ class MainWindow(QMainWindow):
         self._open_serial = 0
         self._requested_path: Path | None = None  # the image last asked for
         self._steps = 0  # Next/Previous presses waiting for the folder listing
+        self._same_cache: tuple[tuple[Path, Path], bool] | None = None  # _reference_is_input
         self._listing = False  # a folder is being listed for them
         self._image_serial = 0
         self._preview_serial = 0
@@ -1033,6 +1034,16 @@ class MainWindow(QMainWindow):
                                   source=src if src is not None and src.shape == out.shape
                                   else None)
 
+    def _reference_is_input(self) -> bool:
+        """Whether the reference is the open image's own file: two ``stat`` calls once per
+        pair of paths, not on every metrics update (a network share makes each one slow)."""
+        if self.image is None or self.reference is None:
+            return False
+        key = (self.reference.path, self.image.path)
+        if self._same_cache is None or self._same_cache[0] != key:
+            self._same_cache = (key, same_file(*key))
+        return self._same_cache[1]
+
     def _update_metrics_text(self) -> None:
         if self.reference is None:
             self.controls.set_metrics_text(
@@ -1051,8 +1062,7 @@ class MainWindow(QMainWindow):
                 rows.append(f"<tr><td>{label}</td><td colspan='2'>— (no model)</td></tr>")
             else:
                 rows.append(f"<tr><td>{label}</td><td colspan='2'>computing…</td></tr>")
-        itself = (" (the input itself)" if self.image is not None
-                  and same_file(self.reference.path, self.image.path) else "")
+        itself = " (the input itself)" if self._reference_is_input() else ""
         self.controls.set_metrics_text(
             f"vs <b>{html.escape(self.reference.path.name)}</b>{itself}"
             "<table cellspacing='6'><tr><th></th><th>PSNR</th><th>SSIM</th></tr>"
