@@ -245,19 +245,16 @@ def cmd_widen(args: argparse.Namespace) -> int:
     import json
 
     from .registry import weight_spec
-    from .weights import build_model, read_metadata, save_weights, sha256
+    from .weights import build_model, check_weights_output, read_metadata, save_weights, sha256
     from .widen import widen
 
     src = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     out = Path(args.output)
     if not src.is_file():
         raise DRCNetError(f"no weight file {src}")
-    if out.suffix != ".safetensors":
-        raise UsageError(f"the output must be a .safetensors file, got {out}")
     if out.resolve() == src.resolve():
         raise UsageError("the output would replace the weights being widened")
-    if out.is_dir():
-        raise DRCNetError(f"{out} is a folder; name the weight file to write")
+    check_weights_output(out)
     if out.exists() and not args.force:
         raise DRCNetError(f"{out} exists; pass --force to replace it")
     meta = read_metadata(src)

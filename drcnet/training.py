@@ -53,7 +53,7 @@ from .losses import PIXEL_LOSSES, FeaturePyramid, LossParts, RestorationLoss
 from .metrics import psnr, ssim
 from .network import DRCNet
 from .registry import check_variant
-from .weights import load_state_dict, read_metadata, save_weights
+from .weights import check_weights_output, load_state_dict, read_metadata, save_weights
 
 CancelFlag = Callable[[], bool]
 
@@ -591,21 +591,6 @@ def _claim_out_dir(out: Path) -> Any:
     return f
 
 
-def _check_export_path(path: Path) -> None:
-    """Refuse an export path the run could not write at its end (made here if missing)."""
-    if path.is_dir():
-        raise DRCNetError(f"export {path} is a folder; name a .safetensors file")
-    if path.suffix.lower() != ".safetensors":
-        raise UsageError(f"export must be a .safetensors file, got {path}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DRCNetError(f"cannot make the folder of export {path} "
-                          f"({exc.strerror or exc})") from None
-    if not os.access(path.parent, os.W_OK):
-        raise DRCNetError(f"cannot write export {path}: its folder is not writable")
-
-
 def _refuse_old_run(out: Path) -> None:
     """A fresh run must not write into another run's folder: its log would continue the old
     one's and its first validation would replace the old run's best weights."""
@@ -664,7 +649,7 @@ def train(
     try:
         if d.main:  # before any step: a long run must not fail at its end for its paths
             lock = _claim_out_dir(Path(cfg.out_dir))
-            _check_export_path(cfg.export_path)
+            check_weights_output(cfg.export_path, "export")
         result = yield from _train(cfg, d, resume, cancel)
         if d.owns_group and dist.is_initialized():
             # Tear down only once every rank is past its last collective (rank 0 still

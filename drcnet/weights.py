@@ -22,7 +22,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from . import keymap
-from .errors import UnsafeCheckpointError, WeightsError
+from .errors import DRCNetError, UnsafeCheckpointError, UsageError, WeightsError
 from .imageio import make_temp
 from .network import DRCNet, ModelConfig
 from .range_check import activation_limit, repair_above
@@ -40,6 +40,31 @@ def sha256(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def check_weights_output(path: Path, what: str = "the output") -> None:
+    """Refuse, before any work, a weight-file path that :func:`save_weights` could not write
+    at the end: a folder, a name that is not ``.safetensors``, a folder that cannot be made
+    (made here if missing) or written. ``what`` is how messages name it.
+
+    Raises:
+        UsageError: not a ``.safetensors`` name.
+        DRCNetError: a folder, or a folder that cannot be made or written.
+    """
+    if path.is_dir():
+        raise DRCNetError(f"{what} {path} is a folder; name a .safetensors file")
+    if path.suffix.lower() != ".safetensors":
+        raise UsageError(f"{what} must be a .safetensors file, got {path}")
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise DRCNetError(f"cannot write {what} {path}: {blocker} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DRCNetError(f"cannot make the folder of {what} {path} "
+                          f"({exc.strerror or exc})") from None
+    if not os.access(path.parent, os.W_OK):
+        raise DRCNetError(f"cannot write {what} {path}: its folder is not writable")
 
 
 def save_weights(
