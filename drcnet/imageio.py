@@ -108,6 +108,8 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
     size = _header_size(raw)
     if size is not None:
         _check_pixels(p, *size, max_pixels)
+    if raw.startswith(_PNG_SIGNATURE) and _apng_default_apart(raw):
+        data = np.frombuffer(_png_without_animation(raw), np.uint8)
     try:
         img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error:
@@ -124,16 +126,47 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
     return replace(_to_image(img, p), frames=_frame_count(raw), **meta)
 
 
+def _apng_default_apart(raw: bytes) -> bool:
+    """Whether a PNG is animated with a default image that is not the animation's first frame
+    (no ``fcTL`` before the image data): a still for viewers without APNG support."""
+    animated = False
+    try:
+        for name, _, _ in _png_chunks(raw):
+            if name == b"acTL":
+                animated = True
+            elif name in (b"fcTL", b"IDAT"):
+                return animated and name == b"IDAT"
+    except (IndexError, struct.error):
+        pass
+    return False
+
+
+def _png_without_animation(raw: bytes) -> bytes:
+    """The PNG stream with its APNG chunks dropped: OpenCV's decoders disagree on such a file
+    (4.x and ``imread`` give the default image, 5.x ``imdecode`` the animation's first frame),
+    so the default image, what every viewer without APNG support shows, is decoded on all."""
+    out = [raw[:8]]
+    for name, a, b in _png_chunks(raw):
+        if name not in (b"acTL", b"fcTL", b"fdAT"):
+            out.append(raw[a - 8 : b + 4])
+    return b"".join(out)
+
+
 def _frame_count(raw: bytes) -> int:
     """Frames of an animated PNG or WebP, or full-resolution pages of a TIFF; 1 where the
-    header says nothing or cannot be read."""
+    header says nothing or cannot be read. An APNG's default image (what is decoded) counts
+    as a frame whether or not it is also the animation's first (an ``fcTL`` before it)."""
     try:
         if raw.startswith(_PNG_SIGNATURE):
+            frames, in_animation = 0, False
             for name, a, b in _png_chunks(raw):
                 if name == b"acTL" and b - a >= 8:  # before the image data, by the APNG spec
-                    return max(1, struct.unpack(">I", raw[a : a + 4])[0])
-                if name == b"IDAT":
+                    frames = struct.unpack(">I", raw[a : a + 4])[0]
+                elif name == b"fcTL":
+                    in_animation = True
+                elif name == b"IDAT":
                     break
+            return max(1, frames if in_animation else frames + 1)
         elif raw.startswith(b"RIFF") and raw[8:12] == b"WEBP":
             return max(1, sum(kind == b"ANMF" for kind, _, _ in _webp_chunks(raw)))
         elif raw[:4] in (b"II*\x00", b"MM\x00*"):

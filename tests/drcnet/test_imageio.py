@@ -869,3 +869,16 @@ def test_webp_metadata_is_what_libwebp_reads(tmp_path: Path) -> None:
     assert gray.icc is None
     rgb_on_gray = read_image(write_image(tmp_path / "g2.webp", _rand_rgb(), gray=True, icc=icc))
     assert rgb_on_gray.icc == icc  # the pixels are RGB, so an RGB profile fits
+
+
+def test_an_apng_default_image_outside_the_animation_counts_as_a_frame(tmp_path: Path) -> None:
+    """With ``default_image`` the first image is what viewers without APNG support show, and
+    the animation is the rest: acTL says 2, but the file holds 3 images. The default image is
+    the one restored, whichever OpenCV (5.x's imdecode alone would give the second)."""
+    pil = pytest.importorskip("PIL.Image")
+    frames = [pil.fromarray((_rand_rgb(seed=k) * 255).astype(np.uint8)) for k in range(3)]
+    frames[0].save(tmp_path / "a.png", save_all=True, append_images=frames[1:],
+                   default_image=True)
+    img = read_image(tmp_path / "a.png")
+    np.testing.assert_allclose(img.rgb * 255, np.asarray(frames[0]), atol=1e-3)
+    assert img.frames == 3
