@@ -113,8 +113,9 @@ class BatchDialog(QDialog):
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(10000)
+        self.log.setMinimumHeight(110)  # six lines
         self.log.hide()
-        layout.addWidget(self.log)
+        layout.addWidget(self.log, 1)
 
         buttons = QHBoxLayout()
         self.open_folder_button = QPushButton("Open Output Folder")
@@ -145,6 +146,18 @@ class BatchDialog(QDialog):
         w.batchFinished.connect(self._on_finished)
         w.batchFailed.connect(self._on_failed)
         self._update_buttons()
+
+    def _fit_height(self) -> None:
+        """Grow to hold the progress bar and log that a run shows. Qt does not grow a shown
+        dialog for them, and its minimum size ignores the wrapped labels' height at this
+        width, so without this the list, its buttons and the log were drawn over each other."""
+        lay = self.layout()
+        lay.activate()
+        need = lay.totalHeightForWidth(self.width()) if lay.hasHeightForWidth() else -1
+        need = max(need, lay.totalMinimumSize().height())
+        screen = self.screen().availableGeometry().height() if self.screen() else need
+        if need > self.height():
+            self.resize(self.width(), min(need, screen))
 
     # ---------------------------------------------------------------- inputs
     def add_inputs(self, paths: list[str | Path]) -> bool:
@@ -234,12 +247,20 @@ class BatchDialog(QDialog):
         except OSError as exc:
             self._say(f"cannot create the folder {out}: {exc.strerror or exc}", error=True)
             return False
+        keep = not self.existing_combo.currentData()
+        if keep and all(dst.exists() for _, dst in pairs):  # a run again, say with new knobs
+            self._say(f"All {len(pairs)} outputs exist in {out} already and would be kept: "
+                      "choose “Replace it” to restore them again, or another folder.",
+                      error=True)
+            self.existing_combo.setFocus()
+            return False
         self.results = None
         self.log.clear()
         self.log.show()
         self.open_folder_button.hide()
         self.progress.setValue(0)
         self.progress.show()
+        self._fit_height()
         self.job = self.engine.batch(pairs, self.knobs, self.tiles,
                                      overwrite=bool(self.existing_combo.currentData()),
                                      strength=self.strength,
@@ -275,7 +296,8 @@ class BatchDialog(QDialog):
         elif r.status == SKIPPED:
             line = f"{r.src.name}: skipped, {r.dst.name} exists"
         else:
-            line = f"{r.src.name}: failed: {r.message}"
+            said = r.message.replace(str(r.src), r.src.name)  # the list shows the folder
+            line = f"failed: {said}" if r.src.name in said else f"{r.src.name}: failed: {said}"
         self.log.appendPlainText(line)
 
     def _on_finished(self, serial: int, results: list[FileResult], cancelled: bool) -> None:

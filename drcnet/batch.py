@@ -12,6 +12,7 @@ stops between tiles and returns what was done.
 
 from __future__ import annotations
 
+import glob
 import re
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .compare import ExportParams
-from .errors import Cancelled, DRCNetError, ImageWriteError
+from .errors import Cancelled, DRCNetError, ImageReadError, ImageWriteError
 from .imageio import (
     IMAGE_EXTENSIONS,
     Image,
@@ -45,11 +46,13 @@ RESTORED, FAILED, SKIPPED, CANCELLED = "restored", "failed", "skipped", "cancell
 
 
 def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
-    """The image files named by ``args``: files as given, each folder's images (top level,
-    sorted, hidden files and other types skipped), a file named twice once. Also whether any
-    argument was a folder.
+    """The image files named by ``args``: files as given, each folder's images (top level, in
+    :func:`natural_key` order, hidden files and other types skipped), a file named twice once.
+    A pattern such as ``shots/*.jpg`` that names no file is expanded here, for shells that
+    pass it on as it is (Windows, or quoted). Also whether any argument was a folder.
 
     Raises:
+        ImageReadError: an argument names nothing that exists (no file, folder or match).
         DRCNetError: a folder holds no images.
     """
     from .datasets import list_images
@@ -57,24 +60,39 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
     files: list[Path] = []
     seen: set[Path] = set()
     folder = False
-    for arg in args:
-        p = Path(arg)
+    queue = [Path(a) for a in args]
+    missing = []
+    while queue:
+        p = queue.pop(0)
+        if not p.exists() and glob.has_magic(str(p)):
+            matches = sorted(glob.glob(str(p)), key=lambda m: natural_key(Path(m).name))
+            if not matches:
+                missing.append(f"{p} (no file matches)")
+            queue[:0] = [Path(m) for m in matches]
+            continue
         if p.is_dir():
             folder = True
             try:
-                found = [q for q in list_images(p, recursive=False)
-                         if not q.name.startswith(".")]
+                found = sorted((q for q in list_images(p, recursive=False)
+                                if not q.name.startswith(".")),
+                               key=lambda q: natural_key(q.name))
             except DRCNetError:  # none at all
                 found = []
             if not found:
                 raise DRCNetError(f"no images in the folder {p} "
                                   f"({', '.join(IMAGE_EXTENSIONS)}; subfolders are not searched)")
+        elif not p.exists() and not p.is_symlink():
+            missing.append(str(p))
+            continue
         else:
             found = [p]
         for q in found:  # say, a file named alone and in its folder
             if q.resolve() not in seen:
                 seen.add(q.resolve())
                 files.append(q)
+    if missing:
+        raise ImageReadError(f"no such file or folder: {', '.join(missing[:5])}"
+                             + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
     return files, folder
 
 
@@ -147,10 +165,14 @@ def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
         if not out.exists() and out.suffix.lower() in IMAGE_EXTENSIONS:
             raise ImageWriteError(f"{out} looks like an image file; with several inputs or a "
                                   f"folder, {name} must be a folder")
-        names = [p.name for p in inputs]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        by_name: dict[str, list[Path]] = {}
+        for p in inputs:
+            by_name.setdefault(p.name, []).append(p)
+        dupes = sorted((n, ps) for n, ps in by_name.items() if len(ps) > 1)
         if dupes:
-            raise ImageWriteError(f"several inputs are named {dupes[0]}; restore them "
+            n, ps = dupes[0]
+            raise ImageWriteError(f"several inputs are named {n} ({', '.join(map(str, ps))}); "
+                                  "they would share one output file: restore them "
                                   "separately")
         pairs = [(p, out / p.name) for p in inputs]
     sources = {p.resolve() for p in inputs}

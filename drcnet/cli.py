@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,16 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import TASKS, __version__
-from .batch import FAILED, SKIPPED, BatchProgress, expand_inputs, plan_outputs, restore_files
+from .batch import (
+    FAILED,
+    SKIPPED,
+    BatchProgress,
+    FileResult,
+    expand_inputs,
+    plan_outputs,
+    restore_files,
+    summary,
+)
 from .complexity import count_macs, count_params
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES, available_devices, resolve_device
 from .errors import DRCNetError, ImageTooLargeError, ImageWriteError, UsageError
@@ -107,6 +117,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
                       "outside what the model was trained on)", file=sys.stderr)
         model = compile_model(model, tiles.tile or DEFAULT_TILE, tiles.batch)
     bar: tqdm | None = None
+    finished: list[FileResult] = []
+    started = time.perf_counter()
 
     def show(p: BatchProgress) -> None:
         nonlocal bar
@@ -114,7 +126,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             if bar is None:
                 # No bar where stderr is a log file: its redraws would fill it with \r lines;
                 # the "src -> dst" line below still reports each image.
-                bar = tqdm(total=p.tile.total, desc=p.src.name, unit="tile",
+                where = f"[{len(finished) + 1}/{len(pairs)}] " if len(pairs) > 1 else ""
+                bar = tqdm(total=p.tile.total, desc=where + p.src.name, unit="tile",
                            disable=args.quiet or not sys.stderr.isatty(), leave=False)
             bar.total = p.tile.total
             bar.update(p.tile.done - bar.n)  # redrawn at tqdm's pace, not every tile
@@ -123,6 +136,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             bar.close()
             bar = None
         r = p.result
+        finished.append(r)
         if r.status == SKIPPED:
             if not args.quiet:
                 print(f"{r.src}: skipped, {r.dst} exists", file=sys.stderr)
@@ -145,9 +159,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
                                     params=params, strength=args.strength,
                                     keep_exif=not args.no_exif,
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
+    except KeyboardInterrupt:
+        if len(pairs) > 1:  # what is on disk: the finished outputs are kept
+            print(f"drcnet: interrupted after {len(finished)} of {len(pairs)} images; the "
+                  "outputs written so far are kept", file=sys.stderr)
+        raise
     finally:
         if bar is not None:
             bar.close()
+    if len(pairs) > 1 and not args.quiet:
+        print(f"{summary(results)} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     failures = sum(r.status == FAILED for r in results)
     if failures and len(pairs) == 1:
         raise results[0].error

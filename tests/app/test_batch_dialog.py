@@ -48,6 +48,31 @@ def test_restore_files_writes_each_image_with_the_window_s_settings(
     meta = read_png_text(folder / "restored" / "s1.png")
     assert meta["drcnet.t"] == "0.6" and meta["drcnet.input"] == "s1.png"
     assert meta["drcnet.weights_sha256"] == w.info.sha256
+    # Run again (say, after new knobs) with "Keep it": every output exists, so nothing would
+    # be restored; it says so instead of a run that skips them all.
+    assert not dlg.existing_combo.currentData()
+    assert not dlg.start() and "All 2 outputs exist" in dlg.status.text()
+    dlg.existing_combo.setCurrentIndex(dlg.existing_combo.findData(True))
+    assert dlg.start()
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=30000)
+    dlg.done(0)
+
+
+def test_the_running_dialog_grows_so_nothing_overlaps(make_window, tmp_path, picture,
+                                                     qtbot) -> None:  # noqa: ANN001
+    """The progress bar and log appear on a shown dialog; the list's buttons were drawn
+    over the list (offscreen, 620×467 kept)."""
+    w = make_window()
+    qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
+    for i in range(12):
+        picture(tmp_path / f"p{i}.png", 40, 30, seed=i)
+    dlg = w.make_batch_dialog()
+    dlg.show()
+    assert dlg.add_inputs([tmp_path])
+    assert dlg.start()
+    qtbot.waitUntil(lambda: not dlg.running(), timeout=60000)
+    assert dlg.add_files_button.geometry().top() > dlg.file_list.geometry().bottom()
+    assert dlg.log.height() >= dlg.log.minimumHeight() >= 100
     dlg.done(0)
 
 

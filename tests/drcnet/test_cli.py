@@ -170,6 +170,35 @@ def test_bad_inputs(tmp_path, weights, capsys, kind) -> None:
     assert not list(tmp_path.glob("*.part"))
 
 
+def test_inputs_that_name_nothing_are_said_before_the_model_loads(tmp_path, weights, photo,
+                                                                  capsys) -> None:
+    """A missing input was reported as a bad output ("Cannot write out: it has no file
+    extension"); a pattern the shell passed on (quoted, or Windows) is expanded here."""
+    assert main(["restore", str(tmp_path / "nosuch"), "-o", str(tmp_path / "out"), "--task",
+                 "denoise", "--weights", str(weights)]) == 1
+    err = _one_line_error(capsys, 1)
+    assert "no such file or folder" in err and "nosuch" in err
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for name in ("IMG_10.png", "IMG_2.png", "a.jpg"):
+        write_image(shots / name, read_image(photo).rgb)
+    assert main(["restore", str(shots / "*.png"), "-o", str(tmp_path / "out"), "--task",
+                 "denoise", "--weights", str(weights), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["IMG_10.png", "IMG_2.png"]
+    assert err.index("IMG_2.png ->") < err.index("IMG_10.png ->")  # file-manager order
+    assert err.rstrip().splitlines()[-1].startswith("2 of 2 restored in ")  # the summary
+    assert main(["restore", str(shots / "*.tif"), "-o", str(tmp_path / "out"), "--task",
+                 "denoise", "--weights", str(weights)]) == 1
+    assert "*.tif (no file matches)" in _one_line_error(capsys, 1)
+    (tmp_path / "other").mkdir()
+    write_image(tmp_path / "other" / "a.jpg", read_image(photo).rgb)
+    assert main(["restore", str(shots / "a.jpg"), str(tmp_path / "other" / "a.jpg"), "-o",
+                 str(tmp_path / "out2"), "--task", "denoise", "--weights", str(weights)]) == 1
+    err = _one_line_error(capsys, 1)
+    assert str(shots / "a.jpg") in err and str(tmp_path / "other" / "a.jpg") in err
+
+
 def test_restore_a_folder(tmp_path, weights, photo, capsys) -> None:
     folder = tmp_path / "shots"
     (folder / "sub").mkdir(parents=True)
