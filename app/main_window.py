@@ -107,7 +107,7 @@ from .export_dialog import ExportDialog, ExportRequest
 from .history import History
 from .maps_panel import MapsPanel
 from .settings import Settings
-from .viewer import SRGB, Viewer, alpha_qimage, display_space, from_qimage, to_qimage
+from .viewer import EA_PENDING, SRGB, Viewer, alpha_qimage, display_space, from_qimage, to_qimage
 from .workers import (
     EAAreaJob,
     EAAreaResult,
@@ -795,7 +795,6 @@ class MainWindow(QMainWindow):
         self.setWindowFilePath(str(path))
         self.viewer.set_input(opened.qimage, opened.alpha)
         self.maps.clear_maps()
-        self.viewer.set_ea(None, None, None)
         if path.parent != paste_folder():  # File > Open starts where the user's photos are
             self.settings.set_last_folder(str(path.parent))
         self.settings.add_recent_file(str(path.resolve()))
@@ -1309,6 +1308,7 @@ class MainWindow(QMainWindow):
         self._metrics_seq["output"] = self._metrics_seq.get("output", 0) + 1
         self._update_metrics_text()
         self.maps.clear_maps()
+        self.viewer.set_ea(None, None, None, message=EA_PENDING)  # not the old model's pair
 
     # ================================================================== undo
     def _tuned(self) -> tuple[Knobs, float]:
@@ -1383,6 +1383,7 @@ class MainWindow(QMainWindow):
                 self._full_mix = (self.full, strength)
         self._remix_full()
         self._show_output()
+        self._show_ea_area()  # its label says the pair is at full strength
         self._refresh_output_metrics()
         self._check_settled()
 
@@ -1508,12 +1509,13 @@ class MainWindow(QMainWindow):
                       NOEA_TRAINED else "Without EA: <b>EA bypassed on the same weights</b> "
                       "(no trained no-EA weights installed)")
             self._ea_gain = gain
-            self._ea_source = (f"{source} · mean |difference| {mad:.4f} · "
+            self._ea_source = (f"{source} · t {a.knobs.t:.2f} · δ {a.knobs.delta:.0e} · "
+                               f"mean |difference| {mad:.4f} · "
                                f"{'draft' if result.draft else 'preview'} {w}×{h}")
             self.viewer.set_ea(
                 to_qimage(a.with_ea, self._icc()), to_qimage(a.without_ea, self._icc()),
                 to_qimage(diff),
-                ("With EA", "Without EA", f"|difference| × {gain:g}"), self._ea_source)
+                ("With EA", "Without EA", f"|difference| × {gain:g}"), self._ea_caption())
             if not result.draft:
                 self._ea_timer.start()
         self._show_output()
@@ -1626,6 +1628,7 @@ class MainWindow(QMainWindow):
         box = self._zoomed_box(self.viewer.visible_area())
         self._focus_box = box  # one assignment: the worker thread reads it between tiles
         if self.viewer.mode() == "ea":
+            self._show_ea_area()  # its label claims the view only while the piece covers it
             self._ea_timer.start()
 
     def _zoomed_box(self, area: QRect, share: float = 1.0) -> Box | None:
@@ -1720,12 +1723,24 @@ class MainWindow(QMainWindow):
             else:
                 y, x, h, w = made.box
                 self.viewer.set_ea_detail(QRect(x, y, w, h), made.images)
-        if made is None:
-            self.viewer.ea_label.setText(self._ea_source)
+        view = self._ea_view()
+        if made is None or view is None or not self._ea_fits(made, view):
+            self.viewer.ea_label.setText(self._ea_caption())  # no claim once zoomed out or away
         else:
             h, w = made.box[2:]
-            self.viewer.ea_label.setText(f"{self._ea_source} · full resolution in view "
-                                         f"({w}×{h}, {made.seconds:.1f} s)")
+            self.viewer.ea_label.setText(self._ea_caption(f"full resolution in view "
+                                                          f"({w}×{h}, {made.seconds:.1f} s)"))
+
+    def _ea_caption(self, extra: str = "") -> str:
+        """The EA view's label: where its pair comes from, the knobs, and that the pair is
+        the network's two outputs at full strength whatever the Strength (which mixes only
+        the restored image)."""
+        if not self._ea_source:
+            return ""
+        parts = [self._ea_source, extra] if extra else [self._ea_source]
+        if self.strength() < 1.0:
+            parts.append("both at full strength")
+        return " · ".join(parts)
 
     def _current_area(self) -> AreaDone | None:
         """The focus area the running restore has finished, if it restores what the
@@ -1893,6 +1908,16 @@ class MainWindow(QMainWindow):
             return " ".join(f"{round(float(c) * scale):{width}d}" for c in v)
 
         text = f"x {x:5d}  y {y:5d}   in {fmt(self.image.rgb[y, x])}"
+        panel = self.viewer.hovered_panel()
+        if panel:  # an EA ± panel: its own values, not the restored image's
+            pair = self._ea_pixel(x, y)
+            if pair is not None:
+                with_ea, without_ea = pair
+                value, name = {"with": (with_ea, "with EA"), "without": (without_ea, "without EA"),
+                               "diff": (np.abs(with_ea - without_ea), "|difference|")}[panel]
+                text += f"   {name} {fmt(value)}"
+            self._set_pixel_text(text)
+            return
         out = src = None
         full = self._full_current()
         area = None if full else self._current_area()
@@ -1916,6 +1941,22 @@ class MainWindow(QMainWindow):
         if self.image.alpha is not None:  # kept by every output; a transparent pixel shows
             text += f"   alpha {fmt(self.image.alpha[y, x, None])}"  # as the checkerboard
         self._set_pixel_text(text)
+
+    def _ea_pixel(self, x: int, y: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The EA pair's values at image pixel (x, y), as the EA view draws them: from the
+        full-resolution area where it is shown, else from the preview (full strength)."""
+        made = self._ea_shown
+        if made is not None:
+            by, bx, bh, bw = made.box
+            if 0 <= y - by < bh and 0 <= x - bx < bw:
+                return made.with_ea[y - by, x - bx], made.without_ea[y - by, x - bx]
+        a = self.preview.analysis if self.preview is not None else None
+        if a is None or a.with_ea is None or a.without_ea is None or self.image is None:
+            return None
+        h, w = self.image.rgb.shape[:2]
+        r = a.with_ea
+        py, px = min(r.shape[0] - 1, y * r.shape[0] // h), min(r.shape[1] - 1, x * r.shape[1] // w)
+        return a.with_ea[py, px], a.without_ea[py, px]
 
     def _set_pixel_text(self, text: str) -> None:
         # Empty, the readout gives its room to the status messages (its fixed width keeps

@@ -43,6 +43,17 @@ SHORT_KINDS = {"self_aware": "m", "mask": "mask M", "energy": "energy"}  # for c
 THUMB = 60
 
 
+
+def share_text(share: float) -> str:
+    """A share as a whole percentage that never reads 0 % or 100 % when it is not: a mask
+    with 3 of 2,752 cells on says "<1 %"."""
+    text = f"{share:.0%}"
+    if share > 0 and text == "0%":
+        return "<1%"
+    if share < 1 and text == "100%":
+        return ">99%"
+    return text
+
 class ColourBar(QWidget):
     """The selected map's colour scale, drawn at the widget's size in screen pixels, so the
     ramp and the t tick stay sharp on a high-DPI display."""
@@ -275,6 +286,11 @@ class MapsPanel(QWidget):
             low, high, note = "0", "1", f"white tick: t = {self._t:.2f}"
         elif kind == "mask":
             low, high = "m < t", "m ≥ t"
+        elif maps is not None and float(np.ptp(maps.energy)) <= 1e-6:
+            low = high = f"{float(maps.energy.min()):.3f}"
+            # With EA off the block passes its features on unweighted: 1 everywhere.
+            note = "EA is off: no attention, 1 everywhere" if abs(
+                float(maps.energy.min()) - 1.0) <= 1e-6 else "the same everywhere"
         elif maps is not None:
             low, high = f"{maps.energy.min():.3f}", f"{maps.energy.max():.3f}"
             note = "stretched to this block's range"
@@ -311,7 +327,7 @@ class MapsPanel(QWidget):
         cover = float(maps.mask.mean())
         e = maps.energy
         text = (f"<b>{block}</b> · {w}×{h} · mask m ≥ t={self._t:.2f} covers "
-                f"{cover:.0%} · m in [{maps.self_aware.min():.2f}, "
+                f"{share_text(cover)} · m in [{maps.self_aware.min():.2f}, "
                 f"{maps.self_aware.max():.2f}] · energy in [{e.min():.3f}, {e.max():.3f}]")
         if self._source:
             text += f"<br>{self._source}"

@@ -150,6 +150,8 @@ def fit_caption(fm: QFontMetrics, text: str, room: int) -> str:
     return fm.elidedText(candidates[-1], Qt.TextElideMode.ElideRight, room)
 
 
+EA_PENDING = "The w/ vs w/o EA comparison appears after the next preview."
+
 class ViewState:
     """Zoom and pan shared by canvases: *fit* (whole image visible) or an explicit scale
     (screen pixels per image pixel) around a centre in image coordinates."""
@@ -543,7 +545,8 @@ class Viewer(QWidget):
         self._marks: list[QRectF] = []
         self._ea: tuple[QPixmap, QPixmap, QPixmap] | None = None
         self._ea_captions = ("With EA", "Without EA", "Difference")
-        self._ea_message = "The w/ vs w/o EA comparison appears after the next preview."
+        self._ea_message = EA_PENDING
+        self._hovered_canvas: ImageCanvas | None = None
         self._size = QSize()
         self._split = 0.5
 
@@ -597,8 +600,19 @@ class Viewer(QWidget):
 
     def _canvas(self) -> ImageCanvas:
         c = ImageCanvas(self.state)
-        c.hovered.connect(self.hovered)
+        c.hovered.connect(lambda x, y, c=c: self._on_canvas_hover(c, x, y))
         return c
+
+    def _on_canvas_hover(self, canvas: ImageCanvas, x: int, y: int) -> None:
+        self._hovered_canvas = canvas
+        self.hovered.emit(x, y)
+
+    def hovered_panel(self) -> str:
+        """Which of the EA view's panels the pointer is over: ``"with"``, ``"without"`` or
+        ``"diff"``; ``""`` in the other views and over the EA view's input."""
+        if self._mode != "ea" or self._hovered_canvas not in self.ea_canvases[1:]:
+            return ""
+        return ("with", "without", "diff")[self.ea_canvases.index(self._hovered_canvas) - 1]
 
     # ------------------------------------------------------------------ content
     def set_input(self, image: QImage | None, alpha: QImage | None = None) -> None:

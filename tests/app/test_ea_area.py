@@ -53,6 +53,10 @@ def test_the_ea_view_zoomed_in_shows_the_area_at_full_resolution(
     w.viewer.state.set(2.0, QPointF(410, 265))
     qtbot.waitUntil(lambda: w.is_settled(), timeout=10000)
     assert w.engine.worker.forward_count == jobs and w._ea_area is made
+    # Zoomed out, the piece no longer is the view: the label stops saying so.
+    w.viewer.fit()
+    qtbot.waitUntil(lambda: w.is_settled(), timeout=10000)
+    assert "full resolution in view" not in w.viewer.ea_label.text()
 
 
 def test_other_knobs_take_the_pieces_away_and_bring_new_ones(

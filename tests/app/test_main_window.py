@@ -369,6 +369,18 @@ def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qt
     assert w.viewer.single.captions[0].endswith(" · overlay stage2.enc1 energy 35 %")
     w.maps.overlay_check.setChecked(False)
     assert "overlay" not in w.viewer.single.captions[0]
+    assert "stretched" in w.maps.legend_note.text()
+    w.controls.ea_check.setChecked(False)  # energy is 1 everywhere: not a map to read
+    qtbot.waitUntil(lambda: not w.preview.analysis.knobs.ea and w.is_settled())
+    assert w.maps.legend_note.text() == "EA is off: no attention, 1 everywhere"
+    assert w.maps.legend_low.text() == w.maps.legend_high.text() == "1.000"
+
+
+def test_shares_never_round_to_none_or_all() -> None:
+    from app.maps_panel import share_text
+
+    assert [share_text(v) for v in (0, 3 / 2752, 0.005, 0.43, 0.996, 1)] == [
+        "0%", "<1%", "<1%", "43%", ">99%", "100%"]
 
 
 def test_maps_not_computed_while_hidden(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
@@ -467,6 +479,35 @@ def test_ea_view_bypass_then_trained(make_window, image_path, open_settled, weig
     qtbot.waitUntil(lambda: w.info is not None and w.viewer.has_ea() and w.is_settled()
                     and "trained" in w.viewer.ea_label.text())
     assert w.info.noea_weights is not None
+
+
+def test_ea_view_says_what_it_shows(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    """Its label names the knobs and, below 100 % strength, that the pair is the network's
+    two outputs at full strength; the pixel readout gives the hovered panel's values; a task
+    change clears the old model's pair at once."""
+    w = make_window()
+    open_settled(w, image_path)
+    w.set_view_mode("ea")
+    qtbot.waitUntil(lambda: w.viewer.has_ea() and w.is_settled())
+    k, a = w.knobs(), w.preview.analysis
+    assert f"t {k.t:.2f} · δ {k.delta:.0e}" in w.viewer.ea_label.text()
+    assert "full strength" not in w.viewer.ea_label.text()
+    w.controls.set_strength(0.4, notify=True)
+    assert "both at full strength" in w.viewer.ea_label.text()
+    assert a.with_ea.shape == w.image.rgb.shape  # a small image: the preview is full size
+    x, y = 20, 30
+    readout = {}
+    for i, panel in enumerate(("with", "without", "diff"), start=1):
+        w.viewer._on_canvas_hover(w.viewer.ea_canvases[i], x, y)
+        assert w.viewer.hovered_panel() == panel
+        readout[panel] = w.pixel_label.text()
+    level = "".join(f"{round(float(c) * 255):3d}" for c in a.with_ea[y, x][:1])
+    assert f"with EA {level}" in readout["with"] and " out " not in readout["with"]
+    assert "without EA" in readout["without"] and "|difference|" in readout["diff"]
+    w.viewer._on_canvas_hover(w.viewer.ea_canvases[0], x, y)
+    assert w.viewer.hovered_panel() == ""
+    w.controls.set_task("derain")  # the old model's pair goes at once, not at the next preview
+    assert not w.viewer.has_ea()
 
 
 def test_missing_weights_says_so(qtbot, empty_weights_dir, image_path) -> None:  # noqa: ANN001
