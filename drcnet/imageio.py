@@ -105,6 +105,9 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
         # Said here: libpng would print its own "input buffer is incomplete" on stderr first.
         raise ImageReadError(f"{p} is not an image that can be decoded: a PNG that ends "
                              "before its last chunk (truncated or corrupt).")
+    if raw.startswith(_PNG_SIGNATURE) and raw[12:16] != b"IHDR":  # also before libpng says it
+        raise ImageReadError(f"{p} is not an image that can be decoded: a PNG without its "
+                             "header chunk (corrupt).")
     size = _header_size(raw)
     if size is not None:
         _check_pixels(p, *size, max_pixels)

@@ -882,3 +882,12 @@ def test_an_apng_default_image_outside_the_animation_counts_as_a_frame(tmp_path:
     img = read_image(tmp_path / "a.png")
     np.testing.assert_allclose(img.rgb * 255, np.asarray(frames[0]), atol=1e-3)
     assert img.frames == 3
+
+
+def test_a_png_without_its_header_is_refused_in_our_words_only(tmp_path: Path, capfd) -> None:  # noqa: ANN001
+    """libpng's own "IHDR chunk shall be first" went to stderr before our message."""
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40) + b"IEND")
+    with pytest.raises(ImageReadError, match="without its header chunk"):
+        read_image(bad)
+    assert capfd.readouterr().err == ""
