@@ -38,6 +38,10 @@ class WeightsError(DRCNetError):
     """A weight file is missing, unreadable, or does not fit the network."""
 
 
+class WeightsNameError(WeightsError, UsageError):
+    """An unknown task or variant name, or a variant the task does not have (exit 2)."""
+
+
 class NoWeightsError(WeightsError):
     """A task has no trained weights shipped yet."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from .devices import resolve_device, resolve_precision
-from .errors import NoWeightsError, WeightsError
+from .errors import NoWeightsError, WeightsError, WeightsNameError
 from .network import DRCNet, ModelConfig
 from .weights import WEIGHT_SUFFIXES, build_model, config_from_metadata, read_metadata
 
@@ -55,11 +55,11 @@ def has_variant(task: str, variant: str) -> bool:
 def check_variant(task: str, variant: str) -> None:
     """Refuse an unknown task or variant, or a variant that ``task`` does not have."""
     if task not in TASKS:
-        raise WeightsError(f"unknown task '{task}'; choose one of {', '.join(TASKS)}")
+        raise WeightsNameError(f"unknown task '{task}'; choose one of {', '.join(TASKS)}")
     if variant not in VARIANTS:
-        raise WeightsError(f"unknown variant '{variant}'; choose one of {', '.join(VARIANTS)}")
+        raise WeightsNameError(f"unknown variant '{variant}'; choose one of {', '.join(VARIANTS)}")
     if not has_variant(task, variant):
-        raise WeightsError(f"the {variant} variant exists only for "
+        raise WeightsNameError(f"the {variant} variant exists only for "
                            f"{', '.join(VARIANT_TASKS[variant])}, not {task}")
 
 

@@ -141,7 +141,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.task not in ("denoise", "derain", "deblur"):
             raise UsageError(f"unknown task '{self.task}'; choose denoise, derain or deblur")
-        check_variant(self.task, self.variant)  # a WeightsError, which is a DRCNetError
+        check_variant(self.task, self.variant)  # a WeightsNameError: a UsageError
         if self.synth not in ("auto", "gpu", "cpu"):
             raise UsageError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
         if self.scale_aug < 1.0 or self.color_aug < 0.0 or self.sat_aug < 1.0:

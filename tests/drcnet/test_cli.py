@@ -476,6 +476,8 @@ def test_exit_status_says_usage_or_failure(tmp_path, weights, photo, capsys) -> 
              [*base, "--weights", str(weights), "--max-pixels", "0"],
              [*base, "--weights", str(weights), "--t", "1.5"],  # refused by the network
              [*base, "--weights", str(weights), "--delta", "-1"],
+             ["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "derain",
+              "--variant", "gaussian", "-q"],  # a variant that task does not have
              ["eval", "--task", "denoise", "--weights", str(weights), "--data", str(tmp_path),
               "--degradation", "nosuch"],
              ["eval", "--task", "denoise", "--weights", str(weights), "--data", str(tmp_path),
