@@ -47,7 +47,6 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
-    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -63,24 +62,18 @@ import drcnet
 from drcnet.batch import folder_images, step_in
 from drcnet.compare import (
     NOEA_TRAINED,
-    ExportParams,
     Knobs,
     amplified_difference,
-    carried_meta,
-    compose,
     downscale,
     draft_of,
     format_delta,
     resize_to,
-    sheet_title,
-    write_export,
 )
 from drcnet.devices import available_devices
 from drcnet.errors import WeightsError
 from drcnet.imageio import (
     IMAGE_EXTENSIONS,
     Image,
-    format_note,
     frames_note,
     read_image,
     same_file,
@@ -92,7 +85,6 @@ from drcnet.inference import (
     Box,
     TileConfig,
     apply_strength,
-    clip_box,
     one_pass,
     overlap_for,
 )
@@ -103,7 +95,9 @@ from drcnet.weights import WEIGHT_SUFFIXES
 
 from .batch_dialog import BatchDialog
 from .controls import FILE_VARIANT, PREVIEW_SIZES, ControlsPanel, short_name
-from .export_dialog import ExportDialog, ExportRequest
+from .ea_view import EAViewMixin
+from .export_dialog import ExportRequest
+from .export_queue import ExportMixin
 from .history import History
 from .maps_panel import MapsPanel
 from .settings import Settings
@@ -125,10 +119,8 @@ IDLE_MS = 400
 # this many times the preview's resolution (the stretched preview looks soft there).
 FOCUS_GAIN = 1.25
 # The EA view zoomed in asks for the area in view at full resolution once the view has rested
-# this long (not on every step of a pan), with this margin round it for small pans.
+# this long (not on every step of a pan); app.ea_view has the margin round it.
 EA_AREA_MS = 250
-EA_AREA_MARGIN = 64
-EA_AREA_SHARE = 0.5  # no full-resolution pair for a view of more of the image than this
 DRAG_GAP_MS = 250  # knob changes closer together than this are a drag (keys, wheel, mouse)
 HISTORY_MS = 600  # knob and strength changes this close together are one step of Undo
 SHARPEN_MS = 250  # this long after the last drag change, the full-size preview follows
@@ -224,7 +216,7 @@ class Opened:
     alpha: QImage | None = None  # its transparency, for the viewer (None: opaque)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     """The application window.
 
     Args:
@@ -1208,22 +1200,6 @@ class MainWindow(QMainWindow):
         if self.image is not None:  # not the last model's "done in 1.1 s"
             self.statusBar().showMessage(f"Loading the {task} model…")
 
-    @property
-    def _export(self) -> ExportRequest | None:
-        """The next waiting export (others wait behind it)."""
-        return self._exports[0] if self._exports else None
-
-    def _drop_export(self) -> str:
-        """Forget the waiting exports and copy (their image or model is gone); what to tell
-        the user."""
-        n = len(self._exports)
-        what = [w for w, waiting in ((f"{n} exports" if n > 1 else "export", n),
-                                     ("copy", self._copy_waiting)) if waiting]
-        self._exports, self._copy_waiting = [], False
-        one = what in (["export"], ["copy"])
-        return f"the waiting {' and '.join(what)} {'was' if one else 'were'} cancelled" \
-            if what else ""
-
     def _on_variant_changed(self, variant: str) -> None:
         self.settings.set_variant(self.controls.task(), variant)
         self._on_task_changed(self.controls.task())  # another model: as a task change
@@ -1643,105 +1619,6 @@ class MainWindow(QMainWindow):
             return None
         return (area.y(), area.x(), area.height(), area.width())
 
-    # ================================================================== EA view, zoomed in
-    def _ea_view(self) -> Box | None:
-        """The area the EA view shows, when it shows it at more than the preview's resolution
-        and it is at most half the image (else ``None``: the pair for most of the image
-        would cost two whole restores, and the preview's pair shows it)."""
-        return self._zoomed_box(self.viewer.ea_visible_area(), EA_AREA_SHARE)
-
-    def _ea_fits(self, made: EAAreaJob | EAAreaResult | None, view: Box | None = None) -> bool:
-        """Whether ``made`` is for the current knobs, tiles and precision (and covers
-        ``view``)."""
-        if made is None or made.knobs != self.knobs() or not self._same_output(made.tiles):
-            return False
-        if isinstance(made, EAAreaResult) and self.info is not None \
-                and made.precision != self.info.precision:
-            return False
-        if view is None:
-            return True
-        (y, x, h, w), (my, mx, mh, mw) = view, made.box
-        return my <= y and mx <= x and y + h <= my + mh and x + w <= mx + mw
-
-    def _request_ea_area(self) -> None:
-        """Ask for the EA view's area at full resolution, unless it is there or coming. A
-        full-resolution restore gives way (the EA view does not show it); it starts again
-        once the area is done."""
-        view = self._ea_view()
-        a = self.preview.analysis if self.preview is not None else None
-        if (view is None or self.image is None or self.info is None or a is None
-                or a.with_ea is None or a.knobs != self.knobs() or self._ea_gain is None
-                or self._latest_draft or self._sharpen.isActive()
-                or self._ea_fits(self._ea_area, view) or self._ea_fits(self._ea_job, view)
-                or self._ea_fits(self._ea_failed, view)):
-            self._check_settled()
-            return
-        self.engine.cancel_ea_area()  # one for another area or other settings
-        if self._restore_job is not None:
-            self.cancel_restore(quiet=True)
-            self._gave_way = True
-        m = EA_AREA_MARGIN
-        y, x, h, w = view
-        box = clip_box((y - m, x - m, h + 2 * m, w + 2 * m), *self.image.rgb.shape[:2])
-        self._ea_job = self.engine.ea_area(self.image.rgb, self.knobs(), self._tiles(), box,
-                                           self._ea_gain, self._icc())
-        self._was_settled = False
-
-    def _drop_ea_area(self) -> None:
-        """Stop a running EA area (another image, task or model; other knobs)."""
-        if self._ea_job is not None:
-            self._ea_job = None
-            self.engine.cancel_ea_area()
-
-    def _on_ea_area(self, result: EAAreaResult) -> None:
-        if self._ea_job is None or result.serial != self._ea_job.serial:
-            self._check_settled()
-            return
-        self._ea_job = None
-        self._ea_area = result
-        self._show_ea_area()
-        self._idle.start()  # a full-resolution restore may be due, given way to the area
-        self._check_settled()
-
-    def _on_ea_area_ended(self, serial: int, message: str) -> None:
-        if self._ea_job is not None and serial == self._ea_job.serial:
-            if message:  # not asked again for these settings and this area
-                self._ea_failed = self._ea_job
-                self.statusBar().showMessage(
-                    f"The full-resolution EA comparison failed: {message}", 10000)
-            self._ea_job = None
-            self._idle.start()
-        self._check_settled()
-
-    def _show_ea_area(self) -> None:
-        """The EA view's full-resolution pieces, when they are for what is shown."""
-        made = self._ea_area if self._ea_fits(self._ea_area) else None
-        if made is not self._ea_shown:
-            self._ea_shown = made
-            if made is None:
-                self.viewer.set_ea_detail(None, None)
-            else:
-                y, x, h, w = made.box
-                self.viewer.set_ea_detail(QRect(x, y, w, h), made.images)
-        view = self._ea_view()
-        if made is None or view is None or not self._ea_fits(made, view):
-            self.viewer.ea_label.setText(self._ea_caption())  # no claim once zoomed out or away
-        else:
-            h, w = made.box[2:]
-            self.viewer.ea_label.setText(self._ea_caption(f"full resolution in view "
-                                                          f"({w}×{h}, {made.seconds:.1f} s)"))
-
-    def _ea_caption(self, extra: str = "") -> str:
-        """The EA view's label: where its pair comes from, the knobs, and that the pair is
-        the network's two outputs at full strength whatever the Strength (which mixes only
-        the restored image)."""
-        if not self._ea_source:
-            return ""
-        parts = [self._ea_source, extra] if extra else [self._ea_source]
-        if self.strength() < 1.0:
-            parts.append("both at full strength")
-        return " · ".join(parts)
-
     def _current_area(self) -> AreaDone | None:
         """The focus area the running restore has finished, if it restores what the
         settings ask for."""
@@ -1942,22 +1819,6 @@ class MainWindow(QMainWindow):
             text += f"   alpha {fmt(self.image.alpha[y, x, None])}"  # as the checkerboard
         self._set_pixel_text(text)
 
-    def _ea_pixel(self, x: int, y: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """The EA pair's values at image pixel (x, y), as the EA view draws them: from the
-        full-resolution area where it is shown, else from the preview (full strength)."""
-        made = self._ea_shown
-        if made is not None:
-            by, bx, bh, bw = made.box
-            if 0 <= y - by < bh and 0 <= x - bx < bw:
-                return made.with_ea[y - by, x - bx], made.without_ea[y - by, x - bx]
-        a = self.preview.analysis if self.preview is not None else None
-        if a is None or a.with_ea is None or a.without_ea is None or self.image is None:
-            return None
-        h, w = self.image.rgb.shape[:2]
-        r = a.with_ea
-        py, px = min(r.shape[0] - 1, y * r.shape[0] // h), min(r.shape[1] - 1, x * r.shape[1] // w)
-        return a.with_ea[py, px], a.without_ea[py, px]
-
     def _set_pixel_text(self, text: str) -> None:
         # Empty, the readout gives its room to the status messages (its fixed width keeps
         # the figures still while the pointer moves over the image).
@@ -2139,182 +2000,6 @@ class MainWindow(QMainWindow):
             dlg.add_inputs(inputs)  # a problem is said in the dialog
         dlg.exec()
         dlg.deleteLater()
-
-    # ================================================================== export
-    def export_dialog(self) -> None:
-        if not self._can_export():
-            return
-        own = self.image.path.parent
-        if own == paste_folder():  # a pasted image: not into the application's data folder
-            own = Path(self.settings.last_folder())
-        folder = Path(self.settings.export_folder() or own)
-        if not folder.is_dir():
-            folder = own if own.is_dir() else Path.home()
-        dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
-                           self.viewer.split_position(), self.image.bit_depth, self,
-                           source=self.image.path)
-        dlg.exif_check.setChecked(self.settings.keep_exif())
-        accepted = dlg.exec() == QDialog.DialogCode.Accepted
-        request = dlg.request()
-        dlg.deleteLater()  # parented to the window: it would live as long as the window
-        if accepted:
-            if dlg.exif_check.isEnabled():  # the box applied: remember the answer
-                self.settings.set_keep_exif(request.exif)
-            self.export(request)
-
-    def _can_export(self) -> bool:
-        if self.image is None:
-            QMessageBox.information(self, "Export", "Open an image first.")
-            return False
-        if self.info is None:
-            self._no_model("Export", "export")
-            return False
-        return True
-
-    def _no_model(self, title: str, what: str) -> None:
-        """Say why ``what`` (a verb) cannot be done while no model is loaded."""
-        if self.model_missing:
-            text = (f"No trained {self.controls.task()} weights are installed, so there is "
-                    f"nothing to {what}.\n\n{self.model_error}")
-        else:
-            text = self.model_error or "The model is still loading; try again in a moment."
-        self._error(title, text)
-
-    # ================================================================== copy
-    def copy_result(self) -> None:
-        """Put the restored image on the clipboard: full resolution, at the current strength,
-        as the views show it (a wide-gamut photo converted to sRGB, the input's transparency
-        kept). Waits for the full-resolution restore if it is not done yet.
-
-        Text selected in a label that has the focus (the model's details, the metrics) is
-        copied as text instead: Ctrl+C means that there."""
-        focus = QApplication.focusWidget()
-        if isinstance(focus, QLabel) and focus.hasSelectedText():
-            QApplication.clipboard().setText(focus.selectedText())
-            return
-        if self.image is None or self.info is None:
-            self.statusBar().showMessage(
-                "Nothing to copy: open an image first" if self.image is None
-                else "Nothing to copy: no model is loaded", 6000)
-            return
-        self._copy_waiting = True
-        self._was_settled = False
-        self._advance_copy()
-
-    def _full_ready(self, what: str) -> bool:
-        """Whether the full-resolution result for the current settings is there; if not,
-        start restoring it (unless that runs already) and say that ``what`` waits for it."""
-        if self._full_current():
-            return True
-        if self._restore_job is None:
-            self.start_full_restore()
-        self.statusBar().showMessage(f"{what} waits for the full-resolution restore…")
-        return False
-
-    def _advance_copy(self) -> None:
-        if not self._copy_waiting or self.image is None or self.info is None:
-            return
-        if not self._full_ready("Copy"):
-            return
-        image, strength = self.image, self.strength()
-        if not self._full_shows(strength) or self._full_qimage is None:
-            self._remix_full()  # in the pool; its end comes back here
-            return
-        self._copy_waiting = False
-        qimage = self._full_qimage
-        alpha = alpha_qimage(image.alpha)
-        if alpha is not None:
-            qimage = qimage.convertToFormat(QImage.Format.Format_ARGB32)
-            qimage.setAlphaChannel(alpha)
-        QApplication.clipboard().setImage(qimage)
-        h, w = image.rgb.shape[:2]
-        self.statusBar().showMessage(
-            f"Copied the restored image ({w}×{h}{self._strength_caption()}) to the clipboard",
-            6000)
-        self._check_settled()
-
-    def export(self, request: ExportRequest) -> None:
-        """Export as ``request`` says once the full-resolution result (and, for a sheet,
-        the maps and EA pair) are ready."""
-        if not self._can_export():
-            return
-        ext = request.path.suffix.lower()
-        if ext not in IMAGE_EXTENSIONS:
-            what = (f"{ext.lstrip('.').upper()} is not a format Studio writes" if ext else
-                    f"“{request.path.name}” has no file extension")
-            self._error("Export failed", f"{what}; use one of {', '.join(IMAGE_EXTENSIONS)}.")
-            return
-        if self._exports or self._exporting:  # each is written in turn, none replaced
-            self.statusBar().showMessage(f"Export of {request.path.name} waits for the one "
-                                         "before it", 5000)
-        self._exports.append(request)
-        self._was_settled = False
-        self._advance_export()
-
-    def _advance_export(self) -> None:
-        req = self._export
-        if req is None or self._exporting or self.image is None or self.info is None:
-            return
-        if not self._full_ready("Export"):
-            return
-        a = self.preview.analysis if self.preview is not None else None
-        if req.layout == "sheet" and (a is None or a.knobs != self.knobs() or not a.maps
-                                      or a.with_ea is None or self.preview.draft):
-            self.request_preview()
-            self.statusBar().showMessage("Export waits for the maps…")
-            return
-        self._exports.pop(0)
-        self._exporting = True
-        image, full, info = self.image, self.full, self.info
-        noea = None
-        if req.layout == "sheet" and a is not None:
-            noea = a.without_ea_source
-            if info.noea_weights is not None and a.without_ea_source == NOEA_TRAINED:
-                noea += f": {info.noea_weights.name} sha256 {info.noea_sha256}"
-        params = ExportParams.of_run(
-            info.task, full.knobs, info.weights.name, info.sha256, full.device, full.tiles,
-            full.precision, layout=req.layout,
-            split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
-            block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
-            input=image.path.name, strength=self.strength(),
-            range_check=full.range.summary() if full.range is not None else None)
-        split = self.viewer.split_position()
-        block, cmap = self.maps.block(), self.maps.cmap()
-
-        def write() -> Path:
-            restored = apply_strength(image.rgb, full.restored, params.strength)
-            rgb = compose(req.layout, image.rgb, restored, split=split,
-                          labels=req.labels, analysis=a, block=block,
-                          title=sheet_title(params), cmap=cmap, alpha=image.alpha,
-                          icc=image.icc)
-            depth = 8 if req.layout == "sheet" else image.bit_depth
-            alpha = image.alpha if req.layout == "image" else None
-            return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,
-                                alpha=alpha, sidecar=req.sidecar,
-                                gray=image.gray and req.layout == "image",
-                                **carried_meta(req.layout, image.icc,
-                                               image.exif if req.exif else None))
-
-        self.statusBar().showMessage(f"Writing {req.path.name}…")
-        lost = format_note(image, req.path) if req.layout == "image" else ""
-        self.jobs.run(write, lambda path: self._on_exported(path, lost),
-                      self._on_export_failed)
-
-    def _on_exported(self, path: Path, lost: str = "") -> None:
-        """``lost``: what the format could not keep of the exported image."""
-        self._exporting = False
-        self.settings.set_export_folder(str(path.parent))
-        self.statusBar().showMessage(f"Exported {path}" + (f" · {lost}" if lost else ""), 10000)
-        self.exported.emit(str(path))
-        self._advance_export()  # the next one waiting, if any
-        self._check_settled()
-
-    def _on_export_failed(self, message: str) -> None:
-        self._exporting = False
-        self.statusBar().showMessage("Export failed", 8000)
-        self._error("Export failed", message)
-        self._advance_export()
-        self._check_settled()
 
     # ================================================================== state
     def is_settled(self) -> bool:

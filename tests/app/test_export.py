@@ -128,7 +128,7 @@ def test_export_waits_for_full_resolution(make_window, tmp_path, picture, open_s
 def test_exports_asked_for_in_a_row_are_all_written(make_window, tmp_path, picture,
                                                    open_settled, make_gate, qtbot,
                                                    monkeypatch) -> None:  # noqa: ANN001
-    import app.main_window as mw
+    import app.export_queue as mw
 
     src = picture(tmp_path / "big.png", 300, 200)
     w = make_window()
@@ -165,7 +165,7 @@ def test_an_export_without_sidecar_removes_the_one_that_described_the_old_file(
 def test_an_export_s_note_is_about_the_image_it_wrote(make_window, tmp_path, picture,
                                                      open_settled, make_gate, qtbot,
                                                      monkeypatch) -> None:  # noqa: ANN001
-    import app.main_window as mw
+    import app.export_queue as mw
 
     w = make_window()
     open_settled(w, picture(tmp_path / "a8.png", 60, 40))

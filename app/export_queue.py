@@ -1,0 +1,227 @@
+"""The main window's exports and Copy: the Export dialog, the queue that writes each export
+in turn once the full-resolution restore it needs is ready, and the clipboard copy that waits
+for it the same way.
+
+A mixin of :class:`app.main_window.MainWindow`: its methods use the window's state (the
+image, the full result, the preview, the settings, the job pool) and are split out only to
+keep that file short.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
+
+from drcnet.compare import (
+    NOEA_TRAINED,
+    ExportParams,
+    carried_meta,
+    compose,
+    sheet_title,
+    write_export,
+)
+from drcnet.imageio import IMAGE_EXTENSIONS, format_note
+from drcnet.inference import apply_strength
+
+from .export_dialog import ExportDialog, ExportRequest
+from .viewer import alpha_qimage
+
+
+class ExportMixin:
+    """The export and copy methods of the main window (see the module docstring)."""
+
+    @property
+    def _export(self) -> ExportRequest | None:
+        """The next waiting export (others wait behind it)."""
+        return self._exports[0] if self._exports else None
+
+    def _drop_export(self) -> str:
+        """Forget the waiting exports and copy (their image or model is gone); what to tell
+        the user."""
+        n = len(self._exports)
+        what = [w for w, waiting in ((f"{n} exports" if n > 1 else "export", n),
+                                     ("copy", self._copy_waiting)) if waiting]
+        self._exports, self._copy_waiting = [], False
+        one = what in (["export"], ["copy"])
+        return f"the waiting {' and '.join(what)} {'was' if one else 'were'} cancelled" \
+            if what else ""
+
+    # ================================================================== export
+    def export_dialog(self) -> None:
+        if not self._can_export():
+            return
+        own = self.image.path.parent
+        from .main_window import paste_folder  # here: main_window imports this module
+
+        if own == paste_folder():  # a pasted image: not into the application's data folder
+            own = Path(self.settings.last_folder())
+        folder = Path(self.settings.export_folder() or own)
+        if not folder.is_dir():
+            folder = own if own.is_dir() else Path.home()
+        dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
+                           self.viewer.split_position(), self.image.bit_depth, self,
+                           source=self.image.path)
+        dlg.exif_check.setChecked(self.settings.keep_exif())
+        accepted = dlg.exec() == QDialog.DialogCode.Accepted
+        request = dlg.request()
+        dlg.deleteLater()  # parented to the window: it would live as long as the window
+        if accepted:
+            if dlg.exif_check.isEnabled():  # the box applied: remember the answer
+                self.settings.set_keep_exif(request.exif)
+            self.export(request)
+
+    def _can_export(self) -> bool:
+        if self.image is None:
+            QMessageBox.information(self, "Export", "Open an image first.")
+            return False
+        if self.info is None:
+            self._no_model("Export", "export")
+            return False
+        return True
+
+    def _no_model(self, title: str, what: str) -> None:
+        """Say why ``what`` (a verb) cannot be done while no model is loaded."""
+        if self.model_missing:
+            text = (f"No trained {self.controls.task()} weights are installed, so there is "
+                    f"nothing to {what}.\n\n{self.model_error}")
+        else:
+            text = self.model_error or "The model is still loading; try again in a moment."
+        self._error(title, text)
+
+    # ================================================================== copy
+    def copy_result(self) -> None:
+        """Put the restored image on the clipboard: full resolution, at the current strength,
+        as the views show it (a wide-gamut photo converted to sRGB, the input's transparency
+        kept). Waits for the full-resolution restore if it is not done yet.
+
+        Text selected in a label that has the focus (the model's details, the metrics) is
+        copied as text instead: Ctrl+C means that there."""
+        focus = QApplication.focusWidget()
+        if isinstance(focus, QLabel) and focus.hasSelectedText():
+            QApplication.clipboard().setText(focus.selectedText())
+            return
+        if self.image is None or self.info is None:
+            self.statusBar().showMessage(
+                "Nothing to copy: open an image first" if self.image is None
+                else "Nothing to copy: no model is loaded", 6000)
+            return
+        self._copy_waiting = True
+        self._was_settled = False
+        self._advance_copy()
+
+    def _full_ready(self, what: str) -> bool:
+        """Whether the full-resolution result for the current settings is there; if not,
+        start restoring it (unless that runs already) and say that ``what`` waits for it."""
+        if self._full_current():
+            return True
+        if self._restore_job is None:
+            self.start_full_restore()
+        self.statusBar().showMessage(f"{what} waits for the full-resolution restore…")
+        return False
+
+    def _advance_copy(self) -> None:
+        if not self._copy_waiting or self.image is None or self.info is None:
+            return
+        if not self._full_ready("Copy"):
+            return
+        image, strength = self.image, self.strength()
+        if not self._full_shows(strength) or self._full_qimage is None:
+            self._remix_full()  # in the pool; its end comes back here
+            return
+        self._copy_waiting = False
+        qimage = self._full_qimage
+        alpha = alpha_qimage(image.alpha)
+        if alpha is not None:
+            qimage = qimage.convertToFormat(QImage.Format.Format_ARGB32)
+            qimage.setAlphaChannel(alpha)
+        QApplication.clipboard().setImage(qimage)
+        h, w = image.rgb.shape[:2]
+        self.statusBar().showMessage(
+            f"Copied the restored image ({w}×{h}{self._strength_caption()}) to the clipboard",
+            6000)
+        self._check_settled()
+
+    def export(self, request: ExportRequest) -> None:
+        """Export as ``request`` says once the full-resolution result (and, for a sheet,
+        the maps and EA pair) are ready."""
+        if not self._can_export():
+            return
+        ext = request.path.suffix.lower()
+        if ext not in IMAGE_EXTENSIONS:
+            what = (f"{ext.lstrip('.').upper()} is not a format Studio writes" if ext else
+                    f"“{request.path.name}” has no file extension")
+            self._error("Export failed", f"{what}; use one of {', '.join(IMAGE_EXTENSIONS)}.")
+            return
+        if self._exports or self._exporting:  # each is written in turn, none replaced
+            self.statusBar().showMessage(f"Export of {request.path.name} waits for the one "
+                                         "before it", 5000)
+        self._exports.append(request)
+        self._was_settled = False
+        self._advance_export()
+
+    def _advance_export(self) -> None:
+        req = self._export
+        if req is None or self._exporting or self.image is None or self.info is None:
+            return
+        if not self._full_ready("Export"):
+            return
+        a = self.preview.analysis if self.preview is not None else None
+        if req.layout == "sheet" and (a is None or a.knobs != self.knobs() or not a.maps
+                                      or a.with_ea is None or self.preview.draft):
+            self.request_preview()
+            self.statusBar().showMessage("Export waits for the maps…")
+            return
+        self._exports.pop(0)
+        self._exporting = True
+        image, full, info = self.image, self.full, self.info
+        noea = None
+        if req.layout == "sheet" and a is not None:
+            noea = a.without_ea_source
+            if info.noea_weights is not None and a.without_ea_source == NOEA_TRAINED:
+                noea += f": {info.noea_weights.name} sha256 {info.noea_sha256}"
+        params = ExportParams.of_run(
+            info.task, full.knobs, info.weights.name, info.sha256, full.device, full.tiles,
+            full.precision, layout=req.layout,
+            split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
+            block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
+            input=image.path.name, strength=self.strength(),
+            range_check=full.range.summary() if full.range is not None else None)
+        split = self.viewer.split_position()
+        block, cmap = self.maps.block(), self.maps.cmap()
+
+        def write() -> Path:
+            restored = apply_strength(image.rgb, full.restored, params.strength)
+            rgb = compose(req.layout, image.rgb, restored, split=split,
+                          labels=req.labels, analysis=a, block=block,
+                          title=sheet_title(params), cmap=cmap, alpha=image.alpha,
+                          icc=image.icc)
+            depth = 8 if req.layout == "sheet" else image.bit_depth
+            alpha = image.alpha if req.layout == "image" else None
+            return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,
+                                alpha=alpha, sidecar=req.sidecar,
+                                gray=image.gray and req.layout == "image",
+                                **carried_meta(req.layout, image.icc,
+                                               image.exif if req.exif else None))
+
+        self.statusBar().showMessage(f"Writing {req.path.name}…")
+        lost = format_note(image, req.path) if req.layout == "image" else ""
+        self.jobs.run(write, lambda path: self._on_exported(path, lost),
+                      self._on_export_failed)
+
+    def _on_exported(self, path: Path, lost: str = "") -> None:
+        """``lost``: what the format could not keep of the exported image."""
+        self._exporting = False
+        self.settings.set_export_folder(str(path.parent))
+        self.statusBar().showMessage(f"Exported {path}" + (f" · {lost}" if lost else ""), 10000)
+        self.exported.emit(str(path))
+        self._advance_export()  # the next one waiting, if any
+        self._check_settled()
+
+    def _on_export_failed(self, message: str) -> None:
+        self._exporting = False
+        self.statusBar().showMessage("Export failed", 8000)
+        self._error("Export failed", message)
+        self._advance_export()
+        self._check_settled()
