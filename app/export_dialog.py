@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drcnet.compare import sidecar_owner, sidecar_path
+from drcnet.compare import check_sidecar_free, sidecar_owner, sidecar_path
+from drcnet.errors import ImageWriteError
 from drcnet.imageio import IMAGE_EXTENSIONS, same_file
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif")}
@@ -201,6 +202,12 @@ class ExportDialog(QDialog):
             QMessageBox.information(self, "Export", f"{p.name} is the input photo; an export "
                                     "never replaces it. Choose another name.")
             return  # not "Replace?" first and a refusal after
+        if self.sidecar_check.isChecked():
+            try:
+                check_sidecar_free(p)
+            except ImageWriteError as exc:  # someone's own JSON file: never replaced
+                QMessageBox.information(self, "Export", str(exc))
+                return
         if p.exists() and p != self._replace_ok and not self.confirm_replace(p):
             return  # back to the dialog to pick another name
         other = sidecar_owner(p) if self.sidecar_check.isChecked() else None

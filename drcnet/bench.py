@@ -37,6 +37,7 @@ import torch
 
 from .compare import Knobs, analyse, draft_of, resize_to
 from .complexity import count_macs
+from .errors import UsageError
 from .inference import (
     DEFAULT_TILE,
     TileConfig,
@@ -230,13 +231,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .devices import resolve_device, resolve_precision
     from .registry import load_model
 
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be >= 1, got {args.threads}")
+    if args.tile_batch < 0:
+        raise UsageError(f"--tile-batch must be >= 0, got {args.tile_batch}")
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     results: dict[str, Any] = {}
     for task in args.task or ["denoise"]:
         precision = resolve_precision(args.precision, device)
-        if args.random_wf:
+        if args.random_wf is not None:  # 0 too: DRCNet refuses it, as any width under 8
             torch.manual_seed(0)
             model = DRCNet(wf=args.random_wf, depth=4).set_runtime(precision=precision)
             label = f"{task} (untrained wf={args.random_wf}, speed only)"
@@ -264,9 +269,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="task(s) to measure (default denoise; repeatable)")
     p.add_argument("--device", default="auto")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
-    p.add_argument("--random-wf", type=int, default=0,
+    p.add_argument("--random-wf", type=int, default=None,
                    help="time an untrained network of this width instead (speed only)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     add_runtime_options(p)
     p.add_argument("--no-full", action="store_true", help="skip the 12-megapixel restore")
     p.add_argument("--tile-batch", type=int, default=0, metavar="N",

@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
@@ -129,18 +130,33 @@ def _check_out_file(path: str | None, flag: str) -> None:
     if not parent.is_dir():
         raise DRCNetError(f"{flag} {path}: {parent} "
                           + ("is a file, not a folder" if parent.exists() else "does not exist"))
+    existed = p.exists()
+    try:  # opened to append, so an existing file is not touched; a new one is removed again
+        with open(p, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise DRCNetError(f"cannot write {flag} {path} ({exc.strerror or exc})") from None
+    if not existed:
+        p.unlink(missing_ok=True)
 
 
 def _check_out_folder(path: str, flag: str) -> None:
+    """Make the output folder now (refusing one that cannot be), not after the work."""
     p = Path(path)
     taken = next((q for q in (p, *p.parents) if q.exists()), None)
     if taken is not None and not taken.is_dir():
         raise DRCNetError(f"{flag} {path}: {taken} is a file, not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as exc:
+        raise DRCNetError(f"cannot write into {flag} {path} ({exc.strerror or exc})") from None
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import EvalConfig, evaluate, format_table, to_json, write_csv
-    from .inference import ensemble_views
+    from .inference import ensemble_views, overlap_note
 
     cfg = EvalConfig(task=args.task, data=args.data, weights=args.weights or "",
                      variant=args.variant, degradation=args.degradation or "",
@@ -151,6 +167,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
                      ensemble=ensemble_views(args.task) if args.ensemble else 1,
                      t=args.t, delta=args.delta, ea=False if args.no_ea else None,
                      repair=not args.no_repair)
+    if args.json not in (None, "-") and args.csv and Path(args.json).resolve() == Path(
+            args.csv).resolve():
+        raise UsageError("--json and --csv name the same file; give each its own")
     _check_out_file(args.json, "--json")
     _check_out_file(args.csv, "--csv")
     if args.json == "-":  # stdout carries the JSON alone, so no progress lines
@@ -160,6 +179,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         result = _drive(evaluate(cfg), 0, f"eval {args.task}",
                         args.plain or not sys.stderr.isatty())
+    used = result.config.tiles().overlap
+    if (note := overlap_note(args.overlap, result.config.tile or 0, used)) is not None:
+        print(f"drcnet: note: {note}", file=sys.stderr, flush=True)
     if result.out_of_range:  # before the table, so scripts that read its last row still can
         sys.stdout.flush()
         print(f"drcnet: warning: {result.range_line()}; the model's scores there may come from "

@@ -708,6 +708,7 @@ def write_export(
         for inp in inputs:
             if side.resolve() == inp.resolve():
                 raise ImageWriteError(f"{side} is an input file; choose another output path.")
+        check_sidecar_free(p)
     staged = None
     if sidecar:  # written first, put in place after the image: a sidecar that cannot be
         check_output_path(p, inputs)  # written leaves no image without its record
@@ -733,12 +734,34 @@ def write_export(
 def _sidecar_names(path: Path) -> bool:
     """Whether ``path``'s sidecar exists, is one Studio wrote (its task, weights digest and
     size) and records ``path`` as its output; any other JSON file is left alone."""
+    record = _studio_record(sidecar_path(path))
+    return record is not None and record.get("output") == path.name
+
+
+def check_sidecar_free(path: PathLike) -> None:
+    """Refuse an export whose sidecar would replace a JSON file Studio did not write (someone's
+    own notes named like the image); a record Studio wrote is replaced, as the image is.
+
+    Raises:
+        ImageWriteError: that file exists and is not Studio's.
+    """
+    side = sidecar_path(path)
+    if side.is_file() and _studio_record(side) is None:  # a folder: said when staging
+        raise ImageWriteError(f"{side} exists and is not a record DRCNet Studio wrote; the "
+                              "export's sidecar would replace it. Move it, choose another "
+                              "name, or export without the sidecar.")
+
+
+def _studio_record(path: Path) -> dict[str, Any] | None:
+    """The JSON record in ``path`` when it is one Studio wrote (its task, weights digest,
+    size and output), else None."""
     try:
-        record = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return (isinstance(record, dict) and record.get("output") == path.name
-            and {"task", "weights_sha256", "size"} <= record.keys())
+        return None
+    if isinstance(record, dict) and {"task", "weights_sha256", "size", "output"} <= record.keys():
+        return record
+    return None
 
 
 def carried_meta(layout: str, icc: bytes | None, exif: bytes | None) -> dict[str, Any]:
@@ -903,6 +926,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ImageWriteError(f"output folder {out.parent} is not writable")
     if not 0.0 <= args.split <= 1.0:
         raise UsageError(f"--split must lie in [0, 1], got {args.split}")
+    if not args.no_sidecar:
+        check_sidecar_free(out)  # before the model runs
     image = read_checked(src, args.max_pixels)
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     model = load_model(args.task, device=args.device, variant=args.variant,

@@ -63,13 +63,14 @@ from .datasets import (
     MIN_SIDE,
     check_min_side,
     list_images,
-    paired_files,
+    match_pairs,
     read_pair,
     synthetic_pair,
+    unpaired_note,
 )
 from .degradations import TASK_DEFAULT, get_degradation
-from .errors import Cancelled, DRCNetError, UsageError
-from .imageio import image_size, read_image
+from .errors import Cancelled, DRCNetError, ImageReadError, UsageError
+from .imageio import has_image_signature, image_size, read_image
 from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
@@ -244,22 +245,30 @@ class EvalData:
         self.draws = 1 if paired else int(draws)
         self.pairs: list[tuple[Path, Path]] = []
         self.files: list[Path] = []
+        left_out = ""
         if paired:
-            self.pairs = paired_files(data, paired)
+            self.pairs, unpaired = match_pairs(data, paired)
+            left_out = unpaired_note(unpaired, paired)
         else:
             self.files = list_images(data)
             self.degradation = get_degradation(recipe)
-            for f in self.files:  # a thumbnail among the photos stops the run before it starts
-                if (size := image_size(f)) is not None:
-                    check_min_side(f, *size)
         if limit:
             self.pairs, self.files = self.pairs[:limit], self.files[:limit]
+        # From the headers, before any image is scored: a file that is not an image, a
+        # thumbnail or a pair of two sizes used to end the run at that image, all lost.
+        for f in self.files:
+            _check_header(f)
+        for inp, tgt in self.pairs:
+            a, b = _check_header(inp), _check_header(tgt)
+            if a is not None and b is not None and a != b:
+                raise DRCNetError(f"{inp.name}: input {a[0]}×{a[1]} and target {b[0]}×{b[1]} "
+                                  "differ in size")
         crop = f"centre crops <= {self.size} px" if self.size else "whole images"
         seeds = (f"seeds {self.seed}-{self.seed + self.draws - 1}" if self.draws > 1 else
                  f"seed {self.seed}")
         what = (f"{len(self)} {paired} pairs" if paired else
                 f"{len(self.files)} images, {self.degradation.name} {seeds}")
-        self.description = f"{data}: {what}, {crop}"
+        self.description = f"{data}: {what}, {crop}" + (f" ({left_out})" if left_out else "")
 
     def __len__(self) -> int:
         return len(self.pairs) if self.paired else len(self.files) * self.draws
@@ -278,6 +287,18 @@ class EvalData:
                                                self.seed + draw, index, self.size)
         name = path.name if self.draws == 1 else f"{path.name} (seed {self.seed + draw})"
         return Sample(name, degraded, clean, info)
+
+
+def _check_header(path: Path) -> tuple[int, int] | None:
+    """An image file's (width, height) from its header, refusing one too small to score or
+    that is not an image at all; None where the header does not give the size."""
+    size = image_size(path)
+    if size is None and not has_image_signature(path):
+        raise ImageReadError(f"{path} is not an image that can be decoded (corrupt or "
+                             "unsupported); remove it from the data folder")
+    if size is not None:
+        check_min_side(path, *size)
+    return size
 
 
 def eval_data(cfg: RunConfig) -> EvalData:
@@ -576,7 +597,11 @@ def _fmt(x: float, spec: str) -> str:
 def format_table(result: EvalResult) -> str:
     """The result as an aligned text table with a header line describing the run."""
     cfg = result.config
-    how = "whole-image inference" if not cfg.tile else f"{cfg.tile}-px tiles"
+    used = cfg.tiles().overlap  # what ran: a requested overlap over a quarter tile is lowered
+    how = ("whole-image inference" if not cfg.tile
+           else f"{cfg.tile}-px tiles, {used}-px overlap")
+    if cfg.precision != "fp32":
+        how += f", {cfg.precision}"
     if cfg.ensemble > 1:
         how += f", {cfg.ensemble}-view self-ensemble"
     if not cfg.repair:
@@ -628,6 +653,7 @@ def to_json(result: EvalResult) -> str:
     null)."""
     doc = {
         "config": dataclasses.asdict(result.config),
+        "overlap_used": result.config.tiles().overlap if result.config.tile else None,
         "data": result.data,
         "knobs": result.knobs,
         "range_check": {"limit": result.limit, "out_of_range": result.out_of_range,

@@ -199,7 +199,11 @@ def format_summary(result: SweepResult) -> str:
              lambda p: format_delta(p.delta))):
         best = max(points, key=lambda p: p.psnr)
         values = "  ".join(f"{key(p)}: {p.psnr:.2f}" for p in points)
-        lines.append(f"{name} ({fixed}): {values}  (best {key(best)}, {best.psnr:.2f} dB)")
+        flat = max(p.psnr for p in points) - min(p.psnr for p in points) < 1e-4
+        # δ is a no-op where EA is off (a no-EA model): no "best" to pick among equals.
+        verdict = ("no effect: every value scores the same" if flat and len(points) > 1
+                   else f"best {key(best)}, {best.psnr:.2f} dB")
+        lines.append(f"{name} ({fixed}): {values}  ({verdict})")
     return "\n".join(lines)
 
 

@@ -368,8 +368,11 @@ def test_export_dialog_takes_a_relative_name_in_its_own_folder(qtbot, tmp_path,
 
 
 def test_export_dialog_asks_before_taking_another_exports_sidecar(
-        qtbot, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+        qtbot, tmp_path, monkeypatch, boxes) -> None:  # noqa: ANN001
     import json
+
+    def studio(output: str) -> dict:
+        return {"task": "derain", "weights_sha256": "ab", "size": [8, 8], "output": output}
 
     dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
     qtbot.addWidget(dlg)
@@ -377,7 +380,7 @@ def test_export_dialog_asks_before_taking_another_exports_sidecar(
     monkeypatch.setattr(dlg, "confirm_sidecar",
                         lambda p, other: asked.append((p.name, other.name)) or False)
     (tmp_path / "shot.png").write_bytes(b"")
-    (tmp_path / "shot.json").write_text(json.dumps({"output": "shot.png"}))
+    (tmp_path / "shot.json").write_text(json.dumps(studio("shot.png")))
     dlg.path_edit.setText("shot.jpg")
     dlg.setResult(dlg.DialogCode.Rejected)
     dlg.accept()
@@ -385,17 +388,25 @@ def test_export_dialog_asks_before_taking_another_exports_sidecar(
     dlg.sidecar_check.setChecked(False)  # no sidecar: nothing to replace
     dlg.accept()
     assert len(asked) == 1 and dlg.result() == dlg.DialogCode.Accepted
-    # Its own sidecar, one whose export is gone, or a broken one: no question.
+    # Its own sidecar, or one whose export is gone: no question.
     dlg.sidecar_check.setChecked(True)
-    for name, record in (("shot.png", {"output": "shot.png"}), ("gone.jpg", {"output": "gone.png"}),
-                         ("odd.jpg", "not json {")):
+    for name, record in (("shot.png", studio("shot.png")), ("gone.jpg", studio("gone.png"))):
         side = tmp_path / f"{Path(name).stem}.json"
-        side.write_text(record if isinstance(record, str) else json.dumps(record))
+        side.write_text(json.dumps(record))
         dlg.path_edit.setText(name)
         dlg.setResult(dlg.DialogCode.Rejected)
         monkeypatch.setattr(dlg, "confirm_replace", lambda p: True)
         dlg.accept()
         assert len(asked) == 1 and dlg.result() == dlg.DialogCode.Accepted, name
+    # A JSON file Studio did not write (or cannot read) is never replaced: the dialog stays.
+    for name, text in (("notes.png", '{"my": "notes"}'), ("odd.jpg", "not json {")):
+        (tmp_path / f"{Path(name).stem}.json").write_text(text)
+        dlg.path_edit.setText(name)
+        dlg.setResult(dlg.DialogCode.Rejected)
+        dlg.accept()
+        assert dlg.result() == dlg.DialogCode.Rejected, name
+        assert "not a record DRCNet Studio wrote" in boxes[-1][1]
+        assert (tmp_path / f"{Path(name).stem}.json").read_text() == text
 
 
 def test_exports_keep_the_colour_profile_and_camera_record(make_window, tmp_path, picture,

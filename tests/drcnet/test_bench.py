@@ -28,3 +28,12 @@ def test_bench_reports_the_drag_draft_and_low_precision_rates(capsys) -> None:
     assert res["precision"] == "bf16" and res["preview_draft_px"] == [256, 256]
     assert 0 < res["preview_ms"]["median"] and 0 < res["preview_sharp_ms"]["median"]
     assert res["gemm_gflops_bf16"] > 0 and res["forward_vs_gemm_bf16_macs"] > 0
+
+
+@pytest.mark.parametrize("args", [["--threads", "-1"], ["--threads", "0"], ["--random-wf", "0"],
+                                  ["--tile-batch", "-1"]])
+def test_bench_refuses_values_that_cannot_work(args, capsys) -> None:  # noqa: ANN001
+    """--threads -1 was a traceback; --random-wf 0 silently timed the shipped model."""
+    assert main(["bench", "--no-full", "--device", "cpu", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("drcnet: error: ") and "Traceback" not in err

@@ -367,7 +367,12 @@ def test_an_export_without_sidecar_leaves_a_json_studio_did_not_write(tmp_path) 
                                  "cpu", TileConfig(), "fp32")
     write_export(tmp_path / "x.png", np.zeros((8, 8, 3), np.float32), params, sidecar=False)
     assert mine.is_file()
+    with pytest.raises(ImageWriteError, match="not a record DRCNet Studio wrote"):
+        write_export(tmp_path / "x.png", np.zeros((8, 8, 3), np.float32), params)
+    assert mine.read_text() == '{"output": "x.png", "owner": "my pipeline"}'  # not replaced
+    mine.unlink()
     write_export(tmp_path / "x.png", np.zeros((8, 8, 3), np.float32), params)  # Studio's own
+    write_export(tmp_path / "x.png", np.zeros((8, 8, 3), np.float32), params)  # replaced
     write_export(tmp_path / "x.png", np.zeros((8, 8, 3), np.float32), params, sidecar=False)
     assert not mine.exists()
 

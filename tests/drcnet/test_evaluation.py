@@ -156,6 +156,43 @@ def test_paired_layout_and_wiener_needs_a_kernel(tmp_path, tiny_weights, scene) 
     assert "gopro" in res.data
 
 
+def test_bad_data_is_found_before_any_image_is_scored(tmp_path, tiny_weights, scene,
+                                                      monkeypatch) -> None:
+    """A file that is not an image, or a pair of two sizes, ended the run at that image with
+    every score before it lost; an input without a target was left out without a word."""
+    import drcnet.evaluation as evaluation
+
+    def never(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("an image was scored before the data was checked")
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write_image(photos / "a.png", scene(40, 48, 0))
+    (photos / "zzz_broken.png").write_text("not an image")
+    with monkeypatch.context() as m:
+        m.setattr(evaluation, "synthetic_pair", never)
+        with pytest.raises(DRCNetError, match="zzz_broken.png is not an image"):
+            run(evaluate(EvalConfig(task="denoise", data=str(photos), weights=str(tiny_weights),
+                                    device="cpu")))
+    root = tmp_path / "pairs"
+    for d in ("input", "target"):
+        (root / d).mkdir(parents=True)
+    for name, (h, w) in (("a.png", (40, 48)), ("z.png", (44, 48))):
+        write_image(root / "input" / name, scene(h, w, 1))
+    write_image(root / "target" / "a.png", scene(40, 48, 1))
+    write_image(root / "target" / "z.png", scene(40, 48, 1))
+    write_image(root / "input" / "extra.png", scene(40, 48, 2))
+    with pytest.raises(DRCNetError, match="z.png: input 48×44 and target 48×40 differ"):
+        run(evaluate(EvalConfig(task="derain", data=str(root), weights=str(tiny_weights),
+                                paired="rain13k", device="cpu")))
+    (root / "input" / "z.png").unlink()
+    (root / "target" / "z.png").unlink()
+    res = run(evaluate(EvalConfig(task="derain", data=str(root), weights=str(tiny_weights),
+                                  paired="rain13k", device="cpu")))
+    assert res.row(INPUT).images == 1
+    assert "1 image(s) in input/ have no target" in res.data and "extra.png" in res.data
+
+
 def test_progress_and_cancel(photos, tiny_weights) -> None:
     gen = evaluate(EvalConfig(task="derain", data=str(photos), weights=str(tiny_weights),
                               degradation="rain", device="cpu", baselines=True))
@@ -233,6 +270,14 @@ def test_cli_checks_output_paths_before_the_work(photos, tmp_path, tiny_weights,
         assert main([*common, flag, str(path)]) != 0
         err = capsys.readouterr().err
         assert err.startswith(f"drcnet: error: {flag} ") and says in err, err
+    assert main([*common, "--json", str(tmp_path / "x.txt"), "--csv", str(tmp_path / "x.txt")]) == 2
+    assert "name the same file" in capsys.readouterr().err
+    if Path("/proc/self").is_dir():  # a folder nothing can be created in, even by root
+        assert main([*common, "--csv", "/proc/x.csv"]) == 1
+        assert "cannot write --csv /proc/x.csv" in capsys.readouterr().err
+        assert main(["sweep", "--task", "denoise", "--data", str(photos), "--weights",
+                     str(tiny_weights), "--device", "cpu", "--plain", "--out", "/proc/x"]) == 1
+        assert "cannot write into --out /proc/x" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*common, "--seed", "-1"])
     assert "--seed: must be >= 0, got -1" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +151,14 @@ def test_cli_sweep_refuses_a_file_as_its_folder_before_the_work(photos, tiny_wei
                  str(tiny_weights), "--device", "cpu", "--plain", "--out",
                  str(tmp_path / "a.png" / "sw")])
     assert code != 0 and "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_knob_with_no_effect_has_no_best_value(result: SweepResult) -> None:
+    """A no-EA model scores every δ the same: the summary said "best 1e-01" among equals."""
+    from drcnet.sweep import format_summary
+
+    flat = dataclasses.replace(result, delta_points=tuple(
+        dataclasses.replace(p, psnr=30.0) for p in result.delta_points))
+    lines = format_summary(flat).splitlines()
+    assert lines[2].endswith("(no effect: every value scores the same)")
+    assert "best" in lines[1]
