@@ -145,7 +145,11 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     elif p.suffix.lower() in _PICKLE_SUFFIXES:
         try:
             obj = torch.load(str(p), map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError:
+        except pickle.UnpicklingError as exc:
+            detail = str(exc).rpartition("WeightsUnpickler error:")[2]
+            if "global" not in detail.lower():  # junk ("Unsupported operand 103"), not code
+                raise WeightsError(_unreadable(p, Exception(detail.strip()),
+                                               "PyTorch checkpoint")) from None
             raise UnsafeCheckpointError(
                 f"refused to load {p.name}: it would run code or build arbitrary objects on "
                 "load; convert it to safetensors from a trusted source"

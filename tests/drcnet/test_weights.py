@@ -346,3 +346,13 @@ def test_the_training_checkpoint_is_named_as_not_weights(tmp_path: Path) -> None
     with pytest.raises(WeightsError, match="optimizer checkpoint, not weights; use "
                                            "last.safetensors"):
         load_state_dict(state)
+
+
+def test_a_pickle_file_of_junk_is_unreadable_not_unsafe(tmp_path) -> None:  # noqa: ANN001
+    """Junk bytes named .pt were refused as "would run code", which sent users looking for
+    malware instead of a damaged download."""
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"garbage")
+    with pytest.raises(WeightsError, match="not a PyTorch checkpoint that can be read") as err:
+        load_state_dict(junk)
+    assert not isinstance(err.value, UnsafeCheckpointError)
