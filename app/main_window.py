@@ -1740,6 +1740,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._maps_shown = visible
         self._update_overlay()
         if visible and self.preview is not None and not self.preview.analysis.maps:
+            # What the panel holds is from an earlier preview (other knobs, say): not shown
+            # as if current while this one's maps are computed.
+            if self.maps.maps():
+                self.maps.clear_maps()
             self.request_preview()
 
     # ================================================================== view

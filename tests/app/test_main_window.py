@@ -391,6 +391,14 @@ def test_maps_not_computed_while_hidden(make_window, image_path, open_settled, q
     w.maps_dock.show()
     qtbot.waitUntil(lambda: bool(w.preview.analysis.maps) and w.is_settled())
     assert len(w.maps.maps()) == 4
+    # Hidden again while t moves: coming back, the old t's maps are not shown as current.
+    w.maps_dock.hide()
+    w.controls.t_spin.setValue(0.6)
+    qtbot.waitUntil(lambda: w.preview.analysis.knobs.t == 0.6 and w.is_settled())
+    assert w.maps.maps()  # still the t = 0.75 maps, unseen
+    w.maps_dock.show()
+    assert w.maps.maps() == {} and "next preview" in w.maps.info.text()
+    qtbot.waitUntil(lambda: bool(w.maps.maps()) and w.is_settled())
 
 
 def test_small_screen_starts_with_maps_as_a_tab(make_window, image_path, open_settled,
