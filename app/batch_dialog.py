@@ -249,7 +249,8 @@ class BatchDialog(QDialog):
             return False
         keep = not self.existing_combo.currentData()
         if keep and all(dst.exists() for _, dst in pairs):  # a run again, say with new knobs
-            self._say(f"All {len(pairs)} outputs exist in {out} already and would be kept: "
+            every = f"All {len(pairs)} outputs exist" if len(pairs) > 1 else "The output exists"
+            self._say(f"{every} in {out} already and would be kept: "
                       "choose “Replace it” to restore them again, or another folder.",
                       error=True)
             self.existing_combo.setFocus()

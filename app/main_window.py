@@ -264,6 +264,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._steps = 0  # Next/Previous presses waiting for the folder listing
         self._same_cache: tuple[tuple[Path, Path], bool] | None = None  # _reference_is_input
         self._listing = False  # a folder is being listed for them
+        self._step_from: Path | None = None  # the image they step from
         self._image_serial = 0
         self._preview_serial = 0
         self._preview_repair = True  # the repair setting the last preview was asked with
@@ -735,12 +736,16 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if current is None:
             self.statusBar().showMessage("Open an image first", 4000)
             return
+        if self._listing and current != self._step_from:  # another image opened meanwhile
+            self._steps = 0
         self._steps += step
-        if self._listing:
-            return
+        self._step_from = current
+        if not self._listing:
+            self._list_folder(current.parent)
+
+    def _list_folder(self, folder: Path) -> None:
         self._listing = True
         self._was_settled = False
-        folder = current.parent
         self.jobs.run(lambda: folder_images(folder), lambda names: self._on_listed(folder, names),
                       lambda _msg: self._on_listed(folder, None))
 
@@ -748,8 +753,12 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._listing = False
         step, self._steps = self._steps, 0
         current = self._current_path()
-        if current is None or current.parent != folder or not step:
+        if current is None or current != self._step_from or not step:
             self._check_settled()  # another image was opened meanwhile: it wins
+            return
+        if current.parent != folder:  # pressed again from an image opened in another folder
+            self._steps = step
+            self._list_folder(current.parent)
             return
         found = step_in(names or [], current.name, step, clamp=True)
         if found is None:
@@ -1284,7 +1293,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._metrics_seq["output"] = self._metrics_seq.get("output", 0) + 1
         self._update_metrics_text()
         self.maps.clear_maps()
-        self.viewer.set_ea(None, None, None, message=EA_PENDING)  # not the old model's pair
+        # Not the old model's pair; with no model coming, its "No model is loaded." stays.
+        coming = self.info is not None or self.model_pending
+        self.viewer.set_ea(None, None, None, message=EA_PENDING if coming else "")
 
     # ================================================================== undo
     def _tuned(self) -> tuple[Knobs, float]:
@@ -1485,7 +1496,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                       NOEA_TRAINED else "Without EA: <b>EA bypassed on the same weights</b> "
                       "(no trained no-EA weights installed)")
             self._ea_gain = gain
-            self._ea_source = (f"{source} · t {a.knobs.t:.2f} · δ {a.knobs.delta:.0e} · "
+            self._ea_source = (f"{source} · t {a.knobs.t:.2f} · δ {format_delta(a.knobs.delta)} · "
                                f"mean |difference| {mad:.4f} · "
                                f"{'draft' if result.draft else 'preview'} {w}×{h}")
             self.viewer.set_ea(

@@ -60,15 +60,15 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
     files: list[Path] = []
     seen: set[Path] = set()
     folder = False
-    queue = [Path(a) for a in args]
+    queue = [(Path(a), False) for a in args]  # (path, a pattern's match: not globbed again)
     missing = []
     while queue:
-        p = queue.pop(0)
-        if not p.exists() and glob.has_magic(str(p)):
+        p, matched = queue.pop(0)
+        if not matched and not p.exists() and glob.has_magic(str(p)):
             matches = sorted(glob.glob(str(p)), key=lambda m: natural_key(Path(m).name))
             if not matches:
                 missing.append(f"{p} (no file matches)")
-            queue[:0] = [Path(m) for m in matches]
+            queue[:0] = [(Path(m), True) for m in matches]
             continue
         if p.is_dir():
             folder = True

@@ -161,8 +161,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
     except KeyboardInterrupt:
         if len(pairs) > 1:  # what is on disk: the finished outputs are kept
-            print(f"drcnet: interrupted after {len(finished)} of {len(pairs)} images; the "
-                  "outputs written so far are kept", file=sys.stderr)
+            done = sum(r.status != SKIPPED for r in finished)
+            print(f"drcnet: interrupted after {done} of {len(pairs)} images"
+                  + (f" ({len(finished) - done} skipped)" if len(finished) > done else "")
+                  + "; the outputs written so far are kept", file=sys.stderr)
         raise
     finally:
         if bar is not None:

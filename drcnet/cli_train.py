@@ -119,6 +119,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------- eval
+def _overlap(args: argparse.Namespace) -> int:
+    """``--overlap`` as given, else the default (unset, so a lowered default is no news)."""
+    return DEFAULT_OVERLAP if args.overlap is None else args.overlap
+
+
 def _check_out_file(path: str | None, flag: str) -> None:
     """Refuse an output file that cannot be written before the work starts, not after."""
     if path in (None, "-"):
@@ -161,7 +166,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cfg = EvalConfig(task=args.task, data=args.data, weights=args.weights or "",
                      variant=args.variant, degradation=args.degradation or "",
                      seed=args.seed, draws=args.draws, paired=args.paired or "",
-                     size=args.size, tile=args.tile, overlap=args.overlap,
+                     size=args.size, tile=args.tile, overlap=_overlap(args),
                      baselines=args.baselines,
                      device=args.device or "auto", limit=args.limit, precision=args.precision,
                      ensemble=ensemble_views(args.task) if args.ensemble else 1,
@@ -209,7 +214,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     cfg = SweepConfig(task=args.task, data=args.data, weights=args.weights or "",
                       variant=args.variant, degradation=args.degradation or "",
                       seed=args.seed, draws=args.draws, paired=args.paired or "",
-                      size=args.size, tile=args.tile, overlap=args.overlap,
+                      size=args.size, tile=args.tile, overlap=_overlap(args),
                       device=args.device or "auto",
                       limit=args.limit, precision=args.precision)
     _check_out_folder(args.out, "--out")
@@ -253,7 +258,7 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile", type=int, default=None, metavar="N",
                    help="inference tile size (default: the crop the weights were trained on, "
                         f"else {DEFAULT_TILE}, as drcnet restore; 0 = whole image in one pass)")
-    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, metavar="N",
+    p.add_argument("--overlap", type=int, default=None, metavar="N",
                    help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
                         "of the tile)")
     p.add_argument("--limit", type=int, default=0, help="use at most N images (0 = all)")

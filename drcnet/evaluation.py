@@ -260,7 +260,9 @@ class EvalData:
             _check_header(f)
         for inp, tgt in self.pairs:
             a, b = _check_header(inp), _check_header(tgt)
-            if a is not None and b is not None and a != b:
+            # Sorted: an EXIF orientation can turn one upright when read (read_pair checks
+            # the decoded shapes exactly).
+            if a is not None and b is not None and sorted(a) != sorted(b):
                 raise DRCNetError(f"{inp.name}: input {a[0]}×{a[1]} and target {b[0]}×{b[1]} "
                                   "differ in size")
         crop = f"centre crops <= {self.size} px" if self.size else "whole images"

@@ -14,6 +14,8 @@ import json
 import math
 import os
 import pickle
+import pickletools
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +126,24 @@ def _unreadable(p: Path, exc: BaseException, kind: str) -> str:
             f"of file ({detail})")
 
 
+def _is_pickle(p: Path) -> bool:
+    """Whether ``p`` is a zip (``torch.save``'s format) or a stream of pickle opcodes from end
+    to end: then what ``weights_only`` refused is what it builds, not damage. Nothing in it is
+    run: :mod:`pickletools` only reads the opcodes."""
+    try:
+        raw = p.read_bytes()
+    except OSError:
+        return False
+    if raw.startswith(b"PK\x03\x04"):
+        return True
+    try:
+        for _ in pickletools.genops(raw):
+            pass
+    except Exception:  # noqa: BLE001 (any parse failure means: not a pickle)
+        return False
+    return True
+
+
 def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Read a state dict from safetensors or, safely, from a pickle checkpoint.
 
@@ -144,12 +164,14 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
             raise WeightsError(_unreadable(p, exc, "safetensors weight file")) from None
     elif p.suffix.lower() in _PICKLE_SUFFIXES:
         try:
-            obj = torch.load(str(p), map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # "Detected pickle protocol 4": said below if
+                warnings.simplefilter("ignore", UserWarning)  # it matters, in our words
+                obj = torch.load(str(p), map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
-            detail = str(exc).rpartition("WeightsUnpickler error:")[2]
-            if "global" not in detail.lower():  # junk ("Unsupported operand 103"), not code
-                raise WeightsError(_unreadable(p, Exception(detail.strip()),
-                                               "PyTorch checkpoint")) from None
+            if not _is_pickle(p):  # junk ("Unsupported operand 103"), not code
+                detail = str(exc).rpartition("WeightsUnpickler error:")[2].strip()
+                raise WeightsError(_unreadable(p, Exception(detail), "PyTorch checkpoint")) \
+                    from None
             raise UnsafeCheckpointError(
                 f"refused to load {p.name}: it would run code or build arbitrary objects on "
                 "load; convert it to safetensors from a trusted source"

@@ -493,12 +493,17 @@ def test_ea_view_says_what_it_shows(make_window, image_path, open_settled, qtbot
     """Its label names the knobs and, below 100 % strength, that the pair is the network's
     two outputs at full strength; the pixel readout gives the hovered panel's values; a task
     change clears the old model's pair at once."""
+    from drcnet.compare import format_delta
+
     w = make_window()
     open_settled(w, image_path)
     w.set_view_mode("ea")
-    qtbot.waitUntil(lambda: w.viewer.has_ea() and w.is_settled())
+    w.controls.delta_spin.setValue(2.51e-3)  # as the slider's steps give: not one digit
+    qtbot.waitUntil(lambda: w.viewer.has_ea() and w.is_settled()
+                    and w.preview.analysis.knobs.delta == w.knobs().delta)
     k, a = w.knobs(), w.preview.analysis
-    assert f"t {k.t:.2f} · δ {k.delta:.0e}" in w.viewer.ea_label.text()
+    assert f"t {k.t:.2f} · δ {format_delta(k.delta)}" in w.viewer.ea_label.text()
+    assert "δ 2.51e-03" in w.viewer.ea_label.text()
     assert "full strength" not in w.viewer.ea_label.text()
     w.controls.set_strength(0.4, notify=True)
     assert "both at full strength" in w.viewer.ea_label.text()
@@ -536,6 +541,11 @@ def test_missing_weights_says_so(qtbot, empty_weights_dir, image_path) -> None: 
         assert w.preview is None and w.full is None
         assert w.engine.worker.forward_count == 0  # random weights never ran
         assert not w.controls.restore_button.isEnabled()
+        # The EA view says why it is empty, also after another image is opened.
+        w.set_view_mode("ea")
+        w.open_image(image_path)
+        qtbot.waitUntil(lambda: w.image is not None and w.is_settled())
+        assert w.viewer.ea_canvases[1].placeholder == "No model is loaded."
     finally:
         w.shutdown()
 
@@ -668,6 +678,17 @@ def test_next_lists_the_folder_off_the_gui_thread_and_presses_add_up(
         w.prev_action.trigger()  # past the first: it stops there
     qtbot.waitUntil(lambda: w.image.path == tmp_path / "p1.png" and w.is_settled(),
                     timeout=30000)
+    # An image opened while the folder is listed wins: the press before it is dropped.
+    gate2 = make_gate(mw.folder_images.fn)
+    monkeypatch.setattr(mw, "folder_images", gate2)
+    w.next_action.trigger()
+    qtbot.waitUntil(gate2.entered.is_set, timeout=10000)
+    w.open_image(tmp_path / "p3.png")
+    gate2.release()
+    qtbot.waitUntil(lambda: w.image.path == tmp_path / "p3.png" and w.is_settled(),
+                    timeout=30000)
+    qtbot.wait(200)
+    assert w.image.path == tmp_path / "p3.png" and w.is_settled()
 
 
 def test_open_recent_names_folders_and_forgets_missing_files(make_window, tmp_path, picture,

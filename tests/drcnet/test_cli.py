@@ -197,6 +197,12 @@ def test_inputs_that_name_nothing_are_said_before_the_model_loads(tmp_path, weig
                  str(tmp_path / "out2"), "--task", "denoise", "--weights", str(weights)]) == 1
     err = _one_line_error(capsys, 1)
     assert str(shots / "a.jpg") in err and str(tmp_path / "other" / "a.jpg") in err
+    # A match is not globbed again: a dangling link named like a pattern looped forever.
+    (shots / "x*y.png").symlink_to(tmp_path / "nowhere")
+    from drcnet.batch import expand_inputs
+
+    found, _ = expand_inputs([str(shots / "*.png")])
+    assert [p.name for p in found] == ["IMG_2.png", "IMG_10.png", "x*y.png"]
 
 
 def test_restore_a_folder(tmp_path, weights, photo, capsys) -> None:

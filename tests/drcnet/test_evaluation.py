@@ -191,6 +191,21 @@ def test_bad_data_is_found_before_any_image_is_scored(tmp_path, tiny_weights, sc
                                   paired="rain13k", device="cpu")))
     assert res.row(INPUT).images == 1
     assert "1 image(s) in input/ have no target" in res.data and "extra.png" in res.data
+    # A camera JPEG stored on its side (EXIF Orientation 6) pairs with its upright target.
+    import struct
+
+    (root / "input" / "extra.png").unlink()
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1)
+    tiff += struct.pack("<HHIHH", 0x0112, 3, 1, 6, 0) + struct.pack("<I", 0)
+    app1 = b"\xff\xe1" + struct.pack(">H", len(tiff) + 8) + b"Exif\x00\x00" + tiff
+    ok, buf = cv2.imencode(".jpg", (scene(48, 40, 3) * 255).astype(np.uint8))  # 40 wide, 48 high
+    assert ok
+    (root / "input" / "a.png").unlink()
+    (root / "input" / "a.jpg").write_bytes(buf.tobytes()[:2] + app1 + buf.tobytes()[2:])
+    write_image(root / "target" / "a.png", scene(40, 48, 1))  # 48 wide, 40 high: upright
+    res = run(evaluate(EvalConfig(task="derain", data=str(root), weights=str(tiny_weights),
+                                  paired="rain13k", device="cpu")))
+    assert res.row(INPUT).images == 1
 
 
 def test_progress_and_cancel(photos, tiny_weights) -> None:
@@ -243,6 +258,18 @@ def test_cli_prints_the_table_and_writes_csv_and_json(photos, tiny_weights, tmp_
     doc = json.loads(out_json.read_text(encoding="utf-8"))
     assert doc["config"]["seed"] == 1 and len(doc["rows"]) == 4
     assert doc["rows"][0]["psnr_db"] == pytest.approx(float(rows[0]["psnr_db"]))
+
+
+def test_cli_says_the_overlap_it_used(photos, tiny_weights, capsys) -> None:  # noqa: ANN001
+    common = ["eval", "--task", "denoise", "--data", str(photos), "--weights",
+              str(tiny_weights), "--limit", "1", "--max-size", "48", "--device", "cpu",
+              "--plain", "--tile", "32"]
+    assert main(common) == 0  # the default overlap lowered to fit: nobody asked, no note
+    captured = capsys.readouterr()
+    assert "note: an overlap" not in captured.err and "32-px tiles, 8-px overlap" in captured.out
+    assert main([*common, "--overlap", "20"]) == 0
+    assert "an overlap of 20 px is more than a quarter of the 32-px tile; using 8" in (
+        capsys.readouterr().err)
 
 
 def test_cli_reports_bad_data_in_one_line(tmp_path, tiny_weights, capsys) -> None:

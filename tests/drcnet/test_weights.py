@@ -356,3 +356,23 @@ def test_a_pickle_file_of_junk_is_unreadable_not_unsafe(tmp_path) -> None:  # no
     with pytest.raises(WeightsError, match="not a PyTorch checkpoint that can be read") as err:
         load_state_dict(junk)
     assert not isinstance(err.value, UnsafeCheckpointError)
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_a_plain_pickle_that_would_run_code_is_unsafe_at_any_protocol(tmp_path, protocol,
+                                                                       capfd) -> None:  # noqa: ANN001
+    """Protocols 4 and 5 (pickle.dump's default) failed in torch's reader before any global
+    was read, and were called damaged."""
+    import os
+    import pickle
+
+    class Evil:
+        def __reduce__(self):  # noqa: ANN204
+            return (os.system, ("true",))
+
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"w": Evil()}, f, protocol=protocol)
+    with pytest.raises(UnsafeCheckpointError, match="would run code"):
+        load_state_dict(path)
+    assert "Detected pickle protocol" not in capfd.readouterr().err
