@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .devices import PRECISION_CHOICES
-from .errors import Cancelled, DRCNetError, UsageError
+from .errors import Cancelled, DRCNetError, UsageError, WeightsError
 from .inference import DEFAULT_OVERLAP, DEFAULT_TILE
 
 R = TypeVar("R")
@@ -281,12 +281,12 @@ def cmd_widen(args: argparse.Namespace) -> int:
         raise DRCNetError(f"no weight file {src}")
     if out.resolve() == src.resolve():
         raise UsageError("the output would replace the weights being widened")
-    check_weights_output(out)
-    if out.exists() and not args.force:
+    if out.exists() and not out.is_dir() and not args.force:
         raise DRCNetError(f"{out} exists; pass --force to replace it")
     meta = read_metadata(src)
     if args.weights and meta.get("task") not in (None, args.task):
         raise DRCNetError(f"{src} was trained for {meta.get('task')}, not {args.task}")
+    check_weights_output(out)  # last: it makes the output's folder
     narrow = build_model(src)
     wide = widen(narrow, args.factor, noise=args.noise, seed=args.seed)
     # What the narrow file's training was stays as history; its scores and step counts
@@ -295,8 +295,12 @@ def cmd_widen(args: argparse.Namespace) -> int:
     new_meta: dict[str, Any] = {k: meta[k] for k in keep if k in meta}
     new_meta.setdefault("task", args.task)
     if "train_config" in meta:
-        train_cfg = json.loads(meta["train_config"])
-        train_cfg["wf"] = wide.config.wf
+        try:
+            train_cfg = json.loads(meta["train_config"])
+            train_cfg["wf"] = wide.config.wf
+        except (ValueError, TypeError):
+            raise WeightsError(f"{src.name}'s train_config metadata is not a JSON object; "
+                               "the file is damaged") from None
         new_meta["train_config"] = train_cfg
     digest = sha256(src)
     what = (f"widened x{args.factor} to wf={wide.config.wf} from {src.name} "
