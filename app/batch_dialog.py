@@ -263,7 +263,7 @@ class BatchDialog(QDialog):
         self.progress.show()
         self._fit_height()
         self.job = self.engine.batch(pairs, self.knobs, self.tiles,
-                                     overwrite=bool(self.existing_combo.currentData()),
+                                     overwrite=not keep,
                                      strength=self.strength,
                                      keep_exif=self.exif_check.isChecked())
         self._say(f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…"

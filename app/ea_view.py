@@ -131,7 +131,5 @@ class EAViewMixin:
         a = self.preview.analysis if self.preview is not None else None
         if a is None or a.with_ea is None or a.without_ea is None or self.image is None:
             return None
-        h, w = self.image.rgb.shape[:2]
-        r = a.with_ea
-        py, px = min(r.shape[0] - 1, y * r.shape[0] // h), min(r.shape[1] - 1, x * r.shape[1] // w)
+        py, px = self._preview_pixel(x, y, a.with_ea.shape)
         return a.with_ea[py, px], a.without_ea[py, px]

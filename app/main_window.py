@@ -1820,9 +1820,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             out, src = area.pixels[y - area.box[0], x - area.box[1]], self.image.rgb[y, x]
         elif self.preview is not None:
             r = self.preview.analysis.restored
-            h, w = self.image.rgb.shape[:2]
-            py, px = min(r.shape[0] - 1, y * r.shape[0] // h), min(r.shape[1] - 1,
-                                                                   x * r.shape[1] // w)
+            py, px = self._preview_pixel(x, y, r.shape)
             out = r[py, px]
             if self.preview.source is not None and self.preview.source.shape == r.shape:
                 src = self.preview.source[py, px]
@@ -1833,6 +1831,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if self.image.alpha is not None:  # kept by every output; a transparent pixel shows
             text += f"   alpha {fmt(self.image.alpha[y, x, None])}"  # as the checkerboard
         self._set_pixel_text(text)
+
+    def _preview_pixel(self, x: int, y: int, shape: tuple[int, ...]) -> tuple[int, int]:
+        """(row, column) in a preview-sized array of ``shape`` of image pixel (x, y)."""
+        h, w = self.image.rgb.shape[:2]
+        return min(shape[0] - 1, y * shape[0] // h), min(shape[1] - 1, x * shape[1] // w)
 
     def _set_pixel_text(self, text: str) -> None:
         # Empty, the readout gives its room to the status messages (its fixed width keeps

@@ -43,7 +43,6 @@ SHORT_KINDS = {"self_aware": "m", "mask": "mask M", "energy": "energy"}  # for c
 THUMB = 60
 
 
-
 def share_text(share: float) -> str:
     """A share as a whole percentage that never reads 0 % or 100 % when it is not: a mask
     with 3 of 2,752 cells on says "<1 %"."""
@@ -53,6 +52,7 @@ def share_text(share: float) -> str:
     if share < 1 and text == "100%":
         return ">99%"
     return text
+
 
 class ColourBar(QWidget):
     """The selected map's colour scale, drawn at the widget's size in screen pixels, so the

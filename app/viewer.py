@@ -152,6 +152,7 @@ def fit_caption(fm: QFontMetrics, text: str, room: int) -> str:
 
 EA_PENDING = "The w/ vs w/o EA comparison appears after the next preview."
 
+
 class ViewState:
     """Zoom and pan shared by canvases: *fit* (whole image visible) or an explicit scale
     (screen pixels per image pixel) around a centre in image coordinates."""

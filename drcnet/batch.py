@@ -13,6 +13,7 @@ stops between tiles and returns what was done.
 from __future__ import annotations
 
 import glob
+import os
 import re
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -81,7 +82,7 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
             if not found:
                 raise DRCNetError(f"no images in the folder {p} "
                                   f"({', '.join(IMAGE_EXTENSIONS)}; subfolders are not searched)")
-        elif not p.exists() and not p.is_symlink():
+        elif not os.path.lexists(p):  # a dangling link is named: it fails as that file
             missing.append(str(p))
             continue
         else:

@@ -111,7 +111,8 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
     size = _header_size(raw)
     if size is not None:
         _check_pixels(p, *size, max_pixels)
-    if raw.startswith(_PNG_SIGNATURE) and _apng_default_apart(raw):
+    frames, shown = _apng_header(raw) if raw.startswith(_PNG_SIGNATURE) else (0, True)
+    if frames and not shown:  # a default image outside the animation: that one is decoded
         data = np.frombuffer(_png_without_animation(raw), np.uint8)
     try:
         img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
@@ -129,19 +130,22 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
     return replace(_to_image(img, p), frames=_frame_count(raw), **meta)
 
 
-def _apng_default_apart(raw: bytes) -> bool:
-    """Whether a PNG is animated with a default image that is not the animation's first frame
-    (no ``fcTL`` before the image data): a still for viewers without APNG support."""
-    animated = False
+def _apng_header(raw: bytes) -> tuple[int, bool]:
+    """An APNG's animation frames (``acTL``; 0 for a still PNG or a header that cannot be
+    read) and whether its default image is the animation's first frame (an ``fcTL`` before
+    the image data); when it is not, it is a still for viewers without APNG support."""
+    frames, in_animation = 0, False
     try:
-        for name, _, _ in _png_chunks(raw):
-            if name == b"acTL":
-                animated = True
-            elif name in (b"fcTL", b"IDAT"):
-                return animated and name == b"IDAT"
+        for name, a, b in _png_chunks(raw):
+            if name == b"acTL" and b - a >= 8:  # before the image data, by the APNG spec
+                frames = struct.unpack(">I", raw[a : a + 4])[0]
+            elif name == b"fcTL":
+                in_animation = True
+            elif name == b"IDAT":
+                break
     except (IndexError, struct.error):
-        pass
-    return False
+        return 0, False
+    return frames, in_animation
 
 
 def _png_without_animation(raw: bytes) -> bytes:
@@ -161,14 +165,7 @@ def _frame_count(raw: bytes) -> int:
     as a frame whether or not it is also the animation's first (an ``fcTL`` before it)."""
     try:
         if raw.startswith(_PNG_SIGNATURE):
-            frames, in_animation = 0, False
-            for name, a, b in _png_chunks(raw):
-                if name == b"acTL" and b - a >= 8:  # before the image data, by the APNG spec
-                    frames = struct.unpack(">I", raw[a : a + 4])[0]
-                elif name == b"fcTL":
-                    in_animation = True
-                elif name == b"IDAT":
-                    break
+            frames, in_animation = _apng_header(raw)
             return max(1, frames if in_animation else frames + 1)
         elif raw.startswith(b"RIFF") and raw[8:12] == b"WEBP":
             return max(1, sum(kind == b"ANMF" for kind, _, _ in _webp_chunks(raw)))
