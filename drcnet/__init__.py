@@ -12,8 +12,27 @@ from .errors import (
     UnsafeCheckpointError,
     WeightsError,
 )
-from .network import DRCNet, ModelConfig
-from .registry import TASKS, load_model
+
+# The network and the registry import torch; they load on first use, so that importing a
+# torch-free module (``drcnet.console``, ``drcnet.errors``) stays fast and Ctrl+C-safe.
+_LAZY = {
+    "DRCNet": "network",
+    "ModelConfig": "network",
+    "TASKS": "registry",
+    "load_model": "registry",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'drcnet' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "TASKS",

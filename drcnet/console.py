@@ -1,0 +1,25 @@
+"""The ``drcnet`` console script.
+
+It imports the command line (and with it torch, a second or more) inside ``main``, so a
+Ctrl+C pressed while torch is still loading ends like one pressed later: one line and
+status 130, not a traceback. Nothing here may import torch at module level.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_INTERRUPTED = 130
+
+
+def main() -> int:
+    try:
+        from .cli import main as cli_main
+    except KeyboardInterrupt:
+        print("drcnet: error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return cli_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The ``drcnet`` console script: a Ctrl+C while torch loads is one line and status 130."""
+
+from __future__ import annotations
+
+import importlib.abc
+import subprocess
+import sys
+
+import pytest
+
+from drcnet import console
+
+
+class _InterruptCliImport(importlib.abc.MetaPathFinder):
+    """Raises KeyboardInterrupt when ``drcnet.cli`` is imported, as a Ctrl+C during its
+    ``import torch`` would."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "drcnet.cli":
+            raise KeyboardInterrupt
+        return None
+
+
+def test_ctrl_c_while_the_cli_imports_is_one_line_and_130(monkeypatch, capsys):
+    monkeypatch.delitem(sys.modules, "drcnet.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_InterruptCliImport(), *sys.meta_path])
+    assert console.main() == console.EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "drcnet: error: interrupted\n"
+
+
+def test_the_console_script_module_does_not_import_torch():
+    code = "import sys, drcnet.console; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_package_still_exports_the_network_and_registry():
+    import drcnet
+
+    assert drcnet.TASKS and callable(drcnet.load_model)
+    assert drcnet.DRCNet.__name__ == "DRCNet"
+    with pytest.raises(AttributeError):
+        drcnet.no_such_name  # noqa: B018
