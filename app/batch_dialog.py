@@ -176,6 +176,14 @@ class BatchDialog(QDialog):
         except DRCNetError as exc:
             self._say(str(exc), error=True)
             return False
+        # A folder's files are checked as a named file is, so a misnamed or empty file is
+        # left out (and named) here rather than failing once the run reaches it.
+        bad = [p for p in found if not has_image_signature(p)]
+        found = [p for p in found if p not in bad]
+        if bad and not found:
+            self._say(f"No image that can be decoded in {', '.join(map(str, paths))}",
+                      error=True)
+            return False
         have = {p.resolve() for p in self._inputs}
         new = [p for p in found if p.resolve() not in have]
         self._inputs += new
@@ -185,7 +193,14 @@ class BatchDialog(QDialog):
             self.file_list.addItem(str(p))
         if new and not self.output_edit.text():
             self.output_edit.setText(str(new[0].parent / "restored"))
-        self._say(f"{len(self._inputs)} image{'s' * (len(self._inputs) != 1)} to restore")
+        n = len(self._inputs)
+        said = f"{n} image{'s' * (n != 1)} to restore"
+        if bad:
+            names = ", ".join(p.name for p in bad[:3]) + (", …" if len(bad) > 3 else "")
+            said += (f"; left out {len(bad)} file{'s' * (len(bad) != 1)} that "
+                     f"{'is not an image' if len(bad) == 1 else 'are not images'} "
+                     f"that can be decoded: {names}")
+        self._say(said)
         self._update_buttons()
         return True
 

@@ -223,3 +223,29 @@ def test_dropping_several_images_or_a_folder_opens_restore_files(
     qtbot.waitUntil(lambda: len(shown) == 3)
     assert shown[2] == [str(a)] and "Left out 1 dropped file" in w.statusBar().currentMessage()
     assert w.image.path == image_path  # the open photo stays
+
+
+def test_a_folder_s_files_that_cannot_be_decoded_are_left_out_when_added(
+        make_window, picture, tmp_path, qtbot) -> None:  # noqa: ANN001
+    """As a named file is refused when added, a folder's misnamed or empty files are left
+    out and named, not found failing once the run reaches them."""
+    w = make_window()
+    qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    picture(folder / "a.png", 40, 30)
+    (folder / "notes.png").write_text("not a picture")
+    (folder / "empty.jpg").write_bytes(b"")
+    dlg = w.make_batch_dialog()
+    assert dlg.add_inputs([folder])
+    assert [dlg.file_list.item(i).text() for i in range(dlg.file_list.count())] == [
+        str(folder / "a.png")]
+    assert dlg.status.text() == ("1 image to restore; left out 2 files that are not images "
+                                 "that can be decoded: empty.jpg, notes.png")
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "x.png").write_text("nope")
+    assert not dlg.add_inputs([junk])
+    assert dlg.status.text() == f"No image that can be decoded in {junk}"
+    assert dlg.file_list.count() == 1
+    dlg.done(0)
