@@ -845,6 +845,47 @@ def test_reference_metrics(make_window, image_path, tmp_path, picture, open_sett
     assert w._metrics["input"][0] == pytest.approx(psnr(w.image.rgb, w.reference.rgb))
 
 
+def test_the_input_is_scored_at_the_restored_image_s_scale(make_window, tmp_path, picture,
+                                                          open_settled, qtbot) -> None:  # noqa: ANN001
+    """A preview's score beside the input's full-resolution one is no comparison (scaling
+    down averages noise away): the Input row follows the Restored row's scale."""
+    from drcnet.compare import resize_to
+    from drcnet.metrics import psnr
+
+    path = picture(tmp_path / "big.png", 600, 400)
+    clean = picture(tmp_path / "clean.png", 600, 400, seed=5)
+    w = make_window()
+    w.controls.set_run(512, 256, False)  # no full-resolution refine by itself
+    open_settled(w, path)
+    texts: list[str] = []
+    shown = w.controls.set_metrics_text
+    w.controls.set_metrics_text = lambda text: texts.append(text) or shown(text)
+    w.load_reference(clean)
+    qtbot.waitUntil(lambda: "input" in w._metrics and "output" in w._metrics)
+    assert "computing" in texts[0]  # at once, not "No reference" until the first score
+    assert w.statusBar().currentMessage().startswith("Reference clean.png")
+    assert w._metrics["input"][2] == w._metrics["output"][2] == "preview 512×341"
+    ref = resize_to(w.reference.rgb, 512, 341)
+    assert w._metrics["input"][0] == pytest.approx(psnr(w.preview.source, ref))
+    w.start_full_restore()
+    qtbot.waitUntil(lambda: w.is_settled() and w._metrics.get("output", "")[2:] == (
+        "full resolution",), timeout=30000)
+    assert w._metrics["input"][2] == "full resolution"
+    assert w._metrics["input"][0] == pytest.approx(psnr(w.image.rgb, w.reference.rgb))
+    assert w.controls.metrics_label.text().count("full resolution") == 2
+
+
+def test_a_score_that_fails_says_so(make_window, tmp_path, picture, open_settled,
+                                    qtbot) -> None:  # noqa: ANN001
+    tiny = picture(tmp_path / "tiny.png", 8, 8)
+    w = make_window()
+    open_settled(w, tiny)
+    w.load_reference(picture(tmp_path / "clean.png", 8, 8, seed=5))
+    qtbot.waitUntil(lambda: isinstance(w._metrics.get("input"), str))
+    text = w.controls.metrics_label.text()
+    assert "could not be scored" in text and "11" in text  # SSIM's smallest window
+
+
 def test_the_input_as_its_own_reference_says_so(make_window, image_path, open_settled,
                                                 qtbot) -> None:  # noqa: ANN001
     w = make_window()
