@@ -61,6 +61,28 @@ def device_id(name: str) -> str:
     return dev.type
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    """``--size``: WxH, each side 200 to 10000 pixels."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be WxH, e.g. 1440x900, got {text!r}") from None
+    if not (200 <= w <= 10000 and 200 <= h <= 10000):
+        raise argparse.ArgumentTypeError(f"each side must be 200 to 10000 pixels, got {text!r}")
+    return w, h
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: a number of seconds above 0 (not nan or inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not (0 < value < 1e6):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be above 0 and under 1e6 s, got {text!r}")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="drcnet-studio", description="DRCNet Studio: interactive image restoration.")
@@ -79,8 +101,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--view", choices=VIEWS, default="after",
                    help="view to show (for --screenshot); default after")
     p.add_argument("--no-maps", action="store_true", help="hide the maps panel")
-    p.add_argument("--size", default="1440x900", help="window size for --screenshot")
-    p.add_argument("--timeout", type=float, default=900.0,
+    p.add_argument("--size", type=_window_size, default=(1440, 900), metavar="WxH",
+                   help="window size for --screenshot (default 1440x900)")
+    p.add_argument("--timeout", type=_seconds, default=900.0, metavar="SECONDS",
                    help="give up a --screenshot run after this many seconds")
     return p.parse_args(argv)
 
@@ -192,12 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
     if shot:
         window.interactive = False
-        try:
-            w, h = (int(v) for v in args.size.lower().split("x"))
-        except ValueError:
-            print(f"drcnet-studio: error: --size must be WxH, got {args.size}", file=sys.stderr)
-            return 2
-        window.resize(w, h)
+        window.resize(*args.size)
         window.maps_dock.setVisible(not args.no_maps)
     else:
         screen = app.primaryScreen()

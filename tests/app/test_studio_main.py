@@ -41,6 +41,18 @@ def test_screenshot_needs_png(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--screenshot needs a .png" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("--size", "abc", "must be WxH"), ("--size", "100x100x3", "must be WxH"),
+    ("--size", "0x900", "200 to 10000"), ("--timeout", "nan", "above 0"),
+    ("--timeout", "-1", "above 0"), ("--timeout", "soon", "a number of seconds")])
+def test_bad_size_or_timeout_is_a_usage_error_before_any_window(
+        option: str, value: str, says: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """They were read after the window had started its model thread: rc 134 (abort)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["x.png", "--screenshot", "out.png", option, value])
+    assert exit_.value.code == 2 and says in capsys.readouterr().err
+
+
 def run_main(args: list[str], weights: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DRCNET_WEIGHTS_DIR=str(weights),
                XDG_CONFIG_HOME=str(tmp_path / "config"), OMP_NUM_THREADS="1")
