@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from drcnet.registry import TASKS, VARIANT_TASKS, VARIANTS, has_variant
+from drcnet.registry import TASKS, VARIANT_TASKS, VARIANTS, has_variant, task_note
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "drcnet-studio.svg"
@@ -203,9 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(Settings(persist=not shot), task=task, device=device,
                         variant=args.variant, weights=weights)
     shown = window.controls.task()
-    if weights is not None and trained_for is None:
-        print(f"drcnet-studio: note: {weights.name} names no task; restoring {shown} with it "
-              "(--task chooses)", file=sys.stderr)
+    note = task_note(weights, shown) if weights is not None and trained_for is None else None
+    if note:
+        print(f"drcnet-studio: note: {note} (--task chooses)", file=sys.stderr)
     if args.variant is not None and window.controls.variant() != args.variant:
         why = (f"no {args.variant} weights are installed for {shown}"
                if has_variant(shown, args.variant) else

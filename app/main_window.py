@@ -90,8 +90,8 @@ from drcnet.inference import (
 )
 from drcnet.metrics import psnr, ssim
 from drcnet.range_check import RangeReport, flagged_boxes
-from drcnet.registry import TASKS, check_weight_file, stored_config, weight_spec
-from drcnet.weights import WEIGHT_SUFFIXES
+from drcnet.registry import TASKS, check_weight_file, stored_config, task_note, weight_spec
+from drcnet.weights import WEIGHT_SUFFIXES, build_model
 
 from .batch_dialog import BatchDialog
 from .controls import FILE_VARIANT, PREVIEW_SIZES, ControlsPanel, short_name
@@ -300,6 +300,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._pasting: set[Path] = set()  # pasted images being written
         self._exporting = False
         self._dropped_export = ""  # a notice for the next "model ready" message
+        self._weights_note = ""  # likewise: an opened weight file names no task we have
+        self._weights_serial = 0  # the latest Open Weights (an earlier one's check is stale)
         # key → (PSNR, SSIM, note), or the reason it could not be scored
         self._metrics: dict[str, tuple[float, float, str] | str] = {}
         self._metrics_seq: dict[str, int] = {}
@@ -928,23 +930,51 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def open_weights(self, path: str | Path) -> bool:
         """Restore with the weight file ``path`` from now on, for the task its metadata names
-        (else the current task), beside the shipped models in the *Weights* choice. Only the
-        header is read here; the model loads on the model thread, and a file that fails there
-        says why in the model panel. Returns False, after a message box, for a file that
-        cannot be used at all."""
+        (else the current task), beside the shipped models in the *Weights* choice. The
+        header is read here; the whole file is loaded once in the pool before anything is
+        switched, so a file that holds no DRCNet leaves the working model (and its entry in
+        the *Weights* choice) alone and says why in a message box. Returns False, after a
+        message box, for a file whose header already rules it out; True when it is being
+        loaded."""
         p = Path(path).expanduser()
         try:
             task = check_weight_file(p) or self.controls.task()
+            note = task_note(p, task)
         except WeightsError as exc:
             self._error("Cannot open weights", str(exc))
             return False
+        self._weights_serial += 1
+        serial = self._weights_serial
+
+        def done(_: object) -> None:
+            if serial == self._weights_serial and not self._shut:
+                self._weights_note = note or ""
+                self._use_weight_file(task, p)
+
+        def failed(message: str) -> None:
+            if serial == self._weights_serial and not self._shut:
+                self.statusBar().clearMessage()
+                kept = "" if self.info is None else (
+                    f"\n\nThe {self.info.task} model in use stays: "
+                    f"{short_name(self.info.weights)}.")
+                self._error("Cannot open weights", f"Could not load “{p.name}”.\n\n"
+                            f"{message}{kept}")
+
+        self.statusBar().showMessage(f"Loading {p.name}…")
+        def check() -> None:  # the whole file, as the model thread will load it
+            build_model(p)  # (this CPU copy is dropped)
+
+        self.jobs.run(check, done, failed)
+        return True
+
+    def _use_weight_file(self, task: str, p: Path) -> None:
+        """Switch to the weight file ``p`` (checked by :meth:`open_weights`) for ``task``."""
         was_file = self._chosen()[1] == FILE_VARIANT
         self._choose_weight_file(task, p.resolve())
         if task != self.controls.task():
             self.controls.set_task(task)  # loads it, as any task change does
         elif was_file:  # the choice was a file already, so the combo did not signal
             self._on_variant_changed(FILE_VARIANT)
-        return True
 
     def _choose_weight_file(self, task: str, path: Path) -> None:
         """Offer ``path`` as ``task``'s weight file and choose it (for the current task the
@@ -1173,8 +1203,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.controls.set_auto_tile(info.train_crop or DEFAULT_TILE)
         self.maps_dock.widget().updateGeometry()  # the block names may widen the panel
         dropped, self._dropped_export = self._dropped_export, ""
+        note, self._weights_note = self._weights_note, ""
+        said = " · ".join(x for x in (dropped, note) if x)
         self.statusBar().showMessage(f"{info.task} model ready on {info.device}"
-                                     + (f" · {dropped}" if dropped else ""), 8000 if dropped
+                                     + (f" · {said}" if said else ""), 10000 if said
                                      else 4000)
         self._set_run_label()
         if changed_task:

@@ -95,6 +95,17 @@ def trained_task(path: str | os.PathLike[str]) -> str | None:
     return task if task in TASKS else None
 
 
+def task_note(path: str | os.PathLike[str], used_for: str) -> str | None:
+    """What to tell a user restoring ``used_for`` with a weight file that names no task of
+    :data:`TASKS` (None when it names one). Reads the header only."""
+    named = str(read_metadata(path).get("task", "")).strip()
+    if named in TASKS:
+        return None
+    what = ("names no task" if not named else
+            f"names the task {named!r}, which is none of {', '.join(TASKS)}")
+    return f"{Path(path).name} {what}; restoring {used_for} with it"
+
+
 def check_weight_file(path: str | os.PathLike[str]) -> str | None:
     """Refuse, from its header alone, a file that cannot be a weight file: missing, an
     unknown suffix, unreadable, or a malformed stored configuration. Returns the task it

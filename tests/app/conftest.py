@@ -40,6 +40,18 @@ def one_torch_thread():  # noqa: ANN201
 
 
 @pytest.fixture(autouse=True)
+def no_modal_boxes(monkeypatch):  # noqa: ANN001, ANN201
+    """A message box no test expected fails the test instead of hanging it (offscreen, a
+    modal box waits for a click that never comes). Tests that expect one use ``boxes``."""
+
+    def unexpected(parent, title, text, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise AssertionError(f"unexpected message box: {title}: {text}")
+
+    for name in ("critical", "information", "warning", "question"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(unexpected))
+
+
+@pytest.fixture(autouse=True)
 def private_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every test gets its own empty QSettings folder (never the user's)."""
     folder = tmp_path_factory.mktemp("settings")

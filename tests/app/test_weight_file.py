@@ -120,7 +120,7 @@ def test_weights_for_another_task_switch_to_it(make_window, image_path, open_set
     open_settled(w, image_path)
     deblur = own_weights(tmp_path / "deblur-run.safetensors", task="deblur")
     assert w.open_weights(deblur)
-    assert w.controls.task() == "deblur"
+    qtbot.waitUntil(lambda: w.controls.task() == "deblur")  # once the file has loaded
     settled_on(w, qtbot, deblur)
     assert w.info.task == "deblur"
     w.controls.set_task("denoise")  # the denoise choice is untouched
@@ -138,6 +138,13 @@ def test_a_file_naming_no_task_serves_the_current_one(make_window, image_path, o
     assert w.open_weights(bare)
     settled_on(w, qtbot, bare)
     assert w.info.task == "denoise" and w.controls.task() == "denoise"
+    assert "bare.safetensors names no task; restoring denoise with it" in \
+        w.statusBar().currentMessage()
+    odd = own_weights(tmp_path / "odd.safetensors", task="superres")
+    assert w.open_weights(odd)
+    settled_on(w, qtbot, odd)
+    assert "names the task 'superres', which is none of derain, denoise, deblur" in \
+        w.statusBar().currentMessage()
 
 
 def test_unreadable_or_missing_weights_give_a_message_box(make_window, image_path, open_settled,
@@ -174,26 +181,34 @@ def test_files_that_cannot_be_weights_are_refused(make_window, boxes, tmp_path) 
     assert w.settings.weight_file("denoise") == ""
 
 
-def test_a_file_that_is_no_drcnet_says_so_in_the_model_panel(make_window, image_path,
-                                                             open_settled, qtbot,
-                                                             tmp_path) -> None:  # noqa: ANN001
+def test_a_file_that_is_no_drcnet_leaves_the_working_model(make_window, image_path,
+                                                            open_settled, boxes, qtbot,
+                                                            tmp_path) -> None:  # noqa: ANN001
+    """Its header reads, but it holds no DRCNet: the file is loaded once before anything is
+    switched, so the model in use, and the file chosen before it, stay."""
     w = make_window()
     open_settled(w, image_path)
+    mine = own_weights(tmp_path / "mine.safetensors")
+    assert w.open_weights(mine)
+    settled_on(w, qtbot, mine)
     other = tmp_path / "other.safetensors"
     save_file({"fc.weight": torch.zeros(3, 3)}, str(other), {"task": "denoise"})
-    assert w.open_weights(other)  # the header reads; the model thread finds no DRCNet
-    qtbot.waitUntil(lambda: bool(w.model_error) and w.is_settled(), timeout=30000)
-    assert w.info is None and "Could not load the denoise model" in w.controls.model_status.text()
-    assert w.settings.weight_file("denoise") == ""  # not chosen again at the next start
-    w.controls.variant_combo.setCurrentIndex(w.controls.variant_combo.findData("default"))
-    qtbot.waitUntil(lambda: w.info is not None and w.is_settled(), timeout=30000)
-    assert not w.model_error
+    assert w.open_weights(other)  # the header reads; the load in the pool finds no DRCNet
+    qtbot.waitUntil(lambda: bool(boxes) and w.is_settled(), timeout=30000)
+    assert boxes[0][0] == "Cannot open weights" and "other.safetensors" in boxes[0][1]
+    assert "The denoise model in use stays: mine.safetensors" in boxes[0][1]
+    assert w.info.weights == mine.resolve() and not w.model_error
+    assert w.controls.variant_combo.currentText() == "File: mine.safetensors"
+    assert w.settings.weight_file("denoise") == str(mine.resolve())
 
 
-def test_a_remembered_file_that_is_gone_is_not_offered(make_window, tmp_path) -> None:  # noqa: ANN001
+def test_a_remembered_file_that_is_gone_is_not_offered(make_window, qtbot,
+                                                       tmp_path) -> None:  # noqa: ANN001
     mine = own_weights(tmp_path / "mine.safetensors")
     w = make_window()
     assert w.open_weights(mine)
+    qtbot.waitUntil(lambda: w.info is not None and w.info.weights == mine.resolve(),
+                    timeout=30000)
     w.save_settings()
     mine.unlink()
     w2 = make_window()
