@@ -25,12 +25,27 @@ from .inference import DEFAULT_OVERLAP, DEFAULT_TILE
 R = TypeVar("R")
 
 
-def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool) -> R:
-    """Run a progress generator to the end under a tqdm bar or as plain lines."""
+def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool,
+           budget_min: float = 0.0) -> R:
+    """Run a progress generator to the end under a tqdm bar or as plain lines.
+
+    ``budget_min`` > 0 (a training run's ``max_minutes``): the run may end on time long
+    before its ``total`` steps, so the bar counts steps without a total or an ETA, and shows
+    the minutes spent of the budget instead.
+    """
     from tqdm import tqdm
 
     rank = int(os.environ.get("RANK", "0"))
-    bar = None if plain or rank else tqdm(total=total, desc=desc, dynamic_ncols=True)
+    bar = None
+    if not (plain or rank):
+        # Only the run's own rate (the postfix's it/s): tqdm's would count the steps a
+        # resume starts at as done in this session.
+        fmt = ("{desc}: step {n_fmt} [{elapsed}] {postfix}" if budget_min > 0 else
+               "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
+               " {postfix}")
+        bar = tqdm(total=None if budget_min > 0 else total, desc=desc, dynamic_ncols=True,
+                   bar_format=fmt)
+    first = True
     try:
         while True:
             try:
@@ -40,10 +55,18 @@ def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool) -> 
             done = getattr(rec, "step", getattr(rec, "done", 0))
             msg = getattr(rec, "message", "")
             if bar is not None:
-                bar.total = getattr(rec, "total", bar.total)
+                if budget_min <= 0:
+                    bar.total = getattr(rec, "total", bar.total)
+                if first:  # a resumed run starts here: the ETA counts from it
+                    bar.initial = bar.n = done
+                    first = False
                 bar.n = done
                 sps = getattr(rec, "steps_per_s", 0.0)
-                bar.set_postfix_str(f"{msg}{f' {sps:.1f} it/s' if sps else ''}", refresh=False)
+                spent = getattr(rec, "elapsed_s", 0.0)
+                clock = (f" {spent / 60:.1f}/{budget_min:g} min" if budget_min > 0 and spent
+                         else "")
+                bar.set_postfix_str(f"{msg}{f' {sps:.1f} it/s' if sps else ''}{clock}",
+                                    refresh=False)
                 note = hasattr(rec, "steps_per_s") and msg and not sps  # not a loss line
                 if note or getattr(rec, "val_psnr", None) is not None or "exported" in msg:
                     bar.write(f"[{desc}] step {done}: {msg}")  # kept above the bar
@@ -67,8 +90,11 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
     training: finish the step, write a checkpoint, stop. A second signal stops at once.
     Yields the flag :func:`drcnet.training.train` polls as ``cancel``."""
     asked: list[int] = []
+    owner = os.getpid()
 
     def handler(signum: int, frame: object) -> None:
+        if os.getpid() != owner:  # a forked DataLoader worker: the trainer answers
+            return
         if asked:
             raise KeyboardInterrupt
         asked.append(signum)
@@ -104,7 +130,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     with _stop_on_signals() as stopping:
         try:
             result = _drive(train(cfg, resume=not args.no_resume, cancel=stopping),
-                            cfg.steps, cfg.weight_name, plain)
+                            cfg.steps, cfg.weight_name, plain, budget_min=cfg.max_minutes)
         except Cancelled as exc:  # checkpointed: the same command resumes
             if int(os.environ.get("RANK", "0")) == 0:
                 print(f"drcnet: {exc}", file=sys.stderr)
@@ -113,8 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         psnr = f", val PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
         print(f"{cfg.weight_name}: {result.steps} steps in {result.wall_time_s:.0f} s "
               f"(stopped by {result.stopped}){psnr} -> {result.weights}", flush=True)
-        look = result.best or result.weights
-        print(f"  compare it in the GUI: drcnet-studio --weights {look}", flush=True)
+        print(f"  compare it in the GUI: drcnet-studio --weights {result.weights}", flush=True)
     return 0
 
 
@@ -345,9 +370,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--config", required=True, help="configs/denoise.yaml, …")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config setting (repeatable)")
-    p.add_argument("--out", default=None, help="run folder (checkpoints, log.csv)")
+    p.add_argument("--out", default=None,
+                   help="run folder (checkpoints, log.csv); a run already there is resumed")
     p.add_argument("--export", default=None, help="final fp16 weight file")
-    p.add_argument("--max-minutes", type=float, default=None, help="wall-time budget")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="wall-time budget of the whole run, counted across resumes; the "
+                        "cosine schedule follows it")
     p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
     p.add_argument("--no-resume", action="store_true",
                    help="never continue a run: stop with an error if --out already holds one "

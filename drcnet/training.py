@@ -14,6 +14,7 @@ rank draws different samples and only rank 0 writes files.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import dataclasses
@@ -501,11 +502,54 @@ class _CsvLog:
             with open(path, "w", newline="") as f:
                 csv.writer(f).writerow(self.FIELDS)
 
+    def trim_after(self, step: int) -> int:
+        """Drop the rows after ``step`` (a run killed after its last checkpoint logged steps
+        its resume trains again); returns how many were dropped."""
+        with open(self.path, newline="") as f:
+            rows = list(csv.reader(f))
+        keep = [r for r in rows[1:] if not (r and r[0].isdigit() and int(r[0]) > step)]
+        if len(keep) == len(rows) - 1:
+            return 0
+        fd, tmp = make_temp(self.path)
+        with open(fd, "w", newline="") as f:
+            csv.writer(f).writerows([rows[0], *keep])
+        os.replace(tmp, self.path)
+        return len(rows) - 1 - len(keep)
+
     def write(self, **row: Any) -> None:
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerow(
                 ["" if row.get(k) is None else (f"{row[k]:.6g}" if isinstance(row[k], float)
                                                 else row[k]) for k in self.FIELDS])
+
+
+def _val_key(c: dict[str, Any]) -> str:
+    """What validation scores are comparable across: the set, its size, seeds and recipe
+    (from a config dict, so a checkpoint's stored config gives its run's key). '' = none."""
+    if not c.get("val_data"):
+        return ""
+    return json.dumps([str(Path(c["val_data"]).expanduser().resolve()), c.get("layout", ""),
+                       c.get("degradation") or c.get("task"), c.get("val_size"),
+                       c.get("val_seed"), c.get("val_draws")])
+
+
+def _check_apart(cfg: TrainConfig) -> None:
+    """Refuse validation data that is (inside) the training data or holds it: folders are
+    searched recursively, so the scores would be of images the network trained on."""
+    if not cfg.val_data:
+        return
+    data = Path(cfg.data).expanduser().resolve()
+    val = Path(cfg.val_data).expanduser().resolve()
+    if val == data or data in val.parents:
+        raise UsageError(
+            f"val_data {cfg.val_data} {'is' if val == data else 'lies inside'} data "
+            f"{cfg.data}, whose images (searched recursively) are all trained on: validation "
+            "would score images the network has seen. Give val_data a folder of its own "
+            "(e.g. data/corpus/val beside data/corpus/train), or val_data= for none")
+    if val in data.parents:
+        raise UsageError(
+            f"data {cfg.data} lies inside val_data {cfg.val_data} (searched recursively), so "
+            "validation would score the training images: give each a folder of its own")
 
 
 def _build_data(cfg: TrainConfig, d: _Dist, starts: int
@@ -623,12 +667,38 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
                 f"{key}={getattr(cfg, key)}; use another out_dir (init_weights= starts a new "
                 "run from its weights)")
     net.load_state_dict(load_state_dict(last))
-    state: dict[str, Any] = {"step": int(meta.get("step", "0"))}
+    step = int(meta.get("step", "0"))
+    saved: dict[str, Any] = {}
     if state_path.is_file():
         saved = torch.load(state_path, map_location="cpu", weights_only=True)
-        if int(saved.get("step", -1)) == state["step"]:
-            opt.load_state_dict(saved["optimizer"])
-            state = saved
+    notes: list[str] = []
+    if int(saved.get("step", -1)) == step:
+        opt.load_state_dict(saved["optimizer"])
+        state = saved
+        was_wd = {g.get("weight_decay") for g in opt.param_groups}
+        for g in opt.param_groups:  # the saved groups carry the old run's weight decay
+            g["weight_decay"] = cfg.weight_decay
+        if was_wd != {cfg.weight_decay}:
+            notes.append(f"weight_decay {', '.join(map(str, sorted(was_wd)))} -> "
+                         f"{cfg.weight_decay} from the config")
+    else:
+        # Killed between the two writes of a checkpoint, or the file was deleted: the step,
+        # the elapsed time (the schedule's clock) and the best score come from the weight
+        # files' metadata; only Adam's moments are lost.
+        why = ("is missing" if not saved else
+               f"is from step {saved.get('step')}, not {step}")
+        state = {"step": step, "elapsed_s": float(meta.get("wall_time_s", "0") or 0),
+                 "skipped": int(meta.get("skipped_steps", "0") or 0)}
+        best = out / "best.safetensors"
+        if best.is_file():
+            bm = read_metadata(best)
+            with contextlib.suppress(ValueError, TypeError):
+                state["best_psnr"] = float(bm["val_psnr"])
+                state["val_key"] = _val_key(json.loads(bm.get("train_config", "{}")))
+        notes.append(f"{state_path.name} {why}: Adam's moments start afresh; the step, "
+                     f"elapsed time ({state['elapsed_s']:.0f} s) and best score come from "
+                     "the weight files")
+    state["notes"] = notes
     return state
 
 
@@ -699,6 +769,26 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         ema_note = ("ema: no saved average to resume, a fresh one starts from these weights"
                     if cfg.ema else "ema off: the saved average is dropped")
     starts = int(state.get("starts", 0)) + 1
+    notes: list[str] = list(state.get("notes", []))
+    val_key = _val_key(cfg.to_dict())
+    # The last validation, so a resume that trains no further step neither scores (and logs)
+    # it again nor exports without its scores.
+    val_scores: tuple[float, float] | None = None
+    val_step = 0  # the step val_scores were measured at
+    if step and "val_key" in state and state["val_key"] != val_key:
+        if math.isfinite(best_psnr):
+            notes.append(f"validation changed since step {step} (val_data, its size, seeds or "
+                         f"recipe): the best so far ({best_psnr:.2f} dB) does not compare, so "
+                         "the next validation replaces best.safetensors")
+        best_psnr = -math.inf
+    elif step and state.get("val_scores") is not None:
+        val_scores = tuple(state["val_scores"])  # type: ignore[assignment]
+        val_step = int(state.get("val_step", 0))
+    budget_was = state.get("max_minutes")
+    if step and budget_was is not None and float(budget_was) != cfg.max_minutes:
+        notes.append(f"max_minutes {float(budget_was):g} -> {cfg.max_minutes:g}: the budget "
+                     "counts the whole run, and the cosine schedule follows the new one from "
+                     f"its {prior_s / 60:.1f} min so far (lr now {lr_at(cfg, step, prior_s):.2e})")
     net.to(device)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
@@ -720,6 +810,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     features = FeaturePyramid(cfg.cr_features or None, cfg.cr_levels, cfg.cr_seed)
     loss_fn = RestorationLoss(cfg.pixel_loss, cfg.cr, cfg.cr_alpha, features, cfg.lowfreq,
                               cfg.lowfreq_pool).to(device)
+    _check_apart(cfg)
     train_set, val_set = _build_data(cfg, d, starts)
     batches: Iterator[Any]
     if isinstance(train_set, GpuSynthesizer):
@@ -742,8 +833,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             n += 1
         (out / "log.csv").rename(out / f"log.old{n}.csv")
     log = _CsvLog(out / "log.csv") if d.main else None
-    val_scores: tuple[float, float] | None = None
-    val_step = 0  # the step val_scores were measured at
+    if log is not None and step:
+        dropped = log.trim_after(step)
+        if dropped:
+            notes.append(f"log.csv: dropped {dropped} rows logged after the checkpoint at "
+                         f"step {step} (those steps are trained again)")
     input_scores = _input_scores(val_set) if val_set is not None else None
     if input_scores:
         assert val_set is not None
@@ -757,8 +851,9 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         yield TrainProgress(step, cfg.steps, message=f"resumed from {out} at step {step}")
     elif cfg.init_weights:
         yield TrainProgress(step, cfg.steps, message=f"initialised from {cfg.init_weights}")
-    if ema_note:
-        yield TrainProgress(step, cfg.steps, message=ema_note)
+    for note in [*notes, ema_note]:
+        if note:
+            yield TrainProgress(step, cfg.steps, message=note)
     if ema is not None:
         yield TrainProgress(step, cfg.steps, message=(
             f"ema {cfg.ema}: validation, snapshots and the export use the averaged weights"))
@@ -789,6 +884,10 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     first_step = step
     if cfg.max_minutes > 0 and prior_s >= cfg.max_minutes * 60:
         stopped = "time"  # the budget was spent by earlier runs: just re-export
+        yield TrainProgress(step, cfg.steps, message=(
+            f"the {cfg.max_minutes:g}-minute budget was spent by earlier runs into {out} "
+            f"({prior_s / 60:.1f} min): nothing to train, the weights are exported again; "
+            "raise max_minutes to train further"))
 
     def meta(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         m: dict[str, Any] = {
@@ -825,7 +924,9 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             m["weights"] = "raw, not the ema average (that is in state.pt)"
         save_weights(out / "last.safetensors", net, m)
         saved = {"step": step, "optimizer": opt.state_dict(), "elapsed_s": elapsed,
-                 "best_psnr": best_psnr, "starts": starts, "skipped": skipped}
+                 "best_psnr": best_psnr, "starts": starts, "skipped": skipped,
+                 "val_key": val_key, "val_scores": val_scores, "val_step": val_step,
+                 "max_minutes": cfg.max_minutes}
         if ema is not None:
             saved["ema"] = ema.state()
         _atomic_torch_save(saved, out / "state.pt")
@@ -941,7 +1042,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
 
     result = TrainResult(None, None, step, elapsed, stopped, digest=param_digest(net))
     if d.main:
-        if val_set is not None:
+        checkpoint()  # first: a second Ctrl+C or a kill during validation loses nothing
+        if stopped == "cancel":  # stop promptly: the next run validates
+            raise Cancelled(f"training cancelled at step {step} (checkpoint saved); run it "
+                            f"again with the same out_dir ({out}) to resume")
+        if val_set is not None and (val_scores is None or val_step != step):
             val_scores, val_step = validate(shown, val_set, device, amp), step
             if val_scores[0] > best_psnr:
                 best_psnr = val_scores[0]
@@ -949,11 +1054,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             assert log is not None
             log.write(step=step, elapsed_s=elapsed, val_psnr=val_scores[0],
                       val_ssim=val_scores[1])
-        checkpoint()
-        if stopped == "cancel":
-            raise Cancelled(f"training cancelled at step {step}; run it again with the same "
-                            f"out_dir ({out}) to resume")
-        best = out / "best.safetensors" if (out / "best.safetensors").is_file() else None
+            checkpoint()
+        # best.safetensors counts only when scored on this validation (a changed one
+        # dropped the old best's score, and the file is replaced at the next validation)
+        best = (out / "best.safetensors" if (out / "best.safetensors").is_file()
+                and math.isfinite(best_psnr) else None)
         export_net, export_meta = shown, meta({"stopped": stopped})
         if best is not None and val_scores is not None and best_psnr > val_scores[0]:
             # The best validated weights are exported; their scores come from its metadata.
@@ -961,9 +1066,12 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             export_net = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta,
                                 ea=cfg.ea)
             export_net.load_state_dict(load_state_dict(best))
-            export_meta.update(exported="best", exported_step=int(bm.get("step", "0")),
+            best_step = int(bm.get("step", "0"))
+            export_meta.update(exported="best", exported_step=best_step, val_step=best_step,
                                val_psnr=float(bm.get("val_psnr", "nan")),
                                val_ssim=float(bm.get("val_ssim", "nan")))
+            if bm.get("data"):  # what those weights were trained on, if the data changed since
+                export_meta["data"] = bm["data"]
         else:
             export_meta["exported"] = "last"
         save_weights(cfg.export_path, export_net, export_meta, half=True)

@@ -165,6 +165,80 @@ def test_train_checkpoint_and_resume(corpus: Path, tmp_path: Path) -> None:
     assert fresh.steps == 1
 
 
+def val_rows(run: Path) -> list[int]:
+    return [int(r["step"]) for r in csv.DictReader(open(run / "log.csv")) if r["val_psnr"]]
+
+
+def test_a_resume_on_another_validation_drops_the_old_best(corpus: Path, tmp_path: Path) -> None:
+    """Scores of two validation sets do not compare: the old best must neither win the
+    export nor lend it its score."""
+    run = tmp_path / "run"
+    first = run_to_end(train(tiny(corpus, run)))
+    assert first.best is not None
+    records, result = collect(train(tiny(corpus, run, steps=6, val_seed=5, val_every=100)))
+    assert any(r.message.startswith("validation changed since step 4") for r in records)
+    meta = read_metadata(result.weights)
+    assert meta["exported"] == "last" and meta["val_step"] == "6"
+    assert read_metadata(run / "best.safetensors")["step"] == "6"  # replaced, not kept
+    assert result.best == run / "best.safetensors"
+
+
+def test_a_resume_applies_a_new_weight_decay(corpus: Path, tmp_path: Path) -> None:
+    run = tmp_path / "wd"
+    run_to_end(train(tiny(corpus, run, val_data="")))
+    records, _ = collect(train(tiny(corpus, run, steps=5, val_data="", weight_decay=0.5)))
+    assert any(r.message == "weight_decay 0.0 -> 0.5 from the config" for r in records)
+    state = torch.load(run / "state.pt", weights_only=True)
+    assert {g["weight_decay"] for g in state["optimizer"]["param_groups"]} == {0.5}
+
+
+def test_a_missing_optimizer_state_keeps_the_clock_and_says_so(corpus: Path,
+                                                               tmp_path: Path) -> None:
+    run = tmp_path / "s"
+    run_to_end(train(tiny(corpus, run)))
+    before = torch.load(run / "state.pt", weights_only=True)
+    (run / "state.pt").unlink()  # killed between the two writes of a checkpoint
+    records, _ = collect(train(tiny(corpus, run, steps=5, val_every=100)))
+    assert any(r.message.startswith("state.pt is missing: Adam's moments start afresh")
+               for r in records)
+    after = torch.load(run / "state.pt", weights_only=True)
+    assert after["elapsed_s"] >= before["elapsed_s"] * 0.99  # the schedule's clock went on
+    assert after["best_psnr"] == pytest.approx(before["best_psnr"], abs=1e-3) or \
+        after["best_psnr"] > before["best_psnr"]
+
+
+def test_a_rerun_of_a_finished_run_does_not_score_it_again(corpus: Path, tmp_path: Path) -> None:
+    run = tmp_path / "done"
+    first = run_to_end(train(tiny(corpus, run)))
+    assert val_rows(run) == [2, 4]
+    again = run_to_end(train(tiny(corpus, run)))
+    assert val_rows(run) == [2, 4] and again.val_psnr == pytest.approx(first.val_psnr)
+
+
+def test_rows_logged_after_the_last_checkpoint_are_dropped_on_resume(corpus: Path,
+                                                                   tmp_path: Path) -> None:
+    run = tmp_path / "killed"
+    run_to_end(train(tiny(corpus, run, val_data="")))
+    with open(run / "log.csv", "a") as f:  # a run killed at step 6, after its checkpoint at 4
+        f.write("5,1.0,0.001,0.5,0.5,0,1,2,,,0\n6,1.0,0.001,0.5,0.5,0,1,2,,,0\n")
+    records, _ = collect(train(tiny(corpus, run, steps=6, val_data="")))
+    assert any(r.message.startswith("log.csv: dropped 2 rows logged after the checkpoint at "
+                                    "step 4") for r in records)
+    steps = [int(r["step"]) for r in csv.DictReader(open(run / "log.csv"))]
+    assert steps == sorted(steps) and steps.count(5) == 1
+
+
+@pytest.mark.parametrize("val", ["train", "train/sub", "."])
+def test_validation_inside_the_training_data_is_refused(corpus: Path, tmp_path: Path,
+                                                        val: str) -> None:
+    (corpus / "train" / "sub").mkdir(exist_ok=True)
+    data = str(corpus / "train")
+    with pytest.raises(UsageError, match="inside|is data"):
+        run_to_end(train(tiny(corpus, tmp_path / "leak", data=data,
+                              val_data=str((corpus / val).resolve()))))
+    assert not (tmp_path / "leak" / "last.safetensors").exists()
+
+
 def test_a_log_without_a_checkpoint_is_kept_apart(corpus: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
     run_dir.mkdir()
@@ -331,9 +405,10 @@ def test_cancel_checkpoints_then_raises(corpus: Path, tmp_path: Path) -> None:
         calls.append(1)
         return len(calls) >= 2
 
-    with pytest.raises(Cancelled, match="resume"):
-        run_to_end(train(tiny(corpus, tmp_path / "c", steps=100), cancel=cancel))
+    with pytest.raises(Cancelled, match=r"checkpoint saved\); run it again .* to resume"):
+        run_to_end(train(tiny(corpus, tmp_path / "c", steps=100, val_every=100), cancel=cancel))
     assert read_metadata(tmp_path / "c" / "last.safetensors")["step"] == "2"
+    assert val_rows(tmp_path / "c") == []  # stopped at once: no validation first
 
 
 def test_torchrun_two_replicas_stay_identical(corpus: Path, tmp_path: Path) -> None:
