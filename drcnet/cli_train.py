@@ -40,9 +40,9 @@ def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool,
     if not (plain or rank):
         # Only the run's own rate (the postfix's it/s): tqdm's would count the steps a
         # resume starts at as done in this session.
-        fmt = ("{desc}: step {n_fmt} [{elapsed}] {postfix}" if budget_min > 0 else
-               "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
-               " {postfix}")
+        fmt = ("{desc}: step {n_fmt} [{elapsed}{postfix}]" if budget_min > 0 else
+               "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+               "[{elapsed}<{remaining}{postfix}]")
         bar = tqdm(total=None if budget_min > 0 else total, desc=desc, dynamic_ncols=True,
                    bar_format=fmt)
     first = True
