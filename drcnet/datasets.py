@@ -398,11 +398,19 @@ class PairedFolder(Dataset[Pair]):
         self.seed = int(seed)
         # Pairs the crop does not fit (from the headers; 64 KiB covers a JPEG's EXIF block).
         self.mirrored: list[Path] = []
-        if crop:
-            for inp, _ in self.pairs:
-                size = image_size(inp, head=1 << 16)
-                if size is not None and min(size) < crop:
-                    self.mirrored.append(inp)
+        differ: list[str] = []
+        for inp, tgt in self.pairs:
+            size = image_size(inp, head=1 << 16)
+            other = image_size(tgt, head=1 << 16)
+            # Either way round: an EXIF-rotated camera JPEG is upright once read.
+            if size is not None and other is not None and other not in (size, size[::-1]):
+                differ.append(f"{inp} is {size[0]}×{size[1]} but {tgt} is "
+                              f"{other[0]}×{other[1]}")
+            if crop and size is not None and min(size) < crop:
+                self.mirrored.append(inp)
+        if differ:  # found now, not when a worker first draws the pair hours into a run
+            raise DRCNetError(f"{len(differ)} of {len(self.pairs)} {layout} pairs differ in "
+                              f"size, e.g. {differ[0]}")
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -411,7 +419,8 @@ class PairedFolder(Dataset[Pair]):
         inp_path, tgt_path = self.pairs[int(index) % len(self.pairs)]
         inp, tgt = read_image(inp_path).rgb, read_image(tgt_path).rgb
         if inp.shape != tgt.shape:
-            raise DRCNetError(f"{inp_path.name}: input {inp.shape} and target {tgt.shape} differ")
+            raise DRCNetError(f"{inp_path} ({inp.shape[1]}×{inp.shape[0]}) and {tgt_path} "
+                              f"({tgt.shape[1]}×{tgt.shape[0]}) differ in size")
         if self.crop is not None:
             rng = np.random.default_rng((self.seed, int(index)))
             c = self.crop

@@ -175,6 +175,22 @@ class TrainConfig:
                 raise UsageError(f"{key} must be >= 0, got {getattr(self, key)}")
         if not self.lr > 0:
             raise UsageError(f"lr must be > 0, got {self.lr}")
+        if self.cr == "off":  # as a user says it (YAML's off reaches here as "off" too)
+            object.__setattr__(self, "cr", "none")
+        if self.cr not in ("none", "intra", "extra"):
+            raise UsageError(f"unknown cr '{self.cr}'; choose none, intra or extra")
+        if self.cr == "extra" and self.cr_alpha > 0 and self.batch_size < 2:
+            raise UsageError("cr=extra takes its negatives from the other images of a batch: "
+                             f"batch_size must be >= 2, got {self.batch_size}")
+        if self.val_data and 0 < self.val_size < 16:
+            raise UsageError(f"val_size must be 0 (whole images) or >= 16 (SSIM needs 11×11), "
+                             f"got {self.val_size}")
+        if self.val_size < 0:
+            raise UsageError(f"val_size must be >= 0 (0 = whole images), got {self.val_size}")
+        for key in ("data", "val_data", "out_dir", "export", "init_weights", "cr_features"):
+            value = getattr(self, key)
+            if value.startswith("~"):  # as a shell would; YAML and --set leave it
+                object.__setattr__(self, key, os.path.expanduser(value))
 
     @property
     def weight_name(self) -> str:
@@ -260,6 +276,8 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
                 out[key] = int(value)
             elif kind is float:
                 out[key] = float(value)
+            elif isinstance(value, bool):  # YAML reads off/no/yes as booleans
+                out[key] = "on" if value else "off"
             else:
                 out[key] = "" if value is None else str(value)
         except UsageError:  # said already, in its own words
@@ -523,6 +541,15 @@ class _CsvLog:
                                                 else row[k]) for k in self.FIELDS])
 
 
+def _worker_message(text: str) -> str:
+    """A DataLoader worker's error re-raised in the trainer carries the worker's traceback
+    in its message; the user needs its last line."""
+    if "Original Traceback" not in text:
+        return text
+    last = text.rstrip().splitlines()[-1]
+    return last.split("Error: ", 1)[-1] if "Error: " in last else last
+
+
 def _val_key(c: dict[str, Any]) -> str:
     """What validation scores are comparable across: the set, its size, seeds and recipe
     (from a config dict, so a checkpoint's stored config gives its run's key). '' = none."""
@@ -554,20 +581,10 @@ def _check_apart(cfg: TrainConfig) -> None:
 
 def _build_data(cfg: TrainConfig, d: _Dist, starts: int
                 ) -> tuple[Dataset[Any] | GpuSynthesizer, ValidationSet | None]:
-    train_set: Dataset[Any] | GpuSynthesizer
-    if cfg.layout:
-        train_set = PairedFolder(cfg.data, cfg.layout, cfg.crop, seed=cfg.seed)
-    elif cfg.synth_on(d.device) == "gpu":
-        # A fresh stream per rank and per (re)start, like the sampler's seed below.
-        seed = (cfg.seed * 1_000_003 + 7919 * starts) * 64 + d.rank
-        train_set = GpuSynthesizer(cfg.data, cfg.degradation or cfg.task, cfg.crop,
-                                   cfg.batch_size, d.device, seed=seed,
-                                   scale_aug=cfg.scale_aug, color_aug=cfg.color_aug,
-                                   sat_aug=cfg.sat_aug)
-    else:
-        train_set = SyntheticPairs(cfg.data, cfg.degradation or cfg.task, cfg.crop,
-                                   seed=cfg.seed, length=100_000, scale_aug=cfg.scale_aug,
-                                   color_aug=cfg.color_aug, sat_aug=cfg.sat_aug)
+    try:
+        train_set = _training_pairs(cfg, d, starts)
+    except DRCNetError as e:  # which setting is wrong: data or val_data
+        raise _named(e, "data") from None
     val = None
     # A paired set is only listed here (read when scored), so every rank lists it: a wrong
     # val_data then stops them all, not rank 0 alone.
@@ -577,11 +594,30 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
                                 cfg.val_size, draws=cfg.val_draws, layout=cfg.layout)
         except DRCNetError as e:
             if not cfg.layout:
-                raise
+                raise _named(e, "val_data") from None
             raise DRCNetError(f"val_data: {e}. With layout={cfg.layout} training is on paired "
                               f"data, so validation is too: give val_data a {cfg.layout} folder"
                               f" (such as its test split), or an empty val_data for none") from e
     return train_set, (val if d.main else None)
+
+
+def _named(e: DRCNetError, setting: str) -> DRCNetError:
+    """``e`` with the setting it is about in front (a usage error stays one)."""
+    return (UsageError if isinstance(e, UsageError) else DRCNetError)(f"{setting}: {e}")
+
+
+def _training_pairs(cfg: TrainConfig, d: _Dist, starts: int) -> Dataset[Any] | GpuSynthesizer:
+    if cfg.layout:
+        return PairedFolder(cfg.data, cfg.layout, cfg.crop, seed=cfg.seed)
+    if cfg.synth_on(d.device) == "gpu":
+        # A fresh stream per rank and per (re)start, like the sampler's seed below.
+        seed = (cfg.seed * 1_000_003 + 7919 * starts) * 64 + d.rank
+        return GpuSynthesizer(cfg.data, cfg.degradation or cfg.task, cfg.crop,
+                              cfg.batch_size, d.device, seed=seed, scale_aug=cfg.scale_aug,
+                              color_aug=cfg.color_aug, sat_aug=cfg.sat_aug)
+    return SyntheticPairs(cfg.data, cfg.degradation or cfg.task, cfg.crop, seed=cfg.seed,
+                          length=100_000, scale_aug=cfg.scale_aug, color_aug=cfg.color_aug,
+                          sat_aug=cfg.sat_aug)
 
 
 def _load_init(cfg: TrainConfig, net: DRCNet) -> None:
@@ -716,9 +752,11 @@ def train(
     """
     d = _setup(cfg)
     lock = None
+    out = Path(cfg.out_dir)
+    made = not out.exists()
     try:
         if d.main:  # before any step: a long run must not fail at its end for its paths
-            lock = _claim_out_dir(Path(cfg.out_dir))
+            lock = _claim_out_dir(out)
             check_weights_output(cfg.export_path, "export")
         result = yield from _train(cfg, d, resume, cancel)
         if d.owns_group and dist.is_initialized():
@@ -730,6 +768,11 @@ def train(
     finally:
         if lock is not None:
             lock.close()  # releases the claim (so does the process's end, however it ends)
+            if made and [p.name for p in out.iterdir()] == [".lock"]:
+                # a run that failed before writing anything leaves no folder of its own
+                with contextlib.suppress(OSError):
+                    (out / ".lock").unlink()
+                    out.rmdir()
         if d.owns_group and dist.is_initialized():
             # Anything left in a reference cycle with the DDP wrapper would still hold the
             # group; collect it so destroy_process_group frees the group and joins its worker
@@ -936,7 +979,10 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         lr = lr_at(cfg, step, elapsed)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = next(batches)
+        try:
+            x, y = next(batches)
+        except DRCNetError as exc:  # from a DataLoader worker: its traceback is in the text
+            raise DRCNetError(_worker_message(str(exc))) from None
         if run_n == 0 and step == first_step:  # periodic clocks start after the warm-up
             last_ckpt_t = last_val_t = time.monotonic()
         x = x.to(device, non_blocking=True)

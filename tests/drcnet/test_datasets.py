@@ -129,3 +129,27 @@ def test_paired_crops_of_small_images_stack(tmp_path: Path, make_photo: PhotoMak
 def test_missing_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(DRCNetError, match="does not exist"):
         SyntheticPairs(tmp_path / "nope", "denoise")
+
+
+def test_pairs_of_two_sizes_are_found_when_listed(tmp_path: Path, make_photo: PhotoMaker) -> None:
+    """Not when a DataLoader worker first draws the pair, hours into a run; named by path,
+    since GoPro repeats file names in every sequence."""
+    root = tmp_path / "rain"
+    make_photo(root / "input" / "1.png", 48, 64, 1)
+    make_photo(root / "target" / "1.png", 32, 32, 2)
+    make_photo(root / "input" / "2.png", 48, 64, 1)
+    make_photo(root / "target" / "2.png", 64, 48, 2)  # rotated: EXIF may make it upright
+    with pytest.raises(DRCNetError, match=r"1 of 2 rain13k pairs differ in size, e\.g\. "
+                                          r".*input/1\.png is 64×48 but .*target/1\.png is "
+                                          r"32×32"):
+        PairedFolder(root, "rain13k", crop=16)
+
+
+def test_a_worker_s_error_reaches_the_user_as_its_last_line() -> None:
+    from drcnet.training import _worker_message
+
+    text = ("Caught DRCNetError in DataLoader worker process 0.\nOriginal Traceback (most "
+            "recent call last):\n  File \"x.py\", line 1, in f\n    g()\n"
+            "drcnet.errors.DRCNetError: a.png (64×48) and b.png (32×32) differ in size\n")
+    assert _worker_message(text) == "a.png (64×48) and b.png (32×32) differ in size"
+    assert _worker_message("plain message") == "plain message"

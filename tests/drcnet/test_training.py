@@ -644,3 +644,26 @@ def test_compiled_failure_after_the_first_step_is_an_error(
     with pytest.raises(RuntimeError, match="broke at step 2"):
         run_to_end(train(tiny(corpus, tmp_path / "later", steps=3, val_data="",
                               compile=True)))
+
+
+def test_settings_that_would_fail_mid_run_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="val_size must be 0 .* or >= 16"):
+        TrainConfig(val_size=8)
+    with pytest.raises(UsageError, match="batch_size must be >= 2"):
+        TrainConfig(cr="extra", batch_size=1)
+    with pytest.raises(UsageError, match="unknown cr 'bogus'"):
+        TrainConfig(cr="bogus")
+    assert TrainConfig().with_overrides(["cr=off"]).cr == "none"  # YAML's off is no 'False'
+    assert TrainConfig().with_overrides(["name=yes"]).name == "on"
+    home = TrainConfig(data="~/photos", out_dir="~/runs/x")
+    assert home.data == str(Path.home() / "photos") and not home.out_dir.startswith("~")
+
+
+def test_a_bad_folder_is_named_by_its_setting(corpus: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DRCNetError, match="^data: "):
+        run_to_end(train(tiny(corpus, tmp_path / "a", data=str(empty))))
+    assert not (tmp_path / "a").exists()  # the folder it made for nothing is gone again
+    with pytest.raises(DRCNetError, match="^val_data: "):
+        run_to_end(train(tiny(corpus, tmp_path / "b", val_data=str(empty))))
