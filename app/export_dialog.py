@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drcnet.compare import check_sidecar_free, sidecar_owner, sidecar_path
+from drcnet.compare import check_sidecar_free, compose_size, sidecar_owner, sidecar_path
 from drcnet.errors import ImageWriteError
-from drcnet.imageio import IMAGE_EXTENSIONS, same_file
+from drcnet.imageio import IMAGE_EXTENSIONS, check_output_size, same_file
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif")}
 LAYOUT_LABELS = {
@@ -62,9 +62,11 @@ class ExportDialog(QDialog):
     """Choose layout, format and output file. :meth:`request` gives the answer."""
 
     def __init__(self, folder: Path, stem: str, task: str, split: float, bit_depth: int,
-                 parent: QWidget | None = None, source: Path | None = None) -> None:
+                 parent: QWidget | None = None, source: Path | None = None,
+                 size: tuple[int, int] | None = None) -> None:
         super().__init__(parent)
         self._source = source  # the input photo, which an export never replaces
+        self._size = size  # the photo's width and height, for the format's size limit
         self.setWindowTitle("Export")
         self.setMinimumWidth(520)
         self._folder, self._stem, self._task = folder, stem, task
@@ -202,6 +204,14 @@ class ExportDialog(QDialog):
             QMessageBox.information(self, "Export", f"{p.name} is the input photo; an export "
                                     "never replaces it. Choose another name.")
             return  # not "Replace?" first and a refusal after
+        size = (None if self._size is None else
+                compose_size(self.layout_key(), *self._size))
+        if size is not None:
+            try:  # refused now, not once the restore for it has run
+                check_output_size(p, *size)
+            except ImageWriteError as exc:
+                QMessageBox.information(self, "Export", str(exc))
+                return
         if self.sidecar_check.isChecked():
             try:
                 check_sidecar_free(p)

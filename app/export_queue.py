@@ -62,7 +62,8 @@ class ExportMixin:
             folder = own if own.is_dir() else Path.home()
         dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
                            self.viewer.split_position(), self.image.bit_depth, self,
-                           source=self.image.path)
+                           source=self.image.path,
+                           size=(self.image.rgb.shape[1], self.image.rgb.shape[0]))
         dlg.exif_check.setChecked(self.settings.keep_exif())
         accepted = dlg.exec() == QDialog.DialogCode.Accepted
         request = dlg.request()

@@ -26,6 +26,7 @@ from .imageio import (
     IMAGE_EXTENSIONS,
     Image,
     check_image_type,
+    check_output_size,
     format_note,
     frames_note,
     read_image,
@@ -292,6 +293,7 @@ def restore_files(
         else:
             try:
                 image = read(src)
+                check_output_size(dst, image.rgb.shape[1], image.rgb.shape[0])  # before, not after
                 peaks: list[TilePeak] = []
                 restored = yield from relay(
                     restore_tiled(model, image.rgb, tiles, cancel=cancel, peaks=peaks),

@@ -495,7 +495,9 @@ def summary_sheet(
         raise ValueError("a summary sheet needs at least one panel")
     first = rows[0][0].image
     ph = max(1, round(panel_width * first.shape[0] / first.shape[1]))
-    ph = min(ph, panel_width * 2)
+    # A panorama's panels are letterboxed (_fit_panel) into at least a quarter of their
+    # width, so each label and map stays readable (a 3000×40 photo made 6-px panels).
+    ph = min(max(ph, panel_width // 4), panel_width * 2)
     cols = max(len(r) for r in rows)
     margin = 12
     width = cols * panel_width + (cols + 1) * margin
@@ -788,6 +790,14 @@ def over_checker(rgb: np.ndarray, alpha: np.ndarray, square: int = 8) -> np.ndar
     return (rgb * a + board[..., None].astype(np.float32) * (1.0 - a)).astype(np.float32)
 
 
+def compose_size(layout: str, width: int, height: int) -> tuple[int, int] | None:
+    """The size :func:`compose` makes of a ``width×height`` photo, or None for a sheet
+    (whose panels are small, whatever the photo)."""
+    if layout == "side":
+        return 2 * width + 8, height  # side_by_side's default gap
+    return None if layout == "sheet" else (width, height)
+
+
 def compose(
     layout: str,
     rgb: np.ndarray,
@@ -902,7 +912,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
     from .cli import read_checked
     from .errors import NoWeightsError, WeightsError
-    from .imageio import check_image_type
+    from .imageio import check_image_type, check_output_size
     from .inference import (
         TileConfig,
         apply_strength,
@@ -929,6 +939,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not args.no_sidecar:
         check_sidecar_free(out)  # before the model runs
     image = read_checked(src, args.max_pixels)
+    if size := compose_size(args.layout, image.rgb.shape[1], image.rgb.shape[0]):
+        check_output_size(out, *size)  # before the model runs, not after
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     model = load_model(args.task, device=args.device, variant=args.variant,
                        weights=args.weights)

@@ -34,6 +34,8 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", "
 _ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp", ".bmp")  # BMP: a v5 header's alpha mask
 _FLOAT_SLACK = 1 / 1024  # float samples this far outside [0, 1] are rounding, clipped quietly
 _16BIT_EXTENSIONS = (".png", ".tif", ".tiff")
+# The largest side each format's encoder writes (libwebp: 14-bit sizes; JPEG: 16-bit ones).
+_MAX_SIDE = {".webp": 16383, ".jpg": 65500, ".jpeg": 65500}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers (C4 = DHT, C8 = JPG and CC = DAC are not frames).
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -57,6 +59,7 @@ class Image:
             JPEG, PNG or WebP file, or ``None``.
         frames: how many frames an animated PNG or WebP has, or pages a TIFF (its
             reduced-resolution pages not counted); only the first is read.
+        floating: whether the file held floating-point samples (outputs are integers).
     """
 
     rgb: np.ndarray
@@ -67,6 +70,7 @@ class Image:
     icc: bytes | None = None
     exif: bytes | None = None
     frames: int = 1
+    floating: bool = False  # the file's samples were floating point (written as integers)
 
 
 # --------------------------------------------------------------------------- reading
@@ -205,17 +209,36 @@ def _tiff_pages(raw: bytes, budget: int = 1 << 16) -> int:
 
 def format_note(image: Image, out: PathLike) -> str:
     """What the output's format cannot hold of ``image``: "the .jpg output keeps no
-    transparency", "…no 16-bit depth; it is written in 8 bits", or ""."""
+    transparency", "…no 16-bit depth; it is written in 8 bits", "…no colour profile",
+    "floating-point samples are written as 16-bit integers", or ""."""
     ext = Path(out).suffix.lower()
     lost = []
     if image.alpha is not None and ext not in _ALPHA_EXTENSIONS:
         lost.append("transparency")
     if image.bit_depth == 16 and ext not in _16BIT_EXTENSIONS:
         lost.append("16-bit depth")
-    if not lost:
-        return ""
-    eight = "; it is written in 8 bits" if "16-bit depth" in lost else ""
-    return f"the {ext} output keeps no {' and no '.join(lost)}{eight}"
+    if image.icc is not None and not _profile_fits(image, ext):
+        space = _icc_space(image.icc).decode("ascii", "replace").strip()
+        lost.append(f"colour profile (the input's {space} one; colours may look different)")
+    notes = []
+    if lost:
+        eight = "; it is written in 8 bits" if "16-bit depth" in lost else ""
+        notes.append(f"the {ext} output keeps no {' and no '.join(lost)}{eight}")
+    if image.floating:
+        depth = 16 if ext in _16BIT_EXTENSIONS else 8
+        notes.append(f"the input's floating-point samples are written as {depth}-bit integers")
+    return "; ".join(notes)
+
+
+def _profile_fits(image: Image, ext: str) -> bool:
+    """Whether :func:`write_image` embeds ``image``'s profile in an ``ext`` output: not in a
+    BMP, and only a profile of the colour space written (a CMYK JPEG's profile describes
+    inks, and a gray+alpha input is written as RGBA)."""
+    if ext == ".bmp" or image.icc is None:
+        return ext != ".bmp" or image.icc is None
+    one_channel = image.gray and ext != ".webp" and not (
+        image.alpha is not None and ext in _ALPHA_EXTENSIONS)
+    return _icc_space(image.icc) == (b"GRAY" if one_channel else b"RGB ")
 
 
 def frames_note(image: Image) -> str:
@@ -313,6 +336,7 @@ def _to_image(img: np.ndarray, p: Path) -> Image:
         bit_depth=bit_depth,
         gray=gray,
         path=p,
+        floating=img.dtype in (np.float32, np.float64),
     )
 
 
@@ -607,6 +631,17 @@ def _tiff_with_icc(b: bytes, icc: bytes) -> bytes:
     return _tiff_with_tags(b, [(_TIFF_ICC, 7, len(icc), icc)])
 
 
+def _tiff_with_alpha(b: bytes) -> bytes:
+    """A TIFF whose last sample is declared unassociated alpha (ExtraSamples = 2), as TIFF 6.0
+    asks of any sample beyond the colour ones: OpenCV writes none, so other programs took the
+    fourth channel for an unspecified one (and libtiff warned on reading it back)."""
+    try:
+        order = "<" if b[:2] == b"II" else ">"
+        return _tiff_with_tags(b, [(_TIFF_EXTRA_SAMPLES, 3, 1, struct.pack(order + "H", 2))])
+    except (KeyError, IndexError, struct.error):  # a BigTIFF: as encoded
+        return b
+
+
 def _tiff_with_tags(b: bytes, tags: list[tuple[int, int, int, bytes]]) -> bytes:
     """A TIFF stream with ``tags`` (tag, type, count, value bytes in the stream's byte order)
     in its first IFD: values longer than 4 bytes and a copy of the IFD with the new entries
@@ -644,7 +679,10 @@ def _tiff_value(out: bytearray, order: str, value: bytes) -> bytes:
 # dates) without pointers, whose offsets meant something only in the source block (the maker's
 # private block among them), and without the UNDEFINED blocks that hold numbers in the source's
 # byte order when it is not the TIFF's.
-_TIFF_EXIF_IFD0 = frozenset({0x010E, 0x010F, 0x0110, 0x0132, 0x013B, 0x8298})
+_TIFF_EXIF_IFD0 = frozenset({0x010F, 0x0110, 0x0132, 0x013B, 0x8298})
+# Not ImageDescription (0x010E): ImageJ and tifffile keep the stack's shape there, which
+# would describe a 3-page stack on the 1-page output.
+_TIFF_EXTRA_SAMPLES = 338
 _EXIF_IFD = 0x8769
 _EXIF_SKIP = frozenset({0x927C, 0xA005, 0x8769, 0x8825, 0x0111, 0x0117, 0x0144, 0x0145,
                         0x014A, 0x0201, 0x0202})
@@ -945,6 +983,7 @@ def write_image(
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
     check_output_path(p, inputs)
+    check_output_size(p, rgb.shape[1], rgb.shape[0])
 
     depth = bit_depth if ext in _16BIT_EXTENSIONS else 8
     if gray:
@@ -963,6 +1002,8 @@ def write_image(
     if not ok:
         raise ImageWriteError(f"Cannot write {p}: encoding as {ext} failed.")
     data = buf.tobytes()
+    if ext in (".tif", ".tiff") and pixels.shape[2] in (2, 4):
+        data = _tiff_with_alpha(data)
     if icc is not None or exif is not None:
         data = _embed_meta(data, ext, pixels.shape[2], icc, exif)
     if metadata and ext == ".png":
@@ -982,6 +1023,21 @@ def check_image_type(path: PathLike) -> None:
     if ext not in IMAGE_EXTENSIONS:
         what = f"'{ext}' is not a supported image type" if ext else "it has no file extension"
         raise ImageWriteError(f"Cannot write {p}: {what} (use {', '.join(IMAGE_EXTENSIONS)}).")
+
+
+def check_output_size(path: PathLike, width: int, height: int) -> None:
+    """Refuse an output of ``width×height`` that ``path``'s format cannot hold (WebP at most
+    16383 px a side, JPEG 65500), before the work that would make it.
+
+    Raises:
+        ImageWriteError: saying the limit and what to use instead.
+    """
+    ext = Path(path).suffix.lower()
+    limit = _MAX_SIDE.get(ext)
+    if limit is not None and max(width, height) > limit:
+        raise ImageWriteError(
+            f"Cannot write {path}: {ext} holds at most {limit} pixels a side and this output "
+            f"is {width}×{height}; use .png or .tif.")
 
 
 def check_output_path(path: PathLike, inputs: Iterable[PathLike] = ()) -> None:

@@ -326,6 +326,23 @@ def test_export_dialog_refuses_the_input_without_asking_to_replace_it(
     assert dlg.result() == dlg.DialogCode.Rejected and "is the input photo" in told[0]
 
 
+def test_export_dialog_refuses_a_size_the_format_cannot_hold(qtbot, tmp_path,
+                                                             monkeypatch) -> None:  # noqa: ANN001
+    """Said in the dialog, not after the restore for the export has run."""
+    dlg = ExportDialog(tmp_path, "pano", "derain", 0.4, 8, size=(9000, 40))
+    qtbot.addWidget(dlg)
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information",
+                        staticmethod(lambda parent, title, text: told.append(text)))
+    dlg.layout_buttons["side"].setChecked(True)
+    dlg.path_edit.setText("pano.webp")
+    dlg.accept()
+    assert dlg.result() == dlg.DialogCode.Rejected and "18008×40; use .png" in told[0]
+    dlg.layout_buttons["image"].setChecked(True)  # 9000 px fits a WebP
+    dlg.accept()
+    assert len(told) == 1 and dlg.result() == dlg.DialogCode.Accepted
+
+
 def test_export_dialog_keeps_typed_names_and_refuses_no_name(qtbot, tmp_path,
                                                             monkeypatch) -> None:  # noqa: ANN001
     from PySide6.QtWidgets import QMessageBox

@@ -214,3 +214,19 @@ def test_sibling_image_walks_the_folder_in_file_manager_order(tmp_path: Path) ->
     assert sibling_image(tmp_path / "img_2.png", 1) == tmp_path / "IMG_10.jpg"
     assert sibling_image(tmp_path / "img_2.png", -1) == tmp_path / "IMG_1.tif"
     assert sibling_image(tmp_path / "gone" / "x.png", 1) is None
+
+
+def test_an_output_its_format_cannot_hold_fails_before_the_restore(
+        tmp_path: Path, model: DRCNet, monkeypatch: pytest.MonkeyPatch) -> None:
+    import drcnet.batch
+
+    src = tmp_path / "pano.png"
+    write_image(src, np.zeros((2, 16400, 3), np.float32))
+
+    def no_restore(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("restored an image whose output cannot be written")
+
+    monkeypatch.setattr(drcnet.batch, "restore_tiled", no_restore)
+    (out,) = run(restore_files(model, [(src, tmp_path / "pano.webp")],
+                               TileConfig(tile=32, overlap=8)))
+    assert out.status == FAILED and "holds at most 16383 pixels" in str(out.error)

@@ -538,3 +538,23 @@ def test_default_block_is_the_deepest_of_the_second_stage() -> None:
     assert default_block(four) == DEFAULT_BLOCK == "stage2.enc3"
     assert default_block(four[:2] + four[4:6]) == "stage2.enc1"  # a depth-2 network
     assert default_block(["stage1.enc0"]) == "stage1.enc0"
+
+
+def test_cli_compare_refuses_a_side_by_side_too_wide_for_webp_before_the_model_runs(
+        tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import drcnet.registry
+
+    def no_model(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the model ran before the output size was checked")
+
+    monkeypatch.setattr(drcnet.registry, "load_model", no_model)
+    wide = write_image(tmp_path / "wide.png", np.zeros((4, 9000, 3), np.float32))
+    assert main(["compare", str(wide), "-o", str(tmp_path / "c.webp"), "--task", "denoise",
+                 "--layout", "side", "--device", "cpu"]) == 1
+    assert "this output is 18008×4; use .png or .tif" in capsys.readouterr().err
+
+
+def test_a_panorama_s_sheet_panels_stay_readable() -> None:
+    pano = np.zeros((40, 3000, 3), np.float32)
+    sheet = summary_sheet("t", [[SheetPanel(pano, "Input"), SheetPanel(pano, "Restored")]])
+    assert sheet.shape[0] >= 34 + 480 // 4 + 12  # title, a quarter-width panel, margins

@@ -891,3 +891,73 @@ def test_a_png_without_its_header_is_refused_in_our_words_only(tmp_path: Path, c
     with pytest.raises(ImageReadError, match="without its header chunk"):
         read_image(bad)
     assert capfd.readouterr().err == ""
+
+
+def test_an_output_too_large_for_its_format_is_refused_up_front(tmp_path: Path) -> None:
+    from drcnet.imageio import check_output_size
+
+    check_output_size(tmp_path / "ok.webp", 16383, 20)
+    check_output_size(tmp_path / "wide.png", 70000, 20)  # PNG has no such limit
+    with pytest.raises(ImageWriteError, match=r"\.webp holds at most 16383 pixels a side and "
+                                              r"this output is 16384×20; use \.png or \.tif"):
+        check_output_size(tmp_path / "x.webp", 16384, 20)
+    with pytest.raises(ImageWriteError, match="at most 65500"):
+        check_output_size(tmp_path / "x.jpg", 10, 65501)
+    with pytest.raises(ImageWriteError, match="16383"):  # not libwebp's bare "failed"
+        write_image(tmp_path / "pano.webp", np.zeros((2, 16400, 3), np.float32))
+
+
+def test_a_tiff_with_alpha_declares_it(tmp_path: Path) -> None:
+    """TIFF 6.0: a sample past the colour ones needs ExtraSamples (2 = unassociated alpha)."""
+    from drcnet.imageio import _TIFF_EXTRA_SAMPLES, _tiff_ifd0
+
+    rgb = _rand_rgb().astype(np.float32) / 255
+    alpha = np.linspace(0, 1, rgb.shape[0] * rgb.shape[1], dtype=np.float32).reshape(
+        rgb.shape[:2])
+    for depth in (8, 16):
+        p = write_image(tmp_path / f"a{depth}.tif", rgb, alpha=alpha, bit_depth=depth)
+        assert _tiff_ifd0(p.read_bytes())[_TIFF_EXTRA_SAMPLES] == 2
+        back = read_image(p)
+        assert np.abs(back.alpha - alpha).max() < 1 / 255 + 1e-6
+    plain = write_image(tmp_path / "rgb.tif", rgb)
+    assert _TIFF_EXTRA_SAMPLES not in _tiff_ifd0(plain.read_bytes())
+
+
+def test_a_tiff_s_image_description_is_not_carried_over(tmp_path: Path) -> None:
+    """ImageJ keeps a stack's shape there; on a 1-page output it describes what is not."""
+    from drcnet.imageio import _tiff_with_tags
+
+    ok, buf = cv2.imencode(".tif", _rand_rgb())
+    text = b"ImageJ=1.11a\nimages=3\nslices=3\n\x00"
+    src = tmp_path / "stack.tif"
+    src.write_bytes(_tiff_with_tags(buf.tobytes(), [(0x010E, 2, len(text), text),
+                                                    (0x010F, 2, 6, b"Maker\x00")]))
+    image = read_image(src)
+    out = write_image(tmp_path / "out.tif", image.rgb, exif=image.exif)
+    data = out.read_bytes()
+    assert b"images=3" not in data and b"Maker" in data  # the camera's make still is
+
+
+def test_format_note_says_what_a_profile_or_float_samples_become(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from drcnet.imageio import Image, format_note
+
+    def profile(space: bytes) -> bytes:
+        return bytes(16) + space + bytes(108)
+
+    rgb = np.zeros((4, 4, 3), np.float32)
+    img = Image(rgb, None, 8, False, tmp_path / "a.jpg", icc=profile(b"RGB "))
+    assert format_note(img, "out.png") == ""
+    assert format_note(img, "out.bmp") == ("the .bmp output keeps no colour profile (the "
+                                           "input's RGB one; colours may look different)")
+    cmyk = replace(img, icc=profile(b"CMYK"))
+    assert "keeps no colour profile (the input's CMYK one" in format_note(cmyk, "out.jpg")
+    gray_alpha = Image(rgb, np.ones((4, 4), np.float32), 8, True, img.path,
+                       icc=profile(b"GRAY"))
+    assert "colour profile" in format_note(gray_alpha, "out.png")  # written as RGBA
+    assert format_note(replace(gray_alpha, alpha=None), "out.png") == ""
+    floating = Image(rgb, None, 16, False, tmp_path / "f.tif", floating=True)
+    assert format_note(floating, "out.tif") == ("the input's floating-point samples are "
+                                                "written as 16-bit integers")
+    assert "8-bit integers" in format_note(floating, "out.jpg")
