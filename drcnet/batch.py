@@ -249,6 +249,7 @@ def restore_files(
     params: ExportParams | None = None,
     strength: float = 1.0,
     keep_exif: bool = True,
+    jpeg_quality: int = 95,
 ) -> Generator[BatchProgress, None, list[FileResult]]:
     """Restore each ``(src, dst)`` pair with ``model`` as it is configured, tile by tile.
 
@@ -271,6 +272,7 @@ def restore_files(
         keep_exif: whether PNG and JPEG outputs keep their input's EXIF camera record
             (upright, without thumbnail or location: :func:`~drcnet.imageio.upright_exif`);
             the colour profile is kept either way, as the colours depend on it.
+        jpeg_quality: JPEG outputs' quality, 1–100.
 
     Yields:
         :class:`BatchProgress` after each tile and once at the end of each file.
@@ -305,7 +307,8 @@ def restore_files(
                 write_image(dst, apply_strength(image.rgb, restored, strength),
                             alpha=image.alpha, bit_depth=image.bit_depth, inputs=inputs,
                             gray=image.gray, metadata=meta, icc=image.icc,
-                            exif=image.exif if keep_exif else None)
+                            exif=image.exif if keep_exif else None,
+                            jpeg_quality=jpeg_quality)
                 result = FileResult(src, dst, RESTORED, range=report,
                                     seconds=time.perf_counter() - start,
                                     note="; ".join(n for n in (frames_note(image),

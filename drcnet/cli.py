@@ -52,6 +52,23 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
+def _jpeg_quality(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be 1 to 100, got {value}")
+    return value
+
+
+def add_jpeg_quality_option(p: argparse.ArgumentParser) -> None:
+    """``--jpeg-quality`` (restore and compare)."""
+    p.add_argument("--jpeg-quality", type=_jpeg_quality, default=95, metavar="Q",
+                   help="quality of .jpg outputs, 1-100 (default 95; chroma at half "
+                        "resolution, 4:2:0); .webp outputs are always lossless")
+
+
 def _fail(message: str, code: int = EXIT_FAILURE) -> int:
     print(f"drcnet: error: {message}", file=sys.stderr)
     return code
@@ -158,6 +175,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         results = run(restore_files(model, pairs, tiles, overwrite=not args.skip_existing,
                                     params=params, strength=args.strength,
                                     keep_exif=not args.no_exif,
+                                    jpeg_quality=args.jpeg_quality,
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
     except KeyboardInterrupt:
         if len(pairs) > 1:  # what is on disk: the finished outputs are kept
@@ -264,6 +282,7 @@ def add_strength_option(p: argparse.ArgumentParser) -> None:
 
 def add_exif_option(p: argparse.ArgumentParser) -> None:
     """``--no-exif``: see :func:`drcnet.imageio.upright_exif`."""
+    add_jpeg_quality_option(p)
     p.add_argument("--no-exif", action="store_true",
                    help="write no EXIF camera record (by default PNG, JPEG, WebP and TIFF "
                         "outputs keep the input's, upright, without thumbnail or GPS "

@@ -687,6 +687,7 @@ def write_export(
     gray: bool = False,
     icc: bytes | None = None,
     exif: bytes | None = None,
+    jpeg_quality: int = 95,
 ) -> Path:
     """Write an export image (atomically, never over an input) with its parameters.
 
@@ -720,7 +721,8 @@ def write_export(
         staged = _stage_text(sidecar_path(p), json.dumps(record, indent=2) + "\n")
     try:
         written = write_image(p, rgb, alpha=alpha, bit_depth=bit_depth, inputs=inputs,
-                              metadata=params.png_metadata(), gray=gray, icc=icc, exif=exif)
+                              metadata=params.png_metadata(), gray=gray, icc=icc, exif=exif,
+                              jpeg_quality=jpeg_quality)
     except BaseException:
         if staged is not None:
             staged.unlink(missing_ok=True)
@@ -860,7 +862,12 @@ def sheet_title(params: ExportParams) -> str:
 
 def register(subparsers: Any) -> None:
     """Add ``drcnet compare`` to the CLI's subcommands."""
-    from .cli import add_repair_option, add_strength_option, add_variant_option
+    from .cli import (
+        add_jpeg_quality_option,
+        add_repair_option,
+        add_strength_option,
+        add_variant_option,
+    )
     from .devices import DEVICE_CHOICES
     from .registry import TASKS
 
@@ -902,6 +909,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-labels", action="store_true", help="no text on side/split layouts")
     p.add_argument("--no-sidecar", action="store_true", help="no JSON sidecar")
     add_repair_option(p)
+    add_jpeg_quality_option(p)
     add_strength_option(p)
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
@@ -995,7 +1003,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     depth = 8 if args.layout == "sheet" else image.bit_depth
     other = None if args.no_sidecar else sidecar_owner(out)
     write_export(out, result, params, inputs=[src], bit_depth=depth,
-                 sidecar=not args.no_sidecar,
+                 sidecar=not args.no_sidecar, jpeg_quality=args.jpeg_quality,
                  **carried_meta(args.layout, image.icc, image.exif))
     print(f"{src} -> {out}", file=sys.stderr)
     if other is not None:

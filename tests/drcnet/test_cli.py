@@ -527,3 +527,18 @@ def test_restore_says_only_the_first_frame_is_restored(tmp_path, weights, capsys
                  "--task", "denoise", "--weights", str(weights), "--device", "cpu", "-q"]) == 0
     assert ("drcnet: note: anim.webp: only the first of its 2 frames is restored"
             in capsys.readouterr().err)
+
+
+def test_jpeg_quality_option(tmp_path, weights, photo, capsys) -> None:  # noqa: ANN001
+    base = ["--task", "denoise", "--weights", str(weights), "--device", "cpu", "-q"]
+    sizes = {}
+    for q in (30, 95):
+        out = tmp_path / f"q{q}.jpg"
+        assert main(["restore", str(photo), "-o", str(out), "--jpeg-quality", str(q),
+                     *base]) == 0
+        sizes[q] = out.stat().st_size
+    assert sizes[30] < sizes[95] * 0.7
+    with pytest.raises(SystemExit) as exit_:
+        main(["restore", str(photo), "-o", str(tmp_path / "x.jpg"), "--jpeg-quality", "0",
+              *base])
+    assert exit_.value.code == 2 and "must be 1 to 100" in capsys.readouterr().err
