@@ -300,7 +300,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._pasting: set[Path] = set()  # pasted images being written
         self._exporting = False
         self._dropped_export = ""  # a notice for the next "model ready" message
-        self._weights_note = ""  # likewise: an opened weight file names no task we have
+        self._ready_note = ""  # likewise: an opened weight file names no task we have, …
+        self._device_kept = ""  # a remembered device not here now: kept for the next start
         self._weights_serial = 0  # the latest Open Weights (an earlier one's check is stale)
         # key → (PSNR, SSIM, note), or the reason it could not be scored
         self._metrics: dict[str, tuple[float, float, str] | str] = {}
@@ -621,7 +622,14 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.controls.set_variant(self.controls.task(), variant)
         # First run: the first accelerator if there is one (CUDA, then MPS), else the CPU.
         found = [d for d, _ in available_devices()]
-        self.controls.set_device(device or s.device(found[1] if len(found) > 1 else "cpu"))
+        wanted = device or s.device(found[1] if len(found) > 1 else "cpu")
+        if wanted not in found and device is None:  # remembered, on a machine without it
+            same_kind = [d for d in found if d.split(":")[0] == wanted.split(":")[0]]
+            used = same_kind[0] if same_kind else "cpu"
+            self._device_kept = wanted  # a GPU away for now stays the choice for next time
+            self._ready_note = f"{wanted}, used last, is not available: using {used}"
+            wanted = used
+        self.controls.set_device(wanted)
         self._show_model_knobs()
         self.controls.set_run(s.preview_size(), s.tile(), s.auto_refine(), s.ensemble(),
                               s.tile_auto(), s.repair())
@@ -644,7 +652,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         s = self.settings
         s.set_task(self.controls.task())
         s.set_variant(self.controls.task(), self.controls.variant())
-        s.set_device(self.controls.device())
+        if not self._device_kept:  # else the remembered one, not the stand-in, stays
+            s.set_device(self.controls.device())
         self._remember_knobs()
         self._remember_tile()
         s.set_preview_size(self.controls.preview_size())
@@ -948,7 +957,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
         def done(_: object) -> None:
             if serial == self._weights_serial and not self._shut:
-                self._weights_note = note or ""
+                self._ready_note = note or ""
                 self._use_weight_file(task, p)
 
         def failed(message: str) -> None:
@@ -1203,7 +1212,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.controls.set_auto_tile(info.train_crop or DEFAULT_TILE)
         self.maps_dock.widget().updateGeometry()  # the block names may widen the panel
         dropped, self._dropped_export = self._dropped_export, ""
-        note, self._weights_note = self._weights_note, ""
+        note, self._ready_note = self._ready_note, ""
         said = " · ".join(x for x in (dropped, note) if x)
         self.statusBar().showMessage(f"{info.task} model ready on {info.device}"
                                      + (f" · {said}" if said else ""), 10000 if said
@@ -1280,6 +1289,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._on_task_changed(self.controls.task())  # another model: as a task change
 
     def _on_device_changed(self, device: str) -> None:
+        self._device_kept = ""  # the user's own choice now
         self.settings.set_device(device)
         self.cancel_restore(quiet=True)
         self.model_pending = True

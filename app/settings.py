@@ -150,7 +150,8 @@ class Settings:
         self._q.remove(f"knobs/{task}-{variant}")
 
     def tile(self, default: int = DEFAULT_TILE) -> int:
-        return int(self._get("run/tile", default, int))
+        tile = int(self._get("run/tile", default, int))
+        return default if tile < 0 else tile  # a damaged value must not mean "whole image"
 
     def set_tile(self, tile: int) -> None:
         self._set("run/tile", tile)

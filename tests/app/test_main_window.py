@@ -336,6 +336,39 @@ def test_a_tile_stored_by_an_earlier_version_is_kept() -> None:
     assert s.tile_auto()
 
 
+def test_a_damaged_tile_setting_does_not_turn_tiling_off() -> None:
+    from app.settings import Settings
+    from drcnet.inference import DEFAULT_TILE
+
+    s = Settings()
+    s._set("run/tile", -5)
+    assert s.tile() == DEFAULT_TILE  # -5 read as 0 would restore whole photos in one pass
+    s.set_tile(0)
+    assert s.tile() == 0  # "whole image" chosen on purpose stays
+
+
+def test_a_remembered_device_not_here_is_said_and_kept_for_next_time(
+        weights_dir, qtbot) -> None:  # noqa: ANN001
+    from app.settings import Settings
+
+    s = Settings()
+    s.set_device("cuda:1")  # a GPU away for now (or another machine's)
+    s.sync()
+    from app.main_window import MainWindow
+
+    w = MainWindow(task="denoise")  # no device given: the remembered one
+    qtbot.addWidget(w)
+    try:
+        assert w.controls.device() == "cpu"
+        qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
+        assert "cuda:1, used last, is not available: using cpu" in \
+            w.statusBar().currentMessage()
+        w.save_settings()
+        assert Settings().device() == "cuda:1"  # not replaced by the stand-in
+    finally:
+        w.shutdown()
+
+
 def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
     w = make_window()
     w.maps_dock.show()
