@@ -797,11 +797,20 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._image_serial += 1
         self.cancel_restore(quiet=True)
         dropped = self._drop_export()
+        before = self.image
         self.image, self.small = opened.image, opened.small
         self._forget_results()
         self._preview_floor = self._preview_serial + 1
         self._metrics, self._metrics_asked = {}, {}
-        self.reference = None
+        # The reference is the clean version of one photo: it stays when that photo is
+        # opened again (as it was), and goes, said, with another one.
+        ref = self.reference
+        if ref is not None and not (before is not None and same_file(before.path,
+                                                                       opened.image.path)
+                                    and ref.rgb.shape == opened.image.rgb.shape):
+            self.reference = None
+            dropped = "; ".join(x for x in (dropped, f"reference {ref.path.name} cleared "
+                                            "(it belongs to the last image)") if x)
         self._hover = (-1, -1)  # a position on the last image means nothing on this one
         path = opened.image.path
         h, w = opened.image.rgb.shape[:2]

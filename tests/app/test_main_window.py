@@ -908,6 +908,23 @@ def test_the_input_is_scored_at_the_restored_image_s_scale(make_window, tmp_path
     assert w.controls.metrics_label.text().count("full resolution") == 2
 
 
+def test_the_reference_stays_with_its_photo(make_window, image_path, tmp_path, picture,
+                                           open_settled, qtbot) -> None:  # noqa: ANN001
+    clean = picture(tmp_path / "clean.png", 96, 72, seed=5)
+    w = make_window()
+    open_settled(w, image_path)
+    w.load_reference(clean)
+    qtbot.waitUntil(lambda: w.reference is not None)
+    open_settled(w, image_path)  # the same photo again: its reference still applies
+    assert w.reference is not None
+    qtbot.waitUntil(lambda: "input" in w._metrics and "output" in w._metrics)
+    other = picture(tmp_path / "other.png", 96, 72, seed=9)
+    open_settled(w, other)  # another photo: the reference is not its clean version
+    assert w.reference is None
+    assert "reference clean.png cleared (it belongs to the last image)" in \
+        w.statusBar().currentMessage()
+
+
 def test_a_score_that_fails_says_so(make_window, tmp_path, picture, open_settled,
                                     qtbot) -> None:  # noqa: ANN001
     tiny = picture(tmp_path / "tiny.png", 8, 8)
