@@ -60,6 +60,8 @@ class Image:
         frames: how many frames an animated PNG or WebP has, or pages a TIFF (its
             reduced-resolution pages not counted); only the first is read.
         floating: whether the file held floating-point samples (outputs are integers).
+        xmp: whether the file holds an XMP packet (keywords, ratings, rights), which outputs
+            do not carry (its orientation and edit settings would no longer hold).
     """
 
     rgb: np.ndarray
@@ -71,6 +73,7 @@ class Image:
     exif: bytes | None = None
     frames: int = 1
     floating: bool = False  # the file's samples were floating point (written as integers)
+    xmp: bool = False  # the file holds XMP metadata (outputs do not carry it)
 
 
 # --------------------------------------------------------------------------- reading
@@ -131,7 +134,30 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
     meta = _read_meta(raw)
     if not raw.startswith(b"RIFF"):  # WebP: browsers and libwebp show it unturned
         img = _apply_orientation(img, _exif_orientation(meta["exif"]))
-    return replace(_to_image(img, p), frames=_frame_count(raw), **meta)
+    return replace(_to_image(img, p), frames=_frame_count(raw), xmp=_has_xmp(raw), **meta)
+
+
+_XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
+_XMP_TIFF = 700
+
+
+def _has_xmp(raw: bytes) -> bool:
+    """Whether a JPEG, PNG, WebP or TIFF stream holds an XMP packet (keywords, ratings,
+    rights, editing history), which outputs do not carry."""
+    with contextlib.suppress(struct.error, IndexError, KeyError):
+        if raw.startswith(b"\xff\xd8"):
+            return any(m == 0xE1 and raw[a : a + len(_XMP_JPEG)] == _XMP_JPEG
+                       for m, a, _ in _jpeg_segments(raw))
+        if raw.startswith(_PNG_SIGNATURE):
+            return any(k == b"iTXt" and raw[a : a + 18] == b"XML:com.adobe.xmp\x00"
+                       for k, a, _ in _png_chunks(raw))
+        if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+            return any(k == b"XMP " for k, _, _ in _webp_chunks(raw))
+        if raw[:4] in (b"II*\x00", b"MM\x00*"):
+            order = "<" if raw[:2] == b"II" else ">"
+            return any(struct.unpack(order + "H", e[:2])[0] == _XMP_TIFF
+                       for e in _tiff_entries(raw)[2])
+    return False
 
 
 def _apng_header(raw: bytes) -> tuple[int, bool]:
@@ -227,6 +253,8 @@ def format_note(image: Image, out: PathLike) -> str:
     if image.floating:
         depth = 16 if ext in _16BIT_EXTENSIONS else 8
         notes.append(f"the input's floating-point samples are written as {depth}-bit integers")
+    if image.xmp:
+        notes.append("the input's XMP metadata (keywords, ratings, rights) is not carried over")
     return "; ".join(notes)
 
 

@@ -961,3 +961,27 @@ def test_format_note_says_what_a_profile_or_float_samples_become(tmp_path: Path)
     assert format_note(floating, "out.tif") == ("the input's floating-point samples are "
                                                 "written as 16-bit integers")
     assert "8-bit integers" in format_note(floating, "out.jpg")
+
+
+def test_xmp_is_found_and_its_loss_said(tmp_path: Path) -> None:
+    from drcnet.imageio import _add_png_text, _jpeg_segment, _png_chunk, format_note
+
+    packet = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><dc:rights>(c) me</dc:rights></x:xmpmeta>"
+    ok, buf = cv2.imencode(".jpg", _rand_rgb())
+    jpg = buf.tobytes()
+    (tmp_path / "x.jpg").write_bytes(jpg[:2] + _jpeg_segment(
+        0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + packet) + jpg[2:])
+    ok, buf = cv2.imencode(".png", _rand_rgb())
+    png = buf.tobytes()
+    itxt = _png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + packet)
+    (tmp_path / "x.png").write_bytes(png[:33] + itxt + png[33:])
+    for name in ("x.jpg", "x.png"):
+        image = read_image(tmp_path / name)
+        assert image.xmp, name
+        assert "XMP metadata (keywords, ratings, rights) is not carried over" in \
+            format_note(image, "out.png")
+    plain = write_image(tmp_path / "plain.png", _rand_rgb().astype(np.float32) / 255)
+    assert not read_image(plain).xmp
+    texted = tmp_path / "texted.png"  # a text chunk of another keyword is no XMP
+    texted.write_bytes(_add_png_text(plain.read_bytes(), {"drcnet.t": "0.7"}))
+    assert not read_image(texted).xmp
