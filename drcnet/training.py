@@ -541,6 +541,10 @@ class _CsvLog:
                                                 else row[k]) for k in self.FIELDS])
 
 
+# The task each paired benchmark layout was published for.
+_LAYOUT_TASKS = {"rain13k": "derain", "gopro": "deblur", "sidd": "denoise"}
+
+
 def _worker_message(text: str) -> str:
     """A DataLoader worker's error re-raised in the trainer carries the worker's traceback
     in its message; the user needs its last line."""
@@ -904,6 +908,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         f"training pairs: {type(train_set).__name__} on "
         f"{device if isinstance(train_set, GpuSynthesizer) else 'cpu'}"))
     if isinstance(train_set, PairedFolder):
+        made_for = _LAYOUT_TASKS.get(cfg.layout)
+        if made_for is not None and made_for != cfg.task:  # allowed: any paired data fits
+            yield TrainProgress(step, cfg.steps, message=(
+                f"layout={cfg.layout} is the {made_for} benchmark's layout, but this run "
+                f"trains a {cfg.task} model (its weights are exported for {cfg.task})"))
         note = small_note(train_set.mirrored, len(train_set), cfg.crop, mirrored=True)
         if train_set.unpaired:
             yield TrainProgress(step, cfg.steps,

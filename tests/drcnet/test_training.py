@@ -341,6 +341,9 @@ def test_paired_training_validates_on_pairs_of_its_layout(corpus: Path, tmp_path
     assert math.isfinite(float(read_metadata(result.weights)["val_psnr"]))
     assert any(r.message == "1 of 2 pairs are smaller than the 32-px crop and are mirrored at "
                "their edges to fit (1.png)" for r in records)
+    # noisy pairs in Rain13k's folders train a denoiser, as asked, and it is said
+    assert any(r.message == "layout=rain13k is the derain benchmark's layout, but this run "
+               "trains a denoise model (its weights are exported for denoise)" for r in records)
     # the clean-photo validation folder of the default configs is not a rain13k set
     with pytest.raises(DRCNetError, match="give val_data a rain13k folder"):
         run_to_end(train(cfg.with_overrides([f"val_data={corpus / 'val'}",
