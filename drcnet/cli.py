@@ -282,7 +282,6 @@ def add_strength_option(p: argparse.ArgumentParser) -> None:
 
 def add_exif_option(p: argparse.ArgumentParser) -> None:
     """``--no-exif``: see :func:`drcnet.imageio.upright_exif`."""
-    add_jpeg_quality_option(p)
     p.add_argument("--no-exif", action="store_true",
                    help="write no EXIF camera record (by default PNG, JPEG, WebP and TIFF "
                         "outputs keep the input's, upright, without thumbnail or GPS "
@@ -339,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_repair_option(p)
     add_strength_option(p)
     add_exif_option(p)
+    add_jpeg_quality_option(p)
     p.add_argument("--skip-existing", action="store_true",
                    help="keep outputs that exist and restore only the others (as Restore "
                         "Files' 'keep'); by default existing outputs are replaced")

@@ -121,6 +121,8 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
     frames, shown = _apng_header(raw) if raw.startswith(_PNG_SIGNATURE) else (0, True)
     if frames and not shown:  # a default image outside the animation: that one is decoded
         data = np.frombuffer(_png_without_animation(raw), np.uint8)
+    elif (straight := _tiff_alpha_as_is(raw)) is not None:
+        data = np.frombuffer(straight, np.uint8)
     try:
         img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error:
@@ -282,9 +284,9 @@ def _decoder_fixes(raw: bytes, img: np.ndarray) -> np.ndarray:
 
     - a gray PNG's transparency key (tRNS) becomes an alpha channel (OpenCV ignores it);
     - a gray+alpha PNG comes back gray+alpha, not as BGRA with three equal channels;
-    - a TIFF's associated (premultiplied) alpha, and the unassociated alpha that libtiff
-      premultiplies on 8-bit reads, become straight alpha again, as everything else here uses
-      (colour under alpha 0 is lost to the premultiplication; it shows nowhere).
+    - a TIFF's associated (premultiplied) alpha becomes straight alpha, as everything else
+      here uses (colour under alpha 0 is lost to the premultiplication; it shows nowhere).
+      Unassociated alpha is decoded as stored (:func:`_tiff_alpha_as_is`).
     """
     try:
         if raw.startswith(_PNG_SIGNATURE) and raw[12:16] == b"IHDR":
@@ -305,11 +307,34 @@ def _decoder_fixes(raw: bytes, img: np.ndarray) -> np.ndarray:
         if raw[:4] in (b"II*\x00", b"MM\x00*") and img.ndim == 3 and img.shape[2] == 4 \
                 and img.dtype in (np.uint8, np.uint16):
             extra = _tiff_ifd0(raw).get(338, 0)  # ExtraSamples: 1 associated, 2 unassociated
-            if extra == 1 or (extra == 2 and img.dtype == np.uint8):
+            if extra == 1:
                 return _unpremultiply(img)
     except (IndexError, KeyError, struct.error):  # a header too damaged to say: as decoded
         pass
     return img
+
+
+def _tiff_alpha_as_is(raw: bytes) -> bytes | None:
+    """A TIFF declaring unassociated alpha (ExtraSamples = 2), with the declaration changed to
+    "unspecified" for the decoder, or None for any other file. libtiff premultiplies such
+    8-bit alpha as it decodes, and dividing it out again cost colour where alpha is low
+    (0.4 levels under 1 %); read unspecified, the samples come back exactly as stored."""
+    if raw[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    try:
+        order = "<" if raw[:2] == b"II" else ">"
+        (ifd,) = struct.unpack(order + "I", raw[4:8])
+        (count,) = struct.unpack(order + "H", raw[ifd : ifd + 2])
+        for k in range(count):
+            e = ifd + 2 + 12 * k
+            tag, typ, n = struct.unpack(order + "HHI", raw[e : e + 8])
+            if tag == _TIFF_EXTRA_SAMPLES and typ == 3 and n == 1:
+                if struct.unpack(order + "H", raw[e + 8 : e + 10])[0] != 2:
+                    return None
+                return raw[: e + 8] + struct.pack(order + "H", 0) + raw[e + 10 :]
+    except struct.error:
+        return None
+    return None
 
 
 def _unpremultiply(img: np.ndarray) -> np.ndarray:
