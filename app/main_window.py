@@ -88,7 +88,7 @@ from drcnet.inference import (
     one_pass,
     overlap_for,
 )
-from drcnet.metrics import psnr, ssim
+from drcnet.metrics import SSIM_WINDOW, psnr, ssim
 from drcnet.range_check import RangeReport, flagged_boxes
 from drcnet.registry import TASKS, check_weight_file, stored_config, task_note, weight_spec
 from drcnet.weights import WEIGHT_SUFFIXES, build_model
@@ -832,6 +832,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                                      + (f" · {dropped}" if dropped else ""), 8000 if dropped
                                      else 5000)
         self._show_output()
+        if self.reference is not None:  # kept (the same photo): its input row now, whether
+            self._refresh_output_metrics()  # or not a model's preview follows
         self._update_metrics_text()
         self.imageOpened.emit(str(path))
         self.request_preview()
@@ -1099,6 +1101,13 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             h, w = out.shape[:2]
             ref = resize_to(self.reference.rgb, w, h)
             scale = f"{'draft' if self.preview.draft else 'preview'} {w}×{h}"
+            if min(w, h) < SSIM_WINDOW:  # a panorama's preview: too thin for SSIM
+                self._score_input(self.image.rgb, self.reference.rgb, full_scale)
+                self._metrics_seq["output"] = self._metrics_seq.get("output", 0) + 1
+                self._metrics["output"] = (f"the {scale} is under {SSIM_WINDOW} px a side; "
+                                           "a full-resolution result is, once made")
+                self._update_metrics_text()
+                return
             src = self.preview.source
             if src is None or src.shape != out.shape:
                 src = None  # scored without the strength; the input scaled as it is

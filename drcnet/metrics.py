@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import torch
 
+from .errors import UsageError
+
 # Wang et al. (2004): 11×11 Gaussian window, σ = 1.5, K1 = 0.01, K2 = 0.03.
 SSIM_WINDOW = 11
 _SSIM_SIGMA = 1.5
@@ -59,7 +61,9 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
     """
     a, b = _check_pair(a, b)
     if min(a.shape[:2]) < SSIM_WINDOW:
-        raise ValueError(f"SSIM needs images at least {SSIM_WINDOW}×{SSIM_WINDOW}, got {a.shape}")
+        h, w = a.shape[:2]  # the data's size, not a bug: a UsageError (still a ValueError)
+        raise UsageError(f"SSIM needs images at least {SSIM_WINDOW}×{SSIM_WINDOW} px, this one "
+                         f"is {w}×{h}")
     if a.ndim == 2:
         a, b = a[:, :, None], b[:, :, None]
     return float(

@@ -925,6 +925,32 @@ def test_the_reference_stays_with_its_photo(make_window, image_path, tmp_path, p
         w.statusBar().currentMessage()
 
 
+def test_a_panorama_s_thin_preview_scores_the_input_at_full_resolution(
+        make_window, tmp_path, picture, open_settled, qtbot) -> None:  # noqa: ANN001
+    pano = picture(tmp_path / "pano.png", 1400, 24)
+    w = make_window()
+    w.controls.set_run(512, 256, False)  # the preview is 512×9: under SSIM's 11×11
+    open_settled(w, pano)
+    w.load_reference(picture(tmp_path / "clean.png", 1400, 24, seed=5))
+    qtbot.waitUntil(lambda: "input" in w._metrics and "output" in w._metrics)
+    assert w._metrics["input"][2] == "full resolution"
+    text = w.controls.metrics_label.text()
+    assert "preview 512×9 is under 11 px a side" in text and "unexpectedly" not in text
+
+
+def test_a_kept_reference_is_scored_without_a_model(make_window, image_path, tmp_path,
+                                                    picture, open_settled, qtbot,
+                                                    empty_weights_dir) -> None:  # noqa: ANN001
+    w = make_window()
+    qtbot.waitUntil(lambda: w.model_missing and w.is_settled(), timeout=30000)
+    open_settled(w, image_path)
+    w.load_reference(picture(tmp_path / "clean.png", 96, 72, seed=5))
+    qtbot.waitUntil(lambda: "input" in w._metrics)
+    open_settled(w, image_path)  # the same photo again: the reference stays, and is scored
+    qtbot.waitUntil(lambda: "input" in w._metrics)
+    assert "computing" not in w.controls.metrics_label.text()
+
+
 def test_a_score_that_fails_says_so(make_window, tmp_path, picture, open_settled,
                                     qtbot) -> None:  # noqa: ANN001
     tiny = picture(tmp_path / "tiny.png", 8, 8)
@@ -933,7 +959,8 @@ def test_a_score_that_fails_says_so(make_window, tmp_path, picture, open_settled
     w.load_reference(picture(tmp_path / "clean.png", 8, 8, seed=5))
     qtbot.waitUntil(lambda: isinstance(w._metrics.get("input"), str))
     text = w.controls.metrics_label.text()
-    assert "could not be scored" in text and "11" in text  # SSIM's smallest window
+    assert "could not be scored: SSIM needs images at least 11×11 px, this one is 8×8" in text
+    assert "unexpectedly" not in text
 
 
 def test_the_input_as_its_own_reference_says_so(make_window, image_path, open_settled,
