@@ -685,6 +685,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         c.taskChanged.connect(self._on_task_changed)
         c.variantChanged.connect(self._on_variant_changed)
         c.deviceChanged.connect(self._on_device_changed)
+        # Picking the device already shown sends no change; it still is the user's choice
+        # (over one remembered from a machine with a GPU).
+        c.device_combo.activated.connect(lambda _: self._keep_device_choice())
         c.knobsChanged.connect(self._on_knobs_changed)
         c.dragFinished.connect(self._on_drag_finished)
         c.runChanged.connect(self._on_run_changed)
@@ -968,7 +971,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
         def done(_: object) -> None:
             if serial == self._weights_serial and not self._shut:
-                self._ready_note = note or ""
+                self._ready_note = "; ".join(x for x in (self._ready_note, note) if x)
                 self._use_weight_file(task, p)
 
         def failed(message: str) -> None:
@@ -1262,6 +1265,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             return
         self.model_missing = missing
         self.model_error = message
+        self._ready_note = ""  # about the model that did not load
         self.info = None
         if variant == FILE_VARIANT and self.settings.weight_file(task) == weights:
             # Not chosen again at the next start (it stays in this session's choice).
@@ -1289,6 +1293,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._check_settled()
 
     def _on_task_changed(self, task: str) -> None:
+        self._weights_serial += 1  # an Open Weights still being checked is for another choice
         self.settings.set_task(task)
         self._show_model_knobs()
         self.controls.set_auto_tile(DEFAULT_TILE)  # until the new model says its crop
@@ -1306,8 +1311,14 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.settings.set_variant(self.controls.task(), variant)
         self._on_task_changed(self.controls.task())  # another model: as a task change
 
+    def _keep_device_choice(self) -> None:
+        if self._device_kept:
+            self._device_kept = ""
+            self.settings.set_device(self.controls.device())
+
     def _on_device_changed(self, device: str) -> None:
         self._device_kept = ""  # the user's own choice now
+        self._weights_serial += 1  # an Open Weights checked for the last choice is stale
         self.settings.set_device(device)
         self.cancel_restore(quiet=True)
         self.model_pending = True

@@ -347,24 +347,30 @@ def test_a_damaged_tile_setting_does_not_turn_tiling_off() -> None:
     assert s.tile() == 0  # "whole image" chosen on purpose stays
 
 
+@pytest.mark.parametrize(("here", "used"), [
+    ([("cpu", "CPU")], "cpu"),
+    ([("cpu", "CPU"), ("cuda:0", "GPU 0")], "cuda:0")])  # one of its kind before the CPU
 def test_a_remembered_device_not_here_is_said_and_kept_for_next_time(
-        weights_dir, qtbot) -> None:  # noqa: ANN001
+        weights_dir, qtbot, monkeypatch, here, used) -> None:  # noqa: ANN001
+    import app.main_window
+    from app.main_window import MainWindow
     from app.settings import Settings
 
+    monkeypatch.setattr(app.main_window, "available_devices", lambda: here)
+    monkeypatch.setattr(MainWindow, "_load_model", lambda self: None)  # no CUDA to load on
     s = Settings()
     s.set_device("cuda:1")  # a GPU away for now (or another machine's)
     s.sync()
-    from app.main_window import MainWindow
-
     w = MainWindow(task="denoise")  # no device given: the remembered one
     qtbot.addWidget(w)
     try:
-        assert w.controls.device() == "cpu"
-        qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
-        assert "cuda:1, used last, is not available: using cpu" in \
-            w.statusBar().currentMessage()
+        assert w.controls.device() == used
+        assert w._ready_note == f"cuda:1, used last, is not available: using {used}"
         w.save_settings()
         assert Settings().device() == "cuda:1"  # not replaced by the stand-in
+        w.controls.device_combo.activated.emit(w.controls.device_combo.currentIndex())
+        w.save_settings()  # the shown device picked: the user's choice from now on
+        assert Settings().device() == used
     finally:
         w.shutdown()
 

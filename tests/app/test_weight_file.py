@@ -244,3 +244,22 @@ def test_weights_option_refuses_what_it_cannot_use(weights_dir: Path, tmp_path: 
         r = run_main([*args, "--screenshot", str(tmp_path / "s.png")], weights_dir, tmp_path)
         assert r.returncode == code, args
         assert "drcnet-studio: error:" in r.stderr and says in r.stderr, (args, r.stderr)
+
+
+def test_a_file_still_loading_when_the_user_moves_on_is_not_switched_to(
+        make_window, image_path, open_settled, make_gate, monkeypatch, qtbot,
+        tmp_path) -> None:  # noqa: ANN001
+    import app.main_window
+
+    w = make_window()
+    open_settled(w, image_path)
+    gate = make_gate(app.main_window.build_model)
+    monkeypatch.setattr(app.main_window, "build_model", gate)
+    mine = own_weights(tmp_path / "mine.safetensors")
+    assert w.open_weights(mine)
+    qtbot.waitUntil(gate.entered.is_set)
+    w.controls.task_combo.setCurrentIndex(w.controls.task_combo.findData("deblur"))
+    gate.release()  # the check ends after the user chose another task
+    qtbot.waitUntil(lambda: w.jobs.pending() == 0 and w.is_settled(), timeout=30000)
+    assert w.controls.task() == "deblur"
+    assert w.controls.weight_file("denoise") is None and w.settings.weight_file("denoise") == ""
