@@ -187,7 +187,7 @@ class TrainConfig:
                              f"got {self.val_size}")
         if self.val_size < 0:
             raise UsageError(f"val_size must be >= 0 (0 = whole images), got {self.val_size}")
-        for key in ("data", "val_data", "out_dir", "export", "init_weights", "cr_features"):
+        for key in _PATH_SETTINGS:
             value = getattr(self, key)
             if value.startswith("~"):  # as a shell would; YAML and --set leave it
                 object.__setattr__(self, key, os.path.expanduser(value))
@@ -232,7 +232,12 @@ class TrainConfig:
                 key, sep, value = item.partition("=")
                 if not sep:
                     raise UsageError(f"override '{item}' must look like key=value")
-                items[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+                key, value = key.strip(), value.strip()
+                if _is_text(key):  # as typed: YAML would read yes/no/off as true/false
+                    items[key] = value[1:-1] if value[:1] == value[-1:] and value[:1] in "'\"" \
+                        and len(value) > 1 else value
+                else:
+                    items[key] = yaml.safe_load(value) if value else ""
         return dataclasses.replace(self, **_coerce(items, "overrides"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -252,6 +257,11 @@ class TrainConfig:
 
 
 _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+_PATH_SETTINGS = ("data", "val_data", "out_dir", "export", "init_weights", "cr_features")
+
+
+def _is_text(key: str) -> bool:
+    return typing.get_type_hints(TrainConfig).get(key) is str
 
 
 def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
@@ -276,8 +286,14 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
                 out[key] = int(value)
             elif kind is float:
                 out[key] = float(value)
-            elif isinstance(value, bool):  # YAML reads off/no/yes as booleans
-                out[key] = "on" if value else "off"
+            elif isinstance(value, bool):  # YAML read off/no/yes/false in a config file
+                if key == "cr" and not value:
+                    out[key] = "none"  # cr: off
+                elif key in _PATH_SETTINGS and not value:
+                    out[key] = ""  # val_data: false, init_weights: no — none
+                else:
+                    raise UsageError(f"setting '{key}' in {where} is text, but YAML read it as "
+                                     f"{str(value).lower()}: put it in quotes")
             else:
                 out[key] = "" if value is None else str(value)
         except UsageError:  # said already, in its own words
@@ -525,6 +541,10 @@ class _CsvLog:
         its resume trains again); returns how many were dropped."""
         with open(self.path, newline="") as f:
             rows = list(csv.reader(f))
+        if not rows:  # emptied (a full disk, a hand edit): the header comes back
+            with open(self.path, "w", newline="") as f:
+                csv.writer(f).writerow(self.FIELDS)
+            return 0
         keep = [r for r in rows[1:] if not (r and r[0].isdigit() and int(r[0]) > step)]
         if len(keep) == len(rows) - 1:
             return 0

@@ -203,8 +203,16 @@ def test_a_missing_optimizer_state_keeps_the_clock_and_says_so(corpus: Path,
                for r in records)
     after = torch.load(run / "state.pt", weights_only=True)
     assert after["elapsed_s"] >= before["elapsed_s"] * 0.99  # the schedule's clock went on
-    assert after["best_psnr"] == pytest.approx(before["best_psnr"], abs=1e-3) or \
-        after["best_psnr"] > before["best_psnr"]
+    (run / "state.pt").unlink()  # again: what does the resume itself recover?
+    from drcnet.network import DRCNet
+    from drcnet.training import _load_resume
+
+    net = DRCNet(wf=8, depth=2)
+    state = _load_resume(tiny(corpus, run, steps=5), run, net,
+                         torch.optim.Adam(net.parameters()))
+    assert state["step"] == 5
+    assert state["best_psnr"] == pytest.approx(after["best_psnr"], abs=1e-3)  # best's file
+    assert state["elapsed_s"] == pytest.approx(after["elapsed_s"], abs=0.1)
 
 
 def test_a_rerun_of_a_finished_run_does_not_score_it_again(corpus: Path, tmp_path: Path) -> None:
@@ -226,6 +234,9 @@ def test_rows_logged_after_the_last_checkpoint_are_dropped_on_resume(corpus: Pat
                                     "step 4") for r in records)
     steps = [int(r["step"]) for r in csv.DictReader(open(run / "log.csv"))]
     assert steps == sorted(steps) and steps.count(5) == 1
+    (run / "log.csv").write_text("")  # emptied by hand or a full disk: no crash
+    run_to_end(train(tiny(corpus, run, steps=7, val_data="")))
+    assert [int(r["step"]) for r in csv.DictReader(open(run / "log.csv"))] == [7]
 
 
 @pytest.mark.parametrize("val", ["train", "train/sub", "."])
@@ -657,7 +668,15 @@ def test_settings_that_would_fail_mid_run_are_usage_errors(tmp_path: Path) -> No
     with pytest.raises(UsageError, match="unknown cr 'bogus'"):
         TrainConfig(cr="bogus")
     assert TrainConfig().with_overrides(["cr=off"]).cr == "none"  # YAML's off is no 'False'
-    assert TrainConfig().with_overrides(["name=yes"]).name == "on"
+    assert TrainConfig().with_overrides(["name=yes"]).name == "yes"  # text stays as typed
+    assert TrainConfig().with_overrides(["val_data='no'"]).val_data == "no"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("cr: off\nval_data: false\n")  # YAML's booleans, in a config file
+    read = TrainConfig.from_yaml(cfg)
+    assert (read.cr, read.val_data) == ("none", "")
+    cfg.write_text("name: yes\n")
+    with pytest.raises(UsageError, match="'name' .* YAML read it as true: put it in quotes"):
+        TrainConfig.from_yaml(cfg)
     home = TrainConfig(data="~/photos", out_dir="~/runs/x")
     assert home.data == str(Path.home() / "photos") and not home.out_dir.startswith("~")
 
