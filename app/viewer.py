@@ -167,6 +167,10 @@ class ViewState:
     def set(self, scale: float, center: QPointF) -> None:
         self.fit = False
         self.scale = float(np.clip(scale, MIN_SCALE, MAX_SCALE))
+        size = next((c.image_size for c in self.canvases if not c.image_size.isEmpty()), None)
+        if size is not None:  # the view's centre stays on the image: it cannot be panned away
+            center = QPointF(float(np.clip(center.x(), 0, size.width())),
+                             float(np.clip(center.y(), 0, size.height())))
         self.center = QPointF(center)
         self.update()
 
@@ -258,6 +262,9 @@ class ImageCanvas(QWidget):
         if self.image_size.isEmpty():
             return
         s, c = self._explicit()
+        if (factor > 1 and s >= MAX_SCALE) or (factor < 1 and s <= MIN_SCALE):
+            return  # a tiny image fits above the zoom range, a panorama below it: clipping
+            # to the range would move the other way than asked
         pos = QPointF(self.width() / 2, self.height() / 2) if pos is None else pos
         p = self.to_image(pos)
         s2 = float(np.clip(s * factor, MIN_SCALE, MAX_SCALE))
@@ -375,9 +382,10 @@ class ImageCanvas(QWidget):
         fm = p.fontMetrics()
         # The left caption gets up to half the width when both corners have one, the right
         # one what the left leaves; each is shortened to its room (fit_caption).
-        room = (self.width() // (2 if all(self.captions) else 1)) - 16 - 14
+        captions = self.shown_captions()
+        room = (self.width() // (2 if all(captions) else 1)) - 16 - 14
         used = 0
-        for i, text in enumerate(self.captions):
+        for i, text in enumerate(captions):
             if not text:
                 continue
             if i == 1 and used:
@@ -395,6 +403,15 @@ class ImageCanvas(QWidget):
             p.drawRoundedRect(box, 4, 4)
             p.setPen(QColor(235, 235, 235))
             p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def shown_captions(self) -> list[str]:
+        """The captions drawn: split and zoomed in past the divider, the side out of view
+        gets none (an "Input" over nothing but the result misleads)."""
+        captions = list(self.captions)
+        if self.split:
+            x = self.divider_x()
+            captions = [captions[0] if x > 0 else "", captions[1] if x < self.width() else ""]
+        return captions
 
     def _text(self, p: QPainter, text: str, rect: object) -> None:
         p.setPen(QColor(200, 200, 200))
@@ -465,8 +482,13 @@ class ImageCanvas(QWidget):
             self.state.set(s, QPointF(c.x() + dx * share * self.width() / s,
                                       c.y() + dy * share * self.height() / s))
         elif key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight) and self.split:
-            step = -DIVIDER_STEP if key == Qt.Key.Key_BracketLeft else DIVIDER_STEP
-            self.set_split_position(self.split_position + step)
+            x = self.divider_x()
+            if 0 <= x <= self.width():
+                step = -DIVIDER_STEP if key == Qt.Key.Key_BracketLeft else DIVIDER_STEP
+                self.set_split_position(self.split_position + step)
+            else:  # out of view: it comes to the middle of the view, where it can be seen
+                self.set_split_position(self.to_image(QPointF(self.width() / 2, 0)).x()
+                                        / max(1, self.image_size.width()))
             self.splitMoved.emit(self.split_position)
         else:
             super().keyPressEvent(event)
@@ -624,6 +646,7 @@ class Viewer(QWidget):
         self._alpha = alpha if image is not None else None
         self._masks = {}
         self._input = self._pixmap(image) if image is not None else None
+        same_size = image is not None and image.size() == self._size
         self._size = image.size() if image is not None else QSize()
         self._output = None
         self._detail, self._detail_image = None, None
@@ -633,7 +656,13 @@ class Viewer(QWidget):
         self._marks = []
         self.set_warning("")
         self._refresh()
-        self.state.set_fit()  # after the canvases know the size: viewChanged reads the scale
+        # After the canvases know the size (viewChanged reads the scale). The next shot of a
+        # burst, of the same size, keeps the zoom and place, so one detail can be compared
+        # across them; another size starts at fit.
+        if same_size:
+            self.state.update()
+        else:
+            self.state.set_fit()
 
     def set_output(self, image: QImage | None, caption: str = "Restored",
                    message: str = "") -> None:

@@ -424,3 +424,52 @@ def test_high_dpi_100_percent_is_one_screen_pixel_and_enlarged_pixels_stay_crisp
     assert "dpr 2.0 scale 0.5 screen 1.0" in r.stdout  # Ctrl+1: image pixel = screen pixel
     assert "levels 2" in r.stdout  # at 2 screen pixels per image pixel: no smoothing grays
     assert "double-click screen 1.0" in r.stdout
+
+
+@pytest.mark.parametrize(("size", "zoom"), [((4, 4), 1.25), ((40, 60000), 0.8)])
+def test_zoom_never_goes_the_other_way(qtbot, size, zoom) -> None:  # noqa: ANN001
+    """A 4×4 image fits at 19150 %, above the zoom range, and a 60000-px panorama below it:
+    clipping to the range zoomed out on Zoom in and in on Zoom out."""
+    v = shown_viewer(qtbot)
+    v.set_input(to_qimage(np.zeros((*size, 3), np.float32)))
+    fit = v.scale()
+    v.zoom_by(zoom)
+    assert (v.scale() - fit) * (zoom - 1) >= 0
+    v.zoom_by(1 / zoom)  # the other way still works
+    assert (v.scale() - fit) * (zoom - 1) <= 1e-9
+
+
+def test_the_image_cannot_be_panned_out_of_view(viewer, qtbot) -> None:  # noqa: ANN001
+    viewer.set_mode("after")
+    c = viewer.single
+    viewer.zoom_by(2.0)
+    for _ in range(40):
+        qtbot.keyClick(c, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert c._explicit()[1].x() == pytest.approx(200)  # the image's right edge mid-view
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=QPoint(400, 250))
+    qtbot.mouseMove(c, QPoint(790, 490))
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=QPoint(790, 490))
+    centre = c._explicit()[1]
+    assert 0 <= centre.x() <= 200 and 0 <= centre.y() <= 100
+
+
+def test_the_next_image_of_the_same_size_keeps_the_zoom_and_place(viewer) -> None:  # noqa: ANN001
+    viewer.zoom_by(3.0)
+    scale, centre = viewer.scale(), viewer.single._explicit()[1]
+    viewer.set_input(to_qimage(np.ones((100, 200, 3), np.float32)))  # the next of a burst
+    assert viewer.scale() == pytest.approx(scale) and viewer.single._explicit()[1] == centre
+    viewer.set_input(to_qimage(np.ones((120, 200, 3), np.float32)))  # another size: fit
+    assert viewer.state.fit
+
+
+def test_a_split_divider_out_of_view_takes_its_caption_and_comes_back_on_a_key(
+        viewer, qtbot) -> None:  # noqa: ANN001
+    viewer.set_mode("compare")
+    viewer.set_compare_style("split")
+    c = viewer.single
+    viewer.zoom_by(4.0)
+    c.state.set(c.state.scale, QPointF(180, 50))  # right of the divider: all restored
+    assert c.divider_x() < 0
+    assert c.captions[0] and c.shown_captions() == ["", c.captions[1]]  # no "Input" drawn
+    qtbot.keyClick(c, Qt.Key.Key_BracketLeft)  # out of view: it comes to the view's middle
+    assert c.divider_x() == pytest.approx(c.width() / 2, abs=1)
