@@ -702,6 +702,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.viewer.hovered.connect(self._on_hover)
         self.viewer.modeChanged.connect(self._on_mode_changed)
         self.viewer.viewChanged.connect(self._update_focus)
+        self.viewer.viewChanged.connect(self._update_preview_caption)
         self.viewer.viewChanged.connect(self._update_zoom_label)
         self.style_combo.currentIndexChanged.connect(
             lambda _: self.set_compare_style(str(self.style_combo.currentData())))
@@ -1695,15 +1696,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.restoreShown.emit()
         elif self.preview is not None:
             a = self.preview.analysis
-            h, w = a.restored.shape[:2]
-            stale = "" if a.knobs == self.knobs() else " · updating…"
-            kind = "draft" if self.preview.draft else "preview"
             area = self._current_area()
-            shows = (f"full resolution in view, {kind} {w}×{h} elsewhere" if area is not None
-                     else f"{kind} {w}×{h}")
-            self.viewer.set_output(
-                self._preview_qimage, f"Restored · {shows} · "
-                f"{knob_caption(a.knobs)}{self._strength_caption()}{stale}")
+            self.viewer.set_output(self._preview_qimage, self._preview_caption(area))
             self._show_range(a.range, a.restored.shape[:2])
         else:
             self.viewer.set_output(None, caption="", message=(
@@ -1734,6 +1728,31 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 or area.width() * area.height() > share * h * w):
             return None
         return (area.y(), area.x(), area.height(), area.width())
+
+    def _preview_caption(self, area: AreaDone | None) -> str:
+        """The caption over a preview, with the finished focus area ``area``: "full
+        resolution in view" only while that area covers the view (panned on, the view shows
+        the stretched preview until the new area is done)."""
+        assert self.preview is not None
+        a = self.preview.analysis
+        h, w = a.restored.shape[:2]
+        stale = "" if a.knobs == self.knobs() else " · updating…"
+        kind = "draft" if self.preview.draft else "preview"
+        shows = f"{kind} {w}×{h}"
+        if area is not None:
+            y, x, ah, aw = area.box
+            view = self.viewer.visible_area()
+            covers = not view.isEmpty() and QRect(x, y, aw, ah).contains(view)
+            shows = (f"full resolution in view, {shows} elsewhere" if covers else
+                     f"{shows}, full resolution in part")
+        return (f"Restored · {shows} · {knob_caption(a.knobs)}{self._strength_caption()}"
+                f"{stale}")
+
+    def _update_preview_caption(self) -> None:
+        """As the view moves: whether the focus area still covers it."""
+        if not self._full_current() and self.preview is not None \
+                and self._current_area() is not None:
+            self.viewer.set_output_caption(self._preview_caption(self._current_area()))
 
     def _current_area(self) -> AreaDone | None:
         """The focus area the running restore has finished, if it restores what the

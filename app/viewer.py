@@ -673,6 +673,12 @@ class Viewer(QWidget):
         self._output_message = message
         self._refresh()
 
+    def set_output_caption(self, caption: str) -> None:
+        """Only the restored image's caption (cheap: as the view pans)."""
+        if caption != self._output_caption:
+            self._output_caption = caption
+            self._refresh()
+
     def set_detail(self, area: QRect | None, image: QImage | None) -> None:
         """A full-resolution piece of the restored image, ``image``, covering ``area`` (input
         pixels), drawn over the restored layer wherever that shows; ``None`` removes it."""

@@ -61,6 +61,11 @@ def test_the_area_in_view_is_shown_before_the_whole_is_done(
         assert area is not None and area.box == w._focus_box
         assert w.full is None or not w._full_current()  # the whole is still being restored
         assert "full resolution in view" in w.viewer.single.captions[0]
+        w.viewer.state.set(2.0, QPointF(150, 100))  # panned away: the view shows the preview
+        caption = w.viewer.single.captions[0]
+        assert "full resolution in view" not in caption and "full resolution in part" in caption
+        w.viewer.state.set(2.0, QPointF(450, 300))  # and back over the area
+        assert "full resolution in view" in w.viewer.single.captions[0]
         piece = shown(w._area_image[0])
         assert piece.shape == (h, wd, 3)
         # The pixel readout over the area gives the area's full-resolution values.
