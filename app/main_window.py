@@ -158,14 +158,21 @@ class WindowUndoKeys(QObject):
 
 
 class OwnPageKeys(QObject):
-    """An event filter for controls that use Page Up and Page Down themselves (spin boxes,
-    sliders, lists): with one of them in focus the keys step it, and do not open the
-    folder's next or previous image."""
+    """An event filter for controls that use keys themselves: Page Up and Page Down step spin
+    boxes, sliders and lists (not the folder's next or previous image), and a letter or digit
+    in a combo box or list picks an entry by its first letters (not the view shortcuts A, B,
+    C and E: E over the Map choice switched to the EA view)."""
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
-        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
-                and event.key() in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
-                and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):
+            return False
+        plain = event.modifiers() in (Qt.KeyboardModifier.NoModifier,
+                                      Qt.KeyboardModifier.ShiftModifier)
+        page = event.key() in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown) \
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+        typed = plain and isinstance(obj, (QComboBox, QAbstractItemView)) \
+            and event.text().isprintable() and event.text().strip() != ""
+        if page or typed:
             event.accept()  # the widget's key, delivered to it as a key press
             return True
         return False

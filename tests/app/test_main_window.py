@@ -692,6 +692,24 @@ def test_next_and_previous_image_in_the_folder(make_window, image_path, open_set
     qtbot.waitUntil(lambda: "first image" in w.statusBar().currentMessage(), timeout=10000)
 
 
+def test_a_letter_typed_in_a_combo_box_picks_its_entry_not_a_view(make_window, image_path,
+                                                                    open_settled, qtbot) -> None:  # noqa: ANN001, E501
+    w = make_window()
+    open_settled(w, image_path)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    w.maps_dock.show()
+    combo = w.maps.kind_combo
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=5000)
+    qtbot.keyClick(combo, "e")  # E is also the EA view's shortcut
+    assert w.viewer.mode() != "ea"
+    assert combo.currentData() == "energy"  # type-ahead: the entry starting with "E"…
+    w.viewer.setFocus()
+    qtbot.keyClick(w.viewer, "e")  # …and on the image, the view
+    assert w.viewer.mode() == "ea"
+
+
 def test_next_lists_the_folder_off_the_gui_thread_and_presses_add_up(
         make_window, tmp_path, picture, open_settled, make_gate, qtbot,
         monkeypatch) -> None:  # noqa: ANN001
