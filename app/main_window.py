@@ -146,14 +146,28 @@ class _PanelScroll(QScrollArea):
 
 class WindowUndoKeys(QObject):
     """An event filter for input boxes whose value the window's Edit ▸ Undo covers: it keeps
-    a box from claiming the Undo and Redo keys for its own text, so they reach the window."""
+    a box from claiming the Undo and Redo keys for its own text, so they reach the window.
+    Undo with a value typed but not yet entered puts the box's value back first (and only
+    that), as the typing is the last change; Paste with an image (and no text) on the
+    clipboard reaches the window, which opens it."""
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and (
-                event.matches(QKeySequence.StandardKey.Undo)
-                or event.matches(QKeySequence.StandardKey.Redo)):
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):
+            return False
+        if event.matches(QKeySequence.StandardKey.Undo) and isinstance(obj, QAbstractSpinBox) \
+                and obj.cleanText() != obj.textFromValue(obj.value()):
+            obj.lineEdit().setText(obj.textFromValue(obj.value()))  # clears the box's own undo
+            event.accept()  # handled here: the window's Undo waits for the next press
+            return True
+        if event.matches(QKeySequence.StandardKey.Undo) \
+                or event.matches(QKeySequence.StandardKey.Redo):
             event.ignore()  # not the box's: the shortcut system gives the key to the action
             return True
+        if event.matches(QKeySequence.StandardKey.Paste):
+            data = QApplication.clipboard().mimeData()
+            if data is not None and data.hasImage() and not data.hasText():
+                event.ignore()  # a picture, not a number: Edit ▸ Paste opens it
+                return True
         return False
 
 

@@ -81,6 +81,54 @@ def test_undo_keys_in_a_knob_box_undo_the_setting(make_window, image_path, open_
     assert w.controls.knobs().t == pytest.approx(0.6)
 
 
+def test_undo_with_a_value_typed_but_not_entered_puts_only_the_box_back(
+        make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import Qt
+
+    w = make_window()
+    open_settled(w, image_path)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    w.controls.delta_spin.setValue(2e-5)  # one change, entered
+    qtbot.waitUntil(w.undo_action.isEnabled, timeout=5000)
+    entered = w.controls.knobs()
+    box = w.controls.t_spin
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus, timeout=5000)
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "0.6")  # typed, not entered
+    qtbot.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert box.cleanText() == box.textFromValue(entered.t)  # the typing is undone…
+    assert w.controls.knobs() == entered  # …and only that: δ keeps its step
+    qtbot.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert w.controls.knobs().delta != pytest.approx(2e-5)  # the next press undoes δ
+
+
+def test_paste_of_an_image_in_a_knob_box_reaches_the_window(make_window, image_path,
+                                                             open_settled, qtbot, tmp_path,
+                                                             monkeypatch) -> None:  # noqa: ANN001
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+
+    import app.main_window
+
+    monkeypatch.setattr(app.main_window, "paste_folder", lambda: tmp_path / "pasted")
+    w = make_window()
+    open_settled(w, image_path)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    pasted: list[bool] = []
+    w.paste_action.triggered.connect(lambda *_: pasted.append(True))
+    img = QImage(8, 8, QImage.Format.Format_RGB32)
+    img.fill(0xFF336699)
+    QApplication.clipboard().setImage(img)
+    box = w.controls.strength_spin
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus, timeout=5000)
+    qtbot.keyClick(box, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert pasted == [True]
+
+
 def test_the_shortcut_list_is_read_from_the_actions(make_window) -> None:  # noqa: ANN001
     w = make_window()
     text = w.shortcuts_text()
