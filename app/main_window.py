@@ -885,7 +885,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
         urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        if any(u.isLocalFile() for u in urls):
+        paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
+        # The cursor says "no" over the window for what a drop would refuse (a text file).
+        if any(p.suffix.lower() in (*IMAGE_EXTENSIONS, *WEIGHT_SUFFIXES) or p.is_dir()
+               for p in paths):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802

@@ -1369,3 +1369,25 @@ def test_slow_previews_bring_a_hint_once(make_window, image_path, open_settled, 
     qtbot.waitUntil(w2.is_settled, timeout=30000)
     qtbot.waitUntil(lambda: w2._slow_hint_given, timeout=30000)
     assert "(256 px: about" in w2.statusBar().currentMessage()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # QDragEnterEvent's only constructor
+def test_a_drag_of_what_a_drop_would_refuse_is_not_accepted(make_window, image_path,
+                                                            tmp_path) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QDragEnterEvent
+
+    w = make_window()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x")
+
+    def accepted(*paths) -> bool:  # noqa: ANN002
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        event = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
+                                Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        event.ignore()
+        w.dragEnterEvent(event)
+        return event.isAccepted()
+
+    assert not accepted(notes)  # the cursor says no, instead of an error box after the drop
+    assert accepted(image_path) and accepted(tmp_path) and accepted(notes, image_path)
