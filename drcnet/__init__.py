@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import (
     Cancelled,
     DeviceError,
@@ -12,6 +14,10 @@ from .errors import (
     UnsafeCheckpointError,
     WeightsError,
 )
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time they load on first use
+    from .network import DRCNet, ModelConfig
+    from .registry import TASKS, load_model
 
 # The network and the registry import torch; they load on first use, so that importing a
 # torch-free module (``drcnet.console``, ``drcnet.errors``) stays fast and Ctrl+C-safe.

@@ -29,9 +29,9 @@ def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool,
            budget_min: float = 0.0) -> R:
     """Run a progress generator to the end under a tqdm bar or as plain lines.
 
-    ``budget_min`` > 0 (a training run's ``max_minutes``): the run may end on time long
-    before its ``total`` steps, so the bar counts steps without a total or an ETA, and shows
-    the minutes spent of the budget instead.
+    ``budget_min`` > 0 (a training run's ``max_minutes``): the run ends on whichever comes
+    first, time or ``total`` steps, so the bar shows both budgets spent (steps n/total and
+    minutes) without a percentage or an ETA that would follow the steps alone.
     """
     from tqdm import tqdm
 
@@ -40,11 +40,10 @@ def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool,
     if not (plain or rank):
         # Only the run's own rate (the postfix's it/s): tqdm's would count the steps a
         # resume starts at as done in this session.
-        fmt = ("{desc}: step {n_fmt} [{elapsed}{postfix}]" if budget_min > 0 else
+        fmt = ("{desc}: step {n_fmt}/{total_fmt} [{elapsed}{postfix}]" if budget_min > 0 else
                "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                "[{elapsed}<{remaining}{postfix}]")
-        bar = tqdm(total=None if budget_min > 0 else total, desc=desc, dynamic_ncols=True,
-                   bar_format=fmt)
+        bar = tqdm(total=total, desc=desc, dynamic_ncols=True, bar_format=fmt)
     first = True
     try:
         while True:
@@ -55,8 +54,7 @@ def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool,
             done = getattr(rec, "step", getattr(rec, "done", 0))
             msg = getattr(rec, "message", "")
             if bar is not None:
-                if budget_min <= 0:
-                    bar.total = getattr(rec, "total", bar.total)
+                bar.total = getattr(rec, "total", bar.total)
                 if first:  # a resumed run starts here: the ETA counts from it
                     bar.initial = bar.n = done
                     first = False
