@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QColorSpace,
+    QCursor,
     QFocusEvent,
     QFont,
     QFontMetrics,
@@ -181,6 +182,8 @@ class ViewState:
     def update(self) -> None:
         for c in self.canvases:
             c.update()
+            if c.underMouse() and c.isVisible():  # zoomed or panned by key, the pointer
+                c._emit_hover(QPointF(c.mapFromGlobal(QCursor.pos())))  # is over another pixel
         if self.changed is not None:
             self.changed()
 

@@ -473,3 +473,21 @@ def test_a_split_divider_out_of_view_takes_its_caption_and_comes_back_on_a_key(
     assert c.captions[0] and c.shown_captions() == ["", c.captions[1]]  # no "Input" drawn
     qtbot.keyClick(c, Qt.Key.Key_BracketLeft)  # out of view: it comes to the view's middle
     assert c.divider_x() == pytest.approx(c.width() / 2, abs=1)
+
+
+def test_the_pixel_under_a_still_pointer_is_named_again_after_a_keyboard_zoom(
+        viewer, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QCursor
+
+    viewer.set_mode("after")
+    c = viewer.single
+    at = QPoint(300, 200)
+    QCursor.setPos(c.mapToGlobal(at))
+    qtbot.mouseMove(c, at)
+    if not c.underMouse():
+        pytest.skip("this platform plugin moves no pointer")
+    seen: list[tuple[int, int]] = []
+    c.hovered.connect(lambda x, y: seen.append((x, y)))
+    viewer.zoom_by(3.0)  # Ctrl+= with the mouse still
+    q = c.to_image(QPointF(at) + QPointF(0.5, 0.5))
+    assert seen and seen[-1] == (int(q.x()), int(q.y()))
