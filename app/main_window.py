@@ -127,6 +127,10 @@ SHARPEN_MS = 250  # this long after the last drag change, the full-size preview 
 # Previews at rest slower than this, twice in a row (the first after a load includes the
 # model's warm-up), bring a one-time hint that a smaller preview size answers sooner.
 SLOW_PREVIEW_S = 1.5
+# The full restore's routine status lines, and how long a notice stands before they may
+# cover it.
+ROUTINE_MESSAGES = ("Restoring at full resolution", "Full-resolution restore done")
+NOTICE_S = 4.0
 
 
 class _PanelScroll(QScrollArea):
@@ -322,6 +326,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._exporting = False
         self._dropped_export = ""  # a notice for the next "model ready" message
         self._ready_note = ""  # likewise: an opened weight file names no task we have, …
+        self._notice_at = -math.inf  # when the status bar's last notice was shown
         self._device_kept = ""  # a remembered device not here now: kept for the next start
         self._weights_serial = 0  # the latest Open Weights (an earlier one's check is stale)
         # key → (PSNR, SSIM, note), or the reason it could not be scored
@@ -722,6 +727,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             dock.toggleViewAction().toggled.connect(self._on_dock_shown)
         self.viewer.hovered.connect(self._on_hover)
         self.viewer.modeChanged.connect(self._on_mode_changed)
+        self.statusBar().messageChanged.connect(self._on_status_message)
         self.viewer.viewChanged.connect(self._update_focus)
         self.viewer.viewChanged.connect(self._update_preview_caption)
         self.viewer.viewChanged.connect(self._update_zoom_label)
@@ -2053,7 +2059,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.progress.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
-        self.statusBar().showMessage("Restoring at full resolution…")
+        if not self._notice_showing():
+            self.statusBar().showMessage("Restoring at full resolution…")
 
     def cancel_restore(self, quiet: bool = False) -> None:
         job = self._restore_job
@@ -2067,6 +2074,18 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self._cancelling = job.serial  # its later progress must not cover this message
             self.statusBar().showMessage("Cancelling after the tiles in progress…")
             self.cancel_button.setEnabled(False)
+
+    def _on_status_message(self, text: str) -> None:
+        if text and not text.startswith(ROUTINE_MESSAGES):
+            self._notice_at = time.monotonic()
+
+    def _notice_showing(self) -> bool:
+        """Whether the status bar shows a notice (an image opened and what it dropped, a copy
+        waiting, an error) for less than :data:`NOTICE_S`: the restore's routine progress
+        and "done" lines do not cover it (they did within a second)."""
+        text = self.statusBar().currentMessage()
+        return (bool(text) and not text.startswith(ROUTINE_MESSAGES)
+                and time.monotonic() - self._notice_at < NOTICE_S)
 
     def _end_progress(self) -> None:
         self.progress.hide()
@@ -2084,7 +2103,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         views = self._restore_job.tiles.ensemble
         # With several views the count is of tile passes: show a share instead.
         self.progress.setFormat(f"tile {done}/{total}" if views == 1 else "%p %")
-        self.statusBar().showMessage(f"Restoring at full resolution: {message}")
+        if not self._notice_showing():  # the bar counts the tiles meanwhile
+            self.statusBar().showMessage(f"Restoring at full resolution: {message}")
 
     def _on_restore_finished(self, result: RestoreResult) -> None:
         job = self._restore_job
@@ -2100,8 +2120,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self._full_qimage, shown = to_qimage(result.restored, self._icc()), 1.0
         self._full_mix = (result, shown)
         self._remix_full()
-        self.statusBar().showMessage(
-            f"Full-resolution restore done in {result.seconds:.1f} s", 8000)
+        if not self._notice_showing():  # the run label says the time too
+            self.statusBar().showMessage(
+                f"Full-resolution restore done in {result.seconds:.1f} s", 8000)
         self._set_run_label(f"{result.seconds:.1f} s")
         self._show_output()
         self._refresh_output_metrics()

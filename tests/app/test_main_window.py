@@ -1391,3 +1391,23 @@ def test_a_drag_of_what_a_drop_would_refuse_is_not_accepted(make_window, image_p
 
     assert not accepted(notes)  # the cursor says no, instead of an error box after the drop
     assert accepted(image_path) and accepted(tmp_path) and accepted(notes, image_path)
+
+
+def test_a_notice_is_not_covered_by_the_restore_s_routine_lines(make_window, tmp_path,
+                                                               picture, open_settled,
+                                                               qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import app.main_window
+
+    monkeypatch.setattr(app.main_window, "NOTICE_S", 600.0)  # however slow the machine
+    path = picture(tmp_path / "big.png", 640, 480)
+    w = make_window()
+    w.controls.set_run(256, 128, True)
+    open_settled(w, path)
+    w.statusBar().showMessage("Copy waits for the full-resolution restore…")
+    w.controls.t_slider.setValue(w.controls.t_slider.value() - 3)  # a new full restore
+    qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
+    assert w.statusBar().currentMessage() == "Copy waits for the full-resolution restore…"
+    w._notice_at -= 1000  # a notice that has stood its time gives way
+    w.controls.t_slider.setValue(w.controls.t_slider.value() + 3)
+    qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
+    assert w.statusBar().currentMessage().startswith("Full-resolution restore done")
