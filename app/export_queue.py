@@ -119,7 +119,7 @@ class ExportMixin:
             return True
         if self._restore_job is None:
             self.start_full_restore()
-        self.statusBar().showMessage(f"{what} waits for the full-resolution restore…")
+        self.notice(f"{what} waits for the full-resolution restore…")
         return False
 
     def _advance_copy(self) -> None:
@@ -156,8 +156,7 @@ class ExportMixin:
             self._error("Export failed", f"{what}; use one of {', '.join(IMAGE_EXTENSIONS)}.")
             return
         if self._exports or self._exporting:  # each is written in turn, none replaced
-            self.statusBar().showMessage(f"Export of {request.path.name} waits for the one "
-                                         "before it", 5000)
+            self.notice(f"Export of {request.path.name} waits for the one before it", 5000)
         self._exports.append(request)
         self._was_settled = False
         self._advance_export()
@@ -172,7 +171,7 @@ class ExportMixin:
         if req.layout == "sheet" and (a is None or a.knobs != self.knobs() or not a.maps
                                       or a.with_ea is None or self.preview.draft):
             self.request_preview()
-            self.statusBar().showMessage("Export waits for the maps…")
+            self.notice("Export waits for the maps…")
             return
         self._exports.pop(0)
         self._exporting = True
@@ -215,14 +214,14 @@ class ExportMixin:
         """``lost``: what the format could not keep of the exported image."""
         self._exporting = False
         self.settings.set_export_folder(str(path.parent))
-        self.statusBar().showMessage(f"Exported {path}" + (f" · {lost}" if lost else ""), 10000)
+        self.notice(f"Exported {path}" + (f" · {lost}" if lost else ""), 10000)
         self.exported.emit(str(path))
         self._advance_export()  # the next one waiting, if any
         self._check_settled()
 
     def _on_export_failed(self, message: str) -> None:
         self._exporting = False
-        self.statusBar().showMessage("Export failed", 8000)
+        self.notice("Export failed", 8000)
         self._error("Export failed", message)
         self._advance_export()
         self._check_settled()

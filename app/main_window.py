@@ -127,9 +127,8 @@ SHARPEN_MS = 250  # this long after the last drag change, the full-size preview 
 # Previews at rest slower than this, twice in a row (the first after a load includes the
 # model's warm-up), bring a one-time hint that a smaller preview size answers sooner.
 SLOW_PREVIEW_S = 1.5
-# The full restore's routine status lines, and how long a notice stands before they may
-# cover it.
-ROUTINE_MESSAGES = ("Restoring at full resolution", "Full-resolution restore done")
+# How long a status notice (MainWindow.notice) stands before the full restore's routine
+# progress lines may cover it.
 NOTICE_S = 4.0
 
 
@@ -326,7 +325,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._exporting = False
         self._dropped_export = ""  # a notice for the next "model ready" message
         self._ready_note = ""  # likewise: an opened weight file names no task we have, …
-        self._notice_at = -math.inf  # when the status bar's last notice was shown
+        self._notice = ("", -math.inf)  # the status bar's last notice and when it was shown
         self._device_kept = ""  # a remembered device not here now: kept for the next start
         self._weights_serial = 0  # the latest Open Weights (an earlier one's check is stale)
         # key → (PSNR, SSIM, note), or the reason it could not be scored
@@ -727,7 +726,6 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             dock.toggleViewAction().toggled.connect(self._on_dock_shown)
         self.viewer.hovered.connect(self._on_hover)
         self.viewer.modeChanged.connect(self._on_mode_changed)
-        self.statusBar().messageChanged.connect(self._on_status_message)
         self.viewer.viewChanged.connect(self._update_focus)
         self.viewer.viewChanged.connect(self._update_preview_caption)
         self.viewer.viewChanged.connect(self._update_zoom_label)
@@ -815,7 +813,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _on_open_failed(self, serial: int, path: Path, message: str) -> None:
         if serial == self._open_serial:
-            self.statusBar().showMessage(f"Could not open {path.name}", 8000)
+            self.notice(f"Could not open {path.name}", 8000)
         if not path.exists():  # moved or deleted: Open Recent no longer offers it
             self.settings.remove_recent_file(str(path.resolve()))
             self._rebuild_recent()
@@ -859,9 +857,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             depth += f", {space.description() or 'wide-gamut'} profile (shown as sRGB)"
         if opened.image.frames > 1:
             depth += f" · {frames_note(opened.image)}"
-        self.statusBar().showMessage(f"Opened {path.name}: {w}×{h}{depth}"
-                                     + (f" · {dropped}" if dropped else ""), 8000 if dropped
-                                     else 5000)
+        opened = f"Opened {path.name}: {w}×{h}{depth}"
+        if dropped:
+            self.notice(f"{opened} · {dropped}", 8000)
+        else:
+            self.statusBar().showMessage(opened, 5000)
         self._show_output()
         if self.reference is not None:  # kept (the same photo): its input row now, whether
             self._refresh_output_metrics()  # or not a model's preview follows
@@ -1266,9 +1266,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         dropped, self._dropped_export = self._dropped_export, ""
         note, self._ready_note = self._ready_note, ""
         said = " · ".join(x for x in (dropped, note) if x)
-        self.statusBar().showMessage(f"{info.task} model ready on {info.device}"
-                                     + (f" · {said}" if said else ""), 10000 if said
-                                     else 4000)
+        ready = f"{info.task} model ready on {info.device}"
+        if said:
+            self.notice(f"{ready} · {said}", 10000)
+        else:
+            self.statusBar().showMessage(ready, 4000)
         self._set_run_label()
         if changed_task:
             self._forget_results()
@@ -1318,7 +1320,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.maps.clear_maps("No maps: no model is loaded.")
         self.viewer.set_ea(None, None, None, message="No model is loaded.")
         dropped, self._dropped_export = self._dropped_export, ""
-        self.statusBar().showMessage(status + (f" ({dropped})" if dropped else ""), 30000)
+        self.notice(status + (f" ({dropped})" if dropped else ""), 30000)
         self.run_label.setText("no model")
         self._show_output()
         self._check_settled()
@@ -1670,7 +1672,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _on_preview_failed(self, serial: int, message: str) -> None:
         self._preview_done = max(self._preview_done, serial)
-        self.statusBar().showMessage(f"Preview failed: {message}", 10000)
+        self.notice(f"Preview failed: {message}", 10000)
         self._check_settled()
 
     def _preview_is_full(self) -> bool:
@@ -1845,7 +1847,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
         def failed(message: str) -> None:
             self._area_mixing = False
-            self.statusBar().showMessage(f"Could not show the area in view: {message}", 8000)
+            self.notice(f"Could not show the area in view: {message}", 8000)
             self._check_settled()
 
         self.jobs.run(lambda: to_qimage(apply_strength(image.rgb[y : y + h, x : x + w],
@@ -2075,17 +2077,17 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.statusBar().showMessage("Cancelling after the tiles in progress…")
             self.cancel_button.setEnabled(False)
 
-    def _on_status_message(self, text: str) -> None:
-        if text and not text.startswith(ROUTINE_MESSAGES):
-            self._notice_at = time.monotonic()
+    def notice(self, text: str, ms: int = 0) -> None:
+        """Show ``text`` in the status bar as a notice (what an open dropped, a copy or export
+        waiting, a failure): for :data:`NOTICE_S` the full restore's routine progress and
+        "done" lines do not cover it (they did within a second)."""
+        self.statusBar().showMessage(text, ms)
+        self._notice = (text, time.monotonic())
 
     def _notice_showing(self) -> bool:
-        """Whether the status bar shows a notice (an image opened and what it dropped, a copy
-        waiting, an error) for less than :data:`NOTICE_S`: the restore's routine progress
-        and "done" lines do not cover it (they did within a second)."""
-        text = self.statusBar().currentMessage()
-        return (bool(text) and not text.startswith(ROUTINE_MESSAGES)
-                and time.monotonic() - self._notice_at < NOTICE_S)
+        text, at = self._notice
+        return (self.statusBar().currentMessage() == text
+                and time.monotonic() - at < NOTICE_S)
 
     def _end_progress(self) -> None:
         self.progress.hide()
@@ -2139,7 +2141,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 self.statusBar().showMessage("Full-resolution restore cancelled", 8000)
                 dropped = self._drop_export()
                 if dropped:
-                    self.statusBar().showMessage(f"Restore cancelled: {dropped}", 8000)
+                    self.notice(f"Restore cancelled: {dropped}", 8000)
             self._sync_area()
         self._check_settled()
 

@@ -726,7 +726,12 @@ class Viewer(QWidget):
         if self._mode in ("before", "ea"):
             return QRect()
         canvas = self.right if self._mode == "compare" and self._style == "side" else self.single
-        return canvas.visible_area()
+        area = canvas.visible_area()
+        if canvas.split and not area.isEmpty():  # the result shows right of the divider only
+            s, o = canvas.transform()
+            x = int(np.floor((max(0.0, canvas.divider_x()) - o.x()) / s))
+            area = area.intersected(QRect(x, area.y(), area.right() + 1 - x, area.height()))
+        return area
 
     def _pixmap(self, image: QImage, area: QRect | None = None) -> QPixmap:
         """``image`` with the input's alpha (stretched to its size), if the input has one;

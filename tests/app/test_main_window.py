@@ -1403,11 +1403,11 @@ def test_a_notice_is_not_covered_by_the_restore_s_routine_lines(make_window, tmp
     w = make_window()
     w.controls.set_run(256, 128, True)
     open_settled(w, path)
-    w.statusBar().showMessage("Copy waits for the full-resolution restore…")
+    w.notice("Copy waits for the full-resolution restore…")
     w.controls.t_slider.setValue(w.controls.t_slider.value() - 3)  # a new full restore
     qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
     assert w.statusBar().currentMessage() == "Copy waits for the full-resolution restore…"
-    w._notice_at -= 1000  # a notice that has stood its time gives way
+    w._notice = (w._notice[0], w._notice[1] - 1000)  # one that has stood its time gives way
     w.controls.t_slider.setValue(w.controls.t_slider.value() + 3)
     qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
     assert w.statusBar().currentMessage().startswith("Full-resolution restore done")

@@ -321,6 +321,10 @@ def test_visible_area(viewer) -> None:  # noqa: ANN001
     viewer.state.set(8.0, QPointF(100, 50))  # 800×500 canvas at 8×: 100×62.5 pixels
     r = viewer.visible_area()
     assert (r.x(), r.width()) == (50, 100) and r.y() in (18, 19) and r.height() in (63, 64)
+    viewer.set_mode("compare")  # split at the middle: the result is right of x = 100
+    viewer.set_compare_style("split")
+    r = viewer.visible_area()
+    assert (r.x(), r.right() + 1) == (100, 150)  # the input's half is not the result's
     viewer.set_mode("before")
     assert viewer.visible_area().isEmpty()
     events: list[int] = []
