@@ -75,6 +75,7 @@ from drcnet.imageio import (
     IMAGE_EXTENSIONS,
     Image,
     frames_note,
+    has_image_signature,
     read_image,
     same_file,
     write_image,
@@ -892,9 +893,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
         urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
         paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
-        # The cursor says "no" over the window for what a drop would refuse (a text file).
-        if any(p.suffix.lower() in (*IMAGE_EXTENSIONS, *WEIGHT_SUFFIXES) or p.is_dir()
-               for p in paths):
+        # The cursor says "no" over the window for what a drop could not open (a text file);
+        # a single file is opened by its content, so an image without its extension is fine.
+        if any(p.suffix.lower() in (*IMAGE_EXTENSIONS, *WEIGHT_SUFFIXES) for p in paths) \
+                or (len(paths) == 1 and has_image_signature(paths[0])) \
+                or any(p.is_dir() for p in paths):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802

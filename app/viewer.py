@@ -165,25 +165,30 @@ class ViewState:
         self.canvases: list[ImageCanvas] = []
         self.changed: Callable[[], None] | None = None  # called after zoom or pan changes
 
-    def set(self, scale: float, center: QPointF) -> None:
+    def set(self, scale: float, center: QPointF, clamp: bool = True,
+            rehover: bool = True) -> None:
+        """Zoom to ``scale`` around ``center``. ``clamp``: keep the centre on the image, so
+        it cannot be panned away (a zoom about a pixel under the pointer needs none: that
+        pixel stays put). ``rehover``: name the pixel under a still pointer again (not from
+        a mouse event, which names it itself)."""
         self.fit = False
         self.scale = float(np.clip(scale, MIN_SCALE, MAX_SCALE))
         size = next((c.image_size for c in self.canvases if not c.image_size.isEmpty()), None)
-        if size is not None:  # the view's centre stays on the image: it cannot be panned away
+        if clamp and size is not None:
             center = QPointF(float(np.clip(center.x(), 0, size.width())),
                              float(np.clip(center.y(), 0, size.height())))
         self.center = QPointF(center)
-        self.update()
+        self.update(rehover)
 
     def set_fit(self) -> None:
         self.fit = True
         self.update()
 
-    def update(self) -> None:
+    def update(self, rehover: bool = True) -> None:
         for c in self.canvases:
             c.update()
-            if c.underMouse() and c.isVisible():  # zoomed or panned by key, the pointer
-                c._emit_hover(QPointF(c.mapFromGlobal(QCursor.pos())))  # is over another pixel
+            if rehover and c.underMouse() and c.isVisible():  # zoomed or panned by key: the
+                c._emit_hover(QPointF(c.mapFromGlobal(QCursor.pos())))  # pointer is elsewhere
         if self.changed is not None:
             self.changed()
 
@@ -261,7 +266,7 @@ class ImageCanvas(QWidget):
             return self.fit_scale(), c
         return self.state.scale, QPointF(self.state.center)
 
-    def zoom_at(self, factor: float, pos: QPointF | None = None) -> None:
+    def zoom_at(self, factor: float, pos: QPointF | None = None, rehover: bool = True) -> None:
         if self.image_size.isEmpty():
             return
         s, c = self._explicit()
@@ -273,7 +278,8 @@ class ImageCanvas(QWidget):
         s2 = float(np.clip(s * factor, MIN_SCALE, MAX_SCALE))
         centre = QPointF(p.x() - (pos.x() - self.width() / 2) / s2,
                          p.y() - (pos.y() - self.height() / 2) / s2)
-        self.state.set(s2, centre)
+        on_image = 0 <= p.x() <= self.image_size.width() and 0 <= p.y() <= self.image_size.height()
+        self.state.set(s2, centre, clamp=not on_image, rehover=rehover)
 
     def divider_x(self) -> float:
         s, o = self.transform()
@@ -444,7 +450,7 @@ class ImageCanvas(QWidget):
             s, c = self._explicit()
             d = pos - self._last
             self._last = pos
-            self.state.set(s, QPointF(c.x() - d.x() / s, c.y() - d.y() / s))
+            self.state.set(s, QPointF(c.x() - d.x() / s, c.y() - d.y() / s), rehover=False)
         else:
             self.setCursor(Qt.CursorShape.SplitHCursor if self._near_divider(pos.x())
                            else Qt.CursorShape.ArrowCursor)
@@ -463,7 +469,7 @@ class ImageCanvas(QWidget):
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom_at(1.25**steps, event.position())
+            self.zoom_at(1.25**steps, event.position(), rehover=False)
             self._emit_hover(event.position())
 
     def leaveEvent(self, event: object) -> None:  # noqa: N802
@@ -486,12 +492,15 @@ class ImageCanvas(QWidget):
                                       c.y() + dy * share * self.height() / s))
         elif key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight) and self.split:
             x = self.divider_x()
-            if 0 <= x <= self.width():
-                step = -DIVIDER_STEP if key == Qt.Key.Key_BracketLeft else DIVIDER_STEP
-                self.set_split_position(self.split_position + step)
+            iw = max(1, self.image_size.width())
+            lo = max(0.0, self.to_image(QPointF(0, 0)).x() / iw)  # the view's span, as
+            hi = min(1.0, self.to_image(QPointF(self.width(), 0)).x() / iw)  # shares
+            if 0 <= x <= self.width():  # a step of the view (zoomed in, 5 % of the image
+                step = DIVIDER_STEP * min(1.0, hi - lo)  # crossed the view), at most to its
+                step = -step if key == Qt.Key.Key_BracketLeft else step  # edges
+                self.set_split_position(float(np.clip(self.split_position + step, lo, hi)))
             else:  # out of view: it comes to the middle of the view, where it can be seen
-                self.set_split_position(self.to_image(QPointF(self.width() / 2, 0)).x()
-                                        / max(1, self.image_size.width()))
+                self.set_split_position((lo + hi) / 2)
             self.splitMoved.emit(self.split_position)
         else:
             super().keyPressEvent(event)
@@ -830,10 +839,12 @@ class Viewer(QWidget):
     def set_split_position(self, position: float) -> None:
         self._split = float(np.clip(position, 0.0, 1.0))
         self.single.set_split_position(self._split)
+        self.viewChanged.emit()  # the result's share of the view (visible_area) moved
 
     def _on_split(self, position: float) -> None:
         self._split = position
         self.splitChanged.emit(position)
+        self.viewChanged.emit()
 
     def canvases(self) -> list[ImageCanvas]:
         """The canvases showing now."""

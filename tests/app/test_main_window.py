@@ -1391,6 +1391,9 @@ def test_a_drag_of_what_a_drop_would_refuse_is_not_accepted(make_window, image_p
 
     assert not accepted(notes)  # the cursor says no, instead of an error box after the drop
     assert accepted(image_path) and accepted(tmp_path) and accepted(notes, image_path)
+    download = tmp_path / "download"  # a PNG saved without its extension opens: accepted
+    download.write_bytes(image_path.read_bytes())
+    assert accepted(download)
 
 
 def test_a_notice_is_not_covered_by_the_restore_s_routine_lines(make_window, tmp_path,

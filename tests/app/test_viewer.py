@@ -137,12 +137,22 @@ def test_arrow_keys_pan_and_brackets_move_the_divider(viewer, qtbot) -> None:  #
     assert c._explicit()[1].x() == pytest.approx(centre.x() + 0.1 * c.width() / s)
     qtbot.keyClick(c, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
     assert c._explicit()[1].y() == pytest.approx(centre.y() - 0.5 * c.height() / s)
+    # Zoomed in 4×, a step is 5 % of the view, not of the image (which crossed the view).
+    view = (c.to_image(QPointF(c.width(), 0)).x() - c.to_image(QPointF(0, 0)).x()) / 200
     with qtbot.waitSignal(viewer.splitChanged) as blocker:
         qtbot.keyClick(c, Qt.Key.Key_BracketRight)
-    assert blocker.args[0] == pytest.approx(0.55)
+    assert blocker.args[0] == pytest.approx(0.5 + 0.05 * view)
     qtbot.keyClick(c, Qt.Key.Key_BracketLeft)
     qtbot.keyClick(c, Qt.Key.Key_BracketLeft)
-    assert viewer.split_position() == pytest.approx(0.45)
+    assert viewer.split_position() == pytest.approx(0.5 - 0.05 * view)
+    viewer.fit()  # the whole image in view: 5 % of it
+    qtbot.keyClick(c, Qt.Key.Key_BracketRight)
+    assert viewer.split_position() == pytest.approx(0.55 - 0.05 * view)
+    for _ in range(3):  # held at the view's edge, never out of it and round again
+        viewer.state.set(4.0 * viewer.scale(), QPointF(120, 50))
+        for _ in range(40):
+            qtbot.keyClick(c, Qt.Key.Key_BracketLeft)
+        assert 0 <= c.divider_x() <= 1
 
 
 def test_hover_reports_image_pixel(viewer, qtbot) -> None:  # noqa: ANN001
@@ -475,8 +485,8 @@ def test_a_split_divider_out_of_view_takes_its_caption_and_comes_back_on_a_key(
     c.state.set(c.state.scale, QPointF(180, 50))  # right of the divider: all restored
     assert c.divider_x() < 0
     assert c.captions[0] and c.shown_captions() == ["", c.captions[1]]  # no "Input" drawn
-    qtbot.keyClick(c, Qt.Key.Key_BracketLeft)  # out of view: it comes to the view's middle
-    assert c.divider_x() == pytest.approx(c.width() / 2, abs=1)
+    qtbot.keyClick(c, Qt.Key.Key_BracketLeft)  # out of view: to the middle of what is shown
+    assert 0 < c.divider_x() < c.width() and c.shown_captions()[0]
 
 
 def test_the_pixel_under_a_still_pointer_is_named_again_after_a_keyboard_zoom(
@@ -495,3 +505,23 @@ def test_the_pixel_under_a_still_pointer_is_named_again_after_a_keyboard_zoom(
     viewer.zoom_by(3.0)  # Ctrl+= with the mouse still
     q = c.to_image(QPointF(at) + QPointF(0.5, 0.5))
     assert seen and seen[-1] == (int(q.x()), int(q.y()))
+
+
+def test_a_zoom_at_the_image_s_edge_keeps_the_pixel_under_the_pointer(viewer) -> None:  # noqa: ANN001
+    viewer.set_mode("after")
+    c = viewer.single
+    viewer.state.set(8.0, QPointF(200, 50))  # the centre on the right edge
+    pos = QPointF(100, 250)
+    before = c.to_image(pos)
+    c.zoom_at(1 / 1.25, pos)  # a wheel notch out: the pan limit must not shift it
+    assert c.to_image(pos).x() == pytest.approx(before.x(), abs=1e-6)
+
+
+def test_moving_the_divider_tells_what_the_view_shows(viewer, qtbot) -> None:  # noqa: ANN001
+    viewer.set_mode("compare")
+    viewer.set_compare_style("split")
+    events: list[int] = []
+    viewer.viewChanged.connect(lambda: events.append(1))
+    before = viewer.visible_area()
+    qtbot.keyClick(viewer.single, Qt.Key.Key_BracketLeft)  # more of the result in view
+    assert events and viewer.visible_area().x() < before.x()
