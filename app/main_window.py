@@ -846,7 +846,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         h, w = opened.image.rgb.shape[:2]
         self.setWindowTitle(f"{path.name} — {APP_NAME}")
         self.setWindowFilePath(str(path))
-        self.viewer.set_input(opened.qimage, opened.alpha)
+        self.viewer.set_input(opened.qimage, opened.alpha, keep_view=before is not None
+                              and before.path.parent == path.parent)
         self.maps.clear_maps()
         if path.parent != paste_folder():  # File > Open starts where the user's photos are
             self.settings.set_last_folder(str(path.parent))

@@ -650,7 +650,8 @@ class Viewer(QWidget):
         return ("with", "without", "diff")[self.ea_canvases.index(self._hovered_canvas) - 1]
 
     # ------------------------------------------------------------------ content
-    def set_input(self, image: QImage | None, alpha: QImage | None = None) -> None:
+    def set_input(self, image: QImage | None, alpha: QImage | None = None,
+                  keep_view: bool = False) -> None:
         """The input image; its size defines image coordinates for every layer.
 
         ``alpha`` (:func:`alpha_qimage`) is its transparency: the input and every restored
@@ -658,7 +659,7 @@ class Viewer(QWidget):
         self._alpha = alpha if image is not None else None
         self._masks = {}
         self._input = self._pixmap(image) if image is not None else None
-        same_size = image is not None and image.size() == self._size
+        same_size = keep_view and image is not None and image.size() == self._size
         self._size = image.size() if image is not None else QSize()
         self._output = None
         self._detail, self._detail_image = None, None
@@ -668,9 +669,9 @@ class Viewer(QWidget):
         self._marks = []
         self.set_warning("")
         self._refresh()
-        # After the canvases know the size (viewChanged reads the scale). The next shot of a
-        # burst, of the same size, keeps the zoom and place, so one detail can be compared
-        # across them; another size starts at fit.
+        # After the canvases know the size (viewChanged reads the scale). With ``keep_view``
+        # (the next shot of a burst: the same folder) an image of the same size keeps the
+        # zoom and place, so one detail can be compared across them; others start at fit.
         if same_size:
             self.state.update()
         else:

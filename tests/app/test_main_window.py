@@ -1414,3 +1414,14 @@ def test_a_notice_is_not_covered_by_the_restore_s_routine_lines(make_window, tmp
     w.controls.t_slider.setValue(w.controls.t_slider.value() + 3)
     qtbot.waitUntil(lambda: w._full_current() and w.is_settled(), timeout=30000)
     assert w.statusBar().currentMessage().startswith("Full-resolution restore done")
+
+
+def test_the_next_shot_in_the_folder_keeps_the_zoom(make_window, image_path, picture,
+                                                   open_settled) -> None:  # noqa: ANN001
+    second = picture(image_path.parent / "noisy2.png", seed=1)  # the same size
+    w = make_window()
+    open_settled(w, image_path)
+    w.viewer.zoom_by(3.0)
+    scale = w.viewer.scale()
+    open_settled(w, second)
+    assert w.viewer.scale() == pytest.approx(scale) and not w.viewer.state.fit

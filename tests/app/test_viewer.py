@@ -470,9 +470,13 @@ def test_the_image_cannot_be_panned_out_of_view(viewer, qtbot) -> None:  # noqa:
 def test_the_next_image_of_the_same_size_keeps_the_zoom_and_place(viewer) -> None:  # noqa: ANN001
     viewer.zoom_by(3.0)
     scale, centre = viewer.scale(), viewer.single._explicit()[1]
-    viewer.set_input(to_qimage(np.ones((100, 200, 3), np.float32)))  # the next of a burst
+    burst = to_qimage(np.ones((100, 200, 3), np.float32))
+    viewer.set_input(burst, keep_view=True)  # the next of a burst (the same folder)
     assert viewer.scale() == pytest.approx(scale) and viewer.single._explicit()[1] == centre
-    viewer.set_input(to_qimage(np.ones((120, 200, 3), np.float32)))  # another size: fit
+    viewer.set_input(to_qimage(np.ones((120, 200, 3), np.float32)), keep_view=True)
+    assert viewer.state.fit  # another size: fit
+    viewer.zoom_by(3.0)
+    viewer.set_input(burst)  # a photo from elsewhere: fit, whatever its size
     assert viewer.state.fit
 
 
