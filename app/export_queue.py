@@ -52,14 +52,10 @@ class ExportMixin:
     def export_dialog(self) -> None:
         if not self._can_export():
             return
-        own = self.image.path.parent
-        from .main_window import paste_folder  # here: main_window imports this module
-
-        if own == paste_folder():  # a pasted image: not into the application's data folder
-            own = Path(self.settings.last_folder())
-        folder = Path(self.settings.export_folder() or own)
+        own = self.user_folder(self.image.path.parent)  # a pasted or sample image: not into
+        folder = Path(self.settings.export_folder() or own)  # the application's own folders
         if not folder.is_dir():
-            folder = own if own.is_dir() else Path.home()
+            folder = own
         dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
                            self.viewer.split_position(), self.image.bit_depth, self,
                            source=self.image.path,

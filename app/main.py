@@ -98,8 +98,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                     "(default: the one used last)")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="restore, save a grab of the whole window to OUT.png and exit")
-    p.add_argument("--view", choices=VIEWS, default="after",
-                   help="view to show (for --screenshot); default after")
+    p.add_argument("--view", choices=VIEWS, default=None,
+                   help="view to show (default: the last one used, at first Compare; with "
+                        "--screenshot, after)")
     p.add_argument("--no-maps", action="store_true", help="hide the maps panel")
     p.add_argument("--size", type=_window_size, default=(1440, 900), metavar="WxH",
                    help="window size for --screenshot (default 1440x900)")
@@ -223,11 +224,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.fit_screen(screen.availableGeometry())
         if args.no_maps:
             window.maps_dock.hide()
-    if args.view in ("split", "side"):
-        window.set_compare_style(args.view)
+    view = args.view or ("after" if shot else None)
+    if view in ("split", "side"):
+        window.set_compare_style(view)
         window.set_view_mode("compare")
-    else:
-        window.set_view_mode(args.view)
+    elif view is not None:
+        window.set_view_mode(view)
     window.show()
     if image is not None:
         window.open_image(image)

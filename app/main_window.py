@@ -202,6 +202,17 @@ def paste_folder() -> Path:
     return Path(base or Path.home() / ".drcnet-studio") / "pasted"
 
 
+def is_app_folder(folder: Path) -> bool:
+    """Whether ``folder`` is the application's own (pasted images, the bundled samples): not
+    where the user's photos are, nor where exports belong (it may be read-only)."""
+    from .main import SAMPLES_DIR  # here: app.main imports this module when it runs
+
+    try:
+        return folder.resolve() in (paste_folder().resolve(), SAMPLES_DIR)
+    except OSError:
+        return False
+
+
 # Keys of keyboards with a key per command, which QKeySequence's standard keys include.
 DEDICATED_KEYS = frozenset({"Open", "Undo", "Redo", "Copy", "Paste", "Cut", "Help", "Save",
                             "Close", "New", "Find", "Print", "Back", "Forward", "Refresh"})
@@ -666,7 +677,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                               int(m["opacity"]), bool(m["overlay"]))
         style = s.compare_style()
         self.set_compare_style(style if style in Viewer.STYLES else "split")
-        self.set_view_mode("after")
+        mode = s.view_mode()  # the EA view is not where a session starts: it runs more
+        self.set_view_mode(mode if mode in ("before", "after", "compare") else "after")
         if s.geometry() is not None:
             self.restoreGeometry(s.geometry())
         if s.window_state() is None or not self.restoreState(s.window_state()):
@@ -690,6 +702,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         s.set_maps(self.maps.block(), self.maps.kind(), self.maps.cmap(),
                    self.maps.opacity_slider.value(), self.maps.overlay_enabled())
         s.set_compare_style(self.viewer.compare_style())
+        s.set_view_mode(self.viewer.mode())
         s.set_window(self.saveGeometry(), self.saveState())
         s.sync()
 
@@ -745,7 +758,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         pattern = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
         pattern += " " + pattern.upper()
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open image", self.settings.last_folder(),
+            self, "Open image", str(self.user_folder()),
             f"Images ({pattern});;All files (*)")
         if path:
             self.open_image(path)
@@ -849,7 +862,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.viewer.set_input(opened.qimage, opened.alpha, keep_view=before is not None
                               and before.path.parent == path.parent)
         self.maps.clear_maps()
-        if path.parent != paste_folder():  # File > Open starts where the user's photos are
+        if not is_app_folder(path.parent):  # File > Open starts where the user's photos are
             self.settings.set_last_folder(str(path.parent))
         self.settings.add_recent_file(str(path.resolve()))
         self._rebuild_recent()
@@ -909,6 +922,17 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             return
         event.acceptProposedAction()
         self._open_paths(paths)
+
+    def user_folder(self, folder: Path | None = None) -> Path:
+        """``folder`` unless it is the application's own, else the folder of the last photo
+        the user opened, else their Pictures folder, else home: where dialogs start."""
+        if folder is not None and folder.is_dir() and not is_app_folder(folder):
+            return folder
+        for candidate in (self.settings.last_folder(), QStandardPaths.writableLocation(
+                QStandardPaths.StandardLocation.PicturesLocation)):
+            if candidate and Path(candidate).is_dir():
+                return Path(candidate)
+        return Path.home()
 
     def _open_paths(self, paths: list[Path]) -> None:
         """Files dropped or pasted: as :meth:`dropEvent` says."""
@@ -2176,8 +2200,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             extras.append(f"strength {self.strength() * 100:.0f} %")
         settings = (f"{self.info.weights.name} ({self.info.task}) · {knob_caption(self.knobs())}"
                     f" · {' · '.join(extras)} on {self.info.device}")
-        folder = (self.image.path.parent if self.image is not None
-                  else Path(self.settings.last_folder() or Path.home()))
+        folder = self.user_folder(self.image.path.parent if self.image is not None else None)
         dlg = BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self,
                           strength=self.strength())
         dlg.exif_check.setChecked(self.settings.keep_exif())

@@ -225,6 +225,14 @@ class Settings:
         self._set("maps/opacity", opacity)
         self._set("maps/overlay", show)
 
+    def view_mode(self) -> str:
+        """The view the window shows at start: the last one used, at first Compare, so the
+        first look at a sample shows what the model did."""
+        return str(self._get("view/mode", "compare", str))
+
+    def set_view_mode(self, mode: str) -> None:
+        self._set("view/mode", mode)
+
     def compare_style(self) -> str:
         return str(self._get("view/compare_style", "split", str))
 

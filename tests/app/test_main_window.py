@@ -1425,3 +1425,37 @@ def test_the_next_shot_in_the_folder_keeps_the_zoom(make_window, image_path, pic
     scale = w.viewer.scale()
     open_settled(w, second)
     assert w.viewer.scale() == pytest.approx(scale) and not w.viewer.state.fit
+
+
+def test_a_first_run_starts_in_compare_and_the_view_is_remembered(make_window) -> None:  # noqa: ANN001
+    from app.settings import Settings
+
+    Settings()._q.remove("view/mode")  # a first run: nothing stored
+    w = make_window()
+    assert w.viewer.mode() == "compare"  # the sample's first look shows what changed
+    w.set_view_mode("before")
+    w.save_settings()
+    assert make_window().viewer.mode() == "before"
+    w.set_view_mode("ea")
+    w.save_settings()
+    assert make_window().viewer.mode() == "after"  # a session does not start on the EA view
+
+
+def test_the_bundled_samples_are_not_the_user_s_folder(make_window, open_settled, tmp_path,
+                                                      picture, monkeypatch) -> None:  # noqa: ANN001
+    import app.main
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    monkeypatch.setattr(app.main, "SAMPLES_DIR", samples.resolve())
+    sample = picture(samples / "rain.png")
+    w = make_window()
+    open_settled(w, sample)
+    assert w.settings.last_folder() != str(samples)  # File ▸ Open does not start there
+    assert w.user_folder(samples) != samples  # nor Export and Restore Files
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    photo = picture(mine / "p.png")
+    open_settled(w, photo)
+    assert w.settings.last_folder() == str(mine)
+    assert w.user_folder(samples) == mine and w.user_folder(mine) == mine
