@@ -83,8 +83,12 @@ class ExportMixin:
         if self.model_missing:
             text = (f"No trained {self.controls.task()} weights are installed, so there is "
                     f"nothing to {what}.\n\n{self.model_error}")
+        elif not self.model_error:  # no failure: a moment's wait, not a critical error
+            QMessageBox.information(self, title,
+                                    "The model is still loading; try again in a moment.")
+            return
         else:
-            text = self.model_error or "The model is still loading; try again in a moment."
+            text = self.model_error
         self._error(title, text)
 
     # ================================================================== copy

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -55,6 +56,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -2283,13 +2285,29 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 "<p>In the t, δ and strength boxes Undo and Redo are the window's; in other "
                 "boxes, and in a label with selected text, the usual text keys apply.</p>")
 
-    def show_shortcuts(self) -> None:
-        box = QMessageBox(self)
-        box.setWindowTitle("Keyboard and Mouse")
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText(self.shortcuts_text())
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()  # not modal to the workers: the window goes on restoring behind it
+    def show_shortcuts(self) -> QDialog:
+        """The list in a dialog that fits the screen and scrolls (a message box grew to
+        740 px, past a 768-px laptop screen, its OK button out of reach)."""
+        from PySide6.QtWidgets import QDialogButtonBox, QTextBrowser
+
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Keyboard and Mouse")
+        text = QTextBrowser(dlg)
+        text.setHtml(self.shortcuts_text())
+        text.setOpenLinks(False)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
+        buttons.rejected.connect(dlg.reject)
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(text)
+        lay.addWidget(buttons)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        doc = text.document()
+        doc.setTextWidth(560)
+        want = int(doc.size().height()) + 80
+        dlg.resize(620, min(want, int(screen.height() * 0.85)) if screen else min(want, 600))
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()  # not modal to the workers: the window goes on restoring behind it
+        return dlg
 
     def about(self) -> None:
         QMessageBox.about(

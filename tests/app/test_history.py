@@ -140,3 +140,14 @@ def test_the_shortcut_list_is_read_from_the_actions(make_window) -> None:  # noq
         assert row in text, row
     w.reset_action.setShortcut("Ctrl+Alt+K")  # a changed binding shows at once
     assert "Ctrl+Alt+K" in w.shortcuts_text()
+
+
+def test_the_shortcut_list_fits_a_small_screen(make_window, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    dlg = w.show_shortcuts()
+    qtbot.waitExposed(dlg)
+    screen = w.screen().availableGeometry()
+    assert dlg.height() <= screen.height() * 0.85 + 1  # scrolls instead of running off it
+    assert "Ctrl+Z" in dlg.findChild(__import__("PySide6.QtWidgets").QtWidgets.QTextBrowser
+                                     ).toPlainText()
+    dlg.close()

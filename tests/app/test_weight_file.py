@@ -156,7 +156,7 @@ def test_unreadable_or_missing_weights_give_a_message_box(make_window, image_pat
     assert not w.open_weights(junk)
     assert not w.open_weights(tmp_path / "nowhere.safetensors")
     assert [title for title, _ in boxes] == ["Cannot open weights"] * 2
-    assert "junk.safetensors" in boxes[0][1] and "not a file" in boxes[1][1]
+    assert "junk.safetensors" in boxes[0][1] and "does not exist" in boxes[1][1]
     assert w.controls.variant() == "default" and w.info.variant == "default"
     assert w.controls.variant_combo.findData("file") < 0
 
@@ -234,12 +234,12 @@ def test_weights_option_refuses_what_it_cannot_use(weights_dir: Path, tmp_path: 
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"nope")
     for args, says, code in (  # 1: what a file or the machine says; 2: options that conflict
-        (["--weights", str(tmp_path / "nowhere.safetensors")], "is not a file", 1),
+        (["--weights", str(tmp_path / "nowhere.safetensors")], "does not exist", 1),
         (["--weights", str(junk)], "junk.safetensors", 1),
         (["--weights", str(mine), "--task", "denoise"], "was trained for deblur, not denoise",
          1),
         (["--weights", str(mine), "--variant", "default"], "drop --variant", 2),
-        (["--weights", str(tmp_path)], "is not a file", 1),
+        (["--weights", str(tmp_path)], "is a folder, not a weight file", 1),
     ):
         r = run_main([*args, "--screenshot", str(tmp_path / "s.png")], weights_dir, tmp_path)
         assert r.returncode == code, args

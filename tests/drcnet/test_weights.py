@@ -310,7 +310,7 @@ def test_check_weight_file_reads_the_header_only(tmp_path: Path) -> None:
     assert check_weight_file(tmp_path / "plain.pth") is None  # no metadata: no task
     (tmp_path / "notes.txt").write_text("hi")
     (tmp_path / "junk.safetensors").write_bytes(b"nope")
-    for name, says in (("missing.safetensors", "is not a file"), ("notes.txt", "not a weight"),
+    for name, says in (("missing.safetensors", "does not exist"), ("notes.txt", "not a weight"),
                        ("junk.safetensors", "is not a safetensors weight file that can be read")):
         with pytest.raises(WeightsError, match=says):
             check_weight_file(tmp_path / name)
