@@ -200,6 +200,10 @@ class ExportDialog(QDialog):
         if p.is_dir():
             QMessageBox.information(self, "Export", f"{p} is a folder; name a file.")
             return
+        if not p.parent.is_dir():  # said now, not after the restore for the export has run
+            QMessageBox.information(self, "Export", f"The folder {p.parent} does not exist; "
+                                    "choose another (Browse…), or create it first.")
+            return
         if self._source is not None and p.exists() and same_file(p, self._source):
             QMessageBox.information(self, "Export", f"{p.name} is the input photo; an export "
                                     "never replaces it. Choose another name.")

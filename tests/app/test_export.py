@@ -343,6 +343,20 @@ def test_export_dialog_refuses_a_size_the_format_cannot_hold(qtbot, tmp_path,
     assert len(told) == 1 and dlg.result() == dlg.DialogCode.Accepted
 
 
+def test_export_dialog_refuses_a_folder_that_does_not_exist(qtbot, tmp_path,
+                                                            monkeypatch) -> None:  # noqa: ANN001
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information",
+                        staticmethod(lambda parent, title, text: told.append(text)))
+    dlg.path_edit.setText(str(tmp_path / "nodir" / "x.png"))
+    dlg.accept()
+    assert dlg.result() == dlg.DialogCode.Rejected
+    assert told == [f"The folder {tmp_path / 'nodir'} does not exist; choose another "
+                    "(Browse…), or create it first."]
+
+
 def test_export_dialog_keeps_typed_names_and_refuses_no_name(qtbot, tmp_path,
                                                             monkeypatch) -> None:  # noqa: ANN001
     from PySide6.QtWidgets import QMessageBox
