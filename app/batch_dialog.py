@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -36,7 +37,7 @@ from drcnet.batch import (
 )
 from drcnet.compare import Knobs
 from drcnet.errors import DRCNetError, ImageReadError
-from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type, has_image_signature
+from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type, has_image_signature, same_file
 from drcnet.inference import TileConfig
 
 from .export_dialog import EXIF_TIP
@@ -68,6 +69,15 @@ class BatchDialog(QDialog):
         layout.addWidget(QLabel("Images to restore"))
         self.file_list = QListWidget()
         self.file_list.setMinimumHeight(140)
+        self.file_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.file_list.setToolTip("Delete removes the selected images from the list")
+        remove = QAction("Remove from the List", self.file_list)
+        remove.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete),
+                             QKeySequence(Qt.Key.Key_Backspace)])
+        remove.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        remove.triggered.connect(self.remove_selected)
+        self.file_list.addAction(remove)  # also its right-click menu
+        self.file_list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         layout.addWidget(self.file_list)
         row = QHBoxLayout()
         self.add_files_button = QPushButton("Add Files…")
@@ -254,6 +264,10 @@ class BatchDialog(QDialog):
         try:
             if out.exists() and not out.is_dir():
                 raise DRCNetError(f"{out} is a file; choose a folder to save to")
+            if out.is_dir() and any(same_file(p.parent, out) for p in self._inputs):
+                raise DRCNetError(f"{out} holds the images to restore; their outputs would "
+                                  "replace them. Choose another folder (such as its "
+                                  "restored/ folder).")
             pairs = plan_outputs(self._inputs, out, folder=True, name="the output")
             out.mkdir(parents=True, exist_ok=True)
         except DRCNetError as exc:
@@ -378,3 +392,18 @@ class BatchDialog(QDialog):
             self.reject()
             return
         super().keyPressEvent(event)
+
+    def remove_selected(self) -> None:
+        """Take the selected images off the list (Delete, or the list's context menu)."""
+        if self.running():
+            return
+        rows = sorted((self.file_list.row(i) for i in self.file_list.selectedItems()),
+                      reverse=True)
+        for row in rows:
+            self.file_list.takeItem(row)
+            del self._inputs[row]
+        if rows:
+            self._ran = False
+            n = len(self._inputs)
+            self._say(f"{n} image{'s' * (n != 1)} to restore" if n else "")
+            self._update_buttons()

@@ -2200,8 +2200,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         extras.append("repair " + ("on" if tiles.repair else "off"))
         if self.strength() < 1.0:
             extras.append(f"strength {self.strength() * 100:.0f} %")
+        extras.append(f"device {self.info.device}")  # "repair on on cpu" read badly
         settings = (f"{self.info.weights.name} ({self.info.task}) · {knob_caption(self.knobs())}"
-                    f" · {' · '.join(extras)} on {self.info.device}")
+                    f" · {' · '.join(extras)}")
         folder = self.user_folder(self.image.path.parent if self.image is not None else None)
         dlg = BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self,
                           strength=self.strength())

@@ -84,7 +84,7 @@ def test_restore_files_refuses_to_write_over_the_inputs(make_window, image_path,
     assert dlg.add_inputs([image_path])
     dlg.output_edit.setText(str(image_path.parent))
     assert not dlg.start() and not dlg.running()
-    assert "is an input file" in dlg.status.text()
+    assert "holds the images to restore" in dlg.status.text()
     assert not dlg.add_inputs([image_path.parent / "nowhere"])  # neither file nor folder...
     notes = image_path.parent / "notes.png"
     notes.write_text("not a picture")  # refused when added, as File > Open refuses it
@@ -248,4 +248,34 @@ def test_a_folder_s_files_that_cannot_be_decoded_are_left_out_when_added(
     assert not dlg.add_inputs([junk])
     assert dlg.status.text() == f"No image that can be decoded in {junk}"
     assert dlg.file_list.count() == 1
+    dlg.done(0)
+
+
+def test_the_images_own_folder_is_refused_as_the_output_and_delete_removes_entries(
+        make_window, picture, tmp_path, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import Qt
+
+    w = make_window()
+    qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for i in range(3):
+        picture(folder / f"s{i}.png", 40, 30, seed=i)
+    dlg = w.make_batch_dialog()
+    assert "device cpu" in dlg.findChild(QLabel, "hint").text()
+    assert dlg.add_inputs([folder])
+    dlg.output_edit.setText(str(folder))
+    assert not dlg.start()
+    assert dlg.status.text().startswith(f"{folder} holds the images to restore")
+    dlg.show()
+    dlg.activateWindow()
+    qtbot.waitUntil(dlg.isActiveWindow, timeout=5000)
+    dlg.file_list.setFocus()
+    qtbot.waitUntil(dlg.file_list.hasFocus, timeout=5000)
+    dlg.file_list.setCurrentRow(1)
+    qtbot.keyClick(dlg.file_list, Qt.Key.Key_Delete)
+    assert [dlg.file_list.item(i).text() for i in range(dlg.file_list.count())] == [
+        str(folder / "s0.png"), str(folder / "s2.png")]
+    assert dlg._inputs == [folder / "s0.png", folder / "s2.png"]
+    assert dlg.status.text() == "2 images to restore"
     dlg.done(0)
