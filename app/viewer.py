@@ -857,6 +857,12 @@ class Viewer(QWidget):
 
     def _refresh(self) -> None:
         message = self._output_message or "Restoring…"
+        # No result yet (the first preview, or no model): the photo, not a gray box, where
+        # the result goes, captioned with why (a first look at the sample showed nothing).
+        out, out_caption = self._output, self._output_caption
+        stand_in = out is None and self._input is not None
+        if stand_in:
+            out, out_caption, message = self._input, f"Input · {message}", ""
         for c in [self.single, self.left, self.right, *self.ea_canvases]:
             c.image_size = self._size
             c.secondary = None
@@ -882,26 +888,28 @@ class Viewer(QWidget):
             show(self.single, self._input, "Input", "")
             self.stack.setCurrentIndex(0)
         elif self._mode == "after":
-            show(self.single, self._output, self._output_caption, message)
-            self.single.detail = self._detail
-            self.single.marks = self._marks
+            show(self.single, out, out_caption, message)
+            if stand_in:  # the maps' overlay, a detail piece and marks belong on a result
+                self.single.overlay, self.single.captions = None, (out_caption, "")
+            self.single.detail = None if stand_in else self._detail
+            self.single.marks = [] if stand_in else self._marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare" and self._style == "split":
             show(self.single, self._input, "Input", "")
             c = self.single
-            c.secondary = self._output
+            c.secondary = out
             c.secondary_placeholder = message
             c.split = True
             c.split_position = self._split
-            c.detail = self._detail
-            c.captions = (with_overlay("Input"), with_overlay(self._output_caption))
-            c.marks = self._marks
+            c.detail = None if stand_in else self._detail
+            c.captions = (with_overlay("Input"), with_overlay(out_caption))
+            c.marks = [] if stand_in else self._marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare":
             show(self.left, self._input, "Input", "")
-            show(self.right, self._output, self._output_caption, message)
-            self.right.detail = self._detail
-            self.right.marks = self._marks
+            show(self.right, out, out_caption, message)
+            self.right.detail = None if stand_in else self._detail
+            self.right.marks = [] if stand_in else self._marks
             self.stack.setCurrentIndex(1)
         else:
             show(self.ea_canvases[0], self._input, "Input", "")

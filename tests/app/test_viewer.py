@@ -47,7 +47,9 @@ def test_an_overlay_is_named_only_where_a_caption_is(viewer) -> None:  # noqa: A
                                       "Restored · preview · overlay s m 50 %")
     viewer.set_mode("after")
     viewer.set_output(None, caption="", message="Loading denoise weights…")
-    assert viewer.single.captions[0] == ""  # no " · overlay …" with nothing in front
+    # the input stands in, saying why, without the overlay that belongs on a result
+    assert viewer.single.captions[0] == "Input · Loading denoise weights…"
+    assert viewer.single.overlay is None
     viewer.set_mode("ea")
     assert viewer.ea_canvases[0].captions[0] == "Input"  # the EA view draws no overlay
 
@@ -182,8 +184,10 @@ def test_hover_names_the_pixel_drawn_at_the_pointer_s_screen_pixel(viewer, qtbot
 def test_missing_output_shows_message(viewer) -> None:  # noqa: ANN001
     viewer.set_output(None, message="No trained deblur weights are installed.")
     viewer.set_mode("after")
-    assert viewer.single.primary is None
-    assert "No trained deblur weights" in viewer.single.placeholder
+    assert viewer.single.primary is viewer._input  # the photo, not a gray box
+    assert viewer.single.captions[0] == "Input · No trained deblur weights are installed."
+    viewer.set_mode("compare")
+    assert viewer.single.captions[1] == "Input · No trained deblur weights are installed."
     img = viewer.grab().toImage()
     assert not img.isNull()
 
@@ -500,15 +504,19 @@ def test_the_pixel_under_a_still_pointer_is_named_again_after_a_keyboard_zoom(
     viewer.set_mode("after")
     c = viewer.single
     at = QPoint(300, 200)
+    away = QCursor.pos()
     QCursor.setPos(c.mapToGlobal(at))
-    qtbot.mouseMove(c, at)
-    if not c.underMouse():
-        pytest.skip("this platform plugin moves no pointer")
-    seen: list[tuple[int, int]] = []
-    c.hovered.connect(lambda x, y: seen.append((x, y)))
-    viewer.zoom_by(3.0)  # Ctrl+= with the mouse still
-    q = c.to_image(QPointF(at) + QPointF(0.5, 0.5))
-    assert seen and seen[-1] == (int(q.x()), int(q.y()))
+    try:
+        qtbot.mouseMove(c, at)
+        if not c.underMouse():
+            pytest.skip("this platform plugin moves no pointer")
+        seen: list[tuple[int, int]] = []
+        c.hovered.connect(lambda x, y: seen.append((x, y)))
+        viewer.zoom_by(3.0)  # Ctrl+= with the mouse still
+        q = c.to_image(QPointF(at) + QPointF(0.5, 0.5))
+        assert seen and seen[-1] == (int(q.x()), int(q.y()))
+    finally:  # later tests' windows open where the pointer is not
+        QCursor.setPos(away)
 
 
 def test_a_zoom_at_the_image_s_edge_keeps_the_pixel_under_the_pointer(viewer) -> None:  # noqa: ANN001
