@@ -329,6 +329,10 @@ class ControlsPanel(QWidget):
         self._auto_tile = DEFAULT_TILE  # the loaded model's training crop
         self._own_tile = DEFAULT_TILE  # the user's own size, shown while Training crop is off
         self.refine_check = QCheckBox("Refine to full resolution when idle")
+        self.refine_check.setToolTip(
+            "After the knobs rest, restore the whole photo at full resolution (tile by tile, "
+            "the area in view first); off, the preview stays until Run ▸ Restore full "
+            "resolution (Ctrl+R)")
         self.ensemble_check = QCheckBox()  # its text names the task's views: _label_views()
         self.repair_check = QCheckBox("Repair out-of-range areas")
         self.repair_check.setToolTip(

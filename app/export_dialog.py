@@ -29,10 +29,10 @@ from drcnet.imageio import IMAGE_EXTENSIONS, check_output_size, same_file
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif")}
 LAYOUT_LABELS = {
-    "image": "Restored image",
-    "side": "Side by side (input | restored)",
-    "split": "Split at the current divider",
-    "sheet": "Summary sheet (input, output, maps, w/ vs w/o EA)",
+    "image": "&Restored image",
+    "side": "Side &by side (input | restored)",
+    "split": "S&plit at the current divider",
+    "sheet": "Su&mmary sheet (input, output, maps, w/ vs w/o EA)",
 }
 SUFFIXES = {"image": "", "side": "_side", "split": "_split", "sheet": "_sheet"}
 
@@ -89,20 +89,22 @@ class ExportDialog(QDialog):
         self.format_combo = QComboBox()
         for key, (label, _) in FORMATS.items():
             self.format_combo.addItem(label, key)
-        form.addRow("Format", self.format_combo)
+        form.addRow("&Format", self.format_combo)
         row = QHBoxLayout()
         self.path_edit = QLineEdit()
-        browse = QPushButton("Browse…")
+        browse = QPushButton("Bro&wse…")
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
-        form.addRow("File", row)
+        file_label = QLabel("F&ile")
+        file_label.setBuddy(self.path_edit)  # Alt+I goes to the name, not the row
+        form.addRow(file_label, row)
         layout.addLayout(form)
 
-        self.labels_check = QCheckBox("Label the panels (side by side, split)")
+        self.labels_check = QCheckBox("&Label the panels (side by side, split)")
         self.labels_check.setChecked(True)
-        self.sidecar_check = QCheckBox("Write the parameters to a JSON sidecar (<name>.json)")
+        self.sidecar_check = QCheckBox("Write the parameters to a &JSON sidecar (<name>.json)")
         self.sidecar_check.setChecked(True)
-        self.exif_check = QCheckBox("Keep the camera record in the restored image (EXIF; "
+        self.exif_check = QCheckBox("&Keep the camera record in the restored image (EXIF; "
                                     "never the GPS location)")
         self.exif_check.setChecked(True)
         self.exif_check.setToolTip(EXIF_TIP)

@@ -2320,7 +2320,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             "ECCV 2022).<br><br>Tune the spatial-filter threshold t and the energy coefficient "
             "δ, inspect every DFR block's maps, and compare results with and without energy "
             "attention.<br><br>The shipped weights were trained by this project on its own "
-            "corpus; docs/MODEL_CARD.md says how, and what they score.")
+            "corpus; its model card (docs/MODEL_CARD.md in the source) says how, and what "
+            "they score.<br><br>Sample photos: <i>Path</i> by Risto Saukonpää (KDE Plasma "
+            "wallpapers, LGPLv3), <i>chelsea</i> (scikit-image, CC0) and "
+            "<i>rubberwhale1</i> (OpenCV samples, BSD-3-Clause); "
+            "resources/samples/README.md lists them.")
 
     def shutdown(self) -> None:
         """Stop the workers (idempotent); called when the window closes."""

@@ -108,6 +108,11 @@ class MapsPanel(QWidget):
         self.cmap_combo = QComboBox()
         for name in COLORMAPS:
             self.cmap_combo.addItem(name.title(), name)
+        self.block_combo.setToolTip("Which DFR block's maps to show (stage 1 or 2, encoder "
+                                    "level); the thumbnails below pick one too")
+        self.kind_combo.setToolTip("The spatial filter's self-aware map m, its binary mask "
+                                   "M = (m ≥ t), or the energy-attention map")
+        self.cmap_combo.setToolTip("Colours for the map's values (the legend shows the scale)")
         form.addRow("Block", self.block_combo)
         form.addRow("Map", self.kind_combo)
         form.addRow("Colour map", self.cmap_combo)
@@ -115,6 +120,8 @@ class MapsPanel(QWidget):
 
         row = QHBoxLayout()
         self.overlay_check = QCheckBox("Overlay on image")
+        self.overlay_check.setToolTip("Tint the restored image with the selected map, at the "
+                                      "opacity beside")
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setToolTip("Overlay opacity")
