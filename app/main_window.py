@@ -391,6 +391,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 w.installEventFilter(self._page_keys)
         self._restore_settings(task, device, variant, weights)
         self._connect()
+        self._update_actions()
         app = QApplication.instance()
         if app is not None:  # quitting without closing the window must still stop the thread
             app.aboutToQuit.connect(self._on_quit)
@@ -1197,6 +1198,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         return self._same_cache[1]
 
     def _update_metrics_text(self) -> None:
+        self._update_actions()  # a reference loaded or cleared
         if self.reference is None:
             self.controls.set_metrics_text(
                 "No reference image. File ▸ Load reference… to measure PSNR and SSIM "
@@ -1737,7 +1739,20 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             or (self._preview_is_full() and self.full.tiles.ensemble == 1
                 and self.full.tiles.repair == self.controls.repair()))
 
+    def _update_actions(self) -> None:
+        """Grey out what needs an image (or a reference, or a model) while there is none, as
+        Undo and Open Recent are: some said 'Open an image first', some did nothing."""
+        has = self.image is not None
+        for a in (self.next_action, self.prev_action, self.reference_action,
+                  self.export_action, self.copy_action, self.fit_action, self.zoom100_action,
+                  self.zoom_in_action, self.zoom_out_action, self.compare_toggle,
+                  *self.mode_actions.values()):
+            a.setEnabled(has)
+        self.clear_reference_action.setEnabled(self.reference is not None)
+        self.restore_action.setEnabled(has and self.info is not None)
+
     def _show_output(self) -> None:
+        self._update_actions()
         if self.image is None:
             return
         task = self.controls.task()

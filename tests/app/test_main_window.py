@@ -1463,3 +1463,19 @@ def test_the_bundled_samples_are_not_the_user_s_folder(make_window, open_settled
     open_settled(w, photo)
     assert w.settings.last_folder() == str(mine)
     assert w.user_folder(samples) == mine and w.user_folder(mine) == mine
+
+
+def test_what_needs_an_image_is_greyed_out_until_one_is_open(make_window, image_path,
+                                                            tmp_path, picture,
+                                                            open_settled, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    needs = (w.export_action, w.copy_action, w.next_action, w.reference_action,
+             w.restore_action, w.zoom_in_action, w.mode_actions["compare"])
+    assert not any(a.isEnabled() for a in needs)
+    assert not w.clear_reference_action.isEnabled()
+    open_settled(w, image_path)
+    assert all(a.isEnabled() for a in needs) and not w.clear_reference_action.isEnabled()
+    w.load_reference(picture(tmp_path / "clean.png", 96, 72, seed=5))
+    qtbot.waitUntil(w.clear_reference_action.isEnabled)
+    w.clear_reference()
+    assert not w.clear_reference_action.isEnabled()
