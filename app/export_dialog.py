@@ -139,6 +139,14 @@ class ExportDialog(QDialog):
     def set_layout_key(self, key: str) -> None:
         self.layout_buttons[key].setChecked(True)
 
+    def set_choice(self, layout: str, fmt: str) -> None:
+        """Start at a remembered layout and format (unknown names are passed over)."""
+        if layout in self.layout_buttons:
+            self.set_layout_key(layout)
+        i = self.format_combo.findData(fmt)
+        if i >= 0:
+            self.format_combo.setCurrentIndex(i)
+
     def extension(self) -> str:
         return FORMATS[str(self.format_combo.currentData())][1]
 

@@ -61,12 +61,15 @@ class ExportMixin:
                            source=self.image.path,
                            size=(self.image.rgb.shape[1], self.image.rgb.shape[0]))
         dlg.exif_check.setChecked(self.settings.keep_exif())
+        dlg.set_choice(*self.settings.export_choice())  # as the last export was made
         accepted = dlg.exec() == QDialog.DialogCode.Accepted
         request = dlg.request()
+        fmt = str(dlg.format_combo.currentData())
         dlg.deleteLater()  # parented to the window: it would live as long as the window
         if accepted:
             if dlg.exif_check.isEnabled():  # the box applied: remember the answer
                 self.settings.set_keep_exif(request.exif)
+            self.settings.set_export_choice(request.layout, fmt)
             self.export(request)
 
     def _can_export(self) -> bool:

@@ -80,6 +80,15 @@ class Settings:
     def set_last_folder(self, folder: str) -> None:
         self._set("files/last_folder", folder)
 
+    def export_choice(self) -> tuple[str, str]:
+        """The Export dialog's last layout and format (e.g. ``("side", "jpeg")``)."""
+        return (str(self._get("files/export_layout", "image", str)),
+                str(self._get("files/export_format", "png", str)))
+
+    def set_export_choice(self, layout: str, fmt: str) -> None:
+        self._set("files/export_layout", layout)
+        self._set("files/export_format", fmt)
+
     def export_folder(self) -> str:
         return str(self._get("files/export_folder", "", str))
 

@@ -459,3 +459,33 @@ def test_exports_keep_the_colour_profile_and_camera_record(make_window, tmp_path
     side = read_image(export(qtbot, w, "side", out / "s.png"))
     assert side.icc == icc and side.exif is None  # a composite is not the camera's photo
     assert read_image(export(qtbot, w, "sheet", out / "m.png")).icc is None  # a figure
+
+
+def test_the_export_dialog_opens_with_the_last_layout_and_format(make_window, image_path,
+                                                                open_settled, monkeypatch,
+                                                                tmp_path) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QDialog
+
+    from app.export_dialog import ExportDialog as Dialog
+
+    w = make_window()
+    open_settled(w, image_path)
+    seen: list[tuple[str, str, str]] = []
+    asked: list[object] = []
+
+    def answer(self) -> int:  # noqa: ANN001
+        seen.append((self.layout_key(), str(self.format_combo.currentData()),
+                     self.path().suffix))
+        if not seen[1:]:  # the first time: side by side, as JPEG, into tmp_path
+            self.set_layout_key("side")
+            self.format_combo.setCurrentIndex(self.format_combo.findData("jpeg"))
+            self.path_edit.setText(str(tmp_path / "x.jpg"))
+            return QDialog.DialogCode.Accepted
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(Dialog, "exec", answer)
+    monkeypatch.setattr(w, "export", lambda request: asked.append(request))
+    w.export_dialog()
+    w.export_dialog()
+    assert seen[0][:2] == ("image", "png") and asked
+    assert seen[1] == ("side", "jpeg", ".jpg")
