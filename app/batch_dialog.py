@@ -71,7 +71,7 @@ class BatchDialog(QDialog):
         self.file_list.setMinimumHeight(140)
         self.file_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.file_list.setToolTip("Delete removes the selected images from the list")
-        remove = QAction("Remove from the List", self.file_list)
+        self.remove_action = remove = QAction("Remove from the List", self.file_list)
         remove.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete),
                              QKeySequence(Qt.Key.Key_Backspace)])
         remove.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -362,6 +362,7 @@ class BatchDialog(QDialog):
 
     def _update_buttons(self) -> None:
         busy = self.running()
+        self.remove_action.setEnabled(not busy)
         for w in (self.add_files_button, self.add_folder_button, self.clear_button,
                   self.output_edit, self.existing_combo, self.exif_check):
             w.setEnabled(not busy)

@@ -113,7 +113,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.exif_check)
         depth = ("16-bit input: PNG and TIFF keep 16 bits; " if bit_depth == 16 else "")
         note = QLabel(depth + "task, t, δ, EA, weights SHA-256, device and tile go into the "
-                      "sidecar, and into a PNG's own text (JPEG and TIFF hold none). JPEG is "
+                      "sidecar, and into a PNG's own text (other formats hold none). JPEG is "
                       "written at quality 95. The photo's colour profile is kept, except by the "
                       "summary sheet (an sRGB figure). Files are written atomically and never "
                       "over the input.")

@@ -52,16 +52,22 @@ class ExportMixin:
     def export_dialog(self) -> None:
         if not self._can_export():
             return
+        from .main_window import is_app_folder  # here: main_window imports this module
+
         own = self.user_folder(self.image.path.parent)  # a pasted or sample image: not into
         folder = Path(self.settings.export_folder() or own)  # the application's own folders
-        if not folder.is_dir():
+        if not folder.is_dir() or is_app_folder(folder):
             folder = own
         dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
                            self.viewer.split_position(), self.image.bit_depth, self,
                            source=self.image.path,
                            size=(self.image.rgb.shape[1], self.image.rgb.shape[0]))
         dlg.exif_check.setChecked(self.settings.keep_exif())
-        dlg.set_choice(*self.settings.export_choice())  # as the last export was made
+        layout, fmt = self.settings.export_choice()  # as the last export was made, but not
+        if fmt == "jpeg" and (self.image.bit_depth == 16  # JPEG for what it would lose
+                              or self.image.alpha is not None):
+            fmt = "png"
+        dlg.set_choice(layout, fmt)
         accepted = dlg.exec() == QDialog.DialogCode.Accepted
         request = dlg.request()
         fmt = str(dlg.format_combo.currentData())

@@ -680,8 +680,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                               int(m["opacity"]), bool(m["overlay"]))
         style = s.compare_style()
         self.set_compare_style(style if style in Viewer.STYLES else "split")
-        mode = s.view_mode()  # the EA view is not where a session starts: it runs more
-        self.set_view_mode(mode if mode in ("before", "after", "compare") else "after")
+        # A session starts where the result shows: not on Before (whose first look at a photo
+        # shows nothing restored) nor the EA view (which runs more).
+        mode = {"before": "compare", "ea": "after"}.get(s.view_mode(), s.view_mode())
+        self.set_view_mode(mode if mode in ("after", "compare") else "after")
         if s.geometry() is not None:
             self.restoreGeometry(s.geometry())
         if s.window_state() is None or not self.restoreState(s.window_state()):
@@ -862,8 +864,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         h, w = opened.image.rgb.shape[:2]
         self.setWindowTitle(f"{path.name} — {APP_NAME}")
         self.setWindowFilePath(str(path))
-        self.viewer.set_input(opened.qimage, opened.alpha, keep_view=before is not None
-                              and before.path.parent == path.parent)
+        burst = (before is not None and not is_app_folder(path.parent)  # not two pastes
+                 and same_file(before.path.parent, path.parent))
+        self.viewer.set_input(opened.qimage, opened.alpha, keep_view=burst)
         self.maps.clear_maps()
         if not is_app_folder(path.parent):  # File > Open starts where the user's photos are
             self.settings.set_last_folder(str(path.parent))
@@ -933,7 +936,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             return folder
         for candidate in (self.settings.last_folder(), QStandardPaths.writableLocation(
                 QStandardPaths.StandardLocation.PicturesLocation)):
-            if candidate and Path(candidate).is_dir():
+            # (an earlier version stored the samples' folder as the last one)
+            if candidate and Path(candidate).is_dir() and not is_app_folder(Path(candidate)):
                 return Path(candidate)
         return Path.home()
 
@@ -1763,7 +1767,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 f"No trained {task} weights are installed.\nNothing is restored for this "
                 f"task until they are trained (random weights never run)."
                 if self.model_missing else f"The {task} model could not be loaded:\n"
-                f"{self.model_error}"))
+                f"{self.model_error}"), problem=True)
         elif self._full_current():
             stale = "" if self._full_shows(self.strength()) else " · updating…"
             self.viewer.set_output(self._full_qimage,

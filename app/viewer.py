@@ -570,6 +570,7 @@ class Viewer(QWidget):
         self._output: QPixmap | None = None
         self._output_caption = "Restored"
         self._output_message = ""
+        self._output_problem = False  # the message says why there is no result at all
         self._detail: tuple[QRectF, QPixmap] | None = None
         self._detail_image: QImage | None = None
         # Full-resolution pieces of the EA view's with, without and difference images.
@@ -678,12 +679,15 @@ class Viewer(QWidget):
             self.state.set_fit()
 
     def set_output(self, image: QImage | None, caption: str = "Restored",
-                   message: str = "") -> None:
+                   message: str = "", problem: bool = False) -> None:
         """The restored image (any resolution; stretched over the input), or ``None`` with
-        ``message`` saying why there is none."""
+        ``message`` saying why there is none: a wait ("Restoring…"), shown as a caption over
+        the input standing in, or with ``problem`` (no model), centred and wrapped where the
+        result would be, so it is not missed."""
         self._output = self._pixmap(image) if image is not None else None
         self._output_caption = caption
         self._output_message = message
+        self._output_problem = problem
         self._refresh()
 
     def set_output_caption(self, caption: str) -> None:
@@ -860,7 +864,7 @@ class Viewer(QWidget):
         # No result yet (the first preview, or no model): the photo, not a gray box, where
         # the result goes, captioned with why (a first look at the sample showed nothing).
         out, out_caption = self._output, self._output_caption
-        stand_in = out is None and self._input is not None
+        stand_in = out is None and self._input is not None and not self._output_problem
         if stand_in:
             out, out_caption, message = self._input, f"Input · {message}", ""
         for c in [self.single, self.left, self.right, *self.ea_canvases]:
@@ -903,11 +907,15 @@ class Viewer(QWidget):
             c.split_position = self._split
             c.detail = None if stand_in else self._detail
             c.captions = (with_overlay("Input"), with_overlay(out_caption))
+            if stand_in:  # no map tint on the input standing in for the result
+                c.overlay, c.captions = None, ("Input", out_caption)
             c.marks = [] if stand_in else self._marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare":
             show(self.left, self._input, "Input", "")
             show(self.right, out, out_caption, message)
+            if stand_in:
+                self.right.overlay, self.right.captions = None, (out_caption, "")
             self.right.detail = None if stand_in else self._detail
             self.right.marks = [] if stand_in else self._marks
             self.stack.setCurrentIndex(1)

@@ -117,7 +117,8 @@ def check_weight_file(path: str | os.PathLike[str]) -> str | None:
     p = Path(path)
     if not p.is_file():
         raise WeightsError(f"{p} does not exist" if not p.exists() else
-                           f"{p} is a folder, not a weight file")
+                           f"{p} is a folder, not a weight file" if p.is_dir() else
+                           f"{p} is not a regular file")
     if p.suffix.lower() not in WEIGHT_SUFFIXES:
         raise WeightsError(f"{p.name} is not a weight file (one of {', '.join(WEIGHT_SUFFIXES)})")
     config_from_metadata(read_metadata(p))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -489,3 +490,6 @@ def test_the_export_dialog_opens_with_the_last_layout_and_format(make_window, im
     w.export_dialog()
     assert seen[0][:2] == ("image", "png") and asked
     assert seen[1] == ("side", "jpeg", ".jpg")
+    w.image = replace(w.image, bit_depth=16)  # JPEG would lose what this one has
+    w.export_dialog()
+    assert seen[2][:2] == ("side", "png")

@@ -575,8 +575,8 @@ def test_missing_weights_says_so(qtbot, empty_weights_dir, image_path) -> None: 
         banner = w.controls.model_status.text()
         assert "No trained deblur weights" in banner
         assert "deblur.safetensors" in banner
-        assert w.viewer.single.primary is w.viewer._input  # the photo stands in, saying why
-        assert "No trained deblur weights" in w.viewer.single.captions[0]
+        assert w.viewer.single.primary is None  # said in full where the result would be
+        assert "No trained deblur weights" in w.viewer.single.placeholder
         assert w.preview is None and w.full is None
         assert w.engine.worker.forward_count == 0  # random weights never ran
         assert not w.controls.restore_button.isEnabled()
@@ -596,7 +596,7 @@ def test_switching_to_a_task_without_weights(make_window, image_path, open_settl
     assert w.full is not None
     w.controls.set_task("deblur")
     qtbot.waitUntil(lambda: w.model_missing and w.is_settled())
-    assert w.full is None and w.viewer.single.primary is w.viewer._input  # no old result
+    assert w.full is None and w.viewer.single.primary is None  # no old result
     assert w._full_mix is None and w._full_qimage is None  # the old result is let go
     assert "No trained deblur weights" in w.controls.model_status.text()
 
@@ -1437,9 +1437,12 @@ def test_a_first_run_starts_in_compare_and_the_view_is_remembered(make_window) -
     Settings()._q.remove("view/mode")  # a first run: nothing stored
     w = make_window()
     assert w.viewer.mode() == "compare"  # the sample's first look shows what changed
-    w.set_view_mode("before")
+    w.set_view_mode("after")
     w.save_settings()
-    assert make_window().viewer.mode() == "before"
+    assert make_window().viewer.mode() == "after"
+    w.set_view_mode("before")  # a first look at the next photo would show nothing restored
+    w.save_settings()
+    assert make_window().viewer.mode() == "compare"
     w.set_view_mode("ea")
     w.save_settings()
     assert make_window().viewer.mode() == "after"  # a session does not start on the EA view
@@ -1463,6 +1466,8 @@ def test_the_bundled_samples_are_not_the_user_s_folder(make_window, open_settled
     open_settled(w, photo)
     assert w.settings.last_folder() == str(mine)
     assert w.user_folder(samples) == mine and w.user_folder(mine) == mine
+    w.settings.set_last_folder(str(samples))  # what an earlier version stored
+    assert w.user_folder(samples) != samples and w.user_folder() != samples
 
 
 def test_what_needs_an_image_is_greyed_out_until_one_is_open(make_window, image_path,

@@ -182,12 +182,17 @@ def test_hover_names_the_pixel_drawn_at_the_pointer_s_screen_pixel(viewer, qtbot
 
 
 def test_missing_output_shows_message(viewer) -> None:  # noqa: ANN001
-    viewer.set_output(None, message="No trained deblur weights are installed.")
+    viewer.set_output(None, message="Restoring…")  # a wait: the photo stands in
     viewer.set_mode("after")
-    assert viewer.single.primary is viewer._input  # the photo, not a gray box
-    assert viewer.single.captions[0] == "Input · No trained deblur weights are installed."
+    assert viewer.single.primary is viewer._input and not viewer.single.placeholder
+    assert viewer.single.captions[0] == "Input · Restoring…"
     viewer.set_mode("compare")
-    assert viewer.single.captions[1] == "Input · No trained deblur weights are installed."
+    assert viewer.single.captions[1] == "Input · Restoring…"
+    # a problem: said in full where the result would be, not shortened in a caption
+    message = "No trained deblur weights are installed.\nNothing is restored for this task."
+    viewer.set_output(None, message=message, problem=True)
+    viewer.set_mode("after")
+    assert viewer.single.primary is None and viewer.single.placeholder == message
     img = viewer.grab().toImage()
     assert not img.isNull()
 
