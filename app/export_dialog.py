@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QRadioButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -52,6 +53,7 @@ class ExportRequest:
     labels: bool = True
     sidecar: bool = True
     exif: bool = True  # keep the photo's EXIF in a restored-image export (carried_meta)
+    jpeg_quality: int = 95  # a .jpg export's quality, 1-100
 
 
 def default_name(stem: str, task: str, layout: str, ext: str) -> str:
@@ -89,7 +91,17 @@ class ExportDialog(QDialog):
         self.format_combo = QComboBox()
         for key, (label, _) in FORMATS.items():
             self.format_combo.addItem(label, key)
-        form.addRow("&Format", self.format_combo)
+        fmt_row = QHBoxLayout()
+        fmt_row.addWidget(self.format_combo, 1)
+        self.quality_spin = QSpinBox()
+        self.quality_spin.setRange(1, 100)
+        self.quality_spin.setValue(95)
+        self.quality_spin.setPrefix("quality ")
+        self.quality_spin.setToolTip("JPEG quality, 1-100 (95 keeps fine detail; chroma at "
+                                     "half resolution, 4:2:0)")
+        fmt_row.addWidget(self.quality_spin)
+        form.addRow("&Format", fmt_row)
+        form.labelForField(fmt_row).setBuddy(self.format_combo)
         row = QHBoxLayout()
         self.path_edit = QLineEdit()
         browse = QPushButton("Bro&wse…")
@@ -113,10 +125,9 @@ class ExportDialog(QDialog):
         layout.addWidget(self.exif_check)
         depth = ("16-bit input: PNG and TIFF keep 16 bits; " if bit_depth == 16 else "")
         note = QLabel(depth + "task, t, δ, EA, weights SHA-256, device and tile go into the "
-                      "sidecar, and into a PNG's own text (other formats hold none). JPEG is "
-                      "written at quality 95. The photo's colour profile is kept, except by the "
-                      "summary sheet (an sRGB figure). Files are written atomically and never "
-                      "over the input.")
+                      "sidecar, and into a PNG's own text (other formats hold none). The "
+                      "photo's colour profile is kept, except by the summary sheet (an sRGB "
+                      "figure). Files are written atomically and never over the input.")
         note.setWordWrap(True)
         note.setObjectName("hint")
         layout.addWidget(note)
@@ -168,6 +179,7 @@ class ExportDialog(QDialog):
         self.labels_check.setEnabled(self.layout_key() in ("side", "split"))
         self.exif_check.setEnabled(self.layout_key() == "image")
         ext = self.extension()
+        self.quality_spin.setEnabled(ext == ".jpg")
         if self._edited and self.path_edit.text():
             if format_changed:
                 p = Path(self.path_edit.text())
@@ -258,4 +270,5 @@ class ExportDialog(QDialog):
 
     def request(self) -> ExportRequest:
         return ExportRequest(self.layout_key(), self.path(), self.labels_check.isChecked(),
-                             self.sidecar_check.isChecked(), self.exif_check.isChecked())
+                             self.sidecar_check.isChecked(), self.exif_check.isChecked(),
+                             self.quality_spin.value())

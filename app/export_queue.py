@@ -68,6 +68,7 @@ class ExportMixin:
                               or self.image.alpha is not None):
             fmt = "png"
         dlg.set_choice(layout, fmt)
+        dlg.quality_spin.setValue(self.settings.jpeg_quality())
         accepted = dlg.exec() == QDialog.DialogCode.Accepted
         request = dlg.request()
         fmt = str(dlg.format_combo.currentData())
@@ -76,6 +77,7 @@ class ExportMixin:
             if dlg.exif_check.isEnabled():  # the box applied: remember the answer
                 self.settings.set_keep_exif(request.exif)
             self.settings.set_export_choice(request.layout, fmt)
+            self.settings.set_jpeg_quality(request.jpeg_quality)
             self.export(request)
 
     def _can_export(self) -> bool:
@@ -211,6 +213,7 @@ class ExportMixin:
             return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,
                                 alpha=alpha, sidecar=req.sidecar,
                                 gray=image.gray and req.layout == "image",
+                                jpeg_quality=req.jpeg_quality,
                                 **carried_meta(req.layout, image.icc,
                                                image.exif if req.exif else None))
 

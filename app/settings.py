@@ -89,6 +89,13 @@ class Settings:
         self._set("files/export_layout", layout)
         self._set("files/export_format", fmt)
 
+    def jpeg_quality(self) -> int:
+        q = int(self._get("files/jpeg_quality", 95, int))
+        return q if 1 <= q <= 100 else 95
+
+    def set_jpeg_quality(self, quality: int) -> None:
+        self._set("files/jpeg_quality", quality)
+
     def export_folder(self) -> str:
         return str(self._get("files/export_folder", "", str))
 

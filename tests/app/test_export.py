@@ -493,3 +493,17 @@ def test_the_export_dialog_opens_with_the_last_layout_and_format(make_window, im
     w.image = replace(w.image, bit_depth=16)  # JPEG would lose what this one has
     w.export_dialog()
     assert seen[2][:2] == ("side", "png")
+
+
+def test_a_jpeg_export_is_written_at_the_quality_chosen(make_window, image_path, open_settled,
+                                                       tmp_path, qtbot) -> None:  # noqa: ANN001
+    w = make_window()
+    open_settled(w, image_path)
+    low = export(qtbot, w, "image", tmp_path / "low.jpg", sidecar=False, jpeg_quality=20)
+    high = export(qtbot, w, "image", tmp_path / "high.jpg", sidecar=False, jpeg_quality=98)
+    assert low.stat().st_size < high.stat().st_size * 0.6
+    dlg = ExportDialog(tmp_path, "x", "denoise", 0.5, 8)
+    qtbot.addWidget(dlg)
+    assert not dlg.quality_spin.isEnabled()  # PNG: no quality to choose
+    dlg.format_combo.setCurrentIndex(dlg.format_combo.findData("jpeg"))
+    assert dlg.quality_spin.isEnabled() and dlg.request().jpeg_quality == 95
