@@ -367,8 +367,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._sharpen.setInterval(SHARPEN_MS)
         self._sharpen.timeout.connect(self._on_sharpen)
         self._last_knob_change = -1.0
-        # Undo/redo of the knobs and strength, recorded once changes pause.
+        # Undo/redo of the knobs and strength, recorded once changes pause: one history per
+        # model (task, variant, weight file), so switching back to a model brings its steps.
         self.history: History[tuple[Knobs, float]] = History()
+        self._histories: dict[tuple[str, str, Path | None], History[tuple[Knobs, float]]] = {}
         self._history_timer = QTimer(self)
         self._history_timer.setSingleShot(True)
         self._history_timer.setInterval(HISTORY_MS)
@@ -1480,8 +1482,17 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._update_history_actions()
 
     def _reset_history(self) -> None:
+        """The chosen model's history: its own steps when it was tuned before in this
+        session (another model's knobs mean nothing to it), else a new one."""
         self._history_timer.stop()
-        self.history.reset(self._tuned())
+        key = self._chosen()
+        history = self._histories.get(key)
+        if history is None:
+            history = self._histories[key] = History()
+            history.reset(self._tuned())
+        else:
+            history.record(self._tuned())  # nothing, when it is as the user left it
+        self.history = history
         self._update_history_actions()
 
     def _on_history_timer(self) -> None:

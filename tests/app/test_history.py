@@ -151,3 +151,23 @@ def test_the_shortcut_list_fits_a_small_screen(make_window, qtbot) -> None:  # n
     assert "Ctrl+Z" in dlg.findChild(__import__("PySide6.QtWidgets").QtWidgets.QTextBrowser
                                      ).toPlainText()
     dlg.close()
+
+
+def test_switching_back_to_a_model_brings_its_steps_back(make_window, image_path,
+                                                         open_settled, add_weights,
+                                                         weights_dir, qtbot) -> None:  # noqa: ANN001
+    add_weights(weights_dir, "deblur")
+    w = make_window()
+    open_settled(w, image_path)
+    start = w.controls.knobs()
+    w.controls.t_spin.setValue(0.6)
+    w._record_history()  # as when the change pauses
+    assert w.undo_action.isEnabled()
+    w.controls.set_task("deblur")
+    qtbot.waitUntil(lambda: w.info is not None and w.info.task == "deblur", timeout=30000)
+    assert not w.undo_action.isEnabled()  # the denoiser's steps mean nothing here
+    w.controls.set_task("denoise")
+    qtbot.waitUntil(lambda: w.info is not None and w.info.task == "denoise", timeout=30000)
+    assert w.controls.knobs().t == pytest.approx(0.6) and w.undo_action.isEnabled()
+    w.undo_action.trigger()
+    assert w.controls.knobs().t == pytest.approx(start.t)
