@@ -28,7 +28,8 @@ from drcnet.compare import check_sidecar_free, compose_size, sidecar_owner, side
 from drcnet.errors import ImageWriteError
 from drcnet.imageio import IMAGE_EXTENSIONS, check_output_size, same_file
 
-FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif")}
+FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif"),
+           "webp": ("WebP (lossless)", ".webp"), "bmp": ("BMP", ".bmp")}
 LAYOUT_LABELS = {
     "image": "&Restored image",
     "side": "Side &by side (input | restored)",
@@ -54,6 +55,9 @@ class ExportRequest:
     sidecar: bool = True
     exif: bool = True  # keep the photo's EXIF in a restored-image export (carried_meta)
     jpeg_quality: int = 95  # a .jpg export's quality, 1-100
+    # What was set when the user asked (knobs, strength, divider); an export waiting for the
+    # full-resolution restore is made with what is set when it is written, and says so.
+    asked: tuple[object, ...] | None = None
 
 
 def default_name(stem: str, task: str, layout: str, ext: str) -> str:

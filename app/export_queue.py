@@ -9,6 +9,7 @@ keep that file short.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtGui import QImage
@@ -168,9 +169,31 @@ class ExportMixin:
             return
         if self._exports or self._exporting:  # each is written in turn, none replaced
             self.notice(f"Export of {request.path.name} waits for the one before it", 5000)
-        self._exports.append(request)
+        self._exports.append(replace(request, asked=self._export_settings(request.layout)))
         self._was_settled = False
         self._advance_export()
+
+    def _export_settings(self, layout: str) -> tuple[object, ...]:
+        """What an export of ``layout`` is made with, beside the model: the knobs, the
+        strength and, for a split, the divider."""
+        split = round(self.viewer.split_position(), 3) if layout == "split" else None
+        return (self.knobs(), round(self.strength(), 3), split)
+
+    def _changed_note(self, req: ExportRequest) -> str:
+        """Said when the settings changed while the export waited (it is made with the new
+        ones, as its record says)."""
+        if req.asked is None or req.asked == self._export_settings(req.layout):
+            return ""
+        from .main_window import knob_caption  # here: main_window imports this module
+
+        knobs, strength, split = self._export_settings(req.layout)
+        now = [knob_caption(knobs)]
+        if strength < 1.0:
+            now.append(f"strength {strength * 100:.0f} %")
+        if split is not None:
+            now.append(f"split {split:.0%}")
+        return (f"made with the settings as they are now ({', '.join(now)}): they changed "
+                "while it waited")
 
     def _advance_export(self) -> None:
         req = self._export
@@ -218,7 +241,13 @@ class ExportMixin:
                                                image.exif if req.exif else None))
 
         self.statusBar().showMessage(f"Writing {req.path.name}…")
-        lost = format_note(image, req.path) if req.layout == "image" else ""
+        # What the format cannot keep: of the restored image as read; of a comparison, its
+        # depth and profile (it is opaque, and carries no camera record); a sheet is a figure.
+        shown = image if req.layout == "image" else replace(image, alpha=None, xmp=False,
+                                                             exif=None)
+        lost = "; ".join(n for n in (
+            format_note(shown, req.path, keep_exif=req.exif) if req.layout != "sheet" else "",
+            self._changed_note(req)) if n)
         self.jobs.run(write, lambda path: self._on_exported(path, lost),
                       self._on_export_failed)
 

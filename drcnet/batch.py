@@ -309,10 +309,10 @@ def restore_files(
                             gray=image.gray, metadata=meta, icc=image.icc,
                             exif=image.exif if keep_exif else None,
                             jpeg_quality=jpeg_quality)
+                notes = (frames_note(image), format_note(image, dst, keep_exif))
                 result = FileResult(src, dst, RESTORED, range=report,
                                     seconds=time.perf_counter() - start,
-                                    note="; ".join(n for n in (frames_note(image),
-                                                               format_note(image, dst)) if n))
+                                    note="; ".join(n for n in notes if n))
             except Cancelled:
                 break
             except DRCNetError as exc:

@@ -235,10 +235,11 @@ def _tiff_pages(raw: bytes, budget: int = 1 << 16) -> int:
     return pages
 
 
-def format_note(image: Image, out: PathLike) -> str:
+def format_note(image: Image, out: PathLike, keep_exif: bool = True) -> str:
     """What the output's format cannot hold of ``image``: "the .jpg output keeps no
     transparency", "…no 16-bit depth; it is written in 8 bits", "…no colour profile",
-    "floating-point samples are written as 16-bit integers", or ""."""
+    "…no camera record (EXIF)" (a BMP, when it is to be kept), "floating-point samples are
+    written as 16-bit integers", or ""."""
     ext = Path(out).suffix.lower()
     lost = []
     if image.alpha is not None and ext not in _ALPHA_EXTENSIONS:
@@ -248,6 +249,8 @@ def format_note(image: Image, out: PathLike) -> str:
     if image.icc is not None and not _profile_fits(image, ext):
         space = _icc_space(image.icc).decode("ascii", "replace").strip()
         lost.append(f"colour profile (the input's {space} one; colours may look different)")
+    if keep_exif and image.exif is not None and ext == ".bmp":
+        lost.append("camera record (EXIF)")
     notes = []
     if lost:
         eight = "; it is written in 8 bits" if "16-bit depth" in lost else ""

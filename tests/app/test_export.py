@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app.export_dialog import ExportDialog, ExportRequest
-from drcnet.imageio import read_image, read_png_text
+from drcnet.imageio import read_image, read_png_text, write_image
 from drcnet.weights import sha256
 
 
@@ -507,3 +507,42 @@ def test_a_jpeg_export_is_written_at_the_quality_chosen(make_window, image_path,
     assert not dlg.quality_spin.isEnabled()  # PNG: no quality to choose
     dlg.format_combo.setCurrentIndex(dlg.format_combo.findData("jpeg"))
     assert dlg.quality_spin.isEnabled() and dlg.request().jpeg_quality == 95
+
+
+def test_an_export_that_waited_says_the_settings_changed_meanwhile(
+        make_window, tmp_path, picture, open_settled, qtbot) -> None:  # noqa: ANN001
+    path = picture(tmp_path / "p.png", 160, 120)
+    w = make_window()
+    w.controls.set_run(64, 32, False)  # no full-resolution restore until asked for
+    open_settled(w, path)
+    assert w.full is None or not w._full_current()
+    with qtbot.waitSignal(w.exported, timeout=30000):
+        w.export(ExportRequest("image", tmp_path / "out.png"))  # waits for the restore
+        w.controls.t_spin.setValue(0.6)  # changed while it waits
+        w.start_full_restore()
+    said = w.statusBar().currentMessage()
+    assert "made with the settings as they are now (t 0.60" in said
+    assert "they changed while it waited" in said
+    with qtbot.waitSignal(w.exported, timeout=30000):
+        w.export(ExportRequest("image", tmp_path / "again.png"))  # nothing changed: no note
+    assert "changed while it waited" not in w.statusBar().currentMessage()
+
+
+def test_a_comparison_export_says_what_its_format_cannot_keep(make_window, tmp_path,
+                                                              open_settled, qtbot) -> None:  # noqa: ANN001
+    deep = tmp_path / "deep.png"
+    write_image(deep, np.linspace(0, 1, 96 * 72 * 3, dtype=np.float32).reshape(72, 96, 3),
+                bit_depth=16)
+    w = make_window()
+    open_settled(w, deep)
+    export(qtbot, w, "side", tmp_path / "side.jpg", sidecar=False)
+    assert "keeps no 16-bit depth" in w.statusBar().currentMessage()
+
+
+def test_typing_a_webp_or_bmp_name_picks_that_format(qtbot, tmp_path) -> None:  # noqa: ANN001
+    dlg = ExportDialog(tmp_path, "x", "denoise", 0.5, 8)
+    qtbot.addWidget(dlg)
+    for name, fmt in (("t.webp", "webp"), ("t.bmp", "bmp"), ("t.jpg", "jpeg")):
+        dlg.path_edit.setText(name)
+        dlg.path_edit.textEdited.emit(name)
+        assert dlg.format_combo.currentData() == fmt, name

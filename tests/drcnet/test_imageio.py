@@ -960,6 +960,9 @@ def test_format_note_says_what_a_profile_or_float_samples_become(tmp_path: Path)
                        icc=profile(b"GRAY"))
     assert "colour profile" in format_note(gray_alpha, "out.png")  # written as RGBA
     assert format_note(replace(gray_alpha, alpha=None), "out.png") == ""
+    camera = Image(rgb, None, 8, False, tmp_path / "c.jpg", exif=b"II*\x00" + bytes(12))
+    assert format_note(camera, "out.bmp") == "the .bmp output keeps no camera record (EXIF)"
+    assert format_note(camera, "out.bmp", keep_exif=False) == ""  # not asked for: no loss
     floating = Image(rgb, None, 16, False, tmp_path / "f.tif", floating=True)
     assert format_note(floating, "out.tif") == ("the input's floating-point samples are "
                                                 "written as 16-bit integers")
