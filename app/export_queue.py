@@ -219,7 +219,8 @@ class ExportMixin:
             info.task, full.knobs, info.weights.name, info.sha256, full.device, full.tiles,
             full.precision, layout=req.layout,
             split=round(self.viewer.split_position(), 4) if req.layout == "split" else None,
-            block=self.maps.block() if req.layout == "sheet" else None, noea=noea,
+            block=self.maps.block() if req.layout == "sheet" else None,
+            colormap=self.maps.cmap() if req.layout == "sheet" else None, noea=noea,
             input=image.path.name, strength=self.strength(),
             range_check=full.range.summary() if full.range is not None else None)
         split = self.viewer.split_position()

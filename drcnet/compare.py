@@ -592,6 +592,7 @@ class ExportParams:
     layout: str = "image"
     split: float | None = None
     block: str | None = None
+    colormap: str | None = None  # a sheet's map colours (COLORMAPS), so it can be remade
     noea: str | None = None
     input: str = ""
     precision: str = "fp32"
@@ -994,6 +995,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         model.precision, layout=args.layout,
         split=args.split if args.layout == "split" else None,
         block=args.block if args.layout == "sheet" else None,
+        colormap=args.colormap if args.layout == "sheet" else None,
         noea=noea_text, input=src.name, range_check=report.summary(), strength=args.strength)
     restored = apply_strength(image.rgb, restored, args.strength)
     result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,

@@ -95,6 +95,7 @@ def test_export_side_split_sheet(make_window, image_path, open_settled, tmp_path
     assert sheet.shape[1] > 3 * 400 and sheet.shape[0] > 3 * 300  # three rows of panels
     record = json.loads(sheet_path.with_suffix(".json").read_text())
     assert record["layout"] == "sheet" and record["block"] == w.maps.block()
+    assert record["colormap"] == w.maps.cmap()
     assert "bypassed" in record["noea"]
     assert no_temp_files(tmp_path)
 

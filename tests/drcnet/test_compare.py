@@ -436,10 +436,11 @@ def test_cli_compare_variant_uses_its_weights(tmp_path, shipped, photo) -> None:
 def test_cli_compare_sheet(tmp_path, shipped, photo) -> None:  # noqa: ANN001
     out = tmp_path / "sheet.png"
     code = main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--layout",
-                 "sheet", "--block", "stage1.enc1", "--no-ea"])
+                 "sheet", "--block", "stage1.enc1", "--no-ea", "--colormap", "magma"])
     assert code == 0
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["block"] == "stage1.enc1" and side["ea"] is False
+    assert side["colormap"] == "magma"  # so the sheet can be made again
     assert side["noea"] == NOEA_BYPASS
     assert read_image(out).rgb.shape[1] == 3 * 480 + 4 * 12
 
