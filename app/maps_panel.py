@@ -33,6 +33,7 @@ from drcnet.compare import (
     colorize,
     default_block,
     render_map,
+    share_text,
 )
 
 from .viewer import to_qimage
@@ -41,17 +42,6 @@ KIND_LABELS = {"self_aware": "Self-aware map m", "mask": "Binary mask M = (m ≥
                "energy": "Energy attention"}
 SHORT_KINDS = {"self_aware": "m", "mask": "mask M", "energy": "energy"}  # for captions
 THUMB = 60
-
-
-def share_text(share: float) -> str:
-    """A share as a whole percentage that never reads 0 % or 100 % when it is not: a mask
-    with 3 of 2,752 cells on says "<1 %"."""
-    text = f"{share:.0%}"
-    if share > 0 and text == "0%":
-        return "<1%"
-    if share < 1 and text == "100%":
-        return ">99%"
-    return text
 
 
 class ColourBar(QWidget):

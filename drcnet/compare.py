@@ -522,6 +522,17 @@ def summary_sheet(
     return np.concatenate(blocks, axis=0)
 
 
+def share_text(share: float) -> str:
+    """A share as a whole percentage that never reads 0 % or 100 % when it is not: a mask
+    with 3 of 2,752 cells on says "<1%"."""
+    text = f"{share:.0%}"
+    if share > 0 and text == "0%":
+        return "<1%"
+    if share < 1 and text == "100%":
+        return ">99%"
+    return text
+
+
 def format_delta(delta: float) -> str:
     """δ in short scientific notation that keeps its digits: ``1e-06``, ``2.51e-03``."""
     mantissa, exponent = f"{delta:.2e}".split("e")
@@ -555,7 +566,7 @@ def sheet_rows(
         t = analysis.knobs.t
         labels = {
             "self_aware": f"{block} self-aware map m (0..1)",
-            "mask": f"{block} mask m >= {t:.2f} ({float(maps.mask.mean()):.0%})",
+            "mask": f"{block} mask m >= {t:.2f} ({share_text(float(maps.mask.mean()))})",
             "energy": f"{block} energy {maps.energy.min():.3f}..{maps.energy.max():.3f}",
         }
         rows.append([

@@ -416,7 +416,7 @@ def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qt
 
 
 def test_shares_never_round_to_none_or_all() -> None:
-    from app.maps_panel import share_text
+    from drcnet.compare import share_text
 
     assert [share_text(v) for v in (0, 3 / 2752, 0.005, 0.43, 0.996, 1)] == [
         "0%", "<1%", "<1%", "43%", ">99%", "100%"]

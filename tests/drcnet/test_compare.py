@@ -559,3 +559,17 @@ def test_a_panorama_s_sheet_panels_stay_readable() -> None:
     pano = np.zeros((40, 3000, 3), np.float32)
     sheet = summary_sheet("t", [[SheetPanel(pano, "Input"), SheetPanel(pano, "Restored")]])
     assert sheet.shape[0] >= 34 + 480 // 4 + 12  # title, a quarter-width panel, margins
+
+
+def test_a_sheet_s_mask_label_never_reads_0_percent_when_cells_are_on() -> None:
+    from drcnet.compare import Analysis, MapSet, sheet_rows
+
+    mask = np.zeros((40, 60), np.float32)
+    mask[0, :3] = 1  # 3 of 2,400 cells: "(0%)" while they show
+    maps = MapSet(np.zeros_like(mask), mask, np.ones_like(mask))
+    rgb = np.zeros((40, 60, 3), np.float32)
+    from drcnet.compare import DEFAULT_BLOCK
+
+    a = Analysis(Knobs(0.75, 1e-6, True), rgb, {DEFAULT_BLOCK: maps})
+    labels = [p.label for p in sheet_rows(rgb, rgb, a)[1]]
+    assert any(label.endswith("(<1%)") for label in labels), labels
