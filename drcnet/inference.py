@@ -73,9 +73,6 @@ DEFAULT_OVERLAP = 32
 # Smallest tile (as eval's smallest crop): the network normalises over each tile and pools
 # it three times, so tiny tiles restore visibly worse (a grid) and take thousands of passes.
 MIN_TILE = 16
-# Images with a side under SMALL_SIDE px are restored inside SMALL_CONTEXT px of mirrored
-# context (restore_tiled): all their pixels are edge pixels.
-SMALL_SIDE, SMALL_CONTEXT = 32, 16
 
 
 def overlap_for(tile: int, overlap: int | None = None) -> int:
@@ -534,15 +531,6 @@ def restore_tiled(
         the restored H×W×3 float32 image (as the generator's return value); gray when
         ``rgb`` is (:func:`gray_like`).
     """
-    h, w = rgb.shape[:2]
-    if min(h, w) < SMALL_SIDE:
-        # So small that every pixel is an edge pixel: the zero-padded convolutions shifted a
-        # flat (200, 100, 50) 1×1 image to (187, 114, 41). Mirrored context around it is
-        # restored with it and cropped off again.
-        p = SMALL_CONTEXT
-        padded = np.pad(rgb, ((p, p), (p, p), (0, 0)), mode="symmetric")
-        out = yield from restore_tiled(model, padded, tiles, cancel, peaks)
-        return np.ascontiguousarray(out[p : p + h, p : p + w])
     tile, overlap = tiles.tile, tiles.overlap
     batch = tiles.batch or auto_tile_batch(model_device(model))
     while True:
