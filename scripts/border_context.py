@@ -1,12 +1,12 @@
 """Would mirrored context at the image's edges help the shipped models? (a measurement, not a
-setting: the inference does not pad yet)
+setting: the inference does not pad)
 
 The networks zero-pad their convolutions, so the outermost pixels of every restore are made
-from less context: on a flat (200, 100, 50) field the shipped denoiser's corner pixel came
-out (187, 110, 37) and a 1×1 image (187, 114, 41). This restores crops of scikit-image's
-colour photos, degraded with each task's recipe (seeded), as they are (P = 0) and with P px
-of mirrored context around them (cropped off again), and prints PSNR against the clean crop
-over the whole crop, its outer 4-px band and the rest.
+from less context (on a flat (200, 100, 50) field the shipped denoiser's corner pixel comes
+out (187, 110, 37): the model card's *The image's edges* gives the command). This
+restores crops of scikit-image's colour photos, degraded with each task's recipe (seeded),
+as they are (P = 0) and with P px of mirrored context around them (cropped off again), and
+prints PSNR against the clean crop over the whole crop, its outer 4-px band and the rest.
 
     python scripts/border_context.py > docs/eval/border_context.txt
 """
