@@ -932,7 +932,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
     from .cli import read_checked
     from .errors import NoWeightsError, WeightsError
-    from .imageio import check_image_type, check_output_size
+    from .imageio import check_image_type, check_output_size, format_note
     from .inference import (
         TileConfig,
         apply_strength,
@@ -1019,6 +1019,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
                  sidecar=not args.no_sidecar, jpeg_quality=args.jpeg_quality,
                  **carried_meta(args.layout, image.icc, image.exif))
     print(f"{src} -> {out}", file=sys.stderr)
+    if args.layout != "sheet":  # a sheet is an 8-bit sRGB figure whatever the photo
+        # A comparison is opaque and carries no camera record: its depth and profile count.
+        shown = image if args.layout == "image" else replace(image, alpha=None, xmp=False,
+                                                             exif=None)
+        if lost := format_note(shown, out):
+            print(f"drcnet: note: {src.name}: {lost}", file=sys.stderr)
     if other is not None:
         print(f"note: {sidecar_path(out).name} described {other.name}; it now describes "
               f"{Path(out).name}", file=sys.stderr)

@@ -573,3 +573,13 @@ def test_a_sheet_s_mask_label_never_reads_0_percent_when_cells_are_on() -> None:
     a = Analysis(Knobs(0.75, 1e-6, True), rgb, {DEFAULT_BLOCK: maps})
     labels = [p.label for p in sheet_rows(rgb, rgb, a)[1]]
     assert any(label.endswith("(<1%)") for label in labels), labels
+
+
+def test_cli_compare_says_what_the_format_cannot_keep(tmp_path, shipped, capsys) -> None:  # noqa: ANN001
+    deep = tmp_path / "deep.png"
+    write_image(deep, np.linspace(0, 1, 40 * 60 * 3, dtype=np.float32).reshape(40, 60, 3),
+                bit_depth=16)
+    assert main(["compare", str(deep), "-o", str(tmp_path / "c.jpg"), "--task", "denoise",
+                 "--layout", "side", "--device", "cpu", "--no-sidecar"]) == 0
+    assert "drcnet: note: deep.png: the .jpg output keeps no 16-bit depth" in \
+        capsys.readouterr().err
