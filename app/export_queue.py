@@ -20,10 +20,11 @@ from drcnet.compare import (
     ExportParams,
     carried_meta,
     compose,
+    export_note,
     sheet_title,
     write_export,
 )
-from drcnet.imageio import IMAGE_EXTENSIONS, format_note
+from drcnet.imageio import IMAGE_EXTENSIONS
 from drcnet.inference import apply_strength
 
 from .export_dialog import ExportDialog, ExportRequest
@@ -242,13 +243,8 @@ class ExportMixin:
                                                image.exif if req.exif else None))
 
         self.statusBar().showMessage(f"Writing {req.path.name}…")
-        # What the format cannot keep: of the restored image as read; of a comparison, its
-        # depth and profile (it is opaque, and carries no camera record); a sheet is a figure.
-        shown = image if req.layout == "image" else replace(image, alpha=None, xmp=False,
-                                                             exif=None)
-        lost = "; ".join(n for n in (
-            format_note(shown, req.path, keep_exif=req.exif) if req.layout != "sheet" else "",
-            self._changed_note(req)) if n)
+        lost = "; ".join(n for n in (export_note(image, req.path, req.layout, req.exif),
+                                     self._changed_note(req)) if n)
         self.jobs.run(write, lambda path: self._on_exported(path, lost),
                       self._on_export_failed)
 

@@ -10,10 +10,12 @@ preview, only while something shows them. ``settled`` fires when nothing is left
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import math
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +132,8 @@ SHARPEN_MS = 250  # this long after the last drag change, the full-size preview 
 # Previews at rest slower than this, twice in a row (the first after a load includes the
 # model's warm-up), bring a one-time hint that a smaller preview size answers sooner.
 SLOW_PREVIEW_S = 1.5
+# An image, or a function that makes it (in the pool): what the reference metrics compare.
+Pixels = np.ndarray | Callable[[], np.ndarray]
 # How long a status notice (MainWindow.notice) stands before the full restore's routine
 # progress lines may cover it.
 NOTICE_S = 4.0
@@ -1121,18 +1125,20 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._metrics, self._metrics_asked = {}, {}
         self._update_metrics_text()
 
-    def _compute_metrics(self, key: str, a: np.ndarray, b: np.ndarray, note: str,
+    def _compute_metrics(self, key: str, a: Pixels, b: Pixels, note: str,
                          source: np.ndarray | None = None) -> None:
         """PSNR and SSIM of ``a`` against ``b`` in the pool; with ``source`` (the image ``a``
-        restores), of ``a`` at the current strength."""
+        restores), of ``a`` at the current strength. ``a`` and ``b`` may be functions that
+        make them (a resize of a full-resolution photo), called in the pool too."""
         serial = self._image_serial
         strength = self.strength()
         if source is not None and strength < 1.0:
             note += f", strength {strength * 100:.0f} %"
 
         def measure() -> tuple[float, float]:
-            out = a if source is None else apply_strength(source, a, strength)
-            return psnr(out, b), ssim(out, b)
+            x, ref = (p() if callable(p) else p for p in (a, b))
+            out = x if source is None else apply_strength(source, x, strength)
+            return psnr(out, ref), ssim(out, ref)
 
         self._metrics_seq[key] = seq = self._metrics_seq.get(key, 0) + 1
         self._metrics_asked[key] = note
@@ -1170,7 +1176,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         elif self.preview is not None:
             out = self.preview.analysis.restored
             h, w = out.shape[:2]
-            ref = resize_to(self.reference.rgb, w, h)
+            ref_rgb, image_rgb = self.reference.rgb, self.image.rgb
+            ref = functools.cache(lambda: resize_to(ref_rgb, w, h))  # in the pool, once
             scale = f"{'draft' if self.preview.draft else 'preview'} {w}×{h}"
             if min(w, h) < SSIM_WINDOW:  # a panorama's preview: too thin for SSIM
                 self._score_input(self.image.rgb, self.reference.rgb, full_scale)
@@ -1182,13 +1189,13 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             src = self.preview.source
             if src is None or src.shape != out.shape:
                 src = None  # scored without the strength; the input scaled as it is
-            self._score_input(resize_to(self.image.rgb, w, h) if src is None else src, ref,
-                              scale)
+            self._score_input((lambda: resize_to(image_rgb, w, h)) if src is None else src,
+                              ref, scale)
             self._compute_metrics("output", out, ref, scale, source=src)
         else:
             self._score_input(self.image.rgb, self.reference.rgb, full_scale)
 
-    def _score_input(self, rgb: np.ndarray, ref: np.ndarray, scale: str) -> None:
+    def _score_input(self, rgb: Pixels, ref: Pixels, scale: str) -> None:
         """The input's score at ``scale``, unless it is asked for or known already."""
         if self._metrics_asked.get("input") != scale:
             self._compute_metrics("input", rgb, ref, scale)
@@ -1842,9 +1849,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _update_preview_caption(self) -> None:
         """As the view moves: whether the focus area still covers it."""
-        if not self._full_current() and self.preview is not None \
-                and self._current_area() is not None:
-            self.viewer.set_output_caption(self._preview_caption(self._current_area()))
+        area = self._current_area()
+        if area is not None and self.preview is not None and not self._full_current():
+            self.viewer.set_output_caption(self._preview_caption(area))
 
     def _current_area(self) -> AreaDone | None:
         """The focus area the running restore has finished, if it restores what the

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -40,6 +40,9 @@ from .inference import (
     overlap_for,
 )
 from .range_check import RangeReport, check_peaks
+
+if TYPE_CHECKING:
+    from .imageio import Image
 
 LAYOUTS = ("side", "split", "sheet")
 MAP_KINDS = ("self_aware", "mask", "energy")
@@ -804,6 +807,19 @@ def over_checker(rgb: np.ndarray, alpha: np.ndarray, square: int = 8) -> np.ndar
     return (rgb * a + board[..., None].astype(np.float32) * (1.0 - a)).astype(np.float32)
 
 
+def export_note(image: Image, path: PathLike, layout: str, keep_exif: bool = True) -> str:
+    """What ``path``'s format cannot keep of an export of ``image`` in ``layout``
+    (:func:`drcnet.imageio.format_note`): all of it for the restored image; of a comparison,
+    which is opaque and carries no camera record, its depth and profile; nothing of a sheet,
+    an 8-bit sRGB figure whatever the photo."""
+    from .imageio import format_note
+
+    if layout == "sheet":
+        return ""
+    shown = image if layout == "image" else replace(image, alpha=None, xmp=False, exif=None)
+    return format_note(shown, path, keep_exif)
+
+
 def compose_size(layout: str, width: int, height: int) -> tuple[int, int] | None:
     """The size :func:`compose` makes of a ``width×height`` photo, or None for a sheet
     (whose panels are small, whatever the photo)."""
@@ -932,7 +948,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
     from .cli import read_checked
     from .errors import NoWeightsError, WeightsError
-    from .imageio import check_image_type, check_output_size, format_note
+    from .imageio import check_image_type, check_output_size
     from .inference import (
         TileConfig,
         apply_strength,
@@ -1019,12 +1035,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                  sidecar=not args.no_sidecar, jpeg_quality=args.jpeg_quality,
                  **carried_meta(args.layout, image.icc, image.exif))
     print(f"{src} -> {out}", file=sys.stderr)
-    if args.layout != "sheet":  # a sheet is an 8-bit sRGB figure whatever the photo
-        # A comparison is opaque and carries no camera record: its depth and profile count.
-        shown = image if args.layout == "image" else replace(image, alpha=None, xmp=False,
-                                                             exif=None)
-        if lost := format_note(shown, out):
-            print(f"drcnet: note: {src.name}: {lost}", file=sys.stderr)
+    if lost := export_note(image, out, args.layout):
+        print(f"drcnet: note: {src.name}: {lost}", file=sys.stderr)
     if other is not None:
         print(f"note: {sidecar_path(out).name} described {other.name}; it now describes "
               f"{Path(out).name}", file=sys.stderr)

@@ -325,18 +325,16 @@ def _tiff_alpha_as_is(raw: bytes) -> bytes | None:
     if raw[:4] not in (b"II*\x00", b"MM\x00*"):
         return None
     try:
-        order = "<" if raw[:2] == b"II" else ">"
-        (ifd,) = struct.unpack(order + "I", raw[4:8])
-        (count,) = struct.unpack(order + "H", raw[ifd : ifd + 2])
-        for k in range(count):
-            e = ifd + 2 + 12 * k
-            tag, typ, n = struct.unpack(order + "HHI", raw[e : e + 8])
-            if tag == _TIFF_EXTRA_SAMPLES and typ == 3 and n == 1:
-                if struct.unpack(order + "H", raw[e + 8 : e + 10])[0] != 2:
-                    return None
-                return raw[: e + 8] + struct.pack(order + "H", 0) + raw[e + 10 :]
-    except struct.error:
+        order, ifd, entries, _ = _tiff_entries(raw)
+    except (IndexError, struct.error):
         return None
+    for k, e in enumerate(entries):
+        tag, typ, n = struct.unpack(order + "HHI", e[:8])
+        if tag == _TIFF_EXTRA_SAMPLES and typ == 3 and n == 1:
+            if struct.unpack(order + "H", e[8:10])[0] != 2:
+                return None
+            at = ifd + 2 + 12 * k + 8  # the entry's value field
+            return raw[:at] + struct.pack(order + "H", 0) + raw[at + 2 :]
     return None
 
 
