@@ -42,6 +42,7 @@ from PySide6.QtGui import (
     QImage,
     QKeyEvent,
     QKeySequence,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -440,6 +441,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         bar.addPermanentWidget(self.run_label)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)
+        bar.messageChanged.connect(self._fit_status)
 
     def _dock(self, title: str, name: str, widget: QWidget,
               area: Qt.DockWidgetArea) -> QDockWidget:
@@ -2064,7 +2066,23 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         # Empty, the readout gives its room to the status messages (its fixed width keeps
         # the figures still while the pointer moves over the image).
         self.pixel_label.setText(text)
-        self.pixel_label.setVisible(bool(text))
+        self._fit_status()
+
+    def _fit_status(self) -> None:
+        """Show the pixel readout unless it would cut the status message short: in a narrow
+        window a long message (a restore's summary, a notice) wins while it stands, and the
+        readout, still kept up to date, comes back when the message goes."""
+        text = self.pixel_label.text()
+        message = self.statusBar().currentMessage()
+        fits = True
+        if text and message:
+            bar = self.statusBar()
+            others = sum(x.sizeHint().width() + 6 for x in (self.zoom_label, self.run_label,
+                                                              self.progress, self.cancel_button)
+                         if not x.isHidden())
+            need = bar.fontMetrics().horizontalAdvance(message) + 24
+            fits = need + self.pixel_label.minimumWidth() + others <= bar.width()
+        self.pixel_label.setVisible(bool(text) and fits)
 
     def _update_zoom_label(self) -> None:
         if self.image is None:
@@ -2377,6 +2395,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if not self._shut:
             self.save_settings()
         self.shutdown()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_status()  # a wider window may hold both the message and the readout
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self._on_quit()

@@ -876,6 +876,28 @@ def test_pixel_readout(make_window, image_path, open_settled, qtbot) -> None:  #
     assert w.pixel_label.text() == "" and not w.pixel_label.isVisible()
 
 
+def test_a_long_message_is_not_cut_by_the_pixel_readout(make_window, image_path,
+                                                        open_settled) -> None:  # noqa: ANN001
+    w = make_window()
+    w.resize(1024, 700)
+    open_settled(w, image_path)
+    w._on_hover(10, 5)
+    assert w.pixel_label.isVisible()
+    bar = w.statusBar()
+    bar.showMessage("Short")  # room for both
+    assert w.pixel_label.isVisible()
+    bar.showMessage("Full-resolution restore done in 12.3 s; 4 tiles repaired with colours "
+                    "pulled towards gray, as the range check asked")
+    assert not w.pixel_label.isVisible()  # the message, shown whole, wins while it stands
+    assert w.pixel_label.text()  # the readout still follows the pointer meanwhile
+    bar.clearMessage()
+    assert w.pixel_label.isVisible()
+    w.resize(1900, 700)
+    bar.showMessage("Full-resolution restore done in 12.3 s; 4 tiles repaired with colours "
+                    "pulled towards gray, as the range check asked")
+    assert w.pixel_label.isVisible()  # a wide window holds both
+
+
 def test_pixel_readout_gives_the_alpha(make_window, tmp_path, open_settled) -> None:  # noqa: ANN001
     rgba = np.full((40, 50, 4), 200, np.uint8)
     rgba[:10, :10, 3] = 0  # a transparent corner
