@@ -85,7 +85,18 @@ class ClampTyped:
         except ValueError:
             return None
 
+    def _one_point(self, text: str, point: str) -> str:
+        """``text`` with a typed '.' or ',' as ``point`` in a box of fractions: people type
+        either, whatever the locale, and Qt took the other as a thousands separator ("0,7"
+        read as 7) or dropped it. The boxes hold no thousands."""
+        if isinstance(self, QDoubleSpinBox):
+            other = "," if point == "." else "."
+            if other in text and point not in text:
+                return text.replace(other, point)
+        return text
+
     def validate(self, text: str, pos: int) -> object:
+        text = self._one_point(text, self.locale().decimalPoint())
         state, text, pos = super().validate(text, pos)
         if state == QValidator.State.Invalid and PARTIAL_NUMBER.fullmatch(self._core(text)):
             return QValidator.State.Intermediate, text, pos  # a number: clamped on Enter
@@ -128,6 +139,7 @@ class SciSpinBox(ClampTyped, QDoubleSpinBox):
             return self.value()
 
     def validate(self, text: str, pos: int) -> object:
+        text = self._one_point(text, ".")  # shown as 1.00e-06 in every locale
         try:
             v = float(text)
         except ValueError:

@@ -81,6 +81,22 @@ def test_a_typed_number_out_of_range_is_taken_as_the_nearest_limit(panel, qtbot,
     assert spin.textFromValue(spin.value()) == shown.removesuffix(" %")
 
 
+@pytest.mark.parametrize(("box", "typed", "value"), [
+    ("t_spin", "0,7", 0.7), ("t_spin", "0,65", 0.65),
+    ("delta_spin", "1,5e-3", 1.5e-3), ("delta_spin", "2,5e-4", 2.5e-4),
+])
+def test_a_comma_is_taken_as_the_decimal_point(panel, qtbot, box, typed,
+                                               value) -> None:  # noqa: ANN001
+    # In an English locale Qt read "0,7" as 7 (then 0.95, the limit) and dropped the comma
+    # of "1,5e-3" (15e-3): a wrong value, silently. Comma-decimal users type one.
+    spin = getattr(panel, box)
+    edit = spin.lineEdit()
+    edit.selectAll()
+    qtbot.keyClicks(edit, typed)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert spin.value() == pytest.approx(value)
+
+
 def test_sci_spinbox_steps_a_tenth_of_a_decade(qtbot) -> None:  # noqa: ANN001
     box = SciSpinBox()
     qtbot.addWidget(box)
