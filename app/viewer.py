@@ -294,10 +294,7 @@ class ImageCanvas(QWidget):
             return
         s, o = self.transform()
         target = QRectF(o.x(), o.y(), self.image_size.width() * s, self.image_size.height() * s)
-        # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 2× and up
-        # (screen pixels: on a 2× display, from 100 % of the status bar).
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
-                        s * self.devicePixelRatioF() < 2.0)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._smooth(None, s))
         if self.split:
             x = self.divider_x()
             left = QRectF(target.left(), target.top(), max(0.0, x - target.left()),
@@ -325,11 +322,23 @@ class ImageCanvas(QWidget):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
 
+    def _smooth(self, pm: QPixmap | None, s: float) -> bool:
+        """Whether to draw ``pm`` (None: a map overlay) smoothly at zoom ``s``: when shrinking
+        or mildly enlarging; crisp pixels when peeping at 2× and up (screen pixels: on a 2×
+        display, from 100 % of the status bar), but only the image's own pixels. A preview or
+        draft, a fraction of the photo's size, stays smooth, or its pixels would show as
+        blocks like a tiling failure."""
+        if pm is not None and pm.width() < self.image_size.width():
+            return True
+        return s * self.devicePixelRatioF() < 2.0
+
     def _layer(self, p: QPainter, pm: QPixmap | None, target: QRectF, clip: QRectF,
                placeholder: str) -> None:
         p.save()
         p.setClipRect(clip)
         if pm is not None:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                            self._smooth(pm, target.width() / self.image_size.width()))
             if pm.hasAlphaChannel():  # transparent pixels show a checkerboard, not black
                 p.fillRect(target, checker_brush())
             p.drawPixmap(target, pm, QRectF(pm.rect()))
@@ -352,6 +361,9 @@ class ImageCanvas(QWidget):
                       area.height() * s)
         if pm.hasAlphaChannel():  # over the checkerboard, as the whole result, not the layer
             p.fillRect(rect, checker_brush())
+        # A full-resolution piece: crisp from 2× as the photo (its width is the area's).
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                        pm.width() < area.width() or s * self.devicePixelRatioF() < 2.0)
         p.drawPixmap(rect, pm, QRectF(pm.rect()))
         p.restore()
 

@@ -449,6 +449,30 @@ def test_high_dpi_100_percent_is_one_screen_pixel_and_enlarged_pixels_stay_crisp
     assert "double-click screen 1.0" in r.stdout
 
 
+def test_a_preview_stretched_when_zoomed_in_is_smoothed_not_drawn_as_blocks(qtbot) -> None:  # noqa: ANN001
+    """Crisp pixels are the image's own: a preview (a third of the photo's size, say) drawn
+    crisp at 400 % showed 12-px blocks, like the tiling failure the README warns about."""
+    v = shown_viewer(qtbot, 400, 300)
+    board = (np.indices((48, 64)).sum(axis=0) % 2).astype(np.float32)
+    full = np.repeat(board[..., None], 3, axis=2)
+    v.set_input(to_qimage(full))
+    small = (np.indices((12, 16)).sum(axis=0) % 2).astype(np.float32)
+    v.set_output(to_qimage(np.repeat(small[..., None], 3, axis=2)),
+                 "Restored · preview")  # a quarter-size preview: 16×12
+    v.set_mode("after")
+    v.state.set(4.0, QPointF(32, 24))
+
+    def levels(canvas) -> int:  # noqa: ANN001
+        shot = canvas.grab().toImage()
+        w, h = shot.width(), shot.height()
+        return len({shot.pixelColor(x, y).red() for x in range(w // 2 - 30, w // 2 + 30)
+                    for y in range(h // 2 - 30, h // 2 + 30)})
+
+    assert levels(v.single) > 2  # smoothed: grays between the preview's pixels
+    v.set_mode("before")  # the photo itself, at full resolution: its pixels, crisp
+    assert levels(v.single) == 2
+
+
 @pytest.mark.parametrize(("size", "zoom"), [((4, 4), 1.25), ((40, 60000), 0.8)])
 def test_zoom_never_goes_the_other_way(qtbot, size, zoom) -> None:  # noqa: ANN001
     """A 4×4 image fits at 19150 %, above the zoom range, and a 60000-px panorama below it:
