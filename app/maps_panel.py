@@ -110,8 +110,8 @@ class MapsPanel(QWidget):
 
         row = QHBoxLayout()
         self.overlay_check = QCheckBox("Overlay on image")
-        self.overlay_check.setToolTip("Tint the restored image with the selected map, at the "
-                                      "opacity beside")
+        self.overlay_check.setToolTip("Tint the image in every view (input and restored) "
+                                      "with the selected map, at the opacity beside")
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setToolTip("Overlay opacity")
@@ -276,11 +276,14 @@ class MapsPanel(QWidget):
 
     def _update_legend(self, maps: MapSet | None) -> None:
         kind = self.kind()
-        self.legend.set_scale(self.cmap(), steps=kind == "mask",
-                              tick=self._t if kind == "self_aware" else None)
+        # The threshold t is marked on the scale, that of the maps shown: none while there
+        # are none (the last maps' t may no longer be the knob's).
+        tick = self._t if kind == "self_aware" and maps is not None else None
+        self.legend.set_scale(self.cmap(), steps=kind == "mask", tick=tick)
         note = ""
-        if kind == "self_aware":  # the threshold t is marked on the scale
-            low, high, note = "0", "1", f"white tick: t = {self._t:.2f}"
+        if kind == "self_aware":
+            low, high = "0", "1"
+            note = f"white tick: t = {self._t:.2f}" if tick is not None else ""
         elif kind == "mask":
             low, high = "m < t", "m ≥ t"
         elif maps is not None and float(np.ptp(maps.energy)) <= 1e-6:
