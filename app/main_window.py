@@ -1681,8 +1681,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self._full_qimage = self._preview_qimage
             self._full_mix = (self.full, self.strength())
         if a.maps:
-            self.maps.set_maps(a.maps, a.knobs.t,
-                               f"from the {w}×{h} {'draft' if result.draft else 'preview'}")
+            source = f"from the {w}×{h} {'draft' if result.draft else 'preview'}"
+            if a.range is not None and a.range.repaired:  # the maps are the repair pass's
+                source += (f", restored again with colours ×{a.range.repaired[0].colour:g} "
+                           "towards gray (the repair)")
+            self.maps.set_maps(a.maps, a.knobs.t, source)
         if a.with_ea is not None and a.without_ea is not None:
             diff, gain = amplified_difference(a.with_ea, a.without_ea)
             mad = float(np.abs(a.with_ea - a.without_ea).mean())

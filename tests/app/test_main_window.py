@@ -1306,12 +1306,14 @@ def test_repaired_preview_says_so_and_the_switch_turns_it_off(
     assert w.viewer.warning().startswith("<b>Repaired.</b>") and w.viewer.marks()
     assert w.controls.repair_check.isChecked() and w.settings.repair()
     assert w._full_current() and w.full.range.repaired  # the one-pass preview is the result
+    assert "towards gray (the repair)" in w.maps.info.text()  # the maps are the repair's
     w.controls.repair_check.setChecked(False)  # the preview is made again, as it comes out
     assert not w._full_current()  # the repaired result is no longer what the settings make
     qtbot.waitUntil(lambda: w.is_settled() and w.preview.analysis.range.out_of_range,
                     timeout=30000)
     assert "what this model was trained on" in w.viewer.warning()  # mild: just over
     assert "Repaired" not in w.viewer.warning()
+    assert "towards gray" not in w.maps.info.text()
     assert not w.settings.repair() and w._tiles().repair is False
 
 
