@@ -140,9 +140,14 @@ def checker_brush() -> QBrush:
 def fit_caption(fm: QFontMetrics, text: str, room: int) -> str:
     """``text`` shortened to ``room`` pixels: a caption such as "Restored · preview 512×320 ·
     t 0.75 · δ 1e-06 · EA on" first loses the part after its name (which resolution), then
-    its name, so the knobs stay readable; only then is it cut with "…"."""
+    its name, so the knobs stay readable; only then is it cut with "…". A map overlay's part
+    ("overlay stage2.enc3 m 60 %", last) is cut to "overlay" before anything else goes (the
+    Maps panel names it in full)."""
     parts = text.split(" · ")
     candidates = [text]
+    if parts[-1].startswith("overlay "):
+        parts[-1] = "overlay"
+        candidates.append(" · ".join(parts))
     if len(parts) >= 3:
         candidates += [" · ".join([parts[0], *parts[2:]]), " · ".join(parts[2:])]
     for candidate in candidates:

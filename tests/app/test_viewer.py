@@ -397,6 +397,21 @@ def test_a_long_caption_loses_its_resolution_before_its_knobs(qtbot) -> None:  #
     assert fit_caption(fm, "Input", 5).endswith("…") or fit_caption(fm, "Input", 5) == ""
 
 
+def test_a_caption_shortens_its_overlay_before_it_loses_its_resolution(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from app.viewer import fit_caption
+
+    fm = QFontMetrics(QFont())
+    text = "Restored · preview 512×320 · t 0.50 · EA on · overlay stage2.enc3 mask M 60 %"
+    short = "Restored · preview 512×320 · t 0.50 · EA on · overlay"
+    assert fit_caption(fm, text, fm.horizontalAdvance(short)) == short  # the resolution stays
+    assert fit_caption(fm, "Input · overlay stage2.enc3 m 60 %",
+                       fm.horizontalAdvance("Input · overlay")) == "Input · overlay"
+    assert fit_caption(fm, text, fm.horizontalAdvance("t 0.50 · EA on · overlay")) == (
+        "t 0.50 · EA on · overlay")
+
+
 HIGH_DPI = r"""
 import gc
 import numpy as np
