@@ -44,6 +44,16 @@ SHORT_KINDS = {"self_aware": "m", "mask": "mask M", "energy": "energy"}  # for c
 THUMB = 60
 
 
+def _extent(n: int, cells: int) -> int:
+    """Preview pixels that ``cells`` map cells of a block span along a side of ``n``: the
+    side padded to a multiple of the block's cell (a power of two), ``ceil(n / cell)`` of
+    them covering the image."""
+    cell = 1
+    while -(-n // cell) > cells:
+        cell *= 2
+    return cells * cell
+
+
 class ColourBar(QWidget):
     """The selected map's colour scale, drawn at the widget's size in screen pixels, so the
     ramp and the t tick stay sharp on a high-DPI display."""
@@ -259,7 +269,12 @@ class MapsPanel(QWidget):
         if maps is None:
             return None
         h, w = next(iter(self._maps.values())).self_aware.shape
-        return render_map(maps, self.kind(), self.cmap(), (w, h))
+        # A deep block's cells are 2^k preview pixels; the network padded the preview to
+        # a multiple of them, so its last cells reach past the edge. Drawn over that padded
+        # extent and cropped, each cell lies where it was computed, not stretched over h, w.
+        ch, cw = maps.self_aware.shape
+        full = render_map(maps, self.kind(), self.cmap(), (_extent(w, cw), _extent(h, ch)))
+        return full[:h, :w]
 
     def _on_block(self, _: int) -> None:
         self._wanted = self.block()

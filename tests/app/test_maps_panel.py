@@ -18,3 +18,21 @@ def test_the_t_tick_belongs_to_the_maps_shown(qtbot) -> None:  # noqa: ANN001
     # the knob's, so no tick says it is until the next maps come.
     panel.clear_maps()
     assert panel.legend.tick is None and "t =" not in panel.legend_note.text()
+
+
+def test_a_deep_block_s_overlay_lies_where_its_cells_are(qtbot) -> None:  # noqa: ANN001
+    """The network pads a 20-px preview to 24 at the bottom, so a 1/8 block's 3 rows cover
+    0-7, 8-15 and 16-23: drawn over the padded extent and cropped, not stretched over 20
+    (which put the last row from 13.3 px, 3.4 % of a real preview's height off)."""
+    panel = MapsPanel()
+    qtbot.addWidget(panel)
+    full = np.zeros((20, 20), np.float32)
+    deep = np.zeros((3, 3), np.float32)
+    deep[1] = 1.0  # the middle row of cells: preview rows 8 to 15
+    panel.set_maps({"stage1.enc0": MapSet(full, full, full),
+                    DEFAULT_BLOCK: MapSet(deep, deep, deep)}, t=0.5)
+    panel.set_options(DEFAULT_BLOCK, "mask", "gray", 60, True)
+    tint = panel.overlay_array()
+    assert tint.shape[:2] == (20, 20)
+    on = tint[:, 10, 0] > 0.5
+    assert not on[:8].any() and on[8:16].all() and not on[16:].any()
