@@ -33,6 +33,7 @@ from drcnet.compare import (
     colorize,
     default_block,
     render_map,
+    render_map_on,
     share_text,
 )
 
@@ -42,16 +43,6 @@ KIND_LABELS = {"self_aware": "Self-aware map m", "mask": "Binary mask M = (m ≥
                "energy": "Energy attention"}
 SHORT_KINDS = {"self_aware": "m", "mask": "mask M", "energy": "energy"}  # for captions
 THUMB = 60
-
-
-def _extent(n: int, cells: int) -> int:
-    """Preview pixels that ``cells`` map cells of a block span along a side of ``n``: the
-    side padded to a multiple of the block's cell (a power of two), ``ceil(n / cell)`` of
-    them covering the image."""
-    cell = 1
-    while -(-n // cell) > cells:
-        cell *= 2
-    return cells * cell
 
 
 class ColourBar(QWidget):
@@ -269,12 +260,7 @@ class MapsPanel(QWidget):
         if maps is None:
             return None
         h, w = next(iter(self._maps.values())).self_aware.shape
-        # A deep block's cells are 2^k preview pixels; the network padded the preview to
-        # a multiple of them, so its last cells reach past the edge. Drawn over that padded
-        # extent and cropped, each cell lies where it was computed, not stretched over h, w.
-        ch, cw = maps.self_aware.shape
-        full = render_map(maps, self.kind(), self.cmap(), (_extent(w, cw), _extent(h, ch)))
-        return full[:h, :w]
+        return render_map_on(maps, self.kind(), self.cmap(), (w, h), (w, h))
 
     def _on_block(self, _: int) -> None:
         self._wanted = self.block()

@@ -319,6 +319,29 @@ def render_map(
     return colorize(normalize_map(maps.get(kind), kind), cmap, size, nearest=kind == "mask")
 
 
+def map_extent(n: int, cells: int) -> int:
+    """Pixels of an analysed image that ``cells`` map cells of a block span along a side of
+    ``n``: the network pads the side to a multiple of the block's cell (a power of two), and
+    ``ceil(n / cell)`` cells cover the image, the last reaching past its edge."""
+    cell = 1
+    while -(-n // cell) > cells:
+        cell *= 2
+    return cells * cell
+
+
+def render_map_on(maps: MapSet, kind: str, cmap: str, size: tuple[int, int],
+                  analysed: tuple[int, int]) -> np.ndarray:
+    """:func:`render_map` to lie over an image of ``size`` (w, h) that was analysed at
+    ``analysed`` (w, h): drawn over the padded extent the block computed and cropped, so
+    each cell lies where it belongs (stretching a deep block over the image put its last
+    row up to 4 % of the height off)."""
+    (w, h), (aw, ah) = size, analysed
+    ch, cw = maps.self_aware.shape
+    ew = max(w, round(map_extent(aw, cw) * w / aw))
+    eh = max(h, round(map_extent(ah, ch) * h / ah))
+    return render_map(maps, kind, cmap, (ew, eh))[:h, :w]
+
+
 def overlay(rgb: np.ndarray, colored: np.ndarray, opacity: float) -> np.ndarray:
     """``colored`` blended over ``rgb`` (resized to it) with ``opacity`` in [0, 1]."""
     h, w = rgb.shape[:2]
@@ -566,6 +589,7 @@ def sheet_rows(
     if analysis is not None and block in analysis.maps:
         h, w = rgb.shape[:2]
         maps = analysis.maps[block]
+        analysed = analysis.restored.shape[1::-1]  # (w, h) the maps were computed at
         t = analysis.knobs.t
         labels = {
             "self_aware": f"{block} self-aware map m (0..1)",
@@ -573,7 +597,8 @@ def sheet_rows(
             "energy": f"{block} energy {maps.energy.min():.3f}..{maps.energy.max():.3f}",
         }
         rows.append([
-            SheetPanel(render_map(maps, kind, cmap, (w, h)), labels[kind]) for kind in MAP_KINDS
+            SheetPanel(render_map_on(maps, kind, cmap, (w, h), analysed), labels[kind])
+            for kind in MAP_KINDS
         ])
     if analysis is not None and analysis.with_ea is not None and analysis.without_ea is not None:
         diff, g = amplified_difference(analysis.with_ea, analysis.without_ea)

@@ -583,3 +583,16 @@ def test_cli_compare_says_what_the_format_cannot_keep(tmp_path, shipped, capsys)
                  "--layout", "side", "--device", "cpu", "--no-sidecar"]) == 0
     assert "drcnet: note: deep.png: the .jpg output keeps no 16-bit depth" in \
         capsys.readouterr().err
+
+
+def test_a_deep_block_s_map_lies_over_the_image_where_its_cells_are() -> None:
+    """Analysed at 20 px (padded to 24), a 1/8 block's middle row of cells covers rows 8-15
+    of the analysis, 16-31 of a 40-px image: drawn over the padded extent and cropped."""
+    from drcnet.compare import MapSet, render_map_on
+
+    deep = np.zeros((3, 3), np.float32)
+    deep[1] = 1.0
+    tint = render_map_on(MapSet(deep, deep, deep), "mask", "gray", (40, 40), (20, 20))
+    assert tint.shape[:2] == (40, 40)
+    on = tint[:, 20, 0] > 0.5
+    assert not on[:16].any() and on[16:32].all() and not on[32:].any()
