@@ -41,7 +41,7 @@ from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type, has_image_signatu
 from drcnet.inference import TileConfig
 
 from .export_dialog import EXIF_TIP
-from .workers import BatchJob, Engine
+from .workers import BatchJob, Engine, Jobs
 
 
 class BatchDialog(QDialog):
@@ -53,7 +53,8 @@ class BatchDialog(QDialog):
     """
 
     def __init__(self, engine: Engine, knobs: Knobs, tiles: TileConfig, settings: str,
-                 folder: Path, parent: QWidget | None = None, strength: float = 1.0) -> None:
+                 folder: Path, parent: QWidget | None = None, strength: float = 1.0,
+                 jobs: Jobs | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Restore Files")
         self.setMinimumWidth(620)
@@ -64,6 +65,10 @@ class BatchDialog(QDialog):
         self._folder_input = False
         self.job: BatchJob | None = None
         self.results: list[FileResult] | None = None
+        # Folders are listed in the background: the window's pool (long-lived, so a
+        # listing that ends after the dialog closed has somewhere to report), else our own.
+        self.jobs = jobs if jobs is not None else Jobs(self)
+        self._scans, self._scan_serial, self._closed = 0, 0, False
         layout = QVBoxLayout(self)
 
         layout.addWidget(QLabel("Images to restore"))
@@ -173,10 +178,14 @@ class BatchDialog(QDialog):
 
     # ---------------------------------------------------------------- inputs
     def add_inputs(self, paths: list[str | Path]) -> bool:
-        """Add files and folders (their top-level images); False, with the reason shown,
-        if one could not be added."""
+        """Add files and folders (their top-level images). Named files are checked here; a
+        folder is listed, and its files' first bytes read, in the background (slow on a
+        network share with thousands of files), the list growing when that is done
+        (:meth:`scanning`). False, with the reason shown, if a named one cannot be added;
+        a folder with no image that can be decoded is said when its listing ends."""
+        paths = [Path(p) for p in paths]
         try:
-            for p in map(Path, paths):
+            for p in paths:
                 if not p.exists():
                     raise DRCNetError(f"{p} does not exist")
                 if not p.is_dir():
@@ -184,18 +193,55 @@ class BatchDialog(QDialog):
                     if not has_image_signature(p):  # as File > Open says, before the run
                         raise ImageReadError(f"{p} is not an image that can be decoded "
                                              "(corrupt or unsupported)")
-            found, folder = expand_inputs(paths)
         except DRCNetError as exc:
             self._say(str(exc), error=True)
             return False
-        # A folder's files are checked as a named file is, so a misnamed or empty file is
-        # left out (and named) here rather than failing once the run reaches it.
-        bad = [p for p in found if not has_image_signature(p)]
-        found = [p for p in found if p not in bad]
+
+        def scan() -> tuple[list[Path], list[Path], bool]:
+            found, folder = expand_inputs(paths)
+            # A folder's files are checked as a named file is, so a misnamed or empty file
+            # is left out (and named) here rather than failing once the run reaches it.
+            bad = [p for p in found if not has_image_signature(p)]
+            return [p for p in found if p not in bad], bad, folder
+
+        serial = self._scan_serial
+        self._scans += 1
+        if any(p.is_dir() for p in paths):
+            names = ", ".join(p.name or str(p) for p in paths[:2]) + (", …" if len(paths) > 2
+                                                                    else "")
+            self._say(f"Looking for images in {names}…")
+        self._update_buttons()
+
+        def done(result: tuple[list[Path], list[Path], bool]) -> None:
+            if self._scanned(serial):
+                self._add_found(paths, *result)
+
+        def failed(message: str) -> None:
+            if self._scanned(serial):
+                self._say(message, error=True)
+
+        self.jobs.run(scan, done, failed)
+        return True
+
+    def scanning(self) -> bool:
+        """Whether a folder added is still being listed."""
+        return self._scans > 0
+
+    def _scanned(self, serial: int) -> bool:
+        """One listing ended; whether its result still counts (the dialog is open and the
+        list was not cleared meanwhile)."""
+        if self._closed or serial != self._scan_serial:
+            return False
+        self._scans -= 1
+        self._update_buttons()
+        return True
+
+    def _add_found(self, paths: list[Path], found: list[Path], bad: list[Path],
+                   folder: bool) -> None:
         if bad and not found:
             self._say(f"No image that can be decoded in {', '.join(map(str, paths))}",
                       error=True)
-            return False
+            return
         have = {p.resolve() for p in self._inputs}
         new = [p for p in found if p.resolve() not in have]
         self._inputs += new
@@ -214,13 +260,14 @@ class BatchDialog(QDialog):
                      f"that can be decoded: {names}")
         self._say(said)
         self._update_buttons()
-        return True
 
     def _on_changed(self) -> None:
         self._ran = False
         self._update_buttons()
 
     def clear_inputs(self) -> None:
+        self._scan_serial += 1  # a folder still being listed is not added after all
+        self._scans = 0
         self._inputs, self._folder_input, self._ran = [], False, False
         self.file_list.clear()
         self._say("")
@@ -257,7 +304,7 @@ class BatchDialog(QDialog):
 
     def start(self) -> bool:
         """Plan the outputs and start; False, with the reason shown, if it cannot start."""
-        if self.running() or not self._inputs:
+        if self.running() or not self._inputs or self.scanning():
             return False
         if not self.output_edit.text().strip():
             self._say("Choose a folder to save to.", error=True)
@@ -366,7 +413,7 @@ class BatchDialog(QDialog):
         for w in (self.add_files_button, self.add_folder_button, self.clear_button,
                   self.output_edit, self.existing_combo, self.exif_check):
             w.setEnabled(not busy)
-        self.start_button.setEnabled(not busy and bool(self._inputs))
+        self.start_button.setEnabled(not busy and bool(self._inputs) and not self.scanning())
         self.close_button.setText("Cancel" if busy else "Close")
         self.start_button.setDefault(not self._ran)
         self.close_button.setDefault(self._ran)
@@ -380,6 +427,7 @@ class BatchDialog(QDialog):
         super().reject()
 
     def done(self, result: int) -> None:
+        self._closed = True  # a folder still being listed reports to no one
         w = self.engine.worker
         for signal, slot in ((w.batchProgress, self._on_progress),
                              (w.batchFinished, self._on_finished),

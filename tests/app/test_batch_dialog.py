@@ -10,6 +10,13 @@ from drcnet.imageio import read_image, read_png_text
 from drcnet.inference import restore_tiled, run
 
 
+def added(dlg, qtbot, paths) -> bool:  # noqa: ANN001
+    """``dlg.add_inputs(paths)``, waiting until any folder is listed (in the background)."""
+    ok = dlg.add_inputs(paths)
+    qtbot.waitUntil(lambda: not dlg.scanning(), timeout=10000)
+    return ok
+
+
 def test_restore_files_writes_each_image_with_the_window_s_settings(
         make_window, image_path, open_settled, picture, tmp_path, qtbot) -> None:  # noqa: ANN001
     w = make_window()
@@ -23,7 +30,7 @@ def test_restore_files_writes_each_image_with_the_window_s_settings(
     dlg = w.make_batch_dialog()
     assert dlg is not None and "t 0.60" in dlg.findChild(QLabel, "hint").text()
     assert not dlg.start_button.isEnabled()  # nothing to restore yet
-    assert dlg.add_inputs([folder])
+    assert added(dlg, qtbot, [folder])
     assert dlg.output_edit.text() == str(folder / "restored")
     finished: list[bool] = []
     w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
@@ -68,7 +75,7 @@ def test_the_running_dialog_grows_so_nothing_overlaps(make_window, tmp_path, pic
         picture(tmp_path / f"p{i}.png", 40, 30, seed=i)
     dlg = w.make_batch_dialog()
     dlg.show()
-    assert dlg.add_inputs([tmp_path])
+    assert added(dlg, qtbot, [tmp_path])
     assert dlg.start()
     qtbot.waitUntil(lambda: not dlg.running(), timeout=60000)
     assert dlg.add_files_button.geometry().top() > dlg.file_list.geometry().bottom()
@@ -81,19 +88,19 @@ def test_restore_files_refuses_to_write_over_the_inputs(make_window, image_path,
     w = make_window()
     open_settled(w, image_path)
     dlg = w.make_batch_dialog()
-    assert dlg.add_inputs([image_path])
+    assert added(dlg, qtbot, [image_path])
     dlg.output_edit.setText(str(image_path.parent))
     assert not dlg.start() and not dlg.running()
     assert "holds the images to restore" in dlg.status.text()
-    assert not dlg.add_inputs([image_path.parent / "nowhere"])  # neither file nor folder...
+    assert not added(dlg, qtbot, [image_path.parent / "nowhere"])  # neither file nor folder...
     notes = image_path.parent / "notes.png"
     notes.write_text("not a picture")  # refused when added, as File > Open refuses it
-    assert not dlg.add_inputs([notes])
+    assert not added(dlg, qtbot, [notes])
     assert "notes.png is not an image that can be decoded" in dlg.status.text()
     assert dlg.file_list.count() == 1
     big = image_path.parent / "big.tif"  # a BigTIFF header, which File > Open reads
     big.write_bytes(b"II+\x00" + bytes(12))
-    assert dlg.add_inputs([big]) and dlg.file_list.count() == 2
+    assert added(dlg, qtbot, [big]) and dlg.file_list.count() == 2
     dlg.done(0)
 
 
@@ -110,7 +117,7 @@ def test_cancel_stops_the_batch_and_keeps_what_was_done(make_window, image_path,
     gate = make_gate(drcnet.inference.forward_batch)
     monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
     dlg = w.make_batch_dialog()
-    dlg.add_inputs([folder])
+    added(dlg, qtbot, [folder])
     finished: list[bool] = []
     w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
     assert dlg.start()
@@ -151,7 +158,7 @@ def test_a_batch_waiting_behind_a_restore_cancels_at_once(make_window, image_pat
     w.start_full_restore()  # holds the model thread
     qtbot.waitUntil(gate.entered.is_set)
     dlg = w.make_batch_dialog()
-    dlg.add_inputs([picture(tmp_path / "one.png", 80, 60)])
+    added(dlg, qtbot, [picture(tmp_path / "one.png", 80, 60)])
     assert dlg.start()
     assert dlg.status.text().startswith("Waiting for the window's full-resolution restore")
     dlg.reject()  # the waiting batch is dropped at once
@@ -179,7 +186,7 @@ def test_the_camera_record_is_kept_unless_unticked(make_window, image_path, open
         dlg = w.make_batch_dialog()
         assert dlg.exif_check.isChecked()  # the default, and what the first run kept
         dlg.exif_check.setChecked(keep)
-        dlg.add_inputs([folder])
+        added(dlg, qtbot, [folder])
         dlg.existing_combo.setCurrentIndex(dlg.existing_combo.findData(True))  # replace
         assert dlg.start()
         qtbot.waitUntil(lambda n=len(finished): len(finished) > n, timeout=30000)
@@ -199,8 +206,12 @@ def test_dropping_several_images_or_a_folder_opens_restore_files(
     w = make_window()
     open_settled(w, image_path)
     shown: list[list[str]] = []
-    monkeypatch.setattr(BatchDialog, "exec", lambda self: shown.append(
-        [self.file_list.item(i).text() for i in range(self.file_list.count())]) or 0)
+    def shown_list(self) -> int:  # noqa: ANN001
+        qtbot.waitUntil(lambda: not self.scanning(), timeout=10000)  # a folder is listed
+        shown.append([self.file_list.item(i).text() for i in range(self.file_list.count())])
+        return 0
+
+    monkeypatch.setattr(BatchDialog, "exec", shown_list)
     folder = tmp_path / "drop"
     folder.mkdir()
     a, b = picture(folder / "a.png", 40, 30), picture(folder / "b.png", 40, 30)
@@ -237,7 +248,7 @@ def test_a_folder_s_files_that_cannot_be_decoded_are_left_out_when_added(
     (folder / "notes.png").write_text("not a picture")
     (folder / "empty.jpg").write_bytes(b"")
     dlg = w.make_batch_dialog()
-    assert dlg.add_inputs([folder])
+    assert added(dlg, qtbot, [folder])
     assert [dlg.file_list.item(i).text() for i in range(dlg.file_list.count())] == [
         str(folder / "a.png")]
     assert dlg.status.text() == ("1 image to restore; left out 2 files that are not images "
@@ -245,7 +256,7 @@ def test_a_folder_s_files_that_cannot_be_decoded_are_left_out_when_added(
     junk = tmp_path / "junk"
     junk.mkdir()
     (junk / "x.png").write_text("nope")
-    assert not dlg.add_inputs([junk])
+    assert added(dlg, qtbot, [junk])  # a folder: said once it is listed
     assert dlg.status.text() == f"No image that can be decoded in {junk}"
     assert dlg.file_list.count() == 1
     dlg.done(0)
@@ -263,7 +274,7 @@ def test_the_images_own_folder_is_refused_as_the_output_and_delete_removes_entri
         picture(folder / f"s{i}.png", 40, 30, seed=i)
     dlg = w.make_batch_dialog()
     assert "device cpu" in dlg.findChild(QLabel, "hint").text()
-    assert dlg.add_inputs([folder])
+    assert added(dlg, qtbot, [folder])
     dlg.output_edit.setText(str(folder))
     assert not dlg.start()
     assert dlg.status.text().startswith(f"{folder} holds the images to restore")
@@ -278,4 +289,38 @@ def test_the_images_own_folder_is_refused_as_the_output_and_delete_removes_entri
         str(folder / "s0.png"), str(folder / "s2.png")]
     assert dlg._inputs == [folder / "s0.png", folder / "s2.png"]
     assert dlg.status.text() == "2 images to restore"
+    dlg.done(0)
+
+
+def test_a_folder_is_listed_in_the_background(make_window, picture, tmp_path, make_gate,
+                                              qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """Listing a folder and reading each file's first bytes ran on the GUI thread: a network
+    share with thousands of files froze the window. Now the list grows when it is done."""
+    import app.batch_dialog
+
+    w = make_window()
+    qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
+    folder = tmp_path / "share"
+    folder.mkdir()
+    picture(folder / "a.png", 40, 30)
+    gate = make_gate(app.batch_dialog.expand_inputs)
+    monkeypatch.setattr(app.batch_dialog, "expand_inputs", gate)
+    dlg = w.make_batch_dialog()
+    assert dlg.add_inputs([folder])  # returns while the listing waits at the gate
+    qtbot.waitUntil(gate.entered.is_set)
+    assert dlg.scanning() and dlg.status.text() == "Looking for images in share…"
+    assert not dlg.start_button.isEnabled() and not dlg.start()
+    gate.release()
+    qtbot.waitUntil(lambda: not dlg.scanning(), timeout=10000)
+    assert dlg.file_list.count() == 1 and dlg.start_button.isEnabled()
+    # Cleared while a listing runs: it is not added after all.
+    gate2 = make_gate(app.batch_dialog.expand_inputs.fn)
+    monkeypatch.setattr(app.batch_dialog, "expand_inputs", gate2)
+    assert dlg.add_inputs([folder])
+    qtbot.waitUntil(gate2.entered.is_set)
+    dlg.clear_inputs()
+    assert not dlg.scanning()
+    gate2.release()
+    qtbot.waitUntil(lambda: w.jobs.pending() == 0, timeout=10000)
+    assert dlg.file_list.count() == 0
     dlg.done(0)

@@ -106,6 +106,7 @@ def test_metrics_export_and_restore_files_use_the_strength(
     dlg = w.make_batch_dialog()
     assert "strength 25 %" in dlg.findChild(QLabel, "hint").text()
     dlg.add_inputs([folder])
+    qtbot.waitUntil(lambda: not dlg.scanning(), timeout=10000)
     finished: list[bool] = []
     w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
     assert dlg.start()
