@@ -1024,7 +1024,8 @@ def write_image(
 
     Raises:
         ImageWriteError: unknown extension, the output is an input, the folder is missing or
-            unwritable, or encoding failed. ValueError for arrays of the wrong shape.
+            unwritable, the image holds NaN, or encoding failed. ValueError for arrays of
+            the wrong shape.
     """
     p = Path(path)
     ext = p.suffix.lower()
@@ -1038,6 +1039,9 @@ def write_image(
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
     check_output_path(p, inputs)
     check_output_size(p, rgb.shape[1], rgb.shape[0])
+    if rgb.size and not np.isfinite(rgb.min()):  # NaN or -inf; +inf clips to white
+        raise ImageWriteError(f"Cannot write {p}: the image holds NaN values (a restore that "
+                              "broke down), which would be written as black.")
 
     depth = bit_depth if ext in _16BIT_EXTENSIONS else 8
     if gray:

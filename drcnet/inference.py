@@ -121,6 +121,36 @@ class TileConfig:
             raise UsageError(f"overlap {self.overlap} is too large for tile {self.tile}")
 
 
+RANGE_SLACK = 0.01  # values this far outside [0, 1] (resampling overshoot) are taken
+
+
+def check_image_array(rgb: np.ndarray) -> None:
+    """Refuse what the network cannot take as an image: it works on H×W×3 floats in [0, 1]
+    (:func:`drcnet.imageio.read_image`'s ``rgb``). A uint8 array, or floats left in 0-255,
+    came out as NaN and was written black; one NaN pixel blacked out its 256-px tile.
+
+    Raises:
+        UsageError: another shape, an integer type, values outside [0, 1], NaN or infinity.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise UsageError(f"expected an H×W×3 RGB image, got shape {rgb.shape}; repeat a gray "
+                         "one's channel (np.repeat(g[..., None], 3, axis=2)) and drop alpha "
+                         "(drcnet.imageio.read_image gives both apart)")
+    if not np.issubdtype(rgb.dtype, np.floating):
+        raise UsageError(f"expected float values in [0, 1], got {rgb.dtype}; divide by 255 "
+                         "(65535 for 16 bits) or read it with drcnet.imageio.read_image")
+    if rgb.size == 0:
+        return
+    lo, hi = float(rgb.min()), float(rgb.max())  # NaN when any is
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise UsageError("the image holds NaN or infinite values; the network would spread "
+                         "them over the whole tile")
+    if lo < -RANGE_SLACK or hi > 1 + RANGE_SLACK:
+        scale = " (values from 0 to 255: divide by 255)" if hi > 2 else ""
+        raise UsageError(f"expected values in [0, 1], got {lo:g} to {hi:g}{scale}")
+
+
 def to_tensor(rgb: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """H×W×3 float array in [0, 1] → 1×3×H×W float32 tensor on ``device``."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -167,6 +197,7 @@ def forward_image(
         the restored image (H×W×3 float32; gray when ``rgb`` is, :func:`gray_like`) and the
         maps by block name (empty if not probed).
     """
+    check_image_array(rgb)
     maps: dict[str, BlockMaps] = {}
     model.set_probe(maps if probe else None)
     try:
@@ -530,7 +561,12 @@ def restore_tiled(
     Returns:
         the restored H×W×3 float32 image (as the generator's return value); gray when
         ``rgb`` is (:func:`gray_like`).
+
+    Raises:
+        UsageError: ``rgb`` is not such an image (:func:`check_image_array`).
+        Cancelled: ``cancel`` returned True.
     """
+    check_image_array(rgb)
     tile, overlap = tiles.tile, tiles.overlap
     batch = tiles.batch or auto_tile_batch(model_device(model))
     while True:
@@ -708,8 +744,10 @@ def restore_area(
             as with and without energy attention, differs only in what it is meant to.
 
     Raises:
-        ValueError: ``box`` has no pixel in the image.
+        UsageError: ``box`` has no pixel in the image, or ``rgb`` is not an H×W×3 image in
+            [0, 1] (:func:`check_image_array`).
     """
+    check_image_array(rgb)
     h, w = rgb.shape[:2]
     area = clip_box(box, h, w)
     if area is None:

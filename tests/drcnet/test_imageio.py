@@ -991,3 +991,13 @@ def test_xmp_is_found_and_its_loss_said(tmp_path: Path) -> None:
     texted = tmp_path / "texted.png"  # a text chunk of another keyword is no XMP
     texted.write_bytes(_add_png_text(plain.read_bytes(), {"drcnet.t": "0.7"}))
     assert not read_image(texted).xmp
+
+
+def test_an_image_holding_nan_is_not_written_as_black(tmp_path) -> None:  # noqa: ANN001
+    from drcnet.errors import ImageWriteError
+
+    rgb = np.full((8, 8, 3), 0.5, np.float32)
+    rgb[2, 2] = np.nan  # a model's output gone wrong: it had been written as black pixels
+    with pytest.raises(ImageWriteError, match="NaN"):
+        write_image(tmp_path / "out.png", rgb)
+    assert not (tmp_path / "out.png").exists()

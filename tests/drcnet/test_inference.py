@@ -343,3 +343,34 @@ def test_apply_strength_mixes_the_restoration_into_the_input() -> None:
             apply_strength(src, out, bad)
     with pytest.raises(ValueError, match="must match"):
         apply_strength(src, out[:3], 0.5)
+
+
+@pytest.mark.parametrize(("image", "said"), [
+    (np.full((40, 50, 3), 128, np.uint8), "uint8"),  # np.array(PIL.Image.open(...))
+    (np.full((40, 50, 3), 128.0, np.float32), "0 to 255"),  # floats left in 0-255
+    (np.zeros((40, 50), np.float32), "H×W×3"),  # a gray 2-D array
+    (np.zeros((40, 50, 4), np.float32), "H×W×3"),  # RGBA
+])
+def test_an_image_array_the_network_cannot_take_is_refused(model, image, said) -> None:  # noqa: ANN001
+    """A uint8 array came out all NaN and was written black, without a word."""
+    from drcnet.errors import UsageError
+    from drcnet.inference import forward_image, restore_area
+
+    with pytest.raises(UsageError, match=said):
+        run(restore_tiled(model, image))
+    with pytest.raises(UsageError, match=said):
+        forward_image(model, image)
+    with pytest.raises(UsageError, match=said):
+        run(restore_area(model, image, (0, 0, 8, 8)))
+
+
+def test_a_nan_pixel_is_refused_not_spread_over_its_tile(model) -> None:  # noqa: ANN001
+    from drcnet.errors import UsageError
+
+    rgb = np.full((40, 50, 3), 0.5, np.float32)
+    rgb[10, 10, 1] = np.nan  # blacked out its whole 256-px tile
+    with pytest.raises(UsageError, match="NaN"):
+        run(restore_tiled(model, rgb))
+    rgb[10, 10, 1] = np.inf
+    with pytest.raises(UsageError, match="NaN or infinite"):
+        run(restore_tiled(model, rgb))
