@@ -70,7 +70,8 @@ def available_devices() -> list[tuple[str, str]]:
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
-    """Turn ``auto|cpu|cuda|cuda:N|mps`` into an available :class:`torch.device`.
+    """Turn ``auto|cpu|cuda|cuda:N|mps`` (or a GPU's index N) into an available
+    :class:`torch.device`.
 
     ``auto`` picks CUDA, then MPS, then the CPU.
 
@@ -79,6 +80,11 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     """
     if isinstance(name, torch.device):
         name = str(name)
+    elif isinstance(name, int) and not isinstance(name, bool):
+        name = f"cuda:{name}"  # torch's way of naming a GPU by its index
+    elif not isinstance(name, str):
+        raise DeviceNameError(f"a device is named by a string such as 'cpu' or 'cuda:0', "
+                              f"got {name!r}")
     name = name.strip().lower()
     if name == "auto":
         if torch.cuda.is_available():

@@ -126,6 +126,8 @@ class DRCNet(nn.Module):
                 raise UsageError(f"delta must be finite and > 0, got {delta}")
             self.knobs.delta = float(delta)
         if ea is not None:
+            if isinstance(ea, str) or ea not in (True, False):  # bool("no"): EA stayed on
+                raise UsageError(f"ea must be True or False, got {ea!r}")
             self.knobs.ea = bool(ea)
         return self
 

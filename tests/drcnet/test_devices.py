@@ -63,3 +63,14 @@ def test_malformed_cuda_names_are_a_device_error(monkeypatch) -> None:  # noqa: 
         for name in ("cuda0", "cudax", "cuda:x"):
             with pytest.raises(DeviceNameError, match=f"unknown device '{name}'"):
                 resolve_device(name)
+
+
+def test_a_gpu_index_names_cuda_and_other_types_are_refused(monkeypatch) -> None:  # noqa: ANN001
+    from drcnet.errors import DeviceNameError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DeviceError, match="'cuda:0' is not available"):
+        resolve_device(0)  # torch's way of naming the first GPU
+    for bad in (None, 1.5, True):  # had been AttributeError: no attribute 'strip'
+        with pytest.raises(DeviceNameError, match="named by a string"):
+            resolve_device(bad)

@@ -179,3 +179,13 @@ def test_channels_last_runtime_gives_the_same_result(tiny: DRCNet) -> None:
     assert torch.allclose(out, ref, atol=1e-5)
     with pytest.raises(ValueError, match="precision"):
         tiny.set_runtime(precision="fp8")
+
+
+def test_configure_refuses_an_ea_that_is_not_true_or_false() -> None:
+    from drcnet.errors import UsageError
+
+    net = DRCNet(wf=8, depth=2)
+    with pytest.raises(UsageError, match="ea must be True or False"):
+        net.configure(ea="no")  # bool("no") is True: EA had stayed on
+    net.configure(ea=False)
+    assert net.knobs.ea is False
