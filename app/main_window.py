@@ -584,8 +584,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                   self.zoom_out_action):
             view_menu.addAction(a)
         view_menu.addSeparator()
-        view_menu.addAction(self.controls_dock.toggleViewAction())
-        view_menu.addAction(self.maps_dock.toggleViewAction())
+        self.controls_panel_action = self._panel_action(self.controls_dock)
+        self.maps_panel_action = self._panel_action(self.maps_dock)
+        view_menu.addAction(self.controls_panel_action)
+        view_menu.addAction(self.maps_panel_action)
         self.panels_action = self._action(
             "Hide &Panels", self.toggle_panels, K("Ctrl+Shift+H"),
             "Hide both panels to give the image the whole window; again to bring them back")
@@ -616,7 +618,33 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                   self.zoom_out_action):
             tb.addAction(a)
         tb.addSeparator()
-        tb.addAction(self.maps_dock.toggleViewAction())
+        tb.addAction(self.maps_panel_action)
+
+    def _panel_action(self, dock: QDockWidget) -> QAction:
+        """Show or hide ``dock``, or, when it is a tab behind the other panel, bring it to the
+        front (the dock's own toggle hid it there, with no visible change, then showed it
+        behind again: in the compact layout the Maps button never showed the maps)."""
+        own = dock.toggleViewAction()
+        a = QAction(own.text(), self)
+        a.setCheckable(True)
+        a.setChecked(own.isChecked())
+        a.setToolTip(f"Show or hide the {dock.windowTitle()} panel; bring it to the front "
+                     "when it is a tab behind another")
+        own.toggled.connect(a.setChecked)
+        on_screen = [False]
+        dock.visibilityChanged.connect(lambda shown: on_screen.__setitem__(0, shown))
+
+        def trigger(checked: bool) -> None:
+            if not checked and not dock.isHidden() and not on_screen[0]:  # a tab behind
+                a.setChecked(True)
+                dock.raise_()
+                return
+            dock.setVisible(checked)
+            if checked:
+                dock.raise_()
+
+        a.triggered.connect(trigger)
+        return a
 
     def fit_screen(self, available: QRect) -> None:
         """Size a first window for a screen whose free area is *available*: START_SIZE, or

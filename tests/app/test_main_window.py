@@ -11,7 +11,7 @@ import pytest
 import torch
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolBar
 
 import app.workers
 import drcnet.inference
@@ -468,6 +468,29 @@ def test_small_screen_starts_with_maps_as_a_tab(make_window, image_path, open_se
     wide.fit_screen(QRect(0, 0, 2560, 1440))
     assert (wide.width(), wide.height()) == (1440, 900)
     assert wide.tabifiedDockWidgets(wide.controls_dock) == []
+
+
+def test_the_maps_button_brings_a_tab_behind_to_the_front(make_window, qtbot) -> None:  # noqa: ANN001
+    """In the compact layout the dock's own toggle hid the Maps tab (no visible change),
+    then brought it back still behind: the panel never came to the front."""
+    from PySide6.QtCore import QRect
+
+    w = make_window()
+    w.fit_screen(QRect(0, 0, 1366, 768))
+    qtbot.waitUntil(lambda: not w._maps_shown)  # a tab behind the Restoration panel
+    a = w.maps_panel_action
+    assert a.isChecked() and a in w.findChild(QToolBar, "mainToolbar").actions()
+    a.trigger()
+    qtbot.waitUntil(lambda: w._maps_shown)  # in front
+    assert not w.maps_dock.isHidden() and a.isChecked()
+    a.trigger()  # in front: the button hides it
+    assert w.maps_dock.isHidden() and not a.isChecked()
+    a.trigger()
+    qtbot.waitUntil(lambda: w._maps_shown)  # shown again, in front
+    assert a.isChecked()
+    w.controls_panel_action.trigger()  # the Restoration tab, behind now, comes forward
+    qtbot.waitUntil(lambda: not w._maps_shown)
+    assert not w.controls_dock.isHidden() and w.controls_panel_action.isChecked()
 
 
 def test_hide_panels_and_show_them_again(make_window, image_path, open_settled) -> None:  # noqa: ANN001
