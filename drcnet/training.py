@@ -779,9 +779,24 @@ def train(
     out = Path(cfg.out_dir)
     made = not out.exists()
     try:
+        refused: DRCNetError | None = None
         if d.main:  # before any step: a long run must not fail at its end for its paths
-            lock = _claim_out_dir(out)
-            check_weights_output(cfg.export_path, "export")
+            try:
+                lock = _claim_out_dir(out)
+                check_weights_output(cfg.export_path, "export")
+            except DRCNetError as exc:
+                refused = exc
+        if d.on:  # the others stop too, in one line (they had died in DDP's first collective,
+            # with a 30-line gloo traceback under rank 0's message)
+            kind = 0.0 if refused is None else 2.0 if isinstance(refused, UsageError) else 1.0
+            flag = torch.tensor([kind], device=d.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            if flag.item() and refused is None:  # with rank 0's kind, for the exit status
+                error = UsageError if flag.item() == 2.0 else DRCNetError
+                raise error(f"rank 0 could not start the run (its message says why); "
+                            f"rank {d.rank} stops")
+        if refused is not None:
+            raise refused
         result = yield from _train(cfg, d, resume, cancel)
         if d.owns_group and dist.is_initialized():
             # Tear down only once every rank is past its last collective (rank 0 still
@@ -1053,8 +1068,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             run_n += 1
         step += 1
 
-        # One clock for everyone: rank 0's elapsed time and stop decision are broadcast so
-        # replicas keep identical learning rates and stop at the same step.
+        # One clock and one decision for everyone, so replicas keep identical learning
+        # rates and stop at the same step: the latest elapsed time and the strongest stop
+        # of any rank (a SIGTERM may reach one worker only: a `kill`, a node's agent; when
+        # rank 0's flag was broadcast, that rank ignored it, then took the next Ctrl+C as a
+        # second signal and died, and rank 0 with it, without a checkpoint).
         now = time.monotonic()
         elapsed = prior_s + (now - t0)
         stop = 0.0
@@ -1064,7 +1082,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             stop = 2.0
         if d.on:
             flag = torch.tensor([stop, elapsed], dtype=torch.float64, device=device)
-            dist.broadcast(flag, 0)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             stop, elapsed = float(flag[0]), float(flag[1])
 
         if not d.main:

@@ -435,11 +435,37 @@ def test_torchrun_two_replicas_stay_identical(corpus: Path, tmp_path: Path) -> N
                           warmup_steps=1, val_data="", cr_levels=3, device="cpu",
                           data={str(corpus / "train")!r}, out_dir={str(tmp_path / "out")!r})
         r = run_to_end(train(cfg, resume=False))
+        # A stop asked of rank 1 alone (SIGTERM to one worker) stops both after the same
+        # step, and rank 0 checkpoints it.
+        rank = int(os.environ["RANK"])
+        asked = []
+        def cancel():
+            asked.append(1)
+            return rank == 1 and len(asked) >= 2
+        from drcnet.errors import Cancelled
+        from drcnet.weights import read_metadata
+        import dataclasses
+        try:
+            run_to_end(train(dataclasses.replace(cfg, steps=1000,
+                                                 out_dir={str(tmp_path / "stop")!r}),
+                             cancel=cancel, resume=False))
+            stopped = "no"
+        except Cancelled:
+            stopped = "cancelled"
+        # A refusal only rank 0 makes (its export path is a folder) stops rank 1 in a line.
+        from drcnet.errors import DRCNetError
+        try:
+            run_to_end(train(dataclasses.replace(cfg, out_dir={str(tmp_path / "bad")!r},
+                                                 export={str(tmp_path)!r}), resume=False))
+            refused = "no"
+        except DRCNetError as e:
+            refused = str(e)
         task = "/proc/self/task"
         names = ([open(os.path.join(task, t, "comm")).read().strip() for t in os.listdir(task)]
                  if os.path.isdir(task) else [])
         with open(os.path.join({str(tmp_path)!r}, f"rank{{os.environ['RANK']}}.json"), "w") as f:
-            json.dump({{"digest": r.digest, "steps": r.steps,
+            json.dump({{"digest": r.digest, "steps": r.steps, "stopped": stopped,
+                       "polls": len(asked), "refused": refused,
                        "gloo_threads": [n for n in names if "gloo" in n]}}, f)
     """))
     # Until session 20 a rank aborted at exit in about 1 run in 30 ("terminate called without
@@ -459,6 +485,11 @@ def test_torchrun_two_replicas_stay_identical(corpus: Path, tmp_path: Path) -> N
     assert r0["steps"] == r1["steps"] == 3
     assert r0["digest"] == r1["digest"] and len(r0["digest"]) == 64
     assert r0["gloo_threads"] == r1["gloo_threads"] == []
+    assert r0["stopped"] == r1["stopped"] == "cancelled"  # rank 0 had trained on alone
+    assert r0["polls"] == r1["polls"] == 2  # after the same step
+    assert read_metadata(tmp_path / "stop" / "last.safetensors")["step"] == "2"
+    assert "is a folder" in r0["refused"]
+    assert r1["refused"] == "rank 0 could not start the run (its message says why); rank 1 stops"
     assert (tmp_path / "out" / "final.safetensors").is_file()
     initial = build_model(tmp_path / "out" / "final.safetensors")
     assert read_metadata(tmp_path / "out" / "final.safetensors")["world_size"] == "2"
