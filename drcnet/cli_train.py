@@ -169,14 +169,15 @@ def _check_out_file(path: str | None, flag: str) -> None:
 
 
 def _check_out_folder(path: str, flag: str) -> None:
-    """Make the output folder now (refusing one that cannot be), not after the work."""
+    """Refuse now, not after the work, an output folder that cannot be written: the folder,
+    or where it would be made, must be a writable folder. Nothing is made here (a run that
+    fails on its data left an empty folder behind); the outputs' writer makes it."""
     p = Path(path)
     taken = next((q for q in (p, *p.parents) if q.exists()), None)
     if taken is not None and not taken.is_dir():
         raise DRCNetError(f"{flag} {path}: {taken} is a file, not a folder")
     try:
-        p.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=p):
+        with tempfile.TemporaryFile(dir=taken if taken is not None else Path.cwd()):
             pass
     except OSError as exc:
         raise DRCNetError(f"cannot write into {flag} {path} ({exc.strerror or exc})") from None
@@ -242,6 +243,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       limit=args.limit, precision=args.precision)
     _check_out_folder(args.out, "--out")
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
+    if result.flagged:  # before the summary, as eval warns before its table
+        sys.stdout.flush()
+        print(f"drcnet: warning: {result.range_line()}; the scores there may come from "
+              "blocky, wrongly coloured outputs (a sweep does not repair)", file=sys.stderr,
+              flush=True)
     print(format_summary(result))
     paths = write_outputs(result, args.out)
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -79,6 +79,7 @@ from .inference import (
     TileConfig,
     TilePeak,
     default_tile,
+    model_device,
     overlap_for,
     restore_tiled,
     run,
@@ -180,8 +181,12 @@ class RunConfig:
                           ensemble=self.ensemble, repair=self.repair)
 
     def for_model(self, net: DRCNet) -> RunConfig:
-        """This config with an unset tile resolved to the model's (its training crop)."""
-        return self if self.tile is not None else dataclasses.replace(self, tile=default_tile(net))
+        """This config with what runs filled in: an unset tile resolved to the model's (its
+        training crop), and the device and precision those the model runs on (``auto``
+        said nothing in a saved result: bf16 or fp32?)."""
+        return dataclasses.replace(
+            self, tile=default_tile(net) if self.tile is None else self.tile,
+            device=str(model_device(net)), precision=getattr(net, "precision", self.precision))
 
 
 @dataclass(frozen=True)
@@ -596,6 +601,14 @@ def _fmt(x: float, spec: str) -> str:
     return format("—", f">{spec.split('.')[0]}") if math.isnan(x) else format(x, spec)
 
 
+def weights_label(cfg: RunConfig) -> str:
+    """Which weights a run used, in words: the file given, or the shipped task-variant's."""
+    if cfg.weights:
+        return str(cfg.weights)
+    variant = "" if cfg.variant == "default" else f"-{cfg.variant}"
+    return f"shipped {cfg.task}{variant} weights"
+
+
 def format_table(result: EvalResult) -> str:
     """The result as an aligned text table with a header line describing the run."""
     cfg = result.config
@@ -608,8 +621,7 @@ def format_table(result: EvalResult) -> str:
         how += f", {cfg.ensemble}-view self-ensemble"
     if not cfg.repair:
         how += ", range repair off"
-    variant = "" if cfg.variant == "default" else f"-{cfg.variant}"
-    weights = cfg.weights or f"shipped {cfg.task}{variant} weights"
+    weights = weights_label(cfg)
     k = result.knobs
     knobs = (f", t {k['t']:g}, δ {format_delta(k['delta'])}, EA {'on' if k['ea'] else 'off'}"
              if k else "")

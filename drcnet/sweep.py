@@ -27,11 +27,12 @@ import numpy as np
 from .blocks import PAPER_DELTA, PAPER_T
 from .compare import format_delta
 from .errors import Cancelled, DRCNetError, UsageError
-from .evaluation import RunConfig, eval_data, load_eval_model
+from .evaluation import RunConfig, eval_data, load_eval_model, weights_label
 from .imageio import write_image
-from .inference import Progress, restore_tiled, run
+from .inference import Progress, TilePeak, restore_tiled, run
 from .metrics import psnr, ssim
 from .network import DRCNet
+from .range_check import check_peaks
 
 T_VALUES: tuple[float, ...] = tuple(round(0.50 + 0.05 * i, 2) for i in range(10))
 DELTA_VALUES: tuple[float, ...] = tuple(10.0**-k for k in range(1, 8))
@@ -78,6 +79,7 @@ class SweepPoint:
     psnr: float
     ssim: float
     seconds: float
+    out_of_range: tuple[str, ...] = ()  # images whose activations left the trained range
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,29 @@ class SweepResult:
     input_ssim: float
     t_points: tuple[SweepPoint, ...]
     delta_points: tuple[SweepPoint, ...]
+    limit: float | None = None  # the model's range-check limit (None: not checked)
+    weights: str = ""  # which weights were swept, in words
+    ea: bool = True  # energy attention on in the model (off: δ changes nothing)
+
+    @property
+    def flagged(self) -> list[SweepPoint]:
+        """The points where some image left the model's trained range: their scores may
+        come from broken, blocky outputs (a sweep does not repair)."""
+        return [p for p in (*self.t_points, *self.delta_points) if p.out_of_range]
+
+    def range_line(self) -> str:
+        """The range check over the sweep, in one line."""
+        if self.limit is None:
+            return "range check: not checked (the model has no calibrated limit)"
+        bad = self.flagged
+        if not bad:
+            return "range check: every image within the trained range at every setting"
+        images = sorted({name for p in bad for name in p.out_of_range})
+        names = ", ".join(images[:5]) + (f" and {len(images) - 5} more" if len(images) > 5
+                                         else "")
+        n = len(self.t_points) + len(self.delta_points)
+        return (f"range check: {len(bad)} of {n} settings (marked *) left the trained range "
+                f"(limit {self.limit:g}) on {names}")
 
 
 def sweep(
@@ -130,13 +155,16 @@ def sweep(
             run(restore_tiled(net, samples[0].degraded, tiles))  # untimed warm-up
         for t, delta in unique:
             net.configure(t=t, delta=delta)
-            ps, ss, seconds = [], [], 0.0
+            ps, ss, seconds, flagged = [], [], 0.0, []
             for sample in samples:
                 if cancel is not None and cancel():
                     raise Cancelled("sweep cancelled")
                 t0 = time.perf_counter()
-                out = run(restore_tiled(net, sample.degraded, tiles, cancel))
+                peaks: list[TilePeak] = []
+                out = run(restore_tiled(net, sample.degraded, tiles, cancel, peaks))
                 seconds += time.perf_counter() - t0
+                if check_peaks(peaks, net.activation_limit).out_of_range:
+                    flagged.append(sample.name)
                 ps.append(psnr(out, sample.clean))
                 ss.append(ssim(out, sample.clean))
                 done += 1
@@ -144,7 +172,7 @@ def sweep(
                                             f"{sample.name}: "
                                             f"{ps[-1]:.2f} dB")
             scores[(t, delta)] = SweepPoint(t, delta, float(np.mean(ps)), float(np.mean(ss)),
-                                            seconds)
+                                            seconds, tuple(flagged))
     finally:
         net.configure(t=knobs[0], delta=knobs[1])
     n = len(cfg.t_values)
@@ -152,12 +180,13 @@ def sweep(
         cfg, data.description, len(samples),
         float(np.mean([psnr(s.degraded, s.clean) for s in samples])),
         float(np.mean([ssim(s.degraded, s.clean) for s in samples])),
-        tuple(scores[k] for k in settings[:n]), tuple(scores[k] for k in settings[n:]))
+        tuple(scores[k] for k in settings[:n]), tuple(scores[k] for k in settings[n:]),
+        net.activation_limit, weights_label(cfg), bool(net.knobs.ea))
 
 
 # ---------------------------------------------------------------------------- output
 SWEEP_FIELDS = ("t", "delta", "psnr_db", "ssim", "seconds_total", "input_psnr_db",
-                "input_ssim", "note")
+                "input_ssim", "out_of_range_images", "weights", "ea", "note")
 
 
 def _write_points(path: Path, points: Sequence[SweepPoint], result: SweepResult) -> None:
@@ -167,7 +196,8 @@ def _write_points(path: Path, points: Sequence[SweepPoint], result: SweepResult)
         for p in points:
             w.writerow([f"{p.t:.2f}", format_delta(p.delta), f"{p.psnr:.4f}", f"{p.ssim:.5f}",
                         f"{p.seconds:.3f}", f"{result.input_psnr:.4f}",
-                        f"{result.input_ssim:.5f}", CAVEAT])
+                        f"{result.input_ssim:.5f}", len(p.out_of_range), result.weights,
+                        "on" if result.ea else "off", CAVEAT])
 
 
 def write_outputs(result: SweepResult, out_dir: str | os.PathLike[str]) -> tuple[Path, ...]:
@@ -190,19 +220,27 @@ def format_summary(result: SweepResult) -> str:
     views = result.config.ensemble
     lines = [f"{result.config.task} on {result.data}"
              + (f" ({views}-view self-ensemble)" if views > 1 else "")
-             + f": input {result.input_psnr:.2f} dB; {CAVEAT}"]
+             + f", {result.weights}: input {result.input_psnr:.2f} dB; {CAVEAT}"]
     cfg = result.config
     for name, fixed, points, key in (
             ("t", f"delta = {format_delta(cfg.delta_fixed)}", result.t_points,
              lambda p: f"{p.t:.2f}"),
             ("delta", f"t = {cfg.t_fixed:.2f}", result.delta_points,
              lambda p: format_delta(p.delta))):
-        best = max(points, key=lambda p: p.psnr)
-        values = "  ".join(f"{key(p)}: {p.psnr:.2f}" for p in points)
+        sound = [p for p in points if not p.out_of_range]  # broken outputs are no "best"
+        values = "  ".join(f"{key(p)}{'*' if p.out_of_range else ''}: {p.psnr:.2f}"
+                           for p in points)
         flat = max(p.psnr for p in points) - min(p.psnr for p in points) < 1e-4
         # δ is a no-op where EA is off (a no-EA model): no "best" to pick among equals.
-        verdict = ("no effect: every value scores the same" if flat and len(points) > 1
-                   else f"best {key(best)}, {best.psnr:.2f} dB")
+        if flat and len(points) > 1:
+            verdict = "no effect: every value scores the same"
+        elif not sound:
+            verdict = "no best: every value left the trained range"
+        else:
+            best = max(sound, key=lambda p: p.psnr)
+            verdict = f"best {key(best)}, {best.psnr:.2f} dB"
+            if len(sound) < len(points):
+                verdict += " among those within the trained range"
         lines.append(f"{name} ({fixed}): {values}  ({verdict})")
     return "\n".join(lines)
 
@@ -213,6 +251,7 @@ _INK = (30, 30, 30)
 _GRID = (225, 225, 225)
 _LINE = (200, 90, 20)  # BGR
 _MARK = (40, 40, 200)
+_BAD = (30, 30, 220)  # BGR red: a point where an image left the trained range
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -244,6 +283,20 @@ def _text(img: np.ndarray, s: str, org: tuple[int, int], scale: float = 0.45,
     cv2.putText(img, s, (x, y + h // 2), _FONT, scale, color, thickness, cv2.LINE_AA)
 
 
+def _fit_text(s: str, room: int, scale: float) -> str:
+    """``s`` cut in the middle with "..." to fit ``room`` pixels (a long path keeps both
+    ends: its folder's start and the file's name)."""
+    if cv2.getTextSize(s, _FONT, scale, 1)[0][0] <= room:
+        return s
+    keep = len(s)
+    while keep > 8:
+        keep -= 2
+        cut = s[: keep // 2] + "..." + s[len(s) - keep // 2 :]
+        if cv2.getTextSize(cut, _FONT, scale, 1)[0][0] <= room:
+            return cut
+    return s[:8]
+
+
 def _dashed_vline(img: np.ndarray, x: int, y0: int, y1: int, color: tuple[int, int, int]) -> None:
     for y in range(y0, y1, 8):
         cv2.line(img, (x, y), (x, min(y + 4, y1)), color, 1, cv2.LINE_AA)
@@ -251,8 +304,10 @@ def _dashed_vline(img: np.ndarray, x: int, y0: int, y1: int, color: tuple[int, i
 
 def _panel(img: np.ndarray, box: tuple[int, int, int, int], xs: Sequence[float],
            ys: Sequence[float], xlabels: Sequence[str], title: str, xlabel: str,
-           ylim: tuple[float, float], mark_x: float | None, mark_label: str) -> None:
-    """One line chart with axes, ticks, grid, labels and a marked x value."""
+           ylim: tuple[float, float], mark_x: float | None, mark_label: str,
+           bad: Sequence[bool] = ()) -> None:
+    """One line chart with axes, ticks, grid, labels and a marked x value; points where
+    ``bad`` is true (outside the trained range) are drawn as red rings."""
     x0, y0, x1, y1 = box  # plot area (inside the axes)
     yticks = nice_ticks(*ylim)
     lo, hi = yticks[0], yticks[-1]
@@ -276,11 +331,16 @@ def _panel(img: np.ndarray, box: tuple[int, int, int, int], xs: Sequence[float],
     if mark_x is not None:
         _dashed_vline(img, px(mark_x), y0 + 1, y1, _MARK)
         _text(img, mark_label, (px(mark_x) + 5, y0 + 12), 0.4, color=_MARK)
-    pts = np.array([[px(x), py(y)] for x, y in zip(xs, ys) if math.isfinite(y)], np.int32)
-    if len(pts):
+    shown = [(px(x), py(y), i < len(bad) and bad[i])
+             for i, (x, y) in enumerate(zip(xs, ys)) if math.isfinite(y)]
+    if shown:
+        pts = np.array([[x, y] for x, y, _ in shown], np.int32)
         cv2.polylines(img, [pts], False, _LINE, 2, cv2.LINE_AA)
-        for p in pts:
-            cv2.circle(img, (int(p[0]), int(p[1])), 4, _LINE, -1, cv2.LINE_AA)
+        for x, y, out in shown:
+            if out:
+                cv2.circle(img, (x, y), 7, _BAD, 2, cv2.LINE_AA)
+            else:
+                cv2.circle(img, (x, y), 4, _LINE, -1, cv2.LINE_AA)
     _text(img, title, ((x0 + x1) // 2, y0 - 16), 0.5, "center", 1)
     _text(img, xlabel, ((x0 + x1) // 2, y1 + 40), 0.45, "center")
     # The y label, rotated: draw it on a strip and rotate the strip.
@@ -303,9 +363,10 @@ def plot_sweep(result: SweepResult, width: int = 1200, height: int = 560) -> np.
     img = np.full((height, width, 3), 255, np.uint8)
     cfg = result.config
     _text(img, f"DRCNet {cfg.task}: {CAVEAT}", (width // 2, 24), 0.65, "center", 2)
-    _text(img, f"{result.data}; input {result.input_psnr:.2f} dB / SSIM "
-               f"{result.input_ssim:.3f}; weights: {cfg.weights or 'shipped ' + cfg.task}",
-          (width // 2, 52), 0.42, "center")
+    ea = ", EA off (delta changes nothing)" if not result.ea else ""
+    line = (f"{result.data}; input {result.input_psnr:.2f} dB / SSIM "
+            f"{result.input_ssim:.3f}; {result.weights}{ea}")
+    _text(img, _fit_text(line, width - 24, 0.42), (width // 2, 52), 0.42, "center")
     ys = [p.psnr for p in (*result.t_points, *result.delta_points) if math.isfinite(p.psnr)]
     ylim = (min(ys), max(ys)) if ys else (0.0, 1.0)
     pad = max((ylim[1] - ylim[0]) * 0.1, 0.05)
@@ -317,7 +378,7 @@ def plot_sweep(result: SweepResult, width: int = 1200, height: int = 560) -> np.
            [f"{p.t:.2f}" for p in tp], f"threshold t (delta = {format_delta(cfg.delta_fixed)})",
            "spatial-filter threshold t", ylim,
            PAPER_T if min(p.t for p in tp) <= PAPER_T <= max(p.t for p in tp) else None,
-           "paper best")
+           "paper best", [bool(p.out_of_range) for p in tp])
     dp = result.delta_points
     logs = [math.log10(p.delta) for p in dp]
     _panel(img, (half + 90, top, width - 40, bottom), logs, [p.psnr for p in dp],
@@ -325,5 +386,9 @@ def plot_sweep(result: SweepResult, width: int = 1200, height: int = 560) -> np.
            f"coefficient delta (t = {cfg.t_fixed:.2f})", "energy coefficient delta (log scale)",
            ylim,
            math.log10(PAPER_DELTA) if min(logs) <= math.log10(PAPER_DELTA) <= max(logs)
-           else None, "paper best")
+           else None, "paper best", [bool(p.out_of_range) for p in dp])
+    if result.flagged:
+        _text(img, "red rings: an image left the model's trained range there (no repair in a "
+                   "sweep); those scores may come from broken, blocky outputs",
+              (width // 2, 76), 0.42, "center", color=_BAD)
     return img[..., ::-1].astype(np.float32) / np.float32(255.0)  # BGR drawing → RGB

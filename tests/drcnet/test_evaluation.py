@@ -468,3 +468,13 @@ def test_a_note_that_extends_another_is_said_once() -> None:
     t.note("h = 0.65·σ")
     t.note("h = 0.65·σ, σ estimated")
     assert t.notes == ["h = 0.65·σ, σ estimated"]
+
+
+def test_a_result_records_the_device_and_precision_that_ran(photos, tiny_weights) -> None:  # noqa: ANN001
+    """"auto" in a saved result said nothing: were its figures bf16 or fp32?"""
+    cfg = EvalConfig(task="denoise", data=str(photos), weights=str(tiny_weights), device="auto",
+                     precision="auto", limit=1, degradation="gaussian25")
+    res = run(evaluate(cfg))
+    saved = json.loads(to_json(res))["config"]
+    assert saved["device"] == "cpu" and saved["precision"] in ("fp32", "bf16")
+    assert format_table(res).splitlines()[0].count("auto") == 0

@@ -162,3 +162,55 @@ def test_a_knob_with_no_effect_has_no_best_value(result: SweepResult) -> None:
     lines = format_summary(flat).splitlines()
     assert lines[2].endswith("(no effect: every value scores the same)")
     assert "best" in lines[1]
+
+
+def test_a_sweep_says_where_images_left_the_trained_range(photos, tmp_path, capsys) -> None:  # noqa: ANN001
+    """A sweep of broken outputs (the saturated sweets for deblur: 7-8 dB against the
+    input's 16) had printed a "best" value and no warning."""
+    import torch
+
+    from drcnet.sweep import format_summary
+
+    torch.manual_seed(0)
+    low = tmp_path / "low.safetensors"  # a limit every pass exceeds
+    save_weights(low, DRCNet(wf=8, depth=2), {"task": "denoise", "activation_limit": "1e-6"})
+    out = tmp_path / "sw"
+    code = main(["sweep", "--task", "denoise", "--data", str(photos), "--weights", str(low),
+                 "--degradation", "gaussian25", "--device", "cpu", "--plain", "--out", str(out),
+                 "--limit", "1"])
+    assert code == 0
+    said = capsys.readouterr()
+    assert "drcnet: warning: range check: 17 of 17 settings (marked *) left the trained " \
+           "range" in said.err
+    assert "no best: every value left the trained range" in said.out and "0.75*:" in said.out
+    rows = list(csv.DictReader((out / "sweep_t.csv").open(encoding="utf-8")))
+    assert {r["out_of_range_images"] for r in rows} == {"1"}
+    assert rows[0]["weights"] == str(low) and rows[0]["ea"] == "on"
+    img = read_image(out / "sweep.png").rgb
+    red = (img[..., 0] > 0.7) & (img[..., 1] < 0.3) & (img[..., 2] < 0.3)
+    assert red[100:, :600].any() and red[100:, 600:].any()  # the rings, in both panels
+    r = run(sweep(SweepConfig(task="denoise", data=str(photos), weights=str(low),
+                              degradation="gaussian25", device="cpu", limit=1,
+                              t_values=(0.5,), delta_values=(1e-6,))))
+    ok = dataclasses.replace(r, t_points=(dataclasses.replace(r.t_points[0], out_of_range=()),))
+    assert "best 0.50" in format_summary(ok) and "among those within" not in format_summary(ok)
+
+
+def test_a_sweep_names_the_weights_it_swept(result: SweepResult) -> None:
+    from drcnet.sweep import format_summary
+
+    assert result.weights == result.config.weights
+    assert f", {result.config.weights}: input" in format_summary(result).splitlines()[0]
+    assert dataclasses.replace(result.config, weights="", variant="noea").variant == "noea"
+    from drcnet.evaluation import weights_label
+
+    assert weights_label(dataclasses.replace(result.config, weights="", variant="noea")) == (
+        "shipped denoise-noea weights")
+
+
+def test_a_sweep_refused_for_its_data_leaves_no_folder(tmp_path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "sweep"
+    code = main(["sweep", "--task", "denoise", "--data", str(tmp_path / "nope"), "--device",
+                 "cpu", "--plain", "--out", str(out)])
+    assert code == 1 and "does not exist" in capsys.readouterr().err
+    assert not out.exists()  # had been made, empty, before the data was looked at
