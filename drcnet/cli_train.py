@@ -302,8 +302,9 @@ def cmd_widen(args: argparse.Namespace) -> int:
 
     from .registry import weight_spec
     from .weights import build_model, check_weights_output, read_metadata, save_weights, sha256
-    from .widen import widen
+    from .widen import check_widen_args, widen
 
+    check_widen_args(args.factor, args.noise)  # before anything touches the disk
     src = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     out = Path(args.output)
     if not src.is_file():

@@ -30,7 +30,7 @@ import math
 import torch
 from torch import nn
 
-from .errors import DRCNetError
+from .errors import DRCNetError, UsageError
 from .network import DRCNet
 
 MAX_FACTOR = 8  # wf 16 -> 128, twice the paper's width; beyond that nothing trains here
@@ -76,6 +76,19 @@ def _widen_conv(narrow: nn.Module, wide: nn.Module, factor: int, noise: float,
             wide.bias.copy_(b if out_map is None else b.index_select(0, out_map))
 
 
+def check_widen_args(factor: float, noise: float) -> None:
+    """Refuse a factor that is not an integer from 2 to :data:`MAX_FACTOR`, or a noise that
+    is not a finite number >= 0 (a setting out of range: a usage error, exit status 2).
+
+    Raises:
+        UsageError: either is out of range.
+    """
+    if int(factor) != factor or not 2 <= factor <= MAX_FACTOR:
+        raise UsageError(f"factor must be an integer from 2 to {MAX_FACTOR}, got {factor}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise UsageError(f"noise must be a finite number >= 0, got {noise}")
+
+
 def widen(model: DRCNet, factor: int = 2, noise: float = 0.05, seed: int = 0) -> DRCNet:
     """A :class:`DRCNet` with ``wf·factor`` channels computing what ``model`` computes.
 
@@ -90,12 +103,10 @@ def widen(model: DRCNet, factor: int = 2, noise: float = 0.05, seed: int = 0) ->
         seed: seeds the noise.
 
     Raises:
-        DRCNetError: a bad factor, or a layer this rule does not cover.
+        UsageError: a bad factor or noise (:func:`check_widen_args`).
+        DRCNetError: a layer this rule does not cover.
     """
-    if int(factor) != factor or not 2 <= factor <= MAX_FACTOR:
-        raise DRCNetError(f"factor must be an integer from 2 to {MAX_FACTOR}, got {factor}")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise DRCNetError(f"noise must be a finite number >= 0, got {noise}")
+    check_widen_args(factor, noise)
     factor = int(factor)
     c = model.config
     wide = DRCNet(wf=c.wf * factor, depth=c.depth, t=c.t, delta=c.delta, ea=c.ea,

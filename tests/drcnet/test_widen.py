@@ -7,7 +7,7 @@ import torch
 
 from drcnet import DRCNet
 from drcnet.cli import main
-from drcnet.errors import DRCNetError
+from drcnet.errors import UsageError
 from drcnet.weights import build_model, read_metadata, save_weights
 from drcnet.widen import widen
 
@@ -63,8 +63,15 @@ def test_noise_is_seeded() -> None:
 @pytest.mark.parametrize("factor, noise", [(1, 0.05), (0, 0.05), (2.5, 0.05), (9, 0.05),
                                            (2, -1.0), (2, float("nan")), (2, float("inf"))])
 def test_bad_arguments_are_refused(factor, noise) -> None:
-    with pytest.raises(DRCNetError):
+    with pytest.raises(UsageError):  # a setting out of range: exit status 2
         widen(_narrow(), factor, noise=noise)
+
+
+def test_the_cli_refuses_a_bad_factor_before_making_anything(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "new" / "x.safetensors"
+    assert main(["widen", "--task", "denoise", "--factor", "9", "-o", str(out)]) == 2
+    assert "factor must be an integer from 2" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # had been made before the refusal
 
 
 def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
