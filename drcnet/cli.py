@@ -376,6 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:  # `drcnet info | head -1`: the reader has what it wanted
+        # Python would print the traceback of a second failed flush at exit; point stdout at
+        # nothing instead, and end as a command killed by SIGPIPE does (128 + 13).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

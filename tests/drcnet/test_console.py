@@ -41,3 +41,16 @@ def test_the_package_still_exports_the_network_and_registry():
     assert drcnet.DRCNet.__name__ == "DRCNet"
     with pytest.raises(AttributeError):
         drcnet.no_such_name  # noqa: B018
+
+
+def test_a_closed_pipe_ends_quietly():  # noqa: ANN201
+    """`drcnet info | head -1` ended in a BrokenPipeError traceback, status 1."""
+    import subprocess
+    import sys
+
+    cmd = (f"{sys.executable} -m drcnet.cli info | head -c 1 > /dev/null; "
+           "echo ${PIPESTATUS[0]}")
+    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120,
+                       cwd=__import__("pathlib").Path(__file__).parents[2])
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
+    assert r.stdout.strip() in ("0", "141")  # done before the pipe closed, or stopped by it
