@@ -184,7 +184,7 @@ def _check_out_folder(path: str, flag: str) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import EvalConfig, evaluate, format_table, to_json, write_csv
+    from .evaluation import EvalConfig, csv_text, evaluate, format_table, to_json, write_csv
     from .inference import ensemble_views, overlap_note
 
     cfg = EvalConfig(task=args.task, data=args.data, weights=args.weights or "",
@@ -199,9 +199,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json not in (None, "-") and args.csv and Path(args.json).resolve() == Path(
             args.csv).resolve():
         raise UsageError("--json and --csv name the same file; give each its own")
+    if args.json == "-" and args.csv == "-":
+        raise UsageError("--json and --csv both name stdout (-); write one of them to a file")
     _check_out_file(args.json, "--json")
     _check_out_file(args.csv, "--csv")
-    if args.json == "-":  # stdout carries the JSON alone, so no progress lines
+    piped = "-" in (args.json, args.csv)  # stdout carries the JSON or CSV alone
+    if piped:  # so no progress lines
         from .inference import run
 
         result = run(evaluate(cfg))
@@ -220,14 +223,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"drcnet: note: {result.range_line()}", file=sys.stderr, flush=True)
     if args.json == "-":
         print(to_json(result))
+    elif args.csv == "-":
+        sys.stdout.write(csv_text(result))
     else:
         print(format_table(result))
+    said = sys.stderr if piped else sys.stdout
     if args.json not in (None, "-"):
         Path(args.json).write_text(to_json(result) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-    if args.csv:
+        print(f"wrote {args.json}", file=said)
+    if args.csv not in (None, "-"):
         write_csv(result, args.csv)
-        print(f"wrote {args.csv}", file=sys.stderr if args.json == "-" else sys.stdout)
+        print(f"wrote {args.csv}", file=said)
     return 0
 
 
@@ -402,7 +408,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--delta", type=float, default=None,
                    help="energy-attention coefficient (default: the weight file's)")
     p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
-    p.add_argument("--csv", default=None, metavar="PATH", help="also write the table as CSV")
+    p.add_argument("--csv", default=None, metavar="PATH",
+                   help="also write the table as CSV (-: print it instead of the table)")
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                    help="print JSON instead of the table, or with PATH also write it there")
     p.set_defaults(func=cmd_eval)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
@@ -649,16 +650,23 @@ def _row_dict(r: MethodScore) -> dict[str, Any]:
             "images": r.images, "note": r.note}
 
 
+def csv_text(result: EvalResult) -> str:
+    """The table (one row per method) as CSV; empty cells where a method did not run."""
+    f = io.StringIO(newline="")
+    w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+    w.writeheader()
+    for r in result.rows:
+        w.writerow({k: "" if v is None else v for k, v in _row_dict(r).items()})
+    return f.getvalue()
+
+
 def write_csv(result: EvalResult, path: str | os.PathLike[str]) -> Path:
-    """Write the table (one row per method) as CSV; empty cells where a method did not run."""
+    """Write :func:`csv_text` to ``path``."""
     path = Path(path)
     if path.parent and not path.parent.is_dir():
         raise DRCNetError(f"output folder {path.parent} does not exist")
     with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        w.writeheader()
-        for r in result.rows:
-            w.writerow({k: "" if v is None else v for k, v in _row_dict(r).items()})
+        f.write(csv_text(result))
     return path
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
@@ -455,6 +456,13 @@ def test_cli_warns_when_images_leave_the_trained_range(photos, tmp_path, capfd) 
     assert main([*args, "--json", "-"]) == 0
     out, err = capfd.readouterr()
     assert len(json.loads(out)["range_check"]["out_of_range"]) == 3 and "warning" in err
+    # --csv - prints the CSV alone (it had written a file named "-")
+    assert main([*args, "--csv", "-", "--json", str(tmp_path / "r.json")]) == 0
+    out, err = capfd.readouterr()
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["method"] for r in rows][:2] == [INPUT, MODEL] and "wrote" in err
+    assert not Path("-").exists() and (tmp_path / "r.json").is_file()
+    assert main([*args, "--csv", "-", "--json", "-"]) == 2
 
 
 def test_a_note_that_extends_another_is_said_once() -> None:
