@@ -29,6 +29,7 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,15 +107,18 @@ def _peak_mb(device: torch.device) -> float:
 
 def bench_model(
     model: DRCNet, device: torch.device, previews: int = 12, full: bool = True,
-    compile: bool = False, tile_batch: int = 0,
+    compile: bool = False, tile_batch: int = 0, say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Measure one model; see the module docstring for the figures."""
+    """Measure one model; see the module docstring for the figures. ``say`` is told each
+    phase as it starts (the whole takes minutes on a CPU)."""
+    say = say or (lambda _: None)
     model = model.to(device).eval()
     res: dict[str, Any] = {"device": str(device), "wf": model.config.wf,
                            "depth": model.config.depth, "threads": torch.get_num_threads(),
                            "precision": model.precision, "channels_last": model.channels_last}
     view = _photo(512, 512)
     draft = draft_of(view)
+    say(f"previews: {previews} dragging, {previews} at rest")
     analyse(model, view, Knobs())  # warm-up
     analyse(model, draft, Knobs())
 
@@ -145,11 +149,13 @@ def bench_model(
     net = model
     res["compiled"] = compile
     if compile:
+        say("compiling")
         t0 = time.perf_counter()
         net = compile_model(model, DEFAULT_TILE, tile_batch)
         with torch.inference_mode():  # as the engine calls it (guards see inference tensors)
             net(to_tensor(view, device))  # the 512×512 shape compiles too
         res["compile_s"] = time.perf_counter() - t0
+    say("forward pass at 512x512 and the GEMM rate")
     samples = []
     with torch.inference_mode():
         x = to_tensor(view, device)
@@ -172,12 +178,14 @@ def bench_model(
         res[f"forward_vs_gemm_{model.precision}_macs"] = (
             res["forward_gmacs_per_s"] / (res[f"gemm_gflops_{model.precision}"] / 2))
 
+    say("seams: 1024x1024 whole and tiled")
     photo = _photo(1024, 1024, seed=1)
     whole = run(restore_tiled(model, photo, TileConfig(tile=0)))
     tiled = run(restore_tiled(model, photo, TileConfig()))
     res["seam_psnr_db"] = psnr(whole, tiled)
 
     if full:
+        say("12 MP restore, 3000x4000 in tiles (the longest phase)")
         big = _photo(3000, 4000, seed=2)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -251,8 +259,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         model.set_runtime(channels_last=args.channels_last)
         if args.compile:
             label += " (compiled)"
+        def say(phase: str, label: str = label) -> None:  # stderr: stdout has the figures
+            print(f"drcnet bench: {label}: {phase}…", file=sys.stderr, flush=True)
+
         results[label] = bench_model(model, device, full=not args.no_full,
-                                     compile=args.compile, tile_batch=args.tile_batch)
+                                     compile=args.compile, tile_batch=args.tile_batch, say=say)
         if not args.json:
             _print(label, results[label])
     if args.json:

@@ -10,8 +10,11 @@ from drcnet.devices import cpu_has_native_bf16
 
 def test_bench_json_has_the_figures(capsys) -> None:
     assert main(["bench", "--random-wf", "8", "--no-full", "--json", "--device", "cpu"]) == 0
-    (res,) = json.loads(capsys.readouterr().out).values()
+    said = capsys.readouterr()
+    (res,) = json.loads(said.out).values()  # stdout holds the JSON alone
     assert res["wf"] == 8 and res["device"] == "cpu"
+    # each phase is said as it starts (minutes of silence on a CPU before)
+    assert "previews: 12 dragging" in said.err and "seams" in said.err
     assert 0 < res["preview_ms"]["median"] <= res["preview_ms"]["p90"]
     assert res["gemm_gflops"] > 0 and res["forward_gmacs_per_s"] > 0
     assert res["forward_gmacs"] > 0
