@@ -43,6 +43,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QResizeEvent,
+    QTextDocument,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -257,6 +258,10 @@ class Opened:
     small: np.ndarray
     qimage: QImage
     alpha: QImage | None = None  # its transparency, for the viewer (None: opaque)
+
+
+SHORTCUTS_NOTE = ("<p>In the t, δ and strength boxes Undo and Redo are the window's; in other "
+                  "boxes, and in a label with selected text, the usual text keys apply.</p>")
 
 
 class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
@@ -2364,13 +2369,14 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                  ("View", "Move the compare divider in the image", "[ and ]"),
                  ("File", "Open an image or a weight file; several: Restore Files",
                   "drop on the window")]
-        body = "".join(f"<tr><td>{html.escape(m)}</td><td style='white-space:pre'>"
-                       f"{html.escape(n)}</td><td style='white-space:pre'><b>{html.escape(k)}"
-                       f"</b></td></tr>" for m, n, k in rows + mouse)
+        # The menu and the keys never break (they had, letter by letter, at 11 pt); a long
+        # command wraps instead where the screen is narrow.
+        body = "".join(f"<tr><td style='white-space:nowrap'>{html.escape(m)}</td>"
+                       f"<td>{html.escape(n)}</td><td style='white-space:nowrap'>"
+                       f"<b>{html.escape(k)}</b></td></tr>" for m, n, k in rows + mouse)
         return (f"<table cellspacing='0' cellpadding='3'><tr><th align='left'>Menu</th>"
                 f"<th align='left'>Command</th><th align='left'>Keys</th></tr>{body}</table>"
-                "<p>In the t, δ and strength boxes Undo and Redo are the window's; in other "
-                "boxes, and in a label with selected text, the usual text keys apply.</p>")
+                f"{SHORTCUTS_NOTE}")
 
     def show_shortcuts(self) -> QDialog:
         """The list in a dialog that fits the screen and scrolls (a message box grew to
@@ -2388,10 +2394,19 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         lay.addWidget(text)
         lay.addWidget(buttons)
         screen = self.screen().availableGeometry() if self.screen() is not None else None
+        # As wide as the table wants at this font (it had a fixed 620 px, and from 11 pt
+        # the Keys column went off to the right), within the screen.
+        table = QTextDocument()
+        table.setDefaultFont(text.font())
+        table.setHtml(self.shortcuts_text().replace(SHORTCUTS_NOTE, ""))
+        margins = 60 + text.verticalScrollBar().sizeHint().width()
+        width = max(520, int(table.idealWidth()) + margins)
+        if screen is not None:
+            width = min(width, int(screen.width() * 0.9))
         doc = text.document()
-        doc.setTextWidth(560)
+        doc.setTextWidth(width - margins)
         want = int(doc.size().height()) + 80
-        dlg.resize(620, min(want, int(screen.height() * 0.85)) if screen else min(want, 600))
+        dlg.resize(width, min(want, int(screen.height() * 0.85)) if screen else min(want, 600))
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()  # not modal to the workers: the window goes on restoring behind it
         return dlg

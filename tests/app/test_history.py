@@ -132,11 +132,11 @@ def test_paste_of_an_image_in_a_knob_box_reaches_the_window(make_window, image_p
 def test_the_shortcut_list_is_read_from_the_actions(make_window) -> None:  # noqa: ANN001
     w = make_window()
     text = w.shortcuts_text()
-    for row in ("Undo</td><td style='white-space:pre'><b>Ctrl+Z",
-                "Redo</td><td style='white-space:pre'><b>Ctrl+Y or Ctrl+Shift+Z",
-                "Copy Restored Image</td><td style='white-space:pre'><b>Ctrl+C",
-                "Compare</td><td style='white-space:pre'><b>C<", "Esc", "double-click",
-                "Quit</td><td style='white-space:pre'><b>Ctrl+Q"):  # bound where no Quit key is
+    for row in ("Undo</td><td style='white-space:nowrap'><b>Ctrl+Z",
+                "Redo</td><td style='white-space:nowrap'><b>Ctrl+Y or Ctrl+Shift+Z",
+                "Copy Restored Image</td><td style='white-space:nowrap'><b>Ctrl+C",
+                "Compare</td><td style='white-space:nowrap'><b>C<", "Esc", "double-click",
+                "Quit</td><td style='white-space:nowrap'><b>Ctrl+Q"):  # bound where no Quit key is
         assert row in text, row
     w.reset_action.setShortcut("Ctrl+Alt+K")  # a changed binding shows at once
     assert "Ctrl+Alt+K" in w.shortcuts_text()
@@ -151,6 +151,29 @@ def test_the_shortcut_list_fits_a_small_screen(make_window, qtbot) -> None:  # n
     assert "Ctrl+Z" in dlg.findChild(__import__("PySide6.QtWidgets").QtWidgets.QTextBrowser
                                      ).toPlainText()
     dlg.close()
+
+
+def test_the_shortcut_list_needs_no_sideways_scrolling_at_a_large_font(make_window,
+                                                                       qtbot) -> None:  # noqa: ANN001
+    """A fixed 620-px dialog: from 11 pt the Menu column broke letter by letter and the
+    Keys column went off to the right."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication, QTextBrowser
+
+    app = QApplication.instance()
+    before = app.font()
+    try:
+        big = QFont(before)
+        big.setPointSizeF(14)
+        app.setFont(big)
+        w = make_window()
+        dlg = w.show_shortcuts()
+        qtbot.waitExposed(dlg)
+        text = dlg.findChild(QTextBrowser)
+        assert not text.horizontalScrollBar().isVisible()
+        assert text.document().size().width() <= text.viewport().width() + 1
+    finally:
+        app.setFont(before)
 
 
 def test_switching_back_to_a_model_brings_its_steps_back(make_window, image_path,
