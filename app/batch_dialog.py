@@ -40,7 +40,7 @@ from drcnet.errors import DRCNetError, ImageReadError
 from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type, has_image_signature, same_file
 from drcnet.inference import TileConfig
 
-from .export_dialog import EXIF_TIP
+from .export_dialog import EXIF_TIP, fit_width
 from .workers import BatchJob, Engine, Jobs
 
 
@@ -57,7 +57,6 @@ class BatchDialog(QDialog):
                  jobs: Jobs | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Restore Files")
-        self.setMinimumWidth(620)
         self.engine, self.knobs, self.tiles = engine, knobs, tiles
         self.strength = strength
         self._folder = folder
@@ -163,6 +162,7 @@ class BatchDialog(QDialog):
         w.batchFinished.connect(self._on_finished)
         w.batchFailed.connect(self._on_failed)
         self._update_buttons()
+        fit_width(self, 620)
 
     def _fit_height(self) -> None:
         """Grow to hold the progress bar and log that a run shows. Qt does not grow a shown
