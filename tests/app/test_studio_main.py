@@ -118,3 +118,33 @@ def test_the_application_icon_renders(qtbot) -> None:  # noqa: ANN001
     assert not image.isNull()
     assert image.pixelColor(16, 16).alpha() == 255  # drawn, not an empty square
     assert image.pixelColor(0, 0).alpha() == 0  # rounded corners
+
+
+def test_an_unticked_box_stands_out_on_the_dark_theme(qtbot) -> None:  # noqa: ANN001
+    """Fusion's own edge, on the dark palette, left an unticked box at 1.2:1 contrast."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QCheckBox, QRadioButton, QStyleFactory
+
+    from app.main import outlined_style
+
+    dark = QPalette()
+    for role, colour in ((QPalette.ColorRole.Window, "#2b2d31"),
+                         (QPalette.ColorRole.Base, "#1e1f22"),
+                         (QPalette.ColorRole.WindowText, "#2b2d31")):  # no text to find
+        dark.setColor(role, QColor(colour))
+
+    def brightest_edge(style) -> int:  # noqa: ANN001
+        found = 0
+        for box in (QCheckBox("box"), QRadioButton("radio")):
+            qtbot.addWidget(box)
+            box.setStyle(style)
+            box.setPalette(dark)
+            box.show()
+            qtbot.waitExposed(box)
+            shot = box.grab().toImage()
+            found = max(found, *(shot.pixelColor(x, y).lightness()
+                                 for x in range(14) for y in range(shot.height())))
+        return found
+
+    assert brightest_edge(QStyleFactory.create("Fusion")) < 70  # the premise: hardly seen
+    assert brightest_edge(outlined_style()) > 120
