@@ -64,9 +64,12 @@ class ColourBar(QWidget):
         w, h = max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr))
         ramp = np.linspace(0.0, 1.0, w, dtype=np.float32)[None, :].repeat(h, axis=0)
         bar = colorize(np.round(ramp) if self.steps else ramp, self.cmap)
-        if self.tick is not None:
-            x, half = round(self.tick * (w - 1)), max(1, round(dpr))
-            bar[:, max(0, x - half) : x + half] = 1.0
+        if self.tick is not None:  # white between dark edges: seen at either end of a
+            x, half = round(self.tick * (w - 1)), max(1, round(dpr))  # scale (on gray's
+            lo, hi = max(0, x - half), min(w, x + half)  # white end, white alone was not)
+            bar[:, max(0, lo - half) : lo] = 0.0
+            bar[:, hi : hi + half] = 0.0
+            bar[:, lo:hi] = 1.0
         image = to_qimage(bar)
         image.setDevicePixelRatio(dpr)
         QPainter(self).drawImage(0, 0, image)

@@ -36,3 +36,18 @@ def test_a_deep_block_s_overlay_lies_where_its_cells_are(qtbot) -> None:  # noqa
     assert tint.shape[:2] == (20, 20)
     on = tint[:, 10, 0] > 0.5
     assert not on[:8].any() and on[8:16].all() and not on[16:].any()
+
+
+def test_the_t_tick_shows_at_the_light_end_of_a_scale(qtbot) -> None:  # noqa: ANN001
+    from app.maps_panel import ColourBar
+
+    legend = ColourBar()
+    qtbot.addWidget(legend)
+    legend.resize(200, 12)
+    legend.set_scale("gray", tick=0.95)  # gray's white end: a white tick alone vanished
+    legend.show()
+    qtbot.waitExposed(legend)
+    shot = legend.grab().toImage()
+    x = round(0.95 * (shot.width() - 1))
+    row = [shot.pixelColor(i, 6).lightness() for i in range(x - 6, x + 6)]
+    assert min(row) < 60 and max(row) > 240  # dark edges round the white tick
