@@ -70,8 +70,11 @@ class BatchDialog(QDialog):
         self._scans, self._scan_serial, self._closed = 0, 0, False
         layout = QVBoxLayout(self)
 
-        layout.addWidget(QLabel("Images to restore"))
+        list_label = QLabel("&Images to restore")
+        layout.addWidget(list_label)
         self.file_list = QListWidget()
+        list_label.setBuddy(self.file_list)  # Alt+I goes there
+        self.file_list.setAccessibleName("Images to restore")
         self.file_list.setMinimumHeight(140)
         self.file_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.file_list.setToolTip("Delete removes the selected images from the list")

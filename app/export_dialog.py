@@ -108,6 +108,7 @@ class ExportDialog(QDialog):
         self.quality_spin = QSpinBox()
         self.quality_spin.setRange(1, 100)
         self.quality_spin.setValue(95)
+        self.quality_spin.setAccessibleName("JPEG quality")  # its prefix is not its name
         self.quality_spin.setPrefix("quality ")
         self.quality_spin.setToolTip("JPEG quality, 1-100 (95 keeps fine detail; chroma at "
                                      "half resolution, 4:2:0)")

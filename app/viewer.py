@@ -224,7 +224,7 @@ class ImageCanvas(QWidget):
         # over the restored layer, which may be a stretched preview (Viewer.set_detail).
         self.detail: tuple[QRectF, QPixmap] | None = None
         self.marks: list[QRectF] = []  # outlined areas, in image pixels
-        self.captions: tuple[str, str] = ("", "")
+        self._caption_texts: tuple[str, str] = ("", "")
         self.placeholder = ""
         self.secondary_placeholder = ""
         self._drag: str | None = None
@@ -232,7 +232,19 @@ class ImageCanvas(QWidget):
         self.setMouseTracking(True)
         self.setMinimumSize(160, 120)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Tab reaches it: arrows pan
+        self.setAccessibleName("Image view")  # its captions are its description
         self._key_focus = False  # focus came from the keyboard: show it
+
+    @property
+    def captions(self) -> tuple[str, str]:
+        """The left (or only) and right captions painted over the view."""
+        return self._caption_texts
+
+    @captions.setter
+    def captions(self, value: tuple[str, str]) -> None:
+        self._caption_texts = value
+        # Painted text a screen reader cannot see: it reads this description instead.
+        self.setAccessibleDescription(" | ".join(c for c in value if c))
 
     def sizeHint(self) -> QSize:
         return QSize(640, 480)

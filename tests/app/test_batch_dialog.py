@@ -274,6 +274,7 @@ def test_the_images_own_folder_is_refused_as_the_output_and_delete_removes_entri
         picture(folder / f"s{i}.png", 40, 30, seed=i)
     dlg = w.make_batch_dialog()
     assert "device cpu" in dlg.findChild(QLabel, "hint").text()
+    assert dlg.file_list.accessibleName() == "Images to restore"  # had none
     assert added(dlg, qtbot, [folder])
     dlg.output_edit.setText(str(folder))
     assert not dlg.start()

@@ -569,5 +569,6 @@ def test_the_dialogs_open_wide_enough_for_a_large_font(qtbot, tmp_path) -> None:
         qtbot.waitExposed(dlg)
         assert dlg.width() >= dlg.layout().totalMinimumSize().width()
         assert dlg.exif_check.width() >= dlg.exif_check.sizeHint().width()
+        assert dlg.quality_spin.accessibleName() == "JPEG quality"  # not "quality 95"
     finally:
         app.setFont(before)

@@ -581,3 +581,14 @@ def test_moving_the_divider_tells_what_the_view_shows(viewer, qtbot) -> None:  #
     before = viewer.visible_area()
     qtbot.keyClick(viewer.single, Qt.Key.Key_BracketLeft)  # more of the result in view
     assert events and viewer.visible_area().x() < before.x()
+
+
+def test_a_screen_reader_is_told_what_the_view_shows(viewer) -> None:  # noqa: ANN001
+    """The canvases' captions are painted: a screen reader heard an unnamed "Client"."""
+    viewer.set_mode("compare")
+    viewer.set_compare_style("split")
+    c = viewer.single
+    assert c.accessibleName() == "Image view"
+    assert c.accessibleDescription() == "Input | Restored · preview"
+    viewer.set_mode("after")
+    assert viewer.single.accessibleDescription() == "Restored · preview"
