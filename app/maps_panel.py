@@ -196,6 +196,12 @@ class MapsPanel(QWidget):
             self.group.addButton(b)
             self.grid.addWidget(b, stages.index(stage), int(level.removeprefix("enc")))
             self.buttons[name] = b
+        # Made after the panel's other controls, the thumbnails joined the end of the
+        # window's Tab order (after the toolbar); they come right after the opacity.
+        last: QWidget = self.opacity_slider
+        for b in self.buttons.values():
+            QWidget.setTabOrder(last, b)
+            last = b
         self._refresh()
 
     def set_options(self, block: str, kind: str, cmap: str, opacity: int, show: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 from app.maps_panel import DEFAULT_BLOCK, MapsPanel
 from drcnet.compare import MapSet
@@ -51,3 +52,23 @@ def test_the_t_tick_shows_at_the_light_end_of_a_scale(qtbot) -> None:  # noqa: A
     x = round(0.95 * (shot.width() - 1))
     row = [shot.pixelColor(i, 6).lightness() for i in range(x - 6, x + 6)]
     assert min(row) < 60 and max(row) > 240  # dark edges round the white tick
+
+
+def test_the_thumbnails_come_after_the_opacity_in_the_tab_order(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    lay = QVBoxLayout(host)
+    panel = MapsPanel()
+    lay.addWidget(panel)
+    lay.addWidget(QLineEdit())  # made before the blocks are known, as the toolbar's combo
+    panel.set_blocks(["stage1.enc0", "stage1.enc1", "stage2.enc0", "stage2.enc1"])
+    chain, w = [], panel.opacity_slider
+    for _ in range(4):
+        w = w.nextInFocusChain()
+        while not (w.focusPolicy() & Qt.FocusPolicy.TabFocus):
+            w = w.nextInFocusChain()
+        chain.append(w)
+    assert chain == [panel.buttons[n] for n in ("stage1.enc0", "stage1.enc1", "stage2.enc0",
+                                                 "stage2.enc1")]
