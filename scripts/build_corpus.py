@@ -14,6 +14,12 @@ longest side is <= ``--max-side``, which also washes out the sources' own noise 
 artifacts, and saved as PNG. The train/val split is a hash of the output name (~15 % val, at
 least 8). ``SOURCES.csv`` records file, source, author and licence.
 
+Needs: ``apt-get`` and ``dpkg`` (Debian or Ubuntu; about 190 MB of packages, fetched once
+into ``--cache``; no root needed, as ``apt-get download`` runs as any user once the package
+lists exist) and scikit-image (``pip install -e '.[dev]'``). On another system, put the two
+``.deb`` files into ``--cache`` by hand. ``--out`` must be empty, missing or an earlier corpus
+(which is replaced).
+
 Usage::
 
     python scripts/build_corpus.py [--out data/corpus] [--cache data/cache] [--max-side 1024]
@@ -73,20 +79,88 @@ class Candidate:
     array: np.ndarray | None = None  # BGR uint8, when not read from a file
 
 
+class BuildError(Exception):
+    """What stops the build, said in one line."""
+
+
+def _run(cmd: list[str], cwd: Path | None = None) -> bool:
+    """Run ``cmd``; whether it succeeded (its own messages go to the terminal)."""
+    try:
+        return subprocess.run(cmd, cwd=cwd).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
 def fetch_packages(cache: Path) -> Path:
-    """Download the Debian packages (once) and unpack them; returns the unpack root."""
+    """Download the Debian packages (once) and unpack them; returns the unpack root.
+
+    Each package is unpacked whole or again: a marker written after ``dpkg -x`` ends says
+    it is done (a build stopped mid-unpack had left a root that was never completed).
+
+    Raises:
+        BuildError: a package could not be fetched or unpacked.
+    """
     root = cache / "root"
-    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"cannot make the cache folder {cache}: {exc.strerror or exc}") from None
     debs = {p: sorted(cache.glob(f"{p}_*.deb")) for p in PACKAGES}
     missing = [p for p, found in debs.items() if not found]
     if missing:
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "download", *missing], check=True, cwd=cache)
-    if not root.is_dir():
-        root.mkdir()
-        for deb in sorted(cache.glob("*.deb")):
-            subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
+        if shutil.which("apt-get") is None:
+            raise BuildError(f"no apt-get here to fetch {', '.join(missing)}; on a system "
+                             f"without it, put their .deb files into {cache} by hand")
+        # `download` needs no root; `update` (which does) only where the lists are missing
+        if not _run(["apt-get", "download", *missing], cwd=cache):
+            _run(["apt-get", "update", "-qq"])
+            if not _run(["apt-get", "download", *missing], cwd=cache):
+                raise BuildError(f"apt-get could not download {', '.join(missing)} (offline, "
+                                 f"or no Debian package lists: run `apt-get update` as root); "
+                                 f"or put the .deb files into {cache} by hand")
+    if shutil.which("dpkg") is None:
+        raise BuildError("no dpkg here to unpack the packages (it comes with Debian and Ubuntu)")
+    root.mkdir(exist_ok=True)
+    for deb in sorted(cache.glob("*.deb")):
+        done = root / f".unpacked-{deb.name}"
+        if done.is_file():
+            continue
+        if not _run(["dpkg", "-x", str(deb), str(root)]):
+            raise BuildError(f"dpkg could not unpack {deb} (a damaged download? delete it "
+                             "and run this again)")
+        done.touch()
     return root
+
+
+def check_out(out: Path) -> None:
+    """Refuse, before anything is fetched, an ``out`` :func:`prepare_out` would refuse.
+
+    Raises:
+        BuildError: ``out`` is a file, or a folder holding other things than a corpus.
+    """
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"--out {out} is a file; name a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "SOURCES.csv").is_file():
+        raise BuildError(f"--out {out} holds other files and is not a corpus (no "
+                         "SOURCES.csv); name an empty or new folder")
+
+
+def prepare_out(out: Path) -> None:
+    """Make ``out`` ready for a new corpus: a missing or empty folder, or an earlier corpus
+    (its ``SOURCES.csv`` says so), whose ``train/``, ``val/`` and ``SOURCES.csv`` are
+    replaced. Anything else is refused: the whole folder was deleted (``--out .`` emptied
+    the working folder).
+
+    Raises:
+        BuildError: ``out`` is a file, or a folder holding other things.
+    """
+    check_out(out)
+    if out.is_dir() and any(out.iterdir()):
+        for split in ("train", "val"):
+            shutil.rmtree(out / split, ignore_errors=True)
+        (out / "SOURCES.csv").unlink()
+    for split in ("train", "val"):
+        (out / split).mkdir(parents=True)
 
 
 def _wallpaper_meta(folder: Path) -> tuple[str, str]:
@@ -160,14 +234,36 @@ def is_val(name: str, frac: float = 0.15) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=Path("data/corpus"))
-    ap.add_argument("--cache", type=Path, default=Path("data/cache"))
-    ap.add_argument("--max-side", type=int, default=1024)
-    ap.add_argument("--min-side", type=int, default=256)
-    ap.add_argument("--min-val", type=int, default=8)
+    parts = __doc__.split("\n\n")
+    needs = next(x for x in parts if x.startswith("Needs:")).replace("``", "")
+    ap = argparse.ArgumentParser(description=parts[0], epilog=needs,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("data/corpus"),
+                    help="where the corpus goes: empty, new, or an earlier corpus "
+                         "(default data/corpus)")
+    ap.add_argument("--cache", type=Path, default=Path("data/cache"),
+                    help="where the .deb files are kept and unpacked (default data/cache)")
+    ap.add_argument("--max-side", type=int, default=1024,
+                    help="longest side of a saved photo, px (default 1024)")
+    ap.add_argument("--min-side", type=int, default=256,
+                    help="a photo with a shorter short side is left out (default 256)")
+    ap.add_argument("--min-val", type=int, default=8,
+                    help="at least this many validation photos (default 8)")
     args = ap.parse_args(argv)
+    try:
+        return build(args)
+    except BuildError as exc:
+        print(f"build_corpus: error: {exc}", file=sys.stderr)
+        return 1
 
+
+def build(args: argparse.Namespace) -> int:
+    try:
+        import skimage.data  # noqa: F401  (checked before 190 MB are fetched)
+    except ImportError:
+        raise BuildError("needs scikit-image for its photos: pip install scikit-image "
+                         "(or pip install -e '.[dev]')") from None
+    check_out(args.out)
     root = fetch_packages(args.cache)
     kept: list[tuple[Candidate, np.ndarray]] = []
     for c in candidates(root):
@@ -202,10 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
             val.update(m for m in names if group(m) == group(n))
 
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    for split in ("train", "val"):
-        (args.out / split).mkdir(parents=True)
+    prepare_out(args.out)
     rows = []
     for c, bgr in kept:
         split = "val" if c.name in val else "train"

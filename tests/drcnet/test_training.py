@@ -720,3 +720,6 @@ def test_a_bad_folder_is_named_by_its_setting(corpus: Path, tmp_path: Path) -> N
     assert not (tmp_path / "a").exists()  # the folder it made for nothing is gone again
     with pytest.raises(DRCNetError, match="^val_data: "):
         run_to_end(train(tiny(corpus, tmp_path / "b", val_data=str(empty))))
+    unbuilt = tmp_path / "data" / "corpus" / "train"  # the configs' corpus, not built yet
+    with pytest.raises(DRCNetError, match=r"build the corpus first: python scripts/build_"):
+        run_to_end(train(tiny(corpus, tmp_path / "c", data=str(unbuilt))))
