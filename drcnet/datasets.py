@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 from .degradations import Degradation, degrade, get_degradation
 from .errors import DRCNetError, UsageError
-from .imageio import IMAGE_EXTENSIONS, image_size, read_image
+from .imageio import IMAGE_EXTENSIONS, has_image_signature, image_size, read_image
 from .metrics import SSIM_WINDOW
 
 PathLike = str | os.PathLike[str]
@@ -32,6 +32,14 @@ LAYOUTS: dict[str, tuple[str, str]] = {
     "gopro": ("blur", "sharp"),
     "sidd": ("input_crops", "gt_crops"),
 }
+# Other names the clean folder goes by: Restormer's SIDD preparation writes target_crops/.
+TARGET_ALIASES: dict[str, tuple[str, ...]] = {"sidd": ("target_crops",)}
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    """Whether ``path`` is, or lies in, a hidden file or folder below ``root``: macOS's
+    ``._name`` companions on exFAT or SMB copies, ``.thumbnails/``, editors' dotfiles."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def list_images(folder_or_files: PathLike | Sequence[PathLike], recursive: bool = True
@@ -44,7 +52,8 @@ def list_images(folder_or_files: PathLike | Sequence[PathLike], recursive: bool 
             raise DRCNetError(f"image folder {root} "
                               + ("is a file, not a folder" if root.exists() else "does not exist"))
         found = root.rglob("*") if recursive else (p for p in root.iterdir() if p.is_file())
-        files = sorted(p for p in found if p.suffix.lower() in IMAGE_EXTENSIONS)
+        files = sorted(p for p in found if p.suffix.lower() in IMAGE_EXTENSIONS
+                       and not _hidden(p, root))
     else:
         files = [Path(p) for p in folder_or_files]
     if not files:
@@ -333,22 +342,35 @@ def match_pairs(root: PathLike, layout: str) -> tuple[list[tuple[Path, Path]], l
     root = Path(root)
     if not root.is_dir():
         raise DRCNetError(f"data folder {root} does not exist")
-    dirs = sorted(d for d in [root, *root.rglob("*")] if d.is_dir() and d.name == inp_name)
+    dirs = sorted(d for d in [root, *root.rglob("*")]
+                  if d.is_dir() and d.name == inp_name and not _hidden(d, root))
     pairs: list[tuple[Path, Path]] = []
     unpaired: list[Path] = []  # inputs with no target of the same name (stem)
     n_targets = 0
+
+    def images(folder: Path) -> list[Path]:
+        found = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                       and p.suffix.lower() in IMAGE_EXTENSIONS)
+        stems: dict[str, Path] = {}
+        for p in found:  # 6.png and 6.jpg: which is 6's partner? (it had been file order)
+            if p.stem in stems:
+                raise DRCNetError(f"{stems[p.stem]} and {p.name} have the same name, so "
+                                  "which one pairs is unclear: keep one of them")
+            stems[p.stem] = p
+        return found
+
     for d in dirs:
-        tgt = d.parent / tgt_name
-        if not tgt.is_dir():
+        tgt = next((d.parent / n for n in (tgt_name, *TARGET_ALIASES.get(layout, ()))
+                    if (d.parent / n).is_dir()), None)
+        if tgt is None:
             continue
-        targets = {p.stem: p for p in tgt.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS}
+        targets = {p.stem: p for p in images(tgt)}
         n_targets += len(targets)
-        for p in sorted(d.iterdir()):
-            if p.suffix.lower() in IMAGE_EXTENSIONS:
-                if p.stem in targets:
-                    pairs.append((p, targets[p.stem]))
-                else:
-                    unpaired.append(p)
+        for p in images(d):
+            if p.stem in targets:
+                pairs.append((p, targets[p.stem]))
+            else:
+                unpaired.append(p)
     if not pairs:
         found = (f"; found {len(unpaired)} in {inp_name}/ and {n_targets} in {tgt_name}/, "
                  "but an input and its target must have the same name (extensions may "
@@ -399,6 +421,11 @@ class PairedFolder(Dataset[Pair]):
         # Pairs the crop does not fit (from the headers; 64 KiB covers a JPEG's EXIF block).
         self.mirrored: list[Path] = []
         differ: list[str] = []
+        # Not images at all (an image's name, other bytes): found now, by their first bytes.
+        junk = [p for pair in self.pairs for p in pair if not has_image_signature(p)]
+        if junk:
+            raise DRCNetError(f"{len(junk)} file(s) of the {layout} pairs are not images that "
+                              f"can be decoded, e.g. {junk[0]}")
         for inp, tgt in self.pairs:
             size = image_size(inp, head=1 << 16)
             other = image_size(tgt, head=1 << 16)

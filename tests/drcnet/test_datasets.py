@@ -12,6 +12,7 @@ from drcnet.datasets import (
     SyntheticPairs,
     ValidationSet,
     _mirror_to,
+    list_images,
     small_note,
     unpaired_note,
 )
@@ -104,6 +105,39 @@ def test_paired_folder_layouts(tmp_path: Path, make_photo: PhotoMaker) -> None:
     with pytest.raises(DRCNetError, match="found 2 in input/ and 2 in target/, but an input "
                                           "and its target must have the same name"):
         PairedFolder(tmp_path / "r100", "rain13k")
+
+
+def test_pairing_leaves_out_hidden_files_and_refuses_what_is_unclear(
+        tmp_path: Path, make_photo: PhotoMaker) -> None:
+    root = tmp_path / "rain"
+    for name in ("1", "2"):
+        make_photo(root / "input" / f"{name}.png", 40, 48, 1)
+        make_photo(root / "target" / f"{name}.png", 40, 48, 2)
+    # macOS's AppleDouble companions on an exFAT copy: listed as a pair, they failed only
+    # when first drawn, at any step of a run
+    for side in ("input", "target"):
+        (root / side / "._1.png").write_bytes(b"\x00\x05\x16\x07" + bytes(60))
+    (root / ".trash" / "input").mkdir(parents=True)
+    make_photo(root / ".trash" / "input" / "9.png", 40, 48, 1)
+    make_photo(root / ".trash" / "target" / "9.png", 40, 48, 1)
+    ds = PairedFolder(root, "rain13k", crop=32)
+    assert sorted(p.name for p, _ in ds.pairs) == ["1.png", "2.png"]
+    assert all(not p.name.startswith(".") for p in list_images(root))
+    (root / "input" / "junk.png").write_bytes(b"not an image")  # refused when listed
+    (root / "target" / "junk.png").write_bytes(b"not an image")
+    with pytest.raises(DRCNetError, match="not images that can be decoded"):
+        PairedFolder(root, "rain13k", crop=32)
+    for side in ("input", "target"):
+        (root / side / "junk.png").unlink()
+    make_photo(root / "target" / "2.jpg", 40, 48, 3)  # which is 2's target?
+    with pytest.raises(DRCNetError, match="have the same name"):
+        PairedFolder(root, "rain13k", crop=32)
+
+
+def test_sidd_prepared_by_restormer_pairs(tmp_path: Path, make_photo: PhotoMaker) -> None:
+    make_photo(tmp_path / "input_crops" / "a.png", 40, 48, 1)  # Restormer writes target_crops/
+    make_photo(tmp_path / "target_crops" / "a.png", 40, 48, 2)
+    assert len(PairedFolder(tmp_path, "sidd", crop=32)) == 1
 
 
 def test_paired_crops_of_small_images_stack(tmp_path: Path, make_photo: PhotoMaker) -> None:
