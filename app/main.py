@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from drcnet.registry import TASKS, VARIANT_TASKS, VARIANTS, has_variant, task_note
+from drcnet.registry import RESOURCES, TASKS, VARIANT_TASKS, VARIANTS, has_variant, task_note
 
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
-ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "drcnet-studio.svg"
+SAMPLES_DIR = RESOURCES / "samples"
+ICON = RESOURCES / "icons" / "drcnet-studio.svg"
 # Words in a sample's file name that tell its task.
 SAMPLE_HINTS = {"derain": ("rain",), "denoise": ("nois",), "deblur": ("blur",)}
 VIEWS = ("before", "after", "split", "side", "ea")

@@ -2424,8 +2424,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             "corpus; its model card (docs/MODEL_CARD.md in the source) says how, and what "
             "they score.<br><br>Sample photos: <i>Path</i> by Risto Saukonpää (KDE Plasma "
             "wallpapers, LGPLv3), <i>chelsea</i> (scikit-image, CC0) and "
-            "<i>rubberwhale1</i> (OpenCV samples, BSD-3-Clause); "
-            "resources/samples/README.md lists them.")
+            "<i>rubberwhale1</i> (OpenCV samples, Apache-2.0 and BSD-3-Clause); "
+            "resources/samples/README.md lists them, and LICENSES/ beside it holds the "
+            "licences' texts.<br><br>DRCNet Studio and its weights: MIT licence.")
 
     def shutdown(self) -> None:
         """Stop the workers (idempotent); called when the window closes."""

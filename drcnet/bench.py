@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +49,7 @@ from .inference import (
 )
 from .metrics import psnr
 from .network import PRECISIONS, DRCNet
+from .registry import RESOURCES
 
 
 def _sync(device: torch.device) -> None:
@@ -58,7 +57,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
+SAMPLES = RESOURCES / "samples"
 
 
 def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -102,7 +101,12 @@ def gemm_gflops(device: torch.device, n: int = 2048, repeats: int = 5,
 def _peak_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    try:
+        import resource  # Unix only: without it (Windows) there is no figure, not no bench
+    except ImportError:
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes there, kB here
 
 
 def bench_model(

@@ -350,15 +350,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="network size, devices and installed weights")
     p.set_defaults(func=cmd_info)
 
-    for module in ("cli_train", "bench", "compare"):
+    for module, commands in (("cli_train", ("train", "eval", "sweep", "widen")),
+                             ("bench", ("bench",)), ("compare", ("compare",))):
         try:
             mod = __import__(f"{__package__}.{module}", fromlist=["register"])
-        except ImportError:
+        except ImportError as exc:  # the other commands still work; these say why they don't
+            for name in commands:
+                # takes any arguments (no option is known), to say why it cannot run
+                p = sub.add_parser(name, help=f"unavailable here ({exc})", add_help=False,
+                                   prefix_chars="\x00")
+                p.add_argument("rest", nargs="*")
+                p.set_defaults(func=lambda _args, n=name, e=exc: _unavailable(n, e))
             continue
         register = getattr(mod, "register", None)
         if register is not None:
             register(sub)
     return parser
+
+
+def _unavailable(name: str, exc: ImportError) -> int:
+    raise DRCNetError(f"drcnet {name} cannot run here: {exc} (a missing package? "
+                      "pip install -e . in the project's environment)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,10 +28,17 @@ VARIANT_DOC = {
     "gaussian": "denoising fine-tuned for plain Gaussian noise of unknown σ ∈ [0, 55]",
 }
 
-WEIGHTS_DIR = Path(
-    os.environ.get("DRCNET_WEIGHTS_DIR", Path(__file__).resolve().parent.parent / "resources" /
-                   "weights")
-)
+def _resources() -> Path:
+    """The bundled weights, samples and icon: ``resources/`` beside the package in a clone
+    (an editable install too), ``drcnet/resources/`` in an installed wheel."""
+    here = Path(__file__).resolve().parent
+    installed = here / "resources"
+    return installed if installed.is_dir() else here.parent / "resources"
+
+
+RESOURCES = _resources()
+# DRCNET_WEIGHTS_DIR: another folder of weight files named as the shipped ones.
+WEIGHTS_DIR = Path(os.environ.get("DRCNET_WEIGHTS_DIR", RESOURCES / "weights"))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 
 Sources (all redistributable, fetched through the ordinary Debian client):
 
-- Debian ``opencv-doc``: the sample images in ``examples/data`` (BSD-3-Clause, per-image terms).
+- Debian ``opencv-doc``: the sample images in ``examples/data`` (Apache-2.0 AND BSD-3-Clause,
+  as Debian's copyright file states for the whole of opencv).
 - Debian ``plasma-workspace-wallpapers``: one image per wallpaper; author and licence read from
   its ``metadata.json`` / ``metadata.desktop`` (CC-BY-SA-4.0 or LGPLv3).
 - scikit-image's bundled colour photos (``skimage.data``; CC0 / public domain).
@@ -186,7 +187,7 @@ def candidates(root: Path) -> list[Candidate]:
     for p in sorted((root / OPENCV_DATA).iterdir()):
         if p.suffix.lower() in IMAGE_SUFFIXES and not any(s in p.name for s in OPENCV_SKIP):
             out.append(Candidate(f"opencv_{p.stem}", p, "opencv-doc", "OpenCV samples",
-                                 "BSD-3-Clause (per-image terms may apply)"))
+                                 "Apache-2.0 AND BSD-3-Clause (Debian's copyright for opencv)"))
     for folder in sorted((root / WALLPAPERS).iterdir()):
         images = [p for p in (folder / "contents" / "images").glob("*")
                   if p.suffix.lower() in IMAGE_SUFFIXES]

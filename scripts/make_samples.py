@@ -9,7 +9,9 @@ scripts/build_corpus.py:
 
 from __future__ import annotations
 
+import argparse
 import csv
+import sys
 from pathlib import Path
 
 import cv2
@@ -30,9 +32,18 @@ SAMPLES = (
 )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=CORPUS,
+                    help=f"the corpus scripts/build_corpus.py built (default {CORPUS})")
+    args = ap.parse_args(argv)  # --help no longer rebuilds the samples
+    if not (args.corpus / "SOURCES.csv").is_file():
+        print(f"make_samples: error: no corpus in {args.corpus}; build it first with "
+              "python scripts/build_corpus.py", file=sys.stderr)
+        return 1
+    corpus = args.corpus
     OUT.mkdir(parents=True, exist_ok=True)
-    sources = {row["file"]: row for row in csv.DictReader(open(CORPUS / "SOURCES.csv"))}
+    sources = {row["file"]: row for row in csv.DictReader(open(corpus / "SOURCES.csv"))}
     lines = ["# Sample images", "",
              "Held-out (validation-split) photos from the training corpus, degraded with the",
              "project's seeded recipes by `scripts/make_samples.py`. The clean originals are",
@@ -40,7 +51,7 @@ def main() -> None:
              "| file | source | author | license | degradation (seed) |",
              "| --- | --- | --- | --- | --- |"]
     for name, rel, recipe, seed, side in SAMPLES:
-        clean = read_image(CORPUS / rel).rgb
+        clean = read_image(corpus / rel).rgb
         scale = side / max(clean.shape[:2])
         if scale < 1:
             clean = cv2.resize(clean, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -50,9 +61,12 @@ def main() -> None:
         src = sources[rel]
         lines.append(f"| {name}.png, {name}-clean.png | {src['source']}: {src['origin']} | "
                      f"{src['author']} | {src['license']} | {recipe} ({seed}) |")
+    lines += ["", "The licences' texts are in `LICENSES/` (LGPL-3.0 with the GPL-3.0 it builds on;",
+              "Apache-2.0 and OpenCV's BSD-3-Clause notice; CC0-1.0)."]
     (OUT / "README.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {len(SAMPLES)} samples to {OUT}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -54,3 +54,23 @@ def test_a_closed_pipe_ends_quietly():  # noqa: ANN201
                        cwd=__import__("pathlib").Path(__file__).parents[2])
     assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
     assert r.stdout.strip() in ("0", "141")  # done before the pipe closed, or stopped by it
+
+
+def test_a_command_whose_module_cannot_import_says_why(monkeypatch, capsys):  # noqa: ANN001, ANN201
+    """`bench` vanished from the commands ("invalid choice") when its module failed to
+    import (Python's `resource` is Unix-only)."""
+    import builtins
+
+    from drcnet import cli
+
+    real = builtins.__import__
+
+    def blocked(name, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if name == "drcnet.bench":
+            raise ImportError("No module named 'resource'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", blocked)
+    assert cli.main(["bench", "--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert "drcnet bench cannot run here: No module named 'resource'" in err

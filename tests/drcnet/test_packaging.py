@@ -1,0 +1,44 @@
+"""A wheel carries what the programs need at run time: weights, samples, icon."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_wheel_ships_the_weights_and_samples_and_finds_them(tmp_path: Path) -> None:
+    """A wheel held app/ and drcnet/ only: installed from it, drcnet knew no weights and
+    drcnet-studio had no sample to open."""
+    src = tmp_path / "src"  # built from a copy: pip writes build/ where it builds
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    for name in ("drcnet", "app", "resources"):
+        shutil.copytree(ROOT / name, src / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                        "--no-build-isolation", "-w", str(tmp_path / "wheel"), str(src)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for task in ("derain", "denoise", "deblur"):
+        assert f"drcnet/resources/weights/{task}.safetensors" in names
+    assert {"drcnet/resources/weights/activation_limits.json",
+            "drcnet/resources/samples/rain.png",
+            "drcnet/resources/icons/drcnet-studio.svg",
+            "drcnet/resources/samples/LICENSES/LGPL-3.0.txt"} <= names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)  # as pip would install it
+    code = ("from drcnet.registry import RESOURCES, WEIGHTS_DIR, weight_spec; "
+            "print(RESOURCES); print(weight_spec('derain', 'default').path.is_file())")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.split() == [str(site / "drcnet" / "resources"), "True"]
