@@ -2,4 +2,7 @@
 
 from .refcount_guard import guard
 
-guard()  # before any window paints: see app/refcount_guard.py
+try:
+    guard()  # before any window paints: see app/refcount_guard.py
+except ModuleNotFoundError:  # no PySide6: app.console says so in one line, not a traceback
+    pass

@@ -10,6 +10,7 @@ on stderr otherwise.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -173,6 +174,26 @@ def apply_theme(app: object) -> None:
         "QStatusBar QLabel { padding: 0 6px; }")
 
 
+def missing_text(exc: ModuleNotFoundError) -> str:
+    """What to say when a dependency is not installed."""
+    return (f"the package providing '{exc.name}' is not installed; run pip install -e . "
+            "(from the project's folder) in the environment you run this from")
+
+
+def _has_display(screenshot: bool) -> bool:
+    """Whether Qt can open a window here. On Linux with neither an X nor a Wayland display
+    (an SSH session, a container) Qt aborted with advice to install libxcb-cursor0; a
+    screenshot needs no display, so it renders offscreen there."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return True
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return True
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.screenshot is not None and not args.screenshot.lower().endswith(".png"):
@@ -207,14 +228,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         except DeviceError as exc:  # 2 for a name that is not a device, 1 for one not here
             print(f"drcnet-studio: error: {exc}", file=sys.stderr)
             return 2 if isinstance(exc, UsageError) else 1
-    import cv2
-    from PySide6.QtCore import QTimer
-    from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication
+    image = Path(args.image) if args.image else find_sample(args.task)
+    shot = args.screenshot is not None
+    if shot and image is None:  # before the window and its model thread exist
+        print(f"drcnet-studio: error: no IMAGE given and no sample in {SAMPLES_DIR}",
+              file=sys.stderr)
+        return 1
+    if not _has_display(shot):
+        print("drcnet-studio: error: no display to open the window on (DISPLAY and "
+              "WAYLAND_DISPLAY are unset); use drcnet restore on the command line, or "
+              "--screenshot, which renders without one", file=sys.stderr)
+        return 1
+    try:
+        import cv2
+        from PySide6.QtCore import QTimer
+        from PySide6.QtGui import QIcon
+        from PySide6.QtWidgets import QApplication
 
-    from .main_window import MainWindow
-    from .settings import APPLICATION, ORGANIZATION, Settings
-    from .workers import MainThreadGC
+        from .main_window import MainWindow
+        from .settings import APPLICATION, ORGANIZATION, Settings
+        from .workers import MainThreadGC
+    except ModuleNotFoundError as exc:  # a dependency not installed: one line, not a trace
+        print(f"drcnet-studio: error: {missing_text(exc)}", file=sys.stderr)
+        return 1
 
     # The pool's OpenCV work (reading, resizing, scoring) runs beside the model thread; on all
     # cores it slows a concurrent preview forward 5.0×, on one core 3.5×
@@ -229,9 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.setWindowIcon(QIcon(str(ICON)))
     apply_theme(app)
 
-    image = Path(args.image) if args.image else find_sample(args.task)
     task = args.task or (task_for(image) if image is not None and not args.image else None)
-    shot = args.screenshot is not None
     window = MainWindow(Settings(persist=not shot), task=task, device=device,
                         variant=args.variant, weights=weights)
     shown = window.controls.task()
@@ -268,10 +302,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not shot:
         return app.exec()
 
-    if image is None:
-        print("drcnet-studio: error: no IMAGE given and no sample in resources/samples/",
-              file=sys.stderr)
-        return 1
     outcome: dict[str, str] = {}
 
     def fail(message: str) -> None:

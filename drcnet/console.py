@@ -18,6 +18,11 @@ def main() -> int:
     except KeyboardInterrupt:
         print("drcnet: error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ModuleNotFoundError as exc:  # a dependency not installed: one line, not a trace
+        print(f"drcnet: error: the package providing '{exc.name}' is not installed; run pip "
+              "install -e . (from the project's folder) in the environment you run this from",
+              file=sys.stderr)
+        return 1
     return cli_main()
 
 

@@ -148,3 +148,58 @@ def test_an_unticked_box_stands_out_on_the_dark_theme(qtbot) -> None:  # noqa: A
 
     assert brightest_edge(QStyleFactory.create("Fusion")) < 70  # the premise: hardly seen
     assert brightest_edge(outlined_style()) > 120
+
+
+def test_a_screenshot_with_no_sample_fails_before_any_window(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It built the window, returned, and Qt aborted on the model thread (status 134)."""
+    import app.main
+    import app.main_window
+
+    monkeypatch.setattr(app.main, "find_sample", lambda task=None: None)
+    monkeypatch.setattr(app.main_window, "MainWindow",
+                        lambda *a, **k: pytest.fail("a window was built"))
+    assert main(["--screenshot", str(tmp_path / "s.png")]) == 1
+    assert "no IMAGE given and no sample in" in capsys.readouterr().err
+
+
+def test_no_display_is_said_plainly_and_a_screenshot_needs_none(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Qt aborted (134) with advice to install libxcb-cursor0 when there was no display."""
+    import app.main
+
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(app.main.sys, "platform", "linux")
+    assert not app.main._has_display(screenshot=False)
+    assert app.main._has_display(screenshot=True)
+    assert os.environ["QT_QPA_PLATFORM"] == "offscreen"  # (monkeypatch restores it)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    r = subprocess.run([sys.executable, "-m", "app.main"], env=env, capture_output=True,
+                       text=True, timeout=120, cwd=Path(__file__).parents[2])
+    assert r.returncode == 1 and "no display to open the window on" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(("blocked", "argv"), [("PySide6", []), ("torch", []),
+                                               ("qimage2ndarray", ["x.png"])])
+def test_a_missing_dependency_is_one_line(blocked: str, argv: list[str], tmp_path: Path) -> None:
+    """A package not installed ended in a traceback (PySide6: even for --help)."""
+    blocker = tmp_path / "sitecustomize.py"  # runs first in the child: the package is gone
+    blocker.write_text(
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] == {blocked!r}:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), *argv], env=env, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert f"the package providing '{blocked}" in r.stderr
+    if blocked == "PySide6":  # the help needs no Qt (it had failed too)
+        r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], env=env,
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and "usage: " in r.stdout

@@ -74,3 +74,20 @@ def test_a_command_whose_module_cannot_import_says_why(monkeypatch, capsys):  # 
     assert cli.main(["bench", "--device", "cpu"]) == 1
     err = capsys.readouterr().err
     assert "drcnet bench cannot run here: No module named 'resource'" in err
+
+
+def test_a_missing_dependency_is_one_line(tmp_path):  # noqa: ANN001, ANN201
+    (tmp_path / "sitecustomize.py").write_text(
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'safetensors':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n")
+    import os
+
+    code = "import sys; from drcnet.console import main; sys.exit(main())"
+    r = subprocess.run([sys.executable, "-c", code, "info"], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=str(tmp_path)), timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "the package providing 'safetensors' is not installed" in r.stderr
