@@ -425,48 +425,52 @@ def test_cancel_checkpoints_then_raises(corpus: Path, tmp_path: Path) -> None:
     assert val_rows(tmp_path / "c") == []  # stopped at once: no validation first
 
 
-def test_torchrun_two_replicas_stay_identical(corpus: Path, tmp_path: Path) -> None:
-    script = tmp_path / "ddp.py"
+def _torchrun(corpus: Path, tmp_path: Path, scenario: str) -> tuple[dict, dict]:
+    """Run the 2-process ``scenario`` under torchrun; each rank's report. One train() per
+    process, as in real use (a second one in the same process, on a new group, could meet
+    the first group's stale rendezvous keys under load: "Connection reset by peer")."""
+    script = tmp_path / f"ddp_{scenario}.py"
     script.write_text(textwrap.dedent(f"""
-        import json, os, sys
+        import dataclasses, json, os, sys
         sys.path.insert(0, {str(ROOT)!r})
+        from drcnet.errors import Cancelled, DRCNetError
         from drcnet.training import TrainConfig, train, run_to_end
         cfg = TrainConfig(wf=8, depth=2, batch_size=2, crop=32, num_workers=0, steps=3,
                           warmup_steps=1, val_data="", cr_levels=3, device="cpu",
-                          data={str(corpus / "train")!r}, out_dir={str(tmp_path / "out")!r})
-        r = run_to_end(train(cfg, resume=False))
-        # A stop asked of rank 1 alone (SIGTERM to one worker) stops both after the same
-        # step, and rank 0 checkpoints it.
+                          data={str(corpus / "train")!r},
+                          out_dir={str(tmp_path / scenario)!r})
         rank = int(os.environ["RANK"])
-        asked = []
-        def cancel():
-            asked.append(1)
-            return rank == 1 and len(asked) >= 2
-        from drcnet.errors import Cancelled
-        from drcnet.weights import read_metadata
-        import dataclasses
-        try:
-            run_to_end(train(dataclasses.replace(cfg, steps=1000,
-                                                 out_dir={str(tmp_path / "stop")!r}),
-                             cancel=cancel, resume=False))
-            stopped = "no"
-        except Cancelled:
-            stopped = "cancelled"
-        # A refusal only rank 0 makes (its export path is a folder) stops rank 1 in a line.
-        from drcnet.errors import DRCNetError
-        try:
-            run_to_end(train(dataclasses.replace(cfg, out_dir={str(tmp_path / "bad")!r},
-                                                 export={str(tmp_path)!r}), resume=False))
-            refused = "no"
-        except DRCNetError as e:
-            refused = str(e)
+        report = {{}}
+        if {scenario!r} == "replicas":
+            r = run_to_end(train(cfg, resume=False))
+            report.update(digest=r.digest, steps=r.steps)
+        elif {scenario!r} == "stop":
+            # A stop asked of rank 1 alone (SIGTERM to one worker) stops both after the
+            # same step, and rank 0 checkpoints it.
+            asked = []
+            def cancel():
+                asked.append(1)
+                return rank == 1 and len(asked) >= 2
+            try:
+                run_to_end(train(dataclasses.replace(cfg, steps=1000), cancel=cancel,
+                                 resume=False))
+                report["stopped"] = "no"
+            except Cancelled:
+                report["stopped"] = "cancelled"
+            report["polls"] = len(asked)
+        else:  # a refusal only rank 0 makes (its export path is a folder)
+            try:
+                run_to_end(train(dataclasses.replace(cfg, export={str(tmp_path)!r}),
+                                 resume=False))
+                report["refused"] = "no"
+            except DRCNetError as e:
+                report["refused"] = str(e)
         task = "/proc/self/task"
         names = ([open(os.path.join(task, t, "comm")).read().strip() for t in os.listdir(task)]
                  if os.path.isdir(task) else [])
-        with open(os.path.join({str(tmp_path)!r}, f"rank{{os.environ['RANK']}}.json"), "w") as f:
-            json.dump({{"digest": r.digest, "steps": r.steps, "stopped": stopped,
-                       "polls": len(asked), "refused": refused,
-                       "gloo_threads": [n for n in names if "gloo" in n]}}, f)
+        report["gloo_threads"] = [n for n in names if "gloo" in n]
+        with open(os.path.join({str(tmp_path)!r}, f"{scenario}{{rank}}.json"), "w") as f:
+            json.dump(report, f)
     """))
     # Until session 20 a rank aborted at exit in about 1 run in 30 ("terminate called without
     # an active exception", SIGABRT): the group outlived destroy_process_group, and a Gloo
@@ -480,20 +484,33 @@ def test_torchrun_two_replicas_stay_identical(corpus: Path, tmp_path: Path) -> N
          str(script)],
         capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-6000:]
-    r0 = json.loads((tmp_path / "rank0.json").read_text())
-    r1 = json.loads((tmp_path / "rank1.json").read_text())
+    return tuple(json.loads((tmp_path / f"{scenario}{r}.json").read_text()) for r in (0, 1))
+
+
+def test_torchrun_two_replicas_stay_identical(corpus: Path, tmp_path: Path) -> None:
+    r0, r1 = _torchrun(corpus, tmp_path, "replicas")
     assert r0["steps"] == r1["steps"] == 3
     assert r0["digest"] == r1["digest"] and len(r0["digest"]) == 64
     assert r0["gloo_threads"] == r1["gloo_threads"] == []
+    out = tmp_path / "replicas"
+    assert (out / "final.safetensors").is_file()
+    initial = build_model(out / "final.safetensors")
+    assert read_metadata(out / "final.safetensors")["world_size"] == "2"
+    assert initial.config.wf == 8
+
+
+def test_torchrun_a_stop_or_refusal_on_one_rank_stops_both(corpus: Path,
+                                                           tmp_path: Path) -> None:
+    """Rank 0's stop flag was broadcast: a SIGTERM to another worker was ignored, and the
+    next Ctrl+C killed the run unsaved. A refusal only rank 0 makes left rank 1 dying in
+    DDP's first collective, with a 30-line gloo traceback."""
+    r0, r1 = _torchrun(corpus, tmp_path, "stop")
     assert r0["stopped"] == r1["stopped"] == "cancelled"  # rank 0 had trained on alone
     assert r0["polls"] == r1["polls"] == 2  # after the same step
     assert read_metadata(tmp_path / "stop" / "last.safetensors")["step"] == "2"
+    r0, r1 = _torchrun(corpus, tmp_path, "refuse")
     assert "is a folder" in r0["refused"]
     assert r1["refused"] == "rank 0 could not start the run (its message says why); rank 1 stops"
-    assert (tmp_path / "out" / "final.safetensors").is_file()
-    initial = build_model(tmp_path / "out" / "final.safetensors")
-    assert read_metadata(tmp_path / "out" / "final.safetensors")["world_size"] == "2"
-    assert initial.config.wf == 8
 
 
 def test_cli_train(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
