@@ -1370,10 +1370,12 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.controls.set_device(self.info.device)
             self.controls.device_combo.blockSignals(False)
             self.settings.set_device(self.info.device)
-            self._error("Cannot switch device", f"{message}\n\nThe model stays on "
+            said = message.replace("; use --device cpu", "")  # the command line's advice
+            self._error("Cannot switch device", f"{said}\n\nThe model stays on "
                         f"{self.info.device}.")
             self._advance_export()  # what waited for the switch goes on where it is
             self._advance_copy()
+            self._idle.start()  # the switch cancelled the restore: it starts again when idle
             self._check_settled()
             return
         self.model_missing = missing

@@ -1111,6 +1111,34 @@ def test_device_switch_moves_model_or_says_why(qtbot, weights_dir, image_path, o
         w.shutdown()
 
 
+def test_a_failed_device_switch_during_a_restore_restores_on(qtbot, weights_dir, tmp_path,
+                                                              picture, open_settled, boxes,
+                                                              make_gate, monkeypatch) -> None:  # noqa: ANN001
+    """The switch cancels the running restore; when the model stayed where it was, nothing
+    started it again: the preview stood as the result, unsettled, until a knob moved."""
+    import app.main_window
+    import drcnet.inference
+    from app.main_window import MainWindow
+
+    monkeypatch.setattr(app.main_window, "available_devices",
+                        lambda: [("cpu", "CPU"), ("cuda:7", "CUDA 7: not here")])
+    w = MainWindow(task="denoise", device="cpu")
+    qtbot.addWidget(w)
+    try:
+        w.controls.set_run(256, 64, True)  # previews of 256 px, the rest restored in tiles
+        gate = make_gate(drcnet.inference.forward_batch)
+        monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+        w.open_image(picture(tmp_path / "big.png", 400, 300))
+        qtbot.waitUntil(gate.entered.is_set, timeout=30000)  # the restore runs
+        w.controls.set_device("cuda:7")
+        gate.release()
+        qtbot.waitUntil(lambda: len(boxes) == 1)
+        assert "stays on cpu" in boxes[0][1] and "--device" not in boxes[0][1]
+        qtbot.waitUntil(lambda: w.is_settled() and w._full_current(), timeout=30000)
+    finally:
+        w.shutdown()
+
+
 def test_first_run_prefers_an_accelerator(qtbot, weights_dir, monkeypatch) -> None:  # noqa: ANN001
     import app.main_window
     from app.main_window import MainWindow
