@@ -349,7 +349,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._exporting = False
         self._dropped_export = ""  # a notice for the next "model ready" message
         self._ready_note = ""  # likewise: an opened weight file names no task we have, …
-        self._notice = ("", -math.inf)  # the status bar's last notice and when it was shown
+        self._notice = ("", -math.inf)  # the status bar's last notice and until when it stands
         self._device_kept = ""  # a remembered device not here now: kept for the next start
         self._weights_serial = 0  # the latest Open Weights (an earlier one's check is stale)
         # key → (PSNR, SSIM, note), or the reason it could not be scored
@@ -922,6 +922,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         opened = f"Opened {path.name}: {w}×{h}{depth}"
         if dropped:
             self.notice(f"{opened} · {dropped}", 8000)
+        elif depth:  # a note (pages, 16 bits, a profile): not covered by the restore's lines
+            self.notice(opened, 8000)
         else:
             self.statusBar().showMessage(opened, 5000)
         self._show_output()
@@ -1349,7 +1351,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         ready = f"{info.task} model ready on {info.device}"
         if said:
             self.notice(f"{ready} · {said}", 10000)
-        else:
+        elif not self._notice_showing():  # routine: it does not cover what an open noted
             self.statusBar().showMessage(ready, 4000)
         self._set_run_label()
         if changed_task:
@@ -1758,11 +1760,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if self._slow_previews >= 2 and not self._slow_hint_given:
             self._slow_hint_given = True
             smaller = max(s for s in PREVIEW_SIZES if s < side)
-            self.statusBar().showMessage(
+            self.notice(  # held: a restore's tile lines had covered it within 2 s
                 f"Previews take {seconds:.1f} s here"
                 + (f" ({self.info.device})" if self.info else "")
                 + f"; a smaller Preview size in the Run group ({smaller} px: about "
-                f"{(smaller / side) ** 2 * seconds:.1f} s) answers sooner.", 15000)
+                f"{(smaller / side) ** 2 * seconds:.1f} s) answers sooner.", 15000, hold=10)
 
     def _on_preview_failed(self, serial: int, message: str) -> None:
         self._preview_done = max(self._preview_done, serial)
@@ -2200,17 +2202,16 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.statusBar().showMessage("Cancelling after the tiles in progress…")
             self.cancel_button.setEnabled(False)
 
-    def notice(self, text: str, ms: int = 0) -> None:
+    def notice(self, text: str, ms: int = 0, hold: float | None = None) -> None:
         """Show ``text`` in the status bar as a notice (what an open dropped, a copy or export
-        waiting, a failure): for :data:`NOTICE_S` the full restore's routine progress and
-        "done" lines do not cover it (they did within a second)."""
+        waiting, a failure): for ``hold`` seconds (:data:`NOTICE_S`) the full restore's
+        routine progress and "done" lines do not cover it (they did within a second)."""
         self.statusBar().showMessage(text, ms)
-        self._notice = (text, time.monotonic())
+        self._notice = (text, time.monotonic() + (NOTICE_S if hold is None else hold))
 
     def _notice_showing(self) -> bool:
-        text, at = self._notice
-        return (self.statusBar().currentMessage() == text
-                and time.monotonic() - at < NOTICE_S)
+        text, until = self._notice
+        return self.statusBar().currentMessage() == text and time.monotonic() < until
 
     def _end_progress(self) -> None:
         self.progress.hide()

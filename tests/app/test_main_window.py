@@ -1495,6 +1495,21 @@ def test_a_notice_is_not_covered_by_the_restore_s_routine_lines(make_window, tmp
     assert w.statusBar().currentMessage().startswith("Full-resolution restore done")
 
 
+def test_what_an_open_notes_stands_while_the_restore_runs(make_window, tmp_path, picture,
+                                                          open_settled, monkeypatch) -> None:  # noqa: ANN001
+    """"Opened …: only the first of its 2 pages is restored" (or 16-bit, a profile) was
+    covered by "Restoring at full resolution…" within half a second."""
+    import app.main_window
+
+    monkeypatch.setattr(app.main_window, "NOTICE_S", 600.0)  # however slow the machine
+    path = picture(tmp_path / "deep.png", 640, 480, bit_depth=16)
+    w = make_window()
+    w.controls.set_run(256, 128, True)  # a full restore in tiles follows the preview
+    open_settled(w, path)
+    assert w._full_current()
+    assert w.statusBar().currentMessage() == "Opened deep.png: 640×480, 16-bit"
+
+
 def test_the_next_shot_in_the_folder_keeps_the_zoom(make_window, image_path, picture,
                                                    open_settled) -> None:  # noqa: ANN001
     second = picture(image_path.parent / "noisy2.png", seed=1)  # the same size
