@@ -1992,17 +1992,22 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 f"known cause. {what} pulled towards gray and the colour put back; check the "
                 f"outlined areas. <i>Repair out-of-range areas</i> (Run) turns this off.")
             return
+        # Which of the two the user can act on: the switch is off, or it did not help.
+        repair = (" <i>Repair out-of-range areas</i> (Run) did not bring them back."
+                  if self.controls.repair() else
+                  " <i>Repair out-of-range areas</i> (Run) is off; turning it on may fix this.")
         if report.mild:
             self.viewer.set_warning(
                 f"<b>At the edge of what this model was trained on.</b> Something in {where} "
                 f"(outlined) drives the {task} model a little beyond its training photos "
-                f"{numbers}. Check the outlined areas for faint stripes or colour fringes.")
+                f"{numbers}. Check the outlined areas for faint stripes or colour fringes."
+                + repair)
             return
         self.viewer.set_warning(
             f"<b>Outside what this model was trained on.</b> Something in {where} (outlined) "
             f"drives the {task} model far beyond anything its training photos did {numbers}. "
             f"Expect blocky, wrongly coloured patches there. Strongly saturated colours are "
-            f"the known cause (see the model card).")
+            f"the known cause (see the model card)." + repair)
 
     def _update_overlay(self) -> None:
         arr = self.maps.overlay_array() if self._overlay_on() else None

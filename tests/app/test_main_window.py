@@ -1228,6 +1228,7 @@ def test_banner_says_when_the_image_is_outside_the_trained_range(
     if out:
         assert "Outside what this model was trained on" in w.viewer.warning()
         assert "this image" in w.viewer.warning()  # the preview: one pass over the image
+        assert "(Run) did not bring them back" in w.viewer.warning()  # repair is on
         # Any image passes a limit this low: the whole image is outlined on the result.
         assert [m.getRect() for m in w.viewer.marks()] == [(0, 0, 300, 200)]
         assert w.viewer.single.marks  # the compare view's canvas draws them
@@ -1364,6 +1365,7 @@ def test_repaired_preview_says_so_and_the_switch_turns_it_off(
                     timeout=30000)
     assert "what this model was trained on" in w.viewer.warning()  # mild: just over
     assert "Repaired" not in w.viewer.warning()
+    assert "is off; turning it on may fix this" in w.viewer.warning()  # what to do
     assert "towards gray" not in w.maps.info.text()
     assert not w.settings.repair() and w._tiles().repair is False
 
