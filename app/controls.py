@@ -353,6 +353,7 @@ class ControlsPanel(QWidget):
             "with its colours pulled towards gray, then put the colour back. Areas within the "
             "range are not touched. Off: keep what the model made there (outlined, with a "
             "warning).")
+        self._problem, self._restore_possible = False, True  # set_restore_possible
         self.restore_button = QPushButton("Restore full resolution")
         self.restore_button.setToolTip("Run the tiled engine on the whole image (Ctrl+R).")
         rform.addRow("Preview", self.preview_combo)
@@ -676,7 +677,15 @@ class ControlsPanel(QWidget):
             "QLabel { background: #5a2323; color: #ffe7e7; border: 1px solid #a84848;"
             " border-radius: 4px; padding: 6px; }" if problem else
             "QLabel { color: #aab4c0; }")
-        self.restore_button.setEnabled(not problem)
+        self._problem = problem
+        self.restore_button.setEnabled(not problem and self._restore_possible)
+
+    def set_restore_possible(self, possible: bool) -> None:
+        """Whether a full-resolution restore can start (an image and a model are there), as
+        the window's *Run ▸ Restore full resolution*; the button had stayed on, doing
+        nothing, with no image open or while a model loaded."""
+        self._restore_possible = possible
+        self.restore_button.setEnabled(possible and not self._problem)
 
     def set_metrics_text(self, html: str) -> None:
         self.metrics_label.setText(html)

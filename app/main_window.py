@@ -1814,6 +1814,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             a.setEnabled(has)
         self.clear_reference_action.setEnabled(self.reference is not None)
         self.restore_action.setEnabled(has and self.info is not None)
+        self.controls.set_restore_possible(self.restore_action.isEnabled())  # its button
 
     def _show_output(self) -> None:
         self._update_actions()
