@@ -2450,6 +2450,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     def _on_quit(self) -> None:
         if not self._shut:
             self.save_settings()
+            # Gone from the screen before waiting for the pool: a large photo still being
+            # read (2.6 s for 58 MB) had frozen the window in view.
+            self.hide()
         self.shutdown()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802

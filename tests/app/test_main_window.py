@@ -1562,6 +1562,33 @@ def test_the_bundled_samples_are_not_the_user_s_folder(make_window, open_settled
     assert w.user_folder(samples) != samples and w.user_folder() != samples
 
 
+def test_closing_while_a_photo_is_read_hides_the_window_first(qtbot, weights_dir, image_path,
+                                                                make_gate, monkeypatch) -> None:  # noqa: ANN001
+    """close() waited for the pool with the window still on screen: a 58 MB photo being
+    read froze it in view for 2.6 s."""
+    import threading
+
+    import app.main_window
+    from app.main_window import MainWindow
+
+    gate = make_gate(app.main_window.read_image)
+    monkeypatch.setattr(app.main_window, "read_image", gate)
+    w = MainWindow(task="denoise", device="cpu")
+    qtbot.addWidget(w)
+    w.show()
+    w.open_image(image_path)
+    qtbot.waitUntil(gate.entered.is_set)
+    seen: list[bool] = []
+
+    def later() -> None:  # while close() waits for the read
+        seen.append(w.isVisible())
+        gate.release()
+
+    threading.Timer(0.5, later).start()
+    w.close()
+    assert seen == [False]
+
+
 def test_what_needs_an_image_is_greyed_out_until_one_is_open(make_window, image_path,
                                                             tmp_path, picture,
                                                             open_settled, qtbot) -> None:  # noqa: ANN001
