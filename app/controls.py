@@ -330,8 +330,10 @@ class ControlsPanel(QWidget):
         self.tile_spin.setSingleStep(64)
         self.tile_spin.setSuffix(" px")
         self.tile_spin.setSpecialValueText("whole image")
-        self.tile_spin.setToolTip("Tile size of the full-resolution restore (0: one pass; "
-                                  f"otherwise at least {MIN_TILE} px).")
+        self.tile_spin.setToolTip("Tile size of the full-resolution restore, at least "
+                                  f"{MIN_TILE} px. 0, whole image: one pass, which Cancel "
+                                  "cannot stop midway and which takes about 1.3 GB of memory "
+                                  "per megapixel on a CPU (refused when that is not free).")
         self.tile_spin.setKeyboardTracking(False)  # typing 64 is not a tile of 6 first
         self.tile_auto_check = QCheckBox("Training crop")
         self.tile_auto_check.setToolTip(

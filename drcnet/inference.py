@@ -524,6 +524,45 @@ def repair_tiles(
     return outs, found
 
 
+# Peak memory of a one-pass restore on a CPU per image pixel, for a wf=16 network (fp32; bf16
+# a little less): 1.09-1.29 KB measured at 0.26-2.1 MP (scripts/onepass_memory.py,
+# docs/eval/onepass_memory.txt). Activations grow with the width.
+ONE_PASS_BYTES_PER_PIXEL = 1300
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for a new allocation (Linux's MemAvailable), or None where it
+    is not known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_one_pass_memory(model: DRCNet, h: int, w: int) -> None:
+    """Refuse a one-pass CPU restore that would not fit in the memory free now (the system's
+    out-of-memory killer would end the process without a word). A GPU runs out with an
+    error of its own, which the tiled restore answers by halving the tile.
+
+    Raises:
+        DRCNetError: the estimate is over 90 % of the free memory.
+    """
+    if model_device(model).type != "cpu":
+        return
+    free = available_memory()
+    wf = getattr(getattr(model, "config", None), "wf", 16)
+    need = ONE_PASS_BYTES_PER_PIXEL * max(1.0, wf / 16) * h * w
+    if free is not None and need > 0.9 * free:
+        raise DRCNetError(f"a one pass over this {w}×{h} image needs about "
+                          f"{need / 2**30:.1f} GB of memory and {free / 2**30:.1f} GB are "
+                          f"free: restore it in tiles (a tile size such as "
+                          f"{default_tile(model)}, not 0)")
+
+
 def restore_tiled(
     model: DRCNet,
     rgb: np.ndarray,
@@ -568,6 +607,8 @@ def restore_tiled(
     """
     check_image_array(rgb)
     tile, overlap = tiles.tile, tiles.overlap
+    if one_pass(*rgb.shape[:2], tile):
+        check_one_pass_memory(model, *rgb.shape[:2])
     batch = tiles.batch or auto_tile_batch(model_device(model))
     while True:
         try:

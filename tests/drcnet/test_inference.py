@@ -374,3 +374,18 @@ def test_a_nan_pixel_is_refused_not_spread_over_its_tile(model) -> None:  # noqa
     rgb[10, 10, 1] = np.inf
     with pytest.raises(UsageError, match="NaN or infinite"):
         run(restore_tiled(model, rgb))
+
+
+def test_a_one_pass_restore_too_big_for_the_memory_is_refused(model, monkeypatch) -> None:  # noqa: ANN001
+    """A whole-image pass takes about 1.1 KB a pixel on a CPU (docs/eval/onepass_memory.txt):
+    a 12 MP photo, some 14 GB, was left to the system's out-of-memory killer."""
+    import drcnet.inference
+    from drcnet.errors import DRCNetError
+
+    rgb = np.full((300, 400, 3), 0.5, np.float32)
+    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: 10 * 2**20)
+    with pytest.raises(DRCNetError, match=r"one pass .* needs about .* restore it in tiles"):
+        run(restore_tiled(model, rgb, TileConfig(tile=0)))
+    run(restore_tiled(model, rgb, TileConfig(tile=128)))  # in tiles it runs
+    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: None)  # not known
+    run(restore_tiled(model, rgb, TileConfig(tile=0)))
