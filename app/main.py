@@ -98,7 +98,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--device", help="compute device: auto, cpu, cuda, cuda:N or mps "
                                     "(default: the one used last)")
     p.add_argument("--screenshot", metavar="OUT.png",
-                   help="restore, save a grab of the whole window to OUT.png and exit")
+                   help="restore, save a grab of the whole window to OUT.png and exit "
+                        "(rendered offscreen where there is no display)")
     p.add_argument("--view", choices=VIEWS, default=None,
                    help="view to show (default: the last one used, at first Compare; with "
                         "--screenshot, after)")

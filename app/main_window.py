@@ -2376,7 +2376,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                  ("View", "Pan (Shift: half a view) in the image, after a click or Tab",
                   "arrow keys"),
                  ("View", "Move the compare divider in the image", "[ and ]"),
-                 ("File", "Open an image or a weight file; several: Restore Files",
+                 ("File", "Open an image or a weight file; several, or a folder: Restore Files",
                   "drop on the window")]
         # The menu and the keys never break (they had, letter by letter, at 11 pt); a long
         # command wraps instead where the screen is narrow.
@@ -2434,7 +2434,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             "they score.<br><br>Sample photos: <i>Path</i> by Risto Saukonpää (KDE Plasma "
             "wallpapers, LGPLv3), <i>chelsea</i> (scikit-image, CC0) and "
             "<i>rubberwhale1</i> (OpenCV samples, Apache-2.0 and BSD-3-Clause); "
-            "resources/samples/README.md lists them, and LICENSES/ beside it holds the "
+            "the samples folder's README.md lists them, and LICENSES/ beside it holds the "
             "licences' texts.<br><br>DRCNet Studio and its weights: MIT licence.")
 
     def shutdown(self) -> None:

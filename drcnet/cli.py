@@ -323,11 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="energy-attention coefficient (default: the weight file's)")
     p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
     p.add_argument("--device", default="auto",
-                   help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
+                   help=f"compute device: {'|'.join(DEVICE_CHOICES)} or cuda:N (default auto)")
     p.add_argument("--tile", type=int, default=None,
                    help=f"tile size in pixels, at least {MIN_TILE}, or 0 for whole-image "
                         "passes (default: the crop the weights were trained on, else "
-                        f"{DEFAULT_TILE})")
+                        f"{DEFAULT_TILE}); 0 is refused on a CPU whose free memory it would "
+                        "not fit")
     p.add_argument("--overlap", type=int, default=None,
                    help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
                         "of the tile)")

@@ -292,12 +292,13 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
                    help="centre-crop images to at most N×N (512; 0 = whole images)")
     p.add_argument("--tile", type=int, default=None, metavar="N",
                    help="inference tile size (default: the crop the weights were trained on, "
-                        f"else {DEFAULT_TILE}, as drcnet restore; 0 = whole image in one pass)")
+                        f"else {DEFAULT_TILE}, as drcnet restore; 0 = whole image in one pass, "
+                        "refused on a CPU whose free memory it would not fit)")
     p.add_argument("--overlap", type=int, default=None, metavar="N",
                    help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
                         "of the tile)")
     p.add_argument("--limit", type=int, default=0, help="use at most N images (0 = all)")
-    p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
+    p.add_argument("--device", default=None, help="auto|cpu|cuda|cuda:N|mps")
     p.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                    help="fp32 (default, as the model card), bf16/fp16 autocast, or auto")
     p.add_argument("--plain", action="store_true", help="log lines instead of a progress bar")
@@ -387,7 +388,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-minutes", type=float, default=None,
                    help="wall-time budget of the whole run, counted across resumes; the "
                         "cosine schedule follows it")
-    p.add_argument("--device", default=None, help="auto|cpu|cuda|mps")
+    p.add_argument("--device", default=None, help="auto|cpu|cuda|cuda:N|mps")
     p.add_argument("--no-resume", action="store_true",
                    help="never continue a run: stop with an error if --out already holds one "
                         "(a fresh run there would mix into its log and best weights)")

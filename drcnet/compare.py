@@ -943,10 +943,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     add_variant_option(p)
     p.add_argument("--device", default="auto",
-                   help=f"compute device: {'|'.join(DEVICE_CHOICES)} (default auto)")
+                   help=f"compute device: {'|'.join(DEVICE_CHOICES)} or cuda:N (default auto)")
     p.add_argument("--tile", type=int, default=None,
                    help="tile size, 0 for one pass (default: the crop the weights were trained "
-                        f"on, else {DEFAULT_TILE})")
+                        f"on, else {DEFAULT_TILE}; 0 is refused on a CPU whose free memory it "
+                        "would not fit)")
     p.add_argument("--overlap", type=int, default=None,
                    help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
                         "of the tile)")

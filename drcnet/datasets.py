@@ -375,7 +375,8 @@ def match_pairs(root: PathLike, layout: str) -> tuple[list[tuple[Path, Path]], l
         found = (f"; found {len(unpaired)} in {inp_name}/ and {n_targets} in {tgt_name}/, "
                  "but an input and its target must have the same name (extensions may "
                  "differ)" if unpaired and n_targets else "")
-        raise DRCNetError(f"no {inp_name}/ + {tgt_name}/ image pairs found under {root} "
+        targets = "/ or ".join((tgt_name, *TARGET_ALIASES.get(layout, ())))
+        raise DRCNetError(f"no {inp_name}/ + {targets}/ image pairs found under {root} "
                           f"(layout '{layout}'){found}")
     return pairs, unpaired
 
@@ -404,7 +405,7 @@ class PairedFolder(Dataset[Pair]):
     Args:
         root: the dataset folder.
         layout: ``rain13k`` (``input/``+``target/``), ``gopro`` (``blur/``+``sharp/``) or
-            ``sidd`` (``input_crops/``+``gt_crops/``).
+            ``sidd`` (``input_crops/``+``gt_crops/``, or Restormer's ``target_crops/``).
         crop: random training crop side, or ``None`` for whole images (evaluation). A pair
             smaller than the crop is mirrored at its bottom and right edges to fit (both
             images alike), so every crop in a batch has the same size.

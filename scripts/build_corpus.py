@@ -299,6 +299,16 @@ def build(args: argparse.Namespace) -> int:
                 break
             val.update(m for m in names if group(m) == group(n))
 
+    # Which release each photo came from: the .deb's version, or scikit-image's. The photos
+    # are the same only from the same releases (Debian 12's were used: opencv-doc
+    # 4.6.0+dfsg-12, plasma-workspace-wallpapers 4:5.27.5-2).
+    import skimage
+
+    versions = {"scikit-image": skimage.__version__}
+    for package in PACKAGES:
+        found = sorted(args.cache.glob(f"{package}_*.deb"))
+        if found:
+            versions[package] = found[-1].name.split("_")[1].replace("%3a", ":")
     prepare_out(args.out)
     rows = []
     for c, bgr in kept:
@@ -307,7 +317,8 @@ def build(args: argparse.Namespace) -> int:
         cv2.imwrite(str(args.out / rel), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 9])
         origin = c.path.relative_to(root).as_posix() if c.path else f"skimage.data.{c.name[8:]}"
         rows.append({"file": rel, "source": c.source, "origin": origin, "author": c.author,
-                     "license": c.license, "width": bgr.shape[1], "height": bgr.shape[0]})
+                     "license": c.license, "width": bgr.shape[1], "height": bgr.shape[0],
+                     "version": versions.get(c.source, "")})
     with open(args.out / "SOURCES.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

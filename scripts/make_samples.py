@@ -1,4 +1,4 @@
-"""Build the bundled sample images in resources/samples/ from held-out corpus photos.
+"""Build the bundled sample images in resources/samples/ from validation-split corpus photos.
 
 Each sample is a validation-split photo (never trained on) degraded with the project's own
 seeded recipe, so the GUI opens on a restoration a newcomer can judge. Run after
@@ -45,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     sources = {row["file"]: row for row in csv.DictReader(open(corpus / "SOURCES.csv"))}
     lines = ["# Sample images", "",
-             "Held-out (validation-split) photos from the training corpus, degraded with the",
-             "project's seeded recipes by `scripts/make_samples.py`. The clean originals are",
-             "kept beside them as `*-clean.png` so the GUI's reference metrics can be tried.", "",
+             "Validation-split photos from the training corpus (never trained on, but used",
+             "to pick checkpoints; not the held-out set of scripts/build_heldout.py),",
+             "degraded with the project's seeded recipes by `scripts/make_samples.py`. The",
+             "clean originals are kept beside them as `*-clean.png` so the GUI's reference",
+             "metrics can be tried.", "",
              "| file | source | author | license | degradation (seed) |",
              "| --- | --- | --- | --- | --- |"]
     for name, rel, recipe, seed, side in SAMPLES:

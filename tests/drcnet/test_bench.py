@@ -40,3 +40,12 @@ def test_bench_refuses_values_that_cannot_work(args, capsys) -> None:  # noqa: A
     assert main(["bench", "--no-full", "--device", "cpu", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("drcnet: error: ") and "Traceback" not in err
+
+
+def test_bench_leaves_out_the_seams_when_a_whole_pass_would_not_fit(capsys, monkeypatch) -> None:  # noqa: ANN001
+    """The 1024² one-pass restore met the memory check and the whole bench exited 1."""
+    import drcnet.inference
+
+    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: 2**20)
+    assert main(["bench", "--random-wf", "8", "--no-full", "--device", "cpu"]) == 0
+    assert "seams (1024²)          left out: a one pass" in capsys.readouterr().out
