@@ -93,6 +93,7 @@ from drcnet.inference import (
     TileConfig,
     apply_strength,
     one_pass,
+    one_pass_memory_problem,
     overlap_for,
 )
 from drcnet.metrics import SSIM_WINDOW, psnr, ssim
@@ -350,6 +351,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._dropped_export = ""  # a notice for the next "model ready" message
         self._ready_note = ""  # likewise: an opened weight file names no task we have, …
         self._notice = ("", -math.inf)  # the status bar's last notice and until when it stands
+        self._one_pass_checked: tuple[object, str | None] = (None, None)  # _one_pass_problem
         self._device_kept = ""  # a remembered device not here now: kept for the next start
         self._weights_serial = 0  # the latest Open Weights (an earlier one's check is stale)
         # key → (PSNR, SSIM, note), or the reason it could not be scored
@@ -1782,8 +1784,28 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _tiles(self) -> TileConfig:
         tile = self.controls.tile()
+        if tile == 0 and self._one_pass_problem():  # would be refused: tiles of its crop
+            tile = (self.info.train_crop if self.info is not None else None) or DEFAULT_TILE
         return TileConfig(tile=tile, overlap=overlap_for(tile), ensemble=self.controls.ensemble(),
                           repair=self.controls.repair())
+
+    def _one_pass_problem(self) -> str | None:
+        """Why a one pass over the open image (Tile: whole image) would not fit in the free
+        memory, or None; asked once per image, model and device, and said once in the status
+        bar. The core refuses such a pass, and the GUI restored it again on every knob move,
+        each time with an error box; it restores in tiles instead."""
+        if self.image is None or self.info is None:
+            return None
+        h, w = self.image.rgb.shape[:2]
+        key = (self._image_serial, self.info.device, self.info.wf, h, w)
+        if self._one_pass_checked[0] != key:
+            problem = one_pass_memory_problem(self.info.wf, h, w, self.info.device)
+            self._one_pass_checked = (key, problem)
+            if problem is not None:
+                crop = self.info.train_crop or DEFAULT_TILE
+                self.notice(f"Tile: whole image: {problem}, so it is restored in {crop}-px "
+                            "tiles", 10000)
+        return self._one_pass_checked[1]
 
     def _same_output(self, tiles: TileConfig) -> bool:
         """Whether a restore with ``tiles`` gives what the current settings would: the

@@ -653,7 +653,7 @@ def _row_dict(r: MethodScore) -> dict[str, Any]:
 def csv_text(result: EvalResult) -> str:
     """The table (one row per method) as CSV; empty cells where a method did not run."""
     f = io.StringIO(newline="")
-    w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+    w = csv.DictWriter(f, fieldnames=CSV_FIELDS, lineterminator="\n")  # \r\n reached pipes
     w.writeheader()
     for r in result.rows:
         w.writerow({k: "" if v is None else v for k, v in _row_dict(r).items()})

@@ -121,7 +121,10 @@ class TileConfig:
             raise UsageError(f"overlap {self.overlap} is too large for tile {self.tile}")
 
 
-RANGE_SLACK = 0.01  # values this far outside [0, 1] (resampling overshoot) are taken
+# Values in [0, 1] are what the network was trained on; a resize's overshoot or unclipped
+# noise (a denoising benchmark's) goes a little outside and runs as it did. Past these the
+# array is on another scale (0-255): refused.
+SCALE_LIMITS = (-1.0, 2.0)
 
 
 def check_image_array(rgb: np.ndarray) -> None:
@@ -130,7 +133,8 @@ def check_image_array(rgb: np.ndarray) -> None:
     came out as NaN and was written black; one NaN pixel blacked out its 256-px tile.
 
     Raises:
-        UsageError: another shape, an integer type, values outside [0, 1], NaN or infinity.
+        UsageError: another shape, an integer type, values on another scale (beyond
+            :data:`SCALE_LIMITS`; a little outside [0, 1] runs as it is), NaN or infinity.
     """
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -146,9 +150,10 @@ def check_image_array(rgb: np.ndarray) -> None:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise UsageError("the image holds NaN or infinite values; the network would spread "
                          "them over the whole tile")
-    if lo < -RANGE_SLACK or hi > 1 + RANGE_SLACK:
+    if lo < SCALE_LIMITS[0] or hi > SCALE_LIMITS[1]:
         scale = " (values from 0 to 255: divide by 255)" if hi > 2 else ""
-        raise UsageError(f"expected values in [0, 1], got {lo:g} to {hi:g}{scale}")
+        raise UsageError(f"expected values in [0, 1], got {lo:g} to {hi:g}{scale}; "
+                         "np.clip(rgb, 0, 1) brings a little overshoot back")
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -543,23 +548,32 @@ def available_memory() -> int | None:
     return None
 
 
+def one_pass_memory_problem(wf: int, h: int, w: int, device: str = "cpu") -> str | None:
+    """Why a one-pass restore of an ``h``×``w`` image by a network of width ``wf`` would not
+    fit in the memory free now on ``device`` (a CPU, where only Linux says what is free),
+    or None. A GPU runs out with an error of its own, which the tiled restore answers by
+    halving the tile."""
+    if not str(device).startswith("cpu"):
+        return None
+    free = available_memory()
+    need = ONE_PASS_BYTES_PER_PIXEL * max(1.0, wf / 16) * h * w
+    if free is None or need <= 0.9 * free:
+        return None
+    return (f"a one pass over this {w}×{h} image needs about {need / 2**30:.1f} GB of memory "
+            f"and {free / 2**30:.1f} GB are free")
+
+
 def check_one_pass_memory(model: DRCNet, h: int, w: int) -> None:
     """Refuse a one-pass CPU restore that would not fit in the memory free now (the system's
-    out-of-memory killer would end the process without a word). A GPU runs out with an
-    error of its own, which the tiled restore answers by halving the tile.
+    out-of-memory killer would end the process without a word).
 
     Raises:
         DRCNetError: the estimate is over 90 % of the free memory.
     """
-    if model_device(model).type != "cpu":
-        return
-    free = available_memory()
     wf = getattr(getattr(model, "config", None), "wf", 16)
-    need = ONE_PASS_BYTES_PER_PIXEL * max(1.0, wf / 16) * h * w
-    if free is not None and need > 0.9 * free:
-        raise DRCNetError(f"a one pass over this {w}×{h} image needs about "
-                          f"{need / 2**30:.1f} GB of memory and {free / 2**30:.1f} GB are "
-                          f"free: restore it in tiles (a tile size such as "
+    problem = one_pass_memory_problem(wf, h, w, model_device(model).type)
+    if problem is not None:
+        raise DRCNetError(f"{problem}: restore it in tiles (a tile size such as "
                           f"{default_tile(model)}, not 0)")
 
 

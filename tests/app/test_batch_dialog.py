@@ -324,4 +324,12 @@ def test_a_folder_is_listed_in_the_background(make_window, picture, tmp_path, ma
     gate2.release()
     qtbot.waitUntil(lambda: w.jobs.pending() == 0, timeout=10000)
     assert dlg.file_list.count() == 0
+    # Closed while a listing runs: it reports to no one (the dialog is deleted after exec).
+    gate3 = make_gate(gate2.fn)
+    monkeypatch.setattr(app.batch_dialog, "expand_inputs", gate3)
+    assert dlg.add_inputs([folder])
+    qtbot.waitUntil(gate3.entered.is_set)
     dlg.done(0)
+    gate3.release()
+    qtbot.waitUntil(lambda: w.jobs.pending() == 0, timeout=10000)
+    assert dlg.file_list.count() == 0 and dlg.scanning()  # untouched since the close

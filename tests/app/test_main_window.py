@@ -1589,6 +1589,24 @@ def test_closing_while_a_photo_is_read_hides_the_window_first(qtbot, weights_dir
     assert seen == [False]
 
 
+def test_a_whole_image_pass_that_would_not_fit_is_restored_in_tiles(
+        make_window, tmp_path, picture, open_settled, monkeypatch, qtbot) -> None:  # noqa: ANN001
+    """The core refuses it; the GUI tried again on every knob move, each time with an error
+    box (the autouse fixture fails the test on one)."""
+    import drcnet.inference
+    from drcnet.inference import DEFAULT_TILE
+
+    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: 2**20)
+    w = make_window()
+    w.controls.set_run(256, 0, True)  # Tile: whole image
+    open_settled(w, picture(tmp_path / "big.png", 400, 300))
+    assert w._full_current() and w.full.tiles.tile == DEFAULT_TILE
+    assert "so it is restored in 256-px tiles" in w.statusBar().currentMessage()
+    w.controls.t_slider.setValue(w.controls.t_slider.value() - 3)  # again, in tiles, no box
+    qtbot.waitUntil(lambda: w.is_settled() and w._full_current(), timeout=30000)
+    assert w.full.tiles.tile == DEFAULT_TILE
+
+
 def test_what_needs_an_image_is_greyed_out_until_one_is_open(make_window, image_path,
                                                             tmp_path, picture,
                                                             open_settled, qtbot) -> None:  # noqa: ANN001

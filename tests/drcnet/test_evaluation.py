@@ -459,6 +459,7 @@ def test_cli_warns_when_images_leave_the_trained_range(photos, tmp_path, capfd) 
     # --csv - prints the CSV alone (it had written a file named "-")
     assert main([*args, "--csv", "-", "--json", str(tmp_path / "r.json")]) == 0
     out, err = capfd.readouterr()
+    assert "\r" not in out  # plain lines on stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["method"] for r in rows][:2] == [INPUT, MODEL] and "wrote" in err
     assert not Path("-").exists() and (tmp_path / "r.json").is_file()

@@ -389,3 +389,12 @@ def test_a_one_pass_restore_too_big_for_the_memory_is_refused(model, monkeypatch
     run(restore_tiled(model, rgb, TileConfig(tile=128)))  # in tiles it runs
     monkeypatch.setattr(drcnet.inference, "available_memory", lambda: None)  # not known
     run(restore_tiled(model, rgb, TileConfig(tile=0)))
+
+
+def test_a_little_overshoot_runs_as_before(model) -> None:  # noqa: ANN001
+    """A bicubic resize's overshoot (-0.07..1.03) or unclipped σ=25 noise (-0.29..1.09) ran
+    before the array check and must still: only another scale is refused."""
+    rgb = np.full((40, 50, 3), 0.5, np.float32)
+    rgb[0, 0], rgb[1, 1] = -0.29, 1.09
+    out = run(restore_tiled(model, rgb))
+    assert out.shape == rgb.shape and np.isfinite(out).all()
