@@ -76,7 +76,7 @@ from drcnet.compare import (
     resize_to,
 )
 from drcnet.devices import available_devices
-from drcnet.errors import WeightsError
+from drcnet.errors import WeightsError, first_line
 from drcnet.imageio import (
     IMAGE_EXTENSIONS,
     Image,
@@ -1076,6 +1076,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             note = task_note(p, task)
         except WeightsError as exc:
             self._error("Cannot open weights", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 (a file from anywhere: said, never silent)
+            self._error("Cannot open weights", f"Could not read “{p.name}”: {first_line(exc)}")
             return False
         self._weights_serial += 1
         serial = self._weights_serial

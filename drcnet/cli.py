@@ -222,7 +222,11 @@ def cmd_info(args: argparse.Namespace) -> int:
             continue
         for variant in variants:
             spec = weight_spec(task, variant)
-            m = build_model(spec.path)
+            try:
+                m = build_model(spec.path)
+            except DRCNetError as exc:  # one damaged file: the others are still listed
+                print(f"  {task} [{variant}]: {spec.path.name}: unusable: {exc}")
+                continue
             params = count_params(m)
             with torch.device("meta"):
                 shape = DRCNet(wf=m.config.wf, depth=m.config.depth, ea=m.config.ea).eval()

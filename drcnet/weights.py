@@ -9,13 +9,16 @@ example from the reference implementation) are read only through
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import math
 import os
 import pickle
 import pickletools
+import stat
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +129,31 @@ def _unreadable(p: Path, exc: BaseException, kind: str) -> str:
             f"of file ({detail})")
 
 
+def file_problem(p: Path) -> str | None:
+    """Why ``p`` is not a file to read weights from, or None: it does not exist, is a folder,
+    a link that loops or points nowhere, or not a regular file (a pipe would block)."""
+    try:
+        st = p.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{p} is a symbolic link that loops"
+        return f"{p} is a symbolic link to nothing" if p.is_symlink() else f"{p} does not exist"
+    if stat.S_ISDIR(st.st_mode):
+        return f"{p} is a folder, not a weight file"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{p} is not a regular file"
+    return None
+
+
+def _torch_reason(exc: BaseException) -> str:
+    """What torch.load's refusal says about the file, without its preamble (which advises
+    loading again with ``weights_only=False``, the thing never to do with such a file)."""
+    text = str(exc).rpartition("WeightsUnpickler error:")[2]
+    lines = [line.strip() for line in text.splitlines() if line.strip()
+             and not line.startswith(("Weights only load failed", "Check the documentation"))]
+    return lines[0] if lines else type(exc).__name__
+
+
 def _is_pickle(p: Path) -> bool:
     """Whether ``p`` is a zip (``torch.save``'s format) or a stream of pickle opcodes from end
     to end: then what ``weights_only`` refused is what it builds, not damage. Nothing in it is
@@ -134,8 +162,13 @@ def _is_pickle(p: Path) -> bool:
         raw = p.read_bytes()
     except OSError:
         return False
-    if raw.startswith(b"PK\x03\x04"):
-        return True
+    if raw.startswith(b"PK\x03\x04"):  # torch.save's zip: its data.pkl is the pickle
+        try:
+            with zipfile.ZipFile(p) as z:
+                name = next(n for n in z.namelist() if n.endswith("data.pkl"))
+                raw = z.read(name)
+        except (zipfile.BadZipFile, StopIteration, OSError, KeyError):
+            return False
     try:
         for _ in pickletools.genops(raw):
             pass
@@ -154,9 +187,8 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         UnsafeCheckpointError: a pickle file that would run code or build arbitrary objects.
     """
     p = Path(path)
-    if not p.is_file():
-        raise WeightsError(f"weight file {p} "
-                           + ("is a folder" if p.is_dir() else "does not exist"))
+    if (problem := file_problem(p)) is not None:
+        raise WeightsError(f"weight file {problem}")
     if p.suffix.lower() == ".safetensors":
         try:
             state = load_file(str(p))
@@ -168,8 +200,11 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
                 warnings.simplefilter("ignore", UserWarning)  # it matters, in our words
                 obj = torch.load(str(p), map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
-            if not _is_pickle(p):  # junk ("Unsupported operand 103"), not code
-                detail = str(exc).rpartition("WeightsUnpickler error:")[2].strip()
+            # A global weights_only refused is what the file would build, however it ends
+            # (torch's advice to re-run without weights_only is never passed on).
+            unsafe = "unsupported global" in str(exc).lower()
+            if not unsafe and not _is_pickle(p):  # junk ("Unsupported operand 103"), not code
+                detail = _torch_reason(exc)
                 raise WeightsError(_unreadable(p, Exception(detail), "PyTorch checkpoint")) \
                     from None
             raise UnsafeCheckpointError(
@@ -214,7 +249,7 @@ def config_from_metadata(meta: dict[str, str]) -> ModelConfig | None:
         return None
     try:
         stored = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
         stored = None
     if not isinstance(stored, dict):
         raise WeightsError("the weight file's stored configuration is not a JSON object")
@@ -231,27 +266,45 @@ def config_from_metadata(meta: dict[str, str]) -> ModelConfig | None:
             raise WeightsError(f"the weight file's stored configuration has {f.name}={v!r}, "
                                f"not {'a boolean' if kind is bool else 'a number'}")
         values[f.name] = kind(v)
+    for name, low, high in CONFIG_LIMITS:  # a 2.4 MB file had asked for a 23 GB network
+        if name in values and not low <= values[name] <= high:
+            raise WeightsError(f"the weight file's stored configuration has {name}="
+                               f"{values[name]!r}, outside {low}..{high}")
     return ModelConfig(**values)
 
 
+# Sizes a DRCNet weight file may ask for; beyond them it is damaged or hostile.
+CONFIG_LIMITS = (("wf", 8, 1024), ("depth", 1, 8), ("in_ch", 1, 16))
+CROP_RANGE = (16, 4096)  # training crops a file may record (they become the default tile)
+
+
 def trained_crop(meta: dict[str, str]) -> int | None:
-    """The training crop side recorded in a weight file's metadata (``train_config.crop``)."""
+    """The training crop side recorded in a weight file's metadata (``train_config.crop``),
+    when it is a whole number of pixels in :data:`CROP_RANGE` (-5 had become tile 0, one
+    pass over the image, and 1e300 a 300-digit tile)."""
     try:
         crop = json.loads(meta.get("train_config") or "{}").get("crop")
-        return int(crop) if crop else None
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):
         return None
+    if isinstance(crop, bool) or not isinstance(crop, int | float) or not math.isfinite(crop):
+        return None
+    return int(crop) if float(crop).is_integer() and CROP_RANGE[0] <= crop <= CROP_RANGE[1] \
+        else None
 
 
 def infer_config(state: dict[str, torch.Tensor]) -> ModelConfig:
-    """Recover ``wf`` and ``depth`` from the tensor shapes of a state dict."""
+    """Recover ``wf`` and ``depth`` from the tensor shapes of a state dict.
+
+    Raises:
+        WeightsError: the shapes say no DRCNet (no ``embed1``, no ``encoder1.<n>`` blocks).
+    """
     try:
-        wf = state["embed1.weight"].shape[0]
-        in_ch = state["embed1.weight"].shape[1]
-    except KeyError:
-        raise WeightsError("weights do not look like a DRCNet (no embed1/conv_01)") from None
-    depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("encoder1."))
-    return ModelConfig(wf=wf, depth=depth, in_ch=in_ch)
+        wf, in_ch = state["embed1.weight"].shape[:2]
+        depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("encoder1."))
+    except (KeyError, ValueError, IndexError):
+        raise WeightsError("the weights do not look like a DRCNet (no embed1 convolution, or "
+                           "no encoder1.<n> blocks)") from None
+    return ModelConfig(wf=int(wf), depth=depth, in_ch=int(in_ch))
 
 
 def build_model(
@@ -266,18 +319,41 @@ def build_model(
     state = load_state_dict(path)
     meta = read_metadata(path)
     cfg = config or config_from_metadata(meta) or infer_config(state)
+    name = Path(path).name
+    for key, low, high in CONFIG_LIMITS:
+        if not low <= getattr(cfg, key) <= high:
+            raise WeightsError(f"{name} asks for {key}={getattr(cfg, key)}, outside "
+                               f"{low}..{high}")
+    for key, v in state.items():  # NaN weights had given NaN outputs, blamed on each image
+        if not v.is_floating_point():
+            raise WeightsError(f"{name} stores {key} as {v.dtype}, not floating point")
+        if not torch.isfinite(v).all():
+            raise WeightsError(f"{name} holds NaN or infinite values in {key}")
+    # The shapes first, on meta tensors (no memory): a network built before the check could
+    # be far larger than the file, and torch's size mismatch is a multi-line RuntimeError.
     try:
-        model = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta, ea=cfg.ea,
-                       in_ch=cfg.in_ch)
+        with torch.device("meta"):
+            shape = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta, ea=cfg.ea,
+                           in_ch=cfg.in_ch)
     except ValueError as exc:
-        raise WeightsError(f"{Path(path).name} does not fit DRCNet: {exc}") from None
-    state = {k: v.float() for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+        raise WeightsError(f"{name} does not fit DRCNet: {exc}") from None
+    wanted = shape.state_dict()
+    missing = [k for k in wanted if k not in state]
+    unexpected = [k for k in state if k not in wanted]
     if missing or unexpected:
         detail = ", ".join([*(f"missing {k}" for k in missing[:3]),
                             *(f"unexpected {k}" for k in unexpected[:3])])
-        raise WeightsError(f"{Path(path).name} does not fit DRCNet(wf={cfg.wf}, "
-                           f"depth={cfg.depth}): {detail}")
+        raise WeightsError(f"{name} does not fit DRCNet(wf={cfg.wf}, depth={cfg.depth}): "
+                           f"{detail}")
+    for key, v in wanted.items():
+        if state[key].shape != v.shape:
+            raise WeightsError(
+                f"{name} does not fit DRCNet(wf={cfg.wf}, depth={cfg.depth}): {key} is "
+                f"{'×'.join(map(str, state[key].shape))} in the file, "
+                f"{'×'.join(map(str, v.shape))} in the network")
+    model = DRCNet(wf=cfg.wf, depth=cfg.depth, t=cfg.t, delta=cfg.delta, ea=cfg.ea,
+                   in_ch=cfg.in_ch)
+    model.load_state_dict({k: v.float() for k, v in state.items()})
     model.train_crop = trained_crop(meta)
     model.activation_limit = activation_limit(path, meta)
     model.repair_above = repair_above(meta.get("task", ""))

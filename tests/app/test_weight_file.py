@@ -263,3 +263,19 @@ def test_a_file_still_loading_when_the_user_moves_on_is_not_switched_to(
     qtbot.waitUntil(lambda: w.jobs.pending() == 0 and w.is_settled(), timeout=30000)
     assert w.controls.task() == "deblur"
     assert w.controls.weight_file("denoise") is None and w.settings.weight_file("denoise") == ""
+
+
+def test_a_file_that_breaks_the_header_check_is_said_not_silent(make_window, tmp_path, boxes,
+                                                                monkeypatch) -> None:  # noqa: ANN001
+    """An exception other than WeightsError from the header check went to stderr only: Open
+    Weights did nothing, without a word."""
+    import app.main_window
+
+    def broken(path):  # noqa: ANN001, ANN202
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(app.main_window, "check_weight_file", broken)
+    w = make_window()
+    assert not w.open_weights(tmp_path / "deep.safetensors")
+    assert boxes and boxes[-1][0] == "Cannot open weights"
+    assert "RecursionError: maximum recursion depth" in boxes[-1][1]

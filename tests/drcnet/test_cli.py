@@ -542,3 +542,21 @@ def test_jpeg_quality_option(tmp_path, weights, photo, capsys) -> None:  # noqa:
         main(["restore", str(photo), "-o", str(tmp_path / "x.jpg"), "--jpeg-quality", "0",
               *base])
     assert exit_.value.code == 2 and "must be 1 to 100" in capsys.readouterr().err
+
+
+def test_info_lists_every_weight_file_past_a_damaged_one(tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import torch
+
+    from drcnet import DRCNet
+    from drcnet.weights import save_weights
+
+    torch.manual_seed(0)
+    save_weights(tmp_path / "derain.safetensors", DRCNet(wf=8, depth=2), {"task": "derain"})
+    (tmp_path / "denoise.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
+    save_weights(tmp_path / "deblur.safetensors", DRCNet(wf=8, depth=2), {"task": "deblur"})
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "denoise [default]: denoise.safetensors: unusable: " in out
+    assert "derain [default]: derain.safetensors, wf=8" in out
+    assert "deblur [default]: deblur.safetensors, wf=8" in out  # it had stopped at denoise

@@ -9,7 +9,7 @@ import torch
 
 from drcnet import DRCNet, NoWeightsError, UnsafeCheckpointError, WeightsError, load_model, registry
 from drcnet.keymap import from_reference, is_reference
-from drcnet.weights import build_model, load_state_dict, read_metadata, save_weights
+from drcnet.weights import build_model, load_state_dict, read_metadata, save_weights, trained_crop
 
 
 def test_safetensors_round_trip_keeps_config(tmp_path: Path) -> None:
@@ -376,3 +376,122 @@ def test_a_plain_pickle_that_would_run_code_is_unsafe_at_any_protocol(tmp_path, 
     with pytest.raises(UnsafeCheckpointError, match="would run code"):
         load_state_dict(path)
     assert "Detected pickle protocol" not in capfd.readouterr().err
+
+
+def _shipped_like(path: Path, **meta: str) -> Path:
+    torch.manual_seed(0)
+    net = DRCNet(wf=8, depth=2)
+    save_weights(path, net, meta or None)
+    return path
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    # a config naming a network far larger than the file: it had been built first (23 GB)
+    ({"depth": 30}, "depth=30"), ({"wf": 1048576}, "wf=1048576"), ({"in_ch": -3}, "in_ch=-3"),
+    # a config that does not match the tensors: torch's multi-line RuntimeError escaped
+    ({"wf": 16}, "embed1.weight is"),
+])
+def test_a_config_that_does_not_fit_the_tensors_is_one_line(tmp_path, change, says) -> None:  # noqa: ANN001
+    import json as _json
+
+    from safetensors.torch import load_file as _load
+    from safetensors.torch import save_file as _save
+
+    src = _shipped_like(tmp_path / "a.safetensors")
+    meta = read_metadata(src)
+    cfg = _json.loads(meta["config"])
+    cfg.update(change)
+    bad = tmp_path / "bad.safetensors"
+    _save(_load(str(src)), str(bad), {**meta, "config": _json.dumps(cfg)})
+    with pytest.raises(WeightsError, match=says) as err:
+        build_model(bad)
+    assert "\n" not in str(err.value)
+
+
+def test_tensors_that_are_not_finite_floats_are_refused(tmp_path) -> None:  # noqa: ANN001
+    """NaN weights loaded silently; every output was NaN, blamed on each image's write."""
+    from safetensors.torch import load_file as _load
+    from safetensors.torch import save_file as _save
+
+    src = _shipped_like(tmp_path / "a.safetensors")
+    state = _load(str(src))
+    key = next(iter(state))
+    for value, says in ((float("nan"), "NaN or infinite"), (float("inf"), "NaN or infinite")):
+        broken = dict(state)
+        broken[key] = broken[key].clone()
+        broken[key].view(-1)[0] = value
+        _save(broken, str(tmp_path / "b.safetensors"), read_metadata(src))
+        with pytest.raises(WeightsError, match=says):
+            build_model(tmp_path / "b.safetensors")
+    ints = dict(state)
+    ints[key] = ints[key].to(torch.int32)
+    _save(ints, str(tmp_path / "c.safetensors"), read_metadata(src))
+    with pytest.raises(WeightsError, match="not floating point"):
+        build_model(tmp_path / "c.safetensors")
+
+
+@pytest.mark.parametrize("keys", [
+    {"embed1.weight": torch.zeros(8, 3, 3, 3)},  # no encoder1.* keys
+    {"embed1.weight": torch.zeros(8, 3, 3, 3), "encoder1.x.weight": torch.zeros(1)},
+    {"embed1.weight": torch.zeros(8)},  # 1-D
+])
+def test_shapes_that_say_no_network_are_one_line(tmp_path, keys) -> None:  # noqa: ANN001
+    from safetensors.torch import save_file as _save
+
+    _save(keys, str(tmp_path / "x.safetensors"))
+    with pytest.raises(WeightsError, match="do not look like a DRCNet"):
+        build_model(tmp_path / "x.safetensors")
+
+
+def test_odd_metadata_values_are_passed_over(tmp_path) -> None:  # noqa: ANN001
+    """A crop of -5 became tile 0 (one pass), 1e300 a 300-digit tile."""
+    import json as _json
+
+    from drcnet.range_check import limit_from_metadata
+
+    for crop in (-5, 0, 1e300, 100000, "x"):
+        assert trained_crop({"train_config": _json.dumps({"crop": crop})}) is None
+    assert trained_crop({"train_config": _json.dumps({"crop": 256})}) == 256
+    assert trained_crop({"train_config": "[" * 100000}) is None  # RecursionError
+    assert limit_from_metadata({"activation_limit": "449.8"}) == 449.8
+    deep = tmp_path / "deep.safetensors"
+    save_weights(deep, DRCNet(wf=8, depth=2), {"config": "[" * 100000})
+    with pytest.raises(WeightsError, match="not a JSON object"):
+        build_model(deep)
+
+
+def test_a_fifo_or_a_link_loop_is_named_as_what_it_is(tmp_path) -> None:  # noqa: ANN001
+    import os as _os
+
+    _os.mkfifo(tmp_path / "pipe.safetensors")
+    with pytest.raises(WeightsError, match="not a regular file"):
+        build_model(tmp_path / "pipe.safetensors")
+    (tmp_path / "a.safetensors").symlink_to(tmp_path / "b.safetensors")
+    (tmp_path / "b.safetensors").symlink_to(tmp_path / "a.safetensors")
+    with pytest.raises(WeightsError, match="link that loops"):
+        build_model(tmp_path / "a.safetensors")
+
+
+def test_a_pickle_is_called_unsafe_or_damaged_by_what_it_is(tmp_path) -> None:  # noqa: ANN001
+    """A code-naming pickle cut short was called damaged, with torch's advice to load it
+    with weights_only=False; a zip with junk inside was called code."""
+    import io
+    import zipfile
+
+    evil = tmp_path / "evil.pth"  # os.system named, then junk: nothing runs either way
+    evil.write_bytes(b"\x80\x02cos\nsystem\nq\x00X\x05\x00\x00\x00touch\x85R\xff\xfe\xfd")
+    with pytest.raises(UnsafeCheckpointError, match="would run code"):
+        load_state_dict(evil)
+    good = tmp_path / "good.pt"
+    torch.save({"w": torch.zeros(2)}, good)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info, b"\x80\x02" + b"g" * 10 + b"." if info.filename.endswith(
+                "data.pkl") else data)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(buf.getvalue())
+    with pytest.raises(WeightsError, match="damaged") as err:
+        load_state_dict(junk)
+    assert "weights_only" not in str(err.value)
