@@ -209,3 +209,18 @@ def boxes(monkeypatch):  # noqa: ANN001, ANN201
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
     monkeypatch.setattr(QMessageBox, "information", staticmethod(critical))
     return calls
+
+
+@pytest.fixture
+def large_font():  # noqa: ANN201
+    """The application font at 14 pt for the test (a large desktop font), then back."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    before = app.font()
+    big = QFont(before)
+    big.setPointSizeF(14)
+    app.setFont(big)
+    yield
+    app.setFont(before)

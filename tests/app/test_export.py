@@ -549,26 +549,15 @@ def test_typing_a_webp_or_bmp_name_picks_that_format(qtbot, tmp_path) -> None:  
         assert dlg.format_combo.currentData() == fmt, name
 
 
-def test_the_dialogs_open_wide_enough_for_a_large_font(qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_the_dialogs_open_wide_enough_for_a_large_font(qtbot, tmp_path, large_font) -> None:  # noqa: ANN001
     """A fixed minimum width (520 px) switched the layout's own off: at 14 pt the Export
     dialog opened 50 px narrower than it needs, its EXIF box cut and the note over it."""
-    from PySide6.QtGui import QFont
-    from PySide6.QtWidgets import QApplication
-
     from app.export_dialog import ExportDialog
 
-    app = QApplication.instance()
-    before = app.font()
-    try:
-        big = QFont(before)
-        big.setPointSizeF(14)
-        app.setFont(big)
-        dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
-        qtbot.addWidget(dlg)
-        dlg.show()
-        qtbot.waitExposed(dlg)
-        assert dlg.width() >= dlg.layout().totalMinimumSize().width()
-        assert dlg.exif_check.width() >= dlg.exif_check.sizeHint().width()
-        assert dlg.quality_spin.accessibleName() == "JPEG quality"  # not "quality 95"
-    finally:
-        app.setFont(before)
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    assert dlg.width() >= dlg.layout().totalMinimumSize().width()
+    assert dlg.exif_check.width() >= dlg.exif_check.sizeHint().width()
+    assert dlg.quality_spin.accessibleName() == "JPEG quality"  # not "quality 95"

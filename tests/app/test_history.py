@@ -153,27 +153,18 @@ def test_the_shortcut_list_fits_a_small_screen(make_window, qtbot) -> None:  # n
     dlg.close()
 
 
-def test_the_shortcut_list_needs_no_sideways_scrolling_at_a_large_font(make_window,
-                                                                       qtbot) -> None:  # noqa: ANN001
+def test_the_shortcut_list_needs_no_sideways_scrolling_at_a_large_font(make_window, qtbot,
+                                                                       large_font) -> None:  # noqa: ANN001
     """A fixed 620-px dialog: from 11 pt the Menu column broke letter by letter and the
     Keys column went off to the right."""
-    from PySide6.QtGui import QFont
-    from PySide6.QtWidgets import QApplication, QTextBrowser
+    from PySide6.QtWidgets import QTextBrowser
 
-    app = QApplication.instance()
-    before = app.font()
-    try:
-        big = QFont(before)
-        big.setPointSizeF(14)
-        app.setFont(big)
-        w = make_window()
-        dlg = w.show_shortcuts()
-        qtbot.waitExposed(dlg)
-        text = dlg.findChild(QTextBrowser)
-        assert not text.horizontalScrollBar().isVisible()
-        assert text.document().size().width() <= text.viewport().width() + 1
-    finally:
-        app.setFont(before)
+    w = make_window()
+    dlg = w.show_shortcuts()
+    qtbot.waitExposed(dlg)
+    text = dlg.findChild(QTextBrowser)
+    assert not text.horizontalScrollBar().isVisible()
+    assert text.document().size().width() <= text.viewport().width() + 1
 
 
 def test_switching_back_to_a_model_brings_its_steps_back(make_window, image_path,
