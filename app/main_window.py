@@ -2228,7 +2228,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self._restore_job = None
             self._end_progress()
             self._sync_area()
-        if self.engine.cancel_restore() and not quiet:
+        # A queued job's cancel arrives during the call (its end is said there, and a copy
+        # or export waiting for it dropped): "Cancelling…" is only for one that is running.
+        if self.engine.cancel_restore() and not quiet and self._restore_job is job:
             self._cancelling = job.serial  # its later progress must not cover this message
             self.statusBar().showMessage("Cancelling after the tiles in progress…")
             self.cancel_button.setEnabled(False)

@@ -1607,6 +1607,28 @@ def test_a_whole_image_pass_that_would_not_fit_is_restored_in_tiles(
     assert w.full.tiles.tile == DEFAULT_TILE
 
 
+def test_cancelling_a_restore_not_yet_started_says_it_is_cancelled(
+        make_window, tmp_path, picture, open_settled, make_gate, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """A queued restore's cancel arrives during the call: "cancelled" was then covered by
+    "Cancelling after the tiles in progress…", which stood for good (found by fuzzing)."""
+    import app.workers
+
+    w = make_window()
+    w.controls.set_run(256, 128, False)  # no restore when idle: the user's Ctrl+R
+    open_settled(w, picture(tmp_path / "big.png", 600, 400))
+    gate = make_gate(app.workers.analyse)  # hold a preview, so the restore waits in line
+    monkeypatch.setattr(app.workers, "analyse", gate)
+    w.request_preview()
+    qtbot.waitUntil(gate.entered.is_set)
+    w.start_full_restore()
+    w.cancel_restore()
+    assert w.statusBar().currentMessage() == "Full-resolution restore cancelled"
+    assert w.cancel_button.isEnabled() or w.cancel_button.isHidden()
+    gate.release()
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert w.statusBar().currentMessage() in ("Full-resolution restore cancelled", "")
+
+
 def test_what_needs_an_image_is_greyed_out_until_one_is_open(make_window, image_path,
                                                             tmp_path, picture,
                                                             open_settled, qtbot) -> None:  # noqa: ANN001
