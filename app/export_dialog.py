@@ -64,6 +64,13 @@ def default_name(stem: str, task: str, layout: str, ext: str) -> str:
     return f"{stem}_{task}{SUFFIXES[layout]}{ext}"
 
 
+# Image formats a name may end in that Studio does not write: refused, not given a second
+# extension (a name with another dot, "shot.v2", still gets the chosen format's).
+OTHER_IMAGE_FORMATS = (".gif", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".j2k", ".exr",
+                       ".hdr", ".ico", ".svg", ".psd", ".tga", ".ppm", ".pgm", ".pbm", ".dng",
+                       ".raw", ".cr2", ".nef", ".arw")
+
+
 def fit_width(dialog: QDialog, least: int) -> None:
     """Open ``dialog`` at least ``least`` px wide and as wide as its layout wants at the font
     in use, within the screen. A fixed minimum width switched the layout's own minimum off:
@@ -233,6 +240,12 @@ class ExportDialog(QDialog):
         if not typed or typed.endswith(("/", "\\")) or where.is_dir():
             QMessageBox.information(self, "Export", "Name the file to export to.")
             return  # back to the dialog
+        other = Path(typed).suffix.lower()
+        if other in OTHER_IMAGE_FORMATS:  # "x.gif" had become x.gif.png without a word
+            QMessageBox.information(self, "Export", f"{other.lstrip('.').upper()} is not a "
+                                    f"format Studio writes; choose one in Format "
+                                    f"({', '.join(IMAGE_EXTENSIONS)}).")
+            return
         p = self.path()
         if p.is_dir():
             QMessageBox.information(self, "Export", f"{p} is a folder; name a file.")

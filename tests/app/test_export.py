@@ -561,3 +561,17 @@ def test_the_dialogs_open_wide_enough_for_a_large_font(qtbot, tmp_path, large_fo
     assert dlg.width() >= dlg.layout().totalMinimumSize().width()
     assert dlg.exif_check.width() >= dlg.exif_check.sizeHint().width()
     assert dlg.quality_spin.accessibleName() == "JPEG quality"  # not "quality 95"
+
+
+def test_a_name_in_a_format_studio_does_not_write_is_refused(qtbot, tmp_path, boxes) -> None:  # noqa: ANN001
+    """"x.gif" was written as x.gif.png without a word; "shot.v2" still gets the format's."""
+    from app.export_dialog import ExportDialog
+
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    dlg.path_edit.setText("x.gif")
+    dlg.accept()
+    assert boxes and boxes[-1][1].startswith("GIF is not a format Studio writes")
+    assert dlg.result() != dlg.DialogCode.Accepted
+    dlg.path_edit.setText("shot.v2")
+    assert dlg.path().name == "shot.v2.png"
