@@ -71,6 +71,12 @@ OTHER_IMAGE_FORMATS = (".gif", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".j2k"
                        ".raw", ".cr2", ".nef", ".arw")
 
 
+def _image_suffix(p: Path) -> bool:
+    """Whether ``p`` ends in an image format's extension, one Studio writes or not: choosing
+    a format replaces it (x.gif, JPEG: x.jpg, not x.gif.jpg)."""
+    return p.suffix.lower() in IMAGE_EXTENSIONS or p.suffix.lower() in OTHER_IMAGE_FORMATS
+
+
 def fit_width(dialog: QDialog, least: int) -> None:
     """Open ``dialog`` at least ``least`` px wide and as wide as its layout wants at the font
     in use, within the screen. A fixed minimum width switched the layout's own minimum off:
@@ -204,7 +210,7 @@ class ExportDialog(QDialog):
         if self._edited and self.path_edit.text():
             if format_changed:
                 p = Path(self.path_edit.text())
-                p = p.with_suffix(ext) if p.suffix.lower() in IMAGE_EXTENSIONS else \
+                p = p.with_suffix(ext) if _image_suffix(p) else \
                     p.with_name(p.name + ext)  # "v1.2": the dot is part of the name
                 self.path_edit.setText(str(p))
             return
@@ -217,7 +223,9 @@ class ExportDialog(QDialog):
         if path:
             p = Path(path)
             chosen = p
-            if p.suffix.lower() not in IMAGE_EXTENSIONS:  # "v1.2": the dot is the name's
+            if p.suffix.lower() in OTHER_IMAGE_FORMATS:  # x.gif: another format, not a name
+                p = p.with_suffix(self.extension())
+            elif p.suffix.lower() not in IMAGE_EXTENSIONS:  # "v1.2": the dot is the name's
                 p = p.with_name(p.name + self.extension())
             self.path_edit.setText(str(p))
             self._on_typed(str(p))
@@ -229,7 +237,7 @@ class ExportDialog(QDialog):
         a name without an image extension gets the chosen format's."""
         p = Path(self.path_edit.text().strip()).expanduser()
         p = p if p.is_absolute() else self._folder / p
-        if p.suffix.lower() not in IMAGE_EXTENSIONS and self.path_edit.text().strip():
+        if not _image_suffix(p) and self.path_edit.text().strip():
             p = p.with_name(p.name + self.extension())
         return p
 

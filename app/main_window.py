@@ -16,7 +16,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,7 @@ from drcnet.imageio import (
 )
 from drcnet.inference import (
     DEFAULT_TILE,
+    MIN_TILE,
     AreaDone,
     Box,
     TileConfig,
@@ -1787,16 +1788,24 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _tiles(self) -> TileConfig:
         tile = self.controls.tile()
-        if tile == 0 and self._one_pass_problem():  # would be refused: tiles of its crop
-            tile = (self.info.train_crop if self.info is not None else None) or DEFAULT_TILE
+        if self.image is not None and one_pass(*self.image.rgb.shape[:2], tile) \
+                and self._one_pass_problem():  # would be refused: tiles that cut it up
+            tile = self._fallback_tile()
         return TileConfig(tile=tile, overlap=overlap_for(tile), ensemble=self.controls.ensemble(),
                           repair=self.controls.repair())
 
+    def _fallback_tile(self) -> int:
+        """The tile for an image one pass over which would not fit: the training crop, or
+        smaller where the image is not larger than it (else it would be one pass again)."""
+        h, w = self.image.rgb.shape[:2]
+        crop = (self.info.train_crop if self.info is not None else None) or DEFAULT_TILE
+        return crop if not one_pass(h, w, crop) else max(MIN_TILE, max(h, w) // 2)
+
     def _one_pass_problem(self) -> str | None:
-        """Why a one pass over the open image (Tile: whole image) would not fit in the free
-        memory, or None; asked once per image, model and device, and said once in the status
-        bar. The core refuses such a pass, and the GUI restored it again on every knob move,
-        each time with an error box; it restores in tiles instead."""
+        """Why a one pass over the open image (Tile: whole image, or one as large) would not
+        fit in the free memory, or None; asked once per image, model and device, and said
+        once in the status bar. The core refuses such a pass, and the GUI restored it again
+        on every knob move, each time with an error box; it restores in tiles instead."""
         if self.image is None or self.info is None:
             return None
         h, w = self.image.rgb.shape[:2]
@@ -1805,8 +1814,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             problem = one_pass_memory_problem(self.info.wf, h, w, self.info.device)
             self._one_pass_checked = (key, problem)
             if problem is not None:
-                crop = self.info.train_crop or DEFAULT_TILE
-                self.notice(f"Tile: whole image: {problem}, so it is restored in {crop}-px "
+                self.notice(f"{problem}, so it is restored in {self._fallback_tile()}-px "
                             "tiles", 10000)
         return self._one_pass_checked[1]
 
@@ -2169,7 +2177,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             parts.append(self.info.device)
             if self.info.precision != "fp32":
                 parts.append(self.info.precision)
-        tile = self.controls.tile()
+        tile = self._tiles().tile  # what runs (a whole-image pass that cannot fit: tiles)
         parts.append(f"tile {tile}" if tile else "whole image")
         if self.controls.ensemble() > 1:
             parts.append(f"{self.controls.ensemble()} views")
@@ -2320,8 +2328,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if self.info is None:
             self._no_model("Restore Files", "restore with")
             return None
-        tiles = self._tiles()
-        extras = [f"tiles {tiles.tile} px" if tiles.tile else "one pass"]
+        tile = self.controls.tile()  # the setting, not the open image's fallback: each file
+        tiles = replace(self._tiles(), tile=tile, overlap=overlap_for(tile))  # decides its own
+        extras = [f"tiles {tiles.tile} px" if tiles.tile else
+                  "one pass (in tiles where it would not fit in memory)"]
         if tiles.ensemble > 1:
             extras.append(f"best quality ({tiles.ensemble} views)")
         extras.append("repair " + ("on" if tiles.repair else "off"))

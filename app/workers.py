@@ -459,7 +459,8 @@ class ModelWorker(QObject):
             results = run(restore_files(self._model, job.pairs, job.tiles,
                                         cancel=job.cancel.is_set, overwrite=job.overwrite,
                                         params=params, strength=job.strength,
-                                        keep_exif=job.keep_exif), report)
+                                        keep_exif=job.keep_exif, tile_when_too_big=True),
+                          report)
             self.batchFinished.emit(job.serial, results,
                                     any(r.status == CANCELLED for r in results))
         except DRCNetError as exc:

@@ -33,11 +33,17 @@ from .imageio import (
     write_image,
 )
 from .inference import (
+    MIN_TILE,
     Progress,
     TileConfig,
     TilePeak,
     apply_strength,
     check_strength,
+    default_tile,
+    model_device,
+    one_pass,
+    one_pass_memory_problem,
+    overlap_for,
     relay,
     restore_tiled,
 )
@@ -250,6 +256,7 @@ def restore_files(
     strength: float = 1.0,
     keep_exif: bool = True,
     jpeg_quality: int = 95,
+    tile_when_too_big: bool = False,
 ) -> Generator[BatchProgress, None, list[FileResult]]:
     """Restore each ``(src, dst)`` pair with ``model`` as it is configured, tile by tile.
 
@@ -273,6 +280,10 @@ def restore_files(
             (upright, without thumbnail or location: :func:`~drcnet.imageio.upright_exif`);
             the colour profile is kept either way, as the colours depend on it.
         jpeg_quality: JPEG outputs' quality, 1–100.
+        tile_when_too_big: a file one pass over which would not fit in the free memory
+            (:func:`~drcnet.inference.check_one_pass_memory`) is restored in tiles of the
+            model's training crop, and its note says so, instead of failing (the GUI's
+            *Restore Files*, whose dialog has no tile to change; ``drcnet restore`` refuses).
 
     Yields:
         :class:`BatchProgress` after each tile and once at the end of each file.
@@ -297,8 +308,11 @@ def restore_files(
                 image = read(src)
                 check_output_size(dst, image.rgb.shape[1], image.rgb.shape[0])  # before, not after
                 peaks: list[TilePeak] = []
+                used, tiled_note = tiles, ""
+                if tile_when_too_big:
+                    used, tiled_note = _tiles_that_fit(model, image.rgb.shape[:2], tiles)
                 restored = yield from relay(
-                    restore_tiled(model, image.rgb, tiles, cancel=cancel, peaks=peaks),
+                    restore_tiled(model, image.rgb, used, cancel=cancel, peaks=peaks),
                     lambda step, i=index, s=src: BatchProgress(i, count, s, step))
                 report = check_peaks(peaks, limit)
                 meta = None if params is None else replace(
@@ -309,7 +323,7 @@ def restore_files(
                             gray=image.gray, metadata=meta, icc=image.icc,
                             exif=image.exif if keep_exif else None,
                             jpeg_quality=jpeg_quality)
-                notes = (frames_note(image), format_note(image, dst, keep_exif))
+                notes = (tiled_note, frames_note(image), format_note(image, dst, keep_exif))
                 result = FileResult(src, dst, RESTORED, range=report,
                                     seconds=time.perf_counter() - start,
                                     note="; ".join(n for n in notes if n))
@@ -322,6 +336,23 @@ def restore_files(
         yield BatchProgress(index, count, src, Progress(1, 1), result)
     results += [FileResult(src, dst, CANCELLED) for src, dst in pairs[len(results):]]
     return results
+
+
+def _tiles_that_fit(model: DRCNet, shape: tuple[int, ...], tiles: TileConfig
+                    ) -> tuple[TileConfig, str]:
+    """``tiles``, or tiles smaller than an image of ``shape`` that one pass would not fit in
+    the free memory, with a note saying so."""
+    h, w = shape[:2]
+    if not one_pass(h, w, tiles.tile):
+        return tiles, ""
+    problem = one_pass_memory_problem(getattr(getattr(model, "config", None), "wf", 16), h, w,
+                                      model_device(model).type)
+    if problem is None:
+        return tiles, ""
+    tile = default_tile(model)
+    tile = tile if not one_pass(h, w, tile) else max(MIN_TILE, max(h, w) // 2)
+    return (replace(tiles, tile=tile, overlap=overlap_for(tile)),
+            f"{problem}, so it was restored in {tile}-px tiles")
 
 
 def summary(results: Sequence[FileResult]) -> str:

@@ -225,7 +225,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             try:
                 m = build_model(spec.path)
             except DRCNetError as exc:  # one damaged file: the others are still listed
-                print(f"  {task} [{variant}]: {spec.path.name}: unusable: {exc}")
+                print(f"  {task} [{variant}]: unusable: {exc}")
                 continue
             params = count_params(m)
             with torch.device("meta"):

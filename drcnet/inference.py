@@ -152,8 +152,10 @@ def check_image_array(rgb: np.ndarray) -> None:
                          "them over the whole tile")
     if lo < SCALE_LIMITS[0] or hi > SCALE_LIMITS[1]:
         scale = " (values from 0 to 255: divide by 255)" if hi > 2 else ""
-        raise UsageError(f"expected values in [0, 1], got {lo:g} to {hi:g}{scale}; "
-                         "np.clip(rgb, 0, 1) brings a little overshoot back")
+        raise UsageError(f"expected values in [0, 1], got {lo:g} to {hi:g}{scale}")
+    if lo < -0.5 and float((rgb < -0.05).mean()) > 0.25:  # Normalize(0.5, 0.5)'s scale
+        raise UsageError(f"expected values in [0, 1], got {lo:g} to {hi:g}, a quarter of them "
+                         "below 0: an image scaled to [-1, 1]? Use (rgb + 1) / 2")
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -559,8 +561,8 @@ def one_pass_memory_problem(wf: int, h: int, w: int, device: str = "cpu") -> str
     need = ONE_PASS_BYTES_PER_PIXEL * max(1.0, wf / 16) * h * w
     if free is None or need <= 0.9 * free:
         return None
-    return (f"a one pass over this {w}×{h} image needs about {need / 2**30:.1f} GB of memory "
-            f"and {free / 2**30:.1f} GB are free")
+    return (f"a one pass over this {w}×{h} image needs about {need / 2**30:.2g} GB of memory "
+            f"and {free / 2**30:.2g} GB are free")
 
 
 def check_one_pass_memory(model: DRCNet, h: int, w: int) -> None:
@@ -573,8 +575,8 @@ def check_one_pass_memory(model: DRCNet, h: int, w: int) -> None:
     wf = getattr(getattr(model, "config", None), "wf", 16)
     problem = one_pass_memory_problem(wf, h, w, model_device(model).type)
     if problem is not None:
-        raise DRCNetError(f"{problem}: restore it in tiles (a tile size such as "
-                          f"{default_tile(model)}, not 0)")
+        raise DRCNetError(f"{problem}: restore it in tiles smaller than the image (such as "
+                          f"{default_tile(model)} px)")
 
 
 def restore_tiled(

@@ -17,7 +17,13 @@ import torch
 from .devices import resolve_device, resolve_precision
 from .errors import NoWeightsError, WeightsError, WeightsNameError
 from .network import DRCNet, ModelConfig
-from .weights import WEIGHT_SUFFIXES, build_model, config_from_metadata, read_metadata
+from .weights import (
+    WEIGHT_SUFFIXES,
+    build_model,
+    config_from_metadata,
+    file_problem,
+    read_metadata,
+)
 
 TASKS = ("derain", "denoise", "deblur")
 VARIANTS = ("default", "noea", "gaussian")
@@ -122,10 +128,8 @@ def check_weight_file(path: str | os.PathLike[str]) -> str | None:
         WeightsError: saying which.
     """
     p = Path(path)
-    if not p.is_file():
-        raise WeightsError(f"{p} does not exist" if not p.exists() else
-                           f"{p} is a folder, not a weight file" if p.is_dir() else
-                           f"{p} is not a regular file")
+    if (problem := file_problem(p)) is not None:
+        raise WeightsError(problem)
     if p.suffix.lower() not in WEIGHT_SUFFIXES:
         raise WeightsError(f"{p.name} is not a weight file (one of {', '.join(WEIGHT_SUFFIXES)})")
     config_from_metadata(read_metadata(p))
@@ -164,7 +168,7 @@ def load_model(
             )
         weights = spec.path
     else:
-        trained_for = trained_task(weights) if Path(weights).is_file() else None
+        trained_for = trained_task(weights) if file_problem(Path(weights)) is None else None
         if trained_for is not None and trained_for != task:
             raise WeightsError(f"{Path(weights).name} was trained for {trained_for}, not "
                                f"{task}; use it for {trained_for}")

@@ -137,7 +137,9 @@ def file_problem(p: Path) -> str | None:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return f"{p} is a symbolic link that loops"
-        return f"{p} is a symbolic link to nothing" if p.is_symlink() else f"{p} does not exist"
+        if exc.errno != errno.ENOENT:  # a name too long, no permission on a folder, …
+            return f"cannot read {p}: {exc.strerror or exc}"
+        return f"{p} is a symbolic link to nothing" if os.path.islink(p) else f"{p} does not exist"
     if stat.S_ISDIR(st.st_mode):
         return f"{p} is a folder, not a weight file"
     if not stat.S_ISREG(st.st_mode):
@@ -274,7 +276,7 @@ def config_from_metadata(meta: dict[str, str]) -> ModelConfig | None:
 
 
 # Sizes a DRCNet weight file may ask for; beyond them it is damaged or hostile.
-CONFIG_LIMITS = (("wf", 8, 1024), ("depth", 1, 8), ("in_ch", 1, 16))
+CONFIG_LIMITS = (("wf", 8, 1024), ("depth", 1, 8), ("in_ch", 1, 16))  # (depth 1: said below)
 CROP_RANGE = (16, 4096)  # training crops a file may record (they become the default tile)
 
 
@@ -327,8 +329,9 @@ def build_model(
     for key, v in state.items():  # NaN weights had given NaN outputs, blamed on each image
         if not v.is_floating_point():
             raise WeightsError(f"{name} stores {key} as {v.dtype}, not floating point")
-        if not torch.isfinite(v).all():
-            raise WeightsError(f"{name} holds NaN or infinite values in {key}")
+        if v.numel() and not all(map(math.isfinite, (float(m) for m in torch.aminmax(v)))):
+            raise WeightsError(f"{name} holds NaN or infinite values in {key}")  # (aminmax:
+            # NaN and inf carry through it, 5× faster than isfinite on a 300 MB file)
     # The shapes first, on meta tensors (no memory): a network built before the check could
     # be far larger than the file, and torch's size mismatch is a multi-line RuntimeError.
     try:

@@ -333,3 +333,28 @@ def test_a_folder_is_listed_in_the_background(make_window, picture, tmp_path, ma
     gate3.release()
     qtbot.waitUntil(lambda: w.jobs.pending() == 0, timeout=10000)
     assert dlg.file_list.count() == 0 and dlg.scanning()  # untouched since the close
+
+
+def test_restore_files_tiles_a_file_a_whole_pass_would_not_fit(make_window, image_path,
+                                                               open_settled, picture, tmp_path,
+                                                               qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """Tile "whole image" was decided from the open image: a larger file in the batch failed
+    ("restore it in tiles"), with no tile to change in the dialog."""
+    import drcnet.inference
+
+    w = make_window()
+    w.controls.set_run(256, 0, True)
+    open_settled(w, image_path)  # 96×72: fits
+    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: 100 * 2**20)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    picture(folder / "b.png", 400, 300)  # 0.12 MP: about 160 MB in one pass
+    dlg = w.make_batch_dialog()
+    assert added(dlg, qtbot, [folder])
+    finished: list[bool] = []
+    w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
+    assert dlg.start()
+    qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+    assert dlg.status.text() == "Done: 1 of 1 restored"
+    assert "so it was restored in 256-px tiles" in dlg.log.toPlainText()
+    dlg.done(0)

@@ -575,3 +575,15 @@ def test_a_name_in_a_format_studio_does_not_write_is_refused(qtbot, tmp_path, bo
     assert dlg.result() != dlg.DialogCode.Accepted
     dlg.path_edit.setText("shot.v2")
     assert dlg.path().name == "shot.v2.png"
+
+
+def test_choosing_a_format_after_a_gif_name_replaces_its_extension(qtbot, tmp_path) -> None:  # noqa: ANN001
+    """Refused, "x.gif" then became x.gif.jpg when the user chose JPEG as the box said."""
+    from app.export_dialog import ExportDialog
+
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    dlg.path_edit.setText("x.gif")
+    dlg._on_typed("x.gif")
+    dlg.format_combo.setCurrentIndex(dlg.format_combo.findData("jpeg"))
+    assert Path(dlg.path_edit.text()).name == "x.jpg"

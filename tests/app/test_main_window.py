@@ -1605,6 +1605,10 @@ def test_a_whole_image_pass_that_would_not_fit_is_restored_in_tiles(
     w.controls.t_slider.setValue(w.controls.t_slider.value() - 3)  # again, in tiles, no box
     qtbot.waitUntil(lambda: w.is_settled() and w._full_current(), timeout=30000)
     assert w.full.tiles.tile == DEFAULT_TILE
+    assert "tile 256" in w.run_label.text()  # what runs, not "whole image"
+    w.controls.set_run(256, 512, True)  # a tile as large as the image: one pass too
+    qtbot.waitUntil(lambda: w.is_settled() and w._full_current(), timeout=30000)
+    assert w.full.tiles.tile == DEFAULT_TILE
 
 
 def test_cancelling_a_restore_not_yet_started_says_it_is_cancelled(

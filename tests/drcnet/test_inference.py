@@ -398,3 +398,12 @@ def test_a_little_overshoot_runs_as_before(model) -> None:  # noqa: ANN001
     rgb[0, 0], rgb[1, 1] = -0.29, 1.09
     out = run(restore_tiled(model, rgb))
     assert out.shape == rgb.shape and np.isfinite(out).all()
+
+
+def test_an_image_scaled_to_minus_one_one_is_refused(model) -> None:  # noqa: ANN001
+    """Normalize(0.5, 0.5)'s [-1, 1] was restored as if it were [0, 1]."""
+    from drcnet.errors import UsageError
+
+    rgb = np.linspace(0, 1, 40 * 50 * 3, dtype=np.float32).reshape(40, 50, 3)
+    with pytest.raises(UsageError, match=r"scaled to \[-1, 1\]"):
+        run(restore_tiled(model, rgb * 2 - 1))
