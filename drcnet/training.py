@@ -175,6 +175,11 @@ class TrainConfig:
                 raise UsageError(f"{key} must be >= 0, got {getattr(self, key)}")
         if not self.lr > 0:
             raise UsageError(f"lr must be > 0, got {self.lr}")
+        # What the loader takes (drcnet.weights.CONFIG_LIMITS, CROP_RANGE): a run past them
+        # wrote files that were then refused, or whose crop was ignored.
+        for key, low, high in (("wf", 8, 1024), ("depth", 2, 8), ("crop", 16, 4096)):
+            if not low <= getattr(self, key) <= high:
+                raise UsageError(f"{key} must be {low} to {high}, got {getattr(self, key)}")
         if self.cr == "off":  # as a user says it (YAML's off reaches here as "off" too)
             object.__setattr__(self, "cr", "none")
         if self.cr not in ("none", "intra", "extra"):

@@ -389,6 +389,17 @@ def test_lowfreq_term_trains_and_is_recorded(corpus: Path, tmp_path: Path) -> No
         cfg.with_overrides(["lowfreq=-0.5"])
 
 
+@pytest.mark.parametrize(("key", "value"), [("wf", 2048), ("depth", 9), ("depth", 1),
+                                            ("crop", 8), ("crop", 8192)])
+def test_sizes_the_loader_would_refuse_are_refused_before_training(key: str, value: int) -> None:
+    """A run with depth 9 or wf 2048 wrote files the loader refuses; a crop of 8192 one whose
+    crop it ignores."""
+    from drcnet.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"{key} must be"):
+        TrainConfig(task="denoise", **{key: value})
+
+
 def test_gaussian_variant_is_denoise_only() -> None:
     assert TrainConfig(task="denoise", variant="gaussian").weight_name == "denoise-gaussian"
     with pytest.raises(DRCNetError, match="only for denoise"):
