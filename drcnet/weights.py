@@ -317,6 +317,13 @@ def build_model(
     The configuration comes from ``config``, else the file's metadata, else the shapes;
     ``model.train_crop`` from the metadata's training config; ``model.activation_limit``
     from :func:`drcnet.range_check.activation_limit`.
+
+    Raises:
+        WeightsError: the file cannot be read (:func:`load_state_dict`), asks for sizes
+            beyond :data:`CONFIG_LIMITS`, holds tensors that are not finite floats, or its
+            tensors do not fit the network its configuration names (checked on meta
+            tensors, before a network is built).
+        UnsafeCheckpointError: a pickle that would run code.
     """
     state = load_state_dict(path)
     meta = read_metadata(path)
