@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import hashlib
+import io
 import json
 import math
 import os
@@ -171,9 +172,16 @@ def _is_pickle(p: Path) -> bool:
                 raw = z.read(name)
         except (zipfile.BadZipFile, StopIteration, OSError, KeyError):
             return False
+    # The old (non-zip) torch.save format is five pickles in a row (magic number, protocol,
+    # system info, the object, its storages' keys), then raw storage bytes: each must parse
+    # (reading only the first had called a damaged one "would run code").
+    stream = io.BytesIO(raw)
     try:
-        for _ in pickletools.genops(raw):
-            pass
+        for _ in range(5):
+            for _ in pickletools.genops(stream):
+                pass
+            if stream.tell() >= len(raw):
+                break
     except Exception:  # noqa: BLE001 (any parse failure means: not a pickle)
         return False
     return True

@@ -495,3 +495,15 @@ def test_a_pickle_is_called_unsafe_or_damaged_by_what_it_is(tmp_path) -> None:  
     with pytest.raises(WeightsError, match="damaged") as err:
         load_state_dict(junk)
     assert "weights_only" not in str(err.value)
+
+
+def test_a_damaged_old_format_checkpoint_is_damaged_not_unsafe(tmp_path) -> None:  # noqa: ANN001
+    """Only the first of its five pickles (the magic number) had been parsed."""
+    full = tmp_path / "old.pth"
+    torch.save(DRCNet(wf=8, depth=2).state_dict(), full, _use_new_zipfile_serialization=False)
+    raw = bytearray(full.read_bytes())
+    raw[167] = 0x67  # an opcode weights_only does not know, in a later pickle
+    (tmp_path / "bad.pth").write_bytes(bytes(raw))
+    with pytest.raises(WeightsError, match="damaged"):
+        load_state_dict(tmp_path / "bad.pth")
+    assert load_state_dict(full)  # the intact one still loads
