@@ -10,20 +10,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from drcnet.console import missing_text  # torch-free, as drcnet's own entry
+
 EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .main import main as studio_main
-        from .main import missing_text
     except KeyboardInterrupt:
         print("drcnet-studio: error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except ModuleNotFoundError as exc:
-        print(f"drcnet-studio: error: the package providing '{exc.name}' is not installed; "
-              "run pip install -e . (from the project's folder) in the environment you run "
-              "this from", file=sys.stderr)
+        print(f"drcnet-studio: error: {missing_text(exc)}", file=sys.stderr)
         return 1
     try:
         return studio_main(argv)

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from drcnet.console import missing_text
 from drcnet.registry import RESOURCES, TASKS, VARIANT_TASKS, VARIANTS, has_variant, task_note
 
 SAMPLES_DIR = RESOURCES / "samples"
@@ -173,12 +174,6 @@ def apply_theme(app: object) -> None:
         "QToolBar { spacing: 4px; }"
         "QToolButton:checked { background: #4c5261; border-radius: 3px; }"
         "QStatusBar QLabel { padding: 0 6px; }")
-
-
-def missing_text(exc: ModuleNotFoundError) -> str:
-    """What to say when a dependency is not installed."""
-    return (f"the package providing '{exc.name}' is not installed; run pip install -e . "
-            "(from the project's folder) in the environment you run this from")
 
 
 def _has_display(screenshot: bool) -> bool:

@@ -88,14 +88,13 @@ from drcnet.imageio import (
 )
 from drcnet.inference import (
     DEFAULT_TILE,
-    MIN_TILE,
     AreaDone,
     Box,
     TileConfig,
     apply_strength,
     one_pass,
-    one_pass_memory_problem,
     overlap_for,
+    tile_that_fits,
 )
 from drcnet.metrics import SSIM_WINDOW, psnr, ssim
 from drcnet.range_check import RangeReport, flagged_boxes
@@ -352,7 +351,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._dropped_export = ""  # a notice for the next "model ready" message
         self._ready_note = ""  # likewise: an opened weight file names no task we have, …
         self._notice = ("", -math.inf)  # the status bar's last notice and until when it stands
-        self._one_pass_checked: tuple[object, str | None] = (None, None)  # _one_pass_problem
+        self._one_pass_checked: tuple[object, int | None] = (None, None)  # _one_pass_fallback
         self._device_kept = ""  # a remembered device not here now: kept for the next start
         self._weights_serial = 0  # the latest Open Weights (an earlier one's check is stale)
         # key → (PSNR, SSIM, note), or the reason it could not be scored
@@ -1788,34 +1787,27 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _tiles(self) -> TileConfig:
         tile = self.controls.tile()
-        if self.image is not None and one_pass(*self.image.rgb.shape[:2], tile) \
-                and self._one_pass_problem():  # would be refused: tiles that cut it up
-            tile = self._fallback_tile()
+        if self.image is not None and one_pass(*self.image.rgb.shape[:2], tile):
+            tile = self._one_pass_fallback() or tile  # would be refused: tiles that cut it up
         return TileConfig(tile=tile, overlap=overlap_for(tile), ensemble=self.controls.ensemble(),
                           repair=self.controls.repair())
 
-    def _fallback_tile(self) -> int:
-        """The tile for an image one pass over which would not fit: the training crop, or
-        smaller where the image is not larger than it (else it would be one pass again)."""
-        h, w = self.image.rgb.shape[:2]
-        crop = (self.info.train_crop if self.info is not None else None) or DEFAULT_TILE
-        return crop if not one_pass(h, w, crop) else max(MIN_TILE, max(h, w) // 2)
-
-    def _one_pass_problem(self) -> str | None:
-        """Why a one pass over the open image (Tile: whole image, or one as large) would not
-        fit in the free memory, or None; asked once per image, model and device, and said
-        once in the status bar. The core refuses such a pass, and the GUI restored it again
-        on every knob move, each time with an error box; it restores in tiles instead."""
+    def _one_pass_fallback(self) -> int | None:
+        """The tile to use instead of one pass over the open image (Tile: whole image, or
+        one as large) when that would not fit in the free memory (drcnet.inference.
+        tile_that_fits), or None; asked once per image, model and device, and said once in
+        the status bar. The core refuses such a pass, and the GUI restored it again on every
+        knob move, each time with an error box; it restores in tiles instead."""
         if self.image is None or self.info is None:
             return None
         h, w = self.image.rgb.shape[:2]
         key = (self._image_serial, self.info.device, self.info.wf, h, w)
         if self._one_pass_checked[0] != key:
-            problem = one_pass_memory_problem(self.info.wf, h, w, self.info.device)
-            self._one_pass_checked = (key, problem)
+            tile, problem = tile_that_fits(h, w, 0, self.info.wf, self.info.device,
+                                           self.info.train_crop or DEFAULT_TILE)
+            self._one_pass_checked = (key, tile if problem else None)
             if problem is not None:
-                self.notice(f"{problem}, so it is restored in {self._fallback_tile()}-px "
-                            "tiles", 10000)
+                self.notice(f"{problem}, so it is restored in {tile}-px tiles", 10000)
         return self._one_pass_checked[1]
 
     def _same_output(self, tiles: TileConfig) -> bool:

@@ -33,7 +33,6 @@ from .imageio import (
     write_image,
 )
 from .inference import (
-    MIN_TILE,
     Progress,
     TileConfig,
     TilePeak,
@@ -41,11 +40,10 @@ from .inference import (
     check_strength,
     default_tile,
     model_device,
-    one_pass,
-    one_pass_memory_problem,
     overlap_for,
     relay,
     restore_tiled,
+    tile_that_fits,
 )
 from .network import DRCNet
 from .range_check import RangeReport, check_peaks
@@ -342,15 +340,11 @@ def _tiles_that_fit(model: DRCNet, shape: tuple[int, ...], tiles: TileConfig
                     ) -> tuple[TileConfig, str]:
     """``tiles``, or tiles smaller than an image of ``shape`` that one pass would not fit in
     the free memory, with a note saying so."""
-    h, w = shape[:2]
-    if not one_pass(h, w, tiles.tile):
-        return tiles, ""
-    problem = one_pass_memory_problem(getattr(getattr(model, "config", None), "wf", 16), h, w,
-                                      model_device(model).type)
+    tile, problem = tile_that_fits(*shape[:2], tiles.tile,
+                                   getattr(getattr(model, "config", None), "wf", 16),
+                                   model_device(model).type, default_tile(model))
     if problem is None:
         return tiles, ""
-    tile = default_tile(model)
-    tile = tile if not one_pass(h, w, tile) else max(MIN_TILE, max(h, w) // 2)
     return (replace(tiles, tile=tile, overlap=overlap_for(tile)),
             f"{problem}, so it was restored in {tile}-px tiles")
 

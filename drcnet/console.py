@@ -12,6 +12,12 @@ import sys
 EXIT_INTERRUPTED = 130
 
 
+def missing_text(exc: ModuleNotFoundError) -> str:
+    """What ``drcnet`` and ``drcnet-studio`` say when a dependency is not installed."""
+    return (f"the package providing '{exc.name}' is not installed; run pip install -e . "
+            "(from the project's folder) in the environment you run this from")
+
+
 def main() -> int:
     try:
         from .cli import main as cli_main
@@ -19,9 +25,7 @@ def main() -> int:
         print("drcnet: error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except ModuleNotFoundError as exc:  # a dependency not installed: one line, not a trace
-        print(f"drcnet: error: the package providing '{exc.name}' is not installed; run pip "
-              "install -e . (from the project's folder) in the environment you run this from",
-              file=sys.stderr)
+        print(f"drcnet: error: {missing_text(exc)}", file=sys.stderr)
         return 1
     return cli_main()
 

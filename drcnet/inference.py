@@ -565,6 +565,20 @@ def one_pass_memory_problem(wf: int, h: int, w: int, device: str = "cpu") -> str
             f"and {free / 2**30:.2g} GB are free")
 
 
+def tile_that_fits(h: int, w: int, tile: int, wf: int, device: str, crop: int
+                   ) -> tuple[int, str | None]:
+    """``tile``, or, where it means one pass over an ``h``×``w`` image (0, or a tile as
+    large) that would not fit in the free memory (:func:`one_pass_memory_problem`), a tile
+    that cuts the image up: ``crop`` (the training crop), or half the image's longer side
+    where the crop covers it; with why, or None when ``tile`` stands."""
+    if not one_pass(h, w, tile):
+        return tile, None
+    problem = one_pass_memory_problem(wf, h, w, device)
+    if problem is None:
+        return tile, None
+    return (crop if not one_pass(h, w, crop) else max(MIN_TILE, max(h, w) // 2)), problem
+
+
 def check_one_pass_memory(model: DRCNet, h: int, w: int) -> None:
     """Refuse a one-pass CPU restore that would not fit in the memory free now (the system's
     out-of-memory killer would end the process without a word).
@@ -623,8 +637,6 @@ def restore_tiled(
     """
     check_image_array(rgb)
     tile, overlap = tiles.tile, tiles.overlap
-    if one_pass(*rgb.shape[:2], tile):
-        check_one_pass_memory(model, *rgb.shape[:2])
     batch = tiles.batch or auto_tile_batch(model_device(model))
     while True:
         try:
@@ -700,7 +712,8 @@ def _restore_tiled(
             peaks.extend(found)
         return outs
 
-    if one_pass(h, w, tile):
+    if one_pass(h, w, tile):  # the one place every path decides it: checked here
+        check_one_pass_memory(model, h, w)
         src = recolour(rgb[None], [(0, 0)], undo=False)
         out = yield from relay(
             _view_passes(model, src, ensemble, cancel, probe),
@@ -804,7 +817,7 @@ def restore_area(
         UsageError: ``box`` has no pixel in the image, or ``rgb`` is not an H×W×3 image in
             [0, 1] (:func:`check_image_array`).
     """
-    check_image_array(rgb)
+    check_image_array(rgb)  # (restore_tiled, below, checks it again: a few ms)
     h, w = rgb.shape[:2]
     area = clip_box(box, h, w)
     if area is None:
