@@ -339,13 +339,15 @@ class ImageCanvas(QWidget):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
 
-    def _smooth(self, pm: QPixmap | None, s: float) -> bool:
-        """Whether to draw ``pm`` (None: a map overlay) smoothly at zoom ``s``: when shrinking
-        or mildly enlarging; crisp pixels when peeping at 2× and up (screen pixels: on a 2×
-        display, from 100 % of the status bar), but only the image's own pixels. A preview or
-        draft, a fraction of the photo's size, stays smooth, or its pixels would show as
-        blocks like a tiling failure."""
-        if pm is not None and pm.width() < self.image_size.width():
+    def _smooth(self, pm: QPixmap | None, s: float, width: float | None = None) -> bool:
+        """Whether to draw ``pm`` (None: a map overlay), which covers ``width`` image pixels
+        (the whole image's by default), smoothly at zoom ``s``: when shrinking or mildly
+        enlarging; crisp pixels when peeping at 2× and up (screen pixels: on a 2× display,
+        from 100 % of the status bar), but only the image's own pixels. A preview or draft,
+        a fraction of the photo's size, stays smooth, or its pixels would show as blocks
+        like a tiling failure."""
+        full = self.image_size.width() if width is None else width
+        if pm is not None and pm.width() < full:
             return True
         return s * self.devicePixelRatioF() < 2.0
 
@@ -378,9 +380,8 @@ class ImageCanvas(QWidget):
                       area.height() * s)
         if pm.hasAlphaChannel():  # over the checkerboard, as the whole result, not the layer
             p.fillRect(rect, checker_brush())
-        # A full-resolution piece: crisp from 2× as the photo (its width is the area's).
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
-                        pm.width() < area.width() or s * self.devicePixelRatioF() < 2.0)
+                        self._smooth(pm, s, area.width()))  # a piece: its area's pixels
         p.drawPixmap(rect, pm, QRectF(pm.rect()))
         p.restore()
 
