@@ -344,31 +344,35 @@ def match_pairs(root: PathLike, layout: str) -> tuple[list[tuple[Path, Path]], l
         raise DRCNetError(f"data folder {root} does not exist")
     dirs = sorted(d for d in [root, *root.rglob("*")]
                   if d.is_dir() and d.name == inp_name and not _hidden(d, root))
+    # input/ inside another input/ is a subfolder of the outer one, not a set of its own
+    dirs = [d for d in dirs if not any(o in d.parents for o in dirs)]
     pairs: list[tuple[Path, Path]] = []
     unpaired: list[Path] = []  # inputs with no target of the same name (stem)
     n_targets = 0
 
-    def images(folder: Path) -> list[Path]:
-        found = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+    def images(folder: Path) -> dict[str, Path]:
+        """The folder's images, subfolders included, by relative path without suffix."""
+        found = sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p, folder)
                        and p.suffix.lower() in IMAGE_EXTENSIONS)
         stems: dict[str, Path] = {}
         for p in found:  # 6.png and 6.jpg: which is 6's partner? (it had been file order)
-            if p.stem in stems:
-                raise DRCNetError(f"{stems[p.stem]} and {p.name} have the same name, so "
+            key = p.relative_to(folder).with_suffix("").as_posix()
+            if key in stems:
+                raise DRCNetError(f"{stems[key]} and {p.name} have the same name, so "
                                   "which one pairs is unclear: keep one of them")
-            stems[p.stem] = p
-        return found
+            stems[key] = p
+        return stems
 
     for d in dirs:
         tgt = next((d.parent / n for n in (tgt_name, *TARGET_ALIASES.get(layout, ()))
                     if (d.parent / n).is_dir()), None)
         if tgt is None:
             continue
-        targets = {p.stem: p for p in images(tgt)}
+        targets = images(tgt)
         n_targets += len(targets)
-        for p in images(d):
-            if p.stem in targets:
-                pairs.append((p, targets[p.stem]))
+        for key, p in images(d).items():
+            if key in targets:
+                pairs.append((p, targets[key]))
             else:
                 unpaired.append(p)
     if not pairs:
@@ -386,7 +390,13 @@ def unpaired_note(unpaired: Sequence[Path], layout: str) -> str:
     if not unpaired:
         return ""
     inp_name, tgt_name = LAYOUTS[layout]
-    names = ", ".join(p.name for p in unpaired[:3]) + (" …" if len(unpaired) > 3 else "")
+
+    def name(p: Path) -> str:  # relative to its input folder: s2/lone.png
+        parts = p.parts
+        at = max((i for i, part in enumerate(parts[:-1]) if part == inp_name), default=-1)
+        return "/".join(parts[at + 1:])
+
+    names = ", ".join(name(p) for p in unpaired[:3]) + (" …" if len(unpaired) > 3 else "")
     return (f"{len(unpaired)} image(s) in {inp_name}/ have no target of the same name in "
             f"{tgt_name}/ and are left out: {names}")
 

@@ -13,6 +13,7 @@ from drcnet.datasets import (
     ValidationSet,
     _mirror_to,
     list_images,
+    match_pairs,
     small_note,
     unpaired_note,
 )
@@ -187,3 +188,27 @@ def test_a_worker_s_error_reaches_the_user_as_its_last_line() -> None:
             "drcnet.errors.DRCNetError: a.png (64×48) and b.png (32×32) differ in size\n")
     assert _worker_message(text) == "a.png (64×48) and b.png (32×32) differ in size"
     assert _worker_message("plain message") == "plain message"
+
+
+def test_pairs_in_subfolders_pair_by_relative_path(tmp_path: Path, make_photo: PhotoMaker) -> None:
+    """input/scene1/1.png pairs with target/scene1/1.png; such files had been left out
+    without a word, and a set held only in subfolders found no pairs."""
+    root = tmp_path / "rain"
+    make_photo(root / "input" / "1.png", 40, 48, 1)
+    make_photo(root / "target" / "1.png", 40, 48, 2)
+    for scene in ("s1", "s2"):
+        make_photo(root / "input" / scene / "1.png", 40, 48, 3)
+        make_photo(root / "target" / scene / "1.png", 40, 48, 4)
+    make_photo(root / "input" / "s2" / "lone.png", 40, 48, 5)
+    make_photo(root / "input" / ".hidden" / "1.png", 40, 48, 6)
+    make_photo(root / "target" / ".hidden" / "1.png", 40, 48, 6)
+    pairs, unpaired = match_pairs(root, "rain13k")
+    rel = sorted((p.relative_to(root).as_posix(), q.relative_to(root).as_posix())
+                 for p, q in pairs)
+    assert rel == [("input/1.png", "target/1.png"), ("input/s1/1.png", "target/s1/1.png"),
+                   ("input/s2/1.png", "target/s2/1.png")]
+    assert unpaired == [root / "input" / "s2" / "lone.png"]
+    assert unpaired_note(unpaired, "rain13k").endswith("left out: s2/lone.png")
+    make_photo(root / "target" / "s1" / "1.jpg", 40, 48, 7)  # which is s1/1's target?
+    with pytest.raises(DRCNetError, match=r"s1/1\.jpg and 1\.png have the same name"):
+        match_pairs(root, "rain13k")
