@@ -125,7 +125,7 @@ def test_an_unticked_box_stands_out_on_the_dark_theme(qtbot) -> None:  # noqa: A
     from PySide6.QtGui import QColor, QPalette
     from PySide6.QtWidgets import QCheckBox, QRadioButton, QStyleFactory
 
-    from app.main import outlined_style
+    from app.main import INDICATOR_EDGE, outlined_style
 
     dark = QPalette()
     for role, colour in ((QPalette.ColorRole.Window, "#2b2d31"),
@@ -148,6 +148,22 @@ def test_an_unticked_box_stands_out_on_the_dark_theme(qtbot) -> None:  # noqa: A
 
     assert brightest_edge(QStyleFactory.create("Fusion")) < 70  # the premise: hardly seen
     assert brightest_edge(outlined_style()) > 120
+    # the figures app.main states, as WCAG 2 computes them
+    assert round(contrast_ratio("#1e1f22", "#2b2d31"), 1) == 1.2
+    assert round(contrast_ratio(INDICATOR_EDGE, "#2b2d31"), 1) == 4.3  # WCAG 1.4.11 asks 3
+    assert round(contrast_ratio(INDICATOR_EDGE, "#1e1f22"), 1) == 5.1
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2's contrast ratio of two ``#rrggbb`` colours."""
+
+    def luminance(colour: str) -> float:
+        c = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def test_a_screenshot_with_no_sample_fails_before_any_window(
