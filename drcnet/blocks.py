@@ -49,8 +49,9 @@ class BlockMaps:
 
 def full_precision(x: torch.Tensor) -> contextlib.AbstractContextManager:
     """Autocast off on ``x``'s device (for statistics that must stay float32 under fp16 or
-    bf16 autocast: a sum over a 256×256 map of fp16 values overflows)."""
-    if x.device.type in ("cuda", "cpu"):
+    bf16 autocast: a sum over a 256×256 map of fp16 values overflows). On every device
+    type that has autocast: on Apple's ``mps`` too, where fp16 sums had overflowed to NaN."""
+    if torch.amp.is_autocast_available(x.device.type):
         return torch.autocast(x.device.type, enabled=False)
     return contextlib.nullcontext()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from drcnet.blocks import EnergyAttention, energy_attention, region_normalize
+from drcnet.blocks import EnergyAttention, energy_attention, full_precision, region_normalize
 
 
 def test_energy_attention_formula() -> None:
@@ -83,3 +83,16 @@ def test_self_aware_affine_matches_separate_convolutions() -> None:
     m, gamma, beta = sa(x)
     assert torch.allclose(gamma, sa.gamma(m), atol=1e-6)
     assert torch.allclose(beta, sa.beta(m), atol=1e-6)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda", "mps"])
+def test_statistics_leave_autocast_on_every_device_that_has_it(device: str) -> None:
+    """On ``mps`` the region norm's sums had stayed in fp16 under --precision fp16 and
+    overflowed to NaN (no MPS here: the device is only named)."""
+
+    class Named:  # stands for a tensor on ``device``
+        def __init__(self) -> None:
+            self.device = torch.device(device)
+
+    ctx = full_precision(Named())  # type: ignore[arg-type]
+    assert isinstance(ctx, torch.autocast) and ctx.device == device and not ctx._enabled
