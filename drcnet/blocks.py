@@ -125,21 +125,55 @@ def _region_normalize(x: torch.Tensor, mask: torch.Tensor, eps: float) -> torch.
     return (d * factor).reshape(b, c, h, w)
 
 
+# Parameters a weight file may lack: files written before the spatial filter had its
+# per-channel scale and shift load with them at 1 and 0, which computes what they computed.
+OPTIONAL_KEYS = ("spatial_filter.norm_weight", "spatial_filter.norm_bias")
+
+
+def is_optional_key(key: str) -> bool:
+    """Whether a state-dict key may be missing from a weight file (:data:`OPTIONAL_KEYS`)."""
+    return key.endswith(OPTIONAL_KEYS)
+
+
 class SpatialFilter(nn.Module):
     """Spatial filter branch: learnable region normalisation with threshold ``t``.
 
-    Returns the modulated features plus the self-aware map and binary mask it used.
+    Each region's normalisation has the reference's per-channel scale and shift
+    (``RN_binarylabel.bn_norm``, an affine ``InstanceNorm2d``): region ``R`` gives
+    ``(norm_R(x) · w + b) · sqrt(A_R/N)`` everywhere (outside ``R`` its filled map normalises
+    to 0, leaving ``b``), and the two regions' results are summed. Returns the modulated
+    features plus the self-aware map and binary mask it used.
+
+    Args:
+        channels: the channels it normalises (half the block's).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
         self.self_aware = SelfAwareAffine()
+        self.norm_weight = nn.Parameter(torch.ones(channels))
+        self.norm_bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         m, gamma, beta = self.self_aware(x)
         mask = (m.detach() >= t).to(x.dtype)
         out = region_normalize(x, mask)
+        with full_precision(out):
+            n = mask.shape[-2] * mask.shape[-1]
+            area = mask.float().sum(dim=(2, 3), keepdim=True)  # B×1×1×1
+            # An empty region counts as one pixel, as the reference's Sr[Sr == 0] = 1 does.
+            shift = (area.clamp_min(1.0) / n).sqrt() + ((n - area).clamp_min(1.0) / n).sqrt()
+            w = self.norm_weight.float().view(1, -1, 1, 1)
+            b = self.norm_bias.float().view(1, -1, 1, 1)
+            out = torch.addcmul(b * shift, out, w)
         return out * (1.0 + gamma) + beta, m, mask
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # noqa: ANN001
+        if prefix + "norm_weight" not in state_dict:  # an older file: the identity
+            state_dict[prefix + "norm_weight"] = torch.ones_like(self.norm_weight.detach())
+        if prefix + "norm_bias" not in state_dict:
+            state_dict[prefix + "norm_bias"] = torch.zeros_like(self.norm_bias.detach())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 def energy_attention(x: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,7 +226,7 @@ class DFRBlock(nn.Module):
         self.identity = nn.Conv2d(in_ch, out_ch, 1)
         self.conv_1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
         self.conv_2 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
-        self.spatial_filter = SpatialFilter()
+        self.spatial_filter = SpatialFilter((out_ch + 1) // 2)  # conv_1's first chunk
         self.energy_attention = EnergyAttention()
         self.csff_enc = nn.Conv2d(out_ch, out_ch, 3, padding=1) if csff else None
         self.csff_dec = nn.Conv2d(out_ch, out_ch, 3, padding=1) if csff else None

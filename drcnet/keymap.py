@@ -27,11 +27,14 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"\.norm\.sa\.conv1\.", ".spatial_filter.self_aware.conv."),
     (r"\.norm\.sa\.gamma_conv\.", ".spatial_filter.self_aware.gamma."),
     (r"\.norm\.sa\.beta_conv\.", ".spatial_filter.self_aware.beta."),
+    # RN_binarylabel.bn_norm: an affine InstanceNorm2d, its scale and shift learned
+    (r"\.norm\.rn\.bn_norm\.weight$", ".spatial_filter.norm_weight"),
+    (r"\.norm\.rn\.bn_norm\.bias$", ".spatial_filter.norm_bias"),
     (r"^(encoder[12]\.\d+)\.downsample\.", r"\1.down."),
 )
 
-# Buffers of the reference's parameter-free normalisation; they carry no weights.
-_DROP = re.compile(r"\.norm\.rn\.|running_mean$|running_var$|num_batches_tracked$")
+# Running statistics, which an instance norm without tracking never uses.
+_DROP = re.compile(r"running_mean$|running_var$|num_batches_tracked$")
 
 _REFERENCE_MARKERS = ("down_path_1.", "sam12.", "cat12.", "conv_01.")
 

@@ -745,7 +745,9 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
     if state_path.is_file():
         saved = torch.load(state_path, map_location="cpu", weights_only=True)
     notes: list[str] = []
-    if int(saved.get("step", -1)) == step:
+    fits = [len(g["params"]) for g in saved.get("optimizer", {}).get("param_groups", [])] == [
+        len(g["params"]) for g in opt.param_groups]  # a run from before a parameter was added
+    if int(saved.get("step", -1)) == step and fits:
         opt.load_state_dict(saved["optimizer"])
         state = saved
         was_wd = {g.get("weight_decay") for g in opt.param_groups}
@@ -759,7 +761,10 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
         # the elapsed time (the schedule's clock) and the best score come from the weight
         # files' metadata; only Adam's moments are lost.
         why = ("is missing" if not saved else
-               f"is from step {saved.get('step')}, not {step}")
+               f"is from step {saved.get('step')}, not {step}"
+               if int(saved.get("step", -1)) != step else
+               "holds moments for another set of parameters (a run from before the spatial "
+               "filter's region-norm scale and shift)")
         state = {"step": step, "elapsed_s": float(meta.get("wall_time_s", "0") or 0),
                  "skipped": int(meta.get("skipped_steps", "0") or 0)}
         best = out / "best.safetensors"

@@ -28,6 +28,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from . import keymap
+from .blocks import is_optional_key
 from .errors import DRCNetError, UnsafeCheckpointError, UsageError, WeightsError
 from .imageio import make_temp
 from .network import DRCNet, ModelConfig
@@ -356,7 +357,7 @@ def build_model(
     except ValueError as exc:
         raise WeightsError(f"{name} does not fit DRCNet: {exc}") from None
     wanted = shape.state_dict()
-    missing = [k for k in wanted if k not in state]
+    missing = [k for k in wanted if k not in state and not is_optional_key(k)]
     unexpected = [k for k in state if k not in wanted]
     if missing or unexpected:
         detail = ", ".join([*(f"missing {k}" for k in missing[:3]),
@@ -364,7 +365,7 @@ def build_model(
         raise WeightsError(f"{name} does not fit DRCNet(wf={cfg.wf}, depth={cfg.depth}): "
                            f"{detail}")
     for key, v in wanted.items():
-        if state[key].shape != v.shape:
+        if key in state and state[key].shape != v.shape:
             raise WeightsError(
                 f"{name} does not fit DRCNet(wf={cfg.wf}, depth={cfg.depth}): {key} is "
                 f"{'×'.join(map(str, state[key].shape))} in the file, "

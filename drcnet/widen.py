@@ -11,6 +11,8 @@ network does to channels, so one rule covers every layer:
   ``factor``, so summing over the replicas gives the narrow sum back;
 - ``chunk(2)`` of a replicated map is the replicated halves, and ``cat`` of replicated maps
   is the replicated concatenation (the DFR block's split, the decoder's skip, ``fuse``);
+- a per-channel parameter (the spatial filter's normalisation scale and shift) of channel
+  ``j`` copies the narrow channel ``j // factor``;
 - per-channel statistics (region normalisation, energy attention) and the channel mean and
   max that the spatial filter's self-aware map and the range probe take are unchanged by
   duplicating every channel the same number of times.
@@ -30,6 +32,7 @@ import math
 import torch
 from torch import nn
 
+from .blocks import SpatialFilter
 from .errors import DRCNetError, UsageError
 from .network import DRCNet
 
@@ -74,6 +77,16 @@ def _widen_conv(narrow: nn.Module, wide: nn.Module, factor: int, noise: float,
         if narrow.bias is not None:
             b = narrow.bias.detach().float().cpu()
             wide.bias.copy_(b if out_map is None else b.index_select(0, out_map))
+
+
+def _widen_per_channel(narrow: nn.Module, wide: nn.Module, factor: int, name: str) -> None:
+    """Copy each per-channel parameter (the spatial filter's norm scale and shift) to the
+    channel's replicas."""
+    for p_name, w in wide.named_parameters(recurse=False):
+        n = getattr(narrow, p_name).detach().float().cpu()
+        index = _axis(n.shape[0], w.shape[0], factor, f"{name}.{p_name}")
+        with torch.no_grad():
+            w.copy_(n if index is None else n.index_select(0, index))
 
 
 def check_widen_args(factor: float, noise: float) -> None:
@@ -123,9 +136,12 @@ def widen(model: DRCNet, factor: int = 2, noise: float = 0.05, seed: int = 0) ->
         own = list(w_mod.parameters(recurse=False))
         if not own:
             continue
-        if not isinstance(w_mod, nn.Conv2d | nn.ConvTranspose2d):
+        if isinstance(w_mod, SpatialFilter):  # per-channel scale and shift: replicated
+            _widen_per_channel(n_mod, w_mod, factor, name)
+        elif not isinstance(w_mod, nn.Conv2d | nn.ConvTranspose2d):
             raise DRCNetError(f"{name}: no widening rule for {type(w_mod).__name__}")
-        _widen_conv(n_mod, w_mod, factor, noise, gen, name)
+        else:
+            _widen_conv(n_mod, w_mod, factor, noise, gen, name)
         covered.update(f"{name}.{p}" for p, _ in w_mod.named_parameters(recurse=False))
     missing = [p for p, _ in wide.named_parameters() if p not in covered]
     if missing:  # pragma: no cover - every parameter lives in a convolution today

@@ -96,3 +96,37 @@ def test_statistics_leave_autocast_on_every_device_that_has_it(device: str) -> N
 
     ctx = full_precision(Named())  # type: ignore[arg-type]
     assert isinstance(ctx, torch.autocast) and ctx.device == device and not ctx._enabled
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.3, 1.0])
+def test_spatial_filter_scale_and_shift_are_the_reference_instance_norms(
+        fraction: float) -> None:
+    """Each region is filled with its mean, put through an affine instance norm (the
+    reference's ``bn_norm``), rescaled by the square root of its area (an empty region
+    counts as one pixel) and the two are summed: the shift reaches every pixel."""
+    from drcnet.blocks import SpatialFilter
+
+    torch.manual_seed(4)
+    sf = SpatialFilter(6)
+    with torch.no_grad():
+        sf.norm_weight.uniform_(0.5, 2.0)
+        sf.norm_bias.uniform_(-1.0, 1.0)
+    x = torch.randn(1, 6, 16, 12) * 2 + 1
+    mask = (torch.rand(1, 1, 16, 12) < fraction).float()
+
+    class Given(torch.nn.Module):  # the self-aware map: this mask, γ = β = 0
+        def forward(self, _: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            return mask, torch.zeros_like(mask), torch.zeros_like(mask)
+
+    sf.self_aware = Given()
+    got, _, _ = sf(x, 0.5)
+    want = torch.zeros_like(x)
+    n = x.shape[-2] * x.shape[-1]
+    for region in (mask, 1 - mask):
+        area = region.sum().clamp_min(1.0)
+        mu = (x * region).sum(dim=(2, 3), keepdim=True) / area
+        filled = x * region + (1 - region) * mu
+        normed = torch.nn.functional.instance_norm(filled, weight=sf.norm_weight,
+                                                   bias=sf.norm_bias, eps=1e-5)
+        want = want + normed * torch.sqrt(area / n)
+    assert torch.allclose(got, want.detach(), atol=2e-5)

@@ -374,7 +374,7 @@ def test_no_shipped_weights_is_said_plainly(tmp_path, photo, capsys, monkeypatch
 def test_info_lists_size_and_devices(capsys) -> None:
     assert main(["info"]) == 0
     out = capsys.readouterr().out
-    assert "18.97 M parameters" in out and "124.1 G MACs" in out
+    assert "18.98 M parameters" in out and "124.1 G MACs" in out
     assert "cpu (CPU)" in out
 
 

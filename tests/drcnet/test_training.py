@@ -215,6 +215,30 @@ def test_a_missing_optimizer_state_keeps_the_clock_and_says_so(corpus: Path,
     assert state["elapsed_s"] == pytest.approx(after["elapsed_s"], abs=0.1)
 
 
+def test_a_run_from_before_the_region_norm_scale_resumes(corpus: Path, tmp_path: Path) -> None:
+    """A run written before the spatial filter had its per-channel scale and shift: its
+    weights lack them and its Adam state has fewer parameters (torch had refused it with a
+    ValueError); the weights load with them at 1 and 0 and Adam starts afresh, saying so."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    run = tmp_path / "old"
+    run_to_end(train(tiny(corpus, run, val_data="")))
+    with safe_open(str(run / "last.safetensors"), "pt") as f:
+        meta = f.metadata()
+        old = {k: f.get_tensor(k) for k in f.keys() if "norm_" not in k}
+    n_new = len(load_state_dict(run / "last.safetensors")) - len(old)
+    assert n_new > 0
+    save_file(old, str(run / "last.safetensors"), metadata=meta)
+    state = torch.load(run / "state.pt", weights_only=True)
+    group = state["optimizer"]["param_groups"][0]
+    group["params"] = group["params"][:-n_new]
+    torch.save(state, run / "state.pt")
+    records, result = collect(train(tiny(corpus, run, steps=5, val_data="")))
+    assert result.steps == 5
+    assert any("holds moments for another set of parameters" in r.message for r in records)
+
+
 def test_a_rerun_of_a_finished_run_does_not_score_it_again(corpus: Path, tmp_path: Path) -> None:
     run = tmp_path / "done"
     first = run_to_end(train(tiny(corpus, run)))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from drcnet import DRCNet, NoWeightsError, UnsafeCheckpointError, WeightsError, load_model, registry
 from drcnet.keymap import from_reference, is_reference
@@ -72,7 +73,8 @@ def _reference_layout(depth: int) -> list[str]:
                 keys += [f"{b}.{conv}.weight", f"{b}.{conv}.bias"]
             keys += [f"{b}.norm.sa.conv1.weight", f"{b}.norm.sa.gamma_conv.weight",
                      f"{b}.norm.sa.gamma_conv.bias", f"{b}.norm.sa.beta_conv.weight",
-                     f"{b}.norm.sa.beta_conv.bias"]
+                     f"{b}.norm.sa.beta_conv.bias", f"{b}.norm.rn.bn_norm.weight",
+                     f"{b}.norm.rn.bn_norm.bias"]  # bn_norm: an affine InstanceNorm2d
             if i + 1 < depth:
                 keys.append(f"{b}.downsample.weight")
                 if s == 2:
@@ -99,7 +101,6 @@ def test_reference_checkpoint_loads_through_key_map(tmp_path: Path) -> None:
     for k in ref_keys:
         (mapped,) = from_reference({k: torch.zeros(1)}).keys()
         ref[k] = torch.randn(ours[mapped].shape)
-    ref["down_path_1.0.norm.rn.bn_norm.num_batches_tracked"] = torch.tensor(0)
     assert is_reference(ref)
     assert len(ref_keys) == len(ours), "the reference layout and ours differ in size"
     path = tmp_path / "reference.pth"
@@ -109,7 +110,34 @@ def test_reference_checkpoint_loads_through_key_map(tmp_path: Path) -> None:
     assert torch.equal(model.encoder1[0].spatial_filter.self_aware.conv.weight,
                        ref["down_path_1.0.norm.sa.conv1.weight"])
     assert torch.equal(model.fuse.weight, ref["cat12.weight"])
+    # the region norm's learned scale and shift had been dropped, silently changing every
+    # DFR block's output
+    assert torch.equal(model.encoder2[2].spatial_filter.norm_bias,
+                       ref["down_path_2.2.norm.rn.bn_norm.bias"])
     assert model.config.wf == 8 and model.config.depth == depth
+
+
+def test_a_file_from_before_the_region_norm_scale_loads_as_the_identity(
+        tmp_path: Path) -> None:
+    """Weight files written before the spatial filter had its per-channel scale and shift
+    (every shipped file) load with them at 1 and 0, and compute what they computed."""
+    torch.manual_seed(3)
+    net = DRCNet(wf=8, depth=2).eval()
+    older = {k: v for k, v in net.state_dict().items() if "norm_" not in k}
+    assert len(older) < len(net.state_dict())
+    path = tmp_path / "older.safetensors"
+    save_file(older, str(path))
+    model = build_model(path)
+    assert all(torch.equal(p, torch.ones_like(p)) for n, p in model.named_parameters()
+               if n.endswith("norm_weight"))
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x)[-1], net(x)[-1])
+    with torch.no_grad():
+        net.encoder1[0].spatial_filter.norm_bias.fill_(0.5)  # a file that has them: used
+    save_file(net.state_dict(), str(path))
+    assert torch.equal(build_model(path).encoder1[0].spatial_filter.norm_bias,
+                       torch.full((4,), 0.5))
 
 
 def test_wrong_architecture_is_a_clear_error(tmp_path: Path) -> None:

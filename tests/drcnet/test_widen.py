@@ -14,7 +14,12 @@ from drcnet.widen import widen
 
 def _narrow(seed: int = 0, **kw) -> DRCNet:
     torch.manual_seed(seed)
-    return DRCNet(wf=8, depth=3, **kw).eval()
+    net = DRCNet(wf=8, depth=3, **kw).eval()
+    with torch.no_grad():  # trained-like region-norm scales and shifts, not the 1 and 0
+        for name, p in net.named_parameters():  # they start at
+            if name.endswith(("norm_weight", "norm_bias")):
+                p.uniform_(0.5, 1.5)
+    return net
 
 
 @pytest.mark.parametrize("ea", [True, False])
