@@ -16,6 +16,7 @@ one sentence naming the file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -1134,8 +1135,10 @@ def _atomic_write(p: Path, data: bytes) -> None:
     try:
         fd, tmp = make_temp(p)
     except OSError as e:
+        why = ("the folder is not writable" if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+               else "no file can be made")
         raise ImageWriteError(
-            f"Cannot write {p}: the folder {p.parent} is not writable ({e.strerror or e})."
+            f"Cannot write {p}: {why} in {p.parent} ({e.strerror or e})."
         ) from e
     try:
         with os.fdopen(fd, "wb") as f:
@@ -1162,8 +1165,11 @@ def make_temp(p: Path) -> tuple[int, str]:
     readable by their owner only.
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    # At most 100 bytes of the name: a name the file system holds (255 bytes) must leave
+    # room for the dot, the 8 hex digits and ".part" (a 245-byte name had failed)
+    stem = p.name.encode()[:100].decode(errors="ignore")
     for _ in range(100):
-        tmp = str(p.parent / f".{p.name}{secrets.token_hex(4)}.part")
+        tmp = str(p.parent / f".{stem}{secrets.token_hex(4)}.part")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:

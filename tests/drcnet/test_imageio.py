@@ -1001,3 +1001,12 @@ def test_an_image_holding_nan_is_not_written_as_black(tmp_path) -> None:  # noqa
     with pytest.raises(ImageWriteError, match="NaN"):
         write_image(tmp_path / "out.png", rgb)
     assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("name", ["a" * 245 + ".png", "雨" * 80 + ".png"], ids=["ascii", "cjk"])
+def test_a_long_name_the_file_system_holds_is_written(tmp_path: Path, name: str) -> None:
+    """The temporary file beside it had added 14 bytes to the name, past the file system's
+    255, and the error blamed the folder's permissions."""
+    assert len(name.encode()) <= 255
+    write_image(tmp_path / name, _rand_rgb())
+    assert [p.name for p in tmp_path.iterdir()] == [name]
