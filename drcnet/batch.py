@@ -154,12 +154,14 @@ def sibling_image(path: str | Path, step: int) -> Path | None:
 def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
                  name: str = "the output") -> list[tuple[Path, Path]]:
     """Pair each input with its output path. ``out`` is a file for one input file (or a
-    folder that already exists), otherwise a folder where each output keeps its input's name.
-    ``name`` is how messages call ``out`` (the CLI's ``-o``).
+    folder that already exists), otherwise a folder where each output keeps its input's name
+    (a PNG for an input in a format Studio does not write, such as GIF or none: ``a.gif``
+    becomes ``a.png``). ``name`` is how messages call ``out`` (the CLI's ``-o``).
 
     Raises:
-        ImageWriteError: ``out`` does not fit the inputs, two inputs share a name, or an
-            output would replace an input.
+        ImageWriteError: ``out`` does not fit the inputs, two inputs would share an output
+            (names that differ only in case count as one, as macOS and Windows see them), or
+            an output would replace an input.
     """
     if len(inputs) == 1 and not folder and not out.is_dir():
         check_image_type(out)
@@ -171,16 +173,17 @@ def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
         if not out.exists() and out.suffix.lower() in IMAGE_EXTENSIONS:
             raise ImageWriteError(f"{out} looks like an image file; with several inputs or a "
                                   f"folder, {name} must be a folder")
-        by_name: dict[str, list[Path]] = {}
-        for p in inputs:
-            by_name.setdefault(p.name, []).append(p)
-        dupes = sorted((n, ps) for n, ps in by_name.items() if len(ps) > 1)
+        pairs = [(p, out / (p.name if p.suffix.lower() in IMAGE_EXTENSIONS
+                            else p.stem + ".png")) for p in inputs]
+        by_name: dict[str, list[tuple[Path, Path]]] = {}
+        for pair in pairs:
+            by_name.setdefault(pair[1].name.casefold(), []).append(pair)
+        dupes = sorted((ps[0][1].name, [p for p, _ in ps]) for ps in by_name.values()
+                       if len(ps) > 1)
         if dupes:
             n, ps = dupes[0]
-            raise ImageWriteError(f"several inputs are named {n} ({', '.join(map(str, ps))}); "
-                                  "they would share one output file: restore them "
-                                  "separately")
-        pairs = [(p, out / p.name) for p in inputs]
+            raise ImageWriteError(f"several inputs would be written as {n} "
+                                  f"({', '.join(map(str, ps))}); restore them separately")
     sources = {p.resolve() for p in inputs}
     files = {key for p in inputs if (key := _file_key(p)) is not None}
     for _, dst in pairs:  # also a hard link to an input, before any model runs

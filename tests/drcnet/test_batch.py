@@ -71,6 +71,25 @@ def test_plan_outputs_refuses_to_replace_an_input(tmp_path: Path) -> None:
         plan_outputs(photos, tmp_path / "out")
 
 
+def test_plan_outputs_refuses_inputs_that_would_share_an_output(tmp_path: Path) -> None:
+    a, b = Path("c1/IMG.png"), Path("c2/img.png")  # one file on macOS's and Windows' disks
+    with pytest.raises(ImageWriteError, match=r"several inputs would be written as IMG\.png "
+                                              r"\(c1/IMG\.png, c2/img\.png\)"):
+        plan_outputs([a, b], tmp_path / "out")
+    with pytest.raises(ImageWriteError, match="would be written as x.png"):
+        plan_outputs([Path("a/x.png"), Path("b/x.png")], tmp_path / "out")
+
+
+def test_an_input_in_a_format_not_written_gets_a_png_in_a_folder(tmp_path: Path) -> None:
+    """A GIF had been restored in full, then refused when written ('.gif' is not a
+    supported image type), leaving the output folder empty."""
+    out = tmp_path / "out"
+    pairs = plan_outputs([Path("a/anim.gif"), Path("a/noext"), Path("a/x.JPG")], out)
+    assert [d for _, d in pairs] == [out / "anim.png", out / "noext.png", out / "x.JPG"]
+    with pytest.raises(ImageWriteError, match="would be written as anim.png"):
+        plan_outputs([Path("a/anim.gif"), Path("b/anim.png")], out)
+
+
 def test_notes_say_what_the_output_cannot_hold(tmp_path: Path, model: DRCNet) -> None:
     rng = np.random.default_rng(0)
     src = write_image(tmp_path / "deep.png", rng.random((32, 40, 3), dtype=np.float32),
