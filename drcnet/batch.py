@@ -55,7 +55,8 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
     """The image files named by ``args``: files as given, each folder's images (top level, in
     :func:`natural_key` order, hidden files and other types skipped), a file named twice once.
     A pattern such as ``shots/*.jpg`` that names no file is expanded here, for shells that
-    pass it on as it is (Windows, or quoted). Also whether any argument was a folder.
+    pass it on as it is (Windows, or quoted). Also whether any argument was a folder or such
+    a pattern: either means the output is a folder, however many files it matched.
 
     Raises:
         ImageReadError: an argument names nothing that exists (no file, folder or match).
@@ -74,6 +75,7 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
             matches = sorted(glob.glob(str(p)), key=lambda m: natural_key(Path(m).name))
             if not matches:
                 missing.append(f"{p} (no file matches)")
+            folder = True  # one match is a folder's worth of one, not a file to a file
             queue[:0] = [(Path(m), True) for m in matches]
             continue
         if p.is_dir():
@@ -164,6 +166,10 @@ def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
             an output would replace an input.
     """
     if len(inputs) == 1 and not folder and not out.is_dir():
+        if not out.suffix and not out.exists():  # meant a folder that does not exist yet?
+            raise ImageWriteError(f"Cannot write {out}: it has no file extension; name an "
+                                  f"image file (.png, .jpg, …), or end {name} with / to "
+                                  "write into a folder")
         check_image_type(out)
         pairs = [(inputs[0], out)]
     else:

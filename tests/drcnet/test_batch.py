@@ -51,6 +51,10 @@ def test_expand_inputs_lists_a_folder_once_and_skips_hidden_files(tmp_path: Path
     assert folder
     assert files == photos  # the file named again is not listed twice
     assert expand_inputs([photos[1]]) == ([photos[1]], False)
+    # a quoted pattern is a folder's worth whatever it matches: with one match, "-o out"
+    # had been read as one output file and refused for its missing extension
+    assert expand_inputs([str(photos[1]).replace(photos[1].name, "*1.png")]) == (
+        [photos[1]], True)
     (tmp_path / "empty").mkdir()
     with pytest.raises(DRCNetError, match="no images in the folder"):
         expand_inputs([tmp_path / "empty"])
@@ -65,6 +69,9 @@ def test_plan_outputs_refuses_to_replace_an_input(tmp_path: Path) -> None:
     with pytest.raises(ImageWriteError, match="the output must be a folder"):
         plan_outputs(photos, tmp_path / "x.png")
     assert plan_outputs(photos[:1], tmp_path / "one.png") == [(photos[0], tmp_path / "one.png")]
+    with pytest.raises(ImageWriteError, match="no file extension.*or end -o with / to write "
+                                              "into a folder"):
+        plan_outputs(photos[:1], tmp_path / "restored", name="-o")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / photos[0].name).hardlink_to(photos[0])  # refused before any model runs
     with pytest.raises(ImageWriteError, match="is an input file"):
