@@ -283,7 +283,7 @@ def restore_files(
             ``range_check``. Other formats carry none.
         strength: the share of the restoration each output keeps
             (:func:`~drcnet.inference.apply_strength`; 1: all of it); recorded in ``params``.
-        keep_exif: whether PNG and JPEG outputs keep their input's EXIF camera record
+        keep_exif: whether outputs keep their input's EXIF camera record (all formats but BMP)
             (upright, without thumbnail or location: :func:`~drcnet.imageio.upright_exif`);
             the colour profile is kept either way, as the colours depend on it.
         jpeg_quality: JPEG outputs' quality, 1–100.

@@ -19,6 +19,7 @@ import torch
 from . import TASKS, __version__
 from .batch import (
     FAILED,
+    RESTORED,
     SKIPPED,
     BatchProgress,
     FileResult,
@@ -91,6 +92,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from .registry import load_model, weight_spec
     from .weights import sha256
 
+    if not args.output.strip():  # -o "$OUT" with OUT unset had written into the current folder
+        raise UsageError("-o is empty: name an output file, or a folder ending in /")
     inputs, folder = expand_inputs(args.inputs)
     # "-o out/" names a folder even for one input file (Path drops the slash).
     folder = folder or args.output.endswith(("/", os.sep))
@@ -178,12 +181,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
                                     jpeg_quality=args.jpeg_quality,
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
     except KeyboardInterrupt:
-        if len(pairs) > 1:  # what is on disk: the finished outputs are kept
-            done = sum(r.status != SKIPPED for r in finished)
-            print(f"drcnet: interrupted after {done} of {len(pairs)} images"
-                  + (f" ({len(finished) - done} skipped)" if len(finished) > done else "")
-                  + "; the outputs written so far are kept", file=sys.stderr)
-        raise
+        if len(pairs) == 1:
+            raise
+        # One line, saying what is on disk: the finished outputs are kept.
+        counts = {k: sum(r.status == k for r in finished) for k in (RESTORED, SKIPPED, FAILED)}
+        others = ", ".join(f"{n} {k}" for k, n in counts.items() if n and k != RESTORED)
+        return _fail(f"interrupted after {len(finished)} of {len(pairs)} images ("
+                     f"{counts[RESTORED]} restored{', ' + others if others else ''}); "
+                     "the outputs written so far are kept", 130)
     finally:
         if bar is not None:
             bar.close()
@@ -316,10 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("restore", help="restore images with a trained model")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="image files, or folders of them (their top level), to restore")
+                   help="image files, folders of them (their top level) or quoted "
+                        "patterns such as 'shots/*.jpg', to restore")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output file (one input file) or folder (several inputs, or a "
-                        "folder; created if missing; outputs keep their inputs' names)")
+                   help="output file (one input file) or folder (several inputs, a folder, "
+                        "a pattern, or OUT ending in /; created if missing; outputs keep "
+                        "their inputs' names)")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--t", type=float, default=None,
                    help="spatial-filter threshold (default: the weight file's)")
@@ -353,7 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "Files' 'keep'); by default existing outputs are replaced")
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar, no line per file and no summary (warnings, notes "
+                        "and errors are still said)")
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("info", help="network size, devices and installed weights")

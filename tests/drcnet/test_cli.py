@@ -224,6 +224,37 @@ def test_restore_a_folder(tmp_path, weights, photo, capsys) -> None:
     assert "no images in the folder" in _one_line_error(capsys, code)
 
 
+def test_ctrl_c_in_a_batch_is_one_line_that_counts_what_is_on_disk(
+        tmp_path, weights, photo, capsys, monkeypatch) -> None:  # noqa: ANN001
+    """It had been two lines, the first without "error:", counting a failed file as one
+    whose output was kept."""
+    import drcnet.cli
+
+    rgb = read_image(photo).rgb
+    files = [tmp_path / f"{n}.png" for n in ("a", "b", "c", "d")]
+    for f in files:
+        write_image(f, rgb)
+    files[1].write_bytes(b"not an image")
+    real = drcnet.cli.read_checked
+
+    def read(src, max_pixels):  # noqa: ANN001, ANN202
+        if src.name == "c.png":
+            raise KeyboardInterrupt
+        return real(src, max_pixels)
+
+    monkeypatch.setattr(drcnet.cli, "read_checked", read)
+    code = main(["restore", *map(str, files), "-o", str(tmp_path / "out"), "--task",
+                 "denoise", "--weights", str(weights), "--device", "cpu", "-q"])
+    assert code == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ("drcnet: error: interrupted after 2 of 4 images (1 restored, "
+                       "1 failed); the outputs written so far are kept")
+    assert len(err) == 2 and "b.png" in err[0]  # the failure, said when it happened
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+    code = main(["restore", str(files[0]), "-o", "", "--task", "denoise"])  # -o "$UNSET"
+    assert code == 2 and "-o is empty" in _one_line_error(capsys, code)
+
+
 def test_restore_refuses_before_the_work(tmp_path, weights, photo, capsys, monkeypatch) -> None:
     def no_model(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("the model was loaded before the output was checked")
