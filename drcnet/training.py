@@ -346,15 +346,24 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------------- helpers
+# Epochs each (re)start of a run may take before the next start's indices: 1000 epochs of
+# the synthetic set's 100,000 items is far more than any run draws between two starts.
+EPOCHS_PER_START = 1000
+
+
 class InfiniteSampler(Sampler[int]):
     """Endless shuffled indices, disjoint across ranks; epoch ``e`` yields ``e·size + i``
-    so datasets that accept any index draw fresh items every epoch."""
+    so datasets that accept any index draw fresh items every epoch. ``first_epoch``: where
+    the count starts, so a resumed run draws items the run before it never drew (it had
+    walked the same indices again, in another order: the same crops and degradations)."""
 
-    def __init__(self, size: int, rank: int = 0, world: int = 1, seed: int = 0) -> None:
+    def __init__(self, size: int, rank: int = 0, world: int = 1, seed: int = 0,
+                 first_epoch: int = 0) -> None:
         self.size, self.rank, self.world, self.seed = size, rank, world, seed
+        self.first_epoch = first_epoch
 
     def __iter__(self) -> Iterator[int]:
-        epoch = 0
+        epoch = self.first_epoch
         while True:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             perm = torch.randperm(self.size, generator=g)[self.rank :: self.world]
@@ -919,7 +928,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         loader = DataLoader(
             train_set, batch_size=cfg.batch_size,
             sampler=InfiniteSampler(len(train_set), d.rank, d.world,  # type: ignore[arg-type]
-                                    cfg.seed + 7919 * starts),
+                                    cfg.seed + 7919 * starts,
+                                    first_epoch=EPOCHS_PER_START * (starts - 1)),
             num_workers=cfg.num_workers, pin_memory=cuda, drop_last=True,
             worker_init_fn=_worker_init, persistent_workers=cfg.num_workers > 0,
             prefetch_factor=4 if cfg.num_workers > 0 else None,

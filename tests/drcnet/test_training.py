@@ -239,6 +239,29 @@ def test_a_run_from_before_the_region_norm_scale_resumes(corpus: Path, tmp_path:
     assert any("holds moments for another set of parameters" in r.message for r in records)
 
 
+def test_a_resumed_run_draws_items_the_run_before_never_drew(
+        corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The synthetic pairs are seeded by their index, and a resume had walked the same
+    indices again (in another order): the same crops with the same degradations."""
+    import drcnet.training
+
+    drawn: list[list[int]] = []
+
+    class Recording(drcnet.training.InfiniteSampler):
+        def __iter__(self):  # noqa: ANN204
+            drawn.append([])
+            for i in super().__iter__():
+                drawn[-1].append(i)
+                yield i
+
+    monkeypatch.setattr(drcnet.training, "InfiniteSampler", Recording)
+    run = tmp_path / "r"
+    run_to_end(train(tiny(corpus, run, val_data="")))
+    run_to_end(train(tiny(corpus, run, val_data="", steps=8)))
+    first, second = drawn  # (a few of 100,000 indices: repeats would be rare here, so
+    assert first and second and max(first) < min(second)  # the resume must start beyond)
+
+
 def test_a_rerun_of_a_finished_run_does_not_score_it_again(corpus: Path, tmp_path: Path) -> None:
     run = tmp_path / "done"
     first = run_to_end(train(tiny(corpus, run)))
