@@ -1716,7 +1716,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         h, w = a.restored.shape[:2]
         self._preview_qimage = to_qimage(self._preview_output(result), self._icc())
         if (self._preview_is_full() and a.knobs == self.knobs() and not result.draft
-                and result.repair == self.controls.repair()):
+                and result.repair == self.controls.repair()
+                and a.restored.shape == self.image.rgb.shape):  # not made for an old Preview
+            # size (a larger size chosen while it ran makes the photo its own preview)
             self.full = RestoreResult(result.serial, a.knobs, a.restored, a.seconds,
                                       result.device, self._tiles(),
                                       precision=self.info.precision, range=a.range)

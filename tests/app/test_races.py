@@ -1,0 +1,35 @@
+"""Interleavings of background work with what the user does meanwhile (from a review of the
+GUI's threads): each is held at a chosen point with a gate, so the order is certain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+
+def test_a_preview_for_an_old_preview_size_is_not_taken_as_the_full_result(
+        make_window, tmp_path: Path, picture, qtbot, open_settled, make_gate,  # noqa: ANN001
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 256-px preview finished after Preview was raised to 512, where the photo (300×200)
+    is its own preview: it had become the full result, so Copy put 256×171 pixels on the
+    clipboard while saying 300×200 (and Export failed with a ValueError)."""
+    import app.workers
+
+    w = make_window()
+    w.controls.set_run(256, 0, False)  # Preview 256, whole image, no full restore by itself
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    assert w.preview.analysis.restored.shape[:2] == (171, 256)
+    gate = make_gate(app.workers.analyse)
+    monkeypatch.setattr(app.workers, "analyse", gate)
+    w.controls.t_slider.setValue(70)  # a 256-px preview is computed…
+    qtbot.waitUntil(gate.entered.is_set)
+    qtbot.wait(400)  # (past the drag gap: the next one is no draft)
+    combo = w.controls.preview_combo
+    combo.setCurrentIndex(combo.findData(512))  # …and the size goes up meanwhile
+    w.copy_result()  # waits for the full-resolution result
+    gate.release()
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    copied = QApplication.clipboard().image()
+    assert (copied.width(), copied.height()) == (300, 200)
