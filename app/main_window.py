@@ -1334,7 +1334,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     def _on_loaded(self, info: ModelInfo) -> None:
         if self._key(info) != self._chosen():
             return
-        changed_task = self.info is None or self._key(self.info) != self._key(info)
+        # Another model, or the same file rewritten (a training run's snapshot) and read
+        # again by a device switch: results from the old bytes are not this model's.
+        changed_task = (self.info is None or self._key(self.info) != self._key(info)
+                        or self.info.sha256 != info.sha256)
         self.info = info
         self.model_pending = False
         noea = ("trained no-EA weights present" if info.noea_weights is not None

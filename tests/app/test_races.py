@@ -33,3 +33,34 @@ def test_a_preview_for_an_old_preview_size_is_not_taken_as_the_full_result(
     qtbot.waitUntil(w.is_settled, timeout=30000)
     copied = QApplication.clipboard().image()
     assert (copied.width(), copied.height()) == (300, 200)
+
+
+def test_a_device_switch_that_reads_a_rewritten_weight_file_drops_the_old_results(
+        make_window, tmp_path: Path, picture, qtbot, open_settled) -> None:  # noqa: ANN001
+    """Training rewrote the weight file in use; a device switch read it again, but the
+    full result from the old bytes stayed current, and an export named the new SHA-256
+    over the old pixels."""
+    import torch
+
+    from drcnet import DRCNet
+    from drcnet.weights import save_weights
+
+    def own_weights(seed: int) -> Path:
+        torch.manual_seed(seed)
+        path = tmp_path / "mine.safetensors"
+        save_weights(path, DRCNet(wf=8, depth=2), {"task": "denoise"})
+        return path
+
+    w = make_window()
+    w.controls.set_run(256, 128, True)
+    mine = own_weights(7)
+    assert w.open_weights(mine)
+    qtbot.waitUntil(lambda: w.info is not None and w.info.weights == mine.resolve(),
+                    timeout=30000)
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    old_full, old_sha = w.full, w.info.sha256
+    assert old_full is not None
+    own_weights(8)  # the snapshot rewritten in place
+    w.controls.deviceChanged.emit("cpu")  # the user picks a device
+    qtbot.waitUntil(lambda: w.info.sha256 != old_sha and w.is_settled(), timeout=30000)
+    assert w.full is not None and w.full is not old_full
