@@ -49,10 +49,14 @@ def _check(img: np.ndarray) -> None:
 
 
 # ------------------------------------------------------------------------------ noise
-def gaussian_noise(img: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
-    """Add white Gaussian noise of standard deviation ``sigma`` in 0–255 units, then clip."""
+def gaussian_noise(img: np.ndarray, rng: np.random.Generator, sigma: float,
+                   clip: bool = True) -> np.ndarray:
+    """Add white Gaussian noise of standard deviation ``sigma`` in 0–255 units, then clip to
+    [0, 1] unless ``clip`` is False (clipped, the noise near black and white is smaller than
+    ``sigma`` and no longer zero-mean: what a camera's 8-bit file holds, not what the
+    denoising literature's AWGN benchmarks add)."""
     noise = rng.standard_normal(img.shape, dtype=np.float32) * np.float32(sigma / 255.0)
-    return np.clip(img + noise, 0.0, 1.0)
+    return np.clip(img + noise, 0.0, 1.0) if clip else img + noise
 
 
 def sensor_noise(
@@ -200,9 +204,9 @@ class Degradation:
     doc: str = ""
 
 
-def _gaussian(sigma: float) -> Recipe:
+def _gaussian(sigma: float, clip: bool = True) -> Recipe:
     def recipe(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
-        return gaussian_noise(img, rng, sigma), {"kind": "gaussian", "sigma": sigma}
+        return gaussian_noise(img, rng, sigma, clip), {"kind": "gaussian", "sigma": sigma}
 
     return recipe
 
@@ -262,9 +266,14 @@ def _blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
 DEGRADATIONS: dict[str, Degradation] = {
     d.name: d
     for d in (
-        Degradation("gaussian15", "denoise", _gaussian(15.0), doc="Gaussian σ=15"),
-        Degradation("gaussian25", "denoise", _gaussian(25.0), doc="Gaussian σ=25"),
-        Degradation("gaussian50", "denoise", _gaussian(50.0), doc="Gaussian σ=50"),
+        Degradation("gaussian15", "denoise", _gaussian(15.0), doc="Gaussian σ=15, clipped"),
+        Degradation("gaussian25", "denoise", _gaussian(25.0), doc="Gaussian σ=25, clipped"),
+        Degradation("gaussian50", "denoise", _gaussian(50.0), doc="Gaussian σ=50, clipped"),
+        # The literature's AWGN benchmarks (DnCNN, FFDNet, Restormer on CBSD68) add the noise
+        # without clipping: values outside [0, 1] stay.
+        *(Degradation(f"gaussian{s}u", "denoise", _gaussian(float(s), clip=False),
+                      doc=f"Gaussian σ={s}, not clipped (the AWGN benchmarks' convention)")
+          for s in (15, 25, 50)),
         Degradation("gaussian", "denoise", _gaussian_blind, doc=_gaussian_blind.__doc__ or ""),
         Degradation("noise", "denoise", _noise, doc=_noise.__doc__ or ""),
         Degradation("rain", "derain", _rain, doc=_rain.__doc__ or ""),

@@ -27,7 +27,8 @@ def test_deterministic_and_seed_dependent(img: np.ndarray, name: str) -> None:
     b, _ = degrade(name, img, np.random.default_rng(7))
     c, _ = degrade(name, img, np.random.default_rng(8))
     assert a.shape == img.shape and a.dtype == np.float32
-    assert 0.0 <= a.min() and a.max() <= 1.0
+    if not name.endswith("u"):  # gaussian25u and its kind: not clipped
+        assert 0.0 <= a.min() and a.max() <= 1.0
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
     assert np.abs(a - img).mean() > 1e-3  # it really degrades
@@ -39,6 +40,17 @@ def test_gaussian25_has_the_right_sigma() -> None:
     out, info = degrade("gaussian25", flat, np.random.default_rng(0))
     assert info["sigma"] == 25
     assert abs((out - flat).std() * 255 - 25) < 1.0
+
+
+def test_unclipped_gaussian_keeps_its_sigma_and_mean_at_the_ends() -> None:
+    """Clipped, σ=25 noise on near-black pixels is a third weaker and lifts their
+    mean; the literature's AWGN is not clipped."""
+    dark = np.full((128, 128, 3), 0.02, np.float32)
+    clipped, _ = degrade("gaussian25", dark, np.random.default_rng(0))
+    plain, info = degrade("gaussian25u", dark, np.random.default_rng(0))
+    assert info["sigma"] == 25 and plain.min() < 0
+    assert abs((plain - dark).std() * 255 - 25) < 1.0 and abs((plain - dark).mean()) < 0.002
+    assert (clipped - dark).std() * 255 < 17 and (clipped - dark).mean() > 0.02
 
 
 def test_blind_gaussian_draws_sigma_from_its_range() -> None:
