@@ -316,8 +316,12 @@ class ModelWorker(QObject):
                 info = ModelInfo(**{**self._info.__dict__, "device": str(dev),
                                     "precision": precision})
             else:
-                self._model = self._noea = self._info = None
                 path = job.weights or weight_spec(job.task, job.variant).path
+                if self._info is None or (self._info.task, self._info.variant,
+                                          self._info.weights) != (job.task, job.variant, path):
+                    self._model = self._noea = self._info = None  # another model: free it first
+                # else the same file read again (rewritten): the model in use stays until the
+                # new one has loaded, as the window says when the reading fails
                 for _ in range(3):  # the hash must name the bytes loaded, not a newer file
                     digest = _digest(path)
                     model = load_model(job.task, job.device,
@@ -358,7 +362,8 @@ class ModelWorker(QObject):
                                  _unexpected("loading the model", exc), False)
 
     def _run_preview(self, job: PreviewJob) -> None:
-        if self._model is None:
+        if self._model is None:  # said, so the window does not wait for it for good
+            self.previewFailed.emit(job.serial, "no model is loaded")
             return
         try:
             self.forward_count += 1

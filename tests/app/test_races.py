@@ -64,3 +64,32 @@ def test_a_device_switch_that_reads_a_rewritten_weight_file_drops_the_old_result
     w.controls.deviceChanged.emit("cpu")  # the user picks a device
     qtbot.waitUntil(lambda: w.info.sha256 != old_sha and w.is_settled(), timeout=30000)
     assert w.full is not None and w.full is not old_full
+
+
+def test_a_failed_reread_on_a_device_switch_keeps_the_model_in_use(
+        make_window, tmp_path: Path, picture, qtbot, open_settled, boxes) -> None:  # noqa: ANN001
+    """The weight file in use was cut short (training mid-write) when the device changed:
+    the window said the model stays, but the model thread had dropped it, so the next
+    preview never came back (the window never settled) and Restore said no model."""
+    import torch
+
+    from drcnet import DRCNet
+    from drcnet.weights import save_weights
+
+    torch.manual_seed(7)
+    mine = tmp_path / "mine.safetensors"
+    save_weights(mine, DRCNet(wf=8, depth=2), {"task": "denoise"})
+    w = make_window()
+    w.controls.set_run(256, 128, True)
+    assert w.open_weights(mine)
+    qtbot.waitUntil(lambda: w.info is not None and w.info.weights == mine.resolve(),
+                    timeout=30000)
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    mine.write_bytes(mine.read_bytes()[:200])  # cut short mid-write
+    w.controls.deviceChanged.emit("cpu")
+    qtbot.waitUntil(lambda: not w.model_pending and w.is_settled(), timeout=30000)
+    assert "The model stays on cpu" in boxes[-1][1]
+    before = w.full
+    w.controls.t_slider.setValue(70)  # a knob move: a preview and a restore are asked
+    qtbot.waitUntil(lambda: w.is_settled() and w.full is not before, timeout=30000)
+    assert w.full is not None and w.full.knobs.t == 0.7
