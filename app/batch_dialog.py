@@ -41,7 +41,7 @@ from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type, has_image_signatu
 from drcnet.inference import TileConfig
 
 from .export_dialog import EXIF_TIP, fit_width
-from .workers import BatchJob, Engine, Jobs
+from .workers import BatchJob, Engine, Jobs, ModelInfo
 
 
 class BatchDialog(QDialog):
@@ -54,10 +54,11 @@ class BatchDialog(QDialog):
 
     def __init__(self, engine: Engine, knobs: Knobs, tiles: TileConfig, settings: str,
                  folder: Path, parent: QWidget | None = None, strength: float = 1.0,
-                 jobs: Jobs | None = None) -> None:
+                 jobs: Jobs | None = None, model: ModelInfo | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Restore Files")
         self.engine, self.knobs, self.tiles = engine, knobs, tiles
+        self.model = model  # the model ``settings`` names: a run refuses another
         self.strength = strength
         self._folder = folder
         self._inputs: list[Path] = []
@@ -346,7 +347,8 @@ class BatchDialog(QDialog):
         self.job = self.engine.batch(pairs, self.knobs, self.tiles,
                                      overwrite=not keep,
                                      strength=self.strength,
-                                     keep_exif=self.exif_check.isChecked())
+                                     keep_exif=self.exif_check.isChecked(),
+                                     model=self.model)
         self._say(f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…"
                   if not self.engine.restore_active()
                   else "Waiting for the window's full-resolution restore to finish…")

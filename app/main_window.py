@@ -2339,7 +2339,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                     f" · {' · '.join(extras)}")
         folder = self.user_folder(self.image.path.parent if self.image is not None else None)
         dlg = BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self,
-                          strength=self.strength(), jobs=self.jobs)
+                          strength=self.strength(), jobs=self.jobs, model=self.info)
         dlg.exif_check.setChecked(self.settings.keep_exif())
         dlg.exif_check.toggled.connect(self.settings.set_keep_exif)
         return dlg

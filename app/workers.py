@@ -152,6 +152,9 @@ class BatchJob:
     cancel: threading.Event = field(default_factory=threading.Event)
     strength: float = 1.0  # the share of the restoration each output keeps
     keep_exif: bool = True  # whether outputs keep their input's EXIF (restore_files)
+    # The model it was asked of (the dialog names it): a run waiting in the queue while
+    # the window switched models refuses to start with another.
+    model: ModelInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -450,6 +453,13 @@ class ModelWorker(QObject):
         if self._model is None:
             self.batchFailed.emit(job.serial, "no model is loaded")
             return
+        if job.model is not None and (self._info.weights, self._info.sha256) != (
+                job.model.weights, job.model.sha256):
+            self.batchFailed.emit(
+                job.serial, f"the window switched to {self._info.weights.name} "
+                f"({self._info.task}) before this run started, so nothing was restored; "
+                "open Restore Files again to restore with it")
+            return
         try:
             self._model.configure(t=job.knobs.t, delta=job.knobs.delta, ea=job.knobs.ea)
 
@@ -561,12 +571,13 @@ class Engine(QObject):
 
     def batch(self, pairs: list[tuple[Path, Path]], knobs: Knobs, tiles: TileConfig,
               overwrite: bool = True, strength: float = 1.0,
-              keep_exif: bool = True) -> BatchJob:
+              keep_exif: bool = True, model: ModelInfo | None = None) -> BatchJob:
         """Restore ``pairs`` (input, output) with the loaded model, keeping ``strength`` of
         the restoration; results come as ``worker.batchProgress`` / ``batchFinished`` /
-        ``batchFailed``."""
+        ``batchFailed``. ``model``: the one the caller showed (a run that starts with
+        another fails, saying so)."""
         job = BatchJob(self._next(), tuple(pairs), knobs, tiles, overwrite,
-                       strength=strength, keep_exif=keep_exif)
+                       strength=strength, keep_exif=keep_exif, model=model)
         old = self._submit("batch", job)
         if old is not None:  # one batch at a time: the replaced one never started
             self.worker.batchFinished.emit(old.serial, [], True)

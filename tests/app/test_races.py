@@ -93,3 +93,38 @@ def test_a_failed_reread_on_a_device_switch_keeps_the_model_in_use(
     w.controls.t_slider.setValue(70)  # a knob move: a preview and a restore are asked
     qtbot.waitUntil(lambda: w.is_settled() and w.full is not before, timeout=30000)
     assert w.full is not None and w.full.knobs.t == 0.7
+
+
+def test_a_waiting_restore_files_run_refuses_a_model_switched_under_it(
+        make_window, image_path, open_settled, picture, tmp_path: Path, make_gate,  # noqa: ANN001
+        qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """Open Weights' check ended while a Restore Files run waited behind the window's
+    restore: the run had gone ahead with the new weights, not the ones its dialog named."""
+    import torch
+    from test_batch_dialog import added
+
+    import drcnet.inference
+    from drcnet import DRCNet
+    from drcnet.weights import save_weights
+
+    w = make_window()
+    w.controls.set_run(256, 32, True)
+    w.controls.refine_check.setChecked(False)
+    open_settled(w, image_path)
+    torch.manual_seed(8)
+    mine = tmp_path / "mine.safetensors"
+    save_weights(mine, DRCNet(wf=8, depth=2), {"task": "denoise"})
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w.start_full_restore()  # holds the model thread
+    qtbot.waitUntil(gate.entered.is_set)
+    assert w.open_weights(mine)  # chosen a moment before Restore Files: checked in the pool
+    dlg = w.make_batch_dialog()
+    added(dlg, qtbot, [picture(tmp_path / "one.png", 80, 60)])
+    assert dlg.start()  # waits behind the window's restore
+    qtbot.waitUntil(lambda: w.model_pending, timeout=30000)  # the check ended: switching
+    gate.release()
+    qtbot.waitUntil(lambda: not dlg.running(), timeout=60000)
+    assert "switched to mine.safetensors" in dlg.status.text()
+    assert not (tmp_path / "restored" / "one.png").exists()
+    dlg.done(0)
