@@ -1815,6 +1815,18 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 self.notice(f"{problem}, so it is restored in {tile}-px tiles", 10000)
         return self._one_pass_checked[1]
 
+    def _refit_one_pass(self, tiles: TileConfig) -> bool:
+        """After a failed one pass over the open image: ask again whether it fits in the
+        free memory (the answer is kept per image) and True when it now does not, so tiles
+        are used from now on (:meth:`_one_pass_fallback` says so)."""
+        if self.image is None or self.info is None:
+            return False
+        h, w = self.image.rgb.shape[:2]
+        if not one_pass(h, w, tiles.tile) or self._one_pass_checked[1] is not None:
+            return False
+        self._one_pass_checked = (None, None)
+        return self._one_pass_fallback() is not None
+
     def _same_output(self, tiles: TileConfig) -> bool:
         """Whether a restore with ``tiles`` gives what the current settings would: the
         same settings, or both one pass over this image with the same views."""
@@ -2312,6 +2324,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if job is not None and serial == job.serial:
             self._restore_job = None
             self._end_progress()
+            if self._refit_one_pass(job.tiles):  # free memory fell since it was checked:
+                self._idle.start()  # restore in tiles, said once, instead of a box per move
+                self._check_settled()
+                return
             dropped = self._drop_export()
             self._sync_area()
             self._error("Restore failed", message + (f"\n\nAlso, {dropped}." if dropped

@@ -128,3 +128,28 @@ def test_a_waiting_restore_files_run_refuses_a_model_switched_under_it(
     assert "switched to mine.safetensors" in dlg.status.text()
     assert not (tmp_path / "restored" / "one.png").exists()
     dlg.done(0)
+
+
+def test_a_one_pass_that_no_longer_fits_is_restored_in_tiles_without_a_box(
+        make_window, tmp_path: Path, picture, qtbot, open_settled, boxes,  # noqa: ANN001
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tile: whole image fitted when the photo was opened; free memory fell later. The
+    window kept asking one pass (its answer is kept per image) and the model thread refused
+    it: an error box on every knob move."""
+    import drcnet.inference
+
+    free = {"bytes": 64 * 2**30}
+    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: free["bytes"])
+    w = make_window()
+    w.controls.set_run(256, 0, True)  # Tile: whole image
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    assert w.full is not None and w.full.tiles.tile == 0
+    free["bytes"] = 50 * 2**20  # another program took the memory
+    w.controls.t_slider.setValue(70)
+    qtbot.waitUntil(lambda: w.is_settled() and w.full is not None and w.full.knobs.t == 0.7,
+                    timeout=30000)
+    assert w.full.tiles.tile > 0 and boxes == []
+    w.controls.t_slider.setValue(65)  # and so on, without asking again
+    qtbot.waitUntil(lambda: w.is_settled() and w.full is not None and w.full.knobs.t == 0.65,
+                    timeout=30000)
+    assert boxes == []
