@@ -120,7 +120,13 @@ def test_knob_flags_change_the_output(tmp_path, weights, photo) -> None:
     assert np.abs(outs[0] - outs[2]).max() > 0
 
 
-def test_compile_flag_gives_the_eager_result(tmp_path, weights, photo) -> None:
+def test_compile_flag_gives_the_eager_result(tmp_path, weights, photo, monkeypatch) -> None:
+    import drcnet.cli
+
+    compiled = []  # the same output alone would hold if --compile were ignored
+    real = drcnet.cli.compile_model
+    monkeypatch.setattr(drcnet.cli, "compile_model",
+                        lambda *a, **k: compiled.append(real(*a, **k)) or compiled[-1])
     outs = []
     for extra in ([], ["--compile"]):
         out = tmp_path / f"c{len(outs)}.png"
@@ -130,6 +136,7 @@ def test_compile_flag_gives_the_eager_result(tmp_path, weights, photo) -> None:
                      "--tile", "32", "--overlap", "8", *extra]) == 0
         outs.append(read_image(out).rgb)
     assert np.abs(outs[0] - outs[1]).max() <= 1 / 255
+    assert len(compiled) == 1 and hasattr(compiled[0], "_orig_mod")  # torch.compile's module
 
 
 def test_precision_and_channels_last_flags(tmp_path, weights, photo, monkeypatch) -> None:
@@ -138,6 +145,10 @@ def test_precision_and_channels_last_flags(tmp_path, weights, photo, monkeypatch
 
     # bf16 is refused where it is emulated; the numbers of a tiny model hold either way.
     monkeypatch.setattr(drcnet.devices, "cpu_has_native_bf16", lambda: True)
+    runtimes = []  # an ignored --channels-last gives the same output, so it is watched
+    real = DRCNet.set_runtime
+    monkeypatch.setattr(DRCNet, "set_runtime", lambda self, *a, **k: runtimes.append(
+        (self.precision, getattr(self, "channels_last", False), a, k)) or real(self, *a, **k))
 
     outs = {}
     for extra in (["--precision", "fp32"], ["--precision", "bf16"],
@@ -147,8 +158,10 @@ def test_precision_and_channels_last_flags(tmp_path, weights, photo, monkeypatch
                      str(weights), "-q", "--device", "cpu", *extra]) == 0
         outs[" ".join(extra)] = read_image(out).rgb
     ref = outs["--precision fp32"]
-    assert psnr(outs["--precision bf16"], ref) > 35  # bf16 convolutions: close
+    bf16 = outs["--precision bf16"]
+    assert psnr(bf16, ref) > 35 and np.abs(bf16 - ref).max() > 0  # bf16 ran: close, not same
     assert np.abs(outs["--precision fp32 --channels-last"] - ref).max() <= 1 / 255
+    assert any(k.get("channels_last") for *_, k in runtimes)
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty", "corrupt", "text"])
@@ -532,7 +545,7 @@ def test_exit_status_says_usage_or_failure(tmp_path, weights, photo, capsys) -> 
         _one_line_error(capsys, 1)
 
 
-def test_a_plain_value_error_is_a_bug_and_keeps_its_traceback(tmp_path, photo,
+def test_a_plain_value_error_is_a_bug_and_keeps_its_traceback(tmp_path, photo, weights,
                                                               monkeypatch) -> None:
     """Only :class:`UsageError` (also a ValueError) means 'your values'; any other ValueError
     from the core is a broken contract inside it, so the command does not dress it up as a
@@ -545,7 +558,8 @@ def test_a_plain_value_error_is_a_bug_and_keeps_its_traceback(tmp_path, photo,
     monkeypatch.setattr(cli, "restore_files", broken)
     with pytest.raises(ValueError, match="H×W×3"):
         main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
-              "--device", "cpu", "-q"])
+              "--device", "cpu", "-q", "--weights", str(weights)])  # not the shipped files:
+        # DRCNET_WEIGHTS_DIR set elsewhere had made this fail for another reason
 
 
 def test_restore_says_only_the_first_frame_is_restored(tmp_path, weights, capsys) -> None:

@@ -75,6 +75,23 @@ def test_tiled_matches_whole_image(model: DRCNet) -> None:
     assert psnr(whole, tiled) >= 45.0
 
 
+def test_overlapping_tiles_are_feathered_not_cut(model: DRCNet, monkeypatch) -> None:  # noqa: ANN001
+    """Each tile's output is offset by its own constant (as a tile's statistics shift the
+    network's output): across the 32-px overlap the blend must walk from one offset to the
+    other in even steps, not jump. (The PSNR bound above passed a hard cut at 46 dB.)"""
+    import drcnet.inference as inf
+
+    offsets = iter([0.0, 0.4])  # left tile, right tile
+    monkeypatch.setattr(inf, "forward_batch",
+                        lambda m, crops: np.stack([c * 0 + next(offsets) for c in crops]))
+    img = np.full((128, 224, 3), 0.5, np.float32)  # two tiles of 128, 32 px in common
+    out = run(restore_tiled(model, img, TileConfig(tile=128, overlap=32)))
+    row = out[10, :, 0]
+    steps = np.diff(row)
+    assert row[0] == 0.0 and row[-1] == pytest.approx(0.4)
+    assert steps.min() >= 0 and steps.max() <= 0.4 / 32 + 1e-6  # 32 even steps, no cut
+
+
 def test_non_multiple_sizes_and_odd_tiles(model: DRCNet) -> None:
     img = _photo(203, 317)
     out = run(restore_tiled(model, img, TileConfig(tile=128, overlap=16)))
