@@ -262,6 +262,21 @@ def test_a_resumed_run_draws_items_the_run_before_never_drew(
     assert first and second and max(first) < min(second)  # the resume must start beyond)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock needs fcntl")
+def test_a_second_run_into_a_folder_in_use_is_refused(corpus: Path, tmp_path: Path) -> None:
+    """Two runs into one folder would overwrite each other's checkpoints."""
+    import fcntl
+
+    run = tmp_path / "busy"
+    run.mkdir()
+    with open(run / ".lock", "a+") as held:  # as a running drcnet train holds it
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(DRCNetError, match="another drcnet train is running into"):
+            run_to_end(train(tiny(corpus, run)))
+        assert sorted(p.name for p in run.iterdir()) == [".lock"]  # nothing written
+    assert run_to_end(train(tiny(corpus, run, val_data=""))).steps == 4  # released: runs
+
+
 def test_a_rerun_of_a_finished_run_does_not_score_it_again(corpus: Path, tmp_path: Path) -> None:
     run = tmp_path / "done"
     first = run_to_end(train(tiny(corpus, run)))
