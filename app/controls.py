@@ -280,7 +280,9 @@ class ControlsPanel(QWidget):
         grid.addLayout(scale)
 
         self.ea_check = QCheckBox("Energy attention (EA)")
-        self.ea_check.setToolTip("Off bypasses the energy-based attention branch.")
+        self.ea_check.setToolTip("Off removes energy attention's spatial selection: each channel "
+                                 "keeps its mean weight, so the branch keeps its trained gain "
+                                 "(a model trained without EA has none to remove).")
         grid.addWidget(self.ea_check)
         self.reset_button = QPushButton("Reset to the model's values")
         self._model_knobs = Knobs(PAPER_T, PAPER_DELTA, True)

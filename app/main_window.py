@@ -1341,7 +1341,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.info = info
         self.model_pending = False
         noea = ("trained no-EA weights present" if info.noea_weights is not None
-                else "no trained no-EA weights: EA comparison bypasses EA")
+                else "no trained no-EA weights: the EA comparison removes EA's spatial "
+                "selection on these weights")
         crop = f" · trained on {info.train_crop}-px crops" if info.train_crop else ""
         self.controls.set_model_status(
             f"<b>{html.escape(short_name(info.weights))}</b> · wf {info.wf}, "
@@ -1737,8 +1738,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             diff, gain = amplified_difference(a.with_ea, a.without_ea)
             mad = float(np.abs(a.with_ea - a.without_ea).mean())
             source = ("Without EA: <b>trained no-EA weights</b>" if a.without_ea_source ==
-                      NOEA_TRAINED else "Without EA: <b>EA bypassed on the same weights</b> "
-                      "(no trained no-EA weights installed)")
+                      NOEA_TRAINED else "Without EA: <b>EA's spatial selection removed on the "
+                      "same weights</b> (no trained no-EA weights installed)")
             self._ea_gain = gain
             self._ea_source = (f"{source} · t {a.knobs.t:.2f} · δ {format_delta(a.knobs.delta)} · "
                                f"mean |difference| {mad:.4f} · "

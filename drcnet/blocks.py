@@ -26,7 +26,9 @@ class Knobs:
     Attributes:
         t: spatial-filter threshold on the self-aware map.
         delta: energy-attention coefficient.
-        ea: apply energy attention; ``False`` makes it the identity.
+        ea: apply energy attention; ``False`` removes its spatial selection (each channel
+            weighted by its mean weight) in a network trained with it, and makes it the
+            identity in one trained without it.
     """
 
     t: float = PAPER_T
@@ -176,10 +178,16 @@ class SpatialFilter(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
-def energy_attention(x: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+def energy_attention(x: torch.Tensor, delta: float,
+                     flat: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Parameter-free energy attention (SimAM form) with coefficient ``delta``.
 
     ``x · sigmoid((x−μ)² / (4(σ² + δ)) + 0.5)`` with μ, σ² per channel over space.
+    ``flat``: each channel weighted by its weights' mean over space instead, which keeps
+    the branch's gain and removes only the attention's spatial selection (EA off on weights
+    trained with it: the weights are at least 0.62, about 0.67 on average in the shipped
+    models, so taking them away raised the branch by about 1.5×, a gain those weights never
+    saw, and cost 1.5–4 dB, most of which was that gain, not the attention).
 
     Returns:
         the weighted features and the weights.
@@ -193,14 +201,17 @@ def energy_attention(x: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch
         d = (x - x.mean(dim=(2, 3), keepdim=True)).pow(2)
         var = d.sum(dim=(2, 3), keepdim=True) / n
         weight = torch.sigmoid(d / (4.0 * (var + delta)) + 0.5)
+        if flat:
+            weight = weight.mean(dim=(2, 3), keepdim=True).expand_as(x)
         return x * weight, weight
 
 
 class EnergyAttention(nn.Module):
     """Module form of :func:`energy_attention`; ``delta`` comes from the shared knobs."""
 
-    def forward(self, x: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
-        return energy_attention(x, delta)
+    def forward(self, x: torch.Tensor, delta: float,
+                flat: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        return energy_attention(x, delta, flat)
 
 
 def conv_down(channels: int) -> nn.Conv2d:
@@ -217,10 +228,14 @@ class DFRBlock(nn.Module):
     """
 
     def __init__(
-        self, in_ch: int, out_ch: int, knobs: Knobs, downsample: bool, csff: bool = False
+        self, in_ch: int, out_ch: int, knobs: Knobs, downsample: bool, csff: bool = False,
+        ea_trained: bool = True,
     ) -> None:
         super().__init__()
         self.knobs = knobs
+        # EA off on a network trained with it keeps each channel's mean attention weight
+        # (energy_attention's flat); one trained without EA never had the weights at all.
+        self.ea_trained = ea_trained
         self.name = ""  # set by the network, used by the probe
         self.probe: dict[str, BlockMaps] | None = None
         self.identity = nn.Conv2d(in_ch, out_ch, 1)
@@ -242,8 +257,8 @@ class DFRBlock(nn.Module):
         a, m, mask = self.spatial_filter(a, k.t)
         branch1 = F.leaky_relu(torch.cat([a, b], dim=1), RELU_SLOPE)
         y = self.conv_2(x)
-        if k.ea:
-            y, weight = self.energy_attention(y, k.delta)
+        if k.ea or self.ea_trained:
+            y, weight = self.energy_attention(y, k.delta, flat=not k.ea)
         else:
             weight = None
         branch2 = F.leaky_relu(y, RELU_SLOPE)

@@ -28,6 +28,7 @@ from .batch import (
     restore_files,
     summary,
 )
+from .compare import NO_EA_HELP
 from .complexity import count_macs, count_params
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES, available_devices, resolve_device
 from .errors import DRCNetError, ImageTooLargeError, ImageWriteError, UsageError
@@ -332,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="spatial-filter threshold (default: the weight file's)")
     p.add_argument("--delta", type=float, default=None,
                    help="energy-attention coefficient (default: the weight file's)")
-    p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
+    p.add_argument("--no-ea", action="store_true", help=NO_EA_HELP)
     p.add_argument("--device", default="auto",
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} or cuda:N (default auto)")
     p.add_argument("--tile", type=int, default=None,

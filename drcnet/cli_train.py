@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .compare import NO_EA_HELP
 from .devices import PRECISION_CHOICES
 from .errors import Cancelled, DRCNetError, UsageError, WeightsError
 from .inference import DEFAULT_OVERLAP, DEFAULT_TILE
@@ -408,7 +409,7 @@ def register(subparsers: Any) -> None:
                    help="spatial-filter threshold (default: the weight file's)")
     p.add_argument("--delta", type=float, default=None,
                    help="energy-attention coefficient (default: the weight file's)")
-    p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
+    p.add_argument("--no-ea", action="store_true", help=NO_EA_HELP)
     p.add_argument("--csv", default=None, metavar="PATH",
                    help="also write the table as CSV (-: print it instead of the table)")
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",

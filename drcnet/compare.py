@@ -128,7 +128,11 @@ class Analysis:
 
 
 NOEA_TRAINED = "trained without EA (noea weights)"
-NOEA_BYPASS = "EA bypassed on the same weights (no trained noea weights)"
+NOEA_BYPASS = ("EA's spatial selection removed on the same weights, each channel at its "
+               "mean weight (no trained noea weights)")
+# --no-ea, for every command that has it
+NO_EA_HELP = ("energy attention off (on weights trained with it each channel keeps its mean "
+              "weight: only the spatial selection goes)")
 
 
 def analyse(
@@ -606,7 +610,7 @@ def sheet_rows(
             SheetPanel(analysis.with_ea, "with EA"),
             SheetPanel(analysis.without_ea,
                        "without EA (trained)" if analysis.without_ea_source == NOEA_TRAINED
-                       else "without EA (bypass)"),
+                       else "without EA (same weights)"),
             SheetPanel(diff, f"|with - without| x{g:g}"),
         ])
     return rows
@@ -939,7 +943,7 @@ def register(subparsers: Any) -> None:
                    help="spatial-filter threshold (default: the weight file's)")
     p.add_argument("--delta", type=float, default=None,
                    help="energy-attention coefficient (default: the weight file's)")
-    p.add_argument("--no-ea", action="store_true", help="bypass energy attention")
+    p.add_argument("--no-ea", action="store_true", help=NO_EA_HELP)
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     add_variant_option(p)
     p.add_argument("--device", default="auto",

@@ -38,7 +38,10 @@ class DRCNet(nn.Module):
         depth: number of encoder levels per stage (``depth >= 2``).
         t: spatial-filter threshold, in (0, 1).
         delta: energy-attention coefficient, > 0.
-        ea: energy attention on (``False`` bypasses it).
+        ea: energy attention on. Also what the network is (to be) trained with: ``False``
+            bypasses EA outright (the paper's w/o EA network); turned off later
+            (:meth:`configure`) in a network built with it, each channel keeps its mean
+            attention weight, so only EA's spatial selection is removed.
 
     Forward:
         ``B×3×H×W`` floats in [0, 1], any H and W (padded internally to a multiple of
@@ -86,8 +89,10 @@ class DRCNet(nn.Module):
         prev = wf
         for i, ch in enumerate(chans):
             down = i + 1 < depth
-            self.encoder1.append(DFRBlock(prev, ch, self.knobs, downsample=down))
-            self.encoder2.append(DFRBlock(prev, ch, self.knobs, downsample=down, csff=down))
+            self.encoder1.append(DFRBlock(prev, ch, self.knobs, downsample=down,
+                                          ea_trained=ea))
+            self.encoder2.append(DFRBlock(prev, ch, self.knobs, downsample=down, csff=down,
+                                          ea_trained=ea))
             prev = ch
         self.decoder1 = nn.ModuleList()
         self.decoder2 = nn.ModuleList()
@@ -115,7 +120,8 @@ class DRCNet(nn.Module):
         Args:
             t: spatial-filter threshold in (0, 1).
             delta: energy-attention coefficient, > 0.
-            ea: energy attention on or off (off makes it the identity).
+            ea: energy attention on or off (off: each channel keeps its mean attention
+                weight in a network built with EA, the identity in one built without).
         """
         if t is not None:
             if not 0.0 < float(t) < 1.0:

@@ -539,7 +539,7 @@ def test_ea_view_bypass_then_trained(make_window, image_path, open_settled, weig
     a = w.preview.analysis
     assert a.with_ea is not None and a.without_ea is not None
     assert not np.allclose(a.with_ea, a.without_ea)
-    assert "bypassed" in w.viewer.ea_label.text()
+    assert "spatial selection removed" in w.viewer.ea_label.text()
     assert w.viewer.ea_canvases[3].captions[0].startswith("|difference| ×")
 
     add_weights(weights_dir, noea=True)

@@ -85,12 +85,43 @@ def test_knobs_change_output_without_rebuild(tiny: DRCNet) -> None:
     assert all(torch.equal(a, b) for a, b in zip(params_before, tiny.parameters()))
 
 
-def test_ea_off_is_identity_on_energy_branch(tiny: DRCNet) -> None:
+def test_ea_off_is_identity_in_a_network_built_without_it() -> None:
+    torch.manual_seed(0)
+    net = DRCNet(wf=8, depth=2, ea=False).eval()  # as the w/o-EA model trains and loads
     maps: dict = {}
-    tiny.configure(ea=False)
-    tiny.set_probe(maps)
-    _out(tiny, torch.rand(1, 3, 16, 16))
+    net.set_probe(maps)
+    _out(net, torch.rand(1, 3, 16, 16))
     assert all(torch.all(m.energy == 1) for m in maps.values())
+
+
+def test_ea_off_keeps_each_channels_mean_weight_in_a_network_built_with_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """EA's weights are at least 0.62, so taking them away outright raised the branch by
+    about 1.5×, a gain trained weights never saw; off, only the spatial selection goes."""
+    import drcnet.blocks
+
+    torch.manual_seed(0)
+    net = DRCNet(wf=8, depth=2).eval()
+    x = torch.rand(1, 3, 16, 16)
+    net.configure(ea=False)
+    maps: dict = {}
+    net.set_probe(maps)
+    off = _out(net, x)
+    for m in maps.values():  # flat over space, between the weights' bounds
+        e = m.energy[0, 0]
+        assert torch.allclose(e, e.mean().expand_as(e)) and 0.62 < float(e.mean()) < 0.74
+    real = drcnet.blocks.energy_attention
+    seen = []
+
+    def flat_by_hand(y, delta, flat=False):  # noqa: ANN001, ANN202
+        seen.append(flat)
+        out, w = real(y, delta)
+        w = w.mean(dim=(2, 3), keepdim=True)
+        return y * w, w.expand_as(y)
+
+    monkeypatch.setattr(drcnet.blocks, "energy_attention", flat_by_hand)
+    net.set_probe(None)
+    assert torch.allclose(_out(net, x), off, atol=1e-6) and all(seen)
 
 
 def test_probe_names_shapes_and_mask_monotonic_in_t(tiny: DRCNet) -> None:
