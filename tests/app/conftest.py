@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from drcnet import DRCNet
 from drcnet.imageio import write_image
@@ -49,6 +49,13 @@ def no_modal_boxes(monkeypatch):  # noqa: ANN001, ANN201
 
     for name in ("critical", "information", "warning", "question"):
         monkeypatch.setattr(QMessageBox, name, staticmethod(unexpected))
+
+    def unexpected_dialog(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("unexpected file dialog: a test that opens one must patch it")
+
+    for name in ("getOpenFileName", "getOpenFileNames", "getSaveFileName",
+                 "getExistingDirectory"):  # a native file dialog would wait the same way
+        monkeypatch.setattr(QFileDialog, name, staticmethod(unexpected_dialog))
 
 
 @pytest.fixture(autouse=True)
