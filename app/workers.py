@@ -287,6 +287,9 @@ class ModelWorker(QObject):
                 return
             try:
                 getattr(self, f"_run_{kind}")(job)
+            except Exception:  # a bug outside a job's own handling (an import, a finally):
+                # said on stderr, and the queue goes on, so the window still hears "idle"
+                traceback.print_exc()
             finally:
                 if kind in _JOBS:  # long work: cancel_running can stop it
                     with self._lock:

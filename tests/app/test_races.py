@@ -153,3 +153,21 @@ def test_a_one_pass_that_no_longer_fits_is_restored_in_tiles_without_a_box(
     qtbot.waitUntil(lambda: w.is_settled() and w.full is not None and w.full.knobs.t == 0.65,
                     timeout=30000)
     assert boxes == []
+
+
+def test_a_job_that_raises_outside_its_own_handling_does_not_stall_the_queue(
+        qtbot, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+    """An exception escaping a job (an import, a finally) had left the queue's later jobs
+    waiting and the window never told it was idle."""
+    from app.workers import ModelWorker
+
+    worker = ModelWorker()  # driven here, on this thread
+    ran, idle = [], []
+    worker.idle.connect(lambda: idle.append(1))
+    worker._run_load = lambda job: (_ for _ in ()).throw(RuntimeError("a bug"))  # first
+    worker._run_preview = lambda job: ran.append(job)  # then
+    worker.submit("preview", "p")
+    worker.submit("load", "l")
+    worker.drain()
+    assert ran == ["p"] and idle == [1]
+    assert "RuntimeError: a bug" in capsys.readouterr().err
