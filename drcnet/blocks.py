@@ -53,7 +53,9 @@ def full_precision(x: torch.Tensor) -> contextlib.AbstractContextManager:
     """Autocast off on ``x``'s device (for statistics that must stay float32 under fp16 or
     bf16 autocast: a sum over a 256×256 map of fp16 values overflows). On every device
     type that has autocast: on Apple's ``mps`` too, where fp16 sums had overflowed to NaN."""
-    if torch.amp.is_autocast_available(x.device.type):
+    available = getattr(torch.amp, "is_autocast_available", None)  # torch >= 2.4
+    if (available(x.device.type) if available is not None
+            else x.device.type in ("cuda", "cpu", "mps")):
         return torch.autocast(x.device.type, enabled=False)
     return contextlib.nullcontext()
 

@@ -1167,7 +1167,9 @@ def make_temp(p: Path) -> tuple[int, str]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     # At most 100 bytes of the name: a name the file system holds (255 bytes) must leave
     # room for the dot, the 8 hex digits and ".part" (a 245-byte name had failed)
-    stem = p.name.encode()[:100].decode(errors="ignore")
+    stem = p.name
+    while len(os.fsencode(stem)) > 100:  # the file system's bytes (a name need not be UTF-8)
+        stem = stem[:-1]
     for _ in range(100):
         tmp = str(p.parent / f".{stem}{secrets.token_hex(4)}.part")
         try:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -1010,3 +1011,13 @@ def test_a_long_name_the_file_system_holds_is_written(tmp_path: Path, name: str)
     assert len(name.encode()) <= 255
     write_image(tmp_path / name, _rand_rgb())
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+@pytest.mark.skipif(os.name != "posix" or sys.platform == "darwin",
+                    reason="needs a file system that takes any bytes as a name")
+def test_a_name_that_is_not_utf8_is_written(tmp_path: Path) -> None:
+    """Linux names are bytes; cutting the temporary name by its UTF-8 had raised
+    UnicodeEncodeError for café in Latin-1."""
+    name = os.fsdecode(b"caf\xe9.png")
+    write_image(tmp_path / name, _rand_rgb())
+    assert os.listdir(os.fsencode(tmp_path)) == [b"caf\xe9.png"]
