@@ -40,6 +40,11 @@ _FIXED_SIGMA = {"gaussian15": 15.0, "gaussian25": 25.0, "gaussian50": 50.0}
 _SUPPORTED = (*_FIXED_SIGMA, "gaussian", "noise", "rain", "blur")
 
 
+def supports(recipe: str) -> bool:
+    """Whether the on-device synthesizer makes ``recipe`` (a degradation or task name)."""
+    return get_degradation(recipe).name in _SUPPORTED
+
+
 # ----------------------------------------------------------------------- colour space
 def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
     """sRGB-encoded values in [0, 1] to linear light (torch twin of the NumPy version)."""

@@ -47,7 +47,7 @@ from .datasets import (
 )
 from .devices import resolve_device
 from .errors import Cancelled, DRCNetError, UsageError, first_line
-from .gpu_synthesis import GpuSynthesizer
+from .gpu_synthesis import GpuSynthesizer, supports
 from .imageio import make_temp
 from .inference import run
 from .losses import PIXEL_LOSSES, FeaturePyramid, LossParts, RestorationLoss
@@ -251,13 +251,15 @@ class TrainConfig:
     def synth_on(self, device: torch.device) -> str:
         """Where training pairs are made: ``gpu`` (batched on ``device``) or ``cpu``.
 
-        ``auto`` means ``gpu`` on CUDA and ``cpu`` elsewhere; paired folders are always
+        ``auto`` means ``gpu`` on CUDA and ``cpu`` elsewhere, and for the recipes the
+        on-device synthesizer lacks (the unclipped ``gaussian*u``); paired folders are always
         ``cpu``.
         """
         if self.layout:
             return "cpu"
         if self.synth == "auto":
-            return "gpu" if device.type == "cuda" else "cpu"
+            on_gpu = device.type == "cuda" and supports(self.degradation or self.task)
+            return "gpu" if on_gpu else "cpu"
         return self.synth
 
 
@@ -346,9 +348,10 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------------- helpers
-# Epochs each (re)start of a run may take before the next start's indices: 1000 epochs of
-# the synthetic set's 100,000 items is far more than any run draws between two starts.
-EPOCHS_PER_START = 1000
+# Items each (re)start of a run may draw before the next start's indices begin: 10^8, far
+# more than any run draws between two starts (1000 epochs of the synthetic set's 100,000
+# items; many more of a paired set's few hundred).
+ITEMS_PER_START = 10**8
 
 
 class InfiniteSampler(Sampler[int]):
@@ -765,17 +768,23 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
         if was_wd != {cfg.weight_decay}:
             notes.append(f"weight_decay {', '.join(map(str, sorted(was_wd)))} -> "
                          f"{cfg.weight_decay} from the config")
+    elif int(saved.get("step", -1)) == step:
+        # Only Adam's moments do not fit: the rest (the average, the best score, the count
+        # of starts that keeps a resume's data fresh) carries on.
+        state = {k: v for k, v in saved.items() if k != "optimizer"}
+        notes.append(f"{state_path.name} holds Adam's moments for another set of parameters "
+                     "(a run from before the spatial filter's region-norm scale and shift): "
+                     "they start afresh; the rest of the run's state is kept")
     else:
         # Killed between the two writes of a checkpoint, or the file was deleted: the step,
         # the elapsed time (the schedule's clock) and the best score come from the weight
         # files' metadata; only Adam's moments are lost.
-        why = ("is missing" if not saved else
-               f"is from step {saved.get('step')}, not {step}"
-               if int(saved.get("step", -1)) != step else
-               "holds moments for another set of parameters (a run from before the spatial "
-               "filter's region-norm scale and shift)")
+        why = ("is missing" if not saved else f"is from step {saved.get('step')}, not {step}")
         state = {"step": step, "elapsed_s": float(meta.get("wall_time_s", "0") or 0),
-                 "skipped": int(meta.get("skipped_steps", "0") or 0)}
+                 "skipped": int(meta.get("skipped_steps", "0") or 0),
+                 # the count of starts is lost with it: one per step run is more than any
+                 # run had, so the next start's data is still fresh (InfiniteSampler)
+                 "starts": max(int(saved.get("starts", 0)), step)}
         best = out / "best.safetensors"
         if best.is_file():
             bm = read_metadata(best)
@@ -929,7 +938,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             train_set, batch_size=cfg.batch_size,
             sampler=InfiniteSampler(len(train_set), d.rank, d.world,  # type: ignore[arg-type]
                                     cfg.seed + 7919 * starts,
-                                    first_epoch=EPOCHS_PER_START * (starts - 1)),
+                                    first_epoch=(starts - 1)
+                                    * -(-ITEMS_PER_START // len(train_set))),  # type: ignore[arg-type]
             num_workers=cfg.num_workers, pin_memory=cuda, drop_last=True,
             worker_init_fn=_worker_init, persistent_workers=cfg.num_workers > 0,
             prefetch_factor=4 if cfg.num_workers > 0 else None,

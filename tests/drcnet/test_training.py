@@ -218,12 +218,13 @@ def test_a_missing_optimizer_state_keeps_the_clock_and_says_so(corpus: Path,
 def test_a_run_from_before_the_region_norm_scale_resumes(corpus: Path, tmp_path: Path) -> None:
     """A run written before the spatial filter had its per-channel scale and shift: its
     weights lack them and its Adam state has fewer parameters (torch had refused it with a
-    ValueError); the weights load with them at 1 and 0 and Adam starts afresh, saying so."""
+    ValueError); the weights load with them at 1 and 0 and Adam starts afresh, saying so,
+    while the rest of the run's state (its weight average, its count of starts) carries on."""
     from safetensors import safe_open
     from safetensors.torch import save_file
 
     run = tmp_path / "old"
-    run_to_end(train(tiny(corpus, run, val_data="")))
+    run_to_end(train(tiny(corpus, run, val_data="", ema=0.9)))
     with safe_open(str(run / "last.safetensors"), "pt") as f:
         meta = f.metadata()
         old = {k: f.get_tensor(k) for k in f.keys() if "norm_" not in k}
@@ -234,9 +235,12 @@ def test_a_run_from_before_the_region_norm_scale_resumes(corpus: Path, tmp_path:
     group = state["optimizer"]["param_groups"][0]
     group["params"] = group["params"][:-n_new]
     torch.save(state, run / "state.pt")
-    records, result = collect(train(tiny(corpus, run, steps=5, val_data="")))
+    records, result = collect(train(tiny(corpus, run, steps=5, val_data="", ema=0.9)))
     assert result.steps == 5
-    assert any("holds moments for another set of parameters" in r.message for r in records)
+    assert any("holds Adam's moments for another set of parameters" in r.message
+               for r in records)
+    assert not any("no saved average" in r.message for r in records)  # the average went on
+    assert torch.load(run / "state.pt", weights_only=True)["starts"] == 2
 
 
 def test_a_resumed_run_draws_items_the_run_before_never_drew(
@@ -707,6 +711,11 @@ def test_train_with_on_device_synthesis(corpus: Path, tmp_path: Path,
     cfg = tiny(corpus, tmp_path / "gpu", synth="gpu", task="derain")
     assert cfg.synth_on(__import__("torch").device("cpu")) == "gpu"
     assert tiny(corpus, tmp_path).synth_on(__import__("torch").device("cpu")) == "cpu"
+    cuda = __import__("torch").device("cuda")  # named only
+    assert tiny(corpus, tmp_path).synth_on(cuda) == "gpu"
+    # the on-device synthesizer has no unclipped recipe: auto makes those pairs on the CPU
+    # (it had stopped the run, asking for synth=cpu)
+    assert tiny(corpus, tmp_path, degradation="gaussian25u").synth_on(cuda) == "cpu"
     result = run_to_end(train(cfg))
     assert result.steps == 4 and result.weights is not None
     assert "made on the device" in read_metadata(result.weights)["data"]
