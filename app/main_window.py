@@ -88,6 +88,7 @@ from drcnet.imageio import (
 )
 from drcnet.inference import (
     DEFAULT_TILE,
+    ONE_PASS_REFUSAL,
     AreaDone,
     Box,
     TileConfig,
@@ -1779,7 +1780,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _on_preview_failed(self, serial: int, message: str) -> None:
         self._preview_done = max(self._preview_done, serial)
-        self.notice(f"Preview failed: {message}", 10000)
+        if self.info is not None:  # else a load failed, and its banner and notice say why
+            self.notice(f"Preview failed: {message}", 10000)
         self._check_settled()
 
     def _preview_is_full(self) -> bool:
@@ -2325,7 +2327,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if job is not None and serial == job.serial:
             self._restore_job = None
             self._end_progress()
-            if self._refit_one_pass(job.tiles):  # free memory fell since it was checked:
+            if message.startswith(ONE_PASS_REFUSAL) and self._refit_one_pass(job.tiles):
+                # free memory fell since it was checked:
                 self._idle.start()  # restore in tiles, said once, instead of a box per move
                 self._check_settled()
                 return

@@ -298,9 +298,11 @@ class MapsPanel(QWidget):
             low, high = "m < t", "m ≥ t"
         elif maps is not None and float(np.ptp(maps.energy)) <= 1e-6:
             low = high = f"{float(maps.energy.min()):.3f}"
-            # With EA off the block passes its features on unweighted: 1 everywhere.
+            # EA off: a network built without EA passes its features on unweighted (1
+            # everywhere); one trained with it weights each channel by its mean weight.
             note = "EA is off: no attention, 1 everywhere" if abs(
-                float(maps.energy.min()) - 1.0) <= 1e-6 else "the same everywhere"
+                float(maps.energy.min()) - 1.0) <= 1e-6 else (
+                "EA is off: each channel at its mean weight, no spatial selection")
         elif maps is not None:
             low, high = f"{maps.energy.min():.3f}", f"{maps.energy.max():.3f}"
             note = "stretched to this block's range"

@@ -26,8 +26,6 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Sig
 from PySide6.QtGui import QImage
 
 from drcnet.compare import (
-    NOEA_BYPASS,
-    NOEA_TRAINED,
     PAPER_DELTA,
     PAPER_T,
     Analysis,
@@ -35,6 +33,7 @@ from drcnet.compare import (
     Knobs,
     amplified_difference,
     analyse,
+    without_ea_source,
 )
 from drcnet.errors import Cancelled, DRCNetError, NoWeightsError, WeightsError
 from drcnet.inference import (
@@ -134,7 +133,7 @@ class EAAreaResult:
     box: Box
     with_ea: np.ndarray
     without_ea: np.ndarray
-    source: str  # NOEA_TRAINED or NOEA_BYPASS, as Analysis.without_ea_source
+    source: str  # drcnet.compare.without_ea_source, as Analysis.without_ea_source
     images: tuple[QImage, QImage, QImage]  # with, without, |difference| × gain
     seconds: float
     precision: str = "fp32"
@@ -433,7 +432,7 @@ class ModelWorker(QObject):
             with_ea, without = run(ea_area_pair(self._model, self._noea or self._model,
                                                 job.rgb, job.box, job.tiles, knobs.t,
                                                 knobs.delta, job.cancel.is_set), count)
-            source = NOEA_TRAINED if self._noea is not None else NOEA_BYPASS
+            source = without_ea_source(self._model, self._noea)
             diff, _ = amplified_difference(with_ea, without, gain=job.gain)
             images = (to_qimage(with_ea, job.icc), to_qimage(without, job.icc),
                       to_qimage(diff))

@@ -43,6 +43,7 @@ from .range_check import RangeReport, check_peaks
 
 if TYPE_CHECKING:
     from .imageio import Image
+    from .network import DRCNet
 
 LAYOUTS = ("side", "split", "sheet")
 MAP_KINDS = ("self_aware", "mask", "energy")
@@ -130,6 +131,15 @@ class Analysis:
 NOEA_TRAINED = "trained without EA (noea weights)"
 NOEA_BYPASS = ("EA's spatial selection removed on the same weights, each channel at its "
                "mean weight (no trained noea weights)")
+NOEA_BUILT = "EA off on a network trained without it: the same network as with EA off"
+
+
+def without_ea_source(model: DRCNet, noea_model: DRCNet | None) -> str:
+    """What "without EA" is for ``model``: the trained no-EA model, EA's selection removed
+    from ``model``, or ``model`` itself when it was trained without EA."""
+    if noea_model is not None:
+        return NOEA_TRAINED
+    return NOEA_BYPASS if model.config.ea else NOEA_BUILT
 # --no-ea, for every command that has it
 NO_EA_HELP = ("energy attention off (on weights trained with it each channel keeps its mean "
               "weight: only the spatial selection goes)")
@@ -225,7 +235,7 @@ def analyse(
                 without_ea = post(forward_image(model, rgb)[0])
             else:
                 without_ea = restored
-            source = NOEA_BYPASS
+            source = without_ea_source(model, None)
         model.configure(ea=knobs.ea)
     return Analysis(knobs, restored, maps, with_ea, without_ea, source,
                     time.perf_counter() - start, report)

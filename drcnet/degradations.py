@@ -303,7 +303,8 @@ def degrade(
         rng: the random source; the same state gives the same output.
 
     Returns:
-        The degraded float32 image (same shape, in [0, 1]) and a dict of drawn parameters.
+        The degraded float32 image (same shape, in [0, 1] but for the unclipped
+        ``gaussian*u`` recipes) and a dict of drawn parameters.
     """
     _check(img)
     deg = get_degradation(name)

@@ -550,6 +550,10 @@ def available_memory() -> int | None:
     return None
 
 
+# How the one-pass memory refusal starts (the GUI tells it from other failures by this).
+ONE_PASS_REFUSAL = "a one pass over this"
+
+
 def one_pass_memory_problem(wf: int, h: int, w: int, device: str = "cpu") -> str | None:
     """Why a one-pass restore of an ``h``×``w`` image by a network of width ``wf`` would not
     fit in the memory free now on ``device`` (a CPU, where only Linux says what is free),
@@ -561,7 +565,7 @@ def one_pass_memory_problem(wf: int, h: int, w: int, device: str = "cpu") -> str
     need = ONE_PASS_BYTES_PER_PIXEL * max(1.0, wf / 16) * h * w
     if free is None or need <= 0.9 * free:
         return None
-    return (f"a one pass over this {w}×{h} image needs about {need / 2**30:.2g} GB of memory "
+    return (f"{ONE_PASS_REFUSAL} {w}×{h} image needs about {need / 2**30:.2g} GB of memory "
             f"and {free / 2**30:.2g} GB are free")
 
 

@@ -95,7 +95,7 @@ class SweepResult:
     delta_points: tuple[SweepPoint, ...]
     limit: float | None = None  # the model's range-check limit (None: not checked)
     weights: str = ""  # which weights were swept, in words
-    ea: bool = True  # energy attention on in the model (off: δ changes nothing)
+    ea: bool = True  # energy attention on in the model
 
     @property
     def flagged(self) -> list[SweepPoint]:
@@ -363,7 +363,7 @@ def plot_sweep(result: SweepResult, width: int = 1200, height: int = 560) -> np.
     img = np.full((height, width, 3), 255, np.uint8)
     cfg = result.config
     _text(img, f"DRCNet {cfg.task}: {CAVEAT}", (width // 2, 24), 0.65, "center", 2)
-    ea = ", EA off (delta changes nothing)" if not result.ea else ""
+    ea = ", EA off" if not result.ea else ""
     line = (f"{result.data}; input {result.input_psnr:.2f} dB / SSIM "
             f"{result.input_ssim:.3f}; {result.weights}{ea}")
     _text(img, _fit_text(line, width - 24, 0.42), (width // 2, 52), 0.42, "center")

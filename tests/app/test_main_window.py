@@ -409,10 +409,11 @@ def test_maps_for_every_block_follow_t(make_window, image_path, open_settled, qt
     w.maps.overlay_check.setChecked(False)
     assert "overlay" not in w.viewer.single.captions[0]
     assert "stretched" in w.maps.legend_note.text()
-    w.controls.ea_check.setChecked(False)  # energy is 1 everywhere: not a map to read
+    w.controls.ea_check.setChecked(False)  # energy is flat: not a map to read
     qtbot.waitUntil(lambda: not w.preview.analysis.knobs.ea and w.is_settled())
-    assert w.maps.legend_note.text() == "EA is off: no attention, 1 everywhere"
-    assert w.maps.legend_low.text() == w.maps.legend_high.text() == "1.000"
+    assert w.maps.legend_note.text() == ("EA is off: each channel at its mean weight, no "
+                                         "spatial selection")
+    assert w.maps.legend_low.text() == w.maps.legend_high.text() != "1.000"
 
 
 def test_shares_never_round_to_none_or_all() -> None:
