@@ -14,6 +14,7 @@ import torch
 from drcnet import DRCNet, registry
 from drcnet.cli import main
 from drcnet.compare import (
+    NOEA_BUILT,
     NOEA_BYPASS,
     NOEA_TRAINED,
     ExportParams,
@@ -198,6 +199,9 @@ def test_analyse_maps_and_ea_pair(model: DRCNet) -> None:
     b = analyse(model, rgb, Knobs(0.5, 1e-6, False), ea_compare=True)
     assert b.without_ea is b.restored
     assert np.allclose(b.with_ea, a.with_ea, atol=1e-6)
+    built = DRCNet(wf=8, depth=2, ea=False).eval()  # trained without EA: nothing removed
+    c = analyse(built, rgb, Knobs(0.5, 1e-6, False), ea_compare=True)
+    assert c.without_ea_source == NOEA_BUILT and c.without_ea is c.restored
     assert b.maps == {}
 
 
