@@ -67,6 +67,7 @@ from PySide6.QtWidgets import (
 import drcnet
 from drcnet.batch import folder_images, step_in
 from drcnet.compare import (
+    NOEA_BUILT,
     NOEA_TRAINED,
     Knobs,
     amplified_difference,
@@ -1738,9 +1739,12 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if a.with_ea is not None and a.without_ea is not None:
             diff, gain = amplified_difference(a.with_ea, a.without_ea)
             mad = float(np.abs(a.with_ea - a.without_ea).mean())
-            source = ("Without EA: <b>trained no-EA weights</b>" if a.without_ea_source ==
-                      NOEA_TRAINED else "Without EA: <b>EA's spatial selection removed on the "
-                      "same weights</b> (no trained no-EA weights installed)")
+            source = {
+                NOEA_TRAINED: "Without EA: <b>trained no-EA weights</b>",
+                NOEA_BUILT: "Without EA: <b>these weights, trained without EA</b> (with EA: "
+                            "attention they never trained with)",
+            }.get(a.without_ea_source, "Without EA: <b>EA's spatial selection removed on "
+                  "the same weights</b> (no trained no-EA weights installed)")
             self._ea_gain = gain
             self._ea_source = (f"{source} · t {a.knobs.t:.2f} · δ {format_delta(a.knobs.delta)} · "
                                f"mean |difference| {mad:.4f} · "

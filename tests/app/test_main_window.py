@@ -552,6 +552,23 @@ def test_ea_view_bypass_then_trained(make_window, image_path, open_settled, weig
     assert w.info.noea_weights is not None
 
 
+def test_ea_view_names_weights_trained_without_ea(make_window, image_path, open_settled,
+                                                  tmp_path, qtbot) -> None:  # noqa: ANN001
+    """Opened as the model itself, w/o-EA weights have no EA selection to remove: off is
+    the network as trained (it had said 'spatial selection removed')."""
+    torch.manual_seed(5)
+    noea = tmp_path / "noea.safetensors"
+    save_weights(noea, DRCNet(wf=8, depth=2, ea=False), {"task": "denoise"})
+    w = make_window()
+    assert w.open_weights(noea)
+    qtbot.waitUntil(lambda: w.info is not None and w.info.weights == noea.resolve(),
+                    timeout=30000)
+    open_settled(w, image_path)
+    w.set_view_mode("ea")
+    qtbot.waitUntil(lambda: w.viewer.has_ea() and w.is_settled())
+    assert "these weights, trained without EA" in w.viewer.ea_label.text()
+
+
 def test_ea_view_says_what_it_shows(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
     """Its label names the knobs and, below 100 % strength, that the pair is the network's
     two outputs at full strength; the pixel readout gives the hovered panel's values; a task
