@@ -99,7 +99,8 @@ class BatchDialog(QDialog):
         form = QFormLayout()
         out_row = QHBoxLayout()
         self.output_edit = QLineEdit()
-        self.output_edit.setPlaceholderText("a folder; each output keeps its input's name")
+        self.output_edit.setPlaceholderText("a folder; each output keeps its input's name "
+                                            "(a PNG where Studio does not write its format)")
         browse = QPushButton("Bro&wse…")
         out_row.addWidget(self.output_edit, 1)
         out_row.addWidget(browse)

@@ -43,8 +43,9 @@ VARIANT_LABELS = {("denoise", "default"): "Camera noise", ("denoise", "gaussian"
 VARIANT_TIPS = {
     ("denoise", "default"): "Trained for realistic camera noise: signal-dependent sensor noise, "
                             "some JPEG, some plain Gaussian. The right choice for photos.",
-    ("denoise", "gaussian"): "Fine-tuned for plain Gaussian noise of unknown σ (0–55), the "
-                             "classic benchmark; camera noise is better served by the default.",
+    ("denoise", "gaussian"): "Fine-tuned for plain Gaussian noise of unknown σ (0–55), clipped "
+                             "to the image's range as an 8-bit file holds it; camera noise is "
+                             "better served by the default.",
 }
 FILE_VARIANT = "file"  # the task's weight file opened by the user (File ▸ Open Weights…)
 STEM_CHARS = 24  # a longer file name is shortened in the middle in the model panel

@@ -426,7 +426,7 @@ class ModelWorker(QObject):
             self.forward_count += 1
 
         try:
-            # Without EA: the trained no-EA model where there is one, else EA bypassed, on
+            # Without EA: the trained no-EA model where there is one, else EA off, on
             # the tiles and with the repairs of the pass with EA, so the difference is EA's
             # alone (as the preview's pair shares one factor).
             with_ea, without = run(ea_area_pair(self._model, self._noea or self._model,

@@ -124,8 +124,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             raise ImageWriteError(f"output folder {dst.parent} does not exist")
         if not os.access(dst.parent, os.W_OK):
             raise ImageWriteError(f"output folder {dst.parent} is not writable")
-    if (note := overlap_note(args.overlap, tiles.tile, tiles.overlap)) and not args.quiet:
-        print(f"note: {note}", file=sys.stderr)
+    if note := overlap_note(args.overlap, tiles.tile, tiles.overlap):  # a setting changed:
+        print(f"drcnet: note: {note}", file=sys.stderr)  # said even with -q
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     params = ExportParams.of_run(args.task, model.knobs, weights.name, sha256(weights),
                                  str(model_device(model)), tiles, model.precision)
@@ -133,9 +133,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if args.compile:
         if not args.quiet:
             print("compiling the model (once per run; tens of seconds)…", file=sys.stderr)
-            if limit is not None:
-                print("note: --compile turns the range check off (no warning for images "
-                      "outside what the model was trained on)", file=sys.stderr)
+        if limit is not None:  # said even with -q: -q's own warnings are among those lost
+            print("drcnet: note: --compile turns the range check off (no warning for images "
+                  "outside what the model was trained on)", file=sys.stderr)
         model = compile_model(model, tiles.tile or DEFAULT_TILE, tiles.batch)
     bar: tqdm | None = None
     finished: list[FileResult] = []
@@ -327,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file (one input file) or folder (several inputs, a folder, "
                         "a pattern, or OUT ending in /; created if missing; outputs keep "
-                        "their inputs' names)")
+                        "their inputs' names, as PNGs where Studio does not write the "
+                        "input's format)")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--t", type=float, default=None,
                    help="spatial-filter threshold (default: the weight file's)")

@@ -163,7 +163,7 @@ def analyse(
         probe: capture every DFR block's maps.
         ea_compare: also produce the results with and without energy attention. The one
             without comes from ``noea_model`` (trained without EA) when given, else from
-            bypassing EA on ``model``.
+            ``model`` with EA off (:func:`without_ea_source` says which).
         noea_model: the network trained without energy attention, or ``None``.
         repair: when the main pass is over the model's range-check limit (times its
             ``repair_above``), run again with the image's colours pulled towards gray (as

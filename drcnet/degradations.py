@@ -215,9 +215,16 @@ BLIND_SIGMA = (0.0, 55.0)  # the blind Gaussian recipe's σ range (DnCNN-B's, in
 
 
 def _gaussian_blind(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
-    """Plain Gaussian noise of unknown σ ∈ [0, 55] (the classic blind AWGN benchmark)."""
+    """Plain Gaussian noise of unknown σ ∈ [0, 55] (DnCNN-B's range), clipped."""
     sigma = float(rng.uniform(*BLIND_SIGMA))
     return gaussian_noise(img, rng, sigma), {"kind": "gaussian", "sigma": sigma}
+
+
+def _gaussian_blind_unclipped(img: np.ndarray,
+                              rng: np.random.Generator) -> tuple[np.ndarray, Info]:
+    """Plain Gaussian noise of unknown σ ∈ [0, 55], not clipped (the AWGN benchmarks')."""
+    sigma = float(rng.uniform(*BLIND_SIGMA))
+    return gaussian_noise(img, rng, sigma, clip=False), {"kind": "gaussian", "sigma": sigma}
 
 
 def _noise(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
@@ -275,6 +282,8 @@ DEGRADATIONS: dict[str, Degradation] = {
                       doc=f"Gaussian σ={s}, not clipped (the AWGN benchmarks' convention)")
           for s in (15, 25, 50)),
         Degradation("gaussian", "denoise", _gaussian_blind, doc=_gaussian_blind.__doc__ or ""),
+        Degradation("gaussianu", "denoise", _gaussian_blind_unclipped,
+                    doc=_gaussian_blind_unclipped.__doc__ or ""),
         Degradation("noise", "denoise", _noise, doc=_noise.__doc__ or ""),
         Degradation("rain", "derain", _rain, doc=_rain.__doc__ or ""),
         Degradation("blur", "deblur", _blur, margin=16, doc=_blur.__doc__ or ""),

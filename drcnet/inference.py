@@ -850,7 +850,7 @@ def ea_area_pair(
     cancel: Callable[[], bool] | None = None,
 ) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray]]:
     """``box`` restored with energy attention (``model``) and without it (``noea``: a trained
-    no-EA model, or ``model`` itself, EA then bypassed), at ``t`` and ``delta``, so that the
+    no-EA model, or ``model`` itself with EA off), at ``t`` and ``delta``, so that the
     two differ by EA alone: the pass without EA runs on the tiling the pass with EA finished
     with (after any out-of-memory retry) and repairs exactly the tiles that pass repaired, by
     the same colour factors (with ``tiles.repair``; none if it repaired none). Leaves both

@@ -2,8 +2,9 @@
 
 Each task has a default (interactive) model and, where trained, a ``noea`` variant trained
 with energy attention bypassed, for a fair w/ vs w/o EA comparison. Denoising also has a
-``gaussian`` variant: the same network fine-tuned for plain Gaussian noise of unknown σ (the
-classic AWGN benchmark), where the default model is trained for realistic camera noise.
+``gaussian`` variant: the same network fine-tuned for plain Gaussian noise of unknown σ
+(clipped to [0, 1], unlike the AWGN benchmarks' noise), where the default model is trained
+for realistic camera noise.
 """
 
 from __future__ import annotations

@@ -144,6 +144,6 @@ def widen(model: DRCNet, factor: int = 2, noise: float = 0.05, seed: int = 0) ->
             _widen_conv(n_mod, w_mod, factor, noise, gen, name)
         covered.update(f"{name}.{p}" for p, _ in w_mod.named_parameters(recurse=False))
     missing = [p for p, _ in wide.named_parameters() if p not in covered]
-    if missing:  # pragma: no cover - every parameter lives in a convolution today
+    if missing:  # pragma: no cover - every parameter has a rule above today
         raise DRCNetError(f"parameters left unset: {', '.join(missing)}")
     return wide.eval()

@@ -268,6 +268,15 @@ def test_ctrl_c_in_a_batch_is_one_line_that_counts_what_is_on_disk(
     assert code == 2 and "-o is empty" in _one_line_error(capsys, code)
 
 
+def test_quiet_still_says_when_a_setting_was_changed(tmp_path, weights, photo, capsys) -> None:  # noqa: ANN001
+    """-q silences progress, not what changed the run: a lowered overlap had gone unsaid."""
+    assert main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
+                 "--weights", str(weights), "--device", "cpu", "--tile", "32", "--overlap",
+                 "16", "-q"]) == 0
+    assert capsys.readouterr().err.strip() == (
+        "drcnet: note: an overlap of 16 px is more than a quarter of the 32-px tile; using 8")
+
+
 def test_restore_refuses_before_the_work(tmp_path, weights, photo, capsys, monkeypatch) -> None:
     def no_model(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("the model was loaded before the output was checked")
