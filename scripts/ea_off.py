@@ -44,11 +44,19 @@ def main() -> None:
         x = read_image(RESOURCES / "samples" / f"{name}.png").rgb[:256, :256]
         gt = read_image(RESOURCES / "samples" / f"{name}-clean.png").rgb[:256, :256]
         scores = []
+        maps: dict = {}
         for ea in (True, False):
             model.configure(ea=ea)
             scores.append(psnr(np.clip(forward_image(model, x)[0], 0, 1), gt))
+        model.configure(ea=True)
+        model.set_probe(maps)  # EA's weights, as the Maps panel shows them
+        with torch.inference_mode():
+            model(torch.from_numpy(x).permute(2, 0, 1)[None].contiguous())
+        model.set_probe(None)
+        weight = np.mean([float(m.energy.mean()) for m in maps.values()])
         print(f"{task:8s} input {psnr(x, gt):.2f} dB  EA on {scores[0]:.2f}  "
-              f"EA off {scores[1]:.2f}  (on − off {scores[0] - scores[1]:+.2f} dB)")
+              f"EA off {scores[1]:.2f}  (on − off {scores[0] - scores[1]:+.2f} dB); "
+              f"mean attention weight {weight:.3f}")
 
 
 if __name__ == "__main__":
