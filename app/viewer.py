@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 os.environ.setdefault("QT_DRIVER", "PySide6")
 import qimage2ndarray  # noqa: E402
 
+from drcnet.colour import matrix_profile  # noqa: E402
 from drcnet.compare import CHECKER  # noqa: E402
 
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
@@ -90,8 +91,11 @@ SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
 
 def display_space(icc: bytes | None) -> QColorSpace | None:
     """The colour space of an RGB ICC profile when showing it needs a conversion to sRGB;
-    ``None`` for no profile, an sRGB one, or one Qt cannot use (gray, CMYK, broken)."""
-    if not icc or icc[16:20] != b"RGB ":  # the profile header's colour space
+    ``None`` for no profile, an sRGB one, or one Qt cannot use (gray, CMYK, broken). Only
+    the matrix profiles the summary sheet converts too (:func:`drcnet.colour.
+    matrix_profile`): a LUT profile Qt would convert and the sheet not had made the views and
+    the sheet disagree by up to 118 levels (and Qt showed some at half brightness)."""
+    if not icc or icc[16:20] != b"RGB " or matrix_profile(icc) is None:
         return None
     return _parsed_space(icc)
 

@@ -302,6 +302,53 @@ def test_a_wide_gamut_photo_is_shown_converted_to_srgb(qtbot) -> None:  # noqa: 
         assert first(unusable) == (204, 102, 51)
 
 
+def _lut_profile() -> bytes:
+    """An RGB display profile held only as a LUT (an A2B0 mft2, no matrix), as camera and
+    scanner profiles often are: Qt converts it, drcnet.colour does not."""
+    import struct
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    m = np.array([[0.5151, 0.2920, 0.1571], [0.2412, 0.6922, 0.0666], [-0.0011, 0.0419, 0.7841]])
+    g = np.linspace(0, 1, 2)  # a 2-point grid: RGB to XYZ as linear as the matrix
+    rgb = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
+    xyz = np.clip(np.round(rgb @ m.T * 32768), 0, 65535).astype(">u2")
+    ident = struct.pack(">HH", 0, 65535)
+    a2b0 = (b"mft2" + bytes(4) + bytes([3, 3, 2, 0]) + b"".join(s15(v) for v in np.eye(3).ravel())
+            + struct.pack(">HH", 2, 2) + ident * 3 + xyz.tobytes() + ident * 3)
+    desc = b"desc" + bytes(4) + struct.pack(">I", 5) + b"lut\0\0" + bytes(78)
+    tags = [(b"desc", desc), (b"wtpt", b"XYZ " + bytes(4) + s15(0.9642) + s15(1) + s15(0.8249)),
+            (b"cprt", desc), (b"A2B0", a2b0)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        data += bytes(-len(data) % 4)
+        table += struct.pack(">4sII", sig, offset + len(body), len(data))
+        body += data
+    header = (struct.pack(">I", offset + len(body)) + b"lcms" + bytes([2, 0x10, 0, 0])
+              + b"mntrRGB XYZ " + bytes(12) + b"acsp" + bytes(24) + struct.pack(">I", 0)
+              + s15(0.9642) + s15(1.0) + s15(0.8249) + bytes(48))
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def test_a_lut_profile_is_shown_as_the_sheet_shows_it(qtbot) -> None:  # noqa: ANN001
+    """The views had converted a LUT profile while the summary sheet, which converts matrix
+    profiles only, kept the file's values: up to 118 levels apart."""
+    from PySide6.QtCore import QByteArray
+    from PySide6.QtGui import QColorSpace
+
+    from app.viewer import display_space, to_qimage
+    from drcnet.colour import matrix_profile
+
+    icc = _lut_profile()
+    assert QColorSpace.fromIccProfile(QByteArray(icc)).isValid()  # Qt could convert it
+    assert matrix_profile(icc) is None and display_space(icc) is None
+    rgb = np.full((2, 3, 3), (204 / 255, 102 / 255, 51 / 255), np.float32)
+    c = to_qimage(rgb, icc).pixelColor(0, 0)
+    assert (c.red(), c.green(), c.blue()) == (204, 102, 51)  # as the sheet leaves it
+
+
 def test_a_detail_piece_is_drawn_over_the_result_where_it_shows(viewer) -> None:  # noqa: ANN001
     from PySide6.QtCore import QRect
 
