@@ -855,7 +855,9 @@ def export_note(image: Image, path: PathLike, layout: str, keep_exif: bool = Tru
 
     if layout == "sheet":
         return ""
-    shown = image if layout == "image" else replace(image, alpha=None, xmp=False, exif=None)
+    # A comparison is written in RGB, so a gray photo's gray profile is lost there too.
+    shown = image if layout == "image" else replace(image, alpha=None, xmp=False, exif=None,
+                                                    gray=False)
     return format_note(shown, path, keep_exif)
 
 

@@ -600,3 +600,21 @@ def test_a_deep_block_s_map_lies_over_the_image_where_its_cells_are() -> None:
     assert tint.shape[:2] == (40, 40)
     on = tint[:, 20, 0] > 0.5
     assert not on[:16].any() and on[16:32].all() and not on[32:].any()
+
+
+def test_a_comparison_of_a_gray_photo_says_its_gray_profile_is_not_kept(tmp_path) -> None:  # noqa: ANN001
+    """Side by side and split are written in RGB, so a gray profile cannot go with them; it
+    had been dropped without the note the README promises."""
+    from PySide6.QtGui import QColorSpace
+
+    from drcnet.compare import export_note
+    from drcnet.imageio import read_image, write_image
+
+    srgb = bytes(QColorSpace(QColorSpace.NamedColorSpace.SRgb).iccProfile())
+    gray_icc = srgb[:16] + b"GRAY" + srgb[20:]
+    rgb = np.repeat(ramp(16, 24)[..., :1], 3, axis=2)
+    image = read_image(write_image(tmp_path / "g.png", rgb, gray=True, icc=gray_icc))
+    assert image.gray and image.icc == gray_icc
+    assert export_note(image, tmp_path / "o.png", "image") == ""  # kept: written gray
+    for layout in ("side", "split"):
+        assert "colour profile" in export_note(image, tmp_path / "o.png", layout)
