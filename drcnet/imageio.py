@@ -648,8 +648,10 @@ def _read_meta(raw: bytes) -> dict[str, bytes | None]:
                 exif = raw[start:end]
                 if exif.startswith(_EXIF_TAG):  # some writers keep JPEG's "Exif\0\0"
                     exif = exif[len(_EXIF_TAG):]
-    if icc is not None and (len(icc) < 128 or struct.unpack(">I", icc[:4])[0] != len(icc)):
-        icc = None  # truncated, or not a profile: its header gives its size
+    if icc is not None:  # its header gives its size: shorter is truncated, longer padded
+        size = struct.unpack(">I", icc[:4])[0] if len(icc) >= 128 else 0
+        icc = icc[:size] if 128 <= size <= len(icc) else None  # (padding trimmed, as
+        # LittleCMS, Qt and Pillow read such a profile)
     if exif is not None and exif[:4] not in (b"II*\x00", b"MM\x00*"):
         exif = None  # not a TIFF structure: nothing a reader could use
     return {"icc": icc, "exif": exif}

@@ -594,6 +594,18 @@ def test_a_corrupt_profile_or_exif_never_stops_a_photo_from_opening(tmp_path: Pa
     assert b"Exif\x00\x00" not in out.read_bytes()
 
 
+def test_a_padded_profile_is_read_and_a_truncated_one_is_not(tmp_path: Path) -> None:
+    """A profile stored with bytes after its declared size had been dropped (LittleCMS, Qt
+    and Pillow read it); one shorter than its declared size is still refused."""
+    icc = _srgb_profile()
+    for stored, kept in ((icc + bytes(4), icc), (icc[:-20], None)):
+        path = write_image(tmp_path / "p.png", _rand_rgb())
+        data = path.read_bytes()
+        chunk = imageio._png_chunk(b"iCCP", b"p\x00\x00" + zlib.compress(stored))
+        path.write_bytes(data[:33] + chunk + data[33:])  # after IHDR
+        assert read_image(path).icc == kept
+
+
 SECRET = 0x0BADF00D  # a GPS latitude numerator that must not survive in any output
 
 
