@@ -21,7 +21,7 @@ import numpy as np
 SRGB_D50 = np.array([[0.4360747, 0.3850649, 0.1430804],
                      [0.2225045, 0.7168786, 0.0606169],
                      [0.0139322, 0.0971045, 0.7141733]])
-_LUT = 4096  # samples of each tone curve, looked up at the nearest
+_LUT = 4096  # samples of each tone curve, interpolated linearly between them
 _ENCODE = 65536  # samples of the sRGB encoding (steep near black: 12.92 per unit)
 
 
@@ -133,12 +133,16 @@ def to_srgb(rgb: np.ndarray, icc: bytes | None) -> np.ndarray:
     profile = matrix_profile(icc)
     if profile is None or profile.is_srgb():
         return rgb
-    index = np.clip(np.nan_to_num(rgb), 0.0, 1.0) * (_LUT - 1) + 0.5
-    index = index.astype(np.int32)
+    # Linear between the curve's samples: the nearest one had been up to 2 levels off
+    # LittleCMS where a wide matrix (ProPhoto) amplifies the step.
+    pos = np.clip(np.nan_to_num(rgb), 0.0, 1.0).astype(np.float32) * np.float32(_LUT - 1)
+    low = np.minimum(pos.astype(np.int32), _LUT - 2)
+    frac = pos - low
     curves = profile.curves.astype(np.float32)
     linear = np.empty(rgb.shape, np.float32)
     for i in range(3):
-        linear[..., i] = curves[i][index[..., i]]
+        a, b = curves[i][low[..., i]], curves[i][low[..., i] + 1]
+        linear[..., i] = a + (b - a) * frac[..., i]
     matrix = (np.linalg.inv(SRGB_D50) @ profile.matrix).astype(np.float32)
     out = linear.reshape(-1, 3) @ matrix.T
     np.clip(out, 0.0, 1.0, out=out)

@@ -16,6 +16,9 @@ P3_D50 = np.array([[0.5151, 0.2919, 0.1572], [0.2412, 0.6922, 0.0666],
                    [-0.0011, 0.0419, 0.7841]])
 ADOBE_D50 = np.array([[0.6097, 0.2053, 0.1492], [0.3111, 0.6257, 0.0632],
                       [0.0195, 0.0609, 0.7446]])
+# ProPhoto (ROMM RGB): primaries far outside sRGB, so its matrix amplifies a curve's error
+PROPHOTO_D50 = np.array([[0.7977, 0.1352, 0.0313], [0.2880, 0.7119, 0.0001],
+                         [0.0, 0.0, 0.8249]])
 
 
 def _s15(v: float) -> bytes:
@@ -62,6 +65,7 @@ def profile(matrix: np.ndarray, curve: bytes) -> bytes:
 
 CURVES = {
     "gamma 2.2 (curv, one value)": _curv([563]),
+    "gamma 1.8 (curv, one value)": _curv([461]),
     "table (curv, 1024 values)": _curv([round(65535 * (i / 1023) ** 1.8) for i in range(1024)]),
     "identity (curv, none)": _curv([]),
     "para 0 (gamma)": _para(0, 2.4),
@@ -83,13 +87,15 @@ def _littlecms(u8: np.ndarray, icc: bytes) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", sorted(CURVES))
-@pytest.mark.parametrize("matrix", [P3_D50, ADOBE_D50], ids=["p3", "adobe"])
+@pytest.mark.parametrize("matrix", [P3_D50, ADOBE_D50, PROPHOTO_D50],
+                         ids=["p3", "adobe", "prophoto"])
 def test_conversion_agrees_with_littlecms(name: str, matrix: np.ndarray) -> None:
     icc = profile(matrix, CURVES[name])
     assert matrix_profile(icc) is not None
     rng = np.random.default_rng(0)
-    u8 = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    u8[0, :, :] = np.arange(64)[:, None] * 4  # grays from black, where curves are steep
+    u8 = rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    u8[0, :, :] = np.arange(128)[:, None] * 2  # grays from black, where curves are steep
+    u8[1, 0] = (163, 253, 195)  # 2 levels off LittleCMS with nearest-sample curves
     ours = np.round(to_srgb(u8.astype(np.float32) / 255, icc) * 255).astype(np.int32)
     ref = _littlecms(u8, icc)
     diff = np.abs(ours - ref)
