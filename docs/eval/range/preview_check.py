@@ -32,7 +32,7 @@ def main() -> None:
             img = downscale(read_image(f).rgb.astype(np.float32), 512)
             bad = degrade(recipe, img, np.random.default_rng(0))[0]
             peaks[f.name] = analyse(model, bad, Knobs(model.config.t, model.config.delta,
-                                                     model.config.ea)).range.peak
+                                                     model.config.ea), repair=False).range.peak
         sweets = peaks.pop("opencv_smarties.png")
         top = max(peaks, key=peaks.get)
         print(f"{task:7s} {variant:8s} limit {model.activation_limit:8.0f} | ordinary photos "

@@ -39,7 +39,7 @@ def main() -> None:
                     if degraded:
                         img = degrade(recipe, img, np.random.default_rng(0))[0]
                     peaks: list[TilePeak] = []
-                    run(restore_tiled(model, img, TileConfig(tile=256), peaks=peaks))
+                    run(restore_tiled(model, img, TileConfig(tile=256, repair=False), peaks=peaks))
                     cells.append(f"{peaks[0].peak / model.activation_limit:9.2g}")
                 print(f"{str(colour):16s} {radius:3d} {'degr.' if degraded else 'clean'} | "
                       + " ".join(cells), flush=True)
