@@ -94,12 +94,13 @@ from drcnet.inference import (
     Box,
     TileConfig,
     apply_strength,
+    is_gray,
     one_pass,
     overlap_for,
     tile_that_fits,
 )
 from drcnet.metrics import SSIM_WINDOW, psnr, ssim
-from drcnet.range_check import RangeReport, flagged_boxes
+from drcnet.range_check import RangeReport, flagged_boxes, repair_above
 from drcnet.registry import TASKS, check_weight_file, stored_config, task_note, weight_spec
 from drcnet.weights import WEIGHT_SUFFIXES, build_model
 
@@ -2042,10 +2043,21 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 f"known cause. {what} pulled towards gray and the colour put back; check the "
                 f"outlined areas. <i>Repair out-of-range areas</i> (Run) turns this off.")
             return
-        # Which of the two the user can act on: the switch is off, or it did not help.
-        repair = (" <i>Repair out-of-range areas</i> (Run) did not bring them back."
-                  if self.controls.repair() else
-                  " <i>Repair out-of-range areas</i> (Run) is off; turning it on may fix this.")
+        if report.repaired:  # outlined too: say what the other outlines are
+            fixed = len(report.repaired)
+            where += (f"; {fixed} more {'were' if fixed > 1 else 'was'} restored again with "
+                      "colours pulled towards gray, which brought "
+                      f"{'them' if fixed > 1 else 'it'} back")
+        # What the user can act on: the switch is off, it did not help, or it did not try
+        # (this model repairs only past a multiple of its limit; gray tiles never).
+        above = repair_above(self.info.task) if self.info is not None else 1.0
+        tried = (not is_gray(self.image.rgb) and report.limit is not None
+                 and any(not t.peak <= report.limit * above for t in report.flagged))
+        repair = (" <i>Repair out-of-range areas</i> (Run) is off; turning it on may fix this."
+                  if not self.controls.repair() else
+                  " <i>Repair out-of-range areas</i> (Run) did not bring them back." if tried
+                  else f" <i>Repair out-of-range areas</i> (Run) restores a tile again only "
+                  f"past {above:g}× the limit for this model, so it left these as they are.")
         if report.mild:
             self.viewer.set_warning(
                 f"<b>At the edge of what this model was trained on.</b> Something in {where} "

@@ -166,12 +166,16 @@ class RangeReport:
         n, total = len(self.flagged), len(self.tiles)
         where = "the image" if total == 1 else f"{n} of {total} tiles"
         numbers = f"(activation peak {self.peak:.0f}, limit {self.limit:.0f})"
+        m = len(self.repaired)  # others brought back: said too, they were made differently
+        also = (f" {m} other tile{'s were' if m > 1 else ' was'} restored again with colours "
+                f"pulled towards gray, which brought {'them' if m > 1 else 'it'} back in range."
+                if m else "")
         if self.mild:
             return (f"slightly outside what this model was trained on in {where} {numbers}; "
-                    f"check those areas for faint stripes or colour fringes.")
+                    f"check those areas for faint stripes or colour fringes.{also}")
         return (f"outside what this model was trained on in {where} {numbers}; expect "
                 f"blocky, wrongly coloured patches there. Strongly saturated colours are the "
-                f"known cause.")
+                f"known cause.{also}")
 
 
 def stitched_map(tiles: tuple[TilePeak, ...] | list[TilePeak], hw: tuple[int, int]

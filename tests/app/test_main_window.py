@@ -1232,6 +1232,29 @@ def test_no_weights_choice_without_a_variant(make_window) -> None:  # noqa: ANN0
     assert w.controls.variant() == "default" and w.controls.variant_combo.isHidden()
 
 
+def test_banner_says_what_the_repair_did_and_did_not_try(make_window, image_path,
+                                                          open_settled) -> None:  # noqa: ANN001
+    """One tile flagged, two repaired (the sweets through the default denoiser): the banner
+    had named the flagged tile only and said the repair did not bring it back, though the
+    denoiser repairs only past 20x its limit and had not tried that tile."""
+    from drcnet.inference import TilePeak
+    from drcnet.range_check import check_peaks
+
+    w = make_window()
+    open_settled(w, image_path)
+    tiles = [TilePeak(0, 0, 10, 10, 5.0, colour=0.5, first_peak=900.0),
+             TilePeak(0, 10, 10, 10, 6.0, colour=0.5, first_peak=800.0),
+             TilePeak(10, 0, 10, 10, 13.0), TilePeak(10, 10, 10, 10, 2.0)]
+    w._show_range(check_peaks(tiles, 10.0))  # 1.3x the limit: under the denoiser's 20x
+    text = w.viewer.warning()
+    assert "1 of 4 tiles of the full-resolution restore; 2 more were restored again" in text
+    assert "restores a tile again only past 20× the limit for this model" in text
+    assert "did not bring them back" not in text
+    tiles[2] = TilePeak(10, 0, 10, 10, 300.0)  # 30x: tried, and still out
+    w._show_range(check_peaks(tiles, 10.0))
+    assert "did not bring them back" in w.viewer.warning()
+
+
 @pytest.mark.parametrize("limit", [1e-6, 1e9])
 def test_banner_says_when_the_image_is_outside_the_trained_range(
         make_window, weights_dir, tmp_path, picture, qtbot, open_settled, limit) -> None:  # noqa: ANN001

@@ -218,3 +218,16 @@ def test_stitching_uses_square_cells_on_short_wide_images() -> None:
     report = check_peaks(tiles, 10.0)
     (x, y, w, h), = flagged_boxes(report, (57, 400))
     assert x <= 392 and x + w >= 400 and y <= 24 and y + h >= 32 and w <= 24 and h <= 24
+
+
+def test_a_message_with_tiles_flagged_and_others_repaired_says_both() -> None:
+    """The sweets through the default denoiser: one tile left flagged, two repaired. The
+    line had named the flagged tile only, though the repaired ones were made differently."""
+    tiles = [TilePeak(0, 0, 10, 10, 5.0, colour=0.5, first_peak=900.0),
+             TilePeak(0, 10, 10, 10, 6.0, colour=0.5, first_peak=800.0),
+             TilePeak(10, 0, 10, 10, 13.0), TilePeak(10, 10, 10, 10, 2.0)]
+    report = check_peaks(tiles, 10.0)
+    text = report.message()
+    assert text.startswith("slightly outside what this model was trained on in 1 of 4 tiles")
+    assert text.endswith("2 other tiles were restored again with colours pulled towards gray, "
+                         "which brought them back in range.")
