@@ -100,7 +100,7 @@ from drcnet.inference import (
     tile_that_fits,
 )
 from drcnet.metrics import SSIM_WINDOW, psnr, ssim
-from drcnet.range_check import RangeReport, flagged_boxes, repair_above
+from drcnet.range_check import RangeReport, flagged_boxes, peak_text, repair_above
 from drcnet.registry import TASKS, check_weight_file, stored_config, task_note, weight_spec
 from drcnet.weights import WEIGHT_SUFFIXES, build_model
 
@@ -2026,7 +2026,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         where = (f"{n} of {total} tiles of the full-resolution restore" if total > 1
                  else "this image")
         self.viewer.set_marks(flagged_boxes(report, self.image.rgb.shape[:2], source_hw))
-        numbers = f"(activation peak {report.peak:,.0f}; its limit is {report.limit:,.0f})"
+        numbers = (f"(activation peak {peak_text(report.peak)}; its limit is "
+                   f"{peak_text(report.limit)})")
         task = self.controls.task()
         if not report.out_of_range:  # everything over the limit was repaired
             fixed = len(report.repaired)
@@ -2038,10 +2039,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.viewer.set_warning(
                 f"<b>Repaired.</b> Something in {where} (outlined) drove the {task} model "
                 f"outside what its training photos did (activation peak "
-                f"{report.first_peak_text()}; its limit is {report.limit:,.0f}), which breaks "
-                f"it into blocky, wrongly coloured patches. Strongly saturated colours are the "
-                f"known cause. {what} pulled towards gray and the colour put back; check the "
-                f"outlined areas. <i>Repair out-of-range areas</i> (Run) turns this off.")
+                f"{report.first_peak_text()}; its limit is {peak_text(report.limit)}), which "
+                f"breaks it into blocky, wrongly coloured patches. Strongly saturated colours "
+                f"are the known cause. {what} pulled towards gray and the colour put back; "
+                f"check the outlined areas. <i>Repair out-of-range areas</i> (Run) turns this "
+                f"off.")
             return
         if report.repaired:  # outlined too: say what the other outlines are
             fixed = len(report.repaired)

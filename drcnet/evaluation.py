@@ -87,7 +87,7 @@ from .inference import (
 )
 from .metrics import psnr, ssim
 from .network import DRCNet
-from .range_check import check_peaks
+from .range_check import check_peaks, peak_text
 from .registry import TASKS
 
 INPUT = "input (degraded)"
@@ -451,7 +451,7 @@ class EvalResult:
         if self.limit is None or not peaks:
             return "range check: not checked (the model has no calibrated limit)"
         top = max((p if math.isfinite(p) else math.inf for p in peaks), default=0.0)
-        where = f"largest peak {top:.0f}, limit {self.limit:.0f}"
+        where = f"largest peak {peak_text(top)}, limit {peak_text(self.limit)}"
         bad, fixed = self.out_of_range, self.repaired
 
         def names(some: list[str]) -> str:

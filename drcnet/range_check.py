@@ -121,13 +121,14 @@ class RangeReport:
         where = f"{len(self.flagged)} of {len(self.tiles)} tiles"
         state = f"outside the trained range in {where}" if self.out_of_range else \
             "within the trained range"
-        return f"{state} (peak {self.peak:.0f}, limit {self.limit:.0f}){self._repair_note()}"
+        return (f"{state} (peak {peak_text(self.peak)}, limit {peak_text(self.limit)})"
+                f"{self._repair_note()}")
 
     def first_peak_text(self) -> str:
         """The largest as-is peak of the repaired tiles, in words ("overflowed" for a pass
         whose activations overflowed)."""
         first = max((_finite(t.first_peak) for t in self.repaired), default=0.0)
-        return "overflowed" if math.isinf(first) else f"{first:,.0f}"
+        return peak_text(first)
 
     def _repair_note(self) -> str:
         if not self.repaired:
@@ -159,13 +160,13 @@ class RangeReport:
             n, total = len(self.repaired), len(self.tiles)
             where = "the image" if total == 1 else f"{n} of {total} tiles"
             return (f"{where} drove this model outside what it was trained on (activation peak "
-                    f"{self.first_peak_text()}, limit {self.limit:.0f}; strongly saturated "
+                    f"{self.first_peak_text()}, limit {peak_text(self.limit)}; strongly saturated "
                     f"colours are the known cause) and {'was' if n == 1 else 'were'} restored "
                     f"again with colours pulled towards gray, which brings the model back in "
                     f"range; check {'that area' if n == 1 else 'those areas'}.")
         n, total = len(self.flagged), len(self.tiles)
         where = "the image" if total == 1 else f"{n} of {total} tiles"
-        numbers = f"(activation peak {self.peak:.0f}, limit {self.limit:.0f})"
+        numbers = f"(activation peak {peak_text(self.peak)}, limit {peak_text(self.limit)})"
         m = len(self.repaired)  # others brought back: said too, they were made differently
         also = (f" {m} other tile{'s were' if m > 1 else ' was'} restored again with colours "
                 f"pulled towards gray, which brought {'them' if m > 1 else 'it'} back in range."
@@ -176,6 +177,15 @@ class RangeReport:
         return (f"outside what this model was trained on in {where} {numbers}; expect "
                 f"blocky, wrongly coloured patches there. Strongly saturated colours are the "
                 f"known cause.{also}")
+
+
+def peak_text(value: float) -> str:
+    """An activation peak or limit in words: grouped digits up to a million, then three
+    significant figures (a broken pass's 1.5e+33 had been printed as 34 digits), and
+    "overflowed" for an infinite or NaN one."""
+    if not math.isfinite(value):
+        return "overflowed"
+    return f"{value:,.0f}" if abs(value) < 1e6 else f"{value:.3g}"
 
 
 def stitched_map(tiles: tuple[TilePeak, ...] | list[TilePeak], hw: tuple[int, int]

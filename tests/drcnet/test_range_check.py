@@ -231,3 +231,13 @@ def test_a_message_with_tiles_flagged_and_others_repaired_says_both() -> None:
     assert text.startswith("slightly outside what this model was trained on in 1 of 4 tiles")
     assert text.endswith("2 other tiles were restored again with colours pulled towards gray, "
                          "which brought them back in range.")
+
+
+def test_peaks_read_as_numbers_however_large() -> None:
+    """A broken pass's peak had been printed as all its 34 digits."""
+    from drcnet.range_check import peak_text
+
+    assert peak_text(1532.4) == "1,532" and peak_text(1.5328e33) == "1.53e+33"
+    assert peak_text(float("inf")) == peak_text(float("nan")) == "overflowed"
+    report = check_peaks([TilePeak(0, 0, 10, 10, 1.5328e33)], 2067.2)
+    assert "(activation peak 1.53e+33, limit 2,067)" in report.message()
