@@ -61,7 +61,7 @@ class EAViewMixin:
         m = EA_AREA_MARGIN
         y, x, h, w = view
         box = clip_box((y - m, x - m, h + 2 * m, w + 2 * m), *self.image.rgb.shape[:2])
-        self._ea_job = self.engine.ea_area(self.image.rgb, self.knobs(), self._tiles(), box,
+        self._ea_job = self.engine.ea_area(self.image.restorable, self.knobs(), self._tiles(), box,
                                            self._ea_gain, self._icc())
         self._was_settled = False
 

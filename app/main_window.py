@@ -825,7 +825,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
         def read() -> Opened:
             image = read_image(p)
-            return Opened(image, downscale(image.rgb, size), to_qimage(image.rgb, image.icc),
+            # (image.restorable is worked out here, in the pool, once for the photo)
+            return Opened(image, downscale(image.restorable, size),
+                          to_qimage(image.rgb, image.icc),
                           alpha_qimage(image.alpha))
 
         self.jobs.run(read, lambda r: self._on_opened(serial, r),
@@ -1492,7 +1494,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         repair_changed = self._preview_repair != self.controls.repair()
         if self.image is not None and self.small is not None and (repair_changed or max(
                 self.small.shape[:2]) != min(size, max(self.image.rgb.shape[:2]))):
-            self.small = downscale(self.image.rgb, size)
+            self.small = downscale(self.image.restorable, size)
             self.preview = None
             self.request_preview()
         elif self.image is not None and self.info is not None and not self._full_current():
@@ -2246,7 +2248,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 and self._same_output(job.tiles):
             return  # already running with these settings (one being cancelled does not count)
         self._update_focus()
-        self._restore_job = self.engine.restore(self.image.rgb, self.knobs(), self._tiles(),
+        self._restore_job = self.engine.restore(self.image.restorable, self.knobs(),
+                                                self._tiles(),
                                                 self.strength(), self.image.icc,
                                                 focus=lambda: self._focus_box)
         self._was_settled = False

@@ -319,7 +319,7 @@ def restore_files(
                 if tile_when_too_big:
                     used, tiled_note = _tiles_that_fit(model, image.rgb.shape[:2], tiles)
                 restored = yield from relay(
-                    restore_tiled(model, image.rgb, used, cancel=cancel, peaks=peaks),
+                    restore_tiled(model, image.restorable, used, cancel=cancel, peaks=peaks),
                     lambda step, i=index, s=src: BatchProgress(i, count, s, step))
                 report = check_peaks(peaks, limit)
                 meta = None if params is None else replace(

@@ -1031,7 +1031,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if note := overlap_note(args.overlap, tiles.tile, tiles.overlap):
         print(f"note: {note}", file=sys.stderr)
     peaks: list[TilePeak] = []
-    restored = run(restore_tiled(model, image.rgb, tiles, peaks=peaks))
+    restored = run(restore_tiled(model, image.restorable, tiles, peaks=peaks))
     report = check_peaks(peaks, model.activation_limit)
     if report.out_of_range:
         print(f"drcnet: warning: {src.name}: {report.message()}", file=sys.stderr)
@@ -1051,7 +1051,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 noea = load_model(args.task, device=model_device(model), variant="noea")
             except (NoWeightsError, WeightsError):
                 noea = None
-        small = downscale(image.rgb, args.preview_size)
+        small = downscale(image.restorable, args.preview_size)
         analysis = analyse(model, small, knobs, probe=True, ea_compare=True, noea_model=noea,
                            repair=tiles.repair)
         noea_text = analysis.without_ea_source
