@@ -94,7 +94,6 @@ from drcnet.inference import (
     Box,
     TileConfig,
     apply_strength,
-    is_gray,
     one_pass,
     overlap_for,
     tile_that_fits,
@@ -2047,21 +2046,26 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 f"check the outlined areas. <i>Repair out-of-range areas</i> (Run) turns this "
                 f"off.")
             return
-        if report.repaired:  # outlined too: say what the other outlines are
-            fixed = len(report.repaired)
-            where += (f"; {fixed} more {'were' if fixed > 1 else 'was'} restored again with "
-                      "colours pulled towards gray, which brought "
-                      f"{'them' if fixed > 1 else 'it'} back")
         # What the user can act on: the switch is off, it did not help, or it did not try
-        # (this model repairs only past a multiple of its limit; gray tiles never).
+        # (this model repairs only past a multiple of its limit; gray tiles never); and the
+        # other outlines, when some tiles were repaired.
+        tried = [t for t in report.flagged if t.tried]
         above = repair_above(self.info.task) if self.info is not None else 1.0
-        tried = (not is_gray(self.image.rgb) and report.limit is not None
-                 and any(not t.peak <= report.limit * above for t in report.flagged))
         repair = (" <i>Repair out-of-range areas</i> (Run) is off; turning it on may fix this."
                   if not self.controls.repair() else
-                  " <i>Repair out-of-range areas</i> (Run) did not bring them back." if tried
-                  else f" <i>Repair out-of-range areas</i> (Run) restores a tile again only "
-                  f"past {above:g}× the limit for this model, so it left these as they are.")
+                  " <i>Repair out-of-range areas</i> (Run) did not bring "
+                  f"{'them' if len(tried) > 1 else 'it'} back." if len(tried) == n else
+                  " <i>Repair out-of-range areas</i> (Run) left "
+                  f"{'them' if n > 1 else 'it'} as {'they are' if n > 1 else 'it is'}: it "
+                  f"restores a tile again only past {above:g}× the limit for this model, and "
+                  "never a gray one." if not tried else
+                  f" <i>Repair out-of-range areas</i> (Run) did not bring {len(tried)} of "
+                  f"them back and left the others as they are.")
+        if report.repaired:
+            fixed = len(report.repaired)
+            repair += (f" {fixed} other outlined tile{'s were' if fixed > 1 else ' was'} "
+                       "restored again with colours pulled towards gray, which brought "
+                       f"{'them' if fixed > 1 else 'it'} back.")
         if report.mild:
             self.viewer.set_warning(
                 f"<b>At the edge of what this model was trained on.</b> Something in {where} "

@@ -191,12 +191,14 @@ def analyse(
     tile, factor = first, 1.0
     if (repair and limit is not None and first is not None
             and needs_repair(first.peak, limit, getattr(model, "repair_above", 1.0), rgb)):
+        tile = replace(first, tried=True)  # (kept so when no factor brings it back)
         for f in REPAIR_COLOURS:
             src = desaturate(rgb, f)
             out, found, again = main_pass(src)
             if again is not None and again.peak <= limit:  # NaN and inf never are
                 factor, restored, raw = f, resaturate(out, f), found
-                tile = replace(first, peak=again.peak, colour=f, first_peak=first.peak)
+                tile = replace(first, peak=again.peak, colour=f, first_peak=first.peak,
+                               tried=True)
                 rgb = src  # the EA pair below runs on the input the result did
                 break
 
@@ -1029,7 +1031,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                        ensemble=ensemble_views(args.task) if args.ensemble else 1,
                        repair=not args.no_repair)
     if note := overlap_note(args.overlap, tiles.tile, tiles.overlap):
-        print(f"note: {note}", file=sys.stderr)
+        print(f"drcnet: note: {note}", file=sys.stderr)
     peaks: list[TilePeak] = []
     restored = run(restore_tiled(model, image.restorable, tiles, peaks=peaks))
     report = check_peaks(peaks, model.activation_limit)

@@ -95,14 +95,16 @@ def fill_transparent(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     hidden = alpha <= 0
     if not hidden.any() or hidden.all():
         return rgb
-    # Each visible pixel labels itself in raster order, and each hidden one takes the label
-    # of the visible pixel nearest to it.
+    # Each visible pixel gets a label of its own and each hidden one the label of the
+    # visible pixel nearest to it; which label is whose is read off the visible pixels (not
+    # assumed to be raster order, which OpenCV does not promise).
     _, labels = cv2.distanceTransformWithLabels(hidden.astype(np.uint8), cv2.DIST_L2, 5,
                                                 labelType=cv2.DIST_LABEL_PIXEL)
-    ys, xs = np.nonzero(~hidden)
-    nearest = labels[hidden] - 1
+    visible = ~hidden
+    where = np.empty(int(labels[visible].max()) + 1, np.intp)
+    where[labels[visible]] = np.flatnonzero(visible)
     out = rgb.copy()
-    out[hidden] = rgb[ys[nearest], xs[nearest]]
+    out[hidden] = rgb.reshape(-1, 3)[where[labels[hidden]]]
     return out
 
 

@@ -383,6 +383,10 @@ class TilePeak:
     # then the kept pass's, and ``map`` stays the as-is pass's (where the trouble was).
     colour: float = 1.0
     first_peak: float | None = None
+    # Whether the repair restored this tile again at all (it does not for a tile under the
+    # model's repair threshold, or a gray one): a flagged tile it tried is one no factor
+    # brought back, one it did not try is one it left alone.
+    tried: bool = False
 
     @property
     def repaired(self) -> bool:
@@ -526,8 +530,11 @@ def repair_tiles(
                 outs[i] = resaturate(out[0], factor)
                 # The as-is pass's map: where the trouble was, for the outlines.
                 found[i] = TilePeak(first.y, first.x, first.h, first.w, peak, first.map,
-                                    first.cell, colour=factor, first_peak=first.peak)
+                                    first.cell, colour=factor, first_peak=first.peak,
+                                    tried=True)
                 break
+        else:
+            found[i] = replace(first, tried=True)  # no factor brought it back
     return outs, found
 
 

@@ -1242,17 +1242,18 @@ def test_banner_says_what_the_repair_did_and_did_not_try(make_window, image_path
 
     w = make_window()
     open_settled(w, image_path)
-    tiles = [TilePeak(0, 0, 10, 10, 5.0, colour=0.5, first_peak=900.0),
-             TilePeak(0, 10, 10, 10, 6.0, colour=0.5, first_peak=800.0),
+    tiles = [TilePeak(0, 0, 10, 10, 5.0, colour=0.5, first_peak=900.0, tried=True),
+             TilePeak(0, 10, 10, 10, 6.0, colour=0.5, first_peak=800.0, tried=True),
              TilePeak(10, 0, 10, 10, 13.0), TilePeak(10, 10, 10, 10, 2.0)]
     w._show_range(check_peaks(tiles, 10.0))  # 1.3x the limit: under the denoiser's 20x
     text = w.viewer.warning()
-    assert "1 of 4 tiles of the full-resolution restore; 2 more were restored again" in text
-    assert "restores a tile again only past 20× the limit for this model" in text
-    assert "did not bring them back" not in text
-    tiles[2] = TilePeak(10, 0, 10, 10, 300.0)  # 30x: tried, and still out
+    assert "Something in 1 of 4 tiles of the full-resolution restore (outlined) drives" in text
+    assert ("(Run) left it as it is: it restores a tile again only past 20× the limit for "
+            "this model, and never a gray one. 2 other outlined tiles were restored again "
+            "with colours pulled towards gray, which brought them back.") in text
+    tiles[2] = TilePeak(10, 0, 10, 10, 300.0, tried=True)  # tried, and still out
     w._show_range(check_peaks(tiles, 10.0))
-    assert "did not bring them back" in w.viewer.warning()
+    assert "(Run) did not bring it back. 2 other outlined tiles" in w.viewer.warning()
 
 
 @pytest.mark.parametrize("limit", [1e-6, 1e9])
@@ -1269,7 +1270,7 @@ def test_banner_says_when_the_image_is_outside_the_trained_range(
     if out:
         assert "Outside what this model was trained on" in w.viewer.warning()
         assert "this image" in w.viewer.warning()  # the preview: one pass over the image
-        assert "(Run) did not bring them back" in w.viewer.warning()  # repair is on
+        assert "(Run) did not bring it back" in w.viewer.warning()  # repair is on, tried
         # Any image passes a limit this low: the whole image is outlined on the result.
         assert [m.getRect() for m in w.viewer.marks()] == [(0, 0, 300, 200)]
         assert w.viewer.single.marks  # the compare view's canvas draws them

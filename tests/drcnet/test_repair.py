@@ -146,7 +146,10 @@ def test_gray_images_are_not_retried(model: DRCNet) -> None:
         peaks: list[TilePeak] = []
         run(restore_tiled(model, img, TileConfig(tile=0), peaks=peaks))
         assert not peaks[0].repaired and check_peaks(peaks, model.activation_limit).out_of_range
-        assert len(passes) == 1
+        assert len(passes) == 1 and not peaks[0].tried  # the banner says it was left alone
+        model.activation_limit = 1e-9  # a colour tile no factor brings under this: tried
+        run(restore_tiled(model, _vivid(40, 40, seed=3), TileConfig(tile=0), peaks=peaks))
+        assert not peaks[-1].repaired and peaks[-1].tried
     finally:
         hook.remove()
         model.activation_limit = None
