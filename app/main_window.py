@@ -1748,9 +1748,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             }.get(a.without_ea_source, "Without EA: <b>EA's spatial selection removed on "
                   "the same weights</b> (no trained no-EA weights installed)")
             self._ea_gain = gain
-            self._ea_source = (f"{source} · t {a.knobs.t:.2f} · δ {format_delta(a.knobs.delta)} · "
-                               f"mean |difference| {mad:.4f} · "
-                               f"{'draft' if result.draft else 'preview'} {w}×{h}")
+            nb = "\u00a0"  # a narrow window wraps between the parts, never inside one
+            self._ea_source = (f"{source} · t{nb}{a.knobs.t:.2f} · "
+                               f"δ{nb}{format_delta(a.knobs.delta)} · "
+                               f"mean{nb}|difference|{nb}{mad:.4f} · "
+                               f"{'draft' if result.draft else 'preview'}{nb}{w}×{h}")
             self.viewer.set_ea(
                 to_qimage(a.with_ea, self._icc()), to_qimage(a.without_ea, self._icc()),
                 to_qimage(diff),

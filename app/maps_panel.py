@@ -8,6 +8,8 @@ for them only while this panel is visible.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPainter, QPaintEvent, QPixmap
@@ -314,7 +316,8 @@ class MapsPanel(QWidget):
 
     def _refresh(self) -> None:
         kind, cmap = self.kind(), self.cmap()
-        self.grid_title.setText(f"All blocks: {KIND_LABELS[kind].lower()}"
+        label = KIND_LABELS[kind]  # "binary mask M = (m ≥ t)": only the first letter lowered
+        self.grid_title.setText(f"All blocks: {label[0].lower()}{label[1:]}"
                                 + (" (each stretched to its own range)" if kind == "energy"
                                    else ""))
         block = self.block()
@@ -338,9 +341,10 @@ class MapsPanel(QWidget):
         h, w = maps.self_aware.shape
         cover = float(maps.mask.mean())
         e = maps.energy
-        text = (f"<b>{block}</b> · {w}×{h} · mask m ≥ t={self._t:.2f} covers "
-                f"{share_text(cover)} · m in [{maps.self_aware.min():.2f}, "
+        # Rich text: "<1%" had been read as a tag, and everything after it vanished.
+        text = (f"<b>{html.escape(block)}</b> · {w}×{h} · mask m ≥ t={self._t:.2f} covers "
+                f"{html.escape(share_text(cover))} · m in [{maps.self_aware.min():.2f}, "
                 f"{maps.self_aware.max():.2f}] · energy in [{e.min():.3f}, {e.max():.3f}]")
         if self._source:
-            text += f"<br>{self._source}"
+            text += f"<br>{html.escape(self._source)}"
         self.info.setText(text)

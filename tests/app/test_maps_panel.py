@@ -72,3 +72,21 @@ def test_the_thumbnails_come_after_the_opacity_in_the_tab_order(qtbot) -> None: 
         chain.append(w)
     assert chain == [panel.buttons[n] for n in ("stage1.enc0", "stage1.enc1", "stage2.enc0",
                                                  "stage2.enc1")]
+
+
+def test_a_mask_under_one_percent_keeps_the_rest_of_the_line(qtbot) -> None:  # noqa: ANN001
+    """The share "<1%" had been read as an HTML tag: the figures after it and the source
+    line vanished (every render of the blurry sample's deep block)."""
+    from PySide6.QtGui import QTextDocument
+
+    panel = MapsPanel()
+    qtbot.addWidget(panel)
+    m = np.linspace(0, 1, 1024, dtype=np.float32).reshape(32, 32)
+    panel.set_maps({DEFAULT_BLOCK: MapSet(m, (m >= 0.999).astype(np.float32), m)}, t=0.999,
+                   source="from the 512×340 preview")
+    doc = QTextDocument()
+    doc.setHtml(panel.info.text())
+    shown = doc.toPlainText()
+    assert "covers <1% · m in [0.00, 1.00]" in shown and "from the 512×340 preview" in shown
+    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("mask"))
+    assert panel.grid_title.text() == "All blocks: binary mask M = (m ≥ t)"
