@@ -16,10 +16,13 @@
 #   SKIP_BENCH / SKIP_BURST  1 skips that part
 #   PICK_TOP   K > 0: rank each model's keep_every snapshots here, on held-out draws (degradation
 #              seeds PICK_SEED.., default 10, PICK_DRAWS of them, default 6, on PICK_DEVICE,
-#              default cuda), and bring back only the K best (default 0: all of them)
-#   SNAPSHOT_S every this many seconds during the burst, $OUT/partial.tar gets the models'
-#              latest checkpoints and logs, so a call cut off at its limit still brings
-#              something back (default 45; 0 turns it off)
+#              default cuda), and bring back only the K best (default 0: all of them);
+#              PICK_DEGRADATION the recipe to rank on (default: the model's own; a model
+#              trained on another, such as gaussianu, must say so)
+#   SNAPSHOT_S every this many seconds during the burst, $OUT/partial.tar gets each model's
+#              newest fp16 step snapshot (keep_every; else its fp32 best and last, which at
+#              wf=32 pass the 16 MiB a file can bring back) and the logs, so a call cut off at
+#              its limit still brings something back (default 45; 0 turns it off)
 # The CPU smoke test (about 3 minutes here):
 #   OUT=/tmp/s DEVICE=cpu PRECS="fp32 bf16" BENCH_ONLY="wf16-fp32" BENCH_S=60 MINUTES=0.3 \
 #     SETS="wf=8 depth=3 batch_size=2 crop=64 device=cpu synth=cpu init_weights=" \
@@ -64,9 +67,13 @@ if [ "${SKIP_BURST:-0}" != 1 ]; then
   SNAP=""
   if [ "${SNAPSHOT_S:-45}" != 0 ]; then
     ( while sleep "${SNAPSHOT_S:-45}"; do
-        (cd "$WORK" && tar -cf "$OUT/.partial.tmp" --ignore-failed-read \
-          burst/*/best.safetensors burst/*/last.safetensors burst/*/log.csv \
-          burst/*/train.log 2>/dev/null) && mv -f "$OUT/.partial.tmp" "$OUT/partial.tar"
+        (cd "$WORK" && files=() && for d in burst/*/; do
+           newest=$(ls -1 "$d"step*.safetensors 2>/dev/null | sort | tail -n 1)
+           if [ -n "$newest" ]; then files+=("$newest")
+           else files+=("${d}best.safetensors" "${d}last.safetensors"); fi
+         done && tar -cf "$OUT/.partial.tmp" --ignore-failed-read "${files[@]}" \
+           burst/*/log.csv burst/*/train.log 2>/dev/null) \
+          && mv -f "$OUT/.partial.tmp" "$OUT/partial.tar"
       done ) >/dev/null 2>&1 &  # not on the log's pipe: tee must see EOF at the end
     SNAP=$!
   fi
@@ -102,6 +109,7 @@ read_metadata as r; m = r(sys.argv[1]); print(m.get('task'), m.get('variant', 'd
     # shellcheck disable=SC2086  # $snaps: one path per word, none with spaces
     if (cd "$WORK" && PYTHONPATH="$ROOT" "$PYTHON" "$ROOT/scripts/pick_weights.py" \
           --task "$task" --variant "$variant" --data "$ROOT/data/corpus/val" \
+          ${PICK_DEGRADATION:+--degradation "$PICK_DEGRADATION"} \
           --seed "${PICK_SEED:-10}" --draws "${PICK_DRAWS:-6}" --device "${PICK_DEVICE:-cuda}" \
           --keep-top "$PICK_TOP" --keep-dir "top/burst/$name" $snaps "${exported[@]}"); then
       tar -cf "$OUT/snapshots_$name.tar" -C "$WORK/top" "burst/$name"
