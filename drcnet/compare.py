@@ -132,6 +132,9 @@ NOEA_TRAINED = "trained without EA (noea weights)"
 NOEA_BYPASS = ("EA's spatial selection removed on the same weights, each channel at its "
                "mean weight (no trained noea weights)")
 NOEA_BUILT = "EA off on a network trained without it: the same network as with EA off"
+# --no-ea, for every command that has it
+NO_EA_HELP = ("energy attention off (on weights trained with it each channel keeps its mean "
+              "weight: only the spatial selection goes)")
 
 
 def without_ea_source(model: DRCNet, noea_model: DRCNet | None) -> str:
@@ -140,9 +143,6 @@ def without_ea_source(model: DRCNet, noea_model: DRCNet | None) -> str:
     if noea_model is not None:
         return NOEA_TRAINED
     return NOEA_BYPASS if model.config.ea else NOEA_BUILT
-# --no-ea, for every command that has it
-NO_EA_HELP = ("energy attention off (on weights trained with it each channel keeps its mean "
-              "weight: only the spatial selection goes)")
 
 
 def analyse(

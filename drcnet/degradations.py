@@ -214,17 +214,14 @@ def _gaussian(sigma: float, clip: bool = True) -> Recipe:
 BLIND_SIGMA = (0.0, 55.0)  # the blind Gaussian recipe's σ range (DnCNN-B's, in 8-bit units)
 
 
-def _gaussian_blind(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
-    """Plain Gaussian noise of unknown σ ∈ [0, 55] (DnCNN-B's range), clipped."""
-    sigma = float(rng.uniform(*BLIND_SIGMA))
-    return gaussian_noise(img, rng, sigma), {"kind": "gaussian", "sigma": sigma}
+def _gaussian_blind(clip: bool = True) -> Recipe:
+    """Plain Gaussian noise of unknown σ ∈ [0, 55] (DnCNN-B's range)."""
 
+    def recipe(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
+        sigma = float(rng.uniform(*BLIND_SIGMA))
+        return gaussian_noise(img, rng, sigma, clip), {"kind": "gaussian", "sigma": sigma}
 
-def _gaussian_blind_unclipped(img: np.ndarray,
-                              rng: np.random.Generator) -> tuple[np.ndarray, Info]:
-    """Plain Gaussian noise of unknown σ ∈ [0, 55], not clipped (the AWGN benchmarks')."""
-    sigma = float(rng.uniform(*BLIND_SIGMA))
-    return gaussian_noise(img, rng, sigma, clip=False), {"kind": "gaussian", "sigma": sigma}
+    return recipe
 
 
 def _noise(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
@@ -281,9 +278,12 @@ DEGRADATIONS: dict[str, Degradation] = {
         *(Degradation(f"gaussian{s}u", "denoise", _gaussian(float(s), clip=False),
                       doc=f"Gaussian σ={s}, not clipped (the AWGN benchmarks' convention)")
           for s in (15, 25, 50)),
-        Degradation("gaussian", "denoise", _gaussian_blind, doc=_gaussian_blind.__doc__ or ""),
-        Degradation("gaussianu", "denoise", _gaussian_blind_unclipped,
-                    doc=_gaussian_blind_unclipped.__doc__ or ""),
+        Degradation("gaussian", "denoise", _gaussian_blind(),
+                    doc="Plain Gaussian noise of unknown σ ∈ [0, 55] (DnCNN-B's range), "
+                        "clipped"),
+        Degradation("gaussianu", "denoise", _gaussian_blind(clip=False),
+                    doc="Plain Gaussian noise of unknown σ ∈ [0, 55], not clipped (the AWGN "
+                        "benchmarks')"),
         Degradation("noise", "denoise", _noise, doc=_noise.__doc__ or ""),
         Degradation("rain", "derain", _rain, doc=_rain.__doc__ or ""),
         Degradation("blur", "deblur", _blur, margin=16, doc=_blur.__doc__ or ""),

@@ -356,14 +356,15 @@ ITEMS_PER_START = 10**8
 
 class InfiniteSampler(Sampler[int]):
     """Endless shuffled indices, disjoint across ranks; epoch ``e`` yields ``e·size + i``
-    so datasets that accept any index draw fresh items every epoch. ``first_epoch``: where
-    the count starts, so a resumed run draws items the run before it never drew (it had
-    walked the same indices again, in another order: the same crops and degradations)."""
+    so datasets that accept any index draw fresh items every epoch. ``start``: how many
+    (re)starts of the run came before; each begins :data:`ITEMS_PER_START` items on, so a
+    resumed run draws items the run before it never drew (it had walked the same indices
+    again, in another order: the same crops and degradations)."""
 
     def __init__(self, size: int, rank: int = 0, world: int = 1, seed: int = 0,
-                 first_epoch: int = 0) -> None:
+                 start: int = 0) -> None:
         self.size, self.rank, self.world, self.seed = size, rank, world, seed
-        self.first_epoch = first_epoch
+        self.first_epoch = start * -(-ITEMS_PER_START // size)
 
     def __iter__(self) -> Iterator[int]:
         epoch = self.first_epoch
@@ -759,7 +760,8 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
     notes: list[str] = []
     fits = [len(g["params"]) for g in saved.get("optimizer", {}).get("param_groups", [])] == [
         len(g["params"]) for g in opt.param_groups]  # a run from before a parameter was added
-    if int(saved.get("step", -1)) == step and fits:
+    same_step = int(saved.get("step", -1)) == step
+    if same_step and fits:
         opt.load_state_dict(saved["optimizer"])
         state = saved
         was_wd = {g.get("weight_decay") for g in opt.param_groups}
@@ -768,7 +770,7 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
         if was_wd != {cfg.weight_decay}:
             notes.append(f"weight_decay {', '.join(map(str, sorted(was_wd)))} -> "
                          f"{cfg.weight_decay} from the config")
-    elif int(saved.get("step", -1)) == step:
+    elif same_step:
         # Only Adam's moments do not fit: the rest (the average, the best score, the count
         # of starts that keeps a resume's data fresh) carries on.
         state = {k: v for k, v in saved.items() if k != "optimizer"}
@@ -937,9 +939,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         loader = DataLoader(
             train_set, batch_size=cfg.batch_size,
             sampler=InfiniteSampler(len(train_set), d.rank, d.world,  # type: ignore[arg-type]
-                                    cfg.seed + 7919 * starts,
-                                    first_epoch=(starts - 1)
-                                    * -(-ITEMS_PER_START // len(train_set))),  # type: ignore[arg-type]
+                                    cfg.seed + 7919 * starts, start=starts - 1),
             num_workers=cfg.num_workers, pin_memory=cuda, drop_last=True,
             worker_init_fn=_worker_init, persistent_workers=cfg.num_workers > 0,
             prefetch_factor=4 if cfg.num_workers > 0 else None,
