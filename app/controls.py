@@ -377,7 +377,7 @@ class ControlsPanel(QWidget):
         # ---------------------------------------------------------------- reference
         ref = QGroupBox("Reference")
         rlay = QVBoxLayout(ref)
-        self.metrics_label = QLabel("No reference image. File ▸ Load reference… to measure "
+        self.metrics_label = QLabel("No reference image. File ▸ Load Reference… to measure "
                                     "PSNR and SSIM against a clean image.")
         self.metrics_label.setWordWrap(True)
         self.metrics_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -688,7 +688,7 @@ class ControlsPanel(QWidget):
 
     def set_restore_possible(self, possible: bool) -> None:
         """Whether a full-resolution restore can start (an image and a model are there), as
-        the window's *Run ▸ Restore full resolution*; the button had stayed on, doing
+        the window's *Run ▸ Restore Full Resolution*; the button had stayed on, doing
         nothing, with no image open or while a model loaded."""
         self._restore_possible = possible
         self.restore_button.setEnabled(possible and not self._problem)

@@ -496,9 +496,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.weights_action = self._action(
             "Open &Weights…", self.open_weights_dialog, K("Ctrl+Shift+O"),
             "Restore with a weight file of your own (e.g. one drcnet train wrote)")
-        self.reference_action = self._action("Load refere&nce…", self.reference_dialog,
+        self.reference_action = self._action("Load Refere&nce…", self.reference_dialog,
                                              None, "A clean image to measure PSNR/SSIM against")
-        self.clear_reference_action = self._action("C&lear reference", self.clear_reference)
+        self.clear_reference_action = self._action("C&lear Reference", self.clear_reference)
         self.export_action = self._action("&Export…", self.export_dialog, K("Ctrl+E"),
                                           "Export the restored image or a comparison")
         self.paste_action = self._action(
@@ -540,14 +540,14 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.fit_action = self._action("&Fit", self.viewer.fit, K("Ctrl+0"), "Fit the window")
         self.zoom100_action = self._action("&100 %", self.viewer.zoom_100, K("Ctrl+1"),
                                            "Actual pixels")
-        self.zoom_in_action = self._action("Zoom &in", lambda: self.viewer.zoom_by(1.25),
+        self.zoom_in_action = self._action("Zoom &In", lambda: self.viewer.zoom_by(1.25),
                                            [K("Ctrl+="), K("Ctrl++")], "Zoom in")
-        self.zoom_out_action = self._action("Zoom &out", lambda: self.viewer.zoom_by(0.8),
+        self.zoom_out_action = self._action("Zoom &Out", lambda: self.viewer.zoom_by(0.8),
                                             K("Ctrl+-"), "Zoom out")
-        self.restore_action = self._action("&Restore full resolution", self.start_full_restore,
+        self.restore_action = self._action("&Restore Full Resolution", self.start_full_restore,
                                            K("Ctrl+R"), "Run the tiled engine on the whole image")
-        self.cancel_action = self._action("&Cancel restore", self.cancel_restore, K("Esc"))
-        self.reset_action = self._action("Re&set knobs to the model's values",
+        self.cancel_action = self._action("&Cancel Restore", self.cancel_restore, K("Esc"))
+        self.reset_action = self._action("Re&set Knobs to the Model's Values",
                                          self.controls.reset_knobs, K("Ctrl+Shift+R"))
         self.undo_action = self._action("&Undo", self.undo, K.StandardKey.Undo,
                                         "Undo the last change of t, δ, EA or strength")
@@ -579,10 +579,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         view_menu = menu.addMenu("&View")
         for a in self.mode_actions.values():
             view_menu.addAction(a)
-        style_menu = view_menu.addMenu("Compare &style")
+        style_menu = view_menu.addMenu("Compare &Style")
         self.style_actions: dict[str, QAction] = {}
         sgroup = QActionGroup(self)
-        for style, text in (("split", "S&plit with divider"), ("side", "Si&de by side")):
+        for style, text in (("split", "S&plit with Divider"), ("side", "Si&de by Side")):
             a = self._action(text, None, None, "", True)
             a.triggered.connect(lambda _=False, s=style: self.set_compare_style(s))
             sgroup.addAction(a)
@@ -952,7 +952,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             a.triggered.connect(lambda _=False, p=f: self.open_image(p))
         if files:
             self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear list", self._clear_recent)
+            self.recent_menu.addAction("Clear List", self._clear_recent)
         self.recent_menu.setEnabled(bool(files))
 
     def _clear_recent(self) -> None:
@@ -1130,7 +1130,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     # ================================================================== reference
     def reference_dialog(self) -> None:
         if self.image is None:
-            QMessageBox.information(self, "Load reference", "Open an image first.")
+            QMessageBox.information(self, "Load Reference", "Open an image first.")
             return
         pattern = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
         path, _ = QFileDialog.getOpenFileName(
@@ -1260,7 +1260,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._update_actions()  # a reference loaded or cleared
         if self.reference is None:
             self.controls.set_metrics_text(
-                "No reference image. File ▸ Load reference… to measure PSNR and SSIM "
+                "No reference image. File ▸ Load Reference… to measure PSNR and SSIM "
                 "against a clean image.")
             return
         rows = []

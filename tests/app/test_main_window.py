@@ -1453,6 +1453,24 @@ def test_menu_mnemonics_do_not_collide(make_window) -> None:  # noqa: ANN001
     assert sum("&" in a.text() for a in view.actions() if a.text()) >= 8
 
 
+def test_menu_items_are_in_title_case(make_window) -> None:  # noqa: ANN001
+    """Every menu item capitalises its words but the short joining ones, as the platforms'
+    menus do; a few had been in sentence case ("Zoom in", "Load reference…")."""
+    import re
+
+    small = {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to",
+             "with"}
+    w = make_window()
+    menus = [a.menu() for a in w.menuBar().actions() if a.menu()]
+    menus += [a.menu() for m in list(menus) for a in m.actions() if a.menu()]
+    texts = [a.text().split("\t")[0].replace("&", "") for m in menus for a in m.actions()
+             if a.text() and m is not w.recent_menu]  # the recent files' names as they are
+    assert "Zoom In" in texts
+    lower = [t for t in texts for i, word in enumerate(re.findall(r"[A-Za-z']+", t))
+             if word[0].islower() and (i == 0 or word not in small)]
+    assert not lower, lower
+
+
 def test_about_names_the_versions(make_window, monkeypatch) -> None:  # noqa: ANN001
     from PySide6.QtWidgets import QMessageBox
 
