@@ -99,7 +99,7 @@ from drcnet.inference import (
     tile_that_fits,
 )
 from drcnet.metrics import SSIM_WINDOW, psnr, ssim
-from drcnet.range_check import RangeReport, flagged_boxes, peak_text, repair_above
+from drcnet.range_check import RangeReport, marked_boxes, peak_text, repair_above
 from drcnet.registry import TASKS, check_weight_file, stored_config, task_note, weight_spec
 from drcnet.weights import WEIGHT_SUFFIXES, build_model
 
@@ -2028,7 +2028,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         n, total = len(report.flagged), len(report.tiles)
         where = (f"{n} of {total} tiles of the full-resolution restore" if total > 1
                  else "this image")
-        self.viewer.set_marks(flagged_boxes(report, self.image.rgb.shape[:2], source_hw))
+        # Amber round what is still out of range, blue round what the repair brought back.
+        self.viewer.set_marks(*marked_boxes(report, self.image.rgb.shape[:2], source_hw))
         numbers = (f"(activation peak {peak_text(report.peak)}; its limit is "
                    f"{peak_text(report.limit)})")
         task = self.controls.task()
@@ -2040,8 +2041,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                     "That tile was restored again with its colours" if total > 1 else
                     "It was restored again with its colours")
             self.viewer.set_warning(
-                f"<b>Repaired.</b> Something in {where} (outlined) drove the {task} model "
-                f"outside what its training photos did (activation peak "
+                f"<b>Repaired.</b> Something in {where} (outlined in blue) drove the {task} "
+                f"model outside what its training photos did (activation peak "
                 f"{report.first_peak_text()}; its limit is {peak_text(report.limit)}), which "
                 f"breaks it into blocky, wrongly coloured patches. Strongly saturated colours "
                 f"are the known cause. {what} pulled towards gray and the colour put back; "
@@ -2065,19 +2066,20 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                   f"them back and left the others as they are.")
         if report.repaired:
             fixed = len(report.repaired)
-            repair += (f" {fixed} other outlined tile{'s were' if fixed > 1 else ' was'} "
-                       "restored again with colours pulled towards gray, which brought "
-                       f"{'them' if fixed > 1 else 'it'} back.")
+            repair += (f" {fixed} other tile{'s' if fixed > 1 else ''} (outlined in blue) "
+                       f"{'were' if fixed > 1 else 'was'} restored again with colours pulled "
+                       f"towards gray, which brought {'them' if fixed > 1 else 'it'} back.")
         if report.mild:
             self.viewer.set_warning(
                 f"<b>At the edge of what this model was trained on.</b> Something in {where} "
-                f"(outlined) drives the {task} model a little beyond its training photos "
-                f"{numbers}. Check the outlined areas for faint stripes or colour fringes."
+                f"(outlined in amber) drives the {task} model a little beyond its training "
+                f"photos {numbers}. Check those areas for faint stripes or colour fringes."
                 + repair)
             return
         self.viewer.set_warning(
-            f"<b>Outside what this model was trained on.</b> Something in {where} (outlined) "
-            f"drives the {task} model far beyond anything its training photos did {numbers}. "
+            f"<b>Outside what this model was trained on.</b> Something in {where} (outlined "
+            f"in amber) drives the {task} model far beyond anything its training photos did "
+            f"{numbers}. "
             f"Expect blocky, wrongly coloured patches there. Strongly saturated colours are "
             f"the known cause (see the model card)." + repair)
 

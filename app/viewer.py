@@ -160,6 +160,9 @@ def fit_caption(fm: QFontMetrics, text: str, room: int) -> str:
     return fm.elidedText(candidates[-1], Qt.TextElideMode.ElideRight, room)
 
 
+# The outlines' colours (RGB): areas out of the model's range, and areas the repair brought
+# back; amber against blue stays apart for the common colour-vision deficiencies.
+MARK_COLOURS = {"flagged": (255, 184, 28), "repaired": (90, 170, 255)}
 EA_PENDING = "The w/ vs w/o EA comparison appears after the next preview."
 
 
@@ -227,7 +230,8 @@ class ImageCanvas(QWidget):
         # A full-resolution piece of the restored image (its area in image pixels) drawn
         # over the restored layer, which may be a stretched preview (Viewer.set_detail).
         self.detail: tuple[QRectF, QPixmap] | None = None
-        self.marks: list[QRectF] = []  # outlined areas, in image pixels
+        self.marks: list[QRectF] = []  # outlined areas, in image pixels: out of range
+        self.repaired_marks: list[QRectF] = []  # and repaired (MARK_COLOURS)
         self._caption_texts: tuple[str, str] = ("", "")
         self.placeholder = ""
         self.secondary_placeholder = ""
@@ -331,7 +335,7 @@ class ImageCanvas(QWidget):
             p.setOpacity(self.overlay_opacity)
             p.drawPixmap(target, self.overlay, QRectF(self.overlay.rect()))
             p.setOpacity(1.0)
-        if self.marks:  # on the result only: the right of the divider when split
+        if self.marks or self.repaired_marks:  # on the result only: right of a divider
             x = self.divider_x() if self.split else target.left()
             self._marks(p, s, o, QRectF(x, target.top(), max(0.0, target.right() - x),
                                         target.height()))
@@ -390,16 +394,19 @@ class ImageCanvas(QWidget):
         p.restore()
 
     def _marks(self, p: QPainter, s: float, o: QPointF, clip: QRectF) -> None:
-        """Dashed amber outlines (over a dark one, visible on any image) round the marks."""
+        """Dashed outlines (over a dark one, visible on any image) round the marks: amber
+        where the result is out of range, blue where the repair brought it back."""
         p.save()
         p.setClipRect(clip.adjusted(-2, -2, 2, 2))
         p.setBrush(Qt.BrushStyle.NoBrush)
-        for pen in (QPen(QColor(0, 0, 0, 170), 4), QPen(QColor(255, 184, 28), 2,
-                                                         Qt.PenStyle.DashLine)):
-            p.setPen(pen)
-            for r in self.marks:
-                p.drawRect(QRectF(o.x() + r.x() * s, o.y() + r.y() * s, r.width() * s,
-                                  r.height() * s))
+        for marks, colour in ((self.repaired_marks, MARK_COLOURS["repaired"]),
+                              (self.marks, MARK_COLOURS["flagged"])):
+            for pen in (QPen(QColor(0, 0, 0, 170), 4),
+                        QPen(QColor(*colour), 2, Qt.PenStyle.DashLine)):
+                p.setPen(pen)
+                for r in marks:
+                    p.drawRect(QRectF(o.x() + r.x() * s, o.y() + r.y() * s, r.width() * s,
+                                      r.height() * s))
         p.restore()
 
     def _divider(self, p: QPainter, target: QRectF) -> None:
@@ -613,6 +620,7 @@ class Viewer(QWidget):
         self._overlay_opacity = 0.6
         self._overlay_caption = ""
         self._marks: list[QRectF] = []
+        self._repaired_marks: list[QRectF] = []
         self._ea: tuple[QPixmap, QPixmap, QPixmap] | None = None
         self._ea_captions = ("With EA", "Without EA", "Difference")
         self._ea_message = EA_PENDING
@@ -701,7 +709,7 @@ class Viewer(QWidget):
         self._ea_detail = None
         self._ea = None
         self._overlay, self._overlay_caption = None, ""
-        self._marks = []
+        self._marks, self._repaired_marks = [], []
         self.set_warning("")
         self._refresh()
         # After the canvases know the size (viewChanged reads the scale). With ``keep_view``
@@ -817,13 +825,20 @@ class Viewer(QWidget):
     def warning(self) -> str:
         return self.warning_label.text() if self.warning_label.isVisible() else ""
 
-    def set_marks(self, boxes: list[tuple[int, int, int, int]]) -> None:
-        """Outline these ``(x, y, w, h)`` areas (input image pixels) on the restored image."""
+    def set_marks(self, boxes: list[tuple[int, int, int, int]],
+                  repaired: list[tuple[int, int, int, int]] = ()) -> None:
+        """Outline these ``(x, y, w, h)`` areas (input image pixels) on the restored image:
+        ``boxes`` out of the model's range, ``repaired`` brought back by the repair."""
         self._marks = [QRectF(*b) for b in boxes]
+        self._repaired_marks = [QRectF(*b) for b in repaired]
         self._refresh()
 
     def marks(self) -> list[QRectF]:
-        return list(self._marks)
+        """Every outlined area, out of range then repaired."""
+        return self._marks + self._repaired_marks
+
+    def repaired_marks(self) -> list[QRectF]:
+        return list(self._repaired_marks)
 
     def set_overlay(self, image: QImage | None, opacity: float = 0.6, caption: str = "") -> None:
         """Draw ``image`` over the views at ``opacity``; ``caption`` (what it shows) is added
@@ -907,7 +922,7 @@ class Viewer(QWidget):
             c.split = False
             c.overlay = None
             c.detail = None
-            c.marks = []
+            c.marks, c.repaired_marks = [], []
             c.captions = ("", "")
             c.secondary_placeholder = ""
         overlay = (self._overlay, self._overlay_opacity)
@@ -931,6 +946,7 @@ class Viewer(QWidget):
                 self.single.overlay, self.single.captions = None, (out_caption, "")
             self.single.detail = None if stand_in else self._detail
             self.single.marks = [] if stand_in else self._marks
+            self.single.repaired_marks = [] if stand_in else self._repaired_marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare" and self._style == "split":
             show(self.single, self._input, "Input", "")
@@ -944,6 +960,7 @@ class Viewer(QWidget):
             if stand_in:  # no map tint on the input standing in for the result
                 c.overlay, c.captions = None, ("Input", out_caption)
             c.marks = [] if stand_in else self._marks
+            c.repaired_marks = [] if stand_in else self._repaired_marks
             self.stack.setCurrentIndex(0)
         elif self._mode == "compare":
             show(self.left, self._input, "Input", "")
@@ -952,6 +969,7 @@ class Viewer(QWidget):
                 self.right.overlay, self.right.captions = None, (out_caption, "")
             self.right.detail = None if stand_in else self._detail
             self.right.marks = [] if stand_in else self._marks
+            self.right.repaired_marks = [] if stand_in else self._repaired_marks
             self.stack.setCurrentIndex(1)
         else:
             show(self.ea_canvases[0], self._input, "Input", "")

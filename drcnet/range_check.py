@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -241,6 +241,19 @@ def flagged_boxes(report: RangeReport, image_hw: tuple[int, int],
         if t.map is None or (t.map <= report.limit).all():
             boxes.append((round(t.x * fx), round(t.y * fy), round(t.w * fx), round(t.h * fy)))
     return boxes
+
+
+def marked_boxes(report: RangeReport, image_hw: tuple[int, int],
+                 source_hw: tuple[int, int] | None = None
+                 ) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int, int]]]:
+    """:func:`flagged_boxes` in two lists: round the areas of the tiles still out of range,
+    and round those of the tiles the repair brought back (their as-is passes' maps), so a
+    view can tell them apart."""
+    still = replace(report, tiles=tuple(t for t in report.tiles if not t.repaired),
+                    repaired=())
+    fixed = replace(report, tiles=report.repaired, flagged=())
+    return (flagged_boxes(still, image_hw, source_hw),
+            flagged_boxes(fixed, image_hw, source_hw))
 
 
 def _finite(x: float | None) -> float:

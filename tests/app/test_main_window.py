@@ -1248,13 +1248,20 @@ def test_banner_says_what_the_repair_did_and_did_not_try(make_window, image_path
              TilePeak(10, 0, 10, 10, 13.0), TilePeak(10, 10, 10, 10, 2.0)]
     w._show_range(check_peaks(tiles, 10.0))  # 1.3x the limit: under the denoiser's 20x
     text = w.viewer.warning()
-    assert "Something in 1 of 4 tiles of the full-resolution restore (outlined) drives" in text
+    assert ("Something in 1 of 4 tiles of the full-resolution restore (outlined in amber) "
+            "drives") in text
     assert ("(Run) left it as it is: it restores a tile again only past 20× the limit for "
-            "this model, and never a gray one. 2 other outlined tiles were restored again "
-            "with colours pulled towards gray, which brought them back.") in text
+            "this model, and never a gray one. 2 other tiles (outlined in blue) were restored "
+            "again with colours pulled towards gray, which brought them back.") in text
+    # The outlines tell the two apart, as the banner says (they had looked alike).
+    assert [m.getRect() for m in w.viewer.repaired_marks()] == [(0, 0, 10, 10),
+                                                                 (10, 0, 10, 10)]
+    assert [m.getRect() for m in w.viewer.marks()] == [(0, 10, 10, 10), (0, 0, 10, 10),
+                                                       (10, 0, 10, 10)]
     tiles[2] = TilePeak(10, 0, 10, 10, 300.0, tried=True)  # tried, and still out
     w._show_range(check_peaks(tiles, 10.0))
-    assert "(Run) did not bring it back. 2 other outlined tiles" in w.viewer.warning()
+    assert ("(Run) did not bring it back. 2 other tiles (outlined in blue)"
+            in w.viewer.warning())
 
 
 @pytest.mark.parametrize("limit", [1e-6, 1e9])

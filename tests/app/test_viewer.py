@@ -241,6 +241,28 @@ def test_marks_go_on_the_canvases_that_show_the_result(viewer) -> None:  # noqa:
     assert viewer.warning() == "" and viewer.marks() == [] and viewer.single.marks == []
 
 
+def test_repaired_areas_are_outlined_in_another_colour(viewer) -> None:  # noqa: ANN001
+    from app.viewer import MARK_COLOURS
+
+    viewer.set_marks([(10, 10, 60, 60)], [(120, 20, 60, 60)])
+    viewer.set_mode("after")
+    grab = viewer.single.grab().toImage()
+    s, o = viewer.single.transform()
+
+    def seen(colour: tuple[int, int, int], x0: int, x1: int, y: int) -> bool:
+        along = [grab.pixelColor(round(o.x() + x * s), round(o.y() + y * s) + dy)
+                 for x in range(x0, x1) for dy in range(-2, 3)]
+        return any(max(abs(c.red() - colour[0]), abs(c.green() - colour[1]),
+                       abs(c.blue() - colour[2])) < 30 for c in along)
+
+    amber, blue = MARK_COLOURS["flagged"], MARK_COLOURS["repaired"]
+    assert seen(amber, 12, 68, 70) and not seen(blue, 12, 68, 70)
+    assert seen(blue, 122, 178, 80) and not seen(amber, 122, 178, 80)
+    assert len(viewer.marks()) == 2 and len(viewer.repaired_marks()) == 1
+    viewer.set_mode("before")
+    assert viewer.single.repaired_marks == []
+
+
 def test_transparent_pixels_show_a_checkerboard(qtbot) -> None:  # noqa: ANN001
     from app.viewer import alpha_qimage
 

@@ -154,6 +154,27 @@ def test_flagged_boxes_from_tiles_and_from_a_peak_map() -> None:
     assert sorted(flagged_boxes(one, (64, 80), (32, 40))) == boxes
 
 
+def test_marked_boxes_keep_repaired_and_flagged_areas_apart() -> None:
+    """A repaired tile keeps its as-is pass's map, over the limit: its area goes with the
+    repaired boxes, not the flagged ones (the GUI outlines them in two colours)."""
+    from drcnet.range_check import flagged_boxes, marked_boxes
+
+    fixed_map, bad_map = np.zeros((4, 4), np.float32), np.zeros((4, 4), np.float32)
+    fixed_map[0, 0] = 50.0
+    bad_map[3, 3] = 70.0
+    tiles = [TilePeak(0, 0, 32, 32, 5.0, fixed_map, 8, colour=0.5, first_peak=50.0),
+             TilePeak(0, 32, 32, 32, 70.0, bad_map, 8), TilePeak(32, 0, 32, 64, 1.0)]
+    report = check_peaks(tiles, 10.0)
+    flagged, repaired = marked_boxes(report, (64, 64))
+    assert repaired == [(0, 0, 16, 16)]  # its top-left cell, grown by one
+    assert flagged == [(48, 16, 16, 24)]  # the other tile's bottom-right cell, grown
+    assert sorted(flagged + repaired) == sorted(flagged_boxes(report, (64, 64)))
+    # Without maps, whole tiles, each in its own list.
+    plain = check_peaks([TilePeak(0, 0, 32, 32, 5.0, colour=0.5, first_peak=50.0),
+                         TilePeak(0, 32, 32, 32, 70.0)], 10.0)
+    assert marked_boxes(plain, (32, 64)) == ([(32, 0, 32, 32)], [(0, 0, 32, 32)])
+
+
 def test_tiled_maps_stitch_into_boxes_round_the_trouble(model: DRCNet) -> None:
     from drcnet.range_check import flagged_boxes, stitched_map
 
