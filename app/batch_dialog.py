@@ -255,7 +255,12 @@ class BatchDialog(QDialog):
         for p in new:
             self.file_list.addItem(str(p))
         if new and not self.output_edit.text():
-            self.output_edit.setText(str(new[0].parent / "restored"))
+            from .main_window import is_app_folder  # which imports this module
+
+            # Beside the photos, unless they are the bundled samples or pasted images: not
+            # a place for the user's results (the samples' may be read-only).
+            base = self._folder if is_app_folder(new[0].parent) else new[0].parent
+            self.output_edit.setText(str(base / "restored"))
         n = len(self._inputs)
         said = f"{n} image{'s' * (n != 1)} to restore"
         if bad:

@@ -358,3 +358,19 @@ def test_restore_files_tiles_a_file_a_whole_pass_would_not_fit(make_window, imag
     assert dlg.status.text() == "Done: 1 of 1 restored"
     assert "so it was restored in 256-px tiles" in dlg.log.toPlainText()
     dlg.done(0)
+
+
+def test_the_suggested_output_is_never_inside_the_bundled_samples(
+        make_window, monkeypatch, tmp_path, qtbot) -> None:  # noqa: ANN001
+    """Adding a bundled sample (or a pasted image) had suggested ``samples/restored``: inside
+    the installed package, perhaps read-only, and no place for a user's results. The output
+    goes where the window's dialogs start instead (the last photo's folder, Pictures, home)."""
+    from app.main import SAMPLES_DIR
+
+    monkeypatch.setattr("app.main_window.MainWindow.user_folder", lambda self, f=None: tmp_path)
+    w = make_window()
+    qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
+    dlg = w.make_batch_dialog()
+    sample = next(p for p in sorted(SAMPLES_DIR.iterdir()) if p.suffix == ".png")
+    assert added(dlg, qtbot, [sample])
+    assert dlg.output_edit.text() == str(tmp_path / "restored")
