@@ -71,7 +71,7 @@ from .datasets import (
 )
 from .degradations import TASK_DEFAULT, get_degradation
 from .errors import Cancelled, DRCNetError, ImageReadError, UsageError
-from .imageio import has_image_signature, image_size, read_image
+from .imageio import clean_text, has_image_signature, image_size, read_image
 from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
@@ -684,4 +684,4 @@ def to_json(result: EvalResult) -> str:
         "per_image": [{k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
                       for d in result.per_image],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return clean_text(json.dumps(doc, indent=2, ensure_ascii=False))  # names as they read

@@ -87,6 +87,16 @@ class Image:
         return fill_transparent(self.rgb, self.alpha)
 
 
+def clean_text(text: str) -> str:
+    """``text`` with any byte that was not UTF-8 as U+FFFD: Python keeps such bytes of a file
+    name (a Latin-1 ``café.png`` on Linux) as lone surrogates, which no UTF-8 writer takes."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate from elsewhere
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
 def fill_transparent(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     """``rgb`` with each pixel of ``alpha`` 0 set to its nearest pixel's with alpha above 0
     (unchanged, not copied, when there is no such pixel to fill or none to fill from)."""
@@ -1224,6 +1234,7 @@ def _add_png_text(png: bytes, metadata: Mapping[str, str]) -> bytes:
     """Insert one tEXt chunk per pair after IHDR (iTXt when not Latin-1)."""
     chunks = []
     for key, value in metadata.items():
+        value = clean_text(value)
         try:
             k = key.encode("latin-1")
         except UnicodeEncodeError:

@@ -333,6 +333,16 @@ def test_csv_and_json_leave_missing_scores_empty(photos, tiny_weights, tmp_path)
     assert json.loads(to_json(res))["rows"][2]["psnr_db"] is None
 
 
+def test_json_of_a_name_that_is_not_utf8_can_be_written(photos, tiny_weights) -> None:
+    """An image whose Latin-1 name Python keeps as a lone surrogate had made the JSON
+    unwritable (UnicodeEncodeError) after the whole evaluation."""
+    import os
+
+    res = _eval(task="denoise", data=str(photos), weights=str(tiny_weights), limit=1)
+    res.per_image[0]["image"] = os.fsdecode(b"caf\xe9.png")
+    assert json.loads(to_json(res).encode("utf-8"))["per_image"][0]["image"] == "caf\ufffd.png"
+
+
 def test_cli_json_to_stdout_is_pure_json(photos, tiny_weights, capsys) -> None:
     code = main(["eval", "--task", "derain", "--data", str(photos), "--weights",
                  str(tiny_weights), "--limit", "2", "--device", "cpu", "--plain", "--json"])

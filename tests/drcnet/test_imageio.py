@@ -1033,3 +1033,11 @@ def test_a_name_that_is_not_utf8_is_written(tmp_path: Path) -> None:
     name = os.fsdecode(b"caf\xe9.png")
     write_image(tmp_path / name, _rand_rgb())
     assert os.listdir(os.fsencode(tmp_path)) == [b"caf\xe9.png"]
+
+
+def test_png_text_of_a_name_that_is_not_utf8_is_written(tmp_path: Path) -> None:
+    """A Latin-1 file name (its byte undecodable, kept by Python as a lone surrogate) in the
+    PNG text had raised UnicodeEncodeError, which stopped a whole `drcnet restore` batch."""
+    name = os.fsdecode(b"caf\xe9.png")
+    write_image(tmp_path / "out.png", _rand_rgb(), metadata={"drcnet.input": name})
+    assert read_png_text(tmp_path / "out.png") == {"drcnet.input": "caf\ufffd.png"}
