@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from drcnet.console import missing_text  # torch-free, as drcnet's own entry
+from drcnet.console import missing_text, tolerant_streams  # torch-free, as drcnet's own entry
 
 EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tolerant_streams()
     try:
         from .main import main as studio_main
     except KeyboardInterrupt:

@@ -18,7 +18,19 @@ def missing_text(exc: ModuleNotFoundError) -> str:
             "(from the project's folder) in the environment you run this from")
 
 
+def tolerant_streams() -> None:
+    """Let stdout and stderr write what their encoding lacks as ``\\u`` escapes instead of
+    raising: redirected on Windows, stdout encodes strictly in the ANSI code page (cp1252),
+    where the σ and δ of the help texts and tables had ended a finished command with a
+    traceback. (Under pythonw both streams are None.)"""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main() -> int:
+    tolerant_streams()
     try:
         from .cli import main as cli_main
     except KeyboardInterrupt:

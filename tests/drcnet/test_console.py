@@ -91,3 +91,16 @@ def test_a_missing_dependency_is_one_line(tmp_path):  # noqa: ANN001, ANN201
                        env=dict(os.environ, PYTHONPATH=str(tmp_path)), timeout=120)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert "the package providing 'safetensors' is not installed" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["restore", "--help"], ["eval", "--help"]])
+def test_output_in_a_code_page_without_greek_letters_does_not_crash(args):
+    """Redirected, Windows' stdout encodes in the ANSI code page (cp1252), strictly: the σ and
+    δ of the help texts and eval's table had ended the command with UnicodeEncodeError."""
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    out = subprocess.run([sys.executable, "-m", "drcnet.console", *args], capture_output=True,
+                         env=env, check=False)
+    assert out.returncode == 0, out.stderr.decode("cp1252", "replace")[-300:]
+    assert b"\\u03c3" in out.stdout or b"\\u03b4" in out.stdout  # said, escaped
