@@ -16,15 +16,29 @@ PRECISION_CHOICES = ("auto", "fp32", "fp16", "bf16")
 
 @functools.lru_cache(maxsize=1)
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX-BF16; Linux only)."""
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX-BF16): Linux's
+    /proc/cpuinfo, else (Windows, macOS) what torch's CPU checks say."""
     try:
         text = Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
-        return False
+        return _torch_sees_bf16()
     for line in text.splitlines():
         if line.startswith("flags"):
             flags = set(line.split(":", 1)[-1].split())
             return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return _torch_sees_bf16()
+
+
+def _torch_sees_bf16() -> bool:
+    """torch's own x86 checks (private, so any failure counts as no): AVX512-BF16, or AMX,
+    whose every CPU so far also has AMX-BF16."""
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(torch.cpu, name, None)
+        try:
+            if check is not None and check():
+                return True
+        except Exception:  # noqa: BLE001 - a private API; absent or failing means no
+            continue
     return False
 
 

@@ -12,6 +12,8 @@ difference to a whole-image pass is measured by ``drcnet bench`` and the tests.
 
 from __future__ import annotations
 
+import ctypes
+import sys
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
@@ -548,16 +550,74 @@ ONE_PASS_BYTES_PER_PIXEL = 1300
 
 
 def available_memory() -> int | None:
-    """Bytes of memory free for a new allocation (Linux's MemAvailable), or None where it
-    is not known."""
+    """Bytes of memory free for a new allocation, or None where it is not known: Linux's
+    MemAvailable, Windows' available physical memory (GlobalMemoryStatusEx), macOS's free
+    and inactive pages (host_statistics64, as psutil counts them). The Windows and macOS
+    readers are checked against fakes of their system calls only; no session had either."""
     try:
+        if sys.platform == "win32":
+            return _windows_available()
+        if sys.platform == "darwin":
+            return _macos_available()
         with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError, IndexError, AttributeError):
         pass
     return None
+
+
+class _MemoryStatusEx(ctypes.Structure):
+    """Windows' MEMORYSTATUSEX (64 bytes)."""
+
+    _fields_ = [("dwLength", ctypes.c_uint32), ("dwMemoryLoad", ctypes.c_uint32),
+                ("ullTotalPhys", ctypes.c_uint64), ("ullAvailPhys", ctypes.c_uint64),
+                ("ullTotalPageFile", ctypes.c_uint64), ("ullAvailPageFile", ctypes.c_uint64),
+                ("ullTotalVirtual", ctypes.c_uint64), ("ullAvailVirtual", ctypes.c_uint64),
+                ("ullAvailExtendedVirtual", ctypes.c_uint64)]
+
+
+def _windows_available() -> int | None:
+    status = _MemoryStatusEx()
+    status.dwLength = ctypes.sizeof(status)
+    if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+        return None
+    return int(status.ullAvailPhys)
+
+
+class _VmStatistics64(ctypes.Structure):
+    """macOS's vm_statistics64 (152 bytes, 38 natural_t: HOST_VM_INFO64_COUNT)."""
+
+    _fields_ = [("free_count", ctypes.c_uint32), ("active_count", ctypes.c_uint32),
+                ("inactive_count", ctypes.c_uint32), ("wire_count", ctypes.c_uint32),
+                *((name, ctypes.c_uint64) for name in (
+                    "zero_fill_count", "reactivations", "pageins", "pageouts", "faults",
+                    "cow_faults", "lookups", "hits", "purges")),
+                ("purgeable_count", ctypes.c_uint32), ("speculative_count", ctypes.c_uint32),
+                *((name, ctypes.c_uint64) for name in (
+                    "decompressions", "compressions", "swapins", "swapouts")),
+                ("compressor_page_count", ctypes.c_uint32), ("throttled_count", ctypes.c_uint32),
+                ("external_page_count", ctypes.c_uint32), ("internal_page_count", ctypes.c_uint32),
+                ("total_uncompressed_pages_in_compressor", ctypes.c_uint64)]
+
+
+_HOST_VM_INFO64 = 4
+
+
+def _macos_available(lib: object = None) -> int | None:
+    lib = lib if lib is not None else ctypes.CDLL("/usr/lib/libSystem.B.dylib")
+    lib.mach_host_self.restype = ctypes.c_uint32
+    host = lib.mach_host_self()
+    stats = _VmStatistics64()
+    count = ctypes.c_uint32(ctypes.sizeof(stats) // 4)
+    page = ctypes.c_size_t(0)
+    if lib.host_page_size(ctypes.c_uint32(host), ctypes.byref(page)) != 0 or not page.value:
+        return None
+    if lib.host_statistics64(ctypes.c_uint32(host), ctypes.c_int(_HOST_VM_INFO64),
+                             ctypes.byref(stats), ctypes.byref(count)) != 0:
+        return None
+    return (stats.free_count + stats.inactive_count) * page.value  # psutil's "available"
 
 
 # How the one-pass memory refusal starts (the GUI tells it from other failures by this).
@@ -566,8 +626,8 @@ ONE_PASS_REFUSAL = "a one pass over this"
 
 def one_pass_memory_problem(wf: int, h: int, w: int, device: str = "cpu") -> str | None:
     """Why a one-pass restore of an ``h``×``w`` image by a network of width ``wf`` would not
-    fit in the memory free now on ``device`` (a CPU, where only Linux says what is free),
-    or None. A GPU runs out with an error of its own, which the tiled restore answers by
+    fit in the memory free now on ``device`` (a CPU whose system says what is free), or
+    None. A GPU runs out with an error of its own, which the tiled restore answers by
     halving the tile."""
     if not str(device).startswith("cpu"):
         return None

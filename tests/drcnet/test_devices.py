@@ -74,3 +74,29 @@ def test_a_gpu_index_names_cuda_and_other_types_are_refused(monkeypatch) -> None
     for bad in (None, 1.5, True):  # had been AttributeError: no attribute 'strip'
         with pytest.raises(DeviceNameError, match="named by a string"):
             resolve_device(bad)
+
+
+@pytest.mark.parametrize("avx512_bf16, amx", [(True, False), (False, True), (False, False)])
+def test_native_bf16_is_found_without_proc_cpuinfo(monkeypatch, avx512_bf16, amx) -> None:  # noqa: ANN001
+    """Windows and macOS have no /proc/cpuinfo: bf16 had been refused there, and auto had
+    run fp32, on CPUs that compute it natively. torch's checks answer instead."""
+    from pathlib import Path
+
+    import drcnet.devices as devices
+
+    real = Path.read_text
+
+    def read_text(self, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if str(self) == "/proc/cpuinfo":
+            raise FileNotFoundError(self)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16,
+                        raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    devices.cpu_has_native_bf16.cache_clear()
+    try:
+        assert devices.cpu_has_native_bf16() is (avx512_bf16 or amx)
+    finally:
+        devices.cpu_has_native_bf16.cache_clear()

@@ -408,6 +408,52 @@ def test_a_one_pass_restore_too_big_for_the_memory_is_refused(model, monkeypatch
     run(restore_tiled(model, rgb, TileConfig(tile=0)))
 
 
+def test_free_memory_is_read_on_windows_and_macos(monkeypatch) -> None:  # noqa: ANN001
+    """Only Linux's /proc/meminfo had been read, so the one-pass check never refused on
+    Windows or macOS. Their system calls are faked here: the structures' sizes are the
+    SDKs' and the readers take what the calls fill in."""
+    import ctypes
+    import types
+
+    import drcnet.inference as inf
+
+    assert ctypes.sizeof(inf._MemoryStatusEx) == 64  # MEMORYSTATUSEX
+    assert ctypes.sizeof(inf._VmStatistics64) == 152  # vm_statistics64
+
+    def global_memory_status_ex(ref) -> int:  # noqa: ANN001
+        assert ref._obj.dwLength == 64  # the call refuses a structure without its size
+        ref._obj.ullAvailPhys = 5 * 2**30
+        return 1
+
+    kernel32 = types.SimpleNamespace(GlobalMemoryStatusEx=global_memory_status_ex)
+    monkeypatch.setattr(ctypes, "windll", types.SimpleNamespace(kernel32=kernel32),
+                        raising=False)
+    monkeypatch.setattr(inf.sys, "platform", "win32")
+    assert inf.available_memory() == 5 * 2**30
+
+    class Mach:
+        def __init__(self) -> None:
+            self.mach_host_self = lambda: 7  # the reader sets its restype
+
+        def host_page_size(self, host, ref) -> int:  # noqa: ANN001
+            ref._obj.value = 16384
+            return 0
+
+        def host_statistics64(self, host, flavor, ref, count) -> int:  # noqa: ANN001
+            assert flavor.value == 4 and count._obj.value == 38  # HOST_VM_INFO64(_COUNT)
+            ref._obj.free_count, ref._obj.inactive_count = 1000, 500
+            ref._obj.active_count = 9999  # in use: not available
+            return 0
+
+    assert inf._macos_available(Mach()) == 1500 * 16384
+    monkeypatch.setattr(inf.sys, "platform", "darwin")
+    monkeypatch.setattr(ctypes, "CDLL", lambda path: Mach())
+    assert inf.available_memory() == 1500 * 16384
+    # A failing call: not known, so nothing is refused.
+    monkeypatch.setattr(ctypes, "CDLL", lambda path: (_ for _ in ()).throw(OSError("no lib")))
+    assert inf.available_memory() is None
+
+
 def test_a_little_overshoot_runs_as_before(model) -> None:  # noqa: ANN001
     """A bicubic resize's overshoot (-0.07..1.03) or unclipped σ=25 noise (-0.29..1.09) ran
     before the array check and must still: only another scale is refused."""
