@@ -55,8 +55,12 @@ from .registry import RESOURCES
 
 
 def _sync(device: torch.device) -> None:
+    """Wait for the device's queued work (GPUs run asynchronously; timing without this
+    measures the queueing)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 SAMPLES = RESOURCES / "samples"

@@ -719,8 +719,10 @@ def restore_tiled(
             out = yield from _restore_tiled(model, rgb, tile, overlap, cancel, batch,
                                             tiles.ensemble, peaks, tiles.repair, focus)
             return gray_like(rgb, out)
-        except torch.cuda.OutOfMemoryError:
-            torch.cuda.empty_cache()
+        except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is one
+            if not out_of_device_memory(exc):
+                raise
+            empty_device_cache(model_device(model))
             h, w = rgb.shape[:2]
             if batch > 1 and not one_pass(h, w, tile):  # one pass has no batch to shrink
                 batch //= 2
@@ -735,6 +737,21 @@ def restore_tiled(
             overlap = overlap_for(tile, tiles.overlap if tiles.tile else None)
             yield Restart(0, 1, f"out of GPU memory; retrying with {tile}-pixel tiles",
                           replace(tiles, tile=tile, overlap=overlap, batch=batch))
+
+
+def out_of_device_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says a GPU ran out of memory: CUDA's own error type, or the plain
+    RuntimeError Apple's MPS backend raises ("MPS backend out of memory")."""
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "MPS backend out of memory" in str(exc))
+
+
+def empty_device_cache(device: torch.device) -> None:
+    """Hand the allocator's cached blocks back after running out, on CUDA or MPS."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps" and hasattr(torch, "mps"):
+        torch.mps.empty_cache()
 
 
 def one_pass(h: int, w: int, tile: int) -> bool:

@@ -124,6 +124,33 @@ def test_out_of_memory_halves_tile(model: DRCNet, passes: Passes) -> None:
     assert any("retrying with 64-pixel tiles" in r.message for r in records)
 
 
+def test_apple_gpu_out_of_memory_halves_the_tile_too(model: DRCNet, passes: Passes,
+                                                     monkeypatch) -> None:  # noqa: ANN001
+    """MPS reports running out as a plain RuntimeError ("MPS backend out of memory"), which
+    had ended the restore with a traceback where CUDA's retries with smaller tiles; another
+    RuntimeError still ends it."""
+    real = passes.real
+
+    def mps(m, crops):  # noqa: ANN001, ANN202
+        passes.shapes.append(crops.shape)
+        if crops.shape[1] > 64:
+            raise RuntimeError("MPS backend out of memory (MPS allocated: 1.2 GB, ...)")
+        return real(m, crops)
+
+    import drcnet.inference as inf
+
+    monkeypatch.setattr(inf, "forward_batch", mps)
+    records: list[Progress] = []
+    out = run(restore_tiled(model, _photo(128, 128), TileConfig(tile=128, overlap=16)),
+              records.append)
+    assert out.shape == (128, 128, 3)
+    assert any("retrying with 64-pixel tiles" in r.message for r in records)
+    monkeypatch.setattr(inf, "forward_batch",
+                        lambda m, crops: (_ for _ in ()).throw(RuntimeError("shape mismatch")))
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        run(restore_tiled(model, _photo(128, 128), TileConfig(tile=128, overlap=16)))
+
+
 @pytest.mark.parametrize("tile, overlap", [(512, 128), (0, 0)])
 def test_out_of_memory_shrinks_the_overlap_with_the_tile(model: DRCNet, passes: Passes,
                                                          tile: int, overlap: int) -> None:
