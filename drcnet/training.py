@@ -18,6 +18,7 @@ import contextlib
 import copy
 import csv
 import dataclasses
+import errno
 import gc
 import hashlib
 import json
@@ -29,7 +30,7 @@ import typing
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ from .datasets import (
     unpaired_note,
 )
 from .devices import resolve_device
-from .errors import Cancelled, DRCNetError, UsageError, first_line
+from .errors import Cancelled, DeviceError, DRCNetError, UsageError, first_line
 from .gpu_synthesis import GpuSynthesizer, supports
 from .imageio import make_temp
 from .inference import run
@@ -531,6 +532,10 @@ def _setup(cfg: TrainConfig) -> _Dist:
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     device = resolve_device(cfg.device)
+    if device.type == "mps":  # gloo, the one backend there, takes CPU and CUDA tensors only
+        raise DeviceError("several processes cannot train on Apple's GPU (mps): its tensors "
+                          "cannot be exchanged between them; train in one process, or with "
+                          "device=cpu")
     if device.type == "cuda":
         device = torch.device("cuda", local)
         torch.cuda.set_device(device)
@@ -539,7 +544,9 @@ def _setup(cfg: TrainConfig) -> _Dist:
     owns = False
     if not dist.is_initialized():
         _import_before_group()
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        # NCCL where it is built (not in PyTorch's Windows wheels, where gloo takes CUDA too).
+        nccl = device.type == "cuda" and dist.is_nccl_available()
+        dist.init_process_group("nccl" if nccl else "gloo")
         owns = True
     return _Dist(rank, world, device, owns)
 
@@ -709,16 +716,28 @@ def _claim_out_dir(out: Path) -> Any:
     except OSError as exc:
         raise DRCNetError(f"cannot use out_dir {out} ({exc.strerror or exc})") from None
     try:
-        import fcntl
-    except ImportError:
-        return f
-    try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+        _lock(f)
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES, errno.EDEADLK):
+            return f  # a file system without locks (some network shares): run unlocked
         f.close()
         raise DRCNetError(f"another drcnet train is running into {out}; wait for it, stop "
                           "it, or use another out_dir") from None
     return f
+
+
+def _lock(f: IO[str]) -> None:
+    """Hold an exclusive lock on the open file ``f`` without waiting: flock on POSIX, a
+    one-byte region lock on Windows. Raises OSError when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        f.seek(0)
+        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)  # EACCES or EDEADLK when held
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def _refuse_old_run(out: Path) -> None:

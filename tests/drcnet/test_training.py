@@ -266,15 +266,14 @@ def test_a_resumed_run_draws_items_the_run_before_never_drew(
     assert first and second and max(first) < min(second)  # the resume must start beyond)
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="the lock needs fcntl")
 def test_a_second_run_into_a_folder_in_use_is_refused(corpus: Path, tmp_path: Path) -> None:
     """Two runs into one folder would overwrite each other's checkpoints."""
-    import fcntl
+    from drcnet.training import _lock
 
     run = tmp_path / "busy"
     run.mkdir()
     with open(run / ".lock", "a+") as held:  # as a running drcnet train holds it
-        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _lock(held)
         with pytest.raises(DRCNetError, match="another drcnet train is running into"):
             run_to_end(train(tiny(corpus, run)))
         assert sorted(p.name for p in run.iterdir()) == [".lock"]  # nothing written
@@ -822,3 +821,56 @@ def test_a_bad_folder_is_named_by_its_setting(corpus: Path, tmp_path: Path) -> N
     unbuilt = tmp_path / "data" / "corpus" / "train"  # the configs' corpus, not built yet
     with pytest.raises(DRCNetError, match=r"build the corpus first: python scripts/build_"):
         run_to_end(train(tiny(corpus, tmp_path / "c", data=str(unbuilt))))
+
+
+def test_several_processes_on_apple_s_gpu_are_refused_in_one_line(monkeypatch) -> None:  # noqa: ANN001
+    """torchrun on a Mac: device auto is mps there, and gloo, the only backend, cannot
+    exchange mps tensors, so the first all_reduce had failed deep inside torch."""
+    import drcnet.training as training
+    from drcnet.errors import DeviceError
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(training, "resolve_device", lambda name: torch.device("mps"))
+    with pytest.raises(DeviceError, match=r"several processes cannot train on Apple's GPU"):
+        training._setup(TrainConfig(device="auto"))
+
+
+def test_the_run_lock_on_windows_and_on_file_systems_without_locks(monkeypatch,
+                                                                   tmp_path: Path) -> None:
+    """Windows has no fcntl: no lock had been taken there, so two runs could share a folder.
+    A file system without locks (ENOLCK, some network shares) had been reported as another
+    run holding the folder."""
+    import builtins
+    import errno
+    import types
+
+    import drcnet.training as training
+
+    real_import = builtins.__import__
+
+    def no_fcntl(name, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if name == "fcntl":
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+
+    held = {"by": None}
+
+    def locking(fd: int, mode: int, n: int) -> None:
+        if held["by"] is not None:
+            raise OSError(errno.EACCES, "Permission denied")
+        held["by"] = fd
+
+    monkeypatch.setattr(builtins, "__import__", no_fcntl)
+    monkeypatch.setitem(sys.modules, "msvcrt", types.SimpleNamespace(LK_NBLCK=2,
+                                                                     locking=locking))
+    first = training._claim_out_dir(tmp_path / "a")
+    with pytest.raises(DRCNetError, match="another drcnet train is running into"):
+        training._claim_out_dir(tmp_path / "a")
+    first.close()
+    monkeypatch.setattr(builtins, "__import__", real_import)
+
+    def no_locks(f) -> None:  # noqa: ANN001
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(training, "_lock", no_locks)
+    training._claim_out_dir(tmp_path / "b").close()  # runs, unlocked
