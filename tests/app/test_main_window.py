@@ -88,7 +88,10 @@ def test_drag_previews_a_half_size_draft_then_sharpens(make_window, tmp_path, pi
     start = w.start_full_restore
 
     def spy() -> None:
-        refine_behind.append(w.preview.draft)
+        # Whether the latest preview asked for is a draft. (Not the one on screen: on a
+        # loaded machine the full-size preview can still be running when the idle timer
+        # starts the refine, which then queues behind it on the model thread.)
+        refine_behind.append(w._latest_draft)
         start()
 
     monkeypatch.setattr(w, "start_full_restore", spy)
@@ -99,7 +102,7 @@ def test_drag_previews_a_half_size_draft_then_sharpens(make_window, tmp_path, pi
     draft = next(s for s in shown if s[0])
     assert draft[1] == (170, 256) and "draft 256×170" in draft[2]
     # Held still: the full-size preview follows the pause, then the full-resolution refine;
-    # the refine never starts while only a draft is on screen.
+    # the refine never starts while only a draft is asked for.
     qtbot.waitUntil(w.is_settled, timeout=20000)
     assert shown[-1][0] is False and shown[-1][1] == (341, 512)
     assert refine_behind and not any(refine_behind)
