@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import math
 import os
 import secrets
 import stat
@@ -30,7 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import ImageReadError, ImageTooLargeError, ImageWriteError
+from .errors import ImageReadError, ImageTooLargeError, ImageWriteError, UsageError
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp", ".bmp")  # BMP: a v5 header's alpha mask
@@ -1029,6 +1030,18 @@ def _quantize(x: np.ndarray, bit_depth: int) -> np.ndarray:
     return to_uint8(x)
 
 
+def _check_scale(values: np.ndarray, name: str) -> None:
+    """Refuse an array on another scale than 0-1: an integer one (a cv2.imread result) or
+    floats left in 0-255 had been clipped to an all-white file without a word."""
+    if not np.issubdtype(values.dtype, np.floating):
+        raise UsageError(f"{name} must be floats from 0 to 1, got {values.dtype}; divide by "
+                         "255 (65535 for 16 bits)")
+    hi = float(values.max()) if values.size else 0.0
+    if math.isfinite(hi) and hi > 2.0:  # +inf clips to white, as the docstring says
+        raise UsageError(f"{name} must be floats from 0 to 1, got values up to {hi:g}; "
+                         "divide by 255 (65535 for 16 bits)")
+
+
 def write_image(
     path: PathLike,
     rgb: np.ndarray,
@@ -1069,7 +1082,8 @@ def write_image(
     Raises:
         ImageWriteError: unknown extension, the output is an input, the folder is missing or
             unwritable, the image holds NaN, or encoding failed. ValueError for arrays of
-            the wrong shape.
+            the wrong shape; UsageError (a ValueError) for integer arrays or values past 2
+            (an image in 0-255).
     """
     p = Path(path)
     ext = p.suffix.lower()
@@ -1081,6 +1095,9 @@ def write_image(
         raise ValueError(f"alpha must be H×W = {rgb.shape[:2]}, got shape {alpha.shape}")
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    _check_scale(rgb, "rgb")
+    if alpha is not None:
+        _check_scale(alpha, "alpha")
     check_output_path(p, inputs)
     check_output_size(p, rgb.shape[1], rgb.shape[0])
     if rgb.size and not np.isfinite(rgb.min()):  # NaN or -inf; +inf clips to white

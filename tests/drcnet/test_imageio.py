@@ -1041,3 +1041,22 @@ def test_png_text_of_a_name_that_is_not_utf8_is_written(tmp_path: Path) -> None:
     name = os.fsdecode(b"caf\xe9.png")
     write_image(tmp_path / "out.png", _rand_rgb(), metadata={"drcnet.input": name})
     assert read_png_text(tmp_path / "out.png") == {"drcnet.input": "caf\ufffd.png"}
+
+
+@pytest.mark.parametrize("bad", ["uint8", "0-255 floats", "uint8 alpha"])
+def test_an_image_on_another_scale_is_refused_not_written_white(tmp_path: Path, bad: str) -> None:
+    """A cv2.imread array, or floats left in 0-255, had been clipped to an all-white file."""
+    from drcnet.errors import UsageError
+
+    rgb = _rand_rgb()
+    alpha = None
+    if bad == "uint8":
+        rgb = (rgb * 255).astype(np.uint8)
+    elif bad == "0-255 floats":
+        rgb = rgb * 255
+    else:
+        alpha = np.full(rgb.shape[:2], 255, np.uint8)
+    with pytest.raises(UsageError, match="floats from 0 to 1"):
+        write_image(tmp_path / "out.png", rgb, alpha=alpha)
+    assert not list(tmp_path.iterdir())
+    write_image(tmp_path / "ok.png", np.clip(_rand_rgb() * 1.05, 0, 1.05))  # an overshoot runs
