@@ -89,3 +89,21 @@ def test_psnr_torch_errors() -> None:
         psnr_torch(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9))
     with pytest.raises(ValueError, match="B×C×H×W"):
         psnr_torch(torch.zeros(3, 8, 8), torch.zeros(3, 8, 8))
+
+
+def test_integer_images_are_scored_on_their_own_scale(pair) -> None:  # noqa: ANN001
+    """uint8 images with the default range of 1 had scored -27.9 dB; scikit-image takes the
+    range from the type, and so does this now. Two scales at once are refused."""
+    from drcnet.errors import UsageError
+
+    a, b = pair
+    a8, b8 = (np.round(a * 255).astype(np.uint8), np.round(b * 255).astype(np.uint8))
+    assert psnr(a8, b8) == pytest.approx(psnr(a8 / 255.0, b8 / 255.0), abs=1e-9)
+    assert psnr(a8, b8) == pytest.approx(psnr(a, b), abs=0.2)
+    assert ssim(a8, b8) == pytest.approx(ssim(a8 / 255.0, b8 / 255.0), abs=1e-9)
+    a16 = (a * 65535).astype(np.uint16)
+    assert psnr(a16, (b * 65535).astype(np.uint16)) == pytest.approx(psnr(a, b), abs=0.01)
+    for x, y in ((a8, b), (a8, a16)):
+        with pytest.raises(UsageError, match="one scale"):
+            psnr(x, y)
+    assert psnr(a8, b8, data_range=1.0) < 0  # an explicit range is taken as given
