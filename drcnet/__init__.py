@@ -12,6 +12,7 @@ from .errors import (
     ImageWriteError,
     NoWeightsError,
     UnsafeCheckpointError,
+    UsageError,
     WeightsError,
 )
 
@@ -51,7 +52,13 @@ __all__ = [
     "ModelConfig",
     "NoWeightsError",
     "UnsafeCheckpointError",
+    "UsageError",
     "WeightsError",
     "load_model",
 ]
+
+
+def __dir__() -> list[str]:
+    """What loads lazily too, so a notebook's completion offers ``load_model``."""
+    return sorted({*globals(), *__all__})
 __version__ = "0.1.0"

@@ -104,3 +104,12 @@ def test_output_in_a_code_page_without_greek_letters_does_not_crash(args):
                          env=env, check=False)
     assert out.returncode == 0, out.stderr.decode("cp1252", "replace")[-300:]
     assert b"\\u03c3" in out.stdout or b"\\u03b4" in out.stdout  # said, escaped
+
+
+def test_the_package_names_usage_error_and_lists_what_loads_lazily():
+    """README tells library users to catch drcnet's UsageError, which the package did not
+    export; dir() (a notebook's completion) had not listed load_model or DRCNet."""
+    code = ("import sys, drcnet; print(drcnet.UsageError.__name__, "
+            "{'load_model', 'DRCNet', 'TASKS'} <= set(dir(drcnet)), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "UsageError True False"  # listed, not yet loaded
