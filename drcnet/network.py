@@ -179,11 +179,29 @@ class DRCNet(nn.Module):
         return 2 ** (self.depth - 1)
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """Both stages' outputs for ``image``, a ``B×in_ch×H×W`` float32 tensor in [0, 1]
+        (any H and W ≥ 1, on the parameters' device); the outputs are not clamped to [0, 1].
+
+        Raises:
+            UsageError: another shape or type, or weights that are not float32 (such as after
+                ``model.half()``: run in half precision with ``set_runtime(precision=...)``,
+                whose autocast keeps the normalisation statistics in float32).
+        """
         if image.ndim != 4 or image.shape[1] != self.config.in_ch:
-            raise ValueError(
+            raise UsageError(
                 f"expected a B×{self.config.in_ch}×H×W tensor, got shape {tuple(image.shape)}"
             )
+        weight = self.embed1.weight
+        if weight.dtype != torch.float32:
+            raise UsageError(f"the network's weights are {weight.dtype}; keep them float32 and "
+                             "choose the precision with set_runtime(precision='bf16' or "
+                             "'fp16'), which runs the convolutions in it under autocast")
+        if image.dtype != torch.float32:
+            raise UsageError(f"expected a float32 tensor, got {image.dtype}; convert it with "
+                             ".float() (half precision: set_runtime(precision=...))")
         h, w = image.shape[-2:]
+        if not h or not w:
+            raise UsageError(f"expected an image at least 1×1, got {w}×{h}")
         mult = self.multiple
         ph, pw = (-h) % mult, (-w) % mult
         if ph or pw:

@@ -220,3 +220,31 @@ def test_configure_refuses_an_ea_that_is_not_true_or_false() -> None:
         net.configure(ea="no")  # bool("no") is True: EA had stayed on
     net.configure(ea=False)
     assert net.knobs.ea is False
+
+
+@pytest.mark.parametrize("case", ["half model", "bf16 model", "fp16 input", "uint8 input",
+                                  "float64 input", "empty"])
+def test_wrong_types_and_sizes_are_refused_in_one_line(case: str) -> None:
+    """Each had failed deep inside torch ("Input type (c10::Half) and bias type (float)
+    should be the same"; model.half() at the first down-sampling)."""
+    from drcnet.errors import UsageError
+
+    net = DRCNet(wf=8, depth=2).eval()
+    x = torch.rand(1, 3, 16, 16)
+    if case == "half model":
+        net = net.half()
+    elif case == "bf16 model":
+        net = net.to(torch.bfloat16)
+    elif case == "fp16 input":
+        x = x.half()
+    elif case == "uint8 input":
+        x = (x * 255).to(torch.uint8)
+    elif case == "float64 input":
+        x = x.double()
+    else:
+        x = torch.rand(1, 3, 0, 16)
+    with pytest.raises(UsageError) as err:
+        net(x)
+    assert "\n" not in str(err.value)
+    if "model" in case:
+        assert "set_runtime(precision=" in str(err.value)
