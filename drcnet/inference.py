@@ -97,7 +97,9 @@ class TileConfig:
     """Tiling settings. ``tile=0`` means the whole image in one pass."""
 
     tile: int = DEFAULT_TILE
-    overlap: int = DEFAULT_OVERLAP
+    # Pixels each tile overlaps its neighbours; None (the default): :func:`overlap_for` the
+    # tile, DEFAULT_OVERLAP or a quarter of a smaller tile. Given, it must be under half.
+    overlap: int = None  # type: ignore[assignment]  # an int once made
     # Tiles per forward pass; 0 = auto (:func:`auto_tile_batch`: 1 on CPU, 8 on CUDA).
     batch: int = 0
     # Geometric self-ensemble: restore each tile in this many rotated/mirrored views (1 = one
@@ -110,6 +112,9 @@ class TileConfig:
     repair: bool = True
 
     def __post_init__(self) -> None:
+        if self.overlap is None:  # TileConfig(tile=64) had been refused for the default's 32
+            object.__setattr__(self, "overlap", overlap_for(max(self.tile, 0)) if self.tile
+                               else DEFAULT_OVERLAP)
         if self.batch < 0:
             raise UsageError(f"batch must be >= 0, got {self.batch}")
         if self.ensemble not in VIEWS:

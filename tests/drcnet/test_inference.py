@@ -497,3 +497,15 @@ def test_an_image_scaled_to_minus_one_one_is_refused(model) -> None:  # noqa: AN
     rgb = np.linspace(0, 1, 40 * 50 * 3, dtype=np.float32).reshape(40, 50, 3)
     with pytest.raises(UsageError, match=r"scaled to \[-1, 1\]"):
         run(restore_tiled(model, rgb * 2 - 1))
+
+
+def test_a_small_tile_takes_an_overlap_that_fits_it() -> None:
+    """TileConfig(tile=64) had been refused for the default overlap of 32 (and 16, the
+    smallest tile allowed, could not be made without an overlap), while --tile 64 ran."""
+    from drcnet.errors import UsageError
+
+    assert TileConfig(tile=64).overlap == 16 and TileConfig(tile=16).overlap == 4
+    assert TileConfig().overlap == 32 and TileConfig(tile=0).overlap == 32
+    assert TileConfig(tile=64, overlap=8).overlap == 8  # given: kept
+    with pytest.raises(UsageError, match="too large"):
+        TileConfig(tile=64, overlap=32)
