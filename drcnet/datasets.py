@@ -22,6 +22,7 @@ from .degradations import Degradation, degrade, get_degradation
 from .errors import DRCNetError, UsageError
 from .imageio import IMAGE_EXTENSIONS, has_image_signature, image_size, read_image
 from .metrics import SSIM_WINDOW
+from .weights import CROP_RANGE
 
 PathLike = str | os.PathLike[str]
 Pair = tuple[torch.Tensor, torch.Tensor]
@@ -173,6 +174,9 @@ class SyntheticPairs(Dataset[Pair]):
         self.scale_aug, self.color_aug = float(scale_aug), float(color_aug)
         self.sat_aug = float(sat_aug)
         self.crop = int(crop)
+        lo, hi = CROP_RANGE
+        if not lo <= self.crop <= hi:  # 0 or less had given empty tensors without a word
+            raise UsageError(f"crop must be {lo} to {hi} px, got {crop}")
         self.seed = int(seed)
         self.length = int(length)
         self.files = list_images(folder_or_files)

@@ -302,20 +302,25 @@ def get_degradation(name: str) -> Degradation:
 
 
 def degrade(
-    name: str, img: np.ndarray, rng: np.random.Generator
+    name: str, img: np.ndarray, rng: np.random.Generator | int
 ) -> tuple[np.ndarray, Info]:
     """Apply the recipe ``name`` (or a task's default) to ``img``.
 
     Args:
         name: a key of :data:`DEGRADATIONS`, or ``denoise``/``derain``/``deblur``.
         img: float32 RGB in [0, 1]. Shape: (H, W, 3).
-        rng: the random source; the same state gives the same output.
+        rng: the random source, or a seed for one; the same state gives the same output.
 
     Returns:
         The degraded float32 image (same shape, in [0, 1] but for the unclipped
         ``gaussian*u`` recipes) and a dict of drawn parameters.
     """
     _check(img)
+    if img.size and float(img.max()) > 2.0:  # a 0-255 image: rain and blur came out white
+        raise UsageError(f"expected values from 0 to 1, got up to {float(img.max()):g}; "
+                         "divide by 255")
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
     deg = get_degradation(name)
     out, info = deg.fn(img, rng)
     info["name"] = deg.name

@@ -212,3 +212,12 @@ def test_pairs_in_subfolders_pair_by_relative_path(tmp_path: Path, make_photo: P
     make_photo(root / "target" / "s1" / "1.jpg", 40, 48, 7)  # which is s1/1's target?
     with pytest.raises(DRCNetError, match=r"s1/1\.jpg and 1\.png have the same name"):
         match_pairs(root, "rain13k")
+
+
+@pytest.mark.parametrize("crop", [0, -8, 8])
+def test_a_crop_outside_what_training_takes_is_refused(photos, crop: int) -> None:  # noqa: ANN001
+    """crop=0 or a negative one had given empty tensors without a word."""
+    from drcnet.errors import UsageError
+
+    with pytest.raises(UsageError, match="crop must be 16 to 4096 px"):
+        SyntheticPairs(photos, "denoise", crop=crop)

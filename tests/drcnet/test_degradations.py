@@ -109,3 +109,15 @@ def test_bad_input_is_refused() -> None:
         degrade("noise", np.zeros((8, 8), np.float32), np.random.default_rng(0))
     with pytest.raises(ValueError, match="unknown degradation"):
         degrade("snow", np.zeros((8, 8, 3), np.float32), np.random.default_rng(0))
+
+
+def test_a_seed_stands_for_a_generator_and_a_0_255_image_is_refused(img: np.ndarray) -> None:
+    """An int seed had raised AttributeError ('int' object has no attribute 'uniform'); a
+    0-255 float image came back white from rain and blur without a word."""
+    from drcnet.errors import UsageError
+
+    a, _ = degrade("rain", img, 7)
+    b, _ = degrade("rain", img, np.random.default_rng(7))
+    assert np.array_equal(a, b)
+    with pytest.raises(UsageError, match="divide by 255"):
+        degrade("blur", img * 255, 0)
