@@ -112,17 +112,27 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
             signal.signal(sig, old)
 
 
+_NAMES = {"--out": "the run's folder", "--device": "a device (auto, cpu, cuda, mps)",
+          "--export": "a weight file to export to (or leave --export out)"}
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .training import TrainConfig, train
 
     overrides = list(args.set or [])
-    if args.out:
+    # An empty value (--out "$UNSET") is refused: it had fallen back to the config's
+    # runs/<task> in the current folder and resumed whatever run was there.
+    for flag, value in (("--out", args.out), ("--device", args.device),
+                        ("--export", args.export)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} is empty: name {_NAMES[flag]}")
+    if args.out is not None:
         overrides.append(f"out_dir={args.out}")
     if args.max_minutes is not None:
         overrides.append(f"max_minutes={args.max_minutes}")
-    if args.device:
+    if args.device is not None:
         overrides.append(f"device={args.device}")
-    if args.export:
+    if args.export is not None:
         overrides.append(f"export={args.export}")
     cfg = TrainConfig.from_yaml(args.config, overrides)
     plain = args.plain or not sys.stderr.isatty()
@@ -248,6 +258,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       size=args.size, tile=args.tile, overlap=_overlap(args),
                       device=args.device or "auto",
                       limit=args.limit, precision=args.precision)
+    if not args.out.strip():  # "" had written into the current folder
+        raise UsageError("--out is empty: name a folder for the sweep's CSVs and plot")
     _check_out_folder(args.out, "--out")
     result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
     if result.flagged:  # before the summary, as eval warns before its table

@@ -18,6 +18,7 @@ import contextlib
 import copy
 import csv
 import dataclasses
+import difflib
 import errno
 import gc
 import hashlib
@@ -193,6 +194,10 @@ class TrainConfig:
                              f"got {self.val_size}")
         if self.val_size < 0:
             raise UsageError(f"val_size must be >= 0 (0 = whole images), got {self.val_size}")
+        for key, what in (("data", "a folder of training photos (or a paired set's)"),
+                          ("out_dir", "a folder for the run")):
+            if not getattr(self, key).strip():  # it had been read as the current folder
+                raise UsageError(f"{key} is empty: it must name {what}")
         for key in _PATH_SETTINGS:
             value = getattr(self, key)
             if value.startswith("~"):  # as a shell would; YAML and --set leave it
@@ -212,6 +217,7 @@ class TrainConfig:
                   overrides: Sequence[str] | dict[str, Any] = ()) -> TrainConfig:
         """Read a YAML file (or none), then apply ``key=value`` overrides."""
         raw: dict[str, Any] = {}
+        where: dict[str, str] = {}
         if path is not None:
             p = Path(path)
             try:
@@ -224,8 +230,8 @@ class TrainConfig:
                 raise UsageError(f"config {p} is not valid YAML: {exc}") from None
             if not isinstance(raw, dict):
                 raise UsageError(f"config {p} must be a mapping of settings")
-            raw.setdefault("config_file", p.as_posix())
-        cfg = cls(**_coerce(raw, str(path)))
+            where = {"config_file": p.as_posix()}
+        cfg = cls(**_coerce(raw, str(path)), **where)
         return cfg.with_overrides(overrides)
 
     def with_overrides(self, overrides: Sequence[str] | dict[str, Any]) -> TrainConfig:
@@ -276,9 +282,12 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
     hints = typing.get_type_hints(TrainConfig)
     out: dict[str, Any] = {}
     for key, value in raw.items():
-        if key not in hints:
-            known = ", ".join(sorted(hints))
-            raise UsageError(f"unknown setting '{key}' in {where}; known settings: {known}")
+        if key not in hints or key == "config_file":  # that one from_yaml sets itself
+            names = sorted(k for k in hints if k != "config_file")
+            close = difflib.get_close_matches(key.replace("-", "_"), names, n=1, cutoff=0.7)
+            hint = (f"did you mean '{close[0]}'?" if close
+                    else f"known settings: {', '.join(names)}")
+            raise UsageError(f"unknown setting '{key}' in {where}; {hint}")
         kind = hints[key]
         try:
             if kind is bool:
@@ -288,6 +297,9 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
                     raise UsageError(f"setting '{key}' in {where} must be true or false "
                                      f"(or yes/no, on/off, 1/0), got {value!r}")
                 out[key] = bool(flag)
+            elif kind in (int, float) and isinstance(value, bool):  # true had run as 1
+                raise UsageError(f"setting '{key}' in {where} must be a number, got "
+                                 f"{str(value).lower()}")
             elif kind is int:
                 if isinstance(value, float) and not value.is_integer():
                     raise ValueError(value)

@@ -542,7 +542,13 @@ def test_exit_status_says_usage_or_failure(tmp_path, weights, photo, capsys) -> 
              ["eval", "--task", "denoise", "--weights", str(weights), "--data", str(tmp_path),
               "--degradation", "gaussian25", "--draws", "0"],
              ["train", "--config", str(Path(__file__).parents[2] / "configs" / "denoise.yaml"),
-              "--set", "lr=-1"]]
+              "--set", "lr=-1"],
+             # An empty --out ("$UNSET") had resumed the run in ./runs/<task>, and sweep's
+             # had written into the current folder.
+             *(["train", "--config", str(Path(__file__).parents[2] / "configs" / "denoise.yaml"),
+                flag, ""] for flag in ("--out", "--export", "--device")),
+             ["sweep", "--task", "denoise", "--weights", str(weights), "--data", str(tmp_path),
+              "--degradation", "gaussian25", "--out", ""]]
     for argv in usage:
         assert main(argv) == 2, argv
         _one_line_error(capsys, 2)

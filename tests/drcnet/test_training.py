@@ -65,6 +65,28 @@ def test_a_config_file_wrong_in_itself_is_a_usage_error(tmp_path: Path) -> None:
         TrainConfig.from_yaml(tmp_path / "missing.yaml")
 
 
+def test_settings_that_would_have_run_somewhere_unintended_are_refused(tmp_path: Path) -> None:
+    """An empty data or out_dir had been read as the current folder (a stray photo trained
+    on, a run written beside the user's files); true had run as batch size 1; a misspelt
+    name listed all 52 settings without the one meant."""
+    for item in ("data=", "out_dir=", "out_dir=' '"):
+        with pytest.raises(UsageError, match="is empty: it must name"):
+            TrainConfig().with_overrides([item])
+    yes = tmp_path / "no_data.yaml"
+    yes.write_text("task: denoise\ndata: no\n")
+    with pytest.raises(UsageError, match="data is empty"):
+        TrainConfig.from_yaml(yes)
+    for item in ("batch_size=true", "lr=yes"):
+        with pytest.raises(UsageError, match="must be a number, got true"):
+            TrainConfig().with_overrides([item])
+    with pytest.raises(UsageError, match="did you mean 'max_minutes'") as err:
+        TrainConfig().with_overrides(["max-minutes=5"])
+    assert "known settings" not in str(err.value)
+    with pytest.raises(UsageError, match="unknown setting 'config_file'"):
+        TrainConfig().with_overrides(["config_file=x.yaml"])  # from_yaml's own record
+    assert TrainConfig().with_overrides(["val_data="]).val_data == ""  # "none" still means it
+
+
 def test_a_second_run_into_the_same_folder_is_refused(corpus: Path, tmp_path: Path) -> None:
     first = train(tiny(corpus, tmp_path / "run"))
     next(first)  # the run holds its folder
