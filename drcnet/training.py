@@ -645,7 +645,7 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
     try:
         train_set = _training_pairs(cfg, d, starts)
     except DRCNetError as e:  # which setting is wrong: data or val_data
-        raise _named(e, "data", cfg.data) from None
+        raise _named(e, "data", cfg.data, cfg.config_file) from None
     val = None
     # A paired set is only listed here (read when scored), so every rank lists it: a wrong
     # val_data then stops them all, not rank 0 alone.
@@ -655,7 +655,7 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
                                 cfg.val_size, draws=cfg.val_draws, layout=cfg.layout)
         except DRCNetError as e:
             if not cfg.layout:
-                raise _named(e, "val_data", cfg.val_data) from None
+                raise _named(e, "val_data", cfg.val_data, cfg.config_file) from None
             raise DRCNetError(f"val_data: {e}. With layout={cfg.layout} training is on paired "
                               f"data, so validation is too: give val_data a {cfg.layout} folder"
                               f" (such as its test split), or an empty val_data for none") from e
@@ -665,12 +665,18 @@ def _build_data(cfg: TrainConfig, d: _Dist, starts: int
 CORPUS = Path("data") / "corpus"  # what scripts/build_corpus.py builds, the configs' data
 
 
-def _named(e: DRCNetError, setting: str, folder: str = "") -> DRCNetError:
-    """``e`` with the setting it is about in front (a usage error stays one); for the
-    default corpus, not built yet, how to build it."""
+def _named(e: DRCNetError, setting: str, folder: str = "", config: str = "") -> DRCNetError:
+    """``e`` with the setting it is about in front (a usage error stays one); for a relative
+    folder that exists beside the ``config`` file's project (run from another folder), where
+    it is read from; for the default corpus, not built yet, how to build it."""
     text = f"{setting}: {e}"
     path = Path(folder)
-    if folder and not path.exists() and path.parent.as_posix().endswith(CORPUS.as_posix()):
+    root = Path(config).resolve().parent.parent if config else None  # configs/..
+    if folder and not path.exists() and not path.is_absolute() and root is not None \
+            and (root / path).exists():
+        text += (f" (relative paths are read from the current folder, {Path.cwd()}; run from "
+                 f"{root} or give {setting}={root / path})")
+    elif folder and not path.exists() and path.parent.as_posix().endswith(CORPUS.as_posix()):
         text += " (build the corpus first: python scripts/build_corpus.py)"
     return (UsageError if isinstance(e, UsageError) else DRCNetError)(text)
 

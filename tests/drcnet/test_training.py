@@ -896,3 +896,27 @@ def test_the_run_lock_on_windows_and_on_file_systems_without_locks(monkeypatch,
 
     monkeypatch.setattr(training, "_lock", no_locks)
     training._claim_out_dir(tmp_path / "b").close()  # runs, unlocked
+
+
+def test_a_relative_folder_read_from_elsewhere_says_where_it_is(corpus: Path, tmp_path: Path,
+                                                                 monkeypatch) -> None:  # noqa: ANN001
+    """Run from outside the project, the config's relative data folder is not found; the
+    error had said to build a corpus that was built."""
+    import shutil
+
+    project = tmp_path / "project"
+    (project / "configs").mkdir(parents=True)
+    shutil.copytree(corpus / "train", project / "data" / "corpus" / "train")
+    config = project / "configs" / "denoise.yaml"
+    config.write_text("task: denoise\ndata: data/corpus/train\nval_data: ''\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = TrainConfig.from_yaml(config, dict(wf=8, depth=2, batch_size=2, crop=32,
+                                             num_workers=0, steps=1, out_dir=str(tmp_path / "r"),
+                                             device="cpu"))
+    with pytest.raises(DRCNetError) as err:
+        collect(train(cfg))
+    said = str(err.value)
+    assert "relative paths are read from the current folder" in said
+    assert f"data={project / 'data' / 'corpus' / 'train'}" in said and "build" not in said
