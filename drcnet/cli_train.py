@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -384,8 +385,9 @@ def cmd_widen(args: argparse.Namespace) -> int:
     sets.append(f"init_weights={out}")
     print(f"{out}: wf={narrow.config.wf} -> {wide.config.wf}, {n_narrow / 1e6:.2f} M -> "
           f"{n_wide / 1e6:.2f} M parameters, {same} as {src.name}. Train it with:\n"
-          f"  drcnet train --config {config} --out runs/{Path(config).stem}-wf{wide.config.wf} "
-          + " ".join(f"--set {kv}" for kv in sets))
+          f"  drcnet train --config {shlex.quote(config)} --out "
+          f"runs/{shlex.quote(Path(config).stem)}-wf{wide.config.wf} "
+          + " ".join(f"--set {shlex.quote(kv)}" for kv in sets))
     return 0
 
 

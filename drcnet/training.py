@@ -702,8 +702,9 @@ def _load_init(cfg: TrainConfig, net: DRCNet) -> None:
     if stored and (stored.get("wf"), stored.get("depth")) != (cfg.wf, cfg.depth):
         raise DRCNetError(
             f"init_weights {path} has wf={stored.get('wf')}, depth={stored.get('depth')} but "
-            f"the config asks for wf={cfg.wf}, depth={cfg.depth}; set init_weights= to "
-            "start from scratch")
+            f"the config asks for wf={cfg.wf}, depth={cfg.depth}; to train from it, "
+            f"--set wf={stored.get('wf')} --set depth={stored.get('depth')} (a file drcnet "
+            "widen wrote needs its new width), or set init_weights= to start from scratch")
     state = load_state_dict(path)  # raises WeightsError for a missing file
     try:
         net.load_state_dict(state)

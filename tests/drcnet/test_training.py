@@ -720,7 +720,8 @@ def test_init_weights(corpus: Path, tmp_path: Path) -> None:
     said = [r.message for r in records]  # with ema too (its note once hid this one)
     assert f"initialised from {first.weights}" in said
     assert not any(m.startswith("resumed") for m in said)
-    with pytest.raises(DRCNetError, match="init_weights .* wf=8"):
+    # Its advice is the width to train it at (a widened file), not only starting afresh.
+    with pytest.raises(DRCNetError, match=r"init_weights .* wf=8.* --set wf=8 --set depth=2"):
         run_to_end(train(cfg.with_overrides({"wf": 10, "out_dir": str(tmp_path / "c")})))
     with pytest.raises(DRCNetError):
         run_to_end(train(cfg.with_overrides({"init_weights": str(tmp_path / "none.safetensors"),

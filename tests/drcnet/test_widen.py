@@ -84,12 +84,13 @@ def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
     save_weights(src, _narrow(), {"task": "derain", "variant": "default", "val_psnr": 30.0,
                                   "history": "trained somewhere", "activation_limit": "123.0",
                                   "config_file": "configs/derain.yaml"})
-    out = tmp_path / "wide.safetensors"
+    out = tmp_path / "my weights" / "wide.safetensors"  # a space: quoted in the command
+    out.parent.mkdir()
     assert main(["widen", "--task", "derain", "--weights", str(src), "-o", str(out)]) == 0
     hint = capsys.readouterr().out
     assert "--config configs/derain.yaml --out runs/derain-wf16 --set wf=16" in hint
     # The config says depth 4; the narrow file has 3, and the command must build that.
-    assert f"--set wf=16 --set depth=3 --set init_weights={out}" in hint
+    assert f"--set wf=16 --set depth=3 --set 'init_weights={out}'" in hint
     wide = build_model(out)
     assert wide.config.wf == 16 and wide.config.depth == 3
     meta = read_metadata(out)
