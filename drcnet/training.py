@@ -1051,6 +1051,10 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             f"the {cfg.max_minutes:g}-minute budget was spent by earlier runs into {out} "
             f"({prior_s / 60:.1f} min): nothing to train, the weights are exported again; "
             "raise max_minutes to train further"))
+    elif step >= cfg.steps:  # a finished run again, or one resumed with fewer steps
+        yield TrainProgress(step, cfg.steps, message=(
+            f"the run in {out} is at step {step} of the {cfg.steps} asked for: nothing to "
+            "train, the weights are exported again; raise steps to train further"))
 
     def meta(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         m: dict[str, Any] = {

@@ -306,8 +306,11 @@ def test_a_rerun_of_a_finished_run_does_not_score_it_again(corpus: Path, tmp_pat
     run = tmp_path / "done"
     first = run_to_end(train(tiny(corpus, run)))
     assert val_rows(run) == [2, 4]
-    again = run_to_end(train(tiny(corpus, run)))
+    records, again = collect(train(tiny(corpus, run)))
     assert val_rows(run) == [2, 4] and again.val_psnr == pytest.approx(first.val_psnr)
+    # It says so: a rerun (or a resume with fewer steps) had re-exported without a word.
+    assert any("is at step 4 of the 4 asked for: nothing to train" in r.message
+               for r in records)
 
 
 def test_rows_logged_after_the_last_checkpoint_are_dropped_on_resume(corpus: Path,
