@@ -186,7 +186,7 @@ def sweep(
 
 # ---------------------------------------------------------------------------- output
 SWEEP_FIELDS = ("t", "delta", "psnr_db", "ssim", "seconds_total", "input_psnr_db",
-                "input_ssim", "out_of_range_images", "weights", "ea", "note")
+                "input_ssim", "out_of_range_images", "weights", "ea", "data", "note")
 
 
 def _write_points(path: Path, points: Sequence[SweepPoint], result: SweepResult) -> None:
@@ -197,7 +197,7 @@ def _write_points(path: Path, points: Sequence[SweepPoint], result: SweepResult)
             w.writerow([f"{p.t:.2f}", format_delta(p.delta), f"{p.psnr:.4f}", f"{p.ssim:.5f}",
                         f"{p.seconds:.3f}", f"{result.input_psnr:.4f}",
                         f"{result.input_ssim:.5f}", len(p.out_of_range), result.weights,
-                        "on" if result.ea else "off", CAVEAT])
+                        "on" if result.ea else "off", result.data, CAVEAT])
 
 
 def write_outputs(result: SweepResult, out_dir: str | os.PathLike[str]) -> tuple[Path, ...]:

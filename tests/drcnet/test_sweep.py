@@ -186,6 +186,8 @@ def test_a_sweep_says_where_images_left_the_trained_range(photos, tmp_path, caps
     rows = list(csv.DictReader((out / "sweep_t.csv").open(encoding="utf-8")))
     assert {r["out_of_range_images"] for r in rows} == {"1"}
     assert rows[0]["weights"] == str(low) and rows[0]["ea"] == "on"
+    # What was scored: the degradation and its seeds (sweeps of other seeds looked alike).
+    assert "gaussian25" in rows[0]["data"] and "seed" in rows[0]["data"]
     img = read_image(out / "sweep.png").rgb
     red = (img[..., 0] > 0.7) & (img[..., 1] < 0.3) & (img[..., 2] < 0.3)
     assert red[100:, :600].any() and red[100:, 600:].any()  # the rings, in both panels
