@@ -232,7 +232,7 @@ class ExportMixin:
             rgb = compose(req.layout, image.rgb, restored, split=split,
                           labels=req.labels, analysis=a, block=block,
                           title=sheet_title(params), cmap=cmap, alpha=image.alpha,
-                          icc=image.icc)
+                          icc=image.icc, strength=params.strength)
             depth = 8 if req.layout == "sheet" else image.bit_depth
             alpha = image.alpha if req.layout == "image" else None
             return write_export(req.path, rgb, params, inputs=[image.path], bit_depth=depth,

@@ -404,8 +404,24 @@ def _text_mask(text: str, scale: float, thickness: int) -> np.ndarray:
 
 
 def text_scale(width: int, height: int) -> float:
-    """A readable label size for an image of this size."""
-    return float(np.clip(min(width, height) / 700.0, 0.4, 1.6))
+    """A readable label size for an image of this size: in proportion to its short side up
+    to 1120 px, then with its square root, so a label stays legible when a large export is
+    shrunk for the web (a cap at 1.6 had left a 6000×4000 photo's label 1.6 % of its height,
+    about 8 px once its side by side was shown 1500 px wide)."""
+    short = min(width, height)
+    if short <= 1120:
+        return float(max(short / 700.0, 0.4))
+    return float(1.6 * math.sqrt(short / 1120.0))
+
+
+def label_size(text: str, width: int, height: int, scale: float | None = None
+               ) -> tuple[int, int]:
+    """The ``(w, h)`` of the box :func:`draw_label` draws for ``text`` on a ``width×height``
+    image."""
+    scale = text_scale(width, height) if scale is None else scale
+    mh, mw = _text_mask(text, scale, max(1, round(scale * 1.6))).shape
+    pad = max(3, round(6 * scale))
+    return mw + 2 * pad, mh + 2 * pad
 
 
 def draw_label(
@@ -487,9 +503,11 @@ def split_view(
     after = resize_to(after, w, h)
     x = round(position * w)
     out = np.concatenate([before[:, :x], after[:, x:]], axis=1)
-    if labels:
-        out = draw_label(out, labels[0], "top-left") if x > w * 0.15 else out
-        out = draw_label(out, labels[1], "top-right") if x < w * 0.85 else out
+    if labels:  # each only where its box fits its own side (they had crossed the divider)
+        if label_size(labels[0], w, h)[0] + 4 <= x:
+            out = draw_label(out, labels[0], "top-left")
+        if label_size(labels[1], w, h)[0] + 4 <= w - x:
+            out = draw_label(out, labels[1], "top-right")
     line = max(1, round(min(h, w) / 400)) if line is None else line
     if 0 < x < w:
         lo, hi = max(0, x - line), min(w, x + line)
@@ -545,7 +563,9 @@ def summary_sheet(
     width = cols * panel_width + (cols + 1) * margin
     text_h = 34
     header = np.full((text_h, width, 3), 0.16, np.float32)
-    header[:, margin - 6 :] = draw_label(header[:, margin - 6 :], title, scale=0.55, box=0.0)
+    title = fit_title(title, width - margin, TITLE_SCALE)
+    header[:, margin - 6 :] = draw_label(header[:, margin - 6 :], title, scale=TITLE_SCALE,
+                                         box=0.0)
     blocks = [header]
     for row in rows:
         strip = np.full((ph + margin, width, 3), 0.16, np.float32)
@@ -593,13 +613,17 @@ def sheet_rows(
     analysis: Analysis | None,
     block: str = DEFAULT_BLOCK,
     cmap: str = "viridis",
+    strength: float = 1.0,
 ) -> list[list[SheetPanel]]:
-    """The standard sheet: input, restored and what was removed; the chosen block's three
-    maps; the results with and without energy attention and their difference."""
+    """The standard sheet: input, restored (at ``strength``) and what was removed; the
+    chosen block's three maps; the results with and without energy attention (the model's
+    outputs, at full strength) and their difference."""
     removed, gain = amplified_difference(restored, rgb)
+    partial = strength < 1
     rows = [[
         SheetPanel(rgb, "Input"),
-        SheetPanel(restored, "Restored"),
+        SheetPanel(restored, f"Restored, strength {strength * 100:.0f} %" if partial
+                   else "Restored"),
         SheetPanel(removed, f"|restored - input| x{gain:g}"),
     ]]
     if analysis is not None and block in analysis.maps:
@@ -619,10 +643,11 @@ def sheet_rows(
     if analysis is not None and analysis.with_ea is not None and analysis.without_ea is not None:
         diff, g = amplified_difference(analysis.with_ea, analysis.without_ea)
         rows.append([
-            SheetPanel(analysis.with_ea, "with EA"),
+            SheetPanel(analysis.with_ea, "with EA (100 %)" if partial else "with EA"),
             SheetPanel(analysis.without_ea,
-                       "without EA (trained)" if analysis.without_ea_source == NOEA_TRAINED
-                       else "without EA (same weights)"),
+                       ("without EA (trained" if analysis.without_ea_source == NOEA_TRAINED
+                        else "without EA (same weights")
+                       + (", 100 %)" if partial else ")")),
             SheetPanel(diff, f"|with - without| x{g:g}"),
         ])
     return rows
@@ -883,8 +908,13 @@ def compose(
     cmap: str = "viridis",
     alpha: np.ndarray | None = None,
     icc: bytes | None = None,
+    strength: float = 1.0,
 ) -> np.ndarray:
     """The comparison image for ``layout`` (``image``, ``side``, ``split`` or ``sheet``).
+
+    ``strength`` is the share of the restoration ``restored`` keeps (:func:`apply_strength`):
+    below 1 the labels say so, and a sheet's with/without-EA pair, which is the model's
+    output as it is, says it is at full strength.
 
     ``alpha`` is the input's transparency. The comparison layouts are opaque, so they show the
     input and the result over a checkerboard where it is transparent; ``image`` returns the
@@ -894,7 +924,8 @@ def compose(
     its photo panels are converted to sRGB (:func:`drcnet.colour.to_srgb`); the other layouts
     keep the photo's values and carry its profile instead (:func:`carried_meta`).
     """
-    names = ("Input", "Restored") if labels else None
+    restored_name = "Restored" if strength >= 1 else f"Restored {strength * 100:.0f} %"
+    names = ("Input", restored_name) if labels else None
     if layout == "image":
         return restored
     if alpha is not None and float(np.min(alpha)) < 1.0:
@@ -915,17 +946,41 @@ def compose(
                     and analysis.without_ea is not None:
                 analysis = replace(analysis, with_ea=to_srgb(analysis.with_ea, icc),
                                    without_ea=to_srgb(analysis.without_ea, icc))
-        return summary_sheet(title, sheet_rows(rgb, restored, analysis, block, cmap),
+        return summary_sheet(title, sheet_rows(rgb, restored, analysis, block, cmap,
+                                               strength),
                              footer=f"{SOFTWARE} - DRCNet (Li et al., ECCV 2022) - {w}x{h}")
     raise UsageError(f"unknown layout '{layout}'; choose image or one of {', '.join(LAYOUTS)}")
 
 
 def sheet_title(params: ExportParams) -> str:
     knobs = Knobs(params.t, params.delta, params.ea)
-    return (f"DRCNet {params.task}  |  {params.input}  |  {knob_text(knobs)}  |  "
-            f"weights {params.weights_sha256[:10]}  |  {params.device}, tile {params.tile}"
-            + (f", {params.ensemble} views" if params.ensemble > 1 else "")
-            + (f"  |  strength {params.strength * 100:.0f} %" if params.strength < 1 else ""))
+    return (f"DRCNet {params.task}  |  {params.input}  |  {knob_text(knobs)}"
+            + (f"  |  strength {params.strength * 100:.0f} %" if params.strength < 1 else "")
+            + f"  |  weights {params.weights_sha256[:10]}  |  {params.device}, tile "
+            f"{params.tile}" + (f", {params.ensemble} views" if params.ensemble > 1 else ""))
+
+
+TITLE_SCALE = 0.55
+TITLE_SEP = "  |  "
+
+
+def fit_title(title: str, width: int, scale: float = TITLE_SCALE) -> str:
+    """``title`` shortened to ``width`` pixels: its longest part (a file name, as a rule)
+    loses its middle to "…" until the whole fits, so the knobs and strength stay; a sheet's
+    header had cut a long name's title off at its end, strength first."""
+    def fits(text: str) -> bool:
+        return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale,
+                               max(1, round(scale * 1.6)))[0][0] + 12 <= width
+
+    parts = title.split(TITLE_SEP)
+    while not fits(TITLE_SEP.join(parts)):
+        i = max(range(len(parts)), key=lambda k: len(parts[k]))
+        part = parts[i].replace("...", "")
+        if len(part) <= 8:
+            break  # nothing long left to shorten: drawn as it is, cut at the edge
+        keep = len(part) - max(2, len(part) // 8)
+        parts[i] = part[: keep - keep // 2] + "..." + part[len(part) - keep // 2 :]
+    return TITLE_SEP.join(parts)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -1072,7 +1127,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis,
                      block=args.block or DEFAULT_BLOCK,
-                     title=sheet_title(params), cmap=args.colormap, icc=image.icc)
+                     title=sheet_title(params), cmap=args.colormap, icc=image.icc,
+                     strength=args.strength)
     depth = 8 if args.layout == "sheet" else image.bit_depth
     other = None if args.no_sidecar else sidecar_owner(out)
     write_export(out, result, params, inputs=[src], bit_depth=depth,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -618,3 +619,64 @@ def test_a_comparison_of_a_gray_photo_says_its_gray_profile_is_not_kept(tmp_path
     assert export_note(image, tmp_path / "o.png", "image") == ""  # kept: written gray
     for layout in ("side", "split"):
         assert "colour profile" in export_note(image, tmp_path / "o.png", layout)
+
+
+def test_split_labels_stay_on_their_own_side() -> None:
+    """On a small image a label had crossed the divider and sat over the other ("IRestored"
+    at 64×48, split 0.3): a label is drawn only where its box fits its side."""
+    from drcnet.compare import label_size
+
+    before = np.zeros((48, 64, 3), np.float32)
+    after = np.full((48, 64, 3), 0.5, np.float32)
+    for position in (0.1, 0.3, 0.5, 0.7, 0.9):
+        out = split_view(before, after, position, ("Input", "Restored"), line=0)
+        x = round(position * 64)
+        # Labels are light text on a darkened box: any pixel brighter than the halves' own
+        # values beyond a label's own side would be a label crossing over.
+        left_w = label_size("Input", 64, 48)[0] if out[:, :x].max() > 0.0 else 0
+        right_w = label_size("Restored", 64, 48)[0] if (out[:, x:] > 0.5).any() else 0
+        assert left_w <= x and right_w <= 64 - x, position
+    # A large image has room on both sides at the usual positions.
+    big = split_view(np.zeros((600, 900, 3), np.float32), np.full((600, 900, 3), 0.5,
+                                                                   np.float32), 0.3)
+    assert big[:, :270].max() > 0.0 and (big[:, 270:] > 0.5).any()
+
+
+def test_labels_grow_with_large_images() -> None:
+    """The label had stopped growing at 1120 px: 1.6 % of a 6000×4000 photo's height."""
+    from drcnet.compare import label_size, text_scale
+
+    assert text_scale(700, 700) == pytest.approx(1.0)
+    assert text_scale(1120, 2000) == pytest.approx(1.6)
+    h = label_size("Restored", 6000, 4000)[1]
+    assert 0.025 <= h / 4000 <= 0.05
+    assert text_scale(6000, 4000) > text_scale(3000, 2000) > text_scale(1500, 1000)
+
+
+def test_a_sheet_title_shortens_the_name_and_keeps_the_knobs() -> None:
+    from drcnet.compare import fit_title
+
+    params = ExportParams(task="denoise", t=0.75, delta=1e-6, ea=True, weights="w",
+                          weights_sha256="0" * 64, device="cpu", tile=256, overlap=32,
+                          precision="fp32", layout="sheet", strength=0.6,
+                          input="Holiday 2024 - Lake Como - the long walk at sunset with "
+                                "everyone and the dogs (final edit, really).png")
+    title = sheet_title(params)
+    short = fit_title(title, 900)
+    assert "strength 60 %" in short and "t = 0.75" in short and "..." in short
+    assert short.startswith("DRCNet denoise  |  Holiday") and short.endswith("tile 256")
+    assert fit_title("DRCNet denoise  |  a.png", 900) == "DRCNet denoise  |  a.png"
+
+
+def test_a_sheet_at_part_strength_says_the_ea_pair_is_at_full_strength() -> None:
+    """The with-EA panel had differed from the Restored one beside it, unexplained."""
+    from drcnet.compare import sheet_rows
+
+    rgb = np.random.default_rng(0).random((40, 60, 3)).astype(np.float32)
+    analysis = types.SimpleNamespace(maps={}, with_ea=rgb, without_ea=rgb,
+                                     without_ea_source=NOEA_BYPASS)
+    labels = [p.label for row in sheet_rows(rgb, rgb, analysis, strength=0.6) for p in row]
+    assert "Restored, strength 60 %" in labels and "with EA (100 %)" in labels
+    assert "without EA (same weights, 100 %)" in labels
+    labels = [p.label for row in sheet_rows(rgb, rgb, analysis) for p in row]
+    assert "Restored" in labels and "with EA" in labels
