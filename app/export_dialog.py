@@ -26,7 +26,12 @@ from PySide6.QtWidgets import (
 
 from drcnet.compare import check_sidecar_free, compose_size, sidecar_owner, sidecar_path
 from drcnet.errors import ImageWriteError
-from drcnet.imageio import IMAGE_EXTENSIONS, check_output_size, same_file
+from drcnet.imageio import (
+    IMAGE_EXTENSIONS,
+    check_output_size,
+    folder_write_problem,
+    same_file,
+)
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "tiff": ("TIFF", ".tif"),
            "webp": ("WebP (lossless)", ".webp"), "bmp": ("BMP", ".bmp")}
@@ -261,6 +266,11 @@ class ExportDialog(QDialog):
         if not p.parent.is_dir():  # said now, not after the restore for the export has run
             QMessageBox.information(self, "Export", f"The folder {p.parent} does not exist; "
                                     "choose another (Browse…), or create it first.")
+            return
+        problem = folder_write_problem(p.parent)
+        if problem is not None:  # also said now: it had failed after the restore ran
+            QMessageBox.information(self, "Export", f"Nothing can be written into "
+                                    f"{p.parent} ({problem}); choose another folder.")
             return
         if self._source is not None and p.exists() and same_file(p, self._source):
             QMessageBox.information(self, "Export", f"{p.name} is the input photo; an export "

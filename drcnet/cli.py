@@ -90,6 +90,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .compare import ExportParams
+    from .imageio import folder_write_problem
     from .registry import load_model, weight_spec
     from .weights import sha256
 
@@ -119,11 +120,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ImageWriteError(f"cannot create the output folder {args.output}: "
                                   f"{exc.strerror or exc}") from None
-    for _, dst in pairs:
-        if not dst.parent.is_dir():
-            raise ImageWriteError(f"output folder {dst.parent} does not exist")
-        if not os.access(dst.parent, os.W_OK):
-            raise ImageWriteError(f"output folder {dst.parent} is not writable")
+    for folder in dict.fromkeys(dst.parent for _, dst in pairs):
+        if not folder.is_dir():
+            raise ImageWriteError(f"output folder {folder} does not exist")
+        problem = folder_write_problem(folder)  # a read-only mount too, which os.access
+        if problem is not None:                 # passes for root
+            raise ImageWriteError(f"output folder {folder} is not writable ({problem})")
     if note := overlap_note(args.overlap, tiles.tile, tiles.overlap):  # a setting changed:
         print(f"drcnet: note: {note}", file=sys.stderr)  # said even with -q
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path

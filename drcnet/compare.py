@@ -1047,7 +1047,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
     from .cli import read_checked
     from .errors import NoWeightsError, WeightsError
-    from .imageio import check_image_type, check_output_size
+    from .imageio import check_image_type, check_output_size, folder_write_problem
     from .inference import (
         TileConfig,
         apply_strength,
@@ -1067,8 +1067,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_image_type(args.output)  # the text: a trailing slash names a folder
     if not out.parent.is_dir():
         raise ImageWriteError(f"output folder {out.parent} does not exist")
-    if not os.access(out.parent, os.W_OK):  # said before the model runs, as restore does
-        raise ImageWriteError(f"output folder {out.parent} is not writable")
+    problem = folder_write_problem(out.parent)
+    if problem is not None:  # said before the model runs, as restore does
+        raise ImageWriteError(f"output folder {out.parent} is not writable ({problem})")
     if not 0.0 <= args.split <= 1.0:
         raise UsageError(f"--split must lie in [0, 1], got {args.split}")
     if not args.no_sidecar:

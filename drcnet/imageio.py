@@ -23,6 +23,7 @@ import os
 import secrets
 import stat
 import struct
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -1178,6 +1179,17 @@ def check_output_path(path: PathLike, inputs: Iterable[PathLike] = ()) -> None:
                               f"Cannot write {p}: the folder {folder} does not exist.")
     if p.is_dir():
         raise ImageWriteError(f"Cannot write {p}: a folder of that name exists.")
+
+
+def folder_write_problem(folder: PathLike) -> str | None:
+    """Why nothing can be written into ``folder`` now, or None: a file is made there and
+    removed, which also catches what permission bits do not show (a read-only mount, an
+    immutable folder, which even root cannot write)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -19,3 +19,19 @@ def peak_of(model: DRCNet, rgb: np.ndarray) -> float:
     finally:
         model.peak_probe = None
     return float(store[0].max())
+
+
+def read_only(monkeypatch, folder) -> None:  # noqa: ANN001
+    """Make ``folder`` refuse new files as a read-only mount does (its permission bits, which
+    os.access reads, still say writable; and root writes past them anyway)."""
+    import errno
+    import tempfile
+
+    real = tempfile.TemporaryFile
+
+    def temporary_file(*a, dir=None, **kw):  # noqa: ANN002, ANN003, ANN202, A002
+        if dir is not None and str(dir) == str(folder):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*a, dir=dir, **kw)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", temporary_file)

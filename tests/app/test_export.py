@@ -359,6 +359,25 @@ def test_export_dialog_refuses_a_folder_that_does_not_exist(qtbot, tmp_path,
                     "(Browse…), or create it first."]
 
 
+def test_export_dialog_refuses_a_folder_nothing_can_be_written_into(qtbot, tmp_path,
+                                                                     monkeypatch) -> None:  # noqa: ANN001
+    """A read-only folder had passed the dialog; the export failed after the full-resolution
+    restore it waited for (18 s for a 12 MP photo)."""
+    from tests.helpers import read_only
+
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information",
+                        staticmethod(lambda parent, title, text: told.append(text)))
+    read_only(monkeypatch, tmp_path)
+    dlg.path_edit.setText(str(tmp_path / "x.png"))
+    dlg.accept()
+    assert dlg.result() == dlg.DialogCode.Rejected
+    assert told == [f"Nothing can be written into {tmp_path} (Read-only file system); "
+                    "choose another folder."]
+
+
 def test_export_dialog_keeps_typed_names_and_refuses_no_name(qtbot, tmp_path,
                                                             monkeypatch) -> None:  # noqa: ANN001
     from PySide6.QtWidgets import QMessageBox

@@ -348,19 +348,24 @@ def test_cli_compare_records_and_warns_about_the_range(tmp_path, shipped, photo,
 
 def test_cli_compare_refuses_an_unwritable_folder_before_the_model_runs(
         tmp_path, photo, monkeypatch, capsys) -> None:  # noqa: ANN001
-    import os
 
     import drcnet.registry
 
     def no_model(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("the model ran before the folder was checked")
 
+    from tests.helpers import read_only
+
+    loader = drcnet.registry.load_model
     monkeypatch.setattr(drcnet.registry, "load_model", no_model)
-    real = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode: mode != os.W_OK and real(p, mode))
+    read_only(monkeypatch, tmp_path)
     assert main(["compare", str(photo), "-o", str(tmp_path / "c.png"), "--task", "denoise",
                  "--device", "cpu"]) == 1
-    assert "is not writable" in capsys.readouterr().err
+    assert "is not writable (Read-only file system)" in capsys.readouterr().err
+    monkeypatch.setattr(drcnet.registry, "load_model", loader)  # restore loads it first
+    assert main(["restore", str(photo), "-o", str(tmp_path / "r.png"), "--task", "denoise",
+                 "--device", "cpu", "-q"]) == 1  # restore's check is the same, before a pass
+    assert "is not writable (Read-only file system)" in capsys.readouterr().err
 
 
 def test_an_export_without_sidecar_leaves_a_json_studio_did_not_write(tmp_path) -> None:
