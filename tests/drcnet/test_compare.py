@@ -348,13 +348,11 @@ def test_cli_compare_records_and_warns_about_the_range(tmp_path, shipped, photo,
 
 def test_cli_compare_refuses_an_unwritable_folder_before_the_model_runs(
         tmp_path, photo, monkeypatch, capsys) -> None:  # noqa: ANN001
-
     import drcnet.registry
+    from tests.helpers import read_only
 
     def no_model(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("the model ran before the folder was checked")
-
-    from tests.helpers import read_only
 
     loader = drcnet.registry.load_model
     monkeypatch.setattr(drcnet.registry, "load_model", no_model)
