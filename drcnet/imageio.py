@@ -287,7 +287,7 @@ def format_note(image: Image, out: PathLike, keep_exif: bool = True) -> str:
     ext = Path(out).suffix.lower()
     lost = []
     if image.alpha is not None and ext not in _ALPHA_EXTENSIONS:
-        lost.append("transparency")
+        lost.append("transparency (it is flattened over white)")
     if image.bit_depth == 16 and ext not in _16BIT_EXTENSIONS:
         lost.append("16-bit depth")
     if image.icc is not None and not _profile_fits(image, ext):
@@ -1057,9 +1057,10 @@ def write_image(
 ) -> Path:
     """Write an RGB(A) image atomically; the format follows the file extension.
 
-    Alpha is kept for PNG/TIFF/WebP/BMP and dropped for JPEG; 16-bit is written for PNG/TIFF when
-    ``bit_depth=16``, 8-bit otherwise. WebP is written lossless. ``metadata`` becomes PNG text
-    chunks and is ignored for other formats (callers write a sidecar there).
+    Alpha is kept for PNG/TIFF/WebP/BMP; for JPEG the image is flattened over white. 16-bit
+    is written for PNG/TIFF when ``bit_depth=16``, 8-bit otherwise. WebP is written
+    lossless. ``metadata`` becomes PNG text chunks and is ignored for other formats (callers
+    write a sidecar there).
 
     Args:
         path: output file; its folder must exist.
@@ -1106,6 +1107,11 @@ def write_image(
                               "broke down), which would be written as black.")
 
     depth = bit_depth if ext in _16BIT_EXTENSIONS else 8
+    if alpha is not None and ext not in _ALPHA_EXTENSIONS:
+        # Flattened over white, as photo editors export a transparent image to JPEG: left as
+        # is, what was hidden under alpha 0 (colours the file never showed) came into view.
+        a = np.clip(alpha.astype(np.float32), 0.0, 1.0)[:, :, None]
+        rgb = np.clip(rgb, 0.0, 1.0) * a + (1.0 - a)
     if gray:
         pixels = _quantize(rgb.mean(axis=2, dtype=np.float32), depth)[:, :, None]
         if alpha is not None and ext in _ALPHA_EXTENSIONS:

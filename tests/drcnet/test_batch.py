@@ -104,8 +104,8 @@ def test_notes_say_what_the_output_cannot_hold(tmp_path: Path, model: DRCNet) ->
     tiles = TileConfig(tile=32, overlap=8)
     (out,) = run(restore_files(model, [(src, tmp_path / "deep.jpg")], tiles))
     assert out.status == RESTORED
-    assert out.note == ("the .jpg output keeps no transparency and no 16-bit depth; it is "
-                        "written in 8 bits")
+    assert out.note == ("the .jpg output keeps no transparency (it is flattened over white) "
+                        "and no 16-bit depth; it is written in 8 bits")
     (out,) = run(restore_files(model, [(src, tmp_path / "deep.tif")], tiles))
     assert out.note == ""
 

@@ -1060,3 +1060,20 @@ def test_an_image_on_another_scale_is_refused_not_written_white(tmp_path: Path, 
         write_image(tmp_path / "out.png", rgb, alpha=alpha)
     assert not list(tmp_path.iterdir())
     write_image(tmp_path / "ok.png", np.clip(_rand_rgb() * 1.05, 0, 1.05))  # an overshoot runs
+
+
+def test_a_transparent_image_written_as_jpeg_is_flattened_over_white(tmp_path: Path) -> None:
+    """JPEG keeps no alpha; the colours kept under alpha 0 (never shown) had come into view
+    (the review's case: streaks and a blue the photo hid)."""
+    rgb = np.zeros((16, 24, 3), np.float32)
+    rgb[..., 2] = 1.0  # blue everywhere, shown only where alpha says
+    alpha = np.zeros((16, 24), np.float32)
+    alpha[:, 12:] = 1.0
+    alpha[:, 8:12] = 0.5
+    write_image(tmp_path / "o.jpg", rgb, alpha=alpha, jpeg_quality=100)
+    out = read_image(tmp_path / "o.jpg").rgb
+    assert np.allclose(out[:, :6], 1.0, atol=0.03)  # hidden: white, not blue
+    assert np.allclose(out[:, 16:], (0, 0, 1), atol=0.05)  # shown: as it was
+    assert np.allclose(out[4:12, 9:11], (0.5, 0.5, 1.0), atol=0.06)  # half: half white
+    write_image(tmp_path / "o.png", rgb, alpha=alpha)  # a format with alpha keeps it all
+    assert np.allclose(read_image(tmp_path / "o.png").rgb[:, :6], (0, 0, 1), atol=0.01)
