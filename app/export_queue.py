@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
 
 from drcnet.compare import (
@@ -28,7 +27,7 @@ from drcnet.imageio import IMAGE_EXTENSIONS
 from drcnet.inference import apply_strength
 
 from .export_dialog import ExportDialog, ExportRequest
-from .viewer import alpha_qimage
+from .viewer import alpha_qimage, straight_alpha
 
 
 class ExportMixin:
@@ -146,10 +145,8 @@ class ExportMixin:
             return
         self._copy_waiting = False
         qimage = self._full_qimage
-        alpha = alpha_qimage(image.alpha)
-        if alpha is not None:
-            qimage = qimage.convertToFormat(QImage.Format.Format_ARGB32)
-            qimage.setAlphaChannel(alpha)
+        if alpha_qimage(image.alpha) is not None:  # some pixel not opaque
+            qimage = straight_alpha(qimage, image.alpha)
         QApplication.clipboard().setImage(qimage)
         h, w = image.rgb.shape[:2]
         self.statusBar().showMessage(

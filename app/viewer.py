@@ -110,6 +110,19 @@ def _parsed_space(icc: bytes) -> QColorSpace | None:
     return space
 
 
+def straight_alpha(image: QImage, alpha: np.ndarray) -> QImage:
+    """``image``'s colours with ``alpha`` (``H×W`` float [0, 1]) as an ARGB32 image, the
+    colours kept as they are (not premultiplied: QImage.setAlphaChannel premultiplies, which
+    left a pixel at alpha 5/255 five colour levels) and black where fully transparent."""
+    rgb32 = image.convertToFormat(QImage.Format.Format_RGB32)  # held while its view is read
+    rgb = qimage2ndarray.rgb_view(rgb32).copy()
+    a = np.round(np.clip(np.nan_to_num(alpha, nan=1.0), 0.0, 1.0) * 255.0).astype(np.uint8)
+    rgb[a == 0] = 0
+    out = qimage2ndarray.array2qimage(np.dstack([rgb, a]))  # Format_ARGB32, straight
+    out.setColorSpace(image.colorSpace())
+    return out
+
+
 def alpha_qimage(alpha: np.ndarray | None) -> QImage | None:
     """An ``H×W`` float [0, 1] alpha channel as a grayscale QImage for :meth:`Viewer.set_input`;
     ``None`` for no alpha or one that is opaque everywhere (nothing to show)."""

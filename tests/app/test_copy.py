@@ -228,3 +228,26 @@ def test_pruning_passes_over_files_it_cannot_touch(tmp_path, monkeypatch) -> Non
     monkeypatch.setattr(Path, "stat", stat)
     prune_pasted(tmp_path, keep=1)  # no exception
     assert len(list(tmp_path.iterdir())) <= 3
+
+
+def test_faint_pixels_keep_their_colour_on_the_clipboard(make_window, tmp_path,
+                                                         qtbot) -> None:  # noqa: ANN001
+    """The copy had been premultiplied (setAlphaChannel): at alpha 5/255 only five colour
+    levels were left (51, 102, …), 25 levels off; raised opacity showed bands."""
+    rng = np.random.default_rng(0)
+    rgb = rng.random((40, 60, 3)).astype(np.float32)
+    alpha = np.full((40, 60), 5 / 255, np.float32)
+    alpha[:, 30:] = 1.0
+    path = tmp_path / "faint.png"
+    write_image(path, rgb, alpha=alpha)
+    w = make_window()
+    w.open_image(path)
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
+    w.copy_action.trigger()
+    qtbot.waitUntil(lambda: not w._copy_waiting and w.is_settled(), timeout=30000)
+    img = QApplication.clipboard().image().convertToFormat(QImage.Format.Format_ARGB32)
+    argb = qimage2ndarray.byte_view(img)  # B, G, R, A as stored, not premultiplied
+    want = np.round(np.clip(w.full.restored, 0, 1) * 255)[..., ::-1]
+    assert (argb[:, :30, 3] == 5).all() and (argb[:, 30:, 3] == 255).all()
+    assert np.abs(argb[:, :30, :3].astype(int) - want[:, :30]).max() <= 1
+    assert np.abs(argb[:, 30:, :3].astype(int) - want[:, 30:]).max() <= 1
