@@ -220,7 +220,11 @@ class ExportMixin:
             block=self.maps.block() if req.layout == "sheet" else None,
             colormap=self.maps.cmap() if req.layout == "sheet" else None, noea=noea,
             input=image.path.name, strength=self.strength(),
-            range_check=full.range.summary() if full.range is not None else None)
+            range_check=full.range.summary() if full.range is not None else None,
+            analysis_size=(max(a.restored.shape[:2]) if req.layout == "sheet" and a is not None
+                           else None),
+            jpeg_quality=(req.jpeg_quality if req.path.suffix.lower() in (".jpg", ".jpeg")
+                          else None))
         split = self.viewer.split_position()
         block, cmap = self.maps.block(), self.maps.cmap()
 

@@ -680,6 +680,11 @@ class ExportParams:
     range_check: str | None = None  # drcnet.range_check.RangeReport.summary of the restore
     repair: bool = True  # whether out-of-range tiles were restored again (TileConfig.repair)
     strength: float = 1.0  # share of the restoration kept (inference.apply_strength)
+    # A sheet's maps and with/without-EA pair are computed on the photo downscaled to this
+    # many pixels on its longer side (they change with it: a mask's share 42 % at 128 px
+    # against 24 % at 512 in the review's case); None for other layouts.
+    analysis_size: int | None = None
+    jpeg_quality: int | None = None  # a JPEG output's quality; None for other formats
 
     @classmethod
     def of_run(cls, task: str, knobs: Knobs, weights: str, weights_sha256: str, device: str,
@@ -1123,7 +1128,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         split=args.split if args.layout == "split" else None,
         block=args.block if args.layout == "sheet" else None,
         colormap=args.colormap if args.layout == "sheet" else None,
-        noea=noea_text, input=src.name, range_check=report.summary(), strength=args.strength)
+        noea=noea_text, input=src.name, range_check=report.summary(), strength=args.strength,
+        analysis_size=max(analysis.restored.shape[:2]) if analysis is not None else None,
+        jpeg_quality=args.jpeg_quality if out.suffix.lower() in (".jpg", ".jpeg") else None)
     restored = apply_strength(image.rgb, restored, args.strength)
     result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis,

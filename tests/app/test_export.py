@@ -96,6 +96,7 @@ def test_export_side_split_sheet(make_window, image_path, open_settled, tmp_path
     record = json.loads(sheet_path.with_suffix(".json").read_text())
     assert record["layout"] == "sheet" and record["block"] == w.maps.block()
     assert record["colormap"] == w.maps.cmap()
+    assert record["analysis_size"] == max(w.preview.analysis.restored.shape[:2])
     assert "spatial selection removed" in record["noea"]
     assert no_temp_files(tmp_path)
 

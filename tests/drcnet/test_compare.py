@@ -444,13 +444,22 @@ def test_cli_compare_variant_uses_its_weights(tmp_path, shipped, photo) -> None:
 def test_cli_compare_sheet(tmp_path, shipped, photo) -> None:  # noqa: ANN001
     out = tmp_path / "sheet.png"
     code = main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--layout",
-                 "sheet", "--block", "stage1.enc1", "--no-ea", "--colormap", "magma"])
+                 "sheet", "--block", "stage1.enc1", "--no-ea", "--colormap", "magma",
+                 "--preview-size", "32"])
     assert code == 0
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["block"] == "stage1.enc1" and side["ea"] is False
     assert side["colormap"] == "magma"  # so the sheet can be made again
     assert side["noea"] == NOEA_BYPASS
+    # The size the maps were computed at changes them; it had not been recorded.
+    assert side["analysis_size"] == 32 and "jpeg_quality" not in side
+    assert read_png_text(out)["drcnet.analysis_size"] == "32"
     assert read_image(out).rgb.shape[1] == 3 * 480 + 4 * 12
+    jpg = tmp_path / "side.jpg"
+    assert main(["compare", str(photo), "-o", str(jpg), "--task", "denoise",
+                 "--jpeg-quality", "80"]) == 0
+    side = json.loads(jpg.with_suffix(".json").read_text())
+    assert side["jpeg_quality"] == 80 and "analysis_size" not in side
 
 
 def test_cli_compare_errors(tmp_path, shipped, photo, capsys) -> None:  # noqa: ANN001
