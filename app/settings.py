@@ -205,6 +205,14 @@ class Settings:
     def set_repair(self, on: bool) -> None:
         self._set("run/repair", on)
 
+    def enlarge_small(self, default: bool = False) -> bool:
+        """Whether Fit enlarges an image smaller than the view (View ▸ Enlarge Small Images
+        to Fit)."""
+        return bool(self._get("view/enlarge_small", default, bool))
+
+    def set_enlarge_small(self, on: bool) -> None:
+        self._set("view/enlarge_small", on)
+
     def keep_exif(self, default: bool = True) -> bool:
         """Whether saved images keep the photo's EXIF (the Export and Restore Files box)."""
         return bool(self._get("export/keep_exif", default, bool))

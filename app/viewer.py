@@ -9,6 +9,7 @@ canvases share one :class:`ViewState`, which keeps zoom and pan synchronised.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable
 
@@ -185,6 +186,10 @@ class ViewState:
 
     def __init__(self) -> None:
         self.fit = True
+        # Fit enlarges an image smaller than the view only when asked (View ▸ Enlarge Small
+        # Images to Fit), and then by a whole multiple, drawn crisp: a 451×300 photo at a
+        # fitted 170 % was drawn soft and looked less noisy than it is.
+        self.enlarge_small = False
         self.scale = 1.0
         self.center = QPointF()
         self.canvases: list[ImageCanvas] = []
@@ -277,12 +282,30 @@ class ImageCanvas(QWidget):
 
     # ------------------------------------------------------------------ geometry
     def fit_scale(self) -> float:
+        """The whole image in view: shrunk to the view, never enlarged past 100 % (one image
+        pixel per screen pixel), or with :attr:`ViewState.enlarge_small` enlarged by the
+        largest whole multiple that fits."""
+        whole = self.whole_scale()
+        one = 1.0 / self.devicePixelRatioF()
+        if whole <= one:
+            return whole
+        return self.enlarged_scale() if self.state.enlarge_small else one
+
+    def whole_scale(self) -> float:
+        """The scale at which the image just fills the view (less a margin)."""
         if self.image_size.isEmpty():
             return 1.0
         margin = 8
         w = max(1, self.width() - 2 * margin)
         h = max(1, self.height() - 2 * margin)
         return min(w / self.image_size.width(), h / self.image_size.height())
+
+    def enlarged_scale(self) -> float:
+        """The largest whole multiple of 100 % at which the image fits the view (at least
+        100 %), within the zoom limit."""
+        one = 1.0 / self.devicePixelRatioF()
+        times = max(1, math.floor(self.whole_scale() / one + 1e-9))
+        return min(times * one, MAX_SCALE)
 
     def transform(self) -> tuple[float, QPointF]:
         """(scale, widget position of image pixel (0, 0))."""
@@ -515,8 +538,12 @@ class ImageCanvas(QWidget):
         self.setCursor(Qt.CursorShape.ArrowCursor)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self.state.fit:  # to 100 %: one image pixel per screen pixel, as Ctrl+1
-            self.zoom_at(1.0 / (self.fit_scale() * self.devicePixelRatioF()), event.position())
+        if self.state.fit:  # to 100 %: one image pixel per screen pixel, as Ctrl+1; a small
+            one = 1.0 / self.devicePixelRatioF()  # image already fitted at 100 %: enlarged
+            fit = self.fit_scale()
+            at_one = abs(fit - one) < 1e-3 * one
+            target = max(self.enlarged_scale(), 2 * one) if at_one else one
+            self.zoom_at(target / fit, event.position())
         else:
             self.state.set_fit()
 
@@ -1006,6 +1033,11 @@ class Viewer(QWidget):
     # ------------------------------------------------------------------ zoom
     def fit(self) -> None:
         self.state.set_fit()
+
+    def set_enlarge_small(self, on: bool) -> None:
+        """Whether Fit enlarges an image smaller than the view (by a whole multiple)."""
+        self.state.enlarge_small = bool(on)
+        self.state.update()
 
     def zoom_100(self) -> None:
         """One image pixel to one screen pixel: on a 2× (high-DPI) display that is half a

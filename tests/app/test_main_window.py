@@ -907,6 +907,7 @@ def test_zoom_is_shown_in_the_status_bar(make_window, image_path, open_settled, 
 def test_pixel_readout(make_window, image_path, open_settled, qtbot) -> None:  # noqa: ANN001
     w = make_window()
     open_settled(w, image_path)
+    w.enlarge_action.setChecked(True)  # the 96×72 image fitted at a few times 100 %
     c = w.viewer.single
     s, o = c.transform()
     qtbot.mouseMove(c, QPoint(round(o.x() + 10.5 * s), round(o.y() + 5.5 * s)))

@@ -133,6 +133,7 @@ def test_arrow_keys_pan_and_brackets_move_the_divider(viewer, qtbot) -> None:  #
     viewer.set_compare_style("split")
     c = viewer.single
     assert c.focusPolicy() == Qt.FocusPolicy.StrongFocus  # Tab reaches the image
+    viewer.set_enlarge_small(True)  # the 200×100 image fitted at a few times 100 %
     viewer.zoom_by(4.0)
     s, centre = c._explicit()
     qtbot.keyClick(c, Qt.Key.Key_Right)
@@ -509,9 +510,15 @@ values = {shot.pixelColor(x, y).red() for x in range(w // 2 - 20, w // 2 + 20)
 print("levels", len(values))
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+v.set_enlarge_small(True)
 v.fit()
 QTest.mouseDClick(c, Qt.MouseButton.LeftButton)  # "actual pixels there", as Ctrl+1
 print("double-click screen", v.screen_scale())
+v.set_enlarge_small(False)
+v.fit()  # a small image: Fit shows it at 100 %, and a double-click enlarges it
+print("fit screen", v.screen_scale())
+QTest.mouseDClick(c, Qt.MouseButton.LeftButton)
+print("double-click small", int(v.screen_scale()) == v.screen_scale() >= 2)
 """
 
 
@@ -531,6 +538,7 @@ def test_high_dpi_100_percent_is_one_screen_pixel_and_enlarged_pixels_stay_crisp
     assert "dpr 2.0 scale 0.5 screen 1.0" in r.stdout  # Ctrl+1: image pixel = screen pixel
     assert "levels 2" in r.stdout  # at 2 screen pixels per image pixel: no smoothing grays
     assert "double-click screen 1.0" in r.stdout
+    assert "fit screen 1.0" in r.stdout and "double-click small True" in r.stdout
 
 
 def test_a_preview_stretched_when_zoomed_in_is_smoothed_not_drawn_as_blocks(qtbot) -> None:  # noqa: ANN001
@@ -602,6 +610,7 @@ def test_a_split_divider_out_of_view_takes_its_caption_and_comes_back_on_a_key(
     viewer.set_mode("compare")
     viewer.set_compare_style("split")
     c = viewer.single
+    viewer.set_enlarge_small(True)  # the 200×100 image fitted at a few times 100 %
     viewer.zoom_by(4.0)
     c.state.set(c.state.scale, QPointF(180, 50))  # right of the divider: all restored
     assert c.divider_x() < 0
@@ -661,3 +670,32 @@ def test_a_screen_reader_is_told_what_the_view_shows(viewer) -> None:  # noqa: A
     assert c.accessibleDescription() == "Input | Restored · preview"
     viewer.set_mode("after")
     assert viewer.single.accessibleDescription() == "Restored · preview"
+
+
+def test_fit_never_enlarges_unless_asked_and_then_by_whole_multiples(qtbot) -> None:  # noqa: ANN001
+    """Fit had enlarged a 451×300 photo to 170 %, drawn smoothed, so its noise looked softer
+    than it is (and a 5×5 image to 15320 %, past the zoom limit)."""
+    from app.viewer import MAX_SCALE
+
+    v = shown_viewer(qtbot, 800, 500)
+    v.set_input(to_qimage(np.zeros((150, 200, 3), np.float32)))
+    v.set_mode("before")
+    c = v.single
+    assert c.whole_scale() > 2 and c.fit_scale() == pytest.approx(1.0)  # 100 %
+    v.set_enlarge_small(True)
+    s = c.fit_scale()
+    assert s == int(s) >= 2 and s <= c.whole_scale()  # a whole multiple that fits
+    assert not c._smooth(None, s)  # crisp
+    v.set_input(to_qimage(np.zeros((5, 5, 3), np.float32)))
+    assert c.fit_scale() <= MAX_SCALE
+    v.set_enlarge_small(False)
+    v.set_input(to_qimage(np.zeros((1000, 3000, 3), np.float32)))  # larger: shrunk as before
+    assert c.fit_scale() == pytest.approx(c.whole_scale()) and c.fit_scale() < 1
+
+
+def test_the_enlarge_choice_is_a_remembered_view_menu_item(make_window) -> None:  # noqa: ANN001
+    w = make_window()
+    assert not w.enlarge_action.isChecked() and not w.viewer.state.enlarge_small
+    w.enlarge_action.setChecked(True)
+    assert w.viewer.state.enlarge_small and w.settings.enlarge_small()
+    assert make_window().enlarge_action.isChecked()  # the next window starts with it
