@@ -2471,6 +2471,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                  ("View", "Pan (Shift: half a view) in the image, after a click or Tab",
                   "arrow keys"),
                  ("View", "Move the compare divider in the image", "[ and ]"),
+                 ("View", "Read the pixel values without a mouse: move a probe a pixel "
+                  "(Shift: ten) in the image, after a click or Tab", "Ctrl+arrow keys"),
                  ("File", "Open an image or a weight file; several, or a folder: Restore Files",
                   "drop on the window")]
         # The menu and the keys never break (they had, letter by letter, at 11 pt); a long

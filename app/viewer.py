@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -52,6 +52,7 @@ from drcnet.compare import CHECKER  # noqa: E402
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
 PAN_STEP, PAN_SHIFT_STEP = 0.1, 0.5  # shares of the view an arrow key pans
 DIVIDER_STEP = 0.05  # share of the width [ and ] move the compare divider
+PROBE_SHIFT_STEP = 10  # image pixels Ctrl+Shift+arrows move the pixel probe
 BACKGROUND = QColor(32, 33, 36)
 DIVIDER_GRAB = 8  # pixels either side of the divider that grab it
 
@@ -190,6 +191,9 @@ class ViewState:
         # Images to Fit), and then by a whole multiple, drawn crisp: a 451×300 photo at a
         # fitted 170 % was drawn soft and looked less noisy than it is.
         self.enlarge_small = False
+        # The pixel the keyboard's probe is on (Ctrl+arrows), shared by the canvases, or None:
+        # the pixel readout without a mouse.
+        self.probe: QPoint | None = None
         self.scale = 1.0
         self.center = QPointF()
         self.canvases: list[ImageCanvas] = []
@@ -377,6 +381,8 @@ class ImageCanvas(QWidget):
                                         target.height()))
         if self.split:
             self._divider(p, target)
+        if self.state.probe is not None:
+            self._probe(p, s, o)
         self._captions(p)
         if self._key_focus and self.hasFocus():  # where the arrow keys go
             p.setPen(QPen(self.palette().highlight().color(), 2))
@@ -531,6 +537,9 @@ class ImageCanvas(QWidget):
         else:
             self.setCursor(Qt.CursorShape.SplitHCursor if self._near_divider(pos.x())
                            else Qt.CursorShape.ArrowCursor)
+        if self.state.probe is not None:  # the pointer names pixels again
+            self.state.probe = None
+            self.state.update(rehover=False)
         self._emit_hover(pos)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -558,11 +567,19 @@ class ImageCanvas(QWidget):
 
     # ------------------------------------------------------------------ keyboard
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        """Arrows pan a tenth of the view (Shift: half); [ and ] move the compare divider."""
+        """Arrows pan a tenth of the view (Shift: half); Ctrl+arrows move the pixel probe a
+        pixel (Shift: ten); [ and ] move the compare divider."""
         key, shift = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         steps = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0),
                  Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
-        if self.image_size.isEmpty() or event.modifiers() & ~(
+        ctrl = Qt.KeyboardModifier.ControlModifier
+        if not self.image_size.isEmpty() and key in steps and event.modifiers() & ctrl and \
+                not event.modifiers() & ~(ctrl | Qt.KeyboardModifier.ShiftModifier
+                                          | Qt.KeyboardModifier.KeypadModifier):
+            dx, dy = steps[key]
+            self.move_probe(dx * (PROBE_SHIFT_STEP if shift else 1),
+                            dy * (PROBE_SHIFT_STEP if shift else 1))
+        elif self.image_size.isEmpty() or event.modifiers() & ~(
                 Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier):
             super().keyPressEvent(event)
         elif key in steps:
@@ -596,6 +613,40 @@ class ImageCanvas(QWidget):
         self._key_focus = False
         self.update()
         super().focusOutEvent(event)
+
+    def move_probe(self, dx: int, dy: int) -> None:
+        """Move the pixel probe by ``dx``, ``dy`` image pixels (it starts at the pixel in the
+        middle of the view), panning when it leaves the view, and name its pixel as the
+        pointer's is named (:attr:`hovered`)."""
+        w, h = self.image_size.width(), self.image_size.height()
+        if self.state.probe is None:
+            q = self.to_image(QPointF(self.width() / 2, self.height() / 2))
+            x, y = int(np.floor(q.x())), int(np.floor(q.y()))
+        else:
+            x, y = self.state.probe.x() + dx, self.state.probe.y() + dy
+        x, y = int(np.clip(x, 0, w - 1)), int(np.clip(y, 0, h - 1))
+        self.state.probe = QPoint(x, y)
+        area = self.visible_area()
+        if not area.contains(self.state.probe):
+            s, c = self._explicit()
+            self.state.set(s, QPointF(x + 0.5, y + 0.5), rehover=False)
+        else:
+            self.state.update(rehover=False)
+        self.hovered.emit(x, y)
+
+    def _probe(self, p: QPainter, s: float, o: QPointF) -> None:
+        """A square round the probe's pixel (at least 7 screen pixels), black under white, to
+        be seen on any image."""
+        q = self.state.probe
+        side = max(s, 7.0)
+        cx, cy = o.x() + (q.x() + 0.5) * s, o.y() + (q.y() + 0.5) * s
+        rect = QRectF(cx - side / 2, cy - side / 2, side, side)
+        p.save()
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for pen in (QPen(QColor(0, 0, 0, 200), 3), QPen(QColor(255, 255, 255), 1)):
+            p.setPen(pen)
+            p.drawRect(rect)
+        p.restore()
 
     def _emit_hover(self, pos: QPointF) -> None:
         if self.image_size.isEmpty():
@@ -750,6 +801,8 @@ class Viewer(QWidget):
         self._ea = None
         self._overlay, self._overlay_caption = None, ""
         self._marks, self._repaired_marks = [], []
+        if not same_size:  # a burst's next shot keeps the probe where it was, as the view
+            self.state.probe = None
         self.set_warning("")
         self._refresh()
         # After the canvases know the size (viewChanged reads the scale). With ``keep_view``

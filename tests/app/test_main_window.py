@@ -1721,3 +1721,39 @@ def test_what_needs_an_image_is_greyed_out_until_one_is_open(make_window, image_
     qtbot.waitUntil(w.clear_reference_action.isEnabled)
     w.clear_reference()
     assert not w.clear_reference_action.isEnabled()
+
+
+def test_the_pixel_readout_without_a_mouse(make_window, image_path, open_settled,
+                                           qtbot) -> None:  # noqa: ANN001
+    """The readout had come from mouse moves only: a keyboard user could not get it at
+    all. Ctrl+arrows move a probe a pixel (Ctrl+Shift: ten) from the middle of the view."""
+    from PySide6.QtCore import QPoint, Qt
+
+    w = make_window()
+    open_settled(w, image_path)  # 96×72
+    c = w.viewer.single
+    c.setFocus()
+    assert w.pixel_label.text() == ""
+    qtbot.keyClick(c, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    probe = c.state.probe
+    assert probe is not None and (probe.x(), probe.y()) == (48, 36)  # the middle pixel
+    rgb = np.round(w.image.rgb[36, 48] * 255).astype(int)
+    text = w.pixel_label.text()
+    assert "x    48" in text and "y    36" in text and w.pixel_label.isVisible()
+    assert " ".join(f"{v:3d}" for v in rgb) in text
+    qtbot.keyClick(c, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert (c.state.probe.x(), c.state.probe.y()) == (48, 46)
+    assert "y    46" in w.pixel_label.text()
+    for _ in range(5):  # held against the edge
+        qtbot.keyClick(c, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier
+                       | Qt.KeyboardModifier.ShiftModifier)
+    assert c.state.probe.y() == 71
+    # Drawn where it is: a white square edge round that pixel.
+    s, o = c.transform()
+    shot = c.grab().toImage()
+    side = max(s, 7.0) / 2
+    edge = shot.pixelColor(round(o.x() + 48.5 * s), round(o.y() + 71.5 * s - side))
+    assert min(edge.red(), edge.green(), edge.blue()) > 200
+    qtbot.mouseMove(c, QPoint(5, 5))  # the pointer takes over again
+    assert c.state.probe is None
