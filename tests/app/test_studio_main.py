@@ -219,3 +219,37 @@ def test_a_missing_dependency_is_one_line(blocked: str, argv: list[str], tmp_pat
         r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], env=env,
                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0 and "usage: " in r.stdout
+
+
+def test_a_focused_check_box_shows_its_focus_on_the_dark_theme(qtbot) -> None:  # noqa: ANN001
+    """Fusion's focus frame round a check box's text, (61, 76, 101) on the dark window, was
+    1.6:1 (WCAG asks 3:1 of a focus indicator); it is drawn in the highlight colour now."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+
+    from app.main import outlined_style
+
+    dark = QPalette()
+    for role, colour in ((QPalette.ColorRole.Window, "#2b2d31"),
+                         (QPalette.ColorRole.Base, "#1e1f22"),
+                         (QPalette.ColorRole.WindowText, "#2b2d31"),  # no text to find
+                         (QPalette.ColorRole.Highlight, "#4c8bf5")):
+        dark.setColor(role, QColor(colour))
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    box = QCheckBox("Energy attention")
+    QVBoxLayout(holder).addWidget(box)
+    for w in (holder, box):
+        w.setStyle(outlined_style())
+        w.setPalette(dark)
+    holder.show()
+    qtbot.waitExposed(holder)
+    box.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(box.hasFocus)
+    shot = box.grab().toImage()
+    blue = [shot.pixelColor(x, y) for x in range(20, shot.width()) for y in range(shot.height())]
+    best = max((contrast_ratio(c.name(), "#2b2d31") for c in blue
+                if c.blue() > c.red() + 40), default=1.0)  # the frame's pixels: bluish
+    assert best >= 3.0
+    assert round(contrast_ratio("#4c8bf5", "#2b2d31"), 1) >= 4.0  # the colour itself
