@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -172,6 +173,20 @@ def slider_to_delta(value: int) -> float:
     return float(10 ** (value / 100))
 
 
+class SpokenSlider(QSlider):
+    """A slider whose accessible description is its value as the box beside it shows it
+    ("1.00e-06", "75 %"): a screen reader had read δ's position, -600 (log10 δ × 100)."""
+
+    def __init__(self, text: Callable[[int], str]) -> None:
+        super().__init__(Qt.Orientation.Horizontal)
+        self._text = text
+
+    def sliderChange(self, change: QSlider.SliderChange) -> None:  # noqa: N802 (Qt name)
+        super().sliderChange(change)  # called on every change, signals blocked or not
+        if change == QSlider.SliderChange.SliderValueChange:
+            self.setAccessibleDescription(self._text(self.value()))
+
+
 class ControlsPanel(QWidget):
     """Task, device, knobs and run settings.
 
@@ -242,7 +257,7 @@ class ControlsPanel(QWidget):
         t_row.addWidget(t_label)
         t_row.addStretch(1)
         t_row.addWidget(self.t_spin)
-        self.t_slider = QSlider(Qt.Orientation.Horizontal)
+        self.t_slider = SpokenSlider(lambda v: f"{v / 100:.2f}")
         self.t_slider.setRange(round(T_MIN * 100), round(T_MAX * 100))
         self.t_slider.setPageStep(5)
         self.t_slider.setToolTip(t_label.toolTip())
@@ -256,7 +271,7 @@ class ControlsPanel(QWidget):
         d_row.addWidget(d_label)
         d_row.addStretch(1)
         d_row.addWidget(self.delta_spin)
-        self.delta_slider = QSlider(Qt.Orientation.Horizontal)
+        self.delta_slider = SpokenSlider(lambda v: f"{slider_to_delta(v):.2e}")
         self.delta_slider.setRange(round(LOG_DELTA_MIN * 100), round(LOG_DELTA_MAX * 100))
         self.delta_slider.setSingleStep(10)
         self.delta_slider.setPageStep(100)
@@ -310,7 +325,7 @@ class ControlsPanel(QWidget):
         s_row.addWidget(s_label)
         s_row.addStretch(1)
         s_row.addWidget(self.strength_spin)
-        self.strength_slider = QSlider(Qt.Orientation.Horizontal)
+        self.strength_slider = SpokenSlider(lambda v: f"{v} %")
         self.strength_slider.setRange(0, 100)
         self.strength_slider.setPageStep(10)
         self.strength_slider.setToolTip(s_label.toolTip())

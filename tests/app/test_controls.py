@@ -217,3 +217,16 @@ def test_knobs_are_named_for_screen_readers(panel) -> None:  # noqa: ANN001
         assert box.accessibleName() == slider.accessibleName() == name
         assert box.toolTip() and box.toolTip() == slider.toolTip()
     assert panel.tile_spin.accessibleName() == "Tile"
+
+
+def test_screen_readers_hear_the_knobs_values_not_slider_positions(panel) -> None:  # noqa: ANN001
+    """A slider's accessible value is its position: δ's read as -600 (log10 δ × 100), t's
+    as 75. Each slider's description is the value as its box shows it, however it was set."""
+    panel.delta_spin.setValue(1e-6)
+    panel.t_spin.setValue(0.75)
+    assert panel.delta_slider.accessibleDescription() == "1.00e-06"
+    assert panel.t_slider.accessibleDescription() == "0.75"
+    panel.delta_slider.setValue(-300)
+    assert panel.delta_slider.accessibleDescription() == "1.00e-03"
+    panel.set_strength(0.6)  # signals blocked
+    assert panel.strength_slider.accessibleDescription() == "60 %"
