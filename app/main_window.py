@@ -536,6 +536,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.style_combo.addItem("Split", "split")
         self.style_combo.addItem("Side by side", "side")
         self.style_combo.setToolTip("How Compare shows input and output")
+        self.style_combo.setAccessibleName("Compare style")
 
         self.fit_action = self._action("&Fit", self.viewer.fit, K("Ctrl+0"), "Fit the window")
         self.zoom100_action = self._action("&100 %", self.viewer.zoom_100, K("Ctrl+1"),

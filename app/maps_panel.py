@@ -131,6 +131,7 @@ class MapsPanel(QWidget):
 
         self.legend = ColourBar()
         self.legend.setToolTip("Colour scale of the selected map")
+        self.legend.setAccessibleName("Colour scale of the selected map")
         layout.addWidget(self.legend)
         ends = QHBoxLayout()
         # The scale's ends under its ends, and what to read it by between them.
@@ -194,6 +195,7 @@ class MapsPanel(QWidget):
             b.setFixedSize(THUMB + 14, THUMB + 26)
             b.setText(name.replace("stage", "s").replace(".enc", "·e"))
             b.setToolTip(name)
+            b.setAccessibleName(f"Block {name}")  # not "s1·e0", read out letter by letter
             b.clicked.connect(lambda _=False, n=name: self.set_block(n))
             self.group.addButton(b)
             self.grid.addWidget(b, stages.index(stage), int(level.removeprefix("enc")))

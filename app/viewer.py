@@ -273,8 +273,12 @@ class ImageCanvas(QWidget):
     @captions.setter
     def captions(self, value: tuple[str, str]) -> None:
         self._caption_texts = value
-        # Painted text a screen reader cannot see: it reads this description instead.
+        # Painted text a screen reader cannot see: it reads this description instead, and
+        # the captions' first words name the view ("Input", "With EA"): every canvas had
+        # been "Image view", four of them at once in the EA view.
         self.setAccessibleDescription(" | ".join(c for c in value if c))
+        names = [c.split(" · ")[0] for c in value if c]
+        self.setAccessibleName(" and ".join(names) if names else "Image view")
 
     def sizeHint(self) -> QSize:
         return QSize(640, 480)

@@ -90,3 +90,12 @@ def test_a_mask_under_one_percent_keeps_the_rest_of_the_line(qtbot) -> None:  # 
     assert "covers <1% · m in [0.00, 1.00]" in shown and "from the 512×340 preview" in shown
     panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("mask"))
     assert panel.grid_title.text() == "All blocks: binary mask M = (m ≥ t)"
+
+
+def test_the_thumbnails_and_legend_have_names_a_screen_reader_can_say(qtbot) -> None:  # noqa: ANN001
+    """The thumbnails were named by their text, "s1·e0", read out as "s one dot e zero"."""
+    panel = MapsPanel()
+    qtbot.addWidget(panel)
+    panel.set_blocks(["stage1.enc0", "stage2.enc3"])
+    assert panel.buttons["stage2.enc3"].accessibleName() == "Block stage2.enc3"
+    assert panel.legend.accessibleName() == "Colour scale of the selected map"

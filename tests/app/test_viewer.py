@@ -666,10 +666,14 @@ def test_a_screen_reader_is_told_what_the_view_shows(viewer) -> None:  # noqa: A
     viewer.set_mode("compare")
     viewer.set_compare_style("split")
     c = viewer.single
-    assert c.accessibleName() == "Image view"
+    assert c.accessibleName() == "Input and Restored"  # every canvas had been "Image view"
     assert c.accessibleDescription() == "Input | Restored · preview"
     viewer.set_mode("after")
     assert viewer.single.accessibleDescription() == "Restored · preview"
+    assert viewer.single.accessibleName() == "Restored"
+    viewer.set_mode("ea")
+    names = [v.accessibleName() for v in viewer.ea_canvases]
+    assert names[0] == "Input" and len(set(names)) == len(names)  # each its own
 
 
 def test_fit_never_enlarges_unless_asked_and_then_by_whole_multiples(qtbot) -> None:  # noqa: ANN001
