@@ -16,6 +16,7 @@ import glob
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -183,7 +184,10 @@ def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
                             else p.stem + ".png")) for p in inputs]
         by_name: dict[str, list[tuple[Path, Path]]] = {}
         for pair in pairs:
-            by_name.setdefault(pair[1].name.casefold(), []).append(pair)
+            # One file on macOS's and Windows' disks: case aside, and on macOS a name's two
+            # Unicode spellings (café as é, or as e and an accent) too.
+            key = unicodedata.normalize("NFC", pair[1].name).casefold()
+            by_name.setdefault(key, []).append(pair)
         dupes = sorted((ps[0][1].name, [p for p, _ in ps]) for ps in by_name.values()
                        if len(ps) > 1)
         if dupes:

@@ -85,6 +85,9 @@ def test_plan_outputs_refuses_inputs_that_would_share_an_output(tmp_path: Path) 
         plan_outputs([a, b], tmp_path / "out")
     with pytest.raises(ImageWriteError, match="would be written as x.png"):
         plan_outputs([Path("a/x.png"), Path("b/x.png")], tmp_path / "out")
+    # café as one character and as e plus an accent: one name on macOS's disks
+    with pytest.raises(ImageWriteError, match="several inputs would be written as caf"):
+        plan_outputs([Path("a/caf\u00e9.png"), Path("b/cafe\u0301.png")], tmp_path / "out")
 
 
 def test_an_input_in_a_format_not_written_gets_a_png_in_a_folder(tmp_path: Path) -> None:
