@@ -1209,7 +1209,12 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def _atomic_write(p: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``p``, fsync, then rename over ``p``."""
+    """Write ``data`` to a temp file beside ``p``, fsync, then rename over ``p``. A ``p``
+    that is read-only is not replaced (on Windows the rename would fail, and the read-only
+    temp file could not be removed either)."""
+    if p.exists() and not os.access(p, os.W_OK):
+        raise ImageWriteError(f"Cannot write {p}: it exists and is read-only; make it "
+                              "writable, or choose another name.")
     try:
         fd, tmp = make_temp(p)
     except OSError as e:
@@ -1228,6 +1233,7 @@ def _atomic_write(p: Path, data: bytes) -> None:
         os.replace(tmp, p)
     except BaseException as e:
         with contextlib.suppress(OSError):
+            os.chmod(tmp, stat.S_IWRITE | stat.S_IREAD)  # Windows removes no read-only file
             os.unlink(tmp)
         if isinstance(e, OSError):
             raise ImageWriteError(f"Cannot write {p} ({e.strerror or e}).") from e
