@@ -143,7 +143,16 @@ def check_image_array(rgb: np.ndarray) -> None:
         UsageError: another shape, an integer type, values on another scale (beyond
             :data:`SCALE_LIMITS`; a little outside [0, 1] runs as it is), NaN or infinity.
     """
+    if hasattr(rgb, "rgb") and hasattr(rgb, "alpha"):  # an Image, not its pixels
+        raise UsageError("expected the pixels, got an Image: pass image.restorable (or "
+                         "image.rgb)")
+    if isinstance(rgb, torch.Tensor):
+        raise UsageError("expected a NumPy H×W×3 array, got a torch tensor: call the "
+                         "network on B×3×H×W tensors itself, or pass .permute(1, 2, 0).numpy()")
     rgb = np.asarray(rgb)
+    if rgb.ndim == 3 and rgb.shape[0] == 3 and rgb.shape[2] != 3:
+        raise UsageError(f"expected an H×W×3 image, got shape {rgb.shape}, channels first: "
+                         "transpose it with rgb.transpose(1, 2, 0)")
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise UsageError(f"expected an H×W×3 RGB image, got shape {rgb.shape}; repeat a gray "
                          "one's channel (np.repeat(g[..., None], 3, axis=2)) and drop alpha "
@@ -152,7 +161,7 @@ def check_image_array(rgb: np.ndarray) -> None:
         raise UsageError(f"expected float values in [0, 1], got {rgb.dtype}; divide by 255 "
                          "(65535 for 16 bits) or read it with drcnet.imageio.read_image")
     if rgb.size == 0:
-        return
+        raise UsageError(f"expected an image at least 1×1, got {rgb.shape[1]}×{rgb.shape[0]}")
     lo, hi = float(rgb.min()), float(rgb.max())  # NaN when any is
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise UsageError("the image holds NaN or infinite values; the network would spread "

@@ -394,6 +394,11 @@ def test_apply_strength_mixes_the_restoration_into_the_input() -> None:
     (np.full((40, 50, 3), 128.0, np.float32), "0 to 255"),  # floats left in 0-255
     (np.zeros((40, 50), np.float32), "H×W×3"),  # a gray 2-D array
     (np.zeros((40, 50, 4), np.float32), "H×W×3"),  # RGBA
+    # What a researcher passes first by mistake: each had got "got shape ()" or advice to
+    # repeat a gray channel.
+    (np.zeros((3, 40, 50), np.float32), "channels first"),
+    (torch.zeros(3, 40, 50), "torch tensor"),
+    (np.zeros((0, 50, 3), np.float32), "at least 1×1"),
 ])
 def test_an_image_array_the_network_cannot_take_is_refused(model, image, said) -> None:  # noqa: ANN001
     """A uint8 array came out all NaN and was written black, without a word."""
@@ -406,6 +411,15 @@ def test_an_image_array_the_network_cannot_take_is_refused(model, image, said) -
         forward_image(model, image)
     with pytest.raises(UsageError, match=said):
         run(restore_area(model, image, (0, 0, 8, 8)))
+
+
+def test_an_image_object_is_told_to_pass_its_pixels(model, tmp_path) -> None:  # noqa: ANN001
+    from drcnet.errors import UsageError
+    from drcnet.imageio import read_image, write_image
+
+    image = read_image(write_image(tmp_path / "x.png", np.zeros((20, 30, 3), np.float32)))
+    with pytest.raises(UsageError, match=r"pass image\.restorable"):
+        run(restore_tiled(model, image))
 
 
 def test_a_nan_pixel_is_refused_not_spread_over_its_tile(model) -> None:  # noqa: ANN001
