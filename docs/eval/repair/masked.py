@@ -22,6 +22,7 @@ import sys
 
 import cv2
 import numpy as np
+from pertile import MODELS, centre  # the same tiles as pertile.py (run from this folder's path)
 
 from drcnet import load_model
 from drcnet.datasets import list_images, saturate
@@ -40,15 +41,7 @@ from drcnet.inference import (
 from drcnet.metrics import psnr
 from drcnet.range_check import repair_above
 
-MODELS = {"dn": ("denoise", "default", "noise"), "gauss": ("denoise", "gaussian", "gaussian25"),
-          "derain": ("derain", "default", "rain"), "deblur": ("deblur", "default", "blur")}
 GROW = (1, 2, 4)
-
-
-def centre(img: np.ndarray, size: int = 512) -> np.ndarray:
-    h, w = img.shape[:2]
-    ch, cw = min(h, size), min(w, size)
-    return img[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
 
 
 def one(model, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
