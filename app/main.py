@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from PySide6.QtGui import QIcon
         from PySide6.QtWidgets import QApplication
 
-        from .main_window import MainWindow
+        from .main_window import COMPACT_WIDTH, MainWindow
         from .settings import APPLICATION, ORGANIZATION, Settings
         from .workers import MainThreadGC
     except ModuleNotFoundError as exc:  # a dependency not installed: one line, not a trace
@@ -290,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shot:
         window.interactive = False
         window.resize(*args.size)
+        if args.size[0] < COMPACT_WIDTH and not args.no_maps:  # as a first run that narrow
+            window.compact_layout()
         window.maps_dock.setVisible(not args.no_maps)
     else:
         screen = app.primaryScreen()

@@ -677,12 +677,16 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.resize(size)
         self.move(available.center() - QRect(0, 0, size.width(), size.height()).center())
         if size.width() < COMPACT_WIDTH:
-            self.tabifyDockWidget(self.controls_dock, self.maps_dock)
-            self.controls_dock.raise_()
-            wide = max(d.widget().minimumSizeHint().width()
-                       for d in (self.controls_dock, self.maps_dock))
-            self.resizeDocks([self.controls_dock], [max(wide, 340)],
-                             Qt.Orientation.Horizontal)
+            self.compact_layout()
+
+    def compact_layout(self) -> None:
+        """The Maps panel as a tab behind the Restoration panel, which takes no more width
+        than it needs: the layout of a first window narrower than COMPACT_WIDTH."""
+        self.tabifyDockWidget(self.controls_dock, self.maps_dock)
+        self.controls_dock.raise_()
+        wide = max(d.widget().minimumSizeHint().width()
+                   for d in (self.controls_dock, self.maps_dock))
+        self.resizeDocks([self.controls_dock], [max(wide, 340)], Qt.Orientation.Horizontal)
 
     def toggle_panels(self) -> None:
         """Hide the panels that are shown, or show again the ones this hid (both if the user

@@ -70,6 +70,10 @@ def test_screenshot_waits_for_restore(weights_dir: Path, image_path: Path,
     shot = QImage(str(out))
     assert (shot.width(), shot.height()) == (1000, 640)
     assert not (tmp_path / "config").exists()  # a screenshot run writes no settings
+    # As narrow as a first run's compact window: the Maps panel is a tab, so the image view
+    # reaches the right edge (the panel had stood there, unlike what such a user sees).
+    edge = shot.pixelColor(990, 320)
+    assert (edge.red(), edge.green(), edge.blue()) == (32, 33, 36)  # the view's background
 
 
 def test_screenshot_without_weights_fails_plainly(empty_weights_dir: Path, image_path: Path,
