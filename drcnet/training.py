@@ -82,7 +82,7 @@ class TrainConfig:
 
     task: str = "denoise"
     variant: str = "default"  # "noea": trained with EA bypassed; "gaussian": a denoise variant
-    name: str = ""  # weight file stem; default task or task-variant
+    name: str = ""  # the run's name in progress and summary lines; default task or task-variant
     # model
     wf: int = 16
     depth: int = 4
