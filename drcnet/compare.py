@@ -396,6 +396,9 @@ def amplified_difference(
 
 
 def _text_mask(text: str, scale: float, thickness: int) -> np.ndarray:
+    from .imageio import clean_text
+
+    text = clean_text(text)  # OpenCV's text functions crash the process on a lone surrogate
     font = cv2.FONT_HERSHEY_SIMPLEX
     (tw, th), base = cv2.getTextSize(text, font, scale, thickness)
     mask = np.zeros((th + base + 2, tw + 2), np.uint8)
@@ -970,16 +973,20 @@ TITLE_SEP = "  |  "
 
 
 def fit_title(title: str, width: int, scale: float = TITLE_SCALE) -> str:
-    """``title`` shortened to ``width`` pixels: its longest part (a file name, as a rule)
-    loses its middle to "…" until the whole fits, so the knobs and strength stay; a sheet's
-    header had cut a long name's title off at its end, strength first."""
+    """``title`` shortened to ``width`` pixels: its second part (the file name, as
+    :func:`sheet_title` makes it) loses its middle to "..." first, down to 12 characters,
+    then the longest part, until the whole fits; a sheet's header had cut a long name's
+    title off at its end, strength first."""
+    from .imageio import clean_text
+
     def fits(text: str) -> bool:
-        return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale,
+        return cv2.getTextSize(clean_text(text), cv2.FONT_HERSHEY_SIMPLEX, scale,
                                max(1, round(scale * 1.6)))[0][0] + 12 <= width
 
     parts = title.split(TITLE_SEP)
     while not fits(TITLE_SEP.join(parts)):
-        i = max(range(len(parts)), key=lambda k: len(parts[k]))
+        name_left = len(parts) > 1 and len(parts[1].replace("...", "")) > 12
+        i = 1 if name_left else max(range(len(parts)), key=lambda k: len(parts[k]))
         part = parts[i].replace("...", "")
         if len(part) <= 8:
             break  # nothing long left to shorten: drawn as it is, cut at the edge

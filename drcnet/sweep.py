@@ -28,7 +28,7 @@ from .blocks import PAPER_DELTA, PAPER_T
 from .compare import format_delta
 from .errors import Cancelled, DRCNetError, UsageError
 from .evaluation import RunConfig, eval_data, load_eval_model, weights_label
-from .imageio import write_image
+from .imageio import clean_text, write_image
 from .inference import Progress, TilePeak, restore_tiled, run
 from .metrics import psnr, ssim
 from .network import DRCNet
@@ -196,8 +196,9 @@ def _write_points(path: Path, points: Sequence[SweepPoint], result: SweepResult)
         for p in points:
             w.writerow([f"{p.t:.2f}", format_delta(p.delta), f"{p.psnr:.4f}", f"{p.ssim:.5f}",
                         f"{p.seconds:.3f}", f"{result.input_psnr:.4f}",
-                        f"{result.input_ssim:.5f}", len(p.out_of_range), result.weights,
-                        "on" if result.ea else "off", result.data, CAVEAT])
+                        f"{result.input_ssim:.5f}", len(p.out_of_range),
+                        clean_text(result.weights), "on" if result.ea else "off",
+                        clean_text(result.data), CAVEAT])  # names as they read
 
 
 def write_outputs(result: SweepResult, out_dir: str | os.PathLike[str]) -> tuple[Path, ...]:
@@ -274,6 +275,7 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 def _text(img: np.ndarray, s: str, org: tuple[int, int], scale: float = 0.45,
           align: str = "left", thickness: int = 1, color: tuple[int, int, int] = _INK) -> None:
+    s = clean_text(s)  # OpenCV's text functions crash the process on a lone surrogate
     (w, h), _ = cv2.getTextSize(s, _FONT, scale, thickness)
     x, y = org
     if align == "center":
@@ -286,6 +288,7 @@ def _text(img: np.ndarray, s: str, org: tuple[int, int], scale: float = 0.45,
 def _fit_text(s: str, room: int, scale: float) -> str:
     """``s`` cut in the middle with "..." to fit ``room`` pixels (a long path keeps both
     ends: its folder's start and the file's name)."""
+    s = clean_text(s)  # a folder name not UTF-8 had crashed OpenCV (a segmentation fault)
     if cv2.getTextSize(s, _FONT, scale, 1)[0][0] <= room:
         return s
     keep = len(s)

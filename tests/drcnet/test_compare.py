@@ -674,10 +674,17 @@ def test_a_sheet_title_shortens_the_name_and_keeps_the_knobs() -> None:
                           input="Holiday 2024 - Lake Como - the long walk at sunset with "
                                 "everyone and the dogs (final edit, really).png")
     title = sheet_title(params)
-    short = fit_title(title, 900)
-    assert "strength 60 %" in short and "t = 0.75" in short and "..." in short
-    assert short.startswith("DRCNet denoise  |  Holiday") and short.endswith("tile 256")
+    short = fit_title(title, 1400)  # a sheet's header is 1488 px less its margin
+    assert "strength 60 %" in short and "t = 0.75, delta = 1e-06, EA on" in short
+    assert short.startswith("DRCNet denoise  |  Holi") and short.endswith("tile 256")
+    assert "..." in short.split("  |  ")[1]  # the name gave way
     assert fit_title("DRCNet denoise  |  a.png", 900) == "DRCNet denoise  |  a.png"
+    # A name that is not UTF-8 (a lone surrogate) had crashed OpenCV: a segmentation fault.
+    code = ("from drcnet.compare import fit_title, draw_label; import numpy as np; "
+            "fit_title('DRCNet  |  caf\\udce9.png', 900); "
+            "draw_label(np.zeros((40, 200, 3), np.float32), 'caf\\udce9')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-500:]
 
 
 def test_a_sheet_at_part_strength_says_the_ea_pair_is_at_full_strength() -> None:

@@ -216,3 +216,25 @@ def test_a_sweep_refused_for_its_data_leaves_no_folder(tmp_path, capsys) -> None
                  "cpu", "--plain", "--out", str(out)])
     assert code == 1 and "does not exist" in capsys.readouterr().err
     assert not out.exists()  # had been made, empty, before the data was looked at
+
+
+def test_a_folder_name_that_is_not_utf8_is_written_into_the_csvs_and_plot(
+        result: SweepResult, tmp_path: Path) -> None:
+    """The sweep's data (its folder's name) reached the CSVs, unwritable as UTF-8, and the
+    plot's subtitle, where OpenCV crashed the process on it (a segmentation fault), after
+    the whole sweep. Run in a child process, so a crash fails this test alone."""
+    import dataclasses
+    import pickle
+    import subprocess
+    import sys
+
+    odd = dataclasses.replace(result, data="gaussian25 on caf\udce9 (2 images)")
+    (tmp_path / "r.pkl").write_bytes(pickle.dumps(odd))
+    code = ("import pickle, sys; from drcnet.sweep import write_outputs; "
+            "r = pickle.load(open(sys.argv[1], 'rb')); write_outputs(r, sys.argv[2])")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r.pkl"),
+                           str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-800:]
+    rows = list(csv.DictReader((tmp_path / "out" / "sweep_t.csv").open(encoding="utf-8")))
+    assert rows[0]["data"] == "gaussian25 on caf\ufffd (2 images)"
+    assert (tmp_path / "out" / "sweep.png").is_file()
