@@ -123,8 +123,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     for folder in dict.fromkeys(dst.parent for _, dst in pairs):
         if not folder.is_dir():
             raise ImageWriteError(f"output folder {folder} does not exist")
-        problem = folder_write_problem(folder)  # a read-only mount too, which os.access
-        if problem is not None:                 # passes for root
+        problem = folder_write_problem(folder)  # by making a file: what permission bits
+        if problem is not None:                 # miss too (ACLs, an immutable folder)
             raise ImageWriteError(f"output folder {folder} is not writable ({problem})")
     if note := overlap_note(args.overlap, tiles.tile, tiles.overlap):  # a setting changed:
         print(f"drcnet: note: {note}", file=sys.stderr)  # said even with -q

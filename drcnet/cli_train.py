@@ -12,6 +12,7 @@ import contextlib
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -385,10 +386,16 @@ def cmd_widen(args: argparse.Namespace) -> int:
     sets.append(f"init_weights={out}")
     print(f"{out}: wf={narrow.config.wf} -> {wide.config.wf}, {n_narrow / 1e6:.2f} M -> "
           f"{n_wide / 1e6:.2f} M parameters, {same} as {src.name}. Train it with:\n"
-          f"  drcnet train --config {shlex.quote(config)} --out "
-          f"runs/{shlex.quote(Path(config).stem)}-wf{wide.config.wf} "
-          + " ".join(f"--set {shlex.quote(kv)}" for kv in sets))
+          f"  drcnet train --config {_quote(config)} --out "
+          f"runs/{_quote(Path(config).stem)}-wf{wide.config.wf} "
+          + " ".join(f"--set {_quote(kv)}" for kv in sets))
     return 0
+
+
+def _quote(arg: str) -> str:
+    """``arg`` as this system's shell takes it: POSIX quotes, or cmd.exe's double quotes
+    on Windows (which passes single quotes through as part of the argument)."""
+    return subprocess.list2cmdline([arg]) if sys.platform == "win32" else shlex.quote(arg)
 
 
 def register(subparsers: Any) -> None:

@@ -838,7 +838,12 @@ def check_sidecar_free(path: PathLike) -> None:
     Raises:
         ImageWriteError: that file exists and is not Studio's.
     """
+    from .imageio import read_only
+
     side = sidecar_path(path)
+    if side.is_file() and read_only(side):  # before the image is replaced, not after
+        raise ImageWriteError(f"{side} exists and is read-only; make it writable, choose "
+                              "another name, or export without the sidecar.")
     if side.is_file() and _studio_record(side) is None:  # a folder: said when staging
         raise ImageWriteError(f"{side} exists and is not a record DRCNet Studio wrote; the "
                               "export's sidecar would replace it. Move it, choose another "

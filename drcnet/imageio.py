@@ -1187,10 +1187,22 @@ def check_output_path(path: PathLike, inputs: Iterable[PathLike] = ()) -> None:
         raise ImageWriteError(f"Cannot write {p}: a folder of that name exists.")
 
 
+def read_only(path: PathLike) -> bool:
+    """Whether ``path`` is a file its user made read-only: its owner's write bit cleared
+    (Windows' read-only attribute), or no write access for this process. The bit is read as
+    well because root writes past it, and a file a user protected should not be replaced
+    by anyone's run."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not mode & stat.S_IWUSR or not os.access(path, os.W_OK)
+
+
 def folder_write_problem(folder: PathLike) -> str | None:
     """Why nothing can be written into ``folder`` now, or None: a file is made there and
-    removed, which also catches what permission bits do not show (a read-only mount, an
-    immutable folder, which even root cannot write)."""
+    removed, which also catches what permission bits do not show (ACLs, an immutable
+    folder, which even root cannot write)."""
     try:
         with tempfile.TemporaryFile(dir=folder):
             return None
@@ -1212,7 +1224,7 @@ def _atomic_write(p: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``p``, fsync, then rename over ``p``. A ``p``
     that is read-only is not replaced (on Windows the rename would fail, and the read-only
     temp file could not be removed either)."""
-    if p.exists() and not os.access(p, os.W_OK):
+    if read_only(p):
         raise ImageWriteError(f"Cannot write {p}: it exists and is read-only; make it "
                               "writable, or choose another name.")
     try:

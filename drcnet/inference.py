@@ -476,8 +476,9 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # mildest factor that brings a tile back in range: starting at 0.75, no flagged derain or
 # deblur tile of docs/eval/repair/pertile.txt lost, where starting at 0.5 some lost 0.3-3 dB.
 # The repaired pass replaces the whole tile, not only the area over the limit: keeping it only
-# there lost 0.2-1.9 dB per set, and for derain and deblur the as-is pass was worse than the
-# repaired one away from that area too (docs/eval/repair/masked.txt).
+# there lost up to 0.7 dB per set (0.2-1.9 dB on a set's worst tile), and for derain and
+# deblur the as-is pass was worse than the repaired one away from that area too
+# (docs/eval/repair/masked.txt).
 REPAIR_COLOURS = (0.75, 0.5, 0.25)
 
 

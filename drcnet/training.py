@@ -721,8 +721,8 @@ def _claim_out_dir(out: Path) -> Any:
     """Make ``out`` and hold an exclusive lock on its ``.lock`` file for the run, so a second
     run into the same folder is refused instead of mixing its checkpoints and log with this
     one's. The lock goes with the process, so a killed run leaves no stale claim. Returns
-    the open lock file (close it to release); on systems without ``fcntl`` (Windows) no lock
-    is taken.
+    the open lock file (close it to release): flock on POSIX, a region lock on Windows
+    (:func:`_lock`); on a file system without locks the run goes on unlocked.
 
     Raises:
         DRCNetError: ``out`` is a file, cannot be made, or another run holds it.

@@ -22,8 +22,8 @@ def peak_of(model: DRCNet, rgb: np.ndarray) -> float:
 
 
 def read_only(monkeypatch, folder) -> None:  # noqa: ANN001
-    """Make ``folder`` refuse new files as a read-only mount does (its permission bits, which
-    os.access reads, still say writable; and root writes past them anyway)."""
+    """Make ``folder`` refuse new files as a read-only mount does (tests run as root here,
+    who writes past permission bits, so a read-only folder cannot simply be made)."""
     import errno
     import tempfile
 

@@ -699,3 +699,23 @@ def test_a_sheet_at_part_strength_says_the_ea_pair_is_at_full_strength() -> None
     assert "without EA (same weights, 100 %)" in labels
     labels = [p.label for row in sheet_rows(rgb, rgb, analysis) for p in row]
     assert "Restored" in labels and "with EA" in labels
+
+
+def test_a_read_only_sidecar_is_refused_before_the_image_is_written(tmp_path) -> None:  # noqa: ANN001
+    """Windows cannot replace a read-only file: the sidecar's write had failed after the
+    image beside it was already replaced."""
+    import os
+    import stat
+
+    from drcnet.compare import check_sidecar_free
+
+    side = tmp_path / "shot.json"
+    side.write_text(json.dumps({"task": "denoise", "weights_sha256": "0", "size": [1, 1],
+                                "output": "shot.png"}))
+    check_sidecar_free(tmp_path / "shot.png")  # Studio's own record: replaced
+    os.chmod(side, stat.S_IREAD)
+    try:
+        with pytest.raises(ImageWriteError, match="exists and is read-only"):
+            check_sidecar_free(tmp_path / "shot.png")
+    finally:
+        os.chmod(side, stat.S_IREAD | stat.S_IWRITE)

@@ -1079,16 +1079,20 @@ def test_a_transparent_image_written_as_jpeg_is_flattened_over_white(tmp_path: P
     assert np.allclose(read_image(tmp_path / "o.png").rgb[:, :6], (0, 0, 1), atol=0.01)
 
 
-def test_a_read_only_output_is_not_replaced(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_read_only_output_is_not_replaced(tmp_path: Path) -> None:
     """Windows cannot rename over a read-only file, nor remove the read-only temp file made
     beside it: the write failed with a bare PermissionError and left a .part file. A file
-    the user made read-only is now refused, in words, on every system (root on Linux
-    writes past permissions, so os.access is asked as it would answer another user)."""
+    the user made read-only is now refused, in words, on every system, and by root too
+    (who writes past permission bits)."""
+    import stat
+
     out = write_image(tmp_path / "out.png", _rand_rgb())
-    real = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode, **kw: (
-        False if mode == os.W_OK and Path(p) == out else real(p, mode, **kw)))
-    with pytest.raises(ImageWriteError, match="exists and is read-only"):
-        write_image(out, _rand_rgb(seed=3))
-    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
-    np.testing.assert_allclose(read_image(out).rgb, _rand_rgb(), atol=1e-6)  # untouched
+    os.chmod(out, stat.S_IREAD)  # read-only (Windows: the read-only attribute)
+    try:
+        with pytest.raises(ImageWriteError, match="exists and is read-only"):
+            write_image(out, _rand_rgb(seed=3))
+        assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+        np.testing.assert_allclose(read_image(out).rgb, _rand_rgb(), atol=1e-6)  # untouched
+    finally:
+        os.chmod(out, stat.S_IREAD | stat.S_IWRITE)
+    write_image(out, _rand_rgb(seed=3))  # writable again: replaced

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def test_the_cli_refuses_a_bad_factor_before_making_anything(tmp_path: Path, cap
     assert not (tmp_path / "new").exists()  # had been made before the refusal
 
 
-def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
+def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
     src = tmp_path / "narrow.safetensors"
     save_weights(src, _narrow(), {"task": "derain", "variant": "default", "val_psnr": 30.0,
                                   "history": "trained somewhere", "activation_limit": "123.0",
@@ -91,6 +92,12 @@ def test_cli_writes_a_trainable_wide_file(tmp_path: Path, capsys) -> None:
     assert "--config configs/derain.yaml --out runs/derain-wf16 --set wf=16" in hint
     # The config says depth 4; the narrow file has 3, and the command must build that.
     assert f"--set wf=16 --set depth=3 --set 'init_weights={out}'" in hint
+    from drcnet.cli_train import _quote  # cmd.exe takes double quotes, not single ones
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert _quote("init_weights=C:\\my weights\\w.safetensors") == \
+        '"init_weights=C:\\my weights\\w.safetensors"'
+    assert _quote("wf=16") == "wf=16"
     wide = build_model(out)
     assert wide.config.wf == 16 and wide.config.depth == 3
     meta = read_metadata(out)
