@@ -61,6 +61,7 @@ class BatchDialog(QDialog):
         self.model = model  # the model ``settings`` names: a run refuses another
         self.strength = strength
         self._folder = folder
+        self._home = folder  # where the user's files are: outputs never go to an app folder
         self._inputs: list[Path] = []
         self._folder_input = False
         self.job: BatchJob | None = None
@@ -259,7 +260,7 @@ class BatchDialog(QDialog):
 
             # Beside the photos, unless they are the bundled samples or pasted images: not
             # a place for the user's results (the samples' may be read-only).
-            base = self._folder if is_app_folder(new[0].parent) else new[0].parent
+            base = self._home if is_app_folder(new[0].parent) else new[0].parent
             self.output_edit.setText(str(base / "restored"))
         n = len(self._inputs)
         said = f"{n} image{'s' * (n != 1)} to restore"

@@ -374,3 +374,15 @@ def test_the_suggested_output_is_never_inside_the_bundled_samples(
     sample = next(p for p in sorted(SAMPLES_DIR.iterdir()) if p.suffix == ".png")
     assert added(dlg, qtbot, [sample])
     assert dlg.output_edit.text() == str(tmp_path / "restored")
+    # Through the dialog's own buttons too (they had set the samples' folder as the one
+    # to fall back on).
+    from PySide6.QtWidgets import QFileDialog
+
+    for button, fake in ((dlg.add_files_button, ("getOpenFileNames", ([str(sample)], ""))),
+                         (dlg.add_folder_button, ("getExistingDirectory", str(SAMPLES_DIR)))):
+        dlg.clear_inputs()
+        dlg.output_edit.clear()
+        monkeypatch.setattr(QFileDialog, fake[0], staticmethod(lambda *a, r=fake[1], **k: r))
+        button.click()
+        qtbot.waitUntil(lambda: not dlg.scanning(), timeout=10000)
+        assert dlg.output_edit.text() == str(tmp_path / "restored"), button.text()
