@@ -123,13 +123,18 @@ def outlined_style() -> object:
     was all but invisible."""
     from PySide6.QtCore import QRectF, Qt
     from PySide6.QtGui import QColor, QPainter, QPen
-    from PySide6.QtWidgets import QProxyStyle, QStyle
+    from PySide6.QtWidgets import QCheckBox, QProxyStyle, QRadioButton, QStyle
 
     class OutlinedIndicators(QProxyStyle):
         def drawPrimitive(self, element, option, painter, widget=None) -> None:  # noqa: ANN001, N802
-            if element == QStyle.PrimitiveElement.PE_FrameFocusRect:
+            if element == QStyle.PrimitiveElement.PE_FrameFocusRect and \
+                    isinstance(widget, (QCheckBox, QRadioButton)):
                 # A check box's focus frame in the highlight colour, 2 px: Fusion's blend of
-                # it (61, 76, 101) stood at 1.6:1 on the dark window, under WCAG's 3:1.
+                # it (61, 76, 101) stood at 1.6:1 on the dark window, under WCAG's 3:1. As
+                # Fusion, only once focus came by keyboard (not after a click); other widgets
+                # (item views' rows, whose text a 2-px frame would cut) keep Fusion's.
+                if not option.state & QStyle.StateFlag.State_KeyboardFocusChange:
+                    return
                 painter.save()
                 painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
                 painter.setPen(QPen(option.palette.highlight().color(), 2))
