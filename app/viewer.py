@@ -221,8 +221,10 @@ class ViewState:
     def update(self, rehover: bool = True) -> None:
         for c in self.canvases:
             c.update()
-            if rehover and c.underMouse() and c.isVisible():  # zoomed or panned by key: the
-                c._emit_hover(QPointF(c.mapFromGlobal(QCursor.pos())))  # pointer is elsewhere
+            # Zoomed or panned by key: the pointer is over another pixel now, unless the
+            # keyboard's probe is what the readout reads (it stays on its pixel).
+            if rehover and self.probe is None and c.underMouse() and c.isVisible():
+                c._emit_hover(QPointF(c.mapFromGlobal(QCursor.pos())))
         if self.changed is not None:
             self.changed()
 
@@ -563,11 +565,13 @@ class ImageCanvas(QWidget):
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0
         if steps:
+            self.state.probe = None  # the mouse is reading again
             self.zoom_at(1.25**steps, event.position(), rehover=False)
             self._emit_hover(event.position())
 
     def leaveEvent(self, event: object) -> None:  # noqa: N802
-        self.hovered.emit(-1, -1)
+        if self.state.probe is None:  # the probe's reading stays while it is shown
+            self.hovered.emit(-1, -1)
 
     # ------------------------------------------------------------------ keyboard
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
@@ -631,25 +635,36 @@ class ImageCanvas(QWidget):
         x, y = int(np.clip(x, 0, w - 1)), int(np.clip(y, 0, h - 1))
         self.state.probe = QPoint(x, y)
         area = self.visible_area()
-        if not area.contains(self.state.probe):
-            s, c = self._explicit()
-            self.state.set(s, QPointF(x + 0.5, y + 0.5), rehover=False)
+        if not area.contains(self.state.probe):  # scrolled only as far as it takes, as
+            s, c = self._explicit()             # editors do, with a few pixels to spare
+            margin = min(8, area.width() // 4, area.height() // 4)
+            dx = min(0, x - area.left() - margin) + max(0, x - area.right() + margin)
+            dy = min(0, y - area.top() - margin) + max(0, y - area.bottom() + margin)
+            self.state.set(s, QPointF(c.x() + dx, c.y() + dy), rehover=False)
         else:
             self.state.update(rehover=False)
         self.hovered.emit(x, y)
 
     def _probe(self, p: QPainter, s: float, o: QPointF) -> None:
-        """A square round the probe's pixel (at least 7 screen pixels), black under white, to
-        be seen on any image."""
+        """A white frame just outside the probe's pixel, so what it holds is that pixel and
+        no other at any zoom, in a black one, and four ticks pointing at it, to be found on
+        any image."""
         q = self.state.probe
-        side = max(s, 7.0)
-        cx, cy = o.x() + (q.x() + 0.5) * s, o.y() + (q.y() + 0.5) * s
-        rect = QRectF(cx - side / 2, cy - side / 2, side, side)
+        px = 1.0 / self.devicePixelRatioF()  # one screen pixel
+        pixel = QRectF(o.x() + q.x() * s, o.y() + q.y() * s, s, s)
         p.save()
         p.setBrush(Qt.BrushStyle.NoBrush)
-        for pen in (QPen(QColor(0, 0, 0, 200), 3), QPen(QColor(255, 255, 255), 1)):
+        p.setPen(QPen(QColor(0, 0, 0, 220), px))
+        p.drawRect(pixel.adjusted(-1.5 * px, -1.5 * px, 1.5 * px, 1.5 * px))
+        p.setPen(QPen(QColor(255, 255, 255), px))
+        p.drawRect(pixel.adjusted(-0.5 * px, -0.5 * px, 0.5 * px, 0.5 * px))
+        c = pixel.center()
+        reach, gap = 6.0, max(s / 2, 1.0) + 3 * px
+        for pen in (QPen(QColor(0, 0, 0, 220), 3 * px), QPen(QColor(255, 255, 255), px)):
             p.setPen(pen)
-            p.drawRect(rect)
+            for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                p.drawLine(QPointF(c.x() + dx * gap, c.y() + dy * gap),
+                           QPointF(c.x() + dx * (gap + reach), c.y() + dy * (gap + reach)))
         p.restore()
 
     def _emit_hover(self, pos: QPointF) -> None:
@@ -805,8 +820,7 @@ class Viewer(QWidget):
         self._ea = None
         self._overlay, self._overlay_caption = None, ""
         self._marks, self._repaired_marks = [], []
-        if not same_size:  # a burst's next shot keeps the probe where it was, as the view
-            self.state.probe = None
+        self.state.probe = None  # a new image: its readout starts empty
         self.set_warning("")
         self._refresh()
         # After the canvases know the size (viewChanged reads the scale). With ``keep_view``

@@ -1749,11 +1749,21 @@ def test_the_pixel_readout_without_a_mouse(make_window, image_path, open_settled
         qtbot.keyClick(c, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier
                        | Qt.KeyboardModifier.ShiftModifier)
     assert c.state.probe.y() == 71
-    # Drawn where it is: a white square edge round that pixel.
+    # Drawn where it is: a white frame just outside that pixel, the pixel itself as it is.
+    w.viewer.zoom_by(4.0)  # the probe stays on its pixel, and so does the readout
+    assert (c.state.probe.x(), c.state.probe.y()) == (48, 71) and "y    71" in w.pixel_label.text()
     s, o = c.transform()
     shot = c.grab().toImage()
-    side = max(s, 7.0) / 2
-    edge = shot.pixelColor(round(o.x() + 48.5 * s), round(o.y() + 71.5 * s - side))
-    assert min(edge.red(), edge.green(), edge.blue()) > 200
+    left = shot.pixelColor(int(o.x() + 48 * s) - 1, int(o.y() + 71.5 * s))
+    assert min(left.red(), left.green(), left.blue()) > 200
+    inside = shot.pixelColor(int(o.x() + 48.5 * s), int(o.y() + 71.5 * s))
+    assert (inside.red(), inside.green(), inside.blue()) != (255, 255, 255)
+    qtbot.keyClick(c, Qt.Key.Key_Left)  # a plain pan, the pointer elsewhere: still the probe
+    assert "x    48" in w.pixel_label.text()
     qtbot.mouseMove(c, QPoint(5, 5))  # the pointer takes over again
+    assert c.state.probe is None
+    qtbot.keyClick(c, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert c.state.probe is not None
+    w.open_image(image_path)  # a new image: the probe and its reading go
+    qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
     assert c.state.probe is None
