@@ -364,8 +364,8 @@ class ControlsPanel(QWidget):
         self.refine_check = QCheckBox("Refine to full resolution when idle")
         self.refine_check.setToolTip(
             "After the knobs rest, restore the whole photo at full resolution (tile by tile, "
-            "the area in view first); off, the preview stays until Run ▸ Restore full "
-            "resolution (Ctrl+R)")
+            "the area in view first); off, the preview stays until Run ▸ Restore Full "
+            "Resolution (Ctrl+R)")
         self.ensemble_check = QCheckBox()  # its text names the task's views: _label_views()
         self.repair_check = QCheckBox("Repair out-of-range areas")
         self.repair_check.setToolTip(

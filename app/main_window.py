@@ -213,6 +213,14 @@ def paste_folder() -> Path:
     return Path(base or Path.home() / ".drcnet-studio") / "pasted"
 
 
+def probe_keys() -> str:
+    """How this system writes Ctrl+arrows ("Ctrl+arrow keys"; on macOS, where Qt's Ctrl
+    is the Command key, "⌘ arrow keys")."""
+    native = QKeySequence("Ctrl+Right").toString(QKeySequence.SequenceFormat.NativeText)
+    mod = native.removesuffix("Right").removesuffix("→")
+    return f"{mod}arrow keys" if mod.endswith("+") else f"{mod} arrow keys"
+
+
 def is_app_folder(folder: Path) -> bool:
     """Whether ``folder`` is the application's own (pasted images, the bundled samples): not
     where the user's photos are, nor where exports belong (it may be read-only)."""
@@ -538,7 +546,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.style_combo.setToolTip("How Compare shows input and output")
         self.style_combo.setAccessibleName("Compare style")
 
-        self.fit_action = self._action("&Fit", self.viewer.fit, K("Ctrl+0"), "Fit the window")
+        self.fit_action = self._action("&Fit", self.viewer.fit, K("Ctrl+0"),
+                                       "The whole image in view, never above 100 % (unless "
+                                       "View ▸ Enlarge Small Images to Fit)")
         self.zoom100_action = self._action("&100 %", self.viewer.zoom_100, K("Ctrl+1"),
                                            "Actual pixels")
         self.zoom_in_action = self._action("Zoom &In", lambda: self.viewer.zoom_by(1.25),
@@ -2471,13 +2481,14 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                     rows.append((menu_action.text().replace("&", ""), name, " or ".join(keys)))
         mouse = [("View", "Zoom in or out at the pointer", "wheel"),
                  ("View", "Pan", "drag"),
-                 ("View", "Actual pixels there, or fit again", "double-click"),
+                 ("View", "Actual pixels there (a small image already at 100 %: enlarged), or "
+                  "fit again", "double-click"),
                  ("View", "Move the compare divider", "drag the divider"),
                  ("View", "Pan (Shift: half a view) in the image, after a click or Tab",
                   "arrow keys"),
                  ("View", "Move the compare divider in the image", "[ and ]"),
                  ("View", "Read the pixel values without a mouse: move a probe a pixel "
-                  "(Shift: ten) in the image, after a click or Tab", "Ctrl+arrow keys"),
+                  "(Shift: ten) in the image, after a click or Tab", probe_keys()),
                  ("File", "Open an image or a weight file; several, or a folder: Restore Files",
                   "drop on the window")]
         # The menu and the keys never break (they had, letter by letter, at 11 pt); a long

@@ -112,6 +112,12 @@ def _parsed_space(icc: bytes) -> QColorSpace | None:
     return space
 
 
+def spoken(caption: str) -> str:
+    """A caption as a screen reader should say it: "|difference| × 50" as "Difference"."""
+    words = caption.replace("|", "").split(" × ")[0].strip()
+    return words[:1].upper() + words[1:]
+
+
 def straight_alpha(image: QImage, alpha: np.ndarray) -> QImage:
     """``image``'s colours with ``alpha`` (``H×W`` float [0, 1]) as an ARGB32 image, the
     colours kept as they are (not premultiplied: QImage.setAlphaChannel premultiplies, which
@@ -279,7 +285,7 @@ class ImageCanvas(QWidget):
         # the captions' first words name the view ("Input", "With EA"): every canvas had
         # been "Image view", four of them at once in the EA view.
         self.setAccessibleDescription(" | ".join(c for c in value if c))
-        names = [c.split(" · ")[0] for c in value if c]
+        names = [spoken(c.split(" · ")[0]) for c in value if c]
         self.setAccessibleName(" and ".join(names) if names else "Image view")
 
     def sizeHint(self) -> QSize:

@@ -674,6 +674,9 @@ def test_a_screen_reader_is_told_what_the_view_shows(viewer) -> None:  # noqa: A
     viewer.set_mode("ea")
     names = [v.accessibleName() for v in viewer.ea_canvases]
     assert names[0] == "Input" and len(set(names)) == len(names)  # each its own
+    from app.viewer import spoken
+
+    assert spoken("|difference| × 50") == "Difference"  # not read out symbol by symbol
 
 
 def test_fit_never_enlarges_unless_asked_and_then_by_whole_multiples(qtbot) -> None:  # noqa: ANN001
