@@ -33,10 +33,12 @@ def test_restore_files_writes_each_image_with_the_window_s_settings(
     assert added(dlg, qtbot, [folder])
     assert dlg.output_edit.text() == str(folder / "restored")
     finished: list[bool] = []
+    # (Run on the worker's thread, so the dialog's own handler may come after: each wait
+    # below is for both.)
     w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
     assert dlg.start()
     assert not dlg.add_files_button.isEnabled() and dlg.close_button.text() == "Cancel"
-    qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+    qtbot.waitUntil(lambda: bool(finished) and not dlg.running(), timeout=30000)
     assert finished == [False] and not dlg.running()
     assert dlg.status.text() == "Done: 2 of 2 restored"
     assert not dlg.open_folder_button.isHidden() and dlg.close_button.text() == "Close"
@@ -61,7 +63,7 @@ def test_restore_files_writes_each_image_with_the_window_s_settings(
     assert not dlg.start() and "All 2 outputs exist" in dlg.status.text()
     dlg.existing_combo.setCurrentIndex(dlg.existing_combo.findData(True))
     assert dlg.start()
-    qtbot.waitUntil(lambda: len(finished) == 2, timeout=30000)
+    qtbot.waitUntil(lambda: len(finished) == 2 and not dlg.running(), timeout=30000)
     dlg.done(0)
 
 
@@ -125,7 +127,7 @@ def test_cancel_stops_the_batch_and_keeps_what_was_done(make_window, image_path,
     dlg.reject()  # Cancel while running: the dialog stays until the batch stops
     assert dlg.running() and not dlg.close_button.isEnabled()
     gate.release()
-    qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+    qtbot.waitUntil(lambda: bool(finished) and not dlg.running(), timeout=30000)
     assert finished == [True]
     assert dlg.status.text() == "Cancelled: 0 of 3 restored, 3 cancelled"
     assert not (folder / "restored").exists() or not any((folder / "restored").iterdir())
@@ -189,7 +191,8 @@ def test_the_camera_record_is_kept_unless_unticked(make_window, image_path, open
         added(dlg, qtbot, [folder])
         dlg.existing_combo.setCurrentIndex(dlg.existing_combo.findData(True))  # replace
         assert dlg.start()
-        qtbot.waitUntil(lambda n=len(finished): len(finished) > n, timeout=30000)
+        qtbot.waitUntil(lambda n=len(finished), d=dlg: len(finished) > n and not d.running(),
+                        timeout=30000)
         assert read_image(folder / "restored" / "c.jpg").exif == (exif if keep else None)
         dlg.done(0)
     assert not w.make_batch_dialog().exif_check.isChecked()  # remembered
@@ -354,7 +357,7 @@ def test_restore_files_tiles_a_file_a_whole_pass_would_not_fit(make_window, imag
     finished: list[bool] = []
     w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
     assert dlg.start()
-    qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+    qtbot.waitUntil(lambda: bool(finished) and not dlg.running(), timeout=30000)
     assert dlg.status.text() == "Done: 1 of 1 restored"
     assert "so it was restored in 256-px tiles" in dlg.log.toPlainText()
     dlg.done(0)

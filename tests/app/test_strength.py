@@ -110,7 +110,7 @@ def test_metrics_export_and_restore_files_use_the_strength(
     finished: list[bool] = []
     w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
     assert dlg.start()
-    qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+    qtbot.waitUntil(lambda: bool(finished) and not dlg.running(), timeout=30000)
     written = folder / "restored" / "a.png"
     assert read_png_text(written)["drcnet.strength"] == "0.25"
     src = read_image(folder / "a.png").rgb
