@@ -298,14 +298,22 @@ class ImageCanvas(QWidget):
 
     # ------------------------------------------------------------------ geometry
     def fit_scale(self) -> float:
-        """The whole image in view: shrunk to the view, never enlarged past 100 % (one image
-        pixel per screen pixel), or with :attr:`ViewState.enlarge_small` enlarged by the
-        largest whole multiple that fits."""
+        """The whole image in view: shrunk to the view, never enlarged past :meth:`fit_cap`,
+        or with :attr:`ViewState.enlarge_small` enlarged by the largest whole multiple of
+        a screen pixel that fits."""
         whole = self.whole_scale()
-        one = 1.0 / self.devicePixelRatioF()
-        if whole <= one:
+        cap = self.fit_cap()
+        if whole <= cap:
             return whole
-        return self.enlarged_scale() if self.state.enlarge_small else one
+        return self.enlarged_scale() if self.state.enlarge_small else cap
+
+    def fit_cap(self) -> float:
+        """The largest scale Fit enlarges to: one image pixel per logical pixel, as other
+        applications show an image, when that is a whole number of screen pixels (2 on a
+        2× display, where one per screen pixel looked like a postage stamp), else one per
+        screen pixel (on a 1.5× display), so it is drawn crisp."""
+        dpr = self.devicePixelRatioF()
+        return max(1, math.floor(dpr + 1e-9)) / dpr
 
     def whole_scale(self) -> float:
         """The scale at which the image just fills the view (less a margin)."""
@@ -321,7 +329,7 @@ class ImageCanvas(QWidget):
         100 %), within the zoom limit."""
         one = 1.0 / self.devicePixelRatioF()
         times = max(1, math.floor(self.whole_scale() / one + 1e-9))
-        return min(times * one, MAX_SCALE)
+        return min(max(times * one, self.fit_cap()), MAX_SCALE)
 
     def transform(self) -> tuple[float, QPointF]:
         """(scale, widget position of image pixel (0, 0))."""
@@ -560,10 +568,10 @@ class ImageCanvas(QWidget):
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self.state.fit:  # to 100 %: one image pixel per screen pixel, as Ctrl+1; a small
-            one = 1.0 / self.devicePixelRatioF()  # image already fitted at 100 %: enlarged
-            fit = self.fit_scale()
-            at_one = abs(fit - one) < 1e-3 * one
-            target = max(self.enlarged_scale(), 2 * one) if at_one else one
+            one = 1.0 / self.devicePixelRatioF()  # image already fitted at its cap: enlarged
+            fit, cap = self.fit_scale(), self.fit_cap()
+            at_cap = abs(fit - cap) < 1e-3 * cap
+            target = max(self.enlarged_scale(), 2 * cap) if at_cap else one
             self.zoom_at(target / fit, event.position())
         else:
             self.state.set_fit()

@@ -518,7 +518,7 @@ v.set_enlarge_small(False)
 v.fit()  # a small image: Fit shows it at 100 %, and a double-click enlarges it
 print("fit screen", v.screen_scale())
 QTest.mouseDClick(c, Qt.MouseButton.LeftButton)
-print("double-click small", int(v.screen_scale()) == v.screen_scale() >= 2)
+print("double-click small", int(v.screen_scale()) == v.screen_scale() >= 4)
 """
 
 
@@ -538,7 +538,9 @@ def test_high_dpi_100_percent_is_one_screen_pixel_and_enlarged_pixels_stay_crisp
     assert "dpr 2.0 scale 0.5 screen 1.0" in r.stdout  # Ctrl+1: image pixel = screen pixel
     assert "levels 2" in r.stdout  # at 2 screen pixels per image pixel: no smoothing grays
     assert "double-click screen 1.0" in r.stdout
-    assert "fit screen 1.0" in r.stdout and "double-click small True" in r.stdout
+    # A small image at Fit: one image pixel per logical pixel, 2 screen pixels here, as
+    # other applications show it (one per screen pixel had looked like a postage stamp).
+    assert "fit screen 2.0" in r.stdout and "double-click small True" in r.stdout
 
 
 def test_a_preview_stretched_when_zoomed_in_is_smoothed_not_drawn_as_blocks(qtbot) -> None:  # noqa: ANN001
@@ -698,6 +700,10 @@ def test_fit_never_enlarges_unless_asked_and_then_by_whole_multiples(qtbot) -> N
     v.set_enlarge_small(False)
     v.set_input(to_qimage(np.zeros((1000, 3000, 3), np.float32)))  # larger: shrunk as before
     assert c.fit_scale() == pytest.approx(c.whole_scale()) and c.fit_scale() < 1
+    # The cap is a whole number of screen pixels: 2 on a 2× display, 1 on a 1.5× one.
+    for dpr, cap in ((2.0, 1.0), (1.5, 1 / 1.5), (3.0, 1.0), (2.5, 2 / 2.5)):
+        c.devicePixelRatioF = lambda d=dpr: d  # noqa: B023
+        assert c.fit_cap() == pytest.approx(cap)
 
 
 def test_the_enlarge_choice_is_a_remembered_view_menu_item(make_window) -> None:  # noqa: ANN001
