@@ -274,8 +274,9 @@ class EvalData:
         crop = f"centre crops <= {self.size} px" if self.size else "whole images"
         seeds = (f"seeds {self.seed}-{self.seed + self.draws - 1}" if self.draws > 1 else
                  f"seed {self.seed}")
+        draws = f" x {self.draws} draws" if self.draws > 1 else ""  # what "images" counts
         what = (f"{len(self)} {paired} pairs" if paired else
-                f"{len(self.files)} images, {self.degradation.name} {seeds}")
+                f"{len(self.files)} images{draws}, {self.degradation.name} {seeds}")
         self.description = f"{data}: {what}, {crop}" + (f" ({left_out})" if left_out else "")
 
     def __len__(self) -> int:

@@ -365,7 +365,8 @@ def test_cli_ensemble_uses_the_tasks_views(photos, tiny_weights, capsys) -> None
 
 def test_draws_average_over_the_next_seeds(photos, tiny_weights, capsys) -> None:
     two = EvalData(photos, "rain", seed=5, size=48, draws=2)
-    assert len(two) == 6 and "3 images, rain seeds 5-6" in two.description
+    # The CSV's "images" column counts image-draw pairs (6); the line says how they come.
+    assert len(two) == 6 and "3 images x 2 draws, rain seeds 5-6" in two.description
     for i in range(3):  # draw k of image i is what --seed 5+k gives for image i
         for k in (0, 1):
             one = EvalData(photos, "rain", seed=5 + k, size=48)[i]
