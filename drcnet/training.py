@@ -770,6 +770,22 @@ def _refuse_old_run(out: Path) -> None:
                           "delete that one first")
 
 
+# What a resume may change and the run then learns differently from (said in a note): the
+# data, the losses, the optimiser's schedule, the knobs. Validation, the budget and the
+# weight decay have notes of their own; paths, logging and the device change nothing learnt.
+RESUME_NOTED = ("t", "delta", "data", "layout", "degradation", "crop", "batch_size",
+                "scale_aug", "color_aug", "sat_aug", "lr", "min_lr", "warmup_steps",
+                "grad_clip", "ema", "pixel_loss", "lowfreq", "lowfreq_pool", "cr", "cr_alpha",
+                "cr_features", "cr_levels", "cr_seed", "seed", "amp")
+
+
+def changed_settings(before: dict[str, Any], cfg: TrainConfig) -> list[str]:
+    """``key old -> new`` for each :data:`RESUME_NOTED` setting ``cfg`` changes from the
+    ``before`` one (a run's recorded ``train_config``)."""
+    return [f"{k} {before[k]} -> {getattr(cfg, k)}" for k in RESUME_NOTED
+            if k in before and before[k] != getattr(cfg, k)]
+
+
 def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
                  opt: torch.optim.Optimizer) -> dict[str, Any]:
     last, state_path = out / "last.safetensors", out / "state.pt"
@@ -834,6 +850,11 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
         notes.append(f"{state_path.name} {why}: Adam's moments start afresh; the step, "
                      f"elapsed time ({state['elapsed_s']:.0f} s) and best score come from "
                      "the weight files")
+    with contextlib.suppress(ValueError, TypeError):  # a file without the record: no note
+        changed = changed_settings(json.loads(meta.get("train_config", "{}")), cfg)
+        if changed:  # applied from here on; the export's record keeps the last values only
+            notes.append("settings changed since the run's last checkpoint, used from here "
+                         f"on: {', '.join(changed)}")
     state["notes"] = notes
     return state
 

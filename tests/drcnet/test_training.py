@@ -214,6 +214,20 @@ def test_a_resume_applies_a_new_weight_decay(corpus: Path, tmp_path: Path) -> No
     assert {g["weight_decay"] for g in state["optimizer"]["param_groups"]} == {0.5}
 
 
+def test_a_resume_says_which_settings_it_changes(corpus: Path, tmp_path: Path) -> None:
+    """A resume with another lr, crop, t or δ had applied it without a word (the export's
+    record keeps only the last values)."""
+    run = tmp_path / "changed"
+    run_to_end(train(tiny(corpus, run, val_data="")))
+    records, _ = collect(train(tiny(corpus, run, steps=5, val_data="", lr=5e-4, crop=48,
+                                    num_workers=0, log_every=2)))
+    said = [r.message for r in records if r.message.startswith("settings changed")]
+    assert said == ["settings changed since the run's last checkpoint, used from here on: "
+                    "crop 32 -> 48, lr 0.001 -> 0.0005"]
+    records, _ = collect(train(tiny(corpus, run, steps=6, val_data="", lr=5e-4, crop=48)))
+    assert not any(r.message.startswith("settings changed") for r in records)  # log_every
+
+
 def test_a_missing_optimizer_state_keeps_the_clock_and_says_so(corpus: Path,
                                                                tmp_path: Path) -> None:
     run = tmp_path / "s"
