@@ -229,7 +229,7 @@ class ExportMixin:
         block, cmap = self.maps.block(), self.maps.cmap()
 
         def write() -> Path:
-            restored = apply_strength(image.rgb, full.restored, params.strength)
+            restored = apply_strength(image.restorable, full.restored, params.strength)
             rgb = compose(req.layout, image.rgb, restored, split=split,
                           labels=req.labels, analysis=a, block=block,
                           title=sheet_title(params), cmap=cmap, alpha=image.alpha,

@@ -1688,7 +1688,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 self._remix_full()
             self._check_settled()
 
-        self.jobs.run(lambda: to_qimage(apply_strength(image.rgb, full.restored, strength),
+        self.jobs.run(lambda: to_qimage(apply_strength(image.restorable, full.restored, strength),
                                         image.icc), done, failed)
 
     # ================================================================== preview
@@ -2040,7 +2040,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.notice(f"Could not show the area in view: {message}", 8000)
             self._check_settled()
 
-        self.jobs.run(lambda: to_qimage(apply_strength(image.rgb[y : y + h, x : x + w],
+        self.jobs.run(lambda: to_qimage(apply_strength(image.restorable[y : y + h, x : x + w],
                                                        area.pixels, strength), icc),
                       done, failed)
 

@@ -329,7 +329,7 @@ def restore_files(
                 meta = None if params is None else replace(
                     params, input=src.name, range_check=report.summary(),
                     strength=strength).png_metadata()
-                write_image(dst, apply_strength(image.rgb, restored, strength),
+                write_image(dst, apply_strength(image.restorable, restored, strength),
                             alpha=image.alpha, bit_depth=image.bit_depth, inputs=inputs,
                             gray=image.gray, metadata=meta, icc=image.icc,
                             exif=image.exif if keep_exif else None,

@@ -1143,7 +1143,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         noea=noea_text, input=src.name, range_check=report.summary(), strength=args.strength,
         analysis_size=max(analysis.restored.shape[:2]) if analysis is not None else None,
         jpeg_quality=args.jpeg_quality if out.suffix.lower() in (".jpg", ".jpeg") else None)
-    restored = apply_strength(image.rgb, restored, args.strength)
+    restored = apply_strength(image.restorable, restored, args.strength)
     result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis,
                      block=args.block or DEFAULT_BLOCK,

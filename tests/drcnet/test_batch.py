@@ -297,3 +297,19 @@ def test_fill_transparent_takes_the_nearest_visible_colour() -> None:
     assert np.array_equal(out[:, 1], rgb[:, 0]) and np.array_equal(out[:, 2], rgb[:, 3])
     assert np.array_equal(out[:, [0, 3]], rgb[:, [0, 3]])
     assert fill_transparent(rgb, None) is rgb and fill_transparent(rgb, alpha * 0) is rgb
+
+
+def test_part_strength_never_brings_out_what_the_file_hid(tmp_path: Path, model: DRCNet) -> None:
+    """Below 100 %, the mix had taken the file's own colour under alpha 0 (here pure blue,
+    never shown) into the output's hidden pixels, where the full-strength result and the
+    GUI's views had the nearest visible colour; every writer mixes with that now."""
+    rgb = np.full((32, 40, 3), 0.5, np.float32)
+    rgb[:, :20] = (0.0, 0.0, 1.0)
+    alpha = np.ones((32, 40), np.float32)
+    alpha[:, :20] = 0.0
+    src = write_image(tmp_path / "cut.png", rgb, alpha=alpha)
+    tiles = TileConfig(tile=32, overlap=8)
+    (out,) = run(restore_files(model, [(src, tmp_path / "o.png")], tiles, strength=0.5))
+    assert out.status == RESTORED
+    hidden = read_image(tmp_path / "o.png").rgb[:, :20]
+    assert hidden[..., 2].mean() < 0.7  # not half of the hidden blue mixed in
