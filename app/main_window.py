@@ -2480,6 +2480,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 if keys:
                     rows.append((menu_action.text().replace("&", ""), name, " or ".join(keys)))
         mouse = [("View", "Zoom in or out at the pointer", "wheel"),
+                 ("View", "Pan; with Ctrl, zoom", "two-finger scroll on a trackpad"),
+                 ("View", "Zoom at the fingers", "pinch on a trackpad"),
                  ("View", "Pan", "drag"),
                  ("View", "Actual pixels there (a small image already at 100 %: enlarged), or "
                   "fit again", "double-click"),

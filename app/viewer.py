@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -577,11 +577,34 @@ class ImageCanvas(QWidget):
             self.state.set_fit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        """A mouse wheel zooms at the pointer; a trackpad's two-finger scroll (pixel deltas in
+        scroll phases: macOS, Wayland) pans, as photo viewers do, and zooms with Ctrl (a
+        swipe had zoomed); a pinch zooms (:meth:`event`)."""
+        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        pixels = event.pixelDelta()
+        if not pixels.isNull() and event.phase() != Qt.ScrollPhase.NoScrollPhase and not ctrl:
+            if self.image_size.isEmpty():
+                return
+            self.state.probe = None
+            s, c = self._explicit()
+            self.state.set(s, QPointF(c.x() - pixels.x() / s, c.y() - pixels.y() / s),
+                           rehover=False)
+            self._emit_hover(event.position())
+            return
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.state.probe = None  # the mouse is reading again
             self.zoom_at(1.25**steps, event.position(), rehover=False)
             self._emit_hover(event.position())
+
+    def event(self, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        """A trackpad's pinch (a native zoom gesture) zooms at the fingers."""
+        if event.type() == QEvent.Type.NativeGesture and \
+                event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+            self.state.probe = None
+            self.zoom_at(max(0.1, 1.0 + event.value()), event.position())
+            return True
+        return super().event(event)
 
     def leaveEvent(self, event: object) -> None:  # noqa: N802
         if self.state.probe is None:  # the probe's reading stays while it is shown

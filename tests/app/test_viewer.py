@@ -712,3 +712,39 @@ def test_the_enlarge_choice_is_a_remembered_view_menu_item(make_window) -> None:
     w.enlarge_action.setChecked(True)
     assert w.viewer.state.enlarge_small and w.settings.enlarge_small()
     assert make_window().enlarge_action.isChecked()  # the next window starts with it
+
+
+def test_a_trackpad_scroll_pans_and_a_pinch_zooms(viewer, qtbot) -> None:  # noqa: ANN001
+    """A two-finger swipe (pixel deltas in scroll phases) had zoomed, as a mouse wheel does;
+    photo viewers pan with it, and zoom with a pinch or Ctrl."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QNativeGestureEvent, QPointingDevice, QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    viewer.set_mode("after")
+    c = viewer.single
+    viewer.set_enlarge_small(True)
+    viewer.zoom_by(4.0)
+    s, centre = c._explicit()
+    pos = QPointF(c.width() / 2, c.height() / 2)
+
+    def wheel(pixels: QPoint, angle: QPoint, phase: Qt.ScrollPhase,
+              mods: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+        QApplication.sendEvent(c, QWheelEvent(pos, c.mapToGlobal(pos), pixels, angle,
+                                              Qt.MouseButton.NoButton, mods, phase, False))
+
+    wheel(QPoint(-40, 0), QPoint(-40, 0), Qt.ScrollPhase.ScrollUpdate)  # fingers move left
+    s2, c2 = c._explicit()
+    assert s2 == s and c2.x() == pytest.approx(centre.x() + 40 / s)  # panned, not zoomed
+    wheel(QPoint(0, 0), QPoint(0, 120), Qt.ScrollPhase.NoScrollPhase)  # a mouse wheel click
+    assert c._explicit()[0] == pytest.approx(s * 1.25)
+    s3 = c._explicit()[0]
+    wheel(QPoint(0, 40), QPoint(0, 120), Qt.ScrollPhase.ScrollUpdate,
+          Qt.KeyboardModifier.ControlModifier)  # Ctrl: the trackpad zooms
+    assert c._explicit()[0] == pytest.approx(s3 * 1.25)
+    s4 = c._explicit()[0]
+    pinch = QNativeGestureEvent(Qt.NativeGestureType.ZoomNativeGesture,
+                                QPointingDevice.primaryPointingDevice(), 2, pos, pos,
+                                c.mapToGlobal(pos), 0.1, QPointF(), 0)
+    QApplication.sendEvent(c, pinch)
+    assert c._explicit()[0] == pytest.approx(s4 * 1.1)
