@@ -33,6 +33,8 @@ from PySide6.QtCore import (
     qVersion,
 )
 from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
     QAction,
     QActionGroup,
     QCloseEvent,
@@ -2213,6 +2215,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         # the figures still while the pointer moves over the image).
         self.pixel_label.setText(text)
         self._fit_status()
+        probe = self.viewer.state.probe
+        if text and probe is not None and (probe.x(), probe.y()) == self._hover \
+                and QAccessible.isActive():  # moved by keyboard: a screen reader says it
+            canvas = QApplication.focusWidget() or self.viewer
+            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(canvas, text))
 
     def _fit_status(self) -> None:
         """Show the pixel readout unless it would cut the status message short: in a narrow

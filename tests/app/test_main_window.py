@@ -1723,8 +1723,8 @@ def test_what_needs_an_image_is_greyed_out_until_one_is_open(make_window, image_
     assert not w.clear_reference_action.isEnabled()
 
 
-def test_the_pixel_readout_without_a_mouse(make_window, image_path, open_settled,
-                                           qtbot) -> None:  # noqa: ANN001
+def test_the_pixel_readout_without_a_mouse(make_window, image_path, open_settled, qtbot,
+                                           monkeypatch) -> None:  # noqa: ANN001
     """The readout had come from mouse moves only: a keyboard user could not get it at
     all. Ctrl+arrows move a probe a pixel (Ctrl+Shift: ten) from the middle of the view."""
     from PySide6.QtCore import QPoint, Qt
@@ -1760,6 +1760,16 @@ def test_the_pixel_readout_without_a_mouse(make_window, image_path, open_settled
     assert (inside.red(), inside.green(), inside.blue()) != (255, 255, 255)
     qtbot.keyClick(c, Qt.Key.Key_Left)  # a plain pan, the pointer elsewhere: still the probe
     assert "x    48" in w.pixel_label.text()
+    # With a screen reader running, each probe step's reading is announced.
+    from PySide6.QtGui import QAccessible
+
+    said: list[str] = []
+    monkeypatch.setattr(QAccessible, "isActive", staticmethod(lambda: True))
+    monkeypatch.setattr(QAccessible, "updateAccessibility",
+                        staticmethod(lambda event: said.append(event.message())))
+    qtbot.keyClick(c, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    assert said and "x    48  y    70" in said[-1]
+    monkeypatch.undo()
     qtbot.mouseMove(c, QPoint(5, 5))  # the pointer takes over again
     assert c.state.probe is None
     qtbot.keyClick(c, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
