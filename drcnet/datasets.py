@@ -182,7 +182,11 @@ class SyntheticPairs(Dataset[Pair]):
         self.files = list_images(folder_or_files)
         self.margin = self.degradation.margin
         self.need = self.crop + 2 * self.margin
-        self.images, self.upscaled = load_photos(self.files, self.need)
+        photos, self.upscaled = load_photos(self.files, self.need)
+        # As tensors: DataLoader workers started by spawn (macOS's and Windows' default)
+        # receive them in shared memory, where numpy arrays were pickled into a copy of the
+        # whole corpus per worker (docs/eval/spawn_memory.txt).
+        self.images = [torch.from_numpy(p) for p in photos]
         # Sample images in proportion to their area, so each pixel is equally likely.
         areas = np.array([i.shape[0] * i.shape[1] for i in self.images], np.float64)
         self.weights = areas / areas.sum()
@@ -192,7 +196,7 @@ class SyntheticPairs(Dataset[Pair]):
 
     def __getitem__(self, index: int) -> Pair:
         rng = np.random.default_rng((self.seed, int(index)))
-        img = self.images[int(rng.choice(len(self.images), p=self.weights))]
+        img = self.images[int(rng.choice(len(self.images), p=self.weights))].numpy()
         m = self.degradation.margin
         size = self.crop + 2 * m
         side = zoom_side(rng, size, min(img.shape[:2]), self.scale_aug)
