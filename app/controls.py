@@ -351,8 +351,8 @@ class ControlsPanel(QWidget):
         self.tile_spin.setToolTip("Tile size of the full-resolution restore, at least "
                                   f"{MIN_TILE} px. 0, whole image: one pass, which Cancel "
                                   "cannot stop midway and which takes about 1.3 GB of memory "
-                                  "per megapixel on a CPU (on Linux, when that is not free, the "
-                                  "image is restored in tiles of the training crop instead).")
+                                  "per megapixel on a CPU (when that is not free, the image is "
+                                  "restored in tiles of the training crop instead).")
         self.tile_spin.setKeyboardTracking(False)  # typing 64 is not a tile of 6 first
         self.tile_auto_check = QCheckBox("Training crop")
         self.tile_auto_check.setToolTip(

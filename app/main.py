@@ -106,7 +106,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "--screenshot, after)")
     p.add_argument("--no-maps", action="store_true", help="hide the maps panel")
     p.add_argument("--size", type=_window_size, default=(1440, 900), metavar="WxH",
-                   help="window size for --screenshot (default 1440x900)")
+                   help="window size for --screenshot (default 1440x900; under 1280 px wide, "
+                        "the compact layout a first run that narrow gets)")
     p.add_argument("--timeout", type=_seconds, default=900.0, metavar="SECONDS",
                    help="give up a --screenshot run after this many seconds")
     return p.parse_args(argv)

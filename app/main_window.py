@@ -215,12 +215,17 @@ def paste_folder() -> Path:
     return Path(base or Path.home() / ".drcnet-studio") / "pasted"
 
 
-def probe_keys() -> str:
-    """How this system writes Ctrl+arrows ("Ctrl+arrow keys"; on macOS, where Qt's Ctrl
-    is the Command key, "⌘ arrow keys")."""
+def ctrl_name() -> str:
+    """How this system writes Qt's Ctrl: "Ctrl", or on macOS, where it is the Command key,
+    "⌘"."""
     native = QKeySequence("Ctrl+Right").toString(QKeySequence.SequenceFormat.NativeText)
-    mod = native.removesuffix("Right").removesuffix("→")
-    return f"{mod}arrow keys" if mod.endswith("+") else f"{mod} arrow keys"
+    return native.removesuffix("Right").removesuffix("→").removesuffix("+")
+
+
+def probe_keys() -> str:
+    """How this system writes Ctrl+arrows ("Ctrl+arrow keys", "⌘ arrow keys")."""
+    mod = ctrl_name()
+    return f"{mod} arrow keys" if mod == "⌘" else f"{mod}+arrow keys"
 
 
 def is_app_folder(folder: Path) -> bool:
@@ -444,9 +449,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.pixel_label.hide()  # until the pointer is over an image
         self.run_label = QLabel()
         self.zoom_label = QLabel()
-        self.zoom_label.setToolTip("Zoom: screen pixels per image pixel (Ctrl+0 fits the "
-                                   "window, Ctrl+1 is 100 %, Ctrl+= and Ctrl+- or the wheel "
-                                   "zoom)")
+        self.zoom_label.setToolTip("Zoom: screen pixels per image pixel (Ctrl+0 shows the "
+                                   "whole image, never past actual size unless View ▸ Enlarge "
+                                   "Small Images to Fit; Ctrl+1 is 100 %; Ctrl+= and Ctrl+-, "
+                                   "a mouse wheel or a pinch zoom)")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
@@ -549,8 +555,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.style_combo.setAccessibleName("Compare style")
 
         self.fit_action = self._action("&Fit", self.viewer.fit, K("Ctrl+0"),
-                                       "The whole image in view, never above 100 % (unless "
-                                       "View ▸ Enlarge Small Images to Fit)")
+                                       "The whole image in view, never past actual size (one "
+                                       "image pixel per logical pixel) unless View ▸ Enlarge "
+                                       "Small Images to Fit")
         self.zoom100_action = self._action("&100 %", self.viewer.zoom_100, K("Ctrl+1"),
                                            "Actual pixels")
         self.zoom_in_action = self._action("Zoom &In", lambda: self.viewer.zoom_by(1.25),
@@ -608,7 +615,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.enlarge_action = self._action(
             "En&large Small Images to Fit", None, None,
             "Fit enlarges an image smaller than the view by a whole multiple (200 %, 300 %…), "
-            "drawn crisp; off, Fit shows it at 100 %", True)
+            "drawn crisp; off, Fit shows it at actual size", True)
         self.enlarge_action.setChecked(self.settings.enlarge_small())
         self.viewer.set_enlarge_small(self.enlarge_action.isChecked())
         self.enlarge_action.toggled.connect(self._on_enlarge_small)
@@ -2487,11 +2494,12 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 if keys:
                     rows.append((menu_action.text().replace("&", ""), name, " or ".join(keys)))
         mouse = [("View", "Zoom in or out at the pointer", "wheel"),
-                 ("View", "Pan; with Ctrl, zoom", "two-finger scroll on a trackpad"),
+                 ("View", f"Pan; with {ctrl_name()}, zoom",
+                  "two-finger scroll on a trackpad (macOS, Wayland)"),
                  ("View", "Zoom at the fingers", "pinch on a trackpad"),
                  ("View", "Pan", "drag"),
-                 ("View", "Actual pixels there (a small image already at 100 %: enlarged), or "
-                  "fit again", "double-click"),
+                 ("View", "Actual pixels there (a small image already at actual size: "
+                  "enlarged), or fit again", "double-click"),
                  ("View", "Move the compare divider", "drag the divider"),
                  ("View", "Pan (Shift: half a view) in the image, after a click or Tab",
                   "arrow keys"),

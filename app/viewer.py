@@ -194,8 +194,9 @@ class ViewState:
     def __init__(self) -> None:
         self.fit = True
         # Fit enlarges an image smaller than the view only when asked (View ▸ Enlarge Small
-        # Images to Fit), and then by a whole multiple, drawn crisp: a 451×300 photo at a
-        # fitted 170 % was drawn soft and looked less noisy than it is.
+        # Images to Fit), and then by a whole multiple, drawn crisp: the bundled 451×300 noisy
+        # sample, fitted to a 1440×900 window at 169 % (docs/gui/strength.jpg before session
+        # 27), was drawn soft and looked less noisy than it is.
         self.enlarge_small = False
         # The pixel the keyboard's probe is on (Ctrl+arrows), shared by the canvases, or None:
         # the pixel readout without a mouse.
@@ -310,8 +311,9 @@ class ImageCanvas(QWidget):
     def fit_cap(self) -> float:
         """The largest scale Fit enlarges to: one image pixel per logical pixel, as other
         applications show an image, when that is a whole number of screen pixels (2 on a
-        2× display, where one per screen pixel looked like a postage stamp), else one per
-        screen pixel (on a 1.5× display), so it is drawn crisp."""
+        2× display, where one per screen pixel looked like a postage stamp), else the whole
+        number of screen pixels below it (1 on a 1.5× display, 2 on a 2.5× one), so it is
+        drawn crisp."""
         dpr = self.devicePixelRatioF()
         return max(1, math.floor(dpr + 1e-9)) / dpr
 
@@ -325,8 +327,8 @@ class ImageCanvas(QWidget):
         return min(w / self.image_size.width(), h / self.image_size.height())
 
     def enlarged_scale(self) -> float:
-        """The largest whole multiple of 100 % at which the image fits the view (at least
-        100 %), within the zoom limit."""
+        """The largest whole number of screen pixels per image pixel at which the image fits
+        the view (at least :meth:`fit_cap`), within the zoom limit."""
         one = 1.0 / self.devicePixelRatioF()
         times = max(1, math.floor(self.whole_scale() / one + 1e-9))
         return min(max(times * one, self.fit_cap()), MAX_SCALE)

@@ -163,7 +163,8 @@ def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
 
     Raises:
         ImageWriteError: ``out`` does not fit the inputs, two inputs would share an output
-            (names that differ only in case count as one, as macOS and Windows see them), or
+            (names that differ only in case, or in Unicode form such as café composed or as
+            e plus an accent, count as one, as macOS and Windows see them), or
             an output would replace an input.
     """
     if len(inputs) == 1 and not folder and not out.is_dir():

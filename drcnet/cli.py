@@ -361,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_jpeg_quality_option(p)
     p.add_argument("--skip-existing", action="store_true",
                    help="keep outputs that exist and restore only the others (as Restore "
-                        "Files' 'keep'); by default existing outputs are replaced")
+                        "Files' 'keep'); by default existing outputs are replaced (one "
+                        "made read-only is refused)")
     p.add_argument("--max-pixels", type=int, default=100_000_000,
                    help="refuse larger images (default 100 megapixels)")
     p.add_argument("-q", "--quiet", action="store_true",

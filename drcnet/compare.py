@@ -684,8 +684,8 @@ class ExportParams:
     repair: bool = True  # whether out-of-range tiles were restored again (TileConfig.repair)
     strength: float = 1.0  # share of the restoration kept (inference.apply_strength)
     # A sheet's maps and with/without-EA pair are computed on the photo downscaled to this
-    # many pixels on its longer side (they change with it: a mask's share 42 % at 128 px
-    # against 24 % at 512 in the review's case); None for other layouts.
+    # many pixels on its longer side (they change with it, as the mask's share does);
+    # None for other layouts.
     analysis_size: int | None = None
     jpeg_quality: int | None = None  # a JPEG output's quality; None for other formats
 
@@ -836,7 +836,7 @@ def check_sidecar_free(path: PathLike) -> None:
     own notes named like the image); a record Studio wrote is replaced, as the image is.
 
     Raises:
-        ImageWriteError: that file exists and is not Studio's.
+        ImageWriteError: that file exists and is not Studio's, or is read-only.
     """
     from .imageio import read_only
 

@@ -149,8 +149,8 @@ class SyntheticPairs(Dataset[Pair]):
     Args:
         folder_or_files: a folder of clean images or a list of files.
         task: ``denoise``/``derain``/``deblur`` or a degradation recipe name.
-        crop: side of the square training crops (photos smaller than it are upscaled; the
-            files are listed in ``upscaled``).
+        crop: side of the square training crops, 16 to 4096 px (photos smaller than it are
+            upscaled; the files are listed in ``upscaled``).
         seed: base seed.
         length: the number of items per epoch (items are random crops, so any length works).
         scale_aug: crops come from regions up to this many times larger, shrunk (1 = off).

@@ -314,6 +314,10 @@ def degrade(
     Returns:
         The degraded float32 image (same shape, in [0, 1] but for the unclipped
         ``gaussian*u`` recipes) and a dict of drawn parameters.
+
+    Raises:
+        UsageError: an unknown recipe, or an image on a 0-255 scale (values past 2).
+        ValueError: not a float32 H×W×3 array.
     """
     _check(img)
     if img.size and float(img.max()) > 2.0:  # a 0-255 image: rain and blur came out white

@@ -1085,7 +1085,8 @@ def write_image(
         ImageWriteError: unknown extension, the output is an input, the folder is missing or
             unwritable, the image holds NaN, or encoding failed. ValueError for arrays of
             the wrong shape; UsageError (a ValueError) for integer arrays or values past 2
-            (an image in 0-255).
+            (an image in 0-255). ImageWriteError too for an existing output made read-only
+            (:func:`read_only`).
     """
     p = Path(path)
     ext = p.suffix.lower()

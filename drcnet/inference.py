@@ -55,7 +55,7 @@ class AreaDone(Progress):
 @dataclass(frozen=True)
 class Restart(Progress):
     """Yielded by :func:`restore_tiled` when the work starts again with smaller tiles or
-    fewer tiles a pass (CUDA ran out of memory): what it handed over before (an
+    fewer tiles a pass (a GPU, CUDA or MPS, ran out of memory): what it handed over before (an
     :class:`AreaDone`) is not what the finished image will have. ``tiles``: the tiling it
     goes on with."""
 
@@ -448,7 +448,8 @@ def apply_strength(original: np.ndarray, restored: np.ndarray, strength: float) 
     It is applied after the network, so changing it never runs the model again.
 
     Args:
-        original: the input image, H×W×C float32 in [0, 1].
+        original: the input image, H×W×C float32 in [0, 1]: what the network restored
+            (``Image.restorable``, so a transparent photo's hidden colours stay out of it).
         restored: the network's output for it, the same shape.
         strength: in [0, 1].
 
@@ -476,9 +477,9 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # mildest factor that brings a tile back in range: starting at 0.75, no flagged derain or
 # deblur tile of docs/eval/repair/pertile.txt lost, where starting at 0.5 some lost 0.3-3 dB.
 # The repaired pass replaces the whole tile, not only the area over the limit: keeping it only
-# there lost up to 0.7 dB per set (0.2-1.9 dB on a set's worst tile), and for derain and
-# deblur the as-is pass was worse than the repaired one away from that area too
-# (docs/eval/repair/masked.txt).
+# there lost up to 0.7 dB per set even with that area grown by 32 px (up to 1.4 grown by 8;
+# 0.2-1.9 dB on a set's worst tile), and for derain and deblur the as-is pass was worse than
+# the repaired one away from that area too (docs/eval/repair/masked.txt).
 REPAIR_COLOURS = (0.75, 0.5, 0.25)
 
 
@@ -692,8 +693,9 @@ def restore_tiled(
 ) -> Generator[Progress, None, np.ndarray]:
     """Restore an image of any size tile by tile, yielding progress after each tile.
 
-    Tiles overlap by ``tiles.overlap`` pixels and are blended with linear feathering. On a
-    CUDA out-of-memory error the tile size halves and the work starts again.
+    Tiles overlap by ``tiles.overlap`` pixels and are blended with linear feathering. When a
+    GPU (CUDA or MPS) runs out of memory, the tiles a pass halve first, then the tile size,
+    and the work starts again.
 
     Args:
         model: the network, in eval mode.

@@ -8,8 +8,10 @@ from there automatically, validates on a fixed set (keeping ``best.safetensors``
 stops cleanly at ``max_minutes`` of (cumulative) wall time, and exports fp16 weights with
 their provenance in the metadata.
 
-Under ``torchrun`` it trains with DistributedDataParallel (NCCL on CUDA, Gloo on the CPU); every
-rank draws different samples and only rank 0 writes files.
+Under ``torchrun`` it trains with DistributedDataParallel (NCCL on CUDA where it is built, else
+Gloo, as in PyTorch's Windows wheels; Gloo on the CPU; several processes on Apple's GPU are
+refused, Gloo cannot exchange its tensors); every rank draws different samples and only rank 0
+writes files.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ factor brings back within the limit (the tiles the repair changes). Per set: the
 the tiles as is, whole-tile repaired and masked at each G, over the tile, and over the tile's
 part outside the grown mask at the largest G (where a masked repair keeps the as-is pass).
 
-    OMP_NUM_THREADS=1 python docs/eval/repair/masked.py deblur derain dn
+    OMP_NUM_THREADS=2 python docs/eval/repair/masked.py deblur derain dn
 
 Needs data/corpus/val (scripts/build_corpus.py) and data/heldout (scripts/build_heldout.py).
 """
