@@ -304,8 +304,12 @@ class ImageCanvas(QWidget):
         a screen pixel that fits."""
         whole = self.whole_scale()
         cap = self.fit_cap()
-        if whole <= cap:
+        dpr = self.devicePixelRatioF()
+        if whole * dpr <= 1:  # shrunk: drawn smoothed, as any shrunk image
             return whole
+        if whole <= cap:  # between one screen pixel and the cap (a 2× display, a narrow
+            # view): a whole number of screen pixels, or it is drawn soft or uneven
+            return math.floor(whole * dpr + 1e-9) / dpr
         return self.enlarged_scale() if self.state.enlarge_small else cap
 
     def fit_cap(self) -> float:

@@ -704,6 +704,12 @@ def test_fit_never_enlarges_unless_asked_and_then_by_whole_multiples(qtbot) -> N
     for dpr, cap in ((2.0, 1.0), (1.5, 1 / 1.5), (3.0, 1.0), (2.5, 2 / 2.5)):
         c.devicePixelRatioF = lambda d=dpr: d  # noqa: B023
         assert c.fit_cap() == pytest.approx(cap)
+    # Between one screen pixel and the cap (a side-by-side pane on a 2× display), a whole
+    # number of screen pixels: 1.59 had been drawn smoothed at 2×, in uneven runs at 3×.
+    c.whole_scale = lambda: 0.794
+    for dpr, fit in ((2.0, 0.5), (3.0, 2 / 3), (1.0, 0.794)):
+        c.devicePixelRatioF = lambda d=dpr: d  # noqa: B023
+        assert c.fit_scale() == pytest.approx(fit)
 
 
 def test_the_enlarge_choice_is_a_remembered_view_menu_item(make_window) -> None:  # noqa: ANN001
