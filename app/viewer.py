@@ -667,11 +667,14 @@ class ImageCanvas(QWidget):
 
     def move_probe(self, dx: int, dy: int) -> None:
         """Move the pixel probe by ``dx``, ``dy`` image pixels (it starts at the pixel in the
-        middle of the view), panning when it leaves the view, and name its pixel as the
-        pointer's is named (:attr:`hovered`)."""
+        middle of the view, or of its restored side when split), panning when it leaves the
+        view, and name its pixel as the pointer's is named (:attr:`hovered`)."""
         w, h = self.image_size.width(), self.image_size.height()
         if self.state.probe is None:
-            q = self.to_image(QPointF(self.width() / 2, self.height() / 2))
+            x0 = self.width() / 2
+            if self.split:  # not under the divider's handle (in the middle at first): the
+                x0 = (max(0.0, self.divider_x()) + self.width()) / 2  # result side's middle
+            q = self.to_image(QPointF(x0, self.height() / 2))
             x, y = int(np.floor(q.x())), int(np.floor(q.y()))
         else:
             x, y = self.state.probe.x() + dx, self.state.probe.y() + dy

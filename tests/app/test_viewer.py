@@ -754,3 +754,14 @@ def test_a_trackpad_scroll_pans_and_a_pinch_zooms(viewer, qtbot) -> None:  # noq
                                 c.mapToGlobal(pos), 0.1, QPointF(), 0)
     QApplication.sendEvent(c, pinch)
     assert c._explicit()[0] == pytest.approx(s4 * 1.1)
+
+
+def test_the_probe_starts_clear_of_the_compare_divider(viewer, qtbot) -> None:  # noqa: ANN001
+    """Split at 50 %, the view's middle is the divider's handle, which hid the probe."""
+    viewer.set_mode("compare")
+    viewer.set_compare_style("split")
+    c = viewer.single
+    c.move_probe(0, 0)
+    s, o = c.transform()
+    x = o.x() + (c.state.probe.x() + 0.5) * s
+    assert x > c.divider_x() + 20  # on the restored side, clear of the handle
