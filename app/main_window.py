@@ -41,6 +41,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QFont,
+    QFontMetrics,
     QImage,
     QKeyEvent,
     QKeySequence,
@@ -445,7 +446,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.pixel_label.setFont(mono)
-        self.pixel_label.setMinimumWidth(420)
+        # Wide enough for an 8-bit reading in this font (it had been 420 px whatever the
+        # font: at 16 pt the reading was 670), so the figures stay still as the pointer moves.
+        self.pixel_label.setMinimumWidth(QFontMetrics(mono).horizontalAdvance(
+            "x 00000  y 00000   in 000 000 000   out 000 000 000") + 8)
         self.pixel_label.hide()  # until the pointer is over an image
         self.run_label = QLabel()
         self.zoom_label = QLabel()
@@ -2241,7 +2245,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                                                               self.progress, self.cancel_button)
                          if not x.isHidden())
             need = bar.fontMetrics().horizontalAdvance(message) + 24
-            fits = need + self.pixel_label.minimumWidth() + others <= bar.width()
+            reading = max(self.pixel_label.minimumWidth(), self.pixel_label.sizeHint().width())
+            fits = need + reading + others <= bar.width()
         self.pixel_label.setVisible(bool(text) and fits)
 
     def _update_zoom_label(self) -> None:

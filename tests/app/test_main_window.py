@@ -942,6 +942,18 @@ def test_a_long_message_is_not_cut_by_the_pixel_readout(make_window, image_path,
     bar.showMessage("Full-resolution restore done in 12.3 s; 4 tiles repaired with colours "
                     "pulled towards gray, as the range check asked")
     assert w.pixel_label.isVisible()  # a wide window holds both
+    # A large font: the reading is wider than the fixed 420 px it had been judged by, which
+    # left both shown and the message cut ("Full-resolution rest").
+    big = w.pixel_label.font()
+    big.setPointSize(24)
+    w.pixel_label.setFont(big)
+    message = "Full-resolution restore done in 12.3 s"
+    others = sum(x.sizeHint().width() + 6 for x in (w.zoom_label, w.run_label, w.progress,
+                                                    w.cancel_button) if not x.isHidden())
+    room = bar.fontMetrics().horizontalAdvance(message) + 24 + others + 420 + 40
+    w.resize(room, 700)  # room for a 420-px reading beside the message, not for this one
+    bar.showMessage(message)
+    assert w.pixel_label.sizeHint().width() > 460 and not w.pixel_label.isVisible()
 
 
 def test_pixel_readout_gives_the_alpha(make_window, tmp_path, open_settled) -> None:  # noqa: ANN001
