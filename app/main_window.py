@@ -63,6 +63,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -2525,39 +2526,22 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     def show_shortcuts(self) -> QDialog:
         """The list in a dialog that fits the screen and scrolls (a message box grew to
         740 px, past a 768-px laptop screen, its OK button out of reach)."""
-        from PySide6.QtWidgets import QDialogButtonBox, QTextBrowser
-
-        dlg = QDialog(self)
-        dlg.setWindowTitle("Keyboard and Mouse")
-        text = QTextBrowser(dlg)
-        text.setHtml(self.shortcuts_text())
-        text.setOpenLinks(False)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
-        buttons.rejected.connect(dlg.reject)
-        lay = QVBoxLayout(dlg)
-        lay.addWidget(text)
-        lay.addWidget(buttons)
-        screen = self.screen().availableGeometry() if self.screen() is not None else None
         # As wide as the table wants at this font (it had a fixed 620 px, and from 11 pt
         # the Keys column went off to the right), within the screen.
         table = QTextDocument()
-        table.setDefaultFont(text.font())
+        table.setDefaultFont(self.font())
         table.setHtml(self.shortcuts_text().replace(SHORTCUTS_NOTE, ""))
-        margins = 60 + text.verticalScrollBar().sizeHint().width()
-        width = max(520, int(table.idealWidth()) + margins)
-        if screen is not None:
-            width = min(width, int(screen.width() * 0.9))
-        doc = text.document()
-        doc.setTextWidth(width - margins)
-        want = int(doc.size().height()) + 80
-        dlg.resize(width, min(want, int(screen.height() * 0.85)) if screen else min(want, 600))
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.open()  # not modal to the workers: the window goes on restoring behind it
-        return dlg
+        width = max(520, int(table.idealWidth()) + 60 + self.style().pixelMetric(
+            QStyle.PixelMetric.PM_ScrollBarExtent))
+        return self._text_dialog("Keyboard and Mouse", self.shortcuts_text(), width)
 
-    def about(self) -> None:
-        QMessageBox.about(
-            self, "About DRCNet Studio",
+    def about(self) -> QDialog:
+        """About, in a dialog that fits the screen and scrolls (a message box was 792 px tall
+        at 16 pt, past a 150 % laptop screen's 720, its OK button out of reach)."""
+        return self._text_dialog("About DRCNet Studio", self.about_text(), 520)
+
+    def about_text(self) -> str:
+        return (
             f"<b>DRCNet Studio {drcnet.__version__}</b><br>"
             f"PyTorch {torch.__version__} · Qt {qVersion()} · Python {platform.python_version()}"
             "<br><br>Interactive image restoration (derain, denoise, deblur) "
@@ -2571,6 +2555,33 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             "<i>rubberwhale1</i> (OpenCV samples, Apache-2.0 and BSD-3-Clause); "
             "the samples folder's README.md lists them, and LICENSES/ beside it holds the "
             "licences' texts.<br><br>DRCNet Studio and its weights: MIT licence.")
+
+    def _text_dialog(self, title: str, html: str, width: int) -> QDialog:
+        """``html`` in a scrolling dialog ``width`` px wide (within the screen) and as tall
+        as it needs, up to 85 % of the screen; opened, not run modally."""
+        from PySide6.QtWidgets import QDialogButtonBox, QTextBrowser
+
+        dlg = QDialog(self)
+        dlg.setWindowTitle(title)
+        text = QTextBrowser(dlg)
+        text.setHtml(html)
+        text.setOpenLinks(False)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
+        buttons.rejected.connect(dlg.reject)
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(text)
+        lay.addWidget(buttons)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        margins = 60 + text.verticalScrollBar().sizeHint().width()
+        if screen is not None:
+            width = min(width, int(screen.width() * 0.9))
+        doc = text.document()
+        doc.setTextWidth(width - margins)
+        want = int(doc.size().height()) + 80
+        dlg.resize(width, min(want, int(screen.height() * 0.85)) if screen else min(want, 600))
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()  # not modal to the workers: the window goes on restoring behind it
+        return dlg
 
     def shutdown(self) -> None:
         """Stop the workers (idempotent); called when the window closes."""

@@ -1494,16 +1494,20 @@ def test_menu_items_are_in_title_case(make_window) -> None:  # noqa: ANN001
     assert not lower, lower
 
 
-def test_about_names_the_versions(make_window, monkeypatch) -> None:  # noqa: ANN001
-    from PySide6.QtWidgets import QMessageBox
+def test_about_names_the_versions_and_fits_the_screen(make_window, large_font) -> None:  # noqa: ANN001
+    """A message box had been 792 px tall at 16 pt, past a 150 % laptop screen (720 px),
+    its OK button out of reach; it scrolls within the screen now."""
+    from PySide6.QtWidgets import QTextBrowser
 
     import drcnet
 
-    said = []
-    monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda *a: said.append(a[2])))
-    make_window().about()
-    assert f"DRCNet Studio {drcnet.__version__}" in said[0]
-    assert f"PyTorch {torch.__version__}" in said[0] and "Qt 6." in said[0]
+    w = make_window()
+    dlg = w.about()
+    said = dlg.findChild(QTextBrowser).toPlainText()
+    assert f"DRCNet Studio {drcnet.__version__}" in said
+    assert f"PyTorch {torch.__version__}" in said and "Qt 6." in said
+    assert dlg.height() <= w.screen().availableGeometry().height() * 0.85 + 1
+    dlg.close()
 
 
 def test_slow_previews_bring_a_hint_once(make_window, image_path, open_settled, qtbot,
