@@ -474,6 +474,30 @@ def test_small_screen_starts_with_maps_as_a_tab(make_window, image_path, open_se
     assert wide.tabifiedDockWidgets(wide.controls_dock) == []
 
 
+def test_a_large_font_starts_compact_when_the_panels_would_crowd_the_image(
+        make_window, qtbot) -> None:  # noqa: ANN001
+    """At 16 pt on a 1440-px-wide screen the two panels took 920 px and left the image 392
+    (a third of the window): the layout is compact when they would leave it under half."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    before = app.font()
+    big = QFont(before)
+    big.setPointSizeF(20)
+    app.setFont(big)
+    try:
+        w = make_window()
+        w.fit_screen(QRect(0, 0, 2560, 1440))  # wide: the window is 1440 px (or its least)
+        assert w.tabifiedDockWidgets(w.controls_dock) == [w.maps_dock]
+    finally:
+        app.setFont(before)
+    normal = make_window()
+    normal.fit_screen(QRect(0, 0, 2560, 1440))  # the usual font: panels side by side
+    assert normal.tabifiedDockWidgets(normal.controls_dock) == []
+
+
 def test_the_maps_button_brings_a_tab_behind_to_the_front(make_window, qtbot) -> None:  # noqa: ANN001
     """In the compact layout the dock's own toggle hid the Maps tab (no visible change),
     then brought it back still behind: the panel never came to the front."""
