@@ -1794,9 +1794,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                   "the same weights</b> (no trained no-EA weights installed)")
             self._ea_gain = gain
             nb = "\u00a0"  # a narrow window wraps between the parts, never inside one
+            wj = "\u2060"  # nor after a "|", where Qt's line breaking allows one
             self._ea_source = (f"{source} · t{nb}{a.knobs.t:.2f} · "
                                f"δ{nb}{format_delta(a.knobs.delta)} · "
-                               f"mean{nb}|difference|{nb}{mad:.4f} · "
+                               f"mean{nb}|{wj}difference{wj}|{nb}{mad:.4f} · "
                                f"{'draft' if result.draft else 'preview'}{nb}{w}×{h}")
             self.viewer.set_ea(
                 to_qimage(a.with_ea, self._icc()), to_qimage(a.without_ea, self._icc()),
