@@ -33,15 +33,22 @@ def test_a_wheel_ships_the_weights_and_samples_and_finds_them(tmp_path: Path) ->
             "drcnet/resources/samples/rain.png",
             "drcnet/resources/icons/drcnet-studio.svg",
             "drcnet/resources/samples/LICENSES/LGPL-3.0.txt"} <= names
+    # the GUI goes in as drcnet_studio: a top-level app/ would clash with other distributions'
+    assert "drcnet_studio/console.py" in names
+    assert not any(n.startswith("app/") for n in names)
+    (entry,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert "drcnet-studio = drcnet_studio.console:main" in zipfile.ZipFile(wheel).read(
+        entry).decode()
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)  # as pip would install it
     code = ("from drcnet.registry import RESOURCES, WEIGHTS_DIR, weight_spec; "
-            "print(RESOURCES); print(weight_spec('derain', 'default').path.is_file())")
+            "print(RESOURCES); print(weight_spec('derain', 'default').path.is_file()); "
+            "from drcnet_studio.main import find_sample; print(find_sample(None).is_file())")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
                        timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert r.stdout.split() == [str(site / "drcnet" / "resources"), "True"]
+    assert r.stdout.split() == [str(site / "drcnet" / "resources"), "True", "True"]
 
 
 def test_the_readme_s_python_example_runs(tmp_path: Path) -> None:
