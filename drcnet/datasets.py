@@ -183,20 +183,34 @@ class SyntheticPairs(Dataset[Pair]):
         self.margin = self.degradation.margin
         self.need = self.crop + 2 * self.margin
         photos, self.upscaled = load_photos(self.files, self.need)
-        # As tensors: DataLoader workers started by spawn (macOS's and Windows' default)
-        # receive them in shared memory, where numpy arrays were pickled into a copy of the
-        # whole corpus per worker (docs/eval/spawn_memory.txt).
-        self.images = [torch.from_numpy(p) for p in photos]
+        # All photos in one flat tensor: DataLoader workers started by spawn or forkserver
+        # (macOS's and Windows' default; Python 3.14's on Linux) receive it in shared memory,
+        # where numpy arrays were pickled into a copy of the whole corpus per worker
+        # (docs/eval/spawn_memory.txt). One tensor, not one per photo: each shared tensor
+        # holds a file descriptor, and a corpus of 1500 photos ran out of them (ulimit -n 1024).
+        self.spans: list[tuple[int, tuple[int, ...]]] = []  # (offset, shape) per photo
+        self.store = torch.empty(sum(p.size for p in photos), dtype=torch.uint8)
+        flat, offset = self.store.numpy(), 0
+        for i, photo in enumerate(photos):
+            flat[offset : offset + photo.size] = photo.reshape(-1)
+            self.spans.append((offset, photo.shape))
+            offset += photo.size
+            photos[i] = None  # type: ignore[call-overload]  # freed as it is packed
         # Sample images in proportion to their area, so each pixel is equally likely.
-        areas = np.array([i.shape[0] * i.shape[1] for i in self.images], np.float64)
+        areas = np.array([shape[0] * shape[1] for _, shape in self.spans], np.float64)
         self.weights = areas / areas.sum()
+
+    def photo(self, k: int) -> np.ndarray:
+        """Photo ``k`` as H×W×3 uint8, a view into the shared store."""
+        offset, shape = self.spans[k]
+        return self.store.numpy()[offset : offset + int(np.prod(shape))].reshape(shape)
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> Pair:
         rng = np.random.default_rng((self.seed, int(index)))
-        img = self.images[int(rng.choice(len(self.images), p=self.weights))].numpy()
+        img = self.photo(int(rng.choice(len(self.spans), p=self.weights)))
         m = self.degradation.margin
         size = self.crop + 2 * m
         side = zoom_side(rng, size, min(img.shape[:2]), self.scale_aug)

@@ -35,7 +35,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
     ds = SyntheticPairs(args.data, "denoise", crop=64, length=64)
-    corpus = sum(i.numel() for i in ds.images) / 2**20
+    corpus = ds.store.numel() / 2**20
     print(f"{len(ds.files)} photos, {corpus:.0f} MB decoded")
     for method in ("fork", "spawn"):
         loader = DataLoader(ds, batch_size=4, num_workers=args.workers,
