@@ -1245,12 +1245,26 @@ def _atomic_write(p: Path, data: bytes) -> None:
             os.chmod(tmp, stat.S_IMODE(p.stat().st_mode))
         os.replace(tmp, p)
     except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, stat.S_IWRITE | stat.S_IREAD)  # Windows removes no read-only file
-            os.unlink(tmp)
+        remove_temp(tmp)
         if isinstance(e, OSError):
             raise ImageWriteError(f"Cannot write {p} ({e.strerror or e}).") from e
         raise
+
+
+def remove_temp(tmp: str) -> None:
+    """Remove a failed write's temp file, quietly. Windows removes no read-only file, so one
+    made read-only (it took the replaced file's mode) is made writable first; only then, as
+    a vfat or exFAT drive on Linux refuses the mode change, and a chmod tried first had left
+    the file there."""
+    try:
+        os.unlink(tmp)
+    except PermissionError:
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, stat.S_IWRITE | stat.S_IREAD)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    except OSError:
+        pass
 
 
 def make_temp(p: Path) -> tuple[int, str]:

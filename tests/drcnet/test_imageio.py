@@ -420,6 +420,25 @@ def test_failed_replace_leaves_no_part_file(
     assert out.read_bytes() == before
 
 
+def test_a_failed_write_on_a_drive_without_modes_leaves_no_part_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vfat and exFAT drives on Linux refuse a mode change (EPERM): the cleanup had changed
+    the temp file's mode before removing it, so the refusal left the .part file behind."""
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    def no_modes(path: object, mode: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(imageio.os, "fsync", full)
+    monkeypatch.setattr(imageio.os, "chmod", no_modes)
+    with pytest.raises(ImageWriteError, match="No space left"):
+        write_image(tmp_path / "out.png", _rand_rgb())
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_atomic_write_leaves_only_output(tmp_path: Path) -> None:
     out = write_image(tmp_path / "out.png", _rand_rgb())
     write_image(out, _rand_rgb(seed=7))  # replacing a non-input output is fine
