@@ -22,10 +22,12 @@ def tolerant_streams() -> None:
     """Let stdout and stderr write what their encoding lacks as ``\\u`` escapes instead of
     raising: redirected on Windows, stdout encodes strictly in the ANSI code page (cp1252),
     where the σ and δ of the help texts and tables had ended a finished command with a
-    traceback. (Under pythonw both streams are None.)"""
+    traceback. (Under pythonw both streams are None.) Only a strict stream is changed: under
+    the C locale Python writes undecodable file names back as their bytes (surrogateescape),
+    and PYTHONIOENCODING may have asked for an error handler of its own."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
             reconfigure(errors="backslashreplace")
 
 

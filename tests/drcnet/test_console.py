@@ -106,6 +106,24 @@ def test_output_in_a_code_page_without_greek_letters_does_not_crash(args):
     assert b"\\u03c3" in out.stdout or b"\\u03b4" in out.stdout  # said, escaped
 
 
+@pytest.mark.parametrize(("env", "errors"), [({"LC_ALL": "C"}, "surrogateescape"),
+                                              ({"PYTHONIOENCODING": "utf-8:replace"}, "replace"),
+                                              ({"PYTHONIOENCODING": "ascii"}, "backslashreplace")])
+def test_only_a_strict_stdout_is_made_tolerant(env, errors):
+    """Under the C locale stdout writes undecodable file names back as their bytes
+    (surrogateescape); forcing backslashreplace had printed them as \\udce9 to scripts that read
+    drcnet's output, and overrode an error handler PYTHONIOENCODING asked for."""
+    import os
+
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("PYTHONIOENCODING", "LC_ALL", "LANG", "LC_CTYPE", "PYTHONUTF8")}
+    code = ("import sys; from drcnet.console import tolerant_streams; tolerant_streams(); "
+            "print(sys.stdout.errors)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**base, **env}, check=True)
+    assert out.stdout.strip() == errors
+
+
 def test_the_package_names_usage_error_and_lists_what_loads_lazily():
     """README tells library users to catch drcnet's UsageError, which the package did not
     export; dir() (a notebook's completion) had not listed load_model or DRCNet."""
