@@ -673,7 +673,10 @@ def _named(e: DRCNetError, setting: str, folder: str = "", config: str = "") -> 
     it is read from; for the default corpus, not built yet, how to build it."""
     text = f"{setting}: {e}"
     path = Path(folder)
-    root = Path(config).resolve().parent.parent if config else None  # configs/..
+    # The project a config file belongs to: configs/'s parent, else the config's own folder
+    # (configs/.. for a config lying elsewhere had named an unrelated folder one level up).
+    here = Path(config).resolve().parent if config else None
+    root = here.parent if here is not None and here.name == "configs" else here
     if folder and not path.exists() and not path.is_absolute() and root is not None \
             and (root / path).exists():
         text += (f" (relative paths are read from the current folder, {Path.cwd()}; run from "

@@ -938,3 +938,20 @@ def test_a_relative_folder_read_from_elsewhere_says_where_it_is(corpus: Path, tm
     said = str(err.value)
     assert "relative paths are read from the current folder" in said
     assert f"data={project / 'data' / 'corpus' / 'train'}" in said and "build" not in said
+
+
+def test_a_config_outside_configs_names_no_folder_above_it(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The hint took configs/.. for the project: a config in the folder run from, whose data
+    folder is missing, was told of a folder of that name one level up."""
+    (tmp_path / "photos").mkdir()
+    project = tmp_path / "proj"
+    project.mkdir()
+    config = project / "my.yaml"
+    config.write_text("task: denoise\ndata: photos\nval_data: ''\n")
+    monkeypatch.chdir(project)
+    cfg = TrainConfig.from_yaml(config, dict(wf=8, depth=2, batch_size=2, crop=32,
+                                             num_workers=0, steps=1, out_dir=str(tmp_path / "r"),
+                                             device="cpu"))
+    with pytest.raises(DRCNetError) as err:
+        collect(train(cfg))
+    assert "photos" in str(err.value) and "relative paths" not in str(err.value)
