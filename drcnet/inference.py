@@ -12,6 +12,7 @@ difference to a whole-image pass is measured by ``drcnet bench`` and the tests.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
 import time
@@ -625,15 +626,24 @@ def _macos_available(lib: object = None) -> int | None:
     lib = lib if lib is not None else ctypes.CDLL("/usr/lib/libSystem.B.dylib")
     lib.mach_host_self.restype = ctypes.c_uint32
     host = lib.mach_host_self()
-    stats = _VmStatistics64()
-    count = ctypes.c_uint32(ctypes.sizeof(stats) // 4)
-    page = ctypes.c_size_t(0)
-    if lib.host_page_size(ctypes.c_uint32(host), ctypes.byref(page)) != 0 or not page.value:
-        return None
-    if lib.host_statistics64(ctypes.c_uint32(host), ctypes.c_int(_HOST_VM_INFO64),
-                             ctypes.byref(stats), ctypes.byref(count)) != 0:
-        return None
-    return (stats.free_count + stats.inactive_count) * page.value  # psutil's "available"
+    try:
+        stats = _VmStatistics64()
+        count = ctypes.c_uint32(ctypes.sizeof(stats) // 4)
+        page = ctypes.c_size_t(0)
+        if lib.host_page_size(ctypes.c_uint32(host), ctypes.byref(page)) != 0 or not page.value:
+            return None
+        if lib.host_statistics64(ctypes.c_uint32(host), ctypes.c_int(_HOST_VM_INFO64),
+                                 ctypes.byref(stats), ctypes.byref(count)) != 0:
+            return None
+        return (stats.free_count + stats.inactive_count) * page.value  # psutil's "available"
+    finally:
+        # Each mach_host_self() adds a reference to the host port; give it back, as psutil
+        # does, or every memory check of a long GUI session adds one. mach_task_self() is a
+        # macro over the variable mach_task_self_.
+        with contextlib.suppress(Exception):
+            task = (ctypes.c_uint32.in_dll(lib, "mach_task_self_")
+                    if isinstance(lib, ctypes.CDLL) else lib.mach_task_self_)
+            lib.mach_port_deallocate(task, ctypes.c_uint32(host))
 
 
 # How the one-pass memory refusal starts (the GUI tells it from other failures by this).

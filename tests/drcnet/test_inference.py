@@ -475,6 +475,12 @@ def test_free_memory_is_read_on_windows_and_macos(monkeypatch) -> None:  # noqa:
     class Mach:
         def __init__(self) -> None:
             self.mach_host_self = lambda: 7  # the reader sets its restype
+            self.mach_task_self_ = ctypes.c_uint32(3)
+            self.released: list[tuple[int, int]] = []
+
+        def mach_port_deallocate(self, task, port) -> int:  # noqa: ANN001
+            self.released.append((task.value, port.value))
+            return 0
 
         def host_page_size(self, host, ref) -> int:  # noqa: ANN001
             ref._obj.value = 16384
@@ -486,7 +492,9 @@ def test_free_memory_is_read_on_windows_and_macos(monkeypatch) -> None:  # noqa:
             ref._obj.active_count = 9999  # in use: not available
             return 0
 
-    assert inf._macos_available(Mach()) == 1500 * 16384
+    mach = Mach()
+    assert inf._macos_available(mach) == 1500 * 16384
+    assert mach.released == [(3, 7)]  # the host port's reference given back
     monkeypatch.setattr(inf.sys, "platform", "darwin")
     monkeypatch.setattr(ctypes, "CDLL", lambda path: Mach())
     assert inf.available_memory() == 1500 * 16384
