@@ -33,8 +33,13 @@ def _check_pair(a: np.ndarray, b: np.ndarray, data_range: float | None
         if len(scales) > 1:
             raise UsageError(f"the images are {a.dtype} and {b.dtype}; bring them to one "
                              "scale first (floats from 0 to 1: divide by 255 or 65535)")
-        if np.issubdtype(a.dtype, np.integer):
+        if a.dtype in (np.uint8, np.uint16):
             data_range = float(np.iinfo(a.dtype).max)
+        elif np.issubdtype(a.dtype, np.integer) or a.dtype == bool:
+            # int64 holds 0-255 values as often as not (np.array of a list, .astype(int)),
+            # where its own range had scored them at 379 dB
+            raise UsageError(f"the images are {a.dtype}, whose values' span cannot be told "
+                             "from the type; give data_range (255 for 8-bit values)")
         else:
             data_range = 1.0
     return a.astype(np.float64), b.astype(np.float64), float(data_range)

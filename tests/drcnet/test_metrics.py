@@ -107,3 +107,11 @@ def test_integer_images_are_scored_on_their_own_scale(pair) -> None:  # noqa: AN
         with pytest.raises(UsageError, match="one scale"):
             psnr(x, y)
     assert psnr(a8, b8, data_range=1.0) < 0  # an explicit range is taken as given
+    # int64 of 0-255 values (np.array of a list, .astype(int)) had scored 379 dB on its
+    # type's range; its span is asked for instead
+    a64, b64 = a8.astype(np.int64), b8.astype(np.int64)
+    with pytest.raises(UsageError, match="give data_range"):
+        psnr(a64, b64)
+    with pytest.raises(UsageError, match="give data_range"):
+        ssim(a64.astype(np.int32), b64.astype(np.int32))
+    assert psnr(a64, b64, data_range=255) == pytest.approx(psnr(a8, b8), abs=1e-9)
