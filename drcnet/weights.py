@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, load_file, save, save_file
 
 from . import keymap
 from .blocks import is_optional_key
@@ -101,7 +101,11 @@ def save_weights(
     mode = os.fstat(fd).st_mode & 0o777  # the umask's, which save_file's own file drops
     os.close(fd)
     try:
-        save_file(state, tmp, metadata=meta)
+        if _utf8(tmp):
+            save_file(state, tmp, metadata=meta)
+        else:  # safetensors takes UTF-8 paths only
+            with open(tmp, "wb") as f:
+                f.write(save(state, metadata=meta))
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -109,11 +113,38 @@ def save_weights(
         raise
 
 
+def _utf8(path: str | os.PathLike[str]) -> bool:
+    """Whether safetensors, which takes UTF-8 paths only, can open ``path``: a Latin-1
+    ``café.safetensors`` on Linux had been called damaged."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _header_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """A safetensors file's metadata read from its header (an 8-byte little-endian length,
+    then JSON), for a path safetensors cannot open."""
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        if not 2 <= size <= min(100 << 20, os.fstat(f.fileno()).st_size - 8):
+            raise SafetensorError("invalid header size")
+        try:
+            header = json.loads(f.read(size))
+        except ValueError as exc:
+            raise SafetensorError(f"invalid header: {exc}") from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
+
+
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The metadata of a safetensors weight file (empty for other formats)."""
     if not str(path).lower().endswith(".safetensors"):
         return {}
     try:
+        if not _utf8(path):
+            return _header_metadata(path)
         with safe_open(str(path), framework="pt") as f:
             return dict(f.metadata() or {})
     except (SafetensorError, OSError) as exc:
@@ -202,7 +233,7 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         raise WeightsError(f"weight file {problem}")
     if p.suffix.lower() == ".safetensors":
         try:
-            state = load_file(str(p))
+            state = load_file(str(p)) if _utf8(p) else load(p.read_bytes())
         except (SafetensorError, OSError, ValueError) as exc:
             raise WeightsError(_unreadable(p, exc, "safetensors weight file")) from None
     elif p.suffix.lower() in _PICKLE_SUFFIXES:

@@ -535,3 +535,22 @@ def test_a_damaged_old_format_checkpoint_is_damaged_not_unsafe(tmp_path) -> None
     with pytest.raises(WeightsError, match="damaged"):
         load_state_dict(tmp_path / "bad.pth")
     assert load_state_dict(full)  # the intact one still loads
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_a_weight_file_whose_name_is_not_utf8_saves_and_loads(tmp_path: Path) -> None:
+    """safetensors opens UTF-8 paths only: a Latin-1 café.safetensors on Linux had been
+    called damaged, and could not be written."""
+    path = tmp_path / os.fsdecode(b"caf\xe9.safetensors")
+    net = DRCNet(wf=8, depth=2)
+    save_weights(path, net, metadata={"task": "denoise", "steps": 7})
+    assert path.is_file() and [p.name for p in tmp_path.iterdir()] == [path.name]
+    meta = read_metadata(path)
+    assert meta["task"] == "denoise" and meta["steps"] == "7" and "config" in meta
+    state = load_state_dict(path)
+    assert all(torch.equal(state[k], v) for k, v in net.state_dict().items())
+    model = load_model("denoise", device="cpu", weights=path)
+    assert model.config.wf == 8
+    path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    with pytest.raises(WeightsError, match="not a safetensors weight file that can be read"):
+        read_metadata(path)
