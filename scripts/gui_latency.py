@@ -31,9 +31,9 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.main_window import MainWindow
-    from app.settings import Settings
-    from app.workers import MainThreadGC
+    from drcnet_studio.main_window import MainWindow
+    from drcnet_studio.settings import Settings
+    from drcnet_studio.workers import MainThreadGC
     from drcnet.bench import _photo
     from drcnet.imageio import write_image
 

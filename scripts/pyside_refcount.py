@@ -23,8 +23,8 @@ def main() -> int:
     from PySide6.QtCore import QObject, QPointF, QSettings, Signal
     from PySide6.QtWidgets import QApplication
 
-    from app.main import apply_theme
-    from app.main_window import MainWindow
+    from drcnet_studio.main import apply_theme
+    from drcnet_studio.main_window import MainWindow
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())

@@ -27,7 +27,7 @@ def main() -> int:
     from PySide6.QtGui import QColorSpace
     from PySide6.QtWidgets import QApplication
 
-    from app.viewer import to_qimage
+    from drcnet_studio.viewer import to_qimage
     from drcnet.colour import to_srgb
     from drcnet.inference import apply_strength
 

@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtWidgets import QApplication
 
 app = QApplication([])
-from app.viewer import Viewer, alpha_qimage, to_qimage  # noqa: E402
+from drcnet_studio.viewer import Viewer, alpha_qimage, to_qimage  # noqa: E402
 
 H, W = 3000, 4000
 rng = np.random.default_rng(0)

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     from PySide6.QtCore import QRect
 
-    from app.main_window import MainWindow
+    from drcnet_studio.main_window import MainWindow
     from docs.gui.zoom_shots import offscreen_app
 
     _app, pump = offscreen_app()

@@ -34,7 +34,7 @@ def offscreen_app():  # noqa: ANN201
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from app.main import apply_theme
+    from drcnet_studio.main import apply_theme
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
@@ -60,7 +60,7 @@ def main() -> int:
     import numpy as np
     from PySide6.QtCore import QPointF
 
-    from app.main_window import MainWindow
+    from drcnet_studio.main_window import MainWindow
 
     _app, pump = offscreen_app()
     clean = cv2.imread(str(PHOTO))[..., ::-1].astype(np.float32) / 255

@@ -529,7 +529,9 @@ def test_high_dpi_100_percent_is_one_screen_pixel_and_enlarged_pixels_stay_crisp
     import sys
     from pathlib import Path
 
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2")
+    root = Path(__file__).parents[2]  # the GUI is app/ in the clone (installed: drcnet_studio)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2",
+               PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
     script = tmp_path / "dpi.py"
     script.write_text(HIGH_DPI)
     r = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
@@ -765,3 +767,39 @@ def test_the_probe_starts_clear_of_the_compare_divider(viewer, qtbot) -> None:  
     s, o = c.transform()
     x = o.x() + (c.state.probe.x() + 0.5) * s
     assert x > c.divider_x() + 20  # on the restored side, clear of the handle
+
+
+def test_the_probe_starts_in_the_middle_of_a_small_image_s_restored_side(qtbot) -> None:  # noqa: ANN001
+    """The restored side's middle was taken between the divider and the view's right edge:
+    a small image at 100 % (Fit no longer enlarges it) had its probe start at its own edge."""
+    v = shown_viewer(qtbot)
+    rgb = np.full((72, 96, 3), 0.5, np.float32)
+    v.set_input(to_qimage(rgb))
+    v.set_output(to_qimage(rgb), "Restored")
+    v.set_mode("compare")
+    v.set_compare_style("split")
+    c = v.single
+    c.move_probe(0, 0)
+    assert 66 <= c.state.probe.x() <= 78 and 30 <= c.state.probe.y() <= 42  # about (72, 36)
+
+
+def test_a_wheel_at_the_zoom_limit_erases_the_probe(viewer, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """The wheel handed the readout back to the mouse, but at the zoom limit nothing was
+    repainted, so the probe's frame stayed drawn."""
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.viewer import MAX_SCALE
+
+    c = viewer.single
+    viewer.state.set(MAX_SCALE, QPointF(100, 50))
+    c.move_probe(0, 0)
+    assert c.state.probe is not None
+    painted: list[int] = []
+    monkeypatch.setattr(c, "update", lambda *a: painted.append(1))
+    pos = QPointF(c.width() / 2, c.height() / 2)
+    QApplication.sendEvent(c, QWheelEvent(pos, c.mapToGlobal(pos), QPoint(), QPoint(0, 120),
+                                          Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                                          Qt.ScrollPhase.NoScrollPhase, False))
+    assert c._explicit()[0] == MAX_SCALE  # no zoom past the limit
+    assert c.state.probe is None and painted  # and the frame is gone
