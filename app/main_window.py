@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PySide6 import QtGui
 from PySide6.QtCore import (
     QEvent,
     QObject,
@@ -34,7 +35,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAccessible,
-    QAccessibleAnnouncementEvent,
     QAction,
     QActionGroup,
     QCloseEvent,
@@ -834,6 +834,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         for dock in (self.controls_dock, self.maps_dock):
             dock.toggleViewAction().toggled.connect(self._on_dock_shown)
         self.viewer.hovered.connect(self._on_hover)
+        self.viewer.probeMoved.connect(self._announce_probe)
         self.viewer.modeChanged.connect(self._on_mode_changed)
         self.viewer.viewChanged.connect(self._update_focus)
         self.viewer.viewChanged.connect(self._update_preview_caption)
@@ -1263,7 +1264,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if self._full_current():
             self._score_input(self.image.rgb, self.reference.rgb, full_scale)
             self._compute_metrics("output", self.full.restored, self.reference.rgb,
-                                  full_scale, source=self.image.rgb)
+                                  full_scale, source=self.image.restorable)  # as the views mix
         elif self.preview is not None:
             out = self.preview.analysis.restored
             h, w = out.shape[:2]
@@ -2203,11 +2204,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         out = src = None
         full = self._full_current()
         area = None if full else self._current_area()
-        if full:
-            out, src = self.full.restored[y, x], self.image.rgb[y, x]
+        if full:  # strength mixes with what the network saw, as the views and writers do
+            out, src = self.full.restored[y, x], self.image.restorable[y, x]
         elif area is not None and (0 <= y - area.box[0] < area.box[2]
                                    and 0 <= x - area.box[1] < area.box[3]):
-            out, src = area.pixels[y - area.box[0], x - area.box[1]], self.image.rgb[y, x]
+            out, src = area.pixels[y - area.box[0], x - area.box[1]], self.image.restorable[y, x]
         elif self.preview is not None:
             r = self.preview.analysis.restored
             py, px = self._preview_pixel(x, y, r.shape)
@@ -2232,11 +2233,17 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         # the figures still while the pointer moves over the image).
         self.pixel_label.setText(text)
         self._fit_status()
-        probe = self.viewer.state.probe
-        if text and probe is not None and (probe.x(), probe.y()) == self._hover \
-                and QAccessible.isActive():  # moved by keyboard: a screen reader says it
+
+    def _announce_probe(self, x: int, y: int) -> None:
+        """A key moved the pixel probe: a screen reader says its reading (only then, not on
+        every refresh of the readout, which would talk over a slider being moved). Qt has
+        announcements from 6.8; before it the readout is shown only."""
+        text = self.pixel_label.text()
+        announcement = getattr(QtGui, "QAccessibleAnnouncementEvent", None)
+        if text and announcement is not None and self._hover == (x, y) \
+                and QAccessible.isActive():
             canvas = QApplication.focusWidget() or self.viewer
-            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(canvas, text))
+            QAccessible.updateAccessibility(announcement(canvas, text))
 
     def _fit_status(self) -> None:
         """Show the pixel readout unless it would cut the status message short: in a narrow

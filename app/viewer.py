@@ -242,10 +242,12 @@ class ImageCanvas(QWidget):
     Signals:
         hovered(x, y): the image pixel under the mouse, ``(-1, -1)`` outside the image.
         splitMoved(position): the divider was dragged to ``position`` (0..1 of the width).
+        probeMoved(x, y): a key moved the pixel probe to ``(x, y)`` (after ``hovered``).
     """
 
     hovered = Signal(int, int)
     splitMoved = Signal(float)
+    probeMoved = Signal(int, int)
 
     def __init__(self, state: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -563,9 +565,7 @@ class ImageCanvas(QWidget):
         else:
             self.setCursor(Qt.CursorShape.SplitHCursor if self._near_divider(pos.x())
                            else Qt.CursorShape.ArrowCursor)
-        if self.state.probe is not None:  # the pointer names pixels again
-            self.state.probe = None
-            self.state.update(rehover=False)
+        self._drop_probe()  # the pointer names pixels again
         self._emit_hover(pos)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -591,7 +591,7 @@ class ImageCanvas(QWidget):
         if not pixels.isNull() and event.phase() != Qt.ScrollPhase.NoScrollPhase and not ctrl:
             if self.image_size.isEmpty():
                 return
-            self.state.probe = None
+            self._drop_probe()
             s, c = self._explicit()
             self.state.set(s, QPointF(c.x() - pixels.x() / s, c.y() - pixels.y() / s),
                            rehover=False)
@@ -599,7 +599,7 @@ class ImageCanvas(QWidget):
             return
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.state.probe = None  # the mouse is reading again
+            self._drop_probe()  # the mouse is reading again
             self.zoom_at(1.25**steps, event.position(), rehover=False)
             self._emit_hover(event.position())
 
@@ -607,10 +607,17 @@ class ImageCanvas(QWidget):
         """A trackpad's pinch (a native zoom gesture) zooms at the fingers."""
         if event.type() == QEvent.Type.NativeGesture and \
                 event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
-            self.state.probe = None
+            self._drop_probe()
             self.zoom_at(max(0.1, 1.0 + event.value()), event.position())
             return True
         return super().event(event)
+
+    def _drop_probe(self) -> None:
+        """Hand the readout back to the pointer, erasing the probe's frame (a zoom at its
+        limit, which repaints nothing, had left it drawn)."""
+        if self.state.probe is not None:
+            self.state.probe = None
+            self.state.update(rehover=False)
 
     def leaveEvent(self, event: object) -> None:  # noqa: N802
         if self.state.probe is None:  # the probe's reading stays while it is shown
@@ -673,7 +680,9 @@ class ImageCanvas(QWidget):
         if self.state.probe is None:
             x0 = self.width() / 2
             if self.split:  # not under the divider's handle (in the middle at first): the
-                x0 = (max(0.0, self.divider_x()) + self.width()) / 2  # result side's middle
+                s, o = self.transform()  # shown result side's middle
+                right = min(float(self.width()), o.x() + w * s)
+                x0 = (max(0.0, self.divider_x(), o.x()) + right) / 2
             q = self.to_image(QPointF(x0, self.height() / 2))
             x, y = int(np.floor(q.x())), int(np.floor(q.y()))
         else:
@@ -690,6 +699,7 @@ class ImageCanvas(QWidget):
         else:
             self.state.update(rehover=False)
         self.hovered.emit(x, y)
+        self.probeMoved.emit(x, y)
 
     def _probe(self, p: QPainter, s: float, o: QPointF) -> None:
         """A white frame just outside the probe's pixel, so what it holds is that pixel and
@@ -751,6 +761,7 @@ class Viewer(QWidget):
     MODES = ("before", "after", "compare", "ea")
     STYLES = ("split", "side")
     hovered = Signal(int, int)
+    probeMoved = Signal(int, int)
     splitChanged = Signal(float)
     modeChanged = Signal(str)
     viewChanged = Signal()
@@ -835,6 +846,7 @@ class Viewer(QWidget):
     def _canvas(self) -> ImageCanvas:
         c = ImageCanvas(self.state)
         c.hovered.connect(lambda x, y, c=c: self._on_canvas_hover(c, x, y))
+        c.probeMoved.connect(self.probeMoved)
         return c
 
     def _on_canvas_hover(self, canvas: ImageCanvas, x: int, y: int) -> None:

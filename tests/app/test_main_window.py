@@ -1809,6 +1809,21 @@ def test_the_pixel_readout_without_a_mouse(make_window, image_path, open_settled
                         staticmethod(lambda event: said.append(event.message())))
     qtbot.keyClick(c, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
     assert said and "x    48  y    70" in said[-1]
+    # Only a key's move is announced: a strength step or a view switch refreshes the
+    # readout, and had said it again, over the slider's own value.
+    n = len(said)
+    w.controls.strength_spin.setValue(60)
+    w.set_view_mode("compare")
+    qtbot.wait(50)
+    assert len(said) == n and "y    70" in w.pixel_label.text()
+    w.controls.strength_spin.setValue(100)
+    # Qt before 6.8 has no announcements (the import had stopped the app from starting):
+    # the readout is shown without one.
+    import PySide6.QtGui
+
+    monkeypatch.delattr(PySide6.QtGui, "QAccessibleAnnouncementEvent")
+    qtbot.keyClick(c, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    assert len(said) == n and "y    69" in w.pixel_label.text()
     monkeypatch.undo()
     qtbot.mouseMove(c, QPoint(5, 5))  # the pointer takes over again
     assert c.state.probe is None
@@ -1817,3 +1832,26 @@ def test_the_pixel_readout_without_a_mouse(make_window, image_path, open_settled
     w.open_image(image_path)  # a new image: the probe and its reading go
     qtbot.waitUntil(lambda: w.image is not None and w.is_settled(), timeout=30000)
     assert c.state.probe is None
+
+
+def test_the_readout_mixes_strength_with_what_the_network_saw(make_window, tmp_path, qtbot,
+                                                              open_settled) -> None:  # noqa: ANN001
+    """Under alpha 0 the views mix strength with the nearest visible colour (what the network
+    saw); the full-resolution readout had mixed with the colour the file hides there."""
+    from drcnet.imageio import read_image, write_image
+
+    rgb = np.full((48, 64, 3), 0.6, np.float32)
+    rgb[:, :16] = (0.0, 0.0, 1.0)  # hidden under alpha 0: a blue no one sees
+    alpha = np.ones((48, 64), np.float32)
+    alpha[:, :16] = 0.0
+    path = write_image(tmp_path / "clear.png", rgb, alpha=alpha)
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    open_settled(w, path)
+    w.controls.restore_button.click()
+    qtbot.waitUntil(lambda: w.is_settled() and w._full_current(), timeout=30000)
+    w.controls.strength_spin.setValue(0)  # the output is the source the views mix with
+    w._on_hover(4, 20)
+    seen = np.round(read_image(path).restorable[20, 4] * 255).astype(int)
+    assert "out " + " ".join(f"{v:3d}" for v in seen) in w.pixel_label.text()
+    assert seen[2] < 200  # the nearest visible gray, not the hidden blue
