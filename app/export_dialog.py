@@ -30,6 +30,7 @@ from drcnet.imageio import (
     IMAGE_EXTENSIONS,
     check_output_size,
     folder_write_problem,
+    read_only,
     same_file,
 )
 
@@ -276,6 +277,10 @@ class ExportDialog(QDialog):
             QMessageBox.information(self, "Export", f"{p.name} is the input photo; an export "
                                     "never replaces it. Choose another name.")
             return  # not "Replace?" first and a refusal after
+        if p.is_file() and read_only(p):  # refused now, not after the restore it waits for
+            QMessageBox.information(self, "Export", f"{p} exists and is read-only; make it "
+                                    "writable, or choose another name.")
+            return
         size = (None if self._size is None else
                 compose_size(self.layout_key(), *self._size))
         if size is not None:

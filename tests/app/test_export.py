@@ -379,6 +379,33 @@ def test_export_dialog_refuses_a_folder_nothing_can_be_written_into(qtbot, tmp_p
                     "choose another folder."]
 
 
+def test_export_dialog_refuses_a_read_only_file_before_asking_to_replace_it(
+        qtbot, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """A read-only target was offered "Replace?", and refused after the full-resolution
+    restore the export waited for."""
+    import os
+    import stat
+
+    target = tmp_path / "x.png"
+    target.write_bytes(b"mine")
+    os.chmod(target, stat.S_IREAD)
+    dlg = ExportDialog(tmp_path, "rain", "derain", 0.4, 8)
+    qtbot.addWidget(dlg)
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information",
+                        staticmethod(lambda parent, title, text: told.append(text)))
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    dlg.path_edit.setText(str(target))
+    try:
+        dlg.accept()
+    finally:
+        os.chmod(target, stat.S_IREAD | stat.S_IWRITE)
+    assert dlg.result() == dlg.DialogCode.Rejected
+    assert told == [f"{target} exists and is read-only; make it writable, or choose another "
+                    "name."]
+
+
 def test_export_dialog_keeps_typed_names_and_refuses_no_name(qtbot, tmp_path,
                                                             monkeypatch) -> None:  # noqa: ANN001
     from PySide6.QtWidgets import QMessageBox
