@@ -1007,6 +1007,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             num_workers=cfg.num_workers, pin_memory=cuda, drop_last=True,
             worker_init_fn=_worker_init, persistent_workers=cfg.num_workers > 0,
             prefetch_factor=4 if cfg.num_workers > 0 else None,
+            # Spawned, not forked: a worker forked after validation had used OpenCV's thread
+            # pool hung for ever in cv2.setNumThreads (opencv-python-headless 5.1), so every
+            # CPU run with workers stopped at step 0. The photos reach spawned workers in
+            # one shared block (SyntheticPairs), not a copy each.
+            multiprocessing_context="spawn" if cfg.num_workers > 0 else None,
         )
         batches = iter(loader)
     if d.main and not step and (out / "log.csv").is_file():

@@ -955,3 +955,34 @@ def test_a_config_outside_configs_names_no_folder_above_it(tmp_path: Path, monke
     with pytest.raises(DRCNetError) as err:
         collect(train(cfg))
     assert "photos" in str(err.value) and "relative paths" not in str(err.value)
+
+
+WORKERS_AFTER_OPENCV = r"""
+import sys
+import cv2
+import numpy as np
+from drcnet.training import TrainConfig, train
+
+# The parent has used OpenCV's thread pool, as validation does before the first batch.
+big = np.random.default_rng(0).random((1024, 1024, 3), dtype=np.float32)
+for _ in range(3):
+    cv2.GaussianBlur(cv2.resize(big, (700, 700)), (9, 9), 2)
+corpus, out, config = sys.argv[1:4]
+cfg = TrainConfig.from_yaml(config, dict(
+    wf=8, depth=2, batch_size=2, crop=32, num_workers=1, steps=2, warmup_steps=1, log_every=1,
+    val_every=2, ckpt_every=2, max_minutes=0.0, data=corpus + "/train", val_data="",
+    out_dir=out, device="cpu"))
+for _ in train(cfg):
+    pass
+print("trained")
+"""
+
+
+def test_training_with_loader_workers_after_opencv_ran(corpus: Path, tmp_path: Path) -> None:
+    """Workers forked after OpenCV's thread pool had run hung for ever in cv2.setNumThreads
+    (opencv-python-headless 5.1): every CPU run with num_workers > 0 (the configs' default)
+    stopped at step 0. They are spawned now."""
+    r = subprocess.run([sys.executable, "-c", WORKERS_AFTER_OPENCV, str(corpus),
+                        str(tmp_path / "run"), str(ROOT / "configs" / "denoise.yaml")],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0 and "trained" in r.stdout, r.stderr[-2000:]
