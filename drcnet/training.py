@@ -1008,7 +1008,7 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             worker_init_fn=_worker_init, persistent_workers=cfg.num_workers > 0,
             prefetch_factor=4 if cfg.num_workers > 0 else None,
             # Spawned, not forked: a worker forked after validation had used OpenCV's thread
-            # pool hung for ever in cv2.setNumThreads (opencv-python-headless 5.1), so every
+            # pool hung for ever in cv2.setNumThreads (OpenCV 4.10 and 5.1 alike), so every
             # CPU run with workers stopped at step 0. The photos reach spawned workers in
             # one shared block (SyntheticPairs), not a copy each.
             multiprocessing_context="spawn" if cfg.num_workers > 0 else None,

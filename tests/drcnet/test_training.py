@@ -980,7 +980,7 @@ print("trained")
 
 def test_training_with_loader_workers_after_opencv_ran(corpus: Path, tmp_path: Path) -> None:
     """Workers forked after OpenCV's thread pool had run hung for ever in cv2.setNumThreads
-    (opencv-python-headless 5.1): every CPU run with num_workers > 0 (the configs' default)
+    (OpenCV 4.10 and 5.1 alike): every CPU run with num_workers > 0 (the configs' default)
     stopped at step 0. They are spawned now."""
     r = subprocess.run([sys.executable, "-c", WORKERS_AFTER_OPENCV, str(corpus),
                         str(tmp_path / "run"), str(ROOT / "configs" / "denoise.yaml")],
