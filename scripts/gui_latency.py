@@ -31,11 +31,11 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from drcnet.bench import _photo
+    from drcnet.imageio import write_image
     from drcnet_studio.main_window import MainWindow
     from drcnet_studio.settings import Settings
     from drcnet_studio.workers import MainThreadGC
-    from drcnet.bench import _photo
-    from drcnet.imageio import write_image
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", default="2400x1600")

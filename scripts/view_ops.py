@@ -27,9 +27,9 @@ def main() -> int:
     from PySide6.QtGui import QColorSpace
     from PySide6.QtWidgets import QApplication
 
-    from drcnet_studio.viewer import to_qimage
     from drcnet.colour import to_srgb
     from drcnet.inference import apply_strength
+    from drcnet_studio.viewer import to_qimage
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", default="4000x3000")

@@ -17,8 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from drcnet_studio.main_window import MainWindow
     from docs.gui.zoom_shots import offscreen_app
+    from drcnet_studio.main_window import MainWindow
 
     _app, pump = offscreen_app()
     folder = Path(tempfile.mkdtemp(prefix="drcnet-shot-")) / "photos"
