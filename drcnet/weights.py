@@ -30,7 +30,7 @@ from safetensors.torch import load, load_file, save, save_file
 from . import keymap
 from .blocks import is_optional_key
 from .errors import DRCNetError, UnsafeCheckpointError, UsageError, WeightsError
-from .imageio import make_temp
+from .imageio import make_temp, remove_temp
 from .network import DRCNet, ModelConfig
 from .range_check import activation_limit, repair_above
 
@@ -109,7 +109,7 @@ def save_weights(
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        remove_temp(tmp)
         raise
 
 
