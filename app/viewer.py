@@ -573,11 +573,13 @@ class ImageCanvas(QWidget):
         self.setCursor(Qt.CursorShape.ArrowCursor)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self.state.fit:  # to 100 %: one image pixel per screen pixel, as Ctrl+1; a small
-            one = 1.0 / self.devicePixelRatioF()  # image already fitted at its cap: enlarged
+        if self.state.fit:  # to 100 %: one image pixel per screen pixel, as Ctrl+1; an
+            # image that Fit shows between 100 % and its cap (a small one at the cap, or one a
+            # 2× display fits at one screen pixel): enlarged, so the click always does something
+            one = 1.0 / self.devicePixelRatioF()
             fit, cap = self.fit_scale(), self.fit_cap()
-            at_cap = abs(fit - cap) < 1e-3 * cap
-            target = max(self.enlarged_scale(), 2 * cap) if at_cap else one
+            shown_whole = one * (1 - 1e-3) <= fit <= cap * (1 + 1e-3)
+            target = max(self.enlarged_scale(), 2 * fit) if shown_whole else one
             self.zoom_at(target / fit, event.position())
         else:
             self.state.set_fit()

@@ -519,6 +519,11 @@ v.fit()  # a small image: Fit shows it at 100 %, and a double-click enlarges it
 print("fit screen", v.screen_scale())
 QTest.mouseDClick(c, Qt.MouseButton.LeftButton)
 print("double-click small", int(v.screen_scale()) == v.screen_scale() >= 4)
+v.set_input(to_qimage(np.zeros((400, 560, 3), np.float32)))  # Fit: one screen pixel each
+v.fit()
+print("fit big", v.screen_scale())
+QTest.mouseDClick(c, Qt.MouseButton.LeftButton)  # had only left Fit, at the same scale
+print("double-click big", v.screen_scale(), v.state.fit)
 """
 
 
@@ -543,6 +548,9 @@ def test_high_dpi_100_percent_is_one_screen_pixel_and_enlarged_pixels_stay_crisp
     # A small image at Fit: one image pixel per logical pixel, 2 screen pixels here, as
     # other applications show it (one per screen pixel had looked like a postage stamp).
     assert "fit screen 2.0" in r.stdout and "double-click small True" in r.stdout
+    # A photo that a 2× display fits at one screen pixel per image pixel, already 100 %: a
+    # double-click enlarges it (it had left Fit and changed nothing to see).
+    assert "fit big 1.0" in r.stdout and "double-click big 2.0 False" in r.stdout
 
 
 def test_a_preview_stretched_when_zoomed_in_is_smoothed_not_drawn_as_blocks(qtbot) -> None:  # noqa: ANN001
