@@ -224,6 +224,14 @@ def _gaussian_blind(clip: bool = True) -> Recipe:
     return recipe
 
 
+def _gaussian_mixed(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
+    """Plain Gaussian noise of unknown σ ∈ [0, 55], clipped to [0, 1] in half the draws."""
+    sigma = float(rng.uniform(*BLIND_SIGMA))
+    clip = bool(rng.random() < 0.5)
+    return gaussian_noise(img, rng, sigma, clip), {"kind": "gaussian", "sigma": sigma,
+                                                   "clipped": clip}
+
+
 def _noise(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
     """Mixed realistic noise: Poisson-Gaussian (maybe JPEG) or plain Gaussian σ ∈ [5, 50]."""
     if rng.random() < 0.3:
@@ -284,6 +292,8 @@ DEGRADATIONS: dict[str, Degradation] = {
         Degradation("gaussianu", "denoise", _gaussian_blind(clip=False),
                     doc="Plain Gaussian noise of unknown σ ∈ [0, 55], not clipped (the AWGN "
                         "benchmarks')"),
+        # An 8-bit file holds clipped noise; the benchmarks add it unclipped. A model for both:
+        Degradation("gaussianm", "denoise", _gaussian_mixed, doc=_gaussian_mixed.__doc__ or ""),
         Degradation("noise", "denoise", _noise, doc=_noise.__doc__ or ""),
         Degradation("rain", "derain", _rain, doc=_rain.__doc__ or ""),
         Degradation("blur", "deblur", _blur, margin=16, doc=_blur.__doc__ or ""),
@@ -313,7 +323,7 @@ def degrade(
 
     Returns:
         The degraded float32 image (same shape, in [0, 1] but for the unclipped
-        ``gaussian*u`` recipes) and a dict of drawn parameters.
+        ``gaussian*u`` recipes and half of ``gaussianm``'s draws) and a dict of drawn parameters.
 
     Raises:
         UsageError: an unknown recipe, or an image on a 0-255 scale (values past 2).

@@ -27,7 +27,7 @@ def test_deterministic_and_seed_dependent(img: np.ndarray, name: str) -> None:
     b, _ = degrade(name, img, np.random.default_rng(7))
     c, _ = degrade(name, img, np.random.default_rng(8))
     assert a.shape == img.shape and a.dtype == np.float32
-    if not name.endswith("u"):  # gaussian25u and its kind: not clipped
+    if not name.endswith("u") and name != "gaussianm":  # gaussian25u and its kind: not clipped
         assert 0.0 <= a.min() and a.max() <= 1.0
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
@@ -61,6 +61,17 @@ def test_blind_gaussian_draws_sigma_from_its_range() -> None:
         assert abs((out - flat).std() * 255 - info["sigma"]) < 1.0 + 0.03 * info["sigma"]
         sigmas.append(info["sigma"])
     assert 0.0 <= min(sigmas) < 10.0 and 45.0 < max(sigmas) <= 55.0
+
+
+def test_mixed_gaussian_clips_about_half_its_draws_and_says_which() -> None:
+    dark = np.full((64, 64, 3), 0.02, np.float32)
+    clipped = []
+    for seed in range(60):
+        out, info = degrade("gaussianm", dark, np.random.default_rng(seed))
+        assert 0.0 <= info["sigma"] <= 55.0
+        assert info["clipped"] == bool(out.min() >= 0.0 and out.max() <= 1.0) or info["sigma"] < 3
+        clipped.append(info["clipped"])
+    assert 20 <= sum(clipped) <= 40
 
 
 def test_srgb_round_trip() -> None:
