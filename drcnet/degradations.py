@@ -156,7 +156,11 @@ def shake_kernel(rng: np.random.Generator, size: int, steps: int = 64,
     """A camera-shake blur kernel from a random walk with inertia, normalised to sum 1.
 
     The trajectory's velocity follows ``v ← inertia·v + (1−inertia)·noise`` with occasional
-    jerks, is rasterised with bilinear splatting and rescaled to fit ``size``×``size``.
+    jerks; it is rescaled to fit ``size``×``size`` and rasterised by bilinear splatting of
+    points at most half a pixel apart along each step, so the streak is one continuous
+    piece (splatting only the ``steps`` points had left gaps where the path moved fast).
+    Each step carries its own dwell weight, spread evenly along it: a slow stretch of path
+    is brighter, as the shutter integrates it longer.
     """
     size = int(size) | 1
     acc = rng.standard_normal((steps, 2))
@@ -174,6 +178,15 @@ def shake_kernel(rng: np.random.Generator, size: int, steps: int = 64,
     pos = pos / max(extent, 1e-6) * reach + (size - 1) / 2
     # Uneven dwell time along the path (the shutter integrates slower motion longer).
     weight = rng.uniform(0.5, 1.5, steps)
+    # Fill each step with points at most half a pixel apart, sharing the step's weight
+    # (the last point's weight goes unused: ``steps`` points make ``steps - 1`` steps).
+    seg = np.diff(pos, axis=0)
+    parts = np.maximum(1, np.ceil(np.hypot(seg[:, 0], seg[:, 1]) / 0.5)).astype(int)
+    step = np.repeat(np.arange(steps - 1), parts)
+    frac = (np.arange(parts.sum()) - np.repeat(np.cumsum(parts) - parts, parts) + 0.5
+            ) / np.repeat(parts, parts)
+    pos = pos[step] + seg[step] * frac[:, None]
+    weight = weight[step] / parts[step]
     k = np.zeros((size, size), np.float64)
     x0 = np.floor(pos).astype(int)
     f = pos - x0

@@ -104,6 +104,20 @@ def test_shake_kernels_vary() -> None:
     assert not np.allclose(k1, k2)
 
 
+def test_shake_kernels_are_one_continuous_streak() -> None:
+    """A camera path leaves one unbroken streak; splatting only the path's 64 points had split
+    12.4 % of kernels into pieces (a ghosted double image), 12 of these 100 draws."""
+    import cv2
+
+    split = 0
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        k = shake_kernel(rng, int(rng.integers(3, 16)) * 2 + 1)
+        pieces = cv2.connectedComponents((k > 0).astype(np.uint8), connectivity=8)[0] - 1
+        split += pieces > 1
+    assert split == 0
+
+
 def test_convolve_with_delta_is_identity(img: np.ndarray) -> None:
     k = np.zeros((5, 5), np.float32)
     k[2, 2] = 1
