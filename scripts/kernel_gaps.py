@@ -3,8 +3,9 @@
 A continuous camera path leaves a continuous streak. Until session 29 the recipe splatted
 the 64 points of a random walk (up to 31 px long) without filling the steps between them, so
 a fast stretch left gaps (12.4 % of kernels split; docs/eval/kernel_gaps.txt); it now fills
-each step with points at most half a pixel apart. Draws ``--draws`` kernels as the ``blur`` recipe does and counts their 8-connected
-pieces, and how much of a split kernel's weight lies outside its largest piece.
+each step with points at most half a pixel apart. Draws ``--draws`` kernels as the ``blur``
+recipe does and counts their 8-connected pieces, and how much of a split kernel's weight lies
+outside its largest piece.
 
     python scripts/kernel_gaps.py [--draws 500]
 """
