@@ -29,7 +29,14 @@ import numpy as np
 import torch
 
 from .datasets import color_gains, list_images, load_photos, saturation_gain, zoom_side
-from .degradations import BLIND_SIGMA, get_degradation, jpeg, line_kernel, shake_kernel
+from .degradations import (
+    BLIND_SIGMA,
+    get_degradation,
+    jpeg,
+    line_kernel,
+    read_for_shot,
+    shake_kernel,
+)
 from .errors import UsageError
 
 PathLike = str | os.PathLike[str]
@@ -217,11 +224,12 @@ class GpuSynthesizer:
                      if self.recipe in _FIXED_SIGMA else rng.uniform(*BLIND_SIGMA, n))
             return (clean + self._randn(clean.shape) * self._col(sigma / 255.0)).clamp_(0, 1)
         # The CPU recipe's draws, per sample: 30 % Gaussian σ ∈ U(5, 50), otherwise
-        # Poisson-Gaussian with log-uniform shot/read gains, then JPEG q ∈ [60, 95] for 30 %.
+        # Poisson-Gaussian with a log-uniform shot gain and the read noise that goes with it
+        # (read_for_shot), then JPEG q ∈ [60, 95] for 30 %.
         gauss = rng.random(n) < 0.3
         sigma = rng.uniform(5.0, 50.0, n)
         shot = 10 ** rng.uniform(-4.0, -1.7, n)
-        read = 10 ** rng.uniform(-3.0, -1.5, n)
+        read = read_for_shot(shot, rng.standard_normal(n))
         use_jpeg = (rng.random(n) < 0.3) & ~gauss
         quality = rng.integers(60, 96, n)
         z = self._randn(clean.shape)

@@ -74,6 +74,19 @@ def test_mixed_gaussian_clips_about_half_its_draws_and_says_which() -> None:
     assert 20 <= sum(clipped) <= 40
 
 
+def test_camera_noise_ties_read_noise_to_shot_noise() -> None:
+    """Brooks et al.'s relation, log read² = 2.18·log shot + 1.20 + N(0, 0.26²): drawn
+    apart, 62 % of draws had over twice the read noise their shot noise goes with."""
+    flat = np.full((16, 16, 3), 0.5, np.float32)
+    devs = []
+    for seed in range(200):
+        info = degrade("noise", flat, np.random.default_rng(seed))[1]
+        if info["kind"] == "sensor":
+            devs.append(np.log(info["read"] ** 2) - 2.18 * np.log(info["shot"]) - 1.20)
+    assert len(devs) > 100
+    assert abs(np.mean(devs)) < 0.1 and abs(np.std(devs) - 0.26) < 0.05
+
+
 def test_srgb_round_trip() -> None:
     x = np.linspace(0, 1, 101, dtype=np.float32)
     assert np.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-5)
