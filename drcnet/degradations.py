@@ -180,13 +180,14 @@ def shake_kernel(rng: np.random.Generator, size: int, steps: int = 64,
     weight = rng.uniform(0.5, 1.5, steps)
     # Fill each step with points at most half a pixel apart, sharing the step's weight
     # (the last point's weight goes unused: ``steps`` points make ``steps - 1`` steps).
-    seg = np.diff(pos, axis=0)
-    parts = np.maximum(1, np.ceil(np.hypot(seg[:, 0], seg[:, 1]) / 0.5)).astype(int)
-    step = np.repeat(np.arange(steps - 1), parts)
-    frac = (np.arange(parts.sum()) - np.repeat(np.cumsum(parts) - parts, parts) + 0.5
-            ) / np.repeat(parts, parts)
-    pos = pos[step] + seg[step] * frac[:, None]
-    weight = weight[step] / parts[step]
+    if steps > 1:  # one point is a dot, as before
+        seg = np.diff(pos, axis=0)
+        parts = np.maximum(1, np.ceil(np.hypot(seg[:, 0], seg[:, 1]) / 0.5)).astype(int)
+        step = np.repeat(np.arange(steps - 1), parts)
+        frac = (np.arange(parts.sum()) - np.repeat(np.cumsum(parts) - parts, parts) + 0.5
+                ) / np.repeat(parts, parts)
+        pos = pos[step] + seg[step] * frac[:, None]
+        weight = weight[step] / parts[step]
     k = np.zeros((size, size), np.float64)
     x0 = np.floor(pos).astype(int)
     f = pos - x0

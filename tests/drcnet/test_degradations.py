@@ -129,6 +129,8 @@ def test_shake_kernels_are_one_continuous_streak() -> None:
         pieces = cv2.connectedComponents((k > 0).astype(np.uint8), connectivity=8)[0] - 1
         split += pieces > 1
     assert split == 0
+    dot = shake_kernel(np.random.default_rng(0), 7, steps=1)  # one point: a dot, not NaN
+    assert dot.sum() == pytest.approx(1.0) and (dot > 0).sum() == 1
 
 
 def test_convolve_with_delta_is_identity(img: np.ndarray) -> None:
