@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import sys
@@ -550,7 +551,10 @@ def _pillow_photo(path: Path, icc: bytes, orientation: int = 6) -> Path:
     return path
 
 
+@functools.cache
 def _srgb_profile() -> bytes:
+    """One profile for the whole run: Pillow stamps each new one with the time, so two made a
+    second apart differ (a test comparing a written profile with a fresh one failed so)."""
     cms = pytest.importorskip("PIL.ImageCms")
     return cms.ImageCmsProfile(cms.createProfile("sRGB")).tobytes()
 
