@@ -2516,8 +2516,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                   "two-finger scroll on a trackpad (macOS, Wayland)"),
                  ("View", "Zoom at the fingers", "pinch on a trackpad"),
                  ("View", "Pan", "drag"),
-                 ("View", "Actual pixels there (an image Fit already shows at actual size or "
-                  "more: enlarged), or fit again", "double-click"),
+                 ("View", "Actual pixels there (an image Fit already shows between actual size "
+                  "and one pixel per logical pixel: enlarged), or fit again", "double-click"),
                  ("View", "Move the compare divider", "drag the divider"),
                  ("View", "Pan (Shift: half a view) in the image, after a click or Tab",
                   "arrow keys"),

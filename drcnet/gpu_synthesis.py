@@ -43,8 +43,14 @@ PathLike = str | os.PathLike[str]
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 BLUR_MARGIN = 16  # the CPU recipe's margin: kernels up to 31 px need 15 px of context
-_FIXED_SIGMA = {"gaussian15": 15.0, "gaussian25": 25.0, "gaussian50": 50.0}
-_SUPPORTED = (*_FIXED_SIGMA, "gaussian", "noise", "rain", "blur")
+# The Gaussian recipes: σ (None = blind, drawn from BLIND_SIGMA) and which draws are clipped to
+# [0, 1]: all, none (the AWGN benchmarks' ``*u``) or half (``gaussianm``).
+_GAUSSIAN: dict[str, tuple[float | None, str]] = {
+    **{f"gaussian{s}": (float(s), "all") for s in (15, 25, 50)},
+    **{f"gaussian{s}u": (float(s), "none") for s in (15, 25, 50)},
+    "gaussian": (None, "all"), "gaussianu": (None, "none"), "gaussianm": (None, "half"),
+}
+_SUPPORTED = (*_GAUSSIAN, "noise", "rain", "blur")
 
 
 def supports(recipe: str) -> bool:
@@ -219,10 +225,17 @@ class GpuSynthesizer:
     # ------------------------------------------------------------------ noise
     def _noise(self, clean: torch.Tensor) -> torch.Tensor:
         n, rng = clean.shape[0], self.rng
-        if self.recipe in _FIXED_SIGMA or self.recipe == "gaussian":
-            sigma = (np.full(n, _FIXED_SIGMA[self.recipe], np.float32)
-                     if self.recipe in _FIXED_SIGMA else rng.uniform(*BLIND_SIGMA, n))
-            return (clean + self._randn(clean.shape) * self._col(sigma / 255.0)).clamp_(0, 1)
+        if self.recipe in _GAUSSIAN:
+            fixed, clipped = _GAUSSIAN[self.recipe]
+            sigma = (np.full(n, fixed, np.float32) if fixed is not None
+                     else rng.uniform(*BLIND_SIGMA, n))
+            noisy = clean + self._randn(clean.shape) * self._col(sigma / 255.0)
+            if clipped == "all":
+                return noisy.clamp_(0, 1)
+            if clipped == "half":
+                clip = self._col((rng.random(n) < 0.5).astype(np.float32)) > 0
+                return torch.where(clip, noisy.clamp(0, 1), noisy)
+            return noisy
         # The CPU recipe's draws, per sample: 30 % Gaussian σ ∈ U(5, 50), otherwise
         # Poisson-Gaussian with a log-uniform shot gain and the read noise that goes with it
         # (read_for_shot), then JPEG q ∈ [60, 95] for 30 %.

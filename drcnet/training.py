@@ -260,9 +260,8 @@ class TrainConfig:
     def synth_on(self, device: torch.device) -> str:
         """Where training pairs are made: ``gpu`` (batched on ``device``) or ``cpu``.
 
-        ``auto`` means ``gpu`` on CUDA and ``cpu`` elsewhere, and for the recipes the
-        on-device synthesizer lacks (the unclipped ``gaussian*u``); paired folders are always
-        ``cpu``.
+        ``auto`` means ``gpu`` on CUDA (the on-device synthesizer has every recipe) and
+        ``cpu`` elsewhere; paired folders are always ``cpu``.
         """
         if self.layout:
             return "cpu"

@@ -12,11 +12,19 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def anchors(md: Path) -> set[str]:
-    out = set()
-    for line in md.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
+    """A file's heading anchors; outside code blocks, a repeated one numbered as GitHub does
+    ("-1", "-2")."""
+    out: set[str] = set()
+    text = re.sub(r"```.*?```", "", md.read_text(encoding="utf-8"), flags=re.S)
+    for line in text.splitlines():
+        if re.match(r"#{1,6} ", line):
             title = line.lstrip("#").strip().lower()
-            out.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+            slug = base = re.sub(r"[^\w\- ]", "", title).replace(" ", "-")
+            n = 0
+            while slug in out:
+                n += 1
+                slug = f"{base}-{n}"
+            out.add(slug)
     return out
 
 
@@ -44,7 +52,7 @@ def test_the_check_finds_a_broken_link(tmp_path, monkeypatch) -> None:  # noqa: 
     (tmp_path / "docs").mkdir()
     (tmp_path / "README.md").write_text("# Top\n[a](docs/A.md#there) [b](#top) [c](gone.png)\n",
                                         encoding="utf-8")
-    (tmp_path / "docs" / "A.md").write_text("# Here\n", encoding="utf-8")
+    (tmp_path / "docs" / "A.md").write_text("# Here\n```\n# there\n```\n", encoding="utf-8")
     monkeypatch.setitem(globals(), "ROOT", tmp_path)
     assert broken_links() == ["README.md: docs/A.md#there (no such heading)",
                               "README.md: gone.png (no such file)"]

@@ -39,6 +39,30 @@ def test_blind_gaussian_varies_sigma_per_sample(tmp_path: Path) -> None:
     assert float(sigmas.min()) < 30.0 < float(sigmas.max()) <= 56.0
 
 
+def test_unclipped_and_half_clipped_gaussian(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "dark.png"), np.full((96, 96, 3), 5, np.uint8))
+    x, y = GpuSynthesizer(tmp_path, "gaussian25u", crop=64, batch_size=8).batch()
+    assert float(x.min()) < 0 and float((x - y).std()) * 255 == pytest.approx(25.0, rel=0.03)
+    x, y = GpuSynthesizer(tmp_path, "gaussianm", crop=64, batch_size=64, seed=1).batch()
+    below = (x.flatten(1).min(dim=1).values < 0).float()  # unclipped draws dip below black
+    assert 16 <= float(below.sum()) <= 48 and float(x.max()) < 2
+
+
+def test_camera_noise_read_noise_follows_the_shot_noise(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On black only read noise shows: the on-device camera noise takes it from read_for_shot,
+    as the CPU recipe does (with read_for_shot giving none, its sensor draws stay black)."""
+    import drcnet.gpu_synthesis as gs
+
+    cv2.imwrite(str(tmp_path / "black.png"), np.zeros((96, 96, 3), np.uint8))
+    monkeypatch.setattr(gs, "read_for_shot", lambda shot, z: np.zeros_like(shot))
+    x, y = GpuSynthesizer(tmp_path, "noise", crop=32, batch_size=32, seed=2).batch()
+    spread = (x - y).flatten(1).std(dim=1) * 255
+    sensor = spread < 1e-3
+    assert 10 <= int(sensor.sum()) < 32  # about 70 %: the rest are Gaussian σ >= 5
+    assert float(spread[~sensor].min()) > 2.0
+
+
 def test_rain_brightens_and_blur_smooths(photos: Path) -> None:
     x, y = GpuSynthesizer(photos, "derain", crop=48, batch_size=8, seed=1).batch()
     assert bool((x.flatten(1).mean(1) >= y.flatten(1).mean(1) - 1e-6).all())  # screen blend
