@@ -1,14 +1,5 @@
 #!/bin/bash
-# Score snapshots of the session 29 run (README.txt's rule): gaussian25u and gaussian25 on
-# data/corpus/val, seeds 10-12 (selection) or, with SEEDS=report, seeds 0-2.
+# Score snapshots of the session 29 gaussianm run (README.txt's rule): gaussian25u and gaussian25
+# on data/corpus/val, seeds 10-12 (selection) or, with SEEDS=report, seeds 0-2.
 #   bash docs/training/cpu29/score.sh resources/weights/denoise-gaussian.safetensors runs/denoise-gaussianm-cpu29/step000300.safetensors ...
-cd "$(dirname "$0")/../../.."
-seed=10; [ "${SEEDS:-}" = report ] && seed=0
-for w in "$@"; do
-  for deg in gaussian25u gaussian25; do
-    r=$(OMP_NUM_THREADS=${THREADS:-1} .venv/bin/drcnet eval --task denoise --weights "$w" \
-          --data data/corpus/val --degradation "$deg" --seed "$seed" --draws 3 2>/dev/null \
-        | awk '$1 == "DRCNet" {print $2, $3}')
-    echo "$w $deg seeds $seed-$((seed + 2)): $r"
-  done
-done
+DEGS="${DEGS:-gaussian25u gaussian25}" exec bash "$(dirname "$0")/score_pair.sh" "$@"

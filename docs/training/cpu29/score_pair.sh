@@ -1,5 +1,5 @@
 #!/bin/bash
-# Score weight files for the pair rule (README.txt): `noise` (tied) and gaussian25 on
+# Score weight files on denoise recipes (default: the pair rule's `noise` and gaussian25; DEGS= others) on
 # data/corpus/val, seeds 10-12 (selection) or, with SEEDS=report, seeds 0-2.
 #   bash docs/training/cpu29/score_pair.sh FILE...
 cd "$(dirname "$0")/../../.."
