@@ -218,32 +218,39 @@ class Degradation:
     doc: str = ""
 
 
-def _gaussian(sigma: float, clip: bool = True) -> Recipe:
+BLIND_SIGMA = (0.0, 55.0)  # the blind Gaussian recipes' σ range (DnCNN-B's, in 8-bit units)
+
+# The Gaussian recipes, here for the CPU and drcnet.gpu_synthesis alike: name → (σ in 8-bit
+# units, None = blind, drawn from BLIND_SIGMA; which draws are clipped to [0, 1]: "all" as an
+# 8-bit file holds them, "none" as the literature's AWGN benchmarks (DnCNN, FFDNet, Restormer
+# on CBSD68) add them, or "half", for a model meant for both; the recipe's doc).
+GAUSSIAN_RECIPES: dict[str, tuple[float | None, str, str]] = {
+    **{f"gaussian{s}": (float(s), "all", f"Gaussian σ={s}, clipped") for s in (15, 25, 50)},
+    **{f"gaussian{s}u": (float(s), "none",
+                         f"Gaussian σ={s}, not clipped (the AWGN benchmarks' convention)")
+       for s in (15, 25, 50)},
+    "gaussian": (None, "all", "Plain Gaussian noise of unknown σ ∈ [0, 55] (DnCNN-B's range), "
+                              "clipped"),
+    "gaussianu": (None, "none", "Plain Gaussian noise of unknown σ ∈ [0, 55], not clipped (the "
+                                "AWGN benchmarks')"),
+    "gaussianm": (None, "half", "Plain Gaussian noise of unknown σ ∈ [0, 55], clipped to [0, 1] "
+                                "in half the draws."),
+}
+
+
+def _gaussian(sigma: float | None, clip: str) -> Recipe:
+    """A :data:`GAUSSIAN_RECIPES` recipe: σ (drawn first when blind), then whether to clip
+    (drawn when half are), then the noise."""
+
     def recipe(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
-        return gaussian_noise(img, rng, sigma, clip), {"kind": "gaussian", "sigma": sigma}
+        s = float(rng.uniform(*BLIND_SIGMA)) if sigma is None else sigma
+        info: Info = {"kind": "gaussian", "sigma": s}
+        clipped = clip == "all"
+        if clip == "half":
+            clipped = info["clipped"] = bool(rng.random() < 0.5)
+        return gaussian_noise(img, rng, s, clipped), info
 
     return recipe
-
-
-BLIND_SIGMA = (0.0, 55.0)  # the blind Gaussian recipe's σ range (DnCNN-B's, in 8-bit units)
-
-
-def _gaussian_blind(clip: bool = True) -> Recipe:
-    """Plain Gaussian noise of unknown σ ∈ [0, 55] (DnCNN-B's range)."""
-
-    def recipe(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
-        sigma = float(rng.uniform(*BLIND_SIGMA))
-        return gaussian_noise(img, rng, sigma, clip), {"kind": "gaussian", "sigma": sigma}
-
-    return recipe
-
-
-def _gaussian_mixed(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
-    """Plain Gaussian noise of unknown σ ∈ [0, 55], clipped to [0, 1] in half the draws."""
-    sigma = float(rng.uniform(*BLIND_SIGMA))
-    clip = bool(rng.random() < 0.5)
-    return gaussian_noise(img, rng, sigma, clip), {"kind": "gaussian", "sigma": sigma,
-                                                   "clipped": clip}
 
 
 def read_for_shot(shot: np.ndarray | float, z: np.ndarray | float) -> np.ndarray | float:
@@ -303,22 +310,8 @@ def _blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
 DEGRADATIONS: dict[str, Degradation] = {
     d.name: d
     for d in (
-        Degradation("gaussian15", "denoise", _gaussian(15.0), doc="Gaussian σ=15, clipped"),
-        Degradation("gaussian25", "denoise", _gaussian(25.0), doc="Gaussian σ=25, clipped"),
-        Degradation("gaussian50", "denoise", _gaussian(50.0), doc="Gaussian σ=50, clipped"),
-        # The literature's AWGN benchmarks (DnCNN, FFDNet, Restormer on CBSD68) add the noise
-        # without clipping: values outside [0, 1] stay.
-        *(Degradation(f"gaussian{s}u", "denoise", _gaussian(float(s), clip=False),
-                      doc=f"Gaussian σ={s}, not clipped (the AWGN benchmarks' convention)")
-          for s in (15, 25, 50)),
-        Degradation("gaussian", "denoise", _gaussian_blind(),
-                    doc="Plain Gaussian noise of unknown σ ∈ [0, 55] (DnCNN-B's range), "
-                        "clipped"),
-        Degradation("gaussianu", "denoise", _gaussian_blind(clip=False),
-                    doc="Plain Gaussian noise of unknown σ ∈ [0, 55], not clipped (the AWGN "
-                        "benchmarks')"),
-        # An 8-bit file holds clipped noise; the benchmarks add it unclipped. A model for both:
-        Degradation("gaussianm", "denoise", _gaussian_mixed, doc=_gaussian_mixed.__doc__ or ""),
+        *(Degradation(name, "denoise", _gaussian(sigma, clip), doc=doc)
+          for name, (sigma, clip, doc) in GAUSSIAN_RECIPES.items()),
         Degradation("noise", "denoise", _noise, doc=_noise.__doc__ or ""),
         Degradation("rain", "derain", _rain, doc=_rain.__doc__ or ""),
         Degradation("blur", "deblur", _blur, margin=16, doc=_blur.__doc__ or ""),

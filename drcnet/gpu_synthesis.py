@@ -31,6 +31,7 @@ import torch
 from .datasets import color_gains, list_images, load_photos, saturation_gain, zoom_side
 from .degradations import (
     BLIND_SIGMA,
+    GAUSSIAN_RECIPES,
     get_degradation,
     jpeg,
     line_kernel,
@@ -43,14 +44,7 @@ PathLike = str | os.PathLike[str]
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 BLUR_MARGIN = 16  # the CPU recipe's margin: kernels up to 31 px need 15 px of context
-# The Gaussian recipes: σ (None = blind, drawn from BLIND_SIGMA) and which draws are clipped to
-# [0, 1]: all, none (the AWGN benchmarks' ``*u``) or half (``gaussianm``).
-_GAUSSIAN: dict[str, tuple[float | None, str]] = {
-    **{f"gaussian{s}": (float(s), "all") for s in (15, 25, 50)},
-    **{f"gaussian{s}u": (float(s), "none") for s in (15, 25, 50)},
-    "gaussian": (None, "all"), "gaussianu": (None, "none"), "gaussianm": (None, "half"),
-}
-_SUPPORTED = (*_GAUSSIAN, "noise", "rain", "blur")
+_SUPPORTED = (*GAUSSIAN_RECIPES, "noise", "rain", "blur")
 
 
 def supports(recipe: str) -> bool:
@@ -225,8 +219,8 @@ class GpuSynthesizer:
     # ------------------------------------------------------------------ noise
     def _noise(self, clean: torch.Tensor) -> torch.Tensor:
         n, rng = clean.shape[0], self.rng
-        if self.recipe in _GAUSSIAN:
-            fixed, clipped = _GAUSSIAN[self.recipe]
+        if self.recipe in GAUSSIAN_RECIPES:
+            fixed, clipped, _ = GAUSSIAN_RECIPES[self.recipe]
             sigma = (np.full(n, fixed, np.float32) if fixed is not None
                      else rng.uniform(*BLIND_SIGMA, n))
             noisy = clean + self._randn(clean.shape) * self._col(sigma / 255.0)

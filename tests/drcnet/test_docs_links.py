@@ -11,12 +11,16 @@ ROOT = Path(__file__).parents[2]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
+def prose(md: Path) -> str:
+    """A Markdown file without its fenced code blocks."""
+    return re.sub(r"```.*?```", "", md.read_text(encoding="utf-8"), flags=re.S)
+
+
 def anchors(md: Path) -> set[str]:
     """A file's heading anchors; outside code blocks, a repeated one numbered as GitHub does
     ("-1", "-2")."""
     out: set[str] = set()
-    text = re.sub(r"```.*?```", "", md.read_text(encoding="utf-8"), flags=re.S)
-    for line in text.splitlines():
+    for line in prose(md).splitlines():
         if re.match(r"#{1,6} ", line):
             title = line.lstrip("#").strip().lower()
             slug = base = re.sub(r"[^\w\- ]", "", title).replace(" ", "-")
@@ -31,8 +35,7 @@ def anchors(md: Path) -> set[str]:
 def broken_links() -> list[str]:
     bad = []
     for md in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
-        text = re.sub(r"```.*?```", "", md.read_text(encoding="utf-8"), flags=re.S)
-        for target in LINK.findall(text):
+        for target in LINK.findall(prose(md)):
             if re.match(r"[a-z]+:", target):  # https:, mailto:
                 continue
             path, _, frag = target.partition("#")
