@@ -298,13 +298,24 @@ def _rain(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
     return out, {"kind": "rain", "layers": layers, "haze": haze}
 
 
-def _blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
-    """Camera shake (kernel 7–31 px) plus a little Gaussian noise (σ ≤ 2/255)."""
-    size = int(rng.integers(3, 16)) * 2 + 1
-    kernel = shake_kernel(rng, size)
-    sigma = float(rng.uniform(0.0, 2.0))
-    out = gaussian_noise(convolve(img, kernel), rng, sigma)
-    return out, {"kind": "blur", "size": size, "sigma": sigma, "kernel": kernel}
+def _shake(linear: bool) -> Recipe:
+    """The camera-shake recipes: a kernel of 7–31 px from :func:`shake_kernel`, applied to the
+    sRGB values (``blur``) or in linear light (``blurlin``), then a little Gaussian noise
+    (σ ≤ 2/255). Both draw the same parameters, so a seed gives both the same kernel."""
+
+    def recipe(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
+        size = int(rng.integers(3, 16)) * 2 + 1
+        kernel = shake_kernel(rng, size)
+        sigma = float(rng.uniform(0.0, 2.0))
+        blurred = (linear_to_srgb(convolve(srgb_to_linear(img), kernel)) if linear
+                   else convolve(img, kernel))
+        out = gaussian_noise(blurred, rng, sigma)
+        info: Info = {"kind": "blur", "size": size, "sigma": sigma, "kernel": kernel}
+        if linear:
+            info["linear"] = True
+        return out, info
+
+    return recipe
 
 
 DEGRADATIONS: dict[str, Degradation] = {
@@ -314,7 +325,12 @@ DEGRADATIONS: dict[str, Degradation] = {
           for name, (sigma, clip, doc) in GAUSSIAN_RECIPES.items()),
         Degradation("noise", "denoise", _noise, doc=_noise.__doc__ or ""),
         Degradation("rain", "derain", _rain, doc=_rain.__doc__ or ""),
-        Degradation("blur", "deblur", _blur, margin=16, doc=_blur.__doc__ or ""),
+        Degradation("blur", "deblur", _shake(linear=False), margin=16,
+                    doc="Camera shake (kernel 7–31 px) plus a little Gaussian noise (σ ≤ 2/255)"),
+        Degradation("blurlin", "deblur", _shake(linear=True), margin=16,
+                    doc="Camera shake (kernel 7–31 px) blurred in linear light, as a sensor "
+                        "integrates it, plus a little Gaussian noise (σ ≤ 2/255): highlights "
+                        "smear into bright streaks"),
     )
 }
 TASK_DEFAULT = {"denoise": "noise", "derain": "rain", "deblur": "blur"}

@@ -46,6 +46,7 @@ from .baselines import (
     GUIDED_RADIUS,
     MEDIAN_KSIZE,
     RAIN_AWARE_KSIZE,
+    WIENER_LINEAR_NSR_SCALE,
     WIENER_NSR_PER_VAR,
     WIENER_SIGMA_FLOOR,
     BaselineUnavailable,
@@ -69,7 +70,7 @@ from .datasets import (
     synthetic_pair,
     unpaired_note,
 )
-from .degradations import TASK_DEFAULT, get_degradation
+from .degradations import TASK_DEFAULT, get_degradation, linear_to_srgb, srgb_to_linear
 from .errors import Cancelled, DRCNetError, ImageReadError, UsageError
 from .imageio import clean_text, has_image_signature, image_size, read_image
 from .inference import (
@@ -340,9 +341,13 @@ def _wiener(sample: Sample) -> tuple[np.ndarray, str]:
     if kernel is None:
         raise BaselineUnavailable("needs the true blur kernel (synthetic blur only)")
     sigma = sample.info.get("sigma")
-    out = wiener_deconvolve(sample.degraded, kernel, wiener_nsr(sigma))
-    return out, (f"true kernel, NSR = {WIENER_NSR_PER_VAR:g}·(σ²+{WIENER_SIGMA_FLOOR:g}²)"
-                 if sigma is not None else f"true kernel, NSR = {wiener_nsr(None):g}")
+    note = (f"true kernel, NSR = {WIENER_NSR_PER_VAR:g}·(σ²+{WIENER_SIGMA_FLOOR:g}²)"
+            if sigma is not None else f"true kernel, NSR = {wiener_nsr(None):g}")
+    if sample.info.get("linear"):  # blurlin: undo the blur where it was made, in linear light
+        nsr = wiener_nsr(sigma) * WIENER_LINEAR_NSR_SCALE
+        lin = wiener_deconvolve(srgb_to_linear(sample.degraded), kernel, nsr)
+        return linear_to_srgb(lin), f"{note}, ×{WIENER_LINEAR_NSR_SCALE:g} in linear light"
+    return wiener_deconvolve(sample.degraded, kernel, wiener_nsr(sigma)), note
 
 
 def _median(sample: Sample) -> tuple[np.ndarray, str]:

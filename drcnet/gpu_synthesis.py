@@ -11,9 +11,10 @@ and ``drcnet eval`` use the CPU versions); the differences are:
 * ``rain``: the drop widening (Gaussian) and the streak line are composed into one kernel
   per layer and applied by FFT with reflect-101 borders (the CPU uses reflect); every sample
   gets two layers, the second at zero opacity for the 60 % that draw one.
-* ``blur``: camera-shake kernels come from a bank of CPU-made kernels
+* ``blur``, ``blurlin``: camera-shake kernels come from a bank of CPU-made kernels
   (:func:`~drcnet.degradations.shake_kernel`, ~0.15 ms each) of which a few are replaced
-  every batch; they are applied by FFT over the crop plus its 16 px margin, which is exact.
+  every batch; they are applied by FFT over the crop plus its 16 px margin, which is exact
+  (``blurlin`` in linear light, as on the CPU).
 
 Per-sample parameters are drawn from a NumPy generator and the noise fields from a torch
 generator on the device, both seeded, so a seed gives the same batches on the same device.
@@ -44,7 +45,8 @@ PathLike = str | os.PathLike[str]
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 BLUR_MARGIN = 16  # the CPU recipe's margin: kernels up to 31 px need 15 px of context
-_SUPPORTED = (*GAUSSIAN_RECIPES, "noise", "rain", "blur")
+_SUPPORTED = (*GAUSSIAN_RECIPES, "noise", "rain", "blur", "blurlin")
+_BLUR = ("blur", "blurlin")
 
 
 def supports(recipe: str) -> bool:
@@ -111,7 +113,7 @@ class GpuSynthesizer:
     Args:
         folder_or_files: a folder of clean images or a list of files.
         task: ``denoise``/``derain``/``deblur`` or a recipe name (``noise``, ``rain``,
-            ``blur``, ``gaussian``, ``gaussian15|25|50``).
+            ``blur``, ``blurlin``, a Gaussian recipe).
         crop: side of the square crops.
         batch_size: samples per batch.
         device: where the photos live and the batches are made.
@@ -147,7 +149,7 @@ class GpuSynthesizer:
                              f"use synth=cpu")
         self.crop, self.batch_size = int(crop), int(batch_size)
         self.device = torch.device(device)
-        self.margin = BLUR_MARGIN if self.recipe == "blur" else 0
+        self.margin = BLUR_MARGIN if self.recipe in _BLUR else 0
         self.files = list_images(folder_or_files)
         self.need = self.crop + 2 * self.margin
         photos, self.upscaled = load_photos(self.files, self.need)
@@ -159,7 +161,7 @@ class GpuSynthesizer:
         self.gen = torch.Generator(device=self.device).manual_seed(int(seed))
         self.kernel_refresh = int(kernel_refresh)
         self.bank: list[np.ndarray] = []
-        if self.recipe == "blur":
+        if self.recipe in _BLUR:
             self.bank = [self._blur_kernel() for _ in range(max(1, int(kernel_bank)))]
 
     def __iter__(self) -> Iterator[Batch]:
@@ -209,7 +211,7 @@ class GpuSynthesizer:
         """One batch of ``n`` (default ``batch_size``) pairs: ``(degraded, clean)``."""
         n = self.batch_size if n is None else int(n)
         with torch.no_grad():
-            if self.recipe == "blur":
+            if self.recipe in _BLUR:
                 return self._blur(n)
             clean = self.crops(n, self.crop)
             if self.recipe == "rain":
@@ -305,7 +307,11 @@ class GpuSynthesizer:
         tile = self.crops(n, self.crop + 2 * m)
         k = torch.from_numpy(kernels).to(self.device)
         c = self.crop
-        blurred = fft_convolve(tile, k)[..., m + r : m + r + c, m + r : m + r + c]
+        linear = self.recipe == "blurlin"
+        blurred = fft_convolve(srgb_to_linear(tile) if linear else tile, k)
+        blurred = blurred[..., m + r : m + r + c, m + r : m + r + c]
+        if linear:
+            blurred = linear_to_srgb(blurred)
         sigma = rng.uniform(0.0, 2.0, n)
         degraded = (blurred + self._randn(blurred.shape) * self._col(sigma / 255.0)).clamp_(0, 1)
         return degraded, tile[..., m : m + c, m : m + c].contiguous()

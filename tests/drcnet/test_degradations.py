@@ -111,6 +111,24 @@ def test_blur_kernel_is_normalised_and_returned(img: np.ndarray) -> None:
     assert (k > 0).sum() > 3  # a trajectory, not a dot
 
 
+def test_linear_light_blur_draws_the_same_kernel_and_smears_highlights() -> None:
+    """``blurlin`` averages light, not sRGB codes: a thin white line on black spreads into a
+    brighter streak (the sRGB curve lifts the small linear values) than ``blur`` gives, with
+    the same kernel and noise level."""
+    img = np.zeros((64, 64, 3), np.float32)
+    img[:, 32] = 1.0
+    a, ia = degrade("blur", img, 4)
+    b, ib = degrade("blurlin", img, 4)
+    assert np.array_equal(ia["kernel"], ib["kernel"]) and ia["sigma"] == ib["sigma"]
+    assert ib["linear"] is True and "linear" not in ia
+    assert float(b.mean()) > 1.5 * float(a.mean())
+    # Flat regions are unchanged by either (a convolution keeps a constant).
+    grey = np.full((48, 48, 3), 0.4, np.float32)
+    g_lin, _ = degrade("blurlin", grey, 1)
+    g_srgb, _ = degrade("blur", grey, 1)
+    assert abs(float(g_lin.mean()) - float(g_srgb.mean())) < 2e-3
+
+
 def test_shake_kernels_vary() -> None:
     k1 = shake_kernel(np.random.default_rng(1), 15)
     k2 = shake_kernel(np.random.default_rng(2), 15)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from drcnet.degradations import convolve, line_kernel, shake_kernel
+from drcnet.degradations import convolve, line_kernel, linear_to_srgb, shake_kernel, srgb_to_linear
 from drcnet.gpu_synthesis import GpuSynthesizer, fft_convolve, streak_kernel
 
 
@@ -85,6 +85,28 @@ def test_blur_matches_the_cpu_convolution() -> None:
     out = fft_convolve(x, torch.from_numpy(kernel)[None])[..., m + r : m + r + c,
                                                           m + r : m + r + c]
     assert np.allclose(out[0].numpy().transpose(1, 2, 0), cpu, atol=1e-5)
+
+
+def test_linear_light_blur_matches_the_cpu_recipe(photos: Path) -> None:
+    """``blurlin`` on the device blurs in linear light as the CPU recipe does: the same
+    kernel and crop give the same pixels up to the noise."""
+    synth = GpuSynthesizer(photos, "blurlin", crop=40, batch_size=2, seed=3, kernel_bank=1,
+                           kernel_refresh=0)
+    kernel = synth.bank[0]
+    synth.rng = np.random.default_rng(9)
+    synth.gen.manual_seed(9)
+    state = synth.rng.bit_generator.state
+    x, y = synth.batch()
+    # Replay the crops (the same NumPy draws) with their margin, as _blur took them.
+    synth.rng.bit_generator.state = state
+    synth.rng.integers(1, size=2)  # the bank picks
+    tile = synth.crops(2, 40 + 2 * 16)[0].numpy().transpose(1, 2, 0).copy()
+    cpu = linear_to_srgb(convolve(srgb_to_linear(tile), kernel))[16:-16, 16:-16]
+    assert np.allclose(y[0].numpy().transpose(1, 2, 0), tile[16:-16, 16:-16])
+    assert np.abs(x[0].numpy().transpose(1, 2, 0) - cpu).max() < 12 / 255  # σ ≤ 2/255 noise
+    srgb = convolve(tile, kernel)[16:-16, 16:-16]
+    assert np.abs(x[0].numpy().transpose(1, 2, 0) - cpu).mean() < 0.5 * np.abs(
+        srgb - cpu).mean()
 
 
 def test_streak_kernel_matches_the_cpu_rain_filters() -> None:
