@@ -49,6 +49,7 @@ from .datasets import (
     small_note,
     unpaired_note,
 )
+from .degradations import get_degradation
 from .devices import resolve_device
 from .errors import Cancelled, DeviceError, DRCNetError, UsageError, first_line
 from .gpu_synthesis import GpuSynthesizer, supports
@@ -1059,6 +1060,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
             yield TrainProgress(step, cfg.steps,
                                 message=unpaired_note(train_set.unpaired, train_set.layout))
     else:  # SyntheticPairs or GpuSynthesizer
+        recipe = get_degradation(cfg.degradation or cfg.task)
+        if recipe.task != cfg.task:  # allowed, as a layout of another task is
+            yield TrainProgress(step, cfg.steps, message=(
+                f"degradation={recipe.name} is a {recipe.task} recipe, but this run trains a "
+                f"{cfg.task} model (its weights are exported for {cfg.task})"))
         note = small_note(train_set.upscaled, len(train_set.files), train_set.need,
                           train_set.margin)
     if note:

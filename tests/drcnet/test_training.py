@@ -465,6 +465,17 @@ def test_paired_training_validates_on_pairs_of_its_layout(corpus: Path, tmp_path
                                              f"out_dir={tmp_path / 'wrong'}"])))
 
 
+def test_a_recipe_of_another_task_is_said(corpus: Path, tmp_path: Path) -> None:
+    """A denoiser trained on rain pairs is allowed (as a layout of another task is), but said;
+    a recipe of the task itself says nothing."""
+    said = "degradation=rain is a derain recipe, but this run trains a denoise model " \
+           "(its weights are exported for denoise)"
+    records, _ = collect(train(tiny(corpus, tmp_path / "rain", steps=1, degradation="rain")))
+    assert said in [r.message for r in records]
+    records, _ = collect(train(tiny(corpus, tmp_path / "g", steps=1, degradation="gaussian25")))
+    assert not any("recipe, but this run" in (r.message or "") for r in records)
+
+
 def test_photos_smaller_than_the_crop_are_named(corpus: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     from drcnet.cli_train import _drive
