@@ -230,6 +230,20 @@ def probe_keys() -> str:
     return f"{mod} arrow keys" if mod == "⌘" else f"{mod}+arrow keys"
 
 
+def sample_reference(path: Path) -> Path | None:
+    """The clean photo of a bundled sample (``rain.png`` → ``rain-clean.png`` beside it in the
+    samples folder), or None: a photo elsewhere never gets a reference it was not given."""
+    from .main import SAMPLES_DIR
+
+    try:
+        if path.parent.resolve() != SAMPLES_DIR.resolve():
+            return None
+    except OSError:
+        return None
+    clean = path.with_name(f"{path.stem}-clean{path.suffix}")
+    return clean if clean.is_file() and not path.stem.endswith("-clean") else None
+
+
 def is_app_folder(folder: Path) -> bool:
     """Whether ``folder`` is the application's own (pasted images, the bundled samples): not
     where the user's photos are, nor where exports belong (it may be read-only)."""
@@ -984,6 +998,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._update_metrics_text()
         self.imageOpened.emit(str(path))
         self.request_preview()
+        clean = sample_reference(path)
+        if self.reference is None and clean is not None:  # a bundled sample: score it
+            self.load_reference(clean)
 
     def _rebuild_recent(self) -> None:
         self.recent_menu.clear()

@@ -1037,6 +1037,31 @@ def test_the_input_is_scored_at_the_restored_image_s_scale(make_window, tmp_path
     assert w.controls.metrics_label.text().count("full resolution") == 2
 
 
+def test_a_bundled_sample_is_scored_against_its_clean_photo(make_window, tmp_path, picture,
+                                                           open_settled, qtbot,
+                                                           monkeypatch) -> None:  # noqa: ANN001
+    """The bundled samples come with their clean photos, so opening one shows PSNR and SSIM
+    at once; a photo elsewhere with a ``-clean`` file beside it gets no reference unasked."""
+    import app.main
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    monkeypatch.setattr(app.main, "SAMPLES_DIR", samples)
+    sample = picture(samples / "rain.png", 96, 72)
+    picture(samples / "rain-clean.png", 96, 72, seed=5)
+    w = make_window()
+    open_settled(w, sample)
+    qtbot.waitUntil(lambda: "input" in w._metrics and "output" in w._metrics)
+    assert w.reference is not None and w.reference.path.name == "rain-clean.png"
+    assert "rain-clean.png" in w.controls.metrics_label.text()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    photo = picture(mine / "rain.png", 96, 72)
+    picture(mine / "rain-clean.png", 96, 72, seed=5)
+    open_settled(w, photo)
+    assert w.reference is None
+
+
 def test_the_reference_stays_with_its_photo(make_window, image_path, tmp_path, picture,
                                            open_settled, qtbot) -> None:  # noqa: ANN001
     clean = picture(tmp_path / "clean.png", 96, 72, seed=5)
