@@ -51,6 +51,25 @@ def find_sample(task: str | None, folder: Path = SAMPLES_DIR) -> Path | None:
     return images[0] if images else None
 
 
+def sample_reference(path: Path, folder: Path | None = None) -> Path | None:
+    """The clean photo of a bundled sample (``rain.png`` → ``rain-clean.png`` beside it in
+    the samples folder), or None: a photo elsewhere never gets a reference it was not given."""
+    folder = SAMPLES_DIR if folder is None else folder
+    try:
+        if path.parent.resolve() != folder.resolve():
+            return None
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        return None
+    if path.stem.lower().endswith("-clean"):
+        return None
+    wanted = f"{path.stem}-clean{path.suffix}".lower()
+    try:
+        return next((p for p in folder.iterdir() if p.name.lower() == wanted and p.is_file()),
+                    None)
+    except OSError:
+        return None
+
+
 def device_id(name: str) -> str:
     """The device list's id for a ``--device`` value (``auto|cpu|cuda|cuda:N|mps``), e.g.
     ``cuda`` -> ``cuda:0``. Raises :class:`~drcnet.errors.DeviceError` for a device this

@@ -230,20 +230,6 @@ def probe_keys() -> str:
     return f"{mod} arrow keys" if mod == "⌘" else f"{mod}+arrow keys"
 
 
-def sample_reference(path: Path) -> Path | None:
-    """The clean photo of a bundled sample (``rain.png`` → ``rain-clean.png`` beside it in the
-    samples folder), or None: a photo elsewhere never gets a reference it was not given."""
-    from .main import SAMPLES_DIR
-
-    try:
-        if path.parent.resolve() != SAMPLES_DIR.resolve():
-            return None
-    except OSError:
-        return None
-    clean = path.with_name(f"{path.stem}-clean{path.suffix}")
-    return clean if clean.is_file() and not path.stem.endswith("-clean") else None
-
-
 def is_app_folder(folder: Path) -> bool:
     """Whether ``folder`` is the application's own (pasted images, the bundled samples): not
     where the user's photos are, nor where exports belong (it may be read-only)."""
@@ -329,6 +315,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.image: Image | None = None
         self.small: np.ndarray | None = None
         self.reference: Image | None = None
+        self._reference_auto = False  # the reference is a bundled sample's, loaded unasked
         self.info: ModelInfo | None = None
         self.model_error = ""
         self.model_missing = False
@@ -964,8 +951,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                                                                        opened.image.path)
                                     and ref.rgb.shape == opened.image.rgb.shape):
             self.reference = None
-            dropped = "; ".join(x for x in (dropped, f"reference {ref.path.name} cleared "
-                                            "(it belongs to the last image)") if x)
+            if not self._reference_auto:  # not said of one the user never loaded
+                dropped = "; ".join(x for x in (dropped, f"reference {ref.path.name} cleared "
+                                                "(it belongs to the last image)") if x)
         self._hover = (-1, -1)  # a position on the last image means nothing on this one
         path = opened.image.path
         h, w = opened.image.rgb.shape[:2]
@@ -998,9 +986,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._update_metrics_text()
         self.imageOpened.emit(str(path))
         self.request_preview()
+        from .main import sample_reference  # here: app.main imports this module
+
         clean = sample_reference(path)
         if self.reference is None and clean is not None:  # a bundled sample: score it
-            self.load_reference(clean)
+            self.load_reference(clean, auto=True)
 
     def _rebuild_recent(self) -> None:
         self.recent_menu.clear()
@@ -1201,14 +1191,21 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if path:
             self.load_reference(path)
 
-    def load_reference(self, path: str | Path) -> None:
+    def load_reference(self, path: str | Path, auto: bool = False) -> None:
+        """Score the shown images against the clean image at ``path``. ``auto``: a bundled
+        sample's own clean photo, loaded unasked, so it stays quiet (no dialog, no scrolling,
+        no status line) and gives way to a reference the user loads meanwhile."""
         p = Path(path)
         serial = self._image_serial
 
         def done(ref: Image) -> None:
             if serial != self._image_serial or self.image is None:
                 return
+            if auto and self.reference is not None:  # the user's own came first
+                return
             if ref.rgb.shape != self.image.rgb.shape:
+                if auto:
+                    return
                 h, w = ref.rgb.shape[:2]
                 ih, iw = self.image.rgb.shape[:2]
                 self._error("Cannot use reference",
@@ -1216,16 +1213,21 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                             "a reference must have the input's size.")
                 return
             self.reference = ref
+            self._reference_auto = auto
             self._metrics, self._metrics_asked = {}, {}
             self._refresh_output_metrics()
             self._update_metrics_text()  # "computing…" at once, not the old "No reference"
+            if auto:
+                return
             if self.controls_dock.isVisible():  # below the fold on a small screen
                 self.controls_dock.widget().ensureWidgetVisible(self.controls.metrics_label)
             self.statusBar().showMessage(
                 f"Reference {p.name}: PSNR and SSIM are in the Restoration panel", 6000)
 
         def failed(message: str) -> None:
-            self._error("Cannot open reference", f"Could not open “{p.name}”.\n\n{message}")
+            if not auto:
+                self._error("Cannot open reference",
+                            f"Could not open “{p.name}”.\n\n{message}")
 
         self.jobs.run(lambda: read_image(p), done, failed)
 

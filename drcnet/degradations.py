@@ -326,11 +326,11 @@ DEGRADATIONS: dict[str, Degradation] = {
         Degradation("noise", "denoise", _noise, doc=_noise.__doc__ or ""),
         Degradation("rain", "derain", _rain, doc=_rain.__doc__ or ""),
         Degradation("blur", "deblur", _shake(linear=False), margin=16,
-                    doc="Camera shake (kernel 7–31 px) plus a little Gaussian noise (σ ≤ 2/255)"),
+                    doc="Camera shake (kernel 7–31 px) plus a little Gaussian noise (σ ≤ 2/255)."),
         Degradation("blurlin", "deblur", _shake(linear=True), margin=16,
                     doc="Camera shake (kernel 7–31 px) blurred in linear light, as a sensor "
                         "integrates it, plus a little Gaussian noise (σ ≤ 2/255): highlights "
-                        "smear into bright streaks"),
+                        "smear into bright streaks."),
     )
 }
 TASK_DEFAULT = {"denoise": "noise", "derain": "rain", "deblur": "blur"}

@@ -1041,25 +1041,37 @@ def test_a_bundled_sample_is_scored_against_its_clean_photo(make_window, tmp_pat
                                                            open_settled, qtbot,
                                                            monkeypatch) -> None:  # noqa: ANN001
     """The bundled samples come with their clean photos, so opening one shows PSNR and SSIM
-    at once; a photo elsewhere with a ``-clean`` file beside it gets no reference unasked."""
+    at once, quietly; a photo elsewhere with a ``-clean`` file beside it gets no reference
+    unasked, and leaving a sample does not report clearing a reference nobody loaded."""
     import app.main
 
     samples = tmp_path / "samples"
     samples.mkdir()
     monkeypatch.setattr(app.main, "SAMPLES_DIR", samples)
     sample = picture(samples / "rain.png", 96, 72)
-    picture(samples / "rain-clean.png", 96, 72, seed=5)
+    picture(samples / "Rain-Clean.png", 96, 72, seed=5)  # names compared as find_sample does
+    odd = picture(samples / "blurry.png", 96, 72)
+    picture(samples / "blurry-clean.png", 80, 60, seed=5)  # another size: skipped, unsaid
     w = make_window()
     open_settled(w, sample)
     qtbot.waitUntil(lambda: "input" in w._metrics and "output" in w._metrics)
-    assert w.reference is not None and w.reference.path.name == "rain-clean.png"
-    assert "rain-clean.png" in w.controls.metrics_label.text()
+    assert w.reference is not None and w.reference.path.name == "Rain-Clean.png"
+    assert "Rain-Clean.png" in w.controls.metrics_label.text()
+    assert not w.statusBar().currentMessage().startswith("Reference")  # the open's line stays
+    open_settled(w, samples / "Rain-Clean.png")  # the clean photo itself has none
+    assert w.reference is None
+    open_settled(w, odd)
+    qtbot.wait(200)
+    assert w.reference is None
     mine = tmp_path / "mine"
     mine.mkdir()
     photo = picture(mine / "rain.png", 96, 72)
     picture(mine / "rain-clean.png", 96, 72, seed=5)
+    open_settled(w, sample)
+    qtbot.waitUntil(lambda: w.reference is not None)
     open_settled(w, photo)
     assert w.reference is None
+    assert "cleared" not in w.statusBar().currentMessage()
 
 
 def test_the_reference_stays_with_its_photo(make_window, image_path, tmp_path, picture,

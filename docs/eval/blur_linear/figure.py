@@ -1,8 +1,8 @@
-"""What blurring in linear light changes: one crop of a validation photo, clean, blurred by
-`blur` (sRGB values) and by `blurlin` (linear light) with the same kernel and noise, and the
-shipped deblur model (or WEIGHTS) on the `blurlin` input. Writes figure.png beside this file.
+"""What blurring in linear light changes: one crop of a photo, clean, blurred by `blur` (sRGB
+values) and by `blurlin` (linear light) with the same kernel and noise, and the shipped deblur
+model (and any LABEL=WEIGHTS given) on the `blurlin` input. Writes figure.png beside this file.
 
-    python docs/eval/blur_linear/figure.py [PHOTO] [SEED] [WEIGHTS]
+    python docs/eval/blur_linear/figure.py [PHOTO] [SEED] [LABEL=WEIGHTS ...]
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from drcnet.metrics import psnr
 
 
 def main() -> None:
-    photo = sys.argv[1] if len(sys.argv) > 1 else "data/corpus/val/plasma_FallenLeaf.png"
+    photo = sys.argv[1] if len(sys.argv) > 1 else "data/corpus/val/plasma_Path.png"
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    weights = sys.argv[3] if len(sys.argv) > 3 else None
+    models = [("shipped", None), *(tuple(a.split("=", 1)) for a in sys.argv[3:])]
     img = read_image(photo).rgb
     # The 256-px crop with the most near-white pixels next to dark ones, on a 32-px grid.
     luma = img.mean(axis=2)
@@ -37,25 +37,31 @@ def main() -> None:
                 best, at = share, (y, x)
     y, x = at
     crop = np.ascontiguousarray(img[y : y + 256, x : x + 256])
-    srgb, info = degrade("blur", crop, seed)
-    lin, _ = degrade("blurlin", crop, seed)
-    model = load_model("deblur", weights=weights) if weights else load_model("deblur")
-    out = run(restore_tiled(model, lin))
-    panels = [crop, srgb, lin, out]
-    labels = ["clean", f"blur (sRGB) {psnr(srgb, crop):.2f} dB",
-              f"blurlin {psnr(lin, crop):.2f} dB", f"DRCNet on blurlin {psnr(out, crop):.2f} dB"]
-    tiles = []
-    for p, text in zip(panels, labels, strict=True):
-        u8 = cv2.cvtColor((np.clip(p, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
-        bar = np.full((24, 256, 3), 255, np.uint8)
-        cv2.putText(bar, text, (4, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-        tiles.append(np.vstack([bar, u8]))
-    sheet = np.hstack([np.hstack([t, np.full((t.shape[0], 4, 3), 255, np.uint8)]) for t in tiles])
+    loaded = [(label, load_model("deblur", device="cpu", weights=w)) for label, w in models]
+    rows, summary, info = [], [], {}
+    for recipe in ("blur", "blurlin"):
+        degraded, info = degrade(recipe, crop, seed)
+        panels = [(crop, "clean"), (degraded, f"{recipe} {psnr(degraded, crop):.2f} dB")]
+        for label, model in loaded:
+            out = run(restore_tiled(model, degraded))
+            panels.append((out, f"{label} {psnr(out, crop):.2f} dB"))
+        summary.append(f"{recipe}: " + ", ".join(text for _, text in panels[1:]))
+        rows.append(np.hstack([_panel(p, text) for p, text in panels]))
+    sheet = np.vstack(rows)
     out_path = Path(__file__).with_name("figure.png")
     cv2.imwrite(str(out_path), sheet)
     print(f"{photo} crop at y={y}, x={x} ({best:.1%} near white beside dark), seed {seed}, kernel "
-          f"{info['size']} px, noise σ {info['sigma']:.2f}/255: " + "; ".join(labels[1:]))
+          f"{info['size']} px, noise σ {info['sigma']:.2f}/255; " + "; ".join(summary))
     print(f"wrote {out_path}")
+
+
+def _panel(rgb: np.ndarray, text: str) -> np.ndarray:
+    """A 256-px crop as 8-bit BGR under a caption, with a white gutter on its right."""
+    u8 = cv2.cvtColor((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+    bar = np.full((24, u8.shape[1], 3), 255, np.uint8)
+    cv2.putText(bar, text, (4, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    tile = np.vstack([bar, u8, np.full((4, u8.shape[1], 3), 255, np.uint8)])
+    return np.hstack([tile, np.full((tile.shape[0], 4, 3), 255, np.uint8)])
 
 
 if __name__ == "__main__":
