@@ -26,11 +26,16 @@ def specks(rgb: np.ndarray, far: float = 0.3) -> int:
     return int((np.abs(rgb - med) > far).any(axis=2).sum())
 
 
-torch.set_num_threads(2)
-for task, name in SAMPLES.items():
-    model = drcnet.load_model(task, device="cpu", precision="fp32")
-    src = read_image(RESOURCES / "samples" / f"{name}.png").rgb
-    clean = read_image(RESOURCES / "samples" / f"{name}-clean.png").rgb
-    out = run(restore_tiled(model, src, TileConfig(tile=default_tile(model))))
-    print(f"{task:8s} {src.shape[1]}x{src.shape[0]}: input {specks(src)}, clean {specks(clean)}, "
-          f"restored {specks(out)}")
+def main() -> None:
+    torch.set_num_threads(2)
+    for task, name in SAMPLES.items():
+        model = drcnet.load_model(task, device="cpu", precision="fp32")
+        src = read_image(RESOURCES / "samples" / f"{name}.png").rgb
+        clean = read_image(RESOURCES / "samples" / f"{name}-clean.png").rgb
+        out = run(restore_tiled(model, src, TileConfig(tile=default_tile(model))))
+        print(f"{task:8s} {src.shape[1]}x{src.shape[0]}: input {specks(src)}, "
+              f"clean {specks(clean)}, restored {specks(out)}")
+
+
+if __name__ == "__main__":
+    main()
