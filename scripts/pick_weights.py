@@ -35,10 +35,16 @@ from drcnet.weights import build_model, read_metadata, save_weights
 
 
 def score(task: str, weights: Path, data: str, degradation: str, seed: int,
-          draws: int, device: str = "cpu") -> tuple[float, float]:
+          draws: int, device: str = "cpu", repair: bool = True,
+          repaired: list[str] | None = None) -> tuple[float, float]:
+    """Mean PSNR and SSIM; ``repaired`` gets the images whose tiles the range check's repair
+    restored again (only a file with a calibrated limit has any)."""
     cfg = EvalConfig(task=task, data=data, weights=str(weights), degradation=degradation,
-                     seed=seed, draws=draws, device=device)
-    row = run(evaluate(cfg)).row(MODEL)
+                     seed=seed, draws=draws, device=device, repair=repair)
+    result = run(evaluate(cfg))
+    if repaired is not None:
+        repaired.extend(result.repaired)
+    row = result.row(MODEL)
     return row.psnr, row.ssim
 
 
@@ -78,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="how the winner was trained after the shipped file (with --ship)")
     ap.add_argument("--ship", action="store_true", help="write the winner into resources/")
     ap.add_argument("--device", default="cpu", help="cpu (default), cuda, …")
+    ap.add_argument("--no-repair", action="store_true",
+                    help="score every file without the range check's repair (a file without "
+                         "a calibrated limit, such as a training snapshot, never has it)")
     ap.add_argument("--keep-top", type=int, default=0, metavar="K",
                     help="copy the K best candidates (the shipped file never) to --keep-dir")
     ap.add_argument("--keep-dir", type=Path, help="where --keep-top copies them")
@@ -99,14 +108,17 @@ def main(argv: list[str] | None = None) -> int:
         shipped = Path(tmp) / target.name  # a copy: shipping overwrites the original
         shutil.copy2(target, shipped)
         print(f"# drcnet eval --task {args.task} --weights W --data {args.data} "
-              f"--degradation {name} --seed {args.seed} --draws {args.draws}")
+              f"--degradation {name} --seed {args.seed} --draws {args.draws}"
+              + (" --no-repair" if args.no_repair else ""))
         scores = {}
         skipped: list[str] = []
+        repaired: list[str] = []
         for w in (shipped, *candidates):
             label = f"shipped {target.name}" if w == shipped else str(w)
             try:
                 scores[w] = score(args.task, w, args.data, name, args.seed, args.draws,
-                                  args.device)
+                                  args.device, not args.no_repair,
+                                  repaired if w == shipped else None)
             except (DRCNetError, RuntimeError) as exc:  # RuntimeError: CUDA out of memory, …
                 if w == shipped:
                     raise
@@ -114,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
                 skipped.append(str(w))
                 continue
             print(f"{label}: {scores[w][0]:.3f} dB / {scores[w][1]:.4f}", flush=True)
+        if repaired:
+            n = len(repaired)
+            print(f"note: the repair restored tiles of the shipped file again on "
+                  f"{n} image{'s' if n != 1 else ''} ({', '.join(repaired[:3])}"
+                  f"{' …' if len(repaired) > 3 else ''}); a candidate without a calibrated "
+                  f"limit is never repaired, so to compare the networks alone run again with "
+                  f"--no-repair", flush=True)
         if args.keep_top:
             keep(scores, shipped, args.keep_top, args.keep_dir, f"{name} {seeds}", skipped)
         best = max(scores, key=lambda w: scores[w][0])  # ties go to the shipped file

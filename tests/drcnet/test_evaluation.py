@@ -290,8 +290,12 @@ def test_cli_says_the_overlap_it_used(photos, tiny_weights, capsys) -> None:  # 
     captured = capsys.readouterr()
     assert "note: an overlap" not in captured.err and "32-px tiles, 8-px overlap" in captured.out
     assert main([*common, "--overlap", "20"]) == 0
-    assert "an overlap of 20 px is more than a quarter of the 32-px tile; using 8" in (
-        capsys.readouterr().err)
+    err = capsys.readouterr().err
+    assert "an overlap of 20 px is more than a quarter of the 32-px tile; using 8" in err
+    # A file without a calibrated limit is never repaired: said, as the shipped files are.
+    assert f"range check off: {tiny_weights} has no calibrated limit" in err
+    assert main([*common, "--no-repair"]) == 0
+    assert "range check off" not in capsys.readouterr().err
 
 
 def test_cli_reports_bad_data_in_one_line(tmp_path, tiny_weights, capsys) -> None:

@@ -239,10 +239,16 @@ def test_pick_weights_keeps_the_shipped_file_unless_beaten(tmp_path: Path, monke
                      {"task": "derain", "steps": 5, "activation_limit": 3.0})
     scores = {"derain": 28.0, "a": 27.5, "b": 28.0, "broken": None}
 
-    def fake_score(task, weights, data, degradation, seed, draws, device="cpu"):  # noqa: ANN001, ANN202
+    repairs: list[bool] = []
+
+    def fake_score(task, weights, data, degradation, seed, draws, device="cpu", repair=True,
+                   repaired=None):  # noqa: ANN001, ANN202
+        repairs.append(repair)
         value = scores[Path(weights).stem]
         if value is None:
             raise registry.WeightsError("does not fit")
+        if repaired is not None and repair:  # the shipped file, which has a limit
+            repaired.append("sweets.png")
         return value, 0.8
 
     monkeypatch.setattr(script, "score", fake_score)
@@ -254,6 +260,14 @@ def test_pick_weights_keeps_the_shipped_file_unless_beaten(tmp_path: Path, monke
     assert "broken.safetensors: skipped (does not fit)" in out
     assert "picked: the shipped file (28.000 dB)" in out  # a tie goes to the shipped file
     assert out.count("shipped derain.safetensors:") == 1 and target.read_bytes() == before
+    # only the shipped file could be repaired: said, and --no-repair scores all without it
+    assert "the repair restored tiles of the shipped file again on 1 image (sweets.png)" in out
+    assert all(repairs)
+    repairs.clear()
+    assert script.main([*args, "--no-repair"]) == 0
+    out = capsys.readouterr().out
+    assert repairs and not any(repairs) and "restored tiles" not in out
+    assert out.splitlines()[0].endswith("--draws 6 --no-repair")
     keep = tmp_path / "keep"
     assert script.main([*args, "--keep-top", "1", "--keep-dir", str(keep)]) == 0
     kept = json.loads((keep / "scores.json").read_text())
