@@ -218,6 +218,7 @@ class Degradation:
     doc: str = ""
 
 
+BLUR_MARGIN = 16  # the shake recipes' context around a crop: kernels up to 31 px need 15 px
 BLIND_SIGMA = (0.0, 55.0)  # the blind Gaussian recipes' σ range (DnCNN-B's, in 8-bit units)
 
 # The Gaussian recipes, here for the CPU and drcnet.gpu_synthesis alike: name → (σ in 8-bit
@@ -325,9 +326,9 @@ DEGRADATIONS: dict[str, Degradation] = {
           for name, (sigma, clip, doc) in GAUSSIAN_RECIPES.items()),
         Degradation("noise", "denoise", _noise, doc=_noise.__doc__ or ""),
         Degradation("rain", "derain", _rain, doc=_rain.__doc__ or ""),
-        Degradation("blur", "deblur", _shake(linear=False), margin=16,
+        Degradation("blur", "deblur", _shake(linear=False), margin=BLUR_MARGIN,
                     doc="Camera shake (kernel 7–31 px) plus a little Gaussian noise (σ ≤ 2/255)."),
-        Degradation("blurlin", "deblur", _shake(linear=True), margin=16,
+        Degradation("blurlin", "deblur", _shake(linear=True), margin=BLUR_MARGIN,
                     doc="Camera shake (kernel 7–31 px) blurred in linear light, as a sensor "
                         "integrates it, plus a little Gaussian noise (σ ≤ 2/255): highlights "
                         "smear into bright streaks."),

@@ -343,11 +343,12 @@ def _wiener(sample: Sample) -> tuple[np.ndarray, str]:
     sigma = sample.info.get("sigma")
     note = (f"true kernel, NSR = {WIENER_NSR_PER_VAR:g}·(σ²+{WIENER_SIGMA_FLOOR:g}²)"
             if sigma is not None else f"true kernel, NSR = {wiener_nsr(None):g}")
+    nsr = wiener_nsr(sigma)
     if sample.info.get("linear"):  # blurlin: undo the blur where it was made, in linear light
-        nsr = wiener_nsr(sigma) * WIENER_LINEAR_NSR_SCALE
-        lin = wiener_deconvolve(srgb_to_linear(sample.degraded), kernel, nsr)
+        lin = wiener_deconvolve(srgb_to_linear(sample.degraded), kernel,
+                                nsr * WIENER_LINEAR_NSR_SCALE)
         return linear_to_srgb(lin), f"{note}, ×{WIENER_LINEAR_NSR_SCALE:g} in linear light"
-    return wiener_deconvolve(sample.degraded, kernel, wiener_nsr(sigma)), note
+    return wiener_deconvolve(sample.degraded, kernel, nsr), note
 
 
 def _median(sample: Sample) -> tuple[np.ndarray, str]:

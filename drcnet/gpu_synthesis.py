@@ -32,6 +32,7 @@ import torch
 from .datasets import color_gains, list_images, load_photos, saturation_gain, zoom_side
 from .degradations import (
     BLIND_SIGMA,
+    DEGRADATIONS,
     GAUSSIAN_RECIPES,
     get_degradation,
     jpeg,
@@ -44,9 +45,8 @@ from .errors import UsageError
 PathLike = str | os.PathLike[str]
 Batch = tuple[torch.Tensor, torch.Tensor]
 
-BLUR_MARGIN = 16  # the CPU recipe's margin: kernels up to 31 px need 15 px of context
 _SUPPORTED = (*GAUSSIAN_RECIPES, "noise", "rain", "blur", "blurlin")
-_BLUR = ("blur", "blurlin")
+_BLUR = tuple(name for name, d in DEGRADATIONS.items() if d.task == "deblur")  # shake
 
 
 def supports(recipe: str) -> bool:
@@ -149,7 +149,7 @@ class GpuSynthesizer:
                              f"use synth=cpu")
         self.crop, self.batch_size = int(crop), int(batch_size)
         self.device = torch.device(device)
-        self.margin = BLUR_MARGIN if self.recipe in _BLUR else 0
+        self.margin = get_degradation(self.recipe).margin  # the CPU recipe's context
         self.files = list_images(folder_or_files)
         self.need = self.crop + 2 * self.margin
         photos, self.upscaled = load_photos(self.files, self.need)

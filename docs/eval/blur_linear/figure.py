@@ -1,6 +1,6 @@
 """What blurring in linear light changes: one crop of a photo, clean, blurred by `blur` (sRGB
 values) and by `blurlin` (linear light) with the same kernel and noise, and the shipped deblur
-model (and any LABEL=WEIGHTS given) on the `blurlin` input. Writes figure.png beside this file.
+model (and any LABEL=WEIGHTS given) on the `blurlin` input. Writes figure.jpg beside this file.
 
     python docs/eval/blur_linear/figure.py [PHOTO] [SEED] [LABEL=WEIGHTS ...]
 """
@@ -48,8 +48,8 @@ def main() -> None:
         summary.append(f"{recipe}: " + ", ".join(text for _, text in panels[1:]))
         rows.append(np.hstack([_panel(p, text) for p, text in panels]))
     sheet = np.vstack(rows)
-    out_path = Path(__file__).with_name("figure.png")
-    cv2.imwrite(str(out_path), sheet)
+    out_path = Path(__file__).with_name("figure.jpg")
+    cv2.imwrite(str(out_path), sheet, [cv2.IMWRITE_JPEG_QUALITY, 90])
     print(f"{photo} crop at y={y}, x={x} ({best:.1%} near white beside dark), seed {seed}, kernel "
           f"{info['size']} px, noise σ {info['sigma']:.2f}/255; " + "; ".join(summary))
     print(f"wrote {out_path}")
