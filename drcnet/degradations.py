@@ -299,22 +299,53 @@ def _rain(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
     return out, {"kind": "rain", "layers": layers, "haze": haze}
 
 
-def _shake(linear: bool) -> Recipe:
+SAT_GAIN = (1.0, 16.0)  # blursat: how much brighter a clipped highlight was (log-uniform; a guess)
+SAT_KNEE = (0.96, 1.0)  # blursat: a channel's clipped weight rises from 0 here to 1 here
+
+
+def clipped_weight(img: np.ndarray) -> np.ndarray:
+    """Per channel, how clipped a value is: 0 below ``SAT_KNEE[0]`` (about 245 of 255), 1 at
+    full scale, a ramp between (8-bit and JPEG sources leave clipped areas a little below
+    255)."""
+    lo, hi = SAT_KNEE
+    return np.clip((img - np.float32(lo)) / np.float32(hi - lo), 0.0, 1.0)
+
+
+def boost_clipped(lin: np.ndarray, img: np.ndarray, gain: float) -> np.ndarray:
+    """Linear light ``lin`` of the sRGB image ``img`` with its clipped channels made ``gain``
+    times brighter (scaled by ``1 + (gain − 1)·w``, ``w`` from :func:`clipped_weight`): the
+    scene a clipped photo came from was brighter there, and only those channels are lower
+    bounds. A lamp's clipped white rises in all three; a saturated red in its red alone."""
+    return lin * (1.0 + np.float32(gain - 1.0) * clipped_weight(img))
+
+
+def _shake(linear: bool, saturated: bool = False) -> Recipe:
     """The camera-shake recipes: a kernel of 7–31 px from :func:`shake_kernel`, applied to the
     sRGB values (``blur``) or in linear light (``blurlin``), then a little Gaussian noise
-    (σ ≤ 2/255). Both draw the same parameters, so a seed gives both the same kernel."""
+    (σ ≤ 2/255). ``blursat`` is ``blurlin`` with the clipped highlights first made 1–16
+    times brighter (:func:`boost_clipped`; log-uniform, a guess: a photo does not say how far
+    past full scale a clipped area was, a white shirt perhaps a little, a lamp far more), then
+    the blurred light clipped again, as a sensor clips: a lamp leaves a saturated streak, not
+    a dim smear. All three draw the same kernel, noise level and noise, in that order
+    (``blursat`` draws its gain last), so a seed gives them the same shake."""
 
     def recipe(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
         size = int(rng.integers(3, 16)) * 2 + 1
         kernel = shake_kernel(rng, size)
         sigma = float(rng.uniform(0.0, 2.0))
-        blurred = (linear_to_srgb(convolve(srgb_to_linear(img), kernel)) if linear
-                   else convolve(img, kernel))
-        out = gaussian_noise(blurred, rng, sigma)
+        noise = rng.standard_normal(img.shape, dtype=np.float32) * np.float32(sigma / 255.0)
         info: Info = {"kind": "blur", "size": size, "sigma": sigma, "kernel": kernel}
         if linear:
+            lin = srgb_to_linear(img)
+            if saturated:
+                gain = float(np.exp(rng.uniform(*np.log(SAT_GAIN))))
+                lin = boost_clipped(lin, img, gain)
+                info["gain"] = gain
+            blurred = linear_to_srgb(convolve(lin, kernel))  # clips the light at 1, as a sensor
             info["linear"] = True
-        return out, info
+        else:
+            blurred = convolve(img, kernel)
+        return np.clip(blurred + noise, 0.0, 1.0), info
 
     return recipe
 
@@ -332,6 +363,11 @@ DEGRADATIONS: dict[str, Degradation] = {
                     doc="Camera shake (kernel 7–31 px) blurred in linear light, as a sensor "
                         "integrates it, plus a little Gaussian noise (σ ≤ 2/255): highlights "
                         "smear into bright streaks."),
+        Degradation("blursat", "deblur", _shake(linear=True, saturated=True),
+                    margin=BLUR_MARGIN,
+                    doc="Camera shake blurred in linear light (blurlin) with the clipped "
+                        "highlights first made 1–16 times brighter, as the scene was, and the "
+                        "blurred light clipped again: lamps leave saturated streaks."),
     )
 }
 TASK_DEFAULT = {"denoise": "noise", "derain": "rain", "deblur": "blur"}

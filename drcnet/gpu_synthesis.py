@@ -11,10 +11,11 @@ and ``drcnet eval`` use the CPU versions); the differences are:
 * ``rain``: the drop widening (Gaussian) and the streak line are composed into one kernel
   per layer and applied by FFT with reflect-101 borders (the CPU uses reflect); every sample
   gets two layers, the second at zero opacity for the 60 % that draw one.
-* ``blur``, ``blurlin``: camera-shake kernels come from a bank of CPU-made kernels
+* ``blur``, ``blurlin``, ``blursat``: camera-shake kernels come from a bank of CPU-made kernels
   (:func:`~drcnet.degradations.shake_kernel`, ~0.15 ms each) of which a few are replaced
   every batch; they are applied by FFT over the crop plus its 16 px margin, which is exact
-  (``blurlin`` in linear light, as on the CPU).
+  (``blurlin`` in linear light, as on the CPU; ``blursat`` with the clipped highlights
+  boosted first, each sample by its own gain).
 
 Per-sample parameters are drawn from a NumPy generator and the noise fields from a torch
 generator on the device, both seeded, so a seed gives the same batches on the same device.
@@ -34,6 +35,8 @@ from .degradations import (
     BLIND_SIGMA,
     DEGRADATIONS,
     GAUSSIAN_RECIPES,
+    SAT_GAIN,
+    SAT_KNEE,
     get_degradation,
     jpeg,
     line_kernel,
@@ -45,7 +48,7 @@ from .errors import UsageError
 PathLike = str | os.PathLike[str]
 Batch = tuple[torch.Tensor, torch.Tensor]
 
-_SUPPORTED = (*GAUSSIAN_RECIPES, "noise", "rain", "blur", "blurlin")
+_SUPPORTED = (*GAUSSIAN_RECIPES, "noise", "rain", "blur", "blurlin", "blursat")
 _BLUR = tuple(name for name, d in DEGRADATIONS.items() if d.task == "deblur")  # shake
 
 
@@ -307,8 +310,14 @@ class GpuSynthesizer:
         tile = self.crops(n, self.crop + 2 * m)
         k = torch.from_numpy(kernels).to(self.device)
         c = self.crop
-        linear = self.recipe == "blurlin"
-        blurred = fft_convolve(srgb_to_linear(tile) if linear else tile, k)
+        linear = self.recipe in ("blurlin", "blursat")
+        light = srgb_to_linear(tile) if linear else tile
+        if self.recipe == "blursat":
+            gains = np.exp(rng.uniform(*np.log(SAT_GAIN), n))
+            lo, hi = SAT_KNEE
+            clipped = ((tile - lo) / (hi - lo)).clamp(0.0, 1.0)
+            light = light * (1.0 + self._col(gains - 1.0) * clipped)
+        blurred = fft_convolve(light, k)
         blurred = blurred[..., m + r : m + r + c, m + r : m + r + c]
         if linear:
             blurred = linear_to_srgb(blurred)

@@ -129,6 +129,40 @@ def test_linear_light_blur_draws_the_same_kernel_and_smears_highlights() -> None
     assert abs(float(g_lin.mean()) - float(g_srgb.mean())) < 2e-3
 
 
+def test_saturated_blur_leaves_a_lamp_s_streak_saturated() -> None:
+    """``blursat`` treats clipped highlights as the brighter light they were: a small clipped
+    lamp on a dark wall smears into a streak that stays clipped, where ``blurlin`` (the same
+    kernel and noise) spreads the clipped value into a dim smear."""
+    img = np.full((96, 96, 3), 0.2, np.float32)
+    img[44:52, 44:52] = 1.0
+    lin, il = degrade("blurlin", img, 5)
+    sat, isat = degrade("blursat", img, 5)
+    assert np.array_equal(il["kernel"], isat["kernel"]) and il["sigma"] == isat["sigma"]
+    assert 1.0 <= isat["gain"] <= 16.0 and isat["linear"] is True and "gain" not in il
+    assert isat["gain"] > 3  # this seed's lamp: bright enough to saturate its streak
+    assert int((sat > 0.98).all(axis=2).sum()) > 2 * int((lin > 0.98).all(axis=2).sum())
+    assert float(sat.mean()) > float(lin.mean())
+    # A photo with nothing near clipping is blurred as blurlin blurs it, draw for draw.
+    dim = np.clip(img, 0.0, 0.9)
+    a, _ = degrade("blurlin", dim, 5)
+    b, _ = degrade("blursat", dim, 5)
+    assert np.array_equal(a, b)
+
+
+def test_boosting_lifts_only_the_clipped_channels() -> None:
+    """A saturated red is a lower bound in red alone: its green and blue are measured."""
+    from drcnet.degradations import boost_clipped, clipped_weight
+
+    px = np.array([[[1.0, 0.5, 0.97]]], np.float32)
+    w = clipped_weight(px)
+    assert w[0, 0, 0] == 1.0 and w[0, 0, 1] == 0.0 and 0.0 < w[0, 0, 2] < 1.0
+    lin = srgb_to_linear(px)
+    out = boost_clipped(lin, px, 8.0)
+    assert out[0, 0, 0] == pytest.approx(8.0 * lin[0, 0, 0])
+    assert out[0, 0, 1] == lin[0, 0, 1]
+    assert lin[0, 0, 2] < out[0, 0, 2] < 8.0 * lin[0, 0, 2]
+
+
 def test_shake_kernels_vary() -> None:
     k1 = shake_kernel(np.random.default_rng(1), 15)
     k2 = shake_kernel(np.random.default_rng(2), 15)

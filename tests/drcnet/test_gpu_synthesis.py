@@ -11,7 +11,7 @@ from drcnet.degradations import convolve, line_kernel, linear_to_srgb, shake_ker
 from drcnet.gpu_synthesis import GpuSynthesizer, fft_convolve, streak_kernel
 
 
-@pytest.mark.parametrize("task", ["denoise", "derain", "deblur", "blurlin", "gaussian25",
+@pytest.mark.parametrize("task", ["denoise", "derain", "deblur", "blurlin", "blursat", "gaussian25",
                                   "gaussian"])
 def test_batches_shape_range_and_seed(photos: Path, task: str) -> None:
     a = GpuSynthesizer(photos, task, crop=32, batch_size=4, seed=3)
@@ -106,6 +106,36 @@ def test_linear_light_blur_matches_the_cpu_recipe(photos: Path) -> None:
     assert np.allclose(x[0].numpy().transpose(1, 2, 0), cpu, atol=1e-5)
     srgb = convolve(tile, kernel)[16:-16, 16:-16]  # and it is not the sRGB blur
     assert np.abs(srgb - cpu).mean() > 1 / 255
+
+
+def test_saturated_blur_matches_the_cpu_recipe(tmp_path: Path) -> None:
+    """``blursat`` on the device boosts the clipped highlights by its drawn gain before the
+    linear-light blur, as the CPU recipe does: with the noise off, the same kernel, crop and
+    gain give the same pixels."""
+    from drcnet.degradations import SAT_GAIN, boost_clipped
+
+    photo = np.full((80, 80, 3), 60, np.uint8)
+    photo[30:50, 20:60] = 255  # clipped white
+    photo[10:20, 10:70, 2] = 255  # a saturated blue
+    photo[60:70, 30:50] = 250  # within the knee
+    cv2.imwrite(str(tmp_path / "lamp.png"), photo)
+    synth = GpuSynthesizer(tmp_path, "blursat", crop=40, batch_size=2, seed=3, kernel_bank=1,
+                           kernel_refresh=0)
+    kernel = synth.bank[0]
+    synth._randn = lambda shape: torch.zeros(tuple(shape))  # noqa: SLF001 - the noise off
+    state = synth.rng.bit_generator.state
+    x, _ = synth.batch()
+    synth.rng.bit_generator.state = state
+    synth.rng.integers(1, size=2)  # the bank picks
+    tiles = synth.crops(2, 40 + 2 * 16)
+    gains = np.exp(synth.rng.uniform(*np.log(SAT_GAIN), 2))
+    for i in range(2):
+        tile = tiles[i].numpy().transpose(1, 2, 0).copy()
+        lin = boost_clipped(srgb_to_linear(tile), tile, float(gains[i]))
+        cpu = linear_to_srgb(convolve(lin, kernel))[16:-16, 16:-16]
+        assert np.allclose(x[i].numpy().transpose(1, 2, 0), cpu, atol=1e-5)
+    plain = linear_to_srgb(convolve(srgb_to_linear(tile), kernel))[16:-16, 16:-16]
+    assert np.abs(plain - cpu).max() > 0.05  # and the boost shows
 
 
 def test_streak_kernel_matches_the_cpu_rain_filters() -> None:
