@@ -17,6 +17,8 @@
 #   THREADS  torch threads per run (default 1, so the machine stays usable)
 #   SEED     training seed (default 0; other seeds name their runs <run>-s<SEED>)
 #   RUNS     which runs, as cr:alpha pairs (default "none:0" then intra and extra at each α)
+#   EA       1 (default) trains with energy attention; 0 trains with it bypassed (ea=false),
+#            the paper's w/o-EA ablation, and names its runs <run>-noea
 #   PYTHON   interpreter (default .venv/bin/python if present, else python3)
 set -u
 cd "$(dirname "$0")/.."
@@ -25,6 +27,12 @@ STEPS=${STEPS:-2400}
 ALPHAS=${ALPHAS:-0.01 0.1 1}
 THREADS=${THREADS:-1}
 SEED=${SEED:-0}
+EA=${EA:-1}
+case "$EA" in
+    1) ea_set=true ;;
+    0) ea_set=false ;;
+    *) echo "EA must be 1 or 0, not '$EA'" >&2; exit 2 ;;
+esac
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
@@ -42,6 +50,7 @@ for spec in $runs; do
     alpha=${spec##*:}
     name=$cr
     [ "$cr" = none ] || name=$cr-$alpha
+    [ "$EA" = 1 ] || name=$name-noea
     [ "$SEED" = 0 ] || name=$name-s$SEED
     dir=$OUT/$name
     if grep -q "^$name," "$SUMMARY"; then
@@ -52,7 +61,7 @@ for spec in $runs; do
     start=$(date +%s)
     "$PYTHON" -m drcnet.cli train --config configs/denoise.yaml --out "$dir" --plain \
         --device cpu --max-minutes 0 \
-        --set degradation=gaussian25 --set cr="$cr" --set cr_alpha="$alpha" \
+        --set degradation=gaussian25 --set ea=$ea_set --set cr="$cr" --set cr_alpha="$alpha" \
         --set steps="$STEPS" --set crop=64 --set batch_size=8 --set synth=cpu \
         --set num_workers=0 --set warmup_steps=100 --set log_every=100 \
         --set val_every=1000000 --set ckpt_every=200 --set ckpt_minutes=2 \

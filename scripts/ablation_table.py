@@ -1,6 +1,7 @@
 """Markdown table of scripts/ablation.sh's summary CSV: per run and seed, ``drcnet eval``'s
 PSNR/SSIM (512-px crops, 256-px tiles) and the training-time validation PSNR of the exported
-weights (256-px crops, whole; from ``<run>.log``), then the mean eval PSNR over seeds.
+weights (256-px crops, whole; from ``<run>.log``), then the mean eval PSNR over seeds. Runs
+trained with energy attention bypassed (``EA=0``, named ``…-noea``) get rows of their own.
 
     python scripts/ablation_table.py [runs/ablation/summary.csv]
 """
@@ -23,22 +24,23 @@ def main() -> int:
         found = re.findall(r"exported .* val PSNR ([0-9.]+) dB", log.read_text()) \
             if log.exists() else []
         r["train_val"] = found[-1] if found else ""
-    runs: dict[tuple[str, str], dict[int, dict[str, str]]] = defaultdict(dict)
+    runs: dict[tuple[str, str, bool], dict[int, dict[str, str]]] = defaultdict(dict)
     for r in rows:
         m = re.search(r"-s(\d+)$", r["run"])
         seed = int(m.group(1)) if m else 0
-        runs[(r["cr"], r["alpha"])][seed] = r
+        runs[(r["cr"], r["alpha"], "-noea" in r["run"])][seed] = r
     seeds = sorted({s for by_seed in runs.values() for s in by_seed})
     head = " | ".join(f"seed {s}: eval PSNR / SSIM (train val)" for s in seeds)
     print(f"| loss | α | {head} | mean PSNR |")
     print("| --- | --- | " + " | ".join("---" for _ in seeds) + " | --- |")
     order = {"none": 0, "intra": 1, "extra": 2}
-    for (cr, alpha), by_seed in sorted(runs.items(),
-                                       key=lambda kv: (order[kv[0][0]], float(kv[0][1]))):
+    for (cr, alpha, noea), by_seed in sorted(
+            runs.items(), key=lambda kv: (order[kv[0][0]], float(kv[0][1]), kv[0][2])):
         cells = [f"{float(by_seed[s]['psnr']):.2f} / {float(by_seed[s]['ssim']):.3f} "
                  f"({by_seed[s]['train_val'] or '?'})" if s in by_seed else "" for s in seeds]
         mean = statistics.mean(float(r["psnr"]) for r in by_seed.values())
         label = {"none": "L1 only", "intra": "L1 + Intra-CR", "extra": "L1 + Extra-CR"}[cr]
+        label += ", w/o EA" if noea else ""
         print(f"| {label} | {alpha if cr != 'none' else '–'} | {' | '.join(cells)} | "
               f"{mean:.2f} ({len(by_seed)} seed{'s' if len(by_seed) > 1 else ''}) |")
     inp = {r["input_psnr"] for r in rows}
