@@ -350,6 +350,19 @@ def _shake(linear: bool, saturated: bool = False) -> Recipe:
     return recipe
 
 
+SHAKE_MIX = ("blur", "blurlin", "blursat")  # blurmix's recipes, drawn with equal odds
+
+
+def _shake_mix(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
+    """One of :data:`SHAKE_MIX`, drawn first, then that recipe's own draws (``info["mix"]``
+    names it): for a deblurring model meant to undo the sRGB blur the shipped files learnt,
+    the linear-light blur real shake makes, and lamps' saturated streaks alike."""
+    name = SHAKE_MIX[int(rng.integers(len(SHAKE_MIX)))]
+    out, info = DEGRADATIONS[name].fn(img, rng)
+    info["mix"] = name
+    return out, info
+
+
 DEGRADATIONS: dict[str, Degradation] = {
     d.name: d
     for d in (
@@ -368,6 +381,8 @@ DEGRADATIONS: dict[str, Degradation] = {
                     doc="Camera shake blurred in linear light (blurlin) with the clipped "
                         "highlights first made 1–16 times brighter, as the scene was, and the "
                         "blurred light clipped again: lamps leave saturated streaks."),
+        Degradation("blurmix", "deblur", _shake_mix, margin=BLUR_MARGIN,
+                    doc="One of blur, blurlin and blursat per image, with equal odds."),
     )
 }
 TASK_DEFAULT = {"denoise": "noise", "derain": "rain", "deblur": "blur"}

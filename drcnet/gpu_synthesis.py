@@ -11,11 +11,11 @@ and ``drcnet eval`` use the CPU versions); the differences are:
 * ``rain``: the drop widening (Gaussian) and the streak line are composed into one kernel
   per layer and applied by FFT with reflect-101 borders (the CPU uses reflect); every sample
   gets two layers, the second at zero opacity for the 60 % that draw one.
-* ``blur``, ``blurlin``, ``blursat``: camera-shake kernels come from a bank of CPU-made kernels
+* ``blur``, ``blurlin``, ``blursat``, ``blurmix``: camera-shake kernels come from a bank of CPU-made kernels
   (:func:`~drcnet.degradations.shake_kernel`, ~0.15 ms each) of which a few are replaced
   every batch; they are applied by FFT over the crop plus its 16 px margin, which is exact
   (``blurlin`` in linear light, as on the CPU; ``blursat`` with the clipped highlights
-  boosted first, each sample by its own gain).
+  boosted first, each sample by its own gain; ``blurmix`` draws one of the three per sample).
 
 Per-sample parameters are drawn from a NumPy generator and the noise fields from a torch
 generator on the device, both seeded, so a seed gives the same batches on the same device.
@@ -37,6 +37,7 @@ from .degradations import (
     GAUSSIAN_RECIPES,
     SAT_GAIN,
     SAT_KNEE,
+    SHAKE_MIX,
     get_degradation,
     jpeg,
     line_kernel,
@@ -48,7 +49,7 @@ from .errors import UsageError
 PathLike = str | os.PathLike[str]
 Batch = tuple[torch.Tensor, torch.Tensor]
 
-_SUPPORTED = (*GAUSSIAN_RECIPES, "noise", "rain", "blur", "blurlin", "blursat")
+_SUPPORTED = (*GAUSSIAN_RECIPES, "noise", "rain", "blur", "blurlin", "blursat", "blurmix")
 _BLUR = tuple(name for name, d in DEGRADATIONS.items() if d.task == "deblur")  # shake
 
 
@@ -310,17 +311,26 @@ class GpuSynthesizer:
         tile = self.crops(n, self.crop + 2 * m)
         k = torch.from_numpy(kernels).to(self.device)
         c = self.crop
-        linear = self.recipe in ("blurlin", "blursat")
-        light = srgb_to_linear(tile) if linear else tile
-        if self.recipe == "blursat":
+        if self.recipe == "blurmix":  # a recipe per sample
+            recipes = [SHAKE_MIX[int(i)] for i in rng.integers(len(SHAKE_MIX), size=n)]
+        else:
+            recipes = [self.recipe] * n
+        linear = np.array([name != "blur" for name in recipes])
+        light = tile
+        if linear.any():
+            lin = self._col(linear.astype(np.float32))  # 1 where the sample blurs light
+            light = lin * srgb_to_linear(tile) + (1.0 - lin) * tile
+        if "blursat" in recipes:
             gains = np.exp(rng.uniform(*np.log(SAT_GAIN), n))
+            gains[[name != "blursat" for name in recipes]] = 1.0
             lo, hi = SAT_KNEE
             clipped = ((tile - lo) / (hi - lo)).clamp(0.0, 1.0)
             light = light * (1.0 + self._col(gains - 1.0) * clipped)
         blurred = fft_convolve(light, k)
         blurred = blurred[..., m + r : m + r + c, m + r : m + r + c]
-        if linear:
-            blurred = linear_to_srgb(blurred)
+        if linear.any():
+            lin = self._col(linear.astype(np.float32))
+            blurred = lin * linear_to_srgb(blurred) + (1.0 - lin) * blurred
         sigma = rng.uniform(0.0, 2.0, n)
         degraded = (blurred + self._randn(blurred.shape) * self._col(sigma / 255.0)).clamp_(0, 1)
         return degraded, tile[..., m : m + c, m : m + c].contiguous()

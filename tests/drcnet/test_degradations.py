@@ -163,6 +163,22 @@ def test_boosting_lifts_only_the_clipped_channels() -> None:
     assert lin[0, 0, 2] < out[0, 0, 2] < 8.0 * lin[0, 0, 2]
 
 
+def test_blur_mix_draws_each_shake_recipe_and_then_its_own_draws(img: np.ndarray) -> None:
+    """``blurmix`` draws which of blur, blurlin and blursat first, then gives what that recipe
+    gives with the rest of the stream."""
+    from drcnet.degradations import SHAKE_MIX
+
+    seen = {}
+    for seed in range(40):
+        out, info = degrade("blurmix", img, seed)
+        rng = np.random.default_rng(seed)
+        name = SHAKE_MIX[int(rng.integers(len(SHAKE_MIX)))]
+        want, _ = DEGRADATIONS[name].fn(img, rng)
+        assert info["mix"] == name and np.array_equal(out, want)
+        seen[name] = seen.get(name, 0) + 1
+    assert set(seen) == set(SHAKE_MIX) and min(seen.values()) >= 5
+
+
 def test_shake_kernels_vary() -> None:
     k1 = shake_kernel(np.random.default_rng(1), 15)
     k2 = shake_kernel(np.random.default_rng(2), 15)

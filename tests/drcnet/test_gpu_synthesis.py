@@ -11,7 +11,8 @@ from drcnet.degradations import convolve, line_kernel, linear_to_srgb, shake_ker
 from drcnet.gpu_synthesis import GpuSynthesizer, fft_convolve, streak_kernel
 
 
-@pytest.mark.parametrize("task", ["denoise", "derain", "deblur", "blurlin", "blursat", "gaussian25",
+@pytest.mark.parametrize("task", ["denoise", "derain", "deblur", "blurlin", "blursat", "blurmix",
+                                  "gaussian25",
                                   "gaussian"])
 def test_batches_shape_range_and_seed(photos: Path, task: str) -> None:
     a = GpuSynthesizer(photos, task, crop=32, batch_size=4, seed=3)
@@ -136,6 +137,40 @@ def test_saturated_blur_matches_the_cpu_recipe(tmp_path: Path) -> None:
         assert np.allclose(x[i].numpy().transpose(1, 2, 0), cpu, atol=1e-5)
     plain = linear_to_srgb(convolve(srgb_to_linear(tile), kernel))[16:-16, 16:-16]
     assert np.abs(plain - cpu).max() > 0.05  # and the boost shows
+
+
+def test_blur_mix_makes_each_sample_by_its_own_recipe(tmp_path: Path) -> None:
+    """``blurmix`` on the device draws a shake recipe per sample, and each sample is what
+    that recipe makes on the CPU (the noise off, the same kernel, crop and gain)."""
+    from drcnet.degradations import SAT_GAIN, SHAKE_MIX, boost_clipped
+
+    photo = np.full((80, 80, 3), 60, np.uint8)
+    photo[30:50, 20:60] = 255
+    photo[5:25, 5:75, 1] = 200
+    cv2.imwrite(str(tmp_path / "lamp.png"), photo)
+    n = 8
+    synth = GpuSynthesizer(tmp_path, "blurmix", crop=40, batch_size=n, seed=1, kernel_bank=1,
+                           kernel_refresh=0)
+    kernel = synth.bank[0]
+    synth._randn = lambda shape: torch.zeros(tuple(shape))  # noqa: SLF001 - the noise off
+    state = synth.rng.bit_generator.state
+    x, _ = synth.batch()
+    synth.rng.bit_generator.state = state
+    synth.rng.integers(1, size=n)  # the bank picks
+    tiles = synth.crops(n, 40 + 2 * 16)
+    names = [SHAKE_MIX[int(i)] for i in synth.rng.integers(len(SHAKE_MIX), size=n)]
+    assert set(names) == set(SHAKE_MIX)  # this seed draws all three
+    gains = np.exp(synth.rng.uniform(*np.log(SAT_GAIN), n))
+    for i, name in enumerate(names):
+        tile = tiles[i].numpy().transpose(1, 2, 0).copy()
+        if name == "blur":
+            cpu = convolve(tile, kernel)
+        else:
+            lin = srgb_to_linear(tile)
+            if name == "blursat":
+                lin = boost_clipped(lin, tile, float(gains[i]))
+            cpu = linear_to_srgb(convolve(lin, kernel))
+        assert np.allclose(x[i].numpy().transpose(1, 2, 0), cpu[16:-16, 16:-16], atol=1e-5), name
 
 
 def test_streak_kernel_matches_the_cpu_rain_filters() -> None:
