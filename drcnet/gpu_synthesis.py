@@ -11,11 +11,12 @@ and ``drcnet eval`` use the CPU versions); the differences are:
 * ``rain``: the drop widening (Gaussian) and the streak line are composed into one kernel
   per layer and applied by FFT with reflect-101 borders (the CPU uses reflect); every sample
   gets two layers, the second at zero opacity for the 60 % that draw one.
-* ``blur``, ``blurlin``, ``blursat``, ``blurmix``: camera-shake kernels come from a bank of CPU-made kernels
-  (:func:`~drcnet.degradations.shake_kernel`, ~0.15 ms each) of which a few are replaced
-  every batch; they are applied by FFT over the crop plus its 16 px margin, which is exact
-  (``blurlin`` in linear light, as on the CPU; ``blursat`` with the clipped highlights
-  boosted first, each sample by its own gain; ``blurmix`` draws one of the three per sample).
+* ``blur``, ``blurlin``, ``blursat``, ``blurmix``: camera-shake kernels come from a bank of
+  CPU-made kernels (:func:`~drcnet.degradations.shake_kernel`, ~0.15 ms each) of which a few
+  are replaced every batch; they are applied by FFT over the crop plus its 16 px margin,
+  which is exact (``blurlin`` in linear light, as on the CPU; ``blursat`` with the clipped
+  highlights boosted first, each sample by its own gain; ``blurmix`` draws one of the three
+  per sample).
 
 Per-sample parameters are drawn from a NumPy generator and the noise fields from a torch
 generator on the device, both seeded, so a seed gives the same batches on the same device.
@@ -117,7 +118,7 @@ class GpuSynthesizer:
     Args:
         folder_or_files: a folder of clean images or a list of files.
         task: ``denoise``/``derain``/``deblur`` or a recipe name (``noise``, ``rain``,
-            ``blur``, ``blurlin``, a Gaussian recipe).
+            ``blur``, ``blurlin``, ``blursat``, ``blurmix``, a Gaussian recipe).
         crop: side of the square crops.
         batch_size: samples per batch.
         device: where the photos live and the batches are made.
@@ -316,9 +317,9 @@ class GpuSynthesizer:
         else:
             recipes = [self.recipe] * n
         linear = np.array([name != "blur" for name in recipes])
+        lin = self._col(linear.astype(np.float32))  # 1 where the sample blurs light
         light = tile
         if linear.any():
-            lin = self._col(linear.astype(np.float32))  # 1 where the sample blurs light
             light = lin * srgb_to_linear(tile) + (1.0 - lin) * tile
         if "blursat" in recipes:
             gains = np.exp(rng.uniform(*np.log(SAT_GAIN), n))
@@ -329,7 +330,6 @@ class GpuSynthesizer:
         blurred = fft_convolve(light, k)
         blurred = blurred[..., m + r : m + r + c, m + r : m + r + c]
         if linear.any():
-            lin = self._col(linear.astype(np.float32))
             blurred = lin * linear_to_srgb(blurred) + (1.0 - lin) * blurred
         sigma = rng.uniform(0.0, 2.0, n)
         degraded = (blurred + self._randn(blurred.shape) * self._col(sigma / 255.0)).clamp_(0, 1)

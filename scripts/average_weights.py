@@ -17,6 +17,7 @@ like the best of them, not above it.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def average(paths: list[Path], weights: list[float] | None = None) -> torch.nn.M
     shares = weights if weights is not None else [1.0 / len(states)] * len(states)
     if len(shares) != len(states):
         raise DRCNetError(f"{len(shares)} weights for {len(states)} files")
-    if abs(sum(shares) - 1.0) > 1e-6 or min(shares) < 0:
+    if not all(math.isfinite(w) and w >= 0 for w in shares) or abs(sum(shares) - 1.0) > 1e-6:
         raise DRCNetError(f"the weights must be at least 0 and sum to 1, got {shares}")
     mean = {k: sum(w * s[k].float() for w, s in zip(shares, states, strict=True))
             for k in states[0]}
@@ -64,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     except DRCNetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    # the last file's training facts; not its scores, which the average never got
+    # the last file's training facts; not its scores, which the average never got, nor its
+    # range-check limit, calibrated for another network (scripts/calibrate_range.py gives one)
     meta = {k: v for k, v in read_metadata(args.files[-1]).items()
             if k not in ("config", "format", "val_psnr", "val_ssim", "val_step", "exported",
-                         "selection")}
+                         "selection", "activation_limit")}
     meta["averaged_from"] = [str(p) for p in args.files]
     if shares is not None:
         meta["averaged_weights"] = shares

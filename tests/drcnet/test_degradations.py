@@ -179,6 +179,21 @@ def test_blur_mix_draws_each_shake_recipe_and_then_its_own_draws(img: np.ndarray
     assert set(seen) == set(SHAKE_MIX) and min(seen.values()) >= 5
 
 
+def test_shake_recipes_keep_their_draws_for_a_seed() -> None:
+    """``blur`` and ``blurlin`` give what they gave when the shipped files were scored (the
+    draw order kernel size, path, σ, noise; pinned when blursat was added in session 31, with
+    the refactor checked byte for byte against the code before it)."""
+    img = np.linspace(0, 1, 40 * 40 * 3, dtype=np.float32).reshape(40, 40, 3)
+    img = np.ascontiguousarray(np.clip(
+        img + 0.3 * np.sin(np.arange(40))[:, None, None].astype(np.float32), 0, 1))
+    for name, mean, px in (("blur", 0.4990881033660844, 0.19620381295681),
+                           ("blurlin", 0.556578805608054, 0.2801084816455841)):
+        out, info = degrade(name, img, 0)
+        assert info["size"] == 29 and info["sigma"] == pytest.approx(0.7246159009691382)
+        assert float(out.astype(np.float64).mean()) == pytest.approx(mean, abs=1e-6)
+        assert float(out[7, 11, 1]) == pytest.approx(px, abs=1e-5)
+
+
 def test_shake_kernels_vary() -> None:
     k1 = shake_kernel(np.random.default_rng(1), 15)
     k2 = shake_kernel(np.random.default_rng(2), 15)

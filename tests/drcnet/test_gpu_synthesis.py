@@ -117,7 +117,7 @@ def test_saturated_blur_matches_the_cpu_recipe(tmp_path: Path) -> None:
 
     photo = np.full((80, 80, 3), 60, np.uint8)
     photo[30:50, 20:60] = 255  # clipped white
-    photo[10:20, 10:70, 2] = 255  # a saturated blue
+    photo[10:20, 10:70, 2] = 255  # a saturated red (OpenCV writes BGR)
     photo[60:70, 30:50] = 250  # within the knee
     cv2.imwrite(str(tmp_path / "lamp.png"), photo)
     synth = GpuSynthesizer(tmp_path, "blursat", crop=40, batch_size=2, seed=3, kernel_bank=1,
@@ -171,6 +171,20 @@ def test_blur_mix_makes_each_sample_by_its_own_recipe(tmp_path: Path) -> None:
                 lin = boost_clipped(lin, tile, float(gains[i]))
             cpu = linear_to_srgb(convolve(lin, kernel))
         assert np.allclose(x[i].numpy().transpose(1, 2, 0), cpu[16:-16, 16:-16], atol=1e-5), name
+
+
+def test_shake_batches_keep_their_draws_for_a_seed(tmp_path: Path) -> None:
+    """The device's ``blur`` and ``blurlin`` batches for a seed are what they were before the
+    blursat and blurmix draws were added (pinned in session 31)."""
+    img = (np.indices((96, 96)).sum(0) % 37 * 7).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "p.png"), np.dstack([img, img[::-1], img.T]))
+    for name, mean, px in (("blur", 0.4918633288228496, 0.3430688977241516),
+                           ("blurlin", 0.5669950383841448, 0.38050857186317444)):
+        x, y = GpuSynthesizer(tmp_path, name, crop=32, batch_size=2, seed=0,
+                              kernel_bank=4).batch()
+        assert float(y.double().mean()) == pytest.approx(0.4902663180679762, abs=1e-6)
+        assert float(x.double().mean()) == pytest.approx(mean, abs=1e-5)
+        assert float(x[1, 0, 5, 9]) == pytest.approx(px, abs=1e-4)
 
 
 def test_streak_kernel_matches_the_cpu_rain_filters() -> None:

@@ -216,7 +216,7 @@ def test_average_weights_script_takes_shares(tmp_path: Path) -> None:
     torch.manual_seed(1)
     a, b = DRCNet(wf=8, depth=2), DRCNet(wf=8, depth=2)
     save_weights(tmp_path / "a.safetensors", a, {"task": "deblur"})
-    save_weights(tmp_path / "b.safetensors", b, {"task": "deblur"})
+    save_weights(tmp_path / "b.safetensors", b, {"task": "deblur", "activation_limit": 500})
     out = tmp_path / "mix.safetensors"
     files = [str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors")]
     assert script.main(["--weights", "0.75,0.25", "--out", str(out), *files]) == 0
@@ -224,8 +224,10 @@ def test_average_weights_script_takes_shares(tmp_path: Path) -> None:
     for k, v in a.state_dict().items():
         want = (0.75 * v.half().float() + 0.25 * b.state_dict()[k].half().float()).half()
         assert torch.allclose(mix[k].float(), want.float(), atol=1e-3), k
-    assert "0.75" in read_metadata(out)["averaged_weights"]
-    for bad in ("0.5,0.6", "1", "-0.5,1.5"):  # not summing to 1, one short, negative
+    meta = read_metadata(out)
+    assert "0.75" in meta["averaged_weights"]
+    assert "activation_limit" not in meta  # calibrated for another network
+    for bad in ("0.5,0.6", "1", "-0.5,1.5", "nan,nan"):  # sum, one short, negative, not a number
         assert script.main([f"--weights={bad}", "--out", str(out), *files]) == 1
     with pytest.raises(SystemExit):
         script.main(["--weights", "half,half", "--out", str(out), *files])
