@@ -43,6 +43,16 @@ def main() -> int:
         label += ", w/o EA" if noea else ""
         print(f"| {label} | {alpha if cr != 'none' else '–'} | {' | '.join(cells)} | "
               f"{mean:.2f} ({len(by_seed)} seed{'s' if len(by_seed) > 1 else ''}) |")
+    for (cr, alpha, noea), without in sorted(runs.items()):
+        with_ea = runs.get((cr, alpha, False))
+        if not noea or not with_ea:
+            continue
+        paired = sorted(set(with_ea) & set(without))
+        if paired:  # the w/ vs w/o EA reading: same seed, same initial weights and data order
+            d = [float(with_ea[s]["psnr"]) - float(without[s]["psnr"]) for s in paired]
+            each = ", ".join(f"seed {s} {v:+.2f}" for s, v in zip(paired, d, strict=True))
+            print(f"\n{cr} {alpha}: PSNR with EA − without, per seed: {each}; "
+                  f"mean {statistics.mean(d):+.2f} dB")
     inp = {r["input_psnr"] for r in rows}
     print(f"\nInput (degraded) PSNR: {', '.join(sorted(inp))} dB.")
     return 0
