@@ -354,11 +354,15 @@ SHAKE_MIX = ("blur", "blurlin", "blursat")  # blurmix's recipes, drawn with equa
 
 
 def _shake_mix(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Info]:
-    """One of :data:`SHAKE_MIX`, drawn first, then that recipe's own draws (``info["mix"]``
-    names it): for a deblurring model meant to undo the sRGB blur the shipped files learnt,
-    the linear-light blur real shake makes, and lamps' saturated streaks alike."""
+    """One of :data:`SHAKE_MIX`, drawn first, then that recipe (``info["mix"]`` names it):
+    for a deblurring model meant to undo the sRGB blur the shipped files learnt, the
+    linear-light blur real shake makes, and lamps' saturated streaks alike."""
     name = SHAKE_MIX[int(rng.integers(len(SHAKE_MIX)))]
-    out, info = DEGRADATIONS[name].fn(img, rng)
+    # The recipe draws from a generator seeded from this one, not from this one's stream: NumPy
+    # serves small integers from half of a 64-bit draw and keeps the other half for the next,
+    # so on the same stream the kernel path, σ and noise were those of `blur` under the seed.
+    child = np.random.default_rng(int(rng.integers(2**63)))
+    out, info = DEGRADATIONS[name].fn(img, child)
     info["mix"] = name
     return out, info
 

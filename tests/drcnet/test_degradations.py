@@ -165,7 +165,8 @@ def test_boosting_lifts_only_the_clipped_channels() -> None:
 
 def test_blur_mix_draws_each_shake_recipe_and_then_its_own_draws(img: np.ndarray) -> None:
     """``blurmix`` draws which of blur, blurlin and blursat first, then gives what that recipe
-    gives with the rest of the stream."""
+    gives with a generator seeded from the stream (not the stream itself, whose next draws
+    would repeat that recipe's under the same seed)."""
     from drcnet.degradations import SHAKE_MIX
 
     seen = {}
@@ -173,9 +174,11 @@ def test_blur_mix_draws_each_shake_recipe_and_then_its_own_draws(img: np.ndarray
         out, info = degrade("blurmix", img, seed)
         rng = np.random.default_rng(seed)
         name = SHAKE_MIX[int(rng.integers(len(SHAKE_MIX)))]
-        want, _ = DEGRADATIONS[name].fn(img, rng)
+        want, _ = DEGRADATIONS[name].fn(img, np.random.default_rng(int(rng.integers(2**63))))
         assert info["mix"] == name and np.array_equal(out, want)
         seen[name] = seen.get(name, 0) + 1
+        # and not the draws of that recipe under the same seed (another noise level)
+        assert info["sigma"] != degrade(name, img, seed)[1]["sigma"]
     assert set(seen) == set(SHAKE_MIX) and min(seen.values()) >= 5
 
 
