@@ -6,7 +6,11 @@
 #   Each run is then evaluated with `drcnet eval` on the validation split (gaussian25, seed 0,
 #   512-px centre crops, 256-px tiles), and one line per run is appended to $OUT/summary.csv.
 #   A run whose final weights exist is skipped, so the script resumes where it stopped
-#   (a half-finished run resumes from its checkpoint).
+#   (a half-finished run resumes from its checkpoint, with a reseeded data order).
+#   Validation runs only at the end (val_minutes=0), so final.safetensors is the step-STEPS
+#   weights of every run. Until session 31 validation also ran every 1.5 minutes of the
+#   clock and the export was the best-validated snapshot, at a step that depended on the
+#   machine's load and differed between runs (docs/training/ablation_ea/README.txt).
 #
 # Usage (from the repository root, with data/corpus built by scripts/build_corpus.py):
 #   OUT=runs/ablation STEPS=2400 bash scripts/ablation.sh
@@ -64,7 +68,7 @@ for spec in $runs; do
         --set degradation=gaussian25 --set ea=$ea_set --set cr="$cr" --set cr_alpha="$alpha" \
         --set steps="$STEPS" --set crop=64 --set batch_size=8 --set synth=cpu \
         --set num_workers=0 --set warmup_steps=100 --set log_every=100 \
-        --set val_every=1000000 --set ckpt_every=200 --set ckpt_minutes=2 \
+        --set val_every=1000000 --set val_minutes=0 --set ckpt_every=200 --set ckpt_minutes=2 \
         --set init_weights= --set seed="$SEED" >> "$dir.log" 2>&1 || { echo "$name: training failed, see $dir.log"; exit 1; }
     train_s=$(( $(date +%s) - start ))
     echo "== $name: evaluating"

@@ -50,9 +50,10 @@ def main() -> int:
         paired = sorted(set(with_ea) & set(without))
         if paired:  # the w/ vs w/o EA reading: same seed, same initial weights and data order
             d = [float(with_ea[s]["psnr"]) - float(without[s]["psnr"]) for s in paired]
-            each = ", ".join(f"seed {s} {v:+.2f}" for s, v in zip(paired, d, strict=True))
+            each = ", ".join(f"seed {s} {v:+.3f}" for s, v in zip(paired, d, strict=True))
             print(f"\n{cr} {alpha}: PSNR with EA − without, per seed: {each}; "
-                  f"mean {statistics.mean(d):+.2f} dB")
+                  f"mean {statistics.mean(d):+.3f} dB ({len(paired)} seed"
+                  f"{'s' if len(paired) > 1 else ''} paired)")
     inp = {r["input_psnr"] for r in rows}
     print(f"\nInput (degraded) PSNR: {', '.join(sorted(inp))} dB.")
     return 0
