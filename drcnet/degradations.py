@@ -358,9 +358,10 @@ def _shake_mix(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, I
     for a deblurring model meant to undo the sRGB blur the shipped files learnt, the
     linear-light blur real shake makes, and lamps' saturated streaks alike."""
     name = SHAKE_MIX[int(rng.integers(len(SHAKE_MIX)))]
-    # The recipe draws from a generator seeded from this one, not from this one's stream: NumPy
-    # serves small integers from half of a 64-bit draw and keeps the other half for the next,
-    # so on the same stream the kernel path, σ and noise were those of `blur` under the seed.
+    # The recipe draws from a generator seeded from this one, not from this one's stream:
+    # NumPy's PCG64 serves an integer below 2³² from half of a 64-bit output and keeps the
+    # other half for the next such draw, so on the same stream the recipe's kernel path, σ and
+    # noise were those it draws alone under the seed (only the kernel's size differed).
     child = np.random.default_rng(int(rng.integers(2**63)))
     out, info = DEGRADATIONS[name].fn(img, child)
     info["mix"] = name
