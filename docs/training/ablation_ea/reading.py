@@ -3,6 +3,10 @@ step-2400 weights' PSNR with EA minus without, and the verdict; then what run.sh
 (the best-validated snapshots, steps differing) gave, and the readings beside the rule.
 
     python docs/training/ablation_ea/reading.py [runs/ablation_ea]
+    python docs/training/ablation_ea/reading.py docs/training/ablation_ea/runs   # the copies
+
+The copies committed beside this file (runs/: NAME.eval_last.json and the like) are read
+the same way; they lack the weight files, so the exports' steps show as "?".
 """
 
 from __future__ import annotations
@@ -31,10 +35,14 @@ def main() -> int:
             d = out / name
             meta = read_metadata(d / "final.safetensors") if (d / "final.safetensors").is_file() \
                 else {}
+
+            def found(kind: str, d: Path = d, name: str = name) -> tuple[float, float] | None:
+                return score(d / f"{kind}.json") or score(out / f"{name}.{kind}.json")
+
             runs[(seed, ea)] = {
                 "name": name,
-                "last": score(d / "eval_last.json"), "d3": score(d / "eval_last_d3.json"),
-                "off": score(d / "eval_last_off.json"), "export": score(d / "eval.json"),
+                "last": found("eval_last"), "d3": found("eval_last_d3"),
+                "off": found("eval_last_off"), "export": found("eval"),
                 "export_step": meta.get("exported_step") or meta.get("step", "?"),
                 "exported": meta.get("exported", "?"),
             }
