@@ -89,19 +89,37 @@ def test_blur_matches_the_cpu_convolution() -> None:
     assert np.allclose(out[0].numpy().transpose(1, 2, 0), cpu, atol=1e-5)
 
 
+def _noise_free_shake_batch(synth: GpuSynthesizer) -> tuple[torch.Tensor, torch.Tensor,
+                                                             torch.Tensor]:
+    """One shake batch with the noise off, then the synthesizer's NumPy stream replayed up to
+    where ``_blur`` drew its crops (with their margin): ``(degraded, clean, tiles)``, the
+    stream left at the draws that follow (blurmix's recipes, blursat's gains)."""
+    synth._randn = lambda shape: torch.zeros(tuple(shape))  # noqa: SLF001 - the noise off
+    state = synth.rng.bit_generator.state
+    x, y = synth.batch()
+    synth.rng.bit_generator.state = state
+    synth.rng.integers(1, size=synth.batch_size)  # the bank picks
+    return x, y, synth.crops(synth.batch_size, synth.crop + 2 * synth.margin)
+
+
+def _lamp_photo(folder: Path) -> Path:
+    """A dark photo with a clipped white block, a saturated red band and a patch in the knee."""
+    photo = np.full((80, 80, 3), 60, np.uint8)
+    photo[30:50, 20:60] = 255  # clipped white
+    photo[10:20, 10:70, 2] = 255  # a saturated red (OpenCV writes BGR)
+    photo[60:70, 30:50] = 250  # within the knee
+    cv2.imwrite(str(folder / "lamp.png"), photo)
+    return folder
+
+
 def test_linear_light_blur_matches_the_cpu_recipe(photos: Path) -> None:
     """``blurlin`` on the device blurs in linear light as the CPU recipe does: with the noise
     off, the same kernel and crop give the same pixels."""
     synth = GpuSynthesizer(photos, "blurlin", crop=40, batch_size=2, seed=3, kernel_bank=1,
                            kernel_refresh=0)
     kernel = synth.bank[0]
-    synth._randn = lambda shape: torch.zeros(tuple(shape))  # noqa: SLF001 - the noise off
-    state = synth.rng.bit_generator.state
-    x, y = synth.batch()
-    # Replay the crops (the same NumPy draws) with their margin, as _blur took them.
-    synth.rng.bit_generator.state = state
-    synth.rng.integers(1, size=2)  # the bank picks
-    tile = synth.crops(2, 40 + 2 * 16)[0].numpy().transpose(1, 2, 0).copy()
+    x, y, tiles = _noise_free_shake_batch(synth)
+    tile = tiles[0].numpy().transpose(1, 2, 0).copy()
     cpu = linear_to_srgb(convolve(srgb_to_linear(tile), kernel))[16:-16, 16:-16]
     assert np.allclose(y[0].numpy().transpose(1, 2, 0), tile[16:-16, 16:-16])
     assert np.allclose(x[0].numpy().transpose(1, 2, 0), cpu, atol=1e-5)
@@ -115,20 +133,10 @@ def test_saturated_blur_matches_the_cpu_recipe(tmp_path: Path) -> None:
     gain give the same pixels."""
     from drcnet.degradations import SAT_GAIN, boost_clipped
 
-    photo = np.full((80, 80, 3), 60, np.uint8)
-    photo[30:50, 20:60] = 255  # clipped white
-    photo[10:20, 10:70, 2] = 255  # a saturated red (OpenCV writes BGR)
-    photo[60:70, 30:50] = 250  # within the knee
-    cv2.imwrite(str(tmp_path / "lamp.png"), photo)
-    synth = GpuSynthesizer(tmp_path, "blursat", crop=40, batch_size=2, seed=3, kernel_bank=1,
-                           kernel_refresh=0)
+    synth = GpuSynthesizer(_lamp_photo(tmp_path), "blursat", crop=40, batch_size=2, seed=3,
+                           kernel_bank=1, kernel_refresh=0)
     kernel = synth.bank[0]
-    synth._randn = lambda shape: torch.zeros(tuple(shape))  # noqa: SLF001 - the noise off
-    state = synth.rng.bit_generator.state
-    x, _ = synth.batch()
-    synth.rng.bit_generator.state = state
-    synth.rng.integers(1, size=2)  # the bank picks
-    tiles = synth.crops(2, 40 + 2 * 16)
+    x, _, tiles = _noise_free_shake_batch(synth)
     gains = np.exp(synth.rng.uniform(*np.log(SAT_GAIN), 2))
     for i in range(2):
         tile = tiles[i].numpy().transpose(1, 2, 0).copy()
@@ -144,20 +152,11 @@ def test_blur_mix_makes_each_sample_by_its_own_recipe(tmp_path: Path) -> None:
     that recipe makes on the CPU (the noise off, the same kernel, crop and gain)."""
     from drcnet.degradations import SAT_GAIN, SHAKE_MIX, boost_clipped
 
-    photo = np.full((80, 80, 3), 60, np.uint8)
-    photo[30:50, 20:60] = 255
-    photo[5:25, 5:75, 1] = 200
-    cv2.imwrite(str(tmp_path / "lamp.png"), photo)
     n = 8
-    synth = GpuSynthesizer(tmp_path, "blurmix", crop=40, batch_size=n, seed=1, kernel_bank=1,
-                           kernel_refresh=0)
+    synth = GpuSynthesizer(_lamp_photo(tmp_path), "blurmix", crop=40, batch_size=n, seed=1,
+                           kernel_bank=1, kernel_refresh=0)
     kernel = synth.bank[0]
-    synth._randn = lambda shape: torch.zeros(tuple(shape))  # noqa: SLF001 - the noise off
-    state = synth.rng.bit_generator.state
-    x, _ = synth.batch()
-    synth.rng.bit_generator.state = state
-    synth.rng.integers(1, size=n)  # the bank picks
-    tiles = synth.crops(n, 40 + 2 * 16)
+    x, _, tiles = _noise_free_shake_batch(synth)
     names = [SHAKE_MIX[int(i)] for i in synth.rng.integers(len(SHAKE_MIX), size=n)]
     assert set(names) == set(SHAKE_MIX)  # this seed draws all three
     gains = np.exp(synth.rng.uniform(*np.log(SAT_GAIN), n))
