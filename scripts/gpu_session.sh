@@ -37,6 +37,10 @@ BENCH_S=${BENCH_S:-150}
 BENCH_ONLY=${BENCH_ONLY:-"wf16-fp32 wf16-fp16 wf16-fp16-cl wf16-bf16 wf64-fp32 wf64-fp16 \
 wf64-fp16-cl wf64-bf16 wf64-fp16-compile"}
 export PYTHON=${PYTHON:-python3}
+case "$PYTHON" in  # a relative path (.venv/bin/python) must survive the cd's below
+  /*) ;;
+  */*) PYTHON=$ROOT/$PYTHON ;;
+esac
 export PYTHONUNBUFFERED=1
 export MINUTES=${MINUTES:-5.5}
 export CROP=${CROP:-256}
