@@ -30,6 +30,7 @@ from .imageio import (
     check_output_size,
     format_note,
     frames_note,
+    has_image_signature,
     read_image,
     write_image,
 )
@@ -54,17 +55,17 @@ RESTORED, FAILED, SKIPPED, CANCELLED = "restored", "failed", "skipped", "cancell
 
 def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
     """The image files named by ``args``: files as given, each folder's images (top level, in
-    :func:`natural_key` order, hidden files and other types skipped), a file named twice once.
-    A pattern such as ``shots/*.jpg`` that names no file is expanded here, for shells that
-    pass it on as it is (Windows, or quoted). Also whether any argument was a folder or such
-    a pattern: either means the output is a folder, however many files it matched.
+    :func:`natural_key` order: :func:`folder_inputs`), a file named twice once. A pattern
+    such as ``shots/*.jpg`` that names no file is expanded here, for shells that pass it on as
+    it is (Windows, or quoted), to every file it matches, as a shell would. Also whether any
+    argument was a folder or such a pattern: either means the output is a folder, however
+    many files it matched.
 
     Raises:
-        ImageReadError: an argument names nothing that exists (no file, folder or match).
+        ImageReadError: an argument names nothing that exists (no file, folder or match), or
+            a folder cannot be listed.
         DRCNetError: a folder holds no images.
     """
-    from .datasets import list_images
-
     files: list[Path] = []
     seen: set[Path] = set()
     folder = False
@@ -81,15 +82,11 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
             continue
         if p.is_dir():
             folder = True
-            try:
-                found = sorted((q for q in list_images(p, recursive=False)
-                                if not q.name.startswith(".")),
-                               key=lambda q: natural_key(q.name))
-            except DRCNetError:  # none at all
-                found = []
+            found = folder_inputs(p)
             if not found:
-                raise DRCNetError(f"no images in the folder {p} "
-                                  f"({', '.join(IMAGE_EXTENSIONS)}; subfolders are not searched)")
+                raise DRCNetError(f"no images in the folder {p}: no file there is named "
+                                  f"{', '.join(IMAGE_EXTENSIONS)} or holds an image Studio "
+                                  "reads (subfolders are not searched)")
         elif not os.path.lexists(p):  # a dangling link is named: it fails as that file
             missing.append(str(p))
             continue
@@ -103,6 +100,28 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
         raise ImageReadError(f"no such file or folder: {', '.join(missing[:5])}"
                              + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
     return files, folder
+
+
+def folder_inputs(folder: Path) -> list[Path]:
+    """The files at the top level of ``folder`` that a batch restores, in :func:`natural_key`
+    order: those named as an image Studio writes (``.png``, ``.jpg``, …; one that does not
+    decode is kept, to fail and be reported), and any other whose first bytes are an image's
+    that Studio reads (a GIF, a PGM, a photo without its extension:
+    :func:`~drcnet.imageio.has_image_signature`). Other files (a JSON sidecar, notes) and
+    hidden ones are left out.
+
+    Raises:
+        ImageReadError: the folder cannot be listed.
+    """
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        raise ImageReadError(f"cannot list the folder {folder} "
+                             f"({exc.strerror or exc})") from None
+    found = [q for q in entries
+             if not q.name.startswith(".") and q.is_file()
+             and (q.suffix.lower() in IMAGE_EXTENSIONS or has_image_signature(q))]
+    return sorted(found, key=lambda q: natural_key(q.name))
 
 
 def natural_key(name: str) -> tuple:
@@ -154,12 +173,13 @@ def sibling_image(path: str | Path, step: int) -> Path | None:
     return p.parent / found if found is not None else None
 
 
-def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
+def plan_outputs(inputs: list[Path], out: str | Path, folder: bool = False,
                  name: str = "the output") -> list[tuple[Path, Path]]:
     """Pair each input with its output path. ``out`` is a file for one input file (or a
     folder that already exists), otherwise a folder where each output keeps its input's name
     (a PNG for an input in a format Studio does not write, such as GIF or none: ``a.gif``
-    becomes ``a.png``). ``name`` is how messages call ``out`` (the CLI's ``-o``).
+    becomes ``a.png``). ``out`` given as text that ends in a slash names a folder, whatever
+    it looks like (``shots.png/``). ``name`` is how messages call ``out`` (the CLI's ``-o``).
 
     Raises:
         ImageWriteError: ``out`` does not fit the inputs, two inputs would share an output
@@ -167,6 +187,9 @@ def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
             e plus an accent, count as one, as macOS and Windows see them), or
             an output would replace an input.
     """
+    slash = isinstance(out, str) and out.endswith(("/", os.sep))  # Path drops the slash
+    out = Path(out)
+    folder = folder or slash
     if len(inputs) == 1 and not folder and not out.is_dir():
         if not out.suffix and not out.exists():  # meant a folder that does not exist yet?
             raise ImageWriteError(f"Cannot write {out}: it has no file extension; name an "
@@ -178,7 +201,7 @@ def plan_outputs(inputs: list[Path], out: Path, folder: bool = False,
         if out.exists() and not out.is_dir():
             raise ImageWriteError(f"{out} is a file; with several inputs or a folder, {name} "
                                   "must be a folder")
-        if not out.exists() and out.suffix.lower() in IMAGE_EXTENSIONS:
+        if not out.exists() and out.suffix.lower() in IMAGE_EXTENSIONS and not slash:
             raise ImageWriteError(f"{out} looks like an image file; with several inputs or a "
                                   f"folder, {name} must be a folder")
         pairs = [(p, out / (p.name if p.suffix.lower() in IMAGE_EXTENSIONS

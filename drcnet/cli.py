@@ -71,6 +71,42 @@ def add_jpeg_quality_option(p: argparse.ArgumentParser) -> None:
                         "resolution, 4:2:0); .webp outputs are always lossless")
 
 
+DEFAULT_MAX_PIXELS = 100_000_000
+
+
+def add_max_pixels_option(p: argparse.ArgumentParser) -> None:
+    """``--max-pixels`` (restore and compare; :func:`check_max_pixels` checks it)."""
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                   help="refuse an image of more than N pixels, width × height, at least 1 "
+                        f"(default {DEFAULT_MAX_PIXELS}: 100 megapixels)")
+
+
+def check_max_pixels(value: int) -> None:
+    """Refuse a ``--max-pixels`` no image passes.
+
+    Raises:
+        UsageError: ``value`` is under 1.
+    """
+    if value < 1:
+        raise UsageError(f"--max-pixels must be >= 1, got {value}")
+
+
+def check_output_folder(folder: Path) -> None:
+    """Refuse, before any work, an output folder that is missing or where no file can be made
+    (by making one: what permission bits miss too, ACLs or an immutable folder).
+
+    Raises:
+        ImageWriteError: saying which, with the system's reason.
+    """
+    from .imageio import folder_write_problem
+
+    if not folder.is_dir():
+        raise ImageWriteError(f"output folder {folder} does not exist; create it first")
+    problem = folder_write_problem(folder)
+    if problem is not None:  # the system's reason, whatever it is (/proc: "No such file")
+        raise ImageWriteError(f"cannot create a file in the output folder {folder} ({problem})")
+
+
 def _fail(message: str, code: int = EXIT_FAILURE) -> int:
     print(f"drcnet: error: {message}", file=sys.stderr)
     return code
@@ -90,20 +126,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .compare import ExportParams
-    from .imageio import folder_write_problem
     from .registry import load_model, weight_spec
     from .weights import sha256
 
     if not args.output.strip():  # -o "$OUT" with OUT unset had written into the current folder
         raise UsageError("-o is empty: name an output file, or a folder ending in /")
-    inputs, folder = expand_inputs(args.inputs)
-    # "-o out/" names a folder even for one input file (Path drops the slash).
-    folder = folder or args.output.endswith(("/", os.sep))
-    pairs = plan_outputs(inputs, Path(args.output), folder, name="-o")
     if args.tile_batch < 0:
         raise UsageError(f"--tile-batch must be >= 0, got {args.tile_batch}")
-    if args.max_pixels < 1:
-        raise UsageError(f"--max-pixels must be >= 1, got {args.max_pixels}")
+    check_max_pixels(args.max_pixels)
+    inputs, folder = expand_inputs(args.inputs)
+    # "-o out/" names a folder even for one input file (created below, once nothing refuses).
+    folder = folder or args.output.endswith(("/", os.sep))
+    pairs = plan_outputs(inputs, args.output, folder, name="-o")
 
     model = load_model(args.task, device=args.device, variant=args.variant,
                        weights=args.weights, precision=args.precision)
@@ -121,11 +155,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             raise ImageWriteError(f"cannot create the output folder {args.output}: "
                                   f"{exc.strerror or exc}") from None
     for folder in dict.fromkeys(dst.parent for _, dst in pairs):
-        if not folder.is_dir():
-            raise ImageWriteError(f"output folder {folder} does not exist")
-        problem = folder_write_problem(folder)  # by making a file: what permission bits
-        if problem is not None:                 # miss too (ACLs, an immutable folder)
-            raise ImageWriteError(f"output folder {folder} is not writable ({problem})")
+        check_output_folder(folder)
     if note := overlap_note(args.overlap, tiles.tile, tiles.overlap):  # a setting changed:
         print(f"drcnet: note: {note}", file=sys.stderr)  # said even with -q
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
@@ -327,10 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image files, folders of them (their top level) or quoted "
                         "patterns such as 'shots/*.jpg', to restore")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output file (one input file) or folder (several inputs, a folder, "
-                        "a pattern, or OUT ending in /; created if missing; outputs keep "
-                        "their inputs' names, as PNGs where Studio does not write the "
-                        "input's format)")
+                   help="output file (one input file; its folder must exist) or folder "
+                        "(several inputs, a folder, a pattern, or OUT ending in /; the "
+                        "folder is created if missing; outputs keep their inputs' names, as "
+                        "PNGs where Studio does not write the input's format)")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--t", type=float, default=None,
                    help="spatial-filter threshold (default: the weight file's)")
@@ -363,8 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep outputs that exist and restore only the others (as Restore "
                         "Files' 'keep'); by default existing outputs are replaced (one "
                         "made read-only is refused)")
-    p.add_argument("--max-pixels", type=int, default=100_000_000,
-                   help="refuse larger images (default 100 megapixels)")
+    add_max_pixels_option(p)
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar, no line per file and no summary (warnings, notes "
                         "and errors are still said)")

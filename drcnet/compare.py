@@ -620,9 +620,18 @@ def sheet_rows(
 ) -> list[list[SheetPanel]]:
     """The standard sheet: input, restored (at ``strength``) and what was removed; the
     chosen block's three maps; the results with and without energy attention (the model's
-    outputs, at full strength) and their difference."""
+    outputs, at full strength) and their difference.
+
+    The maps and the EA pair come from ``analysis``, which may have been computed on a
+    smaller copy of the photo (the GUI's preview, ``drcnet compare --preview-size``); their
+    labels then say its size ("with EA (512x341 preview)"), as the GUI's maps and EA views
+    do, since the pair shown beside *Restored* at that size visibly differs from it."""
     removed, gain = amplified_difference(restored, rgb)
     partial = strength < 1
+
+    def preview(shape: tuple[int, ...]) -> str:  # "" at the photo's own size
+        return "" if shape[:2] == rgb.shape[:2] else f"{shape[1]}x{shape[0]} preview"
+
     rows = [[
         SheetPanel(rgb, "Input"),
         SheetPanel(restored, f"Restored, strength {strength * 100:.0f} %" if partial
@@ -634,10 +643,12 @@ def sheet_rows(
         maps = analysis.maps[block]
         analysed = analysis.restored.shape[1::-1]  # (w, h) the maps were computed at
         t = analysis.knobs.t
+        at = preview(analysis.restored.shape)
+        at = f", {at}" if at else ""
         labels = {
-            "self_aware": f"{block} self-aware map m (0..1)",
-            "mask": f"{block} mask m >= {t:.2f} ({share_text(float(maps.mask.mean()))})",
-            "energy": f"{block} energy {maps.energy.min():.3f}..{maps.energy.max():.3f}",
+            "self_aware": f"{block} self-aware map m (0..1){at}",
+            "mask": f"{block} mask m >= {t:.2f} ({share_text(float(maps.mask.mean()))}){at}",
+            "energy": f"{block} energy {maps.energy.min():.3f}..{maps.energy.max():.3f}{at}",
         }
         rows.append([
             SheetPanel(render_map_on(maps, kind, cmap, (w, h), analysed), labels[kind])
@@ -645,13 +656,17 @@ def sheet_rows(
         ])
     if analysis is not None and analysis.with_ea is not None and analysis.without_ea is not None:
         diff, g = amplified_difference(analysis.with_ea, analysis.without_ea)
+        at = preview(analysis.with_ea.shape)
+
+        def said(*parts: str) -> str:
+            return f" ({', '.join(p for p in parts if p)})" if any(parts) else ""
+
+        full = "100 %" if partial else ""
+        weights = "trained" if analysis.without_ea_source == NOEA_TRAINED else "same weights"
         rows.append([
-            SheetPanel(analysis.with_ea, "with EA (100 %)" if partial else "with EA"),
-            SheetPanel(analysis.without_ea,
-                       ("without EA (trained" if analysis.without_ea_source == NOEA_TRAINED
-                        else "without EA (same weights")
-                       + (", 100 %)" if partial else ")")),
-            SheetPanel(diff, f"|with - without| x{g:g}"),
+            SheetPanel(analysis.with_ea, "with EA" + said(full, at)),
+            SheetPanel(analysis.without_ea, "without EA" + said(weights, full, at)),
+            SheetPanel(diff, f"|with - without| x{g:g}" + said(at)),
         ])
     return rows
 
@@ -887,18 +902,23 @@ def over_checker(rgb: np.ndarray, alpha: np.ndarray, square: int = 8) -> np.ndar
 
 
 def export_note(image: Image, path: PathLike, layout: str, keep_exif: bool = True) -> str:
-    """What ``path``'s format cannot keep of an export of ``image`` in ``layout``
-    (:func:`drcnet.imageio.format_note`): all of it for the restored image; of a comparison,
-    which is opaque and carries no camera record, its depth and profile; nothing of a sheet,
-    an 8-bit sRGB figure whatever the photo."""
+    """What an export of ``image`` in ``layout`` cannot keep of it: for the restored image,
+    what ``path``'s format cannot (:func:`drcnet.imageio.format_note`); of a comparison,
+    which carries no camera record, its transparency (a comparison is opaque: shown over a
+    checkerboard, :func:`compose`), and the depth and profile the format cannot keep;
+    nothing of a sheet, an 8-bit sRGB figure whatever the photo."""
     from .imageio import format_note
 
     if layout == "sheet":
         return ""
+    if layout == "image":
+        return format_note(image, path, keep_exif)
     # A comparison is written in RGB, so a gray photo's gray profile is lost there too.
-    shown = image if layout == "image" else replace(image, alpha=None, xmp=False, exif=None,
-                                                    gray=False)
-    return format_note(shown, path, keep_exif)
+    shown = replace(image, alpha=None, xmp=False, exif=None, gray=False)
+    notes = [format_note(shown, path, keep_exif)]
+    if image.alpha is not None and float(np.min(image.alpha)) < 1.0:  # as compose draws it
+        notes.insert(0, "a comparison keeps no transparency (it is shown over a checkerboard)")
+    return "; ".join(n for n in notes if n)
 
 
 def compose_size(layout: str, width: int, height: int) -> tuple[int, int] | None:
@@ -1003,10 +1023,35 @@ def fit_title(title: str, width: int, scale: float = TITLE_SCALE) -> str:
 # --------------------------------------------------------------------------- CLI
 
 
+DEFAULT_PREVIEW_SIZE = 512
+# A smaller copy leaves the deepest block of the paper's network (1/8 of the side) a few
+# cells; --preview-size 0 had built every map from a 1×1 copy of the photo.
+MIN_PREVIEW_SIZE = 64
+# The options only some layouts use (their defaults are None: given or not can be told).
+LAYOUT_OPTIONS = {"--split": ("split",), "--block": ("sheet",), "--colormap": ("sheet",),
+                  "--preview-size": ("sheet",), "--no-labels": ("side", "split")}
+
+
+def unused_options(args: argparse.Namespace) -> str:
+    """The options given that ``args.layout`` does not use, in words ("--split (for --layout
+    split) has no effect with --layout side"), or "". Said, not refused: a script that
+    switches layouts keeps its other options, as one that switches formats keeps
+    ``--jpeg-quality``."""
+    unused = [f"{opt} (for --layout {' or '.join(layouts)})"
+              for opt, layouts in LAYOUT_OPTIONS.items()
+              if getattr(args, opt[2:].replace("-", "_")) not in (None, False)
+              and args.layout not in layouts]
+    if not unused:
+        return ""
+    return (f"{', '.join(unused)} {'has' if len(unused) == 1 else 'have'} no effect with "
+            f"--layout {args.layout}")
+
+
 def register(subparsers: Any) -> None:
     """Add ``drcnet compare`` to the CLI's subcommands."""
     from .cli import (
         add_jpeg_quality_option,
+        add_max_pixels_option,
         add_repair_option,
         add_strength_option,
         add_variant_option,
@@ -1023,7 +1068,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="comparison image file")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--layout", choices=LAYOUTS, default="side", help="comparison layout (side)")
-    p.add_argument("--split", type=float, default=0.5,
+    p.add_argument("--split", type=float, default=None,
                    help="divider position for --layout split, 0..1 (0.5)")
     p.add_argument("--t", type=float, default=None,
                    help="spatial-filter threshold (default: the weight file's)")
@@ -1047,24 +1092,26 @@ def register(subparsers: Any) -> None:
     p.add_argument("--block", default=None,
                    help=f"DFR block whose maps the sheet shows (default {DEFAULT_BLOCK}, or the "
                         "deepest second-stage block of a shallower network)")
-    p.add_argument("--colormap", choices=tuple(COLORMAPS), default="viridis")
-    p.add_argument("--preview-size", type=int, default=512,
-                   help="longest side for the sheet's maps and EA pair (512)")
+    p.add_argument("--colormap", choices=tuple(COLORMAPS), default=None,
+                   help="the sheet's map colours (viridis)")
+    p.add_argument("--preview-size", type=int, default=None, metavar="N",
+                   help="longest side, in pixels, of the copy of the photo the sheet's maps "
+                        f"and EA pair are computed on, at least {MIN_PREVIEW_SIZE} (512; a "
+                        "larger photo is shrunk to it, and its panels say the size)")
     p.add_argument("--no-labels", action="store_true", help="no text on side/split layouts")
     p.add_argument("--no-sidecar", action="store_true", help="no JSON sidecar")
     add_repair_option(p)
     add_jpeg_quality_option(p)
     add_strength_option(p)
-    p.add_argument("--max-pixels", type=int, default=100_000_000,
-                   help="refuse larger images (default 100 megapixels)")
+    add_max_pixels_option(p)
     p.set_defaults(func=cmd_compare)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
-    from .cli import read_checked
+    from .cli import check_max_pixels, check_output_folder, read_checked
     from .errors import NoWeightsError, WeightsError
-    from .imageio import check_image_type, check_output_size, folder_write_problem
+    from .imageio import check_image_type, check_output_size
     from .inference import (
         TileConfig,
         apply_strength,
@@ -1079,16 +1126,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .weights import sha256
 
     src, out = Path(args.input), Path(args.output)
+    # What is wrong in the command line itself first (exit 2), whatever the disk holds.
+    check_image_type(args.output)  # the text: a trailing slash names a folder
+    if args.split is not None and not 0.0 <= args.split <= 1.0:
+        raise UsageError(f"--split must lie in [0, 1], got {args.split}")
+    if args.preview_size is not None and args.preview_size < MIN_PREVIEW_SIZE:
+        raise UsageError(f"--preview-size must be at least {MIN_PREVIEW_SIZE} (pixels), "
+                         f"got {args.preview_size}")
+    check_max_pixels(args.max_pixels)
+    if unused := unused_options(args):
+        print(f"drcnet: note: {unused}", file=sys.stderr)
     if out.resolve() == src.resolve() or sidecar_path(out).resolve() == src.resolve():
         raise ImageWriteError(f"{out} is the input file; choose another output path")
-    check_image_type(args.output)  # the text: a trailing slash names a folder
-    if not out.parent.is_dir():
-        raise ImageWriteError(f"output folder {out.parent} does not exist")
-    problem = folder_write_problem(out.parent)
-    if problem is not None:  # said before the model runs, as restore does
-        raise ImageWriteError(f"output folder {out.parent} is not writable ({problem})")
-    if not 0.0 <= args.split <= 1.0:
-        raise UsageError(f"--split must lie in [0, 1], got {args.split}")
+    check_output_folder(out.parent)  # said before the model runs, as restore does
     if not args.no_sidecar:
         check_sidecar_free(out)  # before the model runs
     image = read_checked(src, args.max_pixels)
@@ -1115,6 +1165,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     analysis = None
     noea_text = None
+    split = 0.5 if args.split is None else args.split
+    cmap = args.colormap or "viridis"
     if args.layout == "sheet":
         args.block = args.block or default_block(model.block_names())
         if args.block not in model.block_names():
@@ -1126,7 +1178,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 noea = load_model(args.task, device=model_device(model), variant="noea")
             except (NoWeightsError, WeightsError):
                 noea = None
-        small = downscale(image.restorable, args.preview_size)
+        small = downscale(image.restorable, args.preview_size or DEFAULT_PREVIEW_SIZE)
         analysis = analyse(model, small, knobs, probe=True, ea_compare=True, noea_model=noea,
                            repair=tiles.repair)
         noea_text = analysis.without_ea_source
@@ -1137,17 +1189,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     params = ExportParams.of_run(
         args.task, knobs, weights.name, sha256(weights), str(model_device(model)), tiles,
         model.precision, layout=args.layout,
-        split=args.split if args.layout == "split" else None,
+        split=split if args.layout == "split" else None,
         block=args.block if args.layout == "sheet" else None,
-        colormap=args.colormap if args.layout == "sheet" else None,
+        colormap=cmap if args.layout == "sheet" else None,
         noea=noea_text, input=src.name, range_check=report.summary(), strength=args.strength,
         analysis_size=max(analysis.restored.shape[:2]) if analysis is not None else None,
         jpeg_quality=args.jpeg_quality if out.suffix.lower() in (".jpg", ".jpeg") else None)
     restored = apply_strength(image.restorable, restored, args.strength)
-    result = compose(args.layout, image.rgb, restored, split=args.split, alpha=image.alpha,
+    result = compose(args.layout, image.rgb, restored, split=split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis,
                      block=args.block or DEFAULT_BLOCK,
-                     title=sheet_title(params), cmap=args.colormap, icc=image.icc,
+                     title=sheet_title(params), cmap=cmap, icc=image.icc,
                      strength=args.strength)
     depth = 8 if args.layout == "sheet" else image.bit_depth
     other = None if args.no_sidecar else sidecar_owner(out)
@@ -1158,8 +1210,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if lost := export_note(image, out, args.layout):
         print(f"drcnet: note: {src.name}: {lost}", file=sys.stderr)
     if other is not None:
-        print(f"note: {sidecar_path(out).name} described {other.name}; it now describes "
-              f"{Path(out).name}", file=sys.stderr)
+        print(f"drcnet: note: {sidecar_path(out).name} described {other.name}; it now "
+              f"describes {Path(out).name}", file=sys.stderr)
     return 0
 
 

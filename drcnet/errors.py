@@ -30,6 +30,12 @@ class ImageWriteError(DRCNetError):
     overwrite an input)."""
 
 
+class ImageTypeError(ImageWriteError, UsageError):
+    """An output's name is not one of an image type Studio writes (``x.gif``, ``x.json``, no
+    extension, a trailing slash where a file is meant): wrong whatever the disk holds, so the
+    command line exits with 2 for it."""
+
+
 class UnsafeCheckpointError(DRCNetError):
     """A weight file would run code when loaded, so it was refused."""
 

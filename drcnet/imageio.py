@@ -20,6 +20,7 @@ import errno
 import functools
 import math
 import os
+import re
 import secrets
 import stat
 import struct
@@ -32,7 +33,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import ImageReadError, ImageTooLargeError, ImageWriteError, UsageError
+from .errors import (
+    ImageReadError,
+    ImageTooLargeError,
+    ImageTypeError,
+    ImageWriteError,
+    UsageError,
+)
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp", ".bmp")  # BMP: a v5 header's alpha mask
@@ -41,6 +48,11 @@ _16BIT_EXTENSIONS = (".png", ".tif", ".tiff")
 # The largest side each format's encoder writes (libwebp: 14-bit sizes; JPEG: 16-bit ones).
 _MAX_SIDE = {".webp": 16383, ".jpg": 65500, ".jpeg": 65500}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Formats OpenCV decodes and write_image does not write: GIF, Sun raster, Radiance HDR, and
+# Netpbm (P1-P6 and PFM: the magic, a space, then a comment or the width; PAM: a keyword),
+# whose two-letter magic alone a text file could start with.
+_READ_ONLY_SIGNATURES = (b"GIF87a", b"GIF89a", b"\x59\xa6\x6a\x95", b"#?RADIANCE", b"#?RGBE")
+_NETPBM = re.compile(rb"P[1-6Ff]\s+[#\d]|P7\s+[#A-Z]")
 # JPEG start-of-frame markers (C4 = DHT, C8 = JPG and CC = DAC are not frames).
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
@@ -393,11 +405,15 @@ def _unpremultiply(img: np.ndarray) -> np.ndarray:
 
 
 def _check_pixels(p: Path, width: int, height: int, max_pixels: int | None) -> None:
-    if max_pixels is not None and width * height > max_pixels:
-        raise ImageTooLargeError(
-            f"{p} is {width}×{height} ({width * height / 1e6:.1f} MP), over the "
-            f"{max_pixels / 1e6:g} MP limit."
-        )
+    n = width * height
+    if max_pixels is None or n <= max_pixels:
+        return
+    size, limit = f"{n / 1e6:.1f} MP", f"{max_pixels / 1e6:g} MP"
+    if max_pixels < 1_000_000 or size == f"{max_pixels / 1e6:.1f} MP":
+        # In megapixels a small limit read "0.0 MP, over the 1e-05 MP limit", and one near
+        # the image's size the same figure twice: whole pixels say it.
+        size, limit = f"{n:,} pixels", f"{max_pixels:,}-pixel"
+    raise ImageTooLargeError(f"{p} is {width}×{height} ({size}), over the {limit} limit.")
 
 
 def _to_image(img: np.ndarray, p: Path) -> Image:
@@ -439,8 +455,10 @@ def _to_image(img: np.ndarray, p: Path) -> Image:
 
 
 def has_image_signature(path: PathLike) -> bool:
-    """Whether the file starts as a PNG, JPEG, BMP, TIFF or WebP does; a cheap check for
-    lists of files, before anything is decoded (a truncated file still passes)."""
+    """Whether the file starts as an image :func:`read_image` decodes does: PNG, JPEG, BMP,
+    TIFF, WebP, or one Studio reads but does not write (GIF; PBM, PGM, PPM, PAM and PFM;
+    Sun raster; Radiance HDR; AVIF); a cheap check for lists of files, before anything is
+    decoded (a truncated file still passes)."""
     try:
         with open(path, "rb") as f:
             b = f.read(16)
@@ -448,7 +466,10 @@ def has_image_signature(path: PathLike) -> bool:
         return False
     return (b.startswith((_PNG_SIGNATURE, b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*",
                           b"II+\x00", b"MM\x00+"))  # classic TIFF, BigTIFF
-            or (b[:4] == b"RIFF" and b[8:12] == b"WEBP"))
+            or (b[:4] == b"RIFF" and b[8:12] == b"WEBP")
+            or b.startswith(_READ_ONLY_SIGNATURES)
+            or _NETPBM.match(b) is not None
+            or b[4:12] in (b"ftypavif", b"ftypavis"))
 
 
 def image_size(path: PathLike, head: int = 1 << 20) -> tuple[int, int] | None:
@@ -1140,16 +1161,23 @@ def write_image(
 
 
 def check_image_type(path: PathLike) -> None:
-    """Raise :class:`ImageWriteError` unless ``path``'s extension is one :func:`write_image`
-    writes; callers check before long work, not after it."""
+    """Raise unless ``path`` names a file of a type :func:`write_image` writes; callers check
+    before long work, not after it.
+
+    Raises:
+        ImageTypeError: the name is wrong in itself: an extension Studio does not write, none,
+            or a trailing slash (a :class:`~drcnet.errors.UsageError` too: exit status 2).
+        ImageWriteError: a folder of that name exists (what the disk holds: status 1).
+    """
     p = Path(path)
     ext = p.suffix.lower()
-    if p.is_dir() or str(path).endswith(("/", os.sep)):
-        raise ImageWriteError(f"Cannot write {path}: it is a folder; name the image file "
-                              f"to write (.png, .jpg, …).")
+    if str(path).endswith(("/", os.sep)) or p.is_dir():
+        error = ImageTypeError if str(path).endswith(("/", os.sep)) else ImageWriteError
+        raise error(f"Cannot write {path}: it is a folder; name the image file "
+                    f"to write (.png, .jpg, …).")
     if ext not in IMAGE_EXTENSIONS:
         what = f"'{ext}' is not a supported image type" if ext else "it has no file extension"
-        raise ImageWriteError(f"Cannot write {p}: {what} (use {', '.join(IMAGE_EXTENSIONS)}).")
+        raise ImageTypeError(f"Cannot write {p}: {what} (use {', '.join(IMAGE_EXTENSIONS)}).")
 
 
 def check_output_size(path: PathLike, width: int, height: int) -> None:

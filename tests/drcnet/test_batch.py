@@ -60,6 +60,47 @@ def test_expand_inputs_lists_a_folder_once_and_skips_hidden_files(tmp_path: Path
         expand_inputs([tmp_path / "empty"])
 
 
+def test_a_folder_lists_what_studio_reads_and_leaves_out_other_files(tmp_path: Path) -> None:
+    """A folder had skipped GIF, PGM and extension-less files that the GUIDE says it writes as
+    PNGs (its listing went by the extensions Studio writes); notes and JSON sidecars beside
+    the photos stay out, and a file named as an image is kept to fail and be reported."""
+    import cv2
+
+    folder = tmp_path / "odd"
+    png = _photos(folder, 1)[0]
+    gray = np.full((12, 16), 128, np.uint8)
+    assert cv2.imwrite(str(folder / "anim.gif"), np.dstack([gray] * 3))
+    assert cv2.imwrite(str(folder / "g.pgm"), gray)
+    (folder / "noext").write_bytes(png.read_bytes())  # a PNG without its extension
+    (folder / "p0.json").write_text("{}")  # a sidecar
+    (folder / "notes").write_text("not an image, and no extension")
+    (folder / "broken.jpg").write_bytes(b"not a JPEG")  # named as one: tried, and reported
+    files, is_folder = expand_inputs([folder])
+    assert is_folder
+    assert [f.name for f in files] == ["anim.gif", "broken.jpg", "g.pgm", "noext", "p0.png"]
+    assert [d.name for _, d in plan_outputs(files, tmp_path / "out", is_folder)] == [
+        "anim.png", "broken.jpg", "g.png", "noext.png", "p0.png"]
+    # A pattern is every file it matches, as a shell would expand it.
+    matched, _ = expand_inputs([str(folder / "*")])
+    assert {f.name for f in matched} == {f.name for f in files} | {"p0.json", "notes"}
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "a.txt").write_text("x")
+    with pytest.raises(DRCNetError, match="no images in the folder .*subfolders are not"):
+        expand_inputs([tmp_path / "text"])
+
+
+def test_an_output_ending_in_a_slash_is_a_folder_whatever_its_name(tmp_path: Path) -> None:
+    """-o shots.png/ had been refused as "looks like an image file" though the slash names a
+    folder."""
+    photos = _photos(tmp_path / "in", 2)
+    out = str(tmp_path / "shots.png") + "/"
+    assert plan_outputs(photos[:1], out) == [(photos[0], tmp_path / "shots.png" / "p0.png")]
+    assert [d for _, d in plan_outputs(photos, out, folder=True)] == [
+        tmp_path / "shots.png" / p.name for p in photos]
+    with pytest.raises(ImageWriteError, match="looks like an image file"):  # no slash
+        plan_outputs(photos, tmp_path / "shots.png", folder=True)
+
+
 def test_plan_outputs_refuses_to_replace_an_input(tmp_path: Path) -> None:
     photos = _photos(tmp_path / "in", 2)
     assert plan_outputs(photos, tmp_path / "out") == [(p, tmp_path / "out" / p.name)

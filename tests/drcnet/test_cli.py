@@ -237,6 +237,28 @@ def test_restore_a_folder(tmp_path, weights, photo, capsys) -> None:
     assert "no images in the folder" in _one_line_error(capsys, code)
 
 
+def test_restore_a_folder_of_formats_studio_reads_but_does_not_write(tmp_path, weights,
+                                                                     capsys) -> None:
+    """`drcnet restore odd` had said "no images in the folder" for a GIF, a PGM and a file
+    without extension, which the GUIDE says it writes as PNGs; a sidecar beside them is
+    left out, not failed."""
+    import cv2
+
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 255, (24, 32), dtype=np.uint8)
+    assert cv2.imwrite(str(odd / "anim.gif"), np.dstack([gray] * 3))
+    assert cv2.imwrite(str(odd / "g.pgm"), gray)
+    (odd / "noext").write_bytes(cv2.imencode(".png", gray)[1].tobytes())
+    (odd / "noext.json").write_text("{}")
+    out = tmp_path / "out"
+    assert main(["restore", str(odd), "-o", str(out), "--task", "denoise", "--weights",
+                 str(weights), "--device", "cpu", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["anim.png", "g.png", "noext.png"]
+    assert read_image(out / "g.png").rgb.shape == (24, 32, 3)
+
+
 def test_ctrl_c_in_a_batch_is_one_line_that_counts_what_is_on_disk(
         tmp_path, weights, photo, capsys, monkeypatch) -> None:  # noqa: ANN001
     """It had been two lines, the first without "error:", counting a failed file as one
@@ -325,6 +347,12 @@ def test_one_input_and_a_folder_named_with_a_slash(tmp_path, weights, photo, cap
     assert main(["restore", str(photo), "-o", out, "--task", "denoise", "--weights",
                  str(weights), "--device", "cpu", "-q"]) == 0
     assert [p.name for p in (tmp_path / "newdir").iterdir()] == [photo.name]
+    # A folder named like an image: the slash still says folder (it had been refused as
+    # "looks like an image file").
+    out = str(tmp_path / "dotdir.png") + "/"
+    assert main(["restore", str(photo), "-o", out, "--task", "denoise", "--weights",
+                 str(weights), "--device", "cpu", "-q"]) == 0
+    assert [p.name for p in (tmp_path / "dotdir.png").iterdir()] == [photo.name]
 
 
 def test_restore_output_folders(tmp_path, weights, photo, capsys) -> None:
@@ -380,8 +408,13 @@ def test_oversized_image_refused(tmp_path, weights, photo, capsys) -> None:
     out = tmp_path / "out.png"
     code = main(["restore", str(photo), "-o", str(out), "--task", "denoise", "--weights",
                  str(weights), "--max-pixels", "100"])
-    assert "Raise the limit with --max-pixels" in _one_line_error(capsys, code)
+    err = _one_line_error(capsys, code)
+    assert "Raise the limit with --max-pixels" in err
+    assert "is 50×40 (2,000 pixels), over the 100-pixel limit" in err  # not "0.0 MP"
     assert not out.exists()
+    with pytest.raises(SystemExit):
+        main(["restore", "--help"])
+    assert "more than N pixels" in " ".join(capsys.readouterr().out.split())  # its unit
 
 
 def test_output_equal_to_input_is_refused(weights, photo, capsys) -> None:
@@ -395,7 +428,23 @@ def test_output_equal_to_input_is_refused(weights, photo, capsys) -> None:
 def test_unwritable_output(tmp_path, weights, photo, capsys) -> None:
     code = main(["restore", str(photo), "-o", str(tmp_path / "no" / "such" / "o.png"),
                  "--task", "denoise", "--weights", str(weights)])
-    assert "does not exist" in _one_line_error(capsys, code)
+    assert "does not exist; create it first" in _one_line_error(capsys, code)
+    assert not (tmp_path / "no").exists()  # a file's folder is not made (-o's help says so)
+    with pytest.raises(SystemExit):
+        main(["restore", "--help"])
+    assert "(one input file; its folder must exist)" in " ".join(
+        capsys.readouterr().out.split())
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_no_file_can_be_made_in_is_said_with_its_reason(tmp_path, weights, photo,
+                                                                 capsys) -> None:
+    """/proc had been called "not writable (No such file or directory)": two causes."""
+    for cmd in ("restore", "compare"):
+        code = main([cmd, str(photo), "-o", "/proc/x.png", "--task", "denoise", "--weights",
+                     str(weights)])
+        err = _one_line_error(capsys, code)
+        assert code == 1 and "cannot create a file in the output folder /proc (" in err, err
 
 
 def test_missing_device(weights, photo, tmp_path, capsys, monkeypatch) -> None:
@@ -552,9 +601,23 @@ def test_exit_status_says_usage_or_failure(tmp_path, weights, photo, capsys) -> 
     for argv in usage:
         assert main(argv) == 2, argv
         _one_line_error(capsys, 2)
+    # An output type Studio does not write is wrong in the name itself (as widen's -o).
+    usage = [["restore", str(photo), "-o", str(tmp_path / "single.gif"), "--task", "denoise",
+              "--weights", str(weights)],
+             ["compare", str(photo), "-o", str(tmp_path / "x.json"), "--task", "denoise",
+              "--weights", str(weights)],
+             ["compare", str(photo), "-o", str(tmp_path / "x") + "/", "--task", "denoise",
+              "--weights", str(weights)]]
+    for argv in usage:
+        assert main(argv) == 2, argv
+        _one_line_error(capsys, 2)
+    (tmp_path / "dir.png").mkdir()
     failures = [["restore", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o.png"),
                  "--task", "denoise", "--weights", str(weights), "--device", "cpu", "-q"],
-                [*base, "--weights", str(tmp_path / "missing.safetensors")]]
+                [*base, "--weights", str(tmp_path / "missing.safetensors")],
+                # what the disk holds: a folder of the output's name
+                ["compare", str(photo), "-o", str(tmp_path / "dir.png"), "--task", "denoise",
+                 "--weights", str(weights)]]
     for argv in failures:
         assert main(argv) == 1, argv
         _one_line_error(capsys, 1)

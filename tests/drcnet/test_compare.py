@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -359,11 +360,11 @@ def test_cli_compare_refuses_an_unwritable_folder_before_the_model_runs(
     read_only(monkeypatch, tmp_path)
     assert main(["compare", str(photo), "-o", str(tmp_path / "c.png"), "--task", "denoise",
                  "--device", "cpu"]) == 1
-    assert "is not writable (Read-only file system)" in capsys.readouterr().err
+    assert "cannot create a file in the output folder" in capsys.readouterr().err
     monkeypatch.setattr(drcnet.registry, "load_model", loader)  # restore loads it first
     assert main(["restore", str(photo), "-o", str(tmp_path / "r.png"), "--task", "denoise",
                  "--device", "cpu", "-q"]) == 1  # restore's check is the same, before a pass
-    assert "is not writable (Read-only file system)" in capsys.readouterr().err
+    assert "cannot create a file in the output folder" in capsys.readouterr().err
 
 
 def test_an_export_without_sidecar_leaves_a_json_studio_did_not_write(tmp_path) -> None:
@@ -443,17 +444,19 @@ def test_cli_compare_variant_uses_its_weights(tmp_path, shipped, photo) -> None:
 
 def test_cli_compare_sheet(tmp_path, shipped, photo) -> None:  # noqa: ANN001
     out = tmp_path / "sheet.png"
-    code = main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--layout",
+    big = tmp_path / "big.png"
+    write_image(big, np.clip(ramp(80, 120), 0, 1))
+    code = main(["compare", str(big), "-o", str(out), "--task", "denoise", "--layout",
                  "sheet", "--block", "stage1.enc1", "--no-ea", "--colormap", "magma",
-                 "--preview-size", "32"])
+                 "--preview-size", "64"])
     assert code == 0
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["block"] == "stage1.enc1" and side["ea"] is False
     assert side["colormap"] == "magma"  # so the sheet can be made again
     assert side["noea"] == NOEA_BYPASS
     # The size the maps were computed at changes them; it had not been recorded.
-    assert side["analysis_size"] == 32 and "jpeg_quality" not in side
-    assert read_png_text(out)["drcnet.analysis_size"] == "32"
+    assert side["analysis_size"] == 64 and "jpeg_quality" not in side
+    assert read_png_text(out)["drcnet.analysis_size"] == "64"
     assert read_image(out).rgb.shape[1] == 3 * 480 + 4 * 12
     jpg = tmp_path / "side.jpg"
     assert main(["compare", str(photo), "-o", str(jpg), "--task", "denoise",
@@ -495,7 +498,7 @@ def test_cli_compare_says_when_it_takes_another_exports_sidecar(tmp_path, shippe
     assert main([*args, "-o", str(tmp_path / "shot.png")]) == 0  # its own sidecar again
     assert "note:" not in capsys.readouterr().err
     assert main([*args, "-o", str(tmp_path / "shot.jpg")]) == 0
-    assert "note: shot.json described shot.png; it now describes shot.jpg" in \
+    assert "drcnet: note: shot.json described shot.png; it now describes shot.jpg" in \
         capsys.readouterr().err
     assert json.loads((tmp_path / "shot.json").read_text())["output"] == "shot.jpg"
 
@@ -685,6 +688,80 @@ def test_a_sheet_title_shortens_the_name_and_keeps_the_knobs() -> None:
             "draw_label(np.zeros((40, 200, 3), np.float32), 'caf\\udce9')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-500:]
+
+
+def test_cli_compare_refuses_a_preview_size_too_small_to_analyse(tmp_path, photo,
+                                                                  capsys) -> None:  # noqa: ANN001
+    """--preview-size 0 (or -5) had been accepted and every map built from a 1×1 copy."""
+    for size in ("0", "-5", "63"):
+        code = main(["compare", str(photo), "-o", str(tmp_path / "c.png"), "--task", "denoise",
+                     "--layout", "sheet", "--preview-size", size])
+        err = capsys.readouterr().err
+        assert code == 2 and f"--preview-size must be at least 64 (pixels), got {size}" in err
+    assert not (tmp_path / "c.png").exists()
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    assert "at least 64" in capsys.readouterr().out
+
+
+def test_cli_compare_says_which_options_its_layout_does_not_use(tmp_path, shipped, photo,
+                                                                capsys) -> None:  # noqa: ANN001
+    """--split without --layout split, and the sheet's options without --layout sheet, had
+    been dropped without a word."""
+    args = ["compare", str(photo), "--task", "denoise", "--device", "cpu", "--no-sidecar"]
+    assert main([*args, "-o", str(tmp_path / "a.png"), "--split", "0.3", "--colormap", "gray",
+                 "--preview-size", "64"]) == 0
+    err = capsys.readouterr().err
+    assert ("drcnet: note: --split (for --layout split), --colormap (for --layout sheet), "
+            "--preview-size (for --layout sheet) have no effect with --layout side") in err
+    assert main([*args, "-o", str(tmp_path / "b.png"), "--layout", "sheet", "--split", "0.3",
+                 "--no-labels", "--preview-size", "64"]) == 0
+    assert ("drcnet: note: --split (for --layout split), --no-labels (for --layout side or "
+            "split) have no effect with --layout sheet") in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "c.png"), "--layout", "split", "--split", "0.3",
+                 "--no-labels"]) == 0
+    assert "note:" not in capsys.readouterr().err  # each used: nothing said
+
+
+def test_cli_compare_says_a_comparison_keeps_no_transparency(tmp_path, shipped,
+                                                             capsys) -> None:  # noqa: ANN001
+    """The comparison shows a transparent photo over a checkerboard; it had said nothing of
+    the transparency it dropped."""
+    rgba = tmp_path / "rgba.png"
+    alpha = np.ones((40, 60), np.float32)
+    alpha[:, :20] = 0.0
+    write_image(rgba, ramp(), alpha=alpha)
+    args = ["compare", str(rgba), "--task", "denoise", "--device", "cpu", "--no-sidecar"]
+    for layout in ("side", "split"):
+        assert main([*args, "-o", str(tmp_path / f"{layout}.png"), "--layout", layout]) == 0
+        assert ("drcnet: note: rgba.png: a comparison keeps no transparency (it is shown over "
+                "a checkerboard)") in capsys.readouterr().err
+    write_image(rgba, ramp(), alpha=np.ones((40, 60), np.float32))  # opaque alpha: nothing lost
+    assert main([*args, "-o", str(tmp_path / "o.png")]) == 0
+    assert "note:" not in capsys.readouterr().err
+
+
+def test_a_sheet_says_the_size_its_maps_and_ea_pair_were_computed_at() -> None:
+    """The with-EA panel, computed on the preview copy and scaled up, had sat beside the full
+    restore looking different (rain streaks left), with nothing on the sheet saying why."""
+    from drcnet.compare import DEFAULT_BLOCK, Analysis, MapSet, sheet_rows
+
+    rgb = ramp(80, 120)
+    small = downscale(rgb, 60)
+    m = np.full((10, 15), 0.5, np.float32)
+    a = Analysis(Knobs(0.75, 1e-6, True), small, {DEFAULT_BLOCK: MapSet(m, m, m)},
+                 with_ea=small, without_ea=small, without_ea_source=NOEA_TRAINED)
+    rows = sheet_rows(rgb, rgb, a)
+    assert [p.label for p in rows[0]][:2] == ["Input", "Restored"]  # at the photo's size
+    assert all(p.label.endswith(", 60x40 preview") for p in rows[1])
+    assert [p.label for p in rows[2]][:2] == ["with EA (60x40 preview)",
+                                              "without EA (trained, 60x40 preview)"]
+    assert rows[2][2].label.endswith(" (60x40 preview)")
+    labels = [p.label for p in sheet_rows(rgb, rgb, a, strength=0.5)[2]]
+    assert labels[:2] == ["with EA (100 %, 60x40 preview)",
+                          "without EA (trained, 100 %, 60x40 preview)"]
+    same = replace(a, restored=rgb, with_ea=rgb, without_ea=rgb)  # analysed at full size
+    assert "preview" not in " ".join(p.label for row in sheet_rows(rgb, rgb, same) for p in row)
 
 
 def test_a_sheet_at_part_strength_says_the_ea_pair_is_at_full_strength() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from drcnet import imageio
-from drcnet.errors import ImageReadError, ImageTooLargeError, ImageWriteError
+from drcnet.errors import ImageReadError, ImageTooLargeError, ImageWriteError, UsageError
 from drcnet.imageio import read_image, read_png_text, to_uint8, write_image
 
 
@@ -292,7 +292,8 @@ def test_oversized_refused_before_decode(
     monkeypatch.setattr(cv2, "imdecode", no_decode)
     with pytest.raises(ImageReadError) as e:
         read_image(path, max_pixels=1000)
-    assert path.name in str(e.value) and "40×30" in str(e.value) and "MP limit" in str(e.value)
+    assert path.name in str(e.value) and "40×30" in str(e.value)
+    assert "(1,200 pixels), over the 1,000-pixel limit" in str(e.value)
     assert isinstance(e.value, ImageTooLargeError)  # the CLI names its --max-pixels for it
 
 
@@ -309,6 +310,40 @@ def test_unparsed_format_checked_after_decode(tmp_path: Path) -> None:
     with pytest.raises(ImageReadError, match="40×30"):
         read_image(path, max_pixels=1000)
     assert read_image(path, max_pixels=None).rgb.shape == (30, 40, 3)
+
+
+def test_the_pixel_limit_is_said_in_numbers_that_differ() -> None:
+    """A limit under a megapixel had read "7×5 (0.0 MP), over the 1e-05 MP limit"."""
+    with pytest.raises(ImageTooLargeError, match=r"is 7×5 \(35 pixels\), over the 10-pixel "
+                                                 r"limit\.$"):
+        imageio._check_pixels(Path("t.png"), 7, 5, 10)
+    with pytest.raises(ImageTooLargeError, match=r"\(120\.0 MP\), over the 100 MP limit"):
+        imageio._check_pixels(Path("t.png"), 12000, 10000, 100_000_000)
+    with pytest.raises(ImageTooLargeError,  # 1.5 MP over a 1.5 MP limit: the pixels say it
+                       match=r"\(1,500,100 pixels\), over the 1,500,000-pixel limit"):
+        imageio._check_pixels(Path("t.png"), 1500100, 1, 1_500_000)
+
+
+@pytest.mark.parametrize("ext, params", [(".gif", None), (".pgm", None), (".ppm", None),
+                                         (".pam", None), (".pfm", None), (".hdr", None),
+                                         (".ras", None)])
+def test_formats_studio_reads_but_does_not_write_have_a_signature(
+        tmp_path: Path, ext: str, params: list[int] | None) -> None:
+    """A folder's file without an image extension is listed by these first bytes (and the
+    GUI's Restore Files leaves out what has none): a GIF or PGM had been left out."""
+    img = np.full((12, 16, 3), 100, np.uint8)
+    if ext == ".pgm":
+        img = img[..., 0]
+    elif ext in (".pfm", ".hdr"):
+        img = img.astype(np.float32) / 255
+    path = _cv2_write(tmp_path / f"x{ext}", img, params)
+    noext = tmp_path / "x"
+    noext.write_bytes(path.read_bytes())
+    assert imageio.has_image_signature(noext)
+    assert read_image(noext).rgb.shape == (12, 16, 3)  # what the signature promises
+    for i, text in enumerate(("Plain text", "P6", "P1 priorities", "P7 notes")):
+        (tmp_path / f"{i}.txt").write_text(text)  # a Netpbm magic alone is not enough
+        assert not imageio.has_image_signature(tmp_path / f"{i}.txt"), text
 
 
 def test_under_limit_reads(tmp_path: Path) -> None:
@@ -464,6 +499,17 @@ def test_unknown_extension(tmp_path: Path, name: str) -> None:
         write_image(tmp_path / name, _rand_rgb())
     assert name in str(e.value) and ".png" in str(e.value)
     assert list(tmp_path.iterdir()) == []
+    # Wrong in the name itself, whatever the disk holds: the CLI's exit status 2.
+    assert isinstance(e.value, UsageError)
+
+
+def test_a_folder_named_as_an_image_is_a_disk_error_not_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.png").mkdir()
+    with pytest.raises(ImageWriteError, match="it is a folder") as e:
+        imageio.check_image_type(tmp_path / "dir.png")
+    assert not isinstance(e.value, UsageError)  # it depends on the disk: status 1
+    with pytest.raises(UsageError, match="it is a folder"):  # the slash says it: status 2
+        imageio.check_image_type(str(tmp_path / "new.png") + "/")
 
 
 def test_bad_array_shape(tmp_path: Path) -> None:
