@@ -22,9 +22,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .compare import ExportParams
-from .errors import Cancelled, DRCNetError, ImageReadError, ImageWriteError
+from .errors import Cancelled, DRCNetError, ImageReadError, ImageTypeError, ImageWriteError
 from .imageio import (
     IMAGE_EXTENSIONS,
+    READ_ONLY_EXTENSIONS,
     Image,
     check_image_type,
     check_output_size,
@@ -85,8 +86,9 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
             found = folder_inputs(p)
             if not found:
                 raise DRCNetError(f"no images in the folder {p}: no file there is named "
-                                  f"{', '.join(IMAGE_EXTENSIONS)} or holds an image Studio "
-                                  "reads (subfolders are not searched)")
+                                  f"{', '.join(IMAGE_EXTENSIONS)}, an image Studio reads "
+                                  "(.gif, .pgm, …) or an image without an extension "
+                                  "(subfolders are not searched)")
         elif not os.path.lexists(p):  # a dangling link is named: it fails as that file
             missing.append(str(p))
             continue
@@ -104,11 +106,12 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
 
 def folder_inputs(folder: Path) -> list[Path]:
     """The files at the top level of ``folder`` that a batch restores, in :func:`natural_key`
-    order: those named as an image Studio writes (``.png``, ``.jpg``, …; one that does not
-    decode is kept, to fail and be reported), and any other whose first bytes are an image's
-    that Studio reads (a GIF, a PGM, a photo without its extension:
-    :func:`~drcnet.imageio.has_image_signature`). Other files (a JSON sidecar, notes) and
-    hidden ones are left out.
+    order: those named as an image Studio writes (``.png``, ``.jpg``, …) or reads
+    (``.gif``, ``.pgm``, …: :data:`~drcnet.imageio.READ_ONLY_EXTENSIONS`), one that does not
+    decode kept, to fail and be reported; and a file without an extension whose first bytes
+    are an image's (:func:`~drcnet.imageio.has_image_signature`). Other files (a JSON
+    sidecar, notes, a camera's RAW files, which start as TIFFs do and would give their
+    thumbnail) and hidden ones are left out.
 
     Raises:
         ImageReadError: the folder cannot be listed.
@@ -120,7 +123,8 @@ def folder_inputs(folder: Path) -> list[Path]:
                              f"({exc.strerror or exc})") from None
     found = [q for q in entries
              if not q.name.startswith(".") and q.is_file()
-             and (q.suffix.lower() in IMAGE_EXTENSIONS or has_image_signature(q))]
+             and (q.suffix.lower() in IMAGE_EXTENSIONS + READ_ONLY_EXTENSIONS
+                  or (not q.suffix and has_image_signature(q)))]
     return sorted(found, key=lambda q: natural_key(q.name))
 
 
@@ -186,15 +190,17 @@ def plan_outputs(inputs: list[Path], out: str | Path, folder: bool = False,
             (names that differ only in case, or in Unicode form such as café composed or as
             e plus an accent, count as one, as macOS and Windows see them), or
             an output would replace an input.
+        ImageTypeError: one input, and ``out`` is named as no image file Studio writes (no
+            extension, ``x.gif``): a :class:`~drcnet.errors.UsageError` too.
     """
     slash = isinstance(out, str) and out.endswith(("/", os.sep))  # Path drops the slash
     out = Path(out)
     folder = folder or slash
     if len(inputs) == 1 and not folder and not out.is_dir():
         if not out.suffix and not out.exists():  # meant a folder that does not exist yet?
-            raise ImageWriteError(f"Cannot write {out}: it has no file extension; name an "
-                                  f"image file (.png, .jpg, …), or end {name} with / to "
-                                  "write into a folder")
+            raise ImageTypeError(f"Cannot write {out}: it has no file extension; name an "
+                                 f"image file (.png, .jpg, …), or end {name} with / to "
+                                 "write into a folder")
         check_image_type(out)
         pairs = [(inputs[0], out)]
     else:

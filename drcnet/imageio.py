@@ -51,6 +51,9 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Formats OpenCV decodes and write_image does not write: GIF, Sun raster, Radiance HDR, and
 # Netpbm (P1-P6 and PFM: the magic, a space, then a comment or the width; PAM: a keyword),
 # whose two-letter magic alone a text file could start with.
+# Their extensions, which a folder input takes beside IMAGE_EXTENSIONS (drcnet.batch).
+READ_ONLY_EXTENSIONS: tuple[str, ...] = (".gif", ".pbm", ".pgm", ".ppm", ".pnm", ".pam", ".pfm",
+                                         ".ras", ".sr", ".hdr", ".pic", ".avif")
 _READ_ONLY_SIGNATURES = (b"GIF87a", b"GIF89a", b"\x59\xa6\x6a\x95", b"#?RADIANCE", b"#?RGBE")
 _NETPBM = re.compile(rb"P[1-6Ff]\s+[#\d]|P7\s+[#A-Z]")
 # JPEG start-of-frame markers (C4 = DHT, C8 = JPG and CC = DAC are not frames).

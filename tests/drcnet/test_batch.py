@@ -75,6 +75,9 @@ def test_a_folder_lists_what_studio_reads_and_leaves_out_other_files(tmp_path: P
     (folder / "p0.json").write_text("{}")  # a sidecar
     (folder / "notes").write_text("not an image, and no extension")
     (folder / "broken.jpg").write_bytes(b"not a JPEG")  # named as one: tried, and reported
+    # A camera's RAW file starts as a TIFF does, and OpenCV decodes its thumbnail: left out.
+    assert cv2.imwrite(str(folder / "IMG_1.tif"), gray)
+    (folder / "IMG_1.tif").rename(folder / "IMG_1.NEF")
     files, is_folder = expand_inputs([folder])
     assert is_folder
     assert [f.name for f in files] == ["anim.gif", "broken.jpg", "g.pgm", "noext", "p0.png"]
@@ -82,7 +85,8 @@ def test_a_folder_lists_what_studio_reads_and_leaves_out_other_files(tmp_path: P
         "anim.png", "broken.jpg", "g.png", "noext.png", "p0.png"]
     # A pattern is every file it matches, as a shell would expand it.
     matched, _ = expand_inputs([str(folder / "*")])
-    assert {f.name for f in matched} == {f.name for f in files} | {"p0.json", "notes"}
+    assert {f.name for f in matched} == {f.name for f in files} | {"p0.json", "notes",
+                                                                    "IMG_1.NEF"}
     (tmp_path / "text").mkdir()
     (tmp_path / "text" / "a.txt").write_text("x")
     with pytest.raises(DRCNetError, match="no images in the folder .*subfolders are not"):

@@ -607,6 +607,12 @@ def test_exit_status_says_usage_or_failure(tmp_path, weights, photo, capsys) -> 
              ["compare", str(photo), "-o", str(tmp_path / "x.json"), "--task", "denoise",
               "--weights", str(weights)],
              ["compare", str(photo), "-o", str(tmp_path / "x") + "/", "--task", "denoise",
+              "--weights", str(weights)],
+             # No extension: 2 whether or not a file of that name exists (it had been 1 when
+             # none did).
+             ["restore", str(photo), "-o", str(tmp_path / "noext"), "--task", "denoise",
+              "--weights", str(weights)],
+             ["compare", str(photo), "-o", str(tmp_path / "noext"), "--task", "denoise",
               "--weights", str(weights)]]
     for argv in usage:
         assert main(argv) == 2, argv
