@@ -37,7 +37,13 @@ from drcnet.batch import (
 )
 from drcnet.compare import Knobs
 from drcnet.errors import DRCNetError, ImageReadError
-from drcnet.imageio import IMAGE_EXTENSIONS, check_image_type, has_image_signature, same_file
+from drcnet.imageio import (
+    IMAGE_EXTENSIONS,
+    check_image_type,
+    has_image_signature,
+    read_image,
+    same_file,
+)
 from drcnet.inference import TileConfig
 
 from .export_dialog import EXIF_TIP, fit_width
@@ -70,6 +76,12 @@ class BatchDialog(QDialog):
         # listing that ends after the dialog closed has somewhere to report), else our own.
         self.jobs = jobs if jobs is not None else Jobs(self)
         self._scans, self._scan_serial, self._closed = 0, 0, False
+        # Images added but not yet decoded (in the pool, one at a time), whether one is being
+        # decoded, and those left out since the last add or clear, with why.
+        self._unchecked: list[Path] = []
+        self._checking = False
+        self._undecodable: list[tuple[Path, str]] = []
+        self._runs = 0  # runs started: a check begun before one is not applied after it
         layout = QVBoxLayout(self)
 
         list_label = QLabel("&Images to restore")
@@ -188,8 +200,10 @@ class BatchDialog(QDialog):
         folder is listed, and its files' first bytes read, in the background (slow on a
         network share with thousands of files), the list growing when that is done
         (:meth:`scanning`). False, with the reason shown, if a named one cannot be added;
-        a folder with no image that can be decoded is said when its listing ends."""
+        a folder with no image that can be decoded is said when its listing ends. The images
+        added are then decoded in the background (:meth:`_check_next`)."""
         paths = [Path(p) for p in paths]
+        self._undecodable = []  # what this add leaves out is said afresh
         try:
             for p in paths:
                 if not p.exists():
@@ -270,6 +284,71 @@ class BatchDialog(QDialog):
                      f"{'is not an image' if len(bad) == 1 else 'are not images'} "
                      f"that can be decoded: {names}")
         self._say(said)
+        self._undecodable += [(p, f"{p} is empty, or does not start as an image file does.")
+                              for p in bad]
+        self._update_buttons()
+        self._unchecked += new
+        if not self._checking:
+            self._check_next()
+
+    def _check_next(self) -> None:
+        """Decode the next image added, in the pool, and take it off the list if that fails:
+        the first bytes checked when it was added pass a truncated file, which had failed
+        only once the run reached it. One at a time, so a folder of large photos keeps one
+        pool thread busy, never the window; Restore does not wait for it (the run tries an
+        image not yet checked, and its log names a failure), and a run, Clear or closing
+        the dialog stops it."""
+        while self._unchecked and self._unchecked[0] not in self._inputs:
+            self._unchecked.pop(0)  # removed by the user meanwhile
+        if self._closed or self.running() or not self._unchecked:
+            self._checking = False
+            return
+        self._checking = True
+        path = self._unchecked.pop(0)
+        serial, runs = self._scan_serial, self._runs
+
+        def check() -> str | None:
+            try:
+                read_image(path)  # as the run reads it; the pixels are dropped here
+            except ImageReadError as exc:  # not other errors (no memory, say): the run tries
+                return str(exc)
+            return None
+
+        def current() -> bool:  # not cleared, and no run started since (its log says)
+            return serial == self._scan_serial and runs == self._runs
+
+        def done(message: str | None) -> None:
+            if current():
+                if message is not None:
+                    self._leave_out(path, message)
+                self._check_next()
+
+        def failed(_: str) -> None:  # unexpected: kept, for the run to try and report
+            if current():
+                self._check_next()
+
+        self.jobs.run(check, done, failed)
+
+    def _leave_out(self, path: Path, message: str) -> None:
+        """Take ``path``, which cannot be decoded, off the list, and say so."""
+        if self._closed or self.running() or path not in self._inputs:
+            return  # a run tries it and logs the failure; removed by the user meanwhile
+        row = self._inputs.index(path)
+        del self._inputs[row]
+        self.file_list.takeItem(row)
+        message = message.strip()
+        self._undecodable.append((path, message))
+        n = len(self._inputs)
+        said = f"{n} image{'s' * (n != 1)} to restore. "
+        if len(self._undecodable) == 1:  # "…/b.png is not an image…": "b.png, as it is not…"
+            said += (f"Left out {path.name}, as it{message.removeprefix(str(path))}"
+                     if message.startswith(str(path)) else f"Left out {path.name}: {message}")
+        else:
+            names = [p.name for p, _ in self._undecodable]
+            said += (f"Left out {len(names)} files that cannot be decoded: "
+                     + ", ".join(names[:3]) + (", …" if len(names) > 3 else ""))
+        self._say(said, error=not self._inputs,
+                  tip="\n".join(m.replace(str(p), p.name) for p, m in self._undecodable))
         self._update_buttons()
 
     def _on_changed(self) -> None:
@@ -279,6 +358,7 @@ class BatchDialog(QDialog):
     def clear_inputs(self) -> None:
         self._scan_serial += 1  # a folder still being listed is not added after all
         self._scans = 0
+        self._unchecked, self._checking, self._undecodable = [], False, []
         self._inputs, self._folder_input, self._ran = [], False, False
         self.file_list.clear()
         self._say("")
@@ -351,6 +431,8 @@ class BatchDialog(QDialog):
         self.progress.setValue(0)
         self.progress.show()
         self._fit_height()
+        self._unchecked = []  # the run tries them, and logs a failure
+        self._runs += 1
         self.job = self.engine.batch(pairs, self.knobs, self.tiles,
                                      overwrite=not keep,
                                      strength=self.strength,
@@ -415,8 +497,9 @@ class BatchDialog(QDialog):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.output_folder())))
 
     # ---------------------------------------------------------------- looks
-    def _say(self, text: str, error: bool = False) -> None:
+    def _say(self, text: str, error: bool = False, tip: str = "") -> None:
         self.status.setText(text)
+        self.status.setToolTip(tip)
         self.status.setStyleSheet("color: #e06c6c;" if error else "")
 
     def _update_buttons(self) -> None:

@@ -49,6 +49,7 @@ VARIANT_TIPS = {
                              "better served by the default.",
 }
 FILE_VARIANT = "file"  # the task's weight file opened by the user (File ▸ Open Weights…)
+RESTORE_TIP = "Run the tiled engine on the whole image (Ctrl+R)."
 STEM_CHARS = 24  # a longer file name is shortened in the middle in the model panel
 
 
@@ -376,7 +377,7 @@ class ControlsPanel(QWidget):
             "warning).")
         self._problem, self._restore_possible = False, True  # set_restore_possible
         self.restore_button = QPushButton("Restore full resolution")
-        self.restore_button.setToolTip("Run the tiled engine on the whole image (Ctrl+R).")
+        self.restore_button.setToolTip(RESTORE_TIP)
         rform.addRow("Preview", self.preview_combo)
         tile_row = QHBoxLayout()
         tile_row.addWidget(self.tile_spin, 1)
@@ -701,12 +702,14 @@ class ControlsPanel(QWidget):
         self._problem = problem
         self.restore_button.setEnabled(not problem and self._restore_possible)
 
-    def set_restore_possible(self, possible: bool) -> None:
-        """Whether a full-resolution restore can start (an image and a model are there), as
-        the window's *Run ▸ Restore Full Resolution*; the button had stayed on, doing
-        nothing, with no image open or while a model loaded."""
+    def set_restore_possible(self, possible: bool, why: str = "") -> None:
+        """Whether a full-resolution restore would do something, as the window's *Run ▸
+        Restore Full Resolution*; ``why`` not (the button's tooltip while it is greyed out).
+        The button had stayed on, doing nothing, with no image open, while a model loaded
+        and while a restore ran."""
         self._restore_possible = possible
         self.restore_button.setEnabled(possible and not self._problem)
+        self.restore_button.setToolTip(RESTORE_TIP if possible or not why else why)
 
     def set_metrics_text(self, html: str) -> None:
         self.metrics_label.setText(html)

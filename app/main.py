@@ -200,6 +200,9 @@ def apply_theme(app: object) -> None:
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
                  QPalette.ColorRole.WindowText):
         pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6d7178"))
+    # A greyed-out slider's filled groove (Fusion draws it in the highlight), not blue as
+    # an enabled one's: the overlay's opacity in the EA ± view.
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight, QColor("#5a5e66"))
     app.setPalette(pal)
     app.setStyleSheet(
         "QLabel#hint { color: #9aa1ab; }"
@@ -211,6 +214,18 @@ def apply_theme(app: object) -> None:
         "QToolBar { spacing: 4px; }"
         "QToolButton:checked { background: #4c5261; border-radius: 3px; }"
         "QStatusBar QLabel { padding: 0 6px; }")
+
+
+def flush_events(app: object, rounds: int = 8) -> None:
+    """Deliver the events waiting, and those they post in turn, before a grab: a label's new
+    text posts a layout request to its parent, whose new size posts one to its own, and so
+    on up to the window (a screenshot had caught the Reference group's header without its
+    rows). ``rounds`` covers the window's nesting of layouts."""
+    from PySide6.QtCore import QCoreApplication
+
+    for _ in range(rounds):
+        app.processEvents()
+        QCoreApplication.sendPostedEvents()
 
 
 def _has_display(screenshot: bool) -> bool:
@@ -341,14 +356,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def fail(message: str) -> None:
         outcome.setdefault("error", message)
-        if window.image is None:  # nothing will open: stop now
+        if window.image is None and window.is_settled():  # nothing will open: stop now
             QTimer.singleShot(0, finish)
+        # else the image being read comes first: a grab then had caught it half drawn
 
-    def finish() -> None:
+    def finish(force: bool = False) -> None:
         if "done" in outcome:
             return
+        flush_events(app)
+        if "done" in outcome:  # the timeout's finish ran among those events
+            return
+        if not force and not window.is_settled():
+            # The events brought more to compute. Looked at again shortly rather than left to
+            # the next ``settled``: work a timer starts (the EA area after a resize) can end
+            # with nothing to do, and no ``settled`` is sent then.
+            QTimer.singleShot(50, finish)
+            return
         outcome["done"] = "1"
-        app.processEvents()
         out = Path(args.screenshot)
         if not window.grab().save(str(out), "PNG"):
             outcome.setdefault("error", f"cannot write the screenshot {out}")
@@ -356,8 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.quit()
 
     def on_settled() -> None:
-        if window.image is None:
-            return
+        if window.image is None and "error" not in outcome:
+            return  # the image is still to come
         if window.model_missing or window.model_error:
             outcome.setdefault("error", window.model_error.split("\n")[0])
         QTimer.singleShot(50, finish)  # let queued repaints land before the grab
@@ -367,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     timer = QTimer()
     timer.setSingleShot(True)
     timer.timeout.connect(lambda: (outcome.setdefault(
-        "error", f"timed out after {args.timeout:.0f} s"), finish()))
+        "error", f"timed out after {args.timeout:.0f} s"), finish(force=True)))
     timer.start(int(args.timeout * 1000))
     app.exec()
     if "error" in outcome:

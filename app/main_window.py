@@ -108,7 +108,7 @@ from drcnet.registry import TASKS, check_weight_file, stored_config, task_note, 
 from drcnet.weights import WEIGHT_SUFFIXES, build_model
 
 from .batch_dialog import BatchDialog
-from .controls import FILE_VARIANT, PREVIEW_SIZES, ControlsPanel, short_name
+from .controls import FILE_VARIANT, PREVIEW_SIZES, RESTORE_TIP, ControlsPanel, short_name
 from .ea_view import EAViewMixin
 from .export_dialog import ExportRequest
 from .export_queue import ExportMixin
@@ -146,6 +146,14 @@ Pixels = np.ndarray | Callable[[], np.ndarray]
 # How long a status notice (MainWindow.notice) stands before the full restore's routine
 # progress lines may cover it.
 NOTICE_S = 4.0
+# The space before each score column of the Reference table (padding, not cell spacing,
+# which adds height too).
+SCORE_GAP = "style='padding-left: 8px'"
+NBSP = "\u00a0"  # a space no line breaks at
+NO_MODEL_MAPS = "No maps: no model is loaded."
+EA_NO_OVERLAY = ("The EA ± view draws no map overlay: its panes compare the restorations "
+                 "with and without energy attention, and a tint would hide the difference. "
+                 "The overlay comes back in the other views.")
 
 
 class _PanelScroll(QScrollArea):
@@ -270,6 +278,24 @@ def knob_caption(knobs: Knobs) -> str:
     return f"t {knobs.t:.2f} · δ {format_delta(knobs.delta)} · EA {'on' if knobs.ea else 'off'}"
 
 
+def model_summary(info: ModelInfo) -> tuple[str, str]:
+    """The model panel's lines for the loaded weights, and their tooltip. Four short lines
+    that do not wrap in the panel's width: a wrapped six or seven had pushed the Reference
+    scores below the fold of a 900-px-high window. The tooltip holds the long forms: the
+    full path and SHA-256, and what the EA ± view compares."""
+    noea = ("EA ± compares with the trained no-EA weights" if info.noea_weights is not None
+            else "No trained no-EA weights: the EA ± view removes EA's spatial selection "
+            "on these weights")
+    crop = f" · trained on {info.train_crop}-px crops" if info.train_crop else ""
+    text = (f"<b>{html.escape(short_name(info.weights))}</b><br>"
+            f"wf {info.wf}, depth {info.depth}{crop}<br>"
+            f"{info.precision} · SHA-256 {info.sha256[:16]}…<br>"
+            + ("EA ±: trained no-EA weights" if info.noea_weights is not None
+               else "EA ±: these weights with EA switched off"))
+    tip = f"{info.weights}\nSHA-256 {info.sha256}\n{noea}"
+    return text, tip
+
+
 @dataclass(frozen=True)
 class Opened:
     """An image read in the pool, with its preview-size copy."""
@@ -380,6 +406,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._metrics_asked: dict[str, str] = {}  # key → the scale last asked for
         self._was_settled = False
         self._shut = False
+        # Pool work (a reference read, its scores) makes the window busy and, once its
+        # callback has run, perhaps settled again: ``settled`` had been sent before a
+        # sample's reference was read and not after its scores.
+        self.jobs.started.connect(self._on_work_started)
+        self.jobs.ended.connect(self._check_settled)
         self._hover = (-1, -1)
         self.interactive = True
         self._maps_shown = False  # the Maps panel on the screen (maps_dock.visibilityChanged)
@@ -571,7 +602,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.zoom_out_action = self._action("Zoom &Out", lambda: self.viewer.zoom_by(0.8),
                                             K("Ctrl+-"), "Zoom out")
         self.restore_action = self._action("&Restore Full Resolution", self.start_full_restore,
-                                           K("Ctrl+R"), "Run the tiled engine on the whole image")
+                                           K("Ctrl+R"), RESTORE_TIP)
         self.cancel_action = self._action("&Cancel Restore", self.cancel_restore, K("Esc"))
         self.reset_action = self._action("Re&set Knobs to the Model's Values",
                                          self.controls.reset_knobs, K("Ctrl+Shift+R"))
@@ -830,6 +861,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         c.strengthChanged.connect(self._on_strength_changed)
         c.knobsChanged.connect(self._tuned_changed)
         c.strengthChanged.connect(self._tuned_changed)
+        # After the handlers above, which cancel a restore the change makes obsolete.
+        c.knobsChanged.connect(self._update_restore_action)
+        c.runChanged.connect(self._update_restore_action)
         self.maps.changed.connect(self._update_overlay)
         self.maps_dock.visibilityChanged.connect(self._on_maps_visibility)
         for dock in (self.controls_dock, self.maps_dock):
@@ -962,7 +996,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         burst = (before is not None and not is_app_folder(path.parent)  # not two pastes
                  and same_file(before.path.parent, path.parent))
         self.viewer.set_input(opened.qimage, opened.alpha, keep_view=burst)
-        self.maps.clear_maps()
+        self._clear_maps()
         if not is_app_folder(path.parent):  # File > Open starts where the user's photos are
             self.settings.set_last_folder(str(path.parent))
         self.settings.add_recent_file(str(path.resolve()))
@@ -1323,6 +1357,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _update_metrics_text(self) -> None:
         self._update_actions()  # a reference loaded or cleared
+        self.controls.metrics_label.setToolTip("")
         if self.reference is None:
             self.controls.set_metrics_text(
                 "No reference image. File ▸ Load Reference… to measure PSNR and SSIM "
@@ -1337,17 +1372,21 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 p, s, note = self._metrics[key]
                 note = f" <small>({html.escape(note)})</small>" if note else ""
                 shown = "identical" if math.isinf(p) else f"{p:.2f} dB"  # not "inf dB"
-                rows.append(f"<tr><td>{label}{note}</td><td align='right'>{shown}</td>"
-                            f"<td align='right'>{s:.4f}</td></tr>")
+                rows.append(f"<tr><td>{label}{note}</td><td align='right' {SCORE_GAP}>{shown}</td>"
+                            f"<td align='right' {SCORE_GAP}>{s:.4f}</td></tr>")
             elif key == "output" and self.info is None and self.model_error:
                 rows.append(f"<tr><td>{label}</td><td colspan='2'>— (no model)</td></tr>")
             else:
                 rows.append(f"<tr><td>{label}</td><td colspan='2'>computing…</td></tr>")
         itself = " (the input itself)" if self._reference_is_input() else ""
+        # The reference's name heads the table's first column, and the cells are padded
+        # rather than spaced: the group had run below the fold of a 900-px-high window.
         self.controls.set_metrics_text(
-            f"vs <b>{html.escape(self.reference.path.name)}</b>{itself}"
-            "<table cellspacing='6'><tr><th></th><th>PSNR</th><th>SSIM</th></tr>"
+            "<table cellspacing='0' cellpadding='2'><tr><th align='left' "
+            f"style='font-weight: normal'>vs <b>{html.escape(short_name(self.reference.path))}"
+            f"</b>{itself}</th><th {SCORE_GAP}>PSNR</th><th {SCORE_GAP}>SSIM</th></tr>"
             + "".join(rows) + "</table>")
+        self.controls.metrics_label.setToolTip(str(self.reference.path))  # its name is cut
 
     # ================================================================== model
     def knobs(self) -> Knobs:
@@ -1409,15 +1448,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                         or self.info.sha256 != info.sha256)
         self.info = info
         self.model_pending = False
-        noea = ("trained no-EA weights present" if info.noea_weights is not None
-                else "no trained no-EA weights: the EA comparison removes EA's spatial "
-                "selection on these weights")
-        crop = f" · trained on {info.train_crop}-px crops" if info.train_crop else ""
-        self.controls.set_model_status(
-            f"<b>{html.escape(short_name(info.weights))}</b> · wf {info.wf}, "
-            f"depth {info.depth} · "
-            f"{info.precision}{crop}<br>"
-            f"SHA-256 {info.sha256[:16]}…<br>{noea}", tip=str(info.weights))
+        text, tip = model_summary(info)
+        self.controls.set_model_status(text, tip=tip)
         self.maps.set_blocks(list(info.block_names))
         if changed_task:  # the knobs were shown at the switch; the file has the last word
             self.controls.set_model_knobs(Knobs(info.t, info.delta, info.ea))
@@ -1479,7 +1511,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             banner = f"<b>Could not load the {task} model</b><br>{html.escape(message)}"
             status = f"Could not load the {task} model: {message}"
         self.controls.set_model_status(banner, problem=True)
-        self.maps.clear_maps("No maps: no model is loaded.")
+        self.maps.clear_maps(NO_MODEL_MAPS)
         self.viewer.set_ea(None, None, None, message="No model is loaded.")
         dropped, self._dropped_export = self._dropped_export, ""
         self.notice(status + (f" ({dropped})" if dropped else ""), 30000)
@@ -1592,10 +1624,18 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._metrics.pop("output", None)
         self._metrics_seq["output"] = self._metrics_seq.get("output", 0) + 1
         self._update_metrics_text()
-        self.maps.clear_maps()
+        self._clear_maps()
         # Not the old model's pair; with no model coming, its "No model is loaded." stays.
         coming = self.info is not None or self.model_pending
         self.viewer.set_ea(None, None, None, message=EA_PENDING if coming else "")
+
+    def _clear_maps(self) -> None:
+        """Empty the Maps panel, saying why: maps come with the next preview, or, with no
+        model loaded or coming, none will (it had said they would after a failed load)."""
+        if self.info is not None or self.model_pending:
+            self.maps.clear_maps()
+        else:
+            self.maps.clear_maps(NO_MODEL_MAPS)
 
     # ================================================================== undo
     def _tuned(self) -> tuple[Knobs, float]:
@@ -1813,7 +1853,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             }.get(a.without_ea_source, "Without EA: <b>EA's spatial selection removed on "
                   "the same weights</b> (no trained no-EA weights installed)")
             self._ea_gain = gain
-            nb = "\u00a0"  # a narrow window wraps between the parts, never inside one
+            nb = NBSP  # a narrow window wraps between the parts, never inside one
             wj = "\u2060"  # nor after a "|", where Qt's line breaking allows one
             self._ea_source = (f"{source} · t{nb}{a.knobs.t:.2f} · "
                                f"δ{nb}{format_delta(a.knobs.delta)} · "
@@ -1932,8 +1972,34 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                   *self.mode_actions.values()):
             a.setEnabled(has)
         self.clear_reference_action.setEnabled(self.reference is not None)
-        self.restore_action.setEnabled(has and self.info is not None)
-        self.controls.set_restore_possible(self.restore_action.isEnabled())  # its button
+        self._update_restore_action()
+
+    def _restore_idle_reason(self) -> str:
+        """Why a full-resolution restore would do nothing now ("" when it would do
+        something): one with these settings runs, or its result is shown already."""
+        if self.image is None or self.info is None:
+            return "Needs an image and a loaded model"
+        if self._restore_running_as_asked():
+            return "Restoring at full resolution now (Esc cancels)"
+        if self._full_current():
+            return "The result shown is at full resolution for these settings already"
+        return ""
+
+    def _restore_running_as_asked(self) -> bool:
+        """Whether the running restore is one with the current settings (one being
+        cancelled does not count)."""
+        job = self._restore_job
+        return (job is not None and job.serial != self._cancelling
+                and job.knobs == self.knobs() and self._same_output(job.tiles))
+
+    def _update_restore_action(self) -> None:
+        """*Restore Full Resolution* and its button are offered only when they would do
+        something: the button had stayed on during a restore, clicking to nothing, and run
+        the same restore again once it was shown."""
+        why = self._restore_idle_reason()
+        self.restore_action.setEnabled(not why)
+        self.restore_action.setToolTip(why or RESTORE_TIP)
+        self.controls.set_restore_possible(not why, why)  # its button
 
     def _show_output(self) -> None:
         self._update_actions()
@@ -2186,6 +2252,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     def _on_mode_changed(self, mode: str) -> None:
         self.mode_actions[mode].setChecked(True)
         self.style_combo.setEnabled(mode == "compare")
+        self.maps.set_overlay_available(mode != "ea", EA_NO_OVERLAY)
         if mode == "ea" and self.preview is not None and self.preview.analysis.with_ea is None:
             # The EA pair first: a full-resolution restore, which this view does not show,
             # gives way (it would hold the preview back) and starts again when idle.
@@ -2329,10 +2396,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             if self.model_missing:
                 self.statusBar().showMessage(self.model_error, 10000)
             return
-        job = self._restore_job
-        if job is not None and job.serial != self._cancelling and job.knobs == self.knobs() \
-                and self._same_output(job.tiles):
-            return  # already running with these settings (one being cancelled does not count)
+        if self._restore_running_as_asked() or self._full_current():
+            return  # nothing to do: running with these settings, or shown already
         self._update_focus()
         self._restore_job = self.engine.restore(self.image.restorable, self.knobs(),
                                                 self._tiles(),
@@ -2344,6 +2409,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.progress.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
+        self._update_restore_action()
         if not self._notice_showing():
             self.statusBar().showMessage("Restoring at full resolution…")
 
@@ -2361,6 +2427,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self._cancelling = job.serial  # its later progress must not cover this message
             self.statusBar().showMessage("Cancelling after the tiles in progress…")
             self.cancel_button.setEnabled(False)
+            self._update_restore_action()  # the user may ask again meanwhile
 
     def notice(self, text: str, ms: int = 0, hold: float | None = None) -> None:
         """Show ``text`` in the status bar as a notice (what an open dropped, a copy or export
@@ -2376,6 +2443,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     def _end_progress(self) -> None:
         self.progress.hide()
         self.cancel_button.hide()
+        self._update_restore_action()
         if self.statusBar().currentMessage().startswith(("Restoring at full resolution",
                                                          "Cancelling after the tiles")):
             self.statusBar().clearMessage()  # a restore replaced or stopped says no more
@@ -2454,16 +2522,20 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             return None
         tile = self.controls.tile()  # the setting, not the open image's fallback: each file
         tiles = replace(self._tiles(), tile=tile, overlap=overlap_for(tile))  # decides its own
-        extras = [f"tiles {tiles.tile} px" if tiles.tile else
-                  "one pass (in tiles where it would not fit in memory)"]
+        # Each short setting is kept on one line ("strength 40" had ended a line, "%" begun
+        # the next); the line breaks between them.
+        whole = "one pass (in tiles where it would not fit in memory)"
+        items = [f"{self.info.weights.name} ({self.info.task})",
+                 *knob_caption(self.knobs()).split(" · "),
+                 f"tiles {tiles.tile} px" if tiles.tile else whole]
         if tiles.ensemble > 1:
-            extras.append(f"best quality ({tiles.ensemble} views)")
-        extras.append("repair " + ("on" if tiles.repair else "off"))
+            items.append(f"best quality ({tiles.ensemble} views)")
+        items.append("repair " + ("on" if tiles.repair else "off"))
         if self.strength() < 1.0:
-            extras.append(f"strength {self.strength() * 100:.0f} %")
-        extras.append(f"device {self.info.device}")  # "repair on on cpu" read badly
-        settings = (f"{self.info.weights.name} ({self.info.task}) · {knob_caption(self.knobs())}"
-                    f" · {' · '.join(extras)}")
+            items.append(f"strength {self.strength() * 100:.0f} %")
+        items.append(f"device {self.info.device}")  # "repair on on cpu" read badly
+        settings = " · ".join(item if item == whole else item.replace(" ", NBSP)
+                              for item in items)
         folder = self.user_folder(self.image.path.parent if self.image is not None else None)
         dlg = BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self,
                           strength=self.strength(), jobs=self.jobs, model=self.info)
@@ -2498,6 +2570,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if self._restore_job is not None or self.engine.restore_active():
             return False
         return self._full_current() or not self.controls.auto_refine()
+
+    def _on_work_started(self) -> None:
+        self._was_settled = False  # settled is sent again when this work is done
 
     def _check_settled(self) -> None:
         if self._shut:
@@ -2603,13 +2678,21 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         lay.addWidget(text)
         lay.addWidget(buttons)
         screen = self.screen().availableGeometry() if self.screen() is not None else None
-        margins = 60 + text.verticalScrollBar().sizeHint().width()
         if screen is not None:
             width = min(width, int(screen.width() * 0.9))
-        doc = text.document()
-        doc.setTextWidth(width - margins)
-        want = int(doc.size().height()) + 80
-        dlg.resize(width, min(want, int(screen.height() * 0.85)) if screen else min(want, 600))
+        # Measured on a copy: the browser lays its own document out at its current width
+        # (about 100 px before it is shown), which had made the About text 1254 px tall and
+        # the dialog 85 % of the screen, mostly empty.
+        left, top, right, bottom = lay.getContentsMargins()
+        frame = 2 * text.frameWidth()
+        doc = text.document().clone(dlg)
+        doc.setDefaultFont(text.font())
+        doc.setTextWidth(width - left - right - frame
+                         - text.verticalScrollBar().sizeHint().width())
+        want = (math.ceil(doc.size().height()) + frame + top + bottom + lay.spacing()
+                + buttons.sizeHint().height())
+        tallest = int(screen.height() * 0.85) if screen is not None else 600
+        dlg.resize(width, min(want, tallest))
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()  # not modal to the workers: the window goes on restoring behind it
         return dlg

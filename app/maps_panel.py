@@ -45,6 +45,8 @@ KIND_LABELS = {"self_aware": "Self-aware map m", "mask": "Binary mask M = (m ≥
                "energy": "Energy attention"}
 SHORT_KINDS = {"self_aware": "m", "mask": "mask M", "energy": "energy"}  # for captions
 THUMB = 60
+OVERLAY_TIP = ("Tint the image in the Before, After and Compare views (input and restored) "
+               "with the selected map, at the opacity beside")
 
 
 class ColourBar(QWidget):
@@ -116,8 +118,7 @@ class MapsPanel(QWidget):
 
         row = QHBoxLayout()
         self.overlay_check = QCheckBox("Overlay on image")
-        self.overlay_check.setToolTip("Tint the image in every view (input and restored) "
-                                      "with the selected map, at the opacity beside")
+        self.overlay_check.setToolTip(OVERLAY_TIP)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setToolTip("Overlay opacity")
@@ -240,6 +241,15 @@ class MapsPanel(QWidget):
 
     def overlay_enabled(self) -> bool:
         return self.overlay_check.isChecked()
+
+    def set_overlay_available(self, available: bool, why: str = "") -> None:
+        """Offer the overlay, or grey its box and opacity out with ``why`` as their tooltip
+        (the EA ± view draws none: the box had stayed ticked there, doing nothing). The
+        choice is kept for the views that draw it."""
+        for w in (self.overlay_check, self.opacity_slider, self.opacity_label):
+            w.setEnabled(available)
+        self.overlay_check.setToolTip(OVERLAY_TIP if available else why)
+        self.opacity_slider.setToolTip("Overlay opacity" if available else why)
 
     def has_maps(self) -> bool:
         return bool(self._maps)

@@ -31,6 +31,7 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
     QResizeEvent,
+    QTextOption,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -55,6 +56,9 @@ DIVIDER_STEP = 0.05  # share of the width [ and ] move the compare divider
 PROBE_SHIFT_STEP = 10  # image pixels Ctrl+Shift+arrows move the pixel probe
 BACKGROUND = QColor(32, 33, 36)
 DIVIDER_GRAB = 8  # pixels either side of the divider that grab it
+# A message's distance from the edges of the area it is about: clear of the divider's handle
+# (9 px each side), which had covered the first letter of one on the right of a split.
+MESSAGE_MARGIN = 16
 
 
 def to_qimage(rgb: np.ndarray, icc: bytes | None = None) -> QImage:
@@ -533,9 +537,19 @@ class ImageCanvas(QWidget):
             captions = [captions[0] if x > 0 else "", captions[1] if x < self.width() else ""]
         return captions
 
-    def _text(self, p: QPainter, text: str, rect: object) -> None:
+    def _text(self, p: QPainter, text: str, rect: QRect | QRectF) -> None:
+        """``text`` centred in ``rect``, wrapped within it (a word longer than the room, such
+        as a path, is broken too): a split's right half had a model failure run off the
+        view's right edge. None in a sliver too narrow to read (the panel and the status bar
+        say it as well)."""
+        area = QRectF(rect).adjusted(MESSAGE_MARGIN, MESSAGE_MARGIN, -MESSAGE_MARGIN,
+                                     -MESSAGE_MARGIN)
+        if area.width() < 8 * p.fontMetrics().averageCharWidth() or area.height() <= 0:
+            return
+        option = QTextOption(Qt.AlignmentFlag.AlignCenter)
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         p.setPen(QColor(200, 200, 200))
-        p.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+        p.drawText(area, text, option)
 
     # ------------------------------------------------------------------ mouse
     def _near_divider(self, x: float) -> bool:

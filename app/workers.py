@@ -630,10 +630,16 @@ class Jobs(QObject):
     signals and slots, so they are queued to the thread it lives in (the GUI thread) and no
     per-job QObject has to be kept alive. :meth:`wait` blocks until all jobs are done
     (shutdown only).
+
+    Signals:
+        started(): a job was queued; ended(): a job's callback has run (so a window can tell
+        when its work is done, whichever callback started more).
     """
 
     _finished = Signal(int, object)
     _failed = Signal(int, str)
+    started = Signal()
+    ended = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -649,18 +655,25 @@ class Jobs(QObject):
         self._key += 1
         self._callbacks[self._key] = (on_done, on_error)
         self.pool.start(_Task(self, self._key, fn))
+        self.started.emit()
 
     @Slot(int, object)
     def _on_finished(self, key: int, result: Any) -> None:
         callbacks = self._callbacks.pop(key, None)
         if callbacks is not None:
-            callbacks[0](result)
+            try:
+                callbacks[0](result)
+            finally:  # a callback that raised ended its job too: the window may be idle
+                self.ended.emit()
 
     @Slot(int, str)
     def _on_failed(self, key: int, message: str) -> None:
         callbacks = self._callbacks.pop(key, None)
         if callbacks is not None:
-            callbacks[1](message)
+            try:
+                callbacks[1](message)
+            finally:
+                self.ended.emit()
 
     def pending(self) -> int:
         return len(self._callbacks)

@@ -231,3 +231,17 @@ def large_font():  # noqa: ANN201
     app.setFont(big)
     yield
     app.setFont(before)
+
+
+@pytest.fixture
+def dark_theme(qapp):  # noqa: ANN001, ANN201
+    """The application's own theme (``app.main.apply_theme``) for the test, then Qt's
+    again: its group boxes' margins decide what fits in a window."""
+    from app.main import apply_theme
+
+    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
+    apply_theme(qapp)
+    yield
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    qapp.setStyle(style)

@@ -28,7 +28,7 @@ def test_restore_files_writes_each_image_with_the_window_s_settings(
     for i in range(2):
         picture(folder / f"s{i}.png", 80, 60)
     dlg = w.make_batch_dialog()
-    assert dlg is not None and "t 0.60" in dlg.findChild(QLabel, "hint").text()
+    assert dlg is not None and "t\u00a00.60" in dlg.findChild(QLabel, "hint").text()
     assert not dlg.start_button.isEnabled()  # nothing to restore yet
     assert added(dlg, qtbot, [folder])
     assert dlg.output_edit.text() == str(folder / "restored")
@@ -102,7 +102,11 @@ def test_restore_files_refuses_to_write_over_the_inputs(make_window, image_path,
     assert dlg.file_list.count() == 1
     big = image_path.parent / "big.tif"  # a BigTIFF header, which File > Open reads
     big.write_bytes(b"II+\x00" + bytes(12))
-    assert added(dlg, qtbot, [big]) and dlg.file_list.count() == 2
+    assert added(dlg, qtbot, [big])  # taken as an image when added
+    # then decoded in the background: a header alone is taken off again, saying why
+    qtbot.waitUntil(lambda: "Left out big.tif, as it is not an image" in dlg.status.text(),
+                    timeout=10000)
+    assert dlg.file_list.count() == 1
     dlg.done(0)
 
 
@@ -276,7 +280,7 @@ def test_the_images_own_folder_is_refused_as_the_output_and_delete_removes_entri
     for i in range(3):
         picture(folder / f"s{i}.png", 40, 30, seed=i)
     dlg = w.make_batch_dialog()
-    assert "device cpu" in dlg.findChild(QLabel, "hint").text()
+    assert "device\u00a0cpu" in dlg.findChild(QLabel, "hint").text()  # kept on one line
     assert dlg.file_list.accessibleName() == "Images to restore"  # had none
     assert added(dlg, qtbot, [folder])
     dlg.output_edit.setText(str(folder))
@@ -389,3 +393,83 @@ def test_the_suggested_output_is_never_inside_the_bundled_samples(
         button.click()
         qtbot.waitUntil(lambda: not dlg.scanning(), timeout=10000)
         assert dlg.output_edit.text() == str(tmp_path / "restored"), button.text()
+
+
+def test_the_settings_line_breaks_only_between_settings(make_window, image_path, open_settled,
+                                                        qtbot) -> None:  # noqa: ANN001
+    """"strength 40 %" had broken as "40" at a line's end and "%" at the next one's start."""
+    import re
+
+    w = make_window()
+    open_settled(w, image_path)
+    w.controls.strength_spin.setValue(40)
+    w.controls.ensemble_check.setChecked(True)
+    dlg = w.make_batch_dialog()
+    said = dlg.findChild(QLabel, "hint").text()
+    settings = said.removeprefix("With ").split(". Inputs")[0]
+    assert "strength\u00a040\u00a0%" in settings and "best\u00a0quality" in settings
+    for part in settings.split(" · "):
+        assert " " not in part, part  # each setting unbroken
+    assert not re.search(r"\d [%p]", said)  # no number parted from its unit
+    dlg.done(0)
+
+
+def test_an_image_that_does_not_decode_is_taken_off_the_list(make_window, picture, tmp_path,
+                                                             qtbot) -> None:  # noqa: ANN001
+    """A truncated PNG starts as a PNG does, so it passed the check when added and failed
+    only once the run reached it; it is decoded in the background now."""
+    w = make_window()
+    qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    picture(folder / "a.png", 40, 30)
+    whole = picture(folder / "b.png", 40, 30, seed=1).read_bytes()
+    (folder / "b.png").write_bytes(whole[: len(whole) // 2])  # a download cut short
+    (folder / "c.png").write_bytes(b"")
+    dlg = w.make_batch_dialog()
+    assert added(dlg, qtbot, [folder])
+    qtbot.waitUntil(lambda: dlg.file_list.count() == 1, timeout=10000)
+    assert dlg._inputs == [folder / "a.png"] and dlg.file_list.item(0).text() == str(
+        folder / "a.png")
+    assert dlg.status.text() == ("1 image to restore. Left out 2 files that cannot be "
+                                 "decoded: c.png, b.png")
+    assert "b.png is not an image that can be decoded" in dlg.status.toolTip()
+    assert dlg.start_button.isEnabled()
+    dlg.clear_inputs()
+    assert added(dlg, qtbot, [folder / "b.png"])  # named on its own: the reason is said
+    qtbot.waitUntil(lambda: dlg.file_list.count() == 0, timeout=10000)
+    assert dlg.status.text().startswith("0 images to restore. Left out b.png, as it is not "
+                                        "an image that can be decoded")
+    assert not dlg.start_button.isEnabled()
+    dlg.done(0)
+
+
+def test_only_an_image_that_does_not_decode_is_taken_off_the_list(make_window, picture,
+                                                                  tmp_path, qtbot,
+                                                                  monkeypatch) -> None:  # noqa: ANN001
+    """The background check had taken any failure for a file that does not decode: a good
+    photo read while memory ran short was taken off the list."""
+    from pathlib import Path
+
+    import app.batch_dialog
+
+    checked: list[str] = []
+
+    def short_of_memory(path: Path, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        checked.append(path.name)
+        if path.name == "big.png":
+            raise MemoryError
+        return read_image(path, *args, **kwargs)
+
+    monkeypatch.setattr(app.batch_dialog, "read_image", short_of_memory)
+    w = make_window()
+    qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for name in ("a.png", "big.png", "c.png"):
+        picture(folder / name, 40, 30)
+    dlg = w.make_batch_dialog()
+    assert added(dlg, qtbot, [folder])
+    qtbot.waitUntil(lambda: len(checked) == 3 and not dlg._checking, timeout=10000)
+    assert [p.name for p in dlg._inputs] == ["a.png", "big.png", "c.png"]
+    dlg.done(0)

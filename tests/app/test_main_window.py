@@ -1799,8 +1799,13 @@ def test_what_needs_an_image_is_greyed_out_until_one_is_open(make_window, image_
     assert not w.clear_reference_action.isEnabled()
     assert not w.controls.restore_button.isEnabled()  # as its action (it clicked to nothing)
     open_settled(w, image_path)
-    assert all(a.isEnabled() for a in needs) and not w.clear_reference_action.isEnabled()
-    assert w.controls.restore_button.isEnabled()
+    assert all(a.isEnabled() for a in needs if a is not w.restore_action)
+    assert not w.clear_reference_action.isEnabled()
+    # The 96×72 photo's preview is its full-resolution result: a restore has nothing to do.
+    assert not w.restore_action.isEnabled() and not w.controls.restore_button.isEnabled()
+    assert "already" in w.controls.restore_button.toolTip()
+    w.controls.t_slider.setValue(60)  # other knobs: it has
+    assert w.restore_action.isEnabled() and w.controls.restore_button.isEnabled()
     w.load_reference(picture(tmp_path / "clean.png", 96, 72, seed=5))
     qtbot.waitUntil(w.clear_reference_action.isEnabled)
     w.clear_reference()
@@ -1902,3 +1907,123 @@ def test_the_readout_mixes_strength_with_what_the_network_saw(make_window, tmp_p
     seen = np.round(read_image(path).restorable[20, 4] * 255).astype(int)
     assert "out " + " ".join(f"{v:3d}" for v in seen) in w.pixel_label.text()
     assert seen[2] < 200  # the nearest visible gray, not the hidden blue
+
+
+def test_the_scores_fit_a_900_px_high_window_unscrolled(make_window, weights_dir, image_path,
+                                                        picture, tmp_path, open_settled,
+                                                        qtbot, dark_theme) -> None:  # noqa: ANN001
+    """With a weight file of the user's the model's lines had wrapped to seven, and the
+    Reference group's Restored row fell below the fold of a 1440×900 window."""
+    import shutil
+
+    long = tmp_path / "my_very_long_experiment_name_denoise_run42_epoch0150_final_v3.safetensors"
+    shutil.copy(weights_dir / "denoise.safetensors", long)
+    w = make_window()
+    w.resize(1440, 900)
+    open_settled(w, image_path)
+    assert w.open_weights(long)
+    qtbot.waitUntil(lambda: w.info is not None and w.info.weights == long.resolve()
+                    and w.is_settled(), timeout=30000)
+    w.load_reference(picture(tmp_path / "clean.png", 96, 72, seed=5))
+    w.controls.strength_spin.setValue(50)  # a longer note beside the Restored score
+    qtbot.waitUntil(lambda: w.is_settled() and "strength 50 %" in w.controls.metrics_label.text(),
+                    timeout=30000)
+    scroll, label = w.controls_dock.widget(), w.controls.metrics_label
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))
+    bottom = label.mapTo(scroll.viewport(), QPoint(0, label.height())).y()
+    assert bottom <= scroll.viewport().height()
+    assert scroll.verticalScrollBar().maximum() == 0
+    text = w.controls.model_status.text()
+    assert text.count("<br>") == 3 and w.info.sha256[:16] in text  # four lines, SHA kept
+    assert w.info.sha256 in w.controls.model_status.toolTip()  # and in full, with the path
+    assert str(long.resolve()) in w.controls.model_status.toolTip()
+    assert label.toolTip() == str(tmp_path / "clean.png")  # the reference's path
+
+
+def test_the_about_box_is_as_tall_as_its_text(make_window, qtbot) -> None:  # noqa: ANN001
+    """It was measured after the browser had set its document to its own width (about
+    100 px before it is shown): 1254 px of text, a dialog 85 % of the screen, mostly empty."""
+    from PySide6.QtWidgets import QTextBrowser
+
+    w = make_window()
+    dlg = w.about()
+    qtbot.waitExposed(dlg)
+    text = dlg.findChild(QTextBrowser)
+    assert text.verticalScrollBar().maximum() == 0  # all of it shows
+    assert text.viewport().height() - text.document().size().height() < 20  # and no more
+    dlg.close()
+
+
+def test_restore_full_resolution_is_greyed_out_while_it_would_do_nothing(
+        make_window, tmp_path, picture, make_gate, open_settled, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """The button stayed on during a restore, clicking to nothing, and ran the same restore
+    again once its result was shown."""
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    button = w.controls.restore_button
+    assert button.isEnabled() and w.restore_action.isEnabled()
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    button.click()
+    qtbot.waitUntil(gate.entered.is_set)
+    assert not button.isEnabled() and not w.restore_action.isEnabled()
+    assert "Restoring at full resolution now" in button.toolTip()
+    gate.release()
+    qtbot.waitUntil(lambda: w.is_settled() and w._full_current(), timeout=30000)
+    assert not button.isEnabled() and not w.restore_action.isEnabled()
+    assert "at full resolution for these settings already" in button.toolTip()
+    calls = gate.calls
+    w.start_full_restore()  # Ctrl+R's slot, called anyway: nothing runs again
+    assert w._restore_job is None and gate.calls == calls
+    w.controls.t_slider.setValue(60)  # other knobs: there is something to do again
+    assert button.isEnabled() and w.restore_action.isEnabled()
+    assert "Run the tiled engine" in button.toolTip()
+
+
+def test_settled_is_sent_again_once_a_reference_is_scored(make_window, image_path, picture,
+                                                          tmp_path, open_settled, qtbot) -> None:  # noqa: ANN001
+    """Pool work started without a word: with no model (so only the input is scored), a
+    reference was read and scored after ``settled``, which was not sent again, and a
+    ``--screenshot`` caught the Reference group half drawn."""
+    from safetensors.torch import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"fc.weight": torch.zeros(3, 3)}, str(other), {"task": "denoise"})
+    w = make_window(weights=other)
+    open_settled(w, image_path)
+    assert w.info is None and w.model_error  # no DRCNet in it
+    with qtbot.waitSignal(w.settled, timeout=30000):
+        w.load_reference(picture(tmp_path / "clean.png", 96, 72, seed=5))
+    assert w.is_settled() and "input" in w._metrics
+
+
+def test_the_overlay_box_is_greyed_out_in_the_ea_view(make_window, image_path, open_settled,
+                                                      qtbot) -> None:  # noqa: ANN001
+    """It stayed ticked there, drawing nothing, without a word."""
+    w = make_window()
+    open_settled(w, image_path)
+    box = w.maps.overlay_check
+    box.setChecked(True)
+    w.set_view_mode("ea")
+    assert not box.isEnabled() and not w.maps.opacity_slider.isEnabled()
+    assert "EA ± view draws no map overlay" in box.toolTip()
+    assert box.isChecked()  # kept for the views that draw it
+    w.set_view_mode("after")
+    assert box.isEnabled() and w.maps.opacity_slider.isEnabled()
+    assert "EA ±" not in box.toolTip()
+    qtbot.waitUntil(lambda: w.viewer.single.overlay is not None, timeout=30000)
+
+
+def test_the_maps_panel_says_none_come_without_a_model(make_window, image_path, tmp_path,
+                                                       open_settled) -> None:  # noqa: ANN001
+    """Opening a photo after weights failed to load had put back "Maps appear with the next
+    preview.", a preview that never comes."""
+    from safetensors.torch import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"fc.weight": torch.zeros(3, 3)}, str(other), {"task": "denoise"})
+    w = make_window(weights=other)
+    open_settled(w, image_path)
+    assert w.info is None and w.model_error
+    assert w.maps.info.text() == "No maps: no model is loaded."

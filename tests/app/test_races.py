@@ -171,3 +171,22 @@ def test_a_job_that_raises_outside_its_own_handling_does_not_stall_the_queue(
     worker.drain()
     assert ran == ["p"] and idle == [1]
     assert "RuntimeError: a bug" in capsys.readouterr().err
+
+
+def test_a_job_whose_callback_raises_still_says_it_ended(qtbot) -> None:  # noqa: ANN001
+    """``ended`` was sent after the callback, so one that raised left the window thinking
+    work was still under way, and a ``--screenshot`` waited for its timeout."""
+    from app.workers import Jobs
+
+    jobs = Jobs()
+    ended: list[int] = []
+    jobs.ended.connect(lambda: ended.append(1))
+
+    def boom(_: object) -> None:
+        raise RuntimeError("a bug in a callback")
+
+    with qtbot.capture_exceptions() as raised:
+        jobs.run(lambda: 1, boom, lambda _: None)
+        qtbot.waitUntil(lambda: bool(ended), timeout=10000)
+    assert jobs.pending() == 0 and len(raised) == 1
+    jobs.wait()

@@ -104,7 +104,7 @@ def test_metrics_export_and_restore_files_use_the_strength(
     folder.mkdir()
     picture(folder / "a.png", 80, 60)
     dlg = w.make_batch_dialog()
-    assert "strength 25 %" in dlg.findChild(QLabel, "hint").text()
+    assert "strength\u00a025\u00a0%" in dlg.findChild(QLabel, "hint").text()
     dlg.add_inputs([folder])
     qtbot.waitUntil(lambda: not dlg.scanning(), timeout=10000)
     finished: list[bool] = []

@@ -268,3 +268,47 @@ def test_a_focused_check_box_shows_its_focus_on_the_dark_theme(qtbot) -> None:  
     qtbot.keyClick(before, Qt.Key.Key_Tab)  # by keyboard: the frame, easily seen
     assert box.hasFocus() and frame() >= 3.0
     assert round(contrast_ratio("#4c8bf5", "#2b2d31"), 1) >= 4.0  # the colour itself
+
+
+def test_a_screenshot_lays_out_what_changed_before_the_grab(qtbot) -> None:  # noqa: ANN001
+    """One processEvents() left a label's new lines unlaid (its parents' layout requests
+    post further ones): the screenshot showed the Reference group's header without rows."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import (
+        QApplication,
+        QDockWidget,
+        QGroupBox,
+        QLabel,
+        QMainWindow,
+        QScrollArea,
+        QVBoxLayout,
+        QWidget,
+    )
+
+    from app.main import flush_events
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    panel = QWidget()
+    column = QVBoxLayout(panel)
+    for _ in range(3):
+        group = QGroupBox("Group")
+        label = QLabel("one line")
+        label.setWordWrap(True)
+        QVBoxLayout(group).addWidget(label)
+        column.addWidget(group)
+    column.addStretch(1)
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    dock = QDockWidget("Panel")
+    dock.setWidget(scroll)
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    window.setCentralWidget(QWidget())
+    window.resize(600, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    flush_events(QApplication.instance())
+    label.setText("<br>".join(["a row"] * 6))
+    flush_events(QApplication.instance())
+    assert label.height() >= label.heightForWidth(label.width())

@@ -811,3 +811,24 @@ def test_a_wheel_at_the_zoom_limit_erases_the_probe(viewer, qtbot, monkeypatch) 
                                           Qt.ScrollPhase.NoScrollPhase, False))
     assert c._explicit()[0] == MAX_SCALE  # no zoom past the limit
     assert c.state.probe is None and painted  # and the frame is gone
+
+
+def test_a_message_right_of_the_divider_stays_clear_of_it_and_the_edge(qtbot) -> None:  # noqa: ANN001
+    """A model failure, centred on a split's right half but as wide as it, had its first
+    letter under the divider and ran off the view's right edge."""
+    v = shown_viewer(qtbot, 700, 400)
+    v.set_input(to_qimage(np.zeros((400, 700, 3), np.float32)))  # black: the text shows
+    v.set_compare_style("split")
+    v.set_mode("compare")
+    v.set_output(None, caption="", problem=True, message=(
+        "The denoise model could not be loaded:\nthe weights do not look like a DRCNet (no "
+        "embed1 convolution, or no encoder1.<n> blocks) /a/very/long/path/without/any/space/"
+        "to/break/at/weights.safetensors"))
+    c = v.single
+    shot = c.grab().toImage()
+    x0 = round(c.divider_x())
+    text = [x for x in range(x0 + 12, shot.width()) for y in range(shot.height())
+            if shot.pixelColor(x, y).lightness() > 120]  # light gray on the dark gray half
+    assert text, "the message is drawn"
+    assert min(text) >= x0 + 14  # clear of the divider and its handle
+    assert max(text) <= shot.width() - 14  # and of the view's edge, the path broken too
