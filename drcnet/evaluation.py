@@ -270,8 +270,9 @@ class EvalData:
             # Sorted: an EXIF orientation can turn one upright when read (read_pair checks
             # the decoded shapes exactly).
             if a is not None and b is not None and sorted(a) != sorted(b):
-                raise DRCNetError(f"{inp.name}: input {a[0]}×{a[1]} and target {b[0]}×{b[1]} "
-                                  "differ in size")
+                # Both paths: with subfolders (Rain13k's, GoPro's) a bare name is ambiguous.
+                raise DRCNetError(f"{inp} is {a[0]}×{a[1]} but {tgt} is {b[0]}×{b[1]}: the "
+                                  "two images of a pair must be the same size")
         crop = f"centre crops <= {self.size} px" if self.size else "whole images"
         seeds = (f"seeds {self.seed}-{self.seed + self.draws - 1}" if self.draws > 1 else
                  f"seed {self.seed}")

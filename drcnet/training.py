@@ -856,7 +856,9 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
                      f"elapsed time ({state['elapsed_s']:.0f} s) and best score come from "
                      "the weight files")
     with contextlib.suppress(ValueError, TypeError):  # a file without the record: no note
-        changed = changed_settings(json.loads(meta.get("train_config", "{}")), cfg)
+        before = json.loads(meta.get("train_config", "{}"))
+        state["steps_was"] = before.get("steps")  # a note of its own, with the lr it gives
+        changed = changed_settings(before, cfg)
         if changed:  # applied from here on; the export's record keeps the last values only
             notes.append("settings changed since the run's last checkpoint, used from here "
                          f"on: {', '.join(changed)}")
@@ -973,6 +975,11 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         notes.append(f"max_minutes {float(budget_was):g} -> {cfg.max_minutes:g}: the budget "
                      "counts the whole run, and the cosine schedule follows the new one from "
                      f"its {prior_s / 60:.1f} min so far (lr now {lr_at(cfg, step, prior_s):.2e})")
+    steps_was = state.get("steps_was")
+    if step and isinstance(steps_was, int) and steps_was != cfg.steps and step < cfg.steps:
+        # A longer run had restarted the cosine from near its floor without a word.
+        notes.append(f"steps {steps_was} -> {cfg.steps}: the cosine schedule follows the new "
+                     f"length from step {step} (lr now {lr_at(cfg, step, prior_s):.2e})")
     net.to(device)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)

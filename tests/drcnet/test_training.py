@@ -228,6 +228,19 @@ def test_a_resume_says_which_settings_it_changes(corpus: Path, tmp_path: Path) -
     assert not any(r.message.startswith("settings changed") for r in records)  # log_every
 
 
+def test_a_longer_run_says_its_schedule_follows_the_new_length(corpus: Path,
+                                                              tmp_path: Path) -> None:
+    """Raising ``steps`` on a resume had sent the lr back up the cosine without a word."""
+    run = tmp_path / "longer"
+    run_to_end(train(tiny(corpus, run, val_data="")))
+    cfg = tiny(corpus, run, steps=12, val_data="")
+    records, _ = collect(train(cfg))
+    said = [r.message for r in records if r.message.startswith("steps ")]
+    assert said == [f"steps 4 -> 12: the cosine schedule follows the new length from step 4 "
+                    f"(lr now {lr_at(cfg, 4, 0.0):.2e})"]
+    assert lr_at(cfg, 4, 0.0) > lr_at(tiny(corpus, run), 3, 0.0)  # back up: worth saying
+
+
 def test_a_missing_optimizer_state_keeps_the_clock_and_says_so(corpus: Path,
                                                                tmp_path: Path) -> None:
     run = tmp_path / "s"
