@@ -205,6 +205,12 @@ class TrainConfig:
             value = getattr(self, key)
             if value.startswith("~"):  # as a shell would; YAML and --set leave it
                 object.__setattr__(self, key, os.path.expanduser(value))
+        out = Path(self.out_dir).resolve()
+        for key in ("data", "val_data"):  # before the run's lock is made there
+            if getattr(self, key) and out == Path(getattr(self, key)).resolve():
+                raise UsageError(f"out_dir {self.out_dir} is the {key} folder: the run's "
+                                 "weights, state and log would be written among its photos; "
+                                 "give the run a folder of its own (e.g. runs/<name>)")
 
     @property
     def weight_name(self) -> str:

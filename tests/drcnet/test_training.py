@@ -1011,3 +1011,14 @@ def test_training_with_loader_workers_after_opencv_ran(corpus: Path, tmp_path: P
                         str(tmp_path / "run"), str(ROOT / "configs" / "denoise.yaml")],
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0 and "trained" in r.stdout, r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("key", ["data", "val_data"])
+def test_a_run_folder_that_is_a_photo_folder_is_refused(corpus: Path, key: str) -> None:
+    """--out naming the training or validation photos had written the run's weights, state
+    and log among them."""
+    photos = corpus / ("train" if key == "data" else "val")
+    before = sorted(p.name for p in photos.iterdir())
+    with pytest.raises(UsageError, match=f"out_dir .* is the {key} folder"):
+        run_to_end(train(tiny(corpus, photos)))
+    assert sorted(p.name for p in photos.iterdir()) == before
