@@ -1034,6 +1034,8 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
         while (out / f"log.old{n}.csv").exists():
             n += 1
         (out / "log.csv").rename(out / f"log.old{n}.csv")
+        notes.append(f"log.csv held a run with no checkpoint (killed before its first): kept "
+                     f"as log.old{n}.csv, and this run starts its own")
     log = _CsvLog(out / "log.csv") if d.main else None
     if log is not None and step:
         dropped = log.trim_after(step)

@@ -371,7 +371,9 @@ def test_a_log_without_a_checkpoint_is_kept_apart(corpus: Path, tmp_path: Path) 
     run_dir = tmp_path / "killed"
     run_dir.mkdir()
     (run_dir / "log.csv").write_text("step,loss\n368,0.1\n")  # killed before a checkpoint
-    run_to_end(train(tiny(corpus, run_dir, steps=2, val_data="")))
+    records, _ = collect(train(tiny(corpus, run_dir, steps=2, val_data="")))
+    assert any(r.message.startswith("log.csv held a run with no checkpoint (killed before its "
+                                    "first): kept as log.old1.csv") for r in records)  # said
     rows = list(csv.DictReader(open(run_dir / "log.csv")))
     assert [int(r["step"]) for r in rows if r["loss"]] == [1, 2]  # its own log, from step 1
     assert (run_dir / "log.old1.csv").read_text() == "step,loss\n368,0.1\n"
