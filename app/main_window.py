@@ -1626,13 +1626,16 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._update_metrics_text()
         self._clear_maps()
         # Not the old model's pair; with no model coming, its "No model is loaded." stays.
-        coming = self.info is not None or self.model_pending
-        self.viewer.set_ea(None, None, None, message=EA_PENDING if coming else "")
+        self.viewer.set_ea(None, None, None, message=EA_PENDING if self._model_coming() else "")
+
+    def _model_coming(self) -> bool:
+        """Whether a model is loaded or loading, so that previews (and their maps) come."""
+        return self.info is not None or self.model_pending
 
     def _clear_maps(self) -> None:
         """Empty the Maps panel, saying why: maps come with the next preview, or, with no
         model loaded or coming, none will (it had said they would after a failed load)."""
-        if self.info is not None or self.model_pending:
+        if self._model_coming():
             self.maps.clear_maps()
         else:
             self.maps.clear_maps(NO_MODEL_MAPS)
