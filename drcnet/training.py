@@ -236,6 +236,10 @@ class TrainConfig:
             try:  # a file that is not YAML, or names a setting twice, is wrong in itself
                 raw = yaml.load(text, Loader=_UniqueKeyLoader) or {}
             except yaml.YAMLError as exc:
+                for mark in (getattr(exc, "context_mark", None),
+                             getattr(exc, "problem_mark", None)):
+                    if mark is not None:  # name the file, not "<unicode string>"
+                        mark.name = str(p)
                 raise UsageError(f"config {p} is not valid YAML: {exc}") from None
             if not isinstance(raw, dict):
                 raise UsageError(f"config {p} must be a mapping of settings")
@@ -292,7 +296,9 @@ def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
     for key, value in raw.items():
         if key not in hints or key == "config_file":  # that one from_yaml sets itself
             names = sorted(k for k in hints if k != "config_file")
-            close = difflib.get_close_matches(key.replace("-", "_"), names, n=1, cutoff=0.7)
+            typed = key.replace("-", "_")
+            close = difflib.get_close_matches(typed, names, n=1, cutoff=0.7) or [
+                k for k in names if len(typed) >= 3 and k.startswith(typed + "_")][:1]
             hint = (f"did you mean '{close[0]}'?" if close
                     else f"known settings: {', '.join(names)}")
             raise UsageError(f"unknown setting '{key}' in {where}; {hint}")
@@ -348,6 +354,12 @@ class TrainProgress:
     val_psnr: float | None = None
     val_ssim: float | None = None
 
+    def __post_init__(self) -> None:
+        # A run resumed with fewer steps than it has done reads "step 10/10", not "10/6"
+        # (its message says how many were asked for).
+        if self.step > self.total:
+            object.__setattr__(self, "total", self.step)
+
     @property
     def done(self) -> int:  # the generic progress-record name
         return self.step
@@ -396,6 +408,14 @@ class InfiniteSampler(Sampler[int]):
             for i in perm.tolist():
                 yield base + i
             epoch += 1
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the system says), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)
 
 
 def _worker_init(_: int) -> None:
@@ -1013,18 +1033,22 @@ def _train(cfg: TrainConfig, d: _Dist, resume: bool, cancel: CancelFlag | None
     if isinstance(train_set, GpuSynthesizer):
         batches = iter(train_set)
     else:
+        workers = min(cfg.num_workers, usable_cores())
+        if workers < cfg.num_workers:  # more had made PyTorch warn that loading may freeze
+            notes.append(f"num_workers {cfg.num_workers} -> {workers}: no more than the "
+                         f"{workers} core{'s' if workers > 1 else ''} this run may use")
         loader = DataLoader(
             train_set, batch_size=cfg.batch_size,
             sampler=InfiniteSampler(len(train_set), d.rank, d.world,  # type: ignore[arg-type]
                                     cfg.seed + 7919 * starts, start=starts - 1),
-            num_workers=cfg.num_workers, pin_memory=cuda, drop_last=True,
-            worker_init_fn=_worker_init, persistent_workers=cfg.num_workers > 0,
-            prefetch_factor=4 if cfg.num_workers > 0 else None,
+            num_workers=workers, pin_memory=cuda, drop_last=True,
+            worker_init_fn=_worker_init, persistent_workers=workers > 0,
+            prefetch_factor=4 if workers > 0 else None,
             # Spawned, not forked: a worker forked after validation had used OpenCV's thread
             # pool hung for ever in cv2.setNumThreads (OpenCV 4.10 and 5.1 alike), so every
             # CPU run with workers stopped at step 0. The photos reach spawned workers in
             # one shared block (SyntheticPairs), not a copy each.
-            multiprocessing_context="spawn" if cfg.num_workers > 0 else None,
+            multiprocessing_context="spawn" if workers > 0 else None,
         )
         batches = iter(loader)
     if d.main and not step and (out / "log.csv").is_file():

@@ -55,12 +55,15 @@ def collect(gen):  # noqa: ANN001, ANN201
 def test_a_config_file_wrong_in_itself_is_a_usage_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("task: denoise\nlr: [1e-3\n")
-    with pytest.raises(UsageError, match="not valid YAML"):
+    with pytest.raises(UsageError, match="not valid YAML") as caught:
         TrainConfig.from_yaml(bad)
+    assert f'in "{bad}", line 2' in str(caught.value)  # the file, not "<unicode string>"
+    assert "unicode string" not in str(caught.value)
     twice = tmp_path / "twice.yaml"
     twice.write_text("task: denoise\nsteps: 10\ntask: derain\n")  # PyYAML kept the last
-    with pytest.raises(UsageError, match="setting 'task' is given twice"):
+    with pytest.raises(UsageError, match="setting 'task' is given twice") as caught:
         TrainConfig.from_yaml(twice)
+    assert f'in "{twice}", line 3' in str(caught.value)
     with pytest.raises(DRCNetError, match="cannot read config"):
         TrainConfig.from_yaml(tmp_path / "missing.yaml")
 
@@ -82,6 +85,8 @@ def test_settings_that_would_have_run_somewhere_unintended_are_refused(tmp_path:
     with pytest.raises(UsageError, match="did you mean 'max_minutes'") as err:
         TrainConfig().with_overrides(["max-minutes=5"])
     assert "known settings" not in str(err.value)
+    with pytest.raises(UsageError, match="did you mean 'batch_size'"):  # a name's first word
+        TrainConfig().with_overrides(["batch=8"])
     with pytest.raises(UsageError, match="unknown setting 'config_file'"):
         TrainConfig().with_overrides(["config_file=x.yaml"])  # from_yaml's own record
     assert TrainConfig().with_overrides(["val_data="]).val_data == ""  # "none" still means it
@@ -338,6 +343,9 @@ def test_a_rerun_of_a_finished_run_does_not_score_it_again(corpus: Path, tmp_pat
     # It says so: a rerun (or a resume with fewer steps) had re-exported without a word.
     assert any("is at step 4 of the 4 asked for: nothing to train" in r.message
                for r in records)
+    records, _ = collect(train(tiny(corpus, run, steps=2)))  # fewer: "step 4/4", not "4/2"
+    assert any("is at step 4 of the 2 asked for" in r.message for r in records)
+    assert all(r.step <= r.total for r in records)
 
 
 def test_rows_logged_after_the_last_checkpoint_are_dropped_on_resume(corpus: Path,
@@ -988,7 +996,10 @@ WORKERS_AFTER_OPENCV = r"""
 import sys
 import cv2
 import numpy as np
+import drcnet.training
 from drcnet.training import TrainConfig, train
+
+drcnet.training.usable_cores = lambda: 1  # as on a 1-core machine: 2 workers become 1
 
 # The parent has used OpenCV's thread pool, as validation does before the first batch.
 big = np.random.default_rng(0).random((1024, 1024, 3), dtype=np.float32)
@@ -996,11 +1007,12 @@ for _ in range(3):
     cv2.GaussianBlur(cv2.resize(big, (700, 700)), (9, 9), 2)
 corpus, out, config = sys.argv[1:4]
 cfg = TrainConfig.from_yaml(config, dict(
-    wf=8, depth=2, batch_size=2, crop=32, num_workers=1, steps=2, warmup_steps=1, log_every=1,
+    wf=8, depth=2, batch_size=2, crop=32, num_workers=2, steps=2, warmup_steps=1, log_every=1,
     val_every=2, ckpt_every=2, max_minutes=0.0, data=corpus + "/train", val_data="",
     out_dir=out, device="cpu"))
-for _ in train(cfg):
-    pass
+for rec in train(cfg):
+    if rec.message:
+        print(rec.message)
 print("trained")
 """
 
@@ -1013,6 +1025,9 @@ def test_training_with_loader_workers_after_opencv_ran(corpus: Path, tmp_path: P
                         str(tmp_path / "run"), str(ROOT / "configs" / "denoise.yaml")],
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0 and "trained" in r.stdout, r.stderr[-2000:]
+    # More workers than cores are capped, with a note; PyTorch had warned they might freeze.
+    assert "num_workers 2 -> 1: no more than the 1 core this run may use" in r.stdout
+    assert "suggested max number of worker" not in r.stderr
 
 
 @pytest.mark.parametrize("key", ["data", "val_data"])
