@@ -38,8 +38,7 @@ from drcnet.batch import (
 from drcnet.compare import Knobs
 from drcnet.errors import DRCNetError, ImageReadError
 from drcnet.imageio import (
-    IMAGE_EXTENSIONS,
-    check_image_type,
+    READABLE_EXTENSIONS,
     has_image_signature,
     read_image,
     same_file,
@@ -208,8 +207,10 @@ class BatchDialog(QDialog):
             for p in paths:
                 if not p.exists():
                     raise DRCNetError(f"{p} does not exist")
+                # A named file is taken by its content, as `drcnet restore` takes it: a GIF
+                # or PGM had been refused as a type Studio does not write, though its
+                # output is a PNG (plan_outputs), as it is for one in an added folder.
                 if not p.is_dir():
-                    check_image_type(p)
                     if not has_image_signature(p):  # as File > Open says, before the run
                         raise ImageReadError(f"{p} is not an image that can be decoded "
                                              "(corrupt or unsupported)")
@@ -365,7 +366,7 @@ class BatchDialog(QDialog):
         self._update_buttons()
 
     def _add_files_dialog(self) -> None:
-        pattern = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        pattern = " ".join(f"*{e}" for e in READABLE_EXTENSIONS)
         pattern += " " + pattern.upper()
         paths, _ = QFileDialog.getOpenFileNames(self, "Add images", str(self._folder),
                                                 f"Images ({pattern});;All files (*)")

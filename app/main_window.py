@@ -83,7 +83,7 @@ from drcnet.compare import (
 from drcnet.devices import available_devices
 from drcnet.errors import WeightsError, first_line
 from drcnet.imageio import (
-    IMAGE_EXTENSIONS,
+    READABLE_EXTENSIONS,
     Image,
     frames_note,
     has_image_signature,
@@ -886,7 +886,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             QMessageBox.critical(self, title, text)
 
     def open_dialog(self) -> None:
-        pattern = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        pattern = " ".join(f"*{e}" for e in READABLE_EXTENSIONS)
         pattern += " " + pattern.upper()
         path, _ = QFileDialog.getOpenFileName(
             self, "Open image", str(self.user_folder()),
@@ -1051,7 +1051,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
         # The cursor says "no" over the window for what a drop could not open (a text file);
         # a single file is opened by its content, so an image without its extension is fine.
-        if any(p.suffix.lower() in (*IMAGE_EXTENSIONS, *WEIGHT_SUFFIXES) for p in paths) \
+        if any(p.suffix.lower() in (*READABLE_EXTENSIONS, *WEIGHT_SUFFIXES) for p in paths) \
                 or (len(paths) == 1 and has_image_signature(paths[0])) \
                 or any(p.is_dir() for p in paths):
             event.acceptProposedAction()
@@ -1087,7 +1087,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.open_image(paths[0])
         else:
             images = [p for p in paths
-                      if p.is_dir() or p.suffix.lower() in IMAGE_EXTENSIONS]
+                      if p.is_dir() or p.suffix.lower() in READABLE_EXTENSIONS]
             skipped = len(paths) - len(images)
             if skipped:
                 self.statusBar().showMessage(
@@ -1219,7 +1219,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if self.image is None:
             QMessageBox.information(self, "Load Reference", "Open an image first.")
             return
-        pattern = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        pattern = " ".join(f"*{e}" for e in READABLE_EXTENSIONS)
+        pattern += " " + pattern.upper()
         path, _ = QFileDialog.getOpenFileName(
             self, "Load clean reference", str(self.image.path.parent), f"Images ({pattern})")
         if path:

@@ -25,7 +25,7 @@ from .compare import ExportParams
 from .errors import Cancelled, DRCNetError, ImageReadError, ImageTypeError, ImageWriteError
 from .imageio import (
     IMAGE_EXTENSIONS,
-    READ_ONLY_EXTENSIONS,
+    READABLE_EXTENSIONS,
     Image,
     check_image_type,
     check_output_size,
@@ -123,7 +123,7 @@ def folder_inputs(folder: Path) -> list[Path]:
                              f"({exc.strerror or exc})") from None
     found = [q for q in entries
              if not q.name.startswith(".") and q.is_file()
-             and (q.suffix.lower() in IMAGE_EXTENSIONS + READ_ONLY_EXTENSIONS
+             and (q.suffix.lower() in READABLE_EXTENSIONS
                   or (not q.suffix and has_image_signature(q)))]
     return sorted(found, key=lambda q: natural_key(q.name))
 
@@ -140,15 +140,13 @@ def natural_key(name: str) -> tuple:
 
 def folder_images(folder: str | Path) -> list[str] | None:
     """The names of the images at the top level of ``folder``, in :func:`natural_key` order
-    (as a file manager shows them); hidden files are skipped. None when the folder cannot be
-    listed. It touches the disk once per entry: a GUI lists off its own thread."""
+    (as a file manager shows them): the files a folder input restores (:func:`folder_inputs`:
+    GIF, PGM and extension-less images too; hidden files skipped). None when the folder
+    cannot be listed. It touches the disk once per entry: a GUI lists off its own thread."""
     try:
-        names = [q.name for q in Path(folder).iterdir()
-                 if q.suffix.lower() in IMAGE_EXTENSIONS and not q.name.startswith(".")
-                 and q.is_file()]
-    except OSError:
+        return [q.name for q in folder_inputs(Path(folder))]
+    except (ImageReadError, OSError):
         return None
-    return sorted(names, key=natural_key)
 
 
 def step_in(names: list[str], name: str, step: int, clamp: bool = False) -> str | None:

@@ -54,6 +54,8 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Their extensions, which a folder input takes beside IMAGE_EXTENSIONS (drcnet.batch).
 READ_ONLY_EXTENSIONS: tuple[str, ...] = (".gif", ".pbm", ".pgm", ".ppm", ".pnm", ".pam", ".pfm",
                                          ".ras", ".sr", ".hdr", ".pic", ".avif")
+# Every name read_image takes as an image's: what open dialogs and folder listings offer.
+READABLE_EXTENSIONS: tuple[str, ...] = IMAGE_EXTENSIONS + READ_ONLY_EXTENSIONS
 _READ_ONLY_SIGNATURES = (b"GIF87a", b"GIF89a", b"\x59\xa6\x6a\x95", b"#?RADIANCE", b"#?RGBE")
 _NETPBM = re.compile(rb"P[1-6Ff]\s+[#\d]|P7\s+[#A-Z]")
 # JPEG start-of-frame markers (C4 = DHT, C8 = JPG and CC = DAC are not frames).

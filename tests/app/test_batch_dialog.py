@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PySide6.QtWidgets import QLabel
 
@@ -240,6 +241,11 @@ def test_dropping_several_images_or_a_folder_opens_restore_files(
     drop(a, notes)  # what is not an image is left out, and said
     qtbot.waitUntil(lambda: len(shown) == 3)
     assert shown[2] == [str(a)] and "Left out 1 dropped file" in w.statusBar().currentMessage()
+    gif = folder / "anim.gif"  # read, not written, by Studio: taken as `drcnet restore` does
+    assert cv2.imwrite(str(gif), np.zeros((30, 40, 3), np.uint8))
+    drop(a, gif)
+    qtbot.waitUntil(lambda: len(shown) == 4)
+    assert shown[3] == [str(a), str(gif)]
     assert w.image.path == image_path  # the open photo stays
 
 

@@ -272,17 +272,20 @@ def test_outputs_keep_the_inputs_colour_profile_and_camera_record(tmp_path: Path
 
 def test_sibling_image_walks_the_folder_in_file_manager_order(tmp_path: Path) -> None:
     for name in ("IMG_10.jpg", "img_2.png", "IMG_1.tif", ".hidden.png", "notes.txt",
-                 "b.webp"):
+                 "b.webp", "anim.gif", "README"):
         (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "scan").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))  # no extension
     (tmp_path / "sub.png").mkdir()  # a folder with an image's name is not an image
-    order = ["b.webp", "IMG_1.tif", "img_2.png", "IMG_10.jpg"]
+    # The files a folder input restores: GIF and an extension-less image too (Next Image had
+    # passed over them while `drcnet restore` took them).
+    order = ["anim.gif", "b.webp", "IMG_1.tif", "img_2.png", "IMG_10.jpg", "scan"]
     p = tmp_path / order[0]
     walked = [p.name]
     while (p := sibling_image(p, 1)) is not None:
         walked.append(p.name)
     assert walked == order
     assert sibling_image(tmp_path / "IMG_10.jpg", -1) == tmp_path / "img_2.png"
-    assert sibling_image(tmp_path / "b.webp", -1) is None
+    assert sibling_image(tmp_path / "anim.gif", -1) is None
     # A file deleted since it was opened keeps its place in the order.
     (tmp_path / "img_2.png").unlink()
     assert sibling_image(tmp_path / "img_2.png", 1) == tmp_path / "IMG_10.jpg"
