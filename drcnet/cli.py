@@ -7,10 +7,13 @@ Every user-facing failure is one line on stderr and a non-zero exit; tracebacks 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,6 +113,35 @@ def check_output_folder(folder: Path) -> None:
 def _fail(message: str, code: int = EXIT_FAILURE) -> int:
     print(f"drcnet: error: {message}", file=sys.stderr)
     return code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a scheduler's stop) during a command: it ends as Ctrl+C does, the
+    outputs already written kept and said, with status 143 (128 + 15). Python's default had
+    ended it at once, without a word."""
+
+
+def _stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """How a stop is named, and its status: Ctrl+C 130, SIGTERM 143."""
+    return ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Raise :class:`Terminated` on SIGTERM while a command runs (``drcnet train`` sets its
+    own handler inside, to checkpoint first); the handler before is put back after."""
+    if threading.current_thread() is not threading.main_thread():  # only there can Python
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def read_checked(src: Path, max_pixels: int) -> Image:
@@ -213,15 +245,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
                                     keep_exif=not args.no_exif,
                                     jpeg_quality=args.jpeg_quality,
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if len(pairs) == 1:
             raise
         # One line, saying what is on disk: the finished outputs are kept.
         counts = {k: sum(r.status == k for r in finished) for k in (RESTORED, SKIPPED, FAILED)}
         others = ", ".join(f"{n} {k}" for k, n in counts.items() if n and k != RESTORED)
-        return _fail(f"interrupted after {len(finished)} of {len(pairs)} images ("
+        how, code = _stopped(exc)
+        return _fail(f"{how} after {len(finished)} of {len(pairs)} images ("
                      f"{counts[RESTORED]} restored{', ' + others if others else ''}); "
-                     "the outputs written so far are kept", 130)
+                     "the outputs written so far are kept", code)
     finally:
         if bar is not None:
             bar.close()
@@ -433,13 +466,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "device", None) not in (None, "auto"):
             resolve_device(args.device)
-        return int(args.func(args) or 0)
+        with _sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except UsageError as exc:  # a plain ValueError is a bug: its traceback goes through
         return _fail(str(exc), EXIT_USAGE)
     except DRCNetError as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+    except KeyboardInterrupt as exc:
+        return _fail(*_stopped(exc))
     except BrokenPipeError:  # `drcnet info | head -1`: the reader has what it wanted
         # Python would print the traceback of a second failed flush at exit; point stdout at
         # nothing instead, and end as a command killed by SIGPIPE does (128 + 13).

@@ -290,6 +290,37 @@ def test_ctrl_c_in_a_batch_is_one_line_that_counts_what_is_on_disk(
     assert code == 2 and "-o is empty" in _one_line_error(capsys, code)
 
 
+def test_sigterm_in_a_batch_ends_as_ctrl_c_does_with_status_143(
+        tmp_path, weights, photo, capsys, monkeypatch) -> None:  # noqa: ANN001
+    """`kill` or a scheduler's stop had ended a command at once, without a word (143)."""
+    import os
+    import signal
+
+    import drcnet.cli
+
+    rgb = read_image(photo).rgb
+    files = [tmp_path / f"{n}.png" for n in ("a", "b", "c")]
+    for f in files:
+        write_image(f, rgb)
+    real = drcnet.cli.read_checked
+
+    def read(src, max_pixels):  # noqa: ANN001, ANN202
+        if src.name == "b.png":
+            os.kill(os.getpid(), signal.SIGTERM)  # handled in this (the main) thread
+        return real(src, max_pixels)
+
+    monkeypatch.setattr(drcnet.cli, "read_checked", read)
+    before = signal.getsignal(signal.SIGTERM)
+    code = main(["restore", *map(str, files), "-o", str(tmp_path / "out"), "--task",
+                 "denoise", "--weights", str(weights), "--device", "cpu", "-q"])
+    assert code == 143
+    assert _one_line_error(capsys, code) == (
+        "drcnet: error: terminated after 1 of 3 images (1 restored); the outputs written so "
+        "far are kept")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+    assert signal.getsignal(signal.SIGTERM) is before  # put back after the command
+
+
 def test_quiet_still_says_when_a_setting_was_changed(tmp_path, weights, photo, capsys) -> None:  # noqa: ANN001
     """-q silences progress, not what changed the run: a lowered overlap had gone unsaid."""
     assert main(["restore", str(photo), "-o", str(tmp_path / "o.png"), "--task", "denoise",
