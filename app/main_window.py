@@ -456,6 +456,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 w.installEventFilter(self._page_keys)
         self._restore_settings(task, device, variant, weights)
         self._connect()
+        self._on_dock_shown()  # panels hidden when last closed: "Show Panels", not "Hide"
         self._update_actions()
         app = QApplication.instance()
         if app is not None:  # quitting without closing the window must still stop the thread

@@ -559,6 +559,19 @@ def test_panels_label_follows_panels_hidden_by_hand(make_window) -> None:  # noq
     assert not w.controls_dock.isHidden() and not w.maps_dock.isHidden()
 
 
+def test_panels_hidden_when_last_closed_are_hidden_and_labelled_so(make_window) -> None:  # noqa: ANN001
+    """The menu had said "Hide Panels" over a window restored with none shown."""
+    w = make_window()
+    w.panels_action.trigger()
+    w.save_settings()
+    w.close()
+    again = make_window()
+    assert again.controls_dock.isHidden() and again.maps_dock.isHidden()
+    assert again.panels_action.text() == "Show &Panels"
+    again.panels_action.trigger()
+    assert not again.controls_dock.isHidden() and not again.maps_dock.isHidden()
+
+
 def test_ea_view_bypass_then_trained(make_window, image_path, open_settled, weights_dir,
                                      add_weights, qtbot) -> None:  # noqa: ANN001
     w = make_window()
