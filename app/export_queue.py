@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
 
 from drcnet.compare import (
@@ -45,9 +46,40 @@ class ExportMixin:
         what = [w for w, waiting in ((f"{n} exports" if n > 1 else "export", n),
                                      ("copy", self._copy_waiting)) if waiting]
         self._exports, self._copy_waiting = [], False
+        self._close_after_exports = False
         one = what in (["export"], ["copy"])
         return f"the waiting {' and '.join(what)} {'was' if one else 'were'} cancelled" \
             if what else ""
+
+    def _may_close(self) -> bool:
+        """Whether the window may close now. With exports still waiting for the
+        full-resolution restore it asks first (they had been dropped without a word):
+        *Save* writes them and then closes, *Discard* closes without them, *Cancel* stays."""
+        waiting = [r.path.name for r in self._exports]
+        if not waiting or not self.interactive:
+            return True
+        names = ", ".join(waiting[:3]) + (f" and {len(waiting) - 3} more" if len(waiting) > 3
+                                          else "")
+        answer = QMessageBox.question(
+            self, "Exports waiting",
+            f"{'An export waits' if len(waiting) == 1 else f'{len(waiting)} exports wait'} "
+            f"for the full-resolution restore ({names}).\n\nWrite "
+            f"{'it' if len(waiting) == 1 else 'them'} before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Discard:
+            return True
+        if answer == QMessageBox.StandardButton.Save:
+            self._close_after_exports = True
+            self.notice(f"Closing once {names} {'is' if len(waiting) == 1 else 'are'} "
+                        "written…")
+        return False
+
+    def _close_if_asked(self) -> None:
+        """Close the window once the exports it waited for are written."""
+        if self._close_after_exports and not self._exports \
+                and not self._exporting:
+            QTimer.singleShot(0, self.close)
 
     # ================================================================== export
     def export_dialog(self) -> None:
@@ -257,9 +289,11 @@ class ExportMixin:
         self.exported.emit(str(path))
         self._advance_export()  # the next one waiting, if any
         self._check_settled()
+        self._close_if_asked()
 
     def _on_export_failed(self, message: str) -> None:
         self._exporting = False
+        self._close_after_exports = False  # the user reads why, and decides again
         self.notice("Export failed", 8000)
         self._error("Export failed", message)
         self._advance_export()

@@ -394,6 +394,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._copy_waiting = False  # Copy asked for while the full result was not ready
         self._pasting: set[Path] = set()  # pasted images being written
         self._exporting = False
+        self._close_after_exports = False  # closing asked to wait for the exports (Save)
         self._dropped_export = ""  # a notice for the next "model ready" message
         self._ready_note = ""  # likewise: an opened weight file names no task we have, …
         self._notice = ("", -math.inf)  # the status bar's last notice and until when it stands
@@ -2725,5 +2726,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._fit_status()  # a wider window may hold both the message and the readout
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self._shut and not self._may_close():  # exports waiting: asked first
+            event.ignore()
+            return
         self._on_quit()
         super().closeEvent(event)

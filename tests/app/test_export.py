@@ -153,6 +153,52 @@ def test_exports_asked_for_in_a_row_are_all_written(make_window, tmp_path, pictu
     assert read_image(names[1]).rgb.shape == (200, 608, 3)
 
 
+def test_closing_with_an_export_waiting_asks_before_dropping_it(make_window, tmp_path, picture,
+                                                              open_settled, make_gate, qtbot,
+                                                              monkeypatch) -> None:  # noqa: ANN001
+    """Closing the window had dropped an export waiting for the full-resolution restore
+    without a word. Cancel stays; Save writes it, then closes; Discard closes."""
+    import app.workers
+
+    src = picture(tmp_path / "big.png", 300, 200)
+    w = make_window()
+    w.controls.set_run(256, 128, False)  # no refine when idle: the export waits for it
+    open_settled(w, src)
+    gate = make_gate(app.workers.restore_tiled)  # holds the full-resolution restore
+    monkeypatch.setattr(app.workers, "restore_tiled", gate)
+    asked: list[str] = []
+    answer = [QMessageBox.StandardButton.Cancel]
+
+    def question(parent, title, text, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        asked.append(text)
+        return answer[0]
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    out = tmp_path / "a.png"
+    w.export(ExportRequest("image", out))
+    qtbot.waitUntil(gate.entered.is_set, timeout=30000)
+    assert not w.close() and w.isVisible()  # Cancel: nothing changes
+    assert asked == ["An export waits for the full-resolution restore (a.png).\n\n"
+                     "Write it before closing?"]
+    answer[0] = QMessageBox.StandardButton.Save
+    assert not w.close() and w.isVisible()
+    assert w.statusBar().currentMessage() == "Closing once a.png is written…"
+    gate.release()
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=30000)
+    assert read_image(out).rgb.shape == (200, 300, 3)
+
+    w2 = make_window()
+    w2.controls.set_run(256, 128, False)
+    open_settled(w2, src)
+    gate2 = make_gate(gate.fn)
+    monkeypatch.setattr(app.workers, "restore_tiled", gate2)
+    w2.export(ExportRequest("image", tmp_path / "b.png"))
+    qtbot.waitUntil(gate2.entered.is_set, timeout=30000)
+    answer[0] = QMessageBox.StandardButton.Discard
+    gate2.release()  # the pool finishes the restore while the window shuts down
+    assert w2.close() and not (tmp_path / "b.png").exists()
+
+
 def test_an_export_without_sidecar_removes_the_one_that_described_the_old_file(
         make_window, image_path, open_settled, qtbot, tmp_path) -> None:  # noqa: ANN001
     w = make_window()
