@@ -946,7 +946,7 @@ class Viewer(QWidget):
             with_ea, without, diff = images
             self._ea_detail = (QRectF(area), (self._pixmap(with_ea, area),
                                               self._pixmap(without, area),
-                                              QPixmap.fromImage(diff)))
+                                              self._pixmap(diff, area)))
         self._refresh()
 
     def has_ea_detail(self) -> bool:
@@ -1040,8 +1040,9 @@ class Viewer(QWidget):
             self._ea = None
             self._ea_message = message or self._ea_message
         else:
-            self._ea = (self._pixmap(with_ea), self._pixmap(without_ea),
-                        QPixmap.fromImage(diff))
+            # The difference too shows the input's transparency: where nothing shows, the
+            # fill behind it had drawn stripes.
+            self._ea = (self._pixmap(with_ea), self._pixmap(without_ea), self._pixmap(diff))
         self._ea_captions = captions
         self.ea_label.setText(source)
         self._refresh()

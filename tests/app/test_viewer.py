@@ -297,6 +297,16 @@ def test_transparent_pixels_show_a_checkerboard(qtbot) -> None:  # noqa: ANN001
     left, right = colours("after")
     assert right == {(0, 0, 255)} and all(r == g == b for r, g, b in left), left
     v.set_detail(None, None)
+    # So does the EA view's |difference| panel, whose transparent half had shown stripes.
+    v.set_ea(to_qimage(rgb), to_qimage(rgb), to_qimage(rgb[::2, ::2]))
+    v.set_mode("ea")
+    canvas = v.ea_canvases[3]
+    img = canvas.grab().toImage()
+    s, o = canvas.transform()
+    y = int(o.y() + 50 * s)
+    left = {img.pixelColor(int(o.x() + x * s), y).getRgb()[:3] for x in range(5, 95, 3)}
+    right = {img.pixelColor(int(o.x() + x * s), y).getRgb()[:3] for x in range(110, 190, 7)}
+    assert right == {(0, 0, 255)} and all(r == g == b for r, g, b in left), left
     v.set_input(to_qimage(rgb))  # an opaque image after it: no checkerboard
     assert not v.has_alpha()
     assert colours("before")[0] == {(0, 0, 255)}
