@@ -12,8 +12,9 @@ The peak comes from :attr:`drcnet.network.DRCNet.peak_probe`, which costs one re
 forward pass; :func:`drcnet.inference.restore_tiled` gathers it per tile (``peaks=``).
 
 The limit is stored in the weight file's metadata (``activation_limit``) or, for the shipped
-files, in ``resources/weights/activation_limits.json``, keyed by file name and SHA-256 so a
-replaced file never inherits another's limit. A file with neither is not checked.
+files, in ``resources/weights/activation_limits.json``, found by SHA-256 (a copy of a shipped
+file anywhere has its limit; a replaced file never inherits another's). A file with neither is
+not checked.
 """
 
 from __future__ import annotations
@@ -64,22 +65,42 @@ def limit_from_metadata(meta: dict[str, str]) -> float | None:
     return value if math.isfinite(value) and value > 0 else None
 
 
-def limit_from_table(path: str | os.PathLike[str]) -> float | None:
-    """The limit for ``path`` from the ``activation_limits.json`` beside it, if the table has
-    the file under its name with the same SHA-256."""
+def _table_entries(table: Path) -> list[dict]:
+    """The entries of an ``activation_limits.json`` (none when it is missing or unreadable)."""
+    try:
+        entries = json.loads(table.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [e for e in entries.values() if isinstance(e, dict)] \
+        if isinstance(entries, dict) else []
+
+
+def limit_from_table(path: str | os.PathLike[str],
+                     shipped: str | os.PathLike[str] | None = None) -> float | None:
+    """The limit for ``path`` from an ``activation_limits.json``: the one beside it, else the
+    shipped weights' (``shipped``: that folder, by default the bundled one), from the entry
+    with the file's SHA-256. The same bytes have the same limit whatever their name, so a
+    copy of a shipped file (a ``DRCNET_WEIGHTS_DIR`` folder, ``--weights``) is checked as the
+    shipped file is (it had not been, without a word), and a replaced file never inherits
+    another's limit."""
     from .weights import sha256  # weights imports this module
 
+    if shipped is None:
+        from .registry import RESOURCES  # registry imports weights, which imports this
+        shipped = RESOURCES / "weights"
     p = Path(path)
-    table = p.parent / LIMITS_FILE
-    if not table.is_file():
-        return None
-    try:
-        entry = json.loads(table.read_text(encoding="utf-8")).get(p.name)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(entry, dict) or entry.get("sha256") != sha256(p):
-        return None
-    return limit_from_metadata({"activation_limit": str(entry.get("limit", ""))})
+    tables = [p.parent / LIMITS_FILE]
+    if Path(shipped).resolve() != p.parent.resolve():
+        tables.append(Path(shipped) / LIMITS_FILE)
+    digest = None
+    for table in tables:
+        entries = _table_entries(table) if table.is_file() else []
+        if entries and digest is None:
+            digest = sha256(p)
+        for entry in entries:
+            if entry.get("sha256") == digest:
+                return limit_from_metadata({"activation_limit": str(entry.get("limit", ""))})
+    return None
 
 
 def activation_limit(path: str | os.PathLike[str], meta: dict[str, str]) -> float | None:

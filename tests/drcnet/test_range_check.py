@@ -114,6 +114,32 @@ def test_limits_come_from_metadata_or_the_table_with_a_matching_hash(tmp_path: P
     assert limit_from_table(b) is None  # a replaced file never inherits another's limit
     table.write_text("not json")
     assert limit_from_table(b) is None
+    # A copy of a shipped file elsewhere (a DRCNET_WEIGHTS_DIR folder, --weights), under any
+    # name, has the shipped file's limit: found by its bytes in the shipped table.
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / LIMITS_FILE).write_text(json.dumps(
+        {"denoise.safetensors": {"sha256": sha256(b), "limit": 9.0}}))
+    table.unlink()
+    assert limit_from_table(b, shipped) == 9.0
+    save_weights(b, net, {"task": "denoise", "note": "retrained"})  # other bytes: none
+    assert limit_from_table(b, shipped) is None
+
+
+def test_a_copy_of_a_shipped_weight_file_keeps_its_range_check(tmp_path: Path) -> None:
+    """DRCNET_WEIGHTS_DIR with the shipped files copied, but not activation_limits.json,
+    had switched the range check and its repair off without a word."""
+    import shutil
+
+    from drcnet.registry import RESOURCES
+
+    shipped = RESOURCES / "weights" / "derain.safetensors"
+    if not shipped.is_file():
+        pytest.skip("the shipped weights are not installed")
+    copy = tmp_path / "mine.safetensors"
+    shutil.copyfile(shipped, copy)
+    assert build_model(copy).activation_limit == build_model(shipped).activation_limit
+    assert build_model(copy).activation_limit is not None
 
 
 def test_analyse_reports_the_preview_pass(model: DRCNet) -> None:
