@@ -443,7 +443,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--csv", default=None, metavar="PATH",
                    help="also write the table as CSV (-: print it instead of the table)")
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
-                   help="print JSON instead of the table, or with PATH also write it there")
+                   help="print JSON instead of the table; with PATH, write it there and "
+                        "print the table")
     p.set_defaults(func=cmd_eval)
 
     p = subparsers.add_parser(

@@ -883,7 +883,9 @@ def _load_resume(cfg: TrainConfig, out: Path, net: DRCNet,
                      "the weight files")
     with contextlib.suppress(ValueError, TypeError):  # a file without the record: no note
         before = json.loads(meta.get("train_config", "{}"))
-        state["steps_was"] = before.get("steps")  # a note of its own, with the lr it gives
+        was = before.get("steps")  # a note of its own, with the lr it gives; a re-export
+        # with fewer steps than done records those: the run's length was at least its step
+        state["steps_was"] = max(was, step) if isinstance(was, int) else was
         changed = changed_settings(before, cfg)
         if changed:  # applied from here on; the export's record keeps the last values only
             notes.append("settings changed since the run's last checkpoint, used from here "

@@ -346,6 +346,10 @@ def test_a_rerun_of_a_finished_run_does_not_score_it_again(corpus: Path, tmp_pat
     records, _ = collect(train(tiny(corpus, run, steps=2)))  # fewer: "step 4/4", not "4/2"
     assert any("is at step 4 of the 2 asked for" in r.message for r in records)
     assert all(r.step <= r.total for r in records)
+    # More after it: the run was 4 steps long, not the 2 its re-export recorded.
+    records, _ = collect(train(tiny(corpus, run, steps=6)))
+    assert any(r.message.startswith("steps 4 -> 6: the cosine schedule follows the new "
+                                    "length from step 4") for r in records)
 
 
 def test_rows_logged_after_the_last_checkpoint_are_dropped_on_resume(corpus: Path,
