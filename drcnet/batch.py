@@ -58,9 +58,10 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
     """The image files named by ``args``: files as given, each folder's images (top level, in
     :func:`natural_key` order: :func:`folder_inputs`), a file named twice once. A pattern
     such as ``shots/*.jpg`` that names no file is expanded here, for shells that pass it on as
-    it is (Windows, or quoted), to every file it matches, as a shell would. Also whether any
-    argument was a folder or such a pattern: either means the output is a folder, however
-    many files it matched.
+    it is (Windows, or quoted), to every file it matches, as a shell would. Also whether the
+    output is a folder: more than one argument, or any argument a folder or such a pattern,
+    however many files they name (``a.jpg ./a.jpg`` too, one file named twice: ``-o out``
+    had been read as one output file and refused for its missing extension).
 
     Raises:
         ImageReadError: an argument names nothing that exists (no file, folder or match), or
@@ -69,7 +70,7 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
     """
     files: list[Path] = []
     seen: set[Path] = set()
-    folder = False
+    folder = len(args) > 1
     queue = [(Path(a), False) for a in args]  # (path, a pattern's match: not globbed again)
     missing = []
     while queue:

@@ -21,7 +21,9 @@ PAPER_DELTA = 1e-6
 
 @dataclass
 class Knobs:
-    """Runtime knobs shared by every DFR block of one network (mutable on purpose).
+    """Runtime knobs shared by every DFR block of one network (mutable on purpose):
+    ``model.knobs``, which :meth:`DRCNet.configure <drcnet.network.DRCNet.configure>` sets;
+    ``model.config`` keeps the values the network was built with.
 
     Attributes:
         t: spatial-filter threshold on the self-aware map.

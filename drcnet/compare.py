@@ -173,7 +173,19 @@ def analyse(
 
     Returns:
         an :class:`Analysis`; the model's knobs are left as ``knobs``.
+
+    Raises:
+        UsageError: ``rgb`` is not an H×W×3 image in [0, 1], or another thread is running
+            ``model`` or ``noea_model`` (:func:`drcnet.inference.exclusive_use`).
     """
+    from .inference import exclusive_use
+
+    with exclusive_use(model):  # its knobs and peak probe are this call's until it returns
+        return _analyse(model, rgb, knobs, probe, ea_compare, noea_model, repair)
+
+
+def _analyse(model: Any, rgb: np.ndarray, knobs: Knobs, probe: bool, ea_compare: bool,
+             noea_model: Any, repair: bool) -> Analysis:
     from .inference import REPAIR_COLOURS, desaturate, forward_image, needs_repair, resaturate
 
     start = time.perf_counter()

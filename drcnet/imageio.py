@@ -1109,21 +1109,22 @@ def write_image(
 
     Raises:
         ImageWriteError: unknown extension, the output is an input, the folder is missing or
-            unwritable, the image holds NaN, or encoding failed. ValueError for arrays of
-            the wrong shape; UsageError (a ValueError) for integer arrays or values past 2
-            (an image in 0-255). ImageWriteError too for an existing output made read-only
-            (:func:`read_only`).
+            unwritable, the image holds NaN, or encoding failed. ImageWriteError too for an
+            existing output made read-only (:func:`read_only`).
+        UsageError: (a ValueError) arrays of the wrong shape, integer arrays or values past
+            2 (an image in 0-255), a ``bit_depth`` other than 8 and 16, a PNG text key that
+            is not 1–79 Latin-1 characters.
     """
     p = Path(path)
     ext = p.suffix.lower()
     rgb = np.asarray(rgb)
     alpha = None if alpha is None else np.asarray(alpha)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"rgb must be H×W×3, got shape {rgb.shape}")
+        raise UsageError(f"rgb must be H×W×3, got shape {rgb.shape}")
     if alpha is not None and alpha.shape != rgb.shape[:2]:
-        raise ValueError(f"alpha must be H×W = {rgb.shape[:2]}, got shape {alpha.shape}")
+        raise UsageError(f"alpha must be H×W = {rgb.shape[:2]}, got shape {alpha.shape}")
     if bit_depth not in (8, 16):
-        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+        raise UsageError(f"bit_depth must be 8 or 16, got {bit_depth}")
     _check_scale(rgb, "rgb")
     if alpha is not None:
         _check_scale(alpha, "alpha")
@@ -1341,7 +1342,7 @@ def _add_png_text(png: bytes, metadata: Mapping[str, str]) -> bytes:
         except UnicodeEncodeError:
             k = b""
         if not 1 <= len(k) <= 79 or b"\x00" in k:
-            raise ValueError(f"PNG text key must be 1–79 Latin-1 characters, got {key!r}")
+            raise UsageError(f"PNG text key must be 1–79 Latin-1 characters, got {key!r}")
         try:
             chunks.append(_png_chunk(b"tEXt", k + b"\x00" + value.encode("latin-1")))
         except UnicodeEncodeError:

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
+import numbers
 import sys
+import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+import weakref
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -113,6 +117,18 @@ class TileConfig:
     repair: bool = True
 
     def __post_init__(self) -> None:
+        # Whole numbers only: tile=64.5 had been taken and failed in range() at the first
+        # tile, tile="256" or None in a comparison, each with a raw TypeError.
+        for name in ("tile", "overlap", "batch", "ensemble"):
+            value = getattr(self, name)
+            if name == "overlap" and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise UsageError(f"{name} must be a whole number, got {value!r}")
+            object.__setattr__(self, name, int(value))  # a NumPy integer as a plain int
+        if isinstance(self.repair, str) or self.repair not in (True, False):
+            raise UsageError(f"repair must be True or False, got {self.repair!r}")
+        object.__setattr__(self, "repair", bool(self.repair))
         if self.overlap is None:  # TileConfig(tile=64) had been refused for the default's 32
             object.__setattr__(self, "overlap", overlap_for(max(self.tile, 0)) if self.tile
                                else DEFAULT_OVERLAP)
@@ -141,8 +157,9 @@ def check_image_array(rgb: np.ndarray) -> None:
     came out as NaN and was written black; one NaN pixel blacked out its 256-px tile.
 
     Raises:
-        UsageError: another shape, an integer type, values on another scale (beyond
-            :data:`SCALE_LIMITS`; a little outside [0, 1] runs as it is), NaN or infinity.
+        UsageError: not a NumPy array (a list, a tensor), another shape, an integer type,
+            values on another scale (beyond :data:`SCALE_LIMITS`; a little outside [0, 1]
+            runs as it is), NaN or infinity.
     """
     if hasattr(rgb, "rgb") and hasattr(rgb, "alpha"):  # an Image, not its pixels
         raise UsageError("expected the pixels, got an Image: pass image.restorable (or "
@@ -150,7 +167,10 @@ def check_image_array(rgb: np.ndarray) -> None:
     if isinstance(rgb, torch.Tensor):
         raise UsageError("expected a NumPy H×W×3 array, got a torch tensor: call the "
                          "network on B×3×H×W tensors itself, or pass .permute(1, 2, 0).numpy()")
-    rgb = np.asarray(rgb)
+    if not isinstance(rgb, np.ndarray):  # a list had passed here and failed on .shape
+        raise UsageError(f"expected a NumPy H×W×3 array, got a {type(rgb).__name__}: convert "
+                         "it with np.asarray(x, dtype=np.float32)")
+    rgb = np.asarray(rgb)  # a masked array's values, all of them
     if rgb.ndim == 3 and rgb.shape[0] == 3 and rgb.shape[2] != 3:
         raise UsageError(f"expected an H×W×3 image, got shape {rgb.shape}, channels first: "
                          "transpose it with rgb.transpose(1, 2, 0)")
@@ -177,9 +197,14 @@ def check_image_array(rgb: np.ndarray) -> None:
 
 def to_tensor(rgb: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """H×W×3 float array in [0, 1] → 1×3×H×W float32 tensor on ``device``."""
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an H×W×3 image, got shape {rgb.shape}")
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise UsageError(f"expected an H×W×3 NumPy image, got {_shape_of(rgb)}")
     return _batch_to_tensor(rgb[None], device)
+
+
+def _shape_of(x: object) -> str:
+    """``shape (…)`` of an array, else the name of what came instead (for messages)."""
+    return f"shape {x.shape}" if isinstance(x, np.ndarray) else f"a {type(x).__name__}"
 
 
 def to_numpy(x: torch.Tensor) -> np.ndarray:
@@ -189,13 +214,17 @@ def to_numpy(x: torch.Tensor) -> np.ndarray:
 
 def _batch_to_tensor(images: np.ndarray, device: torch.device | str) -> torch.Tensor:
     """N×H×W×3 float array → N×3×H×W float32 tensor on ``device``."""
-    a = np.ascontiguousarray(images, dtype=np.float32)
-    if any(s < 0 for s in a.strides):  # a mirrored view along an axis of length 1
-        a = a.copy()
-    t = torch.from_numpy(a).permute(0, 3, 1, 2)
     # Contiguous NCHW: the first convolution would copy anyway, and a compiled model is
-    # specialised on strides (a permuted view would make it compile again).
-    return t.contiguous().to(device)
+    # specialised on strides (a permuted view would make it compile again). NumPy makes it,
+    # in the one copy it takes to convert the layout (and the type), so a read-only input
+    # (np.broadcast_to, a memory map) reaches torch as a writable copy: torch.from_numpy
+    # warns that it "is not writable" on the array itself.
+    a = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32)
+    # Still the input (one pixel each) when that needed no copy: a mirrored view along an
+    # axis of length 1 (negative strides, which torch refuses), or a read-only one.
+    if any(s < 0 for s in a.strides) or not a.flags.writeable:
+        a = a.copy()
+    return torch.from_numpy(a).contiguous().to(device)
 
 
 def _batch_to_numpy(x: torch.Tensor) -> np.ndarray:
@@ -205,6 +234,81 @@ def _batch_to_numpy(x: torch.Tensor) -> np.ndarray:
 
 def model_device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
+
+
+# The thread running each model now, and how many of the calls below it is in there (a
+# restore_area runs restore_tiled, whose passes are forward_batch's): [thread id, depth].
+_MODEL_USERS: weakref.WeakKeyDictionary[Any, list[int]] = weakref.WeakKeyDictionary()
+_MODEL_USERS_LOCK = threading.Lock()
+IN_ANOTHER_THREAD = ("this model is restoring in another thread; load one model per thread "
+                     "(drcnet.load_model), or share it under a lock")
+
+
+@contextlib.contextmanager
+def exclusive_use(model: Any) -> Iterator[None]:
+    """Hold ``model`` for the calling thread while the block runs (again in the same thread
+    is fine).
+
+    The range check's peak probe (``model.peak_probe``) and the blocks' map probes live on
+    the model, as do its knobs, so two threads running one model at once mixed their
+    state: one image's peaks went into the other's list, a repair was skipped, or torch
+    raised "stack expects a non-empty TensorList". :func:`restore_tiled`,
+    :func:`restore_area`, :func:`ea_area_pair`, :func:`forward_image`,
+    :func:`forward_batch` and :func:`drcnet.compare.analyse` hold their model while they
+    run (a generator while its body runs, from one yield to the next, so it may be made in
+    one thread and driven in another, and holds nothing once it is closed, fails or is
+    dropped).
+
+    Raises:
+        UsageError: another thread holds ``model``.
+    """
+    try:
+        weakref.ref(model)
+    except TypeError:  # None or such, a test's stand-in for a network: no state to mix
+        yield
+        return
+    me = threading.get_ident()
+    with _MODEL_USERS_LOCK:
+        held = _MODEL_USERS.get(model)
+        if held is None:
+            _MODEL_USERS[model] = [me, 1]
+        elif held[0] == me:
+            held[1] += 1
+        else:
+            raise UsageError(IN_ANOTHER_THREAD)
+    try:
+        yield
+    finally:
+        with _MODEL_USERS_LOCK:
+            held = _MODEL_USERS[model]
+            held[1] -= 1
+            if not held[1]:
+                del _MODEL_USERS[model]
+
+
+G = TypeVar("G", bound=Callable[..., Generator[Any, None, Any]])
+
+
+def _holding_model(fn: G) -> G:
+    """Make the generator function ``fn(model, ...)`` hold ``model`` (:func:`exclusive_use`)
+    each time its body runs, from being resumed to its next yield; nothing is held while it
+    waits at a yield. Nothing runs until the first ``next``, as before."""
+
+    @functools.wraps(fn)
+    def held(model: Any, *args: Any, **kwargs: Any) -> Generator[Any, None, Any]:
+        gen = fn(model, *args, **kwargs)
+        try:
+            while True:
+                with exclusive_use(model):
+                    try:
+                        record = next(gen)
+                    except StopIteration as stop:
+                        return stop.value
+                yield record
+        finally:
+            gen.close()  # closed early (or dropped): fn's own clean-up runs now
+
+    return held  # type: ignore[return-value]
 
 
 def forward_image(
@@ -220,24 +324,34 @@ def forward_image(
     Returns:
         the restored image (H×W×3 float32; gray when ``rgb`` is, :func:`gray_like`) and the
         maps by block name (empty if not probed).
+
+    Raises:
+        UsageError: ``rgb`` is not such an image (:func:`check_image_array`), or another
+            thread is running ``model`` (:func:`exclusive_use`).
     """
     check_image_array(rgb)
     maps: dict[str, BlockMaps] = {}
-    model.set_probe(maps if probe else None)
-    try:
-        with torch.inference_mode():
-            out = model(to_tensor(rgb, model_device(model)))[-1]
-    finally:
-        model.set_probe(None)
+    with exclusive_use(model):
+        model.set_probe(maps if probe else None)
+        try:
+            with torch.inference_mode():
+                out = model(to_tensor(rgb, model_device(model)))[-1]
+        finally:
+            model.set_probe(None)
     return gray_like(rgb, to_numpy(out)), maps
 
 
 def forward_batch(model: DRCNet, crops: np.ndarray) -> np.ndarray:
     """Restore N same-sized images in one forward pass: N×H×W×3 float in [0, 1] → the
-    same shape, float32, clipped to [0, 1]. Each image is restored independently."""
-    if crops.ndim != 4 or crops.shape[3] != 3:
-        raise ValueError(f"expected N×H×W×3 images, got shape {crops.shape}")
-    with torch.inference_mode():
+    same shape, float32, clipped to [0, 1]. Each image is restored independently.
+
+    Raises:
+        UsageError: ``crops`` is not an N×H×W×3 array, or another thread is running
+            ``model`` (:func:`exclusive_use`).
+    """
+    if not isinstance(crops, np.ndarray) or crops.ndim != 4 or crops.shape[3] != 3:
+        raise UsageError(f"expected N×H×W×3 images, got {_shape_of(crops)}")
+    with exclusive_use(model), torch.inference_mode():
         return _batch_to_numpy(model(_batch_to_tensor(crops, model_device(model)))[-1])
 
 
@@ -459,7 +573,7 @@ def apply_strength(original: np.ndarray, restored: np.ndarray, strength: float) 
     """
     s = check_strength(strength)
     if original.shape != restored.shape:
-        raise ValueError(f"the input is {original.shape} but the restored image is "
+        raise UsageError(f"the input is {original.shape} but the restored image is "
                          f"{restored.shape}; they must match")
     if s == 1.0:
         return restored
@@ -693,6 +807,7 @@ def check_one_pass_memory(model: DRCNet, h: int, w: int) -> None:
                           f"{default_tile(model)} px)")
 
 
+@_holding_model
 def restore_tiled(
     model: DRCNet,
     rgb: np.ndarray,
@@ -733,10 +848,13 @@ def restore_tiled(
         ``rgb`` is (:func:`gray_like`).
 
     Raises:
-        UsageError: ``rgb`` is not such an image (:func:`check_image_array`).
+        UsageError: ``rgb`` is not such an image (:func:`check_image_array`), ``tiles`` is
+            not a :class:`TileConfig` or ``cancel`` not callable, or another thread is
+            running ``model`` (:func:`exclusive_use`).
         Cancelled: ``cancel`` returned True.
     """
     check_image_array(rgb)
+    check_tiles(tiles, cancel)
     tile, overlap = tiles.tile, tiles.overlap
     batch = tiles.batch or auto_tile_batch(model_device(model))
     while True:
@@ -779,6 +897,22 @@ def empty_device_cache(device: torch.device) -> None:
         torch.cuda.empty_cache()
     elif device.type == "mps" and hasattr(torch, "mps"):
         torch.mps.empty_cache()
+
+
+def check_tiles(tiles: object, cancel: object = None) -> None:
+    """Refuse a ``tiles`` that is not a :class:`TileConfig` (a bare tile size had failed
+    on ``.tile``) and a ``cancel`` that is neither None nor callable.
+
+    Raises:
+        UsageError: saying which.
+    """
+    if not isinstance(tiles, TileConfig):
+        hint = (f"; pass TileConfig(tile={tiles})" if isinstance(tiles, numbers.Integral)
+                and not isinstance(tiles, bool) else "")
+        raise UsageError(f"tiles must be a TileConfig, got {tiles!r}{hint}")
+    if cancel is not None and not callable(cancel):
+        raise UsageError(f"cancel must be a function that returns True to cancel (or None), "
+                         f"got {cancel!r}")
 
 
 def one_pass(h: int, w: int, tile: int) -> bool:
@@ -911,6 +1045,7 @@ def _restore_tiled(
     return acc / np.maximum(norm, 1e-8)
 
 
+@_holding_model
 def restore_area(
     model: DRCNet,
     rgb: np.ndarray,
@@ -932,10 +1067,11 @@ def restore_area(
             as with and without energy attention, differs only in what it is meant to.
 
     Raises:
-        UsageError: ``box`` has no pixel in the image, or ``rgb`` is not an H×W×3 image in
-            [0, 1] (:func:`check_image_array`).
+        UsageError: ``box`` has no pixel in the image, ``rgb`` is not an H×W×3 image in
+            [0, 1] (:func:`check_image_array`), or as for :func:`restore_tiled`.
     """
     check_image_array(rgb)  # (restore_tiled, below, checks it again: a few ms)
+    check_tiles(tiles, cancel)
     h, w = rgb.shape[:2]
     area = clip_box(box, h, w)
     if area is None:
@@ -953,6 +1089,7 @@ def restore_area(
     return out[by : by + bh, bx : bx + bw] if whole else out
 
 
+@_holding_model
 def ea_area_pair(
     model: DRCNet,
     noea: DRCNet,
@@ -973,6 +1110,7 @@ def ea_area_pair(
     Returns:
         (with EA, without EA), each ``box``'s pixels.
     """
+    check_tiles(tiles, cancel)
     repaired: list[TilePeak] = []
     used = tiles
     model.configure(t=t, delta=delta, ea=True)

@@ -25,9 +25,9 @@ def _check_pair(a: np.ndarray, b: np.ndarray, data_range: float | None
     tests/drcnet/test_metrics.py's case)."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
-        raise ValueError(f"images must have the same shape, got {a.shape} and {b.shape}")
+        raise UsageError(f"images must have the same shape, got {a.shape} and {b.shape}")
     if a.ndim not in (2, 3):
-        raise ValueError(f"images must be H×W or H×W×C, got shape {a.shape}")
+        raise UsageError(f"images must be H×W or H×W×C, got shape {a.shape}")
     if data_range is None:
         scales = {"float" if t.kind == "f" else t.name for t in (a.dtype, b.dtype)}
         if len(scales) > 1:
@@ -56,6 +56,10 @@ def psnr(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> float
 
     Returns:
         PSNR in dB; ``inf`` for identical images.
+
+    Raises:
+        UsageError: (a ValueError) the shapes differ or are not H×W or H×W×C, or the types
+            do not say the span (see ``data_range``).
     """
     a, b, data_range = _check_pair(a, b, data_range)
     mse = float(np.mean((a - b) ** 2))
@@ -79,6 +83,9 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> float
 
     Returns:
         Mean SSIM, 1.0 for identical images.
+
+    Raises:
+        UsageError: (a ValueError) as for :func:`psnr`, or images under 11×11.
     """
     a, b, data_range = _check_pair(a, b, data_range)
     if min(a.shape[:2]) < SSIM_WINDOW:
@@ -121,11 +128,11 @@ def psnr_torch(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0) -> flo
         Mean PSNR in dB; ``inf`` if any pair is identical.
     """
     if a.shape != b.shape:
-        raise ValueError(
+        raise UsageError(
             f"batches must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
         )
     if a.ndim != 4:
-        raise ValueError(f"batches must be B×C×H×W, got shape {tuple(a.shape)}")
+        raise UsageError(f"batches must be B×C×H×W, got shape {tuple(a.shape)}")
     with torch.no_grad():
         mse = (a.detach().float() - b.detach().float()).pow(2).flatten(1).mean(dim=1)
         return float((10.0 * torch.log10(data_range**2 / mse)).mean())

@@ -20,7 +20,9 @@ PRECISIONS: dict[str, torch.dtype | None] = {
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture hyper-parameters. ``t`` and ``delta`` are only the initial knob values."""
+    """Architecture hyper-parameters. ``t``, ``delta`` and ``ea`` are the knobs it was built
+    (and trained) with, the initial knob values; :meth:`DRCNet.configure` changes the knobs
+    (``model.knobs``), never this."""
 
     wf: int = 64
     depth: int = 4
@@ -63,6 +65,8 @@ class DRCNet(nn.Module):
             raise UsageError(f"wf must be an even number >= 8, got {wf}")
         if depth < 2:
             raise UsageError(f"depth must be >= 2, got {depth}")
+        # What it was built with, as its weight file stores it (save_weights): fixed. The
+        # knobs the next forward pass runs with are ``knobs``, which configure() changes.
         self.config = ModelConfig(wf=wf, depth=depth, in_ch=in_ch, t=t, delta=delta, ea=ea)
         self.knobs = Knobs()
         self.precision = "fp32"
@@ -116,6 +120,10 @@ class DRCNet(nn.Module):
         self, t: float | None = None, delta: float | None = None, ea: bool | None = None
     ) -> DRCNet:
         """Change the runtime knobs for the following forward passes (no rebuild, no reload).
+
+        The knobs in force are ``model.knobs``; ``model.config`` keeps the values the model
+        was built (and trained) with, and is what :func:`drcnet.weights.save_weights`
+        stores, so a saved model loads with those, not with the knobs set here.
 
         Args:
             t: spatial-filter threshold in (0, 1).

@@ -156,16 +156,21 @@ def load_model(
             bfloat16, else fp32; see :func:`drcnet.devices.resolve_precision`).
 
     Raises:
-        NoWeightsError: the task has no trained weights yet (random weights never run).
+        NoWeightsError: the task (or the variant) has no trained weights installed (random
+            weights never run).
         WeightsError, UnsafeCheckpointError, DeviceError.
     """
     dev = resolve_device(device)
     spec = weight_spec(task, variant)  # refuses a variant the task does not have
     if weights is None:
         if not spec.available:
+            # The variant named: "no trained derain weights" had said so of a missing noea
+            # file while derain's default weights were there.
+            what = f"{task} weights" if variant == "default" else f"{variant} weights for {task}"
             raise NoWeightsError(
-                f"no trained {task} weights are installed ({spec.path.name} is missing); "
-                "train them with `drcnet train` or pass --weights"
+                f"no trained {what} are installed ({spec.path.name} is missing); train them "
+                "with `drcnet train` or pass a weight file: weights= (--weights on the "
+                "command line)"
             )
         weights = spec.path
     else:

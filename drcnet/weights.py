@@ -82,6 +82,10 @@ def save_weights(
 ) -> None:
     """Write ``model``'s weights and configuration to a safetensors file, atomically.
 
+    The configuration is ``model.config``, with the ``t``, ``delta`` and ``ea`` the model was
+    built (and trained) with, which a loaded model starts with; knobs changed since with
+    :meth:`~drcnet.network.DRCNet.configure` (``model.knobs``) are not stored.
+
     Args:
         path: target ``.safetensors`` file.
         model: the network (a DDP wrapper's ``.module`` too).
@@ -316,7 +320,7 @@ def config_from_metadata(meta: dict[str, str]) -> ModelConfig | None:
 
 
 # Sizes a DRCNet weight file may ask for; beyond them it is damaged or hostile.
-CONFIG_LIMITS = (("wf", 8, 1024), ("depth", 1, 8), ("in_ch", 1, 16))  # (depth 1: said below)
+CONFIG_LIMITS = (("wf", 8, 1024), ("depth", 2, 8), ("in_ch", 1, 16))
 CROP_RANGE = (16, 4096)  # training crops a file may record (they become the default tile)
 
 
@@ -334,8 +338,9 @@ def trained_crop(meta: dict[str, str]) -> int | None:
         else None
 
 
-def infer_config(state: dict[str, torch.Tensor]) -> ModelConfig:
-    """Recover ``wf`` and ``depth`` from the tensor shapes of a state dict.
+def infer_config(state: dict[str, torch.Tensor], name: str | None = None) -> ModelConfig:
+    """Recover ``wf`` and ``depth`` from the tensor shapes of a state dict (read from the
+    file ``name``, which messages name, if given).
 
     Raises:
         WeightsError: the shapes say no DRCNet (no ``embed1``, no ``encoder1.<n>`` blocks).
@@ -344,8 +349,9 @@ def infer_config(state: dict[str, torch.Tensor]) -> ModelConfig:
         wf, in_ch = state["embed1.weight"].shape[:2]
         depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("encoder1."))
     except (KeyError, ValueError, IndexError):
-        raise WeightsError("the weights do not look like a DRCNet (no embed1 convolution, or "
-                           "no encoder1.<n> blocks)") from None
+        where = f" in {name}" if name else ""
+        raise WeightsError(f"the weights{where} do not look like a DRCNet (no embed1 "
+                           "convolution, or no encoder1.<n> blocks)") from None
     return ModelConfig(wf=int(wf), depth=depth, in_ch=int(in_ch))
 
 
@@ -367,8 +373,8 @@ def build_model(
     """
     state = load_state_dict(path)
     meta = read_metadata(path)
-    cfg = config or config_from_metadata(meta) or infer_config(state)
     name = Path(path).name
+    cfg = config or config_from_metadata(meta) or infer_config(state, name)
     for key, low, high in CONFIG_LIMITS:
         if not low <= getattr(cfg, key) <= high:
             raise WeightsError(f"{name} asks for {key}={getattr(cfg, key)}, outside "

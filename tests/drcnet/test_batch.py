@@ -60,6 +60,19 @@ def test_expand_inputs_lists_a_folder_once_and_skips_hidden_files(tmp_path: Path
         expand_inputs([tmp_path / "empty"])
 
 
+def test_one_file_named_twice_is_still_two_arguments(tmp_path: Path) -> None:
+    """``a.jpg ./a.jpg -o out``: the two collapsed into one input and ``out`` was read as one
+    output file (refused for its missing extension); more than one argument means a folder,
+    as the user named them, and the file is restored once."""
+    photo = _photos(tmp_path / "in", 1)[0]
+    again = tmp_path / "in" / "sub" / ".." / photo.name  # another spelling of it
+    (tmp_path / "in" / "sub").mkdir()
+    assert expand_inputs([photo, again]) == ([photo], True)
+    assert expand_inputs([photo, photo]) == ([photo], True)
+    assert plan_outputs([photo], tmp_path / "multi", True) == [
+        (photo, tmp_path / "multi" / photo.name)]
+
+
 def test_a_folder_lists_what_studio_reads_and_leaves_out_other_files(tmp_path: Path) -> None:
     """A folder had skipped GIF, PGM and extension-less files that the GUIDE says it writes as
     PNGs (its listing went by the extensions Studio writes); notes and JSON sidecars beside

@@ -404,6 +404,12 @@ def test_restore_output_folders(tmp_path, weights, photo, capsys) -> None:
     assert main(["restore", str(folder), str(folder / "x.png"), "-o", str(tmp_path / "o"),
                  *args]) == 0
     assert [p.name for p in (tmp_path / "o").iterdir()] == ["x.png"]
+    # And twice by itself, in two spellings: "-o multi" is still a folder, as for any two
+    # inputs (it had been taken for one output file and refused: "it has no file extension").
+    (folder / "sub").mkdir()
+    assert main(["restore", str(folder / "x.png"), str(folder / "sub" / ".." / "x.png"),
+                 "-o", str(tmp_path / "multi"), *args]) == 0
+    assert [p.name for p in (tmp_path / "multi").iterdir()] == ["x.png"]
 
 
 def test_restore_tile_limits(tmp_path, weights, photo, capsys) -> None:

@@ -513,10 +513,18 @@ def test_a_folder_named_as_an_image_is_a_disk_error_not_a_usage_error(tmp_path: 
 
 
 def test_bad_array_shape(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="H×W×3"):
+    """A call wrong in itself is a UsageError (a ValueError still), not a plain
+    ValueError, which the command line takes for a bug."""
+    with pytest.raises(UsageError, match="H×W×3"):
         write_image(tmp_path / "out.png", np.zeros((4, 4)))
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(UsageError, match="alpha"):
         write_image(tmp_path / "out.png", np.zeros((4, 4, 3)), alpha=np.zeros((4, 5)))
+    with pytest.raises(UsageError, match="bit_depth must be 8 or 16, got 12"):
+        write_image(tmp_path / "out.png", np.zeros((4, 4, 3)), bit_depth=12)
+    with pytest.raises(UsageError, match="PNG text key"):
+        write_image(tmp_path / "out.png", np.zeros((4, 4, 3)), metadata={"": "x"})
+    assert issubclass(UsageError, ValueError)  # `except ValueError` callers still catch it
+    assert not list(tmp_path.iterdir())
 
 
 # --------------------------------------------------------------------------- PNG metadata

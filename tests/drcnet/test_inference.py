@@ -188,6 +188,60 @@ def test_bad_tile_config() -> None:
         TileConfig(tile=64, overlap=32)
 
 
+@pytest.mark.parametrize("kwargs", [
+    {"tile": 64.5}, {"tile": "256"}, {"tile": None}, {"tile": True}, {"overlap": 8.0},
+    {"batch": "2"}, {"ensemble": 4.0}])
+def test_tile_settings_are_whole_numbers(kwargs) -> None:  # noqa: ANN001
+    """tile=64.5 had been taken and failed at the first tile, "256" and None at once, each
+    with a raw TypeError."""
+    from drcnet.errors import UsageError
+
+    with pytest.raises(UsageError, match="must be a whole number"):
+        TileConfig(**kwargs)
+
+
+def test_tile_settings_take_numpy_integers_as_ints() -> None:
+    tiles = TileConfig(tile=np.int64(64), batch=np.int32(2))
+    assert (tiles.tile, tiles.overlap, tiles.batch) == (64, 16, 2)
+    assert type(tiles.tile) is int and type(tiles.batch) is int
+    from drcnet.errors import UsageError
+
+    with pytest.raises(UsageError, match="repair must be True or False"):
+        TileConfig(repair="no")
+
+
+def test_a_tile_size_in_place_of_a_tile_config_is_refused(model: DRCNet) -> None:
+    """restore_tiled(model, img, 64) had failed with AttributeError: 'int' object has no
+    attribute 'tile'."""
+    from drcnet.errors import UsageError
+    from drcnet.inference import restore_area
+
+    img = _photo(40, 50)
+    with pytest.raises(UsageError, match=r"a TileConfig, got 64; pass TileConfig\(tile=64\)"):
+        run(restore_tiled(model, img, 64))
+    with pytest.raises(UsageError, match="a TileConfig"):
+        run(restore_area(model, img, (0, 0, 8, 8), 64))
+    with pytest.raises(UsageError, match="cancel must be a function"):
+        run(restore_tiled(model, img, cancel=True))
+
+
+def test_a_read_only_image_restores_without_a_warning(model: DRCNet) -> None:
+    """torch.from_numpy warned "The given NumPy array is not writable" on a read-only
+    array (np.broadcast_to, a memory map)."""
+    import warnings
+
+    img = _photo(40, 50)
+    frozen = img.copy()
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = run(restore_tiled(model, frozen))
+        mirrored = forward_batch(model, np.broadcast_to(img[:1, :1, ::-1], (2, 1, 1, 3)))
+    np.testing.assert_array_equal(out, run(restore_tiled(model, img)))
+    np.testing.assert_array_equal(mirrored, forward_batch(model, img[None, :1, :1, ::-1]
+                                                          .repeat(2, axis=0)))
+
+
 def test_negative_overlap_is_refused() -> None:
     with pytest.raises(ValueError, match="overlap must be >= 0"):
         TileConfig(tile=256, overlap=-10)
@@ -265,8 +319,12 @@ def test_the_ea_pair_without_ea_runs_on_the_tiles_the_pass_with_ea_retried_with(
 
 
 def test_forward_batch_checks_its_input(model: DRCNet) -> None:
-    with pytest.raises(ValueError, match="N×H×W×3"):
+    from drcnet.errors import UsageError
+
+    with pytest.raises(UsageError, match="N×H×W×3"):
         forward_batch(model, np.zeros((64, 64, 3), np.float32))
+    with pytest.raises(UsageError, match="N×H×W×3 images, got a list"):
+        forward_batch(model, [[[[0.5] * 3]]])
 
 
 def test_ensemble_views_are_the_eight_symmetries() -> None:
@@ -369,7 +427,7 @@ def test_gray_input_gives_gray_output(model: DRCNet) -> None:
 
 
 def test_apply_strength_mixes_the_restoration_into_the_input() -> None:
-    from drcnet.errors import DRCNetError
+    from drcnet.errors import DRCNetError, UsageError
     from drcnet.inference import apply_strength
 
     rng = np.random.default_rng(0)
@@ -385,7 +443,7 @@ def test_apply_strength_mixes_the_restoration_into_the_input() -> None:
     for bad in (-0.1, 1.01, float("nan")):
         with pytest.raises(DRCNetError, match="strength"):
             apply_strength(src, out, bad)
-    with pytest.raises(ValueError, match="must match"):
+    with pytest.raises(UsageError, match="must match"):
         apply_strength(src, out[:3], 0.5)
 
 
@@ -399,6 +457,7 @@ def test_apply_strength_mixes_the_restoration_into_the_input() -> None:
     (np.zeros((3, 40, 50), np.float32), "channels first"),
     (torch.zeros(3, 40, 50), "torch tensor"),
     (np.zeros((0, 50, 3), np.float32), "at least 1×1"),
+    (np.zeros((40, 50, 3)).tolist(), "NumPy H×W×3 array, got a list"),  # AttributeError
 ])
 def test_an_image_array_the_network_cannot_take_is_refused(model, image, said) -> None:  # noqa: ANN001
     """A uint8 array came out all NaN and was written black, without a word."""
@@ -531,3 +590,84 @@ def test_a_small_tile_takes_an_overlap_that_fits_it() -> None:
     assert TileConfig(tile=64, overlap=8).overlap == 8  # given: kept
     with pytest.raises(UsageError, match="too large"):
         TileConfig(tile=64, overlap=32)
+
+
+def _in_thread(fn):  # noqa: ANN001, ANN202
+    """Run ``fn()`` in a new thread; its result, or the exception it raised."""
+    import threading
+
+    out: list[object] = []
+
+    def body() -> None:
+        try:
+            out.append(fn())
+        except Exception as exc:  # noqa: BLE001 (handed back to the test)
+            out.append(exc)
+
+    t = threading.Thread(target=body)
+    t.start()
+    t.join(60)
+    assert not t.is_alive()
+    return out[0]
+
+
+def test_a_model_restoring_in_one_thread_is_refused_to_another(model: DRCNet) -> None:
+    """Two threads restoring with one model mixed the range check's peak probe, which lives
+    on the model: one image's peaks went into the other's list, a repair was skipped, or
+    torch raised "stack expects a non-empty TensorList". The second thread is told instead,
+    and the first one's result and peaks are those of a restore alone."""
+    import threading
+
+    from drcnet.compare import Knobs, analyse
+    from drcnet.errors import UsageError
+
+    img, other = _photo(96, 160), _photo(64, 64)[::-1].copy()
+    tiles = TileConfig(tile=64)
+    alone: list = []
+    expected = run(restore_tiled(model, img, tiles, peaks=alone))
+    inside, go_on = threading.Event(), threading.Event()
+
+    def cancel() -> bool:  # called by the restore's body between passes: it holds the model
+        inside.set()
+        assert go_on.wait(60)
+        return False
+
+    peaks: list = []
+    result: list = []
+    first = threading.Thread(target=lambda: result.append(
+        run(restore_tiled(model, img, tiles, cancel=cancel, peaks=peaks))))
+    first.start()
+    try:
+        assert inside.wait(60)
+        refused = [_in_thread(call) for call in (
+            lambda: run(restore_tiled(model, other, tiles, peaks=[])),
+            lambda: forward_image(model, other),
+            lambda: forward_batch(model, other[None]),
+            lambda: analyse(model, other, Knobs()),
+        )]
+    finally:
+        go_on.set()
+        first.join(60)
+    for exc in refused:
+        assert isinstance(exc, UsageError), exc
+        assert "another thread" in str(exc) and "one model per thread" in str(exc)
+    np.testing.assert_array_equal(result[0], expected)
+    assert [(p.y, p.x, p.peak) for p in peaks] == [(p.y, p.x, p.peak) for p in alone]
+    # Once the first is done the model is free again, in any thread.
+    assert _in_thread(lambda: forward_image(model, other)[0]).shape == other.shape
+
+
+def test_a_restore_made_in_one_thread_runs_in_others(model: DRCNet) -> None:
+    """The model is held while the generator's body runs, not by the thread that made it:
+    the GUI makes a restore and a worker drives it; and nothing is held while it waits."""
+    img = _photo(96, 160)
+    tiles = TileConfig(tile=64)
+    expected = run(restore_tiled(model, img, tiles))
+    gen = restore_tiled(model, img, tiles)
+    assert isinstance(_in_thread(lambda: next(gen)), Progress)  # started in one thread
+    assert _in_thread(lambda: forward_image(model, img)[0]).shape == img.shape  # waiting
+    assert np.array_equal(_in_thread(lambda: run(gen)), expected)  # finished in another
+    gen = restore_tiled(model, img, tiles)
+    next(gen)
+    gen.close()
+    assert _in_thread(lambda: run(restore_tiled(model, img, tiles))).shape == img.shape

@@ -7,6 +7,7 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
+from drcnet.errors import UsageError
 from drcnet.metrics import psnr, psnr_torch, ssim
 
 # skimage's settings that reproduce Wang et al. (2004).
@@ -34,8 +35,11 @@ def test_psnr_known_value() -> None:
 
 
 def test_psnr_shape_mismatch() -> None:
-    with pytest.raises(ValueError, match="same shape"):
+    """A UsageError (a ValueError still): a plain ValueError is taken for a bug."""
+    with pytest.raises(UsageError, match="same shape"):
         psnr(np.zeros((4, 4, 3)), np.zeros((4, 5, 3)))
+    with pytest.raises(UsageError, match="H×W or H×W×C"):
+        psnr(np.zeros(4), np.zeros(4))
 
 
 def test_ssim_identical_is_one(pair: tuple[np.ndarray, np.ndarray]) -> None:
@@ -64,7 +68,7 @@ def test_ssim_non_contiguous(pair: tuple[np.ndarray, np.ndarray]) -> None:
 
 
 def test_ssim_errors() -> None:
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(UsageError, match="same shape"):
         ssim(np.zeros((16, 16)), np.zeros((16, 17)))
     with pytest.raises(ValueError, match="at least 11"):
         ssim(np.zeros((8, 8)), np.zeros((8, 8)))
@@ -85,9 +89,9 @@ def test_psnr_torch_is_batch_mean() -> None:
 
 
 def test_psnr_torch_errors() -> None:
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(UsageError, match="same shape"):
         psnr_torch(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9))
-    with pytest.raises(ValueError, match="B×C×H×W"):
+    with pytest.raises(UsageError, match="B×C×H×W"):
         psnr_torch(torch.zeros(3, 8, 8), torch.zeros(3, 8, 8))
 
 

@@ -24,6 +24,19 @@ def test_safetensors_round_trip_keeps_config(tmp_path: Path) -> None:
     assert loaded.knobs.t == 0.6
     for a, b in zip(net.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_save_weights_stores_the_built_knobs_not_the_configured_ones(tmp_path: Path) -> None:
+    """As the docstrings of configure, ModelConfig and save_weights say: configure changes
+    model.knobs only, and a saved model loads with the config's t, delta and ea."""
+    net = DRCNet(wf=8, depth=2, t=0.6, delta=1e-4).configure(t=0.9, delta=1e-2, ea=False)
+    assert (net.config.t, net.config.delta, net.config.ea) == (0.6, 1e-4, True)
+    assert (net.knobs.t, net.knobs.delta, net.knobs.ea) == (0.9, 1e-2, False)
+    save_weights(tmp_path / "m.safetensors", net)
+    loaded = build_model(tmp_path / "m.safetensors")
+    assert (loaded.knobs.t, loaded.knobs.delta, loaded.knobs.ea) == (0.6, 1e-4, True)
+    for doc in (DRCNet.configure.__doc__, save_weights.__doc__):
+        assert "model.config" in doc and "model.knobs" in doc
     assert not list(tmp_path.glob("*.part"))
 
 
@@ -144,8 +157,8 @@ def test_wrong_architecture_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "x.pth"
     torch.save({"embed1.weight": torch.zeros(8, 3, 3, 3), "encoder1.0.bogus": torch.zeros(1)},
                path)
-    with pytest.raises(WeightsError, match="does not fit"):
-        build_model(path)
+    with pytest.raises(WeightsError, match=r"x.pth asks for depth=1, outside 2\.\.8"):
+        build_model(path)  # DRCNet's range, 2..8: depth 9 had been said to be outside 1..8
 
 
 def test_missing_and_garbage_files(tmp_path: Path) -> None:
@@ -167,6 +180,23 @@ def test_load_model_refuses_missing_weights(tmp_path: Path, monkeypatch) -> None
     assert registry.installed_tasks()["derain"] == ["default"]
     with pytest.raises(WeightsError, match="unknown task"):
         load_model("dehaze", device="cpu")
+
+
+def test_a_missing_variant_is_named_not_the_task(tmp_path: Path, monkeypatch) -> None:
+    """With derain's default weights installed, a missing noea file had been reported as
+    "no trained derain weights are installed", with the command line's --weights as the
+    only way out for a library caller too."""
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    save_weights(tmp_path / "derain.safetensors", DRCNet(wf=8, depth=2))
+    with pytest.raises(NoWeightsError) as e:
+        load_model("derain", device="cpu", variant="noea")
+    assert str(e.value) == (
+        "no trained noea weights for derain are installed (derain-noea.safetensors is "
+        "missing); train them with `drcnet train` or pass a weight file: weights= (--weights "
+        "on the command line)")
+    with pytest.raises(NoWeightsError, match=r"^no trained denoise weights are installed "
+                       r"\(denoise\.safetensors is missing\).*weights= \(--weights"):
+        load_model("denoise", device="cpu")
 
 
 def test_noea_variant_has_ea_off(tmp_path: Path, monkeypatch) -> None:
@@ -504,7 +534,9 @@ def test_shapes_that_say_no_network_are_one_line(tmp_path, keys) -> None:  # noq
     from safetensors.torch import save_file as _save
 
     _save(keys, str(tmp_path / "x.safetensors"))
-    with pytest.raises(WeightsError, match="do not look like a DRCNet"):
+    # The file named, as for a damaged one (it had not been).
+    with pytest.raises(WeightsError, match=r"the weights in x\.safetensors do not look like a "
+                       "DRCNet"):
         build_model(tmp_path / "x.safetensors")
 
 
