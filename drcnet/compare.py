@@ -1068,14 +1068,15 @@ def register(subparsers: Any) -> None:
         add_strength_option,
         add_variant_option,
     )
-    from .devices import DEVICE_CHOICES
+    from .devices import DEVICE_CHOICES, PRECISION_CHOICES
     from .registry import TASKS
 
     p = subparsers.add_parser(
         "compare", help="restore one image and export a before/after comparison",
         description="Restore INPUT and write a comparison: side by side, split at a divider, "
                     "or a summary sheet with maps and the w/ vs w/o energy attention pair. "
-                    "Parameters go into the PNG text and a JSON sidecar OUT.json.")
+                    "Parameters go into the PNG text and a JSON sidecar (OUT with .json "
+                    "for its extension).")
     p.add_argument("input", metavar="INPUT", help="image to restore")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="comparison image file")
     p.add_argument("--task", required=True, choices=TASKS)
@@ -1091,6 +1092,11 @@ def register(subparsers: Any) -> None:
     add_variant_option(p)
     p.add_argument("--device", default="auto",
                    help=f"compute device: {'|'.join(DEVICE_CHOICES)} or cuda:N (default auto)")
+    # As restore's and the window's: compare had always run fp32, so its Restored panel
+    # differed from what restore and the window give at their default.
+    p.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
+                   help="fp32, or fp16/bf16 autocast; auto = bf16 on a CPU with native "
+                        "bfloat16, else fp32 (default auto, as restore)")
     p.add_argument("--tile", type=int, default=None,
                    help="tile size, 0 for one pass (default: the crop the weights were trained "
                         f"on, else {DEFAULT_TILE}; 0 is refused on a CPU whose free memory it "
@@ -1158,7 +1164,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         check_output_size(out, *size)  # before the model runs, not after
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     model = load_model(args.task, device=args.device, variant=args.variant,
-                       weights=args.weights)
+                       weights=args.weights, precision=args.precision)
     model.configure(t=args.t, delta=args.delta, ea=False if args.no_ea else None)
     knobs = Knobs(model.knobs.t, model.knobs.delta, model.knobs.ea)  # unset: the file's
     tile = default_tile(model) if args.tile is None else args.tile
@@ -1187,7 +1193,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         noea = None
         if args.weights is None and args.variant == "default":  # the pair trained together
             try:
-                noea = load_model(args.task, device=model_device(model), variant="noea")
+                noea = load_model(args.task, device=model_device(model), variant="noea",
+                                  precision=model.precision)
             except (NoWeightsError, WeightsError):
                 noea = None
         small = downscale(image.restorable, args.preview_size or DEFAULT_PREVIEW_SIZE)

@@ -413,6 +413,21 @@ def test_cli_compare_ensemble_is_recorded(tmp_path, shipped, photo) -> None:  # 
     assert json.loads(out.with_suffix(".json").read_text())["repair"] is True
 
 
+def test_cli_compare_runs_at_restore_s_precision(tmp_path, shipped, photo) -> None:  # noqa: ANN001
+    """compare had always run fp32, so its Restored panel was not what restore and the
+    window give at their default (bf16 where the CPU computes it natively)."""
+    from drcnet.devices import resolve_precision
+
+    out = tmp_path / "auto.png"
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise",
+                 "--device", "cpu"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["precision"] == \
+        resolve_precision("auto", torch.device("cpu"))
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise",
+                 "--device", "cpu", "--precision", "fp32"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["precision"] == "fp32"
+
+
 def test_cli_compare_records_no_repair(tmp_path, shipped, photo) -> None:  # noqa: ANN001
     out = tmp_path / "plain.png"
     assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--no-repair",
