@@ -13,17 +13,21 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QLabel, QMessageBox
 
 from drcnet.compare import (
+    MAPS_SUFFIX,
     NOEA_TRAINED,
     ExportParams,
     carried_meta,
+    check_maps_path,
     compose,
     export_note,
     sheet_title,
     write_export,
+    write_maps,
 )
+from drcnet.errors import DRCNetError
 from drcnet.imageio import IMAGE_EXTENSIONS
 from drcnet.inference import apply_strength
 
@@ -44,10 +48,11 @@ class ExportMixin:
         the user."""
         n = len(self._exports)
         what = [w for w, waiting in ((f"{n} exports" if n > 1 else "export", n),
+                                     ("maps export", self._maps_export is not None),
                                      ("copy", self._copy_waiting)) if waiting]
-        self._exports, self._copy_waiting = [], False
+        self._exports, self._copy_waiting, self._maps_export = [], False, None
         self._close_after_exports = False
-        one = what in (["export"], ["copy"])
+        one = len(what) == 1 and not what[0].endswith("exports")
         return f"the waiting {' and '.join(what)} {'was' if one else 'were'} cancelled" \
             if what else ""
 
@@ -80,6 +85,70 @@ class ExportMixin:
         if self._close_after_exports and not self._exports \
                 and not self._exporting:
             QTimer.singleShot(0, self.close)
+
+    # ================================================================== maps
+    def export_maps_dialog(self) -> None:
+        """File ▸ Export Maps: every block's maps of the preview, as float32 arrays in a
+        NumPy ``.npz`` (:func:`drcnet.compare.write_maps`), once the preview has them."""
+        if not self._can_export():
+            return
+        from .main_window import is_app_folder  # here: main_window imports this module
+
+        own = self.user_folder(self.image.path.parent)
+        folder = Path(self.settings.export_folder() or own)
+        if not folder.is_dir() or is_app_folder(folder):
+            folder = own
+        name = f"{self.image.path.stem}_{self.info.task}_maps{MAPS_SUFFIX}"
+        path, _ = QFileDialog.getSaveFileName(self, "Export maps", str(folder / name),
+                                              f"NumPy arrays (*{MAPS_SUFFIX})")
+        if not path:
+            return
+        p = Path(path)
+        if p.suffix.lower() != MAPS_SUFFIX:  # a name typed without it
+            p = p.with_name(p.name + MAPS_SUFFIX)
+        try:
+            check_maps_path(p, [self.image.path])
+        except DRCNetError as exc:
+            self._error("Export Maps failed", str(exc))
+            return
+        self._maps_export = p
+        self._was_settled = False
+        self._advance_maps_export()
+
+    def _advance_maps_export(self) -> None:
+        """Write the waiting maps export once the preview has maps for the current knobs."""
+        p = self._maps_export
+        if p is None or self.image is None or self.info is None:
+            return
+        a = self.preview.analysis if self.preview is not None else None
+        if a is None or a.knobs != self.knobs() or not a.maps or self.preview.draft:
+            self.request_preview()  # it probes while an export of maps waits (_wants_maps)
+            self.notice("Export Maps waits for the maps…")
+            return
+        self._maps_export = None
+        image, info = self.image, self.info
+        h, w = a.restored.shape[:2]
+        params = ExportParams.of_run(
+            info.task, a.knobs, info.weights.name, info.sha256, str(info.device),
+            self._tiles(), info.precision, layout="maps", input=image.path.name,
+            analysis_size=max(h, w),
+            range_check=a.range.summary() if a.range is not None else None)
+        maps, source = a.maps, f"{w}x{h} preview of {image.path.name}"
+
+        def done(path: Path) -> None:
+            self.settings.set_export_folder(str(path.parent))
+            self.notice(f"Exported the maps of {len(maps)} blocks ({w}×{h} preview) to "
+                        f"{path}", 10000)
+            self._check_settled()
+
+        def failed(message: str) -> None:
+            self.notice("Export Maps failed", 8000)
+            self._error("Export Maps failed", message)
+            self._check_settled()
+
+        self.statusBar().showMessage(f"Writing {p.name}…")
+        self.jobs.run(lambda: write_maps(p, maps, params, source=source,
+                                         inputs=[image.path]), done, failed)
 
     # ================================================================== export
     def export_dialog(self) -> None:

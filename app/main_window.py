@@ -395,6 +395,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._pasting: set[Path] = set()  # pasted images being written
         self._exporting = False
         self._close_after_exports = False  # closing asked to wait for the exports (Save)
+        self._maps_export: Path | None = None  # File > Export Maps, waiting for the maps
         self._dropped_export = ""  # a notice for the next "model ready" message
         self._ready_note = ""  # likewise: an opened weight file names no task we have, …
         self._notice = ("", -math.inf)  # the status bar's last notice and until when it stands
@@ -556,6 +557,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.clear_reference_action = self._action("C&lear Reference", self.clear_reference)
         self.export_action = self._action("&Export…", self.export_dialog, K("Ctrl+E"),
                                           "Export the restored image or a comparison")
+        self.export_maps_action = self._action(
+            "Export &Maps…", self.export_maps_dialog, None,
+            "Save every block's self-aware map, mask and energy-attention map as float32 "
+            "arrays in a NumPy .npz file, with the run's parameters")
         self.paste_action = self._action(
             "&Paste Image", self.paste_image, K.StandardKey.Paste,
             "Open the image on the clipboard (or the image files copied there)")
@@ -626,6 +631,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         file_menu.addAction(self.clear_reference_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.export_maps_action)
         file_menu.addAction(self.batch_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -867,6 +873,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         c.knobsChanged.connect(self._update_restore_action)
         c.runChanged.connect(self._update_restore_action)
         self.maps.changed.connect(self._update_overlay)
+        self.maps.export_button.clicked.connect(self.export_maps_dialog)
         self.maps_dock.visibilityChanged.connect(self._on_maps_visibility)
         for dock in (self.controls_dock, self.maps_dock):
             dock.toggleViewAction().toggled.connect(self._on_dock_shown)
@@ -1778,7 +1785,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     # ================================================================== preview
     def _wants_maps(self) -> bool:
         return self._maps_on_screen() or self._overlay_on() or (
-            any(r.layout == "sheet" for r in self._exports))
+            any(r.layout == "sheet" for r in self._exports)) or self._maps_export is not None
 
     def _maps_on_screen(self) -> bool:
         # A panel that is a tab behind another is "visible" to Qt, though off the screen; its
@@ -1882,6 +1889,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             if result.serial >= self._preview_serial:
                 self.request_preview()
         self._advance_export()
+        self._advance_maps_export()
         self._advance_copy()
         self._check_settled()
 
@@ -1973,10 +1981,12 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         Undo and Open Recent are: some said 'Open an image first', some did nothing."""
         has = self.image is not None
         for a in (self.next_action, self.prev_action, self.reference_action,
-                  self.export_action, self.copy_action, self.fit_action, self.zoom100_action,
-                  self.zoom_in_action, self.zoom_out_action, self.compare_toggle,
+                  self.export_action, self.export_maps_action, self.copy_action,
+                  self.fit_action, self.zoom100_action, self.zoom_in_action,
+                  self.zoom_out_action, self.compare_toggle,
                   *self.mode_actions.values()):
             a.setEnabled(has)
+        self.maps.export_button.setEnabled(has)
         self.clear_reference_action.setEnabled(self.reference is not None)
         self._update_restore_action()
 
@@ -2563,7 +2573,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     def is_settled(self) -> bool:
         """Nothing is left to compute or write for what is on screen."""
         if self.model_pending or self._export is not None or self._exporting or self._listing \
-                or self._copy_waiting or self._ea_job is not None or self._ea_timer.isActive():
+                or self._copy_waiting or self._ea_job is not None or self._ea_timer.isActive() \
+                or self._maps_export is not None:
             return False
         if self.jobs.pending():
             return False

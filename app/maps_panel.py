@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -157,6 +158,15 @@ class MapsPanel(QWidget):
         self.grid = QGridLayout()
         self.grid.setSpacing(4)
         layout.addLayout(self.grid)
+        # File ▸ Export Maps, where the maps are (the window connects it).
+        self.export_button = QPushButton("Export Maps…")
+        self.export_button.setToolTip("Save every block's self-aware map, mask and "
+                                      "energy-attention map as float32 arrays in a NumPy "
+                                      ".npz file, with the run's parameters")
+        export_row = QHBoxLayout()
+        export_row.addWidget(self.export_button)
+        export_row.addStretch(1)
+        layout.addLayout(export_row)
         layout.addStretch(1)
         self.buttons: dict[str, QToolButton] = {}
         self.group = QButtonGroup(self)

@@ -792,6 +792,86 @@ def _commit_text(tmp: Path, path: Path) -> None:
         raise ImageWriteError(f"Cannot write {path} ({e.strerror or e}).") from e
 
 
+MAPS_SUFFIX = ".npz"
+# What each array of a maps file holds (its "kinds" record).
+MAP_MEANINGS = {
+    "self_aware": "the spatial filter's self-aware map m, in [0, 1]",
+    "mask": "the binary mask M = (m >= t), 0 or 1",
+    "energy": "the energy-attention weights, in (0, 1)",
+}
+
+
+def check_maps_path(path: PathLike, inputs: Iterable[PathLike] = ()) -> None:
+    """Refuse a maps file :func:`write_maps` cannot or must not write, before any work: a
+    name not ending in ``.npz``, an input, a missing folder, a folder's name, a read-only
+    file.
+
+    Raises:
+        ImageTypeError: the name is wrong in itself (a :class:`UsageError` too).
+        ImageWriteError: what the disk holds.
+    """
+    from .errors import ImageTypeError
+    from .imageio import read_only, same_file
+
+    p = Path(path)
+    if str(path).endswith(("/", os.sep)) or p.suffix.lower() != MAPS_SUFFIX:
+        raise ImageTypeError(f"Cannot write {path}: maps are written as a NumPy file; name it "
+                             f"with {MAPS_SUFFIX} (e.g. maps.npz).")
+    for inp in inputs:
+        if same_file(p, Path(inp)):
+            raise ImageWriteError(f"{p} is an input file; choose another output path.")
+    if not p.parent.is_dir():
+        raise ImageWriteError(f"Cannot write {p}: the folder {p.parent} does not exist.")
+    if p.is_dir():
+        raise ImageWriteError(f"Cannot write {p}: a folder of that name exists.")
+    if p.exists() and read_only(p):
+        raise ImageWriteError(f"Cannot write {p}: the file is read-only.")
+
+
+def write_maps(path: PathLike, maps: Mapping[str, MapSet], params: ExportParams,
+               source: str = "", inputs: Iterable[PathLike] = ()) -> Path:
+    """Write every block's maps to a NumPy ``.npz`` file, atomically, for analysis
+    elsewhere: ``<block>.self_aware``, ``<block>.mask`` and ``<block>.energy`` (``h×w``
+    float32 at the block's resolution, :data:`MAP_MEANINGS`), and ``parameters``, a JSON
+    text with the run's parameters (as an export's sidecar holds them), the blocks in order,
+    what each kind holds and ``maps_from``: ``source``, the image the maps were computed on
+    (the window and ``compare`` compute them on a preview-size copy). ``np.load(path)``
+    reads it without pickle.
+
+    Raises:
+        UsageError: no maps.
+        ImageTypeError, ImageWriteError: as :func:`check_maps_path`, or the write failed.
+    """
+    from .imageio import make_temp
+
+    p = Path(path)
+    if not maps:
+        raise UsageError("no maps to write: the analysis was run without the probe")
+    check_maps_path(p, inputs)
+    record = params.as_dict()
+    record.update(blocks=list(maps), kinds=MAP_MEANINGS, maps_from=source)
+    arrays: dict[str, np.ndarray] = {"parameters": np.array(json.dumps(record, indent=2))}
+    for block, ms in maps.items():
+        for kind in MAP_KINDS:
+            arrays[f"{block}.{kind}"] = np.ascontiguousarray(ms.get(kind), dtype=np.float32)
+    try:
+        fd, tmp = make_temp(p)
+    except OSError as e:
+        raise ImageWriteError(f"Cannot write {p} ({e.strerror or e}).") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise ImageWriteError(f"Cannot write {p} ({e.strerror or e}).") from e
+        raise
+    return p
+
+
 def write_export(
     path: PathLike,
     rgb: np.ndarray,
@@ -1052,7 +1132,9 @@ def unused_options(args: argparse.Namespace) -> str:
     unused = [f"{opt} (for --layout {' or '.join(layouts)})"
               for opt, layouts in LAYOUT_OPTIONS.items()
               if getattr(args, opt[2:].replace("-", "_")) not in (None, False)
-              and args.layout not in layouts]
+              and args.layout not in layouts
+              # the size --maps computes them at, whatever the layout
+              and not (opt == "--preview-size" and getattr(args, "maps", None))]
     if not unused:
         return ""
     return (f"{', '.join(unused)} {'has' if len(unused) == 1 else 'have'} no effect with "
@@ -1118,6 +1200,11 @@ def register(subparsers: Any) -> None:
                         "larger photo is shrunk to it, and its panels say the size)")
     p.add_argument("--no-labels", action="store_true", help="no text on side/split layouts")
     p.add_argument("--no-sidecar", action="store_true", help="no JSON sidecar")
+    p.add_argument("--maps", default=None, metavar="PATH.npz",
+                   help="also write every block's self-aware map, mask and energy-attention "
+                        "map as float32 arrays to a NumPy .npz file (computed on the "
+                        "--preview-size copy, as the sheet's maps are), with the run's "
+                        "parameters")
     add_repair_option(p)
     add_jpeg_quality_option(p)
     add_strength_option(p)
@@ -1159,6 +1246,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_output_folder(out.parent)  # said before the model runs, as restore does
     if not args.no_sidecar:
         check_sidecar_free(out)  # before the model runs
+    if args.maps is not None:
+        if Path(args.maps).resolve() in (out.resolve(), sidecar_path(out).resolve()):
+            raise UsageError(f"--maps {args.maps} is the comparison's own file; name another")
+        check_maps_path(args.maps, [src])
     image = read_checked(src, args.max_pixels)
     if size := compose_size(args.layout, image.rgb.shape[1], image.rgb.shape[0]):
         check_output_size(out, *size)  # before the model runs, not after
@@ -1204,6 +1295,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if noea is not None:  # named as the GUI's exports name it
             noea_path = weight_spec(args.task, "noea").path
             noea_text += f": {noea_path.name} sha256 {sha256(noea_path)}"
+    mapped = analysis  # what --maps writes: the sheet's, else one probed pass of its own
+    if args.maps is not None and mapped is None:
+        small = downscale(image.restorable, args.preview_size or DEFAULT_PREVIEW_SIZE)
+        mapped = analyse(model, small, knobs, probe=True, repair=tiles.repair)
 
     params = ExportParams.of_run(
         args.task, knobs, weights.name, sha256(weights), str(model_device(model)), tiles,
@@ -1226,6 +1321,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
                  sidecar=not args.no_sidecar, jpeg_quality=args.jpeg_quality,
                  **carried_meta(args.layout, image.icc, image.exif))
     print(f"{src} -> {out}", file=sys.stderr)
+    if mapped is not None and args.maps is not None:
+        mh, mw = mapped.restored.shape[:2]
+        write_maps(args.maps, mapped.maps, replace(
+            params, layout="maps", split=None, block=None, colormap=None, noea=None,
+            analysis_size=max(mh, mw), jpeg_quality=None),
+            source=f"{mw}x{mh} copy of {src.name}", inputs=[src])
+        print(f"{src} -> {args.maps} (maps, {mw}x{mh})", file=sys.stderr)
     if lost := export_note(image, out, args.layout):
         print(f"drcnet: note: {src.name}: {lost}", file=sys.stderr)
     if other is not None:

@@ -680,3 +680,31 @@ def test_choosing_a_format_after_a_gif_name_replaces_its_extension(qtbot, tmp_pa
     dlg._on_typed("x.gif")
     dlg.format_combo.setCurrentIndex(dlg.format_combo.findData("jpeg"))
     assert Path(dlg.path_edit.text()).name == "x.jpg"
+
+
+def test_export_maps_writes_the_preview_s_maps_even_with_the_panel_hidden(
+        make_window, image_path, open_settled, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """File ▸ Export Maps: the maps are computed for it when the Maps panel is not in front
+    (they are computed only for the panel or an overlay otherwise)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    w = make_window()
+    w.maps_dock.hide()
+    open_settled(w, image_path)
+    assert w.preview is not None and not w.preview.analysis.maps  # not computed for no one
+    out = tmp_path / "m"  # typed without its extension: .npz added
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(out), "")))
+    w.export_maps_action.trigger()
+    qtbot.waitUntil(lambda: w.is_settled() and out.with_suffix(".npz").is_file(),
+                    timeout=30000)
+    with np.load(out.with_suffix(".npz")) as d:
+        record = json.loads(str(d["parameters"]))
+        assert record["blocks"] == list(w.info.block_names)
+        assert record["t"] == w.knobs().t and record["input"] == image_path.name
+        h, w_ = w.preview.analysis.restored.shape[:2]
+        assert record["maps_from"] == f"{w_}x{h} preview of {image_path.name}"
+        m = d[f"{record['blocks'][-1]}.self_aware"]
+        assert np.array_equal(d[f"{record['blocks'][-1]}.mask"],
+                              (m >= record["t"]).astype(np.float32))
+    assert "Exported the maps of" in w.statusBar().currentMessage()

@@ -811,3 +811,50 @@ def test_a_read_only_sidecar_is_refused_before_the_image_is_written(tmp_path) ->
             check_sidecar_free(tmp_path / "shot.png")
     finally:
         os.chmod(side, stat.S_IREAD | stat.S_IWRITE)
+
+
+def test_maps_are_written_as_float32_arrays_with_the_run_s_parameters(model, tmp_path) -> None:  # noqa: ANN001
+    from drcnet.compare import MAP_KINDS, write_maps
+    from drcnet.errors import ImageTypeError, UsageError
+    from drcnet.inference import TileConfig
+
+    a = analyse(model, ramp(), Knobs(0.6, 1e-6, True), probe=True)
+    params = ExportParams.of_run("denoise", a.knobs, "w.safetensors", "0" * 64, "cpu",
+                                 TileConfig(tile=0), "fp32", layout="maps", input="in.png")
+    out = write_maps(tmp_path / "m.npz", a.maps, params, source="60x40 copy of in.png")
+    with np.load(out) as d:  # no pickle needed
+        record = json.loads(str(d["parameters"]))
+        assert record["blocks"] == model.block_names() and record["t"] == 0.6
+        assert record["maps_from"] == "60x40 copy of in.png" and record["input"] == "in.png"
+        assert sorted(record["kinds"]) == sorted(MAP_KINDS)
+        for block in model.block_names():
+            m, mask = d[f"{block}.self_aware"], d[f"{block}.mask"]
+            assert m.dtype == np.float32 and m.shape == a.maps[block].self_aware.shape
+            assert np.array_equal(mask, (m >= 0.6).astype(np.float32))  # M = (m >= t)
+            assert np.array_equal(d[f"{block}.energy"], a.maps[block].energy)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temp file left
+    with pytest.raises(ImageTypeError, match="name it with .npz"):
+        write_maps(tmp_path / "m.png", a.maps, params)
+    with pytest.raises(ImageWriteError, match="does not exist"):
+        write_maps(tmp_path / "missing" / "m.npz", a.maps, params)
+    with pytest.raises(UsageError, match="no maps"):
+        write_maps(tmp_path / "m.npz", {}, params)
+
+
+def test_cli_compare_writes_the_maps_it_is_asked_for(tmp_path, shipped, photo, capsys) -> None:  # noqa: ANN001
+    out, maps = tmp_path / "side.png", tmp_path / "maps.npz"
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--device",
+                 "cpu", "--maps", str(maps), "--preview-size", "64"]) == 0
+    err = capsys.readouterr().err
+    assert "no effect" not in err  # --preview-size sizes the maps, whatever the layout
+    assert f"-> {maps} (maps, 60x40)" in err
+    with np.load(maps) as d:
+        record = json.loads(str(d["parameters"]))
+        assert record["layout"] == "maps" and record["weights_sha256"] == sha256(
+            shipped / "denoise.safetensors")
+        assert d["stage2.enc1.mask"].ndim == 2
+    # Wrong in itself: refused before the model runs, with the usage status.
+    for bad in (tmp_path / "maps.png", out):
+        assert main(["compare", str(photo), "-o", str(tmp_path / "x.png"), "--task",
+                     "denoise", "--device", "cpu", "--maps", str(bad)]) == 2
+    assert not (tmp_path / "x.png").exists()
