@@ -111,8 +111,12 @@ class BatchDialog(QDialog):
         form = QFormLayout()
         out_row = QHBoxLayout()
         self.output_edit = QLineEdit()
-        self.output_edit.setPlaceholderText("a folder; each output keeps its input's name "
-                                            "(a PNG where Studio does not write its format)")
+        # Short enough to read at the dialog's width; the rest is in the tooltip (the whole
+        # sentence had been cut off at "(a PNG where Stu").
+        self.output_edit.setPlaceholderText("a folder for the outputs")
+        self.output_edit.setToolTip("A folder; each output keeps its input's name (a PNG "
+                                    "where Studio does not write the input's format: GIF, "
+                                    "PGM, no extension)")
         browse = QPushButton("Bro&wse…")
         out_row.addWidget(self.output_edit, 1)
         out_row.addWidget(browse)

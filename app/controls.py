@@ -64,6 +64,17 @@ def short_name(path: Path, limit: int = STEM_CHARS) -> str:
     return stem + path.suffix
 
 
+def file_label(path: Path) -> str:
+    """The Weights box's item for a weight file of the user's: "File: " and its name, the stem
+    shortened harder than the panel's line and the usual ``.safetensors`` left out, as the
+    box is narrower (a 24-character stem and its suffix had been cut off mid-word); the
+    item's tooltip names the whole path."""
+    name = short_name(path, 18)
+    if path.suffix.lower() == ".safetensors":
+        name = name[: -len(path.suffix)]
+    return f"File: {name}"
+
+
 # A number being typed: a sign, digits, a decimal point, an exponent, each perhaps unfinished.
 PARTIAL_NUMBER = re.compile(r"[+-]?\d*\.?\d*(?:[eE][+-]?\d*)?")
 
@@ -567,7 +578,7 @@ class ControlsPanel(QWidget):
         self.variant_combo.blockSignals(True)
         self.variant_combo.clear()
         for v in variants:
-            label = (f"File: {short_name(self._files[task])}" if v == FILE_VARIANT
+            label = (file_label(self._files[task]) if v == FILE_VARIANT
                      else VARIANT_LABELS.get((task, v), v.title()))
             self.variant_combo.addItem(label, v)
             self.variant_combo.setItemData(self.variant_combo.count() - 1, self._tip(task, v),

@@ -961,8 +961,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         found = step_in(names or [], current.name, step, clamp=True)
         if found is None:
             which = "last" if step > 0 else "first"
-            self.statusBar().showMessage(f"{current.name} is the {which} image in its folder",
-                                         4000)
+            self.statusBar().showMessage(  # the point, not a long name, in a narrow window
+                f"{short_name(current)} is the {which} image in its folder", 4000)
             self._check_settled()
             return
         self.open_image(folder / found)
@@ -1266,7 +1266,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             if self.controls_dock.isVisible():  # below the fold on a small screen
                 self.controls_dock.widget().ensureWidgetVisible(self.controls.metrics_label)
             self.statusBar().showMessage(
-                f"Reference {p.name}: PSNR and SSIM are in the Restoration panel", 6000)
+                f"Reference {short_name(p)}: PSNR and SSIM are in the Restoration panel", 6000)
 
         def failed(message: str) -> None:
             if not auto:
@@ -2541,7 +2541,9 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         # Each short setting is kept on one line ("strength 40" had ended a line, "%" begun
         # the next); the line breaks between them.
         whole = "one pass (in tiles where it would not fit in memory)"
-        items = [f"{self.info.weights.name} ({self.info.task})",
+        # The name shortened, as the panel shows it: a 200-character one had made the
+        # dialog wider than a laptop's screen (the NBSPs keep it one unbreakable run).
+        items = [f"{short_name(self.info.weights)} ({self.info.task})",
                  *knob_caption(self.knobs()).split(" · "),
                  f"tiles {tiles.tile} px" if tiles.tile else whole]
         if tiles.ensemble > 1:

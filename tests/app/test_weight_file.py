@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QStyle, QStyleOptionComboBox
 from safetensors.torch import save_file
 from test_studio_main import run_main  # tests/app is on sys.path (rootdir conftest)
 
@@ -20,6 +21,12 @@ def own_weights(path: Path, task: str | None = "denoise", seed: int = 7, t: floa
     torch.manual_seed(seed)
     save_weights(path, DRCNet(wf=8, depth=2, t=t), {"task": task} if task else {})
     return path
+
+
+def _combo_option(combo: QComboBox) -> QStyleOptionComboBox:
+    opt = QStyleOptionComboBox()
+    opt.initFrom(combo)
+    return opt
 
 
 def settled_on(w, qtbot, path: Path) -> None:  # noqa: ANN001
@@ -37,7 +44,7 @@ def test_open_weights_restores_with_the_file(make_window, image_path, open_settl
     settled_on(w, qtbot, mine)
     combo = w.controls.variant_combo
     assert w.info.variant == "file" and w.info.noea_weights is None
-    assert combo.currentText() == "File: mine.safetensors" and not combo.isHidden()
+    assert combo.currentText() == "File: mine" and not combo.isHidden()
     assert str(mine.resolve()) in combo.toolTip()
     assert "mine.safetensors" in w.controls.model_status.text()
     assert not np.array_equal(shipped, w.full.restored)  # other weights, another restoration
@@ -77,11 +84,25 @@ def test_a_long_file_name_does_not_widen_the_panel(make_window, qtbot, tmp_path)
     qtbot.waitUntil(lambda: w.info is not None and w.info.weights == mine.resolve(),
                     timeout=30000)
     combo, status = w.controls.variant_combo, w.controls.model_status
-    assert combo.currentText() == "File: derain-sat-…that-goes-on.safetensors"
+    assert combo.currentText() == "File: derain-s…t-goes-on"
+    # The item fits the box at the default size: its end had been cut off mid-word.
+    w.resize(1440, 900)
+    QApplication.processEvents()
+    room = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox,
+                                        _combo_option(combo),
+                                        QStyle.SubControl.SC_ComboBoxEditField, combo).width()
+    assert combo.fontMetrics().horizontalAdvance(combo.currentText()) <= room
     assert combo.toolTip().endswith(name)
     assert status.toolTip().splitlines()[0] == str(mine.resolve())  # then its SHA-256
     assert name not in status.text() and "derain-sat-…that-goes-on.safetensors" in status.text()
     assert w.controls_dock.widget().minimumSizeHint().width() <= before
+    # Restore Files names it shortened too: the whole name, one unbreakable run there, had
+    # made the dialog wider than a 1280-px screen.
+    dlg = w.make_batch_dialog()
+    assert dlg is not None and dlg.minimumSizeHint().width() < 800
+    assert any("derain-sat-…that-goes-on.safetensors" in lab.text()
+               for lab in dlg.findChildren(QLabel))
+    dlg.deleteLater()
 
 
 def test_a_second_file_replaces_the_first(make_window, image_path, open_settled, qtbot,
@@ -95,7 +116,7 @@ def test_a_second_file_replaces_the_first(make_window, image_path, open_settled,
     w.controls.set_knobs(replace(w.controls.knobs(), t=0.55), notify=True)
     assert w.open_weights(second)  # the choice is "file" already: the combo does not signal
     settled_on(w, qtbot, second)
-    assert w.controls.variant_combo.currentText() == "File: second.safetensors"
+    assert w.controls.variant_combo.currentText() == "File: second"
     assert w.controls.knobs().t == 0.9  # the new file's knobs, not those tuned on the first
 
 
@@ -199,7 +220,7 @@ def test_a_file_that_is_no_drcnet_leaves_the_working_model(make_window, image_pa
     assert boxes[0][0] == "Cannot open weights" and "other.safetensors" in boxes[0][1]
     assert "The denoise model in use stays: mine.safetensors" in boxes[0][1]
     assert w.info.weights == mine.resolve() and not w.model_error
-    assert w.controls.variant_combo.currentText() == "File: mine.safetensors"
+    assert w.controls.variant_combo.currentText() == "File: mine"
     assert w.settings.weight_file("denoise") == str(mine.resolve())
 
 
