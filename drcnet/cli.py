@@ -128,9 +128,13 @@ def _stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """Raise :class:`Terminated` on SIGTERM while a command runs (``drcnet train`` sets its
-    own handler inside, to checkpoint first); the handler before is put back after."""
-    if threading.current_thread() is not threading.main_thread():  # only there can Python
+    """Raise :class:`Terminated` on SIGTERM while a command runs, where SIGTERM has its
+    default action (``drcnet train`` sets its own handler inside, to checkpoint first); the
+    default is put back after."""
+    # Only there can Python catch it; and only over the default: an inherited SIG_IGN (a
+    # launcher's `trap '' TERM`) or a library caller's own handler is left as it is.
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
 

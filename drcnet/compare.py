@@ -1323,9 +1323,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"{src} -> {out}", file=sys.stderr)
     if mapped is not None and args.maps is not None:
         mh, mw = mapped.restored.shape[:2]
-        write_maps(args.maps, mapped.maps, replace(
+        write_maps(args.maps, mapped.maps, replace(  # one pass over the copy: no tiles
             params, layout="maps", split=None, block=None, colormap=None, noea=None,
-            analysis_size=max(mh, mw), jpeg_quality=None),
+            tile=0, overlap=0, ensemble=1, analysis_size=max(mh, mw), jpeg_quality=None),
             source=f"{mw}x{mh} copy of {src.name}", inputs=[src])
         print(f"{src} -> {args.maps} (maps, {mw}x{mh})", file=sys.stderr)
     if lost := export_note(image, out, args.layout):

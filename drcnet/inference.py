@@ -236,18 +236,65 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-# The thread running each model now, and how many of the calls below it is in there (a
-# restore_area runs restore_tiled, whose passes are forward_batch's): [thread id, depth].
-_MODEL_USERS: weakref.WeakKeyDictionary[Any, list[int]] = weakref.WeakKeyDictionary()
+# Who holds each model now: [the run holding it (a token), the thread driving that run now,
+# how many holds are open (a restore_area runs restore_tiled, whose passes are
+# forward_batch's; the same thread may start another run meanwhile)].
+_MODEL_USERS: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
 _MODEL_USERS_LOCK = threading.Lock()
-IN_ANOTHER_THREAD = ("this model is restoring in another thread; load one model per thread "
+IN_ANOTHER_THREAD = ("this model is restoring in another thread (a restore there has not "
+                     "finished or been closed); load one model per thread "
                      "(drcnet.load_model), or share it under a lock")
+
+
+def _take(model: Any, token: object) -> bool:
+    """Hold ``model`` for the run ``token`` in this thread: True, to be given back with
+    :func:`_give`; False for what cannot be held (``None``, a test's stand-in for a network,
+    has no state to mix).
+
+    Raises:
+        UsageError: a run in another thread holds it.
+    """
+    try:
+        weakref.ref(model)
+    except TypeError:
+        return False
+    # The thread itself, not its ident: a new thread may reuse the ident of one that ended
+    # with a run left waiting.
+    me = threading.current_thread()
+    with _MODEL_USERS_LOCK:
+        held = _MODEL_USERS.get(model)
+        if held is None:
+            _MODEL_USERS[model] = [token, me, 1]
+        elif held[0] is token or held[1] is me:  # the same run, or its thread
+            held[2] += 1
+        else:
+            raise UsageError(IN_ANOTHER_THREAD)
+    return True
+
+
+def _give(model: Any) -> None:
+    """Give back one hold :func:`_take` took."""
+    with _MODEL_USERS_LOCK:
+        held = _MODEL_USERS.get(model)
+        if held is not None:
+            held[2] -= 1
+            if held[2] <= 0:
+                del _MODEL_USERS[model]
+
+
+def _driven_here(model: Any, token: object) -> None:
+    """The run ``token``, which holds ``model``, is driven by this thread from now on (a
+    generator made in one thread and driven in another)."""
+    with _MODEL_USERS_LOCK:
+        held = _MODEL_USERS.get(model)
+        if held is not None and held[0] is token:
+            held[1] = threading.current_thread()
 
 
 @contextlib.contextmanager
 def exclusive_use(model: Any) -> Iterator[None]:
-    """Hold ``model`` for the calling thread while the block runs (again in the same thread
-    is fine).
+    """Hold ``model`` for the calling thread while the block runs (again in the same thread,
+    or within a run this thread drives, is fine).
 
     The range check's peak probe (``model.peak_probe``) and the blocks' map probes live on
     the model, as do its knobs, so two threads running one model at once mixed their
@@ -255,35 +302,20 @@ def exclusive_use(model: Any) -> Iterator[None]:
     raised "stack expects a non-empty TensorList". :func:`restore_tiled`,
     :func:`restore_area`, :func:`ea_area_pair`, :func:`forward_image`,
     :func:`forward_batch` and :func:`drcnet.compare.analyse` hold their model while they
-    run (a generator while its body runs, from one yield to the next, so it may be made in
-    one thread and driven in another, and holds nothing once it is closed, fails or is
-    dropped).
+    run; a generator from its first step until it returns, fails or is closed (or dropped),
+    waiting at its yields included, in whichever thread drives it (one may be made in one
+    thread and driven in another). Another thread is refused meanwhile: the first run is
+    never the one cut short.
 
     Raises:
-        UsageError: another thread holds ``model``.
+        UsageError: a run in another thread holds ``model``.
     """
-    try:
-        weakref.ref(model)
-    except TypeError:  # None or such, a test's stand-in for a network: no state to mix
-        yield
-        return
-    me = threading.get_ident()
-    with _MODEL_USERS_LOCK:
-        held = _MODEL_USERS.get(model)
-        if held is None:
-            _MODEL_USERS[model] = [me, 1]
-        elif held[0] == me:
-            held[1] += 1
-        else:
-            raise UsageError(IN_ANOTHER_THREAD)
+    taken = _take(model, object())
     try:
         yield
     finally:
-        with _MODEL_USERS_LOCK:
-            held = _MODEL_USERS[model]
-            held[1] -= 1
-            if not held[1]:
-                del _MODEL_USERS[model]
+        if taken:
+            _give(model)
 
 
 G = TypeVar("G", bound=Callable[..., Generator[Any, None, Any]])
@@ -291,22 +323,29 @@ G = TypeVar("G", bound=Callable[..., Generator[Any, None, Any]])
 
 def _holding_model(fn: G) -> G:
     """Make the generator function ``fn(model, ...)`` hold ``model`` (:func:`exclusive_use`)
-    each time its body runs, from being resumed to its next yield; nothing is held while it
-    waits at a yield. Nothing runs until the first ``next``, as before."""
+    from its first step until it returns, fails or is closed, in whichever thread drives it.
+    Nothing runs until the first ``next``, as before."""
 
     @functools.wraps(fn)
     def held(model: Any, *args: Any, **kwargs: Any) -> Generator[Any, None, Any]:
         gen = fn(model, *args, **kwargs)
+        token = object()  # this run
+        started = taken = False
         try:
             while True:
-                with exclusive_use(model):
-                    try:
-                        record = next(gen)
-                    except StopIteration as stop:
-                        return stop.value
+                if not started:
+                    taken, started = _take(model, token), True
+                elif taken:
+                    _driven_here(model, token)
+                try:
+                    record = next(gen)
+                except StopIteration as stop:
+                    return stop.value
                 yield record
         finally:
             gen.close()  # closed early (or dropped): fn's own clean-up runs now
+            if taken:
+                _give(model)
 
     return held  # type: ignore[return-value]
 

@@ -319,6 +319,16 @@ def test_sigterm_in_a_batch_ends_as_ctrl_c_does_with_status_143(
         "far are kept")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
     assert signal.getsignal(signal.SIGTERM) is before  # put back after the command
+    # A caller's own handler (or an inherited SIG_IGN) is left alone: it gets the signal.
+    got: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+    try:
+        code = main(["restore", *map(str, files), "-o", str(tmp_path / "out2"), "--task",
+                     "denoise", "--weights", str(weights), "--device", "cpu", "-q"])
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert code == 0 and got == [signal.SIGTERM]
+    assert len(list((tmp_path / "out2").iterdir())) == 3
 
 
 def test_quiet_still_says_when_a_setting_was_changed(tmp_path, weights, photo, capsys) -> None:  # noqa: ANN001

@@ -852,6 +852,7 @@ def test_cli_compare_writes_the_maps_it_is_asked_for(tmp_path, shipped, photo, c
         record = json.loads(str(d["parameters"]))
         assert record["layout"] == "maps" and record["weights_sha256"] == sha256(
             shipped / "denoise.safetensors")
+        assert record["tile"] == 0 and record["ensemble"] == 1  # one pass over the copy
         assert d["stage2.enc1.mask"].ndim == 2
     # Wrong in itself: refused before the model runs, with the usage status.
     for bad in (tmp_path / "maps.png", out):

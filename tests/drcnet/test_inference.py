@@ -657,17 +657,38 @@ def test_a_model_restoring_in_one_thread_is_refused_to_another(model: DRCNet) ->
     assert _in_thread(lambda: forward_image(model, other)[0]).shape == other.shape
 
 
-def test_a_restore_made_in_one_thread_runs_in_others(model: DRCNet) -> None:
-    """The model is held while the generator's body runs, not by the thread that made it:
-    the GUI makes a restore and a worker drives it; and nothing is held while it waits."""
+def test_a_restore_holds_its_model_from_first_step_to_end_in_any_thread(model: DRCNet) -> None:
+    """The model is held by the run, from its first step until it returns or is closed or
+    dropped, waiting at its yields included, not by the thread that made it (the GUI makes
+    a restore and a worker drives it). Held only while its body ran, a second thread had got
+    in between two tiles: it changed the knobs under the first run without a word, or the
+    first run was the one refused, half done."""
+    import gc
+
+    from drcnet.compare import Knobs, analyse
+    from drcnet.errors import UsageError
+
     img = _photo(96, 160)
     tiles = TileConfig(tile=64)
     expected = run(restore_tiled(model, img, tiles))
     gen = restore_tiled(model, img, tiles)
     assert isinstance(_in_thread(lambda: next(gen)), Progress)  # started in one thread
-    assert _in_thread(lambda: forward_image(model, img)[0]).shape == img.shape  # waiting
-    assert np.array_equal(_in_thread(lambda: run(gen)), expected)  # finished in another
+    for call in (lambda: forward_image(model, img),  # another, while it waits at a yield
+                 lambda: analyse(model, img, Knobs(t=0.95, ea=False))):
+        assert isinstance(_in_thread(call), UsageError)
+    assert np.array_equal(_in_thread(lambda: run(gen)), expected)  # finished in a third
+    assert _in_thread(lambda: forward_image(model, img)[0]).shape == img.shape  # free again
     gen = restore_tiled(model, img, tiles)
     next(gen)
-    gen.close()
-    assert _in_thread(lambda: run(restore_tiled(model, img, tiles))).shape == img.shape
+    gen.close()  # closed early: free
+    assert _in_thread(lambda: forward_image(model, img)[0]).shape == img.shape
+    dropped = restore_tiled(model, img, tiles)
+    next(dropped)
+    del dropped  # dropped: free
+    gc.collect()
+    assert _in_thread(lambda: forward_image(model, img)[0]).shape == img.shape
+    # One thread may interleave two runs of its own.
+    a, b = restore_tiled(model, img, tiles), restore_tiled(model, img, tiles)
+    next(a), next(b)
+    assert np.array_equal(run(a), expected) and np.array_equal(run(b), expected)
+    assert _in_thread(lambda: forward_image(model, img)[0]).shape == img.shape

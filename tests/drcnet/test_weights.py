@@ -24,6 +24,7 @@ def test_safetensors_round_trip_keeps_config(tmp_path: Path) -> None:
     assert loaded.knobs.t == 0.6
     for a, b in zip(net.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
+    assert not list(tmp_path.glob("*.part"))
 
 
 def test_save_weights_stores_the_built_knobs_not_the_configured_ones(tmp_path: Path) -> None:
