@@ -211,10 +211,14 @@ class BatchDialog(QDialog):
             for p in paths:
                 if not p.exists():
                     raise DRCNetError(f"{p} does not exist")
-                # A named file is taken by its content, as `drcnet restore` takes it: a GIF
-                # or PGM had been refused as a type Studio does not write, though its
-                # output is a PNG (plan_outputs), as it is for one in an added folder.
+                # A named file is taken as a folder's files are (folder_inputs): named as an
+                # image Studio reads, GIF and PGM too (they had been refused as types it
+                # does not write, though the output is a PNG), or with no extension; not a
+                # camera's RAW file, which starts as a TIFF does and would give its thumbnail.
                 if not p.is_dir():
+                    if p.suffix and p.suffix.lower() not in READABLE_EXTENSIONS:
+                        raise ImageReadError(f"{p} is not named as an image Studio reads "
+                                             f"({', '.join(READABLE_EXTENSIONS[:7])}, …)")
                     if not has_image_signature(p):  # as File > Open says, before the run
                         raise ImageReadError(f"{p} is not an image that can be decoded "
                                              "(corrupt or unsupported)")

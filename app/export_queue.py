@@ -29,7 +29,7 @@ from drcnet.compare import (
 )
 from drcnet.errors import DRCNetError
 from drcnet.imageio import IMAGE_EXTENSIONS
-from drcnet.inference import apply_strength
+from drcnet.inference import TileConfig, apply_strength
 
 from .export_dialog import ExportDialog, ExportRequest
 from .viewer import alpha_qimage, straight_alpha
@@ -61,6 +61,8 @@ class ExportMixin:
         full-resolution restore it asks first (they had been dropped without a word):
         *Save* writes them and then closes, *Discard* closes without them, *Cancel* stays."""
         waiting = [r.path.name for r in self._exports]
+        if self._maps_export is not None:  # waits for a preview: seconds, but asked alike
+            waiting.append(self._maps_export.name)
         if not waiting or not self.interactive:
             return True
         names = ", ".join(waiting[:3]) + (f" and {len(waiting) - 3} more" if len(waiting) > 3
@@ -72,18 +74,20 @@ class ExportMixin:
             f"{'it' if len(waiting) == 1 else 'them'} before closing?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        # The last answer counts: Cancel after an earlier Save had still closed the window
+        # once the export was written.
+        self._close_after_exports = answer == QMessageBox.StandardButton.Save
         if answer == QMessageBox.StandardButton.Discard:
             return True
-        if answer == QMessageBox.StandardButton.Save:
-            self._close_after_exports = True
+        if self._close_after_exports:
             self.notice(f"Closing once {names} {'is' if len(waiting) == 1 else 'are'} "
                         "written…")
         return False
 
     def _close_if_asked(self) -> None:
         """Close the window once the exports it waited for are written."""
-        if self._close_after_exports and not self._exports \
-                and not self._exporting:
+        if self._close_after_exports and not self._exports and not self._exporting \
+                and self._maps_export is None:
             QTimer.singleShot(0, self.close)
 
     # ================================================================== maps
@@ -128,9 +132,10 @@ class ExportMixin:
         self._maps_export = None
         image, info = self.image, self.info
         h, w = a.restored.shape[:2]
-        params = ExportParams.of_run(
+        params = ExportParams.of_run(  # one pass over the preview: no tiles, one view
             info.task, a.knobs, info.weights.name, info.sha256, str(info.device),
-            self._tiles(), info.precision, layout="maps", input=image.path.name,
+            TileConfig(tile=0, repair=self._preview_repair), info.precision, layout="maps",
+            input=image.path.name,
             analysis_size=max(h, w),
             range_check=a.range.summary() if a.range is not None else None)
         maps, source = a.maps, f"{w}x{h} preview of {image.path.name}"
@@ -140,8 +145,10 @@ class ExportMixin:
             self.notice(f"Exported the maps of {len(maps)} blocks ({w}×{h} preview) to "
                         f"{path}", 10000)
             self._check_settled()
+            self._close_if_asked()
 
         def failed(message: str) -> None:
+            self._close_after_exports = False  # the user reads why, and decides again
             self.notice("Export Maps failed", 8000)
             self._error("Export Maps failed", message)
             self._check_settled()

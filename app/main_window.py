@@ -1908,6 +1908,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _on_preview_failed(self, serial: int, message: str) -> None:
         self._preview_done = max(self._preview_done, serial)
+        if self._maps_export is not None and serial >= self._preview_serial:
+            # The maps it waited for will not come: it had stayed armed, and been written by
+            # a later preview, with other knobs, unasked.
+            self._maps_export = None
+            self._error("Export Maps failed", f"The preview failed: {message}")
         if self.info is not None:  # else a load failed, and its banner and notice say why
             self.notice(f"Preview failed: {message}", 10000)
         self._check_settled()

@@ -198,6 +198,23 @@ def test_closing_with_an_export_waiting_asks_before_dropping_it(make_window, tmp
     gate2.release()  # the pool finishes the restore while the window shuts down
     assert w2.close() and not (tmp_path / "b.png").exists()
 
+    # The last answer counts: Cancel after Save had still closed it once the export was done.
+    w3 = make_window()
+    w3.controls.set_run(256, 128, False)
+    open_settled(w3, src)
+    gate3 = make_gate(gate.fn)
+    monkeypatch.setattr(app.workers, "restore_tiled", gate3)
+    w3.export(ExportRequest("image", tmp_path / "c.png"))
+    qtbot.waitUntil(gate3.entered.is_set, timeout=30000)
+    answer[0] = QMessageBox.StandardButton.Save
+    assert not w3.close()
+    answer[0] = QMessageBox.StandardButton.Cancel
+    assert not w3.close()
+    gate3.release()
+    qtbot.waitUntil(lambda: (tmp_path / "c.png").is_file() and w3.is_settled(), timeout=30000)
+    qtbot.wait(50)  # a close would have been posted by now
+    assert w3.isVisible()
+
 
 def test_an_export_without_sidecar_removes_the_one_that_described_the_old_file(
         make_window, image_path, open_settled, qtbot, tmp_path) -> None:  # noqa: ANN001
@@ -708,3 +725,35 @@ def test_export_maps_writes_the_preview_s_maps_even_with_the_panel_hidden(
         assert np.array_equal(d[f"{record['blocks'][-1]}.mask"],
                               (m >= record["t"]).astype(np.float32))
     assert "Exported the maps of" in w.statusBar().currentMessage()
+    assert record["tile"] == 0 and record["ensemble"] == 1  # one pass over the preview
+
+
+def test_export_maps_is_dropped_when_the_preview_it_waits_for_fails(
+        make_window, image_path, open_settled, tmp_path, qtbot, monkeypatch, boxes) -> None:  # noqa: ANN001
+    """It had stayed armed, keeping the window unsettled, and been written by a later
+    preview, with other knobs, unasked."""
+    from PySide6.QtWidgets import QFileDialog
+
+    import app.workers
+    from drcnet.errors import DRCNetError
+
+    w = make_window()
+    w.maps_dock.hide()
+    open_settled(w, image_path)
+    out = tmp_path / "m.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(out), "")))
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise DRCNetError("the preview broke")
+
+    real = app.workers.analyse
+    monkeypatch.setattr(app.workers, "analyse", broken)
+    w.export_maps_action.trigger()
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert w._maps_export is None and boxes and "the preview broke" in boxes[-1][1]
+    monkeypatch.setattr(app.workers, "analyse", real)  # previews work again: nothing is
+    # written unasked
+    w.controls.t_slider.setValue(60)
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert not out.exists()
