@@ -161,11 +161,7 @@ def test_closing_with_an_export_waiting_asks_before_dropping_it(make_window, tmp
     import app.workers
 
     src = picture(tmp_path / "big.png", 300, 200)
-    w = make_window()
-    w.controls.set_run(256, 128, False)  # no refine when idle: the export waits for it
-    open_settled(w, src)
-    gate = make_gate(app.workers.restore_tiled)  # holds the full-resolution restore
-    monkeypatch.setattr(app.workers, "restore_tiled", gate)
+    restore = app.workers.restore_tiled
     asked: list[str] = []
     answer = [QMessageBox.StandardButton.Cancel]
 
@@ -174,9 +170,20 @@ def test_closing_with_an_export_waiting_asks_before_dropping_it(make_window, tmp
         return answer[0]
 
     monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
-    out = tmp_path / "a.png"
-    w.export(ExportRequest("image", out))
-    qtbot.waitUntil(gate.entered.is_set, timeout=30000)
+
+    def waiting(name: str):  # noqa: ANN202
+        """A window whose export of ``name`` waits for a full-resolution restore held at a
+        gate; and the gate."""
+        w = make_window()
+        w.controls.set_run(256, 128, False)  # no refine when idle: the export waits for it
+        open_settled(w, src)
+        gate = make_gate(restore)
+        monkeypatch.setattr(app.workers, "restore_tiled", gate)
+        w.export(ExportRequest("image", tmp_path / name))
+        qtbot.waitUntil(gate.entered.is_set, timeout=30000)
+        return w, gate
+
+    w, gate = waiting("a.png")
     assert not w.close() and w.isVisible()  # Cancel: nothing changes
     assert asked == ["An export waits for the full-resolution restore (a.png).\n\n"
                      "Write it before closing?"]
@@ -185,27 +192,15 @@ def test_closing_with_an_export_waiting_asks_before_dropping_it(make_window, tmp
     assert w.statusBar().currentMessage() == "Closing once a.png is written…"
     gate.release()
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=30000)
-    assert read_image(out).rgb.shape == (200, 300, 3)
+    assert read_image(tmp_path / "a.png").rgb.shape == (200, 300, 3)
 
-    w2 = make_window()
-    w2.controls.set_run(256, 128, False)
-    open_settled(w2, src)
-    gate2 = make_gate(gate.fn)
-    monkeypatch.setattr(app.workers, "restore_tiled", gate2)
-    w2.export(ExportRequest("image", tmp_path / "b.png"))
-    qtbot.waitUntil(gate2.entered.is_set, timeout=30000)
+    w2, gate2 = waiting("b.png")
     answer[0] = QMessageBox.StandardButton.Discard
     gate2.release()  # the pool finishes the restore while the window shuts down
     assert w2.close() and not (tmp_path / "b.png").exists()
 
     # The last answer counts: Cancel after Save had still closed it once the export was done.
-    w3 = make_window()
-    w3.controls.set_run(256, 128, False)
-    open_settled(w3, src)
-    gate3 = make_gate(gate.fn)
-    monkeypatch.setattr(app.workers, "restore_tiled", gate3)
-    w3.export(ExportRequest("image", tmp_path / "c.png"))
-    qtbot.waitUntil(gate3.entered.is_set, timeout=30000)
+    w3, gate3 = waiting("c.png")
     answer[0] = QMessageBox.StandardButton.Save
     assert not w3.close()
     answer[0] = QMessageBox.StandardButton.Cancel
