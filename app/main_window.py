@@ -742,8 +742,8 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.move(available.center() - QRect(0, 0, size.width(), size.height()).center())
         # Also when the panels, at this font, would leave the image under half the window
         # (at 16 pt on a 1440-px-wide screen they took 920 px and left it 392).
-        panels = sum(d.widget().minimumSizeHint().width() + 12
-                     for d in (self.controls_dock, self.maps_dock))
+        panels = (self.controls_dock.widget().minimumSizeHint().width() + 12
+                  + self.maps.expected_width() + 12)  # with the thumbnails it will show
         if size.width() < COMPACT_WIDTH or size.width() - panels < size.width() / 2:
             self.compact_layout()
 

@@ -180,6 +180,15 @@ class MapsPanel(QWidget):
         self.set_options(DEFAULT_BLOCK, "self_aware", "viridis", 60, False)
 
     # ------------------------------------------------------------------ setup
+    def expected_width(self, levels: int = 4) -> int:
+        """Its minimum width once a model's thumbnails fill it (``levels`` blocks a stage, as
+        the shipped models have), for a window sized before the model loads: measured
+        empty, it had been 51 px narrower, and a first window just over 1280 px had opened
+        with the image under half its width."""
+        margins = self.layout().contentsMargins()
+        grid = levels * (THUMB + 14) + (levels - 1) * self.grid.spacing()
+        return max(self.minimumSizeHint().width(), grid + margins.left() + margins.right())
+
     def set_blocks(self, names: list[str] | tuple[str, ...]) -> None:
         """The model's block names (``stage1.enc0`` …); rebuilds the thumbnail grid."""
         current = self._wanted

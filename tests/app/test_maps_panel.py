@@ -99,3 +99,15 @@ def test_the_thumbnails_and_legend_have_names_a_screen_reader_can_say(qtbot) -> 
     panel.set_blocks(["stage1.enc0", "stage2.enc3"])
     assert panel.buttons["stage2.enc3"].accessibleName() == "Block stage2.enc3"
     assert panel.legend.accessibleName() == "Colour scale of the selected map"
+
+
+def test_its_expected_width_is_its_width_with_a_model_s_thumbnails(qtbot) -> None:  # noqa: ANN001
+    """A first window is sized before the model loads; measured empty, the panel had been
+    51 px narrower than with its thumbnails, and a window just over 1280 px opened with
+    the image under half its width."""
+    panel = MapsPanel()
+    qtbot.addWidget(panel)
+    expected = panel.expected_width()
+    assert expected > panel.minimumSizeHint().width()  # the empty grid is narrower
+    panel.set_blocks([f"stage{s}.enc{i}" for s in (1, 2) for i in range(4)])
+    assert panel.minimumSizeHint().width() == expected
