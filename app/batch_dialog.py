@@ -33,6 +33,7 @@ from drcnet.batch import (
     FileResult,
     expand_inputs,
     plan_outputs,
+    readable_name,
     summary,
 )
 from drcnet.compare import Knobs
@@ -216,7 +217,7 @@ class BatchDialog(QDialog):
                 # does not write, though the output is a PNG), or with no extension; not a
                 # camera's RAW file, which starts as a TIFF does and would give its thumbnail.
                 if not p.is_dir():
-                    if p.suffix and p.suffix.lower() not in READABLE_EXTENSIONS:
+                    if not readable_name(p):
                         raise ImageReadError(f"{p} is not named as an image Studio reads "
                                              f"({', '.join(READABLE_EXTENSIONS[:7])}, …)")
                     if not has_image_signature(p):  # as File > Open says, before the run

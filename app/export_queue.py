@@ -96,12 +96,7 @@ class ExportMixin:
         NumPy ``.npz`` (:func:`drcnet.compare.write_maps`), once the preview has them."""
         if not self._can_export():
             return
-        from .main_window import is_app_folder  # here: main_window imports this module
-
-        own = self.user_folder(self.image.path.parent)
-        folder = Path(self.settings.export_folder() or own)
-        if not folder.is_dir() or is_app_folder(folder):
-            folder = own
+        folder = self._export_folder()
         name = f"{self.image.path.stem}_{self.info.task}_maps{MAPS_SUFFIX}"
         path, _ = QFileDialog.getSaveFileName(self, "Export maps", str(folder / name),
                                               f"NumPy arrays (*{MAPS_SUFFIX})")
@@ -158,16 +153,19 @@ class ExportMixin:
                                          inputs=[image.path]), done, failed)
 
     # ================================================================== export
+    def _export_folder(self) -> Path:
+        """Where the Export dialogs start: the last export's folder, else the photo's (a
+        pasted or sample image's: not the application's own folders)."""
+        from .main_window import is_app_folder  # here: main_window imports this module
+
+        own = self.user_folder(self.image.path.parent)
+        folder = Path(self.settings.export_folder() or own)
+        return own if not folder.is_dir() or is_app_folder(folder) else folder
+
     def export_dialog(self) -> None:
         if not self._can_export():
             return
-        from .main_window import is_app_folder  # here: main_window imports this module
-
-        own = self.user_folder(self.image.path.parent)  # a pasted or sample image: not into
-        folder = Path(self.settings.export_folder() or own)  # the application's own folders
-        if not folder.is_dir() or is_app_folder(folder):
-            folder = own
-        dlg = ExportDialog(folder, self.image.path.stem, self.controls.task(),
+        dlg = ExportDialog(self._export_folder(), self.image.path.stem, self.controls.task(),
                            self.viewer.split_position(), self.image.bit_depth, self,
                            source=self.image.path,
                            size=(self.image.rgb.shape[1], self.image.rgb.shape[0]))

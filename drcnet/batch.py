@@ -123,10 +123,17 @@ def folder_inputs(folder: Path) -> list[Path]:
         raise ImageReadError(f"cannot list the folder {folder} "
                              f"({exc.strerror or exc})") from None
     found = [q for q in entries
-             if not q.name.startswith(".") and q.is_file()
-             and (q.suffix.lower() in READABLE_EXTENSIONS
-                  or (not q.suffix and has_image_signature(q)))]
+             if not q.name.startswith(".") and q.is_file() and readable_name(q)
+             and (q.suffix or has_image_signature(q))]
     return sorted(found, key=lambda q: natural_key(q.name))
+
+
+def readable_name(path: Path) -> bool:
+    """Whether ``path`` is named as an image Studio reads (``.png``, ``.gif``, …:
+    :data:`~drcnet.imageio.READABLE_EXTENSIONS`) or has no extension (then its first bytes
+    decide); not a camera's RAW file (``.NEF``, ``.CR2``), which starts as a TIFF does and
+    would give its thumbnail."""
+    return not path.suffix or path.suffix.lower() in READABLE_EXTENSIONS
 
 
 def natural_key(name: str) -> tuple:

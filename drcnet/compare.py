@@ -842,7 +842,9 @@ def write_maps(path: PathLike, maps: Mapping[str, MapSet], params: ExportParams,
         UsageError: no maps.
         ImageTypeError, ImageWriteError: as :func:`check_maps_path`, or the write failed.
     """
-    from .imageio import make_temp
+    import io
+
+    from .imageio import atomic_write
 
     p = Path(path)
     if not maps:
@@ -854,21 +856,9 @@ def write_maps(path: PathLike, maps: Mapping[str, MapSet], params: ExportParams,
     for block, ms in maps.items():
         for kind in MAP_KINDS:
             arrays[f"{block}.{kind}"] = np.ascontiguousarray(ms.get(kind), dtype=np.float32)
-    try:
-        fd, tmp = make_temp(p)
-    except OSError as e:
-        raise ImageWriteError(f"Cannot write {p} ({e.strerror or e}).") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise ImageWriteError(f"Cannot write {p} ({e.strerror or e}).") from e
-        raise
+    buffer = io.BytesIO()  # a few MB at most: the maps of a preview
+    np.savez_compressed(buffer, **arrays)
+    atomic_write(p, buffer.getvalue())  # as images are written: temp file, fsync, rename
     return p
 
 

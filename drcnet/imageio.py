@@ -1162,7 +1162,7 @@ def write_image(
         data = _embed_meta(data, ext, pixels.shape[2], icc, exif)
     if metadata and ext == ".png":
         data = _add_png_text(data, metadata)
-    _atomic_write(p, data)
+    atomic_write(p, data)
     return p
 
 
@@ -1255,7 +1255,7 @@ def same_file(a: Path, b: Path) -> bool:
     return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
 
 
-def _atomic_write(p: Path, data: bytes) -> None:
+def atomic_write(p: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``p``, fsync, then rename over ``p``. A ``p``
     that is read-only is not replaced (on Windows the rename would fail, and the read-only
     temp file could not be removed either)."""
