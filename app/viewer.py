@@ -14,7 +14,18 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QObject,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -35,6 +46,7 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -59,6 +71,9 @@ DIVIDER_GRAB = 8  # pixels either side of the divider that grab it
 # A message's distance from the edges of the area it is about: clear of the divider's handle
 # (9 px each side), which had covered the first letter of one on the right of a split.
 MESSAGE_MARGIN = 16
+CANVAS_MARGIN = 8  # pixels round the whole image at Fit
+PANE_SPACING = 2  # pixels between the panes of Side by side and EA ±
+ARRANGE_GAIN = 1.05  # how much larger another arrangement must show the image to be taken
 
 
 def to_qimage(rgb: np.ndarray, icc: bytes | None = None) -> QImage:
@@ -331,9 +346,8 @@ class ImageCanvas(QWidget):
         """The scale at which the image just fills the view (less a margin)."""
         if self.image_size.isEmpty():
             return 1.0
-        margin = 8
-        w = max(1, self.width() - 2 * margin)
-        h = max(1, self.height() - 2 * margin)
+        w = max(1, self.width() - 2 * CANVAS_MARGIN)
+        h = max(1, self.height() - 2 * CANVAS_MARGIN)
         return min(w / self.image_size.width(), h / self.image_size.height())
 
     def enlarged_scale(self) -> float:
@@ -503,12 +517,28 @@ class ImageCanvas(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(8.0, font.pointSizeF()))
         p.setFont(font)
-        fm = p.fontMetrics()
+        for box, text in self.caption_boxes(p.fontMetrics()):
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(0, 0, 0, 170))
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            p.drawRoundedRect(box, 4, 4)
+            p.setPen(QColor(235, 235, 235))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def caption_boxes(self, fm: QFontMetrics | None = None) -> list[tuple[QRectF, str]]:
+        """Where the captions are drawn, and their text: in the view's top corners, or, where
+        the whole image sits lower with room above it, just above its corners (on a large
+        window a small photo's "Input" had sat 900 px away from it)."""
+        if fm is None:
+            font = QFont(self.font())
+            font.setPointSizeF(max(8.0, font.pointSizeF()))
+            fm = QFontMetrics(font)
         # The left caption gets up to half the width when both corners have one, the right
         # one what the left leaves; each is shortened to its room (fit_caption).
         captions = self.shown_captions()
         room = (self.width() // (2 if all(captions) else 1)) - 16 - 14
         used = 0
+        sizes: list[tuple[int, float, float, str]] = []
         for i, text in enumerate(captions):
             if not text:
                 continue
@@ -519,14 +549,24 @@ class ImageCanvas(QWidget):
                 continue
             w, h = fm.horizontalAdvance(text) + 14, fm.height() + 6
             used = w if i == 0 else used
-            x = 8 if i == 0 else self.width() - w - 8
-            box = QRectF(x, 8, w, h)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(0, 0, 0, 170))
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            p.drawRoundedRect(box, 4, 4)
-            p.setPen(QColor(235, 235, 235))
-            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+            sizes.append((i, w, h, text))
+        corners = [(QRectF(8 if i == 0 else self.width() - w - 8, 8, w, h), text)
+                   for i, w, h, text in sizes]
+        if not sizes or self.image_size.isEmpty():
+            return corners
+        s, o = self.transform()
+        image = QRectF(o.x(), o.y(), self.image_size.width() * s, self.image_size.height() * s)
+        h = max(h for _, _, h, _ in sizes)
+        top = image.top() - h - 4
+        if top < 8 or image.left() < 0 or image.right() > self.width():
+            return corners  # no room above, or zoomed in: over the image, as they were
+        boxes = []
+        for i, w, h, text in sizes:
+            x = image.left() if i == 0 else image.right() - w
+            boxes.append((QRectF(min(max(x, 8), self.width() - w - 8), top, w, h), text))
+        if len(boxes) == 2 and boxes[0][0].right() + 8 > boxes[1][0].left():
+            return corners  # a narrow image: they would meet above it
+        return boxes
 
     def shown_captions(self) -> list[str]:
         """The captions drawn: split and zoomed in past the divider, the side out of view
@@ -820,9 +860,10 @@ class Viewer(QWidget):
         side = QWidget()
         row = QHBoxLayout(side)
         row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(2)
+        row.setSpacing(PANE_SPACING)
         row.addWidget(self.left)
         row.addWidget(self.right)
+        self._side_row = row
 
         ea = QWidget()
         col = QVBoxLayout(ea)
@@ -833,11 +874,12 @@ class Viewer(QWidget):
         self.ea_label.setObjectName("eaSource")
         self.ea_label.setContentsMargins(8, 4, 8, 4)
         col.addWidget(self.ea_label)
-        ea_grid = QGridLayout()
-        ea_grid.setSpacing(2)
-        for i, c in enumerate(self.ea_canvases):
-            ea_grid.addWidget(c, i // 2, i % 2)
-        col.addLayout(ea_grid, 1)
+        self._ea_grid = QGridLayout()
+        self._ea_grid.setSpacing(PANE_SPACING)
+        self._ea_cols = 0
+        self._side_cols = 2
+        col.addLayout(self._ea_grid, 1)
+        self._place_ea(2)
 
         self.stack = QStackedWidget()
         self.stack.addWidget(self.single)
@@ -857,6 +899,7 @@ class Viewer(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.warning_label)
         layout.addWidget(self.stack)
+        self.stack.installEventFilter(self)
         self._refresh()
 
     def _canvas(self) -> ImageCanvas:
@@ -864,6 +907,61 @@ class Viewer(QWidget):
         c.hovered.connect(lambda x, y, c=c: self._on_canvas_hover(c, x, y))
         c.probeMoved.connect(self.probeMoved)
         return c
+
+    # ------------------------------------------------------------------ arrangement
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        if watched is self.stack and event.type() == QEvent.Type.Resize:
+            self._arrange()
+        return super().eventFilter(watched, event)
+
+    def pane_columns(self) -> tuple[int, int]:
+        """How many columns Side by side's two panes and EA ±'s four are laid out in now."""
+        return self._side_cols, self._ea_cols
+
+    def _arrange(self) -> None:
+        """Lay out Side by side's and EA ±'s panes in the columns that show the image largest
+        at Fit: a panorama's one above another, a tall portrait's EA ± panes in one row. Side
+        by side had drawn a 12:1 panorama as two strips across half the view each, at half
+        the size one above the other shows it. The usual arrangement (two columns) stays
+        unless another shows the image :data:`ARRANGE_GAIN` times larger."""
+        side = ea = 2
+        if not self._size.isEmpty():
+            size = self.stack.size()
+            side = self._best_columns(size.width(), size.height(), 2, (2, 1))
+            label = self.ea_label.heightForWidth(size.width()) + PANE_SPACING
+            ea = self._best_columns(size.width(), size.height() - label, 4, (2, 4, 1))
+        if side != self._side_cols:
+            self._side_cols = side
+            self._side_row.setDirection(QBoxLayout.Direction.LeftToRight if side == 2
+                                        else QBoxLayout.Direction.TopToBottom)
+        self._place_ea(ea)
+
+    def _best_columns(self, width: int, height: int, panes: int, choices: tuple[int, ...]) -> int:
+        """Of ``choices`` (column counts, the usual first), the one whose panes show the
+        image largest at Fit in ``width`` × ``height``."""
+        def shown(cols: int) -> float:
+            rows = -(-panes // cols)
+            w = (width - (cols - 1) * PANE_SPACING) / cols - 2 * CANVAS_MARGIN
+            h = (height - (rows - 1) * PANE_SPACING) / rows - 2 * CANVAS_MARGIN
+            whole = max(0.0, min(w / self._size.width(), h / self._size.height()))
+            # Capped where Fit caps it: two arrangements that both show the photo at 100 %
+            # are the same to the eye, and the usual one stays.
+            return whole if self.state.enlarge_small else min(whole, self.single.fit_cap())
+
+        best = choices[0]
+        for cols in choices[1:]:
+            if shown(cols) > shown(best) * ARRANGE_GAIN:
+                best = cols
+        return best
+
+    def _place_ea(self, cols: int) -> None:
+        if cols == self._ea_cols:
+            return
+        self._ea_cols = cols
+        for c in self.ea_canvases:
+            self._ea_grid.removeWidget(c)
+        for i, c in enumerate(self.ea_canvases):
+            self._ea_grid.addWidget(c, i // cols, i % cols)
 
     def _on_canvas_hover(self, canvas: ImageCanvas, x: int, y: int) -> None:
         self._hovered_canvas = canvas
@@ -896,6 +994,7 @@ class Viewer(QWidget):
         self._marks, self._repaired_marks = [], []
         self.state.probe = None  # a new image: its readout starts empty
         self.set_warning("")
+        self._arrange()
         self._refresh()
         # After the canvases know the size (viewChanged reads the scale). With ``keep_view``
         # (the next shot of a burst: the same folder) an image of the same size keeps the
@@ -1183,6 +1282,7 @@ class Viewer(QWidget):
     def set_enlarge_small(self, on: bool) -> None:
         """Whether Fit enlarges an image smaller than the view (by a whole multiple)."""
         self.state.enlarge_small = bool(on)
+        self._arrange()
         self.state.update()
 
     def zoom_100(self) -> None:

@@ -842,3 +842,68 @@ def test_a_message_right_of_the_divider_stays_clear_of_it_and_the_edge(qtbot) ->
     assert text, "the message is drawn"
     assert min(text) >= x0 + 14  # clear of the divider and its handle
     assert max(text) <= shot.width() - 14  # and of the view's edge, the path broken too
+
+
+def _arranged(qtbot, width: int, height: int, mode: str):  # noqa: ANN001, ANN202
+    """A viewer in ``mode`` (Side by side or EA ±) showing a ``width`` × ``height`` image."""
+    v = shown_viewer(qtbot, 1000, 700)
+    v.set_mode("compare" if mode == "side" else "ea")
+    v.set_compare_style("side")
+    v.set_input(to_qimage(np.full((height, width, 3), 0.5, np.float32)))
+    qtbot.wait(10)  # the layout settles
+    return v
+
+
+def test_a_panorama_is_compared_one_above_the_other(qtbot) -> None:  # noqa: ANN001
+    v = _arranged(qtbot, 2400, 200, "side")
+    assert v.pane_columns()[0] == 1
+    assert v.right.y() > v.left.y() and v.right.x() == v.left.x()
+    # Across the view, not across half of it: about twice the size two columns gave.
+    assert v.scale() > 0.38
+    v.set_mode("ea")
+    assert v.pane_columns()[1] == 1  # EA ±'s four panes, one above another
+    xs = {c.x() for c in v.ea_canvases}
+    assert len(xs) == 1 and sorted(c.y() for c in v.ea_canvases) == [c.y() for c in v.ea_canvases]
+
+
+def test_a_tall_portrait_puts_ea_panes_in_a_row(qtbot) -> None:  # noqa: ANN001
+    v = _arranged(qtbot, 300, 2400, "ea")
+    assert v.pane_columns() == (2, 4)
+    assert len({c.y() for c in v.ea_canvases}) == 1
+    two_rows = (700 / 2 - 16) / 2400  # what 2 × 2 panes could show it at, at most
+    assert v.scale() > 1.5 * two_rows
+
+
+def test_usual_arrangement_stays_for_ordinary_and_small_photos(qtbot) -> None:  # noqa: ANN001
+    v = _arranged(qtbot, 600, 400, "side")
+    assert v.pane_columns() == (2, 2)
+    assert v.right.x() > v.left.x() and v.right.y() == v.left.y()
+    # A small portrait shows at 100 % in either arrangement: the usual one stays.
+    v.set_input(to_qimage(np.full((300, 100, 3), 0.5, np.float32)))
+    assert v.pane_columns() == (2, 2)
+    # A new image of another shape is laid out again.
+    v.set_input(to_qimage(np.full((100, 3000, 3), 0.5, np.float32)))
+    assert v.pane_columns() == (1, 1)
+    v.set_input(None)
+    assert v.pane_columns() == (2, 2)
+
+
+def test_captions_sit_just_above_a_small_image(qtbot) -> None:  # noqa: ANN001
+    v = _arranged(qtbot, 120, 80, "side")
+    c = v.left
+    s, o = c.transform()
+    (box, text), = c.caption_boxes()
+    assert text == "Input"
+    assert box.bottom() < o.y() < box.bottom() + 8  # above the image, not over it
+    assert box.left() == pytest.approx(o.x())  # at its left corner, not the view's
+    v.set_mode("compare")
+    v.set_compare_style("split")  # two captions: above the image's two corners
+    v.set_output(to_qimage(np.full((80, 120, 3), 0.2, np.float32)), "Out")
+    left, right = v.single.caption_boxes()
+    s, o = v.single.transform()
+    assert left[0].left() == pytest.approx(o.x())
+    assert right[0].right() == pytest.approx(o.x() + 120 * s)
+    v.zoom_by(20.0)  # the image fills the view: the captions go back to its corners
+    left, right = v.single.caption_boxes()
+    assert (left[0].left(), left[0].top()) == (8, 8)
+    assert right[0].right() == v.single.width() - 8
