@@ -46,6 +46,7 @@ KIND_LABELS = {"self_aware": "Self-aware map m", "mask": "Binary mask M = (m ≥
                "energy": "Energy attention"}
 SHORT_KINDS = {"self_aware": "m", "mask": "mask M", "energy": "energy"}  # for captions
 THUMB = 60
+THUMB_ASPECT = 3  # the longest side a thumbnail shows, in widths of its shortest
 OVERLAY_TIP = ("Tint the image in the Before, After and Compare views (input and restored) "
                "with the selected map, at the opacity beside")
 
@@ -345,6 +346,26 @@ class MapsPanel(QWidget):
         self.legend_note.setText(note)
         self.legend_high.setText(high)
 
+    def thumbnail(self, maps: MapSet, kind: str, cmap: str) -> QPixmap:
+        """A block's map in a ``THUMB`` square, centred: a map longer than
+        :data:`THUMB_ASPECT` times its width shows its middle at that shape (a panorama's
+        64×6 map had been a 60×6 strip at the top of its button)."""
+        h, w = maps.self_aware.shape
+        dpr = self.devicePixelRatioF()  # drawn in screen pixels: sharp on high-DPI displays
+        box = max(1, round(THUMB * dpr))
+        s = max(box / max(h, w), box / THUMB_ASPECT / min(h, w))
+        rgb = render_map(maps, kind, cmap, (max(1, round(w * s)), max(1, round(h * s))))
+        rh, rw = rgb.shape[:2]
+        y, x = max(0, (rh - box) // 2), max(0, (rw - box) // 2)
+        rgb = np.ascontiguousarray(rgb[y:y + box, x:x + box])
+        pixmap = QPixmap(box, box)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.drawImage((box - rgb.shape[1]) // 2, (box - rgb.shape[0]) // 2, to_qimage(rgb))
+        painter.end()
+        pixmap.setDevicePixelRatio(dpr)
+        return pixmap
+
     def _refresh(self) -> None:
         kind, cmap = self.kind(), self.cmap()
         label = KIND_LABELS[kind]  # "binary mask M = (m ≥ t)": only the first letter lowered
@@ -358,13 +379,10 @@ class MapsPanel(QWidget):
             if maps is None:
                 button.setIcon(QIcon())
                 continue
+            button.setIcon(QIcon(self.thumbnail(maps, kind, cmap)))
             h, w = maps.self_aware.shape
-            s = THUMB / max(h, w)
-            dpr = self.devicePixelRatioF()  # drawn in screen pixels: sharp on high-DPI displays
-            size = (max(1, round(w * s * dpr)), max(1, round(h * s * dpr)))
-            pixmap = QPixmap.fromImage(to_qimage(render_map(maps, kind, cmap, size)))
-            pixmap.setDevicePixelRatio(dpr)
-            button.setIcon(QIcon(pixmap))
+            button.setToolTip(name if max(h, w) <= THUMB_ASPECT * min(h, w) else
+                              f"{name} (its middle: the map is {w}×{h})")
         maps = self._maps.get(block)
         self._update_legend(maps)
         if maps is None:

@@ -111,3 +111,24 @@ def test_its_expected_width_is_its_width_with_a_model_s_thumbnails(qtbot) -> Non
     assert expected > panel.minimumSizeHint().width()  # the empty grid is narrower
     panel.set_blocks([f"stage{s}.enc{i}" for s in (1, 2) for i in range(4)])
     assert panel.minimumSizeHint().width() == expected
+
+
+def test_a_panorama_s_thumbnail_shows_its_middle_centred(qtbot) -> None:  # noqa: ANN001
+    panel = MapsPanel()
+    qtbot.addWidget(panel)
+
+    def painted(h: int, w: int) -> tuple[int, int, int, int]:
+        """The thumbnail's size and the rows and columns its map covers."""
+        m = np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1))
+        pixmap = panel.thumbnail(MapSet(m, m, m), "self_aware", "gray")
+        alpha = pixmap.toImage().convertToFormat(pixmap.toImage().Format.Format_ARGB32)
+        a = np.array([[alpha.pixelColor(x, y).alpha() for x in range(alpha.width())]
+                      for y in range(alpha.height())])
+        rows, cols = np.flatnonzero(a.max(1)), np.flatnonzero(a.max(0))
+        return (pixmap.width(), pixmap.height(), len(rows),
+                int(rows[0] + rows[-1] - (a.shape[0] - 1)))  # 0: centred
+
+    w, h, rows, off = painted(6, 64)  # a 12:1 panorama's deepest map
+    assert (w, h) == (60, 60) and rows == 20 and abs(off) <= 1  # not a 60×6 strip at the top
+    w, h, rows, off = painted(43, 64)  # an ordinary photo's: whole, centred
+    assert rows == 40 and abs(off) <= 1
