@@ -1908,11 +1908,23 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _on_preview_failed(self, serial: int, message: str) -> None:
         self._preview_done = max(self._preview_done, serial)
-        if self._maps_export is not None and serial >= self._preview_serial:
-            # The maps it waited for will not come: it had stayed armed, and been written by
-            # a later preview, with other knobs, unasked.
-            self._maps_export = None
-            self._error("Export Maps failed", f"The preview failed: {message}")
+        if serial >= self._preview_serial:
+            # The maps they wait for will not come: a maps export had stayed armed, and been
+            # written by a later preview, with other knobs, unasked; a summary sheet had
+            # waited for ever, holding the exports behind it.
+            sheets = [r.path.name for r in self._exports if r.layout == "sheet"]
+            dropped = ([self._maps_export.name] if self._maps_export is not None else []) \
+                + sheets
+            if dropped:
+                self._maps_export = None
+                self._exports = [r for r in self._exports if r.layout != "sheet"]
+                self._close_after_exports = False  # the user reads why, and decides again
+                title = ("Export Maps failed" if not sheets else
+                         "Export failed" if len(dropped) == 1 else "Exports failed")
+                self._error(title, f"The preview failed: {message}\n\n"
+                            f"Not written, as {'it needs' if len(dropped) == 1 else 'they need'}"
+                            f" the preview's maps: {', '.join(dropped)}.")
+                self._advance_export()  # those behind a sheet go on
         if self.info is not None:  # else a load failed, and its banner and notice say why
             self.notice(f"Preview failed: {message}", 10000)
         self._check_settled()

@@ -752,3 +752,27 @@ def test_export_maps_is_dropped_when_the_preview_it_waits_for_fails(
     w.controls.t_slider.setValue(60)
     qtbot.waitUntil(w.is_settled, timeout=30000)
     assert not out.exists()
+
+
+def test_a_sheet_waiting_for_a_failed_preview_is_dropped_and_the_rest_go_on(
+        make_window, image_path, open_settled, tmp_path, qtbot, monkeypatch, boxes) -> None:  # noqa: ANN001
+    """It had waited for ever for maps that would not come, holding the exports behind it
+    and keeping the window unsettled."""
+    import app.workers
+    from drcnet.errors import DRCNetError
+
+    w = make_window()
+    open_settled(w, image_path)
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise DRCNetError("the preview broke")
+
+    monkeypatch.setattr(app.workers, "analyse", broken)
+    w.controls.t_slider.setValue(60)  # the maps it needs are for new knobs
+    w.export(ExportRequest("sheet", tmp_path / "sheet.png"))
+    w.export(ExportRequest("image", tmp_path / "after.png"))
+    qtbot.waitUntil(lambda: w.is_settled() and not w._exports and not w._exporting,
+                    timeout=60000)
+    assert boxes and "the preview broke" in boxes[-1][1] and "sheet.png" in boxes[-1][1]
+    assert not (tmp_path / "sheet.png").exists()
+    assert (tmp_path / "after.png").is_file()  # the export behind it was written
