@@ -13,7 +13,7 @@ import importlib.util
 import cv2
 import numpy as np
 
-from .errors import DRCNetError
+from .errors import DRCNetError, UsageError
 
 
 class BaselineUnavailable(DRCNetError):
@@ -169,10 +169,12 @@ def wiener_deconvolve(rgb: np.ndarray, kernel: np.ndarray, nsr: float = WIENER_N
     """
     rgb = _check(rgb)
     kernel = np.asarray(kernel, np.float64)
-    if kernel.ndim != 2 or kernel.sum() <= 0:
-        raise ValueError(f"expected a 2-D kernel with a positive sum, got {kernel.shape}")
-    if nsr <= 0:
-        raise ValueError(f"nsr must be > 0, got {nsr}")
+    if kernel.ndim != 2:
+        raise ValueError(f"expected a 2-D kernel, got shape {kernel.shape}")
+    if not kernel.sum() > 0:  # the caller's kernel: no blur sums to 0 or less (or NaN)
+        raise UsageError(f"the blur kernel must have a positive sum, got {kernel.sum():g}")
+    if not nsr > 0:
+        raise UsageError(f"nsr must be > 0, got {nsr}")
     kernel = kernel / kernel.sum()
     h, w = rgb.shape[:2]
     pad = int(max(kernel.shape)) + 16
@@ -210,7 +212,7 @@ def median_derain(rgb: np.ndarray, ksize: int = MEDIAN_KSIZE,
     """
     rgb = _check(rgb)
     if ksize < 3 or ksize % 2 == 0:
-        raise ValueError(f"ksize must be an odd number >= 3, got {ksize}")
+        raise UsageError(f"ksize must be an odd number >= 3, got {ksize}")
     out = cv2.medianBlur(_to_u8(rgb), int(ksize)).astype(np.float32) / np.float32(255.0)
     return np.minimum(rgb, out) if rain_aware else out
 

@@ -22,9 +22,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .compare import ExportParams
-from .errors import Cancelled, DRCNetError, ImageReadError, ImageTypeError, ImageWriteError
+from .errors import (
+    Cancelled,
+    DRCNetError,
+    ImageReadError,
+    ImageTypeError,
+    ImageWriteError,
+    UsageError,
+)
 from .imageio import (
     IMAGE_EXTENSIONS,
+    RAW_EXTENSIONS,
     READABLE_EXTENSIONS,
     Image,
     check_image_type,
@@ -64,6 +72,8 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
     had been read as one output file and refused for its missing extension).
 
     Raises:
+        UsageError: a file named, or a pattern's match, is a camera's RAW file
+            (:func:`check_input_name`).
         ImageReadError: an argument names nothing that exists (no file, folder or match), or
             a folder cannot be listed.
         DRCNetError: a folder holds no images.
@@ -90,10 +100,11 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
                                   f"{', '.join(IMAGE_EXTENSIONS)}, an image Studio reads "
                                   "(.gif, .pgm, …) or an image without an extension "
                                   "(subfolders are not searched)")
-        elif not os.path.lexists(p):  # a dangling link is named: it fails as that file
-            missing.append(str(p))
-            continue
         else:
+            check_input_name(p)  # wrong whatever the disk holds: before "no such file"
+            if not os.path.lexists(p):  # a dangling link is named: it fails as that file
+                missing.append(str(p))
+                continue
             found = [p]
         for q in found:  # say, a file named alone and in its folder
             if q.resolve() not in seen:
@@ -134,6 +145,23 @@ def readable_name(path: Path) -> bool:
     decide); not a camera's RAW file (``.NEF``, ``.CR2``), which starts as a TIFF does and
     would give its thumbnail."""
     return not path.suffix or path.suffix.lower() in READABLE_EXTENSIONS
+
+
+def check_input_name(path: Path) -> None:
+    """Refuse a camera's RAW file named as an input (:data:`~drcnet.imageio.RAW_EXTENSIONS`,
+    which a folder's listing leaves out): it had been decoded by its content, which OpenCV
+    reads as the small preview it embeds, and the output was that. Other names are read by
+    their content, as before (``.jfif``, or a file a shell's ``*`` matched, which fails
+    alone and is reported).
+
+    Raises:
+        UsageError: saying what to do.
+    """
+    if path.suffix.lower() in RAW_EXTENSIONS:
+        raise UsageError(f"{path} is a camera's RAW file ({path.suffix}): Studio would read "
+                         "only the small preview it embeds; convert it to TIFF or PNG first "
+                         "(a folder named instead restores its other images, leaving RAW "
+                         "files out)")
 
 
 def natural_key(name: str) -> tuple:

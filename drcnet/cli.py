@@ -67,11 +67,26 @@ def _jpeg_quality(text: str) -> int:
     return value
 
 
+DEFAULT_JPEG_QUALITY = 95
+
+
 def add_jpeg_quality_option(p: argparse.ArgumentParser) -> None:
-    """``--jpeg-quality`` (restore and compare)."""
-    p.add_argument("--jpeg-quality", type=_jpeg_quality, default=95, metavar="Q",
-                   help="quality of .jpg outputs, 1-100 (default 95; chroma at half "
-                        "resolution, 4:2:0); .webp outputs are always lossless")
+    """``--jpeg-quality`` (restore and compare; unset is ``None``, so that
+    :func:`jpeg_quality_note` can tell it was given, and means :data:`DEFAULT_JPEG_QUALITY`)."""
+    p.add_argument("--jpeg-quality", type=_jpeg_quality, default=None, metavar="Q",
+                   help=f"quality of .jpg outputs, 1-100 (default {DEFAULT_JPEG_QUALITY}; "
+                        "chroma at half resolution, 4:2:0); .webp outputs are always lossless")
+
+
+def jpeg_quality_note(given: int | None, outputs: Sequence[Path]) -> str:
+    """What restore and compare say, as a note, when ``--jpeg-quality`` was given and no
+    output is a JPEG, the only format it sets; else "". Said, not refused: a script that
+    switches formats keeps its options."""
+    if given is None or any(p.suffix.lower() in (".jpg", ".jpeg") for p in outputs):
+        return ""
+    where = (f"on {outputs[0].name}" if len(outputs) == 1
+             else f"here: none of the {len(outputs)} outputs is a .jpg")
+    return f"--jpeg-quality (for .jpg outputs) has no effect {where}"
 
 
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -121,7 +136,7 @@ class Terminated(KeyboardInterrupt):
     ended it at once, without a word."""
 
 
-def _stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
+def stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
     """How a stop is named, and its status: Ctrl+C 130, SIGTERM 143."""
     return ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
 
@@ -194,6 +209,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         check_output_folder(folder)
     if note := overlap_note(args.overlap, tiles.tile, tiles.overlap):  # a setting changed:
         print(f"drcnet: note: {note}", file=sys.stderr)  # said even with -q
+    if note := jpeg_quality_note(args.jpeg_quality, [dst for _, dst in pairs]):
+        print(f"drcnet: note: {note}", file=sys.stderr)  # also with -q: an option ignored
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     params = ExportParams.of_run(args.task, model.knobs, weights.name, sha256(weights),
                                  str(model_device(model)), tiles, model.precision)
@@ -247,7 +264,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         results = run(restore_files(model, pairs, tiles, overwrite=not args.skip_existing,
                                     params=params, strength=args.strength,
                                     keep_exif=not args.no_exif,
-                                    jpeg_quality=args.jpeg_quality,
+                                    jpeg_quality=args.jpeg_quality or DEFAULT_JPEG_QUALITY,
                                     read=lambda src: read_checked(src, args.max_pixels)), show)
     except KeyboardInterrupt as exc:
         if len(pairs) == 1:
@@ -255,7 +272,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         # One line, saying what is on disk: the finished outputs are kept.
         counts = {k: sum(r.status == k for r in finished) for k in (RESTORED, SKIPPED, FAILED)}
         others = ", ".join(f"{n} {k}" for k, n in counts.items() if n and k != RESTORED)
-        how, code = _stopped(exc)
+        how, code = stopped(exc)
         return _fail(f"{how} after {len(finished)} of {len(pairs)} images ("
                      f"{counts[RESTORED]} restored{', ' + others if others else ''}); "
                      "the outputs written so far are kept", code)
@@ -477,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DRCNetError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt as exc:
-        return _fail(*_stopped(exc))
+        return _fail(*stopped(exc))
     except BrokenPipeError:  # `drcnet info | head -1`: the reader has what it wanted
         # Python would print the traceback of a second failed flush at exit; point stdout at
         # nothing instead, and end as a command killed by SIGPIPE does (128 + 13).

@@ -29,8 +29,9 @@ R = TypeVar("R")
 
 
 def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool,
-           budget_min: float = 0.0) -> R:
-    """Run a progress generator to the end under a tqdm bar or as plain lines.
+           budget_min: float = 0.0, on_record: Callable[[Any], None] | None = None) -> R:
+    """Run a progress generator to the end under a tqdm bar or as plain lines, passing each
+    record to ``on_record`` too (what a caller keeps, should the run be stopped).
 
     ``budget_min`` > 0 (a training run's ``max_minutes``): the run ends on whichever comes
     first, time or ``total`` steps, so the bar shows both budgets spent (steps n/total and
@@ -54,6 +55,8 @@ def _drive(gen: Generator[Any, None, R], total: int, desc: str, plain: bool,
                 rec = next(gen)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
+            if on_record is not None:
+                on_record(rec)
             done = getattr(rec, "step", getattr(rec, "done", 0))
             msg = getattr(rec, "message", "")
             if bar is not None:
@@ -261,7 +264,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ sweep
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import SweepConfig, format_summary, sweep, write_outputs
+    from .cli import stopped
+    from .sweep import SweepConfig, SweepProgress, SweepResult, format_summary, sweep, write_outputs
 
     cfg = SweepConfig(task=args.task, data=args.data, weights=args.weights or "",
                       variant=args.variant, degradation=args.degradation or "",
@@ -272,7 +276,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not args.out.strip():  # "" had written into the current folder
         raise UsageError("--out is empty: name a folder for the sweep's CSVs and plot")
     _check_out_folder(args.out, "--out")
-    result = _drive(sweep(cfg), 0, f"sweep {args.task}", args.plain or not sys.stderr.isatty())
+    so_far: list[SweepResult] = []  # the settings measured, kept if the sweep is stopped
+
+    def keep(rec: SweepProgress) -> None:
+        if rec.result is not None:
+            so_far[:] = [rec.result]
+
+    try:
+        result = _drive(sweep(cfg), 0, f"sweep {args.task}",
+                        args.plain or not sys.stderr.isatty(), on_record=keep)
+    except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM (drcnet.cli): as restore, one line
+        how, code = stopped(exc)
+        planned = len(cfg.t_values) + len(cfg.delta_values)
+        if not so_far:
+            print(f"drcnet: error: {how} after 0 of {planned} settings; nothing was written",
+                  file=sys.stderr)
+            return code
+        paths = write_outputs(so_far[0], args.out)  # marked partial, in each file
+        done = so_far[0].settings[0]
+        print(f"drcnet: error: {how} after {done} of {planned} settings; the {done} measured "
+              f"are kept, marked partial, in {', '.join(str(p) for p in paths)}",
+              file=sys.stderr)
+        return code
     if result.flagged:  # before the summary, as eval warns before its table
         sys.stdout.flush()
         print(f"drcnet: warning: {result.range_line()}; the scores there may come from "

@@ -1118,7 +1118,7 @@ def unused_options(args: argparse.Namespace) -> str:
     """The options given that ``args.layout`` does not use, in words ("--split (for --layout
     split) has no effect with --layout side"), or "". Said, not refused: a script that
     switches layouts keeps its other options, as one that switches formats keeps
-    ``--jpeg-quality``."""
+    ``--jpeg-quality`` (:func:`~drcnet.cli.jpeg_quality_note`)."""
     unused = [f"{opt} (for --layout {' or '.join(layouts)})"
               for opt, layouts in LAYOUT_OPTIONS.items()
               if getattr(args, opt[2:].replace("-", "_")) not in (None, False)
@@ -1204,7 +1204,13 @@ def register(subparsers: Any) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
-    from .cli import check_max_pixels, check_output_folder, read_checked
+    from .cli import (
+        DEFAULT_JPEG_QUALITY,
+        check_max_pixels,
+        check_output_folder,
+        jpeg_quality_note,
+        read_checked,
+    )
     from .errors import NoWeightsError, WeightsError
     from .imageio import check_image_type, check_output_size
     from .inference import (
@@ -1231,6 +1237,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_max_pixels(args.max_pixels)
     if unused := unused_options(args):
         print(f"drcnet: note: {unused}", file=sys.stderr)
+    if note := jpeg_quality_note(args.jpeg_quality, [out]):  # as restore says it
+        print(f"drcnet: note: {note}", file=sys.stderr)
+    quality = args.jpeg_quality or DEFAULT_JPEG_QUALITY
     if out.resolve() == src.resolve() or sidecar_path(out).resolve() == src.resolve():
         raise ImageWriteError(f"{out} is the input file; choose another output path")
     check_output_folder(out.parent)  # said before the model runs, as restore does
@@ -1298,7 +1307,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         colormap=cmap if args.layout == "sheet" else None,
         noea=noea_text, input=src.name, range_check=report.summary(), strength=args.strength,
         analysis_size=max(analysis.restored.shape[:2]) if analysis is not None else None,
-        jpeg_quality=args.jpeg_quality if out.suffix.lower() in (".jpg", ".jpeg") else None)
+        jpeg_quality=quality if out.suffix.lower() in (".jpg", ".jpeg") else None)
     restored = apply_strength(image.restorable, restored, args.strength)
     result = compose(args.layout, image.rgb, restored, split=split, alpha=image.alpha,
                      labels=not args.no_labels, analysis=analysis,
@@ -1308,7 +1317,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     depth = 8 if args.layout == "sheet" else image.bit_depth
     other = None if args.no_sidecar else sidecar_owner(out)
     write_export(out, result, params, inputs=[src], bit_depth=depth,
-                 sidecar=not args.no_sidecar, jpeg_quality=args.jpeg_quality,
+                 sidecar=not args.no_sidecar, jpeg_quality=quality,
                  **carried_meta(args.layout, image.icc, image.exif))
     print(f"{src} -> {out}", file=sys.stderr)
     if mapped is not None and args.maps is not None:

@@ -56,6 +56,12 @@ READ_ONLY_EXTENSIONS: tuple[str, ...] = (".gif", ".pbm", ".pgm", ".ppm", ".pnm",
                                          ".ras", ".sr", ".hdr", ".pic", ".avif")
 # Every name read_image takes as an image's: what open dialogs and folder listings offer.
 READABLE_EXTENSIONS: tuple[str, ...] = IMAGE_EXTENSIONS + READ_ONLY_EXTENSIONS
+# Cameras' RAW files. Most start as a TIFF does, and OpenCV reads the small preview they embed
+# (or nothing): a named one is refused (drcnet.batch.check_input_name), a folder's left out.
+RAW_EXTENSIONS: tuple[str, ...] = (".dng", ".raw", ".cr2", ".cr3", ".crw", ".nef", ".nrw",
+                                   ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef",
+                                   ".srw", ".x3f", ".3fr", ".erf", ".kdc", ".mrw", ".rwl",
+                                   ".iiq", ".mos")
 _READ_ONLY_SIGNATURES = (b"GIF87a", b"GIF89a", b"\x59\xa6\x6a\x95", b"#?RADIANCE", b"#?RGBE")
 _NETPBM = re.compile(rb"P[1-6Ff]\s+[#\d]|P7\s+[#A-Z]")
 # JPEG start-of-frame markers (C4 = DHT, C8 = JPG and CC = DAC are not frames).

@@ -192,7 +192,9 @@ class IntraCR(nn.Module):
         self.ratios = tuple(float(r) for r in ratios)
         self.lambdas = tuple(lambdas) if lambdas is not None else self.ratios
         if len(self.lambdas) != len(self.ratios):
-            raise ValueError("IntraCR needs one lambda per ratio")
+            raise UsageError(f"IntraCR needs one lambda per ratio: got {len(self.lambdas)} "
+                             f"lambdas {self.lambdas} for {len(self.ratios)} ratios "
+                             f"{self.ratios}")
         self.eps = eps
 
     def forward(self, out: torch.Tensor, gt: torch.Tensor, degraded: torch.Tensor
@@ -220,8 +222,10 @@ class ExtraCR(nn.Module):
 
     def forward(self, out: torch.Tensor, gt: torch.Tensor, degraded: torch.Tensor | None = None
                 ) -> torch.Tensor:
-        if out.shape[0] < 2:
-            raise ValueError("ExtraCR needs a batch of at least 2 images")
+        if out.shape[0] < 2:  # the caller's batch size, against the loss they chose
+            raise UsageError("ExtraCR takes its negatives from the other images of a batch: "
+                             f"it needs at least 2, got {out.shape[0]}; use a larger batch "
+                             "or IntraCR (cr='intra')")
         fo = self.features(out)
         with torch.no_grad():
             pos = self.features(gt)

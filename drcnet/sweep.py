@@ -5,15 +5,18 @@ The paper's supplement (Tables 1–2) retrains the network for each t in 0.50…
 forward passes with ``model.configure`` (no reload), so it measures *inference-time
 sensitivity*, and every output says so.
 
-Long work is a generator: :func:`sweep` yields a :class:`~drcnet.inference.Progress` record
-after each image at each setting and returns a :class:`SweepResult`; :func:`write_outputs`
-writes ``sweep_t.csv``, ``sweep_delta.csv`` and ``sweep.png`` (drawn with OpenCV).
+Long work is a generator: :func:`sweep` yields a :class:`SweepProgress` record after each
+image at each setting and returns a :class:`SweepResult`; :func:`write_outputs` writes
+``sweep_t.csv``, ``sweep_delta.csv`` and ``sweep.png`` (drawn with OpenCV). The record that ends
+a setting carries the sweep so far, so a caller that is stopped keeps (and can write) the
+settings measured until then, marked partial.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import math
 import os
 import time
@@ -28,7 +31,7 @@ from .blocks import PAPER_DELTA, PAPER_T
 from .compare import format_delta
 from .errors import Cancelled, DRCNetError, UsageError
 from .evaluation import RunConfig, eval_data, load_eval_model, weights_label
-from .imageio import clean_text, write_image
+from .imageio import atomic_write, clean_text, write_image
 from .inference import Progress, TilePeak, restore_tiled, run
 from .metrics import psnr, ssim
 from .network import DRCNet
@@ -98,6 +101,25 @@ class SweepResult:
     ea: bool = True  # energy attention on in the model
 
     @property
+    def settings(self) -> tuple[int, int]:
+        """How many settings were measured, and how many the configuration names (a setting
+        shared by both sweeps counts in each, as in their CSVs)."""
+        return (len(self.t_points) + len(self.delta_points),
+                len(self.config.t_values) + len(self.config.delta_values))
+
+    @property
+    def partial(self) -> bool:
+        """Whether the sweep was stopped before every setting was measured."""
+        done, planned = self.settings
+        return done < planned
+
+    def partial_note(self) -> str:
+        """The CSVs' and plot's mark of a partial sweep ("partial: stopped after 5 of 17
+        settings"), or "" for a whole one."""
+        done, planned = self.settings
+        return f"partial: stopped after {done} of {planned} settings" if self.partial else ""
+
+    @property
     def flagged(self) -> list[SweepPoint]:
         """The points where some image left the model's trained range: their scores may
         come from broken, blocky outputs (a sweep does not repair)."""
@@ -118,11 +140,20 @@ class SweepResult:
                 f"(limit {self.limit:g}) on {names}")
 
 
+@dataclass(frozen=True)
+class SweepProgress(Progress):
+    """Yielded by :func:`sweep` after each image; ``result`` is the sweep so far (a partial
+    :class:`SweepResult`) on the record that ends a setting, else ``None``. A caller stopped
+    part way (Ctrl+C, ``cancel``) writes the last one with :func:`write_outputs`."""
+
+    result: SweepResult | None = None
+
+
 def sweep(
     cfg: SweepConfig,
     cancel: Callable[[], bool] | None = None,
     model: DRCNet | None = None,
-) -> Generator[Progress, None, SweepResult]:
+) -> Generator[SweepProgress, None, SweepResult]:
     """Score the model at every t (δ fixed) and every δ (t fixed), yielding progress.
 
     The knobs are set with ``model.configure`` between passes and restored afterwards; a
@@ -130,7 +161,8 @@ def sweep(
 
     Args:
         cfg: what to sweep.
-        cancel: called before each forward pass; True raises :class:`Cancelled`.
+        cancel: called before each forward pass; True raises :class:`Cancelled` (the settings
+            measured until then are in the last record's ``result``).
         model: an already loaded model to use instead of ``cfg.weights``/the shipped one.
 
     Returns:
@@ -149,6 +181,17 @@ def sweep(
     total = len(unique) * len(samples)
     knobs = (net.knobs.t, net.knobs.delta)
     scores: dict[tuple[float, float], SweepPoint] = {}
+    n = len(cfg.t_values)
+    inputs = (float(np.mean([psnr(s.degraded, s.clean) for s in samples])),
+              float(np.mean([ssim(s.degraded, s.clean) for s in samples])))
+
+    def so_far() -> SweepResult:  # the settings measured, in each sweep's order
+        return SweepResult(
+            cfg, data.description, len(samples), *inputs,
+            tuple(scores[k] for k in settings[:n] if k in scores),
+            tuple(scores[k] for k in settings[n:] if k in scores),
+            net.activation_limit, weights_label(cfg), bool(net.knobs.ea))
+
     done = 0
     try:
         if samples:
@@ -168,20 +211,16 @@ def sweep(
                 ps.append(psnr(out, sample.clean))
                 ss.append(ssim(out, sample.clean))
                 done += 1
-                yield Progress(done, total, f"t={t:.2f} delta={format_delta(delta)} "
-                                            f"{sample.name}: "
-                                            f"{ps[-1]:.2f} dB")
-            scores[(t, delta)] = SweepPoint(t, delta, float(np.mean(ps)), float(np.mean(ss)),
-                                            seconds, tuple(flagged))
+                if len(ps) == len(samples):  # the setting's last image: its point is made
+                    scores[(t, delta)] = SweepPoint(t, delta, float(np.mean(ps)),
+                                                    float(np.mean(ss)), seconds,
+                                                    tuple(flagged))
+                yield SweepProgress(done, total, f"t={t:.2f} delta={format_delta(delta)} "
+                                                 f"{sample.name}: {ps[-1]:.2f} dB",
+                                    so_far() if len(ps) == len(samples) else None)
     finally:
         net.configure(t=knobs[0], delta=knobs[1])
-    n = len(cfg.t_values)
-    return SweepResult(
-        cfg, data.description, len(samples),
-        float(np.mean([psnr(s.degraded, s.clean) for s in samples])),
-        float(np.mean([ssim(s.degraded, s.clean) for s in samples])),
-        tuple(scores[k] for k in settings[:n]), tuple(scores[k] for k in settings[n:]),
-        net.activation_limit, weights_label(cfg), bool(net.knobs.ea))
+    return so_far()
 
 
 # ---------------------------------------------------------------------------- output
@@ -190,20 +229,24 @@ SWEEP_FIELDS = ("t", "delta", "psnr_db", "ssim", "seconds_total", "input_psnr_db
 
 
 def _write_points(path: Path, points: Sequence[SweepPoint], result: SweepResult) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(SWEEP_FIELDS)
-        for p in points:
-            w.writerow([f"{p.t:.2f}", format_delta(p.delta), f"{p.psnr:.4f}", f"{p.ssim:.5f}",
-                        f"{p.seconds:.3f}", f"{result.input_psnr:.4f}",
-                        f"{result.input_ssim:.5f}", len(p.out_of_range),
-                        clean_text(result.weights), "on" if result.ea else "off",
-                        clean_text(result.data), CAVEAT])  # names as they read
+    note = "; ".join(n for n in (CAVEAT, result.partial_note()) if n)
+    text = io.StringIO()
+    w = csv.writer(text)
+    w.writerow(SWEEP_FIELDS)
+    for p in points:
+        w.writerow([f"{p.t:.2f}", format_delta(p.delta), f"{p.psnr:.4f}", f"{p.ssim:.5f}",
+                    f"{p.seconds:.3f}", f"{result.input_psnr:.4f}",
+                    f"{result.input_ssim:.5f}", len(p.out_of_range),
+                    clean_text(result.weights), "on" if result.ea else "off",
+                    clean_text(result.data), note])  # names as they read
+    atomic_write(path, text.getvalue().encode("utf-8"))  # a stop mid-write leaves the old one
 
 
 def write_outputs(result: SweepResult, out_dir: str | os.PathLike[str]) -> tuple[Path, ...]:
     """Write ``sweep_t.csv``, ``sweep_delta.csv`` and ``sweep.png`` into ``out_dir``
-    (created if needed) and return their paths."""
+    (created if needed) and return their paths. A partial result (:attr:`SweepResult.partial`)
+    is written as a whole one is, each CSV row's ``note`` and the plot saying so; a sweep
+    not reached has a CSV of its header alone and an empty panel."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -357,6 +400,15 @@ def _panel(img: np.ndarray, box: tuple[int, int, int, int], xs: Sequence[float],
     img[sy : sy + strip.shape[0], sx : sx + strip.shape[1]] = strip
 
 
+def _empty_panel(img: np.ndarray, box: tuple[int, int, int, int], title: str) -> None:
+    """A panel's frame and title, saying that the sweep stopped before it."""
+    x0, y0, x1, y1 = box
+    cv2.rectangle(img, (x0, y0), (x1, y1), _GRID, 1)
+    _text(img, title, ((x0 + x1) // 2, y0 - 16), 0.5, "center", 1)
+    _text(img, "not measured: the sweep was stopped first", ((x0 + x1) // 2, (y0 + y1) // 2),
+          0.45, "center")
+
+
 def plot_sweep(result: SweepResult, width: int = 1200, height: int = 560) -> np.ndarray:
     """The sweep as a two-panel chart (PSNR vs t, PSNR vs δ), float32 RGB in [0, 1].
 
@@ -367,7 +419,8 @@ def plot_sweep(result: SweepResult, width: int = 1200, height: int = 560) -> np.
     cfg = result.config
     _text(img, f"DRCNet {cfg.task}: {CAVEAT}", (width // 2, 24), 0.65, "center", 2)
     ea = ", EA off" if not result.ea else ""
-    line = (f"{result.data}; input {result.input_psnr:.2f} dB / SSIM "
+    partial = f"{result.partial_note()}; " if result.partial else ""
+    line = (f"{partial}{result.data}; input {result.input_psnr:.2f} dB / SSIM "
             f"{result.input_ssim:.3f}; {result.weights}{ea}")
     _text(img, _fit_text(line, width - 24, 0.42), (width // 2, 52), 0.42, "center")
     ys = [p.psnr for p in (*result.t_points, *result.delta_points) if math.isfinite(p.psnr)]
@@ -377,19 +430,27 @@ def plot_sweep(result: SweepResult, width: int = 1200, height: int = 560) -> np.
     top, bottom = 110, height - 70
     half = width // 2
     tp = result.t_points
-    _panel(img, (90, top, half - 40, bottom), [p.t for p in tp], [p.psnr for p in tp],
-           [f"{p.t:.2f}" for p in tp], f"threshold t (delta = {format_delta(cfg.delta_fixed)})",
-           "spatial-filter threshold t", ylim,
-           PAPER_T if min(p.t for p in tp) <= PAPER_T <= max(p.t for p in tp) else None,
-           "paper best", [bool(p.out_of_range) for p in tp])
+    t_box = (90, top, half - 40, bottom)
+    t_title = f"threshold t (delta = {format_delta(cfg.delta_fixed)})"
+    if tp:
+        _panel(img, t_box, [p.t for p in tp], [p.psnr for p in tp],
+               [f"{p.t:.2f}" for p in tp], t_title, "spatial-filter threshold t", ylim,
+               PAPER_T if min(p.t for p in tp) <= PAPER_T <= max(p.t for p in tp) else None,
+               "paper best", [bool(p.out_of_range) for p in tp])
+    else:
+        _empty_panel(img, t_box, t_title)
     dp = result.delta_points
     logs = [math.log10(p.delta) for p in dp]
-    _panel(img, (half + 90, top, width - 40, bottom), logs, [p.psnr for p in dp],
-           [f"1e{round(v)}" if abs(v - round(v)) < 1e-9 else f"{10**v:.0e}" for v in logs],
-           f"coefficient delta (t = {cfg.t_fixed:.2f})", "energy coefficient delta (log scale)",
-           ylim,
-           math.log10(PAPER_DELTA) if min(logs) <= math.log10(PAPER_DELTA) <= max(logs)
-           else None, "paper best", [bool(p.out_of_range) for p in dp])
+    d_box = (half + 90, top, width - 40, bottom)
+    d_title = f"coefficient delta (t = {cfg.t_fixed:.2f})"
+    if dp:
+        _panel(img, d_box, logs, [p.psnr for p in dp],
+               [f"1e{round(v)}" if abs(v - round(v)) < 1e-9 else f"{10**v:.0e}" for v in logs],
+               d_title, "energy coefficient delta (log scale)", ylim,
+               math.log10(PAPER_DELTA) if min(logs) <= math.log10(PAPER_DELTA) <= max(logs)
+               else None, "paper best", [bool(p.out_of_range) for p in dp])
+    else:
+        _empty_panel(img, d_box, d_title)
     if result.flagged:
         _text(img, "red rings: an image left the model's trained range there (no repair in a "
                    "sweep); those scores may come from broken, blocky outputs",

@@ -118,17 +118,19 @@ def test_a_panorama_s_thumbnail_shows_its_middle_centred(qtbot) -> None:  # noqa
     qtbot.addWidget(panel)
 
     def painted(h: int, w: int) -> tuple[int, int, int, int]:
-        """The thumbnail's size and the rows and columns its map covers."""
+        """The thumbnail's width and height, the rows its map covers and how far off centre
+        they are."""
         m = np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1))
         pixmap = panel.thumbnail(MapSet(m, m, m), "self_aware", "gray")
         alpha = pixmap.toImage().convertToFormat(pixmap.toImage().Format.Format_ARGB32)
         a = np.array([[alpha.pixelColor(x, y).alpha() for x in range(alpha.width())]
                       for y in range(alpha.height())])
-        rows, cols = np.flatnonzero(a.max(1)), np.flatnonzero(a.max(0))
+        rows = np.flatnonzero(a.max(1))
+        assert a.max(0).all()  # the map spans the width
         return (pixmap.width(), pixmap.height(), len(rows),
                 int(rows[0] + rows[-1] - (a.shape[0] - 1)))  # 0: centred
 
     w, h, rows, off = painted(6, 64)  # a 12:1 panorama's deepest map
     assert (w, h) == (60, 60) and rows == 20 and abs(off) <= 1  # not a 60×6 strip at the top
-    w, h, rows, off = painted(43, 64)  # an ordinary photo's: whole, centred
+    _, _, rows, off = painted(43, 64)  # an ordinary photo's: whole, centred
     assert rows == 40 and abs(off) <= 1

@@ -16,6 +16,7 @@ from drcnet.baselines import (
     wiener_deconvolve,
 )
 from drcnet.degradations import convolve, gaussian_noise, rain, shake_kernel
+from drcnet.errors import UsageError
 from drcnet.metrics import psnr
 
 
@@ -40,10 +41,15 @@ def test_wiener_beats_the_blurred_input_on_camera_shake(scene) -> None:
 
 
 def test_wiener_rejects_bad_kernels(scene) -> None:
-    with pytest.raises(ValueError, match="kernel"):
+    """A caller's kernel and NSR are their settings (UsageError, named with the value); a
+    kernel that is not 2-D is a broken contract (a plain ValueError)."""
+    with pytest.raises(UsageError, match="kernel must have a positive sum, got 0"):
         wiener_deconvolve(scene(), np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="nsr"):
+    with pytest.raises(UsageError, match="nsr must be > 0, got 0.0"):
         wiener_deconvolve(scene(), np.ones((3, 3)), nsr=0.0)
+    with pytest.raises(ValueError, match="2-D kernel") as caught:
+        wiener_deconvolve(scene(), np.ones(3))
+    assert not isinstance(caught.value, UsageError)
 
 
 def test_nlm_beats_the_noisy_input_at_sigma_25(scene) -> None:
@@ -87,5 +93,5 @@ def test_rain_aware_filters_only_darken_and_remove_streaks(scene) -> None:
     for out in (median_derain(rainy, 9, rain_aware=True), guided_derain(rainy)):
         assert np.all(out <= rainy + 1e-6)
         assert psnr(out, clean) > psnr(rainy, clean)
-    with pytest.raises(ValueError, match="odd"):
+    with pytest.raises(UsageError, match="ksize must be an odd number >= 3, got 4"):
         median_derain(rainy, 4)

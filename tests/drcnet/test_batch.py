@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from drcnet.batch import (
     summary,
 )
 from drcnet.compare import ExportParams
-from drcnet.errors import DRCNetError, ImageWriteError
+from drcnet.errors import DRCNetError, ImageReadError, ImageWriteError, UsageError
 from drcnet.imageio import read_image, read_png_text, write_image
 from drcnet.inference import TileConfig, restore_tiled, run
 
@@ -96,14 +97,39 @@ def test_a_folder_lists_what_studio_reads_and_leaves_out_other_files(tmp_path: P
     assert [f.name for f in files] == ["anim.gif", "broken.jpg", "g.pgm", "noext", "p0.png"]
     assert [d.name for _, d in plan_outputs(files, tmp_path / "out", is_folder)] == [
         "anim.png", "broken.jpg", "g.png", "noext.png", "p0.png"]
-    # A pattern is every file it matches, as a shell would expand it.
-    matched, _ = expand_inputs([str(folder / "*")])
-    assert {f.name for f in matched} == {f.name for f in files} | {"p0.json", "notes",
-                                                                    "IMG_1.NEF"}
+    # A pattern names every file it matches, as a shell would expand it: each is taken as a
+    # file named is (tried by its content, a sidecar failing alone), and a RAW file refused.
+    matched, _ = expand_inputs([str(folder / "[!I]*")])
+    assert {f.name for f in matched} == {f.name for f in files} | {"p0.json", "notes"}
+    with pytest.raises(UsageError, match="IMG_1.NEF is a camera's RAW file"):
+        expand_inputs([str(folder / "*")])
     (tmp_path / "text").mkdir()
     (tmp_path / "text" / "a.txt").write_text("x")
     with pytest.raises(DRCNetError, match="no images in the folder .*subfolders are not"):
         expand_inputs([tmp_path / "text"])
+
+
+def test_a_named_raw_file_is_refused_as_a_folder_leaves_it_out(tmp_path: Path) -> None:
+    """A camera's RAW file named alone had been decoded by its content: OpenCV reads the
+    small preview it embeds (a RAW file starts as a TIFF does), and that was restored."""
+    import cv2
+
+    raw = tmp_path / "DSC_0001.NEF"
+    assert cv2.imwrite(str(tmp_path / "x.tif"), np.full((12, 16), 128, np.uint8))
+    (tmp_path / "x.tif").rename(raw)
+    for named in (raw, tmp_path / "gone.CR2"):  # its name is wrong whatever the disk holds
+        with pytest.raises(UsageError, match=rf"^{re.escape(str(named))} is a camera's RAW "
+                                             r"file \(\.\w+\): .*; convert it to TIFF or PNG "
+                                             r"first \(a folder named instead .*\)$"):
+            expand_inputs([named])
+    upper = tmp_path / "SHOT.TIF"  # any case of a name Studio reads
+    raw.rename(upper)
+    assert expand_inputs([upper]) == ([upper], False)
+    other = tmp_path / "shot.jfif"  # a name folders leave out but not a RAW one: by content
+    upper.rename(other)
+    assert expand_inputs([other]) == ([other], False)
+    with pytest.raises(ImageReadError, match="no such file"):
+        expand_inputs([tmp_path / "gone.tif"])
 
 
 def test_an_output_ending_in_a_slash_is_a_folder_whatever_its_name(tmp_path: Path) -> None:

@@ -218,6 +218,22 @@ def test_inputs_that_name_nothing_are_said_before_the_model_loads(tmp_path, weig
     assert [p.name for p in found] == ["IMG_2.png", "IMG_10.png", "x*y.png"]
 
 
+def test_restore_refuses_a_named_raw_file(tmp_path, weights, photo, capsys) -> None:  # noqa: ANN001
+    """`drcnet restore photo.NEF` had restored the small preview OpenCV finds in it, though a
+    folder's listing and Restore Files leave RAW files out."""
+    raw = tmp_path / "DSC_0001.NEF"
+    write_image(tmp_path / "x.tif", read_image(photo).rgb)  # a RAW file starts as a TIFF does
+    (tmp_path / "x.tif").rename(raw)
+    out = tmp_path / "o.png"
+    code = main(["restore", str(raw), "-o", str(out), "--task", "denoise", "--weights",
+                 str(weights), "--device", "cpu"])
+    assert code == 2
+    err = _one_line_error(capsys, code)
+    assert f"{raw} is a camera's RAW file (.NEF)" in err
+    assert "convert it to TIFF or PNG first" in err
+    assert not out.exists()
+
+
 def test_restore_a_folder(tmp_path, weights, photo, capsys) -> None:
     folder = tmp_path / "shots"
     (folder / "sub").mkdir(parents=True)
@@ -718,6 +734,27 @@ def test_jpeg_quality_option(tmp_path, weights, photo, capsys) -> None:  # noqa:
         main(["restore", str(photo), "-o", str(tmp_path / "x.jpg"), "--jpeg-quality", "0",
               *base])
     assert exit_.value.code == 2 and "must be 1 to 100" in capsys.readouterr().err
+
+
+def test_jpeg_quality_with_no_jpeg_output_is_said_once(tmp_path, weights, photo, capsys) -> None:  # noqa: ANN001
+    """--jpeg-quality with a PNG output had been ignored without a word; a folder with some
+    JPEG outputs uses it, and is told nothing."""
+    base = ["--task", "denoise", "--weights", str(weights), "--device", "cpu", "-q",
+            "--jpeg-quality", "40"]
+    assert main(["restore", str(photo), "-o", str(tmp_path / "o.png"), *base]) == 0
+    assert capsys.readouterr().err == ("drcnet: note: --jpeg-quality (for .jpg outputs) has no "
+                                       "effect on o.png\n")
+    second = tmp_path / "b.webp"
+    write_image(second, read_image(photo).rgb)
+    assert main(["restore", str(photo), str(second), "-o", str(tmp_path / "out"), *base]) == 0
+    assert capsys.readouterr().err == ("drcnet: note: --jpeg-quality (for .jpg outputs) has no "
+                                       "effect here: none of the 2 outputs is a .jpg\n")
+    write_image(tmp_path / "c.jpg", read_image(photo).rgb)
+    assert main(["restore", str(photo), str(tmp_path / "c.jpg"), "-o", str(tmp_path / "o2"),
+                 *base]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["restore", str(photo), "-o", str(tmp_path / "o.png"), *base[:-2]]) == 0
+    assert capsys.readouterr().err == ""  # not given: nothing to say
 
 
 def test_info_lists_every_weight_file_past_a_damaged_one(tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001

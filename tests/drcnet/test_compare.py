@@ -480,6 +480,19 @@ def test_cli_compare_sheet(tmp_path, shipped, photo) -> None:  # noqa: ANN001
     assert side["jpeg_quality"] == 80 and "analysis_size" not in side
 
 
+def test_cli_compare_says_jpeg_quality_has_no_effect_on_a_png(tmp_path, shipped, photo,
+                                                             capsys) -> None:  # noqa: ANN001
+    """As restore says it: the option had been ignored without a word."""
+    assert main(["compare", str(photo), "-o", str(tmp_path / "c.png"), "--task", "denoise",
+                 "--jpeg-quality", "80", "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("drcnet: note: --jpeg-quality (for .jpg outputs) has no effect on "
+                     "c.png\n") == 1
+    assert main(["compare", str(photo), "-o", str(tmp_path / "c.jpg"), "--task", "denoise",
+                 "--jpeg-quality", "80", "--device", "cpu"]) == 0
+    assert "--jpeg-quality" not in capsys.readouterr().err
+
+
 def test_cli_compare_errors(tmp_path, shipped, photo, capsys) -> None:  # noqa: ANN001
     code = main(["compare", str(photo), "-o", str(photo), "--task", "denoise"])
     err = capsys.readouterr().err.strip()

@@ -6,6 +6,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from drcnet.errors import UsageError
 from drcnet.losses import (
     CharbonnierLoss,
     ExtraCR,
@@ -50,6 +51,18 @@ def test_cr_gradient_points_towards_gt(batch: tuple[torch.Tensor, torch.Tensor])
     IntraCR(FeaturePyramid(levels=3))(out, gt, x).backward()
     # The directional derivative towards the ground truth is negative: moving there helps.
     assert float((out.grad * (gt - x)).sum()) < 0
+
+
+def test_cr_options_a_caller_gets_wrong_are_usage_errors(batch: tuple[torch.Tensor,
+                                                                      torch.Tensor]) -> None:
+    """A caller's own CR settings had raised a plain ValueError, which the house reads as a
+    bug: they are usage errors that name the values."""
+    with pytest.raises(UsageError, match=r"one lambda per ratio: got 2 lambdas \(1.0, 0.5\) "
+                                         r"for 3 ratios \(1.0, 0.5, 0.25\)"):
+        IntraCR(FeaturePyramid(levels=3), lambdas=(1.0, 0.5))
+    x, gt = batch
+    with pytest.raises(UsageError, match="needs at least 2, got 1; use a larger batch"):
+        ExtraCR(FeaturePyramid(levels=3))(x[:1], gt[:1], x[:1])
 
 
 def test_total_loss_parts(batch: tuple[torch.Tensor, torch.Tensor]) -> None:

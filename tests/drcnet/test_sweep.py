@@ -238,3 +238,71 @@ def test_a_folder_name_that_is_not_utf8_is_written_into_the_csvs_and_plot(
     rows = list(csv.DictReader((tmp_path / "out" / "sweep_t.csv").open(encoding="utf-8")))
     assert rows[0]["data"] == "gaussian25 on caf\ufffd (2 images)"
     assert (tmp_path / "out" / "sweep.png").is_file()
+
+
+@pytest.mark.parametrize("stop,code,how", [(KeyboardInterrupt, 130, "interrupted"),
+                                           ("sigterm", 143, "terminated")])
+def test_a_stopped_sweep_keeps_the_settings_measured(photos, tiny_weights, tmp_path, capsys,
+                                                     monkeypatch, stop, code, how) -> None:  # noqa: ANN001
+    """Ctrl+C or SIGTERM part way through had kept nothing of a long sweep: the settings
+    measured are written (atomically), marked partial, and the last line says so."""
+    import drcnet.sweep
+    from drcnet.cli import Terminated
+
+    passes, stop_at = [], [7]  # 2 images a setting: the 4th setting's 1st image
+
+    def check(peaks, limit):  # noqa: ANN001, ANN202
+        passes.append(1)
+        if len(passes) == stop_at[0]:
+            raise Terminated if stop == "sigterm" else stop
+        return real(peaks, limit)
+
+    real = drcnet.sweep.check_peaks
+    monkeypatch.setattr(drcnet.sweep, "check_peaks", check)
+    out = tmp_path / "sw"
+    assert main(["sweep", "--task", "denoise", "--data", str(photos), "--weights",
+                 str(tiny_weights), "--degradation", "gaussian25", "--device", "cpu", "--plain",
+                 "--out", str(out)]) == code
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == (f"drcnet: error: {how} after 3 of 17 settings; the 3 measured are kept, "
+                    f"marked partial, in {out / 'sweep_t.csv'}, {out / 'sweep_delta.csv'}, "
+                    f"{out / 'sweep.png'}")
+    t_rows = list(csv.DictReader((out / "sweep_t.csv").open(encoding="utf-8")))
+    assert [r["t"] for r in t_rows] == ["0.50", "0.55", "0.60"]
+    assert {r["note"] for r in t_rows} == {f"{CAVEAT}; partial: stopped after 3 of 17 settings"}
+    assert list(csv.DictReader((out / "sweep_delta.csv").open(encoding="utf-8"))) == []
+    assert read_image(out / "sweep.png").rgb.shape == (560, 1200, 3)  # δ's panel empty
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temp file left
+    passes.clear()  # stopped in the first setting: nothing to keep, nothing written
+    stop_at[0] = 1
+    empty = tmp_path / "none"
+    assert main(["sweep", "--task", "denoise", "--data", str(photos), "--weights",
+                 str(tiny_weights), "--degradation", "gaussian25", "--device", "cpu", "--plain",
+                 "--out", str(empty)]) == code
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"drcnet: error: {how} after 0 of 17 settings; nothing was written")
+    assert not empty.exists()
+
+
+def test_a_cancelled_sweep_hands_over_what_it_measured(photos, tiny_weights, tmp_path) -> None:  # noqa: ANN001
+    cfg = SweepConfig(task="denoise", data=str(photos), weights=str(tiny_weights), device="cpu",
+                      degradation="gaussian25", t_values=(0.5, 0.9), delta_values=(1e-2,))
+    kept: list[SweepResult] = []
+
+    def keep(rec) -> None:  # noqa: ANN001
+        if rec.result is not None:
+            kept.append(rec.result)
+
+    with pytest.raises(Cancelled):
+        run(sweep(cfg, cancel=lambda: bool(kept)), keep)
+    (part,) = kept
+    assert part.partial and part.settings == (1, 3)
+    assert [p.t for p in part.t_points] == [0.5] and part.delta_points == ()
+    t_csv, d_csv, _ = write_outputs(part, tmp_path)
+    (row,) = csv.DictReader(t_csv.open(encoding="utf-8"))
+    assert row["note"].endswith("; partial: stopped after 1 of 3 settings")
+    assert list(csv.DictReader(d_csv.open(encoding="utf-8"))) == []  # its header alone
+    whole = run(sweep(cfg))
+    assert not whole.partial and whole.partial_note() == ""
+    assert whole.t_points[0] == dataclasses.replace(part.t_points[0],
+                                                    seconds=whole.t_points[0].seconds)
