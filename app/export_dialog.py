@@ -28,6 +28,7 @@ from drcnet.compare import check_sidecar_free, compose_size, sidecar_owner, side
 from drcnet.errors import ImageWriteError
 from drcnet.imageio import (
     IMAGE_EXTENSIONS,
+    RAW_EXTENSIONS,
     check_output_size,
     folder_write_problem,
     read_only,
@@ -73,8 +74,8 @@ def default_name(stem: str, task: str, layout: str, ext: str) -> str:
 # Image formats a name may end in that Studio does not write: refused, not given a second
 # extension (a name with another dot, "shot.v2", still gets the chosen format's).
 OTHER_IMAGE_FORMATS = (".gif", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".j2k", ".exr",
-                       ".hdr", ".ico", ".svg", ".psd", ".tga", ".ppm", ".pgm", ".pbm", ".dng",
-                       ".raw", ".cr2", ".nef", ".arw")
+                       ".hdr", ".ico", ".svg", ".psd", ".tga", ".ppm", ".pgm", ".pbm",
+                       *RAW_EXTENSIONS)
 
 
 def _image_suffix(p: Path) -> bool:

@@ -1204,6 +1204,7 @@ def register(subparsers: Any) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run ``drcnet compare``; errors propagate as :class:`~drcnet.errors.DRCNetError`."""
+    from .batch import check_input_name
     from .cli import (
         DEFAULT_JPEG_QUALITY,
         check_max_pixels,
@@ -1229,6 +1230,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     src, out = Path(args.input), Path(args.output)
     # What is wrong in the command line itself first (exit 2), whatever the disk holds.
     check_image_type(args.output)  # the text: a trailing slash names a folder
+    check_input_name(src)  # a camera's RAW file, as restore refuses it
     if args.split is not None and not 0.0 <= args.split <= 1.0:
         raise UsageError(f"--split must lie in [0, 1], got {args.split}")
     if args.preview_size is not None and args.preview_size < MIN_PREVIEW_SIZE:

@@ -493,6 +493,16 @@ def test_cli_compare_says_jpeg_quality_has_no_effect_on_a_png(tmp_path, shipped,
     assert "--jpeg-quality" not in capsys.readouterr().err
 
 
+def test_cli_compare_refuses_a_camera_raw_file(tmp_path, capsys) -> None:  # noqa: ANN001
+    """As restore does: OpenCV would read the small preview a RAW file embeds."""
+    raw = tmp_path / "DSC_1.nef"
+    raw.write_bytes(b"II*\x00")  # said before anything is read
+    code = main(["compare", str(raw), "-o", str(tmp_path / "c.png"), "--task", "denoise"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "a camera's RAW file (.nef)" in err and "\n" not in err
+    assert not (tmp_path / "c.png").exists()
+
+
 def test_cli_compare_errors(tmp_path, shipped, photo, capsys) -> None:  # noqa: ANN001
     code = main(["compare", str(photo), "-o", str(photo), "--task", "denoise"])
     err = capsys.readouterr().err.strip()
