@@ -3,6 +3,7 @@ and cancel. The work runs on the model thread (:meth:`app.workers.Engine.batch`)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -40,6 +41,7 @@ from drcnet.compare import Knobs
 from drcnet.errors import DRCNetError, ImageReadError
 from drcnet.imageio import (
     READABLE_EXTENSIONS,
+    folder_write_problem,
     has_image_signature,
     read_image,
     same_file,
@@ -60,9 +62,13 @@ class BatchDialog(QDialog):
 
     def __init__(self, engine: Engine, knobs: Knobs, tiles: TileConfig, settings: str,
                  folder: Path, parent: QWidget | None = None, strength: float = 1.0,
-                 jobs: Jobs | None = None, model: ModelInfo | None = None) -> None:
+                 jobs: Jobs | None = None, model: ModelInfo | None = None,
+                 make_way: Callable[[], bool] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Restore Files")
+        # Asks the window to pause a full-resolution restore it started by itself, so a run
+        # asked for here does not wait behind it (True if it did).
+        self._make_way = make_way
         self.engine, self.knobs, self.tiles = engine, knobs, tiles
         self.model = model  # the model ``settings`` names: a run refuses another
         self.strength = strength
@@ -118,7 +124,7 @@ class BatchDialog(QDialog):
         self.output_edit.setToolTip("A folder; each output keeps its input's name (a PNG "
                                     "where Studio does not write the input's format: GIF, "
                                     "PGM, no extension)")
-        browse = QPushButton("Bro&wse…")
+        self.browse_button = browse = QPushButton("Bro&wse…")
         out_row.addWidget(self.output_edit, 1)
         out_row.addWidget(browse)
         save_label = QLabel("Save &to")
@@ -420,6 +426,10 @@ class BatchDialog(QDialog):
                                   "restored/ folder).")
             pairs = plan_outputs(self._inputs, out, folder=True, name="the output")
             out.mkdir(parents=True, exist_ok=True)
+            if (problem := folder_write_problem(out)) is not None:  # said now: a run had
+                # restored every image and then failed to write each one
+                raise DRCNetError(f"Nothing can be written into {out} ({problem}); choose "
+                                  "another folder.")
         except DRCNetError as exc:
             self._say(str(exc), error=True)
             return False
@@ -448,9 +458,16 @@ class BatchDialog(QDialog):
                                      strength=self.strength,
                                      keep_exif=self.exif_check.isChecked(),
                                      model=self.model)
-        self._say(f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…"
-                  if not self.engine.restore_active()
-                  else "Waiting for the window's full-resolution restore to finish…")
+        restoring = f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…"
+        if not self.engine.restore_active():
+            self._say(restoring)
+        elif self._make_way is not None and self._make_way():
+            self._say(f"{restoring} (the window's full-resolution restore is paused until "
+                      "this run ends)")
+        else:  # the user asked for it (an export or copy waits for it): it finishes first
+            self._say("Waiting for the window's full-resolution restore to finish"
+                      + (", as an export waits for it…" if self._make_way is not None
+                         else "…"))
         self._update_buttons()
         return True
 
@@ -516,7 +533,7 @@ class BatchDialog(QDialog):
         busy = self.running()
         self.remove_action.setEnabled(not busy)
         for w in (self.add_files_button, self.add_folder_button, self.clear_button,
-                  self.output_edit, self.existing_combo, self.exif_check):
+                  self.output_edit, self.browse_button, self.existing_combo, self.exif_check):
             w.setEnabled(not busy)
         self.start_button.setEnabled(not busy and bool(self._inputs) and not self.scanning())
         self.close_button.setText("Cancel" if busy else "Close")

@@ -146,6 +146,7 @@ Pixels = np.ndarray | Callable[[], np.ndarray]
 # How long a status notice (MainWindow.notice) stands before the full restore's routine
 # progress lines may cover it.
 NOTICE_S = 4.0
+CANCEL_TIP = "Stop the full-resolution restore after the current tile (Esc)"
 # The space before each score column of the Reference table (padding, not cell spacing,
 # which adds height too).
 SCORE_GAP = "style='padding-left: 8px'"
@@ -498,8 +499,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.progress.setTextVisible(True)
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the full-resolution restore after the current tile "
-                                      "(Esc)")
+        self.cancel_button.setToolTip(CANCEL_TIP)
         self.cancel_button.hide()
         bar.addPermanentWidget(self.pixel_label)
         bar.addPermanentWidget(self.zoom_label)
@@ -852,7 +852,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         w.areaReady.connect(self._on_area)
         w.eaAreaReady.connect(self._on_ea_area)
         w.eaAreaEnded.connect(self._on_ea_area_ended)
-        w.idle.connect(self._check_settled)
+        w.idle.connect(self._on_engine_idle)
         w.restoreCancelled.connect(self._on_restore_cancelled)
         w.restoreFailed.connect(self._on_restore_failed)
         c = self.controls
@@ -2490,8 +2490,22 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         views = self._restore_job.tiles.ensemble
         # With several views the count is of tile passes: show a share instead.
         self.progress.setFormat(f"tile {done}/{total}" if views == 1 else "%p %")
+        # What waits for it, said on every line: the export's own notice had gone after
+        # 4 s, and Cancel then dropped it with no word before.
+        waiting = self._waiting_for_restore()
         if not self._notice_showing():  # the bar counts the tiles meanwhile
-            self.statusBar().showMessage(f"Restoring at full resolution: {message}")
+            self.statusBar().showMessage(f"Restoring at full resolution: {message}"
+                                         + (f" · then {waiting}" if waiting else ""))
+        self.cancel_button.setToolTip(CANCEL_TIP + (f"; the waiting {waiting} is cancelled "
+                                                    "too" if waiting else ""))
+
+    def _waiting_for_restore(self) -> str:
+        """What waits for the full-resolution restore, in words ("export of a.png", "2
+        exports and copy"), or ""."""
+        n = len(self._exports)
+        parts = [f"export of {short_name(self._exports[0].path)}" if n == 1 else
+                 f"{n} exports" if n else "", "copy" if self._copy_waiting else ""]
+        return " and ".join(p for p in parts if p)
 
     def _on_restore_finished(self, result: RestoreResult) -> None:
         job = self._restore_job
@@ -2573,10 +2587,23 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                               for item in items)
         folder = self.user_folder(self.image.path.parent if self.image is not None else None)
         dlg = BatchDialog(self.engine, self.knobs(), tiles, settings, folder, self,
-                          strength=self.strength(), jobs=self.jobs, model=self.info)
+                          strength=self.strength(), jobs=self.jobs, model=self.info,
+                          make_way=self._make_way_for_batch)
         dlg.exif_check.setChecked(self.settings.keep_exif())
         dlg.exif_check.toggled.connect(self.settings.set_keep_exif)
         return dlg
+
+    def _make_way_for_batch(self) -> bool:
+        """Pause a full-resolution restore the window started by itself, so a *Restore
+        Files* run does not wait behind it (a 6000×4000 photo's refine had held a one-image
+        run for 136 s, the modal dialog hiding the window's Cancel); it starts again when the
+        window is next idle. One an export or copy waits for runs on. True if paused."""
+        if self._restore_job is None or self._waiting_for_restore():
+            return False
+        self.cancel_restore(quiet=True)
+        self._gave_way = True
+        self.statusBar().showMessage("Full-resolution restore paused for Restore Files")
+        return True
 
     def batch_dialog(self, inputs: list[Path] | None = None) -> None:
         """*Restore Files*, with ``inputs`` (files or folders) already added."""
@@ -2609,6 +2636,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
 
     def _on_work_started(self) -> None:
         self._was_settled = False  # settled is sent again when this work is done
+
+    def _on_engine_idle(self) -> None:
+        if self._gave_way:  # a restore paused for Restore Files: due again once it ends
+            self._idle.start()
+        self._check_settled()
 
     def _check_settled(self) -> None:
         if self._shut:

@@ -7,6 +7,7 @@ import numpy as np
 from PySide6.QtWidgets import QLabel
 
 import drcnet.inference
+from app.export_dialog import ExportRequest
 from drcnet.imageio import read_image, read_png_text
 from drcnet.inference import restore_tiled, run
 
@@ -39,6 +40,7 @@ def test_restore_files_writes_each_image_with_the_window_s_settings(
     w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
     assert dlg.start()
     assert not dlg.add_files_button.isEnabled() and dlg.close_button.text() == "Cancel"
+    assert not dlg.browse_button.isEnabled()  # it had changed the folder Open Output opens
     qtbot.waitUntil(lambda: bool(finished) and not dlg.running(), timeout=30000)
     assert finished == [False] and not dlg.running()
     assert dlg.status.text() == "Done: 2 of 2 restored"
@@ -167,18 +169,65 @@ def test_a_batch_waiting_behind_a_restore_cancels_at_once(make_window, image_pat
     open_settled(w, image_path)
     gate = make_gate(drcnet.inference.forward_batch)
     monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
-    w.start_full_restore()  # holds the model thread
-    qtbot.waitUntil(gate.entered.is_set)
+    w.export(ExportRequest("image", tmp_path / "o.png"))  # holds the model thread; an
+    qtbot.waitUntil(gate.entered.is_set)  # export waits for it, so the batch waits too
     dlg = w.make_batch_dialog()
     added(dlg, qtbot, [picture(tmp_path / "one.png", 80, 60)])
     assert dlg.start()
-    assert dlg.status.text().startswith("Waiting for the window's full-resolution restore")
+    assert dlg.status.text().startswith("Waiting for the window's full-resolution restore "
+                                        "to finish, as an export waits for it")
     dlg.reject()  # the waiting batch is dropped at once
     assert not dlg.running() and dlg.close_button.isEnabled()
     assert dlg.status.text() == "Cancelled: nothing restored"
     gate.release()
     qtbot.waitUntil(w.is_settled, timeout=30000)
     assert not (tmp_path / "restored" / "one.png").exists()
+    assert (tmp_path / "o.png").is_file()
+    dlg.done(0)
+
+
+def test_a_batch_pauses_a_restore_the_window_started_by_itself(
+        make_window, image_path, open_settled, picture, tmp_path, make_gate, qtbot,
+        monkeypatch) -> None:  # noqa: ANN001
+    """A 6000×4000 photo's refine had held a one-image run for 136 s, the modal dialog
+    hiding the window's Cancel. Paused, it runs again once the batch is done."""
+    w = make_window()
+    w.controls.set_run(256, 32, True)
+    w.controls.refine_check.setChecked(False)
+    open_settled(w, image_path)
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w.start_full_restore()  # holds the model thread
+    qtbot.waitUntil(gate.entered.is_set)
+    dlg = w.make_batch_dialog()
+    added(dlg, qtbot, [picture(tmp_path / "one.png", 80, 60)])
+    finished: list[bool] = []
+    w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
+    assert dlg.start()
+    assert dlg.status.text() == ("Restoring 1 image… (the window's full-resolution restore "
+                                 "is paused until this run ends)")
+    assert w._restore_job is None
+    gate.release()
+    qtbot.waitUntil(lambda: bool(finished) and not dlg.running(), timeout=30000)
+    assert finished == [False] and (tmp_path / "restored" / "one.png").is_file()
+    qtbot.waitUntil(lambda: w.is_settled() and w._full_current(), timeout=30000)
+    dlg.done(0)
+
+
+def test_restore_files_says_an_unwritable_folder_before_the_run(
+        make_window, image_path, open_settled, picture, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """A run had restored every image and then failed to write each one."""
+    import app.batch_dialog
+
+    w = make_window()
+    open_settled(w, image_path)
+    dlg = w.make_batch_dialog()
+    added(dlg, qtbot, [picture(tmp_path / "one.png", 80, 60)])
+    monkeypatch.setattr(app.batch_dialog, "folder_write_problem",
+                        lambda folder: "Operation not permitted")
+    assert not dlg.start() and not dlg.running()
+    assert dlg.status.text() == (f"Nothing can be written into {tmp_path / 'restored'} "
+                                 "(Operation not permitted); choose another folder.")
     dlg.done(0)
 
 

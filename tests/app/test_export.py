@@ -776,3 +776,21 @@ def test_a_sheet_waiting_for_a_failed_preview_is_dropped_and_the_rest_go_on(
     assert boxes and "the preview broke" in boxes[-1][1] and "sheet.png" in boxes[-1][1]
     assert not (tmp_path / "sheet.png").exists()
     assert (tmp_path / "after.png").is_file()  # the export behind it was written
+
+
+def test_the_restore_s_progress_says_the_export_waiting_for_it(
+        make_window, tmp_path, picture, open_settled) -> None:  # noqa: ANN001
+    """Its own notice had gone after 4 s, and Cancel then dropped it with no word before."""
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    w.export(ExportRequest("image", tmp_path / "o.png"))
+    job = w._restore_job
+    assert job is not None
+    w._notice = ("", 0.0)  # the export's notice has had its time
+    w._on_progress(job.serial, 1, 6, "tile 1/6, 5 s left")
+    assert w.statusBar().currentMessage() == ("Restoring at full resolution: tile 1/6, 5 s left"
+                                              " · then export of o.png")
+    assert w.cancel_button.toolTip().endswith("; the waiting export of o.png is cancelled too")
+    w._drop_export()
+    w.cancel_restore(quiet=True)
