@@ -32,6 +32,7 @@ from drcnet.batch import (
     SKIPPED,
     BatchProgress,
     FileResult,
+    check_input_name,
     expand_inputs,
     plan_outputs,
     readable_name,
@@ -223,6 +224,7 @@ class BatchDialog(QDialog):
                 # does not write, though the output is a PNG), or with no extension; not a
                 # camera's RAW file, which starts as a TIFF does and would give its thumbnail.
                 if not p.is_dir():
+                    check_input_name(p)  # a camera's RAW file, said as such
                     if not readable_name(p):
                         raise ImageReadError(f"{p} is not named as an image Studio reads "
                                              f"({', '.join(READABLE_EXTENSIONS[:7])}, …)")

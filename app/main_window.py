@@ -69,7 +69,7 @@ from PySide6.QtWidgets import (
 )
 
 import drcnet
-from drcnet.batch import folder_images, step_in
+from drcnet.batch import check_input_name, folder_images, step_in
 from drcnet.compare import (
     NOEA_BUILT,
     NOEA_TRAINED,
@@ -913,6 +913,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.statusBar().showMessage(f"Opening {p.name}…")
 
         def read() -> Opened:
+            check_input_name(p)  # a camera's RAW file: its small preview had opened
             image = read_image(p)
             # (image.restorable is worked out here, in the pool, once for the photo)
             return Opened(image, downscale(image.restorable, size),

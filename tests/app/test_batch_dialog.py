@@ -106,7 +106,7 @@ def test_restore_files_refuses_to_write_over_the_inputs(make_window, image_path,
     raw = image_path.parent / "DSC_0001.NEF"  # a camera's RAW file starts as a TIFF does
     raw.write_bytes(b"II*\x00" + bytes(12))  # (OpenCV would give its thumbnail)
     assert not added(dlg, qtbot, [raw])
-    assert "DSC_0001.NEF is not named as an image Studio reads" in dlg.status.text()
+    assert "DSC_0001.NEF is a camera's RAW file" in dlg.status.text()
     assert dlg.file_list.count() == 1
     big = image_path.parent / "big.tif"  # a BigTIFF header, which File > Open reads
     big.write_bytes(b"II+\x00" + bytes(12))

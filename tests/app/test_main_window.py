@@ -2040,3 +2040,18 @@ def test_the_maps_panel_says_none_come_without_a_model(make_window, image_path, 
     open_settled(w, image_path)
     assert w.info is None and w.model_error
     assert w.maps.info.text() == "No maps: no model is loaded."
+
+
+def test_a_camera_raw_file_is_refused_when_opened(make_window, tmp_path, image_path, boxes,
+                                                  qtbot) -> None:  # noqa: ANN001
+    """Its small embedded preview had opened and been restored, as if it were the photo;
+    Restore Files and `drcnet restore` refuse it."""
+    w = make_window()
+    raw = tmp_path / "DSC_0001.NEF"
+    raw.write_bytes(image_path.read_bytes())  # a file OpenCV decodes, named as RAW
+    w.open_image(raw)
+    qtbot.waitUntil(lambda: bool(boxes), timeout=20000)
+    assert boxes[-1][0] == "Cannot open image"
+    assert "DSC_0001.NEF is a camera's RAW file (.NEF)" in boxes[-1][1]
+    assert "convert it to TIFF or PNG first" in boxes[-1][1]
+    assert w.image is None
