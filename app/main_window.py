@@ -311,6 +311,16 @@ SHORTCUTS_NOTE = ("<p>In the t, δ and strength boxes Undo and Redo are the wind
                   "boxes, and in a label with selected text, the usual text keys apply.</p>")
 
 
+def colour_mismatch(a: Image, b: Image) -> bool:
+    """Whether one of two images is grayscale and the other holds colour (a gray photo
+    saved as RGB does not count), so that scoring one against the other means nothing."""
+    if a.gray == b.gray:
+        return False
+    colour = b if a.gray else a
+    rgb = colour.rgb
+    return float(np.abs(rgb - rgb[..., :1]).max()) > 2.0 / 255.0
+
+
 class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     """The application window.
 
@@ -1256,6 +1266,15 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 self._error("Cannot use reference",
                             f"“{p.name}” is {w}×{h} but the input is {iw}×{ih}; "
                             "a reference must have the input's size.")
+                return
+            if colour_mismatch(ref, self.image):  # scores had been shown as if they meant
+                if not auto:  # something (18 dB for a gray copy of the clean photo)
+                    gray, colour = ("“" + p.name + "”", "the input") if ref.gray else \
+                        ("the input", "“" + p.name + "”")
+                    self._error("Cannot use reference",
+                                f"{gray[0].upper()}{gray[1:]} is grayscale but {colour} is in "
+                                "colour; a reference must be the clean version of the same "
+                                "photo, in colour as it is.")
                 return
             self.reference = ref
             self._reference_auto = auto

@@ -2055,3 +2055,25 @@ def test_a_camera_raw_file_is_refused_when_opened(make_window, tmp_path, image_p
     assert "DSC_0001.NEF is a camera's RAW file (.NEF)" in boxes[-1][1]
     assert "convert it to TIFF or PNG first" in boxes[-1][1]
     assert w.image is None
+
+
+def test_a_gray_reference_for_a_colour_photo_is_refused(make_window, image_path, tmp_path,
+                                                        open_settled, boxes, qtbot) -> None:  # noqa: ANN001
+    """Its PSNR and SSIM (18 dB, 0.6) had been shown as if they meant something."""
+    import cv2
+
+    w = make_window()
+    open_settled(w, image_path)
+    gray = tmp_path / "gray.png"
+    cv2.imwrite(str(gray), cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2GRAY))
+    w.load_reference(gray)
+    qtbot.waitUntil(lambda: bool(boxes), timeout=20000)
+    assert boxes[-1] == ("Cannot use reference", "“gray.png” is grayscale but the input is in "
+                         "colour; a reference must be the clean version of the same photo, "
+                         "in colour as it is.")
+    assert w.reference is None
+    rgb_gray = tmp_path / "rgb_gray.png"  # a gray photo saved as RGB is gray too: taken
+    cv2.imwrite(str(rgb_gray), cv2.imread(str(gray)))  # read as 3 equal channels
+    open_settled(w, rgb_gray)
+    w.load_reference(gray)
+    qtbot.waitUntil(lambda: w.reference is not None, timeout=20000)
