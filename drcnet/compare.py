@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import math
 import os
@@ -760,9 +761,10 @@ def sidecar_owner(path: PathLike) -> Path | None:
     return other if other.is_file() else None
 
 
-def _stage_text(path: Path, text: str) -> Path:
+def _stage_text(path: Path, text: str, image: Path | None = None) -> Path:
     """``text`` in a temp file beside ``path``, on disk (fsynced); :func:`_commit_text` puts
-    it in place."""
+    it in place. ``image``: the export it records, named when its folder takes no file (the
+    user asked for the image, and the sidecar's name had been the one said)."""
     from .imageio import make_temp
 
     if path.is_dir():
@@ -770,6 +772,9 @@ def _stage_text(path: Path, text: str) -> Path:
     try:
         fd, tmp = make_temp(path)
     except OSError as e:
+        if image is not None and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise ImageWriteError(f"Cannot write {image}: the folder is not writable in "
+                                  f"{image.parent} ({e.strerror or e}).") from e
         raise ImageWriteError(f"Cannot write {path} ({e.strerror or e}).") from e
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -904,7 +909,7 @@ def write_export(
         record = params.as_dict()
         record["output"] = p.name
         record["size"] = [int(rgb.shape[1]), int(rgb.shape[0])]
-        staged = _stage_text(sidecar_path(p), json.dumps(record, indent=2) + "\n")
+        staged = _stage_text(sidecar_path(p), json.dumps(record, indent=2) + "\n", image=p)
     try:
         written = write_image(p, rgb, alpha=alpha, bit_depth=bit_depth, inputs=inputs,
                               metadata=params.png_metadata(), gray=gray, icc=icc, exif=exif,

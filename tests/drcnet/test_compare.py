@@ -279,6 +279,25 @@ def test_an_export_whose_sidecar_or_image_fails_leaves_neither(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]  # no staged sidecar left
 
 
+def test_an_unwritable_folder_is_said_of_the_image_not_its_sidecar(
+        tmp_path: Path, params: ExportParams, monkeypatch) -> None:  # noqa: ANN001
+    """The sidecar is staged first, and its name had been the one said: "Cannot write
+    x.json (Operation not permitted)" for an export of x.png."""
+    import errno
+
+    import drcnet.imageio
+
+    def refused(path):  # noqa: ANN001, ANN202
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(drcnet.imageio, "make_temp", refused)
+    out = tmp_path / "x.png"
+    with pytest.raises(ImageWriteError) as info:
+        write_export(out, ramp(), params)
+    assert str(info.value) == (f"Cannot write {out}: the folder is not writable in {tmp_path} "
+                               "(Operation not permitted).")
+
+
 def test_write_export_without_sidecar_and_jpeg(tmp_path: Path, params: ExportParams) -> None:
     write_export(tmp_path / "a.png", ramp(), params, sidecar=False)
     assert not (tmp_path / "a.json").exists()
