@@ -217,6 +217,7 @@ class ControlsPanel(QWidget):
     runChanged = Signal()
     restoreRequested = Signal()
     strengthChanged = Signal(float)  # the share of the restoration kept, 0..1
+    resetAvailable = Signal(bool)  # Reset would change the knobs (its button's state)
 
     def __init__(self, devices: list[tuple[str, str]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -482,7 +483,9 @@ class ControlsPanel(QWidget):
 
     def _update_reset(self) -> None:
         """Reset is offered only while the knobs differ from the model's."""
-        self.reset_button.setEnabled(self.knobs() != self._model_knobs)
+        available = self.knobs() != self._model_knobs
+        self.reset_button.setEnabled(available)
+        self.resetAvailable.emit(available)
 
     # ------------------------------------------------------------------ values
     def dragging(self) -> bool:

@@ -623,6 +623,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.cancel_action = self._action("&Cancel Restore", self.cancel_restore, K("Esc"))
         self.reset_action = self._action("Re&set Knobs to the Model's Values",
                                          self.controls.reset_knobs, K("Ctrl+Shift+R"))
+        # Offered as the panel's button is: only when they would do something.
+        self.reset_action.setEnabled(self.controls.reset_button.isEnabled())
+        self.controls.resetAvailable.connect(self.reset_action.setEnabled)
+        self.cancel_action.setEnabled(False)
         self.undo_action = self._action("&Undo", self.undo, K.StandardKey.Undo,
                                         "Undo the last change of t, δ, EA or strength")
         self.redo_action = self._action("&Redo", self.redo, K.StandardKey.Redo,
@@ -721,7 +725,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         front (the dock's own toggle hid it there, with no visible change, then showed it
         behind again: in the compact layout the Maps button never showed the maps)."""
         own = dock.toggleViewAction()
-        a = QAction(own.text(), self)
+        a = QAction(f"&{own.text()}", self)  # a mnemonic, as the menu's other items have
         a.setCheckable(True)
         a.setChecked(own.isChecked())
         a.setToolTip(f"Show or hide the {dock.windowTitle()} panel; bring it to the front "
@@ -2051,6 +2055,10 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         the same restore again once it was shown."""
         why = self._restore_idle_reason()
         self.restore_action.setEnabled(not why)
+        # Cancel Restore as its button: it had been offered with nothing running, and did
+        # nothing.
+        self.cancel_action.setEnabled(self._restore_job is not None
+                                      and self._cancelling != self._restore_job.serial)
         self.restore_action.setToolTip(why or RESTORE_TIP)
         self.controls.set_restore_possible(not why, why)  # its button
 

@@ -2077,3 +2077,34 @@ def test_a_gray_reference_for_a_colour_photo_is_refused(make_window, image_path,
     open_settled(w, rgb_gray)
     w.load_reference(gray)
     qtbot.waitUntil(lambda: w.reference is not None, timeout=20000)
+
+
+def test_run_menu_offers_cancel_and_reset_only_when_they_would_do_something(
+        make_window, tmp_path, picture, open_settled, make_gate, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """Both had been enabled with nothing running and the knobs at the model's values, and
+    did nothing; the View menu's panel items had no mnemonic."""
+    import drcnet.inference
+
+    w = make_window()
+    assert not w.cancel_action.isEnabled() and not w.reset_action.isEnabled()
+    w.controls.set_run(256, 128, False)
+    w.controls.refine_check.setChecked(False)
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    assert not w.cancel_action.isEnabled() and not w.reset_action.isEnabled()
+    w.controls.t_slider.setValue(60)
+    assert w.reset_action.isEnabled() == w.controls.reset_button.isEnabled() is True
+    w.reset_action.trigger()
+    assert not w.reset_action.isEnabled()
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w.start_full_restore()
+    assert w.cancel_action.isEnabled()
+    qtbot.waitUntil(gate.entered.is_set)
+    w.cancel_action.trigger()
+    assert not w.cancel_action.isEnabled()  # asked: "Cancelling…" until it stops
+    gate.release()
+    qtbot.waitUntil(lambda: w._restore_job is None, timeout=30000)
+    assert not w.cancel_action.isEnabled()
+    texts = [a.text() for a in w.menuBar().actions()[2].menu().actions()]
+    assert "&Restoration" in texts and "&Maps" in texts
