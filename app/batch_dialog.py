@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from drcnet.batch import (
+    CANCELLED,
     FAILED,
     RESTORED,
     SKIPPED,
@@ -508,6 +509,11 @@ class BatchDialog(QDialog):
         self.job, self.results = None, results
         done = summary(results) if results else "nothing restored"
         self.progress.setValue(1000 if not cancelled else self.progress.value())
+        if cancelled:  # the file it was on is not done: "3 of 5" had stood beside "2 of 5
+            # restored"
+            finished = sum(r.status != CANCELLED for r in results)
+            self.progress.setFormat(f"stopped · {finished} of {len(results)} done"
+                                    if results else "stopped")
         self._say(("Cancelled: " if cancelled else "Done: ") + done,
                   error=any(r.status == FAILED for r in results))
         self.open_folder_button.setVisible(any(r.status == RESTORED for r in results))

@@ -142,6 +142,7 @@ def test_cancel_stops_the_batch_and_keeps_what_was_done(make_window, image_path,
     qtbot.waitUntil(lambda: bool(finished) and not dlg.running(), timeout=30000)
     assert finished == [True]
     assert dlg.status.text() == "Cancelled: 0 of 3 restored, 3 cancelled"
+    assert dlg.progress.format() == "stopped · 0 of 3 done"  # not the file it was on
     assert not (folder / "restored").exists() or not any((folder / "restored").iterdir())
     assert gate.calls == 1
     dlg.done(0)
