@@ -347,7 +347,8 @@ class ExportMixin:
                                 gray=image.gray and req.layout == "image",
                                 jpeg_quality=req.jpeg_quality,
                                 **carried_meta(req.layout, image.icc,
-                                               image.exif if req.exif else None))
+                                               image.exif if req.exif else None,
+                                               image.dpi, image.png_text))
 
         self.statusBar().showMessage(f"Writing {req.path.name}…")
         lost = "; ".join(n for n in (export_note(image, req.path, req.layout, req.exif),

@@ -397,7 +397,7 @@ def restore_files(
                             alpha=image.alpha, bit_depth=image.bit_depth, inputs=inputs,
                             gray=image.gray, metadata=meta, icc=image.icc,
                             exif=image.exif if keep_exif else None,
-                            jpeg_quality=jpeg_quality)
+                            jpeg_quality=jpeg_quality, dpi=image.dpi, text=image.png_text)
                 notes = (tiled_note, frames_note(image), format_note(image, dst, keep_exif))
                 result = FileResult(src, dst, RESTORED, range=report,
                                     seconds=time.perf_counter() - start,

@@ -293,11 +293,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from .cli import add_runtime_options
+    from .devices import DEVICE_CHOICES
 
     p = sub.add_parser("bench", help="measure preview latency, throughput and 12 MP restores")
     p.add_argument("--task", action="append", choices=("derain", "denoise", "deblur"),
                    help="task(s) to measure (default denoise; repeatable)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto",
+                   help=f"compute device: {'|'.join(DEVICE_CHOICES)} or cuda:N (default auto)")
     p.add_argument("--weights", default=None, help="weight file instead of the shipped one")
     p.add_argument("--random-wf", type=int, default=None,
                    help="time an untrained network of this width instead (speed only)")

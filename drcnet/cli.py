@@ -13,9 +13,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 import torch
 
@@ -479,16 +479,52 @@ def _unavailable(name: str, exc: ImportError) -> int:
                       "pip install -e . in the project's environment)")
 
 
+class _Stdout:
+    """``sys.stdout`` while a command runs: it keeps the OSError a write or flush of the real
+    one raised (a full disk, ``>/dev/full``), so :func:`main` can tell that failure, which it
+    says in one line, from an OSError anywhere else, which is a bug."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        return self._guard(self.stream.write, text)
+
+    def flush(self) -> None:
+        self._guard(self.stream.flush)
+
+    def _guard(self, call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, …
+        return getattr(self.stream, name)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at nothing: Python would print the traceback of a second failed flush
+    at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "weights", None) and getattr(args, "variant", "default") != "default":
         parser.error("--weights and --variant both choose the weights; give one of them")
+    stdout = sys.stdout = _Stdout(sys.stdout)
     try:
         if getattr(args, "device", None) not in (None, "auto"):
             resolve_device(args.device)
         with _sigterm_as_interrupt():
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+        sys.stdout.flush()  # what is still buffered fails here, not at exit
+        return code
     except UsageError as exc:  # a plain ValueError is a bug: its traceback goes through
         return _fail(str(exc), EXIT_USAGE)
     except DRCNetError as exc:
@@ -496,11 +532,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         return _fail(*stopped(exc))
     except BrokenPipeError:  # `drcnet info | head -1`: the reader has what it wanted
-        # Python would print the traceback of a second failed flush at exit; point stdout at
-        # nothing instead, and end as a command killed by SIGPIPE does (128 + 13).
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # End as a command killed by SIGPIPE does (128 + 13).
+        _silence_stdout()
         return 141
+    except OSError as exc:  # `drcnet info >/dev/full`, a full disk: one line, not a trace
+        if exc is not stdout.error:
+            raise
+        _silence_stdout()
+        return _fail(f"cannot write to standard output ({exc.strerror or exc})")
+    finally:
+        if sys.stdout is stdout:
+            sys.stdout = stdout.stream
 
 
 if __name__ == "__main__":

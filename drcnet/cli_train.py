@@ -346,7 +346,8 @@ def _common_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overlap", type=int, default=None, metavar="N",
                    help=f"tile overlap in pixels (default {DEFAULT_OVERLAP}; at most a quarter "
                         "of the tile)")
-    p.add_argument("--limit", type=int, default=0, help="use at most N images (0 = all)")
+    p.add_argument("--limit", type=int, default=0, metavar="N",
+                   help="use at most N images (0 = all)")
     p.add_argument("--device", default=None, help="auto|cpu|cuda|cuda:N|mps")
     p.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                    help="fp32 (default, as the model card), bf16/fp16 autocast, or auto")

@@ -879,14 +879,17 @@ def write_export(
     icc: bytes | None = None,
     exif: bytes | None = None,
     jpeg_quality: int = 95,
+    dpi: tuple[float, float] | None = None,
+    text: Mapping[str, str] | None = None,
 ) -> Path:
     """Write an export image (atomically, never over an input) with its parameters.
 
     The parameters go into the PNG's text chunks (other formats have none) and, unless
     ``sidecar`` is False, into ``<name>.json`` beside it; with ``sidecar`` False, a sidecar
-    an earlier export left for this file is removed, as it no longer describes it. ``icc`` and
-    ``exif`` are the input's colour profile and camera metadata for PNG and JPEG
-    (:func:`carried_meta`).
+    an earlier export left for this file is removed, as it no longer describes it. ``icc``,
+    ``exif``, ``dpi`` and ``text`` are the input's colour profile, camera metadata, print
+    resolution and PNG text (:func:`carried_meta`; :func:`drcnet.imageio.write_image` says
+    which formats hold each).
 
     Raises:
         ImageWriteError: as :func:`drcnet.imageio.write_image`, or for the sidecar.
@@ -913,7 +916,7 @@ def write_export(
     try:
         written = write_image(p, rgb, alpha=alpha, bit_depth=bit_depth, inputs=inputs,
                               metadata=params.png_metadata(), gray=gray, icc=icc, exif=exif,
-                              jpeg_quality=jpeg_quality)
+                              jpeg_quality=jpeg_quality, dpi=dpi, text=text)
     except BaseException:
         if staged is not None:
             staged.unlink(missing_ok=True)
@@ -964,13 +967,18 @@ def _studio_record(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def carried_meta(layout: str, icc: bytes | None, exif: bytes | None) -> dict[str, Any]:
-    """What of an input's colour profile and EXIF an export of ``layout`` carries: the
-    profile wherever the input's pixels are shown as they are (image, side, split; a sheet
-    is an sRGB figure with colour maps, its photo panels converted by :func:`compose`), the
-    camera record only on the restored photo itself."""
-    return {"icc": icc if layout in ("image", "side", "split") else None,
-            "exif": exif if layout == "image" else None}
+def carried_meta(layout: str, icc: bytes | None, exif: bytes | None,
+                 dpi: tuple[float, float] | None = None,
+                 text: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What of an input's colour profile, EXIF, print resolution and PNG text (an
+    :class:`~drcnet.imageio.Image`'s ``icc``, ``exif``, ``dpi``, ``png_text``) an export of
+    ``layout`` carries: the profile and resolution wherever the input's pixels are shown as
+    they are, one to one (image, side, split; a sheet is an sRGB figure with colour maps, its
+    photo panels converted by :func:`compose` and shrunk), the camera record and the text
+    only on the restored photo itself."""
+    shown = layout in ("image", "side", "split")
+    return {"icc": icc if shown else None, "exif": exif if layout == "image" else None,
+            "dpi": dpi if shown else None, "text": text if layout == "image" else None}
 
 
 CHECKER = (105 / 255, 150 / 255)  # checkerboard greys under transparency; the viewer's too
@@ -1001,7 +1009,8 @@ def export_note(image: Image, path: PathLike, layout: str, keep_exif: bool = Tru
     if layout == "image":
         return format_note(image, path, keep_exif)
     # A comparison is written in RGB, so a gray photo's gray profile is lost there too.
-    shown = replace(image, alpha=None, xmp=False, exif=None, gray=False)
+    shown = replace(image, alpha=None, xmp=False, iptc=False, png_text={}, exif=None,
+                    gray=False)
     notes = [format_note(shown, path, keep_exif)]
     if image.alpha is not None and float(np.min(image.alpha)) < 1.0:  # as compose draws it
         notes.insert(0, "a comparison keeps no transparency (it is shown over a checkerboard)")
@@ -1194,7 +1203,9 @@ def register(subparsers: Any) -> None:
                         f"and EA pair are computed on, at least {MIN_PREVIEW_SIZE} (512; a "
                         "larger photo is shrunk to it, and its panels say the size)")
     p.add_argument("--no-labels", action="store_true", help="no text on side/split layouts")
-    p.add_argument("--no-sidecar", action="store_true", help="no JSON sidecar")
+    p.add_argument("--no-sidecar", action="store_true",
+                   help="write no JSON sidecar; one Studio wrote earlier for this output is "
+                        "removed, as it would no longer describe it")
     p.add_argument("--maps", default=None, metavar="PATH.npz",
                    help="also write every block's self-aware map, mask and energy-attention "
                         "map as float32 arrays to a NumPy .npz file (computed on the "
@@ -1325,7 +1336,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     other = None if args.no_sidecar else sidecar_owner(out)
     write_export(out, result, params, inputs=[src], bit_depth=depth,
                  sidecar=not args.no_sidecar, jpeg_quality=quality,
-                 **carried_meta(args.layout, image.icc, image.exif))
+                 **carried_meta(args.layout, image.icc, image.exif, image.dpi,
+                                image.png_text))
     print(f"{src} -> {out}", file=sys.stderr)
     if mapped is not None and args.maps is not None:
         mh, mw = mapped.restored.shape[:2]

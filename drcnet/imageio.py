@@ -8,7 +8,8 @@ profile (ICC; PNG, JPEG, WebP, TIFF) and camera metadata (EXIF; PNG, JPEG, WebP,
 photo-describing tags, :func:`_tiff_exif`) are read with the pixels and can be written into
 outputs of those formats (a TIFF gets the photo-describing tags, :func:`_tiff_with_exif`),
 so a restored photo keeps its colours and its camera record (:attr:`Image.icc`,
-:attr:`Image.exif`). Every
+:attr:`Image.exif`), and its print resolution (:attr:`Image.dpi`; not WebP) and a PNG's own
+text (:attr:`Image.png_text`; PNG only) go with it. Every
 user-facing failure is an :class:`ImageReadError` / :class:`ImageWriteError` whose message is
 one sentence naming the file.
 """
@@ -27,7 +28,7 @@ import struct
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -84,11 +85,18 @@ class Image:
             (none, or a BMP).
         exif: the EXIF block (a TIFF structure, without JPEG's ``Exif\0\0`` prefix) of a
             JPEG, PNG or WebP file, or ``None``.
-        frames: how many frames an animated PNG or WebP has, or pages a TIFF (its
+        frames: how many frames an animated PNG, WebP or GIF has, or pages a TIFF (its
             reduced-resolution pages not counted); only the first is read.
         floating: whether the file held floating-point samples (outputs are integers).
         xmp: whether the file holds an XMP packet (keywords, ratings, rights), which outputs
             do not carry (its orientation and edit settings would no longer hold).
+        iptc: whether the file holds an IPTC record (captions, keywords, rights: a JPEG's
+            Photoshop block, a TIFF's IPTC tag), which outputs do not carry either.
+        dpi: the print resolution in dots per inch (x, y) the file records (a JPEG's JFIF
+            density, a PNG's pHYs, a TIFF's or BMP's header, else its EXIF), or ``None``.
+        png_text: a PNG's own text chunks (Title, Author, Copyright, …) that a PNG output
+            carries: not Studio's ``drcnet.*`` record of an earlier run, the XMP packet, nor
+            ImageMagick's "Raw profile type" copies of EXIF, IPTC or XMP blocks.
     """
 
     rgb: np.ndarray
@@ -101,6 +109,9 @@ class Image:
     frames: int = 1
     floating: bool = False  # the file's samples were floating point (written as integers)
     xmp: bool = False  # the file holds XMP metadata (outputs do not carry it)
+    iptc: bool = False  # the file holds an IPTC record (outputs do not carry it)
+    dpi: tuple[float, float] | None = None
+    png_text: dict[str, str] = field(default_factory=dict)
 
     @functools.cached_property
     def restorable(self) -> np.ndarray:
@@ -203,7 +214,9 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
     meta = _read_meta(raw)
     if not raw.startswith(b"RIFF"):  # WebP: browsers and libwebp show it unturned
         img = _apply_orientation(img, _exif_orientation(meta["exif"]))
-    return replace(_to_image(img, p), frames=_frame_count(raw), xmp=_has_xmp(raw), **meta)
+    return replace(_to_image(img, p), frames=_frame_count(raw), xmp=_has_xmp(raw),
+                   iptc=_has_iptc(raw), dpi=_read_dpi(raw, meta["exif"]),
+                   png_text=_png_own_text(raw), **meta)
 
 
 _XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
@@ -219,7 +232,7 @@ def _has_xmp(raw: bytes) -> bool:
                        for m, a, _ in _jpeg_segments(raw))
         if raw.startswith(_PNG_SIGNATURE):
             return any(k == b"iTXt" and raw[a : a + 18] == b"XML:com.adobe.xmp\x00"
-                       for k, a, _ in _png_chunks(raw))
+                       for k, a, _ in _png_chunks(raw)) or _png_raw_profile(raw, b"xmp")
         if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
             return any(k == b"XMP " for k, _, _ in _webp_chunks(raw))
         if raw[:4] in (b"II*\x00", b"MM\x00*"):
@@ -227,6 +240,50 @@ def _has_xmp(raw: bytes) -> bool:
             return any(struct.unpack(order + "H", e[:2])[0] == _XMP_TIFF
                        for e in _tiff_entries(raw)[2])
     return False
+
+
+_IPTC_JPEG = b"Photoshop 3.0\x00"  # APP13: Photoshop image resources, IPTC among them
+_IPTC_TIFF = 33723  # IPTC-NAA
+_IPTC_RESOURCE = 0x0404
+
+
+def _has_iptc(raw: bytes) -> bool:
+    """Whether a JPEG, PNG or TIFF stream holds an IPTC record (captions, keywords, rights),
+    which outputs do not carry: a JPEG's Photoshop block (APP13) with an IPTC resource, a
+    PNG's "Raw profile type iptc" (ImageMagick), a TIFF's IPTC tag."""
+    with contextlib.suppress(struct.error, IndexError, KeyError):
+        if raw.startswith(b"\xff\xd8"):
+            return any(m == 0xED and raw[a : a + len(_IPTC_JPEG)] == _IPTC_JPEG
+                       and _photoshop_iptc(raw[a + len(_IPTC_JPEG) : b])
+                       for m, a, b in _jpeg_segments(raw))
+        if raw.startswith(_PNG_SIGNATURE):
+            return _png_raw_profile(raw, b"iptc") or _png_raw_profile(raw, b"8bim")
+        if raw[:4] in (b"II*\x00", b"MM\x00*"):
+            order = "<" if raw[:2] == b"II" else ">"
+            return any(struct.unpack(order + "H", e[:2])[0] == _IPTC_TIFF
+                       for e in _tiff_entries(raw)[2])
+    return False
+
+
+def _photoshop_iptc(block: bytes) -> bool:
+    """Whether a Photoshop image-resource block ("8BIM" records) holds an IPTC record; it
+    may hold only others (print settings, a thumbnail)."""
+    i = 0
+    while i + 12 <= len(block) and block[i : i + 4] == b"8BIM":
+        (kind,) = struct.unpack(">H", block[i + 4 : i + 6])
+        i += 6 + ((block[i + 6] + 2) & ~1)  # the name: a Pascal string padded to even
+        (size,) = struct.unpack(">I", block[i : i + 4])
+        if kind == _IPTC_RESOURCE and size:
+            return True
+        i += 4 + size + (size & 1)
+    return False
+
+
+def _png_raw_profile(raw: bytes, kind: bytes) -> bool:
+    """Whether a PNG stream has ImageMagick's "Raw profile type ``kind``" text chunk."""
+    key = b"raw profile type " + kind + b"\x00"
+    return any(k in (b"tEXt", b"zTXt", b"iTXt") and raw[a : a + len(key)].lower() == key
+               for k, a, _ in _png_chunks(raw))
 
 
 def _apng_header(raw: bytes) -> tuple[int, bool]:
@@ -259,7 +316,7 @@ def _png_without_animation(raw: bytes) -> bytes:
 
 
 def _frame_count(raw: bytes) -> int:
-    """Frames of an animated PNG or WebP, or full-resolution pages of a TIFF; 1 where the
+    """Frames of an animated PNG, WebP or GIF, or full-resolution pages of a TIFF; 1 where the
     header says nothing or cannot be read. An APNG's default image (what is decoded) counts
     as a frame whether or not it is also the animation's first (an ``fcTL`` before it)."""
     try:
@@ -270,9 +327,38 @@ def _frame_count(raw: bytes) -> int:
             return max(1, sum(kind == b"ANMF" for kind, _, _ in _webp_chunks(raw)))
         elif raw[:4] in (b"II*\x00", b"MM\x00*"):
             return max(1, _tiff_pages(raw))
+        elif raw.startswith((b"GIF87a", b"GIF89a")):
+            return max(1, _gif_frames(raw))
     except (IndexError, struct.error):
         pass
     return 1
+
+
+def _gif_frames(raw: bytes, budget: int = 1 << 20) -> int:
+    """Frames (image descriptors) of a GIF stream, counted along its blocks until the trailer,
+    a block that breaks off, or ``budget`` data sub-blocks have been stepped over (a crafted
+    file cannot make this slow)."""
+
+    def table(flags: int) -> int:  # bytes of the colour table a descriptor's flags announce
+        return 3 << ((flags & 7) + 1) if flags & 0x80 else 0
+
+    i, frames = 13 + table(raw[10]), 0  # after the header and the global colour table
+    try:
+        while budget > 0:
+            if raw[i] == 0x2C:  # image descriptor: 9 bytes, a colour table, LZW code size
+                frames += 1
+                i += 10 + table(raw[i + 9]) + 1
+            elif raw[i] == 0x21:  # extension: its label, then its sub-blocks
+                i += 2
+            else:  # the trailer (0x3B), or no block at all
+                break
+            while raw[i] and budget > 0:  # data sub-blocks, until one of length 0
+                i += raw[i] + 1
+                budget -= 1
+            i += 1
+    except IndexError:  # a file that breaks off: the frames counted so far
+        pass
+    return frames
 
 
 def _tiff_pages(raw: bytes, budget: int = 1 << 16) -> int:
@@ -318,6 +404,8 @@ def format_note(image: Image, out: PathLike, keep_exif: bool = True) -> str:
         lost.append(f"colour profile (the input's {space} one; colours may look different)")
     if keep_exif and image.exif is not None and ext == ".bmp":
         lost.append("camera record (EXIF)")
+    if image.dpi is not None and ext == ".webp" and _dots(image.dpi) != "72":
+        lost.append(f"print resolution (the input's {_dots(image.dpi)} dpi)")
     notes = []
     if lost:
         eight = "; it is written in 8 bits" if "16-bit depth" in lost else ""
@@ -325,9 +413,20 @@ def format_note(image: Image, out: PathLike, keep_exif: bool = True) -> str:
     if image.floating:
         depth = 16 if ext in _16BIT_EXTENSIONS else 8
         notes.append(f"the input's floating-point samples are written as {depth}-bit integers")
-    if image.xmp:
-        notes.append("the input's XMP metadata (keywords, ratings, rights) is not carried over")
+    if image.xmp or image.iptc:
+        which = " and ".join(n for n, has in (("XMP", image.xmp), ("IPTC", image.iptc)) if has)
+        what = "keywords, ratings, rights" if image.xmp else "captions, keywords, rights"
+        notes.append(f"the input's {which} metadata ({what}) is not carried over")
+    if image.png_text and ext != ".png":
+        keys = ", ".join(list(image.png_text)[:3]) + (", …" if len(image.png_text) > 3 else "")
+        notes.append(f"the input's PNG text ({keys}) is not carried over")
     return "; ".join(notes)
+
+
+def _dots(dpi: tuple[float, float]) -> str:
+    """A print resolution as a note says it: "300", or "300×600" where x and y differ."""
+    x, y = (f"{v:.0f}" for v in dpi)
+    return x if x == y else f"{x}×{y}"
 
 
 def _profile_fits(image: Image, ext: str) -> bool:
@@ -356,7 +455,9 @@ def _decoder_fixes(raw: bytes, img: np.ndarray) -> np.ndarray:
     - a gray+alpha PNG comes back gray+alpha, not as BGRA with three equal channels;
     - a TIFF's associated (premultiplied) alpha becomes straight alpha, as everything else
       here uses (colour under alpha 0 is lost to the premultiplication; it shows nowhere).
-      Unassociated alpha is decoded as stored (:func:`_tiff_alpha_as_is`).
+      Unassociated alpha is decoded as stored (:func:`_tiff_alpha_as_is`);
+    - a CMYK TIFF without alpha comes back BGR: libtiff converts its inks to RGB with an
+      opaque fourth channel, which had been taken for transparency.
     """
     try:
         if raw.startswith(_PNG_SIGNATURE) and raw[12:16] == b"IHDR":
@@ -374,10 +475,12 @@ def _decoder_fixes(raw: bytes, img: np.ndarray) -> np.ndarray:
                     if clear.any():  # a key no pixel has makes nothing transparent
                         top = np.iinfo(img.dtype).max
                         return np.dstack([img, np.where(clear, 0, top).astype(img.dtype)])
-        if raw[:4] in (b"II*\x00", b"MM\x00*") and img.ndim == 3 and img.shape[2] == 4 \
-                and img.dtype in (np.uint8, np.uint16):
-            extra = _tiff_ifd0(raw).get(338, 0)  # ExtraSamples: 1 associated, 2 unassociated
-            if extra == 1:
+        if raw[:4] in (b"II*\x00", b"MM\x00*") and img.ndim == 3 and img.shape[2] == 4:
+            tags = _tiff_ifd0(raw)
+            if tags.get(_TIFF_PHOTOMETRIC) == _TIFF_SEPARATED and _TIFF_EXTRA_SAMPLES not in tags:
+                return np.ascontiguousarray(img[:, :, :3])
+            extra = tags.get(_TIFF_EXTRA_SAMPLES, 0)  # 1 associated, 2 unassociated
+            if extra == 1 and img.dtype in (np.uint8, np.uint16):
                 return _unpremultiply(img)
     except (IndexError, KeyError, struct.error):  # a header too damaged to say: as decoded
         pass
@@ -732,6 +835,65 @@ def _read_meta(raw: bytes) -> dict[str, bytes | None]:
     return {"icc": icc, "exif": exif}
 
 
+def _read_dpi(raw: bytes, exif: bytes | None) -> tuple[float, float] | None:
+    """The print resolution, in dots per inch (x, y), of a JPEG (its JFIF density), PNG (pHYs),
+    TIFF or BMP stream, else the one its EXIF block ``exif`` records; ``None`` where neither
+    records one in units (JFIF's and pHYs' aspect ratios, TIFF's unit "none" are none) or it
+    cannot be read."""
+    dpi = None
+    with contextlib.suppress(struct.error, IndexError, KeyError):
+        if raw.startswith(b"\xff\xd8"):
+            for marker, start, _ in _jpeg_segments(raw):
+                if marker == 0xE0 and raw[start : start + 5] == b"JFIF\x00":
+                    x, y = struct.unpack(">HH", raw[start + 8 : start + 12])
+                    dpi = _per_inch(x, y, {1: 1.0, 2: 2.54}.get(raw[start + 7]))
+                    break
+        elif raw.startswith(_PNG_SIGNATURE):
+            for kind, start, _ in _png_chunks(raw):
+                if kind == b"pHYs":
+                    x, y, unit = struct.unpack(">IIB", raw[start : start + 9])
+                    dpi = _per_inch(x, y, 0.0254 if unit == 1 else None)  # per metre
+                if kind in (b"pHYs", b"IDAT"):
+                    break
+        elif raw[:4] in (b"II*\x00", b"MM\x00*"):
+            dpi = _tiff_dpi(raw)
+        elif raw.startswith(b"BM") and struct.unpack("<I", raw[14:18])[0] >= 40:
+            x, y = struct.unpack("<ii", raw[38:46])  # pixels per metre
+            dpi = _per_inch(x, y, 0.0254)
+    if dpi is None and exif is not None:
+        with contextlib.suppress(struct.error, IndexError, KeyError):
+            dpi = _tiff_dpi(exif)
+    return dpi
+
+
+def _per_inch(x: float, y: float, scale: float | None) -> tuple[float, float] | None:
+    """(x, y) per unit as dots per inch (``scale``: inches per unit), or ``None`` for no unit
+    or a value that is not positive."""
+    if scale is None or not (x > 0 and y > 0):
+        return None
+    return x * scale, y * scale
+
+
+def _tiff_dpi(b: bytes) -> tuple[float, float] | None:
+    """The XResolution and YResolution of a TIFF stream's (or EXIF block's) first IFD in
+    dots per inch, by its ResolutionUnit (inches where none is given, as TIFF says)."""
+    order, _, entries, _ = _tiff_entries(b)
+    found: dict[int, float] = {}
+    unit = 2
+    for e in entries:
+        tag, typ, n, at = struct.unpack(order + "HHII", e)
+        if tag in (_TIFF_XRES, _TIFF_YRES) and typ == 5 and n == 1:  # RATIONAL
+            num, den = struct.unpack(order + "II", b[at : at + 8])
+            found[tag] = num / den if den else 0.0
+        elif tag == _TIFF_RES_UNIT and typ == 3 and n == 1:
+            (unit,) = struct.unpack(order + "H", e[8:10])
+    if _TIFF_XRES not in found:
+        return None
+    x = found[_TIFF_XRES]
+    return _per_inch(x, found.get(_TIFF_YRES, x), {2: 1.0, 3: 2.54}.get(unit))
+
+
+_TIFF_XRES, _TIFF_YRES, _TIFF_RES_UNIT = 282, 283, 296
 _TIFF_ICC = 34675  # the TIFF tag that holds an ICC profile (type UNDEFINED)
 
 
@@ -815,6 +977,8 @@ _TIFF_EXIF_IFD0 = frozenset({0x010F, 0x0110, 0x0132, 0x013B, 0x8298})
 # Not ImageDescription (0x010E): ImageJ and tifffile keep the stack's shape there, which
 # would describe a 3-page stack on the 1-page output.
 _TIFF_EXTRA_SAMPLES = 338
+_TIFF_PHOTOMETRIC = 262
+_TIFF_SEPARATED = 5  # Photometric: inks (CMYK)
 _EXIF_IFD = 0x8769
 _EXIF_SKIP = frozenset({0x927C, 0xA005, 0x8769, 0x8825, 0x0111, 0x0117, 0x0144, 0x0145,
                         0x014A, 0x0201, 0x0202})
@@ -1049,6 +1213,30 @@ def _jpeg_segment(marker: int, payload: bytes) -> bytes:
     return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
+def _with_dpi(data: bytes, ext: str, dpi: tuple[float, float]) -> bytes:
+    """An encoded PNG (pHYs), JPEG (JFIF density) or BMP (pixels per metre) with the print
+    resolution ``dpi`` (dots per inch, x and y); other formats unchanged (a TIFF's is given
+    to its encoder, a WebP has no place for one)."""
+    def per_metre(v: float) -> int:
+        return max(1, min(round(v / 0.0254), 2**31 - 1))
+
+    if ext == ".png":
+        ihdr_end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4
+        x, y = per_metre(dpi[0]), per_metre(dpi[1])
+        return data[:ihdr_end] + _png_chunk(b"pHYs", struct.pack(">IIB", x, y, 1)) + \
+            data[ihdr_end:]
+    if ext in (".jpg", ".jpeg"):
+        x, y = (max(1, min(round(v), 65535)) for v in dpi)
+        density = struct.pack(">BHH", 1, x, y)  # units 1: dots per inch
+        if data[2:4] == b"\xff\xe0" and data[6:11] == b"JFIF\x00":  # the encoder's APP0
+            return data[:13] + density + data[18:]
+        return data[:2] + _jpeg_segment(0xE0, b"JFIF\x00\x01\x01" + density + bytes(2)) + \
+            data[2:]
+    if ext == ".bmp" and struct.unpack("<I", data[14:18])[0] >= 40:
+        return data[:38] + struct.pack("<ii", per_metre(dpi[0]), per_metre(dpi[1])) + data[46:]
+    return data
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -1086,6 +1274,8 @@ def write_image(
     gray: bool = False,
     icc: bytes | None = None,
     exif: bytes | None = None,
+    dpi: tuple[float, float] | None = None,
+    text: Mapping[str, str] | None = None,
 ) -> Path:
     """Write an RGB(A) image atomically; the format follows the file extension.
 
@@ -1109,6 +1299,10 @@ def write_image(
         exif: an EXIF block for PNG, JPEG, WebP and TIFF (an input's :attr:`Image.exif`),
             written with Orientation 1 (the pixels are upright), without its thumbnail or GPS
             record; a TIFF gets its photo-describing tags (:func:`_tiff_with_exif`).
+        dpi: a print resolution in dots per inch (x, y) for PNG, JPEG, TIFF and BMP (an
+            input's :attr:`Image.dpi`); JPEG and TIFF hold whole numbers of dots per inch.
+        text: more PNG text (an input's :attr:`Image.png_text`), under ``metadata``, whose
+            keys win; ``drcnet.*`` keys and keys a PNG cannot hold are left out.
 
     Returns:
         The path written.
@@ -1155,6 +1349,10 @@ def write_image(
     if alpha is not None and ext in _ALPHA_EXTENSIONS:
         pixels = np.concatenate([pixels, _quantize(alpha, depth)[:, :, None]], axis=2)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext in (".jpg", ".jpeg") else []
+    if dpi is not None and ext in (".tif", ".tiff"):
+        params += [cv2.IMWRITE_TIFF_RESUNIT, cv2.IMWRITE_TIFF_RESOLUTION_UNIT_INCH,
+                   cv2.IMWRITE_TIFF_XDPI, max(1, round(dpi[0])),
+                   cv2.IMWRITE_TIFF_YDPI, max(1, round(dpi[1]))]
     try:
         ok, buf = cv2.imencode(ext, np.ascontiguousarray(pixels), params)
     except cv2.error:
@@ -1164,8 +1362,12 @@ def write_image(
     data = buf.tobytes()
     if ext in (".tif", ".tiff") and pixels.shape[2] in (2, 4):
         data = _tiff_with_alpha(data)
+    if dpi is not None:
+        data = _with_dpi(data, ext, dpi)
     if icc is not None or exif is not None:
         data = _embed_meta(data, ext, pixels.shape[2], icc, exif)
+    if text:
+        metadata = {**{k: v for k, v in text.items() if _carried_key(k)}, **(metadata or {})}
     if metadata and ext == ".png":
         data = _add_png_text(data, metadata)
     atomic_write(p, data)
@@ -1372,23 +1574,76 @@ def read_png_text(path: PathLike) -> dict[str, str]:
     if not b.startswith(_PNG_SIGNATURE):
         raise ImageReadError(f"{p} is not a PNG file.")
     out: dict[str, str] = {}
-    i = 8
     try:
-        while i + 8 <= len(b):
-            (n,) = struct.unpack(">I", b[i : i + 4])
-            kind, payload = b[i + 4 : i + 8], b[i + 8 : i + 8 + n]
-            i += 12 + n
-            key, _, rest = payload.partition(b"\x00")
-            if kind == b"tEXt":
-                out[key.decode("latin-1")] = rest.decode("latin-1")
-            elif kind == b"zTXt":
-                out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
-            elif kind == b"iTXt":
-                compressed, text = rest[0], rest[2:].split(b"\x00", 2)[2]
-                text = zlib.decompress(text) if compressed else text
-                out[key.decode("latin-1")] = text.decode("utf-8")
-            elif kind == b"IEND":
-                break
+        for kind, start, end in _png_chunks(b):
+            pair = _png_text_pair(kind, b[start:end])
+            if pair is not None:
+                out[pair[0]] = pair[1]
     except (IndexError, zlib.error, UnicodeDecodeError) as e:
         raise ImageReadError(f"{p} has a corrupt PNG text chunk.") from e
     return out
+
+
+def _png_text_pair(kind: bytes, payload: bytes, limit: int | None = None
+                   ) -> tuple[str, str] | None:
+    """The key and text of a tEXt, zTXt or iTXt chunk's ``payload``, or ``None`` for a chunk
+    of another type.
+
+    Raises:
+        IndexError, zlib.error, UnicodeDecodeError: a corrupt chunk, or (zlib.error) one that
+            inflates to more than ``limit`` bytes.
+    """
+    key, _, rest = payload.partition(b"\x00")
+    if kind == b"tEXt":
+        return key.decode("latin-1"), rest.decode("latin-1")
+    if kind == b"zTXt":
+        return key.decode("latin-1"), _unzip(rest[1:], limit).decode("latin-1")
+    if kind == b"iTXt":
+        compressed, text = rest[0], rest[2:].split(b"\x00", 2)[2]
+        text = _unzip(text, limit) if compressed else text
+        return key.decode("latin-1"), text.decode("utf-8")
+    return None
+
+
+def _unzip(data: bytes, limit: int | None) -> bytes:
+    if limit is None:
+        return zlib.decompress(data)
+    out = _inflate(data, limit)
+    if out is None:
+        raise zlib.error(f"corrupt, or more than {limit} bytes")
+    return out
+
+
+_PNG_TEXT_MAX = 1 << 20  # text bytes an input's compressed chunks may inflate to, in all
+
+
+def _png_own_text(raw: bytes) -> dict[str, str]:
+    """A PNG stream's text an output carries (:attr:`Image.png_text`): each key's first
+    value, corrupt chunks and compressed text past :data:`_PNG_TEXT_MAX` bytes left out."""
+    out: dict[str, str] = {}
+    if not raw.startswith(_PNG_SIGNATURE):
+        return out
+    left = _PNG_TEXT_MAX
+    for kind, start, end in _png_chunks(raw):
+        try:
+            pair = _png_text_pair(kind, raw[start:end], max(left, 1))  # 0 is no limit
+        except (IndexError, zlib.error, UnicodeDecodeError):
+            continue
+        if pair is not None and _carried_key(pair[0]):
+            out.setdefault(*pair)
+            if kind != b"tEXt":
+                left -= len(pair[1])
+    return out
+
+
+def _carried_key(key: str) -> bool:
+    """Whether an input's PNG text of ``key`` goes to an output: not Studio's ``drcnet.*``
+    record (it described another run), the XMP packet, nor ImageMagick's "Raw profile type"
+    copies of EXIF, IPTC and XMP (EXIF there could hold a GPS location); and one a PNG
+    holds, 1-79 printable Latin-1 characters."""
+    try:
+        key.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return (1 <= len(key) <= 79 and key.isprintable() and not key.startswith("drcnet.")
+            and key != "XML:com.adobe.xmp" and not key.lower().startswith("raw profile type"))

@@ -554,17 +554,21 @@ def test_exports_keep_the_colour_profile_and_camera_record(make_window, tmp_path
     icc = b"\x00\x00\x02\x00" + b"x" * 12 + b"RGB " + b"y" * 492
     exif = b"II*\x00" + (8).to_bytes(4, "little") + bytes(6)
     src = tmp_path / "tagged.png"
-    write_image(src, read_image(picture(tmp_path / "p.png")).rgb, icc=icc, exif=exif)
+    write_image(src, read_image(picture(tmp_path / "p.png")).rgb, icc=icc, exif=exif,
+                dpi=(300, 300), text={"Author": "Jane"})
     w = make_window()
     open_settled(w, src)
     out = tmp_path / "out"
     out.mkdir()
     image = read_image(export(qtbot, w, "image", out / "r.jpg"))
     assert image.icc == icc and image.exif == exif
+    assert image.dpi == (300, 300)  # print resolution too (it had been dropped)
     bare = read_image(export(qtbot, w, "image", out / "bare.png", exif=False))
     assert bare.icc == icc and bare.exif is None  # the camera record only when asked
+    assert bare.png_text["Author"] == "Jane"
     side = read_image(export(qtbot, w, "side", out / "s.png"))
     assert side.icc == icc and side.exif is None  # a composite is not the camera's photo
+    assert side.dpi is not None and round(side.dpi[0]) == 300 and "Author" not in side.png_text
     assert read_image(export(qtbot, w, "sheet", out / "m.png")).icc is None  # a figure
 
 

@@ -309,6 +309,29 @@ def test_outputs_keep_the_inputs_colour_profile_and_camera_record(tmp_path: Path
     assert read_image(out / "c.png").icc is None  # an input without one: none added
 
 
+def test_outputs_keep_the_inputs_print_resolution_and_png_text(tmp_path: Path,
+                                                               model: DRCNet) -> None:
+    """Both had been dropped from every output without a note."""
+    src = _photos(tmp_path / "in", 1)[0]
+    scan = write_image(tmp_path / "in" / "scan.png", read_image(src).rgb, dpi=(300, 300),
+                       metadata={"Title": "Sweets", "drcnet.t": "0.9"})
+    out = tmp_path / "out"
+    out.mkdir()
+    params = ExportParams(task="denoise", t=0.6, delta=1e-5, ea=True, weights="w.safetensors",
+                          weights_sha256="ab" * 32, device="cpu", tile=32, overlap=8)
+    pairs = [(scan, out / "a.png"), (scan, out / "b.jpg"), (scan, out / "c.webp")]
+    results = run(restore_files(model, pairs, TileConfig(tile=32, overlap=8), params=params))
+    assert [r.status for r in results] == [RESTORED] * 3
+    for name in ("a.png", "b.jpg"):
+        assert np.allclose(read_image(out / name).dpi, 300, atol=0.01), name
+    text = read_png_text(out / "a.png")
+    assert text["Title"] == "Sweets" and text["drcnet.t"] == "0.6"  # Studio's key wins
+    assert results[0].note == ""
+    assert results[1].note == "the input's PNG text (Title) is not carried over"
+    assert results[2].note == ("the .webp output keeps no print resolution (the input's 300 "
+                               "dpi); the input's PNG text (Title) is not carried over")
+
+
 def test_sibling_image_walks_the_folder_in_file_manager_order(tmp_path: Path) -> None:
     for name in ("IMG_10.jpg", "img_2.png", "IMG_1.tif", ".hidden.png", "notes.txt",
                  "b.webp", "anim.gif", "README"):

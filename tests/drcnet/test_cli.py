@@ -480,6 +480,20 @@ def test_oversized_image_refused(tmp_path, weights, photo, capsys) -> None:
     assert "more than N pixels" in " ".join(capsys.readouterr().out.split())  # its unit
 
 
+@pytest.mark.parametrize(("command", "said"), [
+    ("bench", "--device DEVICE compute device: auto|cpu|cuda|mps or cuda:N (default auto)"),
+    ("eval", "--limit N use at most N images"),
+    ("compare", "--no-sidecar write no JSON sidecar; one Studio wrote earlier for this output "
+                "is removed"),
+])
+def test_help_describes_each_option(command, said, capsys) -> None:
+    """bench's --device had no description; eval's --limit LIMIT said "at most N images";
+    compare's --no-sidecar did not say it removes an earlier sidecar."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert said in " ".join(capsys.readouterr().out.split())
+
+
 def test_output_equal_to_input_is_refused(weights, photo, capsys) -> None:
     before = photo.read_bytes()
     code = main(["restore", str(photo), "-o", str(photo), "--task", "denoise", "--weights",

@@ -305,6 +305,28 @@ def test_write_export_without_sidecar_and_jpeg(tmp_path: Path, params: ExportPar
     assert json.loads((tmp_path / "b.json").read_text())["task"] == "denoise"
 
 
+def test_exports_carry_print_resolution_and_png_text_as_the_layout_shows_the_photo(
+        tmp_path: Path, params: ExportParams) -> None:
+    """Resolution where the photo's pixels are shown one to one (image, side, split), its PNG
+    text on the restored photo only; both had been dropped from every export."""
+    from drcnet.compare import carried_meta, export_note
+
+    src = write_image(tmp_path / "in.png", ramp(), dpi=(300, 300), metadata={"Title": "T"})
+    image = read_image(src)
+    for layout in ("image", "side", "split", "sheet"):
+        out = write_export(tmp_path / f"{layout}.png", ramp(), params, sidecar=False,
+                           **carried_meta(layout, image.icc, image.exif, image.dpi,
+                                          image.png_text))
+        back = read_image(out)
+        assert (back.dpi is not None) == (layout != "sheet"), layout
+        assert ("Title" in back.png_text) == (layout == "image"), layout
+        assert read_png_text(out)["drcnet.task"] == "denoise"
+    assert export_note(image, tmp_path / "o.jpg", "image") == ("the input's PNG text (Title) "
+                                                              "is not carried over")
+    assert export_note(image, tmp_path / "o.jpg", "side") == ""  # a figure: not the photo
+    assert "print resolution" in export_note(image, tmp_path / "o.webp", "split")
+
+
 def test_compare_module_imports_no_qt() -> None:
     code = "import sys, drcnet.compare, drcnet.cli; print(any(m.startswith('PySide6') " \
            "for m in sys.modules))"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.abc
+import io
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +58,60 @@ def test_a_closed_pipe_ends_quietly():  # noqa: ANN201
                        cwd=__import__("pathlib").Path(__file__).parents[2])
     assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
     assert r.stdout.strip() in ("0", "141")  # done before the pipe closed, or stopped by it
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_is_one_line(tmp_path):  # noqa: ANN001, ANN201
+    """`drcnet info >/dev/full` had ended in an OSError traceback."""
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "drcnet.cli", "info"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr == ("drcnet: error: cannot write to standard output (No space left on "
+                        "device)\n")
+
+
+class _FullDisk(io.RawIOBase):
+    """A stdout on a full disk: every write fails (once ``full`` is cleared, none does)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.full = fd, True
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:  # noqa: ANN001
+        if self.full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return len(b)
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def test_buffered_output_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, capsys):  # noqa: ANN001, ANN201
+    """Redirected to a file, stdout is buffered: the failure came at exit, after status 0."""
+    from drcnet import cli
+
+    with open(tmp_path / "stdout", "wb") as f:
+        disk = _FullDisk(f.fileno())
+        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BufferedWriter(disk, 1 << 16)))
+        assert cli.main(["info"]) == 1
+        disk.full = False  # what is left is not flushed into the test's own output
+    assert capsys.readouterr().err == ("drcnet: error: cannot write to standard output (No "
+                                       "space left on device)\n")
+
+
+def test_an_oserror_elsewhere_is_still_a_bug(monkeypatch):  # noqa: ANN001, ANN201
+    """Only stdout's failure is said in one line: any other OSError keeps its traceback."""
+    from drcnet import cli
+
+    def broken(_args):  # noqa: ANN001, ANN202
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cli, "cmd_info", broken)
+    with pytest.raises(OSError, match="No space"):
+        cli.main(["info"])
 
 
 def test_a_command_whose_module_cannot_import_says_why(monkeypatch, capsys):  # noqa: ANN001, ANN201
