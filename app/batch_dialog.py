@@ -65,11 +65,12 @@ class BatchDialog(QDialog):
     def __init__(self, engine: Engine, knobs: Knobs, tiles: TileConfig, settings: str,
                  folder: Path, parent: QWidget | None = None, strength: float = 1.0,
                  jobs: Jobs | None = None, model: ModelInfo | None = None,
-                 make_way: Callable[[], bool] | None = None) -> None:
+                 make_way: Callable[[], str | None] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Restore Files")
-        # Asks the window to pause a full-resolution restore it started by itself, so a run
-        # asked for here does not wait behind it (True if it did).
+        # Asks the window to stop a full-resolution restore nothing waits for, to start again
+        # after the run, so the run asked for here does not wait behind it: None if it did,
+        # else what waits for that restore ("export of a.png"; "" if nothing in particular).
         self._make_way = make_way
         self.engine, self.knobs, self.tiles = engine, knobs, tiles
         self.model = model  # the model ``settings`` names: a run refuses another
@@ -462,15 +463,16 @@ class BatchDialog(QDialog):
                                      keep_exif=self.exif_check.isChecked(),
                                      model=self.model)
         restoring = f"Restoring {len(pairs)} image{'s' * (len(pairs) != 1)}…"
+        why = self._make_way() if self._make_way is not None and self.engine.restore_active() \
+            else ""
         if not self.engine.restore_active():
             self._say(restoring)
-        elif self._make_way is not None and self._make_way():
-            self._say(f"{restoring} (the window's full-resolution restore is paused until "
-                      "this run ends)")
+        elif why is None:
+            self._say(f"{restoring} (the window's full-resolution restore stops, and starts "
+                      "again when this run ends)")
         else:  # the user asked for it (an export or copy waits for it): it finishes first
             self._say("Waiting for the window's full-resolution restore to finish"
-                      + (", as an export waits for it…" if self._make_way is not None
-                         else "…"))
+                      + (f", as the {why} waits for it…" if why else "…"))
         self._update_buttons()
         return True
 

@@ -274,6 +274,7 @@ class ExportMixin:
         if self._exports or self._exporting:  # each is written in turn, none replaced
             self.notice(f"Export of {request.path.name} waits for the one before it", 5000)
         self._exports.append(replace(request, asked=self._export_settings(request.layout)))
+        self._update_cancel_tip()
         self._was_settled = False
         self._advance_export()
 
@@ -312,6 +313,7 @@ class ExportMixin:
             self.notice("Export waits for the maps…")
             return
         self._exports.pop(0)
+        self._update_cancel_tip()
         self._exporting = True
         image, full, info = self.image, self.full, self.info
         noea = None

@@ -316,9 +316,8 @@ def colour_mismatch(a: Image, b: Image) -> bool:
     saved as RGB does not count), so that scoring one against the other means nothing."""
     if a.gray == b.gray:
         return False
-    colour = b if a.gray else a
-    rgb = colour.rgb
-    return float(np.abs(rgb - rgb[..., :1]).max()) > 2.0 / 255.0
+    rgb = (b if a.gray else a).rgb
+    return any(float(np.abs(rgb[..., 0] - rgb[..., c]).max()) > 2.0 / 255.0 for c in (1, 2))
 
 
 class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
@@ -1256,8 +1255,15 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         no status line) and gives way to a reference the user loads meanwhile."""
         p = Path(path)
         serial = self._image_serial
+        image = self.image
 
-        def done(ref: Image) -> None:
+        def read() -> tuple[Image, bool]:  # in the pool: a 24 MP check takes a second or two
+            ref = read_image(p)
+            return ref, (image is not None and ref.rgb.shape == image.rgb.shape
+                         and colour_mismatch(ref, image))
+
+        def done(read: tuple[Image, bool]) -> None:
+            ref, mismatch = read
             if serial != self._image_serial or self.image is None:
                 return
             if auto and self.reference is not None:  # the user's own came first
@@ -1271,7 +1277,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                             f"“{p.name}” is {w}×{h} but the input is {iw}×{ih}; "
                             "a reference must have the input's size.")
                 return
-            if colour_mismatch(ref, self.image):  # scores had been shown as if they meant
+            if mismatch:  # scores had been shown as if they meant
                 if not auto:  # something (18 dB for a gray copy of the clean photo)
                     gray, colour = ("“" + p.name + "”", "the input") if ref.gray else \
                         ("the input", "“" + p.name + "”")
@@ -1297,7 +1303,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 self._error("Cannot open reference",
                             f"Could not open “{p.name}”.\n\n{message}")
 
-        self.jobs.run(lambda: read_image(p), done, failed)
+        self.jobs.run(read, done, failed)
 
     def clear_reference(self) -> None:
         self.reference = None
@@ -1936,12 +1942,16 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             # The maps they wait for will not come: a maps export had stayed armed, and been
             # written by a later preview, with other knobs, unasked; a summary sheet had
             # waited for ever, holding the exports behind it.
-            sheets = [r.path.name for r in self._exports if r.layout == "sheet"]
+            # Only a sheet at the head of the queue waits for this preview; one behind it
+            # asks for its own when its turn comes.
+            head = self._exports[0] if self._exports and not self._exporting else None
+            sheets = [head.path.name] if head is not None and head.layout == "sheet" else []
             dropped = ([self._maps_export.name] if self._maps_export is not None else []) \
                 + sheets
             if dropped:
                 self._maps_export = None
-                self._exports = [r for r in self._exports if r.layout != "sheet"]
+                if sheets:
+                    self._exports.pop(0)
                 self._close_after_exports = False  # the user reads why, and decides again
                 title = ("Export Maps failed" if not sheets else
                          "Export failed" if len(dropped) == 1 else "Exports failed")
@@ -2059,6 +2069,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         # nothing.
         self.cancel_action.setEnabled(self._restore_job is not None
                                       and self._cancelling != self._restore_job.serial)
+        self._update_cancel_tip()  # a tooltip naming the last restore's export had stayed
         self.restore_action.setToolTip(why or RESTORE_TIP)
         self.controls.set_restore_possible(not why, why)  # its button
 
@@ -2524,6 +2535,11 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         if not self._notice_showing():  # the bar counts the tiles meanwhile
             self.statusBar().showMessage(f"Restoring at full resolution: {message}"
                                          + (f" · then {waiting}" if waiting else ""))
+        self._update_cancel_tip()
+
+    def _update_cancel_tip(self) -> None:
+        """Cancel's tooltip, saying what waiting for the restore it drops too."""
+        waiting = self._waiting_for_restore()
         self.cancel_button.setToolTip(CANCEL_TIP + (f"; the waiting {waiting} is cancelled "
                                                     "too" if waiting else ""))
 
@@ -2621,17 +2637,22 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         dlg.exif_check.toggled.connect(self.settings.set_keep_exif)
         return dlg
 
-    def _make_way_for_batch(self) -> bool:
-        """Pause a full-resolution restore the window started by itself, so a *Restore
-        Files* run does not wait behind it (a 6000×4000 photo's refine had held a one-image
-        run for 136 s, the modal dialog hiding the window's Cancel); it starts again when the
-        window is next idle. One an export or copy waits for runs on. True if paused."""
-        if self._restore_job is None or self._waiting_for_restore():
-            return False
+    def _make_way_for_batch(self) -> str | None:
+        """Stop a full-resolution restore nothing waits for, so a *Restore Files* run does
+        not wait behind it (a 6000×4000 photo's refine had held a one-image run for 136 s,
+        the modal dialog hiding the window's Cancel); it starts again, from its first tile,
+        once the model thread is idle. None if stopped; else what waits for the restore
+        (an export or copy: it runs on), or "" (none running, or one the user cancelled,
+        which ends after its tile and is not started again)."""
+        job = self._restore_job
+        waiting = self._waiting_for_restore()
+        if job is None or waiting or self._cancelling == job.serial:
+            return waiting
         self.cancel_restore(quiet=True)
         self._gave_way = True
-        self.statusBar().showMessage("Full-resolution restore paused for Restore Files")
-        return True
+        self.statusBar().showMessage("Full-resolution restore stopped for Restore Files; it "
+                                     "starts again when the run ends")
+        return None
 
     def batch_dialog(self, inputs: list[Path] | None = None) -> None:
         """*Restore Files*, with ``inputs`` (files or folders) already added."""

@@ -517,13 +517,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "weights", None) and getattr(args, "variant", "default") != "default":
         parser.error("--weights and --variant both choose the weights; give one of them")
-    stdout = sys.stdout = _Stdout(sys.stdout)
+    stdout = None
+    if sys.stdout is not None:  # none under pythonw: print() writes nothing, as before
+        stdout = sys.stdout = _Stdout(sys.stdout)
     try:
         if getattr(args, "device", None) not in (None, "auto"):
             resolve_device(args.device)
         with _sigterm_as_interrupt():
             code = int(args.func(args) or 0)
-        sys.stdout.flush()  # what is still buffered fails here, not at exit
+        if sys.stdout is not None:  # what is still buffered fails here, not at exit
+            sys.stdout.flush()
         return code
     except UsageError as exc:  # a plain ValueError is a bug: its traceback goes through
         return _fail(str(exc), EXIT_USAGE)
@@ -536,14 +539,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 141
     except OSError as exc:  # `drcnet info >/dev/full`, a full disk: one line, not a trace
-        if exc is not stdout.error:
+        if stdout is None or exc is not stdout.error:
             raise
         _silence_stdout()
         return _fail(f"cannot write to standard output ({exc.strerror or exc})")
     finally:
-        if sys.stdout is stdout:
+        if stdout is not None and sys.stdout is stdout:
             sys.stdout = stdout.stream
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the imported module: run as ``python -m drcnet.cli``, this file is loaded twice,
+    # and the commands' ``from .cli import stopped`` would not know this copy's Terminated
+    # (a SIGTERM was reported as Ctrl+C, 130).
+    from drcnet.cli import main as _main
+
+    sys.exit(_main())

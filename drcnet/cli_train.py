@@ -288,7 +288,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM (drcnet.cli): as restore, one line
         how, code = stopped(exc)
         planned = len(cfg.t_values) + len(cfg.delta_values)
-        if not so_far:
+        if not so_far or not so_far[0].settings[0]:  # stopped within the first setting
             print(f"drcnet: error: {how} after 0 of {planned} settings; nothing was written",
                   file=sys.stderr)
             return code

@@ -143,8 +143,8 @@ class SweepResult:
 @dataclass(frozen=True)
 class SweepProgress(Progress):
     """Yielded by :func:`sweep` after each image; ``result`` is the sweep so far (a partial
-    :class:`SweepResult`) on the record that ends a setting, else ``None``. A caller stopped
-    part way (Ctrl+C, ``cancel``) writes the last one with :func:`write_outputs`."""
+    :class:`SweepResult` of the settings whose every image is scored). A caller stopped part
+    way (Ctrl+C, ``cancel``) writes the last record's with :func:`write_outputs`."""
 
     result: SweepResult | None = None
 
@@ -216,8 +216,7 @@ def sweep(
                                                     float(np.mean(ss)), seconds,
                                                     tuple(flagged))
                 yield SweepProgress(done, total, f"t={t:.2f} delta={format_delta(delta)} "
-                                                 f"{sample.name}: {ps[-1]:.2f} dB",
-                                    so_far() if len(ps) == len(samples) else None)
+                                                 f"{sample.name}: {ps[-1]:.2f} dB", so_far())
     finally:
         net.configure(t=knobs[0], delta=knobs[1])
     return so_far()

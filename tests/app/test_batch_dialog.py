@@ -175,8 +175,8 @@ def test_a_batch_waiting_behind_a_restore_cancels_at_once(make_window, image_pat
     dlg = w.make_batch_dialog()
     added(dlg, qtbot, [picture(tmp_path / "one.png", 80, 60)])
     assert dlg.start()
-    assert dlg.status.text().startswith("Waiting for the window's full-resolution restore "
-                                        "to finish, as an export waits for it")
+    assert dlg.status.text() == ("Waiting for the window's full-resolution restore to "
+                                 "finish, as the export of o.png waits for it…")
     dlg.reject()  # the waiting batch is dropped at once
     assert not dlg.running() and dlg.close_button.isEnabled()
     assert dlg.status.text() == "Cancelled: nothing restored"
@@ -206,7 +206,7 @@ def test_a_batch_pauses_a_restore_the_window_started_by_itself(
     w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
     assert dlg.start()
     assert dlg.status.text() == ("Restoring 1 image… (the window's full-resolution restore "
-                                 "is paused until this run ends)")
+                                 "stops, and starts again when this run ends)")
     assert w._restore_job is None
     gate.release()
     qtbot.waitUntil(lambda: bool(finished) and not dlg.running(), timeout=30000)
@@ -533,4 +533,30 @@ def test_only_an_image_that_does_not_decode_is_taken_off_the_list(make_window, p
     assert added(dlg, qtbot, [folder])
     qtbot.waitUntil(lambda: len(checked) == 3 and not dlg._checking, timeout=10000)
     assert [p.name for p in dlg._inputs] == ["a.png", "big.png", "c.png"]
+    dlg.done(0)
+
+
+def test_a_restore_the_user_cancelled_is_not_started_again_by_a_batch(
+        make_window, image_path, open_settled, picture, tmp_path, make_gate, qtbot,
+        monkeypatch) -> None:  # noqa: ANN001
+    """Stopped for the batch as one nothing waits for, it had come back after the run."""
+    w = make_window()
+    w.controls.set_run(256, 32, True)
+    w.controls.refine_check.setChecked(False)
+    open_settled(w, image_path)
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w.start_full_restore()
+    qtbot.waitUntil(gate.entered.is_set)
+    w.cancel_restore()  # Esc: it ends after its tile
+    dlg = w.make_batch_dialog()
+    added(dlg, qtbot, [picture(tmp_path / "one.png", 80, 60)])
+    finished: list[bool] = []
+    w.engine.worker.batchFinished.connect(lambda s, r, c: finished.append(c))
+    assert dlg.start()
+    assert dlg.status.text() == "Waiting for the window's full-resolution restore to finish…"
+    gate.release()
+    qtbot.waitUntil(lambda: bool(finished) and not dlg.running(), timeout=30000)
+    qtbot.waitUntil(w.is_settled, timeout=30000)
+    assert not w._gave_way and not w._full_current()  # not run again unasked
     dlg.done(0)

@@ -785,6 +785,8 @@ def test_a_sheet_waiting_for_a_failed_preview_is_dropped_and_the_rest_go_on(
 def test_the_restore_s_progress_says_the_export_waiting_for_it(
         make_window, tmp_path, picture, open_settled) -> None:  # noqa: ANN001
     """Its own notice had gone after 4 s, and Cancel then dropped it with no word before."""
+    from app.main_window import CANCEL_TIP
+
     w = make_window()
     w.controls.set_run(256, 128, False)
     open_settled(w, picture(tmp_path / "big.png", 300, 200))
@@ -797,4 +799,7 @@ def test_the_restore_s_progress_says_the_export_waiting_for_it(
                                               " · then export of o.png")
     assert w.cancel_button.toolTip().endswith("; the waiting export of o.png is cancelled too")
     w._drop_export()
+    w.cancel_restore(quiet=True)
+    w.start_full_restore()  # the next restore's Cancel names nothing (it had kept o.png)
+    assert w.cancel_button.toolTip() == CANCEL_TIP
     w.cancel_restore(quiet=True)

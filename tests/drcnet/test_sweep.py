@@ -274,7 +274,7 @@ def test_a_stopped_sweep_keeps_the_settings_measured(photos, tiny_weights, tmp_p
     assert read_image(out / "sweep.png").rgb.shape == (560, 1200, 3)  # δ's panel empty
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temp file left
     passes.clear()  # stopped in the first setting: nothing to keep, nothing written
-    stop_at[0] = 1
+    stop_at[0] = 2  # (its second image: a record with no setting done came before)
     empty = tmp_path / "none"
     assert main(["sweep", "--task", "denoise", "--data", str(photos), "--weights",
                  str(tiny_weights), "--degradation", "gaussian25", "--device", "cpu", "--plain",
@@ -290,12 +290,11 @@ def test_a_cancelled_sweep_hands_over_what_it_measured(photos, tiny_weights, tmp
     kept: list[SweepResult] = []
 
     def keep(rec) -> None:  # noqa: ANN001
-        if rec.result is not None:
-            kept.append(rec.result)
+        kept.append(rec.result)
 
-    with pytest.raises(Cancelled):
-        run(sweep(cfg, cancel=lambda: bool(kept)), keep)
-    (part,) = kept
+    with pytest.raises(Cancelled):  # mid-setting: after the 2nd setting's first image
+        run(sweep(cfg, cancel=lambda: len(kept) == 3), keep)
+    part = kept[-1]  # the last record's, as the docs say (it had been None mid-setting)
     assert part.partial and part.settings == (1, 3)
     assert [p.t for p in part.t_points] == [0.5] and part.delta_points == ()
     t_csv, d_csv, _ = write_outputs(part, tmp_path)
