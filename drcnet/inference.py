@@ -626,7 +626,8 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # model breaks on strongly saturated colours (docs/MODEL_CARD.md, "Known failure"), and the
 # same tile with its colours pulled towards gray comes back: on the sweets photo, with the whole
 # image at factor 0.5, the camera-noise denoiser goes from 18.74 to 34.95 dB and deblur from
-# 12.87 to 23.36. Applied to every tile, factor 0.5 costs 0.6-1.3 dB on ordinary photos (it
+# 12.87 to 23.36 (on the noise and blur recipes before session 29; not measured again).
+# Applied to every tile, factor 0.5 costs 0.6-1.3 dB on ordinary photos (it
 # scales the model's colour error up by 1/factor), so only out-of-range tiles get it, and the
 # mildest factor that brings a tile back in range: starting at 0.75, no flagged derain or
 # deblur tile of docs/eval/repair/pertile.txt lost, where starting at 0.5 some lost 0.3-3 dB.

@@ -1,6 +1,8 @@
 """The shipped models on a photo of saturated sweets (data/heldout/opencv_smarties.png).
 
-    OMP_NUM_THREADS=2 python docs/eval/saturated/check.py
+    OMP_NUM_THREADS=1 python docs/eval/saturated/check.py
+
+Threads: OMP_NUM_THREADS when set, else 2.
 
 For each shipped model: its own degradation (seed 0), restored at 256-px tiles in fp32, PSNR
 against the clean photo and the mean error on the green sweets against everywhere else, and
@@ -10,6 +12,7 @@ tile of a graffiti photo, and the same restore with region normalisation's eps r
 1e-5 (a diagnosis, not a fix: the weights were trained with 1e-5).
 """
 
+import os
 from pathlib import Path
 
 import cv2
@@ -83,5 +86,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 2))
     main()
