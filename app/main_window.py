@@ -926,7 +926,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self.statusBar().showMessage(f"Opening {p.name}…")
 
         def read() -> Opened:
-            check_input_name(p)  # a camera's RAW file: its small preview had opened
+            check_input_name(p, folder_hint=False)  # a RAW file: its small preview had opened
             image = read_image(p)
             # (image.restorable is worked out here, in the pool, once for the photo)
             return Opened(image, downscale(image.restorable, size),

@@ -206,6 +206,38 @@ MARK_COLOURS = {"flagged": (255, 184, 28), "repaired": (90, 170, 255)}
 EA_PENDING = "The w/ vs w/o EA comparison appears after the next preview."
 
 
+def fit_cap_for(dpr: float) -> float:
+    """The largest scale Fit enlarges to on a display of device pixel ratio ``dpr``: one
+    image pixel per logical pixel, as other applications show an image, when that is a whole
+    number of screen pixels (2 on a 2× display, where one per screen pixel looked like a
+    postage stamp), else the whole number of screen pixels below it (1 on a 1.5× display, 2
+    on a 2.5× one), so it is drawn crisp."""
+    return max(1, math.floor(dpr + 1e-9)) / dpr
+
+
+def enlarged_scale_for(whole: float, dpr: float) -> float:
+    """The largest whole number of screen pixels per image pixel under ``whole`` (the scale
+    that just fills the view), at least :func:`fit_cap_for`, within the zoom limit."""
+    one = 1.0 / dpr
+    times = max(1, math.floor(whole / one + 1e-9))
+    return min(max(times * one, fit_cap_for(dpr)), MAX_SCALE)
+
+
+def fit_scale_for(whole: float, dpr: float, enlarge: bool) -> float:
+    """The scale Fit shows an image at, ``whole`` being the one at which it just fills the
+    view: shrunk to the view, never enlarged past :func:`fit_cap_for`, or with ``enlarge``
+    (:attr:`ViewState.enlarge_small`) enlarged by the largest whole multiple of a screen
+    pixel that fits. The canvases and the panes' arrangement (:meth:`Viewer._arrange`) both
+    use it."""
+    cap = fit_cap_for(dpr)
+    if whole * dpr <= 1:  # shrunk: drawn smoothed, as any shrunk image
+        return whole
+    if whole <= cap:  # between one screen pixel and the cap (a 2× display, a narrow
+        # view): a whole number of screen pixels, or it is drawn soft or uneven
+        return math.floor(whole * dpr + 1e-9) / dpr
+    return enlarged_scale_for(whole, dpr) if enlarge else cap
+
+
 class ViewState:
     """Zoom and pan shared by canvases: *fit* (whole image visible) or an explicit scale
     (screen pixels per image pixel) around a centre in image coordinates."""
@@ -320,27 +352,13 @@ class ImageCanvas(QWidget):
 
     # ------------------------------------------------------------------ geometry
     def fit_scale(self) -> float:
-        """The whole image in view: shrunk to the view, never enlarged past :meth:`fit_cap`,
-        or with :attr:`ViewState.enlarge_small` enlarged by the largest whole multiple of
-        a screen pixel that fits."""
-        whole = self.whole_scale()
-        cap = self.fit_cap()
-        dpr = self.devicePixelRatioF()
-        if whole * dpr <= 1:  # shrunk: drawn smoothed, as any shrunk image
-            return whole
-        if whole <= cap:  # between one screen pixel and the cap (a 2× display, a narrow
-            # view): a whole number of screen pixels, or it is drawn soft or uneven
-            return math.floor(whole * dpr + 1e-9) / dpr
-        return self.enlarged_scale() if self.state.enlarge_small else cap
+        """The whole image in view: :func:`fit_scale_for` this view."""
+        return fit_scale_for(self.whole_scale(), self.devicePixelRatioF(),
+                             self.state.enlarge_small)
 
     def fit_cap(self) -> float:
-        """The largest scale Fit enlarges to: one image pixel per logical pixel, as other
-        applications show an image, when that is a whole number of screen pixels (2 on a
-        2× display, where one per screen pixel looked like a postage stamp), else the whole
-        number of screen pixels below it (1 on a 1.5× display, 2 on a 2.5× one), so it is
-        drawn crisp."""
-        dpr = self.devicePixelRatioF()
-        return max(1, math.floor(dpr + 1e-9)) / dpr
+        """The largest scale Fit enlarges to (:func:`fit_cap_for`)."""
+        return fit_cap_for(self.devicePixelRatioF())
 
     def whole_scale(self) -> float:
         """The scale at which the image just fills the view (less a margin)."""
@@ -353,9 +371,7 @@ class ImageCanvas(QWidget):
     def enlarged_scale(self) -> float:
         """The largest whole number of screen pixels per image pixel at which the image fits
         the view (at least :meth:`fit_cap`), within the zoom limit."""
-        one = 1.0 / self.devicePixelRatioF()
-        times = max(1, math.floor(self.whole_scale() / one + 1e-9))
-        return min(max(times * one, self.fit_cap()), MAX_SCALE)
+        return enlarged_scale_for(self.whole_scale(), self.devicePixelRatioF())
 
     def transform(self) -> tuple[float, QPointF]:
         """(scale, widget position of image pixel (0, 0))."""
@@ -943,10 +959,10 @@ class Viewer(QWidget):
             rows = -(-panes // cols)
             w = (width - (cols - 1) * PANE_SPACING) / cols - 2 * CANVAS_MARGIN
             h = (height - (rows - 1) * PANE_SPACING) / rows - 2 * CANVAS_MARGIN
-            whole = max(0.0, min(w / self._size.width(), h / self._size.height()))
-            # Capped where Fit caps it: two arrangements that both show the photo at 100 %
-            # are the same to the eye, and the usual one stays.
-            return whole if self.state.enlarge_small else min(whole, self.single.fit_cap())
+            whole = max(1e-6, min(w / self._size.width(), h / self._size.height()))
+            # As Fit shows it (capped, in whole screen pixels): two arrangements that both
+            # show the photo at 100 % are the same to the eye, and the usual one stays.
+            return fit_scale_for(whole, self.devicePixelRatioF(), self.state.enlarge_small)
 
         best = choices[0]
         for cols in choices[1:]:
@@ -1143,7 +1159,9 @@ class Viewer(QWidget):
             # fill behind it had drawn stripes.
             self._ea = (self._pixmap(with_ea), self._pixmap(without_ea), self._pixmap(diff))
         self._ea_captions = captions
-        self.ea_label.setText(source)
+        if source != self.ea_label.text():
+            self.ea_label.setText(source)
+            self._arrange()  # the label's height is the grid's to lose
         self._refresh()
 
     def has_ea(self) -> bool:

@@ -147,7 +147,7 @@ def readable_name(path: Path) -> bool:
     return not path.suffix or path.suffix.lower() in READABLE_EXTENSIONS
 
 
-def check_input_name(path: Path) -> None:
+def check_input_name(path: Path, folder_hint: bool = True) -> None:
     """Refuse a camera's RAW file named as an input (:data:`~drcnet.imageio.RAW_EXTENSIONS`,
     which a folder's listing leaves out): it had been decoded by its content, which OpenCV
     reads as the small preview it embeds, and the output was that. Other names are read by
@@ -155,13 +155,14 @@ def check_input_name(path: Path) -> None:
     alone and is reported).
 
     Raises:
-        UsageError: saying what to do.
+        UsageError: saying what to do (``folder_hint``: and that naming the folder restores
+            its other images, where a folder can be named).
     """
     if path.suffix.lower() in RAW_EXTENSIONS:
         raise UsageError(f"{path} is a camera's RAW file ({path.suffix}): Studio would read "
-                         "only the small preview it embeds; convert it to TIFF or PNG first "
-                         "(a folder named instead restores its other images, leaving RAW "
-                         "files out)")
+                         "only the small preview it embeds; convert it to TIFF or PNG first"
+                         + (" (a folder named instead restores its other images, leaving RAW "
+                            "files out)" if folder_hint else ""))
 
 
 def natural_key(name: str) -> tuple:

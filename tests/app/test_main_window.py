@@ -2053,7 +2053,7 @@ def test_a_camera_raw_file_is_refused_when_opened(make_window, tmp_path, image_p
     qtbot.waitUntil(lambda: bool(boxes), timeout=20000)
     assert boxes[-1][0] == "Cannot open image"
     assert "DSC_0001.NEF is a camera's RAW file (.NEF)" in boxes[-1][1]
-    assert "convert it to TIFF or PNG first" in boxes[-1][1]
+    assert boxes[-1][1].endswith("convert it to TIFF or PNG first")  # no folder to name here
     assert w.image is None
 
 

@@ -907,3 +907,15 @@ def test_captions_sit_just_above_a_small_image(qtbot) -> None:  # noqa: ANN001
     left, right = v.single.caption_boxes()
     assert (left[0].left(), left[0].top()) == (8, 8)
     assert right[0].right() == v.single.width() - 8
+
+
+def test_the_arrangement_weighs_the_photo_as_fit_draws_it(qtbot) -> None:  # noqa: ANN001
+    """The arrangement had its own copy of Fit's maths, without the whole screen pixels:
+    with Enlarge Small Images on, a 400×180 photo went to one column for no gain."""
+    from app.viewer import fit_scale_for
+
+    assert fit_scale_for(3.7, 1.0, True) == 3.0 and fit_scale_for(3.7, 1.0, False) == 1.0
+    assert fit_scale_for(0.99, 2.0, False) == 0.5  # 1.98 screen pixels: drawn at 1
+    v = _arranged(qtbot, 400, 180, "side")
+    v.set_enlarge_small(True)
+    assert v.pane_columns() == (2, 2)
