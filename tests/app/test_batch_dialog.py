@@ -19,6 +19,18 @@ def added(dlg, qtbot, paths) -> bool:  # noqa: ANN001
     return ok
 
 
+def gated_window(make_window, image_path, open_settled, make_gate, monkeypatch):  # noqa: ANN001, ANN201
+    """A window with ``image_path`` open, small tiles, no refine, and the model's forward
+    passes held by a gate (returned with it) until released."""
+    w = make_window()
+    w.controls.set_run(256, 32, True)
+    w.controls.refine_check.setChecked(False)
+    open_settled(w, image_path)
+    gate = make_gate(drcnet.inference.forward_batch)
+    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    return w, gate
+
+
 def test_restore_files_writes_each_image_with_the_window_s_settings(
         make_window, image_path, open_settled, picture, tmp_path, qtbot) -> None:  # noqa: ANN001
     w = make_window()
@@ -164,12 +176,7 @@ def test_without_a_model_restore_files_says_why(qtbot, empty_weights_dir, boxes)
 def test_a_batch_waiting_behind_a_restore_cancels_at_once(make_window, image_path, open_settled,
                                                           picture, tmp_path, make_gate, qtbot,
                                                           monkeypatch) -> None:  # noqa: ANN001
-    w = make_window()
-    w.controls.set_run(256, 32, True)
-    w.controls.refine_check.setChecked(False)
-    open_settled(w, image_path)
-    gate = make_gate(drcnet.inference.forward_batch)
-    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w, gate = gated_window(make_window, image_path, open_settled, make_gate, monkeypatch)
     w.export(ExportRequest("image", tmp_path / "o.png"))  # holds the model thread; an
     qtbot.waitUntil(gate.entered.is_set)  # export waits for it, so the batch waits too
     dlg = w.make_batch_dialog()
@@ -192,12 +199,7 @@ def test_a_batch_pauses_a_restore_the_window_started_by_itself(
         monkeypatch) -> None:  # noqa: ANN001
     """A 6000×4000 photo's refine had held a one-image run for 136 s, the modal dialog
     hiding the window's Cancel. Paused, it runs again once the batch is done."""
-    w = make_window()
-    w.controls.set_run(256, 32, True)
-    w.controls.refine_check.setChecked(False)
-    open_settled(w, image_path)
-    gate = make_gate(drcnet.inference.forward_batch)
-    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w, gate = gated_window(make_window, image_path, open_settled, make_gate, monkeypatch)
     w.start_full_restore()  # holds the model thread
     qtbot.waitUntil(gate.entered.is_set)
     dlg = w.make_batch_dialog()
@@ -540,12 +542,7 @@ def test_a_restore_the_user_cancelled_is_not_started_again_by_a_batch(
         make_window, image_path, open_settled, picture, tmp_path, make_gate, qtbot,
         monkeypatch) -> None:  # noqa: ANN001
     """Stopped for the batch as one nothing waits for, it had come back after the run."""
-    w = make_window()
-    w.controls.set_run(256, 32, True)
-    w.controls.refine_check.setChecked(False)
-    open_settled(w, image_path)
-    gate = make_gate(drcnet.inference.forward_batch)
-    monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
+    w, gate = gated_window(make_window, image_path, open_settled, make_gate, monkeypatch)
     w.start_full_restore()
     qtbot.waitUntil(gate.entered.is_set)
     w.cancel_restore()  # Esc: it ends after its tile
