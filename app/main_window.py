@@ -2822,7 +2822,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
         self._idle.stop()
         self._sharpen.stop()
         self.engine.shutdown()
-        self.jobs.wait()
+        self.jobs.close()
 
     def _on_quit(self) -> None:
         if not self._shut:

@@ -647,11 +647,14 @@ class Jobs(QObject):
         self.pool.setMaxThreadCount(2)
         self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[str], None]]] = {}
         self._key = 0
+        self._closed = False
         self._finished.connect(self._on_finished)
         self._failed.connect(self._on_failed)
 
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
             on_error: Callable[[str], None]) -> None:
+        if self._closed:  # the window shuts down: a callback delivered late starts nothing
+            return
         self._key += 1
         self._callbacks[self._key] = (on_done, on_error)
         self.pool.start(_Task(self, self._key, fn))
@@ -679,6 +682,13 @@ class Jobs(QObject):
         return len(self._callbacks)
 
     def wait(self) -> None:
+        self.pool.waitForDone()
+
+    def close(self) -> None:
+        """Wait for the jobs running and start no more (the window shuts down). A callback
+        delivered after the wait had started a job whose end reached this object while Qt
+        deleted it ("Signal source has been deleted")."""
+        self._closed = True
         self.pool.waitForDone()
 
 

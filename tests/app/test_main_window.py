@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -1443,7 +1444,7 @@ def test_a_quiet_cancel_of_a_queued_restore_is_not_the_users(make_window, image_
     w = make_window()
     open_settled(w, image_path)
     w._restore_job = job = w.engine.restore(w.image.rgb, w.knobs(), w._tiles())
-    w._exports = [waiting := object()]  # an export waiting for that restore
+    w._exports = [waiting := ExportRequest("image", Path("o.png"))]  # waiting for it
 
     def queued_cancel() -> bool:  # what the engine does for a job still in the queue
         w.engine.worker.restoreCancelled.emit(job.serial, True)
@@ -1463,7 +1464,7 @@ def test_a_waiting_export_dropped_by_opening_says_so(make_window, image_path, op
 
     w = make_window()
     open_settled(w, image_path)
-    w._exports = [object()]  # waiting for a full restore of this image
+    w._exports = [ExportRequest("image", tmp_path / "o.png")]  # waiting for its restore
     seen: list[str] = []
     w.statusBar().messageChanged.connect(seen.append)
     open_settled(w, make_image(tmp_path / "other.png"))

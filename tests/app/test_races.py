@@ -190,3 +190,16 @@ def test_a_job_whose_callback_raises_still_says_it_ended(qtbot) -> None:  # noqa
         qtbot.waitUntil(lambda: bool(ended), timeout=10000)
     assert jobs.pending() == 0 and len(raised) == 1
     jobs.wait()
+
+
+def test_closed_jobs_start_nothing(qtbot) -> None:  # noqa: ANN001
+    """A callback delivered after the window's shutdown had started a job whose end reached
+    a Jobs object Qt was deleting ("Signal source has been deleted", in the next test)."""
+    from app.workers import Jobs
+
+    jobs = Jobs()
+    ran: list[int] = []
+    jobs.close()
+    jobs.run(lambda: ran.append(1), lambda _: None, lambda _: None)
+    jobs.wait()
+    assert ran == [] and jobs.pending() == 0
