@@ -472,7 +472,7 @@ class BatchDialog(QDialog):
                       "again when this run ends)")
         else:  # the user asked for it (an export or copy waits for it): it finishes first
             self._say("Waiting for the window's full-resolution restore to finish"
-                      + (f", as the {why} waits for it…" if why else "…"))
+                      + (f" ({why} waiting for it)…" if why else "…"))
         self._update_buttons()
         return True
 

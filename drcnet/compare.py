@@ -1246,7 +1246,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     src, out = Path(args.input), Path(args.output)
     # What is wrong in the command line itself first (exit 2), whatever the disk holds.
     check_image_type(args.output)  # the text: a trailing slash names a folder
-    check_input_name(src)  # a camera's RAW file, as restore refuses it
+    check_input_name(src, folder_hint=False)  # a RAW file, as restore refuses it (one image)
     if args.split is not None and not 0.0 <= args.split <= 1.0:
         raise UsageError(f"--split must lie in [0, 1], got {args.split}")
     if args.preview_size is not None and args.preview_size < MIN_PREVIEW_SIZE:

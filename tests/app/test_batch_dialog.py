@@ -183,7 +183,7 @@ def test_a_batch_waiting_behind_a_restore_cancels_at_once(make_window, image_pat
     added(dlg, qtbot, [picture(tmp_path / "one.png", 80, 60)])
     assert dlg.start()
     assert dlg.status.text() == ("Waiting for the window's full-resolution restore to "
-                                 "finish, as the export of o.png waits for it…")
+                                 "finish (export of o.png waiting for it)…")
     dlg.reject()  # the waiting batch is dropped at once
     assert not dlg.running() and dlg.close_button.isEnabled()
     assert dlg.status.text() == "Cancelled: nothing restored"

@@ -541,6 +541,7 @@ def test_cli_compare_refuses_a_camera_raw_file(tmp_path, capsys) -> None:  # noq
     code = main(["compare", str(raw), "-o", str(tmp_path / "c.png"), "--task", "denoise"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "a camera's RAW file (.nef)" in err and "\n" not in err
+    assert err.endswith("convert it to TIFF or PNG first")  # compare takes no folder
     assert not (tmp_path / "c.png").exists()
 
 
