@@ -98,6 +98,7 @@ from drcnet.inference import (
     Box,
     TileConfig,
     apply_strength,
+    is_gray,
     one_pass,
     overlap_for,
     tile_that_fits,
@@ -316,8 +317,7 @@ def colour_mismatch(a: Image, b: Image) -> bool:
     saved as RGB does not count), so that scoring one against the other means nothing."""
     if a.gray == b.gray:
         return False
-    rgb = (b if a.gray else a).rgb
-    return any(float(np.abs(rgb[..., 0] - rgb[..., c]).max()) > 2.0 / 255.0 for c in (1, 2))
+    return not is_gray((b if a.gray else a).rgb, tolerance=2.0 / 255.0)
 
 
 class MainWindow(EAViewMixin, ExportMixin, QMainWindow):

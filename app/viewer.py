@@ -530,9 +530,7 @@ class ImageCanvas(QWidget):
         p.drawLine(QPointF(x + 4, mid - 4), QPointF(x + 4, mid + 4))
 
     def _captions(self, p: QPainter) -> None:
-        font = QFont(self.font())
-        font.setPointSizeF(max(8.0, font.pointSizeF()))
-        p.setFont(font)
+        p.setFont(self._caption_font())
         for box, text in self.caption_boxes(p.fontMetrics()):
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(0, 0, 0, 170))
@@ -541,14 +539,17 @@ class ImageCanvas(QWidget):
             p.setPen(QColor(235, 235, 235))
             p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
+    def _caption_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, font.pointSizeF()))
+        return font
+
     def caption_boxes(self, fm: QFontMetrics | None = None) -> list[tuple[QRectF, str]]:
         """Where the captions are drawn, and their text: in the view's top corners, or, where
         the whole image sits lower with room above it, just above its corners (on a large
         window a small photo's "Input" had sat 900 px away from it)."""
         if fm is None:
-            font = QFont(self.font())
-            font.setPointSizeF(max(8.0, font.pointSizeF()))
-            fm = QFontMetrics(font)
+            fm = QFontMetrics(self._caption_font())
         # The left caption gets up to half the width when both corners have one, the right
         # one what the left leaves; each is shortened to its room (fit_caption).
         captions = self.shown_captions()

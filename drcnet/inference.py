@@ -563,8 +563,12 @@ class TilePeak:
         return self.colour != 1.0
 
 
-def is_gray(rgb: np.ndarray) -> bool:
-    """Whether an H×W×3 image has three equal channels (a gray photo read as RGB)."""
+def is_gray(rgb: np.ndarray, tolerance: float = 0.0) -> bool:
+    """Whether an H×W×3 image has three equal channels (a gray photo read as RGB), or with
+    ``tolerance`` > 0 channels no further apart than that (a gray photo saved as a colour
+    JPEG)."""
+    if tolerance > 0:
+        return all(float(np.abs(rgb[..., 0] - rgb[..., c]).max()) <= tolerance for c in (1, 2))
     return bool(np.array_equal(rgb[..., 0], rgb[..., 1])
                 and np.array_equal(rgb[..., 1], rgb[..., 2]))
 
