@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from drcnet.compare import PAPER_DELTA, PAPER_T, Knobs, format_delta
 from drcnet.inference import DEFAULT_TILE, MIN_TILE, ensemble_views, legal_tile
-from drcnet.registry import TASKS, installed_tasks
+from drcnet.registry import TASKS, installed_tasks, is_noea
 
 T_MIN, T_MAX = 0.50, 0.95
 LOG_DELTA_MIN, LOG_DELTA_MAX = -7.0, -1.0
@@ -237,7 +237,8 @@ class ControlsPanel(QWidget):
         self.variant_combo.setSizeAdjustPolicy(  # not as wide as a long file name
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.variant_combo.setMinimumContentsLength(12)
-        self._variants = {t: [v for v in vs if v != "noea"] for t, vs in installed_tasks().items()}
+        self._variants = {t: [v for v in vs if not is_noea(v)]
+                          for t, vs in installed_tasks().items()}
         self._chosen: dict[str, str] = {}  # the variant picked per task
         self._files: dict[str, Path] = {}  # a weight file the user opened, per task
         self.device_combo = QComboBox()

@@ -16,7 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drcnet.console import missing_text
-from drcnet.registry import RESOURCES, TASKS, VARIANT_TASKS, VARIANTS, has_variant, task_note
+from drcnet.registry import (
+    RESOURCES,
+    TASKS,
+    VARIANT_TASKS,
+    VARIANTS,
+    has_variant,
+    is_noea,
+    task_note,
+)
 
 SAMPLES_DIR = RESOURCES / "samples"
 ICON = RESOURCES / "icons" / "drcnet-studio.svg"
@@ -109,7 +117,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="drcnet-studio", description="DRCNet Studio: interactive image restoration.")
     p.add_argument("image", nargs="?", help="image to open (default: a bundled sample)")
     p.add_argument("--task", choices=TASKS, help="restoration task")
-    p.add_argument("--variant", choices=[v for v in VARIANTS if v != "noea"],
+    p.add_argument("--variant", choices=[v for v in VARIANTS if not is_noea(v)],
                    help="the task's shipped model: default, or gaussian for denoise "
                         "(default: remembered)")
     p.add_argument("--weights", metavar="FILE",

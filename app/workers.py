@@ -295,7 +295,7 @@ class ModelWorker(QObject):
                         self._running = None
 
     def _run_load(self, job: LoadJob) -> None:
-        from drcnet.registry import load_model, weight_spec
+        from drcnet.registry import load_model, noea_partner, weight_spec
         from drcnet.weights import sha256
 
         try:
@@ -338,14 +338,15 @@ class ModelWorker(QObject):
                     raise WeightsError(f"{path.name} kept changing while it was read; open it "
                                        "again once it is written")
                 noea = None
-                if job.variant == "default" and job.weights is None:
+                partner = noea_partner(job.task, job.variant)
+                if partner is not None and job.weights is None:
                     # the no-EA model was trained beside this one
                     try:
-                        noea = load_model(job.task, model_device(model), variant="noea",
+                        noea = load_model(job.task, model_device(model), variant=partner,
                                           precision=model.precision)
                     except NoWeightsError:
                         noea = None
-                noea_path = weight_spec(job.task, "noea").path if noea is not None else None
+                noea_path = weight_spec(job.task, partner).path if noea is not None else None
                 self._model, self._noea = model, noea
                 info = ModelInfo(
                     task=job.task, device=str(model_device(model)), weights=path,

@@ -1240,7 +1240,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         restore_tiled,
         run,
     )
-    from .registry import load_model, weight_spec
+    from .registry import load_model, noea_partner, weight_spec
     from .weights import sha256
 
     src, out = Path(args.input), Path(args.output)
@@ -1299,9 +1299,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown block '{args.block}'; choose one of "
                              f"{', '.join(model.block_names())}")
         noea = None
-        if args.weights is None and args.variant == "default":  # the pair trained together
+        partner = noea_partner(args.task, args.variant)
+        if args.weights is None and partner is not None:  # the pair trained together
             try:
-                noea = load_model(args.task, device=model_device(model), variant="noea",
+                noea = load_model(args.task, device=model_device(model), variant=partner,
                                   precision=model.precision)
             except (NoWeightsError, WeightsError):
                 noea = None
@@ -1310,7 +1311,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                            repair=tiles.repair)
         noea_text = analysis.without_ea_source
         if noea is not None:  # named as the GUI's exports name it
-            noea_path = weight_spec(args.task, "noea").path
+            noea_path = weight_spec(args.task, partner).path
             noea_text += f": {noea_path.name} sha256 {sha256(noea_path)}"
     mapped = analysis  # what --maps writes: the sheet's, else one probed pass of its own
     if args.maps is not None and mapped is None:

@@ -105,7 +105,8 @@ class RunConfig:
         task: ``derain``, ``denoise`` or ``deblur`` (picks the shipped weights and baselines).
         data: a folder of clean images, or the root of a paired layout.
         weights: a weight file; empty for the shipped one.
-        variant: ``default``, ``noea`` or ``gaussian`` (shipped weights only).
+        variant: ``default``, ``noea``, ``gaussian`` or ``gaussian-noea`` (shipped weights
+            only).
         degradation: synthetic recipe (``gaussian25``, ``rain``, …); empty = the task's default.
         seed: base seed of the synthetic degradation.
         draws: degradations per image, with seeds ``seed`` … ``seed + draws - 1``; the scores

@@ -4,7 +4,8 @@ Each task has a default (interactive) model and, where trained, a ``noea`` varia
 with energy attention bypassed, for a fair w/ vs w/o EA comparison. Denoising also has a
 ``gaussian`` variant: the same network fine-tuned for plain Gaussian noise of unknown σ
 (clipped to [0, 1], unlike the AWGN benchmarks' noise), where the default model is trained
-for realistic camera noise.
+for realistic camera noise, and its own w/o-EA partner, ``gaussian-noea``
+(:data:`NOEA_PARTNERS`).
 """
 
 from __future__ import annotations
@@ -27,13 +28,18 @@ from .weights import (
 )
 
 TASKS = ("derain", "denoise", "deblur")
-VARIANTS = ("default", "noea", "gaussian")
-VARIANT_TASKS = {"gaussian": ("denoise",)}  # variants that only some tasks have
+VARIANTS = ("default", "noea", "gaussian", "gaussian-noea")
+# variants that only some tasks have
+VARIANT_TASKS = {"gaussian": ("denoise",), "gaussian-noea": ("denoise",)}
 VARIANT_DOC = {
     "default": "the task's interactive model",
     "noea": "trained with energy attention bypassed (for the w/ vs w/o EA comparison)",
     "gaussian": "denoising fine-tuned for plain Gaussian noise of unknown σ ∈ [0, 55]",
+    "gaussian-noea": "the gaussian model's partner trained with energy attention bypassed",
 }
+# A model and its w/o-EA partner: trained side by side from the same weights, one with energy
+# attention bypassed, so the w/ vs w/o EA comparison of that model is fair.
+NOEA_PARTNERS = {"default": "noea", "gaussian": "gaussian-noea"}
 
 def _resources() -> Path:
     """The bundled weights, samples and icon: ``resources/`` beside the package in a clone
@@ -59,6 +65,19 @@ class WeightSpec:
     @property
     def available(self) -> bool:
         return self.path.is_file()
+
+
+def is_noea(variant: str) -> bool:
+    """Whether ``variant`` names a model trained with energy attention bypassed (it serves
+    the EA comparison of its partner, :data:`NOEA_PARTNERS`, and runs with EA off)."""
+    return variant in NOEA_PARTNERS.values()
+
+
+def noea_partner(task: str, variant: str) -> str | None:
+    """The variant trained beside ``variant`` with energy attention bypassed, where ``task``
+    can have one (installed or not); None otherwise."""
+    partner = NOEA_PARTNERS.get(variant)
+    return partner if partner is not None and has_variant(task, partner) else None
 
 
 def has_variant(task: str, variant: str) -> bool:
@@ -150,7 +169,8 @@ def load_model(
         task: ``derain``, ``denoise`` or ``deblur``.
         device: ``auto|cpu|cuda|cuda:N|mps``.
         variant: ``default``; ``noea`` for the model trained without energy attention;
-            ``gaussian`` (denoise) for the model tuned for plain Gaussian noise.
+            ``gaussian`` (denoise) for the model tuned for plain Gaussian noise;
+            ``gaussian-noea`` for its partner trained without energy attention.
         weights: a weight file to use instead of the shipped one.
         precision: ``fp32``, ``fp16``, ``bf16`` or ``auto`` (bf16 on a CPU with native
             bfloat16, else fp32; see :func:`drcnet.devices.resolve_precision`).
@@ -179,7 +199,7 @@ def load_model(
             raise WeightsError(f"{Path(weights).name} was trained for {trained_for}, not "
                                f"{task}; use it for {trained_for}")
     model = build_model(weights)
-    if variant == "noea":
+    if is_noea(variant):
         model.configure(ea=False)
     model.set_runtime(precision=resolve_precision(precision, dev))
     return model.to(dev)

@@ -58,7 +58,7 @@ from .inference import run
 from .losses import PIXEL_LOSSES, FeaturePyramid, LossParts, RestorationLoss
 from .metrics import psnr, ssim
 from .network import DRCNet
-from .registry import check_variant
+from .registry import check_variant, is_noea
 from .weights import check_weights_output, load_state_dict, read_metadata, save_weights
 
 CancelFlag = Callable[[], bool]
@@ -84,7 +84,7 @@ class TrainConfig:
     """Everything that defines a training run. Load with :meth:`from_yaml`."""
 
     task: str = "denoise"
-    variant: str = "default"  # "noea": trained with EA bypassed; "gaussian": a denoise variant
+    variant: str = "default"  # "noea", "gaussian-noea": EA bypassed; "gaussian": a denoise variant
     name: str = ""  # the run's name in progress and summary lines; default task or task-variant
     # model
     wf: int = 16
@@ -167,7 +167,7 @@ class TrainConfig:
         if self.pixel_loss not in PIXEL_LOSSES:
             raise UsageError(f"unknown pixel_loss '{self.pixel_loss}'; choose "
                              f"{', '.join(PIXEL_LOSSES)}")
-        if self.variant == "noea" and self.ea:
+        if is_noea(self.variant) and self.ea:
             object.__setattr__(self, "ea", False)
         for key in ("steps", "batch_size", "crop", "log_every", "val_every", "ckpt_every",
                     "val_draws"):

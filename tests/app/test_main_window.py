@@ -1320,6 +1320,28 @@ def test_choosing_the_gaussian_denoise_weights(make_window, image_path, open_set
     assert w2.controls.variant() == "gaussian"
 
 
+def test_the_gaussian_weights_compare_with_their_own_no_ea_partner(
+        make_window, image_path, open_settled, weights_dir, qtbot) -> None:  # noqa: ANN001
+    """The Gaussian model's w/o-EA partner serves its EA view, and is not offered as a model
+    of its own; the camera-noise model keeps denoise-noea."""
+    torch.manual_seed(5)
+    save_weights(weights_dir / "denoise-gaussian.safetensors", DRCNet(wf=8, depth=2))
+    save_weights(weights_dir / "denoise-gaussian-noea.safetensors",
+                 DRCNet(wf=8, depth=2, ea=False))
+    w = make_window()
+    open_settled(w, image_path)
+    combo = w.controls.variant_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == ["default", "gaussian"]
+    assert w.info.noea_weights is None  # the camera-noise model has no partner installed here
+    w.controls.set_variant("denoise", "gaussian")
+    qtbot.waitUntil(lambda: w.info is not None and w.info.variant == "gaussian"
+                    and w.is_settled(), timeout=30000)
+    assert w.info.noea_weights.name == "denoise-gaussian-noea.safetensors"
+    w.set_view_mode("ea")
+    qtbot.waitUntil(lambda: w.viewer.has_ea() and w.is_settled()
+                    and "trained" in w.viewer.ea_label.text(), timeout=30000)
+
+
 def test_no_weights_choice_without_a_variant(make_window) -> None:  # noqa: ANN001
     w = make_window()
     assert w.controls.variant() == "default" and w.controls.variant_combo.isHidden()

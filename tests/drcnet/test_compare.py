@@ -486,7 +486,13 @@ def test_cli_compare_variant_uses_its_weights(tmp_path, shipped, photo) -> None:
                  "gaussian", "--layout", "sheet", "--device", "cpu"]) == 0
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["weights"] == "denoise-gaussian.safetensors"
-    assert side["noea"] == NOEA_BYPASS  # the no-EA model pairs with the default weights only
+    assert side["noea"] == NOEA_BYPASS  # denoise-noea pairs with the default weights only
+    # The Gaussian model's own partner, once installed, serves its EA panel.
+    save_weights(shipped / "denoise-gaussian-noea.safetensors", DRCNet(wf=8, depth=2, ea=False))
+    assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--variant",
+                 "gaussian", "--layout", "sheet", "--device", "cpu"]) == 0
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert "denoise-gaussian-noea.safetensors sha256" in side["noea"]
     assert main(["compare", str(photo), "-o", str(out), "--task", "denoise", "--layout",
                  "sheet", "--device", "cpu"]) == 0
     side = json.loads(out.with_suffix(".json").read_text())

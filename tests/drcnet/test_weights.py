@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from drcnet import DRCNet, NoWeightsError, UnsafeCheckpointError, WeightsError, load_model, registry
+from drcnet.errors import WeightsNameError
 from drcnet.keymap import from_reference, is_reference
 from drcnet.weights import build_model, load_state_dict, read_metadata, save_weights, trained_crop
 
@@ -205,6 +206,21 @@ def test_noea_variant_has_ea_off(tmp_path: Path, monkeypatch) -> None:
     save_weights(tmp_path / "denoise-noea.safetensors", DRCNet(wf=8, depth=2, ea=False))
     assert load_model("denoise", device="cpu", variant="noea").knobs.ea is False
     assert os.listdir(tmp_path) == ["denoise-noea.safetensors"]
+
+
+def test_gaussian_noea_variant_is_the_gaussian_models_partner(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    assert registry.noea_partner("denoise", "default") == "noea"
+    assert registry.noea_partner("denoise", "gaussian") == "gaussian-noea"
+    assert registry.noea_partner("derain", "gaussian") is None
+    assert registry.noea_partner("denoise", "noea") is None
+    assert [v for v in registry.VARIANTS if registry.is_noea(v)] == ["noea", "gaussian-noea"]
+    save_weights(tmp_path / "denoise-gaussian-noea.safetensors", DRCNet(wf=8, depth=2))
+    assert load_model("denoise", device="cpu", variant="gaussian-noea").knobs.ea is False
+    assert registry.installed_tasks()["denoise"] == ["gaussian-noea"]
+    with pytest.raises(WeightsNameError, match="exists only for denoise, not deblur"):
+        registry.weight_spec("deblur", "gaussian-noea")
 
 
 def test_gaussian_variant_is_denoise_only(tmp_path: Path, monkeypatch) -> None:
