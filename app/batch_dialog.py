@@ -81,6 +81,7 @@ class BatchDialog(QDialog):
         self._folder_input = False
         self.job: BatchJob | None = None
         self.results: list[FileResult] | None = None
+        self._run_folder: Path | None = None  # where the last run wrote: Open Output Folder
         # Folders are listed in the background: the window's pool (long-lived, so a
         # listing that ends after the dialog closed has somewhere to report), else our own.
         self.jobs = jobs if jobs is not None else Jobs(self)
@@ -418,8 +419,7 @@ class BatchDialog(QDialog):
         if self.running() or not self._inputs or self.scanning():
             return False
         if not self.output_edit.text().strip():
-            self._say("Choose a folder to save to.", error=True)
-            return False
+            return self._refuse("Choose a folder to save to.")
         out = self.output_folder()
         try:
             if out.exists() and not out.is_dir():
@@ -435,24 +435,22 @@ class BatchDialog(QDialog):
                 raise DRCNetError(f"Nothing can be written into {out} ({problem}); choose "
                                   "another folder.")
         except DRCNetError as exc:
-            self._say(str(exc), error=True)
-            return False
+            return self._refuse(str(exc))
         except OSError as exc:
-            self._say(f"cannot create the folder {out}: {exc.strerror or exc}", error=True)
-            return False
+            return self._refuse(f"cannot create the folder {out}: {exc.strerror or exc}")
         keep = not self.existing_combo.currentData()
         if keep and all(dst.exists() for _, dst in pairs):  # a run again, say with new knobs
             every = f"All {len(pairs)} outputs exist" if len(pairs) > 1 else "The output exists"
-            self._say(f"{every} in {out} already and would be kept: "
-                      "choose “Replace it” to restore them again, or another folder.",
-                      error=True)
             self.existing_combo.setFocus()
-            return False
-        self.results = None
+            return self._refuse(f"{every} in {out} already and would be kept: choose "
+                                "“Replace it” to restore them again, or another folder.")
+        self.results, self._run_folder = None, out
         self.log.clear()
         self.log.show()
         self.open_folder_button.hide()
         self.progress.setValue(0)
+        self.progress.setFormat("%p %")  # not the last run's "3 of 3" or "stopped" while
+        # this one waits for its first file
         self.progress.show()
         self._fit_height()
         self._unchecked = []  # the run tries them, and logs a failure
@@ -475,6 +473,18 @@ class BatchDialog(QDialog):
                       + (f" ({why} waiting for it)…" if why else "…"))
         self._update_buttons()
         return True
+
+    def _refuse(self, text: str) -> bool:
+        """Say why Restore does not start, and take the last run's log, progress and Open
+        Output Folder away: kept under this message, they read as this attempt's results.
+        False, for :meth:`start` to return."""
+        self.results = None
+        self.log.clear()
+        self.log.hide()
+        self.progress.hide()
+        self.open_folder_button.hide()
+        self._say(text, error=True)
+        return False
 
     def cancel(self) -> None:
         # A batch still waiting is dropped at once (its end arrives inside cancel_batch).
@@ -531,7 +541,9 @@ class BatchDialog(QDialog):
         self._update_buttons()
 
     def _open_output(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.output_folder())))
+        # The run's folder: the box may name the next run's by now (it had opened that).
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._run_folder
+                                                        or self.output_folder())))
 
     # ---------------------------------------------------------------- looks
     def _say(self, text: str, error: bool = False, tip: str = "") -> None:

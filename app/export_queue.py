@@ -52,6 +52,7 @@ class ExportMixin:
                                      ("copy", self._copy_waiting)) if waiting]
         self._exports, self._copy_waiting, self._maps_export = [], False, None
         self._close_after_exports = False
+        self._update_cancel_tip()
         one = len(what) == 1 and not what[0].endswith("exports")
         return f"the waiting {' and '.join(what)} {'was' if one else 'were'} cancelled" \
             if what else ""
@@ -227,6 +228,7 @@ class ExportMixin:
                 else "Nothing to copy: no model is loaded", 6000)
             return
         self._copy_waiting = True
+        self._update_cancel_tip()  # a restore running now drops it too: said at once
         self._was_settled = False
         self._advance_copy()
 
@@ -250,6 +252,7 @@ class ExportMixin:
             self._remix_full()  # in the pool; its end comes back here
             return
         self._copy_waiting = False
+        self._update_cancel_tip()
         qimage = self._full_qimage
         if alpha_qimage(image.alpha) is not None:  # some pixel not opaque
             qimage = straight_alpha(qimage, image.alpha)

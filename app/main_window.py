@@ -1952,6 +1952,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                 self._maps_export = None
                 if sheets:
                     self._exports.pop(0)
+                    self._update_cancel_tip()  # a restore's Cancel no longer drops it
                 self._close_after_exports = False  # the user reads why, and decides again
                 title = ("Export Maps failed" if not sheets else
                          "Export failed" if len(dropped) == 1 else "Exports failed")
@@ -2037,6 +2038,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
                   self.zoom_out_action, self.compare_toggle,
                   *self.mode_actions.values()):
             a.setEnabled(has)
+        self._check_mode_action()
         self.maps.export_button.setEnabled(has)
         self.clear_reference_action.setEnabled(self.reference is not None)
         self._update_restore_action()
@@ -2308,8 +2310,16 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
     # ================================================================== view
     def set_view_mode(self, mode: str) -> None:
         self.viewer.set_mode(mode)
-        self.mode_actions[mode].setChecked(True)
+        self._check_mode_action()
         self.style_combo.setEnabled(mode == "compare")
+
+    def _check_mode_action(self) -> None:
+        """Check the view's mode among the mode actions, or none while no image is open: a
+        greyed-out Compare drawn checked read as on. The viewer keeps the mode, so the view
+        shown once an image opens is the same, and its action is checked then."""
+        has = self.image is not None
+        for mode, a in self.mode_actions.items():
+            a.setChecked(has and mode == self.viewer.mode())
 
     def toggle_compare(self) -> None:
         self.set_view_mode("after" if self.viewer.mode() == "compare" else "compare")
@@ -2322,7 +2332,7 @@ class MainWindow(EAViewMixin, ExportMixin, QMainWindow):
             self.style_combo.setCurrentIndex(i)
 
     def _on_mode_changed(self, mode: str) -> None:
-        self.mode_actions[mode].setChecked(True)
+        self._check_mode_action()
         self.style_combo.setEnabled(mode == "compare")
         self.maps.set_overlay_available(mode != "ea", EA_NO_OVERLAY)
         if mode == "ea" and self.preview is not None and self.preview.analysis.with_ea is None:

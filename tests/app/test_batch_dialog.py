@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel
 
 import drcnet.inference
@@ -29,6 +30,16 @@ def gated_window(make_window, image_path, open_settled, make_gate, monkeypatch):
     gate = make_gate(drcnet.inference.forward_batch)
     monkeypatch.setattr(drcnet.inference, "forward_batch", gate)
     return w, gate
+
+
+def shown_dialog(make_window, qtbot, paths):  # noqa: ANN001, ANN201
+    """A shown Restore Files dialog over a new window's loaded model, ``paths`` added."""
+    w = make_window()
+    qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
+    dlg = w.make_batch_dialog()
+    dlg.show()
+    assert added(dlg, qtbot, paths)
+    return dlg
 
 
 def test_restore_files_writes_each_image_with_the_window_s_settings(
@@ -86,13 +97,9 @@ def test_the_running_dialog_grows_so_nothing_overlaps(make_window, tmp_path, pic
                                                      qtbot) -> None:  # noqa: ANN001
     """The progress bar and log appear on a shown dialog; the list's buttons were drawn
     over the list (offscreen, 620×467 kept)."""
-    w = make_window()
-    qtbot.waitUntil(lambda: w.info is not None, timeout=30000)
     for i in range(12):
         picture(tmp_path / f"p{i}.png", 40, 30, seed=i)
-    dlg = w.make_batch_dialog()
-    dlg.show()
-    assert added(dlg, qtbot, [tmp_path])
+    dlg = shown_dialog(make_window, qtbot, [tmp_path])
     assert dlg.start()
     qtbot.waitUntil(lambda: not dlg.running(), timeout=60000)
     assert dlg.add_files_button.geometry().top() > dlg.file_list.geometry().bottom()
@@ -231,6 +238,46 @@ def test_restore_files_says_an_unwritable_folder_before_the_run(
     assert not dlg.start() and not dlg.running()
     assert dlg.status.text() == (f"Nothing can be written into {tmp_path / 'restored'} "
                                  "(Operation not permitted); choose another folder.")
+    dlg.done(0)
+
+
+def test_a_start_refused_after_a_run_does_not_show_that_run_s_results(
+        make_window, picture, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """The last run's log, full progress bar and Open Output Folder had stayed under the
+    refusal, read as this attempt's results; a new run's bar had said the last run's
+    "2 of 2" until its first file."""
+    import app.batch_dialog
+
+    for i in range(2):
+        picture(tmp_path / f"p{i}.png", 40, 30, seed=i)
+    dlg = shown_dialog(make_window, qtbot, [tmp_path / "p0.png", tmp_path / "p1.png"])
+    assert dlg.start()
+    qtbot.waitUntil(lambda: not dlg.running(), timeout=30000)
+    assert "p0.png → " in dlg.log.toPlainText() and dlg.progress.isVisible()
+    assert dlg.open_folder_button.isVisible() and dlg.results is not None
+    dlg.output_edit.setText(str(tmp_path / "locked"))
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl",
+                        staticmethod(lambda url: opened.append(url.toLocalFile())))
+    dlg.open_folder_button.click()  # the run's folder, not the one typed since
+    assert opened == [str(tmp_path / "restored")]
+    monkeypatch.setattr(app.batch_dialog, "folder_write_problem",
+                        lambda folder: "Permission denied")
+    assert not dlg.start()
+    assert dlg.status.text().startswith(f"Nothing can be written into {tmp_path / 'locked'}")
+    assert not dlg.log.isVisible() and not dlg.log.toPlainText()
+    assert not dlg.progress.isVisible() and not dlg.open_folder_button.isVisible()
+    assert dlg.results is None
+    monkeypatch.undo()
+    dlg.output_edit.setText(str(tmp_path / "restored"))
+    assert not dlg.start() and "All 2 outputs exist" in dlg.status.text()  # also refused
+    assert not dlg.log.isVisible() and not dlg.progress.isVisible()
+    dlg.existing_combo.setCurrentIndex(dlg.existing_combo.findData(True))
+    assert dlg.start()
+    assert dlg.progress.isVisible() and dlg.log.isVisible()
+    assert "2 of 2" not in dlg.progress.text()  # before this run's first file
+    qtbot.waitUntil(lambda: not dlg.running(), timeout=30000)
+    assert dlg.status.text() == "Done: 2 of 2 restored" and "p1.png → " in dlg.log.toPlainText()
     dlg.done(0)
 
 

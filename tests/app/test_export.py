@@ -803,3 +803,42 @@ def test_the_restore_s_progress_says_the_export_waiting_for_it(
     w.start_full_restore()  # the next restore's Cancel names nothing (it had kept o.png)
     assert w.cancel_button.toolTip() == CANCEL_TIP
     w.cancel_restore(quiet=True)
+
+
+def test_cancel_s_tooltip_names_a_copy_as_soon_as_it_waits(
+        make_window, tmp_path, picture, open_settled) -> None:  # noqa: ANN001
+    """Copy asked for while a restore runs: Cancel, which drops the copy too, said so only
+    from the restore's next tile (a restore in one slow tile never said it)."""
+    from app.main_window import CANCEL_TIP
+
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    w.start_full_restore()
+    assert w._restore_job is not None and w.cancel_button.toolTip() == CANCEL_TIP
+    w.copy_result()  # no tick of the restore in between: nothing else refreshes the tip
+    assert w._copy_waiting
+    assert w.cancel_button.toolTip() == CANCEL_TIP + "; the waiting copy is cancelled too"
+    w._drop_export()
+    assert w.cancel_button.toolTip() == CANCEL_TIP
+    w.cancel_restore(quiet=True)
+
+
+def test_cancel_s_tooltip_forgets_a_sheet_dropped_by_a_failed_preview(
+        make_window, tmp_path, picture, open_settled, boxes) -> None:  # noqa: ANN001
+    """The sheet at the head of the queue is dropped when the preview whose maps it needs
+    fails; Cancel had gone on naming it until the restore's next tile."""
+    from app.main_window import CANCEL_TIP
+
+    w = make_window()
+    w.controls.set_run(256, 128, False)
+    open_settled(w, picture(tmp_path / "big.png", 300, 200))
+    w.export(ExportRequest("sheet", tmp_path / "sheet.png"))
+    assert w._restore_job is not None  # the sheet waits for it
+    assert w.cancel_button.toolTip().endswith("; the waiting export of sheet.png is "
+                                              "cancelled too")
+    # The failure as the worker sends it, between two of the restore's ticks.
+    w._on_preview_failed(w._preview_serial, "the preview broke")
+    assert not w._exports and boxes and "sheet.png" in boxes[-1][1]
+    assert w._restore_job is not None and w.cancel_button.toolTip() == CANCEL_TIP
+    w.cancel_restore(quiet=True)

@@ -1732,6 +1732,33 @@ def test_a_first_run_starts_in_compare_and_the_view_is_remembered(make_window) -
     assert make_window().viewer.mode() == "after"  # a session does not start on the EA view
 
 
+def test_no_view_button_looks_on_until_an_image_opens(make_window, image_path,
+                                                    open_settled) -> None:  # noqa: ANN001
+    """A first run starts in Compare: its toolbar button had been drawn checked while greyed
+    out, which reads as on. The view chosen meanwhile is the one shown once an image opens."""
+    from app.settings import Settings
+
+    Settings()._q.remove("view/mode")  # a first run: Compare
+    w = make_window()
+    buttons = [w.findChild(QToolBar, "mainToolbar").widgetForAction(a)
+               for a in w.mode_actions.values()]
+    assert w.viewer.mode() == "compare" and not any(b.isEnabled() for b in buttons)
+    assert not any(b.isChecked() for b in buttons)
+    assert not any(a.isChecked() for a in w.mode_actions.values())  # nor in the View menu
+    w.set_view_mode("after")  # main.py's --view, say: taken, still not drawn on
+    assert w.viewer.mode() == "after" and not any(b.isChecked() for b in buttons)
+    w.set_view_mode("compare")
+    open_settled(w, image_path)
+    assert w.viewer.mode() == "compare"
+    assert [m for m, a in w.mode_actions.items() if a.isChecked()] == ["compare"]
+    assert w.findChild(QToolBar, "mainToolbar").widgetForAction(
+        w.mode_actions["compare"]).isChecked()
+    w.toggle_compare()  # C, with an image: the buttons follow the view again
+    assert [m for m, a in w.mode_actions.items() if a.isChecked()] == ["after"]
+    w.mode_actions["before"].trigger()
+    assert w.viewer.mode() == "before" and w.mode_actions["before"].isChecked()
+
+
 def test_the_bundled_samples_are_not_the_user_s_folder(make_window, open_settled, tmp_path,
                                                       picture, monkeypatch) -> None:  # noqa: ANN001
     import app.main
