@@ -62,17 +62,24 @@ from .range_check import RangeReport, check_peaks
 RESTORED, FAILED, SKIPPED, CANCELLED = "restored", "failed", "skipped", "cancelled"
 
 
-def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
+def expand_inputs(args: Sequence[str | Path],
+                  skipped: list[Path] | None = None) -> tuple[list[Path], bool]:
     """The image files named by ``args``: files as given, each folder's images (top level, in
     :func:`natural_key` order: :func:`folder_inputs`), a file named twice once. A pattern
     such as ``shots/*.jpg`` that names no file is expanded here, for shells that pass it on as
-    it is (Windows, or quoted), to every file it matches, as a shell would. Also whether the
+    it is (Windows, or quoted), to every file it matches, as a shell would, but for a
+    camera's RAW file, which it leaves out as a folder's listing does. Also whether the
     output is a folder: more than one argument, or any argument a folder or such a pattern,
     however many files they name (``a.jpg ./a.jpg`` too, one file named twice: ``-o out``
     had been read as one output file and refused for its missing extension).
 
+    Args:
+        args: files, folders and patterns, as the command line or a drop gives them.
+        skipped: where given, the RAW files the patterns matched and left out are added to
+            it, for the caller to say (:func:`raw_skipped_note`).
+
     Raises:
-        UsageError: a file named, or a pattern's match, is a camera's RAW file
+        UsageError: a file named is a camera's RAW file, or a pattern matches nothing else
             (:func:`check_input_name`).
         ImageReadError: an argument names nothing that exists (no file, folder or match), or
             a folder cannot be listed.
@@ -86,11 +93,18 @@ def expand_inputs(args: Sequence[str | Path]) -> tuple[list[Path], bool]:
     while queue:
         p, matched = queue.pop(0)
         if not matched and not p.exists() and glob.has_magic(str(p)):
-            matches = sorted(glob.glob(str(p)), key=lambda m: natural_key(Path(m).name))
+            matches = sorted((Path(m) for m in glob.glob(str(p))),
+                             key=lambda m: natural_key(m.name))
             if not matches:
                 missing.append(f"{p} (no file matches)")
+            raw = [m for m in matches if raw_name(m)]
+            if raw and len(raw) == len(matches):  # nothing else to restore: said as named
+                check_input_name(raw[0])
+            for m in raw:  # left out, as from a folder; the caller says how many
+                if skipped is not None and m.resolve() not in {r.resolve() for r in skipped}:
+                    skipped.append(m)
             folder = True  # one match is a folder's worth of one, not a file to a file
-            queue[:0] = [(Path(m), True) for m in matches]
+            queue[:0] = [(m, True) for m in matches if not raw_name(m)]
             continue
         if p.is_dir():
             folder = True
@@ -147,6 +161,24 @@ def readable_name(path: Path) -> bool:
     return not path.suffix or path.suffix.lower() in READABLE_EXTENSIONS
 
 
+def raw_name(path: Path) -> bool:
+    """Whether ``path`` is named as a camera's RAW file (``.NEF``, ``.CR2``, …:
+    :data:`~drcnet.imageio.RAW_EXTENSIONS`), which Studio does not read."""
+    return path.suffix.lower() in RAW_EXTENSIONS
+
+
+def raw_skipped_note(skipped: Sequence[Path]) -> str:
+    """What ``drcnet restore`` says of the RAW files its patterns matched and
+    :func:`expand_inputs` left out; "" for none."""
+    if not skipped:
+        return ""
+    n = len(skipped)
+    names = ", ".join(p.name for p in skipped[:3]) + (", …" if n > 3 else "")
+    return (f"left out {n} camera RAW file{'s' if n > 1 else ''} a pattern matched "
+            f"({names}): Studio does not read RAW files (it would read only the small preview "
+            "they embed); convert them to TIFF or PNG first")
+
+
 def check_input_name(path: Path, folder_hint: bool = True) -> None:
     """Refuse a camera's RAW file named as an input (:data:`~drcnet.imageio.RAW_EXTENSIONS`,
     which a folder's listing leaves out): it had been decoded by its content, which OpenCV
@@ -158,7 +190,7 @@ def check_input_name(path: Path, folder_hint: bool = True) -> None:
         UsageError: saying what to do (``folder_hint``: and that naming the folder restores
             its other images, where a folder can be named).
     """
-    if path.suffix.lower() in RAW_EXTENSIONS:
+    if raw_name(path):
         raise UsageError(f"{path} is a camera's RAW file ({path.suffix}): Studio would read "
                          "only the small preview it embeds; convert it to TIFF or PNG first"
                          + (" (a folder named instead restores its other images, leaving RAW "

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 import torch
 
@@ -28,6 +28,7 @@ from .batch import (
     FileResult,
     expand_inputs,
     plan_outputs,
+    raw_skipped_note,
     restore_files,
     summary,
 )
@@ -185,7 +186,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if args.tile_batch < 0:
         raise UsageError(f"--tile-batch must be >= 0, got {args.tile_batch}")
     check_max_pixels(args.max_pixels)
-    inputs, folder = expand_inputs(args.inputs)
+    raw_skipped: list[Path] = []  # camera RAW files that patterns matched, left out
+    inputs, folder = expand_inputs(args.inputs, raw_skipped)
     # "-o out/" names a folder even for one input file (created below, once nothing refuses).
     folder = folder or args.output.endswith(("/", os.sep))
     pairs = plan_outputs(inputs, args.output, folder, name="-o")
@@ -211,6 +213,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         print(f"drcnet: note: {note}", file=sys.stderr)  # said even with -q
     if note := jpeg_quality_note(args.jpeg_quality, [dst for _, dst in pairs]):
         print(f"drcnet: note: {note}", file=sys.stderr)  # also with -q: an option ignored
+    if note := raw_skipped_note(raw_skipped):  # also with -q: files named are not restored
+        print(f"drcnet: note: {note}", file=sys.stderr)
     weights = Path(args.weights) if args.weights else weight_spec(args.task, args.variant).path
     params = ExportParams.of_run(args.task, model.knobs, weights.name, sha256(weights),
                                  str(model_device(model)), tiles, model.precision)
@@ -400,8 +404,30 @@ def add_runtime_options(p: argparse.ArgumentParser, default: str = "auto") -> No
                         "tiles (pays off over large images or many files)")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, but a help or version text that cannot be written to stdout
+    (``drcnet --help >/dev/full``) ends in one line and status 1, as any other command's
+    output does: argparse drops the OSError, and the command had ended 0 with nothing
+    written. The subcommands' parsers are of this class too (argparse makes them so)."""
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        if not message or file is not sys.stdout:  # stderr: there is nowhere left to say it
+            super()._print_message(message, file)
+            return
+        try:
+            file.write(message)
+            file.flush()  # buffered, the failure had come at exit, after status 0
+        except BrokenPipeError:  # `drcnet --help | head -1`: as main() ends
+            _silence_stdout()
+            self.exit(141)
+        except OSError as exc:
+            _silence_stdout()
+            self.exit(EXIT_FAILURE, "drcnet: error: cannot write to standard output "
+                                    f"({exc.strerror or exc})\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="drcnet", description="DRCNet image restoration: restore, train, evaluate.")
     parser.add_argument("--version", action="version", version=f"drcnet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

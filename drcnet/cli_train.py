@@ -200,7 +200,15 @@ def _check_out_folder(path: str, flag: str) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import EvalConfig, csv_text, evaluate, format_table, to_json, write_csv
+    from .evaluation import (
+        EvalConfig,
+        csv_text,
+        evaluate,
+        format_table,
+        to_json,
+        write_csv,
+        write_json,
+    )
     from .inference import ensemble_views, overlap_note
 
     cfg = EvalConfig(task=args.task, data=args.data, weights=args.weights or "",
@@ -254,7 +262,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(format_table(result))
     said = sys.stderr if piped else sys.stdout
     if args.json not in (None, "-"):
-        Path(args.json).write_text(to_json(result) + "\n", encoding="utf-8")
+        write_json(result, args.json)  # a full disk: one line, as restore's outputs
         print(f"wrote {args.json}", file=said)
     if args.csv not in (None, "-"):
         write_csv(result, args.csv)
@@ -502,7 +510,9 @@ def register(subparsers: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="drcnet")
+    from .cli import Parser  # a help text stdout cannot take is said (drcnet.cli.Parser)
+
+    parser = Parser(prog="drcnet")
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
     try:

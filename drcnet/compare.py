@@ -1010,7 +1010,7 @@ def export_note(image: Image, path: PathLike, layout: str, keep_exif: bool = Tru
         return format_note(image, path, keep_exif)
     # A comparison is written in RGB, so a gray photo's gray profile is lost there too.
     shown = replace(image, alpha=None, xmp=False, iptc=False, png_text={}, exif=None,
-                    gray=False)
+                    gray=False, comment=False, raw_exif=False)
     notes = [format_note(shown, path, keep_exif)]
     if image.alpha is not None and float(np.min(image.alpha)) < 1.0:  # as compose draws it
         notes.insert(0, "a comparison keeps no transparency (it is shown over a checkerboard)")

@@ -72,7 +72,7 @@ from .datasets import (
 )
 from .degradations import TASK_DEFAULT, get_degradation, linear_to_srgb, srgb_to_linear
 from .errors import Cancelled, DRCNetError, ImageReadError, UsageError
-from .imageio import clean_text, has_image_signature, image_size, read_image
+from .imageio import atomic_write, clean_text, has_image_signature, image_size, read_image
 from .inference import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
@@ -670,12 +670,36 @@ def csv_text(result: EvalResult) -> str:
 
 
 def write_csv(result: EvalResult, path: str | os.PathLike[str]) -> Path:
-    """Write :func:`csv_text` to ``path``."""
+    """Write :func:`csv_text` to ``path`` (as :func:`write_text_file`)."""
+    return write_text_file(path, csv_text(result))
+
+
+def write_json(result: EvalResult, path: str | os.PathLike[str]) -> Path:
+    """Write :func:`to_json`, and a newline, to ``path`` (as :func:`write_text_file`)."""
+    return write_text_file(path, to_json(result) + "\n")
+
+
+def write_text_file(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` as UTF-8 to ``path`` and return it. A file is replaced whole (temp
+    file, fsync, rename), so a full disk keeps the old one and leaves no half-written one;
+    what is not a file (``/dev/stdout``, a pipe) is written to, not replaced.
+
+    Raises:
+        DRCNetError: the folder is missing, or the write failed (one sentence with the
+            system's reason, not a traceback: a full disk, ``/dev/full``).
+    """
     path = Path(path)
     if path.parent and not path.parent.is_dir():
         raise DRCNetError(f"output folder {path.parent} does not exist")
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        f.write(csv_text(result))
+    data = text.encode("utf-8")
+    if path.exists() and not path.is_file():
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as exc:
+            raise DRCNetError(f"cannot write {path} ({exc.strerror or exc})") from None
+    else:  # through a link to the file it names, as open() writes, not over the link
+        atomic_write(path.resolve(), data)
     return path
 
 

@@ -97,6 +97,10 @@ class Image:
         png_text: a PNG's own text chunks (Title, Author, Copyright, …) that a PNG output
             carries: not Studio's ``drcnet.*`` record of an earlier run, the XMP packet, nor
             ImageMagick's "Raw profile type" copies of EXIF, IPTC or XMP blocks.
+        comment: whether a JPEG holds a comment (a COM segment: a caption, or what made the
+            file), which outputs do not carry.
+        raw_exif: whether a PNG holds its EXIF as ImageMagick's "Raw profile type exif"
+            text, which outputs do not carry (nor is it read: an ``eXIf`` chunk's EXIF is).
     """
 
     rgb: np.ndarray
@@ -112,6 +116,8 @@ class Image:
     iptc: bool = False  # the file holds an IPTC record (outputs do not carry it)
     dpi: tuple[float, float] | None = None
     png_text: dict[str, str] = field(default_factory=dict)
+    comment: bool = False  # a JPEG comment (outputs do not carry it)
+    raw_exif: bool = False  # a PNG's EXIF as ImageMagick's text (outputs do not carry it)
 
     @functools.cached_property
     def restorable(self) -> np.ndarray:
@@ -216,7 +222,8 @@ def read_image(path: PathLike, max_pixels: int | None = 100_000_000) -> Image:
         img = _apply_orientation(img, _exif_orientation(meta["exif"]))
     return replace(_to_image(img, p), frames=_frame_count(raw), xmp=_has_xmp(raw),
                    iptc=_has_iptc(raw), dpi=_read_dpi(raw, meta["exif"]),
-                   png_text=_png_own_text(raw), **meta)
+                   png_text=_png_own_text(raw), comment=_has_comment(raw),
+                   raw_exif=_has_raw_exif(raw), **meta)
 
 
 _XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
@@ -276,6 +283,24 @@ def _photoshop_iptc(block: bytes) -> bool:
         if kind == _IPTC_RESOURCE and size:
             return True
         i += 4 + size + (size & 1)
+    return False
+
+
+def _has_comment(raw: bytes) -> bool:
+    """Whether a JPEG stream holds a comment (a COM segment, not empty), which outputs do
+    not carry."""
+    with contextlib.suppress(struct.error, IndexError):
+        if raw.startswith(b"\xff\xd8"):
+            return any(m == 0xFE and raw[a:b].strip(b"\x00 \t\r\n")
+                       for m, a, b in _jpeg_segments(raw))
+    return False
+
+
+def _has_raw_exif(raw: bytes) -> bool:
+    """Whether a PNG stream holds ImageMagick's "Raw profile type exif" text chunk (EXIF
+    as hex digits), which outputs do not carry."""
+    with contextlib.suppress(struct.error, IndexError):
+        return raw.startswith(_PNG_SIGNATURE) and _png_raw_profile(raw, b"exif")
     return False
 
 
@@ -392,7 +417,8 @@ def format_note(image: Image, out: PathLike, keep_exif: bool = True) -> str:
     """What the output's format cannot hold of ``image``: "the .jpg output keeps no
     transparency", "…no 16-bit depth; it is written in 8 bits", "…no colour profile",
     "…no camera record (EXIF)" (a BMP, when it is to be kept), "floating-point samples are
-    written as 16-bit integers", or ""."""
+    written as 16-bit integers"; and what no output carries (XMP, IPTC, a JPEG comment, a
+    PNG's text elsewhere than in a PNG, its EXIF kept as ImageMagick's text); or ""."""
     ext = Path(out).suffix.lower()
     lost = []
     if image.alpha is not None and ext not in _ALPHA_EXTENSIONS:
@@ -420,6 +446,11 @@ def format_note(image: Image, out: PathLike, keep_exif: bool = True) -> str:
     if image.png_text and ext != ".png":
         keys = ", ".join(list(image.png_text)[:3]) + (", …" if len(image.png_text) > 3 else "")
         notes.append(f"the input's PNG text ({keys}) is not carried over")
+    if image.comment:
+        notes.append("the input's JPEG comment is not carried over")
+    if image.raw_exif and keep_exif and image.exif is None:  # an eXIf chunk's EXIF is
+        notes.append("the input's camera record (EXIF) kept as PNG text by ImageMagick "
+                     "(\"Raw profile type exif\") is not carried over")
     return "; ".join(notes)
 
 

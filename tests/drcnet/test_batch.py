@@ -98,11 +98,20 @@ def test_a_folder_lists_what_studio_reads_and_leaves_out_other_files(tmp_path: P
     assert [d.name for _, d in plan_outputs(files, tmp_path / "out", is_folder)] == [
         "anim.png", "broken.jpg", "g.png", "noext.png", "p0.png"]
     # A pattern names every file it matches, as a shell would expand it: each is taken as a
-    # file named is (tried by its content, a sidecar failing alone), and a RAW file refused.
+    # file named is (tried by its content, a sidecar failing alone), but for a RAW file,
+    # left out as from a folder (it had refused the whole pattern) and handed back to say.
     matched, _ = expand_inputs([str(folder / "[!I]*")])
     assert {f.name for f in matched} == {f.name for f in files} | {"p0.json", "notes"}
+    skipped: list[Path] = []
+    everything, is_folder = expand_inputs([str(folder / "*"), str(folder / "[Ia]*"),
+                                           str(folder / "p0.*")], skipped)
+    assert sorted(f.name for f in everything) == sorted(f.name for f in matched)
+    assert is_folder and skipped == [folder / "IMG_1.NEF"]  # matched twice, said once
+    assert expand_inputs([str(folder / "*")])[0] == everything  # not asked for: left out
     with pytest.raises(UsageError, match="IMG_1.NEF is a camera's RAW file"):
-        expand_inputs([str(folder / "*")])
+        expand_inputs([str(folder / "*.NEF")])  # nothing but RAW files: refused, as now
+    with pytest.raises(UsageError, match="IMG_1.NEF is a camera's RAW file"):
+        expand_inputs([str(folder / "*"), folder / "IMG_1.NEF"])  # named: refused, as now
     (tmp_path / "text").mkdir()
     (tmp_path / "text" / "a.txt").write_text("x")
     with pytest.raises(DRCNetError, match="no images in the folder .*subfolders are not"):

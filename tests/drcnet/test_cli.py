@@ -234,6 +234,35 @@ def test_restore_refuses_a_named_raw_file(tmp_path, weights, photo, capsys) -> N
     assert not out.exists()
 
 
+def test_restore_a_pattern_leaves_raw_files_out_as_a_folder_does(tmp_path, weights, photo,
+                                                                  capsys) -> None:  # noqa: ANN001
+    """`drcnet restore "shots/*"` had refused the whole pattern for one RAW file it matched,
+    though the folder named instead restores the other images."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    write_image(shots / "a.png", read_image(photo).rgb)
+    for name in ("DSC_1.NEF", "DSC_2.cr2"):  # a RAW file starts as a TIFF does
+        write_image(shots / "x.tif", read_image(photo).rgb)
+        (shots / "x.tif").rename(shots / name)
+    out = tmp_path / "out"
+    common = ["-o", str(out), "--task", "denoise", "--weights", str(weights), "--device", "cpu"]
+    assert main(["restore", str(shots / "*"), "-q", *common]) == 0
+    assert [p.name for p in out.iterdir()] == ["a.png"]
+    assert capsys.readouterr().err == (
+        "drcnet: note: left out 2 camera RAW files a pattern matched (DSC_1.NEF, "
+        "DSC_2.cr2): Studio does not read RAW files (it would read only the small preview "
+        "they embed); convert them to TIFF or PNG first\n")
+    # Nothing but RAW files matched, or one named: refused as before, before any work.
+    for inputs in ([str(shots / "DSC_*")], [str(shots / "*.png"), str(shots / "DSC_1.NEF")]):
+        code = main(["restore", *inputs, *common])
+        assert code == 2
+        assert "DSC_1.NEF is a camera's RAW file (.NEF)" in _one_line_error(capsys, code)
+    # compare takes one image, and no pattern: a RAW name is refused there too.
+    code = main(["compare", str(shots / "DSC_*.NEF"), "-o", str(tmp_path / "c.png"),
+                 "--task", "denoise", "--weights", str(weights), "--device", "cpu"])
+    assert code == 2 and "is a camera's RAW file (.NEF)" in _one_line_error(capsys, code)
+
+
 def test_restore_a_folder(tmp_path, weights, photo, capsys) -> None:
     folder = tmp_path / "shots"
     (folder / "sub").mkdir(parents=True)

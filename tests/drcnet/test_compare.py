@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -325,6 +326,10 @@ def test_exports_carry_print_resolution_and_png_text_as_the_layout_shows_the_pho
                                                               "is not carried over")
     assert export_note(image, tmp_path / "o.jpg", "side") == ""  # a figure: not the photo
     assert "print resolution" in export_note(image, tmp_path / "o.webp", "split")
+    # Nor does a figure carry a JPEG comment or ImageMagick's EXIF text: not said there.
+    marked = dataclasses.replace(image, comment=True, raw_exif=True)
+    assert "comment" in export_note(marked, tmp_path / "o.png", "image")
+    assert export_note(marked, tmp_path / "o.png", "side") == ""
 
 
 def test_compare_module_imports_no_qt() -> None:

@@ -71,6 +71,23 @@ def test_a_full_stdout_is_one_line(tmp_path):  # noqa: ANN001, ANN201
                         "device)\n")
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(("module", "args"), [("drcnet.console", ["--help"]),
+                                              ("drcnet.console", ["eval", "--help"]),
+                                              ("drcnet.cli", ["--version"]),
+                                              ("drcnet.cli", ["restore", "--help"]),
+                                              ("drcnet.cli_train", ["sweep", "--help"])])
+def test_a_help_text_stdout_cannot_take_is_one_line_and_status_1(module, args):  # noqa: ANN001, ANN201
+    """argparse drops the OSError of the help's write: `drcnet --help >/dev/full` had ended
+    with status 0, nothing written and nothing said."""
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", module, *args], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr == ("drcnet: error: cannot write to standard output (No space left on "
+                        "device)\n")
+
+
 class _FullDisk(io.RawIOBase):
     """A stdout on a full disk: every write fails (once ``full`` is cleared, none does)."""
 
@@ -100,6 +117,29 @@ def test_buffered_output_that_cannot_be_written_is_one_line(tmp_path, monkeypatc
         disk.full = False  # what is left is not flushed into the test's own output
     assert capsys.readouterr().err == ("drcnet: error: cannot write to standard output (No "
                                        "space left on device)\n")
+
+
+def test_a_help_text_on_a_full_disk_is_one_line(tmp_path, monkeypatch, capsys):  # noqa: ANN001, ANN201
+    """The same, with a buffered stdout (a file on a full disk): said, status 1."""
+    from drcnet import cli
+
+    with open(tmp_path / "stdout", "wb") as f:
+        disk = _FullDisk(f.fileno())
+        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BufferedWriter(disk, 1 << 16)))
+        with pytest.raises(SystemExit) as stop:
+            cli.main(["--help"])
+        disk.full = False
+    assert stop.value.code == 1
+    assert capsys.readouterr().err == ("drcnet: error: cannot write to standard output (No "
+                                       "space left on device)\n")
+
+
+def test_a_help_text_is_still_printed(capsys):  # noqa: ANN001, ANN201
+    from drcnet import cli
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["eval", "--help"])
+    assert stop.value.code == 0 and "--json" in capsys.readouterr().out
 
 
 def test_an_oserror_elsewhere_is_still_a_bug(monkeypatch):  # noqa: ANN001, ANN201

@@ -337,6 +337,70 @@ def test_cli_checks_output_paths_before_the_work(photos, tmp_path, tiny_weights,
     assert "--seed: must be >= 0, got -1" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("flag", ["--json", "--csv"])
+def test_cli_says_a_full_disk_under_its_output_file_in_one_line(photos, tiny_weights, tmp_path,
+                                                               capsys, monkeypatch, flag) -> None:  # noqa: ANN001
+    """`eval --json FILE` (or --csv) onto a full disk had ended in an OSError traceback after
+    the work; now it is one line and status 1, and a file it replaces is kept whole."""
+    import os
+
+    import drcnet.imageio as imageio
+
+    common = ["eval", "--task", "denoise", "--data", str(photos), "--weights",
+              str(tiny_weights), "--limit", "1", "--max-size", "48", "--device", "cpu",
+              "--plain"]
+    assert main([*common, flag, "/dev/full"]) == 1  # a device: written to, and it is full
+    err = capsys.readouterr().err
+    assert err.endswith("drcnet: error: cannot write /dev/full (No space left on device)\n"), err
+    assert "Traceback" not in err
+
+    real = imageio.make_temp
+
+    def on_a_full_disk(path: Path) -> tuple[int, str]:  # the temp file's writes fail
+        fd, tmp = real(path)
+        os.close(fd)
+        return os.open("/dev/full", os.O_WRONLY), tmp
+
+    monkeypatch.setattr(imageio, "make_temp", on_a_full_disk)
+    out = tmp_path / "scores.out"
+    out.write_text("old scores\n", encoding="utf-8")
+    assert main([*common, flag, str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(f"drcnet: error: Cannot write {out} (No space left on device).\n"), err
+    assert out.read_text(encoding="utf-8") == "old scores\n"  # not cut short
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.out"]  # no temp file left
+
+
+def test_cli_says_a_folder_made_read_only_during_the_work_in_one_line(
+        photos, tiny_weights, tmp_path, capsys, monkeypatch) -> None:  # noqa: ANN001
+    """The folder is checked before the work; one that turns read-only meanwhile (a remount)
+    had ended in a traceback after it."""
+    import errno
+
+    import drcnet.imageio as imageio
+
+    def read_only_folder(path: Path) -> tuple[int, str]:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    real_eval = __import__("drcnet.evaluation", fromlist=["evaluate"]).evaluate
+
+    def evaluate_then_remount(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        result = yield from real_eval(*a, **kw)
+        monkeypatch.setattr(imageio, "make_temp", read_only_folder)
+        return result
+
+    monkeypatch.setattr("drcnet.evaluation.evaluate", evaluate_then_remount)
+    out = tmp_path / "scores.json"
+    assert main(["eval", "--task", "denoise", "--data", str(photos), "--weights",
+                 str(tiny_weights), "--limit", "1", "--max-size", "48", "--device", "cpu",
+                 "--plain", "--json", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(f"drcnet: error: Cannot write {out}: the folder is not writable in "
+                        f"{tmp_path} (Read-only file system).\n"), err
+    assert not out.exists()
+
+
 def test_cli_names_an_image_too_small_to_score(tmp_path, tiny_weights, capsys) -> None:
     folder = tmp_path / "odd"
     folder.mkdir()

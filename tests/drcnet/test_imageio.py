@@ -1274,6 +1274,44 @@ def test_iptc_is_found_and_its_loss_said(tmp_path: Path) -> None:
     assert not read_image(write_image(tmp_path / "plain.jpg", _rand_rgb())).iptc
 
 
+def test_a_jpeg_comment_and_imagemagick_exif_text_are_said_lost(tmp_path: Path) -> None:
+    """A JPEG's comment (COM) and a PNG's EXIF kept as ImageMagick's "Raw profile type
+    exif" text had been dropped without a note, as IPTC and PNG text no longer are."""
+    from dataclasses import replace
+
+    from drcnet.imageio import _add_png_text, _jpeg_segment, _png_chunk, format_note
+
+    jpg = cv2.imencode(".jpg", (_rand_rgb() * 255).astype(np.uint8))[1].tobytes()
+    (tmp_path / "c.jpg").write_bytes(jpg[:2] + _jpeg_segment(0xFE, b"Sweets, by Jane") + jpg[2:])
+    image = read_image(tmp_path / "c.jpg")
+    for out in ("out.jpg", "out.png"):
+        assert format_note(image, out) == "the input's JPEG comment is not carried over"
+    assert not read_image(tmp_path / "c.jpg").raw_exif
+    (tmp_path / "e.jpg").write_bytes(jpg[:2] + _jpeg_segment(0xFE, b"\x00") + jpg[2:])
+    assert format_note(read_image(tmp_path / "e.jpg"), "out.jpg") == ""  # an empty one
+    assert format_note(read_image(write_image(tmp_path / "plain.jpg", _rand_rgb())),
+                       "out.jpg") == ""
+
+    png = write_image(tmp_path / "plain.png", _rand_rgb()).read_bytes()
+    profile = b"\nexif\n      14\n457869660000" + b"4d4d002a00000008\n"  # "Exif\0\0" + TIFF
+    said = ("the input's camera record (EXIF) kept as PNG text by ImageMagick (\"Raw profile "
+            "type exif\") is not carried over")
+    for chunk in (_png_chunk(b"zTXt", b"Raw profile type exif\x00\x00" + zlib.compress(profile)),
+                  _png_chunk(b"tEXt", b"Raw profile type exif\x00" + profile)):
+        (tmp_path / "m.png").write_bytes(png[:33] + chunk + png[33:])
+        image = read_image(tmp_path / "m.png")
+        assert image.exif is None and image.png_text == {}  # not read, not carried
+        for out in ("out.png", "out.jpg", "out.webp"):
+            assert format_note(image, out) == said
+        assert format_note(image, "out.png", keep_exif=False) == ""  # none asked for
+        # Beside an eXIf chunk, whose EXIF the output carries, nothing is lost.
+        assert format_note(replace(image, exif=b"MM\x00*\x00\x00\x00\x08"), "out.png") == ""
+    texted = _add_png_text(png, {"Raw profile type iptc": "\niptc\n 4\n00000000\n"})
+    (tmp_path / "i.png").write_bytes(texted)
+    assert not read_image(tmp_path / "i.png").raw_exif  # IPTC's copy: said as IPTC
+    assert not read_image(tmp_path / "plain.png").comment
+
+
 def test_png_text_goes_to_png_outputs_and_its_loss_elsewhere_is_said(tmp_path: Path) -> None:
     """Title, Author and Copyright had been dropped silently; Studio's own keys still win,
     and an earlier run's record, XMP and ImageMagick's raw EXIF/IPTC copies are not carried."""
@@ -1295,9 +1333,11 @@ def test_png_text_goes_to_png_outputs_and_its_loss_elsewhere_is_said(tmp_path: P
     assert back["Title"] == "Sweets" and back["Comment"] == "squeezed"
     assert back["Software"] == "DRCNet Studio" and back["drcnet.t"] == "0.5"
     assert "drcnet.x" not in back and "Raw profile type exif" not in back
-    assert format_note(image, out) == ""
+    raw_exif = ("the input's camera record (EXIF) kept as PNG text by ImageMagick (\"Raw "
+                "profile type exif\") is not carried over")  # its own test, above
+    assert format_note(image, out) == raw_exif
     assert format_note(image, "out.jpg") == ("the input's PNG text (Comment, Title, Author, …) "
-                                             "is not carried over")
+                                             "is not carried over; " + raw_exif)
     assert read_image(out).png_text["Title"] == "Sweets"
 
 
