@@ -55,6 +55,7 @@ from .inference import (
     relay,
     restore_tiled,
     tile_that_fits,
+    tiles_for,
 )
 from .network import DRCNet
 from .range_check import RangeReport, check_peaks
@@ -355,8 +356,8 @@ class BatchProgress:
 
 def restore_files(
     model: DRCNet,
-    pairs: Sequence[tuple[Path, Path]],
-    tiles: TileConfig = TileConfig(),
+    pairs: Sequence[tuple[str | os.PathLike[str], str | os.PathLike[str]]],
+    tiles: TileConfig | None = None,
     cancel: Callable[[], bool] | None = None,
     overwrite: bool = True,
     read: Callable[[Path], Image] = read_image,
@@ -373,8 +374,9 @@ def restore_files(
 
     Args:
         model: the network, in eval mode, knobs set.
-        pairs: input and output paths (:func:`plan_outputs`).
-        tiles: as for :func:`~drcnet.inference.restore_tiled`.
+        pairs: input and output paths (:func:`plan_outputs`; strings are taken too).
+        tiles: as for :func:`~drcnet.inference.restore_tiled` (``None``: tiles of the
+            model's training crop).
         cancel: called between tiles and between files; True stops the batch.
         overwrite: False skips a pair whose output exists.
         read: reads an input (``read_image`` by default; the CLI's says which option raises
@@ -401,6 +403,9 @@ def restore_files(
         ones after it are ``cancelled``; nothing half-made is written.
     """
     strength = check_strength(strength)
+    tiles = tiles_for(model, tiles)
+    # Strings as paths: a pair of them had failed on .exists() with overwrite=False.
+    pairs = [(Path(src), Path(dst)) for src, dst in pairs]
     results: list[FileResult] = []
     inputs = [src for src, _ in pairs]
     count = len(pairs)

@@ -42,6 +42,10 @@ class Knobs:
 class BlockMaps:
     """Maps captured from one DFR block by the probe, at the block's resolution.
 
+    The probe (:meth:`~drcnet.network.DRCNet.set_probe`) sees the input as the network pads
+    it, to a multiple of ``model.multiple`` at the bottom and right, so its maps cover that
+    padding; :func:`drcnet.inference.forward_image` returns them cropped to the image.
+
     Shape:
         each tensor is ``B×1×h×w`` on the CPU, float32.
     """

@@ -217,18 +217,11 @@ def _analyse(model: Any, rgb: np.ndarray, knobs: Knobs, probe: bool, ea_compare:
 
     def post(out: np.ndarray) -> np.ndarray:
         return out if factor == 1.0 else resaturate(out, factor)
-    # The network pads the input to a multiple of 2^(depth-1) at the bottom and right; crop
-    # each map to the part that covers the image so overlays line up with it.
-    h, w = rgb.shape[:2]
-    mult = int(getattr(model, "multiple", 1))
-    hp, wp = h + (-h) % mult, w + (-w) % mult
-
-    def crop(x: Any) -> np.ndarray:
-        a = x[0, 0].numpy()
-        return a[: math.ceil(h * a.shape[0] / hp), : math.ceil(w * a.shape[1] / wp)]
-
+    # forward_image has cropped each map to the part over the image (the network pads it to
+    # a multiple of 2^(depth-1) at the bottom and right), so overlays line up with it.
     maps = {
-        name: MapSet(self_aware=crop(m.self_aware), mask=crop(m.mask), energy=crop(m.energy))
+        name: MapSet(self_aware=m.self_aware[0, 0].numpy(), mask=m.mask[0, 0].numpy(),
+                     energy=m.energy[0, 0].numpy())
         for name, m in raw.items()
     }
     report = check_peaks([tile], limit) if tile is not None else None

@@ -532,7 +532,15 @@ def evaluate(
 
     Returns:
         an :class:`EvalResult` (as the generator's return value).
+
+    Raises:
+        UsageError: ``cfg`` is not an :class:`EvalConfig` (a :class:`RunConfig` lacks the
+            knobs, and had failed on ``cfg.t``).
     """
+    if not isinstance(cfg, EvalConfig):
+        raise UsageError(f"evaluate takes an EvalConfig, not {type(cfg).__name__}: make "
+                         "EvalConfig(task=..., data=..., ...) (RunConfig is the part it "
+                         "shares with SweepConfig)")
     data = eval_data(cfg)
     net = model if model is not None else load_eval_model(cfg)
     cfg = cfg.for_model(net)
@@ -557,7 +565,8 @@ def _evaluate(cfg: EvalConfig, data: EvalData, net: DRCNet,
 
     def record(sample: Sample, name: str, out: np.ndarray, seconds: float,
                note: str = "", **extra: Any) -> str:
-        p, s = psnr(out, sample.clean), ssim(out, sample.clean)
+        # data_range given: a degraded input with unclipped noise may reach past 2
+        p, s = psnr(out, sample.clean, 1.0), ssim(out, sample.clean, 1.0)
         tallies[name].add(p, s, seconds, note)
         per_image.append({"image": sample.name, "method": name, "psnr": p, "ssim": s,
                           "seconds": seconds, **extra})

@@ -183,16 +183,64 @@ def check_image_array(rgb: np.ndarray) -> None:
                          "(65535 for 16 bits) or read it with drcnet.imageio.read_image")
     if rgb.size == 0:
         raise UsageError(f"expected an image at least 1×1, got {rgb.shape[1]}×{rgb.shape[0]}")
-    lo, hi = float(rgb.min()), float(rgb.max())  # NaN when any is
+    lo, hi = _check_values(rgb)
+    if lo < -0.5 and float((rgb < -0.05).mean()) > 0.25:  # Normalize(0.5, 0.5)'s scale
+        raise UsageError(f"expected values in [0, 1], got {lo:g} to {hi:g}, a quarter of them "
+                         "below 0: an image scaled to [-1, 1]? Use (rgb + 1) / 2")
+
+
+def check_image_batch(images: np.ndarray) -> None:
+    """:func:`check_image_array` for N×H×W×3 images (:func:`forward_batch`'s input): a uint8
+    batch, or floats left in 0-255, had come out all NaN without a word.
+
+    The guess at an image scaled to [-1, 1] (a quarter of it below 0) is left out: the
+    tiled restore passes its tiles through here, and a dark tile of an image with unclipped
+    noise, which :func:`check_image_array` passed whole, could look like one. Every other
+    check holds for any part of an image that passed.
+
+    Raises:
+        UsageError: not a NumPy array, another shape (channels first, one image without its
+            batch axis), an integer type, values beyond :data:`SCALE_LIMITS`, NaN or
+            infinity.
+    """
+    if hasattr(images, "rgb") and hasattr(images, "alpha"):
+        raise UsageError("expected N×H×W×3 images, got an Image: pass image.restorable[None]")
+    if isinstance(images, torch.Tensor):
+        raise UsageError("expected a NumPy N×H×W×3 array, got a torch tensor: call the "
+                         "network on B×3×H×W tensors itself, or pass "
+                         ".permute(0, 2, 3, 1).numpy()")
+    if not isinstance(images, np.ndarray):
+        raise UsageError(f"expected N×H×W×3 images, got a {type(images).__name__}: convert it "
+                         "with np.asarray(x, dtype=np.float32)")
+    images = np.asarray(images)
+    shape = images.shape
+    if images.ndim == 4 and shape[1] == 3 and shape[3] != 3:
+        raise UsageError(f"expected N×H×W×3 images, got shape {shape}, channels first: "
+                         "transpose them with x.transpose(0, 2, 3, 1)")
+    if images.ndim == 3 and shape[2] == 3:
+        raise UsageError(f"expected N×H×W×3 images, got shape {shape}, one image: pass "
+                         "rgb[None]")
+    if images.ndim != 4 or shape[3] != 3:
+        raise UsageError(f"expected N×H×W×3 images, got shape {shape}")
+    if not np.issubdtype(images.dtype, np.floating):
+        raise UsageError(f"expected float values in [0, 1], got {images.dtype}; divide by 255 "
+                         "(65535 for 16 bits) or read them with drcnet.imageio.read_image")
+    if images.size == 0:
+        raise UsageError(f"expected at least one image of at least 1×1, got shape {shape}")
+    _check_values(images)
+
+
+def _check_values(a: np.ndarray) -> tuple[float, float]:
+    """Refuse NaN, infinity and values beyond :data:`SCALE_LIMITS` in ``a`` (floats, not
+    empty); return its lowest and highest value."""
+    lo, hi = float(a.min()), float(a.max())  # NaN when any is
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise UsageError("the image holds NaN or infinite values; the network would spread "
                          "them over the whole tile")
     if lo < SCALE_LIMITS[0] or hi > SCALE_LIMITS[1]:
         scale = " (values from 0 to 255: divide by 255)" if hi > 2 else ""
         raise UsageError(f"expected values in [0, 1], got {lo:g} to {hi:g}{scale}")
-    if lo < -0.5 and float((rgb < -0.05).mean()) > 0.25:  # Normalize(0.5, 0.5)'s scale
-        raise UsageError(f"expected values in [0, 1], got {lo:g} to {hi:g}, a quarter of them "
-                         "below 0: an image scaled to [-1, 1]? Use (rgb + 1) / 2")
+    return lo, hi
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -362,13 +410,20 @@ def forward_image(
 
     Returns:
         the restored image (H×W×3 float32; gray when ``rgb`` is, :func:`gray_like`) and the
-        maps by block name (empty if not probed).
+        maps by block name (empty if not probed), each cropped to the part over the image:
+        ``1×1×ceil(H/s)×ceil(W/s)`` for a block at 1/s of the resolution (the network pads
+        its input to a multiple of ``model.multiple`` at the bottom and right, and the maps
+        :meth:`~drcnet.network.DRCNet.set_probe` captures cover that padding).
 
     Raises:
         UsageError: ``rgb`` is not such an image (:func:`check_image_array`), or another
             thread is running ``model`` (:func:`exclusive_use`).
+        DRCNetError: a CPU pass over the whole image would not fit in the memory free now
+            (:func:`check_one_pass_memory`); :func:`restore_tiled` restores it in tiles.
     """
     check_image_array(rgb)
+    h, w = rgb.shape[:2]
+    check_one_pass_memory(model, h, w)
     maps: dict[str, BlockMaps] = {}
     with exclusive_use(model):
         model.set_probe(maps if probe else None)
@@ -377,7 +432,23 @@ def forward_image(
                 out = model(to_tensor(rgb, model_device(model)))[-1]
         finally:
             model.set_probe(None)
-    return gray_like(rgb, to_numpy(out)), maps
+    return gray_like(rgb, to_numpy(out)), _crop_maps(maps, h, w,
+                                                    int(getattr(model, "multiple", 1)))
+
+
+def _crop_maps(maps: dict[str, BlockMaps], h: int, w: int,
+               multiple: int) -> dict[str, BlockMaps]:
+    """Each block's maps cut to the part over an ``h×w`` image, which the network padded to
+    a multiple of ``multiple`` at the bottom and right: a block at 1/s of the resolution
+    covers the image with its first ``ceil(h/s)`` rows and ``ceil(w/s)`` columns."""
+    hp, wp = h + (-h) % multiple, w + (-w) % multiple
+
+    def crop(x: torch.Tensor) -> torch.Tensor:
+        rows, cols = -(-h * x.shape[-2] // hp), -(-w * x.shape[-1] // wp)
+        return x[..., :rows, :cols].contiguous()
+
+    return {name: BlockMaps(crop(m.self_aware), crop(m.mask), crop(m.energy))
+            for name, m in maps.items()}
 
 
 def forward_batch(model: DRCNet, crops: np.ndarray) -> np.ndarray:
@@ -385,11 +456,11 @@ def forward_batch(model: DRCNet, crops: np.ndarray) -> np.ndarray:
     same shape, float32, clipped to [0, 1]. Each image is restored independently.
 
     Raises:
-        UsageError: ``crops`` is not an N×H×W×3 array, or another thread is running
-            ``model`` (:func:`exclusive_use`).
+        UsageError: ``crops`` is not an N×H×W×3 float array of finite values in [0, 1]
+            (:func:`check_image_batch`: a uint8 batch, or one on a 0-255 scale, had come out
+            all NaN), or another thread is running ``model`` (:func:`exclusive_use`).
     """
-    if not isinstance(crops, np.ndarray) or crops.ndim != 4 or crops.shape[3] != 3:
-        raise UsageError(f"expected N×H×W×3 images, got {_shape_of(crops)}")
+    check_image_batch(crops)
     with exclusive_use(model), torch.inference_mode():
         return _batch_to_numpy(model(_batch_to_tensor(crops, model_device(model)))[-1])
 
@@ -433,7 +504,15 @@ def forward_ensemble(model: DRCNet, crops: np.ndarray, views: int = 8) -> np.nda
     as is, mirrored left-right, upside down, turned 180°). The gain is measured in
     docs/MODEL_CARD.md. Views turned by 90° swap height and width, so a non-square batch sees
     two input shapes.
+
+    Raises:
+        UsageError: ``crops`` is not an N×H×W×3 float array of finite values in [0, 1]
+            (:func:`check_image_batch`), ``views`` is not 1, 4 or 8, or as for
+            :func:`forward_batch`.
     """
+    check_image_batch(crops)
+    if not isinstance(views, numbers.Integral) or isinstance(views, bool) or views not in VIEWS:
+        raise UsageError(f"views must be one of {sorted(VIEWS)}, got {views!r}")
     return run(_view_passes(model, crops, views, None))
 
 
@@ -507,6 +586,15 @@ def default_tile(model: torch.nn.Module) -> int:
     """The tile a model runs best on: its training crop if its weight file records one (at
     least :data:`MIN_TILE`)."""
     return legal_tile(getattr(model, "train_crop", None) or DEFAULT_TILE)
+
+
+def tiles_for(model: torch.nn.Module, tiles: TileConfig | None) -> TileConfig:
+    """``tiles``, or for ``None`` the library's default: tiles of :func:`default_tile` (the
+    model's training crop, else :data:`DEFAULT_TILE`) with their default overlap, as
+    ``drcnet restore``, ``eval`` and ``sweep`` use: a model does best on tiles of its
+    training crop (:data:`DEFAULT_TILE`'s note), and a library call that gave none had run
+    256-px tiles whatever the model."""
+    return TileConfig(tile=default_tile(model)) if tiles is None else tiles
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -855,7 +943,7 @@ def check_one_pass_memory(model: DRCNet, h: int, w: int) -> None:
 def restore_tiled(
     model: DRCNet,
     rgb: np.ndarray,
-    tiles: TileConfig = TileConfig(),
+    tiles: TileConfig | None = None,
     cancel: Callable[[], bool] | None = None,
     peaks: list[TilePeak] | None = None,
     focus: Callable[[], Box | None] | None = None,
@@ -870,7 +958,8 @@ def restore_tiled(
         model: the network, in eval mode.
         rgb: H×W×3 float32 in [0, 1].
         tiles: tile size and overlap; ``tile=0`` or an image no larger than the tile is
-            processed in one pass.
+            processed in one pass. ``None``: tiles of the model's training crop
+            (:func:`tiles_for`), as ``drcnet restore``, ``eval`` and ``sweep`` default to.
         cancel: called between tiles; returning True raises :class:`Cancelled`.
         peaks: when a list, one :class:`TilePeak` per tile is appended to it (the tile's peak
             activation, for :func:`drcnet.range_check.check_peaks`). Not for a
@@ -898,6 +987,7 @@ def restore_tiled(
         Cancelled: ``cancel`` returned True.
     """
     check_image_array(rgb)
+    tiles = tiles_for(model, tiles)
     check_tiles(tiles, cancel)
     tile, overlap = tiles.tile, tiles.overlap
     batch = tiles.batch or auto_tile_batch(model_device(model))
@@ -1094,7 +1184,7 @@ def restore_area(
     model: DRCNet,
     rgb: np.ndarray,
     box: Box,
-    tiles: TileConfig = TileConfig(),
+    tiles: TileConfig | None = None,
     cancel: Callable[[], bool] | None = None,
     peaks: list[TilePeak] | None = None,
     colours: Mapping[tuple[int, int], float] | None = None,
@@ -1104,6 +1194,7 @@ def restore_area(
     image that goes through the network in one pass runs whole. Gray when ``rgb`` is.
 
     Args:
+        tiles: as for :func:`restore_tiled` (``None``: the model's training crop).
         peaks: as for :func:`restore_tiled`, for the tiles that run.
         colours: instead of the range check's own repair (``tiles.repair``), run the tile at
             each ``(y, x)`` on its input with colours ×factor and resaturate its output: the
@@ -1115,6 +1206,7 @@ def restore_area(
             [0, 1] (:func:`check_image_array`), or as for :func:`restore_tiled`.
     """
     check_image_array(rgb)  # (restore_tiled, below, checks it again: a few ms)
+    tiles = tiles_for(model, tiles)
     check_tiles(tiles, cancel)
     h, w = rgb.shape[:2]
     area = clip_box(box, h, w)

@@ -10,6 +10,11 @@ import torch
 
 from .errors import UsageError
 
+# Floats are taken to span [0, 1] when no data_range is given; past this the images are on
+# another scale (0-255), as drcnet.inference.SCALE_LIMITS has it. Unclipped noise goes a
+# little past 1 and is scored as it is.
+FLOAT_SCALE_LIMIT = 2.0
+
 # Wang et al. (2004): 11×11 Gaussian window, σ = 1.5, K1 = 0.01, K2 = 0.03.
 SSIM_WINDOW = 11
 _SSIM_SIGMA = 1.5
@@ -42,6 +47,12 @@ def _check_pair(a: np.ndarray, b: np.ndarray, data_range: float | None
                              "from the type; give data_range (255 for 8-bit values)")
         else:
             data_range = 1.0
+            top = max(float(np.max(a, initial=0.0)), float(np.max(b, initial=0.0)))
+            if top > FLOAT_SCALE_LIMIT:  # (NaN is not)
+                # psnr(a * 255, b * 255) had scored -27.8 dB without a word
+                raise UsageError(f"float images are scored on [0, 1], but these reach {top:g}: "
+                                 "divide them by 255 (65535 for 16 bits) or pass "
+                                 "data_range=255")
     return a.astype(np.float64), b.astype(np.float64), float(data_range)
 
 
@@ -52,14 +63,15 @@ def psnr(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> float
         a: first image. Shape: (H, W) or (H, W, C).
         b: second image, same shape.
         data_range: the span of possible values; by default from the type (1 for floats
-            in [0, 1], 255 for uint8, 65535 for uint16; images of two types are refused).
+            in [0, 1], 255 for uint8, 65535 for uint16). Images of two types are refused, and
+            so are floats past :data:`FLOAT_SCALE_LIMIT` (a 0-255 scale).
 
     Returns:
         PSNR in dB; ``inf`` for identical images.
 
     Raises:
         UsageError: (a ValueError) the shapes differ or are not H×W or H×W×C, or the types
-            do not say the span (see ``data_range``).
+            or values do not say the span (see ``data_range``).
     """
     a, b, data_range = _check_pair(a, b, data_range)
     mse = float(np.mean((a - b) ** 2))
@@ -78,16 +90,22 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> float
     Args:
         a: first image. Shape: (H, W) or (H, W, C), with H, W >= 11.
         b: second image, same shape.
-        data_range: the span of possible values; by default from the type (1 for floats
-            in [0, 1], 255 for uint8, 65535 for uint16; images of two types are refused).
+        data_range: as for :func:`psnr`.
 
     Returns:
         Mean SSIM, 1.0 for identical images.
 
     Raises:
-        UsageError: (a ValueError) as for :func:`psnr`, or images under 11×11.
+        UsageError: (a ValueError) as for :func:`psnr`, images under 11×11, or channels
+            first (C×H×W).
     """
     a, b, data_range = _check_pair(a, b, data_range)
+    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[2] not in (1, 3, 4):
+        # a torch-style C×H×W pair: its first axis had been taken for the height ("at least
+        # 11×11 px, this one is 200×3")
+        raise UsageError(f"expected H×W×C images, got shape {a.shape}, channels first: "
+                         "transpose them with x.transpose(1, 2, 0) (a tensor: "
+                         "x.permute(1, 2, 0))")
     if min(a.shape[:2]) < SSIM_WINDOW:
         h, w = a.shape[:2]  # the data's size, not a bug: a UsageError (still a ValueError)
         raise UsageError(f"SSIM needs images at least {SSIM_WINDOW}×{SSIM_WINDOW} px, this one "

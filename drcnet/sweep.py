@@ -18,9 +18,10 @@ import csv
 import dataclasses
 import io
 import math
+import numbers
 import os
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,8 @@ class SweepConfig(RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        for name in ("t_values", "delta_values"):
+            object.__setattr__(self, name, _values(name, getattr(self, name)))
         if not self.t_values or not self.delta_values:
             raise UsageError("a sweep needs at least one t and one delta value")
         fixed_t = () if self.t_fixed is None else (self.t_fixed,)
@@ -71,6 +74,23 @@ class SweepConfig(RunConfig):
         bad_d = [d for d in (*self.delta_values, *fixed_d) if not d > 0.0]
         if bad_t or bad_d:
             raise UsageError(f"t must lie in (0, 1) and delta be > 0; got {bad_t or bad_d}")
+
+
+def _values(name: str, values: object) -> tuple[float, ...]:
+    """``values`` (a sequence of numbers: a tuple, a list, an array) as a tuple of floats.
+
+    Raises:
+        UsageError: one number (``t_values=0.5`` had failed with "Value after * must be an
+            iterable"), text, or an item that is not a number.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise UsageError(f"{name} must be a sequence of values, such as (0.5,) for one, got "
+                         f"{values!r}")
+    items = tuple(values)
+    bad = [v for v in items if isinstance(v, bool) or not isinstance(v, numbers.Real)]
+    if bad:
+        raise UsageError(f"{name} must hold numbers, got {bad[0]!r}")
+    return tuple(float(v) for v in items)
 
 
 @dataclass(frozen=True)
@@ -167,7 +187,13 @@ def sweep(
 
     Returns:
         a :class:`SweepResult` (as the generator's return value).
+
+    Raises:
+        UsageError: ``cfg`` is not a :class:`SweepConfig`.
     """
+    if not isinstance(cfg, SweepConfig):
+        raise UsageError(f"sweep takes a SweepConfig, not {type(cfg).__name__}: make "
+                         "SweepConfig(task=..., data=..., t_values=..., ...)")
     data = eval_data(cfg)
     net = model if model is not None else load_eval_model(cfg)
     cfg = dataclasses.replace(  # unset fixed knobs and tile: the model's own
@@ -182,8 +208,9 @@ def sweep(
     knobs = (net.knobs.t, net.knobs.delta)
     scores: dict[tuple[float, float], SweepPoint] = {}
     n = len(cfg.t_values)
-    inputs = (float(np.mean([psnr(s.degraded, s.clean) for s in samples])),
-              float(np.mean([ssim(s.degraded, s.clean) for s in samples])))
+    # data_range given: a degraded input with unclipped noise may reach past 2
+    inputs = (float(np.mean([psnr(s.degraded, s.clean, 1.0) for s in samples])),
+              float(np.mean([ssim(s.degraded, s.clean, 1.0) for s in samples])))
 
     def so_far() -> SweepResult:  # the settings measured, in each sweep's order
         return SweepResult(

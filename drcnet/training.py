@@ -26,6 +26,7 @@ import gc
 import hashlib
 import json
 import math
+import numbers
 import os
 import platform
 import time
@@ -140,14 +141,22 @@ class TrainConfig:
     channels_last: bool = False
     compile: bool = False  # torch.compile the network for training; eager if compiling fails
     init_weights: str = ""  # start a fresh run from these weights (not used on resume)
-    out_dir: str = "runs/denoise"
+    # None (the default): runs/<weight_name>, so runs of other tasks or variants do not meet
+    # (every run had defaulted to runs/denoise); with_overrides derives it again.
+    out_dir: str = None  # type: ignore[assignment]  # a str once made
     export: str = ""  # final fp16 weights; default <out_dir>/final.safetensors
     config_file: str = ""
 
     def __post_init__(self) -> None:
+        _check_types(self)
         if self.task not in ("denoise", "derain", "deblur"):
             raise UsageError(f"unknown task '{self.task}'; choose denoise, derain or deblur")
         check_variant(self.task, self.variant)  # a WeightsNameError: a UsageError
+        derived = self.out_dir is None
+        if derived:
+            object.__setattr__(self, "out_dir", f"runs/{self.weight_name}")
+        # Not a field: with_overrides derives it again for the new task, variant or name.
+        object.__setattr__(self, "_derived_out_dir", derived)
         if self.synth not in ("auto", "gpu", "cpu"):
             raise UsageError(f"unknown synth '{self.synth}'; choose auto, gpu or cpu")
         if self.scale_aug < 1.0 or self.color_aug < 0.0 or self.sat_aug < 1.0:
@@ -263,7 +272,10 @@ class TrainConfig:
                         and len(value) > 1 else value
                 else:
                     items[key] = yaml.safe_load(value) if value else ""
-        return dataclasses.replace(self, **_coerce(items, "overrides"))
+        items = _coerce(items, "overrides")
+        if "out_dir" not in items and getattr(self, "_derived_out_dir", False):
+            items["out_dir"] = None  # runs/<weight_name> of the new settings
+        return dataclasses.replace(self, **items)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -288,6 +300,37 @@ _PATH_SETTINGS = ("data", "val_data", "out_dir", "export", "init_weights", "cr_f
 
 def _is_text(key: str) -> bool:
     return typing.get_type_hints(TrainConfig).get(key) is str
+
+
+def _check_types(cfg: TrainConfig) -> None:
+    """Refuse a setting of another type than its field's, with its name, and make the ones
+    that fit plain (YAML and ``--set`` values come through :func:`_coerce`; this is for
+    Python callers: ``TrainConfig(steps="5")`` had failed with "'<' not supported between
+    instances of 'str' and 'int'"). A whole float (``steps=2e4``) is an int, a path a str.
+
+    Raises:
+        UsageError: naming the setting, the type it takes and the value.
+    """
+    hints = typing.get_type_hints(TrainConfig)
+    for f in dataclasses.fields(cfg):
+        kind, value = hints[f.name], getattr(cfg, f.name)
+        if f.name == "out_dir" and value is None:  # derived in __post_init__
+            continue
+        number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+        if kind is bool and (isinstance(value, (bool, np.bool_))
+                             or isinstance(value, numbers.Integral) and value in (0, 1)):
+            value = bool(value)  # 0 and 1 as _coerce takes them
+        elif kind is int and number and float(value).is_integer():
+            value = int(value)
+        elif kind is float and number:
+            value = float(value)
+        elif kind is str and f.name in _PATH_SETTINGS and isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        elif kind is not str or not isinstance(value, str):
+            what = {bool: "True or False", int: "a whole number", float: "a number"}.get(
+                kind, "a path" if f.name in _PATH_SETTINGS else "text")
+            raise UsageError(f"{f.name} must be {what}, got {value!r}")
+        object.__setattr__(cfg, f.name, value)
 
 
 def _coerce(raw: dict[str, Any], where: str) -> dict[str, Any]:
@@ -531,8 +574,9 @@ def _input_scores(data: ValidationSet) -> tuple[float, float]:
     ps, ss = [], []
     for i in range(len(data)):
         d, c = (t.permute(1, 2, 0).numpy() for t in data[i])
-        ps.append(psnr(d, c))
-        ss.append(ssim(d, c))
+        # data_range given: unclipped noise (gaussianu's) may reach past 2
+        ps.append(psnr(d, c, 1.0))
+        ss.append(ssim(d, c, 1.0))
     return float(np.mean(ps)), float(np.mean(ss))
 
 

@@ -91,7 +91,18 @@ def save_weights(
         model: the network (a DDP wrapper's ``.module`` too).
         metadata: extra JSON-serialisable facts (task, steps, data, …).
         half: store fp16 to halve the file size.
+
+    Raises:
+        UsageError: the arguments in ``torch.save``'s order (model first), or ``model`` not
+            a network with a ``config``.
     """
+    if isinstance(path, torch.nn.Module):  # torch.save(obj, f)'s order had met a raw TypeError
+        raise UsageError(f"save_weights takes the file first: save_weights(path, model, "
+                         f"metadata), got a {type(path).__name__} as the path")
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+        what = ("a state dict: pass the network it was loaded into" if isinstance(model, dict)
+                else f"a {type(model).__name__}")
+        raise UsageError(f"save_weights(path, model, metadata) saves a DRCNet, got {what}")
     path = Path(path)
     state = {
         k: (v.detach().half() if half and v.is_floating_point() else v.detach()).cpu().contiguous()

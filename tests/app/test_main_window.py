@@ -1815,7 +1815,9 @@ def test_a_whole_image_pass_that_would_not_fit_is_restored_in_tiles(
     import drcnet.inference
     from drcnet.inference import DEFAULT_TILE
 
-    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: 2**20)
+    # Enough for the 256-px preview (forward_image meets the check too), not for one pass
+    # over the whole 400×300 photo.
+    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: 100 * 2**20)
     w = make_window()
     w.controls.set_run(256, 0, True)  # Tile: whole image
     open_settled(w, picture(tmp_path / "big.png", 400, 300))

@@ -432,3 +432,39 @@ def test_part_strength_never_brings_out_what_the_file_hid(tmp_path: Path, model:
     assert out.status == RESTORED
     hidden = read_image(tmp_path / "o.png").rgb[:, :20]
     assert hidden[..., 2].mean() < 0.7  # not half of the hidden blue mixed in
+
+
+def test_pairs_of_strings_are_paths(tmp_path: Path, model: DRCNet) -> None:
+    """restore_files(m, [("a.png", "b.png")], overwrite=False) had raised AttributeError
+    ('str' object has no attribute 'exists'); with overwrite=True it ran."""
+    (photo,) = _photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "kept.png").write_bytes(b"keep me")
+    pairs = [(str(photo), str(out / "kept.png")), (str(photo), str(out / "new.png"))]
+    params = ExportParams(task="denoise", t=0.6, delta=1e-5, ea=True, weights="w.safetensors",
+                          weights_sha256="ab" * 32, device="cpu", tile=32, overlap=8)
+    results = run(restore_files(model, pairs, TileConfig(tile=32, overlap=8), overwrite=False,
+                                params=params))  # (its input name is the source's .name)
+    assert [r.status for r in results] == [SKIPPED, RESTORED]
+    assert results[1].src == photo and isinstance(results[1].dst, Path)
+    assert (out / "kept.png").read_bytes() == b"keep me"
+    assert read_image(out / "new.png").rgb.shape == (40, 56, 3)
+
+
+def test_restore_files_defaults_to_the_models_training_crop(tmp_path: Path,
+                                                           monkeypatch) -> None:  # noqa: ANN001
+    """As restore_tiled: tiles of the model's training crop when none are given, not 256."""
+    import drcnet.inference as inf
+
+    torch.manual_seed(0)
+    net = DRCNet(wf=8, depth=2).eval()
+    net.train_crop = 32
+    shapes = []
+    real = inf.forward_batch
+    monkeypatch.setattr(inf, "forward_batch",
+                        lambda m, crops: shapes.append(crops.shape) or real(m, crops))
+    (photo,) = _photos(tmp_path / "in", 1)
+    (result,) = run(restore_files(net, [(photo, tmp_path / "out.png")]))
+    assert result.status == RESTORED
+    assert shapes and set(shapes) == {(1, 32, 32, 3)}

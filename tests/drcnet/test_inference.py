@@ -692,3 +692,101 @@ def test_a_restore_holds_its_model_from_first_step_to_end_in_any_thread(model: D
     next(a), next(b)
     assert np.array_equal(run(a), expected) and np.array_equal(run(b), expected)
     assert _in_thread(lambda: forward_image(model, img)[0]).shape == img.shape
+
+
+def test_forward_batch_and_ensemble_refuse_what_came_out_as_nan(model: DRCNet) -> None:
+    """restore_tiled and forward_image refused a uint8 image or one on a 0-255 scale; the
+    batch functions took them and returned all NaN without a word."""
+    from drcnet.errors import UsageError
+    from drcnet.inference import forward_ensemble
+
+    img = _photo(32, 48)[None]
+    bad = (((img * 255).astype(np.uint8), "got uint8; divide by 255"),
+           (img * 255, "divide by 255"),
+           (np.where(img > 0.9, np.nan, img), "NaN"),
+           (np.ascontiguousarray(img.transpose(0, 3, 1, 2)), "channels first"),
+           (img[0], "one image: pass rgb\\[None\\]"),
+           (torch.from_numpy(img), "torch tensor"),
+           (img[:0], "at least one image"))
+    for call in (forward_batch, lambda m, x: forward_ensemble(m, x, 4)):
+        for array, match in bad:
+            with pytest.raises(UsageError, match=match):
+                call(model, array)
+    with pytest.raises(UsageError, match="views must be one of"):
+        forward_ensemble(model, img, 3)
+    # A little outside [0, 1] (unclipped noise, a resize's overshoot) runs, as it does whole.
+    out = forward_ensemble(model, np.clip(img * 1.3 - 0.15, -0.3, 1.4), 4)
+    assert out.shape == img.shape and np.isfinite(out).all()
+
+
+def test_tiles_of_an_image_that_passed_pass_the_batch_check(model: DRCNet) -> None:
+    """The tiled restore runs its tiles through forward_batch's check: a dark tile with
+    unclipped noise, mostly below 0, must not be taken for an image scaled to [-1, 1]
+    there (check_image_array, on the whole image, passes it)."""
+    rng = np.random.default_rng(0)
+    img = np.full((128, 128, 3), 0.8, np.float32)
+    img[:64, :64] = rng.normal(0.0, 0.25, (64, 64, 3))
+    img = np.clip(img, -0.99, 1.99).astype(np.float32)
+    assert img[:64, :64].min() < -0.5 and (img[:64, :64] < -0.05).mean() > 0.25
+    out = run(restore_tiled(model, img, TileConfig(tile=64, overlap=16)))
+    assert out.shape == img.shape and np.isfinite(out).all()
+
+
+def test_forward_image_maps_cover_the_image_not_the_padding(model: DRCNet) -> None:
+    """A 30×45 input, padded to 32×48 by the depth-3 network, had come back with 32×48 maps
+    (compare.analyse cropped them; forward_image did not)."""
+    img = _photo(30, 45)
+    _, maps = forward_image(model, img, probe=True)
+    assert maps["stage1.enc0"].self_aware.shape == (1, 1, 30, 45)
+    assert maps["stage1.enc1"].mask.shape == (1, 1, 15, 23)
+    assert maps["stage2.enc2"].energy.shape == (1, 1, 8, 12)
+    raw: dict = {}
+    model.set_probe(raw)
+    try:
+        with torch.inference_mode():
+            model(torch.from_numpy(img).permute(2, 0, 1)[None].contiguous())
+    finally:
+        model.set_probe(None)
+    assert raw["stage1.enc0"].self_aware.shape == (1, 1, 32, 48)
+    for name, m in maps.items():  # the padded capture's top-left part
+        _, _, h, w = m.self_aware.shape
+        for kind in ("self_aware", "mask", "energy"):
+            torch.testing.assert_close(getattr(m, kind),
+                                       getattr(raw[name], kind)[..., :h, :w])
+
+
+def test_forward_image_is_refused_a_pass_too_big_for_the_memory(model, monkeypatch) -> None:  # noqa: ANN001
+    """forward_image, a whole-image pass, had no memory guard: a large photo was left to the
+    system's out-of-memory killer."""
+    import drcnet.inference
+    from drcnet.errors import DRCNetError, UsageError
+
+    rgb = np.full((300, 400, 3), 0.5, np.float32)
+    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: 10 * 2**20)
+    with pytest.raises(DRCNetError, match=r"^a one pass over this 400×300 image") as caught:
+        forward_image(model, rgb)
+    assert not isinstance(caught.value, UsageError)
+    monkeypatch.setattr(drcnet.inference, "available_memory", lambda: None)  # not known
+    assert forward_image(model, rgb)[0].shape == rgb.shape
+
+
+def test_restore_tiled_defaults_to_the_models_training_crop(passes: Passes) -> None:
+    """restore_tiled(model, rgb) had used 256-px tiles whatever the model was trained on,
+    where drcnet restore, eval and sweep use its training crop (default_tile)."""
+    from drcnet.inference import default_tile, restore_area
+
+    torch.manual_seed(0)
+    net = DRCNet(wf=8, depth=2).eval()
+    net.train_crop = 64
+    assert default_tile(net) == 64
+    img = _photo(100, 120)
+    out = run(restore_tiled(net, img))
+    assert passes.shapes and set(passes.shapes) == {(1, 64, 64, 3)}
+    np.testing.assert_array_equal(out, run(restore_tiled(net, img, TileConfig(tile=64))))
+    passes.shapes.clear()
+    area = run(restore_area(net, img, (10, 10, 20, 20)))
+    assert set(passes.shapes) == {(1, 64, 64, 3)}
+    np.testing.assert_array_equal(area, out[10:30, 10:30])
+    passes.shapes.clear()
+    run(restore_tiled(net, img, TileConfig()))  # given, as given: one 256-px pass
+    assert passes.shapes == [(1, 100, 120, 3)]

@@ -119,3 +119,32 @@ def test_integer_images_are_scored_on_their_own_scale(pair) -> None:  # noqa: AN
     with pytest.raises(UsageError, match="give data_range"):
         ssim(a64.astype(np.int32), b64.astype(np.int32))
     assert psnr(a64, b64, data_range=255) == pytest.approx(psnr(a8, b8), abs=1e-9)
+
+
+def test_floats_on_a_0_255_scale_are_refused_not_scored(pair) -> None:  # noqa: ANN001
+    """psnr(a * 255, b * 255) had scored -27.8 dB without a word: floats are taken to span
+    [0, 1] unless data_range says otherwise."""
+    a, b = pair
+    for metric in (psnr, ssim):
+        with pytest.raises(UsageError, match="divide them by 255 .* data_range=255"):
+            metric(a * 255, b * 255)
+        with pytest.raises(UsageError, match="reach 255"):
+            metric(a, np.clip(b * 255, 0, 255))  # one of them is enough
+        assert metric(a * 255, b * 255, data_range=255) == pytest.approx(metric(a, b), abs=1e-6)
+    # Unclipped noise goes a little past 1 and is scored as it is.
+    assert math.isfinite(psnr(a * 1.5, b)) and math.isfinite(ssim(a * 1.5 - 0.2, b))
+
+
+def test_channels_first_images_get_a_hint_for_ssim(pair) -> None:  # noqa: ANN001
+    """A torch-style 3×H×W pair had been told it was under 11×11 px ("this one is 52×3")."""
+    a, b = pair
+    chw = (np.ascontiguousarray(a.transpose(2, 0, 1)), np.ascontiguousarray(b.transpose(2, 0, 1)))
+    with pytest.raises(UsageError, match=r"channels first: transpose them with "
+                                          r"x.transpose\(1, 2, 0\)"):
+        ssim(*chw)
+    with pytest.raises(UsageError, match="channels first"):
+        ssim(*(torch.from_numpy(x) for x in chw))
+    with pytest.raises(UsageError, match="channels first"):
+        ssim(chw[0][:1], chw[1][:1])  # one channel
+    with pytest.raises(UsageError, match="at least 11×11"):  # a small H×W×3 stays as it was
+        ssim(a[:3, :8], b[:3, :8])

@@ -305,3 +305,32 @@ def test_a_cancelled_sweep_hands_over_what_it_measured(photos, tiny_weights, tmp
     assert not whole.partial and whole.partial_note() == ""
     assert whole.t_points[0] == dataclasses.replace(part.t_points[0],
                                                     seconds=whole.t_points[0].seconds)
+
+
+def test_sweep_values_must_be_a_sequence_of_numbers() -> None:
+    """SweepConfig(t_values=0.5) had raised "Value after * must be an iterable"."""
+    from drcnet.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"t_values must be a sequence of values, such as "
+                                         r"\(0.5,\) for one, got 0.5"):
+        SweepConfig(task="denoise", data=".", t_values=0.5)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="delta_values must be a sequence"):
+        SweepConfig(task="denoise", data=".", delta_values="1e-6")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="t_values must hold numbers, got '0.5'"):
+        SweepConfig(task="denoise", data=".", t_values=["0.5"])  # type: ignore[list-item]
+    cfg = SweepConfig(task="denoise", data=".", t_values=[0.5], delta_values=np.array([1e-6]))
+    assert cfg.t_values == (0.5,) and cfg.delta_values == (1e-6,)
+
+
+def test_a_config_of_the_other_kind_is_refused(photos) -> None:  # noqa: ANN001
+    """evaluate(RunConfig(...)) had failed with AttributeError on cfg.t; each takes its own."""
+    from drcnet.errors import UsageError
+    from drcnet.evaluation import EvalConfig, RunConfig, evaluate
+
+    base = RunConfig(task="denoise", data=str(photos), device="cpu")
+    for cfg in (base, SweepConfig(task="denoise", data=str(photos), device="cpu")):
+        with pytest.raises(UsageError, match=f"evaluate takes an EvalConfig, not "
+                                             f"{type(cfg).__name__}"):
+            run(evaluate(cfg))  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="sweep takes a SweepConfig, not EvalConfig"):
+        run(sweep(EvalConfig(task="denoise", data=str(photos), device="cpu")))  # type: ignore[arg-type]

@@ -1043,3 +1043,42 @@ def test_a_run_folder_that_is_a_photo_folder_is_refused(corpus: Path, key: str) 
     with pytest.raises(UsageError, match=f"out_dir .* is the {key} folder"):
         run_to_end(train(tiny(corpus, photos)))
     assert sorted(p.name for p in photos.iterdir()) == before
+
+
+def test_a_run_folder_left_out_is_named_after_the_run() -> None:
+    """out_dir had defaulted to runs/denoise for every task: TrainConfig(task="derain") then
+    met a denoise run there ("a run with task=denoise but the config asks for task=derain")."""
+    assert TrainConfig().out_dir == "runs/denoise"
+    assert TrainConfig(task="derain").out_dir == "runs/derain"
+    assert TrainConfig(task="denoise", variant="noea").out_dir == "runs/denoise-noea"
+    assert TrainConfig(task="deblur", name="wide").out_dir == "runs/wide"
+    # Derived again for what the overrides change, from Python or from the command line,
+    # unless out_dir itself is given.
+    assert TrainConfig().with_overrides({"task": "derain"}).out_dir == "runs/derain"
+    assert TrainConfig.from_yaml(None, ["task=deblur"]).out_dir == "runs/deblur"
+    assert TrainConfig.from_yaml(None, ["task=deblur", "out_dir=mine"]).out_dir == "mine"
+    assert TrainConfig(out_dir="mine").with_overrides({"task": "derain"}).out_dir == "mine"
+    # A config file's own out_dir stands, with overrides too.
+    cfg = TrainConfig.from_yaml(ROOT / "configs" / "derain512.yaml", ["steps=5"])
+    assert cfg.out_dir == "runs/derain512" and cfg.weight_name != "derain512"
+    with pytest.raises(UsageError, match="out_dir is empty"):  # still refused, not defaulted
+        TrainConfig.from_yaml(None, ["out_dir="])
+
+
+def test_settings_of_the_wrong_type_are_named() -> None:
+    """TrainConfig(steps='5') had failed in the constructor with "'<' not supported between
+    instances of 'str' and 'int'"."""
+    for key, value, says in (("steps", "5", "steps must be a whole number, got '5'"),
+                             ("steps", 5.5, "steps must be a whole number"),
+                             ("lr", "1e-3", "lr must be a number, got '1e-3'"),
+                             ("amp", "yes", "amp must be True or False"),
+                             ("ea", None, "ea must be True or False, got None"),
+                             ("data", 3, "data must be a path, got 3"),
+                             ("pixel_loss", 1, "pixel_loss must be text")):
+        with pytest.raises(UsageError, match=says):
+            TrainConfig(**{key: value})
+    # What fits is made plain: a whole float, a NumPy number, a path, 0 or 1 for a flag.
+    cfg = TrainConfig(steps=2e4, batch_size=np.int64(4), lr=np.float32(0.5), amp=0,
+                      data=Path("photos"))
+    assert (cfg.steps, cfg.batch_size, cfg.amp, cfg.data) == (20000, 4, False, "photos")
+    assert type(cfg.steps) is int and type(cfg.batch_size) is int and type(cfg.lr) is float

@@ -640,3 +640,19 @@ def test_a_weight_file_whose_name_is_not_utf8_saves_and_loads(tmp_path: Path) ->
     path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
     with pytest.raises(WeightsError, match="not a safetensors weight file that can be read"):
         read_metadata(path)
+
+
+def test_save_weights_in_torch_saves_order_is_a_usage_error(tmp_path: Path) -> None:
+    """save_weights(model, path), torch.save's order, had raised a raw TypeError."""
+    from drcnet.errors import UsageError
+
+    net = DRCNet(wf=8, depth=2)
+    target = tmp_path / "w.safetensors"
+    with pytest.raises(UsageError, match=r"file first: save_weights\(path, model, metadata\), "
+                                         "got a DRCNet"):
+        save_weights(net, target)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="saves a DRCNet, got a state dict"):
+        save_weights(target, net.state_dict())  # type: ignore[arg-type]
+    assert not target.exists()
+    save_weights(str(target), net)
+    assert read_metadata(target)["format"] == "drcnet-1"
