@@ -230,7 +230,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "weights"
 @pytest.mark.parametrize("name, sample", [
     ("derain.safetensors", "rain.png"), ("denoise.safetensors", "noisy.png"),
     ("denoise-gaussian.safetensors", "noisy.png"), ("denoise-noea.safetensors", "noisy.png"),
-    ("deblur.safetensors", "blurry.png")])
+    ("denoise-gaussian-noea.safetensors", "noisy.png"), ("deblur.safetensors", "blurry.png")])
 def test_every_shipped_file_has_a_limit_and_passes_its_sample(name: str, sample: str) -> None:
     from drcnet.imageio import read_image
 

@@ -19,7 +19,7 @@ from drcnet.imageio import read_image
 
 MODELS = (("derain", "default", "rain"), ("denoise", "default", "noise"),
           ("denoise", "gaussian", "gaussian"), ("denoise", "noea", "noise"),
-          ("deblur", "default", "blur"))
+          ("denoise", "gaussian-noea", "gaussian"), ("deblur", "default", "blur"))
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
                                                      model.config.ea), repair=False).range.peak
         sweets = peaks.pop("opencv_smarties.png")
         top = max(peaks, key=peaks.get)
-        print(f"{task:7s} {variant:8s} limit {model.activation_limit:8.0f} | ordinary photos "
+        print(f"{task:7s} {variant:13s} limit {model.activation_limit:8.0f} | ordinary photos "
               f"({len(peaks)}): highest {peaks[top]:8.0f} ({top}), flagged "
               f"{sum(p > model.activation_limit for p in peaks.values())} | sweets {sweets:.0f}",
               flush=True)

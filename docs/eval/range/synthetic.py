@@ -15,7 +15,7 @@ from drcnet.inference import TileConfig, TilePeak, restore_tiled, run
 
 MODELS = (("derain", "default", "rain"), ("denoise", "default", "noise"),
           ("denoise", "gaussian", "gaussian25"), ("denoise", "noea", "noise"),
-          ("deblur", "default", "blur"))
+          ("denoise", "gaussian-noea", "gaussian25"), ("deblur", "default", "blur"))
 
 
 def scene(colour: tuple[float, float, float], radius: int) -> np.ndarray:
