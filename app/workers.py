@@ -344,7 +344,7 @@ class ModelWorker(QObject):
                     try:
                         noea = load_model(job.task, model_device(model), variant=partner,
                                           precision=model.precision)
-                    except NoWeightsError:
+                    except (NoWeightsError, WeightsError):  # damaged: EA ± switches EA off
                         noea = None
                 noea_path = weight_spec(job.task, partner).path if noea is not None else None
                 self._model, self._noea = model, noea

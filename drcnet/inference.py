@@ -423,7 +423,11 @@ def forward_image(
     """
     check_image_array(rgb)
     h, w = rgb.shape[:2]
-    check_one_pass_memory(model, h, w)
+    # A preview or a sheet's maps: the tile setting does not shrink this pass, a smaller
+    # image does.
+    check_one_pass_memory(model, h, w, advice="pass a smaller image (the window: a smaller "
+                          "Preview; compare: --preview-size), or restore it in tiles with "
+                          "restore_tiled")
     maps: dict[str, BlockMaps] = {}
     with exclusive_use(model):
         model.set_probe(maps if probe else None)
@@ -925,9 +929,12 @@ def tile_that_fits(h: int, w: int, tile: int, wf: int, device: str, crop: int
     return (crop if not one_pass(h, w, crop) else max(MIN_TILE, max(h, w) // 2)), problem
 
 
-def check_one_pass_memory(model: DRCNet, h: int, w: int) -> None:
+def check_one_pass_memory(model: DRCNet, h: int, w: int, advice: str = "") -> None:
     """Refuse a one-pass CPU restore that would not fit in the memory free now (the system's
     out-of-memory killer would end the process without a word).
+
+    Args:
+        advice: what to do instead, ending the message; by default, restore it in tiles.
 
     Raises:
         DRCNetError: the estimate is over 90 % of the free memory.
@@ -935,8 +942,8 @@ def check_one_pass_memory(model: DRCNet, h: int, w: int) -> None:
     wf = getattr(getattr(model, "config", None), "wf", 16)
     problem = one_pass_memory_problem(wf, h, w, model_device(model).type)
     if problem is not None:
-        raise DRCNetError(f"{problem}: restore it in tiles smaller than the image (such as "
-                          f"{default_tile(model)} px)")
+        raise DRCNetError(f"{problem}: " + (advice or "restore it in tiles smaller than the "
+                                            f"image (such as {default_tile(model)} px)"))
 
 
 @_holding_model

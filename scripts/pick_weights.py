@@ -53,7 +53,7 @@ def recipe(task: str, variant: str, degradation: str) -> str:
     is blind Gaussian noise, not the task's camera noise)."""
     if degradation:
         return degradation
-    return "gaussian" if variant == "gaussian" else TASK_DEFAULT[task]
+    return "gaussian" if variant in ("gaussian", "gaussian-noea") else TASK_DEFAULT[task]
 
 
 def keep(scores: dict[Path, tuple[float, float]], shipped: Path, k: int, folder: Path,

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QToolBar
 import app.workers
 import drcnet.inference
 from app.export_dialog import ExportRequest
-from drcnet.compare import Knobs
+from drcnet.compare import NOEA_TRAINED, Knobs
 from drcnet.network import DRCNet
 from drcnet.weights import save_weights
 
@@ -1338,8 +1338,22 @@ def test_the_gaussian_weights_compare_with_their_own_no_ea_partner(
                     and w.is_settled(), timeout=30000)
     assert w.info.noea_weights.name == "denoise-gaussian-noea.safetensors"
     w.set_view_mode("ea")
-    qtbot.waitUntil(lambda: w.viewer.has_ea() and w.is_settled()
-                    and "trained" in w.viewer.ea_label.text(), timeout=30000)
+    qtbot.waitUntil(lambda: w.viewer.has_ea() and w.is_settled(), timeout=30000)
+    assert w.preview.analysis.without_ea_source == NOEA_TRAINED
+
+
+def test_a_damaged_partner_file_leaves_its_model_loadable(make_window, image_path, open_settled,
+                                                          weights_dir, qtbot) -> None:  # noqa: ANN001
+    """A damaged w/o-EA file had failed the whole model's load: EA ± switches EA off
+    instead, as with no partner installed."""
+    save_weights(weights_dir / "denoise-gaussian.safetensors", DRCNet(wf=8, depth=2))
+    (weights_dir / "denoise-gaussian-noea.safetensors").write_bytes(b"not a weight file")
+    w = make_window()
+    open_settled(w, image_path)
+    w.controls.set_variant("denoise", "gaussian")
+    qtbot.waitUntil(lambda: w.info is not None and w.info.variant == "gaussian"
+                    and w.is_settled(), timeout=30000)
+    assert w.info.noea_weights is None and not w.model_missing
 
 
 def test_no_weights_choice_without_a_variant(make_window) -> None:  # noqa: ANN001

@@ -766,6 +766,9 @@ def test_forward_image_is_refused_a_pass_too_big_for_the_memory(model, monkeypat
     with pytest.raises(DRCNetError, match=r"^a one pass over this 400×300 image") as caught:
         forward_image(model, rgb)
     assert not isinstance(caught.value, UsageError)
+    # The tile setting does not shrink this pass: a smaller image does.
+    assert "pass a smaller image" in str(caught.value) and "tiles smaller" not in str(
+        caught.value)
     monkeypatch.setattr(drcnet.inference, "available_memory", lambda: None)  # not known
     assert forward_image(model, rgb)[0].shape == rgb.shape
 
