@@ -706,7 +706,7 @@ def write_text_file(path: str | os.PathLike[str], text: str) -> Path:
             with open(path, "wb") as f:
                 f.write(data)
         except OSError as exc:
-            raise DRCNetError(f"cannot write {path} ({exc.strerror or exc})") from None
+            raise DRCNetError(f"Cannot write {path} ({exc.strerror or exc}).") from None
     else:  # through a link to the file it names, as open() writes, not over the link
         atomic_write(path.resolve(), data)
     return path

@@ -352,7 +352,7 @@ def test_cli_says_a_full_disk_under_its_output_file_in_one_line(photos, tiny_wei
               "--plain"]
     assert main([*common, flag, "/dev/full"]) == 1  # a device: written to, and it is full
     err = capsys.readouterr().err
-    assert err.endswith("drcnet: error: cannot write /dev/full (No space left on device)\n"), err
+    assert err.endswith("drcnet: error: Cannot write /dev/full (No space left on device).\n"), err
     assert "Traceback" not in err
 
     real = imageio.make_temp
