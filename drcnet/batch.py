@@ -101,14 +101,16 @@ def expand_inputs(args: Sequence[str | Path],
             if not matches:
                 missing.append(f"{p} (no file matches)")
             raw = [m for m in matches if raw_name(m)]
-            if raw and len(raw) == len(matches):  # nothing else to restore: said as named
+            kept = [m for m in matches if not raw_name(m)]
+            if raw and not kept:  # nothing else to restore: said as named
                 check_input_name(raw[0])
-            for m in raw:  # left out, as from a folder; the caller says how many
-                if skipped is not None and m.resolve() not in skipped_seen:
-                    skipped_seen.add(m.resolve())
-                    skipped.append(m)
+            if skipped is not None:  # left out, as from a folder; the caller says how many
+                for m in raw:
+                    if (key := m.resolve()) not in skipped_seen:
+                        skipped_seen.add(key)
+                        skipped.append(m)
             folder = True  # one match is a folder's worth of one, not a file to a file
-            queue[:0] = [(m, True) for m in matches if not raw_name(m)]
+            queue[:0] = [(m, True) for m in kept]
             continue
         if p.is_dir():
             folder = True
